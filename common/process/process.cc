@@ -1,0 +1,185 @@
+#include "common/process/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+extern char** environ;
+
+namespace gennaker::process {
+
+absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
+  // Everything the child needs is prepared before fork: only async-signal-safe calls after.
+  std::vector<char*> argv;
+  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    absl::string_view kv(*e);
+    bool overridden = false;
+    for (const auto& [k, v] : options.env) overridden |= absl::StartsWith(kv, k + "=");
+    if (!overridden) env_strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!options.run_as.empty()) {
+    passwd* pw = getpwnam(options.run_as.c_str());
+    if (pw == nullptr) return absl::NotFoundError("no such user: " + options.run_as);
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    if (options.new_session) setsid();
+    if (options.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (!options.log_file.empty()) {
+      int fd = open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        if (!options.run_as.empty()) (void)fchown(fd, uid, gid);
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+    }
+    if (!options.run_as.empty()) {
+      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
+    }
+    // Do not leak the parent's descriptors (listening sockets, log files) into the child.
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+absl::StatusOr<int> Run(const SpawnOptions& options) {
+  SpawnOptions o = options;
+  o.new_session = false;
+  auto pid = Spawn(o);
+  if (!pid.ok()) return pid.status();
+  int status = 0;
+  while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    if (WEXITSTATUS(status) == 127) {
+      return absl::NotFoundError(absl::StrCat("cannot execute ", options.argv[0]));
+    }
+    return WEXITSTATUS(status);
+  }
+  return absl::InternalError(
+      absl::StrCat(options.argv[0], " killed by signal ", WTERMSIG(status)));
+}
+
+bool IsAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  int status;
+  if (waitpid(pid, &status, WNOHANG) == pid) return false;  // our child, just exited
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close_paren = line.rfind(')');
+  if (close_paren == std::string::npos || close_paren + 2 >= line.size()) return true;
+  return line[close_paren + 2] != 'Z';
+}
+
+absl::Status Terminate(pid_t pid, absl::Duration grace) {
+  if (!IsAlive(pid)) return absl::OkStatus();
+  pid_t pgid = getpgid(pid);
+  bool group = pgid == pid;  // a session leader we started: stop its whole group
+  auto signal = [&](int sig) { group ? killpg(pgid, sig) : kill(pid, sig); };
+  signal(SIGTERM);
+  absl::Time deadline = absl::Now() + grace;
+  while (absl::Now() < deadline) {
+    if (!IsAlive(pid)) {
+      if (group) killpg(pgid, SIGKILL);  // stragglers of the group
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  signal(SIGKILL);
+  for (int i = 0; i < 100 && IsAlive(pid); ++i) absl::SleepFor(absl::Milliseconds(20));
+  if (IsAlive(pid)) return absl::InternalError(absl::StrCat("process ", pid, " did not exit"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return absl::InternalError("bind failed");
+  }
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      std::vector<absl::string_view> parts =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      int64_t kb = 0;
+      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb * 1024;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no RSS for pid ", pid));
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status ChownTo(const std::string& path, const std::string& user) {
+  passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return absl::NotFoundError("no such user: " + user);
+  auto own = [&](const std::filesystem::path& p) {
+    return chown(p.c_str(), pw->pw_uid, pw->pw_gid) == 0;
+  };
+  if (!own(path)) return absl::InternalError(absl::StrCat("chown ", path, ": ", strerror(errno)));
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) own(e.path());
+  return absl::OkStatus();
+}
+
+}  // namespace gennaker::process

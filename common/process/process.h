@@ -1,0 +1,53 @@
+// Child processes: spawn (optionally detached into their own session, as another user, with
+// output to a log file), liveness, graceful termination, and free loopback ports.
+// Used by halyard to run the suite and by tests to run real servers.
+#ifndef GENNAKER_COMMON_PROCESS_PROCESS_H_
+#define GENNAKER_COMMON_PROCESS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gennaker::process {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // argv[0] is the program path
+  std::vector<std::pair<std::string, std::string>> env;  // added to the current environment
+  std::string log_file;  // stdout and stderr appended here; empty: inherited
+  std::string run_as;    // user name to switch to (needs root); empty: unchanged
+  bool new_session = true;       // own session and process group (survives the parent)
+  bool die_with_parent = false;  // SIGKILL when the spawning thread's process exits
+};
+
+absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
+
+// Runs to completion; returns the exit code (or an error when it cannot start / was killed).
+absl::StatusOr<int> Run(const SpawnOptions& options);
+
+// True when `pid` exists and is not a zombie (reaps it when it is our child).
+bool IsAlive(pid_t pid);
+
+// SIGTERM to the process group of `pid` (or the pid), waits up to `grace`, then SIGKILL.
+// OK when the process is gone afterwards.
+absl::Status Terminate(pid_t pid, absl::Duration grace);
+
+// A TCP port on 127.0.0.1 free at the time of the call.
+absl::StatusOr<int> FreePort();
+
+// Resident set size of `pid` in bytes (from /proc), or an error.
+absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
+
+// Creates `path` and its parents (mode 0755); OK when it exists.
+absl::Status MakeDirs(const std::string& path);
+
+// Gives `path` (recursively) to `user`.
+absl::Status ChownTo(const std::string& path, const std::string& user);
+
+}  // namespace gennaker::process
+
+#endif  // GENNAKER_COMMON_PROCESS_PROCESS_H_

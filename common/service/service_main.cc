@@ -1,0 +1,160 @@
+#include "common/service/service_main.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/config/config_loader.h"
+#include "common/grpc/grpc_server.h"
+#include "common/http/http_server.h"
+#include "common/log/logging.h"
+#include "common/metrics/metrics.h"
+#include "common/service/defaults.h"
+#include "common/status/status_macros.h"
+#include "common/version.h"
+#include "common/log/log.h"
+
+namespace gennaker {
+namespace {
+
+void Usage(const std::string& name) {
+  fprintf(stderr,
+          "usage: %s [--config FILE] [--check-config] [--version]\n"
+          "  --config FILE    YAML config (keys as in proto/gennaker/%s/v1/config.proto)\n"
+          "  --check-config   validate the config and exit\n"
+          "  --version        print the version and exit\n"
+          "Environment: GENNAKER__SECTION__KEY=value overrides a config key.\n",
+          name.c_str(), name.c_str());
+}
+
+http::Router AdminRouter(const GrpcServer* grpc, const Metrics* metrics,
+                         const std::string& name) {
+  http::Router router;
+  router.Add("GET", "/health", [grpc, name](const http::Request&) {
+    bool up = grpc->serving();
+    return http::Json(up ? 200 : 503,
+                      absl::StrCat(R"({"status":")", up ? "UP" : "DOWN", R"(","service":")",
+                                   name, R"(","version":")", kVersion, "\"}"));
+  });
+  router.Add("GET", "/metrics", [metrics](const http::Request&) {
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics->Render();
+    return r;
+  });
+  return router;
+}
+
+}  // namespace
+
+absl::Status LoadServiceConfig(const std::string& name, const std::string& path,
+                               google::protobuf::Message* config) {
+  ApplyServiceDefaults(name, config);
+  return config::Load(path, config);
+}
+
+int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
+                   google::protobuf::Message* config) {
+  auto start = std::chrono::steady_clock::now();
+  std::string config_path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      config_path = arg.substr(9);
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--version") {
+      printf("%s %s\n", spec.name.c_str(), kVersion);
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      Usage(spec.name);
+      return 0;
+    } else {
+      fprintf(stderr, "%s: unknown argument '%s'\n", spec.name.c_str(), arg.c_str());
+      Usage(spec.name);
+      return 2;
+    }
+  }
+  absl::Status status = LoadServiceConfig(spec.name, config_path, config);
+  if (status.ok()) status = spec.validate(*config);
+  if (!status.ok()) {
+    fprintf(stderr, "%s: invalid config: %s\n", spec.name.c_str(),
+            std::string(status.message()).c_str());
+    return 2;
+  }
+  if (check_only) {
+    printf("%s: config OK\n", spec.name.c_str());
+    return 0;
+  }
+  const auto& logging = spec.logging(*config);
+  status = InitLogging({spec.name, logging.level(), logging.format()});
+  if (!status.ok()) {
+    fprintf(stderr, "%s: %s\n", spec.name.c_str(), std::string(status.message()).c_str());
+    return 2;
+  }
+  // Signals are taken synchronously by this thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Metrics metrics(spec.name);
+  auto instance = spec.build(*config, &metrics);
+  if (!instance.ok()) {
+    SPDLOG_CRITICAL("cannot start: {}", RedactSecrets(instance.status().message()));
+    return 1;
+  }
+  const auto& server = spec.server(*config);
+  GrpcServerOptions options;
+  options.host = server.host();
+  options.port = server.grpc_port();
+  options.metrics = &metrics;
+  options.unimplemented_area = spec.unimplemented_area;
+  auto grpc = GrpcServer::Start(options, (*instance)->GrpcServices());
+  if (!grpc.ok()) {
+    SPDLOG_CRITICAL("cannot start: {}", grpc.status().message());
+    return 1;
+  }
+  http::ServerOptions admin_options;
+  admin_options.host = server.host();
+  admin_options.port = server.admin_port();
+  admin_options.threads = 1;
+  auto admin =
+      http::Server::Start(admin_options, AdminRouter(grpc->get(), &metrics, spec.name));
+  if (!admin.ok()) {
+    SPDLOG_CRITICAL("cannot start: {}", admin.status().message());
+    return 1;
+  }
+  status = (*instance)->StartExtra();
+  if (!status.ok()) {
+    SPDLOG_CRITICAL("cannot start: {}", status.message());
+    return 1;
+  }
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  SPDLOG_INFO("{} {} serving: gRPC {}:{}, admin HTTP {}:{} (started in {} ms)", spec.name,
+              kVersion, server.host(), (*grpc)->port(), server.host(), (*admin)->port(),
+              elapsed.count());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  SPDLOG_INFO("received {}, shutting down (grace {} s)", strsignal(sig),
+              server.shutdown_grace_seconds());
+  (*grpc)->SetServing(false);
+  (*instance)->Stop();
+  (*grpc)->Shutdown(std::chrono::seconds(server.shutdown_grace_seconds()));
+  (*grpc)->Wait();
+  (*admin)->Stop();
+  SPDLOG_INFO("stopped");
+  return 0;
+}
+
+}  // namespace gennaker

@@ -1,0 +1,61 @@
+// Real PostgreSQL and Redis for tests, on random loopback ports in throwaway directories.
+// SharedPostgres() starts one server per test binary on first use and stops it (and removes
+// its directory) at exit; the servers also die with the test process if it crashes.
+#ifndef GENNAKER_COMMON_TESTING_TEST_STORES_H_
+#define GENNAKER_COMMON_TESTING_TEST_STORES_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace gennaker::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed by the caller (or RemoveTree).
+std::string MakeTempDir(const std::string& prefix);
+void RemoveTree(const std::string& path);
+
+// Directory with the built binaries (ctest sets GENNAKER_BIN_DIR).
+std::string BinDir();
+
+class TestPostgres {
+ public:
+  int port() const { return port_; }
+  // DSN of database `db` (created by CreateDatabase, or "postgres").
+  std::string Dsn(const std::string& db = "postgres") const;
+  // Creates a new, empty database with a unique name and returns its DSN.
+  absl::StatusOr<std::string> CreateDatabase(const std::string& prefix = "t");
+  ~TestPostgres();
+
+ private:
+  friend absl::StatusOr<TestPostgres*> SharedPostgres();
+  pid_t pid_ = 0;
+  int port_ = 0;
+  int next_db_ = 0;
+  std::string dir_;
+};
+
+// The binary's PostgreSQL server (started on first call).
+absl::StatusOr<TestPostgres*> SharedPostgres();
+
+class TestRedis {
+ public:
+  static absl::StatusOr<std::unique_ptr<TestRedis>> Start();
+  ~TestRedis();
+  int port() const { return port_; }
+  std::string Url() const;
+  void Stop();
+  // Starts again on the same port (after Stop), with empty data.
+  absl::Status Restart();
+
+ private:
+  pid_t pid_ = 0;
+  int port_ = 0;
+  std::string dir_;
+};
+
+}  // namespace gennaker::testing
+
+#endif  // GENNAKER_COMMON_TESTING_TEST_STORES_H_

@@ -1,0 +1,106 @@
+#include "services/gate/gate_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/http/http_server.h"
+#include "common/log/call_context.h"
+#include "common/service/stores.h"
+#include "common/status/status_macros.h"
+#include "common/version.h"
+#include "gennaker/gate/v1/gate.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "common/log/log.h"
+
+namespace gennaker::gate {
+namespace {
+
+// The gRPC API: version and identity now; the rest lands with the issues that build it.
+class GateGrpcService final : public v1::GateService::Service {
+ public:
+  explicit GateGrpcService(std::string version) : version_(std::move(version)) {}
+
+  grpc::Status GetVersion(grpc::ServerContext*, const v1::GetVersionRequest*,
+                          v1::GetVersionResponse* response) override {
+    response->set_version(version_);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetCurrentUser(grpc::ServerContext*, const v1::GetCurrentUserRequest*,
+                              v1::GetCurrentUserResponse* response) override {
+    const std::string& user = CurrentCallContext().user;
+    response->set_username(user.empty() ? "anonymous" : user);
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::string version_;
+};
+
+class GateInstance : public ServiceInstance {
+ public:
+  GateInstance(const v1::GateConfig& config, Metrics* metrics)
+      : config_(config), metrics_(metrics), grpc_service_(config.version()) {}
+
+  std::vector<grpc::Service*> GrpcServices() override { return {&grpc_service_}; }
+
+  absl::Status StartExtra() override {
+    http::ServerOptions options;
+    options.host = config_.server().host();
+    options.port = config_.http_port();
+    options.threads = config_.server().http_threads();
+    options.max_body_bytes = config_.max_body_bytes();
+    options.metrics = metrics_;
+    GENNAKER_ASSIGN_OR_RETURN(rest_, http::Server::Start(options, MakeRestRouter(config_)));
+    SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    if (rest_) rest_->Stop();
+  }
+
+  std::unique_ptr<redis::Client> redis_;
+
+ private:
+  v1::GateConfig config_;
+  Metrics* metrics_;
+  GateGrpcService grpc_service_;
+  std::unique_ptr<http::Server> rest_;
+};
+
+}  // namespace
+
+absl::Status ValidateConfig(const v1::GateConfig& config) {
+  int port = config.http_port();
+  if (port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError("httpPort: must be in 1..65535");
+  }
+  if (port == config.server().grpc_port() || port == config.server().admin_port()) {
+    return absl::InvalidArgumentError("httpPort: must differ from server.grpcPort/adminPort");
+  }
+  if (config.max_body_bytes() < 1024) {
+    return absl::InvalidArgumentError("maxBodyBytes: must be at least 1024");
+  }
+  return absl::OkStatus();
+}
+
+http::Router MakeRestRouter(const v1::GateConfig& config) {
+  http::Router router;
+  router.Add("GET", "/health", [](const http::Request&) {
+    return http::Json(200, R"({"status":"UP"})");
+  });
+  std::string version = nlohmann::json{{"version", config.version()}}.dump();
+  router.Add("GET", "/version",
+             [version](const http::Request&) { return http::Json(200, version); });
+  return router;
+}
+
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(const v1::GateConfig& config,
+                                                         Metrics* metrics) {
+  v1::GateConfig effective = config;
+  if (effective.version().empty()) effective.set_version(kVersion);
+  auto instance = std::make_unique<GateInstance>(effective, metrics);
+  GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
+  return instance;
+}
+
+}  // namespace gennaker::gate

@@ -1,0 +1,237 @@
+#include "services/halyard/cli.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/config/config_loader.h"
+#include "common/grpc/health_client.h"
+#include "common/version.h"
+#include "services/halyard/daemon.h"
+#include "services/halyard/deployer.h"
+#include "services/halyard/halconfig.h"
+
+namespace gennaker::halyard {
+namespace {
+
+int Fail(const absl::Status& status, int code = 1) {
+  std::cerr << "halyard: " << status.message() << "\n";
+  return code;
+}
+
+void PrintLine(const std::string& line) {
+  std::cout << line << std::endl;  // flushed: progress must show as it happens
+}
+
+// Loads the halconfig; `create` writes the default when the file is missing.
+absl::StatusOr<v1::Halconfig> Load(const std::string& path, bool create) {
+  auto config = LoadHalconfig(path);
+  if (config.ok() || !absl::IsNotFound(config.status())) return config;
+  if (!create) {
+    return absl::NotFoundError(absl::StrCat(
+        path, " does not exist (run `halyard deploy apply` or `halyard config init`)"));
+  }
+  v1::Halconfig fresh = DefaultHalconfig();
+  absl::Status saved = SaveHalconfig(path, fresh);
+  if (!saved.ok()) return saved;
+  PrintLine(absl::StrCat("created default halconfig at ", path));
+  return fresh;
+}
+
+const char* HealthName(v1::ServiceHealth h) {
+  switch (h) {
+    case v1::SERVICE_HEALTH_SERVING:
+      return "SERVING";
+    case v1::SERVICE_HEALTH_NOT_SERVING:
+      return "NOT_SERVING";
+    case v1::SERVICE_HEALTH_DOWN:
+      return "DOWN";
+    case v1::SERVICE_HEALTH_DISABLED:
+      return "DISABLED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"halyard: configure and run a Gennaker deployment", "halyard"};
+  app.require_subcommand(1);
+  std::string config_path = DefaultHalconfigPath();
+  app.add_option("--config", config_path, "halconfig file")->capture_default_str();
+
+  // config
+  auto* config_cmd = app.add_subcommand("config", "read and edit the halconfig");
+  config_cmd->require_subcommand(1);
+  auto* init_cmd = config_cmd->add_subcommand("init", "write the default halconfig if missing");
+  auto* show_cmd = config_cmd->add_subcommand("show", "print the whole halconfig as YAML");
+  std::string key, value;
+  auto* get_cmd = config_cmd->add_subcommand("get", "print one key, e.g. services.orca");
+  get_cmd->add_option("key", key, "dotted key")->required();
+  auto* set_cmd = config_cmd->add_subcommand(
+      "set", "set one key, e.g. `set services.orca.grpcPort 9083`; validated before saving");
+  set_cmd->add_option("key", key, "dotted key")->required();
+  set_cmd->add_option("value", value, "new value (lists comma separated)")->required();
+  auto* validate_cmd = config_cmd->add_subcommand("validate", "check the halconfig");
+  std::string dsn, redis_url;
+  auto* storage_cmd = config_cmd->add_subcommand(
+      "storage", "point the suite at existing PostgreSQL/Redis, or back to local managed");
+  storage_cmd->add_option("--postgres-dsn", dsn, "libpq DSN of an existing PostgreSQL");
+  storage_cmd->add_option("--redis-url", redis_url, "redis://host:port of an existing Redis");
+  bool managed = false;
+  storage_cmd->add_flag("--local-managed", managed, "let halyard run PostgreSQL and Redis");
+
+  // deploy
+  auto* deploy_cmd = app.add_subcommand("deploy", "run the suite on this machine");
+  deploy_cmd->require_subcommand(1);
+  auto* apply_cmd = deploy_cmd->add_subcommand(
+      "apply", "start or update the deployment (creates a default halconfig if missing)");
+  std::string service_names;
+  apply_cmd->add_option("--service-names", service_names,
+                        "comma-separated services to (re)start; default all");
+  auto* status_cmd = deploy_cmd->add_subcommand("status", "each service: pid, ports, health");
+  auto* clean_cmd = deploy_cmd->add_subcommand("clean", "stop everything the deployment runs");
+  bool delete_data = false;
+  clean_cmd->add_flag("--delete-data", delete_data, "also delete PostgreSQL/Redis data");
+
+  // serve / health / version
+  auto* serve_cmd = app.add_subcommand("serve", "run the halyard daemon (gRPC, port 8064)");
+  std::string daemon_config;
+  serve_cmd->add_option("--daemon-config", daemon_config, "daemon config YAML");
+  serve_cmd->allow_extras();
+  auto* health_cmd = app.add_subcommand("health", "exit 0 when host:port reports SERVING");
+  std::string address;
+  health_cmd->add_option("address", address, "host:port of a gRPC service")->required();
+  auto* version_cmd = app.add_subcommand("version", "print the version");
+
+  // `serve --config FILE` is the daemon's own config (as every service takes it).
+  if (argc >= 2 && std::string(argv[1]) == "serve") {
+    std::vector<char*> args = {argv[0]};
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    return ServiceMain<v1::HalyardConfig>(static_cast<int>(args.size()), args.data(),
+                                          "halyard", kUnimplementedArea, ValidateDaemonConfig,
+                                          BuildDaemon);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  config_path = ExpandHome(config_path);
+
+  if (*version_cmd) {
+    PrintLine(absl::StrCat("halyard ", kVersion));
+    return 0;
+  }
+  if (*serve_cmd) return 0;  // handled above
+  if (*health_cmd) {
+    auto serving = CheckServing(address, std::chrono::seconds(2));
+    if (!serving.ok()) return Fail(serving.status());
+    PrintLine(*serving ? "SERVING" : "NOT_SERVING");
+    return *serving ? 0 : 1;
+  }
+  if (*config_cmd) {
+    auto config = Load(config_path, init_cmd->parsed());
+    if (!config.ok()) return Fail(config.status(), 2);
+    if (*init_cmd) {
+      PrintLine(absl::StrCat("halconfig at ", config_path));
+      return 0;
+    }
+    if (*show_cmd) {
+      std::cout << config::ToYaml(*config);
+      return 0;
+    }
+    if (*get_cmd) {
+      auto text = config::GetField(*config, key);
+      if (!text.ok()) return Fail(text.status(), 2);
+      PrintLine(*text);
+      return 0;
+    }
+    if (*validate_cmd) {
+      auto problems = Validate(*config);
+      for (const auto& p : problems) {
+        std::cerr << "  " << p.key() << ": " << p.message() << "\n";
+      }
+      if (!problems.empty()) {
+        std::cerr << "halyard: " << config_path << " has " << problems.size()
+                  << " problem(s)\n";
+        return 2;
+      }
+      PrintLine(absl::StrCat(config_path, ": valid"));
+      return 0;
+    }
+    v1::Halconfig edited = *config;
+    if (*set_cmd) {
+      absl::Status s = config::SetField(&edited, key, value);
+      if (!s.ok()) return Fail(s, 2);
+    }
+    if (*storage_cmd) {
+      if (managed) {
+        edited.mutable_storage()->set_mode(v1::STORAGE_MODE_LOCAL_MANAGED);
+      } else {
+        edited.mutable_storage()->set_mode(v1::STORAGE_MODE_EXTERNAL);
+        if (!dsn.empty()) edited.mutable_storage()->mutable_postgres()->set_dsn(dsn);
+        if (!redis_url.empty()) edited.mutable_storage()->mutable_redis()->set_url(redis_url);
+      }
+    }
+    absl::Status saved = SaveHalconfig(config_path, edited);
+    if (!saved.ok()) {
+      return Fail(absl::InvalidArgumentError(
+                      absl::StrCat("not saved: ", saved.message())),
+                  2);
+    }
+    PrintLine(absl::StrCat("saved ", config_path,
+                           " (run `halyard deploy apply` to apply it)"));
+    return 0;
+  }
+  if (*deploy_cmd) {
+    auto config = Load(config_path, apply_cmd->parsed());
+    if (!config.ok()) return Fail(config.status(), 2);
+    if (absl::Status v = ValidateStatus(*config); !v.ok()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+                      config_path, " is invalid, nothing was changed: ", v.message())),
+                  2);
+    }
+    LocalDeployer deployer(config_path, PrintLine);
+    if (*apply_cmd) {
+      std::vector<std::string> only =
+          absl::StrSplit(service_names, ',', absl::SkipWhitespace());
+      auto result = deployer.Apply(*config, only);
+      if (!result.ok()) return Fail(result.status());
+      PrintLine(absl::StrCat("deployment '", config->name(), "' is up: ",
+                             result->restarted_size(), " started, ",
+                             result->unchanged_size(), " unchanged"));
+      PrintLine(absl::StrCat("gate: ", GateUrl(*config)));
+      return 0;
+    }
+    if (*status_cmd) {
+      auto status = deployer.Status(*config);
+      if (!status.ok()) return Fail(status.status());
+      bool all_serving = true;
+      printf("%-12s %-8s %-22s %-6s %-6s %s\n", "SERVICE", "PID", "GRPC", "ADMIN", "HTTP",
+             "HEALTH");
+      for (const auto& s : status->services()) {
+        printf("%-12s %-8d %-22s %-6d %-6s %s\n", s.name().c_str(), s.pid(),
+               s.grpc_address().c_str(), s.admin_port(),
+               s.http_port() ? std::to_string(s.http_port()).c_str() : "-",
+               HealthName(s.health()));
+        all_serving &= s.health() == v1::SERVICE_HEALTH_SERVING ||
+                       s.health() == v1::SERVICE_HEALTH_DISABLED;
+      }
+      printf("gate: %s\n", status->gate_url().c_str());
+      return all_serving ? 0 : 1;
+    }
+    if (*clean_cmd) {
+      absl::Status s = deployer.Clean(*config, delete_data);
+      if (!s.ok()) return Fail(s);
+      PrintLine(absl::StrCat("deployment '", config->name(), "' stopped"));
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace gennaker::halyard

@@ -1,0 +1,84 @@
+// The local deployer: runs the suite on this machine as halyard's child processes.
+//
+// Apply renders every service's config, starts managed PostgreSQL/Redis when the storage is
+// LOCAL_MANAGED, then starts the services in dependency order, waiting for each to report
+// SERVING over the gRPC health protocol. A service already running with the same rendered
+// config (and binary) is left alone; one whose config changed is restarted. What runs is
+// recorded in <stateDir>/run/deployment.json, which Status and Clean read.
+#ifndef GENNAKER_SERVICES_HALYARD_DEPLOYER_H_
+#define GENNAKER_SERVICES_HALYARD_DEPLOYER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gennaker/halyard/v1/halconfig.pb.h"
+#include "gennaker/halyard/v1/halyard.pb.h"
+
+namespace gennaker::halyard {
+
+// A server process halyard started.
+struct ProcessRecord {
+  int pid = 0;
+  std::string host;
+  int grpc_port = 0;  // the port for stores
+  int admin_port = 0;
+  int http_port = 0;
+  std::string config_hash;
+  int64_t started_at_ms = 0;
+  // Text the process's command line contains (its config file, data dir or port), so that a
+  // pid reused by an unrelated process after a reboot is never signalled.
+  std::string marker;
+};
+
+// True when the recorded process is alive and still the one we started.
+bool Running(const ProcessRecord& record);
+
+// What a deployment runs, as recorded on disk.
+struct DeploymentRecord {
+  std::string deployment;
+  std::string version;
+  ProcessRecord postgres;  // pid 0 when not managed
+  ProcessRecord redis;
+  std::map<std::string, ProcessRecord> services;
+};
+
+absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir);
+absl::Status WriteRecord(const std::string& state_dir, const DeploymentRecord& record);
+
+class LocalDeployer {
+ public:
+  using Progress = std::function<void(const std::string& line)>;
+
+  // `halconfig_path` is passed to the halyard daemon; `progress` receives one line per step.
+  LocalDeployer(std::string halconfig_path, Progress progress);
+
+  // Brings the deployment in line with `config` (validated first: nothing is touched when it
+  // is invalid). `only`, when non-empty, limits which services are (re)started.
+  absl::StatusOr<v1::ApplyDeploymentResponse> Apply(const v1::Halconfig& config,
+                                                    const std::vector<std::string>& only);
+
+  // Each recorded service with its liveness and gRPC health.
+  absl::StatusOr<v1::GetDeploymentStatusResponse> Status(const v1::Halconfig& config) const;
+
+  // Stops every process the deployment started (services, then stores); with `delete_data`
+  // also removes the state directory's data.
+  absl::Status Clean(const v1::Halconfig& config, bool delete_data);
+
+ private:
+  absl::Status EnsureStores(const v1::Halconfig& config, DeploymentRecord* record,
+                            std::string* dsn, std::string* redis_url);
+  std::string BinDir(const v1::Halconfig& config) const;
+
+  std::string halconfig_path_;
+  Progress progress_;
+};
+
+// gate's REST URL for `config`.
+std::string GateUrl(const v1::Halconfig& config);
+
+}  // namespace gennaker::halyard
+
+#endif  // GENNAKER_SERVICES_HALYARD_DEPLOYER_H_

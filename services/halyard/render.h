@@ -1,0 +1,35 @@
+// Turns the halconfig into each service's own config file (YAML of gennaker.<svc>.v1.<Svc>Config),
+// so every rendered file is valid by construction and services never read the halconfig.
+#ifndef GENNAKER_SERVICES_HALYARD_RENDER_H_
+#define GENNAKER_SERVICES_HALYARD_RENDER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gennaker/halyard/v1/halconfig.pb.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace gennaker::halyard {
+
+// Where the services find their stores.
+struct StorageEndpoints {
+  std::string postgres_dsn;
+  std::string redis_url;
+};
+
+// An empty config message of `service` (e.g. gennaker.orca.v1.OrcaConfig).
+std::unique_ptr<google::protobuf::Message> NewServiceConfig(absl::string_view service);
+
+// service name -> rendered YAML, for every enabled service.
+absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
+    const v1::Halconfig& config, const StorageEndpoints& storage,
+    const std::string& halconfig_path);
+
+}  // namespace gennaker::halyard
+
+#endif  // GENNAKER_SERVICES_HALYARD_RENDER_H_
