@@ -1,0 +1,138 @@
+// The shared gRPC runtime: health, interceptors (identity and request id across two hops,
+// metrics, UNIMPLEMENTED messages), and graceful shutdown, over real loopback servers.
+#include "common/grpc/grpc_server.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+
+#include "common/grpc/channel.h"
+#include "common/grpc/health_client.h"
+#include "common/log/call_context.h"
+#include "common/metrics/metrics.h"
+#include "gennaker/gate/v1/gate.grpc.pb.h"
+#include "gennaker/halyard/v1/halyard.grpc.pb.h"
+
+namespace gennaker {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Second hop: reports the call context it sees.
+class Hop2 final : public gate::v1::GateService::Service {
+  grpc::Status GetCurrentUser(grpc::ServerContext*, const gate::v1::GetCurrentUserRequest*,
+                              gate::v1::GetCurrentUserResponse* r) override {
+    r->set_username(CurrentCallContext().user);
+    r->set_email(CurrentCallContext().request_id);  // request id, for the test
+    return grpc::Status::OK;
+  }
+};
+
+// First hop: calls the second hop without passing anything along explicitly.
+class Hop1 final : public halyard::v1::HalyardService::Service {
+ public:
+  explicit Hop1(std::string hop2) : channel_(MakeChannel(hop2)) {}
+  grpc::Status GetVersions(grpc::ServerContext*, const halyard::v1::GetVersionsRequest*,
+                           halyard::v1::GetVersionsResponse* r) override {
+    auto stub = gate::v1::GateService::NewStub(channel_);
+    auto ctx = MakeClientContext(std::chrono::seconds(5));
+    gate::v1::GetCurrentUserResponse seen;
+    grpc::Status s = stub->GetCurrentUser(ctx.get(), {}, &seen);
+    if (!s.ok()) return s;
+    (*r->mutable_service_versions())["hop1_user"] = CurrentCallContext().user;
+    (*r->mutable_service_versions())["hop1_request"] = CurrentCallContext().request_id;
+    (*r->mutable_service_versions())["hop2_user"] = seen.username();
+    (*r->mutable_service_versions())["hop2_request"] = seen.email();
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+struct Servers {
+  Metrics metrics{"test"};
+  Hop2 hop2;
+  std::unique_ptr<GrpcServer> server2;
+  std::unique_ptr<Hop1> hop1;
+  std::unique_ptr<GrpcServer> server1;
+};
+
+std::unique_ptr<Servers> StartHops() {
+  auto s = std::make_unique<Servers>();
+  GrpcServerOptions o;
+  o.metrics = &s->metrics;
+  o.unimplemented_area = "test area";
+  auto two = GrpcServer::Start(o, {&s->hop2});
+  EXPECT_TRUE(two.ok());
+  s->server2 = std::move(*two);
+  s->hop1 = std::make_unique<Hop1>("127.0.0.1:" + std::to_string(s->server2->port()));
+  auto one = GrpcServer::Start(o, {s->hop1.get()});
+  EXPECT_TRUE(one.ok());
+  s->server1 = std::move(*one);
+  return s;
+}
+
+TEST(GrpcServerTest, IdentityAndRequestIdCrossTwoHops) {
+  auto s = StartHops();
+  auto stub = halyard::v1::HalyardService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(s->server1->port()),
+                          grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-spinnaker-user", "alice@example.com");
+  ctx.AddMetadata("x-request-id", "req-123");
+  halyard::v1::GetVersionsResponse r;
+  ASSERT_TRUE(stub->GetVersions(&ctx, {}, &r).ok());
+  auto v = r.service_versions();
+  EXPECT_EQ(v["hop1_user"], "alice@example.com");
+  EXPECT_EQ(v["hop2_user"], "alice@example.com");
+  EXPECT_EQ(v["hop1_request"], "req-123");
+  EXPECT_EQ(v["hop2_request"], "req-123");
+
+  // Without a request id the first hop makes one, and the second hop sees the same.
+  grpc::ClientContext anon;
+  halyard::v1::GetVersionsResponse r2;
+  ASSERT_TRUE(stub->GetVersions(&anon, {}, &r2).ok());
+  auto v2 = r2.service_versions();
+  EXPECT_EQ(v2["hop1_request"].size(), 32u);
+  EXPECT_EQ(v2["hop2_request"], v2["hop1_request"]);
+  EXPECT_EQ(v2["hop2_user"], "");
+}
+
+TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
+  auto s = StartHops();
+  std::string address = "127.0.0.1:" + std::to_string(s->server2->port());
+  auto serving = CheckServing(address, std::chrono::seconds(2));
+  ASSERT_TRUE(serving.ok());
+  EXPECT_TRUE(*serving);
+
+  auto stub = gate::v1::GateService::NewStub(MakeChannel(address));
+  grpc::ClientContext ctx;
+  gate::v1::ListApplicationsResponse apps;
+  grpc::Status st = stub->ListApplications(&ctx, {}, &apps);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("/gennaker.gate.v1.GateService/ListApplications is not implemented "
+                        "yet (test area)"));
+  EXPECT_THAT(s->metrics.Render(),
+              HasSubstr("method=\"/gennaker.gate.v1.GateService/ListApplications\","
+                        "code=\"UNIMPLEMENTED\"} 1"));
+
+  s->server2->SetServing(false);
+  EXPECT_FALSE(*CheckServing(address, std::chrono::seconds(2)));
+  s->server2->Shutdown(std::chrono::milliseconds(500));
+  s->server2->Wait();
+  EXPECT_FALSE(CheckServing(address, std::chrono::milliseconds(300)).ok());
+}
+
+TEST(GrpcServerTest, PortInUseIsAnError) {
+  auto s = StartHops();
+  GrpcServerOptions o;
+  o.port = s->server1->port();
+  Hop2 another;
+  auto clash = GrpcServer::Start(o, {&another});
+  EXPECT_FALSE(clash.ok());
+}
+
+}  // namespace
+}  // namespace gennaker

@@ -117,8 +117,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
       static_cast<unsigned int>(options.threads), MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped,
       nullptr, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
-      MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(options.connection_timeout_seconds),
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned int>(options.connection_timeout_seconds), MHD_OPTION_END);
   if (self->daemon_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", options.host,
                                                ":", options.port, " (port in use?)"));

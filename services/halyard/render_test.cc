@@ -1,0 +1,61 @@
+#include "services/halyard/render.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/config/config_loader.h"
+#include "common/service/defaults.h"
+#include "common/service/service_main.h"
+#include "gennaker/gate/v1/config.pb.h"
+#include "gennaker/halyard/v1/config.pb.h"
+#include "gennaker/orca/v1/config.pb.h"
+#include "services/halyard/halconfig.h"
+
+namespace gennaker::halyard {
+namespace {
+
+TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_services()->mutable_orca()->set_grpc_port(9183);
+  c.mutable_services()->mutable_front50()->set_log_level("debug");
+  auto rendered = RenderServiceConfigs(c, {"host=127.0.0.1 port=1 dbname=g", "redis://h:2"},
+                                       "/etc/hal/config");
+  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  ASSERT_EQ(rendered->size(), kServiceNames.size());
+  for (const auto& [name, yaml] : *rendered) {
+    auto message = NewServiceConfig(name);
+    ApplyServiceDefaults(name, message.get());
+    ASSERT_TRUE(config::MergeYaml(yaml, name, message.get()).ok()) << name << ":\n" << yaml;
+    EXPECT_TRUE(config::ValidateCommonBlocks(*message).ok()) << name;
+  }
+  orca::v1::OrcaConfig orca;
+  ApplyServiceDefaults("orca", &orca);
+  ASSERT_TRUE(config::MergeYaml(rendered->at("orca"), "orca", &orca).ok());
+  EXPECT_EQ(orca.server().grpc_port(), 9183);
+  EXPECT_EQ(orca.postgres().dsn(), "host=127.0.0.1 port=1 dbname=g");
+  EXPECT_EQ(orca.services().clouddriver().address(), "127.0.0.1:7002");
+
+  gate::v1::GateConfig gate;
+  ApplyServiceDefaults("gate", &gate);
+  ASSERT_TRUE(config::MergeYaml(rendered->at("gate"), "gate", &gate).ok());
+  EXPECT_EQ(gate.services().orca().address(), "127.0.0.1:9183");
+  EXPECT_EQ(gate.redis().url(), "redis://h:2");
+  EXPECT_EQ(gate.http_port(), 8084);
+
+  v1::HalyardConfig daemon;
+  ASSERT_TRUE(config::MergeYaml(rendered->at("halyard"), "halyard", &daemon).ok());
+  EXPECT_EQ(daemon.halconfig_path(), "/etc/hal/config");
+  EXPECT_THAT(rendered->at("front50"), ::testing::HasSubstr("level: \"debug\""));
+}
+
+TEST(RenderTest, DisabledServicesAreNotRendered) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:1"}, "p");
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(rendered->count("kayenta"), 0u);
+  EXPECT_EQ(rendered->size(), kServiceNames.size() - 1);
+}
+
+}  // namespace
+}  // namespace gennaker::halyard

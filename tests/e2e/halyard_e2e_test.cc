@@ -1,0 +1,215 @@
+// End to end: `halyard deploy apply` brings up the whole suite (managed PostgreSQL and Redis,
+// ten services) into a temporary state directory; every service reports SERVING over the gRPC
+// health protocol and gate answers over HTTP; a config change restarts only the services whose
+// rendered config changed; an invalid config changes nothing; `deploy clean` leaves no
+// process behind.
+#include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc/health_client.h"
+#include "common/http/http_client.h"
+#include "common/process/process.h"
+#include "common/service/defaults.h"
+#include "common/testing/test_stores.h"
+#include "gennaker/halyard/v1/halyard.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "services/halyard/deployer.h"
+
+namespace gennaker {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class HalyardE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("e2e");
+    config_ = dir_ + "/config";
+    std::set<int> used;
+    auto port = [&] {
+      while (true) {
+        int p = *process::FreePort();
+        if (used.insert(p).second) return p;
+      }
+    };
+    std::string yaml = absl::StrCat("name: e2e\nstateDir: ", dir_, "/state\nbinDir: ",
+                                    testing::BinDir(), "\nstartTimeoutSeconds: 20\n",
+                                    "storage:\n  postgres: {port: ", port(),
+                                    "}\n  redis: {port: ", port(), "}\nservices:\n");
+    for (absl::string_view name : kServiceNames) {
+      int grpc = port(), admin = port();
+      ports_[std::string(name)] = grpc;
+      absl::StrAppend(&yaml, "  ", name, ": {grpcPort: ", grpc, ", adminPort: ", admin);
+      if (name == "gate") {
+        gate_http_ = port();
+        absl::StrAppend(&yaml, ", httpPort: ", gate_http_);
+      }
+      absl::StrAppend(&yaml, "}\n");
+    }
+    std::ofstream(config_) << yaml;
+  }
+
+  void TearDown() override {
+    // Whatever happened, leave nothing running.
+    Halyard({"deploy", "clean"});
+    testing::RemoveTree(dir_);
+  }
+
+  // Runs `halyard --config <config> args...`; returns exit code, output in *out.
+  int Halyard(std::vector<std::string> args, std::string* out = nullptr) {
+    process::SpawnOptions o;
+    o.argv = {testing::BinDir() + "/halyard", "--config", config_};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.log_file = dir_ + "/halyard-cli.log";
+    std::filesystem::remove(o.log_file);
+    auto rc = process::Run(o);
+    std::string text = ReadFile(o.log_file);
+    if (out) *out = text;
+    return rc.ok() ? *rc : -1;
+  }
+
+  std::map<std::string, int> Pids() {
+    auto record = halyard::ReadRecord(dir_ + "/state");
+    std::map<std::string, int> pids;
+    for (const auto& [name, r] : record->services) pids[name] = r.pid;
+    return pids;
+  }
+
+  void ExpectAllServing() {
+    for (const auto& [name, port] : ports_) {
+      auto serving = CheckServing(absl::StrCat("127.0.0.1:", port), std::chrono::seconds(2));
+      ASSERT_TRUE(serving.ok()) << name << ": " << serving.status();
+      EXPECT_TRUE(*serving) << name;
+    }
+  }
+
+  std::string dir_, config_;
+  std::map<std::string, int> ports_;
+  int gate_http_ = 0;
+};
+
+TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
+  std::string out;
+  ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("10 started, 0 unchanged"));
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("gate: http://127.0.0.1:", gate_http_)));
+  ExpectAllServing();
+
+  // gate over HTTP.
+  http::ClientRequest health;
+  health.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/health");
+  auto h = http::Fetch(health);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->status, 200);
+  EXPECT_EQ(h->headers["content-type"], "application/json");
+  EXPECT_EQ(nlohmann::json::parse(h->body)["status"], "UP");
+  http::ClientRequest version = health;
+  version.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/version");
+  auto v = http::Fetch(version);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(nlohmann::json::parse(v->body)["version"].get<std::string>().empty());
+
+  // Status from the CLI and from the daemon.
+  ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("orca"));
+  auto stub = halyard::v1::HalyardService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", ports_["halyard"]), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  halyard::v1::GetDeploymentStatusResponse status;
+  ASSERT_TRUE(stub->GetDeploymentStatus(&ctx, {}, &status).ok());
+  ASSERT_EQ(status.services_size(), 10);
+  for (const auto& s : status.services()) {
+    EXPECT_EQ(s.health(), halyard::v1::SERVICE_HEALTH_SERVING) << s.name();
+  }
+  grpc::ClientContext vctx;
+  halyard::v1::GetVersionsResponse versions;
+  ASSERT_TRUE(stub->GetVersions(&vctx, {}, &versions).ok());
+  EXPECT_EQ(versions.service_versions().at("orca"), versions.deployment_version());
+
+  // Re-apply unchanged: nothing restarts.
+  auto before = Pids();
+  ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("0 started, 10 unchanged"));
+  EXPECT_EQ(Pids(), before);
+
+  // Move orca: orca and the services that call it (echo, gate) restart, nothing else.
+  int new_port = *process::FreePort();
+  ASSERT_EQ(Halyard({"config", "set", "services.orca.grpcPort", absl::StrCat(new_port)}, &out),
+            0)
+      << out;
+  ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("3 started, 7 unchanged"));
+  auto after = Pids();
+  for (const auto& [name, pid] : before) {
+    bool changed = name == "orca" || name == "echo" || name == "gate";
+    EXPECT_EQ(after[name] != pid, changed) << name;
+  }
+  ports_["orca"] = new_port;
+  ExpectAllServing();
+
+  // Invalid edits are refused and the deployment is untouched.
+  std::string saved = ReadFile(config_);
+  EXPECT_EQ(Halyard({"config", "set", "services.orca.grpcPort",
+                     absl::StrCat(ports_["front50"])},
+                    &out),
+            2);
+  EXPECT_THAT(out, HasSubstr("is also used by"));
+  EXPECT_EQ(ReadFile(config_), saved);
+  std::ofstream(config_, std::ios::app) << "services: [not, a, mapping\n";
+  EXPECT_EQ(Halyard({"deploy", "apply"}, &out), 2);
+  EXPECT_THAT(out, HasSubstr("invalid YAML"));
+  EXPECT_EQ(Pids(), after);
+  ExpectAllServing();
+  std::ofstream(config_, std::ios::trunc) << saved;
+
+  // Clean stops everything, stores included.
+  auto record = halyard::ReadRecord(dir_ + "/state");
+  ASSERT_TRUE(record.ok());
+  std::vector<int> all_pids = {record->postgres.pid, record->redis.pid};
+  for (const auto& [name, r] : record->services) all_pids.push_back(r.pid);
+  ASSERT_EQ(Halyard({"deploy", "clean"}, &out), 0) << out;
+  for (int pid : all_pids) EXPECT_FALSE(process::IsAlive(pid)) << pid;
+  // No process anywhere still refers to the deployment's state directory.
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(dir_ + "/state") != std::string::npos) {
+      ADD_FAILURE() << "left behind: " << entry.path() << " " << cmdline;
+    }
+  }
+}
+
+TEST_F(HalyardE2eTest, ServiceWithUnreachableStoreFailsClearly) {
+  // Point the suite at stores that do not exist: the first service must exit with a clear
+  // message (password redacted), and apply must report it instead of hanging.
+  std::string out;
+  int dead_port = *process::FreePort();
+  ASSERT_EQ(Halyard({"config", "storage", "--postgres-dsn",
+                     absl::StrCat("host=127.0.0.1 port=", dead_port,
+                                  " dbname=x user=postgres password=hunter2"),
+                     "--redis-url", "redis://127.0.0.1:1"},
+                    &out),
+            0)
+      << out;
+  EXPECT_EQ(Halyard({"deploy", "apply"}, &out), 1);
+  EXPECT_THAT(out, HasSubstr("exited during start-up"));
+  EXPECT_THAT(out, HasSubstr("cannot connect"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
+}
+
+}  // namespace
+}  // namespace gennaker
