@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include "common/grpc/channel.h"
@@ -123,6 +124,50 @@ TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
   s->server2->Shutdown(std::chrono::milliseconds(500));
   s->server2->Wait();
   EXPECT_FALSE(CheckServing(address, std::chrono::milliseconds(300)).ok());
+}
+
+// Server reflection (what grpcurl uses), called with a generic stub and hand-encoded
+// messages, since the reflection protos are compiled into grpc++_reflection itself.
+TEST(GrpcServerTest, ReflectionListsTheServices) {
+  auto s = StartHops();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(s->server2->port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                               &cq);
+  void* tag;
+  bool ok;
+  auto next = [&](intptr_t want) {
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next(1));
+  // ServerReflectionRequest { list_services = "" } : field 7, length-delimited, empty.
+  const char request_bytes[] = {0x3a, 0x00};
+  grpc::Slice slice(request_bytes, sizeof(request_bytes));
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(next(2));
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(next(3));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_THAT(bytes, HasSubstr("gennaker.gate.v1.GateService"));
+  EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  next(4);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  next(5);
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST(GrpcServerTest, PortInUseIsAnError) {

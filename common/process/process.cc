@@ -163,6 +163,20 @@ absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
   return absl::NotFoundError(absl::StrCat("no RSS for pid ", pid));
 }
 
+absl::StatusOr<int64_t> ProportionalBytes(pid_t pid) {
+  std::ifstream rollup(absl::StrCat("/proc/", pid, "/smaps_rollup"));
+  std::string line;
+  while (std::getline(rollup, line)) {
+    if (absl::StartsWith(line, "Pss:")) {
+      std::vector<absl::string_view> parts =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      int64_t kb = 0;
+      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb * 1024;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no PSS for pid ", pid));
+}
+
 absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

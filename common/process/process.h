@@ -42,6 +42,9 @@ absl::StatusOr<int> FreePort();
 // Resident set size of `pid` in bytes (from /proc), or an error.
 absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
 
+// Proportional set size of `pid` in bytes (shared pages divided among their users).
+absl::StatusOr<int64_t> ProportionalBytes(pid_t pid);
+
 // Creates `path` and its parents (mode 0755); OK when it exists.
 absl::Status MakeDirs(const std::string& path);
 

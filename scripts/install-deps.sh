@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs, with apt, the Debian 12 packages Gennaker needs to build, test and run.
+# Idempotent: when everything is installed it changes nothing and needs no network.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config make
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev libre2-dev
+  libcli11-dev libbenchmark-dev
+  # real servers used by halyard's local deployment and by the tests
+  postgresql redis-server
+  # tools used by the README's examples and the benchmarks
+  curl wrk procps ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
