@@ -149,32 +149,30 @@ absl::StatusOr<int> FreePort() {
   return port;
 }
 
-absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+namespace {
+
+// Reads "<prefix> <N> kB" from a /proc file, in bytes.
+absl::StatusOr<int64_t> ReadKbField(const std::string& path, absl::string_view prefix) {
+  std::ifstream in(path);
   std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::vector<absl::string_view> parts =
-          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      int64_t kb = 0;
-      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb * 1024;
-    }
+  while (std::getline(in, line)) {
+    if (!absl::StartsWith(line, prefix)) continue;
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    int64_t kb = 0;
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb * 1024;
   }
-  return absl::NotFoundError(absl::StrCat("no RSS for pid ", pid));
+  return absl::NotFoundError(absl::StrCat("no ", prefix, " in ", path));
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
+  return ReadKbField(absl::StrCat("/proc/", pid, "/status"), "VmRSS:");
 }
 
 absl::StatusOr<int64_t> ProportionalBytes(pid_t pid) {
-  std::ifstream rollup(absl::StrCat("/proc/", pid, "/smaps_rollup"));
-  std::string line;
-  while (std::getline(rollup, line)) {
-    if (absl::StartsWith(line, "Pss:")) {
-      std::vector<absl::string_view> parts =
-          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      int64_t kb = 0;
-      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb * 1024;
-    }
-  }
-  return absl::NotFoundError(absl::StrCat("no PSS for pid ", pid));
+  return ReadKbField(absl::StrCat("/proc/", pid, "/smaps_rollup"), "Pss:");
 }
 
 absl::Status MakeDirs(const std::string& path) {
