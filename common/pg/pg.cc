@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -13,6 +14,9 @@
 
 namespace gennaker::pg {
 namespace {
+
+// Marks statuses of serialization failures and deadlocks, which Transact retries.
+constexpr char kRetryablePayload[] = "gennaker.pg/retryable";
 
 std::string ConnError(pg_conn* conn) {
   std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
@@ -27,7 +31,11 @@ absl::Status StatusFromResult(pg_result* res, pg_conn* conn) {
   absl::string_view sqlstate = state ? state : "";
   if (PQstatus(conn) != CONNECTION_OK) return absl::UnavailableError(ConnError(conn));
   if (sqlstate == "23505") return absl::AlreadyExistsError(msg);
-  if (sqlstate == "40001" || sqlstate == "40P01") return absl::AbortedError(msg);
+  if (sqlstate == "40001" || sqlstate == "40P01") {
+    absl::Status s = absl::AbortedError(msg);
+    s.SetPayload(kRetryablePayload, absl::Cord("1"));
+    return s;
+  }
   if (sqlstate.substr(0, 2) == "22" || sqlstate.substr(0, 2) == "23") {
     return absl::InvalidArgumentError(msg);
   }
@@ -175,7 +183,7 @@ absl::Status Pool::Transact(const std::function<absl::Status(Connection&)>& fn,
     if (last.ok()) last = lease->ExecScript("COMMIT");
     if (last.ok()) return last;
     (void)lease->ExecScript("ROLLBACK");
-    if (!absl::IsAborted(last)) return last;
+    if (!last.GetPayload(kRetryablePayload).has_value()) return last;
   }
   return last;
 }

@@ -105,8 +105,9 @@ class Pool {
   absl::StatusOr<Lease> Acquire();
 
   // Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when fn fails. Retries the
-  // whole transaction up to `attempts` times when it aborts on a serialization failure or
-  // deadlock (ABORTED), so `fn` must only touch the database.
+  // whole transaction up to `attempts` times when PostgreSQL aborts it on a serialization
+  // failure or deadlock (other errors, ABORTED ones of fn's own included, are returned at
+  // once), so `fn` must only touch the database.
   absl::Status Transact(const std::function<absl::Status(Connection&)>& fn,
                         int attempts = 3);
 

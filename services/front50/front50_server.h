@@ -13,7 +13,7 @@
 namespace gennaker::front50 {
 
 // Text naming where the unimplemented RPCs of this service will be built.
-inline constexpr char kUnimplementedArea[] = "issue 'front50 on PostgreSQL, and gate's REST API'";
+inline constexpr char kUnimplementedArea[] = "front50: not built yet";
 
 // Checks what the shared validation cannot know about front50.
 absl::Status ValidateConfig(const v1::Front50Config& config);

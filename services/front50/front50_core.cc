@@ -1,0 +1,401 @@
+#include "services/front50/front50_core.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "common/status/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace gennaker::front50 {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+absl::StatusOr<Json> ParseObject(const std::string& text, absl::string_view what) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be a JSON object"));
+  }
+  return j;
+}
+
+std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
+
+// A string member, trimmed; "" when absent or not a string.
+std::string StringField(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return std::string(absl::StripAsciiWhitespace(it->get<std::string>()));
+}
+
+const char* Noun(Kind kind) { return kind == Kind::kStrategy ? "strategy" : "pipeline"; }
+
+// Bumped on every invalidation, so a list read that raced with a write is not cached.
+std::atomic<uint64_t> cache_generation{0};
+
+}  // namespace
+
+std::string NewUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
+  b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 1
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xffff,
+                         b >> 48, b & 0xffffffffffffull);
+}
+
+Front50Core::Front50Core(ObjectStore* store, CoreOptions options,
+                         std::function<int64_t()> now_ms)
+    : store_(store), options_(std::move(options)), now_ms_(std::move(now_ms)) {}
+
+absl::Status Front50Core::Init() {
+  const std::string& pattern = options_.application_name_pattern.empty()
+                                   ? kDefaultApplicationNamePattern
+                                   : options_.application_name_pattern;
+  name_pattern_ = std::make_unique<RE2>(pattern, RE2::Quiet);
+  if (!name_pattern_->ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("applicationNamePattern: invalid regex: ",
+                                                   name_pattern_->error()));
+  }
+  store_->OnChange([this](Kind kind, const std::string& application) {
+    Invalidate(kind, application);
+  });
+  return absl::OkStatus();
+}
+
+void Front50Core::Invalidate(Kind kind, const std::string& application) {
+  if (kind != Kind::kPipeline && kind != Kind::kStrategy) return;
+  ++cache_generation;
+  absl::MutexLock lock(&cache_mu_);
+  if (application == "*") {
+    cache_.clear();
+  } else {
+    cache_.erase({kind, application});
+  }
+}
+
+absl::Status Front50Core::ValidateApplicationName(const std::string& name) const {
+  if (name.empty()) return absl::InvalidArgumentError("application name is required");
+  if (!RE2::FullMatch(name, *name_pattern_)) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid application name '", name,
+                                                   "': must match ", name_pattern_->pattern()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoredObject> Front50Core::CreateApplication(const std::string& attributes_json,
+                                                            const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(attributes_json, "application"));
+  std::string name = StringField(j, "name");
+  GENNAKER_RETURN_IF_ERROR(ValidateApplicationName(name));
+  if (StringField(j, "email").empty()) {
+    return absl::InvalidArgumentError("application email is required");
+  }
+  const std::string key = Lower(name);
+  if (store_->Get(Kind::kApplication, key).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("application '", key, "' already exists"));
+  }
+  const int64_t now = now_ms_();
+  j["name"] = key;
+  j["createTs"] = std::to_string(now);
+  j["updateTs"] = std::to_string(now);
+  j["lastModifiedBy"] = user;
+  if (!j.contains("user")) j["user"] = user;
+  StoredObject o;
+  o.kind = Kind::kApplication;
+  o.id = key;
+  o.name = key;
+  o.application = key;
+  o.body = j.dump();
+  o.updated_at_ms = now;
+  o.updated_by = user;
+  return store_->Put(o, {});
+}
+
+absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& name,
+                                                            const std::string& attributes_json,
+                                                            bool merge,
+                                                            const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json patch, ParseObject(attributes_json, "application"));
+  GENNAKER_ASSIGN_OR_RETURN(StoredObject existing, store_->Get(Kind::kApplication, Lower(name)));
+  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(existing.body, "stored application"));
+  std::string given = StringField(patch, "name");
+  if (!given.empty() && Lower(given) != existing.id) {
+    return absl::InvalidArgumentError(absl::StrCat("application name '", given,
+                                                   "' does not match '", existing.id, "'"));
+  }
+  if (merge) {
+    for (auto& [k, v] : patch.items()) j[k] = v;
+  } else {
+    Json keep = {{"createTs", j.value("createTs", Json())}};
+    j = patch;
+    if (!keep["createTs"].is_null()) j["createTs"] = keep["createTs"];
+  }
+  const int64_t now = now_ms_();
+  j["name"] = existing.id;
+  j["updateTs"] = std::to_string(now);
+  j["lastModifiedBy"] = user;
+  existing.body = j.dump();
+  existing.updated_at_ms = now;
+  existing.updated_by = user;
+  return store_->Put(existing, {});
+}
+
+absl::StatusOr<StoredObject> Front50Core::GetApplication(const std::string& name) {
+  return store_->Get(Kind::kApplication, Lower(name));
+}
+
+absl::StatusOr<std::vector<StoredObject>> Front50Core::ListApplications() {
+  return store_->List(Kind::kApplication, "");
+}
+
+absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
+                                                                  const std::string& config_json,
+    std::optional<int64_t> expected_updated_at_ms, const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(config_json, Noun(kind)));
+  const std::string application = StringField(j, "application");
+  const std::string name = StringField(j, "name");
+  if (application.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " application is required"));
+  }
+  if (name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " name is required"));
+  }
+  const std::string app_key = Lower(application);
+  if (absl::Status app = store_->Get(Kind::kApplication, app_key).status(); !app.ok()) {
+    if (absl::IsNotFound(app)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("application '", application, "' does not exist"));
+    }
+    return app;
+  }
+  j["name"] = name;
+  std::string id = StringField(j, "id");
+  if (id.empty()) {
+    id = NewUuid();
+    j["id"] = id;
+  }
+  const std::string key = Lower(id);
+  GENNAKER_ASSIGN_OR_RETURN(auto same_name, store_->FindByName(kind, app_key, name));
+  if (same_name && same_name->id != key) {
+    return absl::FailedPreconditionError(absl::StrCat("a ", Noun(kind), " named '", name,
+                                                      "' already exists in application '",
+                                                      application, "'"));
+  }
+  auto previous = store_->Get(kind, key);
+  if (!previous.ok() && !absl::IsNotFound(previous.status())) return previous.status();
+  PutOptions options;
+  options.expected_updated_at_ms = expected_updated_at_ms;
+  if (auto triggers = j.find("triggers"); triggers != j.end() && triggers->is_array()) {
+    for (auto& t : *triggers) {
+      if (t.is_object() && t.value("type", "") == "cron" && StringField(t, "id").empty()) {
+        t["id"] = NewUuid();
+      }
+    }
+  }
+  const int64_t now = now_ms_();
+  j["lastModified"] = now;
+  j["updateTs"] = std::to_string(now);
+  j["lastModifiedBy"] = user;
+  StoredObject o;
+  o.kind = kind;
+  o.id = key;
+  o.name = name;
+  o.application = app_key;
+  o.body = j.dump();
+  o.updated_at_ms = now;
+  o.updated_by = user;
+  auto stored = store_->Put(o, options);
+  if (absl::IsAlreadyExists(stored.status())) {
+    return absl::FailedPreconditionError(absl::StrCat("a ", Noun(kind), " named '", name,
+                                                      "' already exists in application '",
+                                                      application, "'"));
+  }
+  if (absl::IsAborted(stored.status())) {
+    return absl::AbortedError(absl::StrCat("The submitted ", Noun(kind),
+                                           " is stale (", stored.status().message(),
+                                           "); reload it and try again"));
+  }
+  GENNAKER_RETURN_IF_ERROR(stored.status());
+  // Our own writes are visible at once, without waiting for the change notification.
+  Invalidate(kind, app_key);
+  if (previous.ok() && previous->application != app_key) {
+    Invalidate(kind, previous->application);
+  }
+  return SaveResult{*std::move(stored), !previous.ok()};
+}
+
+absl::StatusOr<std::shared_ptr<const std::vector<StoredObject>>> Front50Core::ListPipelines(
+    Kind kind, const std::string& application) {
+  const std::pair<Kind, std::string> key(kind, Lower(application));
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+  }
+  const uint64_t generation = cache_generation;
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<StoredObject> objects,
+                            store_->List(kind, key.second));
+  struct Entry {
+    int index;
+    std::string name;
+    Json body;
+    StoredObject* object;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(objects.size());
+  for (StoredObject& o : objects) {
+    Json body = Json::parse(o.body, nullptr, false);
+    int index = INT_MAX;
+    if (body.is_object()) {
+      auto it = body.find("index");
+      if (it != body.end() && it->is_number_integer()) index = it->get<int>();
+    }
+    entries.push_back({index, Lower(o.name), std::move(body), &o});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.index != b.index ? a.index < b.index : a.name < b.name;
+  });
+  auto sorted = std::make_shared<std::vector<StoredObject>>();
+  sorted->reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    StoredObject o = std::move(*entries[i].object);
+    if (entries[i].body.is_object()) {
+      entries[i].body["index"] = static_cast<int>(i);
+      o.body = entries[i].body.dump();
+    }
+    sorted->push_back(std::move(o));
+  }
+  std::shared_ptr<const std::vector<StoredObject>> result = std::move(sorted);
+  absl::MutexLock lock(&cache_mu_);
+  if (generation == cache_generation) cache_[key] = result;
+  return result;
+}
+
+absl::StatusOr<std::vector<StoredObject>> Front50Core::ListAllPipelines(Kind kind) {
+  return store_->List(kind, "");
+}
+
+absl::StatusOr<StoredObject> Front50Core::GetPipelineByName(Kind kind,
+                                                            const std::string& application,
+                                                            const std::string& name) {
+  GENNAKER_ASSIGN_OR_RETURN(
+      auto found,
+      store_->FindByName(kind, Lower(application),
+                         std::string(absl::StripAsciiWhitespace(name))));
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat(Noun(kind), " '", name,
+                                            "' not found in application '", application,
+                                            "'"));
+  }
+  return *found;
+}
+
+absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
+    const std::string& id, const std::string& status) {
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<StoredObject> all,
+                            store_->List(Kind::kPipeline, ""));
+  std::vector<StoredObject> out;
+  for (StoredObject& o : all) {
+    Json j = Json::parse(o.body, nullptr, false);
+    if (!j.is_object() || j.value("disabled", false)) continue;
+    auto triggers = j.find("triggers");
+    if (triggers == j.end() || !triggers->is_array()) continue;
+    bool match = false;
+    for (const auto& t : *triggers) {
+      if (!t.is_object() || t.value("type", "") != "pipeline" || !t.value("enabled", false) ||
+          t.value("pipeline", "") != id) {
+        continue;
+      }
+      auto statuses = t.find("status");
+      if (statuses == t.end() || !statuses->is_array()) continue;
+      for (const auto& s : *statuses) {
+        match |= s.is_string() && absl::EqualsIgnoreCase(s.get<std::string>(), status);
+      }
+    }
+    if (match) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+absl::StatusOr<StoredObject> Front50Core::Get(Kind kind, const std::string& key) {
+  return store_->Get(kind, Lower(key));
+}
+
+absl::Status Front50Core::Delete(Kind kind, const std::string& key, const std::string& user) {
+  GENNAKER_RETURN_IF_ERROR(store_->Delete(kind, Lower(key), user, now_ms_()));
+  if (kind == Kind::kApplication) {
+    // Spinnaker deletes an application's permissions with it.
+    absl::Status s = store_->Delete(Kind::kApplicationPermission, Lower(key), user, now_ms_());
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoredObject> Front50Core::Recover(Kind kind, const std::string& key,
+                                                  const std::string& user) {
+  return store_->Recover(kind, Lower(key), user, now_ms_());
+}
+
+absl::StatusOr<std::vector<StoredObject>> Front50Core::History(Kind kind,
+                                                               const std::string& key,
+                                                               int limit) {
+  return store_->History(kind, Lower(key), limit);
+}
+
+absl::StatusOr<StoredObject> Front50Core::Version(Kind kind, const std::string& key,
+                                                  int64_t version) {
+  return store_->Version(kind, Lower(key), version);
+}
+
+absl::StatusOr<std::vector<StoredObject>> Front50Core::List(Kind kind) {
+  return store_->List(kind, "");
+}
+
+absl::StatusOr<StoredObject> Front50Core::SaveObject(Kind kind, std::string key,
+                                                     const std::string& body_json,
+                                                     const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(body_json, KindName(kind)));
+  std::string name = StringField(j, "name");
+  if (kind == Kind::kProject) {
+    if (name.empty()) return absl::InvalidArgumentError("project name is required");
+    if (key.empty()) key = StringField(j, "id");
+    if (key.empty()) {
+      key = NewUuid();
+      j["id"] = key;
+    }
+  }
+  if (key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(KindName(kind), " key is required"));
+  }
+  const int64_t now = now_ms_();
+  j["lastModified"] = now;
+  j["lastModifiedBy"] = user;
+  if (kind == Kind::kProject) j["updateTs"] = std::to_string(now);
+  StoredObject o;
+  o.kind = kind;
+  o.id = Lower(key);
+  o.name = name.empty() ? o.id : name;
+  o.body = j.dump();
+  o.updated_at_ms = now;
+  o.updated_by = user;
+  auto stored = store_->Put(o, {});
+  if (absl::IsAlreadyExists(stored.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a ", KindName(kind), " named '", name, "' already exists"));
+  }
+  return stored;
+}
+
+}  // namespace gennaker::front50

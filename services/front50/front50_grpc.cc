@@ -1,0 +1,544 @@
+#include "services/front50/front50_grpc.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log/call_context.h"
+#include "common/status/grpc_status.h"
+#include "nlohmann/json.hpp"
+#include "services/front50/front50_core.h"
+
+namespace gennaker::front50 {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using grpc::ServerContext;
+using grpc::Status;
+
+std::string User() {
+  const std::string& user = CurrentCallContext().user;
+  return user.empty() ? "anonymous" : user;
+}
+
+Kind PipelineKindOf(v1::PipelineKind kind) {
+  return kind == v1::PIPELINE_KIND_STRATEGY ? Kind::kStrategy : Kind::kPipeline;
+}
+
+absl::StatusOr<Kind> KindOf(v1::ObjectType type) {
+  if (type < v1::OBJECT_TYPE_APPLICATION || type > v1::OBJECT_TYPE_SERVICE_ACCOUNT) {
+    return absl::InvalidArgumentError("object type is required");
+  }
+  return static_cast<Kind>(type);
+}
+
+void FillAudit(const StoredObject& o, common::v1::AuditInfo* audit) {
+  audit->set_created_at_ms(o.created_at_ms);
+  audit->set_created_by(o.created_by);
+  audit->set_updated_at_ms(o.updated_at_ms);
+  audit->set_updated_by(o.updated_by);
+}
+
+Json Body(const StoredObject& o) {
+  Json j = Json::parse(o.body, nullptr, false);
+  return j.is_object() ? j : Json::object();
+}
+
+void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
+  Json j = Body(o);
+  p->set_id(j.value("id", o.id));
+  p->set_name(o.name);
+  p->set_application(j.value("application", o.application));
+  p->set_kind(o.kind == Kind::kStrategy ? v1::PIPELINE_KIND_STRATEGY
+                                        : v1::PIPELINE_KIND_PIPELINE);
+  if (auto it = j.find("index"); it != j.end() && it->is_number_integer()) {
+    p->set_index(it->get<int>());
+  }
+  p->set_disabled(j.value("disabled", false));
+  p->set_templated(j.value("type", "") == "templatedPipeline");
+  p->mutable_config()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+  p->set_deleted(o.deleted);
+}
+
+void ToApplication(const StoredObject& o, v1::Application* a) {
+  Json j = Body(o);
+  a->set_name(o.id);
+  a->set_email(j.value("email", ""));
+  a->set_description(j.value("description", ""));
+  if (auto it = j.find("cloudProviders"); it != j.end()) {
+    if (it->is_string()) {
+      for (auto p : absl::StrSplit(it->get<std::string>(), ',', absl::SkipWhitespace())) {
+        a->add_cloud_providers(std::string(absl::StripAsciiWhitespace(p)));
+      }
+    } else if (it->is_array()) {
+      for (const auto& p : *it) {
+        if (p.is_string()) a->add_cloud_providers(p.get<std::string>());
+      }
+    }
+  }
+  a->mutable_attributes()->set_json(o.body);
+  FillAudit(o, a->mutable_audit());
+}
+
+void ToVersion(const StoredObject& o, v1::ObjectVersion* v) {
+  v->set_version_id(std::to_string(o.version));
+  v->set_type(static_cast<v1::ObjectType>(o.kind));
+  v->set_key(o.id);
+  v->mutable_body()->set_json(o.body);
+  v->set_updated_at_ms(o.updated_at_ms);
+  v->set_updated_by(o.updated_by);
+}
+
+void ToProject(const StoredObject& o, v1::Project* p) {
+  Json j = Body(o);
+  p->set_id(j.value("id", o.id));
+  p->set_name(o.name);
+  p->set_email(j.value("email", ""));
+  if (auto c = j.find("config"); c != j.end() && c->is_object()) {
+    if (auto apps = c->find("applications"); apps != c->end() && apps->is_array()) {
+      for (const auto& a : *apps) {
+        if (a.is_string()) p->add_applications(a.get<std::string>());
+      }
+    }
+  }
+  p->mutable_body()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+}
+
+void ToServiceAccount(const StoredObject& o, v1::ServiceAccount* s) {
+  Json j = Body(o);
+  s->set_name(o.name);
+  if (auto m = j.find("memberOf"); m != j.end() && m->is_array()) {
+    for (const auto& r : *m) {
+      if (r.is_string()) s->add_member_of(r.get<std::string>());
+    }
+  }
+  s->mutable_body()->set_json(o.body);
+  FillAudit(o, s->mutable_audit());
+}
+
+void ToPermission(const StoredObject& o, v1::ApplicationPermission* p) {
+  Json j = Body(o);
+  p->set_application(o.id);
+  if (auto perms = j.find("permissions"); perms != j.end() && perms->is_object()) {
+    auto roles = [&](const char* key, google::protobuf::RepeatedPtrField<std::string>* out) {
+      if (auto r = perms->find(key); r != perms->end() && r->is_array()) {
+        for (const auto& v : *r) {
+          if (v.is_string()) out->Add(v.get<std::string>());
+        }
+      }
+    };
+    roles("READ", p->mutable_read_roles());
+    roles("WRITE", p->mutable_write_roles());
+    roles("EXECUTE", p->mutable_execute_roles());
+  }
+  p->mutable_body()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+}
+
+void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
+  Json j = Body(o);
+  t->set_id(j.value("id", o.id));
+  auto colon = o.id.find(':');
+  if (colon != std::string::npos) t->set_tag(o.id.substr(colon + 1));
+  if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
+    t->set_name(m->value("name", ""));
+  }
+  if (auto s = j.find("metadata"); s != j.end() && s->is_object()) {
+    if (auto scopes = s->find("scopes"); scopes != s->end() && scopes->is_array()) {
+      for (const auto& sc : *scopes) {
+        if (sc.is_string()) t->add_scopes(sc.get<std::string>());
+      }
+    }
+  }
+  t->mutable_body()->set_json(o.body);
+  FillAudit(o, t->mutable_audit());
+}
+
+std::string TemplateKey(const std::string& id, const std::string& tag) {
+  return tag.empty() ? id : absl::StrCat(id, ":", tag);
+}
+
+class Front50GrpcService final : public v1::Front50Service::Service {
+ public:
+  explicit Front50GrpcService(Front50Core* core) : core_(core) {}
+
+  Status ListApplications(ServerContext*, const v1::ListApplicationsRequest*,
+                          v1::ListApplicationsResponse* response) override {
+    auto apps = core_->ListApplications();
+    if (!apps.ok()) return ToGrpcStatus(apps.status());
+    for (const auto& o : *apps) ToApplication(o, response->add_applications());
+    return Status::OK;
+  }
+
+  Status GetApplication(ServerContext*, const v1::GetApplicationRequest* request,
+                        v1::GetApplicationResponse* response) override {
+    auto app = core_->GetApplication(request->name());
+    if (!app.ok()) return ToGrpcStatus(app.status());
+    ToApplication(*app, response->mutable_application());
+    return Status::OK;
+  }
+
+  Status CreateApplication(ServerContext*, const v1::CreateApplicationRequest* request,
+                           v1::CreateApplicationResponse* response) override {
+    const v1::Application& a = request->application();
+    Json j = a.attributes().json().empty()
+                 ? Json::object()
+                 : Json::parse(a.attributes().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "attributes must be a JSON object");
+    }
+    if (!a.name().empty()) j["name"] = a.name();
+    if (!a.email().empty()) j["email"] = a.email();
+    if (!a.description().empty()) j["description"] = a.description();
+    if (a.cloud_providers_size() > 0) {
+      std::string joined;
+      for (const auto& p : a.cloud_providers()) absl::StrAppend(&joined, joined.empty() ? "" : ",", p);
+      j["cloudProviders"] = joined;
+    }
+    auto created = core_->CreateApplication(j.dump(), User());
+    if (!created.ok()) return ToGrpcStatus(created.status());
+    ToApplication(*created, response->mutable_application());
+    return Status::OK;
+  }
+
+  Status UpdateApplication(ServerContext*, const v1::UpdateApplicationRequest* request,
+                           v1::UpdateApplicationResponse* response) override {
+    auto updated = core_->UpdateApplication(request->name(), request->attributes().json(),
+                                            request->merge(), User());
+    if (!updated.ok()) return ToGrpcStatus(updated.status());
+    ToApplication(*updated, response->mutable_application());
+    return Status::OK;
+  }
+
+  Status ListApplicationPermissions(ServerContext*,
+                                    const v1::ListApplicationPermissionsRequest*,
+                                    v1::ListApplicationPermissionsResponse* response) override {
+    auto all = core_->List(Kind::kApplicationPermission);
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& o : *all) ToPermission(o, response->add_permissions());
+    return Status::OK;
+  }
+
+  Status GetApplicationPermission(ServerContext*,
+                                  const v1::GetApplicationPermissionRequest* request,
+                                  v1::GetApplicationPermissionResponse* response) override {
+    auto o = core_->Get(Kind::kApplicationPermission, request->application());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToPermission(*o, response->mutable_permission());
+    return Status::OK;
+  }
+
+  Status PutApplicationPermission(ServerContext*,
+                                  const v1::PutApplicationPermissionRequest* request,
+                                  v1::PutApplicationPermissionResponse* response) override {
+    const auto& p = request->permission();
+    if (p.application().empty()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "permission application is required");
+    }
+    Json j = p.body().json().empty() ? Json::object()
+                                     : Json::parse(p.body().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "body must be a JSON object");
+    }
+    j["name"] = p.application();
+    auto o = core_->SaveObject(Kind::kApplicationPermission, p.application(), j.dump(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToPermission(*o, response->mutable_permission());
+    return Status::OK;
+  }
+
+  Status ListPipelines(ServerContext*, const v1::ListPipelinesRequest* request,
+                       v1::ListPipelinesResponse* response) override {
+    auto list = core_->ListPipelines(PipelineKindOf(request->kind()), request->application());
+    if (!list.ok()) return ToGrpcStatus(list.status());
+    for (const auto& o : **list) {
+      if (request->limit() > 0 && response->pipelines_size() >= request->limit()) break;
+      if (!request->name_filter().empty() &&
+          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(request->name_filter())) ==
+              std::string::npos) {
+        continue;
+      }
+      v1::Pipeline p;
+      ToPipeline(o, &p);
+      if (request->enabled_only() && p.disabled()) continue;
+      *response->add_pipelines() = std::move(p);
+    }
+    return Status::OK;
+  }
+
+  Status ListAllPipelines(ServerContext*, const v1::ListAllPipelinesRequest* request,
+                          v1::ListAllPipelinesResponse* response) override {
+    auto all = core_->ListAllPipelines(PipelineKindOf(request->kind()));
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& o : *all) {
+      if (o.updated_at_ms <= request->modified_after_ms()) continue;
+      v1::Pipeline p;
+      ToPipeline(o, &p);
+      if (request->enabled_pipelines_only() && p.disabled()) continue;
+      *response->add_pipelines() = std::move(p);
+    }
+    return Status::OK;
+  }
+
+  Status GetPipeline(ServerContext*, const v1::GetPipelineRequest* request,
+                     v1::GetPipelineResponse* response) override {
+    Kind kind = PipelineKindOf(request->kind());
+    absl::StatusOr<StoredObject> o =
+        !request->id().empty()
+            ? core_->Get(kind, request->id())
+            : (request->application().empty() || request->name().empty()
+                   ? absl::StatusOr<StoredObject>(absl::InvalidArgumentError(
+                         "either id, or application and name, are required"))
+                   : core_->GetPipelineByName(kind, request->application(), request->name()));
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToPipeline(*o, response->mutable_pipeline());
+    return Status::OK;
+  }
+
+  Status SavePipeline(ServerContext*, const v1::SavePipelineRequest* request,
+                      v1::SavePipelineResponse* response) override {
+    std::optional<int64_t> expected;
+    if (request->has_expected_updated_at_ms()) expected = request->expected_updated_at_ms();
+    auto saved = core_->SavePipeline(PipelineKindOf(request->kind()), request->config().json(),
+                                     expected, User());
+    if (!saved.ok()) return ToGrpcStatus(saved.status());
+    ToPipeline(saved->object, response->mutable_pipeline());
+    response->set_created(saved->created);
+    return Status::OK;
+  }
+
+  Status ListPipelinesTriggeredBy(ServerContext*,
+                                  const v1::ListPipelinesTriggeredByRequest* request,
+                                  v1::ListPipelinesTriggeredByResponse* response) override {
+    auto list = core_->PipelinesTriggeredBy(request->pipeline_config_id(), request->status());
+    if (!list.ok()) return ToGrpcStatus(list.status());
+    for (const auto& o : *list) ToPipeline(o, response->add_pipelines());
+    return Status::OK;
+  }
+
+  Status ListPipelineTemplates(ServerContext*, const v1::ListPipelineTemplatesRequest* request,
+                               v1::ListPipelineTemplatesResponse* response) override {
+    auto all = core_->List(Kind::kPipelineTemplate);
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& o : *all) {
+      v1::PipelineTemplate t;
+      ToTemplate(o, &t);
+      if (!request->id().empty() && absl::AsciiStrToLower(t.id()) !=
+                                        absl::AsciiStrToLower(request->id())) {
+        continue;
+      }
+      bool scoped = request->scopes().empty();
+      for (const auto& want : request->scopes()) {
+        for (const auto& have : t.scopes()) scoped |= absl::EqualsIgnoreCase(want, have);
+      }
+      if (scoped) *response->add_templates() = std::move(t);
+    }
+    return Status::OK;
+  }
+
+  Status GetPipelineTemplate(ServerContext*, const v1::GetPipelineTemplateRequest* request,
+                             v1::GetPipelineTemplateResponse* response) override {
+    auto o = core_->Get(Kind::kPipelineTemplate, TemplateKey(request->id(), request->tag()));
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToTemplate(*o, response->mutable_template_());
+    return Status::OK;
+  }
+
+  Status SavePipelineTemplate(ServerContext*, const v1::SavePipelineTemplateRequest* request,
+                              v1::SavePipelineTemplateResponse* response) override {
+    const auto& t = request->template_();
+    Json j = Json::parse(t.body().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "template must be a JSON object");
+    }
+    std::string id = !t.id().empty() ? t.id() : j.value("id", "");
+    if (id.empty()) return Status(grpc::StatusCode::INVALID_ARGUMENT, "template id is required");
+    std::string key = TemplateKey(id, t.tag());
+    if (request->create_only() && core_->Get(Kind::kPipelineTemplate, key).ok()) {
+      return Status(grpc::StatusCode::ALREADY_EXISTS,
+                    absl::StrCat("pipeline template '", key, "' already exists"));
+    }
+    auto o = core_->SaveObject(Kind::kPipelineTemplate, key, j.dump(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToTemplate(*o, response->mutable_template_());
+    return Status::OK;
+  }
+
+  Status ListProjects(ServerContext*, const v1::ListProjectsRequest* request,
+                      v1::ListProjectsResponse* response) override {
+    auto all = core_->List(Kind::kProject);
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& o : *all) {
+      if (!request->name_filter().empty() &&
+          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(request->name_filter())) ==
+              std::string::npos) {
+        continue;
+      }
+      ToProject(o, response->add_projects());
+    }
+    return Status::OK;
+  }
+
+  Status GetProject(ServerContext*, const v1::GetProjectRequest* request,
+                    v1::GetProjectResponse* response) override {
+    auto o = core_->Get(Kind::kProject, request->id_or_name());
+    if (!o.ok()) {
+      auto all = core_->List(Kind::kProject);
+      if (!all.ok()) return ToGrpcStatus(all.status());
+      for (const auto& p : *all) {
+        if (absl::EqualsIgnoreCase(p.name, request->id_or_name())) o = p;
+      }
+    }
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToProject(*o, response->mutable_project());
+    return Status::OK;
+  }
+
+  Status SaveProject(ServerContext*, const v1::SaveProjectRequest* request,
+                     v1::SaveProjectResponse* response) override {
+    const auto& p = request->project();
+    Json j = p.body().json().empty() ? Json::object()
+                                     : Json::parse(p.body().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "project must be a JSON object");
+    }
+    if (!p.name().empty()) j["name"] = p.name();
+    if (!p.email().empty()) j["email"] = p.email();
+    auto o = core_->SaveObject(Kind::kProject, p.id(), j.dump(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToProject(*o, response->mutable_project());
+    return Status::OK;
+  }
+
+  Status GetNotifications(ServerContext*, const v1::GetNotificationsRequest* request,
+                          v1::GetNotificationsResponse* response) override {
+    bool global = request->level() == v1::NOTIFICATION_LEVEL_GLOBAL;
+    std::string key = global ? "global" : request->application();
+    auto o = core_->Get(Kind::kNotification, key);
+    auto* n = response->mutable_notifications();
+    n->set_level(global ? v1::NOTIFICATION_LEVEL_GLOBAL : v1::NOTIFICATION_LEVEL_APPLICATION);
+    n->set_application(key);
+    if (absl::IsNotFound(o.status())) {
+      // Spinnaker answers an application without notifications with an empty set.
+      n->mutable_body()->set_json(Json{{"application", key}}.dump());
+      return Status::OK;
+    }
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    n->mutable_body()->set_json(o->body);
+    FillAudit(*o, n->mutable_audit());
+    return Status::OK;
+  }
+
+  Status SaveNotifications(ServerContext*, const v1::SaveNotificationsRequest* request,
+                           v1::SaveNotificationsResponse* response) override {
+    const auto& n = request->notifications();
+    bool global = n.level() == v1::NOTIFICATION_LEVEL_GLOBAL;
+    std::string key = global ? "global" : n.application();
+    if (key.empty()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "notification application is required");
+    }
+    Json j = Json::parse(n.body().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "notifications must be a JSON object");
+    }
+    if (!global) j["application"] = key;
+    auto o = core_->SaveObject(Kind::kNotification, key, j.dump(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    auto* out = response->mutable_notifications();
+    out->set_level(n.level());
+    out->set_application(key);
+    out->mutable_body()->set_json(o->body);
+    FillAudit(*o, out->mutable_audit());
+    return Status::OK;
+  }
+
+  Status ListServiceAccounts(ServerContext*, const v1::ListServiceAccountsRequest*,
+                             v1::ListServiceAccountsResponse* response) override {
+    auto all = core_->List(Kind::kServiceAccount);
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    for (const auto& o : *all) ToServiceAccount(o, response->add_service_accounts());
+    return Status::OK;
+  }
+
+  Status SaveServiceAccount(ServerContext*, const v1::SaveServiceAccountRequest* request,
+                            v1::SaveServiceAccountResponse* response) override {
+    const auto& s = request->service_account();
+    Json j = s.body().json().empty() ? Json::object()
+                                     : Json::parse(s.body().json(), nullptr, false);
+    if (!j.is_object()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account must be a JSON object");
+    }
+    std::string name = !s.name().empty() ? s.name() : j.value("name", "");
+    if (name.empty()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account name is required");
+    }
+    j["name"] = name;
+    if (s.member_of_size() > 0) {
+      j["memberOf"] = Json::array();
+      for (const auto& r : s.member_of()) j["memberOf"].push_back(r);
+    }
+    auto o = core_->SaveObject(Kind::kServiceAccount, name, j.dump(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToServiceAccount(*o, response->mutable_service_account());
+    return Status::OK;
+  }
+
+  Status DeleteObject(ServerContext*, const v1::DeleteObjectRequest* request,
+                      v1::DeleteObjectResponse* response) override {
+    auto kind = KindOf(request->type());
+    if (!kind.ok()) return ToGrpcStatus(kind.status());
+    absl::Status s = core_->Delete(*kind, request->key(), User());
+    if (!s.ok()) return ToGrpcStatus(s);
+    response->set_deleted(true);
+    return Status::OK;
+  }
+
+  Status ListObjectHistory(ServerContext*, const v1::ListObjectHistoryRequest* request,
+                           v1::ListObjectHistoryResponse* response) override {
+    auto kind = KindOf(request->type());
+    if (!kind.ok()) return ToGrpcStatus(kind.status());
+    auto versions = core_->History(*kind, request->key(), request->limit());
+    if (!versions.ok()) return ToGrpcStatus(versions.status());
+    for (const auto& o : *versions) ToVersion(o, response->add_versions());
+    return Status::OK;
+  }
+
+  Status GetObjectVersion(ServerContext*, const v1::GetObjectVersionRequest* request,
+                          v1::GetObjectVersionResponse* response) override {
+    auto kind = KindOf(request->type());
+    if (!kind.ok()) return ToGrpcStatus(kind.status());
+    int64_t version = 0;
+    if (!absl::SimpleAtoi(request->version_id(), &version)) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "version_id must be a number");
+    }
+    auto o = core_->Version(*kind, request->key(), version);
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    ToVersion(*o, response->mutable_version());
+    return Status::OK;
+  }
+
+  Status RecoverObject(ServerContext*, const v1::RecoverObjectRequest* request,
+                       v1::RecoverObjectResponse* response) override {
+    auto kind = KindOf(request->type());
+    if (!kind.ok()) return ToGrpcStatus(kind.status());
+    auto o = core_->Recover(*kind, request->key(), User());
+    if (!o.ok()) return ToGrpcStatus(o.status());
+    response->set_recovered(true);
+    ToVersion(*o, response->mutable_current());
+    return Status::OK;
+  }
+
+ private:
+  Front50Core* core_;
+};
+
+}  // namespace
+
+std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(Front50Core* core) {
+  return std::make_unique<Front50GrpcService>(core);
+}
+
+}  // namespace gennaker::front50

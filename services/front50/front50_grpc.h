@@ -1,0 +1,19 @@
+// The gRPC adapter of front50: gennaker.front50.v1.Front50Service on top of Front50Core.
+// Converts messages, takes the acting user from the call context, and maps absl::Status to
+// gRPC status once.
+#ifndef GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
+#define GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
+
+#include <memory>
+
+#include "gennaker/front50/v1/front50.grpc.pb.h"
+
+namespace gennaker::front50 {
+
+class Front50Core;
+
+std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(Front50Core* core);
+
+}  // namespace gennaker::front50
+
+#endif  // GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
