@@ -1,13 +1,14 @@
 #include "services/gate/gate_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc/channel.h"
 #include "common/http/http_server.h"
 #include "common/log/call_context.h"
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
-#include "nlohmann/json.hpp"
+#include "services/gate/gate_rest.h"
 #include "common/log/log.h"
 
 namespace gennaker::gate {
@@ -49,7 +50,14 @@ class GateInstance : public ServiceInstance {
     options.threads = config_.server().http_threads();
     options.max_body_bytes = config_.max_body_bytes();
     options.metrics = metrics_;
-    GENNAKER_ASSIGN_OR_RETURN(rest_, http::Server::Start(options, MakeRestRouter(config_)));
+    const auto& deps = config_.services();
+    RestBackends backends;
+    backends.front50 = MakeChannel(deps.front50().address());
+    backends.orca = MakeChannel(deps.orca().address());
+    backends.clouddriver = MakeChannel(deps.clouddriver().address());
+    backends.deadline = std::chrono::milliseconds(deps.front50().deadline_ms());
+    backends.version = config_.version();
+    GENNAKER_ASSIGN_OR_RETURN(rest_, http::Server::Start(options, MakeRestRouter(backends)));
     SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
     return absl::OkStatus();
   }
@@ -81,17 +89,6 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
     return absl::InvalidArgumentError("maxBodyBytes: must be at least 1024");
   }
   return absl::OkStatus();
-}
-
-http::Router MakeRestRouter(const v1::GateConfig& config) {
-  http::Router router;
-  router.Add("GET", "/health", [](const http::Request&) {
-    return http::Json(200, R"({"status":"UP"})");
-  });
-  std::string version = nlohmann::json{{"version", config.version()}}.dump();
-  router.Add("GET", "/version",
-             [version](const http::Request&) { return http::Json(200, version); });
-  return router;
 }
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(const v1::GateConfig& config,

@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/http/http.h"
 #include "common/service/service_main.h"
 #include "gennaker/gate/v1/config.pb.h"
 
@@ -17,9 +16,6 @@ inline constexpr char kUnimplementedArea[] =
 
 // http_port must be a valid port distinct from the gRPC and admin ports.
 absl::Status ValidateConfig(const v1::GateConfig& config);
-
-// The REST routes gate serves (exposed for tests).
-http::Router MakeRestRouter(const v1::GateConfig& config);
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(const v1::GateConfig& config,
                                                          Metrics* metrics);
