@@ -27,6 +27,13 @@ Response Json(int status, std::string body) {
   return r;
 }
 
+Response SharedJson(int status, std::shared_ptr<const std::string> body) {
+  Response r;
+  r.status = status;
+  r.shared_body = std::move(body);
+  return r;
+}
+
 absl::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";

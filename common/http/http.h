@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,8 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // When set, sent instead of `body` without copying (for large cached responses).
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -39,6 +42,8 @@ using Handler = std::function<Response(const Request&)>;
 
 // A JSON response.
 Response Json(int status, std::string body);
+// A JSON response whose body is shared, not copied.
+Response SharedJson(int status, std::shared_ptr<const std::string> body);
 // Spinnaker's error body for `status` with `message`, for the request at `path`.
 Response Error(int status, absl::string_view message, absl::string_view path);
 // The same from an absl::Status (code mapped with HttpStatusFromCode).

@@ -39,11 +39,25 @@ MHD_Result CollectArg(void* cls, enum MHD_ValueKind, const char* key, const char
   return MHD_YES;
 }
 
-MHD_Result Respond(MHD_Connection* connection, const Response& r, bool head) {
-  MHD_Response* resp = MHD_create_response_from_buffer(
-      head ? 0 : r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
-  if (resp == nullptr) return MHD_NO;
-  if (!r.body.empty() || r.status != 204) {
+// Hands the body to libmicrohttpd without copying it: the response owns a reference (shared
+// body) or the moved string, released by the free callback.
+struct BodyHolder {
+  std::shared_ptr<const std::string> shared;
+  std::string owned;
+};
+
+void FreeBody(void* cls) { delete static_cast<BodyHolder*>(cls); }
+
+MHD_Result Respond(MHD_Connection* connection, Response r, bool head) {
+  auto* holder = new BodyHolder{std::move(r.shared_body), std::move(r.body)};
+  const std::string& body = holder->shared ? *holder->shared : holder->owned;
+  MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
+      head ? 0 : body.size(), const_cast<char*>(body.data()), &FreeBody, holder);
+  if (resp == nullptr) {
+    delete holder;
+    return MHD_NO;
+  }
+  if (!body.empty() || r.status != 204) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
   }
   for (const auto& [k, v] : r.headers) MHD_add_response_header(resp, k.c_str(), v.c_str());
@@ -91,7 +105,7 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
   } else {
     response = server->Handle(conn->request);
   }
-  return Respond(connection, response, conn->request.method == "HEAD");
+  return Respond(connection, std::move(response), conn->request.method == "HEAD");
 }
 
 void OnCompleted(void*, MHD_Connection*, void** con_cls, enum MHD_RequestTerminationCode) {

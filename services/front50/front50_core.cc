@@ -236,7 +236,7 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
   return SaveResult{*std::move(stored), !previous.ok()};
 }
 
-absl::StatusOr<std::shared_ptr<const std::vector<StoredObject>>> Front50Core::ListPipelines(
+absl::StatusOr<std::shared_ptr<const Front50Core::PipelineList>> Front50Core::ListPipelines(
     Kind kind, const std::string& application) {
   const std::pair<Kind, std::string> key(kind, Lower(application));
   {
@@ -267,17 +267,27 @@ absl::StatusOr<std::shared_ptr<const std::vector<StoredObject>>> Front50Core::Li
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.index != b.index ? a.index < b.index : a.name < b.name;
   });
-  auto sorted = std::make_shared<std::vector<StoredObject>>();
-  sorted->reserve(entries.size());
+  auto list = std::make_shared<PipelineList>();
+  list->objects.reserve(entries.size());
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over ids and versions
+  auto mix = [&hash](absl::string_view s) {
+    for (unsigned char c : s) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+  };
   for (size_t i = 0; i < entries.size(); ++i) {
     StoredObject o = std::move(*entries[i].object);
     if (entries[i].body.is_object()) {
       entries[i].body["index"] = static_cast<int>(i);
       o.body = entries[i].body.dump();
     }
-    sorted->push_back(std::move(o));
+    mix(o.id);
+    mix(absl::StrCat(":", o.version, ";"));
+    list->objects.push_back(std::move(o));
   }
-  std::shared_ptr<const std::vector<StoredObject>> result = std::move(sorted);
+  list->etag = absl::StrFormat("%016x-%d", hash, list->objects.size());
+  std::shared_ptr<const PipelineList> result = std::move(list);
   absl::MutexLock lock(&cache_mu_);
   if (generation == cache_generation) cache_[key] = result;
   return result;

@@ -55,8 +55,14 @@ class Front50Core {
   absl::StatusOr<SaveResult> SavePipeline(Kind kind, const std::string& config_json,
                                           std::optional<int64_t> expected_updated_at_ms,
                                           const std::string& user);
-  // Sorted by index, then name; each body's "index" rewritten to its position. Cached.
-  absl::StatusOr<std::shared_ptr<const std::vector<StoredObject>>> ListPipelines(
+  // An application's pipelines, sorted by index then name, each body's "index" rewritten to
+  // its position, and an etag naming this version of the list (a hash of ids and versions,
+  // so every replica computes the same). Cached until a write to the application.
+  struct PipelineList {
+    std::vector<StoredObject> objects;
+    std::string etag;
+  };
+  absl::StatusOr<std::shared_ptr<const PipelineList>> ListPipelines(
       Kind kind, const std::string& application);
   absl::StatusOr<std::vector<StoredObject>> ListAllPipelines(Kind kind);
   absl::StatusOr<StoredObject> GetPipelineByName(Kind kind, const std::string& application,
@@ -88,8 +94,8 @@ class Front50Core {
   std::unique_ptr<RE2> name_pattern_;
   absl::Mutex cache_mu_;
   // (kind, application) -> sorted pipelines with indexes rewritten.
-  std::map<std::pair<Kind, std::string>, std::shared_ptr<const std::vector<StoredObject>>>
-      cache_ ABSL_GUARDED_BY(cache_mu_);
+  std::map<std::pair<Kind, std::string>, std::shared_ptr<const PipelineList>> cache_
+      ABSL_GUARDED_BY(cache_mu_);
 };
 
 // A random (version 4) UUID, as Spinnaker gives new pipelines.

@@ -127,7 +127,7 @@ TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
   auto list = core_->ListPipelines(Kind::kPipeline, "MyApp");
   ASSERT_TRUE(list.ok());
   std::vector<std::string> names;
-  for (const auto& o : **list) {
+  for (const auto& o : (*list)->objects) {
     Json b = Json::parse(o.body);
     names.push_back(b["name"]);
     EXPECT_EQ(b["index"], static_cast<int>(names.size() - 1));
@@ -136,8 +136,11 @@ TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
   // A write invalidates the cached list.
   ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "c"}, {"index", 0}}).ok());
   auto after = core_->ListPipelines(Kind::kPipeline, "myapp");
-  EXPECT_EQ(Json::parse((**after)[0].body)["name"], "c");
-  EXPECT_EQ((*after)->size(), 5u);
+  EXPECT_EQ(Json::parse((*after)->objects[0].body)["name"], "c");
+  EXPECT_EQ((*after)->objects.size(), 5u);
+  EXPECT_NE((*after)->etag, (*list)->etag);
+  auto again = core_->ListPipelines(Kind::kPipeline, "myapp");
+  EXPECT_EQ((*again)->etag, (*after)->etag);
 }
 
 TEST_F(Front50CoreTest, PipelinesTriggeredByAnUpstreamPipeline) {

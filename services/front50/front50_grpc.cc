@@ -1,10 +1,13 @@
 #include "services/front50/front50_grpc.h"
 
+#include <map>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
 #include "nlohmann/json.hpp"
@@ -254,7 +257,18 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                        v1::ListPipelinesResponse* response) override {
     auto list = core_->ListPipelines(PipelineKindOf(request->kind()), request->application());
     if (!list.ok()) return ToGrpcStatus(list.status());
-    for (const auto& o : **list) {
+    const bool filtered =
+        !request->name_filter().empty() || request->enabled_only() || request->limit() > 0;
+    if (!filtered) {
+      response->set_etag((*list)->etag);
+      if (request->if_none_match() == (*list)->etag) {
+        response->set_not_modified(true);
+        return Status::OK;
+      }
+      *response = *FullList(request->kind(), **list);
+      return Status::OK;
+    }
+    for (const auto& o : (*list)->objects) {
       if (request->limit() > 0 && response->pipelines_size() >= request->limit()) break;
       if (!request->name_filter().empty() &&
           absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(request->name_filter())) ==
@@ -532,7 +546,30 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   }
 
  private:
+  // The converted full list for an etag, kept so that the hot read path neither parses nor
+  // converts. Equal etags mean equal lists (the etag hashes ids and versions).
+  std::shared_ptr<const v1::ListPipelinesResponse> FullList(
+      v1::PipelineKind kind, const Front50Core::PipelineList& list) {
+    const auto key = std::make_pair(static_cast<int>(kind), list.etag);
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = converted_.find(key);
+      if (it != converted_.end()) return it->second;
+    }
+    auto response = std::make_shared<v1::ListPipelinesResponse>();
+    for (const auto& o : list.objects) ToPipeline(o, response->add_pipelines());
+    response->set_etag(list.etag);
+    absl::MutexLock lock(&mu_);
+    if (converted_.size() >= kMaxConverted) converted_.clear();  // old etags are dead weight
+    converted_[key] = response;
+    return response;
+  }
+
+  static constexpr size_t kMaxConverted = 1024;
   Front50Core* core_;
+  absl::Mutex mu_;
+  std::map<std::pair<int, std::string>, std::shared_ptr<const v1::ListPipelinesResponse>>
+      converted_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

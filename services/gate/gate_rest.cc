@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "common/grpc/channel.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
@@ -31,6 +32,15 @@ struct Backends {
   std::string version;
 
   std::unique_ptr<grpc::ClientContext> Context() const { return MakeClientContext(deadline); }
+
+  // Pipeline-config lists as served, by (kind, application), with front50's etag: a request
+  // only asks front50 whether the etag is still current.
+  struct CachedList {
+    std::string etag;
+    std::shared_ptr<const std::string> json;
+  };
+  mutable absl::Mutex cache_mu;
+  mutable std::map<std::pair<int, std::string>, CachedList> lists ABSL_GUARDED_BY(cache_mu);
 };
 
 Response Empty(int status = 200) {
@@ -134,16 +144,31 @@ f50::PipelineKind KindOf(bool strategy) {
 }
 
 Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
+  const auto key = std::make_pair(static_cast<int>(KindOf(strategy)),
+                                  absl::AsciiStrToLower(r.params.at("app")));
+  Backends::CachedList cached;
+  {
+    absl::MutexLock lock(&b.cache_mu);
+    auto it = b.lists.find(key);
+    if (it != b.lists.end()) cached = it->second;
+  }
   f50::ListPipelinesRequest req;
   req.set_kind(KindOf(strategy));
   req.set_application(r.params.at("app"));
+  req.set_if_none_match(cached.etag);
   f50::ListPipelinesResponse resp;
   grpc::Status s = b.front50->ListPipelines(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
+  if (resp.not_modified() && cached.json) return http::SharedJson(200, cached.json);
   std::vector<const std::string*> items;
   items.reserve(resp.pipelines_size());
   for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
-  return http::Json(200, JoinArray(items));
+  auto json = std::make_shared<const std::string>(JoinArray(items));
+  if (!resp.etag().empty()) {
+    absl::MutexLock lock(&b.cache_mu);
+    b.lists[key] = {resp.etag(), json};
+  }
+  return http::SharedJson(200, std::move(json));
 }
 
 grpc::Status FindConfig(const Backends& b, bool strategy, const std::string& app,
