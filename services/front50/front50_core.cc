@@ -75,14 +75,28 @@ absl::Status Front50Core::Init() {
 }
 
 void Front50Core::Invalidate(Kind kind, const std::string& application) {
-  if (kind != Kind::kPipeline && kind != Kind::kStrategy) return;
-  ++cache_generation;
-  absl::MutexLock lock(&cache_mu_);
-  if (application == "*") {
-    cache_.clear();
-  } else {
-    cache_.erase({kind, application});
+  if (kind == Kind::kPipeline || kind == Kind::kStrategy) {
+    ++cache_generation;
+    absl::MutexLock lock(&cache_mu_);
+    if (application == "*") {
+      cache_.clear();
+    } else {
+      cache_.erase({kind, application});
+    }
   }
+  absl::MutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(kind, application);
+}
+
+int Front50Core::Subscribe(std::function<void(Kind, const std::string&)> listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void Front50Core::Unsubscribe(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
 }
 
 absl::Status Front50Core::ValidateApplicationName(const std::string& name) const {

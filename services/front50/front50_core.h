@@ -80,6 +80,11 @@ class Front50Core {
   absl::StatusOr<StoredObject> Version(Kind kind, const std::string& key, int64_t version);
   absl::StatusOr<std::vector<StoredObject>> List(Kind kind);
 
+  // Calls `listener(kind, application)` after every committed change (application "*": any);
+  // returns an id for Unsubscribe. Listeners must be quick and must not call back in.
+  int Subscribe(std::function<void(Kind, const std::string&)> listener);
+  void Unsubscribe(int id);
+
   // Generic saves of the other kinds: `key` may be empty for projects (an id is made).
   absl::StatusOr<StoredObject> SaveObject(Kind kind, std::string key,
                                           const std::string& body_json,
@@ -92,6 +97,10 @@ class Front50Core {
   CoreOptions options_;
   std::function<int64_t()> now_ms_;
   std::unique_ptr<RE2> name_pattern_;
+  absl::Mutex listeners_mu_;
+  std::map<int, std::function<void(Kind, const std::string&)>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
   absl::Mutex cache_mu_;
   // (kind, application) -> sorted pipelines with indexes rewritten.
   std::map<std::pair<Kind, std::string>, std::shared_ptr<const PipelineList>> cache_

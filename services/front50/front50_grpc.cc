@@ -1,5 +1,6 @@
 #include "services/front50/front50_grpc.h"
 
+#include <deque>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -542,6 +543,41 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (!o.ok()) return ToGrpcStatus(o.status());
     response->set_recovered(true);
     ToVersion(*o, response->mutable_current());
+    return Status::OK;
+  }
+
+  Status WatchChanges(ServerContext* context, const v1::WatchChangesRequest*,
+                      grpc::ServerWriter<v1::ChangeEvent>* writer) override {
+    struct Queue {
+      absl::Mutex mu;
+      std::deque<v1::ChangeEvent> events ABSL_GUARDED_BY(mu);
+    };
+    auto queue = std::make_shared<Queue>();
+    auto push = [queue](Kind kind, const std::string& application) {
+      v1::ChangeEvent e;
+      e.set_type(static_cast<v1::ObjectType>(kind));
+      e.set_application(application);
+      absl::MutexLock lock(&queue->mu);
+      queue->events.push_back(std::move(e));
+    };
+    int id = core_->Subscribe(push);
+    push(Kind::kPipeline, "*");  // the subscriber starts from nothing cached
+    while (!context->IsCancelled()) {
+      std::deque<v1::ChangeEvent> batch;
+      {
+        absl::MutexLock lock(&queue->mu);
+        auto ready = [&queue]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue->mu) {
+          return !queue->events.empty();
+        };
+        // Wakes at least every second to notice a cancelled call or a shutdown.
+        queue->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+        batch.swap(queue->events);
+      }
+      bool ok = true;
+      for (const auto& e : batch) ok = ok && writer->Write(e);
+      if (!ok) break;
+    }
+    core_->Unsubscribe(id);
     return Status::OK;
   }
 

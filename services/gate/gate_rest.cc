@@ -1,11 +1,14 @@
 #include "services/gate/gate_rest.h"
 
+#include <thread>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/grpc/channel.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
@@ -33,14 +36,101 @@ struct Backends {
 
   std::unique_ptr<grpc::ClientContext> Context() const { return MakeClientContext(deadline); }
 
-  // Pipeline-config lists as served, by (kind, application), with front50's etag: a request
-  // only asks front50 whether the etag is still current.
-  struct CachedList {
+  std::unique_ptr<class ListCache> lists;
+};
+
+// Pipeline-config lists as served, by (kind, application). While front50's change stream is
+// up, a cached list is served without asking front50 (an event drops it when it changes);
+// otherwise each request asks front50 whether the cached list's etag is still current.
+class ListCache {
+ public:
+  using Key = std::pair<int, std::string>;
+  struct Entry {
     std::string etag;
     std::shared_ptr<const std::string> json;
   };
-  mutable absl::Mutex cache_mu;
-  mutable std::map<std::pair<int, std::string>, CachedList> lists ABSL_GUARDED_BY(cache_mu);
+
+  explicit ListCache(f50::Front50Service::Stub* stub) : stub_(stub), thread_([this] { Run(); }) {}
+
+  ~ListCache() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+      if (watch_ != nullptr) watch_->TryCancel();
+    }
+    thread_.join();
+  }
+
+  // The entry for `key` (empty when none); `trusted` tells whether it may be served as is.
+  Entry Get(const Key& key, bool* trusted, uint64_t* generation) {
+    absl::MutexLock lock(&mu_);
+    *trusted = watching_;
+    *generation = generation_;
+    auto it = entries_.find(key);
+    return it == entries_.end() ? Entry{} : it->second;
+  }
+
+  // Stores a list read from front50, unless something changed since `generation`.
+  void Put(const Key& key, Entry entry, uint64_t generation) {
+    absl::MutexLock lock(&mu_);
+    if (generation == generation_) entries_[key] = std::move(entry);
+  }
+
+  // After a write through this gate: its own reads must see it at once.
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    entries_.clear();
+  }
+
+ private:
+  void Run() {
+    int backoff_ms = 100;
+    while (true) {
+      auto ctx = std::make_unique<grpc::ClientContext>();
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+        watch_ = ctx.get();
+      }
+      auto reader = stub_->WatchChanges(ctx.get(), f50::WatchChangesRequest());
+      f50::ChangeEvent event;
+      while (reader->Read(&event)) {
+        backoff_ms = 100;
+        absl::MutexLock lock(&mu_);
+        ++generation_;
+        if (event.application() == "*") {
+          entries_.clear();
+          watching_ = true;
+        } else {
+          int kind = event.type() == f50::OBJECT_TYPE_STRATEGY ? f50::PIPELINE_KIND_STRATEGY
+                                                                 : f50::PIPELINE_KIND_PIPELINE;
+          entries_.erase({kind, event.application()});
+        }
+      }
+      (void)reader->Finish();
+      {
+        absl::MutexLock lock(&mu_);
+        watch_ = nullptr;
+        watching_ = false;
+        ++generation_;
+        entries_.clear();
+        if (stop_) return;
+        auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+        mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Milliseconds(backoff_ms));
+      }
+      backoff_ms = std::min(backoff_ms * 2, 5000);
+    }
+  }
+
+  f50::Front50Service::Stub* stub_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool watching_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::ClientContext* watch_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
 };
 
 Response Empty(int status = 200) {
@@ -144,14 +234,12 @@ f50::PipelineKind KindOf(bool strategy) {
 }
 
 Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
-  const auto key = std::make_pair(static_cast<int>(KindOf(strategy)),
-                                  absl::AsciiStrToLower(r.params.at("app")));
-  Backends::CachedList cached;
-  {
-    absl::MutexLock lock(&b.cache_mu);
-    auto it = b.lists.find(key);
-    if (it != b.lists.end()) cached = it->second;
-  }
+  const ListCache::Key key(static_cast<int>(KindOf(strategy)),
+                           absl::AsciiStrToLower(r.params.at("app")));
+  bool trusted = false;
+  uint64_t generation = 0;
+  ListCache::Entry cached = b.lists->Get(key, &trusted, &generation);
+  if (trusted && cached.json) return http::SharedJson(200, cached.json);
   f50::ListPipelinesRequest req;
   req.set_kind(KindOf(strategy));
   req.set_application(r.params.at("app"));
@@ -164,10 +252,7 @@ Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
   items.reserve(resp.pipelines_size());
   for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
   auto json = std::make_shared<const std::string>(JoinArray(items));
-  if (!resp.etag().empty()) {
-    absl::MutexLock lock(&b.cache_mu);
-    b.lists[key] = {resp.etag(), json};
-  }
+  if (!resp.etag().empty()) b.lists->Put(key, {resp.etag(), json}, generation);
   return http::SharedJson(200, std::move(json));
 }
 
@@ -203,6 +288,7 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
   f50::SavePipelineResponse resp;
   grpc::Status s = b.front50->SavePipeline(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
+  b.lists->Clear();
   if (!path_id.empty()) return http::Json(200, resp.pipeline().config().json());
   return Empty();
 }
@@ -217,6 +303,7 @@ Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
   f50::DeleteObjectResponse resp;
   s = b.front50->DeleteObject(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
+  b.lists->Clear();
   return Empty();
 }
 
@@ -414,6 +501,7 @@ http::Router MakeRestRouter(const RestBackends& config) {
   b->clouddriver = clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   b->deadline = config.deadline;
   b->version = config.version;
+  b->lists = std::make_unique<ListCache>(b->front50.get());
 
   http::Router router;
   // Every handler: anonymous identity until authentication lands, CORS headers for Deck.

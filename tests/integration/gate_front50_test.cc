@@ -264,6 +264,24 @@ TEST_F(GateFront50Test, PipelineLifecycleHistoryAndStaleCheck) {
   ExpectError(Call("DELETE", "/pipelines/life/Deploy%20to%20production"), 404, "not found");
 }
 
+// gate serves cached lists while front50's change stream is up; a write through another path
+// (another gate replica, here front50 directly) must still show within moments.
+TEST_F(GateFront50Test, CachedListsSeeWritesFromOtherReplicas) {
+  CreateApp("cached");
+  ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"cached","name":"one"})").status, 200);
+  EXPECT_EQ(PipelineCount("cached"), 1u);  // read through this gate: cached now
+  EXPECT_EQ(PipelineCount("cached"), 1u);
+  ASSERT_TRUE(core_->SavePipeline(front50::Kind::kPipeline,
+                                  R"({"application":"cached","name":"two"})", {}, "other")
+                  .ok());
+  size_t seen = 0;
+  for (int i = 0; i < 100 && seen != 2; ++i) {
+    seen = PipelineCount("cached");
+    if (seen != 2) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(seen, 2u);
+}
+
 TEST_F(GateFront50Test, BadInputGetsA4xxAndStoresNothing) {
   CreateApp("strict");
   ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"strict","name":"Only"})").status, 200);
