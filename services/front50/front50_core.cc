@@ -39,6 +39,20 @@ std::string StringField(const Json& j, const char* key) {
   return std::string(absl::StripAsciiWhitespace(it->get<std::string>()));
 }
 
+// An object to write, stamped as written by `user` at `now`.
+StoredObject Stamped(Kind kind, std::string id, std::string name, std::string application,
+                     const Json& body, int64_t now, const std::string& user) {
+  StoredObject o;
+  o.kind = kind;
+  o.id = std::move(id);
+  o.name = std::move(name);
+  o.application = std::move(application);
+  o.body = body.dump();
+  o.updated_at_ms = now;
+  o.updated_by = user;
+  return o;
+}
+
 const char* Noun(Kind kind) { return kind == Kind::kStrategy ? "strategy" : "pipeline"; }
 
 // Bumped on every invalidation, so a list read that raced with a write is not cached.
@@ -126,15 +140,7 @@ absl::StatusOr<StoredObject> Front50Core::CreateApplication(const std::string& a
   j["updateTs"] = std::to_string(now);
   j["lastModifiedBy"] = user;
   if (!j.contains("user")) j["user"] = user;
-  StoredObject o;
-  o.kind = Kind::kApplication;
-  o.id = key;
-  o.name = key;
-  o.application = key;
-  o.body = j.dump();
-  o.updated_at_ms = now;
-  o.updated_by = user;
-  return store_->Put(o, {});
+  return store_->Put(Stamped(Kind::kApplication, key, key, key, j, now, user), {});
 }
 
 absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& name,
@@ -222,15 +228,7 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
   j["lastModified"] = now;
   j["updateTs"] = std::to_string(now);
   j["lastModifiedBy"] = user;
-  StoredObject o;
-  o.kind = kind;
-  o.id = key;
-  o.name = name;
-  o.application = app_key;
-  o.body = j.dump();
-  o.updated_at_ms = now;
-  o.updated_by = user;
-  auto stored = store_->Put(o, options);
+  auto stored = store_->Put(Stamped(kind, key, name, app_key, j, now, user), options);
   if (absl::IsAlreadyExists(stored.status())) {
     return absl::FailedPreconditionError(absl::StrCat("a ", Noun(kind), " named '", name,
                                                       "' already exists in application '",
@@ -407,14 +405,9 @@ absl::StatusOr<StoredObject> Front50Core::SaveObject(Kind kind, std::string key,
   j["lastModified"] = now;
   j["lastModifiedBy"] = user;
   if (kind == Kind::kProject) j["updateTs"] = std::to_string(now);
-  StoredObject o;
-  o.kind = kind;
-  o.id = Lower(key);
-  o.name = name.empty() ? o.id : name;
-  o.body = j.dump();
-  o.updated_at_ms = now;
-  o.updated_by = user;
-  auto stored = store_->Put(o, {});
+  const std::string id = Lower(key);
+  auto stored =
+      store_->Put(Stamped(kind, id, name.empty() ? id : name, "", j, now, user), {});
   if (absl::IsAlreadyExists(stored.status())) {
     return absl::FailedPreconditionError(
         absl::StrCat("a ", KindName(kind), " named '", name, "' already exists"));

@@ -123,6 +123,22 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(nlohmann::json::parse(v->body)["version"].get<std::string>().empty());
 
+  // gate reaches front50 in the deployed suite.
+  http::ClientRequest apps = health;
+  apps.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/applications");
+  auto listed = http::Fetch(apps);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->status, 200) << listed->body;
+  EXPECT_EQ(listed->body, "[]");
+  http::ClientRequest save = health;
+  save.method = "POST";
+  save.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/pipelines");
+  save.body = R"({"application":"ghost","name":"p"})";
+  auto refused = http::Fetch(save);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, HasSubstr("'ghost' does not exist"));
+
   // Status from the CLI and from the daemon.
   ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("orca"));
