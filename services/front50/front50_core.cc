@@ -324,6 +324,33 @@ absl::StatusOr<StoredObject> Front50Core::GetPipelineByName(Kind kind,
   return *found;
 }
 
+absl::StatusOr<int> Front50Core::Reorder(Kind kind, const std::string& application,
+                                         const std::map<std::string, int>& indices_by_id,
+                                         const std::string& user) {
+  const std::string app_key = Lower(application);
+  int changed = 0;
+  for (const auto& [id, index] : indices_by_id) {
+    GENNAKER_ASSIGN_OR_RETURN(StoredObject o, store_->Get(kind, Lower(id)));
+    if (o.application != app_key) {
+      return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " '", id,
+                                                     "' is not in application '",
+                                                     application, "'"));
+    }
+    GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(o.body, Noun(kind)));
+    if (j.value("index", -1) == index) continue;
+    j["index"] = index;
+    const int64_t now = now_ms_();
+    j["lastModified"] = now;
+    j["updateTs"] = std::to_string(now);
+    j["lastModifiedBy"] = user;
+    GENNAKER_RETURN_IF_ERROR(
+        store_->Put(Stamped(kind, o.id, o.name, o.application, j, now, user), {}).status());
+    ++changed;
+  }
+  Invalidate(kind, app_key);
+  return changed;
+}
+
 absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
     const std::string& id, const std::string& status) {
   GENNAKER_ASSIGN_OR_RETURN(std::vector<StoredObject> all,

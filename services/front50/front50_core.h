@@ -67,6 +67,10 @@ class Front50Core {
   absl::StatusOr<std::vector<StoredObject>> ListAllPipelines(Kind kind);
   absl::StatusOr<StoredObject> GetPipelineByName(Kind kind, const std::string& application,
                                                  const std::string& name);
+  // Sets the "index" of the given pipelines (ids of `application`); returns how many changed.
+  absl::StatusOr<int> Reorder(Kind kind, const std::string& application,
+                              const std::map<std::string, int>& indices_by_id,
+                              const std::string& user);
   absl::StatusOr<std::vector<StoredObject>> PipelinesTriggeredBy(const std::string& id,
                                                                  const std::string& status);
 

@@ -167,7 +167,8 @@ std::string TemplateKey(const std::string& id, const std::string& tag) {
 
 class Front50GrpcService final : public v1::Front50Service::Service {
  public:
-  explicit Front50GrpcService(Front50Core* core) : core_(core) {}
+  Front50GrpcService(Front50Core* core, const std::atomic<bool>* stopping)
+      : core_(core), stopping_(stopping) {}
 
   Status ListApplications(ServerContext*, const v1::ListApplicationsRequest*,
                           v1::ListApplicationsResponse* response) override {
@@ -331,6 +332,20 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     auto list = core_->PipelinesTriggeredBy(request->pipeline_config_id(), request->status());
     if (!list.ok()) return ToGrpcStatus(list.status());
     for (const auto& o : *list) ToPipeline(o, response->add_pipelines());
+    return Status::OK;
+  }
+
+  Status ReorderPipelines(ServerContext*, const v1::ReorderPipelinesRequest* request,
+                          v1::ReorderPipelinesResponse* response) override {
+    if (request->application().empty()) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT, "application is required");
+    }
+    std::map<std::string, int> indices(request->indices_by_id().begin(),
+                                       request->indices_by_id().end());
+    auto changed =
+        core_->Reorder(PipelineKindOf(request->kind()), request->application(), indices, User());
+    if (!changed.ok()) return ToGrpcStatus(changed.status());
+    response->set_updated_count(*changed);
     return Status::OK;
   }
 
@@ -562,15 +577,15 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     };
     int id = core_->Subscribe(push);
     push(Kind::kPipeline, "*");  // the subscriber starts from nothing cached
-    while (!context->IsCancelled()) {
+    while (!context->IsCancelled() && !*stopping_) {
       std::deque<v1::ChangeEvent> batch;
       {
         absl::MutexLock lock(&queue->mu);
         auto ready = [&queue]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue->mu) {
           return !queue->events.empty();
         };
-        // Wakes at least every second to notice a cancelled call or a shutdown.
-        queue->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+        // Wakes regularly to notice a cancelled call or a shutdown.
+        queue->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
         batch.swap(queue->events);
       }
       bool ok = true;
@@ -603,6 +618,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
 
   static constexpr size_t kMaxConverted = 1024;
   Front50Core* core_;
+  const std::atomic<bool>* stopping_;
   absl::Mutex mu_;
   std::map<std::pair<int, std::string>, std::shared_ptr<const v1::ListPipelinesResponse>>
       converted_ ABSL_GUARDED_BY(mu_);
@@ -610,8 +626,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
 
 }  // namespace
 
-std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(Front50Core* core) {
-  return std::make_unique<Front50GrpcService>(core);
+std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(
+    Front50Core* core, const std::atomic<bool>* stopping) {
+  return std::make_unique<Front50GrpcService>(core, stopping);
 }
 
 }  // namespace gennaker::front50

@@ -4,6 +4,7 @@
 #ifndef GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
 #define GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
 
+#include <atomic>
 #include <memory>
 
 #include "gennaker/front50/v1/front50.grpc.pb.h"
@@ -12,7 +13,9 @@ namespace gennaker::front50 {
 
 class Front50Core;
 
-std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(Front50Core* core);
+// `stopping` (owned by the caller) ends WatchChanges streams promptly when set at shutdown.
+std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(
+    Front50Core* core, const std::atomic<bool>* stopping);
 
 }  // namespace gennaker::front50
 

@@ -18,7 +18,9 @@ namespace {
 class Front50Instance : public ServiceInstance {
  public:
   std::vector<grpc::Service*> GrpcServices() override { return {service_.get()}; }
+  void Stop() override { stopping_ = true; }
 
+  std::atomic<bool> stopping_{false};
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<PgObjectStore> store_;
   std::unique_ptr<Front50Core> core_;
@@ -49,7 +51,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(const v1::Front50C
       instance->store_.get(), CoreOptions{config.application_name_pattern()},
       [] { return absl::ToUnixMillis(absl::Now()); });
   GENNAKER_RETURN_IF_ERROR(instance->core_->Init());
-  instance->service_ = NewFront50GrpcService(instance->core_.get());
+  instance->service_ = NewFront50GrpcService(instance->core_.get(), &instance->stopping_);
   return instance;
 }
 

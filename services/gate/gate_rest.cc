@@ -307,6 +307,30 @@ Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
   return Empty();
 }
 
+// POST /actions/pipelines/reorder {application, idsToIndices} (Deck's drag and drop).
+Response ReorderConfigs(const Backends& b, const Request& r, bool strategy) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
+  auto ids = body->find("idsToIndices");
+  if (body->value("application", "").empty() || ids == body->end() || !ids->is_object()) {
+    return http::Error(400, "application and idsToIndices are required", r.path);
+  }
+  f50::ReorderPipelinesRequest req;
+  req.set_kind(KindOf(strategy));
+  req.set_application(body->value("application", ""));
+  for (const auto& [id, index] : ids->items()) {
+    if (!index.is_number_integer()) {
+      return http::Error(400, "idsToIndices values must be integers", r.path);
+    }
+    (*req.mutable_indices_by_id())[id] = index.get<int>();
+  }
+  f50::ReorderPipelinesResponse resp;
+  grpc::Status s = b.front50->ReorderPipelines(b.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  b.lists->Clear();
+  return Empty();
+}
+
 Response ListAllConfigs(const Backends& b, const Request& r, bool strategy) {
   f50::ListAllPipelinesRequest req;
   req.set_kind(KindOf(strategy));
@@ -556,6 +580,10 @@ http::Router MakeRestRouter(const RestBackends& config) {
   });
   add("DELETE", "/pipelines/{app}/{name}",
       [](const Backends& b, const Request& r) { return DeleteConfig(b, r, false); });
+  add("POST", "/actions/pipelines/reorder",
+      [](const Backends& b, const Request& r) { return ReorderConfigs(b, r, false); });
+  add("POST", "/actions/strategies/reorder",
+      [](const Backends& b, const Request& r) { return ReorderConfigs(b, r, true); });
   add("GET", "/pipelineConfigs",
       [](const Backends& b, const Request& r) { return ListAllConfigs(b, r, false); });
   add("GET", "/pipelineConfigs/{id}/history", [](const Backends& b, const Request& r) {

@@ -52,7 +52,7 @@ class GateFront50Test : public ::testing::Test {
     store_ = new front50::PgObjectStore(pool_, *dsn);
     core_ = new front50::Front50Core(store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
     ASSERT_TRUE(core_->Init().ok());
-    front50_service_ = front50::NewFront50GrpcService(core_).release();
+    front50_service_ = front50::NewFront50GrpcService(core_, &stopping_).release();
     // orca and clouddriver as they are today: every RPC UNIMPLEMENTED.
     orca_service_ = new orca::v1::OrcaService::Service();
     clouddriver_service_ = new clouddriver::v1::ClouddriverService::Service();
@@ -77,6 +77,7 @@ class GateFront50Test : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    stopping_ = true;
     delete rest_;
     delete grpc_;
     delete front50_service_;
@@ -126,6 +127,7 @@ class GateFront50Test : public ::testing::Test {
     return JsonOf(Call("GET", "/applications/" + app + "/pipelineConfigs")).size();
   }
 
+  static inline std::atomic<bool> stopping_{false};
   static inline pg::Pool* pool_;
   static inline front50::PgObjectStore* store_;
   static inline front50::Front50Core* core_;
@@ -256,6 +258,19 @@ TEST_F(GateFront50Test, PipelineLifecycleHistoryAndStaleCheck) {
   bool listed = false;
   for (const auto& c : JsonOf(Call("GET", "/pipelineConfigs"))) listed |= c["id"] == id;
   EXPECT_TRUE(listed);
+
+  // Deck's reorder: a second pipeline moved in front of the first.
+  ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"life","name":"Zeta"})").status, 200);
+  std::string zeta = JsonOf(Call("GET", "/applications/life/pipelineConfigs/Zeta"))["id"];
+  Json order = {{"application", "life"}, {"idsToIndices", {{zeta, 0}, {id, 1}}}};
+  ASSERT_EQ(Call("POST", "/actions/pipelines/reorder", order.dump()).status, 200);
+  auto ordered = JsonOf(Call("GET", "/applications/life/pipelineConfigs"));
+  ASSERT_EQ(ordered.size(), 2u);
+  EXPECT_EQ(ordered[0]["name"], "Zeta");
+  EXPECT_EQ(ordered[1]["index"], 1);
+  ExpectError(Call("POST", "/actions/pipelines/reorder", R"({"application":"life"})"), 400,
+              "idsToIndices");
+  ASSERT_EQ(Call("DELETE", "/pipelines/life/Zeta").status, 200);
 
   ASSERT_EQ(Call("DELETE", "/pipelines/life/Deploy%20to%20production").status, 200);
   ExpectError(Call("GET", "/applications/life/pipelineConfigs/Deploy%20to%20production"), 404,
