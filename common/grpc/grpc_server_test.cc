@@ -170,6 +170,21 @@ TEST(GrpcServerTest, ReflectionListsTheServices) {
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
+// An idle client connection must not hold up a graceful shutdown until the grace deadline.
+TEST(GrpcServerTest, ShutdownDoesNotWaitForIdleClients) {
+  auto s = StartHops();
+  auto channel = MakeChannel("127.0.0.1:" + std::to_string(s->server2->port()));
+  auto stub = gate::v1::GateService::NewStub(channel);
+  grpc::ClientContext ctx;
+  gate::v1::GetCurrentUserResponse r;
+  ASSERT_TRUE(stub->GetCurrentUser(&ctx, {}, &r).ok());
+  auto start = std::chrono::steady_clock::now();
+  s->server2->Shutdown(std::chrono::seconds(5));
+  s->server2->Wait();
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2));
+}
+
 TEST(GrpcServerTest, PortInUseIsAnError) {
   auto s = StartHops();
   GrpcServerOptions o;

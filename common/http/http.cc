@@ -66,7 +66,8 @@ Response Error(int status, absl::string_view message, absl::string_view path) {
       {"message", std::string(message)},
       {"path", std::string(path)},
   };
-  return Json(status, body.dump());
+  // Replace, not throw on, invalid UTF-8: the path comes from the client.
+  return Json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response ErrorFromStatus(const absl::Status& status, absl::string_view path) {
@@ -119,6 +120,42 @@ void Router::Add(absl::string_view method, absl::string_view pattern, Handler ha
   routes_.push_back(std::move(r));
 }
 
+namespace {
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool ValidUtf8(absl::string_view s) {
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c >> 5) == 0x6) {
+      n = 1, cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      n = 2, cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 const Router::Route* Router::Match(Request& request, bool* path_known) const {
   std::vector<absl::string_view> parts = absl::StrSplit(request.path, '/', absl::SkipEmpty());
   *path_known = false;
@@ -158,6 +195,10 @@ const Router::Route* Router::Match(Request& request, bool* path_known) const {
 }
 
 Response Router::Dispatch(Request& request, std::string* matched_pattern) const {
+  if (!ValidUtf8(PercentDecode(request.path))) {
+    if (matched_pattern != nullptr) *matched_pattern = "invalid";
+    return Error(400, "the request path is not valid UTF-8", "");
+  }
   bool path_known = false;
   const Route* route = Match(request, &path_known);
   if (matched_pattern != nullptr) *matched_pattern = route ? route->pattern : "unmatched";

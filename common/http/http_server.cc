@@ -97,13 +97,18 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
     return MHD_YES;
   }
   Response response;
-  if (conn->too_large) {
-    response = Error(413,
-                     absl::StrCat("Request body exceeds the limit of ",
-                                  server->options().max_body_bytes, " bytes"),
-                     conn->request.path);
-  } else {
-    response = server->Handle(conn->request);
+  try {
+    if (conn->too_large) {
+      response = Error(413,
+                       absl::StrCat("Request body exceeds the limit of ",
+                                    server->options().max_body_bytes, " bytes"),
+                       conn->request.path);
+    } else {
+      response = server->Handle(conn->request);
+    }
+  } catch (...) {
+    // Nothing may escape into libmicrohttpd's C code.
+    response = Json(500, R"({"status":500,"error":"Internal Server Error"})");
   }
   return Respond(connection, std::move(response), conn->request.method == "HEAD");
 }

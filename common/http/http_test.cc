@@ -1,5 +1,10 @@
 #include "common/http/http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -69,6 +74,20 @@ TEST(RouterTest, UnknownPathIs404AndWrongMethodIs405WithSpinnakerErrorBody) {
   EXPECT_EQ(r.Dispatch(wrong).status, 405);
 }
 
+TEST(RouterTest, InvalidUtf8PathIsABadRequestNotACrash) {
+  Router r = TestRouter();
+  Request bad = Req("GET", "/applications/%FF%FE/pipelineConfigs/x");
+  Response resp = r.Dispatch(bad);
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_THAT(resp.body, HasSubstr("not valid UTF-8"));
+  Request raw = Req("GET", "/\xff");
+  EXPECT_EQ(r.Dispatch(raw).status, 400);
+  Request ok = Req("GET", "/applications/caf%C3%A9/pipelineConfigs/%E2%82%AC");
+  EXPECT_EQ(r.Dispatch(ok).status, 200);
+  // Error bodies never throw on what the client sent.
+  EXPECT_THAT(Error(404, "x", "/\xff\xfe").body, HasSubstr("\"status\":404"));
+}
+
 TEST(PercentTest, EncodeDecodeRoundTrip) {
   EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
   EXPECT_EQ(PercentDecode("a+b%zz"), "a+b%zz");
@@ -113,6 +132,28 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
   (*server)->Stop();
   auto refused = Fetch(Call("GET", base + "/echo"));
   EXPECT_FALSE(refused.ok());
+}
+
+// Raw bytes that are not UTF-8 in the request line: a 400, and the server keeps serving.
+TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
+  auto server = Server::Start({}, TestRouter());
+  ASSERT_TRUE(server.ok());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const char request[] = "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_GT(write(fd, request, sizeof(request) - 1), 0);
+  char buf[512] = {};
+  ASSERT_GT(read(fd, buf, sizeof(buf) - 1), 0);
+  close(fd);
+  EXPECT_THAT(std::string(buf), HasSubstr("400"));
+  auto after = Fetch(Call("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) +
+                                     "/files/a"));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, 200);
 }
 
 TEST(HttpServerTest, PortInUseIsAClearError) {

@@ -25,9 +25,11 @@ Listener::~Listener() {
 
 void Listener::Run() {
   int backoff_ms = 100;
-  bool first = true;
   while (!stop_) {
-    std::string dsn = dsn_ + " connect_timeout=5";
+    // Keepalives so that a silently dead connection is noticed in about a minute.
+    std::string dsn = dsn_ +
+                      " connect_timeout=5 keepalives=1 keepalives_idle=30"
+                      " keepalives_interval=10 keepalives_count=3";
     PGconn* conn = PQconnectdb(dsn.c_str());
     std::string listen = "LISTEN \"" + channel_ + "\"";
     PGresult* r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, listen.c_str()) : nullptr;
@@ -45,8 +47,9 @@ void Listener::Run() {
     }
     backoff_ms = 100;
     listening_ = true;
-    if (!first && on_reconnect_) on_reconnect_();
-    first = false;
+    // Whatever was sent before we listened is unknown to us (a first attempt may have failed
+    // too): callers refresh what they cache.
+    if (on_reconnect_) on_reconnect_();
     while (!stop_) {
       pollfd pfd{PQsocket(conn), POLLIN, 0};
       int n = poll(&pfd, 1, 200);  // wakes regularly to notice stop_

@@ -1,6 +1,7 @@
 // LISTEN on a PostgreSQL channel from a background thread with its own connection, calling
-// back for every NOTIFY payload. After a lost connection it reconnects with backoff and calls
-// `on_reconnect` (notifications sent meanwhile are lost, so callers refresh what they cache).
+// back for every NOTIFY payload. After every successful LISTEN (the first one included) it
+// calls `on_reconnect`: notifications sent while not listening are lost, so callers refresh
+// what they cache. Lost connections are retried with backoff.
 #ifndef GENNAKER_COMMON_PG_LISTENER_H_
 #define GENNAKER_COMMON_PG_LISTENER_H_
 

@@ -182,15 +182,34 @@ absl::Status MakeDirs(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status WritePrivateFile(const std::string& path, absl::string_view content) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  bool ok = fchmod(fd, 0600) == 0;  // an existing file keeps its mode otherwise
+  size_t done = 0;
+  while (ok && done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = close(fd) == 0 && ok;
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  return absl::OkStatus();
+}
+
 absl::Status ChownTo(const std::string& path, const std::string& user) {
   passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return absl::NotFoundError("no such user: " + user);
+  // lchown: a symlink planted in the tree must not hand its target to `user`.
   auto own = [&](const std::filesystem::path& p) {
-    return chown(p.c_str(), pw->pw_uid, pw->pw_gid) == 0;
+    return lchown(p.c_str(), pw->pw_uid, pw->pw_gid) == 0;
   };
   if (!own(path)) return absl::InternalError(absl::StrCat("chown ", path, ": ", strerror(errno)));
   std::error_code ec;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) own(e.path());
+  std::filesystem::recursive_directory_iterator it(path, ec), end;
+  for (; !ec && it != end; it.increment(ec)) own(it->path());
+  if (ec) return absl::InternalError(absl::StrCat("chown ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 

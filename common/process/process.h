@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace gennaker::process {
@@ -48,7 +49,11 @@ absl::StatusOr<int64_t> ProportionalBytes(pid_t pid);
 // Creates `path` and its parents (mode 0755); OK when it exists.
 absl::Status MakeDirs(const std::string& path);
 
-// Gives `path` (recursively) to `user`.
+// Writes `content` to `path`, created (or truncated) readable by its owner only: for files
+// that may hold credentials. Never follows a symlink at `path`.
+absl::Status WritePrivateFile(const std::string& path, absl::string_view content);
+
+// Gives `path` (recursively, never following symlinks) to `user`.
 absl::Status ChownTo(const std::string& path, const std::string& user);
 
 }  // namespace gennaker::process

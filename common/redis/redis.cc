@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cerrno>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -171,8 +173,15 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& argv) {
     auto* r = static_cast<redisReply*>(
         redisCommandArgv(ctx, static_cast<int>(args.size()), args.data(), lens.data()));
     if (r == nullptr) {
+      const int saved_errno = errno;
       std::string msg = ctx->errstr;
-      bool stale = from_pool && (ctx->err == REDIS_ERR_EOF || ctx->err == REDIS_ERR_IO);
+      // Resend only when the connection was found closed (the server restarted); after a
+      // timeout the server may have run the command, so it is not sent again.
+      const bool timed_out = ctx->err == REDIS_ERR_IO &&
+                             (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
+                              saved_errno == ETIMEDOUT);
+      bool stale = from_pool && !timed_out &&
+                   (ctx->err == REDIS_ERR_EOF || ctx->err == REDIS_ERR_IO);
       Give(ctx);  // broken: closed and dropped
       if (stale && attempt == 0) continue;
       return absl::UnavailableError(

@@ -1,7 +1,7 @@
 // Redis access on hiredis: a pool of connections with connect/command timeouts and
 // reconnection. A connection found broken (the server restarted, a timeout) is replaced; a
-// command that fails on a stale pooled connection is retried once on a fresh one, which is
-// safe because the old server never saw it. Thread-safe.
+// command that fails because a pooled connection was found closed is retried once on a fresh
+// one (the old server never saw it); a command that timed out is not resent. Thread-safe.
 #ifndef GENNAKER_COMMON_REDIS_REDIS_H_
 #define GENNAKER_COMMON_REDIS_REDIS_H_
 

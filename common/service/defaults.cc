@@ -61,6 +61,9 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
   }
   if (Has(*config, "http_port")) Set(config, "http_port", absl::StrCat(kGateHttpPort));
   if (Has(*config, "max_body_bytes")) Set(config, "max_body_bytes", absl::StrCat(4 << 20));
+  if (Has(*config, "cors_allowed_origins")) {
+    Set(config, "cors_allowed_origins", R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)");
+  }
   if (const FieldDescriptor* f = config->GetDescriptor()->FindFieldByName("services")) {
     Message* deps = config->GetReflection()->MutableMessage(config, f);
     const auto* d = deps->GetDescriptor();

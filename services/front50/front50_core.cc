@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/status/status_macros.h"
+#include "common/json/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace gennaker::front50 {
@@ -131,16 +132,19 @@ absl::StatusOr<StoredObject> Front50Core::CreateApplication(const std::string& a
     return absl::InvalidArgumentError("application email is required");
   }
   const std::string key = Lower(name);
-  if (store_->Get(Kind::kApplication, key).ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("application '", key, "' already exists"));
-  }
   const int64_t now = now_ms_();
   j["name"] = key;
   j["createTs"] = std::to_string(now);
   j["updateTs"] = std::to_string(now);
   j["lastModifiedBy"] = user;
   if (!j.contains("user")) j["user"] = user;
-  return store_->Put(Stamped(Kind::kApplication, key, key, key, j, now, user), {});
+  PutOptions create;
+  create.create_only = true;  // two concurrent creates: exactly one wins
+  auto stored = store_->Put(Stamped(Kind::kApplication, key, key, key, j, now, user), create);
+  if (absl::IsAlreadyExists(stored.status())) {
+    return absl::AlreadyExistsError(absl::StrCat("application '", key, "' already exists"));
+  }
+  return stored;
 }
 
 absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& name,
@@ -148,28 +152,34 @@ absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& n
                                                             bool merge,
                                                             const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(Json patch, ParseObject(attributes_json, "application"));
-  GENNAKER_ASSIGN_OR_RETURN(StoredObject existing, store_->Get(Kind::kApplication, Lower(name)));
-  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(existing.body, "stored application"));
-  std::string given = StringField(patch, "name");
-  if (!given.empty() && Lower(given) != existing.id) {
-    return absl::InvalidArgumentError(absl::StrCat("application name '", given,
-                                                   "' does not match '", existing.id, "'"));
+  // Read-modify-write with a version check, retried: concurrent merges lose nothing.
+  for (int attempt = 0;; ++attempt) {
+    GENNAKER_ASSIGN_OR_RETURN(StoredObject existing,
+                              store_->Get(Kind::kApplication, Lower(name)));
+    GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(existing.body, "stored application"));
+    std::string given = StringField(patch, "name");
+    if (!given.empty() && Lower(given) != existing.id) {
+      return absl::InvalidArgumentError(absl::StrCat("application name '", given,
+                                                     "' does not match '", existing.id, "'"));
+    }
+    if (merge) {
+      for (auto& [k, v] : patch.items()) j[k] = v;
+    } else {
+      Json created = j.contains("createTs") ? j["createTs"] : Json();
+      j = patch;
+      if (!created.is_null()) j["createTs"] = created;
+    }
+    const int64_t now = now_ms_();
+    j["name"] = existing.id;
+    j["updateTs"] = std::to_string(now);
+    j["lastModifiedBy"] = user;
+    PutOptions options;
+    options.expected_updated_at_ms = existing.updated_at_ms;
+    auto stored = store_->Put(
+        Stamped(Kind::kApplication, existing.id, existing.id, existing.id, j, now, user),
+        options);
+    if (!absl::IsAborted(stored.status()) || attempt == 4) return stored;
   }
-  if (merge) {
-    for (auto& [k, v] : patch.items()) j[k] = v;
-  } else {
-    Json keep = {{"createTs", j.value("createTs", Json())}};
-    j = patch;
-    if (!keep["createTs"].is_null()) j["createTs"] = keep["createTs"];
-  }
-  const int64_t now = now_ms_();
-  j["name"] = existing.id;
-  j["updateTs"] = std::to_string(now);
-  j["lastModifiedBy"] = user;
-  existing.body = j.dump();
-  existing.updated_at_ms = now;
-  existing.updated_by = user;
-  return store_->Put(existing, {});
 }
 
 absl::StatusOr<StoredObject> Front50Core::GetApplication(const std::string& name) {
@@ -219,7 +229,7 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
   options.expected_updated_at_ms = expected_updated_at_ms;
   if (auto triggers = j.find("triggers"); triggers != j.end() && triggers->is_array()) {
     for (auto& t : *triggers) {
-      if (t.is_object() && t.value("type", "") == "cron" && StringField(t, "id").empty()) {
+      if (t.is_object() && json::String(t, "type") == "cron" && StringField(t, "id").empty()) {
         t["id"] = NewUuid();
       }
     }
@@ -337,7 +347,7 @@ absl::StatusOr<int> Front50Core::Reorder(Kind kind, const std::string& applicati
                                                      application, "'"));
     }
     GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(o.body, Noun(kind)));
-    if (j.value("index", -1) == index) continue;
+    if (json::Int(j, "index", -1) == index) continue;
     j["index"] = index;
     const int64_t now = now_ms_();
     j["lastModified"] = now;
@@ -358,13 +368,13 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
   std::vector<StoredObject> out;
   for (StoredObject& o : all) {
     Json j = Json::parse(o.body, nullptr, false);
-    if (!j.is_object() || j.value("disabled", false)) continue;
+    if (!j.is_object() || json::Bool(j, "disabled")) continue;
     auto triggers = j.find("triggers");
     if (triggers == j.end() || !triggers->is_array()) continue;
     bool match = false;
     for (const auto& t : *triggers) {
-      if (!t.is_object() || t.value("type", "") != "pipeline" || !t.value("enabled", false) ||
-          t.value("pipeline", "") != id) {
+      if (!t.is_object() || json::String(t, "type") != "pipeline" || !json::Bool(t, "enabled") ||
+          json::String(t, "pipeline") != id) {
         continue;
       }
       auto statuses = t.find("status");
@@ -383,7 +393,10 @@ absl::StatusOr<StoredObject> Front50Core::Get(Kind kind, const std::string& key)
 }
 
 absl::Status Front50Core::Delete(Kind kind, const std::string& key, const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(StoredObject existing, store_->Get(kind, Lower(key)));
   GENNAKER_RETURN_IF_ERROR(store_->Delete(kind, Lower(key), user, now_ms_()));
+  // Our own reads see the delete at once, before the change notification arrives.
+  Invalidate(kind, existing.application);
   if (kind == Kind::kApplication) {
     // Spinnaker deletes an application's permissions with it.
     absl::Status s = store_->Delete(Kind::kApplicationPermission, Lower(key), user, now_ms_());
@@ -394,7 +407,10 @@ absl::Status Front50Core::Delete(Kind kind, const std::string& key, const std::s
 
 absl::StatusOr<StoredObject> Front50Core::Recover(Kind kind, const std::string& key,
                                                   const std::string& user) {
-  return store_->Recover(kind, Lower(key), user, now_ms_());
+  GENNAKER_ASSIGN_OR_RETURN(StoredObject recovered,
+                            store_->Recover(kind, Lower(key), user, now_ms_()));
+  Invalidate(kind, recovered.application);
+  return recovered;
 }
 
 absl::StatusOr<std::vector<StoredObject>> Front50Core::History(Kind kind,

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
+#include "common/json/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/front50_core.h"
 
@@ -51,16 +52,16 @@ Json Body(const StoredObject& o) {
 
 void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
   Json j = Body(o);
-  p->set_id(j.value("id", o.id));
+  p->set_id(json::String(j, "id", o.id));
   p->set_name(o.name);
-  p->set_application(j.value("application", o.application));
+  p->set_application(json::String(j, "application", o.application));
   p->set_kind(o.kind == Kind::kStrategy ? v1::PIPELINE_KIND_STRATEGY
                                         : v1::PIPELINE_KIND_PIPELINE);
   if (auto it = j.find("index"); it != j.end() && it->is_number_integer()) {
     p->set_index(it->get<int>());
   }
-  p->set_disabled(j.value("disabled", false));
-  p->set_templated(j.value("type", "") == "templatedPipeline");
+  p->set_disabled(json::Bool(j, "disabled"));
+  p->set_templated(json::String(j, "type") == "templatedPipeline");
   p->mutable_config()->set_json(o.body);
   FillAudit(o, p->mutable_audit());
   p->set_deleted(o.deleted);
@@ -69,8 +70,8 @@ void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
 void ToApplication(const StoredObject& o, v1::Application* a) {
   Json j = Body(o);
   a->set_name(o.id);
-  a->set_email(j.value("email", ""));
-  a->set_description(j.value("description", ""));
+  a->set_email(json::String(j, "email"));
+  a->set_description(json::String(j, "description"));
   if (auto it = j.find("cloudProviders"); it != j.end()) {
     if (it->is_string()) {
       for (auto p : absl::StrSplit(it->get<std::string>(), ',', absl::SkipWhitespace())) {
@@ -97,9 +98,9 @@ void ToVersion(const StoredObject& o, v1::ObjectVersion* v) {
 
 void ToProject(const StoredObject& o, v1::Project* p) {
   Json j = Body(o);
-  p->set_id(j.value("id", o.id));
+  p->set_id(json::String(j, "id", o.id));
   p->set_name(o.name);
-  p->set_email(j.value("email", ""));
+  p->set_email(json::String(j, "email"));
   if (auto c = j.find("config"); c != j.end() && c->is_object()) {
     if (auto apps = c->find("applications"); apps != c->end() && apps->is_array()) {
       for (const auto& a : *apps) {
@@ -144,11 +145,11 @@ void ToPermission(const StoredObject& o, v1::ApplicationPermission* p) {
 
 void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
   Json j = Body(o);
-  t->set_id(j.value("id", o.id));
+  t->set_id(json::String(j, "id", o.id));
   auto colon = o.id.find(':');
   if (colon != std::string::npos) t->set_tag(o.id.substr(colon + 1));
   if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
-    t->set_name(m->value("name", ""));
+    t->set_name(json::String(*m, "name"));
   }
   if (auto s = j.find("metadata"); s != j.end() && s->is_object()) {
     if (auto scopes = s->find("scopes"); scopes != s->end() && scopes->is_array()) {
@@ -159,6 +160,18 @@ void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
   }
   t->mutable_body()->set_json(o.body);
   FillAudit(o, t->mutable_audit());
+}
+
+// Global notifications and an application's are stored apart even for an application
+// named "global".
+std::string NotificationKey(bool global, const std::string& application) {
+  return global ? "global" : "application:" + application;
+}
+
+// The stored key of an object addressed by a public key (notifications: application name).
+std::string StoredKey(v1::ObjectType type, const std::string& key) {
+  if (type == v1::OBJECT_TYPE_NOTIFICATION) return NotificationKey(key == "global", key);
+  return key;
 }
 
 std::string TemplateKey(const std::string& id, const std::string& tag) {
@@ -384,7 +397,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (!j.is_object()) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "template must be a JSON object");
     }
-    std::string id = !t.id().empty() ? t.id() : j.value("id", "");
+    std::string id = !t.id().empty() ? t.id() : json::String(j, "id");
     if (id.empty()) return Status(grpc::StatusCode::INVALID_ARGUMENT, "template id is required");
     std::string key = TemplateKey(id, t.tag());
     if (request->create_only() && core_->Get(Kind::kPipelineTemplate, key).ok()) {
@@ -447,7 +460,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                           v1::GetNotificationsResponse* response) override {
     bool global = request->level() == v1::NOTIFICATION_LEVEL_GLOBAL;
     std::string key = global ? "global" : request->application();
-    auto o = core_->Get(Kind::kNotification, key);
+    auto o = core_->Get(Kind::kNotification, NotificationKey(global, key));
     auto* n = response->mutable_notifications();
     n->set_level(global ? v1::NOTIFICATION_LEVEL_GLOBAL : v1::NOTIFICATION_LEVEL_APPLICATION);
     n->set_application(key);
@@ -475,7 +488,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "notifications must be a JSON object");
     }
     if (!global) j["application"] = key;
-    auto o = core_->SaveObject(Kind::kNotification, key, j.dump(), User());
+    auto o = core_->SaveObject(Kind::kNotification, NotificationKey(global, key), j.dump(),
+                               User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     auto* out = response->mutable_notifications();
     out->set_level(n.level());
@@ -501,7 +515,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (!j.is_object()) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account must be a JSON object");
     }
-    std::string name = !s.name().empty() ? s.name() : j.value("name", "");
+    std::string name = !s.name().empty() ? s.name() : json::String(j, "name");
     if (name.empty()) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account name is required");
     }
@@ -520,7 +534,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                       v1::DeleteObjectResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    absl::Status s = core_->Delete(*kind, request->key(), User());
+    absl::Status s = core_->Delete(*kind, StoredKey(request->type(), request->key()), User());
     if (!s.ok()) return ToGrpcStatus(s);
     response->set_deleted(true);
     return Status::OK;
@@ -530,7 +544,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                            v1::ListObjectHistoryResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    auto versions = core_->History(*kind, request->key(), request->limit());
+    auto versions = core_->History(*kind, StoredKey(request->type(), request->key()), request->limit());
     if (!versions.ok()) return ToGrpcStatus(versions.status());
     for (const auto& o : *versions) ToVersion(o, response->add_versions());
     return Status::OK;
@@ -544,7 +558,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (!absl::SimpleAtoi(request->version_id(), &version)) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT, "version_id must be a number");
     }
-    auto o = core_->Version(*kind, request->key(), version);
+    auto o = core_->Version(*kind, StoredKey(request->type(), request->key()), version);
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToVersion(*o, response->mutable_version());
     return Status::OK;
@@ -554,7 +568,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                        v1::RecoverObjectResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    auto o = core_->Recover(*kind, request->key(), User());
+    auto o = core_->Recover(*kind, StoredKey(request->type(), request->key()), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     response->set_recovered(true);
     ToVersion(*o, response->mutable_current());

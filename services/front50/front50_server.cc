@@ -17,6 +17,9 @@ namespace {
 
 class Front50Instance : public ServiceInstance {
  public:
+  // The store's change listener calls into the core: stop it before the core goes.
+  ~Front50Instance() override { store_.reset(); }
+
   std::vector<grpc::Service*> GrpcServices() override { return {service_.get()}; }
   void Stop() override { stopping_ = true; }
 

@@ -16,7 +16,9 @@
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
+#include "common/json/json_fields.h"
 #include "nlohmann/json.hpp"
+#include "re2/re2.h"
 
 namespace gennaker::gate {
 namespace {
@@ -33,6 +35,7 @@ struct Backends {
   std::unique_ptr<clouddriver::v1::ClouddriverService::Stub> clouddriver;
   std::chrono::milliseconds deadline;
   std::string version;
+  std::unique_ptr<RE2> cors_origins;
 
   std::unique_ptr<grpc::ClientContext> Context() const { return MakeClientContext(deadline); }
 
@@ -215,10 +218,10 @@ Response SubmitTask(const Backends& b, const Request& r) {
   }
   orca::v1::StartOrchestrationRequest req;
   std::string application =
-      r.params.count("app") ? r.params.at("app") : body->value("application", "");
+      r.params.count("app") ? r.params.at("app") : json::String(*body, "application");
   if (application.empty()) return http::Error(400, "task application is required", r.path);
   req.set_application(application);
-  req.set_description(body->value("description", ""));
+  req.set_description(json::String(*body, "description"));
   req.mutable_jobs()->set_json(job->dump());
   req.set_origin("api");
   orca::v1::StartOrchestrationResponse resp;
@@ -276,7 +279,7 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
                     const std::string& path_id = "") {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
-  if (!path_id.empty() && body->value("id", "") != path_id) {
+  if (!path_id.empty() && json::String(*body, "id") != path_id) {
     return http::Error(400, "the pipeline id in the body must match the path", r.path);
   }
   f50::SavePipelineRequest req;
@@ -312,12 +315,12 @@ Response ReorderConfigs(const Backends& b, const Request& r, bool strategy) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   auto ids = body->find("idsToIndices");
-  if (body->value("application", "").empty() || ids == body->end() || !ids->is_object()) {
+  if (json::String(*body, "application").empty() || ids == body->end() || !ids->is_object()) {
     return http::Error(400, "application and idsToIndices are required", r.path);
   }
   f50::ReorderPipelinesRequest req;
   req.set_kind(KindOf(strategy));
-  req.set_application(body->value("application", ""));
+  req.set_application(json::String(*body, "application"));
   for (const auto& [id, index] : ids->items()) {
     if (!index.is_number_integer()) {
       return http::Error(400, "idsToIndices values must be integers", r.path);
@@ -432,9 +435,9 @@ Response GetTemplate(const Backends& b, const Request& r) {
 Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
-  std::string id = r.params.count("id") ? r.params.at("id") : body->value("id", "");
+  std::string id = r.params.count("id") ? r.params.at("id") : json::String(*body, "id");
   if (id.empty()) return http::Error(400, "pipeline template id is required", r.path);
-  if (!r.params.count("id") && body->value("schema", "").empty()) {
+  if (!r.params.count("id") && json::String(*body, "schema").empty()) {
     return http::Error(400, "pipeline template schema is required", r.path);
   }
   f50::SavePipelineTemplateRequest req;
@@ -525,6 +528,7 @@ http::Router MakeRestRouter(const RestBackends& config) {
   b->clouddriver = clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   b->deadline = config.deadline;
   b->version = config.version;
+  b->cors_origins = std::make_unique<RE2>(config.cors_allowed_origins, RE2::Quiet);
   b->lists = std::make_unique<ListCache>(b->front50.get());
 
   http::Router router;
@@ -536,8 +540,13 @@ http::Router MakeRestRouter(const RestBackends& config) {
       ctx.user = "anonymous";
       ScopedCallContext scope(std::move(ctx));
       Response resp = h(*b, r);
+      // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with credentials).
       std::string origin = r.Header("origin");
-      resp.headers.emplace_back("Access-Control-Allow-Origin", origin.empty() ? "*" : origin);
+      if (origin.empty() || !b->cors_origins->ok() ||
+          !RE2::FullMatch(origin, *b->cors_origins)) {
+        return resp;
+      }
+      resp.headers.emplace_back("Access-Control-Allow-Origin", origin);
       resp.headers.emplace_back("Access-Control-Allow-Credentials", "true");
       resp.headers.emplace_back("Access-Control-Allow-Methods",
                                 "POST, GET, OPTIONS, DELETE, PUT, PATCH");

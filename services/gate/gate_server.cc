@@ -7,7 +7,9 @@
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
+#include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
+#include "re2/re2.h"
 #include "services/gate/gate_rest.h"
 #include "common/log/log.h"
 
@@ -18,6 +20,35 @@ namespace {
 class GateGrpcService final : public v1::GateService::Service {
  public:
   explicit GateGrpcService(std::string version) : version_(std::move(version)) {}
+
+  // Must be called before serving.
+  void SetFront50(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds deadline) {
+    front50_ = front50::v1::Front50Service::NewStub(std::move(channel));
+    deadline_ = deadline;
+  }
+
+  grpc::Status ListApplications(grpc::ServerContext*, const v1::ListApplicationsRequest*,
+                                v1::ListApplicationsResponse* response) override {
+    front50::v1::ListApplicationsResponse apps;
+    grpc::Status s = front50_->ListApplications(MakeClientContext(deadline_).get(), {}, &apps);
+    if (!s.ok()) return s;
+    for (auto& a : *apps.mutable_applications()) {
+      *response->add_applications()->mutable_application() = std::move(a);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetApplication(grpc::ServerContext*, const v1::GetApplicationRequest* request,
+                              v1::GetApplicationResponse* response) override {
+    front50::v1::GetApplicationRequest req;
+    req.set_name(request->name());
+    front50::v1::GetApplicationResponse app;
+    grpc::Status s = front50_->GetApplication(MakeClientContext(deadline_).get(), req, &app);
+    if (!s.ok()) return s;
+    *response->mutable_application()->mutable_application() =
+        std::move(*app.mutable_application());
+    return grpc::Status::OK;
+  }
 
   grpc::Status GetVersion(grpc::ServerContext*, const v1::GetVersionRequest*,
                           v1::GetVersionResponse* response) override {
@@ -34,12 +65,17 @@ class GateGrpcService final : public v1::GateService::Service {
 
  private:
   std::string version_;
+  std::unique_ptr<front50::v1::Front50Service::Stub> front50_;
+  std::chrono::milliseconds deadline_{10000};
 };
 
 class GateInstance : public ServiceInstance {
  public:
   GateInstance(const v1::GateConfig& config, Metrics* metrics)
-      : config_(config), metrics_(metrics), grpc_service_(config.version()) {}
+      : config_(config), metrics_(metrics), grpc_service_(config.version()) {
+    grpc_service_.SetFront50(MakeChannel(config.services().front50().address()),
+                             std::chrono::milliseconds(config.services().front50().deadline_ms()));
+  }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&grpc_service_}; }
 
@@ -57,6 +93,7 @@ class GateInstance : public ServiceInstance {
     backends.clouddriver = MakeChannel(deps.clouddriver().address());
     backends.deadline = std::chrono::milliseconds(deps.front50().deadline_ms());
     backends.version = config_.version();
+    backends.cors_allowed_origins = config_.cors_allowed_origins();
     GENNAKER_ASSIGN_OR_RETURN(rest_, http::Server::Start(options, MakeRestRouter(backends)));
     SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
     return absl::OkStatus();
@@ -84,6 +121,9 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
   }
   if (port == config.server().grpc_port() || port == config.server().admin_port()) {
     return absl::InvalidArgumentError("httpPort: must differ from server.grpcPort/adminPort");
+  }
+  if (!RE2(config.cors_allowed_origins(), RE2::Quiet).ok()) {
+    return absl::InvalidArgumentError("corsAllowedOrigins: invalid regex");
   }
   if (config.max_body_bytes() < 1024) {
     return absl::InvalidArgumentError("maxBodyBytes: must be at least 1024");

@@ -12,7 +12,7 @@
 namespace gennaker::gate {
 
 inline constexpr char kUnimplementedArea[] =
-    "gate's API lands with the front50, orca and clouddriver issues";
+    "TriggerPipeline and GetExecution land with orca's engine";
 
 // http_port must be a valid port distinct from the gRPC and admin ports.
 absl::Status ValidateConfig(const v1::GateConfig& config);

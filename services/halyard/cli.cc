@@ -126,7 +126,16 @@ int RunCli(int argc, char** argv) {
     PrintLine(absl::StrCat("halyard ", kVersion));
     return 0;
   }
-  if (*serve_cmd) return 0;  // handled above
+  if (*serve_cmd) {
+    // Options came before `serve`: run the daemon with --daemon-config.
+    std::vector<std::string> args = {"halyard"};
+    if (!daemon_config.empty()) args = {"halyard", "--config", daemon_config};
+    std::vector<char*> argv2;
+    for (auto& a : args) argv2.push_back(a.data());
+    return ServiceMain<v1::HalyardConfig>(static_cast<int>(argv2.size()), argv2.data(),
+                                          "halyard", kUnimplementedArea, ValidateDaemonConfig,
+                                          BuildDaemon);
+  }
   if (*health_cmd) {
     auto serving = CheckServing(address, std::chrono::seconds(2));
     if (!serving.ok()) return Fail(serving.status());

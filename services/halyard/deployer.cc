@@ -272,12 +272,8 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
       GENNAKER_RETURN_IF_ERROR(Stop(existing->second, absl::Seconds(15)));
     }
     const std::string config_file = absl::StrCat(state, "/config/", name, ".yml");
-    {
-      std::ofstream out(config_file, std::ios::trunc);
-      out << yaml;
-      if (!out.good()) return absl::InternalError("cannot write " + config_file);
-    }
-    chmod(config_file.c_str(), 0600);  // it may hold a DSN with a password
+    // It may hold a DSN with a password.
+    GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(config_file, yaml));
     process::SpawnOptions spawn;
     spawn.argv = {binary};
     if (name == "halyard") spawn.argv.push_back("serve");

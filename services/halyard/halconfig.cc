@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/config/config_loader.h"
+#include "common/process/process.h"
 #include "common/service/defaults.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
@@ -165,12 +166,10 @@ absl::Status SaveHalconfig(const std::string& path, const v1::Halconfig& config)
   std::error_code ec;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# Gennaker halconfig: edit with `halyard config set KEY VALUE`.\n"
-        << config::ToYaml(config);
-    if (!out.good()) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
+  // Private: storage.postgres.dsn may carry a password.
+  GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(
+      tmp, absl::StrCat("# Gennaker halconfig: edit with `halyard config set KEY VALUE`.\n",
+                        config::ToYaml(config))));
   std::filesystem::rename(tmp, path, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();

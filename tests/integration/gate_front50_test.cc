@@ -18,6 +18,7 @@
 #include "common/pg/migrations.h"
 #include "common/testing/test_stores.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/front50_core.h"
@@ -34,6 +35,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
+namespace f50 = front50::v1;
 
 class GateFront50Test : public ::testing::Test {
  protected:
@@ -67,6 +69,7 @@ class GateFront50Test : public ::testing::Test {
     backends.orca = backends.front50;
     backends.clouddriver = backends.front50;
     backends.version = "9.9.9";
+    backends.cors_allowed_origins = R"(https?://deck\.local(:[0-9]+)?)";
     http::ServerOptions h;
     h.threads = 4;
     h.max_body_bytes = 4 << 20;
@@ -156,6 +159,10 @@ TEST_F(GateFront50Test, BootEndpointsDeckAndSpinCall) {
   EXPECT_EQ(p->status, 200);
   EXPECT_EQ(p->headers["access-control-allow-origin"], "http://deck.local");
   EXPECT_EQ(p->headers["access-control-allow-credentials"], "true");
+  preflight.headers = {{"Origin", "http://evil.example"}};
+  auto refused = http::Fetch(preflight);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->headers.count("access-control-allow-origin"), 0u);
 }
 
 TEST_F(GateFront50Test, Applications) {
@@ -295,6 +302,37 @@ TEST_F(GateFront50Test, CachedListsSeeWritesFromOtherReplicas) {
     if (seen != 2) absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(seen, 2u);
+}
+
+// A saved object whose fields have unexpected JSON types must not break reads of it, of its
+// application, or of all pipelines.
+TEST_F(GateFront50Test, OddlyTypedFieldsDoNotBreakReads) {
+  CreateApp("odd");
+  ASSERT_EQ(Call("POST", "/pipelines",
+                 R"({"application":"odd","name":"x","disabled":"false","index":"7","type":5,)"
+                 R"("triggers":[{"type":"pipeline","pipeline":123,"enabled":"yes"}]})")
+                .status,
+            200);
+  EXPECT_EQ(PipelineCount("odd"), 1u);
+  EXPECT_EQ(Call("GET", "/applications/odd/pipelineConfigs/x").status, 200);
+  EXPECT_EQ(Call("GET", "/pipelineConfigs").status, 200);
+  EXPECT_EQ(Call("DELETE", "/pipelines/odd/x").status, 200);
+  ASSERT_EQ(Call("POST", "/projects", R"({"name":"numbered","id":5})").status, 200);
+  EXPECT_EQ(Call("GET", "/projects").status, 200);
+  // An application named "global" has its own notifications, apart from the global ones.
+  CreateApp("global");
+  ASSERT_EQ(Call("POST", "/notifications/application/global", R"({"email":[{"address":"a"}]})")
+                .status,
+            200);
+  EXPECT_EQ(JsonOf(Call("GET", "/notifications/application/global"))["email"][0]["address"],
+            "a");
+  f50::GetNotificationsRequest req;
+  req.set_level(f50::NOTIFICATION_LEVEL_GLOBAL);
+  f50::GetNotificationsResponse resp;
+  grpc::ClientContext ctx;
+  auto stub = f50::Front50Service::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
+  ASSERT_TRUE(stub->GetNotifications(&ctx, req, &resp).ok());
+  EXPECT_EQ(Json::parse(resp.notifications().body().json()).count("email"), 0u);
 }
 
 TEST_F(GateFront50Test, BadInputGetsA4xxAndStoresNothing) {

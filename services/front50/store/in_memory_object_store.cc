@@ -26,6 +26,10 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Put(const StoredObject& object
     absl::MutexLock lock(&mu_);
     Key key(object.kind, object.id);
     auto it = objects_.find(key);
+    if (options.create_only && it != objects_.end() && !it->second.deleted) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(KindName(object.kind), " '", object.id, "' already exists"));
+    }
     if (options.expected_updated_at_ms && it != objects_.end() && !it->second.deleted &&
         it->second.updated_at_ms != *options.expected_updated_at_ms) {
       return absl::AbortedError(absl::StrCat("stale write: stored lastModified is ",
@@ -102,7 +106,7 @@ absl::Status InMemoryObjectStore::Delete(Kind kind, absl::string_view id,
     auto it = objects_.find(key);
     if (it == objects_.end() || it->second.deleted) return NotFound(kind, id);
     it->second.deleted = true;
-    it->second.updated_at_ms = now_ms;
+    (void)now_ms;  // updated_at stays, as in the PostgreSQL store
     it->second.updated_by = std::string(user);
     it->second.version++;
     history_[key].push_back(it->second);
@@ -126,7 +130,7 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Recover(Kind kind, absl::strin
           absl::StrCat(KindName(kind), " '", id, "' is not deleted"));
     }
     it->second.deleted = false;
-    it->second.updated_at_ms = now_ms;
+    (void)now_ms;  // updated_at stays: it must keep matching the body's lastModified
     it->second.updated_by = std::string(user);
     it->second.version++;
     history_[key].push_back(it->second);

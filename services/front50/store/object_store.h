@@ -49,6 +49,8 @@ struct StoredObject {
 };
 
 struct PutOptions {
+  // Refuse (ALREADY_EXISTS) when a live object with this key exists: creation only.
+  bool create_only = false;
   // When set, the write is refused (ABORTED) unless the stored object's updated_at_ms equals
   // it (Spinnaker's staleCheck). A missing or deleted object passes.
   std::optional<int64_t> expected_updated_at_ms;
@@ -76,11 +78,13 @@ class ObjectStore {
   virtual absl::StatusOr<std::vector<StoredObject>> List(Kind kind,
                                                          absl::string_view application) = 0;
 
-  // Soft delete, recorded in history. NOT_FOUND when absent or already deleted.
+  // Soft delete, recorded in history (updated_at_ms is kept, as for Recover). NOT_FOUND when
+  // absent or already deleted.
   virtual absl::Status Delete(Kind kind, absl::string_view id, absl::string_view user,
                               int64_t now_ms) = 0;
 
-  // Undoes a soft delete. NOT_FOUND when absent; FAILED_PRECONDITION when not deleted.
+  // Undoes a soft delete, keeping updated_at_ms (it matches the body's lastModified, which
+  // stale checks compare). NOT_FOUND when absent; FAILED_PRECONDITION when not deleted.
   virtual absl::StatusOr<StoredObject> Recover(Kind kind, absl::string_view id,
                                                absl::string_view user, int64_t now_ms) = 0;
 

@@ -66,6 +66,22 @@ PgObjectStore::~PgObjectStore() = default;
 
 absl::StatusOr<StoredObject> PgObjectStore::Put(const StoredObject& object,
                                                 const PutOptions& options) {
+  for (int attempt = 0;; ++attempt) {
+    auto stored = PutOnce(object, options);
+    if (!absl::IsAlreadyExists(stored.status()) || options.create_only || attempt == 2) {
+      return stored;
+    }
+    // Two first writes of one new key race: the loser may trip the name index before the
+    // key's own conflict handling. When the live holder of the name is this very key, that
+    // was the race, and the write is simply repeated (now an update).
+    GENNAKER_ASSIGN_OR_RETURN(auto holder,
+                              FindByName(object.kind, object.application, object.name));
+    if (!holder || holder->id != object.id) return stored;
+  }
+}
+
+absl::StatusOr<StoredObject> PgObjectStore::PutOnce(const StoredObject& object,
+                                                    const PutOptions& options) {
   StoredObject stored;
   GENNAKER_RETURN_IF_ERROR(pool_->Transact([&](pg::Connection& c) -> absl::Status {
     const std::string kind(KindName(object.kind));
@@ -74,7 +90,12 @@ absl::StatusOr<StoredObject> PgObjectStore::Put(const StoredObject& object,
         c.Exec("SELECT updated_at, deleted FROM front50.objects WHERE kind = $1 AND id = $2"
                " FOR UPDATE",
                {kind, object.id}));
-    if (options.expected_updated_at_ms && current.rows() == 1 && current.Get(0, 1) != "t" &&
+    const bool live = current.rows() == 1 && current.Get(0, 1) != "t";
+    if (options.create_only && live) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(KindName(object.kind), " '", object.id, "' already exists"));
+    }
+    if (options.expected_updated_at_ms && live &&
         current.GetInt(0, 0) != *options.expected_updated_at_ms) {
       return absl::AbortedError(absl::StrCat("stale write: stored lastModified is ",
                                              current.GetInt(0, 0), ", submitted ",
@@ -87,7 +108,9 @@ absl::StatusOr<StoredObject> PgObjectStore::Put(const StoredObject& object,
             " ON CONFLICT (kind, id) DO UPDATE SET name = EXCLUDED.name,"
             " application = EXCLUDED.application, body = EXCLUDED.body,"
             " updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by,"
-            " version = front50.objects.version + 1, deleted = false RETURNING ",
+            " version = front50.objects.version + 1, deleted = false",
+            // A concurrent creator may have inserted since our SELECT: only revive then.
+            options.create_only ? " WHERE front50.objects.deleted" : "", " RETURNING ",
             kColumns),
         {kind, object.id, object.name, object.application, object.body,
          std::to_string(object.updated_at_ms), object.updated_by});
@@ -96,6 +119,10 @@ absl::StatusOr<StoredObject> PgObjectStore::Put(const StoredObject& object,
                                                    object.name, "' already exists"));
     }
     GENNAKER_RETURN_IF_ERROR(upsert.status());
+    if (upsert->rows() == 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(KindName(object.kind), " '", object.id, "' already exists"));
+    }
     stored = Row(*upsert, 0);
     return RecordAndNotify(c, object.kind, object.id);
   }));
@@ -145,18 +172,19 @@ absl::StatusOr<std::vector<StoredObject>> PgObjectStore::List(Kind kind,
 }
 
 absl::StatusOr<StoredObject> PgObjectStore::SetDeleted(Kind kind, absl::string_view id,
-                                                       absl::string_view user, int64_t now_ms,
-                                                       bool deleted) {
+                                                       absl::string_view user, bool deleted) {
   StoredObject stored;
   GENNAKER_RETURN_IF_ERROR(pool_->Transact([&](pg::Connection& c) -> absl::Status {
     GENNAKER_ASSIGN_OR_RETURN(
         pg::Result r,
-        c.Exec(absl::StrCat("UPDATE front50.objects SET deleted = $3, updated_at = $4,"
-                            " updated_by = $5, version = version + 1"
+        // updated_at stays: it must keep matching the body's lastModified for stale
+        // checks; the history row's recorded_at tells when the delete happened.
+        c.Exec(absl::StrCat("UPDATE front50.objects SET deleted = $3, updated_by = $4,"
+                            " version = version + 1"
                             " WHERE kind = $1 AND id = $2 AND deleted = NOT $3 RETURNING ",
                             kColumns),
                {std::string(KindName(kind)), std::string(id), deleted ? "true" : "false",
-                std::to_string(now_ms), std::string(user)}));
+                std::string(user)}));
     if (r.rows() == 0) {
       GENNAKER_ASSIGN_OR_RETURN(
           pg::Result exists,
@@ -174,12 +202,14 @@ absl::StatusOr<StoredObject> PgObjectStore::SetDeleted(Kind kind, absl::string_v
 
 absl::Status PgObjectStore::Delete(Kind kind, absl::string_view id, absl::string_view user,
                                    int64_t now_ms) {
-  return SetDeleted(kind, id, user, now_ms, true).status();
+  (void)now_ms;  // the history row records when
+  return SetDeleted(kind, id, user, true).status();
 }
 
 absl::StatusOr<StoredObject> PgObjectStore::Recover(Kind kind, absl::string_view id,
                                                     absl::string_view user, int64_t now_ms) {
-  return SetDeleted(kind, id, user, now_ms, false);
+  (void)now_ms;
+  return SetDeleted(kind, id, user, false);
 }
 
 absl::StatusOr<std::vector<StoredObject>> PgObjectStore::History(Kind kind,

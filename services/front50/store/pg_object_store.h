@@ -38,9 +38,9 @@ class PgObjectStore : public ObjectStore {
   void OnChange(std::function<void(Kind, const std::string&)> callback) override;
 
  private:
+  absl::StatusOr<StoredObject> PutOnce(const StoredObject& object, const PutOptions& options);
   absl::StatusOr<StoredObject> SetDeleted(Kind kind, absl::string_view id,
-                                          absl::string_view user, int64_t now_ms,
-                                          bool deleted);
+                                          absl::string_view user, bool deleted);
   pg::Pool* pool_;
   std::string dsn_;
   std::unique_ptr<pg::Listener> listener_;

@@ -175,11 +175,52 @@ TEST_F(PgObjectStoreTest, EightConcurrentWritersLoseNoVersion) {
   EXPECT_EQ(*versions.rbegin(), kWriters * kWrites);
 }
 
+TEST_F(PgObjectStoreTest, ConcurrentCreatesOfOneKeyLetExactlyOneWin) {
+  std::vector<std::thread> threads;
+  std::atomic<int> created{0}, refused{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      StoredObject app;
+      app.kind = Kind::kApplication;
+      app.id = app.name = app.application = "race";
+      app.body = "{\"by\":" + std::to_string(i) + "}";
+      app.updated_at_ms = 1;
+      app.updated_by = "u";
+      PutOptions create;
+      create.create_only = true;
+      auto r = store_->Put(app, create);
+      if (r.ok()) ++created;
+      if (absl::IsAlreadyExists(r.status())) ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(refused, 7);
+  EXPECT_EQ(store_->History(Kind::kApplication, "race", 0)->size(), 1u);
+}
+
+TEST_F(PgObjectStoreTest, RecoverKeepsUpdatedAtForStaleChecks) {
+  ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100), {}).ok());
+  ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "u", 200).ok());
+  auto back = store_->Recover(Kind::kPipeline, "p", "u", 300);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->updated_at_ms, 100);
+  PutOptions fresh;
+  fresh.expected_updated_at_ms = 100;
+  EXPECT_TRUE(store_->Put(Pipeline("p", "P", 400), fresh).ok());
+}
+
 TEST_F(PgObjectStoreTest, OtherReplicasHearOfChanges) {
   PgObjectStore replica(pool_.get(), dsn_);
   absl::Notification heard;
   std::string heard_app;
+  std::atomic<bool> reset{false};
   replica.OnChange([&](Kind kind, const std::string& application) {
+    // Once listening, the replica is told to drop everything ("*"), then hears each change.
+    if (application == "*") {
+      reset = true;
+      return;
+    }
     if (kind == Kind::kPipeline && !heard.HasBeenNotified()) {
       heard_app = application;
       heard.Notify();
@@ -192,6 +233,7 @@ TEST_F(PgObjectStoreTest, OtherReplicasHearOfChanges) {
   }
   ASSERT_TRUE(heard.HasBeenNotified());
   EXPECT_EQ(heard_app, "app");
+  EXPECT_TRUE(reset);
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+// Type-checked reads of members of user-supplied JSON (nlohmann::json or ordered_json).
+// nlohmann's value(key, default) throws when the member exists with another type, so one
+// stored object with `"disabled": "false"` would break every read that touches it; these
+// return the fallback instead.
+#ifndef GENNAKER_COMMON_JSON_JSON_FIELDS_H_
+#define GENNAKER_COMMON_JSON_JSON_FIELDS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace gennaker::json {
+
+// The string member `key`, or `fallback` when absent or not a string.
+template <typename Json>
+std::string String(const Json& j, const char* key, const std::string& fallback = "") {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->template get<std::string>() : fallback;
+}
+
+// The boolean member `key`, or `fallback` when absent or not a boolean.
+template <typename Json>
+bool Bool(const Json& j, const char* key, bool fallback = false) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->template get<bool>() : fallback;
+}
+
+// The integer member `key`, or `fallback` when absent or not an integer.
+template <typename Json>
+int64_t Int(const Json& j, const char* key, int64_t fallback = 0) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->template get<int64_t>() : fallback;
+}
+
+}  // namespace gennaker::json
+
+#endif  // GENNAKER_COMMON_JSON_JSON_FIELDS_H_
