@@ -1,10 +1,13 @@
-// Load driver: front50 saves per second, and GET /applications/{app}/pipelineConfigs for an
-// application with 100 pipelines through gate to front50, measured with wrk.
+// Load driver: front50 saves per second, and GET
+// /applications/{app}/pipelineConfigs for an application with 100 pipelines
+// through gate to front50, measured with wrk.
 //
-// Starts a durable PostgreSQL (fsync on), the real front50 and gate binaries, creates the
-// application, then:
-//   1. saves pipelines through front50's gRPC SavePipeline: one client, then 8 concurrent;
-//   2. leaves 100 pipelines (each a copy of a real 2.3 KB pipeline) in the application and
+// Starts a durable PostgreSQL (fsync on), the real front50 and gate binaries,
+// creates the application, then:
+//   1. saves pipelines through front50's gRPC SavePipeline: one client, then 8
+//   concurrent;
+//   2. leaves 100 pipelines (each a copy of a real 2.3 KB pipeline) in the
+//   application and
 //      runs `wrk -t2 -c<C> -d<S>s --latency` against gate.
 //   build/bin/front50_bench [--seconds S] [--connections C] [--pipeline FILE]
 #include <atomic>
@@ -31,9 +34,10 @@ namespace {
 using Json = nlohmann::json;
 namespace f50 = front50::v1;
 
-absl::StatusOr<pid_t> StartService(const std::string& name,
-                                   std::vector<std::pair<std::string, std::string>> env,
-                                   const std::string& dir, int grpc_port) {
+absl::StatusOr<pid_t> StartService(
+    const std::string& name,
+    std::vector<std::pair<std::string, std::string>> env,
+    const std::string& dir, int grpc_port) {
   process::SpawnOptions o;
   o.argv = {testing::BinDir() + "/" + name};
   o.env = std::move(env);
@@ -42,15 +46,17 @@ absl::StatusOr<pid_t> StartService(const std::string& name,
   auto pid = process::Spawn(o);
   if (!pid.ok()) return pid;
   for (int i = 0; i < 500; ++i) {
-    auto ok = CheckServing(absl::StrCat("127.0.0.1:", grpc_port), std::chrono::milliseconds(200));
+    auto ok = CheckServing(absl::StrCat("127.0.0.1:", grpc_port),
+                           std::chrono::milliseconds(200));
     if (ok.ok() && *ok) return pid;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return absl::DeadlineExceededError(name + " did not start; see " + o.log_file);
+  return absl::DeadlineExceededError(name + " did not start; see " +
+                                     o.log_file);
 }
 
-double SavesPerSecond(f50::Front50Service::Stub* stub, const Json& base, int clients,
-                      int per_client, const std::string& prefix) {
+double SavesPerSecond(f50::Front50Service::Stub* stub, const Json& base,
+                      int clients, int per_client, const std::string& prefix) {
   std::atomic<int> failures{0};
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -70,21 +76,23 @@ double SavesPerSecond(f50::Front50Service::Stub* stub, const Json& base, int cli
   }
   for (auto& t : threads) t.join();
   double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   if (failures > 0) fprintf(stderr, "%d saves failed\n", failures.load());
   return clients * per_client / seconds;
 }
 
 int Main(int argc, char** argv) {
   int seconds = 10, connections = 32;
-  std::string pipeline_file = std::string(getenv("GENNAKER_SOURCE_DIR")
-                                              ? getenv("GENNAKER_SOURCE_DIR")
-                                              : ".") +
-                              "/../shared/pipelines/DawnBreather-spinnaker-poc__pipeline.json";
+  std::string pipeline_file =
+      std::string(getenv("GENNAKER_SOURCE_DIR") ? getenv("GENNAKER_SOURCE_DIR")
+                                                : ".") +
+      "/../shared/pipelines/DawnBreather-spinnaker-poc__pipeline.json";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--seconds") (void)absl::SimpleAtoi(argv[i + 1], &seconds);
-    if (flag == "--connections") (void)absl::SimpleAtoi(argv[i + 1], &connections);
+    if (flag == "--connections")
+      (void)absl::SimpleAtoi(argv[i + 1], &connections);
     if (flag == "--pipeline") pipeline_file = argv[i + 1];
   }
   std::ifstream in(pipeline_file);
@@ -92,7 +100,8 @@ int Main(int argc, char** argv) {
   text << in.rdbuf();
   Json base = Json::parse(text.str(), nullptr, false);
   if (!base.is_object()) {
-    fprintf(stderr, "cannot read %s (set GENNAKER_SOURCE_DIR)\n", pipeline_file.c_str());
+    fprintf(stderr, "cannot read %s (set GENNAKER_SOURCE_DIR)\n",
+            pipeline_file.c_str());
     return 1;
   }
   base["application"] = "bench";
@@ -110,13 +119,14 @@ int Main(int argc, char** argv) {
   std::string dsn = process::LocalPostgresDsn(pg->port, "gennaker");
   int f50_port = *process::FreePort(), gate_port = *process::FreePort();
   int http_port = *process::FreePort();
-  auto front50 = StartService("front50",
-                              {{"GENNAKER__SERVER__GRPC_PORT", absl::StrCat(f50_port)},
-                               {"GENNAKER__SERVER__ADMIN_PORT", absl::StrCat(*process::FreePort())},
-                               {"GENNAKER__POSTGRES__DSN", dsn},
-                               {"GENNAKER__POSTGRES__POOL_SIZE", "8"},
-                               {"GENNAKER__LOGGING__LEVEL", "warn"}},
-                              dir, f50_port);
+  auto front50 = StartService(
+      "front50",
+      {{"GENNAKER__SERVER__GRPC_PORT", absl::StrCat(f50_port)},
+       {"GENNAKER__SERVER__ADMIN_PORT", absl::StrCat(*process::FreePort())},
+       {"GENNAKER__POSTGRES__DSN", dsn},
+       {"GENNAKER__POSTGRES__POOL_SIZE", "8"},
+       {"GENNAKER__LOGGING__LEVEL", "warn"}},
+      dir, f50_port);
   auto gate = StartService(
       "gate",
       {{"GENNAKER__SERVER__GRPC_PORT", absl::StrCat(gate_port)},
@@ -124,7 +134,8 @@ int Main(int argc, char** argv) {
        {"GENNAKER__SERVER__HTTP_THREADS", "4"},
        {"GENNAKER__HTTP_PORT", absl::StrCat(http_port)},
        {"GENNAKER__REDIS__URL", (*redis)->Url()},
-       {"GENNAKER__SERVICES__FRONT50__ADDRESS", absl::StrCat("127.0.0.1:", f50_port)},
+       {"GENNAKER__SERVICES__FRONT50__ADDRESS",
+        absl::StrCat("127.0.0.1:", f50_port)},
        {"GENNAKER__LOGGING__LEVEL", "warn"}},
       dir, gate_port);
   if (!front50.ok() || !gate.ok()) {
@@ -132,7 +143,8 @@ int Main(int argc, char** argv) {
             std::string(gate.status().message()).c_str());
     return 1;
   }
-  auto stub = f50::Front50Service::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", f50_port)));
+  auto stub = f50::Front50Service::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", f50_port)));
   {
     f50::CreateApplicationRequest req;
     req.mutable_application()->set_name("bench");
@@ -143,7 +155,8 @@ int Main(int argc, char** argv) {
   }
   fprintf(stderr, "saving pipelines ...\n");
   double one = SavesPerSecond(stub.get(), base, 1, 100, "one");
-  // The first 100 saves are the 100 pipelines of the read benchmark; the rest go elsewhere.
+  // The first 100 saves are the 100 pipelines of the read benchmark; the rest
+  // go elsewhere.
   Json other = base;
   other["application"] = "bench2";
   {
@@ -158,21 +171,30 @@ int Main(int argc, char** argv) {
 
   std::string url = absl::StrCat("http://127.0.0.1:", http_port,
                                  "/applications/bench/pipelineConfigs");
-  fprintf(stderr, "wrk -t2 -c%d -d%ds --latency %s\n", connections, seconds, url.c_str());
+  fprintf(stderr, "wrk -t2 -c%d -d%ds --latency %s\n", connections, seconds,
+          url.c_str());
   std::string wrk_log = dir + "/wrk.txt";
   process::SpawnOptions wrk;
-  wrk.argv = {"/usr/bin/wrk", "-t2", absl::StrCat("-c", connections),
-              absl::StrCat("-d", seconds, "s"), "--latency", url};
+  wrk.argv = {"/usr/bin/wrk",
+              "-t2",
+              absl::StrCat("-c", connections),
+              absl::StrCat("-d", seconds, "s"),
+              "--latency",
+              url};
   wrk.log_file = wrk_log;
   auto rc = process::Run(wrk);
   std::ifstream wrk_in(wrk_log);
   std::stringstream wrk_out;
   wrk_out << wrk_in.rdbuf();
-  printf("front50 saves/s (durable PostgreSQL, gRPC SavePipeline): 1 client %.0f, 8 clients "
-         "%.0f\n\n",
-         one, eight);
-  printf("GET /applications/bench/pipelineConfigs (100 pipelines, %zu bytes each) via gate:\n%s",
-         base.dump().size(), wrk_out.str().c_str());
+  printf(
+      "front50 saves/s (durable PostgreSQL, gRPC SavePipeline): 1 client %.0f, "
+      "8 clients "
+      "%.0f\n\n",
+      one, eight);
+  printf(
+      "GET /applications/bench/pipelineConfigs (100 pipelines, %zu bytes each) "
+      "via gate:\n%s",
+      base.dump().size(), wrk_out.str().c_str());
   (void)process::Terminate(*gate, absl::Seconds(5));
   (void)process::Terminate(*front50, absl::Seconds(5));
   (void)process::Terminate(pg->pid, absl::Seconds(10));

@@ -1,9 +1,10 @@
 // Load driver: cold start and idle memory of the ten services.
 //
-// Starts a real PostgreSQL and Redis, then for each round execs every service binary with
-// its stores and free loopback ports, and measures exec -> SERVING (gRPC health, polled every
-// millisecond), one service at a time; then all ten at once. With all ten idle for a few
-// seconds it reads each one's RSS and PSS from /proc. Prints a Markdown table.
+// Starts a real PostgreSQL and Redis, then for each round execs every service
+// binary with its stores and free loopback ports, and measures exec -> SERVING
+// (gRPC health, polled every millisecond), one service at a time; then all ten
+// at once. With all ten idle for a few seconds it reads each one's RSS and PSS
+// from /proc. Prints a Markdown table.
 //
 //   build/bin/startup_bench [--rounds N] [--idle-seconds S]
 #include <algorithm>
@@ -36,25 +37,29 @@ struct Running {
 };
 
 absl::StatusOr<Running> Launch(const std::string& name, const std::string& dsn,
-                               const std::string& redis, const std::string& logs) {
+                               const std::string& redis,
+                               const std::string& logs) {
   Running r;
   r.name = name;
   auto grpc = process::FreePort();
   auto admin = process::FreePort();
   auto http = process::FreePort();
-  if (!grpc.ok() || !admin.ok() || !http.ok()) return absl::InternalError("no free port");
+  if (!grpc.ok() || !admin.ok() || !http.ok())
+    return absl::InternalError("no free port");
   r.port = *grpc;
   process::SpawnOptions o;
   o.argv = {testing::BinDir() + "/" + name};
   if (name == "halyard") o.argv.push_back("serve");
   o.env = {{"GENNAKER__SERVER__GRPC_PORT", absl::StrCat(*grpc)},
            {"GENNAKER__SERVER__ADMIN_PORT", absl::StrCat(*admin)}};
-  if (name == "gate") o.env.push_back({"GENNAKER__HTTP_PORT", absl::StrCat(*http)});
-  if (name == "orca" || name == "front50" || name == "echo" || name == "kayenta") {
+  if (name == "gate")
+    o.env.push_back({"GENNAKER__HTTP_PORT", absl::StrCat(*http)});
+  if (name == "orca" || name == "front50" || name == "echo" ||
+      name == "kayenta") {
     o.env.push_back({"GENNAKER__POSTGRES__DSN", dsn});
   }
-  if (name == "gate" || name == "clouddriver" || name == "igor" || name == "fiat" ||
-      name == "rosco") {
+  if (name == "gate" || name == "clouddriver" || name == "igor" ||
+      name == "fiat" || name == "rosco") {
     o.env.push_back({"GENNAKER__REDIS__URL", redis});
   }
   o.log_file = logs + "/" + name + ".log";
@@ -72,10 +77,13 @@ absl::Status WaitServing(Running& r) {
   while (Clock::now() < deadline) {
     auto serving = CheckServing(address, std::chrono::milliseconds(200));
     if (serving.ok() && *serving) {
-      r.ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - r.start).count();
+      r.ready_ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - r.start)
+              .count();
       return absl::OkStatus();
     }
-    if (!process::IsAlive(r.pid)) return absl::InternalError(r.name + " exited");
+    if (!process::IsAlive(r.pid))
+      return absl::InternalError(r.name + " exited");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return absl::DeadlineExceededError(r.name + " not SERVING within 10 s");
@@ -91,13 +99,15 @@ int Main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rounds") (void)absl::SimpleAtoi(argv[i + 1], &rounds);
-    if (flag == "--idle-seconds") (void)absl::SimpleAtoi(argv[i + 1], &idle_seconds);
+    if (flag == "--idle-seconds")
+      (void)absl::SimpleAtoi(argv[i + 1], &idle_seconds);
   }
   std::string dir = testing::MakeTempDir("bench");
   fprintf(stderr, "starting PostgreSQL and Redis in %s ...\n", dir.c_str());
   auto pg = testing::SharedPostgres();
   if (!pg.ok()) {
-    fprintf(stderr, "postgres: %s\n", std::string(pg.status().message()).c_str());
+    fprintf(stderr, "postgres: %s\n",
+            std::string(pg.status().message()).c_str());
     return 1;
   }
   auto dsn = (*pg)->CreateDatabase("bench");
@@ -106,12 +116,14 @@ int Main(int argc, char** argv) {
 
   std::map<std::string, std::vector<double>> solo;
   for (int round = 1; round <= rounds; ++round) {
-    fprintf(stderr, "round %d/%d: starting each service alone ...\n", round, rounds);
+    fprintf(stderr, "round %d/%d: starting each service alone ...\n", round,
+            rounds);
     for (absl::string_view name : kServiceNames) {
       auto r = Launch(std::string(name), *dsn, (*redis)->Url(), dir);
       if (!r.ok() || !WaitServing(*r).ok()) {
-        fprintf(stderr, "%s failed to start; see %s/%s.log\n", std::string(name).c_str(),
-                dir.c_str(), std::string(name).c_str());
+        fprintf(stderr, "%s failed to start; see %s/%s.log\n",
+                std::string(name).c_str(), dir.c_str(),
+                std::string(name).c_str());
         return 1;
       }
       solo[r->name].push_back(r->ready_ms);
@@ -130,13 +142,17 @@ int Main(int argc, char** argv) {
   for (auto& r : all) {
     if (!WaitServing(r).ok()) return 1;
   }
-  double all_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  fprintf(stderr, "all SERVING; idling %d s before reading memory ...\n", idle_seconds);
+  double all_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  fprintf(stderr, "all SERVING; idling %d s before reading memory ...\n",
+          idle_seconds);
   std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));
 
-  printf("| service | exec -> SERVING, median of %d (ms) | max (ms) | idle RSS (MiB) | "
-         "idle PSS (MiB) |\n|---|---|---|---|---|\n",
-         rounds);
+  printf(
+      "| service | exec -> SERVING, median of %d (ms) | max (ms) | idle RSS "
+      "(MiB) | "
+      "idle PSS (MiB) |\n|---|---|---|---|---|\n",
+      rounds);
   double rss_total = 0, pss_total = 0;
   for (const auto& r : all) {
     double rss = *process::ResidentBytes(r.pid) / 1048576.0;
@@ -147,8 +163,10 @@ int Main(int argc, char** argv) {
     printf("| %s | %.1f | %.1f | %.1f | %.1f |\n", r.name.c_str(), Median(v),
            *std::max_element(v.begin(), v.end()), rss, pss);
   }
-  printf("| **all ten** (started together) | %.1f (until the last is SERVING) | | %.1f | %.1f |\n",
-         all_ms, rss_total, pss_total);
+  printf(
+      "| **all ten** (started together) | %.1f (until the last is SERVING) | | "
+      "%.1f | %.1f |\n",
+      all_ms, rss_total, pss_total);
   for (auto& r : all) (void)process::Terminate(r.pid, absl::Seconds(5));
   testing::RemoveTree(dir);
   return 0;

@@ -44,54 +44,64 @@ const FieldDescriptor* FindField(const Descriptor* d, absl::string_view key) {
   return nullptr;
 }
 
-absl::Status BadValue(absl::string_view path, absl::string_view want, absl::string_view got) {
+absl::Status BadValue(absl::string_view path, absl::string_view want,
+                      absl::string_view got) {
   return absl::InvalidArgumentError(
       absl::StrCat(path, ": expected ", want, ", got '", got, "'"));
 }
 
-const EnumValueDescriptor* FindEnumValue(const FieldDescriptor* f, absl::string_view text) {
+const EnumValueDescriptor* FindEnumValue(const FieldDescriptor* f,
+                                         absl::string_view text) {
   const auto* e = f->enum_type();
   std::string upper = absl::AsciiStrToUpper(text);
   absl::StrReplaceAll({{"-", "_"}}, &upper);
   if (const auto* v = e->FindValueByName(upper)) return v;
-  // Accept the value without the enum's prefix: LOCAL_MANAGED for STORAGE_MODE_LOCAL_MANAGED.
+  // Accept the value without the enum's prefix: LOCAL_MANAGED for
+  // STORAGE_MODE_LOCAL_MANAGED.
   for (int i = 0; i < e->value_count(); ++i) {
     const auto* v = e->value(i);
-    if (absl::EndsWith(v->name(), absl::StrCat("_", upper)) && v->number() != 0) return v;
+    if (absl::EndsWith(v->name(), absl::StrCat("_", upper)) && v->number() != 0)
+      return v;
   }
   return nullptr;
 }
 
-// Converts one scalar text to the field's type and stores it (appends when repeated).
-absl::Status SetScalar(Message* m, const FieldDescriptor* f, absl::string_view text,
-                       absl::string_view path) {
+// Converts one scalar text to the field's type and stores it (appends when
+// repeated).
+absl::Status SetScalar(Message* m, const FieldDescriptor* f,
+                       absl::string_view text, absl::string_view path) {
   const Reflection* r = m->GetReflection();
   const bool rep = f->is_repeated();
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      rep ? r->AddString(m, f, std::string(text)) : r->SetString(m, f, std::string(text));
+      rep ? r->AddString(m, f, std::string(text))
+          : r->SetString(m, f, std::string(text));
       return absl::OkStatus();
     case FieldDescriptor::CPPTYPE_INT32: {
       int32_t v;
-      if (!absl::SimpleAtoi(text, &v)) return BadValue(path, "an integer", text);
+      if (!absl::SimpleAtoi(text, &v))
+        return BadValue(path, "an integer", text);
       rep ? r->AddInt32(m, f, v) : r->SetInt32(m, f, v);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_INT64: {
       int64_t v;
-      if (!absl::SimpleAtoi(text, &v)) return BadValue(path, "an integer", text);
+      if (!absl::SimpleAtoi(text, &v))
+        return BadValue(path, "an integer", text);
       rep ? r->AddInt64(m, f, v) : r->SetInt64(m, f, v);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_UINT32: {
       uint32_t v;
-      if (!absl::SimpleAtoi(text, &v)) return BadValue(path, "a non-negative integer", text);
+      if (!absl::SimpleAtoi(text, &v))
+        return BadValue(path, "a non-negative integer", text);
       rep ? r->AddUInt32(m, f, v) : r->SetUInt32(m, f, v);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_UINT64: {
       uint64_t v;
-      if (!absl::SimpleAtoi(text, &v)) return BadValue(path, "a non-negative integer", text);
+      if (!absl::SimpleAtoi(text, &v))
+        return BadValue(path, "a non-negative integer", text);
       rep ? r->AddUInt64(m, f, v) : r->SetUInt64(m, f, v);
       return absl::OkStatus();
     }
@@ -109,7 +119,8 @@ absl::Status SetScalar(Message* m, const FieldDescriptor* f, absl::string_view t
     }
     case FieldDescriptor::CPPTYPE_BOOL: {
       bool v;
-      if (!absl::SimpleAtob(text, &v)) return BadValue(path, "true or false", text);
+      if (!absl::SimpleAtob(text, &v))
+        return BadValue(path, "true or false", text);
       rep ? r->AddBool(m, f, v) : r->SetBool(m, f, v);
       return absl::OkStatus();
     }
@@ -120,28 +131,32 @@ absl::Status SetScalar(Message* m, const FieldDescriptor* f, absl::string_view t
         for (int i = 1; i < f->enum_type()->value_count(); ++i) {
           names.push_back(f->enum_type()->value(i)->name());
         }
-        return BadValue(path, absl::StrCat("one of ", absl::StrJoin(names, ", ")), text);
+        return BadValue(
+            path, absl::StrCat("one of ", absl::StrJoin(names, ", ")), text);
       }
       rep ? r->AddEnum(m, f, v) : r->SetEnum(m, f, v);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
-      return absl::InvalidArgumentError(absl::StrCat(path, ": expected a mapping"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": expected a mapping"));
   }
   return absl::InternalError("unreachable");
 }
 
-absl::Status MergeNode(const YAML::Node& node, Message* m, const std::string& path);
+absl::Status MergeNode(const YAML::Node& node, Message* m,
+                       const std::string& path);
 
-absl::Status MergeField(const YAML::Node& value, Message* m, const FieldDescriptor* f,
-                        const std::string& path) {
+absl::Status MergeField(const YAML::Node& value, Message* m,
+                        const FieldDescriptor* f, const std::string& path) {
   const Reflection* r = m->GetReflection();
   if (value.IsNull()) {
     r->ClearField(m, f);
     return absl::OkStatus();
   }
   if (f->is_map()) {
-    if (!value.IsMap()) return absl::InvalidArgumentError(path + ": expected a mapping");
+    if (!value.IsMap())
+      return absl::InvalidArgumentError(path + ": expected a mapping");
     r->ClearField(m, f);
     const Descriptor* entry = f->message_type();
     for (const auto& kv : value) {
@@ -151,17 +166,19 @@ absl::Status MergeField(const YAML::Node& value, Message* m, const FieldDescript
       GENNAKER_RETURN_IF_ERROR(SetScalar(e, entry->map_key(), key, sub));
       const FieldDescriptor* vf = entry->map_value();
       if (vf->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-        GENNAKER_RETURN_IF_ERROR(
-            MergeNode(kv.second, e->GetReflection()->MutableMessage(e, vf), sub));
+        GENNAKER_RETURN_IF_ERROR(MergeNode(
+            kv.second, e->GetReflection()->MutableMessage(e, vf), sub));
       } else {
-        if (!kv.second.IsScalar()) return absl::InvalidArgumentError(sub + ": expected a value");
+        if (!kv.second.IsScalar())
+          return absl::InvalidArgumentError(sub + ": expected a value");
         GENNAKER_RETURN_IF_ERROR(SetScalar(e, vf, kv.second.Scalar(), sub));
       }
     }
     return absl::OkStatus();
   }
   if (f->is_repeated()) {
-    if (!value.IsSequence()) return absl::InvalidArgumentError(path + ": expected a list");
+    if (!value.IsSequence())
+      return absl::InvalidArgumentError(path + ": expected a list");
     r->ClearField(m, f);
     int i = 0;
     for (const auto& item : value) {
@@ -169,7 +186,8 @@ absl::Status MergeField(const YAML::Node& value, Message* m, const FieldDescript
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
         GENNAKER_RETURN_IF_ERROR(MergeNode(item, r->AddMessage(m, f), sub));
       } else {
-        if (!item.IsScalar()) return absl::InvalidArgumentError(sub + ": expected a value");
+        if (!item.IsScalar())
+          return absl::InvalidArgumentError(sub + ": expected a value");
         GENNAKER_RETURN_IF_ERROR(SetScalar(m, f, item.Scalar(), sub));
       }
     }
@@ -178,15 +196,17 @@ absl::Status MergeField(const YAML::Node& value, Message* m, const FieldDescript
   if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     return MergeNode(value, r->MutableMessage(m, f), path);
   }
-  if (!value.IsScalar()) return absl::InvalidArgumentError(path + ": expected a value");
+  if (!value.IsScalar())
+    return absl::InvalidArgumentError(path + ": expected a value");
   return SetScalar(m, f, value.Scalar(), path);
 }
 
-absl::Status MergeNode(const YAML::Node& node, Message* m, const std::string& path) {
+absl::Status MergeNode(const YAML::Node& node, Message* m,
+                       const std::string& path) {
   if (node.IsNull()) return absl::OkStatus();
   if (!node.IsMap()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path.empty() ? "top level" : path, ": expected a mapping"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path.empty() ? "top level" : path, ": expected a mapping"));
   }
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
@@ -199,8 +219,8 @@ absl::Status MergeNode(const YAML::Node& node, Message* m, const std::string& pa
 }
 
 // Walks a dotted key to the message holding its last segment.
-absl::StatusOr<std::pair<Message*, const FieldDescriptor*>> Resolve(Message* m,
-                                                                     absl::string_view key) {
+absl::StatusOr<std::pair<Message*, const FieldDescriptor*>> Resolve(
+    Message* m, absl::string_view key) {
   std::vector<std::string> parts = absl::StrSplit(key, '.');
   std::string path;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -216,12 +236,14 @@ absl::StatusOr<std::pair<Message*, const FieldDescriptor*>> Resolve(Message* m,
   return absl::InvalidArgumentError("empty key");
 }
 
-void EmitScalar(YAML::Emitter& out, const Message& m, const FieldDescriptor* f, int index) {
+void EmitScalar(YAML::Emitter& out, const Message& m, const FieldDescriptor* f,
+                int index) {
   const Reflection* r = m.GetReflection();
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING: {
-      std::string s = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
+      std::string s =
+          rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
       out << YAML::DoubleQuoted << s;
       break;
     }
@@ -244,7 +266,9 @@ void EmitScalar(YAML::Emitter& out, const Message& m, const FieldDescriptor* f, 
       out << (rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
       break;
     case FieldDescriptor::CPPTYPE_BOOL:
-      out << ((rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false");
+      out << ((rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f))
+                  ? "true"
+                  : "false");
       break;
     case FieldDescriptor::CPPTYPE_ENUM:
       out << (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name();
@@ -266,7 +290,8 @@ void EmitMessage(YAML::Emitter& out, const Message& m) {
       for (int i = 0; i < r->FieldSize(m, f); ++i) {
         const Message& e = r->GetRepeatedMessage(m, f, i);
         const Descriptor* d = e.GetDescriptor();
-        out << YAML::Key << e.GetReflection()->GetString(e, d->map_key()) << YAML::Value;
+        out << YAML::Key << e.GetReflection()->GetString(e, d->map_key())
+            << YAML::Value;
         if (d->map_value()->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
           EmitMessage(out, e.GetReflection()->GetMessage(e, d->map_value()));
         } else {
@@ -305,11 +330,14 @@ absl::Status ValidateBlock(const Message& m, const std::string& path) {
     return r->GetString(m, m.GetDescriptor()->FindFieldByName(name));
   };
   auto err = [&](absl::string_view field, absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(Join(path, field), ": ", why));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Join(path, field), ": ", why));
   };
   if (type == "gennaker.common.v1.ServerConfig") {
-    if (!ValidPort(get_int("grpc_port"))) return err("grpcPort", "must be in 1..65535");
-    if (!ValidPort(get_int("admin_port"))) return err("adminPort", "must be in 1..65535");
+    if (!ValidPort(get_int("grpc_port")))
+      return err("grpcPort", "must be in 1..65535");
+    if (!ValidPort(get_int("admin_port")))
+      return err("adminPort", "must be in 1..65535");
     if (get_int("grpc_port") == get_int("admin_port")) {
       return err("adminPort", "must differ from grpcPort");
     }
@@ -321,10 +349,14 @@ absl::Status ValidateBlock(const Message& m, const std::string& path) {
       return err("httpThreads", "must be in 1..256");
     }
   } else if (type == "gennaker.common.v1.LoggingConfig") {
-    static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                    "error", "critical", "off"};
     bool ok = false;
     for (const char* l : kLevels) ok |= get_str("level") == l;
-    if (!ok) return err("level", "must be one of trace, debug, info, warn, error, critical, off");
+    if (!ok)
+      return err(
+          "level",
+          "must be one of trace, debug, info, warn, error, critical, off");
     if (get_str("format") != "text" && get_str("format") != "json") {
       return err("format", "must be text or json");
     }
@@ -343,36 +375,44 @@ absl::Status ValidateBlock(const Message& m, const std::string& path) {
     if (get_int("pool_size") < 1 || get_int("pool_size") > 256) {
       return err("poolSize", "must be in 1..256");
     }
-    if (get_int("timeout_ms") < 1) return err("timeoutMs", "must be at least 1");
+    if (get_int("timeout_ms") < 1)
+      return err("timeoutMs", "must be at least 1");
   } else if (type == "gennaker.common.v1.EndpointConfig") {
     const std::string address = get_str("address");
     if (!address.empty()) {
       auto colon = address.rfind(':');
       int port = 0;
       if (colon == std::string::npos ||
-          !absl::SimpleAtoi(address.substr(colon + 1), &port) || !ValidPort(port)) {
-        return err("address", absl::StrCat("must be host:port, got '", address, "'"));
+          !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+          !ValidPort(port)) {
+        return err("address",
+                   absl::StrCat("must be host:port, got '", address, "'"));
       }
     }
-    if (get_int("deadline_ms") < 1) return err("deadlineMs", "must be at least 1");
+    if (get_int("deadline_ms") < 1)
+      return err("deadlineMs", "must be at least 1");
   }
   std::vector<const FieldDescriptor*> fields;
   r->ListFields(m, &fields);
   for (const FieldDescriptor* f : fields) {
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) continue;
-    GENNAKER_RETURN_IF_ERROR(ValidateBlock(r->GetMessage(m, f), Join(path, f->json_name())));
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated())
+      continue;
+    GENNAKER_RETURN_IF_ERROR(
+        ValidateBlock(r->GetMessage(m, f), Join(path, f->json_name())));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status MergeYaml(absl::string_view yaml, absl::string_view origin, Message* message) {
+absl::Status MergeYaml(absl::string_view yaml, absl::string_view origin,
+                       Message* message) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": invalid YAML: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": invalid YAML: ", e.what()));
   }
   absl::Status status;
   try {
@@ -381,14 +421,16 @@ absl::Status MergeYaml(absl::string_view yaml, absl::string_view origin, Message
     status = absl::InvalidArgumentError(e.what());
   }
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", status.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": ", status.message()));
   }
   return absl::OkStatus();
 }
 
 absl::Status MergeYamlFile(const std::string& path, Message* message) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return MergeYaml(buffer.str(), path, message);
@@ -400,13 +442,15 @@ std::vector<std::pair<std::string, std::string>> ProcessEnvironment() {
     absl::string_view kv(*e);
     auto eq = kv.find('=');
     if (eq == absl::string_view::npos) continue;
-    env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    env.emplace_back(std::string(kv.substr(0, eq)),
+                     std::string(kv.substr(eq + 1)));
   }
   return env;
 }
 
-absl::Status ApplyEnvOverrides(const std::vector<std::pair<std::string, std::string>>& env,
-                               Message* message) {
+absl::Status ApplyEnvOverrides(
+    const std::vector<std::pair<std::string, std::string>>& env,
+    Message* message) {
   for (const auto& [name, value] : env) {
     absl::string_view rest(name);
     if (!absl::ConsumePrefix(&rest, kEnvPrefix)) continue;
@@ -420,23 +464,28 @@ absl::Status ApplyEnvOverrides(const std::vector<std::pair<std::string, std::str
   return absl::OkStatus();
 }
 
-absl::Status SetField(Message* message, absl::string_view key, absl::string_view value) {
+absl::Status SetField(Message* message, absl::string_view key,
+                      absl::string_view value) {
   GENNAKER_ASSIGN_OR_RETURN(auto target, Resolve(message, key));
   auto [m, f] = target;
   if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    return absl::InvalidArgumentError(absl::StrCat(key, ": is a section, not a value"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": is a section, not a value"));
   }
   if (f->is_repeated()) {
     m->GetReflection()->ClearField(m, f);
-    for (absl::string_view item : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-      GENNAKER_RETURN_IF_ERROR(SetScalar(m, f, absl::StripAsciiWhitespace(item), key));
+    for (absl::string_view item :
+         absl::StrSplit(value, ',', absl::SkipEmpty())) {
+      GENNAKER_RETURN_IF_ERROR(
+          SetScalar(m, f, absl::StripAsciiWhitespace(item), key));
     }
     return absl::OkStatus();
   }
   return SetScalar(m, f, value, key);
 }
 
-absl::StatusOr<std::string> GetField(const Message& message, absl::string_view key) {
+absl::StatusOr<std::string> GetField(const Message& message,
+                                     absl::string_view key) {
   std::unique_ptr<Message> copy(message.New());
   copy->CopyFrom(message);
   GENNAKER_ASSIGN_OR_RETURN(auto target, Resolve(copy.get(), key));
@@ -446,7 +495,8 @@ absl::StatusOr<std::string> GetField(const Message& message, absl::string_view k
     EmitMessage(out, m->GetReflection()->GetMessage(*m, f));
   } else if (f->is_repeated()) {
     out << YAML::BeginSeq;
-    for (int i = 0; i < m->GetReflection()->FieldSize(*m, f); ++i) EmitScalar(out, *m, f, i);
+    for (int i = 0; i < m->GetReflection()->FieldSize(*m, f); ++i)
+      EmitScalar(out, *m, f, i);
     out << YAML::EndSeq;
   } else {
     if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {

@@ -1,9 +1,11 @@
-// Loads a service's config message from YAML plus environment overrides, and writes messages
-// back as YAML. Works on any protobuf message by reflection, so every service (and halyard's
-// halconfig) uses the same rules:
+// Loads a service's config message from YAML plus environment overrides, and
+// writes messages back as YAML. Works on any protobuf message by reflection, so
+// every service (and halyard's halconfig) uses the same rules:
 //   - YAML keys are field names in snake_case or lowerCamelCase;
-//   - an unknown key or a value of the wrong type is an error naming the dotted key;
-//   - `GENNAKER__A__B=value` in the environment sets field a.b (case-insensitive), after YAML;
+//   - an unknown key or a value of the wrong type is an error naming the dotted
+//   key;
+//   - `GENNAKER__A__B=value` in the environment sets field a.b
+//   (case-insensitive), after YAML;
 //   - enum values are written by name, with or without the enum's prefix.
 // Fields not mentioned keep the value the message had on entry (the defaults).
 #ifndef GENNAKER_COMMON_CONFIG_CONFIG_LOADER_H_
@@ -25,14 +27,17 @@ namespace gennaker::config {
 
 inline constexpr char kEnvPrefix[] = "GENNAKER__";
 
-// Merges YAML text into `message`. `origin` names the source in errors (e.g. a file path).
+// Merges YAML text into `message`. `origin` names the source in errors (e.g. a
+// file path).
 absl::Status MergeYaml(absl::string_view yaml, absl::string_view origin,
                        google::protobuf::Message* message);
 
 // Reads `path` and merges it. A missing file is NotFound.
-absl::Status MergeYamlFile(const std::string& path, google::protobuf::Message* message);
+absl::Status MergeYamlFile(const std::string& path,
+                           google::protobuf::Message* message);
 
-// Applies every `GENNAKER__...` variable in `env` (name, value pairs) to `message`.
+// Applies every `GENNAKER__...` variable in `env` (name, value pairs) to
+// `message`.
 absl::Status ApplyEnvOverrides(
     const std::vector<std::pair<std::string, std::string>>& env,
     google::protobuf::Message* message);
@@ -40,23 +45,28 @@ absl::Status ApplyEnvOverrides(
 // The process environment as name/value pairs.
 std::vector<std::pair<std::string, std::string>> ProcessEnvironment();
 
-// Sets the scalar (or repeated scalar, comma separated) at dotted `key` from text.
+// Sets the scalar (or repeated scalar, comma separated) at dotted `key` from
+// text.
 absl::Status SetField(google::protobuf::Message* message, absl::string_view key,
                       absl::string_view value);
 
-// Reads the field at dotted `key` as YAML text (scalars plain, messages as a YAML block).
+// Reads the field at dotted `key` as YAML text (scalars plain, messages as a
+// YAML block).
 absl::StatusOr<std::string> GetField(const google::protobuf::Message& message,
                                      absl::string_view key);
 
-// Serializes `message` as YAML with lowerCamelCase keys, omitting fields at their default.
+// Serializes `message` as YAML with lowerCamelCase keys, omitting fields at
+// their default.
 std::string ToYaml(const google::protobuf::Message& message);
 
-// Loads defaults <- YAML file (when `path` is non-empty) <- environment, then checks the
-// shared blocks (server, logging, postgres, redis, endpoints) wherever they appear.
+// Loads defaults <- YAML file (when `path` is non-empty) <- environment, then
+// checks the shared blocks (server, logging, postgres, redis, endpoints)
+// wherever they appear.
 absl::Status Load(const std::string& path, google::protobuf::Message* message);
 
-// Checks every shared config block in `message`: ports in range, known log level/format,
-// a DSN/URL present where a store is configured, positive pool sizes.
+// Checks every shared config block in `message`: ports in range, known log
+// level/format, a DSN/URL present where a store is configured, positive pool
+// sizes.
 absl::Status ValidateCommonBlocks(const google::protobuf::Message& message);
 
 }  // namespace gennaker::config

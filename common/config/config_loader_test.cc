@@ -45,7 +45,8 @@ TEST(ConfigLoaderTest, UnknownKeyNamesTheDottedPath) {
   orca::v1::OrcaConfig c = Defaults();
   absl::Status s = MergeYaml("server:\n  grpcPortt: 1\n", "orca.yml", &c);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("orca.yml: server.grpcPortt: unknown key"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("orca.yml: server.grpcPortt: unknown key"));
 }
 
 TEST(ConfigLoaderTest, WrongTypeNamesKeyAndValue) {
@@ -54,7 +55,8 @@ TEST(ConfigLoaderTest, WrongTypeNamesKeyAndValue) {
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("server.grpcPort: expected an integer, got 'lots'"));
   s = MergeYaml("server: 12\n", "orca.yml", &c);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("server: expected a mapping"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("server: expected a mapping"));
 }
 
 TEST(ConfigLoaderTest, InvalidYamlIsAnError) {
@@ -75,8 +77,10 @@ TEST(ConfigLoaderTest, EnvironmentOverridesYaml) {
   EXPECT_EQ(c.server().grpc_port(), 9100);
   EXPECT_EQ(c.postgres().dsn(), "host=env");
   absl::Status s = ApplyEnvOverrides({{"GENNAKER__SERVER__NOPE", "1"}}, &c);
-  EXPECT_THAT(std::string(s.message()),
-              HasSubstr("environment GENNAKER__SERVER__NOPE: SERVER.NOPE: unknown key"));
+  EXPECT_THAT(
+      std::string(s.message()),
+      HasSubstr(
+          "environment GENNAKER__SERVER__NOPE: SERVER.NOPE: unknown key"));
 }
 
 TEST(ConfigLoaderTest, ValidationNamesKeyAndReason) {
@@ -86,7 +90,8 @@ TEST(ConfigLoaderTest, ValidationNamesKeyAndReason) {
               HasSubstr("server.grpcPort: must be in 1..65535"));
   c = Defaults();
   c.mutable_logging()->set_level("loud");
-  EXPECT_THAT(std::string(ValidateCommonBlocks(c).message()), HasSubstr("logging.level"));
+  EXPECT_THAT(std::string(ValidateCommonBlocks(c).message()),
+              HasSubstr("logging.level"));
   c = Defaults();
   c.mutable_postgres()->clear_dsn();
   EXPECT_THAT(std::string(ValidateCommonBlocks(c).message()),
@@ -99,12 +104,15 @@ TEST(ConfigLoaderTest, ValidationNamesKeyAndReason) {
 
 TEST(ConfigLoaderTest, EnumsBySuffixAndYamlRoundTrip) {
   halyard::v1::Halconfig h;
-  ASSERT_TRUE(MergeYaml("storage: {mode: external, postgres: {dsn: 'x'}}\nname: n\n", "h", &h)
-                  .ok());
+  ASSERT_TRUE(
+      MergeYaml("storage: {mode: external, postgres: {dsn: 'x'}}\nname: n\n",
+                "h", &h)
+          .ok());
   EXPECT_EQ(h.storage().mode(), halyard::v1::STORAGE_MODE_EXTERNAL);
   absl::Status bad = MergeYaml("storage: {mode: cloudy}\n", "h", &h);
-  EXPECT_THAT(std::string(bad.message()),
-              HasSubstr("one of STORAGE_MODE_LOCAL_MANAGED, STORAGE_MODE_EXTERNAL"));
+  EXPECT_THAT(
+      std::string(bad.message()),
+      HasSubstr("one of STORAGE_MODE_LOCAL_MANAGED, STORAGE_MODE_EXTERNAL"));
   halyard::v1::Halconfig back;
   ASSERT_TRUE(MergeYaml(ToYaml(h), "roundtrip", &back).ok());
   EXPECT_EQ(back.SerializeAsString(), h.SerializeAsString());
@@ -117,7 +125,8 @@ TEST(ConfigLoaderTest, GetAndSetByDottedKey) {
   EXPECT_EQ(*GetField(h, "services.orca.grpcPort"), "9083");
   EXPECT_THAT(*GetField(h, "services.orca"), HasSubstr("grpcPort: 9083"));
   EXPECT_TRUE(absl::IsInvalidArgument(SetField(&h, "services.orca", "1")));
-  EXPECT_TRUE(absl::IsInvalidArgument(SetField(&h, "services.orca.grpcPort.x", "1")));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(SetField(&h, "services.orca.grpcPort.x", "1")));
 }
 
 TEST(ConfigLoaderTest, LoadServiceConfigAppliesDefaultsThenFile) {
@@ -127,7 +136,8 @@ TEST(ConfigLoaderTest, LoadServiceConfigAppliesDefaultsThenFile) {
   EXPECT_EQ(c.server().admin_port(), 18083);
   EXPECT_EQ(c.services().clouddriver().address(), "127.0.0.1:7002");
   orca::v1::OrcaConfig missing;
-  EXPECT_TRUE(absl::IsNotFound(LoadServiceConfig("orca", "/nonexistent.yml", &missing)));
+  EXPECT_TRUE(absl::IsNotFound(
+      LoadServiceConfig("orca", "/nonexistent.yml", &missing)));
 }
 
 }  // namespace

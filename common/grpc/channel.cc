@@ -11,19 +11,24 @@ namespace gennaker {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
-  // Fail fast with a short reconnect backoff: callers retry with their own policy.
+  // Fail fast with a short reconnect backoff: callers retry with their own
+  // policy.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  // Notice dead peers under long-lived streams (e.g. front50's WatchChanges) within a minute.
+  // Notice dead peers under long-lived streams (e.g. front50's WatchChanges)
+  // within a minute.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> f;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      f;
   f.push_back(std::make_unique<CallContextClientInterceptorFactory>());
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       address, grpc::InsecureChannelCredentials(), args, std::move(f));
 }
 
-std::unique_ptr<grpc::ClientContext> MakeClientContext(std::chrono::milliseconds deadline) {
+std::unique_ptr<grpc::ClientContext> MakeClientContext(
+    std::chrono::milliseconds deadline) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
   return ctx;

@@ -1,6 +1,6 @@
-// Client channels to other Gennaker services: insecure (loopback / mesh), with the
-// call-context interceptor so identity and request id travel on every call, and a helper
-// for per-call deadlines.
+// Client channels to other Gennaker services: insecure (loopback / mesh), with
+// the call-context interceptor so identity and request id travel on every call,
+// and a helper for per-call deadlines.
 #ifndef GENNAKER_COMMON_GRPC_CHANNEL_H_
 #define GENNAKER_COMMON_GRPC_CHANNEL_H_
 
@@ -13,11 +13,13 @@
 
 namespace gennaker {
 
-// A channel to `address` (host:port). Connection is lazy; failures surface on calls.
+// A channel to `address` (host:port). Connection is lazy; failures surface on
+// calls.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
 // A ClientContext whose deadline is `deadline` from now.
-std::unique_ptr<grpc::ClientContext> MakeClientContext(std::chrono::milliseconds deadline);
+std::unique_ptr<grpc::ClientContext> MakeClientContext(
+    std::chrono::milliseconds deadline);
 
 }  // namespace gennaker
 

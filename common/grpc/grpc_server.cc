@@ -11,27 +11,35 @@
 namespace gennaker {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
+    const GrpcServerOptions& options,
+    const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<GrpcServer> self(new GrpcServer());
   grpc::ServerBuilder builder;
   std::string address = absl::StrCat(options.host, ":", options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &self->port_);
-  // Refuse to share a port with another process (SO_REUSEPORT would hide a conflict).
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                           &self->port_);
+  // Refuse to share a port with another process (SO_REUSEPORT would hide a
+  // conflict).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Accept our clients' 30 s keepalive pings (the default would answer them with GOAWAY).
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20000);
+  // Accept our clients' 30 s keepalive pings (the default would answer them
+  // with GOAWAY).
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (grpc::Service* s : services) builder.RegisterService(s);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      f;
   f.push_back(std::make_unique<CallContextServerInterceptorFactory>(
       options.metrics, options.unimplemented_area));
   builder.experimental().SetInterceptorCreators(std::move(f));
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", address,
-                                               " (port in use or address not local?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", address,
+                     " (port in use or address not local?)"));
   }
   self->SetServing(true);
   return self;

@@ -1,6 +1,7 @@
-// The gRPC server every service runs: listens on the configured address, serves the standard
-// health protocol (grpc.health.v1) and reflection (so grpcurl works), installs the shared
-// interceptors, and shuts down gracefully with a deadline.
+// The gRPC server every service runs: listens on the configured address, serves
+// the standard health protocol (grpc.health.v1) and reflection (so grpcurl
+// works), installs the shared interceptors, and shuts down gracefully with a
+// deadline.
 #ifndef GENNAKER_COMMON_GRPC_GRPC_SERVER_H_
 #define GENNAKER_COMMON_GRPC_GRPC_SERVER_H_
 
@@ -26,16 +27,19 @@ struct GrpcServerOptions {
 
 class GrpcServer {
  public:
-  // Starts serving `services` (not owned; must outlive the server). Health starts SERVING.
+  // Starts serving `services` (not owned; must outlive the server). Health
+  // starts SERVING.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const GrpcServerOptions& options, const std::vector<grpc::Service*>& services);
+      const GrpcServerOptions& options,
+      const std::vector<grpc::Service*>& services);
   ~GrpcServer();
 
   int port() const { return port_; }
   // Sets the health status of the server ("") and of every registered service.
   void SetServing(bool serving);
   bool serving() const { return serving_; }
-  // Stops accepting calls; in-flight calls get until `grace` to finish, then are cancelled.
+  // Stops accepting calls; in-flight calls get until `grace` to finish, then
+  // are cancelled.
   void Shutdown(std::chrono::milliseconds grace);
   // Blocks until Shutdown has completed.
   void Wait();

@@ -1,5 +1,6 @@
-// The shared gRPC runtime: health, interceptors (identity and request id across two hops,
-// metrics, UNIMPLEMENTED messages), and graceful shutdown, over real loopback servers.
+// The shared gRPC runtime: health, interceptors (identity and request id across
+// two hops, metrics, UNIMPLEMENTED messages), and graceful shutdown, over real
+// loopback servers.
 #include "common/grpc/grpc_server.h"
 
 #include <gmock/gmock.h>
@@ -21,7 +22,8 @@ using ::testing::HasSubstr;
 
 // Second hop: reports the call context it sees.
 class Hop2 final : public gate::v1::GateService::Service {
-  grpc::Status GetCurrentUser(grpc::ServerContext*, const gate::v1::GetCurrentUserRequest*,
+  grpc::Status GetCurrentUser(grpc::ServerContext*,
+                              const gate::v1::GetCurrentUserRequest*,
                               gate::v1::GetCurrentUserResponse* r) override {
     r->set_username(CurrentCallContext().user);
     r->set_email(CurrentCallContext().request_id);  // request id, for the test
@@ -33,7 +35,8 @@ class Hop2 final : public gate::v1::GateService::Service {
 class Hop1 final : public halyard::v1::HalyardService::Service {
  public:
   explicit Hop1(std::string hop2) : channel_(MakeChannel(hop2)) {}
-  grpc::Status GetVersions(grpc::ServerContext*, const halyard::v1::GetVersionsRequest*,
+  grpc::Status GetVersions(grpc::ServerContext*,
+                           const halyard::v1::GetVersionsRequest*,
                            halyard::v1::GetVersionsResponse* r) override {
     auto stub = gate::v1::GateService::NewStub(channel_);
     auto ctx = MakeClientContext(std::chrono::seconds(5));
@@ -41,7 +44,8 @@ class Hop1 final : public halyard::v1::HalyardService::Service {
     grpc::Status s = stub->GetCurrentUser(ctx.get(), {}, &seen);
     if (!s.ok()) return s;
     (*r->mutable_service_versions())["hop1_user"] = CurrentCallContext().user;
-    (*r->mutable_service_versions())["hop1_request"] = CurrentCallContext().request_id;
+    (*r->mutable_service_versions())["hop1_request"] =
+        CurrentCallContext().request_id;
     (*r->mutable_service_versions())["hop2_user"] = seen.username();
     (*r->mutable_service_versions())["hop2_request"] = seen.email();
     return grpc::Status::OK;
@@ -67,7 +71,8 @@ std::unique_ptr<Servers> StartHops() {
   auto two = GrpcServer::Start(o, {&s->hop2});
   EXPECT_TRUE(two.ok());
   s->server2 = std::move(*two);
-  s->hop1 = std::make_unique<Hop1>("127.0.0.1:" + std::to_string(s->server2->port()));
+  s->hop1 =
+      std::make_unique<Hop1>("127.0.0.1:" + std::to_string(s->server2->port()));
   auto one = GrpcServer::Start(o, {s->hop1.get()});
   EXPECT_TRUE(one.ok());
   s->server1 = std::move(*one);
@@ -90,7 +95,8 @@ TEST(GrpcServerTest, IdentityAndRequestIdCrossTwoHops) {
   EXPECT_EQ(v["hop1_request"], "req-123");
   EXPECT_EQ(v["hop2_request"], "req-123");
 
-  // Without a request id the first hop makes one, and the second hop sees the same.
+  // Without a request id the first hop makes one, and the second hop sees the
+  // same.
   grpc::ClientContext anon;
   halyard::v1::GetVersionsResponse r2;
   ASSERT_TRUE(stub->GetVersions(&anon, {}, &r2).ok());
@@ -112,12 +118,15 @@ TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
   gate::v1::ListApplicationsResponse apps;
   grpc::Status st = stub->ListApplications(&ctx, {}, &apps);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(st.error_message(),
-              HasSubstr("/gennaker.gate.v1.GateService/ListApplications is not implemented "
-                        "yet (test area)"));
-  EXPECT_THAT(s->metrics.Render(),
-              HasSubstr("method=\"/gennaker.gate.v1.GateService/ListApplications\","
-                        "code=\"UNIMPLEMENTED\"} 1"));
+  EXPECT_THAT(
+      st.error_message(),
+      HasSubstr(
+          "/gennaker.gate.v1.GateService/ListApplications is not implemented "
+          "yet (test area)"));
+  EXPECT_THAT(
+      s->metrics.Render(),
+      HasSubstr("method=\"/gennaker.gate.v1.GateService/ListApplications\","
+                "code=\"UNIMPLEMENTED\"} 1"));
 
   s->server2->SetServing(false);
   EXPECT_FALSE(*CheckServing(address, std::chrono::seconds(2)));
@@ -126,18 +135,21 @@ TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
   EXPECT_FALSE(CheckServing(address, std::chrono::milliseconds(300)).ok());
 }
 
-// Server reflection (what grpcurl uses), called with a generic stub and hand-encoded
-// messages, since the reflection protos are compiled into grpc++_reflection itself.
+// Server reflection (what grpcurl uses), called with a generic stub and
+// hand-encoded messages, since the reflection protos are compiled into
+// grpc++_reflection itself.
 TEST(GrpcServerTest, ReflectionListsTheServices) {
   auto s = StartHops();
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(s->server2->port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(s->server2->port()),
+                          grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                               &cq);
+  auto call = stub.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      &cq);
   void* tag;
   bool ok;
   auto next = [&](intptr_t want) {
@@ -147,7 +159,8 @@ TEST(GrpcServerTest, ReflectionListsTheServices) {
   };
   call->StartCall(reinterpret_cast<void*>(1));
   ASSERT_TRUE(next(1));
-  // ServerReflectionRequest { list_services = "" } : field 7, length-delimited, empty.
+  // ServerReflectionRequest { list_services = "" } : field 7, length-delimited,
+  // empty.
   const char request_bytes[] = {0x3a, 0x00};
   grpc::Slice slice(request_bytes, sizeof(request_bytes));
   grpc::ByteBuffer request(&slice, 1);
@@ -159,7 +172,8 @@ TEST(GrpcServerTest, ReflectionListsTheServices) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  for (const auto& sl : slices)
+    bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   EXPECT_THAT(bytes, HasSubstr("gennaker.gate.v1.GateService"));
   EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
   call->WritesDone(reinterpret_cast<void*>(4));
@@ -170,7 +184,8 @@ TEST(GrpcServerTest, ReflectionListsTheServices) {
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
-// An idle client connection must not hold up a graceful shutdown until the grace deadline.
+// An idle client connection must not hold up a graceful shutdown until the
+// grace deadline.
 TEST(GrpcServerTest, ShutdownDoesNotWaitForIdleClients) {
   auto s = StartHops();
   auto channel = MakeChannel("127.0.0.1:" + std::to_string(s->server2->port()));

@@ -10,7 +10,8 @@ namespace gennaker {
 
 absl::StatusOr<bool> CheckServing(const std::string& address,
                                   std::chrono::milliseconds timeout) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);

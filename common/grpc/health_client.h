@@ -1,4 +1,5 @@
-// Client of the standard gRPC health protocol: "is the server at this address SERVING?".
+// Client of the standard gRPC health protocol: "is the server at this address
+// SERVING?".
 #ifndef GENNAKER_COMMON_GRPC_HEALTH_CLIENT_H_
 #define GENNAKER_COMMON_GRPC_HEALTH_CLIENT_H_
 
@@ -9,8 +10,8 @@
 
 namespace gennaker {
 
-// True when the server answers SERVING, false when it answers anything else; an error when
-// it cannot be reached within `timeout`.
+// True when the server answers SERVING, false when it answers anything else; an
+// error when it cannot be reached within `timeout`.
 absl::StatusOr<bool> CheckServing(const std::string& address,
                                   std::chrono::milliseconds timeout);
 

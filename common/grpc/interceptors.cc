@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/call_context.h"
-#include "common/metrics/metrics.h"
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
 
 namespace gennaker {
 namespace {
@@ -36,8 +36,9 @@ const char* CodeName(grpc::StatusCode code) {
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
 }
 
-// Sets the thread's call context directly: the sync server runs the interceptor hooks and the
-// handler on the same thread, and the context is cleared when the status is sent.
+// Sets the thread's call context directly: the sync server runs the interceptor
+// hooks and the handler on the same thread, and the context is cleared when the
+// status is sent.
 class ScopedSlot {
  public:
   void Install(CallContext ctx) { scope_.emplace(std::move(ctx)); }
@@ -70,21 +71,25 @@ class ServerInterceptor : public grpc::experimental::Interceptor {
       if (ctx.request_id.empty()) ctx.request_id = NewRequestId();
       slot_.Install(std::move(ctx));
     }
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        status = grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                              absl::StrCat(method_, " is not implemented yet (", *area_, ")"));
+        status = grpc::Status(
+            grpc::StatusCode::UNIMPLEMENTED,
+            absl::StrCat(method_, " is not implemented yet (", *area_, ")"));
         methods->ModifySendStatus(status);
       }
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start_)
                            .count();
       if (metrics_ != nullptr) {
-        metrics_->RecordRequest("grpc", method_, CodeName(status.error_code()), seconds);
+        metrics_->RecordRequest("grpc", method_, CodeName(status.error_code()),
+                                seconds);
       }
-      SPDLOG_DEBUG("grpc {} -> {} in {:.3f} ms", method_, CodeName(status.error_code()),
-                   seconds * 1000);
+      SPDLOG_DEBUG("grpc {} -> {} in {:.3f} ms", method_,
+                   CodeName(status.error_code()), seconds * 1000);
       slot_.Clear();
     }
     methods->Proceed();
@@ -106,7 +111,8 @@ class ClientInterceptor : public grpc::experimental::Interceptor {
       auto* md = methods->GetSendInitialMetadata();
       const CallContext& ctx = CurrentCallContext();
       auto add = [md](const char* key, const std::string& value) {
-        if (!value.empty() && md->find(key) == md->end()) md->emplace(key, value);
+        if (!value.empty() && md->find(key) == md->end())
+          md->emplace(key, value);
       };
       add(kRequestIdHeader, ctx.request_id);
       add(kUserHeader, ctx.user);
@@ -122,12 +128,14 @@ CallContextServerInterceptorFactory::CallContextServerInterceptorFactory(
     Metrics* metrics, std::string unimplemented_area)
     : metrics_(metrics), unimplemented_area_(std::move(unimplemented_area)) {}
 
-grpc::experimental::Interceptor* CallContextServerInterceptorFactory::CreateServerInterceptor(
+grpc::experimental::Interceptor*
+CallContextServerInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   return new ServerInterceptor(info, metrics_, &unimplemented_area_);
 }
 
-grpc::experimental::Interceptor* CallContextClientInterceptorFactory::CreateClientInterceptor(
+grpc::experimental::Interceptor*
+CallContextClientInterceptorFactory::CreateClientInterceptor(
     grpc::experimental::ClientRpcInfo*) {
   return new ClientInterceptor();
 }

@@ -10,7 +10,8 @@
 
 namespace gennaker::http {
 
-std::string Request::Query(const std::string& name, const std::string& fallback) const {
+std::string Request::Query(const std::string& name,
+                           const std::string& fallback) const {
   auto it = query.find(name);
   return it == query.end() ? fallback : it->second;
 }
@@ -36,25 +37,44 @@ Response SharedJson(int status, std::shared_ptr<const std::string> body) {
 
 absl::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error";
   }
 }
 
@@ -67,7 +87,8 @@ Response Error(int status, absl::string_view message, absl::string_view path) {
       {"path", std::string(path)},
   };
   // Replace, not throw on, invalid UTF-8: the path comes from the client.
-  return Json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return Json(status, body.dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace));
 }
 
 Response ErrorFromStatus(const absl::Status& status, absl::string_view path) {
@@ -84,7 +105,8 @@ std::string PercentDecode(absl::string_view in, bool plus_is_space) {
     return -1;
   };
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 &&
+        hex(in[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
       i += 2;
     } else if (plus_is_space && in[i] == '+') {
@@ -111,7 +133,8 @@ std::string PercentEncode(absl::string_view in) {
   return out;
 }
 
-void Router::Add(absl::string_view method, absl::string_view pattern, Handler handler) {
+void Router::Add(absl::string_view method, absl::string_view pattern,
+                 Handler handler) {
   Route r;
   r.method = std::string(method);
   r.pattern = std::string(pattern);
@@ -122,7 +145,8 @@ void Router::Add(absl::string_view method, absl::string_view pattern, Handler ha
 
 namespace {
 
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points
+// past U+10FFFF).
 bool ValidUtf8(absl::string_view s) {
   static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
   size_t i = 0;
@@ -148,7 +172,8 @@ bool ValidUtf8(absl::string_view s) {
       if ((cc >> 6) != 0x2) return false;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
     i += n + 1;
   }
   return true;
@@ -157,7 +182,8 @@ bool ValidUtf8(absl::string_view s) {
 }  // namespace
 
 const Router::Route* Router::Match(Request& request, bool* path_known) const {
-  std::vector<absl::string_view> parts = absl::StrSplit(request.path, '/', absl::SkipEmpty());
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(request.path, '/', absl::SkipEmpty());
   *path_known = false;
   for (const Route& route : routes_) {
     std::map<std::string, std::string> params;
@@ -194,20 +220,25 @@ const Router::Route* Router::Match(Request& request, bool* path_known) const {
   return nullptr;
 }
 
-Response Router::Dispatch(Request& request, std::string* matched_pattern) const {
+Response Router::Dispatch(Request& request,
+                          std::string* matched_pattern) const {
   if (!ValidUtf8(PercentDecode(request.path))) {
     if (matched_pattern != nullptr) *matched_pattern = "invalid";
     return Error(400, "the request path is not valid UTF-8", "");
   }
   bool path_known = false;
   const Route* route = Match(request, &path_known);
-  if (matched_pattern != nullptr) *matched_pattern = route ? route->pattern : "unmatched";
+  if (matched_pattern != nullptr)
+    *matched_pattern = route ? route->pattern : "unmatched";
   if (route == nullptr) {
-    return path_known ? Error(405, "Request method '" + request.method + "' not supported",
-                              request.path)
-                      : Error(404, "No handler found for " + request.method + " " +
-                                       request.path,
-                              request.path);
+    return path_known
+               ? Error(405,
+                       "Request method '" + request.method + "' not supported",
+                       request.path)
+               : Error(404,
+                       "No handler found for " + request.method + " " +
+                           request.path,
+                       request.path);
   }
   return route->handler(request);
 }

@@ -1,5 +1,6 @@
-// HTTP types and routing shared by every HTTP listener (gate's REST API, admin endpoints).
-// Errors use Spinnaker Gate's body: {timestamp, status, error, message, path}.
+// HTTP types and routing shared by every HTTP listener (gate's REST API, admin
+// endpoints). Errors use Spinnaker Gate's body: {timestamp, status, error,
+// message, path}.
 #ifndef GENNAKER_COMMON_HTTP_HTTP_H_
 #define GENNAKER_COMMON_HTTP_HTTP_H_
 
@@ -16,15 +17,17 @@
 namespace gennaker::http {
 
 struct Request {
-  std::string method;                          // "GET", "POST", ...
-  std::string path;                            // raw (still percent-encoded)
+  std::string method;                             // "GET", "POST", ...
+  std::string path;                               // raw (still percent-encoded)
   std::multimap<std::string, std::string> query;  // decoded
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::map<std::string, std::string> params;   // decoded {name} segments of the route
+  std::map<std::string, std::string> headers;     // names lower-cased
+  std::map<std::string, std::string>
+      params;  // decoded {name} segments of the route
   std::string body;
 
   // First query value of `name`, or `fallback`.
-  std::string Query(const std::string& name, const std::string& fallback = "") const;
+  std::string Query(const std::string& name,
+                    const std::string& fallback = "") const;
   // Header value (name lower-case) or "".
   std::string Header(const std::string& name) const;
 };
@@ -33,7 +36,8 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  // When set, sent instead of `body` without copying (for large cached responses).
+  // When set, sent instead of `body` without copying (for large cached
+  // responses).
   std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
@@ -44,7 +48,8 @@ using Handler = std::function<Response(const Request&)>;
 Response Json(int status, std::string body);
 // A JSON response whose body is shared, not copied.
 Response SharedJson(int status, std::shared_ptr<const std::string> body);
-// Spinnaker's error body for `status` with `message`, for the request at `path`.
+// Spinnaker's error body for `status` with `message`, for the request at
+// `path`.
 Response Error(int status, absl::string_view message, absl::string_view path);
 // The same from an absl::Status (code mapped with HttpStatusFromCode).
 Response ErrorFromStatus(const absl::Status& status, absl::string_view path);
@@ -55,15 +60,18 @@ std::string PercentDecode(absl::string_view in, bool plus_is_space = false);
 // Percent-encodes everything but unreserved characters.
 std::string PercentEncode(absl::string_view in);
 
-// Routes "METHOD /a/{name}/b" patterns to handlers. {name} matches one path segment
-// (percent-decoded); a trailing "/**" matches the rest. Unknown path: 404; known path with
-// another method: 405. Not thread-safe while routes are added; Dispatch is const.
+// Routes "METHOD /a/{name}/b" patterns to handlers. {name} matches one path
+// segment (percent-decoded); a trailing "/**" matches the rest. Unknown path:
+// 404; known path with another method: 405. Not thread-safe while routes are
+// added; Dispatch is const.
 class Router {
  public:
-  void Add(absl::string_view method, absl::string_view pattern, Handler handler);
-  // Runs the matching handler. `matched_pattern`, when given, receives the route's pattern
-  // (or "unmatched"), a low-cardinality label for metrics.
-  Response Dispatch(Request& request, std::string* matched_pattern = nullptr) const;
+  void Add(absl::string_view method, absl::string_view pattern,
+           Handler handler);
+  // Runs the matching handler. `matched_pattern`, when given, receives the
+  // route's pattern (or "unmatched"), a low-cardinality label for metrics.
+  Response Dispatch(Request& request,
+                    std::string* matched_pattern = nullptr) const;
 
  private:
   struct Route {

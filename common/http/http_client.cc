@@ -42,14 +42,15 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-      request.method == "PATCH") {
+  if (!request.body.empty() || request.method == "POST" ||
+      request.method == "PUT" || request.method == "PATCH") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(request.timeout_ms));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
@@ -66,8 +67,8 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
         absl::StrCat(request.method, " ", request.url, ": timed out"));
   }
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(
-        absl::StrCat(request.method, " ", request.url, ": ", curl_easy_strerror(rc)));
+    return absl::UnavailableError(absl::StrCat(request.method, " ", request.url,
+                                               ": ", curl_easy_strerror(rc)));
   }
   response.status = static_cast<int>(status);
   return response;

@@ -1,5 +1,6 @@
-// A blocking HTTP client on libcurl, for calls to the outside world (webhooks, CI servers,
-// metric stores) and for tests. Thread-safe: each call uses its own handle.
+// A blocking HTTP client on libcurl, for calls to the outside world (webhooks,
+// CI servers, metric stores) and for tests. Thread-safe: each call uses its own
+// handle.
 #ifndef GENNAKER_COMMON_HTTP_HTTP_CLIENT_H_
 #define GENNAKER_COMMON_HTTP_HTTP_CLIENT_H_
 
@@ -26,8 +27,9 @@ struct ClientResponse {
   std::string body;
 };
 
-// Performs the request. Transport failures (refused, timeout) are UNAVAILABLE or
-// DEADLINE_EXCEEDED; any HTTP status, including 4xx/5xx, is a successful result.
+// Performs the request. Transport failures (refused, timeout) are UNAVAILABLE
+// or DEADLINE_EXCEEDED; any HTTP status, including 4xx/5xx, is a successful
+// result.
 absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request);
 
 }  // namespace gennaker::http

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log/call_context.h"
-#include "common/metrics/metrics.h"
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
 
 namespace gennaker::http {
 
@@ -23,24 +23,27 @@ struct Server::Connection {
 
 namespace {
 
-// Keep the URL percent-encoded: the router decodes each segment, so "%2F" inside a name
-// does not split the path.
+// Keep the URL percent-encoded: the router decodes each segment, so "%2F"
+// inside a name does not split the path.
 size_t KeepEscaped(void*, struct MHD_Connection*, char* s) { return strlen(s); }
 
-MHD_Result CollectHeader(void* cls, enum MHD_ValueKind, const char* key, const char* value) {
+MHD_Result CollectHeader(void* cls, enum MHD_ValueKind, const char* key,
+                         const char* value) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
   (*headers)[absl::AsciiStrToLower(key)] = value ? value : "";
   return MHD_YES;
 }
 
-MHD_Result CollectArg(void* cls, enum MHD_ValueKind, const char* key, const char* value) {
+MHD_Result CollectArg(void* cls, enum MHD_ValueKind, const char* key,
+                      const char* value) {
   auto* query = static_cast<std::multimap<std::string, std::string>*>(cls);
-  query->emplace(PercentDecode(key, true), value ? PercentDecode(value, true) : "");
+  query->emplace(PercentDecode(key, true),
+                 value ? PercentDecode(value, true) : "");
   return MHD_YES;
 }
 
-// Hands the body to libmicrohttpd without copying it: the response owns a reference (shared
-// body) or the moved string, released by the free callback.
+// Hands the body to libmicrohttpd without copying it: the response owns a
+// reference (shared body) or the moved string, released by the free callback.
 struct BodyHolder {
   std::shared_ptr<const std::string> shared;
   std::string owned;
@@ -52,15 +55,18 @@ MHD_Result Respond(MHD_Connection* connection, Response r, bool head) {
   auto* holder = new BodyHolder{std::move(r.shared_body), std::move(r.body)};
   const std::string& body = holder->shared ? *holder->shared : holder->owned;
   MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
-      head ? 0 : body.size(), const_cast<char*>(body.data()), &FreeBody, holder);
+      head ? 0 : body.size(), const_cast<char*>(body.data()), &FreeBody,
+      holder);
   if (resp == nullptr) {
     delete holder;
     return MHD_NO;
   }
   if (!body.empty() || r.status != 204) {
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r.content_type.c_str());
   }
-  for (const auto& [k, v] : r.headers) MHD_add_response_header(resp, k.c_str(), v.c_str());
+  for (const auto& [k, v] : r.headers)
+    MHD_add_response_header(resp, k.c_str(), v.c_str());
   MHD_Result ret = MHD_queue_response(connection, r.status, resp);
   MHD_destroy_response(resp);
   return ret;
@@ -110,39 +116,44 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
     // Nothing may escape into libmicrohttpd's C code.
     response = Json(500, R"({"status":500,"error":"Internal Server Error"})");
   }
-  return Respond(connection, std::move(response), conn->request.method == "HEAD");
+  return Respond(connection, std::move(response),
+                 conn->request.method == "HEAD");
 }
 
-void OnCompleted(void*, MHD_Connection*, void** con_cls, enum MHD_RequestTerminationCode) {
+void OnCompleted(void*, MHD_Connection*, void** con_cls,
+                 enum MHD_RequestTerminationCode) {
   delete static_cast<Server::Connection*>(*con_cls);
   *con_cls = nullptr;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
-                                                      Router router) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options, Router router) {
   std::unique_ptr<Server> self(new Server(options, std::move(router)));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options.port));
   if (inet_pton(AF_INET, options.host.c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP host must be an IPv4 address, got '", options.host, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP host must be an IPv4 address, got '", options.host, "'"));
   }
   const unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD;
   self->daemon_ = MHD_start_daemon(
-      flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnRequest, self.get(),
-      MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-      static_cast<unsigned int>(options.threads), MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped,
-      nullptr, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
+      flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnRequest,
+      self.get(), MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+      static_cast<unsigned int>(options.threads), MHD_OPTION_UNESCAPE_CALLBACK,
+      &KeepEscaped, nullptr, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
       MHD_OPTION_CONNECTION_TIMEOUT,
-      static_cast<unsigned int>(options.connection_timeout_seconds), MHD_OPTION_END);
+      static_cast<unsigned int>(options.connection_timeout_seconds),
+      MHD_OPTION_END);
   if (self->daemon_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", options.host,
-                                               ":", options.port, " (port in use?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ",
+                                               options.host, ":", options.port,
+                                               " (port in use?)"));
   }
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(self->daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  const MHD_DaemonInfo* info =
+      MHD_get_daemon_info(self->daemon_, MHD_DAEMON_INFO_BIND_PORT);
   self->port_ = info != nullptr ? info->port : options.port;
   return self;
 }
@@ -167,13 +178,16 @@ Response Server::Handle(Request& request) const {
   try {
     response = router_.Dispatch(request, &pattern);
   } catch (const std::exception& e) {
-    SPDLOG_ERROR("http {} {} failed: {}", request.method, request.path, e.what());
+    SPDLOG_ERROR("http {} {} failed: {}", request.method, request.path,
+                 e.what());
     response = Error(500, "internal error", request.path);
   }
   if (options_.metrics != nullptr) {
     double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    options_.metrics->RecordRequest("http", absl::StrCat(request.method, " ", pattern),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    options_.metrics->RecordRequest("http",
+                                    absl::StrCat(request.method, " ", pattern),
                                     absl::StrCat(response.status), seconds);
   }
   return response;

@@ -1,7 +1,7 @@
-// An HTTP/1.1 server on libmicrohttpd (epoll, internal thread pool): the one HTTP listener
-// of the project (gate's REST API and every service's admin endpoints). Request bodies above
-// `max_body_bytes` get 413 without reaching the handler. Handlers run on the pool threads and
-// must be thread-safe.
+// An HTTP/1.1 server on libmicrohttpd (epoll, internal thread pool): the one
+// HTTP listener of the project (gate's REST API and every service's admin
+// endpoints). Request bodies above `max_body_bytes` get 413 without reaching
+// the handler. Handlers run on the pool threads and must be thread-safe.
 #ifndef GENNAKER_COMMON_HTTP_HTTP_SERVER_H_
 #define GENNAKER_COMMON_HTTP_HTTP_SERVER_H_
 
@@ -30,8 +30,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
-                                                       Router router);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options, Router router);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -1,12 +1,11 @@
 #include "common/http/http.h"
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
@@ -35,17 +34,20 @@ using ::testing::HasSubstr;
 
 Router TestRouter() {
   Router r;
-  r.Add("GET", "/applications/{app}/pipelineConfigs/{name}", [](const Request& req) {
-    nlohmann::json j = {{"app", req.params.at("app")}, {"name", req.params.at("name")}};
-    return Json(200, j.dump());
-  });
+  r.Add("GET", "/applications/{app}/pipelineConfigs/{name}",
+        [](const Request& req) {
+          nlohmann::json j = {{"app", req.params.at("app")},
+                              {"name", req.params.at("name")}};
+          return Json(200, j.dump());
+        });
   r.Add("POST", "/echo", [](const Request& req) {
     nlohmann::json j = {{"body", req.body},
                         {"q", req.Query("q")},
                         {"ct", req.Header("content-type")}};
     return Json(201, j.dump());
   });
-  r.Add("GET", "/files/**", [](const Request& req) { return Json(200, req.params.at("**")); });
+  r.Add("GET", "/files/**",
+        [](const Request& req) { return Json(200, req.params.at("**")); });
   return r;
 }
 
@@ -104,13 +106,15 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
 
-  auto get = Fetch(Call("GET", base + "/applications/app%201/pipelineConfigs/deploy"));
+  auto get =
+      Fetch(Call("GET", base + "/applications/app%201/pipelineConfigs/deploy"));
   ASSERT_TRUE(get.ok()) << get.status();
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->headers["content-type"], "application/json");
   EXPECT_EQ(nlohmann::json::parse(get->body)["app"], "app 1");
 
-  ClientRequest post = Call("POST", base + "/echo?q=hello%20world", R"({"a":1})");
+  ClientRequest post =
+      Call("POST", base + "/echo?q=hello%20world", R"({"a":1})");
   post.headers = {{"Content-Type", "application/json"}};
   auto echoed = Fetch(post);
   ASSERT_TRUE(echoed.ok());
@@ -127,14 +131,18 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
   EXPECT_THAT(nlohmann::json::parse(big->body)["message"].get<std::string>(),
               HasSubstr("exceeds the limit of 1024 bytes"));
 
-  EXPECT_THAT(metrics.Render(),
-              HasSubstr("method=\"GET /applications/{app}/pipelineConfigs/{name}\",code=\"200\"} 1"));
+  EXPECT_THAT(
+      metrics.Render(),
+      HasSubstr(
+          "method=\"GET "
+          "/applications/{app}/pipelineConfigs/{name}\",code=\"200\"} 1"));
   (*server)->Stop();
   auto refused = Fetch(Call("GET", base + "/echo"));
   EXPECT_FALSE(refused.ok());
 }
 
-// Raw bytes that are not UTF-8 in the request line: a 400, and the server keeps serving.
+// Raw bytes that are not UTF-8 in the request line: a 400, and the server keeps
+// serving.
 TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   auto server = Server::Start({}, TestRouter());
   ASSERT_TRUE(server.ok());
@@ -144,14 +152,16 @@ TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  const char request[] = "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const char request[] =
+      "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_GT(write(fd, request, sizeof(request) - 1), 0);
   char buf[512] = {};
   ASSERT_GT(read(fd, buf, sizeof(buf) - 1), 0);
   close(fd);
   EXPECT_THAT(std::string(buf), HasSubstr("400"));
-  auto after = Fetch(Call("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) +
-                                     "/files/a"));
+  auto after = Fetch(Call(
+      "GET",
+      "http://127.0.0.1:" + std::to_string((*server)->port()) + "/files/a"));
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->status, 200);
 }
@@ -163,7 +173,8 @@ TEST(HttpServerTest, PortInUseIsAClearError) {
   o.port = (*first)->port();
   auto second = Server::Start(o, TestRouter());
   EXPECT_FALSE(second.ok());
-  EXPECT_THAT(std::string(second.status().message()), HasSubstr("cannot listen"));
+  EXPECT_THAT(std::string(second.status().message()),
+              HasSubstr("cannot listen"));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// Type-checked reads of members of user-supplied JSON (nlohmann::json or ordered_json).
-// nlohmann's value(key, default) throws when the member exists with another type, so one
-// stored object with `"disabled": "false"` would break every read that touches it; these
-// return the fallback instead.
+// Type-checked reads of members of user-supplied JSON (nlohmann::json or
+// ordered_json). nlohmann's value(key, default) throws when the member exists
+// with another type, so one stored object with `"disabled": "false"` would
+// break every read that touches it; these return the fallback instead.
 #ifndef GENNAKER_COMMON_JSON_JSON_FIELDS_H_
 #define GENNAKER_COMMON_JSON_JSON_FIELDS_H_
 
@@ -12,10 +12,12 @@ namespace gennaker::json {
 
 // The string member `key`, or `fallback` when absent or not a string.
 template <typename Json>
-std::string String(const Json& j, const char* key, const std::string& fallback = "") {
+std::string String(const Json& j, const char* key,
+                   const std::string& fallback = "") {
   if (!j.is_object()) return fallback;
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->template get<std::string>() : fallback;
+  return it != j.end() && it->is_string() ? it->template get<std::string>()
+                                          : fallback;
 }
 
 // The boolean member `key`, or `fallback` when absent or not a boolean.
@@ -23,7 +25,8 @@ template <typename Json>
 bool Bool(const Json& j, const char* key, bool fallback = false) {
   if (!j.is_object()) return fallback;
   auto it = j.find(key);
-  return it != j.end() && it->is_boolean() ? it->template get<bool>() : fallback;
+  return it != j.end() && it->is_boolean() ? it->template get<bool>()
+                                           : fallback;
 }
 
 // The integer member `key`, or `fallback` when absent or not an integer.
@@ -31,7 +34,8 @@ template <typename Json>
 int64_t Int(const Json& j, const char* key, int64_t fallback = 0) {
   if (!j.is_object()) return fallback;
   auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->template get<int64_t>() : fallback;
+  return it != j.end() && it->is_number_integer() ? it->template get<int64_t>()
+                                                  : fallback;
 }
 
 }  // namespace gennaker::json

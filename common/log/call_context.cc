@@ -30,6 +30,8 @@ std::string NewRequestId() {
 ScopedCallContext::ScopedCallContext(CallContext context)
     : previous_(std::exchange(ThreadContext(), std::move(context))) {}
 
-ScopedCallContext::~ScopedCallContext() { ThreadContext() = std::move(previous_); }
+ScopedCallContext::~ScopedCallContext() {
+  ThreadContext() = std::move(previous_);
+}
 
 }  // namespace gennaker

@@ -1,10 +1,11 @@
 // The request id and caller identity of the call a thread is working on.
 //
-// A server interceptor installs the inbound call's context for the duration of the handler
-// (ScopedCallContext); a client interceptor copies it into every outgoing call's metadata, so
-// `x-request-id` and `x-spinnaker-user` cross every hop without handlers passing them along.
-// Threads that start work of their own (workers, pollers) install a context explicitly.
-// The context is per thread: it is not shared and needs no locking.
+// A server interceptor installs the inbound call's context for the duration of
+// the handler (ScopedCallContext); a client interceptor copies it into every
+// outgoing call's metadata, so `x-request-id` and `x-spinnaker-user` cross
+// every hop without handlers passing them along. Threads that start work of
+// their own (workers, pollers) install a context explicitly. The context is per
+// thread: it is not shared and needs no locking.
 #ifndef GENNAKER_COMMON_LOG_CALL_CONTEXT_H_
 #define GENNAKER_COMMON_LOG_CALL_CONTEXT_H_
 
@@ -29,7 +30,8 @@ const CallContext& CurrentCallContext();
 // A fresh random request id (32 hex characters).
 std::string NewRequestId();
 
-// Installs `context` on this thread until destroyed, then restores the previous one.
+// Installs `context` on this thread until destroyed, then restores the previous
+// one.
 class ScopedCallContext {
  public:
   explicit ScopedCallContext(CallContext context);

@@ -1,6 +1,7 @@
-// The logging header every source file includes: spdlog's macros (SPDLOG_INFO, ...) plus
-// formatting of absl types, since Debian's abseil has its own absl::string_view that fmt does
-// not know. Configure the output with InitLogging (common/log/logging.h).
+// The logging header every source file includes: spdlog's macros (SPDLOG_INFO,
+// ...) plus formatting of absl types, since Debian's abseil has its own
+// absl::string_view that fmt does not know. Configure the output with
+// InitLogging (common/log/logging.h).
 #ifndef GENNAKER_COMMON_LOG_LOG_H_
 #define GENNAKER_COMMON_LOG_LOG_H_
 
@@ -12,7 +13,8 @@ template <>
 struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
   template <typename Context>
   auto format(absl::string_view s, Context& ctx) const {
-    return fmt::formatter<fmt::string_view>::format(fmt::string_view(s.data(), s.size()), ctx);
+    return fmt::formatter<fmt::string_view>::format(
+        fmt::string_view(s.data(), s.size()), ctx);
   }
 };
 
@@ -21,7 +23,8 @@ struct fmt::formatter<absl::Status> : fmt::formatter<fmt::string_view> {
   template <typename Context>
   auto format(const absl::Status& s, Context& ctx) const {
     std::string text = s.ToString();
-    return fmt::formatter<fmt::string_view>::format(fmt::string_view(text), ctx);
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(text),
+                                                    ctx);
   }
 };
 

@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/call_context.h"
+#include "common/log/log.h"
 #include "re2/re2.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
-#include "common/log/log.h"
 
 namespace gennaker {
 namespace {
@@ -46,7 +46,8 @@ void AppendJsonEscaped(absl::string_view in, spdlog::memory_buf_t& dest) {
   }
 }
 
-// %q: request id and user of the current call, as " rid=... user=..." (text format).
+// %q: request id and user of the current call, as " rid=... user=..." (text
+// format).
 class TextContextFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg&, const std::tm&,
@@ -92,7 +93,8 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    AppendJsonEscaped(absl::string_view(msg.payload.data(), msg.payload.size()), dest);
+    AppendJsonEscaped(absl::string_view(msg.payload.data(), msg.payload.size()),
+                      dest);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessageFlag>();
@@ -108,18 +110,18 @@ absl::Status InitLogging(const LoggingOptions& options) {
         absl::StrCat("logging.level: unknown level '", options.level,
                      "' (trace, debug, info, warn, error)"));
   }
-  auto formatter =
-      std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(
+      spdlog::pattern_time_type::utc);
   if (options.format == "json") {
     formatter->add_flag<JsonContextFlag>('Q');
     formatter->add_flag<JsonMessageFlag>('J');
     formatter->set_pattern(absl::StrCat(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":")", options.service,
-        R"(","thread":%t%Q,"msg":"%J"})"));
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":")",
+        options.service, R"(","thread":%t%Q,"msg":"%J"})"));
   } else if (options.format == "text" || options.format.empty()) {
     formatter->add_flag<TextContextFlag>('q');
-    formatter->set_pattern(
-        absl::StrCat("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ ", options.service, " [%t]%q %v"));
+    formatter->set_pattern(absl::StrCat("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ ",
+                                        options.service, " [%t]%q %v"));
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "logging.format: unknown format '", options.format, "' (text, json)"));

@@ -10,9 +10,12 @@ namespace {
 TEST(LoggingTest, RedactsPasswordsInDsnsAndUrls) {
   EXPECT_EQ(RedactSecrets("host=db password=hunter2 dbname=x"),
             "host=db password=*** dbname=x");
-  EXPECT_EQ(RedactSecrets("host=db password='a b' user=u"), "host=db password=*** user=u");
-  EXPECT_EQ(RedactSecrets("redis://:s3cret@host:6379/0"), "redis://:***@host:6379/0");
-  EXPECT_EQ(RedactSecrets("postgres://user:pw@h/db"), "postgres://user:***@h/db");
+  EXPECT_EQ(RedactSecrets("host=db password='a b' user=u"),
+            "host=db password=*** user=u");
+  EXPECT_EQ(RedactSecrets("redis://:s3cret@host:6379/0"),
+            "redis://:***@host:6379/0");
+  EXPECT_EQ(RedactSecrets("postgres://user:pw@h/db"),
+            "postgres://user:***@h/db");
   EXPECT_EQ(RedactSecrets("nothing secret"), "nothing secret");
 }
 

@@ -9,7 +9,8 @@ namespace gennaker {
 namespace {
 
 std::string Escape(absl::string_view v) {
-  return absl::StrReplaceAll(v, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+  return absl::StrReplaceAll(v,
+                             {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
 }
 
 }  // namespace
@@ -35,47 +36,53 @@ void Metrics::SetGauge(absl::string_view name, double value) {
 
 std::string Metrics::Render() const {
   std::string out;
-  absl::StrAppend(&out, "# HELP gennaker_start_time_seconds Process start time.\n",
+  absl::StrAppend(&out,
+                  "# HELP gennaker_start_time_seconds Process start time.\n",
                   "# TYPE gennaker_start_time_seconds gauge\n",
                   "gennaker_start_time_seconds{service=\"", service_, "\"} ",
                   start_unix_seconds_, "\n");
   absl::MutexLock lock(&mu_);
-  absl::StrAppend(&out,
-                  "# HELP gennaker_requests_total Requests served, by method and status.\n"
-                  "# TYPE gennaker_requests_total counter\n");
+  absl::StrAppend(
+      &out,
+      "# HELP gennaker_requests_total Requests served, by method and status.\n"
+      "# TYPE gennaker_requests_total counter\n");
   for (const auto& [key, by_code] : requests_) {
     for (const auto& [code, s] : by_code) {
-      absl::StrAppend(&out, "gennaker_requests_total{service=\"", service_, "\",kind=\"",
-                      key.first, "\",method=\"", Escape(key.second), "\",code=\"",
-                      Escape(code), "\"} ", s.count, "\n");
+      absl::StrAppend(&out, "gennaker_requests_total{service=\"", service_,
+                      "\",kind=\"", key.first, "\",method=\"",
+                      Escape(key.second), "\",code=\"", Escape(code), "\"} ",
+                      s.count, "\n");
     }
   }
-  absl::StrAppend(&out,
-                  "# HELP gennaker_request_duration_seconds Request latency, by method.\n"
-                  "# TYPE gennaker_request_duration_seconds histogram\n");
+  absl::StrAppend(
+      &out,
+      "# HELP gennaker_request_duration_seconds Request latency, by method.\n"
+      "# TYPE gennaker_request_duration_seconds histogram\n");
   for (const auto& [key, by_code] : requests_) {
     Series total;
     for (const auto& [code, s] : by_code) {
       total.count += s.count;
       total.sum += s.sum;
-      for (size_t i = 0; i < kBuckets.size(); ++i) total.buckets[i] += s.buckets[i];
+      for (size_t i = 0; i < kBuckets.size(); ++i)
+        total.buckets[i] += s.buckets[i];
     }
-    std::string labels = absl::StrCat("service=\"", service_, "\",kind=\"", key.first,
-                                      "\",method=\"", Escape(key.second), "\"");
+    std::string labels =
+        absl::StrCat("service=\"", service_, "\",kind=\"", key.first,
+                     "\",method=\"", Escape(key.second), "\"");
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      absl::StrAppend(&out, "gennaker_request_duration_seconds_bucket{", labels, ",le=\"",
-                      kBuckets[i], "\"} ", total.buckets[i], "\n");
+      absl::StrAppend(&out, "gennaker_request_duration_seconds_bucket{", labels,
+                      ",le=\"", kBuckets[i], "\"} ", total.buckets[i], "\n");
     }
     absl::StrAppend(&out, "gennaker_request_duration_seconds_bucket{", labels,
                     ",le=\"+Inf\"} ", total.count, "\n");
-    absl::StrAppend(&out, "gennaker_request_duration_seconds_sum{", labels, "} ", total.sum,
-                    "\n");
-    absl::StrAppend(&out, "gennaker_request_duration_seconds_count{", labels, "} ",
-                    total.count, "\n");
+    absl::StrAppend(&out, "gennaker_request_duration_seconds_sum{", labels,
+                    "} ", total.sum, "\n");
+    absl::StrAppend(&out, "gennaker_request_duration_seconds_count{", labels,
+                    "} ", total.count, "\n");
   }
   for (const auto& [name, value] : gauges_) {
-    absl::StrAppend(&out, "# TYPE ", name, " gauge\n", name, "{service=\"", service_, "\"} ",
-                    value, "\n");
+    absl::StrAppend(&out, "# TYPE ", name, " gauge\n", name, "{service=\"",
+                    service_, "\"} ", value, "\n");
   }
   return out;
 }

@@ -26,13 +26,15 @@ Listener::~Listener() {
 void Listener::Run() {
   int backoff_ms = 100;
   while (!stop_) {
-    // Keepalives so that a silently dead connection is noticed in about a minute.
+    // Keepalives so that a silently dead connection is noticed in about a
+    // minute.
     std::string dsn = dsn_ +
                       " connect_timeout=5 keepalives=1 keepalives_idle=30"
                       " keepalives_interval=10 keepalives_count=3";
     PGconn* conn = PQconnectdb(dsn.c_str());
     std::string listen = "LISTEN \"" + channel_ + "\"";
-    PGresult* r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, listen.c_str()) : nullptr;
+    PGresult* r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, listen.c_str())
+                                                  : nullptr;
     bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (r) PQclear(r);
     if (!ok) {
@@ -47,8 +49,8 @@ void Listener::Run() {
     }
     backoff_ms = 100;
     listening_ = true;
-    // Whatever was sent before we listened is unknown to us (a first attempt may have failed
-    // too): callers refresh what they cache.
+    // Whatever was sent before we listened is unknown to us (a first attempt
+    // may have failed too): callers refresh what they cache.
     if (on_reconnect_) on_reconnect_();
     while (!stop_) {
       pollfd pfd{PQsocket(conn), POLLIN, 0};
@@ -64,7 +66,8 @@ void Listener::Run() {
     }
     listening_ = false;
     PQfinish(conn);
-    if (!stop_) SPDLOG_WARN("LISTEN {}: connection lost, reconnecting", channel_);
+    if (!stop_)
+      SPDLOG_WARN("LISTEN {}: connection lost, reconnecting", channel_);
   }
 }
 

@@ -1,7 +1,8 @@
-// LISTEN on a PostgreSQL channel from a background thread with its own connection, calling
-// back for every NOTIFY payload. After every successful LISTEN (the first one included) it
-// calls `on_reconnect`: notifications sent while not listening are lost, so callers refresh
-// what they cache. Lost connections are retried with backoff.
+// LISTEN on a PostgreSQL channel from a background thread with its own
+// connection, calling back for every NOTIFY payload. After every successful
+// LISTEN (the first one included) it calls `on_reconnect`: notifications sent
+// while not listening are lost, so callers refresh what they cache. Lost
+// connections are retried with backoff.
 #ifndef GENNAKER_COMMON_PG_LISTENER_H_
 #define GENNAKER_COMMON_PG_LISTENER_H_
 

@@ -8,14 +8,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/log/log.h"
 #include "common/log/logging.h"
 #include "common/status/status_macros.h"
-#include "common/log/log.h"
 
 namespace gennaker::pg {
 namespace {
 
-// Marks statuses of serialization failures and deadlocks, which Transact retries.
+// Marks statuses of serialization failures and deadlocks, which Transact
+// retries.
 constexpr char kRetryablePayload[] = "gennaker.pg/retryable";
 
 std::string ConnError(pg_conn* conn) {
@@ -29,7 +30,8 @@ absl::Status StatusFromResult(pg_result* res, pg_conn* conn) {
                               PQresultErrorMessage(res)))
                         : ConnError(conn);
   absl::string_view sqlstate = state ? state : "";
-  if (PQstatus(conn) != CONNECTION_OK) return absl::UnavailableError(ConnError(conn));
+  if (PQstatus(conn) != CONNECTION_OK)
+    return absl::UnavailableError(ConnError(conn));
   if (sqlstate == "23505") return absl::AlreadyExistsError(msg);
   if (sqlstate == "40001" || sqlstate == "40P01") {
     absl::Status s = absl::AbortedError(msg);
@@ -51,7 +53,8 @@ Result::Result(pg_result* result) : result_(result) {}
 Result::~Result() {
   if (result_ != nullptr) PQclear(result_);
 }
-Result::Result(Result&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+Result::Result(Result&& other) noexcept
+    : result_(std::exchange(other.result_, nullptr)) {}
 Result& Result::operator=(Result&& other) noexcept {
   if (this != &other) {
     if (result_ != nullptr) PQclear(result_);
@@ -61,9 +64,12 @@ Result& Result::operator=(Result&& other) noexcept {
 }
 int Result::rows() const { return PQntuples(result_); }
 int Result::columns() const { return PQnfields(result_); }
-bool Result::IsNull(int row, int col) const { return PQgetisnull(result_, row, col); }
+bool Result::IsNull(int row, int col) const {
+  return PQgetisnull(result_, row, col);
+}
 absl::string_view Result::Get(int row, int col) const {
-  return absl::string_view(PQgetvalue(result_, row, col), PQgetlength(result_, row, col));
+  return absl::string_view(PQgetvalue(result_, row, col),
+                           PQgetlength(result_, row, col));
 }
 int64_t Result::GetInt(int row, int col) const {
   int64_t v = 0;
@@ -76,15 +82,16 @@ int64_t Result::AffectedRows() const {
   return v;
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn,
-                                                             int connect_timeout_seconds) {
-  std::string full = absl::StrCat(dsn, " connect_timeout=", connect_timeout_seconds);
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& dsn, int connect_timeout_seconds) {
+  std::string full =
+      absl::StrCat(dsn, " connect_timeout=", connect_timeout_seconds);
   pg_conn* conn = PQconnectdb(full.c_str());
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string msg = ConnError(conn);
     if (conn) PQfinish(conn);
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to PostgreSQL (", RedactSecrets(dsn), "): ", msg));
+    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL (",
+                                               RedactSecrets(dsn), "): ", msg));
   }
   return std::unique_ptr<Connection>(new Connection(conn));
 }
@@ -97,8 +104,9 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql,
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
   std::string query(sql);
-  pg_result* res = PQexecParams(conn_, query.c_str(), static_cast<int>(values.size()),
-                                nullptr, values.data(), nullptr, nullptr, 0);
+  pg_result* res =
+      PQexecParams(conn_, query.c_str(), static_cast<int>(values.size()),
+                   nullptr, values.data(), nullptr, nullptr, 0);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     absl::Status status = StatusFromResult(res, conn_);
@@ -113,7 +121,8 @@ absl::Status Connection::ExecScript(absl::string_view sql) {
   pg_result* res = PQexec(conn_, query.c_str());
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   absl::Status status = absl::OkStatus();
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) status = StatusFromResult(res, conn_);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    status = StatusFromResult(res, conn_);
   if (res) PQclear(res);
   return status;
 }
@@ -123,17 +132,20 @@ bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 absl::Status Connection::Reset() {
   PQreset(conn_);
   if (!healthy()) {
-    return absl::UnavailableError(absl::StrCat("PostgreSQL reconnect failed: ", ConnError(conn_)));
+    return absl::UnavailableError(
+        absl::StrCat("PostgreSQL reconnect failed: ", ConnError(conn_)));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(const PoolOptions& options) {
-  if (options.size < 1) return absl::InvalidArgumentError("pool size must be at least 1");
+  if (options.size < 1)
+    return absl::InvalidArgumentError("pool size must be at least 1");
   std::unique_ptr<Pool> pool(new Pool(options));
   for (int i = 0; i < options.size; ++i) {
-    GENNAKER_ASSIGN_OR_RETURN(auto conn,
-                              Connection::Open(options.dsn, options.connect_timeout_seconds));
+    GENNAKER_ASSIGN_OR_RETURN(
+        auto conn,
+        Connection::Open(options.dsn, options.connect_timeout_seconds));
     absl::MutexLock lock(&pool->mu_);
     pool->idle_.push_back(std::move(conn));
   }
@@ -150,9 +162,13 @@ absl::StatusOr<Pool::Lease> Pool::Acquire() {
   std::unique_ptr<Connection> conn;
   {
     absl::MutexLock lock(&mu_);
-    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !idle_.empty(); };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
-      return absl::ResourceExhaustedError("no PostgreSQL connection free in time");
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty();
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&available),
+                              options_.acquire_timeout)) {
+      return absl::ResourceExhaustedError(
+          "no PostgreSQL connection free in time");
     }
     conn = std::move(idle_.back());
     idle_.pop_back();

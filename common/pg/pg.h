@@ -1,15 +1,17 @@
-// PostgreSQL access on libpq: a connection, a fixed-size pool, and transactions.
+// PostgreSQL access on libpq: a connection, a fixed-size pool, and
+// transactions.
 //
-//   GENNAKER_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.dsn = dsn, .size = 4}));
-//   GENNAKER_RETURN_IF_ERROR(pool->Transact([&](pg::Connection& c) -> absl::Status {
+//   GENNAKER_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.dsn = dsn, .size =
+//   4})); GENNAKER_RETURN_IF_ERROR(pool->Transact([&](pg::Connection& c) ->
+//   absl::Status {
 //     GENNAKER_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT $1::int", {"42"}));
 //     ...
 //   }));
 //
-// Errors come back as absl::Status: unreachable server UNAVAILABLE, unique violation
-// ALREADY_EXISTS, serialization failure/deadlock ABORTED, other SQL errors INTERNAL or
-// INVALID_ARGUMENT. The DSN's password never appears in messages. Pool is thread-safe;
-// a Connection is used by one thread at a time.
+// Errors come back as absl::Status: unreachable server UNAVAILABLE, unique
+// violation ALREADY_EXISTS, serialization failure/deadlock ABORTED, other SQL
+// errors INTERNAL or INVALID_ARGUMENT. The DSN's password never appears in
+// messages. Pool is thread-safe; a Connection is used by one thread at a time.
 #ifndef GENNAKER_COMMON_PG_PG_H_
 #define GENNAKER_COMMON_PG_PG_H_
 
@@ -56,12 +58,13 @@ class Result {
 
 class Connection {
  public:
-  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn,
-                                                          int connect_timeout_seconds);
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(
+      const std::string& dsn, int connect_timeout_seconds);
   ~Connection();
 
   // Runs one statement with $1..$n parameters.
-  absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {});
+  absl::StatusOr<Result> Exec(absl::string_view sql,
+                              const std::vector<Param>& params = {});
   // Runs a script of several statements (no parameters), e.g. a migration.
   absl::Status ExecScript(absl::string_view sql);
   // True when the connection is usable.
@@ -83,8 +86,10 @@ struct PoolOptions {
 
 class Pool {
  public:
-  // Opens every connection now, so a bad DSN or unreachable server fails at start-up.
-  static absl::StatusOr<std::unique_ptr<Pool>> Create(const PoolOptions& options);
+  // Opens every connection now, so a bad DSN or unreachable server fails at
+  // start-up.
+  static absl::StatusOr<std::unique_ptr<Pool>> Create(
+      const PoolOptions& options);
   ~Pool();
 
   // A connection borrowed from the pool, returned on destruction.
@@ -104,10 +109,11 @@ class Pool {
 
   absl::StatusOr<Lease> Acquire();
 
-  // Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when fn fails. Retries the
-  // whole transaction up to `attempts` times when PostgreSQL aborts it on a serialization
-  // failure or deadlock (other errors, ABORTED ones of fn's own included, are returned at
-  // once), so `fn` must only touch the database.
+  // Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when fn fails.
+  // Retries the whole transaction up to `attempts` times when PostgreSQL aborts
+  // it on a serialization failure or deadlock (other errors, ABORTED ones of
+  // fn's own included, are returned at once), so `fn` must only touch the
+  // database.
   absl::Status Transact(const std::function<absl::Status(Connection&)>& fn,
                         int attempts = 3);
 

@@ -1,4 +1,5 @@
-// Against a real PostgreSQL server started by the test (common/testing/test_stores.h).
+// Against a real PostgreSQL server started by the test
+// (common/testing/test_stores.h).
 #include "common/pg/pg.h"
 
 #include <gmock/gmock.h>
@@ -28,7 +29,8 @@ std::unique_ptr<Pool> NewPool(int size = 2) {
 }
 
 std::vector<Migration> TestMigrations() {
-  return {{1, "001_create.sql", "CREATE SCHEMA t; CREATE TABLE t.items (id int PRIMARY KEY);"},
+  return {{1, "001_create.sql",
+           "CREATE SCHEMA t; CREATE TABLE t.items (id int PRIMARY KEY);"},
           {2, "002_seed.sql", "INSERT INTO t.items VALUES (1), (2);"}};
 }
 
@@ -36,7 +38,8 @@ TEST(PgTest, ExecWithParametersAndNulls) {
   auto pool = NewPool();
   auto lease = pool->Acquire();
   ASSERT_TRUE(lease.ok());
-  auto r = (*lease)->Exec("SELECT $1::int + 1, $2::text IS NULL", {"41", std::nullopt});
+  auto r = (*lease)->Exec("SELECT $1::int + 1, $2::text IS NULL",
+                          {"41", std::nullopt});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->GetInt(0, 0), 42);
   EXPECT_EQ(r->Get(0, 1), "t");
@@ -45,7 +48,8 @@ TEST(PgTest, ExecWithParametersAndNulls) {
 TEST(PgTest, TransactionRollsBackOnErrorAndMapsUniqueViolation) {
   auto pool = NewPool();
   ASSERT_TRUE(pool->Transact([](Connection& c) {
-                    return c.ExecScript("CREATE TABLE kv (k text PRIMARY KEY, v text)");
+                    return c.ExecScript(
+                        "CREATE TABLE kv (k text PRIMARY KEY, v text)");
                   })
                   .ok());
   absl::Status s = pool->Transact([](Connection& c) -> absl::Status {
@@ -103,13 +107,16 @@ TEST(PgTest, FailedMigrationLeavesNothingBehind) {
   auto pool = NewPool();
   std::vector<Migration> broken = {
       {1, "001_ok.sql", "CREATE TABLE good (id int);"},
-      {2, "002_bad.sql", "CREATE TABLE bad (id int); SELECT no_such_function();"}};
+      {2, "002_bad.sql",
+       "CREATE TABLE bad (id int); SELECT no_such_function();"}};
   auto result = ApplyMigrations(*pool, "broken", broken);
   ASSERT_FALSE(result.ok());
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("broken/002_bad.sql"));
+  EXPECT_THAT(std::string(result.status().message()),
+              HasSubstr("broken/002_bad.sql"));
   auto lease = pool->Acquire();
   auto tables = (*lease)->Exec(
-      "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('good', 'bad')");
+      "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
+      "('good', 'bad')");
   EXPECT_EQ(tables->GetInt(0, 0), 0);
   EXPECT_TRUE(absl::IsInvalidArgument(
       ApplyMigrations(*pool, "x", {{2, "b", ""}, {1, "a", ""}}).status()));
@@ -122,7 +129,8 @@ TEST(PgTest, UnreachableServerFailsFastWithoutLeakingThePassword) {
   auto pool = Pool::Create(o);
   ASSERT_FALSE(pool.ok());
   EXPECT_TRUE(absl::IsUnavailable(pool.status()));
-  EXPECT_THAT(std::string(pool.status().message()), ::testing::Not(HasSubstr("topsecret")));
+  EXPECT_THAT(std::string(pool.status().message()),
+              ::testing::Not(HasSubstr("topsecret")));
 }
 
 }  // namespace

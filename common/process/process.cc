@@ -27,15 +27,18 @@ namespace gennaker::process {
 
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
-  // Everything the child needs is prepared before fork: only async-signal-safe calls after.
+  // Everything the child needs is prepared before fork: only async-signal-safe
+  // calls after.
   std::vector<char*> argv;
-  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : options.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     absl::string_view kv(*e);
     bool overridden = false;
-    for (const auto& [k, v] : options.env) overridden |= absl::StartsWith(kv, k + "=");
+    for (const auto& [k, v] : options.env)
+      overridden |= absl::StartsWith(kv, k + "=");
     if (!overridden) env_strings.emplace_back(kv);
   }
   for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
@@ -46,13 +49,15 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   gid_t gid = 0;
   if (!options.run_as.empty()) {
     passwd* pw = getpwnam(options.run_as.c_str());
-    if (pw == nullptr) return absl::NotFoundError("no such user: " + options.run_as);
+    if (pw == nullptr)
+      return absl::NotFoundError("no such user: " + options.run_as);
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
     if (options.new_session) setsid();
     if (options.die_with_parent) {
@@ -62,7 +67,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     if (!options.log_file.empty()) {
-      int fd = open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      int fd = open(options.log_file.c_str(),
+                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) {
         if (!options.run_as.empty()) (void)fchown(fd, uid, gid);
         dup2(fd, 1);
@@ -70,9 +76,11 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
       }
     }
     if (!options.run_as.empty()) {
-      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
+      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+        _exit(126);
     }
-    // Do not leak the parent's descriptors (listening sockets, log files) into the child.
+    // Do not leak the parent's descriptors (listening sockets, log files) into
+    // the child.
     for (int fd = 3; fd < 1024; ++fd) close(fd);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
@@ -90,7 +98,8 @@ absl::StatusOr<int> Run(const SpawnOptions& options) {
   }
   if (WIFEXITED(status)) {
     if (WEXITSTATUS(status) == 127) {
-      return absl::NotFoundError(absl::StrCat("cannot execute ", options.argv[0]));
+      return absl::NotFoundError(
+          absl::StrCat("cannot execute ", options.argv[0]));
     }
     return WEXITSTATUS(status);
   }
@@ -101,20 +110,23 @@ absl::StatusOr<int> Run(const SpawnOptions& options) {
 bool IsAlive(pid_t pid) {
   if (pid <= 0) return false;
   int status;
-  if (waitpid(pid, &status, WNOHANG) == pid) return false;  // our child, just exited
+  if (waitpid(pid, &status, WNOHANG) == pid)
+    return false;  // our child, just exited
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
   if (!std::getline(stat, line)) return false;
   auto close_paren = line.rfind(')');
-  if (close_paren == std::string::npos || close_paren + 2 >= line.size()) return true;
+  if (close_paren == std::string::npos || close_paren + 2 >= line.size())
+    return true;
   return line[close_paren + 2] != 'Z';
 }
 
 absl::Status Terminate(pid_t pid, absl::Duration grace) {
   if (!IsAlive(pid)) return absl::OkStatus();
   pid_t pgid = getpgid(pid);
-  bool group = pgid == pid;  // a session leader we started: stop its whole group
+  bool group =
+      pgid == pid;  // a session leader we started: stop its whole group
   auto signal = [&](int sig) { group ? killpg(pgid, sig) : kill(pid, sig); };
   signal(SIGTERM);
   absl::Time deadline = absl::Now() + grace;
@@ -126,8 +138,10 @@ absl::Status Terminate(pid_t pid, absl::Duration grace) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   signal(SIGKILL);
-  for (int i = 0; i < 100 && IsAlive(pid); ++i) absl::SleepFor(absl::Milliseconds(20));
-  if (IsAlive(pid)) return absl::InternalError(absl::StrCat("process ", pid, " did not exit"));
+  for (int i = 0; i < 100 && IsAlive(pid); ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  if (IsAlive(pid))
+    return absl::InternalError(absl::StrCat("process ", pid, " did not exit"));
   return absl::OkStatus();
 }
 
@@ -152,7 +166,8 @@ absl::StatusOr<int> FreePort() {
 namespace {
 
 // Reads "<prefix> <N> kB" from a /proc file, in bytes.
-absl::StatusOr<int64_t> ReadKbField(const std::string& path, absl::string_view prefix) {
+absl::StatusOr<int64_t> ReadKbField(const std::string& path,
+                                    absl::string_view prefix) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
@@ -178,13 +193,19 @@ absl::StatusOr<int64_t> ProportionalBytes(pid_t pid) {
 absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("cannot create ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 
-absl::Status WritePrivateFile(const std::string& path, absl::string_view content) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+absl::Status WritePrivateFile(const std::string& path,
+                              absl::string_view content) {
+  int fd = open(path.c_str(),
+                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   bool ok = fchmod(fd, 0600) == 0;  // an existing file keeps its mode otherwise
   size_t done = 0;
   while (ok && done < content.size()) {
@@ -194,7 +215,9 @@ absl::Status WritePrivateFile(const std::string& path, absl::string_view content
     if (ok) done += static_cast<size_t>(n);
   }
   ok = close(fd) == 0 && ok;
-  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  if (!ok)
+    return absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   return absl::OkStatus();
 }
 
@@ -205,11 +228,15 @@ absl::Status ChownTo(const std::string& path, const std::string& user) {
   auto own = [&](const std::filesystem::path& p) {
     return lchown(p.c_str(), pw->pw_uid, pw->pw_gid) == 0;
   };
-  if (!own(path)) return absl::InternalError(absl::StrCat("chown ", path, ": ", strerror(errno)));
+  if (!own(path))
+    return absl::InternalError(
+        absl::StrCat("chown ", path, ": ", strerror(errno)));
   std::error_code ec;
   std::filesystem::recursive_directory_iterator it(path, ec), end;
   for (; !ec && it != end; it.increment(ec)) own(it->path());
-  if (ec) return absl::InternalError(absl::StrCat("chown ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("chown ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 

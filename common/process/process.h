@@ -1,6 +1,7 @@
-// Child processes: spawn (optionally detached into their own session, as another user, with
-// output to a log file), liveness, graceful termination, and free loopback ports.
-// Used by halyard to run the suite and by tests to run real servers.
+// Child processes: spawn (optionally detached into their own session, as
+// another user, with output to a log file), liveness, graceful termination, and
+// free loopback ports. Used by halyard to run the suite and by tests to run
+// real servers.
 #ifndef GENNAKER_COMMON_PROCESS_PROCESS_H_
 #define GENNAKER_COMMON_PROCESS_PROCESS_H_
 
@@ -18,23 +19,27 @@ namespace gennaker::process {
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is the program path
-  std::vector<std::pair<std::string, std::string>> env;  // added to the current environment
+  std::vector<std::pair<std::string, std::string>>
+      env;               // added to the current environment
   std::string log_file;  // stdout and stderr appended here; empty: inherited
-  std::string run_as;    // user name to switch to (needs root); empty: unchanged
-  bool new_session = true;       // own session and process group (survives the parent)
-  bool die_with_parent = false;  // SIGKILL when the spawning thread's process exits
+  std::string run_as;  // user name to switch to (needs root); empty: unchanged
+  bool new_session =
+      true;  // own session and process group (survives the parent)
+  bool die_with_parent =
+      false;  // SIGKILL when the spawning thread's process exits
 };
 
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
 
-// Runs to completion; returns the exit code (or an error when it cannot start / was killed).
+// Runs to completion; returns the exit code (or an error when it cannot start /
+// was killed).
 absl::StatusOr<int> Run(const SpawnOptions& options);
 
 // True when `pid` exists and is not a zombie (reaps it when it is our child).
 bool IsAlive(pid_t pid);
 
-// SIGTERM to the process group of `pid` (or the pid), waits up to `grace`, then SIGKILL.
-// OK when the process is gone afterwards.
+// SIGTERM to the process group of `pid` (or the pid), waits up to `grace`, then
+// SIGKILL. OK when the process is gone afterwards.
 absl::Status Terminate(pid_t pid, absl::Duration grace);
 
 // A TCP port on 127.0.0.1 free at the time of the call.
@@ -43,15 +48,17 @@ absl::StatusOr<int> FreePort();
 // Resident set size of `pid` in bytes (from /proc), or an error.
 absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
 
-// Proportional set size of `pid` in bytes (shared pages divided among their users).
+// Proportional set size of `pid` in bytes (shared pages divided among their
+// users).
 absl::StatusOr<int64_t> ProportionalBytes(pid_t pid);
 
 // Creates `path` and its parents (mode 0755); OK when it exists.
 absl::Status MakeDirs(const std::string& path);
 
-// Writes `content` to `path`, created (or truncated) readable by its owner only: for files
-// that may hold credentials. Never follows a symlink at `path`.
-absl::Status WritePrivateFile(const std::string& path, absl::string_view content);
+// Writes `content` to `path`, created (or truncated) readable by its owner
+// only: for files that may hold credentials. Never follows a symlink at `path`.
+absl::Status WritePrivateFile(const std::string& path,
+                              absl::string_view content);
 
 // Gives `path` (recursively, never following symlinks) to `user`.
 absl::Status ChownTo(const std::string& path, const std::string& user);

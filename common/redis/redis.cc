@@ -33,7 +33,8 @@ Reply Convert(const redisReply* r) {
       break;
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::kArray;
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      for (size_t i = 0; i < r->elements; ++i)
+        out.elements.push_back(Convert(r->element[i]));
       break;
     default:
       out.type = Reply::Type::kNil;
@@ -52,7 +53,8 @@ absl::StatusOr<Options> ParseUrl(const std::string& url) {
   if (auto at = rest.rfind('@'); at != absl::string_view::npos) {
     absl::string_view cred = rest.substr(0, at);
     auto colon = cred.find(':');
-    o.password = std::string(colon == absl::string_view::npos ? cred : cred.substr(colon + 1));
+    o.password = std::string(
+        colon == absl::string_view::npos ? cred : cred.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != absl::string_view::npos) {
@@ -63,17 +65,20 @@ absl::StatusOr<Options> ParseUrl(const std::string& url) {
     rest = rest.substr(0, slash);
   }
   if (auto colon = rest.rfind(':'); colon != absl::string_view::npos) {
-    if (!absl::SimpleAtoi(rest.substr(colon + 1), &o.port) || o.port <= 0 || o.port > 65535) {
+    if (!absl::SimpleAtoi(rest.substr(colon + 1), &o.port) || o.port <= 0 ||
+        o.port > 65535) {
       return absl::InvalidArgumentError("redis URL: bad port");
     }
     rest = rest.substr(0, colon);
   }
-  if (rest.empty()) return absl::InvalidArgumentError("redis URL: missing host");
+  if (rest.empty())
+    return absl::InvalidArgumentError("redis URL: missing host");
   o.host = std::string(rest);
   return o;
 }
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options) {
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    const Options& options) {
   std::unique_ptr<Client> client(new Client(options));
   GENNAKER_ASSIGN_OR_RETURN(redisContext * ctx, client->Open());
   absl::MutexLock lock(&client->mu_);
@@ -89,13 +94,15 @@ Client::~Client() {
 
 absl::StatusOr<redisContext*> Client::Open() {
   timeval tv = ToTimeval(options_.timeout_ms);
-  redisContext* ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+  redisContext* ctx =
+      redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
   auto where = absl::StrCat("redis ", options_.host, ":", options_.port);
   if (ctx == nullptr) return absl::UnavailableError(where + ": out of memory");
   if (ctx->err) {
     std::string msg = ctx->errstr;
     redisFree(ctx);
-    return absl::UnavailableError(absl::StrCat("cannot connect to ", where, ": ", msg));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", where, ": ", msg));
   }
   redisSetTimeout(ctx, tv);
   auto run = [&](std::vector<std::string> argv) -> absl::Status {
@@ -118,7 +125,8 @@ absl::StatusOr<redisContext*> Client::Open() {
   };
   absl::Status st = absl::OkStatus();
   if (!options_.password.empty()) st = run({"AUTH", options_.password});
-  if (st.ok() && options_.db != 0) st = run({"SELECT", std::to_string(options_.db)});
+  if (st.ok() && options_.db != 0)
+    st = run({"SELECT", std::to_string(options_.db)});
   if (!st.ok()) {
     redisFree(ctx);
     return st;
@@ -170,16 +178,18 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& argv) {
   for (int attempt = 0;; ++attempt) {
     bool from_pool = false;
     GENNAKER_ASSIGN_OR_RETURN(redisContext * ctx, Take(&from_pool));
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(args.size()), args.data(), lens.data()));
+    auto* r = static_cast<redisReply*>(redisCommandArgv(
+        ctx, static_cast<int>(args.size()), args.data(), lens.data()));
     if (r == nullptr) {
       const int saved_errno = errno;
       std::string msg = ctx->errstr;
-      // Resend only when the connection was found closed (the server restarted); after a
-      // timeout the server may have run the command, so it is not sent again.
-      const bool timed_out = ctx->err == REDIS_ERR_IO &&
-                             (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
-                              saved_errno == ETIMEDOUT);
+      // Resend only when the connection was found closed (the server
+      // restarted); after a timeout the server may have run the command, so it
+      // is not sent again.
+      const bool timed_out =
+          ctx->err == REDIS_ERR_IO &&
+          (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
+           saved_errno == ETIMEDOUT);
       bool stale = from_pool && !timed_out &&
                    (ctx->err == REDIS_ERR_EOF || ctx->err == REDIS_ERR_IO);
       Give(ctx);  // broken: closed and dropped

@@ -1,7 +1,8 @@
-// Redis access on hiredis: a pool of connections with connect/command timeouts and
-// reconnection. A connection found broken (the server restarted, a timeout) is replaced; a
-// command that fails because a pooled connection was found closed is retried once on a fresh
-// one (the old server never saw it); a command that timed out is not resent. Thread-safe.
+// Redis access on hiredis: a pool of connections with connect/command timeouts
+// and reconnection. A connection found broken (the server restarted, a timeout)
+// is replaced; a command that fails because a pooled connection was found
+// closed is retried once on a fresh one (the old server never saw it); a
+// command that timed out is not resent. Thread-safe.
 #ifndef GENNAKER_COMMON_REDIS_REDIS_H_
 #define GENNAKER_COMMON_REDIS_REDIS_H_
 
@@ -41,7 +42,8 @@ struct Reply {
 class Client {
  public:
   // Opens one connection now (fail fast), the rest on demand.
-  static absl::StatusOr<std::unique_ptr<Client>> Connect(const Options& options);
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const Options& options);
   ~Client();
 
   // Runs one command, e.g. Command({"SET", "k", "v"}).

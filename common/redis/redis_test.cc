@@ -34,9 +34,11 @@ TEST(RedisTest, CommandsAndErrorReplies) {
   EXPECT_EQ(got->str, std::string("v\0w", 3));
   EXPECT_EQ((*client)->Command({"INCR", "n"})->integer, 1);
   ASSERT_TRUE((*client)->Command({"RPUSH", "l", "a", "b"}).ok());
-  EXPECT_EQ((*client)->Command({"LRANGE", "l", "0", "-1"})->elements.size(), 2u);
+  EXPECT_EQ((*client)->Command({"LRANGE", "l", "0", "-1"})->elements.size(),
+            2u);
   EXPECT_EQ((*client)->Command({"GET", "missing"})->type, Reply::Type::kNil);
-  EXPECT_TRUE(absl::IsFailedPrecondition((*client)->Command({"NOSUCHCMD"}).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition((*client)->Command({"NOSUCHCMD"}).status()));
 }
 
 TEST(RedisTest, ReconnectsAfterTheServerRestarts) {
@@ -51,7 +53,8 @@ TEST(RedisTest, ReconnectsAfterTheServerRestarts) {
   (*server)->Stop();
   EXPECT_TRUE(absl::IsUnavailable((*client)->Command({"PING"}).status()));
   ASSERT_TRUE((*server)->Restart().ok());
-  // The pooled connection is stale; the client replaces it without failing the call.
+  // The pooled connection is stale; the client replaces it without failing the
+  // call.
   auto after = (*client)->Command({"SET", "after", "2"});
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ((*client)->Command({"GET", "after"})->str, "2");

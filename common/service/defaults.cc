@@ -12,7 +12,8 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
 void Set(Message* m, absl::string_view key, absl::string_view value) {
-  // Keys are our own constants: a failure is a programming error caught by the tests.
+  // Keys are our own constants: a failure is a programming error caught by the
+  // tests.
   (void)config::SetField(m, key, value);
 }
 
@@ -50,7 +51,8 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
     Set(config, "logging.format", "text");
   }
   if (Has(*config, "postgres")) {
-    Set(config, "postgres.dsn", "host=127.0.0.1 port=5432 dbname=gennaker user=postgres");
+    Set(config, "postgres.dsn",
+        "host=127.0.0.1 port=5432 dbname=gennaker user=postgres");
     Set(config, "postgres.pool_size", "4");
     Set(config, "postgres.connect_timeout_seconds", "5");
   }
@@ -59,17 +61,22 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
     Set(config, "redis.pool_size", "4");
     Set(config, "redis.timeout_ms", "2000");
   }
-  if (Has(*config, "http_port")) Set(config, "http_port", absl::StrCat(kGateHttpPort));
-  if (Has(*config, "max_body_bytes")) Set(config, "max_body_bytes", absl::StrCat(4 << 20));
+  if (Has(*config, "http_port"))
+    Set(config, "http_port", absl::StrCat(kGateHttpPort));
+  if (Has(*config, "max_body_bytes"))
+    Set(config, "max_body_bytes", absl::StrCat(4 << 20));
   if (Has(*config, "cors_allowed_origins")) {
-    Set(config, "cors_allowed_origins", R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)");
+    Set(config, "cors_allowed_origins",
+        R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)");
   }
-  if (const FieldDescriptor* f = config->GetDescriptor()->FindFieldByName("services")) {
+  if (const FieldDescriptor* f =
+          config->GetDescriptor()->FindFieldByName("services")) {
     Message* deps = config->GetReflection()->MutableMessage(config, f);
     const auto* d = deps->GetDescriptor();
     for (int i = 0; i < d->field_count(); ++i) {
       const std::string& name = d->field(i)->name();
-      Set(deps, name + ".address", absl::StrCat("127.0.0.1:", DefaultGrpcPort(name)));
+      Set(deps, name + ".address",
+          absl::StrCat("127.0.0.1:", DefaultGrpcPort(name)));
       Set(deps, name + ".deadline_ms", "10000");
     }
   }

@@ -1,8 +1,7 @@
-#include "common/service/stores.h"
-
 #include "absl/strings/str_cat.h"
-#include "common/status/status_macros.h"
 #include "common/log/log.h"
+#include "common/service/stores.h"
+#include "common/status/status_macros.h"
 
 namespace gennaker {
 
@@ -14,9 +13,11 @@ absl::StatusOr<std::unique_ptr<pg::Pool>> ConnectPostgres(
   options.size = config.pool_size();
   options.connect_timeout_seconds = config.connect_timeout_seconds();
   GENNAKER_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create(options));
-  GENNAKER_ASSIGN_OR_RETURN(int applied, pg::ApplyMigrations(*pool, service, migrations));
-  SPDLOG_INFO("postgres ready: {} connections, {} migration(s) applied now, {} known",
-              config.pool_size(), applied, migrations.size());
+  GENNAKER_ASSIGN_OR_RETURN(int applied,
+                            pg::ApplyMigrations(*pool, service, migrations));
+  SPDLOG_INFO(
+      "postgres ready: {} connections, {} migration(s) applied now, {} known",
+      config.pool_size(), applied, migrations.size());
   return pool;
 }
 

@@ -6,7 +6,8 @@ namespace gennaker {
 
 absl::StatusOr<std::unique_ptr<redis::Client>> ConnectRedis(
     const common::v1::RedisConfig& config) {
-  GENNAKER_ASSIGN_OR_RETURN(redis::Options options, redis::ParseUrl(config.url()));
+  GENNAKER_ASSIGN_OR_RETURN(redis::Options options,
+                            redis::ParseUrl(config.url()));
   options.pool_size = config.pool_size();
   options.timeout_ms = config.timeout_ms();
   GENNAKER_ASSIGN_OR_RETURN(auto client, redis::Client::Connect(options));

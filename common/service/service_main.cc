@@ -10,12 +10,12 @@
 #include "common/config/config_loader.h"
 #include "common/grpc/grpc_server.h"
 #include "common/http/http_server.h"
+#include "common/log/log.h"
 #include "common/log/logging.h"
 #include "common/metrics/metrics.h"
 #include "common/service/defaults.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
-#include "common/log/log.h"
 
 namespace gennaker {
 namespace {
@@ -23,7 +23,8 @@ namespace {
 void Usage(const std::string& name) {
   fprintf(stderr,
           "usage: %s [--config FILE] [--check-config] [--version]\n"
-          "  --config FILE    YAML config (keys as in proto/gennaker/%s/v1/config.proto)\n"
+          "  --config FILE    YAML config (keys as in "
+          "proto/gennaker/%s/v1/config.proto)\n"
           "  --check-config   validate the config and exit\n"
           "  --version        print the version and exit\n"
           "Environment: GENNAKER__SECTION__KEY=value overrides a config key.\n",
@@ -35,9 +36,10 @@ http::Router AdminRouter(const GrpcServer* grpc, const Metrics* metrics,
   http::Router router;
   router.Add("GET", "/health", [grpc, name](const http::Request&) {
     bool up = grpc->serving();
-    return http::Json(up ? 200 : 503,
-                      absl::StrCat(R"({"status":")", up ? "UP" : "DOWN", R"(","service":")",
-                                   name, R"(","version":")", kVersion, "\"}"));
+    return http::Json(
+        up ? 200 : 503,
+        absl::StrCat(R"({"status":")", up ? "UP" : "DOWN", R"(","service":")",
+                     name, R"(","version":")", kVersion, "\"}"));
   });
   router.Add("GET", "/metrics", [metrics](const http::Request&) {
     http::Response r;
@@ -76,7 +78,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
       Usage(spec.name);
       return 0;
     } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", spec.name.c_str(), arg.c_str());
+      fprintf(stderr, "%s: unknown argument '%s'\n", spec.name.c_str(),
+              arg.c_str());
       Usage(spec.name);
       return 2;
     }
@@ -95,10 +98,12 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   const auto& logging = spec.logging(*config);
   status = InitLogging({spec.name, logging.level(), logging.format()});
   if (!status.ok()) {
-    fprintf(stderr, "%s: %s\n", spec.name.c_str(), std::string(status.message()).c_str());
+    fprintf(stderr, "%s: %s\n", spec.name.c_str(),
+            std::string(status.message()).c_str());
     return 2;
   }
-  // Signals are taken synchronously by this thread; block them before any thread starts.
+  // Signals are taken synchronously by this thread; block them before any
+  // thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -109,7 +114,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   Metrics metrics(spec.name);
   auto instance = spec.build(*config, &metrics);
   if (!instance.ok()) {
-    SPDLOG_CRITICAL("cannot start: {}", RedactSecrets(instance.status().message()));
+    SPDLOG_CRITICAL("cannot start: {}",
+                    RedactSecrets(instance.status().message()));
     return 1;
   }
   const auto& server = spec.server(*config);
@@ -127,8 +133,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   admin_options.host = server.host();
   admin_options.port = server.admin_port();
   admin_options.threads = 1;
-  auto admin =
-      http::Server::Start(admin_options, AdminRouter(grpc->get(), &metrics, spec.name));
+  auto admin = http::Server::Start(
+      admin_options, AdminRouter(grpc->get(), &metrics, spec.name));
   if (!admin.ok()) {
     SPDLOG_CRITICAL("cannot start: {}", admin.status().message());
     return 1;
@@ -140,9 +146,9 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
-  SPDLOG_INFO("{} {} serving: gRPC {}:{}, admin HTTP {}:{} (started in {} ms)", spec.name,
-              kVersion, server.host(), (*grpc)->port(), server.host(), (*admin)->port(),
-              elapsed.count());
+  SPDLOG_INFO("{} {} serving: gRPC {}:{}, admin HTTP {}:{} (started in {} ms)",
+              spec.name, kVersion, server.host(), (*grpc)->port(),
+              server.host(), (*admin)->port(), elapsed.count());
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -1,10 +1,11 @@
-// The main() of every service binary, so that all ten start, log, serve and stop the same
-// way. A service provides its config defaults, its own validation and a Build function (the
-// one place where its parts are wired); this runs:
-//   flags (--config FILE, --check-config, --version) -> load + validate config (exit 2 with
-//   the key and reason on error) -> logging -> Build (exit 1 when a store is unreachable) ->
-//   gRPC server with health and reflection -> admin HTTP (/health, /metrics) -> wait for
-//   SIGTERM/SIGINT -> NOT_SERVING, graceful shutdown within server.shutdownGraceSeconds.
+// The main() of every service binary, so that all ten start, log, serve and
+// stop the same way. A service provides its config defaults, its own validation
+// and a Build function (the one place where its parts are wired); this runs:
+//   flags (--config FILE, --check-config, --version) -> load + validate config
+//   (exit 2 with the key and reason on error) -> logging -> Build (exit 1 when
+//   a store is unreachable) -> gRPC server with health and reflection -> admin
+//   HTTP (/health, /metrics) -> wait for SIGTERM/SIGINT -> NOT_SERVING,
+//   graceful shutdown within server.shutdownGraceSeconds.
 #ifndef GENNAKER_COMMON_SERVICE_SERVICE_MAIN_H_
 #define GENNAKER_COMMON_SERVICE_SERVICE_MAIN_H_
 
@@ -39,13 +40,18 @@ class ServiceInstance {
 // Type-erased description of a service; use ServiceMain<Config> below.
 struct ServiceSpec {
   std::string name;
-  std::string unimplemented_area;  // "see issue: ..." text for UNIMPLEMENTED replies
+  std::string
+      unimplemented_area;  // "see issue: ..." text for UNIMPLEMENTED replies
   std::function<absl::Status(const google::protobuf::Message&)> validate;
   std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
       const google::protobuf::Message&, Metrics*)>
       build;
-  std::function<const common::v1::ServerConfig&(const google::protobuf::Message&)> server;
-  std::function<const common::v1::LoggingConfig&(const google::protobuf::Message&)> logging;
+  std::function<const common::v1::ServerConfig&(
+      const google::protobuf::Message&)>
+      server;
+  std::function<const common::v1::LoggingConfig&(
+      const google::protobuf::Message&)>
+      logging;
 };
 
 int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
@@ -53,39 +59,44 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
 
 // Applies the shared defaults for `name` and runs the service.
 template <typename Config>
-int ServiceMain(
-    int argc, char** argv, std::string name, std::string unimplemented_area,
-    std::function<absl::Status(const Config&)> validate,
-    std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(const Config&, Metrics*)>
-        build);
+int ServiceMain(int argc, char** argv, std::string name,
+                std::string unimplemented_area,
+                std::function<absl::Status(const Config&)> validate,
+                std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
+                    const Config&, Metrics*)>
+                    build);
 
-// Loads defaults + file + environment for `name` into `config` and validates the shared
-// blocks (used by ServiceMain and by tests).
+// Loads defaults + file + environment for `name` into `config` and validates
+// the shared blocks (used by ServiceMain and by tests).
 absl::Status LoadServiceConfig(const std::string& name, const std::string& path,
                                google::protobuf::Message* config);
 
 // --- implementation ---
 
 template <typename Config>
-int ServiceMain(
-    int argc, char** argv, std::string name, std::string unimplemented_area,
-    std::function<absl::Status(const Config&)> validate,
-    std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(const Config&, Metrics*)>
-        build) {
+int ServiceMain(int argc, char** argv, std::string name,
+                std::string unimplemented_area,
+                std::function<absl::Status(const Config&)> validate,
+                std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
+                    const Config&, Metrics*)>
+                    build) {
   Config config;
   ServiceSpec spec;
   spec.name = std::move(name);
   spec.unimplemented_area = std::move(unimplemented_area);
   spec.validate = [validate](const google::protobuf::Message& m) {
-    return validate ? validate(static_cast<const Config&>(m)) : absl::OkStatus();
+    return validate ? validate(static_cast<const Config&>(m))
+                    : absl::OkStatus();
   };
   spec.build = [build](const google::protobuf::Message& m, Metrics* metrics) {
     return build(static_cast<const Config&>(m), metrics);
   };
-  spec.server = [](const google::protobuf::Message& m) -> const common::v1::ServerConfig& {
+  spec.server = [](const google::protobuf::Message& m)
+      -> const common::v1::ServerConfig& {
     return static_cast<const Config&>(m).server();
   };
-  spec.logging = [](const google::protobuf::Message& m) -> const common::v1::LoggingConfig& {
+  spec.logging = [](const google::protobuf::Message& m)
+      -> const common::v1::LoggingConfig& {
     return static_cast<const Config&>(m).logging();
   };
   return RunServiceMain(argc, argv, spec, &config);

@@ -1,6 +1,7 @@
-// Connecting a service to its stores at start-up, the same way everywhere: PostgreSQL pool
-// plus the service's schema migrations, or a Redis client; a clear error (password redacted)
-// when the store is unreachable, so main exits non-zero.
+// Connecting a service to its stores at start-up, the same way everywhere:
+// PostgreSQL pool plus the service's schema migrations, or a Redis client; a
+// clear error (password redacted) when the store is unreachable, so main exits
+// non-zero.
 #ifndef GENNAKER_COMMON_SERVICE_STORES_H_
 #define GENNAKER_COMMON_SERVICE_STORES_H_
 

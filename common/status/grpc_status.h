@@ -1,5 +1,6 @@
-// The one mapping between absl::Status and grpc::Status. The canonical codes are identical;
-// only the types differ. Adapters call ToGrpcStatus once at the RPC boundary.
+// The one mapping between absl::Status and grpc::Status. The canonical codes
+// are identical; only the types differ. Adapters call ToGrpcStatus once at the
+// RPC boundary.
 #ifndef GENNAKER_COMMON_STATUS_GRPC_STATUS_H_
 #define GENNAKER_COMMON_STATUS_GRPC_STATUS_H_
 
@@ -15,7 +16,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // grpc -> absl, keeping code and message (for results of outgoing calls).
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-// The HTTP status Spinnaker clients expect for a canonical code (404 for NOT_FOUND, ...).
+// The HTTP status Spinnaker clients expect for a canonical code (404 for
+// NOT_FOUND, ...).
 int HttpStatusFromCode(absl::StatusCode code);
 
 }  // namespace gennaker

@@ -11,7 +11,8 @@ TEST(GrpcStatusTest, MapsCodeAndMessageBothWays) {
   grpc::Status g = ToGrpcStatus(absl::NotFoundError("no such app"));
   EXPECT_EQ(g.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(g.error_message(), "no such app");
-  absl::Status a = FromGrpcStatus(grpc::Status(grpc::StatusCode::ABORTED, "stale"));
+  absl::Status a =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::ABORTED, "stale"));
   EXPECT_TRUE(absl::IsAborted(a));
   EXPECT_EQ(a.message(), "stale");
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());

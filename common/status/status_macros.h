@@ -1,4 +1,5 @@
-// Status propagation macros for absl::Status / absl::StatusOr (our abseil has none).
+// Status propagation macros for absl::Status / absl::StatusOr (our abseil has
+// none).
 //
 //   GENNAKER_RETURN_IF_ERROR(DoThing());
 //   GENNAKER_ASSIGN_OR_RETURN(auto value, ComputeValue());
@@ -17,8 +18,8 @@
 #define GENNAKER_STATUS_CONCAT_INNER_(a, b) a##b
 #define GENNAKER_STATUS_CONCAT_(a, b) GENNAKER_STATUS_CONCAT_INNER_(a, b)
 
-#define GENNAKER_ASSIGN_OR_RETURN(lhs, rexpr)                                  \
-  GENNAKER_ASSIGN_OR_RETURN_IMPL_(                                             \
+#define GENNAKER_ASSIGN_OR_RETURN(lhs, rexpr) \
+  GENNAKER_ASSIGN_OR_RETURN_IMPL_(            \
       GENNAKER_STATUS_CONCAT_(gennaker_statusor_, __LINE__), lhs, rexpr)
 
 #define GENNAKER_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \

@@ -14,7 +14,8 @@ namespace gennaker::testing {
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = absl::StrCat(tmp ? tmp : "/tmp", "/gennaker-", prefix, "-XXXXXX");
+  std::string tmpl =
+      absl::StrCat(tmp ? tmp : "/tmp", "/gennaker-", prefix, "-XXXXXX");
   char* dir = mkdtemp(tmpl.data());
   if (dir == nullptr) std::abort();
   // Other users (postgres) must be able to traverse into it.
@@ -38,7 +39,8 @@ std::string TestPostgres::Dsn(const std::string& db) const {
   return process::LocalPostgresDsn(port_, db);
 }
 
-absl::StatusOr<std::string> TestPostgres::CreateDatabase(const std::string& prefix) {
+absl::StatusOr<std::string> TestPostgres::CreateDatabase(
+    const std::string& prefix) {
   std::string name = absl::StrCat(prefix, "_", getpid(), "_", next_db_++);
   GENNAKER_RETURN_IF_ERROR(process::EnsureDatabase(port_, name));
   return Dsn(name);
@@ -88,7 +90,9 @@ TestRedis::~TestRedis() {
   RemoveTree(dir_);
 }
 
-std::string TestRedis::Url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+std::string TestRedis::Url() const {
+  return absl::StrCat("redis://127.0.0.1:", port_);
+}
 
 void TestRedis::Stop() {
   if (pid_ != 0) (void)process::Terminate(pid_, absl::Seconds(5));

@@ -1,6 +1,7 @@
-// Real PostgreSQL and Redis for tests, on random loopback ports in throwaway directories.
-// SharedPostgres() starts one server per test binary on first use and stops it (and removes
-// its directory) at exit; the servers also die with the test process if it crashes.
+// Real PostgreSQL and Redis for tests, on random loopback ports in throwaway
+// directories. SharedPostgres() starts one server per test binary on first use
+// and stops it (and removes its directory) at exit; the servers also die with
+// the test process if it crashes.
 #ifndef GENNAKER_COMMON_TESTING_TEST_STORES_H_
 #define GENNAKER_COMMON_TESTING_TEST_STORES_H_
 
@@ -13,7 +14,8 @@
 
 namespace gennaker::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed by the caller (or RemoveTree).
+// A fresh directory under $TMPDIR (or /tmp), removed by the caller (or
+// RemoveTree).
 std::string MakeTempDir(const std::string& prefix);
 void RemoveTree(const std::string& path);
 

@@ -19,10 +19,12 @@ class ClouddriverInstance : public ServiceInstance {
 
 }  // namespace
 
-absl::Status ValidateConfig(const v1::ClouddriverConfig&) { return absl::OkStatus(); }
+absl::Status ValidateConfig(const v1::ClouddriverConfig&) {
+  return absl::OkStatus();
+}
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(const v1::ClouddriverConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
+    const v1::ClouddriverConfig& config, Metrics*) {
   auto instance = std::make_unique<ClouddriverInstance>();
   GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
   return instance;

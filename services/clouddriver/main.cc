@@ -3,6 +3,7 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::clouddriver::v1::ClouddriverConfig>(
-      argc, argv, "clouddriver", gennaker::clouddriver::kUnimplementedArea, gennaker::clouddriver::ValidateConfig,
+      argc, argv, "clouddriver", gennaker::clouddriver::kUnimplementedArea,
+      gennaker::clouddriver::ValidateConfig,
       gennaker::clouddriver::BuildClouddriver);
 }

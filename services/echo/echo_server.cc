@@ -24,11 +24,12 @@ class EchoInstance : public ServiceInstance {
 
 absl::Status ValidateConfig(const v1::EchoConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildEcho(const v1::EchoConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildEcho(
+    const v1::EchoConfig& config, Metrics*) {
   auto instance = std::make_unique<EchoInstance>();
-  GENNAKER_ASSIGN_OR_RETURN(instance->pool_,
-                            ConnectPostgres(config.postgres(), "echo", Migrations()));
+  GENNAKER_ASSIGN_OR_RETURN(
+      instance->pool_,
+      ConnectPostgres(config.postgres(), "echo", Migrations()));
   return instance;
 }
 

@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::echo::v1::EchoConfig>(
-      argc, argv, "echo", gennaker::echo::kUnimplementedArea, gennaker::echo::ValidateConfig,
-      gennaker::echo::BuildEcho);
+      argc, argv, "echo", gennaker::echo::kUnimplementedArea,
+      gennaker::echo::ValidateConfig, gennaker::echo::BuildEcho);
 }

@@ -21,8 +21,8 @@ class FiatInstance : public ServiceInstance {
 
 absl::Status ValidateConfig(const v1::FiatConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFiat(const v1::FiatConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFiat(
+    const v1::FiatConfig& config, Metrics*) {
   auto instance = std::make_unique<FiatInstance>();
   GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
   return instance;

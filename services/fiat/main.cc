@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::fiat::v1::FiatConfig>(
-      argc, argv, "fiat", gennaker::fiat::kUnimplementedArea, gennaker::fiat::ValidateConfig,
-      gennaker::fiat::BuildFiat);
+      argc, argv, "fiat", gennaker::fiat::kUnimplementedArea,
+      gennaker::fiat::ValidateConfig, gennaker::fiat::BuildFiat);
 }

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "common/status/status_macros.h"
 #include "common/json/json_fields.h"
+#include "common/status/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace gennaker::front50 {
@@ -20,13 +20,15 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-absl::StatusOr<Json> ParseObject(const std::string& text, absl::string_view what) {
+absl::StatusOr<Json> ParseObject(const std::string& text,
+                                 absl::string_view what) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));
   }
   if (!j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must be a JSON object"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be a JSON object"));
   }
   return j;
 }
@@ -41,8 +43,9 @@ std::string StringField(const Json& j, const char* key) {
 }
 
 // An object to write, stamped as written by `user` at `now`.
-StoredObject Stamped(Kind kind, std::string id, std::string name, std::string application,
-                     const Json& body, int64_t now, const std::string& user) {
+StoredObject Stamped(Kind kind, std::string id, std::string name,
+                     std::string application, const Json& body, int64_t now,
+                     const std::string& user) {
   StoredObject o;
   o.kind = kind;
   o.id = std::move(id);
@@ -54,9 +57,12 @@ StoredObject Stamped(Kind kind, std::string id, std::string name, std::string ap
   return o;
 }
 
-const char* Noun(Kind kind) { return kind == Kind::kStrategy ? "strategy" : "pipeline"; }
+const char* Noun(Kind kind) {
+  return kind == Kind::kStrategy ? "strategy" : "pipeline";
+}
 
-// Bumped on every invalidation, so a list read that raced with a write is not cached.
+// Bumped on every invalidation, so a list read that raced with a write is not
+// cached.
 std::atomic<uint64_t> cache_generation{0};
 
 }  // namespace
@@ -66,8 +72,9 @@ std::string NewUuid() {
   uint64_t a = rng(), b = rng();
   a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
   b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 1
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xffff,
-                         b >> 48, b & 0xffffffffffffull);
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32,
+                         (a >> 16) & 0xffff, a & 0xffff, b >> 48,
+                         b & 0xffffffffffffull);
 }
 
 Front50Core::Front50Core(ObjectStore* store, CoreOptions options,
@@ -80,8 +87,8 @@ absl::Status Front50Core::Init() {
                                    : options_.application_name_pattern;
   name_pattern_ = std::make_unique<RE2>(pattern, RE2::Quiet);
   if (!name_pattern_->ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("applicationNamePattern: invalid regex: ",
-                                                   name_pattern_->error()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "applicationNamePattern: invalid regex: ", name_pattern_->error()));
   }
   store_->OnChange([this](Kind kind, const std::string& application) {
     Invalidate(kind, application);
@@ -103,7 +110,8 @@ void Front50Core::Invalidate(Kind kind, const std::string& application) {
   for (const auto& [id, listener] : listeners_) listener(kind, application);
 }
 
-int Front50Core::Subscribe(std::function<void(Kind, const std::string&)> listener) {
+int Front50Core::Subscribe(
+    std::function<void(Kind, const std::string&)> listener) {
   absl::MutexLock lock(&listeners_mu_);
   listeners_[next_listener_] = std::move(listener);
   return next_listener_++;
@@ -114,18 +122,22 @@ void Front50Core::Unsubscribe(int id) {
   listeners_.erase(id);
 }
 
-absl::Status Front50Core::ValidateApplicationName(const std::string& name) const {
-  if (name.empty()) return absl::InvalidArgumentError("application name is required");
+absl::Status Front50Core::ValidateApplicationName(
+    const std::string& name) const {
+  if (name.empty())
+    return absl::InvalidArgumentError("application name is required");
   if (!RE2::FullMatch(name, *name_pattern_)) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid application name '", name,
-                                                   "': must match ", name_pattern_->pattern()));
+    return absl::InvalidArgumentError(absl::StrCat("invalid application name '",
+                                                   name, "': must match ",
+                                                   name_pattern_->pattern()));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<StoredObject> Front50Core::CreateApplication(const std::string& attributes_json,
-                                                            const std::string& user) {
-  GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(attributes_json, "application"));
+absl::StatusOr<StoredObject> Front50Core::CreateApplication(
+    const std::string& attributes_json, const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json j,
+                            ParseObject(attributes_json, "application"));
   std::string name = StringField(j, "name");
   GENNAKER_RETURN_IF_ERROR(ValidateApplicationName(name));
   if (StringField(j, "email").empty()) {
@@ -140,27 +152,31 @@ absl::StatusOr<StoredObject> Front50Core::CreateApplication(const std::string& a
   if (!j.contains("user")) j["user"] = user;
   PutOptions create;
   create.create_only = true;  // two concurrent creates: exactly one wins
-  auto stored = store_->Put(Stamped(Kind::kApplication, key, key, key, j, now, user), create);
+  auto stored = store_->Put(
+      Stamped(Kind::kApplication, key, key, key, j, now, user), create);
   if (absl::IsAlreadyExists(stored.status())) {
-    return absl::AlreadyExistsError(absl::StrCat("application '", key, "' already exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("application '", key, "' already exists"));
   }
   return stored;
 }
 
-absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& name,
-                                                            const std::string& attributes_json,
-                                                            bool merge,
-                                                            const std::string& user) {
-  GENNAKER_ASSIGN_OR_RETURN(Json patch, ParseObject(attributes_json, "application"));
-  // Read-modify-write with a version check, retried: concurrent merges lose nothing.
+absl::StatusOr<StoredObject> Front50Core::UpdateApplication(
+    const std::string& name, const std::string& attributes_json, bool merge,
+    const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(Json patch,
+                            ParseObject(attributes_json, "application"));
+  // Read-modify-write with a version check, retried: concurrent merges lose
+  // nothing.
   for (int attempt = 0;; ++attempt) {
     GENNAKER_ASSIGN_OR_RETURN(StoredObject existing,
                               store_->Get(Kind::kApplication, Lower(name)));
-    GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(existing.body, "stored application"));
+    GENNAKER_ASSIGN_OR_RETURN(Json j,
+                              ParseObject(existing.body, "stored application"));
     std::string given = StringField(patch, "name");
     if (!given.empty() && Lower(given) != existing.id) {
-      return absl::InvalidArgumentError(absl::StrCat("application name '", given,
-                                                     "' does not match '", existing.id, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "application name '", given, "' does not match '", existing.id, "'"));
     }
     if (merge) {
       for (auto& [k, v] : patch.items()) j[k] = v;
@@ -175,14 +191,15 @@ absl::StatusOr<StoredObject> Front50Core::UpdateApplication(const std::string& n
     j["lastModifiedBy"] = user;
     PutOptions options;
     options.expected_updated_at_ms = existing.updated_at_ms;
-    auto stored = store_->Put(
-        Stamped(Kind::kApplication, existing.id, existing.id, existing.id, j, now, user),
-        options);
+    auto stored = store_->Put(Stamped(Kind::kApplication, existing.id,
+                                      existing.id, existing.id, j, now, user),
+                              options);
     if (!absl::IsAborted(stored.status()) || attempt == 4) return stored;
   }
 }
 
-absl::StatusOr<StoredObject> Front50Core::GetApplication(const std::string& name) {
+absl::StatusOr<StoredObject> Front50Core::GetApplication(
+    const std::string& name) {
   return store_->Get(Kind::kApplication, Lower(name));
 }
 
@@ -190,20 +207,23 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::ListApplications() {
   return store_->List(Kind::kApplication, "");
 }
 
-absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
-                                                                  const std::string& config_json,
+absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(
+    Kind kind, const std::string& config_json,
     std::optional<int64_t> expected_updated_at_ms, const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(config_json, Noun(kind)));
   const std::string application = StringField(j, "application");
   const std::string name = StringField(j, "name");
   if (application.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " application is required"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Noun(kind), " application is required"));
   }
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " name is required"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Noun(kind), " name is required"));
   }
   const std::string app_key = Lower(application);
-  if (absl::Status app = store_->Get(Kind::kApplication, app_key).status(); !app.ok()) {
+  if (absl::Status app = store_->Get(Kind::kApplication, app_key).status();
+      !app.ok()) {
     if (absl::IsNotFound(app)) {
       return absl::InvalidArgumentError(
           absl::StrCat("application '", application, "' does not exist"));
@@ -217,19 +237,23 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
     j["id"] = id;
   }
   const std::string key = Lower(id);
-  GENNAKER_ASSIGN_OR_RETURN(auto same_name, store_->FindByName(kind, app_key, name));
+  GENNAKER_ASSIGN_OR_RETURN(auto same_name,
+                            store_->FindByName(kind, app_key, name));
   if (same_name && same_name->id != key) {
-    return absl::FailedPreconditionError(absl::StrCat("a ", Noun(kind), " named '", name,
-                                                      "' already exists in application '",
-                                                      application, "'"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a ", Noun(kind), " named '", name,
+                     "' already exists in application '", application, "'"));
   }
   auto previous = store_->Get(kind, key);
-  if (!previous.ok() && !absl::IsNotFound(previous.status())) return previous.status();
+  if (!previous.ok() && !absl::IsNotFound(previous.status()))
+    return previous.status();
   PutOptions options;
   options.expected_updated_at_ms = expected_updated_at_ms;
-  if (auto triggers = j.find("triggers"); triggers != j.end() && triggers->is_array()) {
+  if (auto triggers = j.find("triggers");
+      triggers != j.end() && triggers->is_array()) {
     for (auto& t : *triggers) {
-      if (t.is_object() && json::String(t, "type") == "cron" && StringField(t, "id").empty()) {
+      if (t.is_object() && json::String(t, "type") == "cron" &&
+          StringField(t, "id").empty()) {
         t["id"] = NewUuid();
       }
     }
@@ -238,19 +262,21 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
   j["lastModified"] = now;
   j["updateTs"] = std::to_string(now);
   j["lastModifiedBy"] = user;
-  auto stored = store_->Put(Stamped(kind, key, name, app_key, j, now, user), options);
+  auto stored =
+      store_->Put(Stamped(kind, key, name, app_key, j, now, user), options);
   if (absl::IsAlreadyExists(stored.status())) {
-    return absl::FailedPreconditionError(absl::StrCat("a ", Noun(kind), " named '", name,
-                                                      "' already exists in application '",
-                                                      application, "'"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a ", Noun(kind), " named '", name,
+                     "' already exists in application '", application, "'"));
   }
   if (absl::IsAborted(stored.status())) {
-    return absl::AbortedError(absl::StrCat("The submitted ", Noun(kind),
-                                           " is stale (", stored.status().message(),
-                                           "); reload it and try again"));
+    return absl::AbortedError(
+        absl::StrCat("The submitted ", Noun(kind), " is stale (",
+                     stored.status().message(), "); reload it and try again"));
   }
   GENNAKER_RETURN_IF_ERROR(stored.status());
-  // Our own writes are visible at once, without waiting for the change notification.
+  // Our own writes are visible at once, without waiting for the change
+  // notification.
   Invalidate(kind, app_key);
   if (previous.ok() && previous->application != app_key) {
     Invalidate(kind, previous->application);
@@ -258,8 +284,8 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(Kind kind,
   return SaveResult{*std::move(stored), !previous.ok()};
 }
 
-absl::StatusOr<std::shared_ptr<const Front50Core::PipelineList>> Front50Core::ListPipelines(
-    Kind kind, const std::string& application) {
+absl::StatusOr<std::shared_ptr<const Front50Core::PipelineList>>
+Front50Core::ListPipelines(Kind kind, const std::string& application) {
   const std::pair<Kind, std::string> key(kind, Lower(application));
   {
     absl::MutexLock lock(&cache_mu_);
@@ -286,9 +312,10 @@ absl::StatusOr<std::shared_ptr<const Front50Core::PipelineList>> Front50Core::Li
     }
     entries.push_back({index, Lower(o.name), std::move(body), &o});
   }
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.index != b.index ? a.index < b.index : a.name < b.name;
-  });
+  std::stable_sort(
+      entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return a.index != b.index ? a.index < b.index : a.name < b.name;
+      });
   auto list = std::make_shared<PipelineList>();
   list->objects.reserve(entries.size());
   uint64_t hash = 1469598103934665603ull;  // FNV-1a over ids and versions
@@ -315,36 +342,35 @@ absl::StatusOr<std::shared_ptr<const Front50Core::PipelineList>> Front50Core::Li
   return result;
 }
 
-absl::StatusOr<std::vector<StoredObject>> Front50Core::ListAllPipelines(Kind kind) {
+absl::StatusOr<std::vector<StoredObject>> Front50Core::ListAllPipelines(
+    Kind kind) {
   return store_->List(kind, "");
 }
 
-absl::StatusOr<StoredObject> Front50Core::GetPipelineByName(Kind kind,
-                                                            const std::string& application,
-                                                            const std::string& name) {
+absl::StatusOr<StoredObject> Front50Core::GetPipelineByName(
+    Kind kind, const std::string& application, const std::string& name) {
   GENNAKER_ASSIGN_OR_RETURN(
       auto found,
       store_->FindByName(kind, Lower(application),
                          std::string(absl::StripAsciiWhitespace(name))));
   if (!found) {
     return absl::NotFoundError(absl::StrCat(Noun(kind), " '", name,
-                                            "' not found in application '", application,
-                                            "'"));
+                                            "' not found in application '",
+                                            application, "'"));
   }
   return *found;
 }
 
-absl::StatusOr<int> Front50Core::Reorder(Kind kind, const std::string& application,
-                                         const std::map<std::string, int>& indices_by_id,
-                                         const std::string& user) {
+absl::StatusOr<int> Front50Core::Reorder(
+    Kind kind, const std::string& application,
+    const std::map<std::string, int>& indices_by_id, const std::string& user) {
   const std::string app_key = Lower(application);
   int changed = 0;
   for (const auto& [id, index] : indices_by_id) {
     GENNAKER_ASSIGN_OR_RETURN(StoredObject o, store_->Get(kind, Lower(id)));
     if (o.application != app_key) {
-      return absl::InvalidArgumentError(absl::StrCat(Noun(kind), " '", id,
-                                                     "' is not in application '",
-                                                     application, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          Noun(kind), " '", id, "' is not in application '", application, "'"));
     }
     GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(o.body, Noun(kind)));
     if (json::Int(j, "index", -1) == index) continue;
@@ -354,7 +380,9 @@ absl::StatusOr<int> Front50Core::Reorder(Kind kind, const std::string& applicati
     j["updateTs"] = std::to_string(now);
     j["lastModifiedBy"] = user;
     GENNAKER_RETURN_IF_ERROR(
-        store_->Put(Stamped(kind, o.id, o.name, o.application, j, now, user), {}).status());
+        store_
+            ->Put(Stamped(kind, o.id, o.name, o.application, j, now, user), {})
+            .status());
     ++changed;
   }
   Invalidate(kind, app_key);
@@ -373,14 +401,15 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
     if (triggers == j.end() || !triggers->is_array()) continue;
     bool match = false;
     for (const auto& t : *triggers) {
-      if (!t.is_object() || json::String(t, "type") != "pipeline" || !json::Bool(t, "enabled") ||
-          json::String(t, "pipeline") != id) {
+      if (!t.is_object() || json::String(t, "type") != "pipeline" ||
+          !json::Bool(t, "enabled") || json::String(t, "pipeline") != id) {
         continue;
       }
       auto statuses = t.find("status");
       if (statuses == t.end() || !statuses->is_array()) continue;
       for (const auto& s : *statuses) {
-        match |= s.is_string() && absl::EqualsIgnoreCase(s.get<std::string>(), status);
+        match |= s.is_string() &&
+                 absl::EqualsIgnoreCase(s.get<std::string>(), status);
       }
     }
     if (match) out.push_back(std::move(o));
@@ -388,24 +417,30 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
   return out;
 }
 
-absl::StatusOr<StoredObject> Front50Core::Get(Kind kind, const std::string& key) {
+absl::StatusOr<StoredObject> Front50Core::Get(Kind kind,
+                                              const std::string& key) {
   return store_->Get(kind, Lower(key));
 }
 
-absl::Status Front50Core::Delete(Kind kind, const std::string& key, const std::string& user) {
-  GENNAKER_ASSIGN_OR_RETURN(StoredObject existing, store_->Get(kind, Lower(key)));
+absl::Status Front50Core::Delete(Kind kind, const std::string& key,
+                                 const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(StoredObject existing,
+                            store_->Get(kind, Lower(key)));
   GENNAKER_RETURN_IF_ERROR(store_->Delete(kind, Lower(key), user, now_ms_()));
-  // Our own reads see the delete at once, before the change notification arrives.
+  // Our own reads see the delete at once, before the change notification
+  // arrives.
   Invalidate(kind, existing.application);
   if (kind == Kind::kApplication) {
     // Spinnaker deletes an application's permissions with it.
-    absl::Status s = store_->Delete(Kind::kApplicationPermission, Lower(key), user, now_ms_());
+    absl::Status s = store_->Delete(Kind::kApplicationPermission, Lower(key),
+                                    user, now_ms_());
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<StoredObject> Front50Core::Recover(Kind kind, const std::string& key,
+absl::StatusOr<StoredObject> Front50Core::Recover(Kind kind,
+                                                  const std::string& key,
                                                   const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(StoredObject recovered,
                             store_->Recover(kind, Lower(key), user, now_ms_()));
@@ -413,13 +448,13 @@ absl::StatusOr<StoredObject> Front50Core::Recover(Kind kind, const std::string& 
   return recovered;
 }
 
-absl::StatusOr<std::vector<StoredObject>> Front50Core::History(Kind kind,
-                                                               const std::string& key,
-                                                               int limit) {
+absl::StatusOr<std::vector<StoredObject>> Front50Core::History(
+    Kind kind, const std::string& key, int limit) {
   return store_->History(kind, Lower(key), limit);
 }
 
-absl::StatusOr<StoredObject> Front50Core::Version(Kind kind, const std::string& key,
+absl::StatusOr<StoredObject> Front50Core::Version(Kind kind,
+                                                  const std::string& key,
                                                   int64_t version) {
   return store_->Version(kind, Lower(key), version);
 }
@@ -428,13 +463,14 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::List(Kind kind) {
   return store_->List(kind, "");
 }
 
-absl::StatusOr<StoredObject> Front50Core::SaveObject(Kind kind, std::string key,
-                                                     const std::string& body_json,
-                                                     const std::string& user) {
+absl::StatusOr<StoredObject> Front50Core::SaveObject(
+    Kind kind, std::string key, const std::string& body_json,
+    const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(body_json, KindName(kind)));
   std::string name = StringField(j, "name");
   if (kind == Kind::kProject) {
-    if (name.empty()) return absl::InvalidArgumentError("project name is required");
+    if (name.empty())
+      return absl::InvalidArgumentError("project name is required");
     if (key.empty()) key = StringField(j, "id");
     if (key.empty()) {
       key = NewUuid();
@@ -442,18 +478,19 @@ absl::StatusOr<StoredObject> Front50Core::SaveObject(Kind kind, std::string key,
     }
   }
   if (key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(KindName(kind), " key is required"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(KindName(kind), " key is required"));
   }
   const int64_t now = now_ms_();
   j["lastModified"] = now;
   j["lastModifiedBy"] = user;
   if (kind == Kind::kProject) j["updateTs"] = std::to_string(now);
   const std::string id = Lower(key);
-  auto stored =
-      store_->Put(Stamped(kind, id, name.empty() ? id : name, "", j, now, user), {});
+  auto stored = store_->Put(
+      Stamped(kind, id, name.empty() ? id : name, "", j, now, user), {});
   if (absl::IsAlreadyExists(stored.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("a ", KindName(kind), " named '", name, "' already exists"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a ", KindName(kind), " named '", name, "' already exists"));
   }
   return stored;
 }

@@ -16,13 +16,16 @@ using Json = nlohmann::json;
 class Front50CoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    core_ = std::make_unique<Front50Core>(&store_, CoreOptions{}, [this] { return ++now_; });
+    core_ = std::make_unique<Front50Core>(&store_, CoreOptions{},
+                                          [this] { return ++now_; });
     ASSERT_TRUE(core_->Init().ok());
-    ASSERT_TRUE(core_->CreateApplication(R"({"name":"MyApp","email":"a@b.c"})", "alice").ok());
+    ASSERT_TRUE(
+        core_->CreateApplication(R"({"name":"MyApp","email":"a@b.c"})", "alice")
+            .ok());
   }
 
-  absl::StatusOr<Front50Core::SaveResult> Save(const Json& j,
-                                               std::optional<int64_t> expected = {}) {
+  absl::StatusOr<Front50Core::SaveResult> Save(
+      const Json& j, std::optional<int64_t> expected = {}) {
     return core_->SavePipeline(Kind::kPipeline, j.dump(), expected, "alice");
   }
 
@@ -39,32 +42,40 @@ TEST_F(Front50CoreTest, ApplicationsAreKeyedLowerCaseAndValidated) {
   EXPECT_EQ(body["lastModifiedBy"], "alice");
   EXPECT_TRUE(body["createTs"].is_string());
   EXPECT_TRUE(absl::IsAlreadyExists(
-      core_->CreateApplication(R"({"name":"myapp","email":"x@y.z"})", "bob").status()));
+      core_->CreateApplication(R"({"name":"myapp","email":"x@y.z"})", "bob")
+          .status()));
   EXPECT_TRUE(absl::IsInvalidArgument(
-      core_->CreateApplication(R"({"name":"bad name!","email":"x@y.z"})", "bob").status()));
+      core_->CreateApplication(R"({"name":"bad name!","email":"x@y.z"})", "bob")
+          .status()));
   EXPECT_TRUE(absl::IsInvalidArgument(
       core_->CreateApplication(R"({"name":"noemail"})", "bob").status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(core_->CreateApplication("not json", "bob").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      core_->CreateApplication("not json", "bob").status()));
 }
 
 TEST_F(Front50CoreTest, ConfiguredNamePatternIsEnforced) {
   InMemoryObjectStore store;
   Front50Core strict(&store, CoreOptions{"[a-z]+"}, [] { return 1; });
   ASSERT_TRUE(strict.Init().ok());
-  EXPECT_TRUE(strict.CreateApplication(R"({"name":"abc","email":"e"})", "u").ok());
+  EXPECT_TRUE(
+      strict.CreateApplication(R"({"name":"abc","email":"e"})", "u").ok());
   auto bad = strict.CreateApplication(R"({"name":"abc1","email":"e"})", "u");
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("must match [a-z]+"));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("must match [a-z]+"));
   InMemoryObjectStore other;
   Front50Core broken(&other, CoreOptions{"("}, [] { return 1; });
   EXPECT_TRUE(absl::IsInvalidArgument(broken.Init()));
 }
 
 TEST_F(Front50CoreTest, SaveAssignsIdAndServerFieldsAndKeepsTheRest) {
-  Json config = {{"application", "myapp"},
-                 {"name", "  Deploy  "},
-                 {"stages", Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 30}}})},
-                 {"triggers", Json::array({{{"type", "cron"}, {"cronExpression", "0 0 * * * ?"}}})},
-                 {"ratio", 0.5}};
+  Json config = {
+      {"application", "myapp"},
+      {"name", "  Deploy  "},
+      {"stages",
+       Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 30}}})},
+      {"triggers",
+       Json::array({{{"type", "cron"}, {"cronExpression", "0 0 * * * ?"}}})},
+      {"ratio", 0.5}};
   auto saved = Save(config);
   ASSERT_TRUE(saved.ok()) << saved.status();
   EXPECT_TRUE(saved->created);
@@ -72,7 +83,8 @@ TEST_F(Front50CoreTest, SaveAssignsIdAndServerFieldsAndKeepsTheRest) {
   EXPECT_EQ(body["name"], "Deploy");
   EXPECT_EQ(body["id"].get<std::string>().size(), 36u);
   EXPECT_EQ(body["lastModifiedBy"], "alice");
-  EXPECT_EQ(body["updateTs"], std::to_string(body["lastModified"].get<int64_t>()));
+  EXPECT_EQ(body["updateTs"],
+            std::to_string(body["lastModified"].get<int64_t>()));
   EXPECT_TRUE(body["stages"][0]["waitTime"].is_number_integer());
   EXPECT_EQ(body["ratio"], 0.5);
   EXPECT_EQ(body["triggers"][0]["id"].get<std::string>().size(), 36u);
@@ -89,7 +101,8 @@ TEST_F(Front50CoreTest, BadPipelinesAreRefusedWithClearMessages) {
               HasSubstr("name is required"));
   auto unknown = Save({{"application", "nope"}, {"name", "x"}});
   EXPECT_TRUE(absl::IsInvalidArgument(unknown.status()));
-  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("'nope' does not exist"));
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("'nope' does not exist"));
   EXPECT_TRUE(absl::IsInvalidArgument(
       core_->SavePipeline(Kind::kPipeline, "[1,2]", {}, "u").status()));
   EXPECT_TRUE(store_.List(Kind::kPipeline, "")->empty());
@@ -99,12 +112,16 @@ TEST_F(Front50CoreTest, DuplicateNamesAreRejectedIgnoringCase) {
   ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "Deploy"}}).ok());
   auto dup = Save({{"application", "MyApp"}, {"name", "DEPLOY"}});
   EXPECT_TRUE(absl::IsFailedPrecondition(dup.status()));
-  EXPECT_THAT(std::string(dup.status().message()),
-              HasSubstr("a pipeline named 'DEPLOY' already exists in application 'MyApp'"));
+  EXPECT_THAT(
+      std::string(dup.status().message()),
+      HasSubstr(
+          "a pipeline named 'DEPLOY' already exists in application 'MyApp'"));
   // A strategy may share a pipeline's name.
-  EXPECT_TRUE(core_->SavePipeline(Kind::kStrategy,
-                                  Json{{"application", "myapp"}, {"name", "Deploy"}}.dump(), {},
-                                  "u")
+  EXPECT_TRUE(core_
+                  ->SavePipeline(
+                      Kind::kStrategy,
+                      Json{{"application", "myapp"}, {"name", "Deploy"}}.dump(),
+                      {}, "u")
                   .ok());
 }
 
@@ -120,9 +137,12 @@ TEST_F(Front50CoreTest, StaleCheckRefusesAnOlderLastModified) {
 }
 
 TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "b"}, {"index", 5}}).ok());
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "a"}, {"index", 5}}).ok());
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "z"}, {"index", 1}}).ok());
+  ASSERT_TRUE(
+      Save({{"application", "myapp"}, {"name", "b"}, {"index", 5}}).ok());
+  ASSERT_TRUE(
+      Save({{"application", "myapp"}, {"name", "a"}, {"index", 5}}).ok());
+  ASSERT_TRUE(
+      Save({{"application", "myapp"}, {"name", "z"}, {"index", 1}}).ok());
   ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "noindex"}}).ok());
   auto list = core_->ListPipelines(Kind::kPipeline, "MyApp");
   ASSERT_TRUE(list.ok());
@@ -134,7 +154,8 @@ TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"z", "a", "b", "noindex"}));
   // A write invalidates the cached list.
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "c"}, {"index", 0}}).ok());
+  ASSERT_TRUE(
+      Save({{"application", "myapp"}, {"name", "c"}, {"index", 0}}).ok());
   auto after = core_->ListPipelines(Kind::kPipeline, "myapp");
   EXPECT_EQ(Json::parse((*after)->objects[0].body)["name"], "c");
   EXPECT_EQ((*after)->objects.size(), 5u);
@@ -150,12 +171,14 @@ TEST_F(Front50CoreTest, PipelinesTriggeredByAnUpstreamPipeline) {
                   {"pipeline", id},
                   {"enabled", true},
                   {"status", Json::array({"successful"})}};
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "down"},
+  ASSERT_TRUE(Save({{"application", "myapp"},
+                    {"name", "down"},
                     {"triggers", Json::array({trigger})}})
                   .ok());
   Json disabled_trigger = trigger;
   disabled_trigger["enabled"] = false;
-  ASSERT_TRUE(Save({{"application", "myapp"}, {"name", "off"},
+  ASSERT_TRUE(Save({{"application", "myapp"},
+                    {"name", "off"},
                     {"triggers", Json::array({disabled_trigger})}})
                   .ok());
   auto hits = core_->PipelinesTriggeredBy(id, "successful");
@@ -166,19 +189,24 @@ TEST_F(Front50CoreTest, PipelinesTriggeredByAnUpstreamPipeline) {
 }
 
 TEST_F(Front50CoreTest, DeletingAnApplicationDeletesItsPermissions) {
-  ASSERT_TRUE(core_->SaveObject(Kind::kApplicationPermission, "myapp",
-                                R"({"name":"myapp","permissions":{"READ":["dev"]}})", "u")
+  ASSERT_TRUE(core_
+                  ->SaveObject(
+                      Kind::kApplicationPermission, "myapp",
+                      R"({"name":"myapp","permissions":{"READ":["dev"]}})", "u")
                   .ok());
   ASSERT_TRUE(core_->Delete(Kind::kApplication, "MyApp", "u").ok());
-  EXPECT_TRUE(absl::IsNotFound(core_->Get(Kind::kApplicationPermission, "myapp").status()));
+  EXPECT_TRUE(absl::IsNotFound(
+      core_->Get(Kind::kApplicationPermission, "myapp").status()));
   EXPECT_TRUE(absl::IsNotFound(core_->GetApplication("myapp").status()));
 }
 
 TEST_F(Front50CoreTest, ProjectsGetIdsAndUniqueNames) {
-  auto p = core_->SaveObject(Kind::kProject, "", R"({"name":"Platform","email":"e"})", "u");
+  auto p = core_->SaveObject(Kind::kProject, "",
+                             R"({"name":"Platform","email":"e"})", "u");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(Json::parse(p->body)["id"].get<std::string>().size(), 36u);
-  auto dup = core_->SaveObject(Kind::kProject, "", R"({"name":"platform"})", "u");
+  auto dup =
+      core_->SaveObject(Kind::kProject, "", R"({"name":"platform"})", "u");
   EXPECT_TRUE(absl::IsFailedPrecondition(dup.status()));
 }
 

@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
-#include "common/json/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/front50_core.h"
 
@@ -32,7 +32,8 @@ Kind PipelineKindOf(v1::PipelineKind kind) {
 }
 
 absl::StatusOr<Kind> KindOf(v1::ObjectType type) {
-  if (type < v1::OBJECT_TYPE_APPLICATION || type > v1::OBJECT_TYPE_SERVICE_ACCOUNT) {
+  if (type < v1::OBJECT_TYPE_APPLICATION ||
+      type > v1::OBJECT_TYPE_SERVICE_ACCOUNT) {
     return absl::InvalidArgumentError("object type is required");
   }
   return static_cast<Kind>(type);
@@ -74,7 +75,8 @@ void ToApplication(const StoredObject& o, v1::Application* a) {
   a->set_description(json::String(j, "description"));
   if (auto it = j.find("cloudProviders"); it != j.end()) {
     if (it->is_string()) {
-      for (auto p : absl::StrSplit(it->get<std::string>(), ',', absl::SkipWhitespace())) {
+      for (auto p : absl::StrSplit(it->get<std::string>(), ',',
+                                   absl::SkipWhitespace())) {
         a->add_cloud_providers(std::string(absl::StripAsciiWhitespace(p)));
       }
     } else if (it->is_array()) {
@@ -102,7 +104,8 @@ void ToProject(const StoredObject& o, v1::Project* p) {
   p->set_name(o.name);
   p->set_email(json::String(j, "email"));
   if (auto c = j.find("config"); c != j.end() && c->is_object()) {
-    if (auto apps = c->find("applications"); apps != c->end() && apps->is_array()) {
+    if (auto apps = c->find("applications");
+        apps != c->end() && apps->is_array()) {
       for (const auto& a : *apps) {
         if (a.is_string()) p->add_applications(a.get<std::string>());
       }
@@ -127,8 +130,10 @@ void ToServiceAccount(const StoredObject& o, v1::ServiceAccount* s) {
 void ToPermission(const StoredObject& o, v1::ApplicationPermission* p) {
   Json j = Body(o);
   p->set_application(o.id);
-  if (auto perms = j.find("permissions"); perms != j.end() && perms->is_object()) {
-    auto roles = [&](const char* key, google::protobuf::RepeatedPtrField<std::string>* out) {
+  if (auto perms = j.find("permissions");
+      perms != j.end() && perms->is_object()) {
+    auto roles = [&](const char* key,
+                     google::protobuf::RepeatedPtrField<std::string>* out) {
       if (auto r = perms->find(key); r != perms->end() && r->is_array()) {
         for (const auto& v : *r) {
           if (v.is_string()) out->Add(v.get<std::string>());
@@ -152,7 +157,8 @@ void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
     t->set_name(json::String(*m, "name"));
   }
   if (auto s = j.find("metadata"); s != j.end() && s->is_object()) {
-    if (auto scopes = s->find("scopes"); scopes != s->end() && scopes->is_array()) {
+    if (auto scopes = s->find("scopes");
+        scopes != s->end() && scopes->is_array()) {
       for (const auto& sc : *scopes) {
         if (sc.is_string()) t->add_scopes(sc.get<std::string>());
       }
@@ -162,15 +168,17 @@ void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
   FillAudit(o, t->mutable_audit());
 }
 
-// Global notifications and an application's are stored apart even for an application
-// named "global".
+// Global notifications and an application's are stored apart even for an
+// application named "global".
 std::string NotificationKey(bool global, const std::string& application) {
   return global ? "global" : "application:" + application;
 }
 
-// The stored key of an object addressed by a public key (notifications: application name).
+// The stored key of an object addressed by a public key (notifications:
+// application name).
 std::string StoredKey(v1::ObjectType type, const std::string& key) {
-  if (type == v1::OBJECT_TYPE_NOTIFICATION) return NotificationKey(key == "global", key);
+  if (type == v1::OBJECT_TYPE_NOTIFICATION)
+    return NotificationKey(key == "global", key);
   return key;
 }
 
@@ -191,7 +199,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status GetApplication(ServerContext*, const v1::GetApplicationRequest* request,
+  Status GetApplication(ServerContext*,
+                        const v1::GetApplicationRequest* request,
                         v1::GetApplicationResponse* response) override {
     auto app = core_->GetApplication(request->name());
     if (!app.ok()) return ToGrpcStatus(app.status());
@@ -199,21 +208,24 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status CreateApplication(ServerContext*, const v1::CreateApplicationRequest* request,
+  Status CreateApplication(ServerContext*,
+                           const v1::CreateApplicationRequest* request,
                            v1::CreateApplicationResponse* response) override {
     const v1::Application& a = request->application();
     Json j = a.attributes().json().empty()
                  ? Json::object()
                  : Json::parse(a.attributes().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "attributes must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "attributes must be a JSON object");
     }
     if (!a.name().empty()) j["name"] = a.name();
     if (!a.email().empty()) j["email"] = a.email();
     if (!a.description().empty()) j["description"] = a.description();
     if (a.cloud_providers_size() > 0) {
       std::string joined;
-      for (const auto& p : a.cloud_providers()) absl::StrAppend(&joined, joined.empty() ? "" : ",", p);
+      for (const auto& p : a.cloud_providers())
+        absl::StrAppend(&joined, joined.empty() ? "" : ",", p);
       j["cloudProviders"] = joined;
     }
     auto created = core_->CreateApplication(j.dump(), User());
@@ -222,47 +234,53 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status UpdateApplication(ServerContext*, const v1::UpdateApplicationRequest* request,
+  Status UpdateApplication(ServerContext*,
+                           const v1::UpdateApplicationRequest* request,
                            v1::UpdateApplicationResponse* response) override {
-    auto updated = core_->UpdateApplication(request->name(), request->attributes().json(),
-                                            request->merge(), User());
+    auto updated =
+        core_->UpdateApplication(request->name(), request->attributes().json(),
+                                 request->merge(), User());
     if (!updated.ok()) return ToGrpcStatus(updated.status());
     ToApplication(*updated, response->mutable_application());
     return Status::OK;
   }
 
-  Status ListApplicationPermissions(ServerContext*,
-                                    const v1::ListApplicationPermissionsRequest*,
-                                    v1::ListApplicationPermissionsResponse* response) override {
+  Status ListApplicationPermissions(
+      ServerContext*, const v1::ListApplicationPermissionsRequest*,
+      v1::ListApplicationPermissionsResponse* response) override {
     auto all = core_->List(Kind::kApplicationPermission);
     if (!all.ok()) return ToGrpcStatus(all.status());
     for (const auto& o : *all) ToPermission(o, response->add_permissions());
     return Status::OK;
   }
 
-  Status GetApplicationPermission(ServerContext*,
-                                  const v1::GetApplicationPermissionRequest* request,
-                                  v1::GetApplicationPermissionResponse* response) override {
+  Status GetApplicationPermission(
+      ServerContext*, const v1::GetApplicationPermissionRequest* request,
+      v1::GetApplicationPermissionResponse* response) override {
     auto o = core_->Get(Kind::kApplicationPermission, request->application());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToPermission(*o, response->mutable_permission());
     return Status::OK;
   }
 
-  Status PutApplicationPermission(ServerContext*,
-                                  const v1::PutApplicationPermissionRequest* request,
-                                  v1::PutApplicationPermissionResponse* response) override {
+  Status PutApplicationPermission(
+      ServerContext*, const v1::PutApplicationPermissionRequest* request,
+      v1::PutApplicationPermissionResponse* response) override {
     const auto& p = request->permission();
     if (p.application().empty()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "permission application is required");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "permission application is required");
     }
-    Json j = p.body().json().empty() ? Json::object()
-                                     : Json::parse(p.body().json(), nullptr, false);
+    Json j = p.body().json().empty()
+                 ? Json::object()
+                 : Json::parse(p.body().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "body must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "body must be a JSON object");
     }
     j["name"] = p.application();
-    auto o = core_->SaveObject(Kind::kApplicationPermission, p.application(), j.dump(), User());
+    auto o = core_->SaveObject(Kind::kApplicationPermission, p.application(),
+                               j.dump(), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToPermission(*o, response->mutable_permission());
     return Status::OK;
@@ -270,10 +288,11 @@ class Front50GrpcService final : public v1::Front50Service::Service {
 
   Status ListPipelines(ServerContext*, const v1::ListPipelinesRequest* request,
                        v1::ListPipelinesResponse* response) override {
-    auto list = core_->ListPipelines(PipelineKindOf(request->kind()), request->application());
+    auto list = core_->ListPipelines(PipelineKindOf(request->kind()),
+                                     request->application());
     if (!list.ok()) return ToGrpcStatus(list.status());
-    const bool filtered =
-        !request->name_filter().empty() || request->enabled_only() || request->limit() > 0;
+    const bool filtered = !request->name_filter().empty() ||
+                          request->enabled_only() || request->limit() > 0;
     if (!filtered) {
       response->set_etag((*list)->etag);
       if (request->if_none_match() == (*list)->etag) {
@@ -284,10 +303,12 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       return Status::OK;
     }
     for (const auto& o : (*list)->objects) {
-      if (request->limit() > 0 && response->pipelines_size() >= request->limit()) break;
+      if (request->limit() > 0 &&
+          response->pipelines_size() >= request->limit())
+        break;
       if (!request->name_filter().empty() &&
-          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(request->name_filter())) ==
-              std::string::npos) {
+          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(
+              request->name_filter())) == std::string::npos) {
         continue;
       }
       v1::Pipeline p;
@@ -298,7 +319,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status ListAllPipelines(ServerContext*, const v1::ListAllPipelinesRequest* request,
+  Status ListAllPipelines(ServerContext*,
+                          const v1::ListAllPipelinesRequest* request,
                           v1::ListAllPipelinesResponse* response) override {
     auto all = core_->ListAllPipelines(PipelineKindOf(request->kind()));
     if (!all.ok()) return ToGrpcStatus(all.status());
@@ -321,7 +343,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
             : (request->application().empty() || request->name().empty()
                    ? absl::StatusOr<StoredObject>(absl::InvalidArgumentError(
                          "either id, or application and name, are required"))
-                   : core_->GetPipelineByName(kind, request->application(), request->name()));
+                   : core_->GetPipelineByName(kind, request->application(),
+                                              request->name()));
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToPipeline(*o, response->mutable_pipeline());
     return Status::OK;
@@ -330,40 +353,46 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   Status SavePipeline(ServerContext*, const v1::SavePipelineRequest* request,
                       v1::SavePipelineResponse* response) override {
     std::optional<int64_t> expected;
-    if (request->has_expected_updated_at_ms()) expected = request->expected_updated_at_ms();
-    auto saved = core_->SavePipeline(PipelineKindOf(request->kind()), request->config().json(),
-                                     expected, User());
+    if (request->has_expected_updated_at_ms())
+      expected = request->expected_updated_at_ms();
+    auto saved =
+        core_->SavePipeline(PipelineKindOf(request->kind()),
+                            request->config().json(), expected, User());
     if (!saved.ok()) return ToGrpcStatus(saved.status());
     ToPipeline(saved->object, response->mutable_pipeline());
     response->set_created(saved->created);
     return Status::OK;
   }
 
-  Status ListPipelinesTriggeredBy(ServerContext*,
-                                  const v1::ListPipelinesTriggeredByRequest* request,
-                                  v1::ListPipelinesTriggeredByResponse* response) override {
-    auto list = core_->PipelinesTriggeredBy(request->pipeline_config_id(), request->status());
+  Status ListPipelinesTriggeredBy(
+      ServerContext*, const v1::ListPipelinesTriggeredByRequest* request,
+      v1::ListPipelinesTriggeredByResponse* response) override {
+    auto list = core_->PipelinesTriggeredBy(request->pipeline_config_id(),
+                                            request->status());
     if (!list.ok()) return ToGrpcStatus(list.status());
     for (const auto& o : *list) ToPipeline(o, response->add_pipelines());
     return Status::OK;
   }
 
-  Status ReorderPipelines(ServerContext*, const v1::ReorderPipelinesRequest* request,
+  Status ReorderPipelines(ServerContext*,
+                          const v1::ReorderPipelinesRequest* request,
                           v1::ReorderPipelinesResponse* response) override {
     if (request->application().empty()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "application is required");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "application is required");
     }
     std::map<std::string, int> indices(request->indices_by_id().begin(),
                                        request->indices_by_id().end());
-    auto changed =
-        core_->Reorder(PipelineKindOf(request->kind()), request->application(), indices, User());
+    auto changed = core_->Reorder(PipelineKindOf(request->kind()),
+                                  request->application(), indices, User());
     if (!changed.ok()) return ToGrpcStatus(changed.status());
     response->set_updated_count(*changed);
     return Status::OK;
   }
 
-  Status ListPipelineTemplates(ServerContext*, const v1::ListPipelineTemplatesRequest* request,
-                               v1::ListPipelineTemplatesResponse* response) override {
+  Status ListPipelineTemplates(
+      ServerContext*, const v1::ListPipelineTemplatesRequest* request,
+      v1::ListPipelineTemplatesResponse* response) override {
     auto all = core_->List(Kind::kPipelineTemplate);
     if (!all.ok()) return ToGrpcStatus(all.status());
     for (const auto& o : *all) {
@@ -375,34 +404,43 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       }
       bool scoped = request->scopes().empty();
       for (const auto& want : request->scopes()) {
-        for (const auto& have : t.scopes()) scoped |= absl::EqualsIgnoreCase(want, have);
+        for (const auto& have : t.scopes())
+          scoped |= absl::EqualsIgnoreCase(want, have);
       }
       if (scoped) *response->add_templates() = std::move(t);
     }
     return Status::OK;
   }
 
-  Status GetPipelineTemplate(ServerContext*, const v1::GetPipelineTemplateRequest* request,
-                             v1::GetPipelineTemplateResponse* response) override {
-    auto o = core_->Get(Kind::kPipelineTemplate, TemplateKey(request->id(), request->tag()));
+  Status GetPipelineTemplate(
+      ServerContext*, const v1::GetPipelineTemplateRequest* request,
+      v1::GetPipelineTemplateResponse* response) override {
+    auto o = core_->Get(Kind::kPipelineTemplate,
+                        TemplateKey(request->id(), request->tag()));
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToTemplate(*o, response->mutable_template_());
     return Status::OK;
   }
 
-  Status SavePipelineTemplate(ServerContext*, const v1::SavePipelineTemplateRequest* request,
-                              v1::SavePipelineTemplateResponse* response) override {
+  Status SavePipelineTemplate(
+      ServerContext*, const v1::SavePipelineTemplateRequest* request,
+      v1::SavePipelineTemplateResponse* response) override {
     const auto& t = request->template_();
     Json j = Json::parse(t.body().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "template must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "template must be a JSON object");
     }
     std::string id = !t.id().empty() ? t.id() : json::String(j, "id");
-    if (id.empty()) return Status(grpc::StatusCode::INVALID_ARGUMENT, "template id is required");
+    if (id.empty())
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "template id is required");
     std::string key = TemplateKey(id, t.tag());
-    if (request->create_only() && core_->Get(Kind::kPipelineTemplate, key).ok()) {
-      return Status(grpc::StatusCode::ALREADY_EXISTS,
-                    absl::StrCat("pipeline template '", key, "' already exists"));
+    if (request->create_only() &&
+        core_->Get(Kind::kPipelineTemplate, key).ok()) {
+      return Status(
+          grpc::StatusCode::ALREADY_EXISTS,
+          absl::StrCat("pipeline template '", key, "' already exists"));
     }
     auto o = core_->SaveObject(Kind::kPipelineTemplate, key, j.dump(), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
@@ -416,8 +454,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (!all.ok()) return ToGrpcStatus(all.status());
     for (const auto& o : *all) {
       if (!request->name_filter().empty() &&
-          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(request->name_filter())) ==
-              std::string::npos) {
+          absl::AsciiStrToLower(o.name).find(absl::AsciiStrToLower(
+              request->name_filter())) == std::string::npos) {
         continue;
       }
       ToProject(o, response->add_projects());
@@ -443,10 +481,12 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   Status SaveProject(ServerContext*, const v1::SaveProjectRequest* request,
                      v1::SaveProjectResponse* response) override {
     const auto& p = request->project();
-    Json j = p.body().json().empty() ? Json::object()
-                                     : Json::parse(p.body().json(), nullptr, false);
+    Json j = p.body().json().empty()
+                 ? Json::object()
+                 : Json::parse(p.body().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "project must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "project must be a JSON object");
     }
     if (!p.name().empty()) j["name"] = p.name();
     if (!p.email().empty()) j["email"] = p.email();
@@ -456,16 +496,19 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status GetNotifications(ServerContext*, const v1::GetNotificationsRequest* request,
+  Status GetNotifications(ServerContext*,
+                          const v1::GetNotificationsRequest* request,
                           v1::GetNotificationsResponse* response) override {
     bool global = request->level() == v1::NOTIFICATION_LEVEL_GLOBAL;
     std::string key = global ? "global" : request->application();
     auto o = core_->Get(Kind::kNotification, NotificationKey(global, key));
     auto* n = response->mutable_notifications();
-    n->set_level(global ? v1::NOTIFICATION_LEVEL_GLOBAL : v1::NOTIFICATION_LEVEL_APPLICATION);
+    n->set_level(global ? v1::NOTIFICATION_LEVEL_GLOBAL
+                        : v1::NOTIFICATION_LEVEL_APPLICATION);
     n->set_application(key);
     if (absl::IsNotFound(o.status())) {
-      // Spinnaker answers an application without notifications with an empty set.
+      // Spinnaker answers an application without notifications with an empty
+      // set.
       n->mutable_body()->set_json(Json{{"application", key}}.dump());
       return Status::OK;
     }
@@ -475,21 +518,24 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status SaveNotifications(ServerContext*, const v1::SaveNotificationsRequest* request,
+  Status SaveNotifications(ServerContext*,
+                           const v1::SaveNotificationsRequest* request,
                            v1::SaveNotificationsResponse* response) override {
     const auto& n = request->notifications();
     bool global = n.level() == v1::NOTIFICATION_LEVEL_GLOBAL;
     std::string key = global ? "global" : n.application();
     if (key.empty()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "notification application is required");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "notification application is required");
     }
     Json j = Json::parse(n.body().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "notifications must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "notifications must be a JSON object");
     }
     if (!global) j["application"] = key;
-    auto o = core_->SaveObject(Kind::kNotification, NotificationKey(global, key), j.dump(),
-                               User());
+    auto o = core_->SaveObject(Kind::kNotification,
+                               NotificationKey(global, key), j.dump(), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     auto* out = response->mutable_notifications();
     out->set_level(n.level());
@@ -499,25 +545,31 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     return Status::OK;
   }
 
-  Status ListServiceAccounts(ServerContext*, const v1::ListServiceAccountsRequest*,
-                             v1::ListServiceAccountsResponse* response) override {
+  Status ListServiceAccounts(
+      ServerContext*, const v1::ListServiceAccountsRequest*,
+      v1::ListServiceAccountsResponse* response) override {
     auto all = core_->List(Kind::kServiceAccount);
     if (!all.ok()) return ToGrpcStatus(all.status());
-    for (const auto& o : *all) ToServiceAccount(o, response->add_service_accounts());
+    for (const auto& o : *all)
+      ToServiceAccount(o, response->add_service_accounts());
     return Status::OK;
   }
 
-  Status SaveServiceAccount(ServerContext*, const v1::SaveServiceAccountRequest* request,
+  Status SaveServiceAccount(ServerContext*,
+                            const v1::SaveServiceAccountRequest* request,
                             v1::SaveServiceAccountResponse* response) override {
     const auto& s = request->service_account();
-    Json j = s.body().json().empty() ? Json::object()
-                                     : Json::parse(s.body().json(), nullptr, false);
+    Json j = s.body().json().empty()
+                 ? Json::object()
+                 : Json::parse(s.body().json(), nullptr, false);
     if (!j.is_object()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account must be a JSON object");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "service account must be a JSON object");
     }
     std::string name = !s.name().empty() ? s.name() : json::String(j, "name");
     if (name.empty()) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "service account name is required");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "service account name is required");
     }
     j["name"] = name;
     if (s.member_of_size() > 0) {
@@ -534,31 +586,37 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                       v1::DeleteObjectResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    absl::Status s = core_->Delete(*kind, StoredKey(request->type(), request->key()), User());
+    absl::Status s = core_->Delete(
+        *kind, StoredKey(request->type(), request->key()), User());
     if (!s.ok()) return ToGrpcStatus(s);
     response->set_deleted(true);
     return Status::OK;
   }
 
-  Status ListObjectHistory(ServerContext*, const v1::ListObjectHistoryRequest* request,
+  Status ListObjectHistory(ServerContext*,
+                           const v1::ListObjectHistoryRequest* request,
                            v1::ListObjectHistoryResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    auto versions = core_->History(*kind, StoredKey(request->type(), request->key()), request->limit());
+    auto versions = core_->History(
+        *kind, StoredKey(request->type(), request->key()), request->limit());
     if (!versions.ok()) return ToGrpcStatus(versions.status());
     for (const auto& o : *versions) ToVersion(o, response->add_versions());
     return Status::OK;
   }
 
-  Status GetObjectVersion(ServerContext*, const v1::GetObjectVersionRequest* request,
+  Status GetObjectVersion(ServerContext*,
+                          const v1::GetObjectVersionRequest* request,
                           v1::GetObjectVersionResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
     int64_t version = 0;
     if (!absl::SimpleAtoi(request->version_id(), &version)) {
-      return Status(grpc::StatusCode::INVALID_ARGUMENT, "version_id must be a number");
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "version_id must be a number");
     }
-    auto o = core_->Version(*kind, StoredKey(request->type(), request->key()), version);
+    auto o = core_->Version(*kind, StoredKey(request->type(), request->key()),
+                            version);
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToVersion(*o, response->mutable_version());
     return Status::OK;
@@ -568,7 +626,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                        v1::RecoverObjectResponse* response) override {
     auto kind = KindOf(request->type());
     if (!kind.ok()) return ToGrpcStatus(kind.status());
-    auto o = core_->Recover(*kind, StoredKey(request->type(), request->key()), User());
+    auto o = core_->Recover(*kind, StoredKey(request->type(), request->key()),
+                            User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     response->set_recovered(true);
     ToVersion(*o, response->mutable_current());
@@ -599,7 +658,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
           return !queue->events.empty();
         };
         // Wakes regularly to notice a cancelled call or a shutdown.
-        queue->mu.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
+        queue->mu.AwaitWithTimeout(absl::Condition(&ready),
+                                   absl::Milliseconds(200));
         batch.swap(queue->events);
       }
       bool ok = true;
@@ -611,8 +671,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   }
 
  private:
-  // The converted full list for an etag, kept so that the hot read path neither parses nor
-  // converts. Equal etags mean equal lists (the etag hashes ids and versions).
+  // The converted full list for an etag, kept so that the hot read path neither
+  // parses nor converts. Equal etags mean equal lists (the etag hashes ids and
+  // versions).
   std::shared_ptr<const v1::ListPipelinesResponse> FullList(
       v1::PipelineKind kind, const Front50Core::PipelineList& list) {
     const auto key = std::make_pair(static_cast<int>(kind), list.etag);
@@ -625,7 +686,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     for (const auto& o : list.objects) ToPipeline(o, response->add_pipelines());
     response->set_etag(list.etag);
     absl::MutexLock lock(&mu_);
-    if (converted_.size() >= kMaxConverted) converted_.clear();  // old etags are dead weight
+    if (converted_.size() >= kMaxConverted)
+      converted_.clear();  // old etags are dead weight
     converted_[key] = response;
     return response;
   }
@@ -634,7 +696,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   Front50Core* core_;
   const std::atomic<bool>* stopping_;
   absl::Mutex mu_;
-  std::map<std::pair<int, std::string>, std::shared_ptr<const v1::ListPipelinesResponse>>
+  std::map<std::pair<int, std::string>,
+           std::shared_ptr<const v1::ListPipelinesResponse>>
       converted_ ABSL_GUARDED_BY(mu_);
 };
 

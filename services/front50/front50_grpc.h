@@ -1,6 +1,6 @@
-// The gRPC adapter of front50: gennaker.front50.v1.Front50Service on top of Front50Core.
-// Converts messages, takes the acting user from the call context, and maps absl::Status to
-// gRPC status once.
+// The gRPC adapter of front50: gennaker.front50.v1.Front50Service on top of
+// Front50Core. Converts messages, takes the acting user from the call context,
+// and maps absl::Status to gRPC status once.
 #ifndef GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
 #define GENNAKER_SERVICES_FRONT50_FRONT50_GRPC_H_
 
@@ -13,7 +13,8 @@ namespace gennaker::front50 {
 
 class Front50Core;
 
-// `stopping` (owned by the caller) ends WatchChanges streams promptly when set at shutdown.
+// `stopping` (owned by the caller) ends WatchChanges streams promptly when set
+// at shutdown.
 std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(
     Front50Core* core, const std::atomic<bool>* stopping);
 

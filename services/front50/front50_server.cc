@@ -17,10 +17,13 @@ namespace {
 
 class Front50Instance : public ServiceInstance {
  public:
-  // The store's change listener calls into the core: stop it before the core goes.
+  // The store's change listener calls into the core: stop it before the core
+  // goes.
   ~Front50Instance() override { store_.reset(); }
 
-  std::vector<grpc::Service*> GrpcServices() override { return {service_.get()}; }
+  std::vector<grpc::Service*> GrpcServices() override {
+    return {service_.get()};
+  }
   void Stop() override { stopping_ = true; }
 
   std::atomic<bool> stopping_{false};
@@ -36,25 +39,27 @@ absl::Status ValidateConfig(const v1::Front50Config& config) {
   if (!config.application_name_pattern().empty()) {
     RE2 pattern(config.application_name_pattern(), RE2::Quiet);
     if (!pattern.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("applicationNamePattern: invalid regex: ", pattern.error()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "applicationNamePattern: invalid regex: ", pattern.error()));
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(const v1::Front50Config& config,
-                                                            Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(
+    const v1::Front50Config& config, Metrics*) {
   auto instance = std::make_unique<Front50Instance>();
-  GENNAKER_ASSIGN_OR_RETURN(instance->pool_,
-                            ConnectPostgres(config.postgres(), "front50", Migrations()));
-  instance->store_ =
-      std::make_unique<PgObjectStore>(instance->pool_.get(), config.postgres().dsn());
+  GENNAKER_ASSIGN_OR_RETURN(
+      instance->pool_,
+      ConnectPostgres(config.postgres(), "front50", Migrations()));
+  instance->store_ = std::make_unique<PgObjectStore>(instance->pool_.get(),
+                                                     config.postgres().dsn());
   instance->core_ = std::make_unique<Front50Core>(
       instance->store_.get(), CoreOptions{config.application_name_pattern()},
       [] { return absl::ToUnixMillis(absl::Now()); });
   GENNAKER_RETURN_IF_ERROR(instance->core_->Init());
-  instance->service_ = NewFront50GrpcService(instance->core_.get(), &instance->stopping_);
+  instance->service_ =
+      NewFront50GrpcService(instance->core_.get(), &instance->stopping_);
   return instance;
 }
 

@@ -1,6 +1,7 @@
-// Wiring of the front50 service: the one place where its config becomes running parts
-// (postgres connection, gRPC adapter). Its RPCs are built by later issues; until then the
-// generated base class answers UNIMPLEMENTED, which the shared interceptor explains.
+// Wiring of the front50 service: the one place where its config becomes running
+// parts (postgres connection, gRPC adapter). Its RPCs are built by later
+// issues; until then the generated base class answers UNIMPLEMENTED, which the
+// shared interceptor explains.
 #ifndef GENNAKER_SERVICES_FRONT50_FRONT50_SERVER_H_
 #define GENNAKER_SERVICES_FRONT50_FRONT50_SERVER_H_
 
@@ -18,9 +19,10 @@ inline constexpr char kUnimplementedArea[] = "front50: not built yet";
 // Checks what the shared validation cannot know about front50.
 absl::Status ValidateConfig(const v1::Front50Config& config);
 
-// Connects to postgres and builds the service. Fails when the store is unreachable.
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(const v1::Front50Config& config,
-                                                        Metrics* metrics);
+// Connects to postgres and builds the service. Fails when the store is
+// unreachable.
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(
+    const v1::Front50Config& config, Metrics* metrics);
 
 }  // namespace gennaker::front50
 

@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::front50::v1::Front50Config>(
-      argc, argv, "front50", gennaker::front50::kUnimplementedArea, gennaker::front50::ValidateConfig,
-      gennaker::front50::BuildFront50);
+      argc, argv, "front50", gennaker::front50::kUnimplementedArea,
+      gennaker::front50::ValidateConfig, gennaker::front50::BuildFront50);
 }

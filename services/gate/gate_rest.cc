@@ -10,13 +10,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/grpc/channel.h"
+#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
-#include "common/json/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -37,14 +37,17 @@ struct Backends {
   std::string version;
   std::unique_ptr<RE2> cors_origins;
 
-  std::unique_ptr<grpc::ClientContext> Context() const { return MakeClientContext(deadline); }
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    return MakeClientContext(deadline);
+  }
 
   std::unique_ptr<class ListCache> lists;
 };
 
-// Pipeline-config lists as served, by (kind, application). While front50's change stream is
-// up, a cached list is served without asking front50 (an event drops it when it changes);
-// otherwise each request asks front50 whether the cached list's etag is still current.
+// Pipeline-config lists as served, by (kind, application). While front50's
+// change stream is up, a cached list is served without asking front50 (an event
+// drops it when it changes); otherwise each request asks front50 whether the
+// cached list's etag is still current.
 class ListCache {
  public:
   using Key = std::pair<int, std::string>;
@@ -53,7 +56,8 @@ class ListCache {
     std::shared_ptr<const std::string> json;
   };
 
-  explicit ListCache(f50::Front50Service::Stub* stub) : stub_(stub), thread_([this] { Run(); }) {}
+  explicit ListCache(f50::Front50Service::Stub* stub)
+      : stub_(stub), thread_([this] { Run(); }) {}
 
   ~ListCache() {
     {
@@ -64,7 +68,8 @@ class ListCache {
     thread_.join();
   }
 
-  // The entry for `key` (empty when none); `trusted` tells whether it may be served as is.
+  // The entry for `key` (empty when none); `trusted` tells whether it may be
+  // served as is.
   Entry Get(const Key& key, bool* trusted, uint64_t* generation) {
     absl::MutexLock lock(&mu_);
     *trusted = watching_;
@@ -73,7 +78,8 @@ class ListCache {
     return it == entries_.end() ? Entry{} : it->second;
   }
 
-  // Stores a list read from front50, unless something changed since `generation`.
+  // Stores a list read from front50, unless something changed since
+  // `generation`.
   void Put(const Key& key, Entry entry, uint64_t generation) {
     absl::MutexLock lock(&mu_);
     if (generation == generation_) entries_[key] = std::move(entry);
@@ -106,8 +112,9 @@ class ListCache {
           entries_.clear();
           watching_ = true;
         } else {
-          int kind = event.type() == f50::OBJECT_TYPE_STRATEGY ? f50::PIPELINE_KIND_STRATEGY
-                                                                 : f50::PIPELINE_KIND_PIPELINE;
+          int kind = event.type() == f50::OBJECT_TYPE_STRATEGY
+                         ? f50::PIPELINE_KIND_STRATEGY
+                         : f50::PIPELINE_KIND_PIPELINE;
           entries_.erase({kind, event.application()});
         }
       }
@@ -119,8 +126,10 @@ class ListCache {
         ++generation_;
         entries_.clear();
         if (stop_) return;
-        auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-        mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Milliseconds(backoff_ms));
+        auto stopped = [this]()
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+        mu_.AwaitWithTimeout(absl::Condition(&stopped),
+                             absl::Milliseconds(backoff_ms));
       }
       backoff_ms = std::min(backoff_ms * 2, 5000);
     }
@@ -159,10 +168,13 @@ std::string JoinArray(const std::vector<const std::string*>& items) {
 
 // Parses a request body that must be a JSON object.
 absl::StatusOr<Json> ParseBody(const Request& request) {
-  if (request.body.empty()) return absl::InvalidArgumentError("request body is required");
+  if (request.body.empty())
+    return absl::InvalidArgumentError("request body is required");
   Json j = Json::parse(request.body, nullptr, false);
-  if (j.is_discarded()) return absl::InvalidArgumentError("request body is not valid JSON");
-  if (!j.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
+  if (j.is_discarded())
+    return absl::InvalidArgumentError("request body is not valid JSON");
+  if (!j.is_object())
+    return absl::InvalidArgumentError("request body must be a JSON object");
   return j;
 }
 
@@ -191,7 +203,8 @@ Response ListApplications(const Backends& b, const Request& r) {
   grpc::Status s = b.front50->ListApplications(b.Context().get(), {}, &resp);
   if (!s.ok()) return Error(s, r);
   std::vector<const std::string*> items;
-  for (const auto& a : resp.applications()) items.push_back(&a.attributes().json());
+  for (const auto& a : resp.applications())
+    items.push_back(&a.attributes().json());
   return http::Json(200, JoinArray(items));
 }
 
@@ -201,10 +214,12 @@ Response GetApplication(const Backends& b, const Request& r) {
   f50::GetApplicationResponse resp;
   grpc::Status s = b.front50->GetApplication(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
-  Json attributes = Json::parse(resp.application().attributes().json(), nullptr, false);
-  Json out = {{"name", resp.application().name()},
-              {"attributes", attributes.is_object() ? attributes : Json::object()},
-              {"clusters", Json::object()}};
+  Json attributes =
+      Json::parse(resp.application().attributes().json(), nullptr, false);
+  Json out = {
+      {"name", resp.application().name()},
+      {"attributes", attributes.is_object() ? attributes : Json::object()},
+      {"clusters", Json::object()}};
   return http::Json(200, out.dump());
 }
 
@@ -217,9 +232,11 @@ Response SubmitTask(const Backends& b, const Request& r) {
     return http::Error(400, "task must have a non-empty 'job' list", r.path);
   }
   orca::v1::StartOrchestrationRequest req;
-  std::string application =
-      r.params.count("app") ? r.params.at("app") : json::String(*body, "application");
-  if (application.empty()) return http::Error(400, "task application is required", r.path);
+  std::string application = r.params.count("app")
+                                ? r.params.at("app")
+                                : json::String(*body, "application");
+  if (application.empty())
+    return http::Error(400, "task application is required", r.path);
   req.set_application(application);
   req.set_description(json::String(*body, "description"));
   req.mutable_jobs()->set_json(job->dump());
@@ -227,7 +244,8 @@ Response SubmitTask(const Backends& b, const Request& r) {
   orca::v1::StartOrchestrationResponse resp;
   grpc::Status s = b.orca->StartOrchestration(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
-  return http::Json(200, Json{{"ref", "/tasks/" + resp.execution().id()}}.dump());
+  return http::Json(200,
+                    Json{{"ref", "/tasks/" + resp.execution().id()}}.dump());
 }
 
 // --- pipeline configs (and strategies) ---
@@ -250,7 +268,8 @@ Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
   f50::ListPipelinesResponse resp;
   grpc::Status s = b.front50->ListPipelines(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
-  if (resp.not_modified() && cached.json) return http::SharedJson(200, cached.json);
+  if (resp.not_modified() && cached.json)
+    return http::SharedJson(200, cached.json);
   std::vector<const std::string*> items;
   items.reserve(resp.pipelines_size());
   for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
@@ -259,8 +278,9 @@ Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
   return http::SharedJson(200, std::move(json));
 }
 
-grpc::Status FindConfig(const Backends& b, bool strategy, const std::string& app,
-                        const std::string& name, f50::GetPipelineResponse* resp) {
+grpc::Status FindConfig(const Backends& b, bool strategy,
+                        const std::string& app, const std::string& name,
+                        f50::GetPipelineResponse* resp) {
   f50::GetPipelineRequest req;
   req.set_kind(KindOf(strategy));
   req.set_application(app);
@@ -270,7 +290,8 @@ grpc::Status FindConfig(const Backends& b, bool strategy, const std::string& app
 
 Response GetConfig(const Backends& b, const Request& r) {
   f50::GetPipelineResponse resp;
-  grpc::Status s = FindConfig(b, false, r.params.at("app"), r.params.at("name"), &resp);
+  grpc::Status s =
+      FindConfig(b, false, r.params.at("app"), r.params.at("name"), &resp);
   if (!s.ok()) return Error(s, r);
   return http::Json(200, resp.pipeline().config().json());
 }
@@ -280,7 +301,8 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   if (!path_id.empty() && json::String(*body, "id") != path_id) {
-    return http::Error(400, "the pipeline id in the body must match the path", r.path);
+    return http::Error(400, "the pipeline id in the body must match the path",
+                       r.path);
   }
   f50::SavePipelineRequest req;
   req.set_kind(KindOf(strategy));
@@ -298,10 +320,12 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
 
 Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
   f50::GetPipelineResponse found;
-  grpc::Status s = FindConfig(b, strategy, r.params.at("app"), r.params.at("name"), &found);
+  grpc::Status s =
+      FindConfig(b, strategy, r.params.at("app"), r.params.at("name"), &found);
   if (!s.ok()) return Error(s, r);
   f50::DeleteObjectRequest req;
-  req.set_type(strategy ? f50::OBJECT_TYPE_STRATEGY : f50::OBJECT_TYPE_PIPELINE);
+  req.set_type(strategy ? f50::OBJECT_TYPE_STRATEGY
+                        : f50::OBJECT_TYPE_PIPELINE);
   req.set_key(found.pipeline().id());
   f50::DeleteObjectResponse resp;
   s = b.front50->DeleteObject(b.Context().get(), req, &resp);
@@ -310,13 +334,16 @@ Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
   return Empty();
 }
 
-// POST /actions/pipelines/reorder {application, idsToIndices} (Deck's drag and drop).
+// POST /actions/pipelines/reorder {application, idsToIndices} (Deck's drag and
+// drop).
 Response ReorderConfigs(const Backends& b, const Request& r, bool strategy) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   auto ids = body->find("idsToIndices");
-  if (json::String(*body, "application").empty() || ids == body->end() || !ids->is_object()) {
-    return http::Error(400, "application and idsToIndices are required", r.path);
+  if (json::String(*body, "application").empty() || ids == body->end() ||
+      !ids->is_object()) {
+    return http::Error(400, "application and idsToIndices are required",
+                       r.path);
   }
   f50::ReorderPipelinesRequest req;
   req.set_kind(KindOf(strategy));
@@ -415,7 +442,8 @@ Response ListTemplates(const Backends& b, const Request& r) {
     if (k == "scopes" && !v.empty()) req.add_scopes(v);
   }
   f50::ListPipelineTemplatesResponse resp;
-  grpc::Status s = b.front50->ListPipelineTemplates(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50->ListPipelineTemplates(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
   std::vector<const std::string*> items;
   for (const auto& t : resp.templates()) items.push_back(&t.body().json());
@@ -427,7 +455,8 @@ Response GetTemplate(const Backends& b, const Request& r) {
   req.set_id(r.params.at("id"));
   req.set_tag(r.Query("tag"));
   f50::GetPipelineTemplateResponse resp;
-  grpc::Status s = b.front50->GetPipelineTemplate(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50->GetPipelineTemplate(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
   return http::Json(200, resp.template_().body().json());
 }
@@ -435,8 +464,10 @@ Response GetTemplate(const Backends& b, const Request& r) {
 Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
-  std::string id = r.params.count("id") ? r.params.at("id") : json::String(*body, "id");
-  if (id.empty()) return http::Error(400, "pipeline template id is required", r.path);
+  std::string id =
+      r.params.count("id") ? r.params.at("id") : json::String(*body, "id");
+  if (id.empty())
+    return http::Error(400, "pipeline template id is required", r.path);
   if (!r.params.count("id") && json::String(*body, "schema").empty()) {
     return http::Error(400, "pipeline template schema is required", r.path);
   }
@@ -446,7 +477,8 @@ Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   req.mutable_template_()->mutable_body()->set_json(r.body);
   req.set_create_only(create);
   f50::SavePipelineTemplateResponse resp;
-  grpc::Status s = b.front50->SavePipelineTemplate(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50->SavePipelineTemplate(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
   return Empty();
 }
@@ -455,7 +487,8 @@ Response DeleteTemplate(const Backends& b, const Request& r) {
   f50::DeleteObjectRequest req;
   req.set_type(f50::OBJECT_TYPE_PIPELINE_TEMPLATE);
   std::string tag = r.Query("tag");
-  req.set_key(tag.empty() ? r.params.at("id") : absl::StrCat(r.params.at("id"), ":", tag));
+  req.set_key(tag.empty() ? r.params.at("id")
+                          : absl::StrCat(r.params.at("id"), ":", tag));
   f50::DeleteObjectResponse resp;
   grpc::Status s = b.front50->DeleteObject(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
@@ -501,8 +534,9 @@ Response Credentials(const Backends& b, const Request& r) {
   if (!s.ok()) return Error(s, r);
   Json out = Json::array();
   for (const auto& a : resp.accounts()) {
-    Json j = a.json().json().empty() ? Json::object()
-                                     : Json::parse(a.json().json(), nullptr, false);
+    Json j = a.json().json().empty()
+                 ? Json::object()
+                 : Json::parse(a.json().json(), nullptr, false);
     if (!j.is_object()) j = Json::object();
     j["name"] = a.name();
     j["type"] = a.cloud_provider();
@@ -525,22 +559,27 @@ http::Router MakeRestRouter(const RestBackends& config) {
   auto b = std::make_shared<Backends>();
   b->front50 = f50::Front50Service::NewStub(config.front50);
   b->orca = orca::v1::OrcaService::NewStub(config.orca);
-  b->clouddriver = clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
+  b->clouddriver =
+      clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   b->deadline = config.deadline;
   b->version = config.version;
-  b->cors_origins = std::make_unique<RE2>(config.cors_allowed_origins, RE2::Quiet);
+  b->cors_origins =
+      std::make_unique<RE2>(config.cors_allowed_origins, RE2::Quiet);
   b->lists = std::make_unique<ListCache>(b->front50.get());
 
   http::Router router;
-  // Every handler: anonymous identity until authentication lands, CORS headers for Deck.
-  auto add = [&router, b](const char* method, const char* pattern,
-                          std::function<Response(const Backends&, const Request&)> h) {
+  // Every handler: anonymous identity until authentication lands, CORS headers
+  // for Deck.
+  auto add = [&router, b](
+                 const char* method, const char* pattern,
+                 std::function<Response(const Backends&, const Request&)> h) {
     router.Add(method, pattern, [b, h](const Request& r) {
       CallContext ctx = CurrentCallContext();
       ctx.user = "anonymous";
       ScopedCallContext scope(std::move(ctx));
       Response resp = h(*b, r);
-      // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with credentials).
+      // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
+      // credentials).
       std::string origin = r.Header("origin");
       if (origin.empty() || !b->cors_origins->ok() ||
           !RE2::FullMatch(origin, *b->cors_origins)) {
@@ -565,10 +604,11 @@ http::Router MakeRestRouter(const RestBackends& config) {
     return http::Json(200, Json{{"version", b.version}}.dump());
   });
   add("GET", "/auth/user", [](const Backends&, const Request&) {
-    return http::Json(200, R"({"username":"anonymous","email":null,"firstName":null,)"
-                           R"("lastName":null,"roles":[],"allowedAccounts":[],)"
-                           R"("authorities":[],"enabled":true,"accountNonExpired":true,)"
-                           R"("accountNonLocked":true,"credentialsNonExpired":true})");
+    return http::Json(
+        200, R"({"username":"anonymous","email":null,"firstName":null,)"
+             R"("lastName":null,"roles":[],"allowedAccounts":[],)"
+             R"("authorities":[],"enabled":true,"accountNonExpired":true,)"
+             R"("accountNonLocked":true,"credentialsNonExpired":true})");
   });
   add("GET", "/plugins/deck/plugin-manifest.json",
       [](const Backends&, const Request&) { return http::Json(200, "[]"); });
@@ -580,33 +620,50 @@ http::Router MakeRestRouter(const RestBackends& config) {
   add("POST", "/applications/{app}/tasks", SubmitTask);
 
   add("GET", "/applications/{app}/pipelineConfigs",
-      [](const Backends& b, const Request& r) { return ListConfigs(b, r, false); });
+      [](const Backends& b, const Request& r) {
+        return ListConfigs(b, r, false);
+      });
   add("GET", "/applications/{app}/pipelineConfigs/{name}", GetConfig);
-  add("POST", "/pipelines",
-      [](const Backends& b, const Request& r) { return SaveConfig(b, r, false); });
+  add("POST", "/pipelines", [](const Backends& b, const Request& r) {
+    return SaveConfig(b, r, false);
+  });
   add("PUT", "/pipelines/{id}", [](const Backends& b, const Request& r) {
     return SaveConfig(b, r, false, r.params.at("id"));
   });
   add("DELETE", "/pipelines/{app}/{name}",
-      [](const Backends& b, const Request& r) { return DeleteConfig(b, r, false); });
+      [](const Backends& b, const Request& r) {
+        return DeleteConfig(b, r, false);
+      });
   add("POST", "/actions/pipelines/reorder",
-      [](const Backends& b, const Request& r) { return ReorderConfigs(b, r, false); });
+      [](const Backends& b, const Request& r) {
+        return ReorderConfigs(b, r, false);
+      });
   add("POST", "/actions/strategies/reorder",
-      [](const Backends& b, const Request& r) { return ReorderConfigs(b, r, true); });
-  add("GET", "/pipelineConfigs",
-      [](const Backends& b, const Request& r) { return ListAllConfigs(b, r, false); });
-  add("GET", "/pipelineConfigs/{id}/history", [](const Backends& b, const Request& r) {
-    return History(b, r, f50::OBJECT_TYPE_PIPELINE, r.params.at("id"));
+      [](const Backends& b, const Request& r) {
+        return ReorderConfigs(b, r, true);
+      });
+  add("GET", "/pipelineConfigs", [](const Backends& b, const Request& r) {
+    return ListAllConfigs(b, r, false);
   });
+  add("GET", "/pipelineConfigs/{id}/history",
+      [](const Backends& b, const Request& r) {
+        return History(b, r, f50::OBJECT_TYPE_PIPELINE, r.params.at("id"));
+      });
 
   add("GET", "/applications/{app}/strategyConfigs",
-      [](const Backends& b, const Request& r) { return ListConfigs(b, r, true); });
-  add("POST", "/strategies",
-      [](const Backends& b, const Request& r) { return SaveConfig(b, r, true); });
+      [](const Backends& b, const Request& r) {
+        return ListConfigs(b, r, true);
+      });
+  add("POST", "/strategies", [](const Backends& b, const Request& r) {
+    return SaveConfig(b, r, true);
+  });
   add("DELETE", "/strategies/{app}/{name}",
-      [](const Backends& b, const Request& r) { return DeleteConfig(b, r, true); });
-  add("GET", "/strategyConfigs",
-      [](const Backends& b, const Request& r) { return ListAllConfigs(b, r, true); });
+      [](const Backends& b, const Request& r) {
+        return DeleteConfig(b, r, true);
+      });
+  add("GET", "/strategyConfigs", [](const Backends& b, const Request& r) {
+    return ListAllConfigs(b, r, true);
+  });
 
   add("GET", "/projects", ListProjects);
   add("GET", "/projects/{id}", GetProject);
@@ -617,15 +674,20 @@ http::Router MakeRestRouter(const RestBackends& config) {
   add("GET", "/v2/pipelineTemplates", ListTemplates);
   add("GET", "/v2/pipelineTemplates/{id}", GetTemplate);
   add("POST", "/v2/pipelineTemplates/create",
-      [](const Backends& b, const Request& r) { return SaveTemplate(b, r, true); });
+      [](const Backends& b, const Request& r) {
+        return SaveTemplate(b, r, true);
+      });
   add("POST", "/v2/pipelineTemplates/update/{id}",
-      [](const Backends& b, const Request& r) { return SaveTemplate(b, r, false); });
+      [](const Backends& b, const Request& r) {
+        return SaveTemplate(b, r, false);
+      });
   add("DELETE", "/v2/pipelineTemplates/{id}", DeleteTemplate);
 
   add("GET", "/notifications/application/{app}", GetNotifications);
   add("POST", "/notifications/application/{app}", SaveNotifications);
 
-  add("OPTIONS", "/**", [](const Backends&, const Request& r) { return CorsPreflight(r); });
+  add("OPTIONS", "/**",
+      [](const Backends&, const Request& r) { return CorsPreflight(r); });
   return router;
 }
 

@@ -4,6 +4,7 @@
 #include "common/grpc/channel.h"
 #include "common/http/http_server.h"
 #include "common/log/call_context.h"
+#include "common/log/log.h"
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
@@ -11,26 +12,30 @@
 #include "gennaker/gate/v1/gate.grpc.pb.h"
 #include "re2/re2.h"
 #include "services/gate/gate_rest.h"
-#include "common/log/log.h"
 
 namespace gennaker::gate {
 namespace {
 
-// The gRPC API: version and identity now; the rest lands with the issues that build it.
+// The gRPC API: version and identity now; the rest lands with the issues that
+// build it.
 class GateGrpcService final : public v1::GateService::Service {
  public:
-  explicit GateGrpcService(std::string version) : version_(std::move(version)) {}
+  explicit GateGrpcService(std::string version)
+      : version_(std::move(version)) {}
 
   // Must be called before serving.
-  void SetFront50(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds deadline) {
+  void SetFront50(std::shared_ptr<grpc::Channel> channel,
+                  std::chrono::milliseconds deadline) {
     front50_ = front50::v1::Front50Service::NewStub(std::move(channel));
     deadline_ = deadline;
   }
 
-  grpc::Status ListApplications(grpc::ServerContext*, const v1::ListApplicationsRequest*,
-                                v1::ListApplicationsResponse* response) override {
+  grpc::Status ListApplications(
+      grpc::ServerContext*, const v1::ListApplicationsRequest*,
+      v1::ListApplicationsResponse* response) override {
     front50::v1::ListApplicationsResponse apps;
-    grpc::Status s = front50_->ListApplications(MakeClientContext(deadline_).get(), {}, &apps);
+    grpc::Status s = front50_->ListApplications(
+        MakeClientContext(deadline_).get(), {}, &apps);
     if (!s.ok()) return s;
     for (auto& a : *apps.mutable_applications()) {
       *response->add_applications()->mutable_application() = std::move(a);
@@ -38,12 +43,14 @@ class GateGrpcService final : public v1::GateService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetApplication(grpc::ServerContext*, const v1::GetApplicationRequest* request,
+  grpc::Status GetApplication(grpc::ServerContext*,
+                              const v1::GetApplicationRequest* request,
                               v1::GetApplicationResponse* response) override {
     front50::v1::GetApplicationRequest req;
     req.set_name(request->name());
     front50::v1::GetApplicationResponse app;
-    grpc::Status s = front50_->GetApplication(MakeClientContext(deadline_).get(), req, &app);
+    grpc::Status s =
+        front50_->GetApplication(MakeClientContext(deadline_).get(), req, &app);
     if (!s.ok()) return s;
     *response->mutable_application()->mutable_application() =
         std::move(*app.mutable_application());
@@ -56,7 +63,8 @@ class GateGrpcService final : public v1::GateService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetCurrentUser(grpc::ServerContext*, const v1::GetCurrentUserRequest*,
+  grpc::Status GetCurrentUser(grpc::ServerContext*,
+                              const v1::GetCurrentUserRequest*,
                               v1::GetCurrentUserResponse* response) override {
     const std::string& user = CurrentCallContext().user;
     response->set_username(user.empty() ? "anonymous" : user);
@@ -73,11 +81,14 @@ class GateInstance : public ServiceInstance {
  public:
   GateInstance(const v1::GateConfig& config, Metrics* metrics)
       : config_(config), metrics_(metrics), grpc_service_(config.version()) {
-    grpc_service_.SetFront50(MakeChannel(config.services().front50().address()),
-                             std::chrono::milliseconds(config.services().front50().deadline_ms()));
+    grpc_service_.SetFront50(
+        MakeChannel(config.services().front50().address()),
+        std::chrono::milliseconds(config.services().front50().deadline_ms()));
   }
 
-  std::vector<grpc::Service*> GrpcServices() override { return {&grpc_service_}; }
+  std::vector<grpc::Service*> GrpcServices() override {
+    return {&grpc_service_};
+  }
 
   absl::Status StartExtra() override {
     http::ServerOptions options;
@@ -94,7 +105,8 @@ class GateInstance : public ServiceInstance {
     backends.deadline = std::chrono::milliseconds(deps.front50().deadline_ms());
     backends.version = config_.version();
     backends.cors_allowed_origins = config_.cors_allowed_origins();
-    GENNAKER_ASSIGN_OR_RETURN(rest_, http::Server::Start(options, MakeRestRouter(backends)));
+    GENNAKER_ASSIGN_OR_RETURN(
+        rest_, http::Server::Start(options, MakeRestRouter(backends)));
     SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
     return absl::OkStatus();
   }
@@ -119,8 +131,10 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
   if (port <= 0 || port > 65535) {
     return absl::InvalidArgumentError("httpPort: must be in 1..65535");
   }
-  if (port == config.server().grpc_port() || port == config.server().admin_port()) {
-    return absl::InvalidArgumentError("httpPort: must differ from server.grpcPort/adminPort");
+  if (port == config.server().grpc_port() ||
+      port == config.server().admin_port()) {
+    return absl::InvalidArgumentError(
+        "httpPort: must differ from server.grpcPort/adminPort");
   }
   if (!RE2(config.cors_allowed_origins(), RE2::Quiet).ok()) {
     return absl::InvalidArgumentError("corsAllowedOrigins: invalid regex");
@@ -131,8 +145,8 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(const v1::GateConfig& config,
-                                                         Metrics* metrics) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(
+    const v1::GateConfig& config, Metrics* metrics) {
   v1::GateConfig effective = config;
   if (effective.version().empty()) effective.set_version(kVersion);
   auto instance = std::make_unique<GateInstance>(effective, metrics);

@@ -1,5 +1,5 @@
-// Wiring of gate, the API gateway: its Redis (sessions), the REST/JSON listener that Spinnaker
-// clients (spin, Deck) talk to, and its gRPC API.
+// Wiring of gate, the API gateway: its Redis (sessions), the REST/JSON listener
+// that Spinnaker clients (spin, Deck) talk to, and its gRPC API.
 #ifndef GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 #define GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 
@@ -17,8 +17,8 @@ inline constexpr char kUnimplementedArea[] =
 // http_port must be a valid port distinct from the gRPC and admin ports.
 absl::Status ValidateConfig(const v1::GateConfig& config);
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(const v1::GateConfig& config,
-                                                         Metrics* metrics);
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(
+    const v1::GateConfig& config, Metrics* metrics);
 
 }  // namespace gennaker::gate
 

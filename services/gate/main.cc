@@ -4,6 +4,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::gate::v1::GateConfig>(
-      argc, argv, "gate", gennaker::gate::kUnimplementedArea, gennaker::gate::ValidateConfig,
-      gennaker::gate::BuildGate);
+      argc, argv, "gate", gennaker::gate::kUnimplementedArea,
+      gennaker::gate::ValidateConfig, gennaker::gate::BuildGate);
 }

@@ -30,8 +30,10 @@ absl::StatusOr<v1::Halconfig> Load(const std::string& path, bool create) {
   auto config = LoadHalconfig(path);
   if (config.ok() || !absl::IsNotFound(config.status())) return config;
   if (!create) {
-    return absl::NotFoundError(absl::StrCat(
-        path, " does not exist (run `halyard deploy apply` or `halyard config init`)"));
+    return absl::NotFoundError(
+        absl::StrCat(path,
+                     " does not exist (run `halyard deploy apply` or `halyard "
+                     "config init`)"));
   }
   v1::Halconfig fresh = DefaultHalconfig();
   absl::Status saved = SaveHalconfig(path, fresh);
@@ -61,59 +63,82 @@ int RunCli(int argc, char** argv) {
   CLI::App app{"halyard: configure and run a Gennaker deployment", "halyard"};
   app.require_subcommand(1);
   std::string config_path = DefaultHalconfigPath();
-  app.add_option("--config", config_path, "halconfig file")->capture_default_str();
+  app.add_option("--config", config_path, "halconfig file")
+      ->capture_default_str();
 
   // config
-  auto* config_cmd = app.add_subcommand("config", "read and edit the halconfig");
+  auto* config_cmd =
+      app.add_subcommand("config", "read and edit the halconfig");
   config_cmd->require_subcommand(1);
-  auto* init_cmd = config_cmd->add_subcommand("init", "write the default halconfig if missing");
-  auto* show_cmd = config_cmd->add_subcommand("show", "print the whole halconfig as YAML");
+  auto* init_cmd = config_cmd->add_subcommand(
+      "init", "write the default halconfig if missing");
+  auto* show_cmd =
+      config_cmd->add_subcommand("show", "print the whole halconfig as YAML");
   std::string key, value;
-  auto* get_cmd = config_cmd->add_subcommand("get", "print one key, e.g. services.orca");
+  auto* get_cmd =
+      config_cmd->add_subcommand("get", "print one key, e.g. services.orca");
   get_cmd->add_option("key", key, "dotted key")->required();
   auto* set_cmd = config_cmd->add_subcommand(
-      "set", "set one key, e.g. `set services.orca.grpcPort 9083`; validated before saving");
+      "set",
+      "set one key, e.g. `set services.orca.grpcPort 9083`; validated before "
+      "saving");
   set_cmd->add_option("key", key, "dotted key")->required();
-  set_cmd->add_option("value", value, "new value (lists comma separated)")->required();
-  auto* validate_cmd = config_cmd->add_subcommand("validate", "check the halconfig");
+  set_cmd->add_option("value", value, "new value (lists comma separated)")
+      ->required();
+  auto* validate_cmd =
+      config_cmd->add_subcommand("validate", "check the halconfig");
   std::string dsn, redis_url;
   auto* storage_cmd = config_cmd->add_subcommand(
-      "storage", "point the suite at existing PostgreSQL/Redis, or back to local managed");
-  storage_cmd->add_option("--postgres-dsn", dsn, "libpq DSN of an existing PostgreSQL");
-  storage_cmd->add_option("--redis-url", redis_url, "redis://host:port of an existing Redis");
+      "storage",
+      "point the suite at existing PostgreSQL/Redis, or back to local managed");
+  storage_cmd->add_option("--postgres-dsn", dsn,
+                          "libpq DSN of an existing PostgreSQL");
+  storage_cmd->add_option("--redis-url", redis_url,
+                          "redis://host:port of an existing Redis");
   bool managed = false;
-  storage_cmd->add_flag("--local-managed", managed, "let halyard run PostgreSQL and Redis");
+  storage_cmd->add_flag("--local-managed", managed,
+                        "let halyard run PostgreSQL and Redis");
 
   // deploy
-  auto* deploy_cmd = app.add_subcommand("deploy", "run the suite on this machine");
+  auto* deploy_cmd =
+      app.add_subcommand("deploy", "run the suite on this machine");
   deploy_cmd->require_subcommand(1);
-  auto* apply_cmd = deploy_cmd->add_subcommand(
-      "apply", "start or update the deployment (creates a default halconfig if missing)");
+  auto* apply_cmd =
+      deploy_cmd->add_subcommand("apply",
+                                 "start or update the deployment (creates a "
+                                 "default halconfig if missing)");
   std::string service_names;
   apply_cmd->add_option("--service-names", service_names,
                         "comma-separated services to (re)start; default all");
-  auto* status_cmd = deploy_cmd->add_subcommand("status", "each service: pid, ports, health");
-  auto* clean_cmd = deploy_cmd->add_subcommand("clean", "stop everything the deployment runs");
+  auto* status_cmd =
+      deploy_cmd->add_subcommand("status", "each service: pid, ports, health");
+  auto* clean_cmd = deploy_cmd->add_subcommand(
+      "clean", "stop everything the deployment runs");
   bool delete_data = false;
-  clean_cmd->add_flag("--delete-data", delete_data, "also delete PostgreSQL/Redis data");
+  clean_cmd->add_flag("--delete-data", delete_data,
+                      "also delete PostgreSQL/Redis data");
 
   // serve / health / version
-  auto* serve_cmd = app.add_subcommand("serve", "run the halyard daemon (gRPC, port 8064)");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "run the halyard daemon (gRPC, port 8064)");
   std::string daemon_config;
   serve_cmd->add_option("--daemon-config", daemon_config, "daemon config YAML");
   serve_cmd->allow_extras();
-  auto* health_cmd = app.add_subcommand("health", "exit 0 when host:port reports SERVING");
+  auto* health_cmd =
+      app.add_subcommand("health", "exit 0 when host:port reports SERVING");
   std::string address;
-  health_cmd->add_option("address", address, "host:port of a gRPC service")->required();
+  health_cmd->add_option("address", address, "host:port of a gRPC service")
+      ->required();
   auto* version_cmd = app.add_subcommand("version", "print the version");
 
-  // `serve --config FILE` is the daemon's own config (as every service takes it).
+  // `serve --config FILE` is the daemon's own config (as every service takes
+  // it).
   if (argc >= 2 && std::string(argv[1]) == "serve") {
     std::vector<char*> args = {argv[0]};
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
-    return ServiceMain<v1::HalyardConfig>(static_cast<int>(args.size()), args.data(),
-                                          "halyard", kUnimplementedArea, ValidateDaemonConfig,
-                                          BuildDaemon);
+    return ServiceMain<v1::HalyardConfig>(
+        static_cast<int>(args.size()), args.data(), "halyard",
+        kUnimplementedArea, ValidateDaemonConfig, BuildDaemon);
   }
   try {
     app.parse(argc, argv);
@@ -132,9 +157,9 @@ int RunCli(int argc, char** argv) {
     if (!daemon_config.empty()) args = {"halyard", "--config", daemon_config};
     std::vector<char*> argv2;
     for (auto& a : args) argv2.push_back(a.data());
-    return ServiceMain<v1::HalyardConfig>(static_cast<int>(argv2.size()), argv2.data(),
-                                          "halyard", kUnimplementedArea, ValidateDaemonConfig,
-                                          BuildDaemon);
+    return ServiceMain<v1::HalyardConfig>(
+        static_cast<int>(argv2.size()), argv2.data(), "halyard",
+        kUnimplementedArea, ValidateDaemonConfig, BuildDaemon);
   }
   if (*health_cmd) {
     auto serving = CheckServing(address, std::chrono::seconds(2));
@@ -182,8 +207,10 @@ int RunCli(int argc, char** argv) {
         edited.mutable_storage()->set_mode(v1::STORAGE_MODE_LOCAL_MANAGED);
       } else {
         edited.mutable_storage()->set_mode(v1::STORAGE_MODE_EXTERNAL);
-        if (!dsn.empty()) edited.mutable_storage()->mutable_postgres()->set_dsn(dsn);
-        if (!redis_url.empty()) edited.mutable_storage()->mutable_redis()->set_url(redis_url);
+        if (!dsn.empty())
+          edited.mutable_storage()->mutable_postgres()->set_dsn(dsn);
+        if (!redis_url.empty())
+          edited.mutable_storage()->mutable_redis()->set_url(redis_url);
       }
     }
     absl::Status saved = SaveHalconfig(config_path, edited);
@@ -200,9 +227,10 @@ int RunCli(int argc, char** argv) {
     auto config = Load(config_path, apply_cmd->parsed());
     if (!config.ok()) return Fail(config.status(), 2);
     if (absl::Status v = ValidateStatus(*config); !v.ok()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
-                      config_path, " is invalid, nothing was changed: ", v.message())),
-                  2);
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat(
+              config_path, " is invalid, nothing was changed: ", v.message())),
+          2);
     }
     LocalDeployer deployer(config_path, PrintLine);
     if (*apply_cmd) {
@@ -210,9 +238,9 @@ int RunCli(int argc, char** argv) {
           absl::StrSplit(service_names, ',', absl::SkipWhitespace());
       auto result = deployer.Apply(*config, only);
       if (!result.ok()) return Fail(result.status());
-      PrintLine(absl::StrCat("deployment '", config->name(), "' is up: ",
-                             result->restarted_size(), " started, ",
-                             result->unchanged_size(), " unchanged"));
+      PrintLine(absl::StrCat(
+          "deployment '", config->name(), "' is up: ", result->restarted_size(),
+          " started, ", result->unchanged_size(), " unchanged"));
       PrintLine(absl::StrCat("gate: ", GateUrl(*config)));
       return 0;
     }
@@ -220,8 +248,8 @@ int RunCli(int argc, char** argv) {
       auto status = deployer.Status(*config);
       if (!status.ok()) return Fail(status.status());
       bool all_serving = true;
-      printf("%-12s %-8s %-22s %-6s %-6s %s\n", "SERVICE", "PID", "GRPC", "ADMIN", "HTTP",
-             "HEALTH");
+      printf("%-12s %-8s %-22s %-6s %-6s %s\n", "SERVICE", "PID", "GRPC",
+             "ADMIN", "HTTP", "HEALTH");
       for (const auto& s : status->services()) {
         printf("%-12s %-8d %-22s %-6d %-6s %s\n", s.name().c_str(), s.pid(),
                s.grpc_address().c_str(), s.admin_port(),

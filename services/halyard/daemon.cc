@@ -28,7 +28,8 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ValidateConfig(grpc::ServerContext*, const v1::ValidateConfigRequest* request,
+  grpc::Status ValidateConfig(grpc::ServerContext*,
+                              const v1::ValidateConfigRequest* request,
                               v1::ValidateConfigResponse* response) override {
     v1::Halconfig config = DefaultHalconfig();
     absl::Status parsed = config::MergeYaml(request->yaml(), "yaml", &config);
@@ -41,8 +42,9 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetDeploymentStatus(grpc::ServerContext*, const v1::GetDeploymentStatusRequest*,
-                                   v1::GetDeploymentStatusResponse* response) override {
+  grpc::Status GetDeploymentStatus(
+      grpc::ServerContext*, const v1::GetDeploymentStatusRequest*,
+      v1::GetDeploymentStatusResponse* response) override {
     auto config = LoadHalconfig(path_);
     if (!config.ok()) return ToGrpcStatus(config.status());
     LocalDeployer deployer(path_, [](const std::string&) {});
@@ -62,7 +64,8 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
       if (!Enabled(*config, name)) continue;
       const v1::ServiceSettings& s = Settings(*config, name);
       http::ClientRequest request;
-      request.url = absl::StrCat("http://", s.host(), ":", s.admin_port(), "/health");
+      request.url =
+          absl::StrCat("http://", s.host(), ":", s.admin_port(), "/health");
       request.timeout_ms = 1000;
       auto reply = http::Fetch(request);
       std::string version = "unreachable";
@@ -90,13 +93,15 @@ class DaemonInstance : public ServiceInstance {
 
 }  // namespace
 
-absl::Status ValidateDaemonConfig(const v1::HalyardConfig&) { return absl::OkStatus(); }
+absl::Status ValidateDaemonConfig(const v1::HalyardConfig&) {
+  return absl::OkStatus();
+}
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildDaemon(const v1::HalyardConfig& config,
-                                                           Metrics*) {
-  return std::make_unique<DaemonInstance>(config.halconfig_path().empty()
-                                              ? DefaultHalconfigPath()
-                                              : ExpandHome(config.halconfig_path()));
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildDaemon(
+    const v1::HalyardConfig& config, Metrics*) {
+  return std::make_unique<DaemonInstance>(
+      config.halconfig_path().empty() ? DefaultHalconfigPath()
+                                      : ExpandHome(config.halconfig_path()));
 }
 
 }  // namespace gennaker::halyard

@@ -1,6 +1,6 @@
-// The halyard daemon (`halyard serve`): serves the halconfig, the deployment's status and
-// the versions running over gennaker.halyard.v1.HalyardService. It reads the halconfig file
-// on every call, so CLI edits are visible at once.
+// The halyard daemon (`halyard serve`): serves the halconfig, the deployment's
+// status and the versions running over gennaker.halyard.v1.HalyardService. It
+// reads the halconfig file on every call, so CLI edits are visible at once.
 #ifndef GENNAKER_SERVICES_HALYARD_DAEMON_H_
 #define GENNAKER_SERVICES_HALYARD_DAEMON_H_
 
@@ -13,12 +13,13 @@
 namespace gennaker::halyard {
 
 inline constexpr char kUnimplementedArea[] =
-    "apply and rollback run from the halyard CLI; the daemon does not restart the suite";
+    "apply and rollback run from the halyard CLI; the daemon does not restart "
+    "the suite";
 
 absl::Status ValidateDaemonConfig(const v1::HalyardConfig& config);
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildDaemon(const v1::HalyardConfig& config,
-                                                           Metrics* metrics);
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildDaemon(
+    const v1::HalyardConfig& config, Metrics* metrics);
 
 }  // namespace gennaker::halyard
 

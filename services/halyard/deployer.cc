@@ -35,10 +35,14 @@ std::string RecordPath(const std::string& state_dir) {
 }
 
 json ToJson(const ProcessRecord& r) {
-  return {{"pid", r.pid},           {"host", r.host},
-          {"grpcPort", r.grpc_port}, {"adminPort", r.admin_port},
-          {"httpPort", r.http_port}, {"configHash", r.config_hash},
-          {"startedAtMs", r.started_at_ms}, {"marker", r.marker}};
+  return {{"pid", r.pid},
+          {"host", r.host},
+          {"grpcPort", r.grpc_port},
+          {"adminPort", r.admin_port},
+          {"httpPort", r.http_port},
+          {"configHash", r.config_hash},
+          {"startedAtMs", r.started_at_ms},
+          {"marker", r.marker}};
 }
 
 ProcessRecord FromJson(const json& j) {
@@ -68,7 +72,8 @@ std::string Hash(absl::string_view data) {
 std::string BinaryStamp(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return "missing";
-  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".",
+                      st.st_mtim.tv_nsec);
 }
 
 std::string Tail(const std::string& path, int lines) {
@@ -77,7 +82,8 @@ std::string Tail(const std::string& path, int lines) {
   std::string line;
   while (std::getline(in, line)) all.push_back(line);
   std::string out;
-  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines
+                                                          : 0;
        i < all.size(); ++i) {
     absl::StrAppend(&out, "    ", RedactSecrets(all[i]), "\n");
   }
@@ -115,19 +121,22 @@ absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir) {
   if (!in) return record;  // nothing deployed yet
   json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return absl::DataLossError(absl::StrCat(RecordPath(state_dir), " is not valid JSON"));
+    return absl::DataLossError(
+        absl::StrCat(RecordPath(state_dir), " is not valid JSON"));
   }
   record.deployment = j.value("deployment", "");
   record.version = j.value("version", "");
   if (j.contains("postgres")) record.postgres = FromJson(j["postgres"]);
   if (j.contains("redis")) record.redis = FromJson(j["redis"]);
   if (j.contains("services") && j["services"].is_object()) {
-    for (const auto& [name, s] : j["services"].items()) record.services[name] = FromJson(s);
+    for (const auto& [name, s] : j["services"].items())
+      record.services[name] = FromJson(s);
   }
   return record;
 }
 
-absl::Status WriteRecord(const std::string& state_dir, const DeploymentRecord& record) {
+absl::Status WriteRecord(const std::string& state_dir,
+                         const DeploymentRecord& record) {
   json j = {{"deployment", record.deployment},
             {"version", record.version},
             {"postgres", ToJson(record.postgres)},
@@ -144,12 +153,15 @@ absl::Status WriteRecord(const std::string& state_dir, const DeploymentRecord& r
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("cannot write ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 
 LocalDeployer::LocalDeployer(std::string halconfig_path, Progress progress)
-    : halconfig_path_(std::move(halconfig_path)), progress_(std::move(progress)) {}
+    : halconfig_path_(std::move(halconfig_path)),
+      progress_(std::move(progress)) {}
 
 std::string LocalDeployer::BinDir(const v1::Halconfig& config) const {
   if (!config.bin_dir().empty()) return ExpandHome(config.bin_dir());
@@ -158,8 +170,10 @@ std::string LocalDeployer::BinDir(const v1::Halconfig& config) const {
   return ec ? "." : self.parent_path().string();
 }
 
-absl::Status LocalDeployer::EnsureStores(const v1::Halconfig& config, DeploymentRecord* record,
-                                         std::string* dsn, std::string* redis_url) {
+absl::Status LocalDeployer::EnsureStores(const v1::Halconfig& config,
+                                         DeploymentRecord* record,
+                                         std::string* dsn,
+                                         std::string* redis_url) {
   const auto& storage = config.storage();
   if (storage.mode() == v1::STORAGE_MODE_EXTERNAL) {
     *dsn = storage.postgres().dsn();
@@ -170,19 +184,21 @@ absl::Status LocalDeployer::EnsureStores(const v1::Halconfig& config, Deployment
   const std::string state = ExpandHome(config.state_dir());
   // PostgreSQL.
   int pg_port = storage.postgres().port();
-  if (Running(record->postgres) &&
-      record->postgres.grpc_port == pg_port) {
-    progress_(absl::StrCat("postgres: running (pid ", record->postgres.pid, ", port ", pg_port,
-                           ")"));
+  if (Running(record->postgres) && record->postgres.grpc_port == pg_port) {
+    progress_(absl::StrCat("postgres: running (pid ", record->postgres.pid,
+                           ", port ", pg_port, ")"));
   } else {
     GENNAKER_RETURN_IF_ERROR(Stop(record->postgres, absl::Seconds(30)));
-    progress_(absl::StrCat("postgres: starting on 127.0.0.1:", pg_port, " ..."));
+    progress_(
+        absl::StrCat("postgres: starting on 127.0.0.1:", pg_port, " ..."));
     process::LocalPostgresOptions o;
     o.data_dir = state + "/data/postgres";
     o.log_file = state + "/logs/postgres.log";
     o.port = pg_port;
-    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer pg, process::StartLocalPostgres(o));
-    record->postgres = ProcessRecord{pg.pid, "127.0.0.1", pg.port, 0, 0, "", NowMs(), o.data_dir};
+    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer pg,
+                              process::StartLocalPostgres(o));
+    record->postgres = ProcessRecord{pg.pid, "127.0.0.1", pg.port, 0,
+                                     0,      "",          NowMs(), o.data_dir};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, *record));
     progress_(absl::StrCat("postgres: ready (pid ", pg.pid, ")"));
   }
@@ -190,21 +206,23 @@ absl::Status LocalDeployer::EnsureStores(const v1::Halconfig& config, Deployment
   *dsn = process::LocalPostgresDsn(pg_port, kDatabase);
   // Redis.
   int redis_port = storage.redis().port();
-  if (Running(record->redis) &&
-      record->redis.grpc_port == redis_port) {
-    progress_(absl::StrCat("redis: running (pid ", record->redis.pid, ", port ", redis_port,
-                           ")"));
+  if (Running(record->redis) && record->redis.grpc_port == redis_port) {
+    progress_(absl::StrCat("redis: running (pid ", record->redis.pid, ", port ",
+                           redis_port, ")"));
   } else {
     GENNAKER_RETURN_IF_ERROR(Stop(record->redis, absl::Seconds(10)));
     process::LocalRedisOptions o;
     o.data_dir = state + "/data/redis";
     o.log_file = state + "/logs/redis.log";
     o.port = redis_port;
-    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer redis, process::StartLocalRedis(o));
-    record->redis = ProcessRecord{redis.pid, "127.0.0.1", redis.port, 0, 0, "", NowMs(),
-                                  absl::StrCat(":", redis.port)};
+    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer redis,
+                              process::StartLocalRedis(o));
+    record->redis = ProcessRecord{
+        redis.pid, "127.0.0.1", redis.port, 0,
+        0,         "",          NowMs(),    absl::StrCat(":", redis.port)};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, *record));
-    progress_(absl::StrCat("redis: ready on 127.0.0.1:", redis_port, " (pid ", redis.pid, ")"));
+    progress_(absl::StrCat("redis: ready on 127.0.0.1:", redis_port, " (pid ",
+                           redis.pid, ")"));
   }
   *redis_url = absl::StrCat("redis://127.0.0.1:", redis_port);
   return absl::OkStatus();
@@ -218,8 +236,8 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
   for (absl::string_view name : kServiceNames) {
     std::string path = absl::StrCat(bin, "/", name);
     if (Enabled(config, name) && access(path.c_str(), X_OK) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("service binary ", path, " not found (set binDir in the halconfig)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "service binary ", path, " not found (set binDir in the halconfig)"));
     }
   }
   for (const char* dir : {"/config", "/logs", "/run", "/data"}) {
@@ -231,8 +249,9 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
 
   std::string dsn, redis_url;
   GENNAKER_RETURN_IF_ERROR(EnsureStores(config, &record, &dsn, &redis_url));
-  GENNAKER_ASSIGN_OR_RETURN(auto rendered,
-                            RenderServiceConfigs(config, {dsn, redis_url}, halconfig_path_));
+  GENNAKER_ASSIGN_OR_RETURN(
+      auto rendered,
+      RenderServiceConfigs(config, {dsn, redis_url}, halconfig_path_));
 
   v1::ApplyDeploymentResponse response;
   const int total = static_cast<int>(rendered.size());
@@ -242,7 +261,8 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     if (!Enabled(config, name)) {
       auto it = record.services.find(name);
       if (it != record.services.end()) {
-        progress_(absl::StrCat(name, ": disabled, stopping pid ", it->second.pid));
+        progress_(
+            absl::StrCat(name, ": disabled, stopping pid ", it->second.pid));
         GENNAKER_RETURN_IF_ERROR(Stop(it->second, absl::Seconds(15)));
         record.services.erase(it);
         GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
@@ -253,25 +273,32 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     std::string prefix = absl::StrFormat("[%2d/%d] %-12s", index, total, name);
     const std::string binary = absl::StrCat(bin, "/", name);
     const std::string& yaml = rendered[name];
-    const std::string hash = Hash(absl::StrCat(yaml, "\n", binary, "@", BinaryStamp(binary)));
+    const std::string hash =
+        Hash(absl::StrCat(yaml, "\n", binary, "@", BinaryStamp(binary)));
     const v1::ServiceSettings& s = Settings(config, name);
     auto existing = record.services.find(name);
-    bool running = existing != record.services.end() && Running(existing->second);
-    bool selected = only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+    bool running =
+        existing != record.services.end() && Running(existing->second);
+    bool selected =
+        only.empty() || std::find(only.begin(), only.end(), name) != only.end();
     if (running && (existing->second.config_hash == hash || !selected)) {
-      progress_(absl::StrCat(prefix, " unchanged (pid ", existing->second.pid, ")"));
+      progress_(
+          absl::StrCat(prefix, " unchanged (pid ", existing->second.pid, ")"));
       response.add_unchanged(name);
       continue;
     }
     if (!selected && !running) {
-      progress_(absl::StrCat(prefix, " not running, skipped (not in --service-names)"));
+      progress_(absl::StrCat(prefix,
+                             " not running, skipped (not in --service-names)"));
       continue;
     }
     if (running) {
-      progress_(absl::StrCat(prefix, " config changed: stopping pid ", existing->second.pid));
+      progress_(absl::StrCat(prefix, " config changed: stopping pid ",
+                             existing->second.pid));
       GENNAKER_RETURN_IF_ERROR(Stop(existing->second, absl::Seconds(15)));
     }
-    const std::string config_file = absl::StrCat(state, "/config/", name, ".yml");
+    const std::string config_file =
+        absl::StrCat(state, "/config/", name, ".yml");
     // It may hold a DSN with a password.
     GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(config_file, yaml));
     process::SpawnOptions spawn;
@@ -282,21 +309,22 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     spawn.log_file = absl::StrCat(state, "/logs/", name, ".log");
     auto start = std::chrono::steady_clock::now();
     GENNAKER_ASSIGN_OR_RETURN(pid_t pid, process::Spawn(spawn));
-    ProcessRecord rec{pid,  s.host(), s.grpc_port(), s.admin_port(), s.http_port(),
-                      hash, NowMs(),   config_file};
+    ProcessRecord rec{pid,           s.host(), s.grpc_port(), s.admin_port(),
+                      s.http_port(), hash,     NowMs(),       config_file};
     record.services[name] = rec;
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
     const std::string address = absl::StrCat(s.host(), ":", s.grpc_port());
-    auto deadline = start + std::chrono::seconds(config.start_timeout_seconds());
+    auto deadline =
+        start + std::chrono::seconds(config.start_timeout_seconds());
     while (true) {
       auto serving = CheckServing(address, std::chrono::milliseconds(500));
       if (serving.ok() && *serving) break;
       if (!process::IsAlive(pid)) {
         record.services.erase(name);
         (void)WriteRecord(state, record);
-        return absl::FailedPreconditionError(absl::StrCat(
-            name, " exited during start-up; last lines of ", spawn.log_file, ":\n",
-            Tail(spawn.log_file, 15)));
+        return absl::FailedPreconditionError(
+            absl::StrCat(name, " exited during start-up; last lines of ",
+                         spawn.log_file, ":\n", Tail(spawn.log_file, 15)));
       }
       if (std::chrono::steady_clock::now() > deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
@@ -308,13 +336,15 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
-    progress_(absl::StrCat(prefix, " SERVING on ", address, " (pid ", pid, ", ", ms, " ms)"));
+    progress_(absl::StrCat(prefix, " SERVING on ", address, " (pid ", pid, ", ",
+                           ms, " ms)"));
     response.add_restarted(name);
   }
   // Keep a copy of every applied config, for the record and for rollback.
   GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + "/history"));
   std::error_code ec;
-  fs::copy_file(halconfig_path_, absl::StrCat(state, "/history/", NowMs(), ".yml"),
+  fs::copy_file(halconfig_path_,
+                absl::StrCat(state, "/history/", NowMs(), ".yml"),
                 fs::copy_options::overwrite_existing, ec);
   return response;
 }
@@ -348,14 +378,16 @@ absl::StatusOr<v1::GetDeploymentStatusResponse> LocalDeployer::Status(
       st->set_health(v1::SERVICE_HEALTH_DOWN);
       continue;
     }
-    auto serving = CheckServing(st->grpc_address(), std::chrono::milliseconds(1000));
+    auto serving =
+        CheckServing(st->grpc_address(), std::chrono::milliseconds(1000));
     st->set_health(serving.ok() && *serving ? v1::SERVICE_HEALTH_SERVING
                                             : v1::SERVICE_HEALTH_NOT_SERVING);
   }
   return response;
 }
 
-absl::Status LocalDeployer::Clean(const v1::Halconfig& config, bool delete_data) {
+absl::Status LocalDeployer::Clean(const v1::Halconfig& config,
+                                  bool delete_data) {
   const std::string state = ExpandHome(config.state_dir());
   GENNAKER_ASSIGN_OR_RETURN(DeploymentRecord record, ReadRecord(state));
   for (auto it = kServiceNames.rbegin(); it != kServiceNames.rend(); ++it) {
@@ -368,8 +400,8 @@ absl::Status LocalDeployer::Clean(const v1::Halconfig& config, bool delete_data)
   }
   for (ProcessRecord* store : {&record.redis, &record.postgres}) {
     if (store->pid == 0) continue;
-    progress_(absl::StrCat(store == &record.redis ? "redis" : "postgres", ": stopping pid ",
-                           store->pid));
+    progress_(absl::StrCat(store == &record.redis ? "redis" : "postgres",
+                           ": stopping pid ", store->pid));
     GENNAKER_RETURN_IF_ERROR(Stop(*store, absl::Seconds(30)));
     *store = ProcessRecord{};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));

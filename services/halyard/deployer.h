@@ -1,10 +1,12 @@
-// The local deployer: runs the suite on this machine as halyard's child processes.
+// The local deployer: runs the suite on this machine as halyard's child
+// processes.
 //
-// Apply renders every service's config, starts managed PostgreSQL/Redis when the storage is
-// LOCAL_MANAGED, then starts the services in dependency order, waiting for each to report
-// SERVING over the gRPC health protocol. A service already running with the same rendered
-// config (and binary) is left alone; one whose config changed is restarted. What runs is
-// recorded in <stateDir>/run/deployment.json, which Status and Clean read.
+// Apply renders every service's config, starts managed PostgreSQL/Redis when
+// the storage is LOCAL_MANAGED, then starts the services in dependency order,
+// waiting for each to report SERVING over the gRPC health protocol. A service
+// already running with the same rendered config (and binary) is left alone; one
+// whose config changed is restarted. What runs is recorded in
+// <stateDir>/run/deployment.json, which Status and Clean read.
 #ifndef GENNAKER_SERVICES_HALYARD_DEPLOYER_H_
 #define GENNAKER_SERVICES_HALYARD_DEPLOYER_H_
 
@@ -28,8 +30,9 @@ struct ProcessRecord {
   int http_port = 0;
   std::string config_hash;
   int64_t started_at_ms = 0;
-  // Text the process's command line contains (its config file, data dir or port), so that a
-  // pid reused by an unrelated process after a reboot is never signalled.
+  // Text the process's command line contains (its config file, data dir or
+  // port), so that a pid reused by an unrelated process after a reboot is never
+  // signalled.
   std::string marker;
 };
 
@@ -46,30 +49,35 @@ struct DeploymentRecord {
 };
 
 absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir);
-absl::Status WriteRecord(const std::string& state_dir, const DeploymentRecord& record);
+absl::Status WriteRecord(const std::string& state_dir,
+                         const DeploymentRecord& record);
 
 class LocalDeployer {
  public:
   using Progress = std::function<void(const std::string& line)>;
 
-  // `halconfig_path` is passed to the halyard daemon; `progress` receives one line per step.
+  // `halconfig_path` is passed to the halyard daemon; `progress` receives one
+  // line per step.
   LocalDeployer(std::string halconfig_path, Progress progress);
 
-  // Brings the deployment in line with `config` (validated first: nothing is touched when it
-  // is invalid). `only`, when non-empty, limits which services are (re)started.
-  absl::StatusOr<v1::ApplyDeploymentResponse> Apply(const v1::Halconfig& config,
-                                                    const std::vector<std::string>& only);
+  // Brings the deployment in line with `config` (validated first: nothing is
+  // touched when it is invalid). `only`, when non-empty, limits which services
+  // are (re)started.
+  absl::StatusOr<v1::ApplyDeploymentResponse> Apply(
+      const v1::Halconfig& config, const std::vector<std::string>& only);
 
   // Each recorded service with its liveness and gRPC health.
-  absl::StatusOr<v1::GetDeploymentStatusResponse> Status(const v1::Halconfig& config) const;
+  absl::StatusOr<v1::GetDeploymentStatusResponse> Status(
+      const v1::Halconfig& config) const;
 
-  // Stops every process the deployment started (services, then stores); with `delete_data`
-  // also removes the state directory's data.
+  // Stops every process the deployment started (services, then stores); with
+  // `delete_data` also removes the state directory's data.
   absl::Status Clean(const v1::Halconfig& config, bool delete_data);
 
  private:
-  absl::Status EnsureStores(const v1::Halconfig& config, DeploymentRecord* record,
-                            std::string* dsn, std::string* redis_url);
+  absl::Status EnsureStores(const v1::Halconfig& config,
+                            DeploymentRecord* record, std::string* dsn,
+                            std::string* redis_url);
   std::string BinDir(const v1::Halconfig& config) const;
 
   std::string halconfig_path_;

@@ -19,9 +19,11 @@
 namespace gennaker::halyard {
 namespace {
 
-v1::ServiceSettings* MutableSettings(v1::Halconfig* config, absl::string_view service) {
+v1::ServiceSettings* MutableSettings(v1::Halconfig* config,
+                                     absl::string_view service) {
   auto* services = config->mutable_services();
-  const auto* field = services->GetDescriptor()->FindFieldByName(std::string(service));
+  const auto* field =
+      services->GetDescriptor()->FindFieldByName(std::string(service));
   return static_cast<v1::ServiceSettings*>(
       services->GetReflection()->MutableMessage(services, field));
 }
@@ -42,9 +44,10 @@ v1::Halconfig DefaultHalconfig() {
   v1::Halconfig c;
   c.set_name("default");
   c.set_version(kVersion);
-  // PostgreSQL runs as the postgres user when we are root, and cannot enter /root: root's
-  // deployments live under /var/lib instead.
-  c.set_state_dir(geteuid() == 0 ? "/var/lib/gennaker/default" : ExpandHome("~/.hal/default"));
+  // PostgreSQL runs as the postgres user when we are root, and cannot enter
+  // /root: root's deployments live under /var/lib instead.
+  c.set_state_dir(geteuid() == 0 ? "/var/lib/gennaker/default"
+                                 : ExpandHome("~/.hal/default"));
   c.set_timezone("America/Los_Angeles");
   c.set_log_level("info");
   c.set_log_format("text");
@@ -62,9 +65,11 @@ v1::Halconfig DefaultHalconfig() {
   return c;
 }
 
-const v1::ServiceSettings& Settings(const v1::Halconfig& config, absl::string_view service) {
+const v1::ServiceSettings& Settings(const v1::Halconfig& config,
+                                    absl::string_view service) {
   const auto& services = config.services();
-  const auto* field = services.GetDescriptor()->FindFieldByName(std::string(service));
+  const auto* field =
+      services.GetDescriptor()->FindFieldByName(std::string(service));
   return static_cast<const v1::ServiceSettings&>(
       services.GetReflection()->GetMessage(services, field));
 }
@@ -90,14 +95,16 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
   };
   static const LazyRE2 kName = {"[a-z0-9]([a-z0-9-]{0,62})"};
   if (!RE2::FullMatch(c.name(), *kName)) {
-    problem("name", "must be lowercase letters, digits and '-', at most 63 characters");
+    problem("name",
+            "must be lowercase letters, digits and '-', at most 63 characters");
   }
   if (c.version().empty()) problem("version", "is required");
   if (c.state_dir().empty()) problem("stateDir", "is required");
   if (c.start_timeout_seconds() < 1 || c.start_timeout_seconds() > 3600) {
     problem("startTimeoutSeconds", "must be in 1..3600");
   }
-  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                  "error", "critical", "off"};
   auto valid_level = [&](const std::string& level) {
     for (const char* l : kLevels) {
       if (level == l) return true;
@@ -105,7 +112,8 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
     return false;
   };
   if (!valid_level(c.log_level())) {
-    problem("logLevel", "must be one of trace, debug, info, warn, error, critical, off");
+    problem("logLevel",
+            "must be one of trace, debug, info, warn, error, critical, off");
   }
   if (c.log_format() != "text" && c.log_format() != "json") {
     problem("logFormat", "must be text or json");
@@ -118,15 +126,19 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
       return;
     }
     auto [it, inserted] = ports.emplace(value, key);
-    if (!inserted) problem(key, absl::StrCat("port ", value, " is also used by ", it->second));
+    if (!inserted)
+      problem(key,
+              absl::StrCat("port ", value, " is also used by ", it->second));
   };
   const auto& storage = c.storage();
   if (storage.mode() == v1::STORAGE_MODE_EXTERNAL) {
     if (storage.postgres().dsn().empty()) {
-      problem("storage.postgres.dsn", "is required when storage.mode is EXTERNAL");
+      problem("storage.postgres.dsn",
+              "is required when storage.mode is EXTERNAL");
     }
     if (storage.redis().url().rfind("redis://", 0) != 0) {
-      problem("storage.redis.url", "must be a redis://host:port URL when storage.mode is EXTERNAL");
+      problem("storage.redis.url",
+              "must be a redis://host:port URL when storage.mode is EXTERNAL");
     }
   } else {
     port("storage.postgres.port", storage.postgres().port());
@@ -146,7 +158,8 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
     port(prefix + "adminPort", s.admin_port());
     if (name == "gate") port(prefix + "httpPort", s.http_port());
     if (!s.log_level().empty() && !valid_level(s.log_level())) {
-      problem(prefix + "logLevel", "must be one of trace, debug, info, warn, error");
+      problem(prefix + "logLevel",
+              "must be one of trace, debug, info, warn, error");
     }
   }
   return problems;
@@ -156,22 +169,29 @@ absl::Status ValidateStatus(const v1::Halconfig& config) {
   std::vector<v1::ValidationProblem> problems = Validate(config);
   if (problems.empty()) return absl::OkStatus();
   std::vector<std::string> lines;
-  for (const auto& p : problems) lines.push_back(absl::StrCat(p.key(), ": ", p.message()));
+  for (const auto& p : problems)
+    lines.push_back(absl::StrCat(p.key(), ": ", p.message()));
   return absl::InvalidArgumentError(absl::StrJoin(lines, "; "));
 }
 
-absl::Status SaveHalconfig(const std::string& path, const v1::Halconfig& config) {
+absl::Status SaveHalconfig(const std::string& path,
+                           const v1::Halconfig& config) {
   GENNAKER_RETURN_IF_ERROR(ValidateStatus(config));
   std::filesystem::path p(path);
   std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  if (p.has_parent_path())
+    std::filesystem::create_directories(p.parent_path(), ec);
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   // Private: storage.postgres.dsn may carry a password.
   GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(
-      tmp, absl::StrCat("# Gennaker halconfig: edit with `halyard config set KEY VALUE`.\n",
-                        config::ToYaml(config))));
+      tmp,
+      absl::StrCat(
+          "# Gennaker halconfig: edit with `halyard config set KEY VALUE`.\n",
+          config::ToYaml(config))));
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 

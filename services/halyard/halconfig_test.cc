@@ -43,8 +43,11 @@ TEST(HalconfigTest, FindsPortClashesAndBadValues) {
   c.set_name("Bad Name");
   c.set_log_format("xml");
   std::string p = Problems(c);
-  EXPECT_THAT(p, HasSubstr("port 8084 is also used by services.orca.adminPort"));
-  EXPECT_THAT(p, HasSubstr("services.echo.grpcPort: must be a port in 1..65535, got 0"));
+  EXPECT_THAT(p,
+              HasSubstr("port 8084 is also used by services.orca.adminPort"));
+  EXPECT_THAT(
+      p,
+      HasSubstr("services.echo.grpcPort: must be a port in 1..65535, got 0"));
   EXPECT_THAT(p, HasSubstr("name: must be lowercase"));
   EXPECT_THAT(p, HasSubstr("logFormat: must be text or json"));
 }
@@ -66,7 +69,8 @@ TEST(HalconfigTest, DisabledServiceNeedsNoPortsButGateCannotBeDisabled) {
   c.mutable_services()->mutable_kayenta()->set_grpc_port(0);
   EXPECT_EQ(Problems(c), "");
   c.mutable_services()->mutable_gate()->set_enabled(false);
-  EXPECT_THAT(Problems(c), HasSubstr("services.gate.enabled: cannot be disabled"));
+  EXPECT_THAT(Problems(c),
+              HasSubstr("services.gate.enabled: cannot be disabled"));
 }
 
 TEST(HalconfigTest, SaveRefusesInvalidConfigAndKeepsTheOldFile) {
@@ -79,7 +83,8 @@ TEST(HalconfigTest, SaveRefusesInvalidConfigAndKeepsTheOldFile) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->SerializeAsString(), c.SerializeAsString());
 
-  c.mutable_services()->mutable_orca()->set_grpc_port(7002);  // clashes with clouddriver
+  c.mutable_services()->mutable_orca()->set_grpc_port(
+      7002);  // clashes with clouddriver
   absl::Status s = SaveHalconfig(path, c);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_EQ(ReadFile(path), before);
@@ -88,7 +93,8 @@ TEST(HalconfigTest, SaveRefusesInvalidConfigAndKeepsTheOldFile) {
 
 TEST(HalconfigTest, LoadReportsUnknownKeysAndMissingFile) {
   std::string dir = testing::MakeTempDir("halconfig");
-  std::ofstream(dir + "/config") << "name: x\nservices:\n  orca:\n    grpcPrt: 1\n";
+  std::ofstream(dir + "/config")
+      << "name: x\nservices:\n  orca:\n    grpcPrt: 1\n";
   auto loaded = LoadHalconfig(dir + "/config");
   EXPECT_THAT(std::string(loaded.status().message()),
               HasSubstr("services.orca.grpcPrt: unknown key"));

@@ -25,16 +25,20 @@ bool HasField(const google::protobuf::Message& m, absl::string_view name) {
 
 }  // namespace
 
-std::unique_ptr<google::protobuf::Message> NewServiceConfig(absl::string_view service) {
+std::unique_ptr<google::protobuf::Message> NewServiceConfig(
+    absl::string_view service) {
   if (service == "gate") return std::make_unique<gate::v1::GateConfig>();
   if (service == "orca") return std::make_unique<orca::v1::OrcaConfig>();
-  if (service == "clouddriver") return std::make_unique<clouddriver::v1::ClouddriverConfig>();
-  if (service == "front50") return std::make_unique<front50::v1::Front50Config>();
+  if (service == "clouddriver")
+    return std::make_unique<clouddriver::v1::ClouddriverConfig>();
+  if (service == "front50")
+    return std::make_unique<front50::v1::Front50Config>();
   if (service == "rosco") return std::make_unique<rosco::v1::RoscoConfig>();
   if (service == "igor") return std::make_unique<igor::v1::IgorConfig>();
   if (service == "echo") return std::make_unique<echo::v1::EchoConfig>();
   if (service == "fiat") return std::make_unique<fiat::v1::FiatConfig>();
-  if (service == "kayenta") return std::make_unique<kayenta::v1::KayentaConfig>();
+  if (service == "kayenta")
+    return std::make_unique<kayenta::v1::KayentaConfig>();
   if (service == "halyard") return std::make_unique<v1::HalyardConfig>();
   return nullptr;
 }
@@ -51,33 +55,40 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
       return config::SetField(m.get(), key, value);
     };
     GENNAKER_RETURN_IF_ERROR(set("server.host", s.host()));
-    GENNAKER_RETURN_IF_ERROR(set("server.grpc_port", absl::StrCat(s.grpc_port())));
-    GENNAKER_RETURN_IF_ERROR(set("server.admin_port", absl::StrCat(s.admin_port())));
     GENNAKER_RETURN_IF_ERROR(
-        set("logging.level", s.log_level().empty() ? config.log_level() : s.log_level()));
+        set("server.grpc_port", absl::StrCat(s.grpc_port())));
+    GENNAKER_RETURN_IF_ERROR(
+        set("server.admin_port", absl::StrCat(s.admin_port())));
+    GENNAKER_RETURN_IF_ERROR(set("logging.level", s.log_level().empty()
+                                                      ? config.log_level()
+                                                      : s.log_level()));
     GENNAKER_RETURN_IF_ERROR(set("logging.format", config.log_format()));
     if (HasField(*m, "postgres")) {
       GENNAKER_RETURN_IF_ERROR(set("postgres.dsn", storage.postgres_dsn));
     }
-    if (HasField(*m, "redis")) GENNAKER_RETURN_IF_ERROR(set("redis.url", storage.redis_url));
+    if (HasField(*m, "redis"))
+      GENNAKER_RETURN_IF_ERROR(set("redis.url", storage.redis_url));
     if (name == "gate") {
       GENNAKER_RETURN_IF_ERROR(set("http_port", absl::StrCat(s.http_port())));
       GENNAKER_RETURN_IF_ERROR(set("version", config.version()));
     }
-    if (name == "halyard") GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
+    if (name == "halyard")
+      GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();
       for (int i = 0; i < d->field_count(); ++i) {
         const std::string& dep = d->field(i)->name();
         const v1::ServiceSettings& ds = Settings(config, dep);
-        std::string address =
-            Enabled(config, dep) ? absl::StrCat(ds.host(), ":", ds.grpc_port()) : "";
-        GENNAKER_RETURN_IF_ERROR(set(absl::StrCat("services.", dep, ".address"), address));
+        std::string address = Enabled(config, dep)
+                                  ? absl::StrCat(ds.host(), ":", ds.grpc_port())
+                                  : "";
+        GENNAKER_RETURN_IF_ERROR(
+            set(absl::StrCat("services.", dep, ".address"), address));
       }
     }
-    out[std::string(name)] = absl::StrCat("# Rendered by halyard from ", halconfig_path,
-                                          ": edits here are overwritten.\n",
-                                          config::ToYaml(*m));
+    out[std::string(name)] =
+        absl::StrCat("# Rendered by halyard from ", halconfig_path,
+                     ": edits here are overwritten.\n", config::ToYaml(*m));
   }
   return out;
 }

@@ -1,5 +1,6 @@
-// Turns the halconfig into each service's own config file (YAML of gennaker.<svc>.v1.<Svc>Config),
-// so every rendered file is valid by construction and services never read the halconfig.
+// Turns the halconfig into each service's own config file (YAML of
+// gennaker.<svc>.v1.<Svc>Config), so every rendered file is valid by
+// construction and services never read the halconfig.
 #ifndef GENNAKER_SERVICES_HALYARD_RENDER_H_
 #define GENNAKER_SERVICES_HALYARD_RENDER_H_
 
@@ -23,7 +24,8 @@ struct StorageEndpoints {
 };
 
 // An empty config message of `service` (e.g. gennaker.orca.v1.OrcaConfig).
-std::unique_ptr<google::protobuf::Message> NewServiceConfig(absl::string_view service);
+std::unique_ptr<google::protobuf::Message> NewServiceConfig(
+    absl::string_view service);
 
 // service name -> rendered YAML, for every enabled service.
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(

@@ -18,14 +18,16 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   v1::Halconfig c = DefaultHalconfig();
   c.mutable_services()->mutable_orca()->set_grpc_port(9183);
   c.mutable_services()->mutable_front50()->set_log_level("debug");
-  auto rendered = RenderServiceConfigs(c, {"host=127.0.0.1 port=1 dbname=g", "redis://h:2"},
-                                       "/etc/hal/config");
+  auto rendered = RenderServiceConfigs(
+      c, {"host=127.0.0.1 port=1 dbname=g", "redis://h:2"}, "/etc/hal/config");
   ASSERT_TRUE(rendered.ok()) << rendered.status();
   ASSERT_EQ(rendered->size(), kServiceNames.size());
   for (const auto& [name, yaml] : *rendered) {
     auto message = NewServiceConfig(name);
     ApplyServiceDefaults(name, message.get());
-    ASSERT_TRUE(config::MergeYaml(yaml, name, message.get()).ok()) << name << ":\n" << yaml;
+    ASSERT_TRUE(config::MergeYaml(yaml, name, message.get()).ok())
+        << name << ":\n"
+        << yaml;
     EXPECT_TRUE(config::ValidateCommonBlocks(*message).ok()) << name;
   }
   orca::v1::OrcaConfig orca;
@@ -43,9 +45,11 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   EXPECT_EQ(gate.http_port(), 8084);
 
   v1::HalyardConfig daemon;
-  ASSERT_TRUE(config::MergeYaml(rendered->at("halyard"), "halyard", &daemon).ok());
+  ASSERT_TRUE(
+      config::MergeYaml(rendered->at("halyard"), "halyard", &daemon).ok());
   EXPECT_EQ(daemon.halconfig_path(), "/etc/hal/config");
-  EXPECT_THAT(rendered->at("front50"), ::testing::HasSubstr("level: \"debug\""));
+  EXPECT_THAT(rendered->at("front50"),
+              ::testing::HasSubstr("level: \"debug\""));
 }
 
 TEST(RenderTest, DisabledServicesAreNotRendered) {

@@ -21,8 +21,8 @@ class IgorInstance : public ServiceInstance {
 
 absl::Status ValidateConfig(const v1::IgorConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildIgor(const v1::IgorConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildIgor(
+    const v1::IgorConfig& config, Metrics*) {
   auto instance = std::make_unique<IgorInstance>();
   GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
   return instance;

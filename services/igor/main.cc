@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::igor::v1::IgorConfig>(
-      argc, argv, "igor", gennaker::igor::kUnimplementedArea, gennaker::igor::ValidateConfig,
-      gennaker::igor::BuildIgor);
+      argc, argv, "igor", gennaker::igor::kUnimplementedArea,
+      gennaker::igor::ValidateConfig, gennaker::igor::BuildIgor);
 }

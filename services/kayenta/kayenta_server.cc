@@ -22,13 +22,16 @@ class KayentaInstance : public ServiceInstance {
 
 }  // namespace
 
-absl::Status ValidateConfig(const v1::KayentaConfig&) { return absl::OkStatus(); }
+absl::Status ValidateConfig(const v1::KayentaConfig&) {
+  return absl::OkStatus();
+}
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildKayenta(const v1::KayentaConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildKayenta(
+    const v1::KayentaConfig& config, Metrics*) {
   auto instance = std::make_unique<KayentaInstance>();
-  GENNAKER_ASSIGN_OR_RETURN(instance->pool_,
-                            ConnectPostgres(config.postgres(), "kayenta", Migrations()));
+  GENNAKER_ASSIGN_OR_RETURN(
+      instance->pool_,
+      ConnectPostgres(config.postgres(), "kayenta", Migrations()));
   return instance;
 }
 

@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::kayenta::v1::KayentaConfig>(
-      argc, argv, "kayenta", gennaker::kayenta::kUnimplementedArea, gennaker::kayenta::ValidateConfig,
-      gennaker::kayenta::BuildKayenta);
+      argc, argv, "kayenta", gennaker::kayenta::kUnimplementedArea,
+      gennaker::kayenta::ValidateConfig, gennaker::kayenta::BuildKayenta);
 }

@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::orca::v1::OrcaConfig>(
-      argc, argv, "orca", gennaker::orca::kUnimplementedArea, gennaker::orca::ValidateConfig,
-      gennaker::orca::BuildOrca);
+      argc, argv, "orca", gennaker::orca::kUnimplementedArea,
+      gennaker::orca::ValidateConfig, gennaker::orca::BuildOrca);
 }

@@ -24,11 +24,12 @@ class OrcaInstance : public ServiceInstance {
 
 absl::Status ValidateConfig(const v1::OrcaConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(const v1::OrcaConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
+    const v1::OrcaConfig& config, Metrics*) {
   auto instance = std::make_unique<OrcaInstance>();
-  GENNAKER_ASSIGN_OR_RETURN(instance->pool_,
-                            ConnectPostgres(config.postgres(), "orca", Migrations()));
+  GENNAKER_ASSIGN_OR_RETURN(
+      instance->pool_,
+      ConnectPostgres(config.postgres(), "orca", Migrations()));
   return instance;
 }
 

@@ -1,6 +1,7 @@
-// Wiring of the orca service: the one place where its config becomes running parts
-// (postgres connection, gRPC adapter). Its RPCs are built by later issues; until then the
-// generated base class answers UNIMPLEMENTED, which the shared interceptor explains.
+// Wiring of the orca service: the one place where its config becomes running
+// parts (postgres connection, gRPC adapter). Its RPCs are built by later
+// issues; until then the generated base class answers UNIMPLEMENTED, which the
+// shared interceptor explains.
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 
@@ -13,14 +14,16 @@
 namespace gennaker::orca {
 
 // Text naming where the unimplemented RPCs of this service will be built.
-inline constexpr char kUnimplementedArea[] = "issue 'orca: durable pipeline and task engine'";
+inline constexpr char kUnimplementedArea[] =
+    "issue 'orca: durable pipeline and task engine'";
 
 // Checks what the shared validation cannot know about orca.
 absl::Status ValidateConfig(const v1::OrcaConfig& config);
 
-// Connects to postgres and builds the service. Fails when the store is unreachable.
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(const v1::OrcaConfig& config,
-                                                        Metrics* metrics);
+// Connects to postgres and builds the service. Fails when the store is
+// unreachable.
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
+    const v1::OrcaConfig& config, Metrics* metrics);
 
 }  // namespace gennaker::orca
 

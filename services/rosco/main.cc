@@ -3,6 +3,6 @@
 
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::rosco::v1::RoscoConfig>(
-      argc, argv, "rosco", gennaker::rosco::kUnimplementedArea, gennaker::rosco::ValidateConfig,
-      gennaker::rosco::BuildRosco);
+      argc, argv, "rosco", gennaker::rosco::kUnimplementedArea,
+      gennaker::rosco::ValidateConfig, gennaker::rosco::BuildRosco);
 }

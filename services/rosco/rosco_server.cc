@@ -21,8 +21,8 @@ class RoscoInstance : public ServiceInstance {
 
 absl::Status ValidateConfig(const v1::RoscoConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildRosco(const v1::RoscoConfig& config,
-                                                        Metrics*) {
+absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildRosco(
+    const v1::RoscoConfig& config, Metrics*) {
   auto instance = std::make_unique<RoscoInstance>();
   GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
   return instance;

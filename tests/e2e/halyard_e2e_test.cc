@@ -1,8 +1,9 @@
-// End to end: `halyard deploy apply` brings up the whole suite (managed PostgreSQL and Redis,
-// ten services) into a temporary state directory; every service reports SERVING over the gRPC
-// health protocol and gate answers over HTTP; a config change restarts only the services whose
-// rendered config changed; an invalid config changes nothing; `deploy clean` leaves no
-// process behind.
+// End to end: `halyard deploy apply` brings up the whole suite (managed
+// PostgreSQL and Redis, ten services) into a temporary state directory; every
+// service reports SERVING over the gRPC health protocol and gate answers over
+// HTTP; a config change restarts only the services whose rendered config
+// changed; an invalid config changes nothing; `deploy clean` leaves no process
+// behind.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -46,14 +47,15 @@ class HalyardE2eTest : public ::testing::Test {
         if (used.insert(p).second) return p;
       }
     };
-    std::string yaml = absl::StrCat("name: e2e\nstateDir: ", dir_, "/state\nbinDir: ",
-                                    testing::BinDir(), "\nstartTimeoutSeconds: 20\n",
-                                    "storage:\n  postgres: {port: ", port(),
-                                    "}\n  redis: {port: ", port(), "}\nservices:\n");
+    std::string yaml = absl::StrCat(
+        "name: e2e\nstateDir: ", dir_, "/state\nbinDir: ", testing::BinDir(),
+        "\nstartTimeoutSeconds: 20\n", "storage:\n  postgres: {port: ", port(),
+        "}\n  redis: {port: ", port(), "}\nservices:\n");
     for (absl::string_view name : kServiceNames) {
       int grpc = port(), admin = port();
       ports_[std::string(name)] = grpc;
-      absl::StrAppend(&yaml, "  ", name, ": {grpcPort: ", grpc, ", adminPort: ", admin);
+      absl::StrAppend(&yaml, "  ", name, ": {grpcPort: ", grpc,
+                      ", adminPort: ", admin);
       if (name == "gate") {
         gate_http_ = port();
         absl::StrAppend(&yaml, ", httpPort: ", gate_http_);
@@ -69,7 +71,8 @@ class HalyardE2eTest : public ::testing::Test {
     testing::RemoveTree(dir_);
   }
 
-  // Runs `halyard --config <config> args...`; returns exit code, output in *out.
+  // Runs `halyard --config <config> args...`; returns exit code, output in
+  // *out.
   int Halyard(std::vector<std::string> args, std::string* out = nullptr) {
     process::SpawnOptions o;
     o.argv = {testing::BinDir() + "/halyard", "--config", config_};
@@ -91,7 +94,8 @@ class HalyardE2eTest : public ::testing::Test {
 
   void ExpectAllServing() {
     for (const auto& [name, port] : ports_) {
-      auto serving = CheckServing(absl::StrCat("127.0.0.1:", port), std::chrono::seconds(2));
+      auto serving = CheckServing(absl::StrCat("127.0.0.1:", port),
+                                  std::chrono::seconds(2));
       ASSERT_TRUE(serving.ok()) << name << ": " << serving.status();
       EXPECT_TRUE(*serving) << name;
     }
@@ -106,7 +110,8 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   std::string out;
   ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("10 started, 0 unchanged"));
-  EXPECT_THAT(out, HasSubstr(absl::StrCat("gate: http://127.0.0.1:", gate_http_)));
+  EXPECT_THAT(out,
+              HasSubstr(absl::StrCat("gate: http://127.0.0.1:", gate_http_)));
   ExpectAllServing();
 
   // gate over HTTP.
@@ -121,7 +126,8 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   version.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/version");
   auto v = http::Fetch(version);
   ASSERT_TRUE(v.ok());
-  EXPECT_FALSE(nlohmann::json::parse(v->body)["version"].get<std::string>().empty());
+  EXPECT_FALSE(
+      nlohmann::json::parse(v->body)["version"].get<std::string>().empty());
 
   // gate reaches front50 in the deployed suite.
   http::ClientRequest apps = health;
@@ -142,8 +148,9 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   // Status from the CLI and from the daemon.
   ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("orca"));
-  auto stub = halyard::v1::HalyardService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", ports_["halyard"]), grpc::InsecureChannelCredentials()));
+  auto stub = halyard::v1::HalyardService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", ports_["halyard"]),
+                          grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   halyard::v1::GetDeploymentStatusResponse status;
   ASSERT_TRUE(stub->GetDeploymentStatus(&ctx, {}, &status).ok());
@@ -154,7 +161,8 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   grpc::ClientContext vctx;
   halyard::v1::GetVersionsResponse versions;
   ASSERT_TRUE(stub->GetVersions(&vctx, {}, &versions).ok());
-  EXPECT_EQ(versions.service_versions().at("orca"), versions.deployment_version());
+  EXPECT_EQ(versions.service_versions().at("orca"),
+            versions.deployment_version());
 
   // Re-apply unchanged: nothing restarts.
   auto before = Pids();
@@ -162,9 +170,12 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   EXPECT_THAT(out, HasSubstr("0 started, 10 unchanged"));
   EXPECT_EQ(Pids(), before);
 
-  // Move orca: orca and the services that call it (echo, gate) restart, nothing else.
+  // Move orca: orca and the services that call it (echo, gate) restart, nothing
+  // else.
   int new_port = *process::FreePort();
-  ASSERT_EQ(Halyard({"config", "set", "services.orca.grpcPort", absl::StrCat(new_port)}, &out),
+  ASSERT_EQ(Halyard({"config", "set", "services.orca.grpcPort",
+                     absl::StrCat(new_port)},
+                    &out),
             0)
       << out;
   ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
@@ -210,8 +221,9 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
 }
 
 TEST_F(HalyardE2eTest, ServiceWithUnreachableStoreFailsClearly) {
-  // Point the suite at stores that do not exist: the first service must exit with a clear
-  // message (password redacted), and apply must report it instead of hanging.
+  // Point the suite at stores that do not exist: the first service must exit
+  // with a clear message (password redacted), and apply must report it instead
+  // of hanging.
   std::string out;
   int dead_port = *process::FreePort();
   ASSERT_EQ(Halyard({"config", "storage", "--postgres-dsn",

@@ -1,6 +1,7 @@
-// gate's REST API over real HTTP against a real front50 (its gRPC service on a real
-// PostgreSQL), the way spin and Deck call it: every endpoint of the front50 issue, the
-// round trip of every real pipeline in shared/pipelines, and the error cases.
+// gate's REST API over real HTTP against a real front50 (its gRPC service on a
+// real PostgreSQL), the way spin and Deck call it: every endpoint of the
+// front50 issue, the round trip of every real pipeline in shared/pipelines, and
+// the error cases.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -50,17 +51,21 @@ class GateFront50Test : public ::testing::Test {
     auto pool = pg::Pool::Create(o);
     ASSERT_TRUE(pool.ok());
     pool_ = pool->release();
-    ASSERT_TRUE(pg::ApplyMigrations(*pool_, "front50", front50::Migrations()).ok());
+    ASSERT_TRUE(
+        pg::ApplyMigrations(*pool_, "front50", front50::Migrations()).ok());
     store_ = new front50::PgObjectStore(pool_, *dsn);
-    core_ = new front50::Front50Core(store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
+    core_ = new front50::Front50Core(
+        store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
     ASSERT_TRUE(core_->Init().ok());
-    front50_service_ = front50::NewFront50GrpcService(core_, &stopping_).release();
+    front50_service_ =
+        front50::NewFront50GrpcService(core_, &stopping_).release();
     // orca and clouddriver as they are today: every RPC UNIMPLEMENTED.
     orca_service_ = new orca::v1::OrcaService::Service();
     clouddriver_service_ = new clouddriver::v1::ClouddriverService::Service();
     GrpcServerOptions g;
     g.unimplemented_area = "not built yet";
-    auto server = GrpcServer::Start(g, {front50_service_, orca_service_, clouddriver_service_});
+    auto server = GrpcServer::Start(
+        g, {front50_service_, orca_service_, clouddriver_service_});
     ASSERT_TRUE(server.ok());
     grpc_ = server->release();
     std::string address = absl::StrCat("127.0.0.1:", grpc_->port());
@@ -91,7 +96,8 @@ class GateFront50Test : public ::testing::Test {
     delete pool_;
   }
 
-  static http::ClientResponse Call(const std::string& method, const std::string& path,
+  static http::ClientResponse Call(const std::string& method,
+                                   const std::string& path,
                                    const std::string& body = "") {
     http::ClientRequest r;
     r.method = method;
@@ -104,18 +110,22 @@ class GateFront50Test : public ::testing::Test {
   }
 
   static Json JsonOf(const http::ClientResponse& r) {
-    EXPECT_THAT(r.headers.count("content-type") ? r.headers.at("content-type") : "",
-                HasSubstr("application/json"));
+    EXPECT_THAT(
+        r.headers.count("content-type") ? r.headers.at("content-type") : "",
+        HasSubstr("application/json"));
     return Json::parse(r.body, nullptr, false);
   }
 
   static void CreateApp(const std::string& name) {
     ASSERT_TRUE(
-        core_->CreateApplication(Json{{"name", name}, {"email", "dev@example.com"}}.dump(), "t")
+        core_
+            ->CreateApplication(
+                Json{{"name", name}, {"email", "dev@example.com"}}.dump(), "t")
             .ok());
   }
 
-  static void ExpectError(const http::ClientResponse& r, int status, const std::string& text) {
+  static void ExpectError(const http::ClientResponse& r, int status,
+                          const std::string& text) {
     EXPECT_EQ(r.status, status) << r.body;
     Json j = Json::parse(r.body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << r.body;
@@ -127,7 +137,8 @@ class GateFront50Test : public ::testing::Test {
   }
 
   static size_t PipelineCount(const std::string& app) {
-    return JsonOf(Call("GET", "/applications/" + app + "/pipelineConfigs")).size();
+    return JsonOf(Call("GET", "/applications/" + app + "/pipelineConfigs"))
+        .size();
   }
 
   static inline std::atomic<bool> stopping_{false};
@@ -149,7 +160,8 @@ TEST_F(GateFront50Test, BootEndpointsDeckAndSpinCall) {
   EXPECT_EQ(JsonOf(Call("GET", "/auth/user"))["username"], "anonymous");
   EXPECT_EQ(JsonOf(Call("GET", "/credentials")), Json::array());
   EXPECT_EQ(JsonOf(Call("GET", "/credentials?expand=true")), Json::array());
-  EXPECT_EQ(JsonOf(Call("GET", "/plugins/deck/plugin-manifest.json")), Json::array());
+  EXPECT_EQ(JsonOf(Call("GET", "/plugins/deck/plugin-manifest.json")),
+            Json::array());
   http::ClientRequest preflight;
   preflight.method = "OPTIONS";
   preflight.url = base_ + "/applications";
@@ -181,19 +193,24 @@ TEST_F(GateFront50Test, Applications) {
 }
 
 TEST_F(GateFront50Test, TasksGoToOrca) {
-  Json task = {{"job", Json::array({{{"type", "createApplication"},
-                                     {"application", {{"name", "x"}, {"email", "e"}}}}})},
-               {"application", "x"},
-               {"description", "Create Application: x"}};
-  // orca's task engine is not built yet: gate routes the job there and relays its answer.
+  Json task = {
+      {"job",
+       Json::array({{{"type", "createApplication"},
+                     {"application", {{"name", "x"}, {"email", "e"}}}}})},
+      {"application", "x"},
+      {"description", "Create Application: x"}};
+  // orca's task engine is not built yet: gate routes the job there and relays
+  // its answer.
   ExpectError(Call("POST", "/tasks", task.dump()), 501, "StartOrchestration");
-  ExpectError(Call("POST", "/applications/x/tasks", task.dump()), 501, "StartOrchestration");
+  ExpectError(Call("POST", "/applications/x/tasks", task.dump()), 501,
+              "StartOrchestration");
   ExpectError(Call("POST", "/tasks", "{not json"), 400, "not valid JSON");
   ExpectError(Call("POST", "/tasks", R"({"application":"x"})"), 400, "'job'");
 }
 
 TEST_F(GateFront50Test, EveryRealPipelineRoundTrips) {
-  std::string dir = std::string(std::getenv("GENNAKER_SOURCE_DIR")) + "/../shared/pipelines";
+  std::string dir =
+      std::string(std::getenv("GENNAKER_SOURCE_DIR")) + "/../shared/pipelines";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().filename() == "SOURCES.md") continue;
@@ -202,29 +219,34 @@ TEST_F(GateFront50Test, EveryRealPipelineRoundTrips) {
     text << in.rdbuf();
     Json submitted = Json::parse(text.str(), nullptr, false);
     ASSERT_TRUE(submitted.is_object()) << entry.path();
-    // Each file under an application of its own (two files share a name in one app).
+    // Each file under an application of its own (two files share a name in one
+    // app).
     std::string app = absl::StrCat("roundtrip", count++);
     CreateApp(app);
     submitted["application"] = app;
-    if (!submitted.contains("name")) submitted["name"] = entry.path().stem().string();
+    if (!submitted.contains("name"))
+      submitted["name"] = entry.path().stem().string();
     std::string name = submitted["name"];
     auto saved = Call("POST", "/pipelines", submitted.dump());
     ASSERT_EQ(saved.status, 200) << entry.path() << ": " << saved.body;
 
-    auto got = Call("GET", absl::StrCat("/applications/", app, "/pipelineConfigs/",
-                                        http::PercentEncode(name)));
+    auto got =
+        Call("GET", absl::StrCat("/applications/", app, "/pipelineConfigs/",
+                                 http::PercentEncode(name)));
     ASSERT_EQ(got.status, 200) << got.body;
     Json back = JsonOf(got);
     // Fields the server sets.
     EXPECT_FALSE(back["id"].get<std::string>().empty());
     EXPECT_EQ(back["lastModifiedBy"], "anonymous");
     EXPECT_TRUE(back["updateTs"].is_string());
-    for (const char* f : {"updateTs", "lastModifiedBy", "lastModified", "index"}) {
+    for (const char* f :
+         {"updateTs", "lastModifiedBy", "lastModified", "index"}) {
       back.erase(f);
       submitted.erase(f);
     }
     if (!submitted.contains("id")) back.erase("id");
-    EXPECT_EQ(back, submitted) << entry.path() << "\n" << Json::diff(submitted, back).dump(2);
+    EXPECT_EQ(back, submitted) << entry.path() << "\n"
+                               << Json::diff(submitted, back).dump(2);
     EXPECT_EQ(PipelineCount(app), 1u);
   }
   EXPECT_EQ(count, 17);
@@ -232,25 +254,35 @@ TEST_F(GateFront50Test, EveryRealPipelineRoundTrips) {
 
 TEST_F(GateFront50Test, PipelineLifecycleHistoryAndStaleCheck) {
   CreateApp("life");
-  Json p = {{"application", "life"}, {"name", "Deploy to prod"},
-            {"stages", Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 5}}})}};
+  Json p = {
+      {"application", "life"},
+      {"name", "Deploy to prod"},
+      {"stages",
+       Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 5}}})}};
   ASSERT_EQ(Call("POST", "/pipelines", p.dump()).status, 200);
-  auto got = Call("GET", "/applications/life/pipelineConfigs/Deploy%20to%20prod");
+  auto got =
+      Call("GET", "/applications/life/pipelineConfigs/Deploy%20to%20prod");
   ASSERT_EQ(got.status, 200);
   Json stored = JsonOf(got);
   std::string id = stored["id"];
-  EXPECT_EQ(JsonOf(Call("GET", "/applications/life/pipelineConfigs"))[0]["index"], 0);
+  EXPECT_EQ(
+      JsonOf(Call("GET", "/applications/life/pipelineConfigs"))[0]["index"], 0);
 
-  // spin pipeline save: the body carries the id; staleCheck with the current lastModified.
+  // spin pipeline save: the body carries the id; staleCheck with the current
+  // lastModified.
   stored["stages"][0]["waitTime"] = 10;
-  ASSERT_EQ(Call("POST", "/pipelines?staleCheck=true", stored.dump()).status, 200);
+  ASSERT_EQ(Call("POST", "/pipelines?staleCheck=true", stored.dump()).status,
+            200);
   // The same (now old) lastModified again: 409, nothing changed.
   stored["stages"][0]["waitTime"] = 99;
-  ExpectError(Call("POST", "/pipelines?staleCheck=true", stored.dump()), 409, "stale");
-  Json now = JsonOf(Call("GET", "/applications/life/pipelineConfigs/deploy%20to%20prod"));
+  ExpectError(Call("POST", "/pipelines?staleCheck=true", stored.dump()), 409,
+              "stale");
+  Json now = JsonOf(
+      Call("GET", "/applications/life/pipelineConfigs/deploy%20to%20prod"));
   EXPECT_EQ(now["stages"][0]["waitTime"], 10);
 
-  auto history = JsonOf(Call("GET", "/pipelineConfigs/" + id + "/history?limit=20"));
+  auto history =
+      JsonOf(Call("GET", "/pipelineConfigs/" + id + "/history?limit=20"));
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0]["stages"][0]["waitTime"], 10);
   EXPECT_EQ(history[1]["stages"][0]["waitTime"], 5);
@@ -260,41 +292,60 @@ TEST_F(GateFront50Test, PipelineLifecycleHistoryAndStaleCheck) {
   auto put = Call("PUT", "/pipelines/" + id, now.dump());
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(JsonOf(put)["name"], "Deploy to production");
-  ExpectError(Call("PUT", "/pipelines/other-id", now.dump()), 400, "must match");
+  ExpectError(Call("PUT", "/pipelines/other-id", now.dump()), 400,
+              "must match");
 
   bool listed = false;
-  for (const auto& c : JsonOf(Call("GET", "/pipelineConfigs"))) listed |= c["id"] == id;
+  for (const auto& c : JsonOf(Call("GET", "/pipelineConfigs")))
+    listed |= c["id"] == id;
   EXPECT_TRUE(listed);
 
   // Deck's reorder: a second pipeline moved in front of the first.
-  ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"life","name":"Zeta"})").status, 200);
-  std::string zeta = JsonOf(Call("GET", "/applications/life/pipelineConfigs/Zeta"))["id"];
-  Json order = {{"application", "life"}, {"idsToIndices", {{zeta, 0}, {id, 1}}}};
-  ASSERT_EQ(Call("POST", "/actions/pipelines/reorder", order.dump()).status, 200);
+  ASSERT_EQ(
+      Call("POST", "/pipelines", R"({"application":"life","name":"Zeta"})")
+          .status,
+      200);
+  std::string zeta =
+      JsonOf(Call("GET", "/applications/life/pipelineConfigs/Zeta"))["id"];
+  Json order = {{"application", "life"},
+                {"idsToIndices", {{zeta, 0}, {id, 1}}}};
+  ASSERT_EQ(Call("POST", "/actions/pipelines/reorder", order.dump()).status,
+            200);
   auto ordered = JsonOf(Call("GET", "/applications/life/pipelineConfigs"));
   ASSERT_EQ(ordered.size(), 2u);
   EXPECT_EQ(ordered[0]["name"], "Zeta");
   EXPECT_EQ(ordered[1]["index"], 1);
-  ExpectError(Call("POST", "/actions/pipelines/reorder", R"({"application":"life"})"), 400,
-              "idsToIndices");
+  ExpectError(
+      Call("POST", "/actions/pipelines/reorder", R"({"application":"life"})"),
+      400, "idsToIndices");
   ASSERT_EQ(Call("DELETE", "/pipelines/life/Zeta").status, 200);
 
-  ASSERT_EQ(Call("DELETE", "/pipelines/life/Deploy%20to%20production").status, 200);
-  ExpectError(Call("GET", "/applications/life/pipelineConfigs/Deploy%20to%20production"), 404,
-              "not found");
+  ASSERT_EQ(Call("DELETE", "/pipelines/life/Deploy%20to%20production").status,
+            200);
+  ExpectError(
+      Call("GET",
+           "/applications/life/pipelineConfigs/Deploy%20to%20production"),
+      404, "not found");
   EXPECT_EQ(PipelineCount("life"), 0u);
-  ExpectError(Call("DELETE", "/pipelines/life/Deploy%20to%20production"), 404, "not found");
+  ExpectError(Call("DELETE", "/pipelines/life/Deploy%20to%20production"), 404,
+              "not found");
 }
 
-// gate serves cached lists while front50's change stream is up; a write through another path
-// (another gate replica, here front50 directly) must still show within moments.
+// gate serves cached lists while front50's change stream is up; a write through
+// another path (another gate replica, here front50 directly) must still show
+// within moments.
 TEST_F(GateFront50Test, CachedListsSeeWritesFromOtherReplicas) {
   CreateApp("cached");
-  ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"cached","name":"one"})").status, 200);
+  ASSERT_EQ(
+      Call("POST", "/pipelines", R"({"application":"cached","name":"one"})")
+          .status,
+      200);
   EXPECT_EQ(PipelineCount("cached"), 1u);  // read through this gate: cached now
   EXPECT_EQ(PipelineCount("cached"), 1u);
-  ASSERT_TRUE(core_->SavePipeline(front50::Kind::kPipeline,
-                                  R"({"application":"cached","name":"two"})", {}, "other")
+  ASSERT_TRUE(core_
+                  ->SavePipeline(front50::Kind::kPipeline,
+                                 R"({"application":"cached","name":"two"})", {},
+                                 "other")
                   .ok());
   size_t seen = 0;
   for (int i = 0; i < 100 && seen != 2; ++i) {
@@ -304,103 +355,146 @@ TEST_F(GateFront50Test, CachedListsSeeWritesFromOtherReplicas) {
   EXPECT_EQ(seen, 2u);
 }
 
-// A saved object whose fields have unexpected JSON types must not break reads of it, of its
-// application, or of all pipelines.
+// A saved object whose fields have unexpected JSON types must not break reads
+// of it, of its application, or of all pipelines.
 TEST_F(GateFront50Test, OddlyTypedFieldsDoNotBreakReads) {
   CreateApp("odd");
-  ASSERT_EQ(Call("POST", "/pipelines",
-                 R"({"application":"odd","name":"x","disabled":"false","index":"7","type":5,)"
-                 R"("triggers":[{"type":"pipeline","pipeline":123,"enabled":"yes"}]})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Call(
+          "POST", "/pipelines",
+          R"({"application":"odd","name":"x","disabled":"false","index":"7","type":5,)"
+          R"("triggers":[{"type":"pipeline","pipeline":123,"enabled":"yes"}]})")
+          .status,
+      200);
   EXPECT_EQ(PipelineCount("odd"), 1u);
   EXPECT_EQ(Call("GET", "/applications/odd/pipelineConfigs/x").status, 200);
   EXPECT_EQ(Call("GET", "/pipelineConfigs").status, 200);
   EXPECT_EQ(Call("DELETE", "/pipelines/odd/x").status, 200);
-  ASSERT_EQ(Call("POST", "/projects", R"({"name":"numbered","id":5})").status, 200);
+  ASSERT_EQ(Call("POST", "/projects", R"({"name":"numbered","id":5})").status,
+            200);
   EXPECT_EQ(Call("GET", "/projects").status, 200);
-  // An application named "global" has its own notifications, apart from the global ones.
+  // An application named "global" has its own notifications, apart from the
+  // global ones.
   CreateApp("global");
-  ASSERT_EQ(Call("POST", "/notifications/application/global", R"({"email":[{"address":"a"}]})")
+  ASSERT_EQ(Call("POST", "/notifications/application/global",
+                 R"({"email":[{"address":"a"}]})")
                 .status,
             200);
-  EXPECT_EQ(JsonOf(Call("GET", "/notifications/application/global"))["email"][0]["address"],
-            "a");
+  EXPECT_EQ(
+      JsonOf(Call("GET",
+                  "/notifications/application/global"))["email"][0]["address"],
+      "a");
   f50::GetNotificationsRequest req;
   req.set_level(f50::NOTIFICATION_LEVEL_GLOBAL);
   f50::GetNotificationsResponse resp;
   grpc::ClientContext ctx;
-  auto stub = f50::Front50Service::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
+  auto stub = f50::Front50Service::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
   ASSERT_TRUE(stub->GetNotifications(&ctx, req, &resp).ok());
   EXPECT_EQ(Json::parse(resp.notifications().body().json()).count("email"), 0u);
 }
 
 TEST_F(GateFront50Test, BadInputGetsA4xxAndStoresNothing) {
   CreateApp("strict");
-  ASSERT_EQ(Call("POST", "/pipelines", R"({"application":"strict","name":"Only"})").status, 200);
-  ExpectError(Call("POST", "/pipelines", "{\"application\": "), 400, "not valid JSON");
-  ExpectError(Call("POST", "/pipelines", "[1,2]"), 400, "must be a JSON object");
+  ASSERT_EQ(
+      Call("POST", "/pipelines", R"({"application":"strict","name":"Only"})")
+          .status,
+      200);
+  ExpectError(Call("POST", "/pipelines", "{\"application\": "), 400,
+              "not valid JSON");
+  ExpectError(Call("POST", "/pipelines", "[1,2]"), 400,
+              "must be a JSON object");
   ExpectError(Call("POST", "/pipelines", ""), 400, "body is required");
-  ExpectError(Call("POST", "/pipelines", R"({"name":"x"})"), 400, "application is required");
+  ExpectError(Call("POST", "/pipelines", R"({"name":"x"})"), 400,
+              "application is required");
   ExpectError(Call("POST", "/pipelines", R"({"application":"strict"})"), 400,
               "name is required");
-  ExpectError(Call("POST", "/pipelines", R"({"application":"ghost","name":"x"})"), 400,
-              "'ghost' does not exist");
-  ExpectError(Call("POST", "/pipelines", R"({"application":"bad name!","name":"x"})"), 400,
-              "does not exist");
-  ExpectError(Call("POST", "/pipelines", R"({"application":"strict","name":"ONLY"})"), 400,
-              "already exists");
+  ExpectError(
+      Call("POST", "/pipelines", R"({"application":"ghost","name":"x"})"), 400,
+      "'ghost' does not exist");
+  ExpectError(
+      Call("POST", "/pipelines", R"({"application":"bad name!","name":"x"})"),
+      400, "does not exist");
+  ExpectError(
+      Call("POST", "/pipelines", R"({"application":"strict","name":"ONLY"})"),
+      400, "already exists");
   std::string huge = R"({"application":"strict","name":"huge","pad":")" +
                      std::string(5 << 20, 'x') + "\"}";
   ExpectError(Call("POST", "/pipelines", huge), 413, "exceeds the limit");
   EXPECT_EQ(PipelineCount("strict"), 1u);
-  ExpectError(Call("GET", "/applications/strict/pipelineConfigs/nope"), 404, "not found");
+  ExpectError(Call("GET", "/applications/strict/pipelineConfigs/nope"), 404,
+              "not found");
   ExpectError(Call("PATCH", "/pipelines"), 405, "not supported");
 }
 
 TEST_F(GateFront50Test, StrategiesProjectsTemplatesNotifications) {
   CreateApp("misc");
-  ASSERT_EQ(Call("POST", "/strategies", R"({"application":"misc","name":"rb"})").status, 200);
+  ASSERT_EQ(Call("POST", "/strategies", R"({"application":"misc","name":"rb"})")
+                .status,
+            200);
   auto strategies = JsonOf(Call("GET", "/applications/misc/strategyConfigs"));
   ASSERT_EQ(strategies.size(), 1u);
   EXPECT_EQ(strategies[0]["name"], "rb");
   EXPECT_EQ(PipelineCount("misc"), 0u);  // strategies are not pipelines
 
-  Json project = {{"name", "Platform"}, {"email", "p@example.com"},
+  Json project = {{"name", "Platform"},
+                  {"email", "p@example.com"},
                   {"config", {{"applications", Json::array({"misc"})}}}};
   auto saved = Call("POST", "/projects", project.dump());
   ASSERT_EQ(saved.status, 200) << saved.body;
   EXPECT_FALSE(JsonOf(saved)["id"].get<std::string>().empty());
-  EXPECT_EQ(JsonOf(Call("GET", "/projects/platform"))["email"], "p@example.com");
+  EXPECT_EQ(JsonOf(Call("GET", "/projects/platform"))["email"],
+            "p@example.com");
   bool listed = false;
-  for (const auto& p : JsonOf(Call("GET", "/projects"))) listed |= p["name"] == "Platform";
+  for (const auto& p : JsonOf(Call("GET", "/projects")))
+    listed |= p["name"] == "Platform";
   EXPECT_TRUE(listed);
-  ExpectError(Call("POST", "/projects", R"({"name":"PLATFORM"})"), 400, "already exists");
+  ExpectError(Call("POST", "/projects", R"({"name":"PLATFORM"})"), 400,
+              "already exists");
   ASSERT_EQ(Call("DELETE", "/projects/Platform").status, 200);
   ExpectError(Call("GET", "/projects/Platform"), 404, "not found");
 
-  Json tpl = {{"id", "double-wait"}, {"schema", "v2"},
-              {"metadata", {{"name", "Double wait"}, {"scopes", Json::array({"global"})}}}};
-  ASSERT_EQ(Call("POST", "/v2/pipelineTemplates/create", tpl.dump()).status, 200);
-  ExpectError(Call("POST", "/v2/pipelineTemplates/create", tpl.dump()), 409, "already exists");
-  EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates/double-wait"))["schema"], "v2");
+  Json tpl = {{"id", "double-wait"},
+              {"schema", "v2"},
+              {"metadata",
+               {{"name", "Double wait"}, {"scopes", Json::array({"global"})}}}};
+  ASSERT_EQ(Call("POST", "/v2/pipelineTemplates/create", tpl.dump()).status,
+            200);
+  ExpectError(Call("POST", "/v2/pipelineTemplates/create", tpl.dump()), 409,
+              "already exists");
+  EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates/double-wait"))["schema"],
+            "v2");
   EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates?scopes=")).size(), 1u);
-  EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates?scopes=global")).size(), 1u);
+  EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates?scopes=global")).size(),
+            1u);
   EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates?scopes=app")).size(), 0u);
   tpl["metadata"]["name"] = "Two waits";
-  ASSERT_EQ(Call("POST", "/v2/pipelineTemplates/update/double-wait", tpl.dump()).status, 200);
-  EXPECT_EQ(JsonOf(Call("GET", "/v2/pipelineTemplates/double-wait"))["metadata"]["name"],
-            "Two waits");
+  ASSERT_EQ(Call("POST", "/v2/pipelineTemplates/update/double-wait", tpl.dump())
+                .status,
+            200);
+  EXPECT_EQ(
+      JsonOf(
+          Call("GET", "/v2/pipelineTemplates/double-wait"))["metadata"]["name"],
+      "Two waits");
   EXPECT_EQ(Call("DELETE", "/v2/pipelineTemplates/double-wait").status, 202);
-  ExpectError(Call("GET", "/v2/pipelineTemplates/double-wait"), 404, "not found");
-  ExpectError(Call("POST", "/v2/pipelineTemplates/create", R"({"id":"x"})"), 400, "schema");
+  ExpectError(Call("GET", "/v2/pipelineTemplates/double-wait"), 404,
+              "not found");
+  ExpectError(Call("POST", "/v2/pipelineTemplates/create", R"({"id":"x"})"),
+              400, "schema");
 
-  EXPECT_EQ(JsonOf(Call("GET", "/notifications/application/misc"))["application"], "misc");
-  Json n = {{"slack", Json::array({{{"type", "slack"}, {"address", "#deploys"},
-                                    {"when", Json::array({"pipeline.failed"})}}})}};
-  ASSERT_EQ(Call("POST", "/notifications/application/misc", n.dump()).status, 200);
-  EXPECT_EQ(JsonOf(Call("GET", "/notifications/application/misc"))["slack"][0]["address"],
-            "#deploys");
+  EXPECT_EQ(
+      JsonOf(Call("GET", "/notifications/application/misc"))["application"],
+      "misc");
+  Json n = {
+      {"slack", Json::array({{{"type", "slack"},
+                              {"address", "#deploys"},
+                              {"when", Json::array({"pipeline.failed"})}}})}};
+  ASSERT_EQ(Call("POST", "/notifications/application/misc", n.dump()).status,
+            200);
+  EXPECT_EQ(
+      JsonOf(Call("GET",
+                  "/notifications/application/misc"))["slack"][0]["address"],
+      "#deploys");
 }
 
 }  // namespace

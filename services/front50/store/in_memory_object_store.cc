@@ -10,39 +10,43 @@ namespace gennaker::front50 {
 namespace {
 
 bool NameIsUnique(Kind kind) {
-  return kind == Kind::kPipeline || kind == Kind::kStrategy || kind == Kind::kProject;
+  return kind == Kind::kPipeline || kind == Kind::kStrategy ||
+         kind == Kind::kProject;
 }
 
 absl::Status NotFound(Kind kind, absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat(KindName(kind), " '", id, "' not found"));
+  return absl::NotFoundError(
+      absl::StrCat(KindName(kind), " '", id, "' not found"));
 }
 
 }  // namespace
 
-absl::StatusOr<StoredObject> InMemoryObjectStore::Put(const StoredObject& object,
-                                                      const PutOptions& options) {
+absl::StatusOr<StoredObject> InMemoryObjectStore::Put(
+    const StoredObject& object, const PutOptions& options) {
   StoredObject stored = object;
   {
     absl::MutexLock lock(&mu_);
     Key key(object.kind, object.id);
     auto it = objects_.find(key);
     if (options.create_only && it != objects_.end() && !it->second.deleted) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(KindName(object.kind), " '", object.id, "' already exists"));
+      return absl::AlreadyExistsError(absl::StrCat(
+          KindName(object.kind), " '", object.id, "' already exists"));
     }
-    if (options.expected_updated_at_ms && it != objects_.end() && !it->second.deleted &&
+    if (options.expected_updated_at_ms && it != objects_.end() &&
+        !it->second.deleted &&
         it->second.updated_at_ms != *options.expected_updated_at_ms) {
-      return absl::AbortedError(absl::StrCat("stale write: stored lastModified is ",
-                                             it->second.updated_at_ms, ", submitted ",
-                                             *options.expected_updated_at_ms));
+      return absl::AbortedError(absl::StrCat(
+          "stale write: stored lastModified is ", it->second.updated_at_ms,
+          ", submitted ", *options.expected_updated_at_ms));
     }
     if (NameIsUnique(object.kind)) {
       for (const auto& [k, o] : objects_) {
         if (k.first == object.kind && k.second != object.id && !o.deleted &&
             o.application == object.application &&
             absl::EqualsIgnoreCase(o.name, object.name)) {
-          return absl::AlreadyExistsError(absl::StrCat(KindName(object.kind), " named '",
-                                                       object.name, "' already exists"));
+          return absl::AlreadyExistsError(absl::StrCat(KindName(object.kind),
+                                                       " named '", object.name,
+                                                       "' already exists"));
         }
       }
     }
@@ -63,7 +67,8 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Put(const StoredObject& object
   return stored;
 }
 
-absl::StatusOr<StoredObject> InMemoryObjectStore::Get(Kind kind, absl::string_view id) {
+absl::StatusOr<StoredObject> InMemoryObjectStore::Get(Kind kind,
+                                                      absl::string_view id) {
   absl::MutexLock lock(&mu_);
   auto it = objects_.find(Key(kind, std::string(id)));
   if (it == objects_.end() || it->second.deleted) return NotFound(kind, id);
@@ -87,18 +92,21 @@ absl::StatusOr<std::vector<StoredObject>> InMemoryObjectStore::List(
   absl::MutexLock lock(&mu_);
   std::vector<StoredObject> out;
   for (const auto& [k, o] : objects_) {
-    if (k.first == kind && !o.deleted && (application.empty() || o.application == application)) {
+    if (k.first == kind && !o.deleted &&
+        (application.empty() || o.application == application)) {
       out.push_back(o);
     }
   }
-  std::sort(out.begin(), out.end(), [](const StoredObject& a, const StoredObject& b) {
-    return absl::AsciiStrToLower(a.name) < absl::AsciiStrToLower(b.name);
-  });
+  std::sort(
+      out.begin(), out.end(), [](const StoredObject& a, const StoredObject& b) {
+        return absl::AsciiStrToLower(a.name) < absl::AsciiStrToLower(b.name);
+      });
   return out;
 }
 
 absl::Status InMemoryObjectStore::Delete(Kind kind, absl::string_view id,
-                                         absl::string_view user, int64_t now_ms) {
+                                         absl::string_view user,
+                                         int64_t now_ms) {
   std::string application;
   {
     absl::MutexLock lock(&mu_);
@@ -116,9 +124,8 @@ absl::Status InMemoryObjectStore::Delete(Kind kind, absl::string_view id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<StoredObject> InMemoryObjectStore::Recover(Kind kind, absl::string_view id,
-                                                          absl::string_view user,
-                                                          int64_t now_ms) {
+absl::StatusOr<StoredObject> InMemoryObjectStore::Recover(
+    Kind kind, absl::string_view id, absl::string_view user, int64_t now_ms) {
   StoredObject recovered;
   {
     absl::MutexLock lock(&mu_);
@@ -130,7 +137,8 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Recover(Kind kind, absl::strin
           absl::StrCat(KindName(kind), " '", id, "' is not deleted"));
     }
     it->second.deleted = false;
-    (void)now_ms;  // updated_at stays: it must keep matching the body's lastModified
+    (void)now_ms;  // updated_at stays: it must keep matching the body's
+                   // lastModified
     it->second.updated_by = std::string(user);
     it->second.version++;
     history_[key].push_back(it->second);
@@ -140,9 +148,8 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Recover(Kind kind, absl::strin
   return recovered;
 }
 
-absl::StatusOr<std::vector<StoredObject>> InMemoryObjectStore::History(Kind kind,
-                                                                       absl::string_view id,
-                                                                       int limit) {
+absl::StatusOr<std::vector<StoredObject>> InMemoryObjectStore::History(
+    Kind kind, absl::string_view id, int limit) {
   absl::MutexLock lock(&mu_);
   auto it = history_.find(Key(kind, std::string(id)));
   if (it == history_.end()) return NotFound(kind, id);
@@ -151,7 +158,8 @@ absl::StatusOr<std::vector<StoredObject>> InMemoryObjectStore::History(Kind kind
   return out;
 }
 
-absl::StatusOr<StoredObject> InMemoryObjectStore::Version(Kind kind, absl::string_view id,
+absl::StatusOr<StoredObject> InMemoryObjectStore::Version(Kind kind,
+                                                          absl::string_view id,
                                                           int64_t version) {
   absl::MutexLock lock(&mu_);
   auto it = history_.find(Key(kind, std::string(id)));
@@ -164,7 +172,8 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Version(Kind kind, absl::strin
       absl::StrCat(KindName(kind), " '", id, "' has no version ", version));
 }
 
-void InMemoryObjectStore::OnChange(std::function<void(Kind, const std::string&)> callback) {
+void InMemoryObjectStore::OnChange(
+    std::function<void(Kind, const std::string&)> callback) {
   on_change_ = std::move(callback);
 }
 

@@ -1,7 +1,7 @@
-// ObjectStore on PostgreSQL (schema front50, deploy/sql/front50). Each write is one
-// transaction: lock the row, check staleness, upsert with version + 1, append the history row
-// and NOTIFY front50_changes, so writers on any replica serialize per object and every replica
-// learns of the change at commit.
+// ObjectStore on PostgreSQL (schema front50, deploy/sql/front50). Each write is
+// one transaction: lock the row, check staleness, upsert with version + 1,
+// append the history row and NOTIFY front50_changes, so writers on any replica
+// serialize per object and every replica learns of the change at commit.
 #ifndef GENNAKER_SERVICES_FRONT50_STORE_PG_OBJECT_STORE_H_
 #define GENNAKER_SERVICES_FRONT50_STORE_PG_OBJECT_STORE_H_
 
@@ -22,23 +22,27 @@ class PgObjectStore : public ObjectStore {
   absl::StatusOr<StoredObject> Put(const StoredObject& object,
                                    const PutOptions& options) override;
   absl::StatusOr<StoredObject> Get(Kind kind, absl::string_view id) override;
-  absl::StatusOr<std::optional<StoredObject>> FindByName(Kind kind,
-                                                         absl::string_view application,
-                                                         absl::string_view name) override;
-  absl::StatusOr<std::vector<StoredObject>> List(Kind kind,
-                                                 absl::string_view application) override;
+  absl::StatusOr<std::optional<StoredObject>> FindByName(
+      Kind kind, absl::string_view application,
+      absl::string_view name) override;
+  absl::StatusOr<std::vector<StoredObject>> List(
+      Kind kind, absl::string_view application) override;
   absl::Status Delete(Kind kind, absl::string_view id, absl::string_view user,
                       int64_t now_ms) override;
-  absl::StatusOr<StoredObject> Recover(Kind kind, absl::string_view id, absl::string_view user,
+  absl::StatusOr<StoredObject> Recover(Kind kind, absl::string_view id,
+                                       absl::string_view user,
                                        int64_t now_ms) override;
-  absl::StatusOr<std::vector<StoredObject>> History(Kind kind, absl::string_view id,
+  absl::StatusOr<std::vector<StoredObject>> History(Kind kind,
+                                                    absl::string_view id,
                                                     int limit) override;
   absl::StatusOr<StoredObject> Version(Kind kind, absl::string_view id,
                                        int64_t version) override;
-  void OnChange(std::function<void(Kind, const std::string&)> callback) override;
+  void OnChange(
+      std::function<void(Kind, const std::string&)> callback) override;
 
  private:
-  absl::StatusOr<StoredObject> PutOnce(const StoredObject& object, const PutOptions& options);
+  absl::StatusOr<StoredObject> PutOnce(const StoredObject& object,
+                                       const PutOptions& options);
   absl::StatusOr<StoredObject> SetDeleted(Kind kind, absl::string_view id,
                                           absl::string_view user, bool deleted);
   pg::Pool* pool_;

@@ -1,4 +1,5 @@
-// PgObjectStore against a real PostgreSQL (started by the test, schema from the migrations).
+// PgObjectStore against a real PostgreSQL (started by the test, schema from the
+// migrations).
 #include "services/front50/store/pg_object_store.h"
 
 #include <gmock/gmock.h>
@@ -57,8 +58,8 @@ class PgObjectStoreTest : public ::testing::Test {
 };
 
 TEST_F(PgObjectStoreTest, CrudKeepsBodyCreatedFieldsAndVersions) {
-  auto first = store_->Put(Pipeline("p1", "Deploy", 100, R"({"a":1,"big":12345678901234567})"),
-                           {});
+  auto first = store_->Put(
+      Pipeline("p1", "Deploy", 100, R"({"a":1,"big":12345678901234567})"), {});
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->version, 1);
   EXPECT_EQ(first->created_at_ms, 100);
@@ -80,7 +81,10 @@ TEST_F(PgObjectStoreTest, CrudKeepsBodyCreatedFieldsAndVersions) {
 
 TEST_F(PgObjectStoreTest, HistoryListsEveryVersionNewestFirst) {
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(store_->Put(Pipeline("p", "P", i * 10, "{\"v\":" + std::to_string(i) + "}"), {})
+    ASSERT_TRUE(store_
+                    ->Put(Pipeline("p", "P", i * 10,
+                                   "{\"v\":" + std::to_string(i) + "}"),
+                          {})
                     .ok());
   }
   auto history = store_->History(Kind::kPipeline, "p", 10);
@@ -92,7 +96,8 @@ TEST_F(PgObjectStoreTest, HistoryListsEveryVersionNewestFirst) {
   auto v1 = store_->Version(Kind::kPipeline, "p", 1);
   ASSERT_TRUE(v1.ok());
   EXPECT_EQ(v1->body, R"({"v":1})");
-  EXPECT_TRUE(absl::IsNotFound(store_->Version(Kind::kPipeline, "p", 9).status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(store_->Version(Kind::kPipeline, "p", 9).status()));
 }
 
 TEST_F(PgObjectStoreTest, StaleWriteIsRefusedAndChangesNothing) {
@@ -101,7 +106,8 @@ TEST_F(PgObjectStoreTest, StaleWriteIsRefusedAndChangesNothing) {
   stale.expected_updated_at_ms = 99;
   auto refused = store_->Put(Pipeline("p", "P", 150, R"({"v":2})"), stale);
   EXPECT_TRUE(absl::IsAborted(refused.status()));
-  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("stored lastModified is 100"));
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("stored lastModified is 100"));
   EXPECT_EQ(store_->Get(Kind::kPipeline, "p")->body, R"({"v":1})");
   EXPECT_EQ(store_->History(Kind::kPipeline, "p", 10)->size(), 1u);
   PutOptions fresh;
@@ -113,7 +119,8 @@ TEST_F(PgObjectStoreTest, SoftDeleteAndRevival) {
   ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100), {}).ok());
   ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "bob", 200).ok());
   EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kPipeline, "p").status()));
-  EXPECT_TRUE(absl::IsNotFound(store_->Delete(Kind::kPipeline, "p", "bob", 300)));
+  EXPECT_TRUE(
+      absl::IsNotFound(store_->Delete(Kind::kPipeline, "p", "bob", 300)));
   EXPECT_EQ(store_->List(Kind::kPipeline, "app")->size(), 0u);
   // The name is free again while deleted.
   ASSERT_TRUE(store_->Put(Pipeline("q", "P", 250), {}).ok());
@@ -150,9 +157,10 @@ TEST_F(PgObjectStoreTest, EightConcurrentWritersLoseNoVersion) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kWrites; ++i) {
-        std::string body = "{\"writer\":" + std::to_string(w) + ",\"i\":" + std::to_string(i) +
-                           "}";
-        if (!store_->Put(Pipeline("shared", "Shared", 1000 + i, body), {}).ok()) ++failures;
+        std::string body = "{\"writer\":" + std::to_string(w) +
+                           ",\"i\":" + std::to_string(i) + "}";
+        if (!store_->Put(Pipeline("shared", "Shared", 1000 + i, body), {}).ok())
+          ++failures;
       }
     });
   }
@@ -170,7 +178,8 @@ TEST_F(PgObjectStoreTest, EightConcurrentWritersLoseNoVersion) {
     bodies.insert(h.body);
     versions.insert(h.version);
   }
-  EXPECT_EQ(bodies.size(), static_cast<size_t>(kWriters * kWrites));  // every write kept
+  EXPECT_EQ(bodies.size(),
+            static_cast<size_t>(kWriters * kWrites));  // every write kept
   EXPECT_EQ(*versions.begin(), 1);
   EXPECT_EQ(*versions.rbegin(), kWriters * kWrites);
 }
@@ -216,7 +225,8 @@ TEST_F(PgObjectStoreTest, OtherReplicasHearOfChanges) {
   std::string heard_app;
   std::atomic<bool> reset{false};
   replica.OnChange([&](Kind kind, const std::string& application) {
-    // Once listening, the replica is told to drop everything ("*"), then hears each change.
+    // Once listening, the replica is told to drop everything ("*"), then hears
+    // each change.
     if (application == "*") {
       reset = true;
       return;
