@@ -157,6 +157,11 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
     port(prefix + "grpcPort", s.grpc_port());
     port(prefix + "adminPort", s.admin_port());
     if (name == "gate") port(prefix + "httpPort", s.http_port());
+    if (!s.cors_allowed_origins().empty() &&
+        !RE2(s.cors_allowed_origins(), RE2::Quiet).ok()) {
+      problem(prefix + "corsAllowedOrigins",
+              "is not a valid regular expression");
+    }
     if (!s.log_level().empty() && !valid_level(s.log_level())) {
       problem(prefix + "logLevel",
               "must be one of trace, debug, info, warn, error");

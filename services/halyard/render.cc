@@ -71,6 +71,10 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     if (name == "gate") {
       GENNAKER_RETURN_IF_ERROR(set("http_port", absl::StrCat(s.http_port())));
       GENNAKER_RETURN_IF_ERROR(set("version", config.version()));
+      if (!s.cors_allowed_origins().empty()) {
+        GENNAKER_RETURN_IF_ERROR(
+            set("cors_allowed_origins", s.cors_allowed_origins()));
+      }
     }
     if (name == "halyard")
       GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));

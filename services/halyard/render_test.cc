@@ -18,6 +18,8 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   v1::Halconfig c = DefaultHalconfig();
   c.mutable_services()->mutable_orca()->set_grpc_port(9183);
   c.mutable_services()->mutable_front50()->set_log_level("debug");
+  c.mutable_services()->mutable_gate()->set_cors_allowed_origins(
+      "https://deck\\.example");
   auto rendered = RenderServiceConfigs(
       c, {"host=127.0.0.1 port=1 dbname=g", "redis://h:2"}, "/etc/hal/config");
   ASSERT_TRUE(rendered.ok()) << rendered.status();
@@ -43,6 +45,7 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   EXPECT_EQ(gate.services().orca().address(), "127.0.0.1:9183");
   EXPECT_EQ(gate.redis().url(), "redis://h:2");
   EXPECT_EQ(gate.http_port(), 8084);
+  EXPECT_EQ(gate.cors_allowed_origins(), "https://deck\\.example");
 
   v1::HalyardConfig daemon;
   ASSERT_TRUE(
