@@ -8,10 +8,14 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "common/grpc/channel.h"
 #include "common/grpc/health_client.h"
 #include "common/log/call_context.h"
 #include "common/metrics/metrics.h"
+#include "common/service/health_watchdog.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
 #include "gennaker/halyard/v1/halyard.grpc.pb.h"
 
@@ -198,6 +202,34 @@ TEST(GrpcServerTest, ShutdownDoesNotWaitForIdleClients) {
   s->server2->Wait();
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_LT(took, std::chrono::seconds(2));
+}
+
+// A failing dependency check turns health to NOT_SERVING, and back once it
+// passes.
+TEST(GrpcServerTest, WatchdogFollowsDependencyChecks) {
+  auto s = StartHops();
+  std::string address = "127.0.0.1:" + std::to_string(s->server2->port());
+  std::atomic<bool> store_up{true};
+  HealthWatchdog watchdog(
+      s->server2.get(),
+      [&] {
+        return store_up ? absl::OkStatus()
+                        : absl::UnavailableError("store down");
+      },
+      std::chrono::milliseconds(20));
+  auto wait_for = [&](bool want) {
+    for (int i = 0; i < 200; ++i) {
+      auto serving = CheckServing(address, std::chrono::seconds(1));
+      if (serving.ok() && *serving == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_for(true));
+  store_up = false;
+  EXPECT_TRUE(wait_for(false));
+  store_up = true;
+  EXPECT_TRUE(wait_for(true));
 }
 
 TEST(GrpcServerTest, PortInUseIsAnError) {

@@ -21,4 +21,9 @@ absl::StatusOr<std::unique_ptr<pg::Pool>> ConnectPostgres(
   return pool;
 }
 
+absl::Status PingPostgres(pg::Pool& pool) {
+  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool.Acquire());
+  return c->Exec("SELECT 1").status();
+}
+
 }  // namespace gennaker

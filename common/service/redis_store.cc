@@ -15,4 +15,8 @@ absl::StatusOr<std::unique_ptr<redis::Client>> ConnectRedis(
   return client;
 }
 
+absl::Status PingRedis(redis::Client& client) {
+  return client.Command({"PING"}).status();
+}
+
 }  // namespace gennaker

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
@@ -14,6 +15,7 @@
 #include "common/log/logging.h"
 #include "common/metrics/metrics.h"
 #include "common/service/defaults.h"
+#include "common/service/health_watchdog.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
 
@@ -139,6 +141,10 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
     SPDLOG_CRITICAL("cannot start: {}", admin.status().message());
     return 1;
   }
+  std::optional<HealthWatchdog> watchdog;
+  watchdog.emplace(
+      grpc->get(), [&instance] { return (*instance)->CheckDependencies(); },
+      std::chrono::seconds(2));
   status = (*instance)->StartExtra();
   if (!status.ok()) {
     SPDLOG_CRITICAL("cannot start: {}", status.message());
@@ -152,6 +158,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
 
   int sig = 0;
   sigwait(&signals, &sig);
+  watchdog.reset();  // it must not report SERVING again while we shut down
   SPDLOG_INFO("received {}, shutting down (grace {} s)", strsignal(sig),
               server.shutdown_grace_seconds());
   (*grpc)->SetServing(false);

@@ -35,6 +35,9 @@ class ServiceInstance {
   virtual absl::Status StartExtra() { return absl::OkStatus(); }
   // Stops extra listeners and background work; called before gRPC shuts down.
   virtual void Stop() {}
+  // Checks the service's dependencies (store pings); while it fails the service
+  // reports NOT_SERVING. Called every few seconds from a background thread.
+  virtual absl::Status CheckDependencies() { return absl::OkStatus(); }
 };
 
 // Type-erased description of a service; use ServiceMain<Config> below.

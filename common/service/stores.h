@@ -24,6 +24,10 @@ absl::StatusOr<std::unique_ptr<pg::Pool>> ConnectPostgres(
 absl::StatusOr<std::unique_ptr<redis::Client>> ConnectRedis(
     const common::v1::RedisConfig& config);
 
+// Cheap liveness checks for ServiceInstance::CheckDependencies.
+absl::Status PingPostgres(pg::Pool& pool);
+absl::Status PingRedis(redis::Client& client);
+
 }  // namespace gennaker
 
 #endif  // GENNAKER_COMMON_SERVICE_STORES_H_

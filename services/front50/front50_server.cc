@@ -27,6 +27,8 @@ class Front50Instance : public ServiceInstance {
   void Stop() override { stopping_ = true; }
 
   std::atomic<bool> stopping_{false};
+  absl::Status CheckDependencies() override { return PingPostgres(*pool_); }
+
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<PgObjectStore> store_;
   std::unique_ptr<Front50Core> core_;

@@ -115,6 +115,8 @@ class GateInstance : public ServiceInstance {
     if (rest_) rest_->Stop();
   }
 
+  absl::Status CheckDependencies() override { return PingRedis(*redis_); }
+
   std::unique_ptr<redis::Client> redis_;
 
  private:

@@ -12,6 +12,8 @@ class IgorInstance : public ServiceInstance {
  public:
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
 
+  absl::Status CheckDependencies() override { return PingRedis(*redis_); }
+
   std::unique_ptr<redis::Client> redis_;
   // Every RPC answers UNIMPLEMENTED until its issue lands.
   v1::IgorService::Service service_;

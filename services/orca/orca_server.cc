@@ -15,6 +15,8 @@ class OrcaInstance : public ServiceInstance {
  public:
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
 
+  absl::Status CheckDependencies() override { return PingPostgres(*pool_); }
+
   std::unique_ptr<pg::Pool> pool_;
   // Every RPC answers UNIMPLEMENTED until its issue lands.
   v1::OrcaService::Service service_;

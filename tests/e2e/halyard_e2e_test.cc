@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/grpc/health_client.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
@@ -202,6 +203,29 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   EXPECT_EQ(Pids(), after);
   ExpectAllServing();
   std::ofstream(config_, std::ios::trunc) << saved;
+
+  // Losing Redis: its services report NOT_SERVING; re-applying restarts Redis,
+  // and they reconnect and report SERVING again, without being restarted
+  // themselves.
+  {
+    auto before_loss = Pids();
+    auto rec = halyard::ReadRecord(dir_ + "/state");
+    ASSERT_TRUE(process::Terminate(rec->redis.pid, absl::Seconds(5)).ok());
+    auto fiat_is = [&](bool want) {
+      for (int i = 0; i < 100; ++i) {
+        auto s = CheckServing(absl::StrCat("127.0.0.1:", ports_["fiat"]),
+                              std::chrono::seconds(1));
+        if (s.ok() && *s == want) return true;
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      return false;
+    };
+    EXPECT_TRUE(fiat_is(false));
+    ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
+    EXPECT_THAT(out, HasSubstr("redis: ready"));
+    EXPECT_TRUE(fiat_is(true));
+    EXPECT_EQ(Pids(), before_loss);
+  }
 
   // Clean stops everything, stores included.
   auto record = halyard::ReadRecord(dir_ + "/state");
