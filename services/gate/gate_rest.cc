@@ -522,6 +522,24 @@ Response SaveNotifications(const Backends& b, const Request& r) {
 
 // --- accounts ---
 
+// An account as Spinnaker's Gate renders it (AccountDetails).
+Json AccountJson(const clouddriver::v1::Account& a) {
+  Json j = a.json().json().empty()
+               ? Json::object()
+               : Json::parse(a.json().json(), nullptr, false);
+  if (!j.is_object()) j = Json::object();
+  j["name"] = a.name();
+  j["type"] = a.cloud_provider();
+  j["cloudProvider"] = a.cloud_provider();
+  j["accountType"] = a.account_type();
+  j["accountId"] = a.account_id();
+  j["environment"] = a.environment();
+  j["primaryAccount"] = a.primary_account();
+  j["challengeDestructiveActions"] = a.challenge_destructive_actions();
+  j["authorized"] = true;
+  return j;
+}
+
 Response Credentials(const Backends& b, const Request& r) {
   clouddriver::v1::ListAccountsRequest req;
   req.set_expand(QueryTrue(r, "expand"));
@@ -533,22 +551,23 @@ Response Credentials(const Backends& b, const Request& r) {
   }
   if (!s.ok()) return Error(s, r);
   Json out = Json::array();
-  for (const auto& a : resp.accounts()) {
-    Json j = a.json().json().empty()
-                 ? Json::object()
-                 : Json::parse(a.json().json(), nullptr, false);
-    if (!j.is_object()) j = Json::object();
-    j["name"] = a.name();
-    j["type"] = a.cloud_provider();
-    j["cloudProvider"] = a.cloud_provider();
-    j["accountId"] = a.account_id();
-    j["environment"] = a.environment();
-    j["primaryAccount"] = a.primary_account();
-    j["challengeDestructiveActions"] = a.challenge_destructive_actions();
-    j["authorized"] = true;
-    out.push_back(std::move(j));
-  }
+  for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
   return http::Json(200, out.dump());
+}
+
+// GET /credentials/{account}: 404 for an unknown account (spin prints "not
+// found").
+Response Credential(const Backends& b, const Request& r) {
+  clouddriver::v1::GetAccountRequest req;
+  req.set_name(r.params.at("account"));
+  clouddriver::v1::GetAccountResponse resp;
+  grpc::Status s = b.clouddriver->GetAccount(b.Context().get(), req, &resp);
+  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // No cloud provider is built yet: no account exists.
+    return http::Error(404, "account '" + req.name() + "' not found", r.path);
+  }
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, AccountJson(resp.account()).dump());
 }
 
 Response CorsPreflight(const Request&) { return Empty(); }
@@ -613,6 +632,14 @@ http::Router MakeRestRouter(const RestBackends& config) {
   add("GET", "/plugins/deck/plugin-manifest.json",
       [](const Backends&, const Request&) { return http::Json(200, "[]"); });
   add("GET", "/credentials", Credentials);
+  add("GET", "/credentials/{account}", Credential);
+  // Deck's pipeline editor asks what is preconfigured; nothing is until
+  // echo/orca add it.
+  for (const char* path : {"/notifications/metadata", "/jobs/preconfigured",
+                           "/webhooks/preconfigured"}) {
+    add("GET", path,
+        [](const Backends&, const Request&) { return http::Json(200, "[]"); });
+  }
 
   add("GET", "/applications", ListApplications);
   add("GET", "/applications/{app}", GetApplication);
