@@ -1,7 +1,6 @@
 // Wiring of the front50 service: the one place where its config becomes running
-// parts (postgres connection, gRPC adapter). Its RPCs are built by later
-// issues; until then the generated base class answers UNIMPLEMENTED, which the
-// shared interceptor explains.
+// parts (PostgreSQL pool and migrations, object store, domain core, gRPC
+// adapter).
 #ifndef GENNAKER_SERVICES_FRONT50_FRONT50_SERVER_H_
 #define GENNAKER_SERVICES_FRONT50_FRONT50_SERVER_H_
 

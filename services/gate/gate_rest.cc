@@ -19,6 +19,7 @@
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
+#include "services/gate/list_cache.h"
 
 namespace gennaker::gate {
 namespace {
@@ -41,108 +42,7 @@ struct Backends {
     return MakeClientContext(deadline);
   }
 
-  std::unique_ptr<class ListCache> lists;
-};
-
-// Pipeline-config lists as served, by (kind, application). While front50's
-// change stream is up, a cached list is served without asking front50 (an event
-// drops it when it changes); otherwise each request asks front50 whether the
-// cached list's etag is still current.
-class ListCache {
- public:
-  using Key = std::pair<int, std::string>;
-  struct Entry {
-    std::string etag;
-    std::shared_ptr<const std::string> json;
-  };
-
-  explicit ListCache(f50::Front50Service::Stub* stub)
-      : stub_(stub), thread_([this] { Run(); }) {}
-
-  ~ListCache() {
-    {
-      absl::MutexLock lock(&mu_);
-      stop_ = true;
-      if (watch_ != nullptr) watch_->TryCancel();
-    }
-    thread_.join();
-  }
-
-  // The entry for `key` (empty when none); `trusted` tells whether it may be
-  // served as is.
-  Entry Get(const Key& key, bool* trusted, uint64_t* generation) {
-    absl::MutexLock lock(&mu_);
-    *trusted = watching_;
-    *generation = generation_;
-    auto it = entries_.find(key);
-    return it == entries_.end() ? Entry{} : it->second;
-  }
-
-  // Stores a list read from front50, unless something changed since
-  // `generation`.
-  void Put(const Key& key, Entry entry, uint64_t generation) {
-    absl::MutexLock lock(&mu_);
-    if (generation == generation_) entries_[key] = std::move(entry);
-  }
-
-  // After a write through this gate: its own reads must see it at once.
-  void Clear() {
-    absl::MutexLock lock(&mu_);
-    ++generation_;
-    entries_.clear();
-  }
-
- private:
-  void Run() {
-    int backoff_ms = 100;
-    while (true) {
-      auto ctx = std::make_unique<grpc::ClientContext>();
-      {
-        absl::MutexLock lock(&mu_);
-        if (stop_) return;
-        watch_ = ctx.get();
-      }
-      auto reader = stub_->WatchChanges(ctx.get(), f50::WatchChangesRequest());
-      f50::ChangeEvent event;
-      while (reader->Read(&event)) {
-        backoff_ms = 100;
-        absl::MutexLock lock(&mu_);
-        ++generation_;
-        if (event.application() == "*") {
-          entries_.clear();
-          watching_ = true;
-        } else {
-          int kind = event.type() == f50::OBJECT_TYPE_STRATEGY
-                         ? f50::PIPELINE_KIND_STRATEGY
-                         : f50::PIPELINE_KIND_PIPELINE;
-          entries_.erase({kind, event.application()});
-        }
-      }
-      (void)reader->Finish();
-      {
-        absl::MutexLock lock(&mu_);
-        watch_ = nullptr;
-        watching_ = false;
-        ++generation_;
-        entries_.clear();
-        if (stop_) return;
-        auto stopped = [this]()
-                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-        mu_.AwaitWithTimeout(absl::Condition(&stopped),
-                             absl::Milliseconds(backoff_ms));
-      }
-      backoff_ms = std::min(backoff_ms * 2, 5000);
-    }
-  }
-
-  f50::Front50Service::Stub* stub_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool watching_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  grpc::ClientContext* watch_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  std::unique_ptr<ListCache> lists;
 };
 
 Response Empty(int status = 200) {

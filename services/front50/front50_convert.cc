@@ -1,0 +1,164 @@
+#include "services/front50/front50_convert.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/json/json_fields.h"
+#include "nlohmann/json.hpp"
+
+namespace gennaker::front50 {
+
+void FillAudit(const StoredObject& o, common::v1::AuditInfo* audit) {
+  audit->set_created_at_ms(o.created_at_ms);
+  audit->set_created_by(o.created_by);
+  audit->set_updated_at_ms(o.updated_at_ms);
+  audit->set_updated_by(o.updated_by);
+}
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json Body(const StoredObject& o) {
+  Json j = Json::parse(o.body, nullptr, false);
+  return j.is_object() ? j : Json::object();
+}
+
+}  // namespace
+
+void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
+  Json j = Body(o);
+  p->set_id(json::String(j, "id", o.id));
+  p->set_name(o.name);
+  p->set_application(json::String(j, "application", o.application));
+  p->set_kind(o.kind == Kind::kStrategy ? v1::PIPELINE_KIND_STRATEGY
+                                        : v1::PIPELINE_KIND_PIPELINE);
+  if (auto it = j.find("index"); it != j.end() && it->is_number_integer()) {
+    p->set_index(it->get<int>());
+  }
+  p->set_disabled(json::Bool(j, "disabled"));
+  p->set_templated(json::String(j, "type") == "templatedPipeline");
+  p->mutable_config()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+  p->set_deleted(o.deleted);
+}
+
+void ToApplication(const StoredObject& o, v1::Application* a) {
+  Json j = Body(o);
+  a->set_name(o.id);
+  a->set_email(json::String(j, "email"));
+  a->set_description(json::String(j, "description"));
+  if (auto it = j.find("cloudProviders"); it != j.end()) {
+    if (it->is_string()) {
+      for (auto p : absl::StrSplit(it->get<std::string>(), ',',
+                                   absl::SkipWhitespace())) {
+        a->add_cloud_providers(std::string(absl::StripAsciiWhitespace(p)));
+      }
+    } else if (it->is_array()) {
+      for (const auto& p : *it) {
+        if (p.is_string()) a->add_cloud_providers(p.get<std::string>());
+      }
+    }
+  }
+  a->mutable_attributes()->set_json(o.body);
+  FillAudit(o, a->mutable_audit());
+}
+
+void ToVersion(const StoredObject& o, v1::ObjectVersion* v) {
+  v->set_version_id(std::to_string(o.version));
+  v->set_type(static_cast<v1::ObjectType>(o.kind));
+  v->set_key(o.id);
+  v->mutable_body()->set_json(o.body);
+  v->set_updated_at_ms(o.updated_at_ms);
+  v->set_updated_by(o.updated_by);
+}
+
+void ToProject(const StoredObject& o, v1::Project* p) {
+  Json j = Body(o);
+  p->set_id(json::String(j, "id", o.id));
+  p->set_name(o.name);
+  p->set_email(json::String(j, "email"));
+  if (auto c = j.find("config"); c != j.end() && c->is_object()) {
+    if (auto apps = c->find("applications");
+        apps != c->end() && apps->is_array()) {
+      for (const auto& a : *apps) {
+        if (a.is_string()) p->add_applications(a.get<std::string>());
+      }
+    }
+  }
+  p->mutable_body()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+}
+
+void ToServiceAccount(const StoredObject& o, v1::ServiceAccount* s) {
+  Json j = Body(o);
+  s->set_name(o.name);
+  if (auto m = j.find("memberOf"); m != j.end() && m->is_array()) {
+    for (const auto& r : *m) {
+      if (r.is_string()) s->add_member_of(r.get<std::string>());
+    }
+  }
+  s->mutable_body()->set_json(o.body);
+  FillAudit(o, s->mutable_audit());
+}
+
+void ToPermission(const StoredObject& o, v1::ApplicationPermission* p) {
+  Json j = Body(o);
+  p->set_application(o.id);
+  if (auto perms = j.find("permissions");
+      perms != j.end() && perms->is_object()) {
+    auto roles = [&](const char* key,
+                     google::protobuf::RepeatedPtrField<std::string>* out) {
+      if (auto r = perms->find(key); r != perms->end() && r->is_array()) {
+        for (const auto& v : *r) {
+          if (v.is_string()) out->Add(v.get<std::string>());
+        }
+      }
+    };
+    roles("READ", p->mutable_read_roles());
+    roles("WRITE", p->mutable_write_roles());
+    roles("EXECUTE", p->mutable_execute_roles());
+  }
+  p->mutable_body()->set_json(o.body);
+  FillAudit(o, p->mutable_audit());
+}
+
+void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
+  Json j = Body(o);
+  t->set_id(json::String(j, "id", o.id));
+  auto colon = o.id.find(':');
+  if (colon != std::string::npos) t->set_tag(o.id.substr(colon + 1));
+  if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
+    t->set_name(json::String(*m, "name"));
+  }
+  if (auto s = j.find("metadata"); s != j.end() && s->is_object()) {
+    if (auto scopes = s->find("scopes");
+        scopes != s->end() && scopes->is_array()) {
+      for (const auto& sc : *scopes) {
+        if (sc.is_string()) t->add_scopes(sc.get<std::string>());
+      }
+    }
+  }
+  t->mutable_body()->set_json(o.body);
+  FillAudit(o, t->mutable_audit());
+}
+
+// Global notifications and an application's are stored apart even for an
+// application named "global".
+std::string NotificationKey(bool global, const std::string& application) {
+  return global ? "global" : "application:" + application;
+}
+
+// The stored key of an object addressed by a public key (notifications:
+// application name).
+std::string StoredKey(v1::ObjectType type, const std::string& key) {
+  if (type == v1::OBJECT_TYPE_NOTIFICATION)
+    return NotificationKey(key == "global", key);
+  return key;
+}
+
+std::string TemplateKey(const std::string& id, const std::string& tag) {
+  return tag.empty() ? id : absl::StrCat(id, ":", tag);
+}
+
+}  // namespace gennaker::front50
