@@ -38,6 +38,13 @@ int64_t Int(const Json& j, const char* key, int64_t fallback = 0) {
                                                   : fallback;
 }
 
+// Compact JSON text; invalid UTF-8 in strings is replaced (U+FFFD) instead of
+// throwing, since strings may come from clients.
+template <typename Json>
+std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace gennaker::json
 
 #endif  // GENNAKER_COMMON_JSON_JSON_FIELDS_H_

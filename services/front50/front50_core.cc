@@ -51,7 +51,7 @@ StoredObject Stamped(Kind kind, std::string id, std::string name,
   o.id = std::move(id);
   o.name = std::move(name);
   o.application = std::move(application);
-  o.body = body.dump();
+  o.body = json::Dump(body);
   o.updated_at_ms = now;
   o.updated_by = user;
   return o;
@@ -329,7 +329,7 @@ Front50Core::ListPipelines(Kind kind, const std::string& application) {
     StoredObject o = std::move(*entries[i].object);
     if (entries[i].body.is_object()) {
       entries[i].body["index"] = static_cast<int>(i);
-      o.body = entries[i].body.dump();
+      o.body = json::Dump(entries[i].body);
     }
     mix(o.id);
     mix(absl::StrCat(":", o.version, ";"));

@@ -82,7 +82,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
         absl::StrAppend(&joined, joined.empty() ? "" : ",", p);
       j["cloudProviders"] = joined;
     }
-    auto created = core_->CreateApplication(j.dump(), User());
+    auto created = core_->CreateApplication(json::Dump(j), User());
     if (!created.ok()) return ToGrpcStatus(created.status());
     ToApplication(*created, response->mutable_application());
     return Status::OK;
@@ -134,7 +134,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     }
     j["name"] = p.application();
     auto o = core_->SaveObject(Kind::kApplicationPermission, p.application(),
-                               j.dump(), User());
+                               json::Dump(j), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToPermission(*o, response->mutable_permission());
     return Status::OK;
@@ -296,7 +296,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
           grpc::StatusCode::ALREADY_EXISTS,
           absl::StrCat("pipeline template '", key, "' already exists"));
     }
-    auto o = core_->SaveObject(Kind::kPipelineTemplate, key, j.dump(), User());
+    auto o =
+        core_->SaveObject(Kind::kPipelineTemplate, key, json::Dump(j), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToTemplate(*o, response->mutable_template_());
     return Status::OK;
@@ -344,7 +345,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     }
     if (!p.name().empty()) j["name"] = p.name();
     if (!p.email().empty()) j["email"] = p.email();
-    auto o = core_->SaveObject(Kind::kProject, p.id(), j.dump(), User());
+    auto o = core_->SaveObject(Kind::kProject, p.id(), json::Dump(j), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToProject(*o, response->mutable_project());
     return Status::OK;
@@ -363,7 +364,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     if (absl::IsNotFound(o.status())) {
       // Spinnaker answers an application without notifications with an empty
       // set.
-      n->mutable_body()->set_json(Json{{"application", key}}.dump());
+      n->mutable_body()->set_json(json::Dump(Json{{"application", key}}));
       return Status::OK;
     }
     if (!o.ok()) return ToGrpcStatus(o.status());
@@ -388,8 +389,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                     "notifications must be a JSON object");
     }
     if (!global) j["application"] = key;
-    auto o = core_->SaveObject(Kind::kNotification,
-                               NotificationKey(global, key), j.dump(), User());
+    auto o =
+        core_->SaveObject(Kind::kNotification, NotificationKey(global, key),
+                          json::Dump(j), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     auto* out = response->mutable_notifications();
     out->set_level(n.level());
@@ -430,7 +432,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       j["memberOf"] = Json::array();
       for (const auto& r : s.member_of()) j["memberOf"].push_back(r);
     }
-    auto o = core_->SaveObject(Kind::kServiceAccount, name, j.dump(), User());
+    auto o =
+        core_->SaveObject(Kind::kServiceAccount, name, json::Dump(j), User());
     if (!o.ok()) return ToGrpcStatus(o.status());
     ToServiceAccount(*o, response->mutable_service_account());
     return Status::OK;

@@ -120,7 +120,7 @@ Response GetApplication(const Backends& b, const Request& r) {
       {"name", resp.application().name()},
       {"attributes", attributes.is_object() ? attributes : Json::object()},
       {"clusters", Json::object()}};
-  return http::Json(200, out.dump());
+  return http::Json(200, json::Dump(out));
 }
 
 // POST /tasks and POST /applications/{app}/tasks: ad-hoc jobs run by orca.
@@ -139,13 +139,13 @@ Response SubmitTask(const Backends& b, const Request& r) {
     return http::Error(400, "task application is required", r.path);
   req.set_application(application);
   req.set_description(json::String(*body, "description"));
-  req.mutable_jobs()->set_json(job->dump());
+  req.mutable_jobs()->set_json(json::Dump(*job));
   req.set_origin("api");
   orca::v1::StartOrchestrationResponse resp;
   grpc::Status s = b.orca->StartOrchestration(b.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
-  return http::Json(200,
-                    Json{{"ref", "/tasks/" + resp.execution().id()}}.dump());
+  return http::Json(
+      200, json::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
 }
 
 // --- pipeline configs (and strategies) ---
@@ -452,7 +452,7 @@ Response Credentials(const Backends& b, const Request& r) {
   if (!s.ok()) return Error(s, r);
   Json out = Json::array();
   for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
-  return http::Json(200, out.dump());
+  return http::Json(200, json::Dump(out));
 }
 
 // GET /credentials/{account}: 404 for an unknown account (spin prints "not
@@ -467,7 +467,7 @@ Response Credential(const Backends& b, const Request& r) {
     return http::Error(404, "account '" + req.name() + "' not found", r.path);
   }
   if (!s.ok()) return Error(s, r);
-  return http::Json(200, AccountJson(resp.account()).dump());
+  return http::Json(200, json::Dump(AccountJson(resp.account())));
 }
 
 Response CorsPreflight(const Request&) { return Empty(); }
@@ -520,7 +520,7 @@ http::Router MakeRestRouter(const RestBackends& config) {
     return http::Json(200, R"({"status":"UP"})");
   });
   add("GET", "/version", [](const Backends& b, const Request&) {
-    return http::Json(200, Json{{"version", b.version}}.dump());
+    return http::Json(200, json::Dump(Json{{"version", b.version}}));
   });
   add("GET", "/auth/user", [](const Backends&, const Request&) {
     return http::Json(

@@ -1,0 +1,1152 @@
+#include "services/orca/expression/expression.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/json/json_fields.h"
+#include "common/status/status_macros.h"
+#include "re2/re2.h"
+
+namespace gennaker::orca::expression {
+
+// ---------------------------------------------------------------------------------------
+// AST
+
+struct Node {
+  enum class Kind {
+    kLiteral,   // value
+    kList,      // kids: elements
+    kMap,       // kids: alternating key literal, value
+    kRoot,      // #root
+    kThis,      // #this
+    kGet,       // kids[0] base (null: #this), name; safe: ?.
+    kIndex,     // kids[0] base, kids[1] index
+    kMethod,    // kids[0] base (null: #this), name, kids[1..] args; safe: ?.
+    kFunction,  // name, kids: args
+    kSelect,    // kids[0] base, kids[1] predicate
+    kProject,   // kids[0] base, kids[1] projection
+    kUnary,     // name: "!" or "-", kids[0]
+    kBinary,    // name: operator, kids[0], kids[1]
+    kAnd,
+    kOr,
+    kTernary,  // kids: cond, then, else
+    kElvis,    // kids: value, fallback
+  };
+  Kind kind;
+  std::string name;
+  Json value;
+  bool safe = false;
+  std::vector<std::shared_ptr<const Node>> kids;
+};
+
+using NodePtr = std::shared_ptr<const Node>;
+
+namespace {
+
+NodePtr Make(Node::Kind kind, std::string name = "",
+             std::vector<NodePtr> kids = {}, bool safe = false) {
+  auto n = std::make_shared<Node>();
+  n->kind = kind;
+  n->name = std::move(name);
+  n->kids = std::move(kids);
+  n->safe = safe;
+  return n;
+}
+
+NodePtr Literal(Json v) {
+  auto n = std::make_shared<Node>();
+  n->kind = Node::Kind::kLiteral;
+  n->value = std::move(v);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokenizer
+
+struct Token {
+  enum class Type { kInt, kDouble, kString, kIdent, kHash, kOp, kEnd };
+  Type type;
+  std::string text;
+  size_t pos;
+};
+
+absl::StatusOr<std::vector<Token>> Tokenize(absl::string_view s) {
+  std::vector<Token> out;
+  size_t i = 0;
+  auto error = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " at position ", i));
+  };
+  static const char* kOps[] = {
+      ".?[", ".![", "?.", "?:", "==", "!=", "<=", ">=", "&&", "||",
+      "(",   ")",   "[",  "]",  "{",  "}",  ",",  ":",  ".",  "?",
+      "<",   ">",   "+",  "-",  "*",  "/",  "%",  "!"};
+  while (i < s.size()) {
+    char c = s[i];
+    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      while (i < s.size() &&
+             absl::ascii_isdigit(static_cast<unsigned char>(s[i])))
+        ++i;
+      bool is_double = false;
+      if (i + 1 < s.size() && s[i] == '.' &&
+          absl::ascii_isdigit(static_cast<unsigned char>(s[i + 1]))) {
+        is_double = true;
+        ++i;
+        while (i < s.size() &&
+               absl::ascii_isdigit(static_cast<unsigned char>(s[i])))
+          ++i;
+      }
+      std::string text(s.substr(start, i - start));
+      if (i < s.size() && (s[i] == 'L' || s[i] == 'l'))
+        ++i;  // Java long suffix
+      out.push_back(
+          {is_double ? Token::Type::kDouble : Token::Type::kInt, text, start});
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      std::string text;
+      ++i;
+      while (true) {
+        if (i >= s.size()) return error("unterminated string");
+        if (s[i] == c) {
+          if (i + 1 < s.size() && s[i + 1] == c) {  // doubled quote = one quote
+            text.push_back(c);
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        text.push_back(s[i++]);
+      }
+      out.push_back({Token::Type::kString, text, start});
+      continue;
+    }
+    if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+        c == '$') {
+      while (i < s.size() &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(s[i])) ||
+              s[i] == '_' || s[i] == '$')) {
+        ++i;
+      }
+      out.push_back({Token::Type::kIdent,
+                     std::string(s.substr(start, i - start)), start});
+      continue;
+    }
+    if (c == '#') {
+      ++i;
+      while (i < s.size() &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(s[i])) ||
+              s[i] == '_')) {
+        ++i;
+      }
+      if (i == start + 1) return error("'#' without a name");
+      out.push_back({Token::Type::kHash,
+                     std::string(s.substr(start + 1, i - start - 1)), start});
+      continue;
+    }
+    bool matched = false;
+    for (const char* op : kOps) {
+      if (absl::StartsWith(s.substr(i), op)) {
+        out.push_back({Token::Type::kOp, op, start});
+        i += strlen(op);
+        matched = true;
+        break;
+      }
+    }
+    if (!matched)
+      return error(
+          absl::StrCat("unexpected character '", std::string(1, c), "'"));
+  }
+  out.push_back({Token::Type::kEnd, "", s.size()});
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parser (recursive descent, SpEL precedence)
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : t_(std::move(tokens)) {}
+
+  absl::StatusOr<NodePtr> ParseAll() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr n, Expr());
+    if (Peek().type != Token::Type::kEnd)
+      return Error("unexpected '" + Peek().text + "'");
+    return n;
+  }
+
+ private:
+  const Token& Peek(size_t ahead = 0) const {
+    return t_[std::min(p_ + ahead, t_.size() - 1)];
+  }
+  bool IsOp(const char* op, size_t ahead = 0) const {
+    return Peek(ahead).type == Token::Type::kOp && Peek(ahead).text == op;
+  }
+  bool IsWord(const char* word) const {
+    return Peek().type == Token::Type::kIdent &&
+           absl::EqualsIgnoreCase(Peek().text, word);
+  }
+  absl::Status Error(const std::string& what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " at position ", Peek().pos));
+  }
+  absl::Status Expect(const char* op) {
+    if (!IsOp(op)) return Error(absl::StrCat("expected '", op, "'"));
+    ++p_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<NodePtr> Expr() {
+    if (++depth_ > 200) return Error("expression nested too deeply");
+    auto n = Ternary();
+    --depth_;
+    return n;
+  }
+
+  absl::StatusOr<NodePtr> Ternary() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr cond, Or());
+    if (IsOp("?:")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr fallback, Expr());
+      return Make(Node::Kind::kElvis, "", {cond, fallback});
+    }
+    if (IsOp("?")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr then, Expr());
+      GENNAKER_RETURN_IF_ERROR(Expect(":"));
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr otherwise, Expr());
+      return Make(Node::Kind::kTernary, "", {cond, then, otherwise});
+    }
+    return cond;
+  }
+
+  absl::StatusOr<NodePtr> Or() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr left, And());
+    while (IsOp("||") || IsWord("or")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr right, And());
+      left = Make(Node::Kind::kOr, "", {left, right});
+    }
+    return left;
+  }
+
+  absl::StatusOr<NodePtr> And() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr left, Relational());
+    while (IsOp("&&") || IsWord("and")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr right, Relational());
+      left = Make(Node::Kind::kAnd, "", {left, right});
+    }
+    return left;
+  }
+
+  absl::StatusOr<NodePtr> Relational() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr left, Additive());
+    static const std::map<std::string, std::string> kWords = {
+        {"eq", "=="}, {"ne", "!="}, {"lt", "<"},           {"le", "<="},
+        {"gt", ">"},  {"ge", ">="}, {"matches", "matches"}};
+    std::string op;
+    if (Peek().type == Token::Type::kOp &&
+        (Peek().text == "==" || Peek().text == "!=" || Peek().text == "<" ||
+         Peek().text == "<=" || Peek().text == ">" || Peek().text == ">=")) {
+      op = Peek().text;
+    } else if (Peek().type == Token::Type::kIdent) {
+      auto it = kWords.find(absl::AsciiStrToLower(Peek().text));
+      if (it != kWords.end()) op = it->second;
+    }
+    if (op.empty()) return left;
+    ++p_;
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr right, Additive());
+    return Make(Node::Kind::kBinary, op, {left, right});
+  }
+
+  absl::StatusOr<NodePtr> Additive() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr left, Multiplicative());
+    while (IsOp("+") || IsOp("-")) {
+      std::string op = Peek().text;
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr right, Multiplicative());
+      left = Make(Node::Kind::kBinary, op, {left, right});
+    }
+    return left;
+  }
+
+  absl::StatusOr<NodePtr> Multiplicative() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr left, Unary());
+    while (IsOp("*") || IsOp("/") || IsOp("%")) {
+      std::string op = Peek().text;
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr right, Unary());
+      left = Make(Node::Kind::kBinary, op, {left, right});
+    }
+    return left;
+  }
+
+  absl::StatusOr<NodePtr> Unary() {
+    if (++depth_ > 200) return Error("expression nested too deeply");
+    auto n = UnaryInner();
+    --depth_;
+    return n;
+  }
+
+  absl::StatusOr<NodePtr> UnaryInner() {
+    if (IsOp("!") || IsWord("not")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr operand, Unary());
+      return Make(Node::Kind::kUnary, "!", {operand});
+    }
+    if (IsOp("-")) {
+      ++p_;
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr operand, Unary());
+      return Make(Node::Kind::kUnary, "-", {operand});
+    }
+    return Postfix();
+  }
+
+  absl::StatusOr<std::vector<NodePtr>> Args() {
+    std::vector<NodePtr> args;
+    GENNAKER_RETURN_IF_ERROR(Expect("("));
+    if (IsOp(")")) {
+      ++p_;
+      return args;
+    }
+    while (true) {
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr a, Expr());
+      args.push_back(a);
+      if (IsOp(",")) {
+        ++p_;
+        continue;
+      }
+      GENNAKER_RETURN_IF_ERROR(Expect(")"));
+      return args;
+    }
+  }
+
+  // `.name` or `.name(args)` after a base (null base: #this).
+  absl::StatusOr<NodePtr> Member(NodePtr base, bool safe) {
+    if (Peek().type != Token::Type::kIdent)
+      return Error("expected a property name");
+    std::string name = Peek().text;
+    ++p_;
+    if (IsOp("(")) {
+      GENNAKER_ASSIGN_OR_RETURN(std::vector<NodePtr> args, Args());
+      std::vector<NodePtr> kids = {base};
+      kids.insert(kids.end(), args.begin(), args.end());
+      return Make(Node::Kind::kMethod, name, kids, safe);
+    }
+    return Make(Node::Kind::kGet, name, {base}, safe);
+  }
+
+  absl::StatusOr<NodePtr> Postfix() {
+    GENNAKER_ASSIGN_OR_RETURN(NodePtr n, Primary());
+    while (true) {
+      if (IsOp(".") || IsOp("?.")) {
+        bool safe = Peek().text == "?.";
+        ++p_;
+        GENNAKER_ASSIGN_OR_RETURN(n, Member(n, safe));
+      } else if (IsOp("[")) {
+        ++p_;
+        GENNAKER_ASSIGN_OR_RETURN(NodePtr index, Expr());
+        GENNAKER_RETURN_IF_ERROR(Expect("]"));
+        n = Make(Node::Kind::kIndex, "", {n, index});
+      } else if (IsOp(".?[") || IsOp(".![")) {
+        bool select = Peek().text == ".?[";
+        ++p_;
+        GENNAKER_ASSIGN_OR_RETURN(NodePtr inner, Expr());
+        GENNAKER_RETURN_IF_ERROR(Expect("]"));
+        n = Make(select ? Node::Kind::kSelect : Node::Kind::kProject, "",
+                 {n, inner});
+      } else {
+        return n;
+      }
+    }
+  }
+
+  absl::StatusOr<NodePtr> Primary() {
+    const Token& t = Peek();
+    switch (t.type) {
+      case Token::Type::kInt: {
+        ++p_;
+        int64_t v;
+        if (!absl::SimpleAtoi(t.text, &v)) return Error("integer out of range");
+        return Literal(v);
+      }
+      case Token::Type::kDouble: {
+        ++p_;
+        double v;
+        if (!absl::SimpleAtod(t.text, &v)) return Error("bad number");
+        return Literal(v);
+      }
+      case Token::Type::kString:
+        ++p_;
+        return Literal(t.text);
+      case Token::Type::kHash: {
+        ++p_;
+        if (t.text == "root") return Make(Node::Kind::kRoot);
+        if (t.text == "this") return Make(Node::Kind::kThis);
+        if (!IsOp("("))
+          return Error("#" + t.text + " must be called: #" + t.text + "(...)");
+        GENNAKER_ASSIGN_OR_RETURN(std::vector<NodePtr> args, Args());
+        return Make(Node::Kind::kFunction, t.text, args);
+      }
+      case Token::Type::kIdent: {
+        if (t.text == "true" || t.text == "false") {
+          ++p_;
+          return Literal(t.text == "true");
+        }
+        if (t.text == "null") {
+          ++p_;
+          return Literal(nullptr);
+        }
+        return Member(nullptr, false);
+      }
+      case Token::Type::kOp:
+        if (t.text == "(") {
+          ++p_;
+          GENNAKER_ASSIGN_OR_RETURN(NodePtr inner, Expr());
+          GENNAKER_RETURN_IF_ERROR(Expect(")"));
+          return inner;
+        }
+        if (t.text == "{") return Inline();
+        return Error("unexpected '" + t.text + "'");
+      case Token::Type::kEnd:
+        return Error("unexpected end of expression");
+    }
+    return Error("unexpected token");
+  }
+
+  // {a, b} is a list, {k: v} a map, {} an empty list, {:} an empty map.
+  absl::StatusOr<NodePtr> Inline() {
+    ++p_;  // {
+    if (IsOp("}")) {
+      ++p_;
+      return Make(Node::Kind::kList);
+    }
+    if (IsOp(":") && IsOp("}", 1)) {
+      p_ += 2;
+      return Make(Node::Kind::kMap);
+    }
+    bool is_map = (Peek().type == Token::Type::kIdent ||
+                   Peek().type == Token::Type::kString ||
+                   Peek().type == Token::Type::kInt) &&
+                  IsOp(":", 1);
+    std::vector<NodePtr> kids;
+    while (true) {
+      if (is_map) {
+        const Token& key = Peek();
+        if (key.type != Token::Type::kIdent &&
+            key.type != Token::Type::kString && key.type != Token::Type::kInt) {
+          return Error("expected a map key");
+        }
+        ++p_;
+        kids.push_back(Literal(key.text));
+        GENNAKER_RETURN_IF_ERROR(Expect(":"));
+      }
+      GENNAKER_ASSIGN_OR_RETURN(NodePtr v, Expr());
+      kids.push_back(v);
+      if (IsOp(",")) {
+        ++p_;
+        continue;
+      }
+      GENNAKER_RETURN_IF_ERROR(Expect("}"));
+      return Make(is_map ? Node::Kind::kMap : Node::Kind::kList, "", kids);
+    }
+  }
+
+  std::vector<Token> t_;
+  size_t p_ = 0;
+  int depth_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Values
+
+std::string TypeName(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_array()) return "list";
+  return "map";
+}
+
+std::string ToText(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "null";
+  return json::Dump(v);
+}
+
+absl::StatusOr<bool> ToBool(const Json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_string()) {
+    if (absl::EqualsIgnoreCase(v.get<std::string>(), "true")) return true;
+    if (absl::EqualsIgnoreCase(v.get<std::string>(), "false")) return false;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot use a ", TypeName(v), " as a boolean: ", ToText(v)));
+}
+
+bool Equal(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_number_integer() && b.is_number_integer())
+      return a.get<int64_t>() == b.get<int64_t>();
+    return a.get<double>() == b.get<double>();
+  }
+  return a == b;
+}
+
+absl::StatusOr<int> Compare(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) {
+    double x = a.get<double>(), y = b.get<double>();
+    if (a.is_number_integer() && b.is_number_integer()) {
+      int64_t i = a.get<int64_t>(), j = b.get<int64_t>();
+      return i < j ? -1 : i > j ? 1 : 0;
+    }
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a.is_string() && b.is_string()) {
+    int c = a.get<std::string>().compare(b.get<std::string>());
+    return c < 0 ? -1 : c > 0 ? 1 : 0;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot compare a ", TypeName(a), " with a ", TypeName(b)));
+}
+
+absl::StatusOr<Json> Arithmetic(const std::string& op, const Json& a,
+                                const Json& b) {
+  if (op == "+" && (a.is_string() || b.is_string()))
+    return ToText(a) + ToText(b);
+  if (!a.is_number() || !b.is_number()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot apply '", op, "' to a ", TypeName(a), " and a ", TypeName(b)));
+  }
+  if (a.is_number_integer() && b.is_number_integer()) {
+    int64_t x = a.get<int64_t>(), y = b.get<int64_t>();
+    if ((op == "/" || op == "%") && y == 0)
+      return absl::InvalidArgumentError("division by zero");
+    if (op == "+") return x + y;
+    if (op == "-") return x - y;
+    if (op == "*") return x * y;
+    if (op == "/") return x / y;
+    return x % y;
+  }
+  double x = a.get<double>(), y = b.get<double>();
+  if (op == "+") return x + y;
+  if (op == "-") return x - y;
+  if (op == "*") return x * y;
+  if (op == "/") return x / y;
+  return std::fmod(x, y);
+}
+
+absl::Status ArgCount(const std::string& name, const std::vector<Json>& args,
+                      size_t min, size_t max) {
+  if (args.size() < min || args.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, "() takes ",
+        min == max ? absl::StrCat(min) : absl::StrCat(min, "-", max),
+        " argument(s), got ", args.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> IntArg(const std::string& name, const Json& v) {
+  if (!v.is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, "() needs an integer argument"));
+  }
+  return v.get<int64_t>();
+}
+
+// Java's String/List/Map methods that pipelines use.
+absl::StatusOr<Json> CallMethod(const Json& self, const std::string& name,
+                                const std::vector<Json>& args) {
+  if (name == "toString") {
+    GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 0, 0));
+    return ToText(self);
+  }
+  if (name == "equals") {
+    GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+    return Equal(self, args[0]);
+  }
+  if (self.is_string()) {
+    const std::string s = self.get<std::string>();
+    auto str_arg = [&](size_t i) -> absl::StatusOr<std::string> {
+      if (!args[i].is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, "() needs a string argument"));
+      }
+      return args[i].get<std::string>();
+    };
+    if (name == "contains" || name == "startsWith" || name == "endsWith" ||
+        name == "indexOf" || name == "equalsIgnoreCase") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      GENNAKER_ASSIGN_OR_RETURN(std::string a, str_arg(0));
+      if (name == "contains") return absl::StrContains(s, a);
+      if (name == "startsWith") return absl::StartsWith(s, a);
+      if (name == "endsWith") return absl::EndsWith(s, a);
+      if (name == "equalsIgnoreCase") return absl::EqualsIgnoreCase(s, a);
+      auto pos = s.find(a);
+      return pos == std::string::npos ? int64_t{-1} : static_cast<int64_t>(pos);
+    }
+    if (name == "length" || name == "size" || name == "isEmpty" ||
+        name == "toUpperCase" || name == "toLowerCase" || name == "trim") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 0, 0));
+      if (name == "length" || name == "size")
+        return static_cast<int64_t>(s.size());
+      if (name == "isEmpty") return s.empty();
+      if (name == "toUpperCase") return absl::AsciiStrToUpper(s);
+      if (name == "toLowerCase") return absl::AsciiStrToLower(s);
+      return std::string(absl::StripAsciiWhitespace(s));
+    }
+    if (name == "substring") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 2));
+      GENNAKER_ASSIGN_OR_RETURN(int64_t from, IntArg(name, args[0]));
+      int64_t to = static_cast<int64_t>(s.size());
+      if (args.size() == 2) {
+        GENNAKER_ASSIGN_OR_RETURN(to, IntArg(name, args[1]));
+      }
+      if (from < 0 || to > static_cast<int64_t>(s.size()) || from > to) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("substring(", from, ", ", to,
+                         ") out of range for length ", s.size()));
+      }
+      return s.substr(from, to - from);
+    }
+    if (name == "replace") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 2, 2));
+      GENNAKER_ASSIGN_OR_RETURN(std::string from, str_arg(0));
+      GENNAKER_ASSIGN_OR_RETURN(std::string to, str_arg(1));
+      if (from.empty()) return s;
+      return absl::StrReplaceAll(s, {{from, to}});
+    }
+    if (name ==
+        "split") {  // Java's split: a regex; trailing empty strings dropped
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      GENNAKER_ASSIGN_OR_RETURN(std::string pattern, str_arg(0));
+      RE2 re(pattern, RE2::Quiet);
+      if (!re.ok())
+        return absl::InvalidArgumentError("split(): invalid regex: " +
+                                          re.error());
+      Json parts = Json::array();
+      re2::StringPiece input(s), m;
+      size_t pos = 0, last = 0;
+      while (pos < s.size() &&
+             re.Match(input, pos, s.size(), RE2::UNANCHORED, &m, 1)) {
+        size_t at = static_cast<size_t>(m.data() - s.data());
+        if (m.empty()) {  // an empty match splits nothing
+          pos = at + 1;
+          continue;
+        }
+        parts.push_back(s.substr(last, at - last));
+        last = pos = at + m.size();
+      }
+      parts.push_back(s.substr(last));
+      while (!parts.empty() && parts.back() == "")
+        parts.erase(parts.size() - 1);
+      return parts;
+    }
+    if (name == "matches") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      GENNAKER_ASSIGN_OR_RETURN(std::string pattern, str_arg(0));
+      RE2 re(pattern, RE2::Quiet);
+      if (!re.ok())
+        return absl::InvalidArgumentError("matches(): invalid regex: " +
+                                          re.error());
+      return RE2::FullMatch(s, re);
+    }
+  }
+  if (self.is_array()) {
+    if (name == "size" || name == "isEmpty") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 0, 0));
+      if (name == "size") return static_cast<int64_t>(self.size());
+      return self.empty();
+    }
+    if (name == "contains") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      for (const auto& e : self) {
+        if (Equal(e, args[0])) return true;
+      }
+      return false;
+    }
+    if (name == "get") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      GENNAKER_ASSIGN_OR_RETURN(int64_t i, IntArg(name, args[0]));
+      if (i < 0 || i >= static_cast<int64_t>(self.size())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("index ", i, " out of range"));
+      }
+      return self[static_cast<size_t>(i)];
+    }
+  }
+  if (self.is_object()) {
+    if (name == "size" || name == "isEmpty" || name == "keySet" ||
+        name == "values") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 0, 0));
+      if (name == "size") return static_cast<int64_t>(self.size());
+      if (name == "isEmpty") return self.empty();
+      Json out = Json::array();
+      for (const auto& [k, v] : self.items())
+        out.push_back(name == "keySet" ? Json(k) : v);
+      return out;
+    }
+    if (name == "get" || name == "containsKey") {
+      GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+      std::string key = ToText(args[0]);
+      auto it = self.find(key);
+      if (name == "containsKey") return it != self.end();
+      return it == self.end() ? Json() : *it;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "method ", name, "() is not available on a ", TypeName(self)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Evaluator
+
+class Evaluator {
+ public:
+  Evaluator(const Json& root, const FunctionRegistry& functions)
+      : root_(root), functions_(functions) {}
+
+  absl::StatusOr<Json> Eval(const Node& n, const Json& self) {
+    using K = Node::Kind;
+    switch (n.kind) {
+      case K::kLiteral:
+        return n.value;
+      case K::kList: {
+        Json out = Json::array();
+        for (const auto& k : n.kids) {
+          GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*k, self));
+          out.push_back(std::move(v));
+        }
+        return out;
+      }
+      case K::kMap: {
+        Json out = Json::object();
+        for (size_t i = 0; i + 1 < n.kids.size(); i += 2) {
+          GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[i + 1], self));
+          out[ToText(n.kids[i]->value)] = std::move(v);
+        }
+        return out;
+      }
+      case K::kRoot:
+        return root_;
+      case K::kThis:
+        return self;
+      case K::kGet: {
+        Json base = self;
+        if (n.kids[0]) {
+          GENNAKER_ASSIGN_OR_RETURN(base, Eval(*n.kids[0], self));
+        }
+        if (base.is_null()) {
+          if (n.safe) return Json();
+          return absl::InvalidArgumentError(
+              absl::StrCat("property '", n.name, "' cannot be found on null"));
+        }
+        if (base.is_object()) {
+          auto it = base.find(n.name);
+          return it == base.end() ? Json() : *it;  // unknown keys are null
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            "property '", n.name, "' cannot be found on a ", TypeName(base)));
+      }
+      case K::kIndex: {
+        GENNAKER_ASSIGN_OR_RETURN(Json base, Eval(*n.kids[0], self));
+        GENNAKER_ASSIGN_OR_RETURN(Json index, Eval(*n.kids[1], self));
+        if (base.is_object()) {
+          auto it = base.find(ToText(index));
+          return it == base.end() ? Json() : *it;
+        }
+        if ((base.is_array() || base.is_string()) &&
+            index.is_number_integer()) {
+          int64_t i = index.get<int64_t>();
+          int64_t size =
+              base.is_array()
+                  ? static_cast<int64_t>(base.size())
+                  : static_cast<int64_t>(base.get<std::string>().size());
+          if (i < 0 || i >= size) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("index ", i, " out of range (size ", size, ")"));
+          }
+          if (base.is_array()) return base[static_cast<size_t>(i)];
+          return std::string(1,
+                             base.get<std::string>()[static_cast<size_t>(i)]);
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot index a ", TypeName(base), " with a ", TypeName(index)));
+      }
+      case K::kMethod: {
+        Json base = self;
+        if (n.kids[0]) {
+          GENNAKER_ASSIGN_OR_RETURN(base, Eval(*n.kids[0], self));
+        }
+        if (base.is_null()) {
+          if (n.safe) return Json();
+          return absl::InvalidArgumentError(
+              absl::StrCat("method ", n.name, "() cannot be called on null"));
+        }
+        GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> args, EvalArgs(n, 1, self));
+        return CallMethod(base, n.name, args);
+      }
+      case K::kFunction: {
+        const FunctionRegistry::Function* f = functions_.Find(n.name);
+        if (f == nullptr) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("unknown function #", n.name));
+        }
+        GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> args, EvalArgs(n, 0, self));
+        return (*f)(args);
+      }
+      case K::kSelect:
+      case K::kProject: {
+        GENNAKER_ASSIGN_OR_RETURN(Json base, Eval(*n.kids[0], self));
+        Json items = Json::array();
+        if (base.is_array()) {
+          items = base;
+        } else if (base.is_object()) {
+          for (const auto& [k, v] : base.items())
+            items.push_back(Json{{"key", k}, {"value", v}});
+        } else {
+          return absl::InvalidArgumentError(
+              absl::StrCat("cannot select from or project a ", TypeName(base)));
+        }
+        Json out = Json::array();
+        for (const auto& item : items) {
+          GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[1], item));
+          if (n.kind == K::kProject) {
+            out.push_back(std::move(v));
+          } else {
+            GENNAKER_ASSIGN_OR_RETURN(bool keep, ToBool(v));
+            if (keep) out.push_back(item);
+          }
+        }
+        return out;
+      }
+      case K::kUnary: {
+        GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[0], self));
+        if (n.name == "!") {
+          GENNAKER_ASSIGN_OR_RETURN(bool b, ToBool(v));
+          return !b;
+        }
+        if (v.is_number_integer()) return -v.get<int64_t>();
+        if (v.is_number()) return -v.get<double>();
+        return absl::InvalidArgumentError("cannot negate a " + TypeName(v));
+      }
+      case K::kAnd:
+      case K::kOr: {
+        GENNAKER_ASSIGN_OR_RETURN(Json l, Eval(*n.kids[0], self));
+        GENNAKER_ASSIGN_OR_RETURN(bool lb, ToBool(l));
+        if (n.kind == K::kAnd && !lb) return false;  // short-circuit
+        if (n.kind == K::kOr && lb) return true;
+        GENNAKER_ASSIGN_OR_RETURN(Json r, Eval(*n.kids[1], self));
+        GENNAKER_ASSIGN_OR_RETURN(bool rb, ToBool(r));
+        return rb;
+      }
+      case K::kTernary: {
+        GENNAKER_ASSIGN_OR_RETURN(Json c, Eval(*n.kids[0], self));
+        GENNAKER_ASSIGN_OR_RETURN(bool cb, ToBool(c));
+        return Eval(*n.kids[cb ? 1 : 2], self);
+      }
+      case K::kElvis: {
+        GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[0], self));
+        if (!v.is_null() && !(v.is_string() && v.get<std::string>().empty()))
+          return v;
+        return Eval(*n.kids[1], self);
+      }
+      case K::kBinary: {
+        GENNAKER_ASSIGN_OR_RETURN(Json l, Eval(*n.kids[0], self));
+        GENNAKER_ASSIGN_OR_RETURN(Json r, Eval(*n.kids[1], self));
+        const std::string& op = n.name;
+        if (op == "==") return Equal(l, r);
+        if (op == "!=") return !Equal(l, r);
+        if (op == "matches") {
+          if (!l.is_string() || !r.is_string()) {
+            return absl::InvalidArgumentError(
+                "'matches' needs a string and a regex");
+          }
+          RE2 re(r.get<std::string>(), RE2::Quiet);
+          if (!re.ok())
+            return absl::InvalidArgumentError("invalid regex: " + re.error());
+          return RE2::FullMatch(l.get<std::string>(), re);
+        }
+        if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+          GENNAKER_ASSIGN_OR_RETURN(int c, Compare(l, r));
+          if (op == "<") return c < 0;
+          if (op == "<=") return c <= 0;
+          if (op == ">") return c > 0;
+          return c >= 0;
+        }
+        return Arithmetic(op, l, r);
+      }
+    }
+    return absl::InternalError("unknown node");
+  }
+
+ private:
+  absl::StatusOr<std::vector<Json>> EvalArgs(const Node& n, size_t first,
+                                             const Json& self) {
+    std::vector<Json> args;
+    for (size_t i = first; i < n.kids.size(); ++i) {
+      GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[i], self));
+      args.push_back(std::move(v));
+    }
+    return args;
+  }
+
+  const Json& root_;
+  const FunctionRegistry& functions_;
+};
+
+// --- built-in helper functions ---
+
+absl::StatusOr<std::string> OneString(const char* name,
+                                      const std::vector<Json>& args) {
+  GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
+  if (!args[0].is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("#", name, "() needs a string"));
+  }
+  return args[0].get<std::string>();
+}
+
+}  // namespace
+
+FunctionRegistry FunctionRegistry::WithBuiltins() {
+  FunctionRegistry r;
+  r.Register("toJson",
+             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+               GENNAKER_RETURN_IF_ERROR(ArgCount("toJson", args, 1, 1));
+               std::string text = json::Dump(args[0]);
+               if (absl::StrContains(text, "${")) {
+                 return absl::InvalidArgumentError(
+                     "#toJson(): result contains an unevaluated ${...}");
+               }
+               return text;
+             });
+  r.Register(
+      "readJson", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("readJson", args));
+        Json j = Json::parse(s, nullptr, false);
+        if (j.is_discarded())
+          return absl::InvalidArgumentError("#readJson(): not valid JSON");
+        return j;
+      });
+  r.Register(
+      "toInt", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+        GENNAKER_RETURN_IF_ERROR(ArgCount("toInt", args, 1, 1));
+        if (args[0].is_number_integer()) return args[0];
+        int64_t v;
+        if (args[0].is_string() &&
+            absl::SimpleAtoi(
+                absl::StripAsciiWhitespace(args[0].get<std::string>()), &v)) {
+          return v;
+        }
+        return absl::InvalidArgumentError("#toInt(): not an integer: " +
+                                          ToText(args[0]));
+      });
+  r.Register("toFloat",
+             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+               GENNAKER_RETURN_IF_ERROR(ArgCount("toFloat", args, 1, 1));
+               if (args[0].is_number()) return args[0].get<double>();
+               double v;
+               if (args[0].is_string() &&
+                   absl::SimpleAtod(args[0].get<std::string>(), &v))
+                 return v;
+               return absl::InvalidArgumentError("#toFloat(): not a number: " +
+                                                 ToText(args[0]));
+             });
+  r.Register(
+      "toBoolean", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+        GENNAKER_RETURN_IF_ERROR(ArgCount("toBoolean", args, 1, 1));
+        if (args[0].is_boolean()) return args[0];
+        // Java's Boolean.valueOf: true only for "true", ignoring case.
+        return args[0].is_string() &&
+               absl::EqualsIgnoreCase(args[0].get<std::string>(), "true");
+      });
+  r.Register(
+      "toBase64", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("toBase64", args));
+        return absl::Base64Escape(s);
+      });
+  r.Register(
+      "fromBase64", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("fromBase64", args));
+        std::string out;
+        if (!absl::Base64Unescape(s, &out)) {
+          return absl::InvalidArgumentError("#fromBase64(): not valid base64");
+        }
+        return out;
+      });
+  r.Register("alphanumerical",
+             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
+               GENNAKER_ASSIGN_OR_RETURN(std::string s,
+                                         OneString("alphanumerical", args));
+               std::string out;
+               for (char c : s) {
+                 if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
+                   out.push_back(c);
+               }
+               return out;
+             });
+  return r;
+}
+
+void FunctionRegistry::Register(std::string name, Function function) {
+  functions_[std::move(name)] = std::move(function);
+}
+
+const FunctionRegistry::Function* FunctionRegistry::Find(
+    const std::string& name) const {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<Expression> Expression::Parse(absl::string_view text) {
+  if (text.size() > kMaxLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expression longer than ", kMaxLength, " characters"));
+  }
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(text));
+  Parser parser(std::move(tokens));
+  GENNAKER_ASSIGN_OR_RETURN(NodePtr ast, parser.ParseAll());
+  Expression e;
+  e.text_ = std::string(text);
+  e.ast_ = std::move(ast);
+  return e;
+}
+
+absl::StatusOr<Json> Expression::Evaluate(
+    const Json& root, const FunctionRegistry& functions) const {
+  Evaluator evaluator(root, functions);
+  return evaluator.Eval(*ast_, root);
+}
+
+namespace {
+
+// Finds the '}' that closes the ${ at `open` (braces and quotes inside are
+// skipped).
+size_t ClosingBrace(const std::string& s, size_t open) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = open + 2; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}') {
+      if (depth == 0) return i;
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
+Json ProcessString(const std::string& s, const Json& root,
+                   const FunctionRegistry& functions,
+                   std::vector<Failure>* failures) {
+  struct Part {
+    bool is_expression;
+    std::string text;  // literal text, or the expression inside ${}
+  };
+  std::vector<Part> parts;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t open = s.find("${", i);
+    if (open == std::string::npos) break;
+    size_t close = ClosingBrace(s, open);
+    if (close == std::string::npos) break;  // not a template: left as text
+    if (open > i) parts.push_back({false, s.substr(i, open - i)});
+    parts.push_back({true, s.substr(open + 2, close - open - 2)});
+    i = close + 1;
+  }
+  if (parts.empty()) return s;
+  if (i < s.size()) parts.push_back({false, s.substr(i)});
+
+  auto evaluate = [&](const std::string& text, bool* ok) -> Json {
+    *ok = false;
+    auto expr = Expression::Parse(text);
+    if (!expr.ok()) {
+      failures->push_back(
+          {"${" + text + "}", std::string(expr.status().message()), true});
+      return Json();
+    }
+    auto value = expr->Evaluate(root, functions);
+    if (!value.ok()) {
+      failures->push_back(
+          {"${" + text + "}", std::string(value.status().message()), true});
+      return Json();
+    }
+    if (value->is_null()) {
+      failures->push_back({"${" + text + "}", text + " not found", false});
+      return Json();
+    }
+    *ok = true;
+    return *value;
+  };
+
+  if (parts.size() == 1) {  // exactly one ${...}: the typed result
+    bool ok;
+    Json v = evaluate(parts[0].text, &ok);
+    return ok ? v : Json(s);
+  }
+  std::string out;
+  for (const Part& p : parts) {
+    if (!p.is_expression) {
+      out += p.text;
+      continue;
+    }
+    bool ok;
+    Json v = evaluate(p.text, &ok);
+    out += ok ? ToText(v) : "${" + p.text + "}";
+  }
+  return out;
+}
+
+}  // namespace
+
+Json ProcessTemplates(const Json& value, const Json& root,
+                      const FunctionRegistry& functions,
+                      std::vector<Failure>* failures) {
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.find("${") == std::string::npos) return value;
+    return ProcessString(s, root, functions, failures);
+  }
+  if (value.is_array()) {
+    Json out = Json::array();
+    for (const auto& v : value)
+      out.push_back(ProcessTemplates(v, root, functions, failures));
+    return out;
+  }
+  if (value.is_object()) {
+    Json out = Json::object();
+    for (const auto& [k, v] : value.items()) {
+      std::string key = k;
+      if (k.find("${") != std::string::npos) {
+        key = ToText(ProcessString(k, root, functions, failures));
+      }
+      out[key] = ProcessTemplates(v, root, functions, failures);
+    }
+    return out;
+  }
+  return value;
+}
+
+}  // namespace gennaker::orca::expression
