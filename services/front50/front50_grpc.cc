@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
@@ -40,16 +41,46 @@ absl::StatusOr<Kind> KindOf(v1::ObjectType type) {
   return static_cast<Kind>(type);
 }
 
+// Whether a pipeline has a trigger passing the request's trigger filters (echo
+// loads only pipelines with enabled triggers of the types it handles).
+bool HasTrigger(const StoredObject& o,
+                const v1::ListAllPipelinesRequest& request) {
+  Json j = Json::parse(o.body, nullptr, false);
+  auto triggers = j.is_object() ? j.find("triggers") : j.end();
+  if (!j.is_object() || triggers == j.end() || !triggers->is_array())
+    return false;
+  for (const auto& t : *triggers) {
+    if (request.enabled_triggers_only() && !json::Bool(t, "enabled")) continue;
+    if (request.trigger_types_size() == 0) return true;
+    for (const auto& type : request.trigger_types()) {
+      if (json::String(t, "type") == type) return true;
+    }
+  }
+  return false;
+}
+
 class Front50GrpcService final : public v1::Front50Service::Service {
  public:
   Front50GrpcService(Front50Core* core, const std::atomic<bool>* stopping)
       : core_(core), stopping_(stopping) {}
 
-  Status ListApplications(ServerContext*, const v1::ListApplicationsRequest*,
+  Status ListApplications(ServerContext*,
+                          const v1::ListApplicationsRequest* request,
                           v1::ListApplicationsResponse* response) override {
     auto apps = core_->ListApplications();
     if (!apps.ok()) return ToGrpcStatus(apps.status());
-    for (const auto& o : *apps) ToApplication(o, response->add_applications());
+    for (const auto& o : *apps) {
+      // Spinnaker's attribute search: every given attribute contains the value,
+      // ignoring case.
+      Json attributes = Json::parse(o.body, nullptr, false);
+      bool match = true;
+      for (const auto& [key, want] : request->attribute_filters()) {
+        std::string have = json::String(attributes, key.c_str());
+        match = match && absl::StrContains(absl::AsciiStrToLower(have),
+                                           absl::AsciiStrToLower(want));
+      }
+      if (match) ToApplication(o, response->add_applications());
+    }
     return Status::OK;
   }
 
@@ -178,13 +209,17 @@ class Front50GrpcService final : public v1::Front50Service::Service {
                           v1::ListAllPipelinesResponse* response) override {
     auto all = core_->ListAllPipelines(PipelineKindOf(request->kind()));
     if (!all.ok()) return ToGrpcStatus(all.status());
+    const bool trigger_filter =
+        request->enabled_triggers_only() || request->trigger_types_size() > 0;
     for (const auto& o : *all) {
       if (o.updated_at_ms <= request->modified_after_ms()) continue;
       v1::Pipeline p;
       ToPipeline(o, &p);
       if (request->enabled_pipelines_only() && p.disabled()) continue;
+      if (trigger_filter && !HasTrigger(o, *request)) continue;
       *response->add_pipelines() = std::move(p);
     }
+    response->set_as_of_ms(absl::ToUnixMillis(absl::Now()));
     return Status::OK;
   }
 

@@ -394,6 +394,44 @@ TEST_F(GateFront50Test, OddlyTypedFieldsDoNotBreakReads) {
   EXPECT_EQ(Json::parse(resp.notifications().body().json()).count("email"), 0u);
 }
 
+// What echo and the UI's search use over gRPC: trigger filters and attribute
+// search.
+TEST_F(GateFront50Test, Front50FiltersPipelinesByTriggerAndAppsByAttribute) {
+  CreateApp("filters");
+  ASSERT_EQ(
+      Call("POST", "/pipelines",
+           R"({"application":"filters","name":"cron","triggers":[)"
+           R"({"type":"cron","enabled":true,"cronExpression":"0 0 * * * ?"}]})")
+          .status,
+      200);
+  ASSERT_EQ(Call("POST", "/pipelines",
+                 R"({"application":"filters","name":"off","triggers":[)"
+                 R"({"type":"cron","enabled":false}]})")
+                .status,
+            200);
+  auto stub = f50::Front50Service::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
+  f50::ListAllPipelinesRequest req;
+  req.set_enabled_triggers_only(true);
+  req.add_trigger_types("cron");
+  f50::ListAllPipelinesResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub->ListAllPipelines(&ctx, req, &resp).ok());
+  std::vector<std::string> names;
+  for (const auto& p : resp.pipelines()) names.push_back(p.name());
+  EXPECT_THAT(names, ::testing::Contains("cron"));
+  EXPECT_THAT(names, ::testing::Not(::testing::Contains("off")));
+  EXPECT_GT(resp.as_of_ms(), 0);
+
+  f50::ListApplicationsRequest apps;
+  (*apps.mutable_attribute_filters())["name"] = "FILTER";
+  f50::ListApplicationsResponse found;
+  grpc::ClientContext actx;
+  ASSERT_TRUE(stub->ListApplications(&actx, apps, &found).ok());
+  ASSERT_EQ(found.applications_size(), 1);
+  EXPECT_EQ(found.applications(0).name(), "filters");
+}
+
 TEST_F(GateFront50Test, BadInputGetsA4xxAndStoresNothing) {
   CreateApp("strict");
   ASSERT_EQ(
