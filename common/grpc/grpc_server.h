@@ -7,6 +7,7 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -48,7 +49,7 @@ class GrpcServer {
   GrpcServer() = default;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool serving_ = false;
+  std::atomic<bool> serving_{false};  // read by the admin listener's threads
 };
 
 }  // namespace gennaker

@@ -190,7 +190,7 @@ absl::StatusOr<StoredObject> Front50Core::UpdateApplication(
     j["updateTs"] = std::to_string(now);
     j["lastModifiedBy"] = user;
     PutOptions options;
-    options.expected_updated_at_ms = existing.updated_at_ms;
+    options.expected_version = existing.version;
     auto stored = store_->Put(Stamped(Kind::kApplication, existing.id,
                                       existing.id, existing.id, j, now, user),
                               options);
@@ -365,13 +365,19 @@ absl::StatusOr<int> Front50Core::Reorder(
     Kind kind, const std::string& application,
     const std::map<std::string, int>& indices_by_id, const std::string& user) {
   const std::string app_key = Lower(application);
-  int changed = 0;
+  // Check every id before writing anything, so a bad request changes nothing.
+  std::vector<std::pair<StoredObject, int>> todo;
   for (const auto& [id, index] : indices_by_id) {
     GENNAKER_ASSIGN_OR_RETURN(StoredObject o, store_->Get(kind, Lower(id)));
     if (o.application != app_key) {
       return absl::InvalidArgumentError(absl::StrCat(
           Noun(kind), " '", id, "' is not in application '", application, "'"));
     }
+    todo.emplace_back(std::move(o), index);
+  }
+  int changed = 0;
+  absl::Status status = absl::OkStatus();
+  for (auto& [o, index] : todo) {
     GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(o.body, Noun(kind)));
     if (json::Int(j, "index", -1) == index) continue;
     j["index"] = index;
@@ -379,13 +385,24 @@ absl::StatusOr<int> Front50Core::Reorder(
     j["lastModified"] = now;
     j["updateTs"] = std::to_string(now);
     j["lastModifiedBy"] = user;
-    GENNAKER_RETURN_IF_ERROR(
-        store_
-            ->Put(Stamped(kind, o.id, o.name, o.application, j, now, user), {})
-            .status());
+    // Only the index changes: a pipeline saved or deleted meanwhile is not
+    // overwritten.
+    PutOptions options;
+    options.expected_version = o.version;
+    auto stored = store_->Put(
+        Stamped(kind, o.id, o.name, o.application, j, now, user), options);
+    if (!stored.ok()) {
+      status =
+          absl::IsAborted(stored.status())
+              ? absl::AbortedError(absl::StrCat(stored.status().message(),
+                                                "; reload and reorder again"))
+              : stored.status();
+      break;
+    }
     ++changed;
   }
   Invalidate(kind, app_key);
+  if (!status.ok()) return status;
   return changed;
 }
 

@@ -164,6 +164,34 @@ TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
   EXPECT_EQ((*again)->etag, (*after)->etag);
 }
 
+TEST_F(Front50CoreTest, MovingAPipelineUpdatesBothApplicationsLists) {
+  ASSERT_TRUE(
+      core_->CreateApplication(R"({"name":"other","email":"e"})", "u").ok());
+  auto saved = Save({{"application", "myapp"}, {"name", "mover"}});
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ((*core_->ListPipelines(Kind::kPipeline, "myapp"))->objects.size(),
+            1u);
+  Json moved = Json::parse(saved->object.body);
+  moved["application"] = "other";
+  ASSERT_TRUE(Save(moved).ok());
+  EXPECT_EQ((*core_->ListPipelines(Kind::kPipeline, "myapp"))->objects.size(),
+            0u);
+  EXPECT_EQ((*core_->ListPipelines(Kind::kPipeline, "other"))->objects.size(),
+            1u);
+}
+
+TEST_F(Front50CoreTest, ReorderChecksEveryIdFirst) {
+  auto a = Save({{"application", "myapp"}, {"name", "a"}});
+  std::string id = Json::parse(a->object.body)["id"];
+  auto bad =
+      core_->Reorder(Kind::kPipeline, "myapp", {{id, 3}, {"nope", 1}}, "u");
+  EXPECT_TRUE(absl::IsNotFound(bad.status()));
+  EXPECT_FALSE(
+      Json::parse(core_->Get(Kind::kPipeline, id)->body).contains("index"));
+  EXPECT_EQ(*core_->Reorder(Kind::kPipeline, "myapp", {{id, 3}}, "u"), 1);
+  EXPECT_EQ(Json::parse(core_->Get(Kind::kPipeline, id)->body)["index"], 3);
+}
+
 TEST_F(Front50CoreTest, PipelinesTriggeredByAnUpstreamPipeline) {
   auto up = Save({{"application", "myapp"}, {"name", "up"}});
   std::string id = Json::parse(up->object.body)["id"];

@@ -24,10 +24,17 @@ absl::Status NotFound(Kind kind, absl::string_view id) {
 absl::StatusOr<StoredObject> InMemoryObjectStore::Put(
     const StoredObject& object, const PutOptions& options) {
   StoredObject stored = object;
+  std::optional<std::string> moved_from;
   {
     absl::MutexLock lock(&mu_);
     Key key(object.kind, object.id);
     auto it = objects_.find(key);
+    const bool live = it != objects_.end() && !it->second.deleted;
+    if (options.expected_version &&
+        (!live || it->second.version != *options.expected_version)) {
+      return absl::AbortedError(absl::StrCat(KindName(object.kind), " '",
+                                             object.id, "' changed meanwhile"));
+    }
     if (options.create_only && it != objects_.end() && !it->second.deleted) {
       return absl::AlreadyExistsError(absl::StrCat(
           KindName(object.kind), " '", object.id, "' already exists"));
@@ -51,6 +58,9 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Put(
       }
     }
     if (it != objects_.end()) {
+      if (it->second.application != object.application) {
+        moved_from = it->second.application;
+      }
       stored.created_at_ms = it->second.created_at_ms;
       stored.created_by = it->second.created_by;
       stored.version = it->second.version + 1;
@@ -64,6 +74,7 @@ absl::StatusOr<StoredObject> InMemoryObjectStore::Put(
     history_[key].push_back(stored);
   }
   Notify(stored.kind, stored.application);
+  if (moved_from) Notify(stored.kind, *moved_from);
   return stored;
 }
 

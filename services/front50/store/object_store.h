@@ -53,6 +53,10 @@ struct PutOptions {
   // Refuse (ALREADY_EXISTS) when a live object with this key exists: creation
   // only.
   bool create_only = false;
+  // Refuse (ABORTED) unless a live object with exactly this version is stored:
+  // for read-modify-write updates that must neither lose a concurrent write nor
+  // revive a delete.
+  std::optional<int64_t> expected_version;
   // When set, the write is refused (ABORTED) unless the stored object's
   // updated_at_ms equals it (Spinnaker's staleCheck). A missing or deleted
   // object passes.

@@ -94,52 +94,67 @@ absl::StatusOr<StoredObject> PgObjectStore::Put(const StoredObject& object,
 absl::StatusOr<StoredObject> PgObjectStore::PutOnce(const StoredObject& object,
                                                     const PutOptions& options) {
   StoredObject stored;
-  GENNAKER_RETURN_IF_ERROR(pool_->Transact([&](pg::Connection& c)
-                                               -> absl::Status {
-    const std::string kind(KindName(object.kind));
-    GENNAKER_ASSIGN_OR_RETURN(
-        pg::Result current, c.Exec("SELECT updated_at, deleted FROM "
-                                   "front50.objects WHERE kind = $1 AND id = $2"
-                                   " FOR UPDATE",
-                                   {kind, object.id}));
-    const bool live = current.rows() == 1 && current.Get(0, 1) != "t";
-    if (options.create_only && live) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          KindName(object.kind), " '", object.id, "' already exists"));
-    }
-    if (options.expected_updated_at_ms && live &&
-        current.GetInt(0, 0) != *options.expected_updated_at_ms) {
-      return absl::AbortedError(absl::StrCat(
-          "stale write: stored lastModified is ", current.GetInt(0, 0),
-          ", submitted ", *options.expected_updated_at_ms));
-    }
-    auto upsert =
-        c.Exec(absl::StrCat(
-                   "INSERT INTO front50.objects (", kColumns,
-                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7, 1, false)"
-                   " ON CONFLICT (kind, id) DO UPDATE SET name = EXCLUDED.name,"
-                   " application = EXCLUDED.application, body = EXCLUDED.body,"
-                   " updated_at = EXCLUDED.updated_at, updated_by = "
-                   "EXCLUDED.updated_by,"
-                   " version = front50.objects.version + 1, deleted = false",
-                   // A concurrent creator may have inserted since our SELECT:
-                   // only revive then.
-                   options.create_only ? " WHERE front50.objects.deleted" : "",
-                   " RETURNING ", kColumns),
-               {kind, object.id, object.name, object.application, object.body,
-                std::to_string(object.updated_at_ms), object.updated_by});
-    if (absl::IsAlreadyExists(upsert.status())) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          KindName(object.kind), " named '", object.name, "' already exists"));
-    }
-    GENNAKER_RETURN_IF_ERROR(upsert.status());
-    if (upsert->rows() == 0) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          KindName(object.kind), " '", object.id, "' already exists"));
-    }
-    stored = Row(*upsert, 0);
-    return RecordAndNotify(c, object.kind, object.id);
-  }));
+  GENNAKER_RETURN_IF_ERROR(
+      pool_->Transact([&](pg::Connection& c) -> absl::Status {
+        const std::string kind(KindName(object.kind));
+        GENNAKER_ASSIGN_OR_RETURN(
+            pg::Result current,
+            c.Exec("SELECT updated_at, deleted, version, application FROM "
+                   "front50.objects WHERE kind = $1 AND id = $2 FOR UPDATE",
+                   {kind, object.id}));
+        const bool live = current.rows() == 1 && current.Get(0, 1) != "t";
+        if (options.expected_version &&
+            (!live || current.GetInt(0, 2) != *options.expected_version)) {
+          return absl::AbortedError(absl::StrCat(
+              KindName(object.kind), " '", object.id,
+              live ? "' changed meanwhile" : "' was deleted meanwhile"));
+        }
+        if (options.create_only && live) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              KindName(object.kind), " '", object.id, "' already exists"));
+        }
+        if (options.expected_updated_at_ms && live &&
+            current.GetInt(0, 0) != *options.expected_updated_at_ms) {
+          return absl::AbortedError(absl::StrCat(
+              "stale write: stored lastModified is ", current.GetInt(0, 0),
+              ", submitted ", *options.expected_updated_at_ms));
+        }
+        auto upsert = c.Exec(
+            absl::StrCat(
+                "INSERT INTO front50.objects (", kColumns,
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7, 1, false)"
+                " ON CONFLICT (kind, id) DO UPDATE SET name = EXCLUDED.name,"
+                " application = EXCLUDED.application, body = EXCLUDED.body,"
+                " updated_at = EXCLUDED.updated_at, updated_by = "
+                "EXCLUDED.updated_by,"
+                " version = front50.objects.version + 1, deleted = false",
+                // A concurrent creator may have inserted since our SELECT:
+                // only revive then.
+                options.create_only ? " WHERE front50.objects.deleted" : "",
+                " RETURNING ", kColumns),
+            {kind, object.id, object.name, object.application, object.body,
+             std::to_string(object.updated_at_ms), object.updated_by});
+        if (absl::IsAlreadyExists(upsert.status())) {
+          return absl::AlreadyExistsError(absl::StrCat(KindName(object.kind),
+                                                       " named '", object.name,
+                                                       "' already exists"));
+        }
+        GENNAKER_RETURN_IF_ERROR(upsert.status());
+        if (upsert->rows() == 0) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              KindName(object.kind), " '", object.id, "' already exists"));
+        }
+        stored = Row(*upsert, 0);
+        GENNAKER_RETURN_IF_ERROR(RecordAndNotify(c, object.kind, object.id));
+        // Moved to another application: the old one's lists changed too.
+        if (current.rows() == 1 && current.Get(0, 3) != object.application) {
+          GENNAKER_RETURN_IF_ERROR(
+              c.Exec("SELECT pg_notify($1, $2)",
+                     {kChannel, absl::StrCat(kind, "|", current.Get(0, 3))})
+                  .status());
+        }
+        return absl::OkStatus();
+      }));
   return stored;
 }
 

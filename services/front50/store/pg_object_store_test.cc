@@ -208,6 +208,24 @@ TEST_F(PgObjectStoreTest, ConcurrentCreatesOfOneKeyLetExactlyOneWin) {
   EXPECT_EQ(store_->History(Kind::kApplication, "race", 0)->size(), 1u);
 }
 
+TEST_F(PgObjectStoreTest, ExpectedVersionRefusesChangedOrDeletedObjects) {
+  auto v1 = store_->Put(Pipeline("p", "P", 100), {});
+  ASSERT_TRUE(v1.ok());
+  PutOptions at_v1;
+  at_v1.expected_version = v1->version;
+  ASSERT_TRUE(
+      store_->Put(Pipeline("p", "P", 200), at_v1).ok());  // now version 2
+  EXPECT_TRUE(
+      absl::IsAborted(store_->Put(Pipeline("p", "P", 300), at_v1).status()));
+  PutOptions at_v3;
+  at_v3.expected_version = 3;
+  ASSERT_TRUE(
+      store_->Delete(Kind::kPipeline, "p", "u", 400).ok());  // version 3
+  auto revived = store_->Put(Pipeline("p", "P", 500), at_v3);
+  EXPECT_TRUE(absl::IsAborted(revived.status()));  // a delete is not undone
+  EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kPipeline, "p").status()));
+}
+
 TEST_F(PgObjectStoreTest, RecoverKeepsUpdatedAtForStaleChecks) {
   ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100), {}).ok());
   ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "u", 200).ok());

@@ -42,6 +42,8 @@ struct Node {
   std::string name;
   Json value;
   bool safe = false;
+  int depth =
+      1;  // of the subtree; bounded so that evaluation cannot exhaust the stack
   std::vector<std::shared_ptr<const Node>> kids;
 };
 
@@ -56,6 +58,9 @@ NodePtr Make(Node::Kind kind, std::string name = "",
   n->name = std::move(name);
   n->kids = std::move(kids);
   n->safe = safe;
+  for (const auto& k : n->kids) {
+    if (k) n->depth = std::max(n->depth, k->depth + 1);
+  }
   return n;
 }
 
@@ -181,6 +186,11 @@ class Parser {
 
   absl::StatusOr<NodePtr> ParseAll() {
     GENNAKER_ASSIGN_OR_RETURN(NodePtr n, Expr());
+    // Long left-associative chains (a.b.b.b..., 1+1+1...) make deep trees:
+    // evaluating them recurses once per level.
+    if (n->depth > kMaxTreeDepth) {
+      return absl::InvalidArgumentError("expression nested too deeply");
+    }
     if (Peek().type != Token::Type::kEnd)
       return Error("unexpected '" + Peek().text + "'");
     return n;
@@ -467,6 +477,7 @@ class Parser {
   std::vector<Token> t_;
   size_t p_ = 0;
   int depth_ = 0;
+  static constexpr int kMaxTreeDepth = 1000;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -481,10 +492,39 @@ std::string TypeName(const Json& v) {
   return "map";
 }
 
+// Text of a value as Spring renders it in a template or a string concatenation:
+// lists as "a,b" (its collection-to-string conversion), maps as Java's "{k=v,
+// k2=v2}".
 std::string ToText(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "null";
+  if (v.is_array()) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i)
+      absl::StrAppend(&out, i ? "," : "", ToText(v[i]));
+    return out;
+  }
+  if (v.is_object()) {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [k, e] : v.items()) {
+      absl::StrAppend(&out, first ? "" : ", ", k, "=", ToText(e));
+      first = false;
+    }
+    return out + "}";
+  }
   return json::Dump(v);
+}
+
+// Results larger than this are refused instead of exhausting memory.
+constexpr size_t kMaxResultBytes = 1 << 20;
+
+absl::Status CheckSize(size_t bytes) {
+  if (bytes > kMaxResultBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("result larger than ", kMaxResultBytes, " bytes"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> ToBool(const Json& v) {
@@ -507,6 +547,9 @@ bool Equal(const Json& a, const Json& b) {
 }
 
 absl::StatusOr<int> Compare(const Json& a, const Json& b) {
+  // As SpEL's StandardTypeComparator: null is smaller than anything.
+  if (a.is_null() || b.is_null())
+    return a.is_null() ? (b.is_null() ? 0 : -1) : 1;
   if (a.is_number() && b.is_number()) {
     double x = a.get<double>(), y = b.get<double>();
     if (a.is_number_integer() && b.is_number_integer()) {
@@ -628,7 +671,9 @@ absl::StatusOr<Json> CallMethod(const Json& self, const std::string& name,
       GENNAKER_ASSIGN_OR_RETURN(std::string from, str_arg(0));
       GENNAKER_ASSIGN_OR_RETURN(std::string to, str_arg(1));
       if (from.empty()) return s;
-      return absl::StrReplaceAll(s, {{from, to}});
+      std::string replaced = absl::StrReplaceAll(s, {{from, to}});
+      GENNAKER_RETURN_IF_ERROR(CheckSize(replaced.size()));
+      return replaced;
     }
     if (name ==
         "split") {  // Java's split: a regex; trailing empty strings dropped
@@ -822,14 +867,21 @@ class Evaluator {
           return absl::InvalidArgumentError(
               absl::StrCat("cannot select from or project a ", TypeName(base)));
         }
-        Json out = Json::array();
+        // Selecting from a map gives a map (of the kept entries), as in SpEL.
+        const bool map_select = n.kind == K::kSelect && base.is_object();
+        Json out = map_select ? Json::object() : Json::array();
         for (const auto& item : items) {
           GENNAKER_ASSIGN_OR_RETURN(Json v, Eval(*n.kids[1], item));
           if (n.kind == K::kProject) {
             out.push_back(std::move(v));
+            continue;
+          }
+          GENNAKER_ASSIGN_OR_RETURN(bool keep, ToBool(v));
+          if (!keep) continue;
+          if (map_select) {
+            out[item["key"].get<std::string>()] = item["value"];
           } else {
-            GENNAKER_ASSIGN_OR_RETURN(bool keep, ToBool(v));
-            if (keep) out.push_back(item);
+            out.push_back(item);
           }
         }
         return out;
@@ -840,7 +892,12 @@ class Evaluator {
           GENNAKER_ASSIGN_OR_RETURN(bool b, ToBool(v));
           return !b;
         }
-        if (v.is_number_integer()) return -v.get<int64_t>();
+        if (v.is_number_integer()) {
+          if (v.get<int64_t>() == INT64_MIN) {
+            return absl::InvalidArgumentError("integer overflow");
+          }
+          return -v.get<int64_t>();
+        }
         if (v.is_number()) return -v.get<double>();
         return absl::InvalidArgumentError("cannot negate a " + TypeName(v));
       }

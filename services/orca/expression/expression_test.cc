@@ -115,6 +115,9 @@ TEST_F(ExpressionTest, SelectionAndProjection) {
   EXPECT_EQ(Eval("execution.stages.?[type == 'bake'][0].name"), "Bake");
   EXPECT_EQ(Eval("execution.stages.![refId]"), Json::array({"1", "2"}));
   EXPECT_EQ(Eval("list.?[#this > 1].size()"), 2);
+  // Selecting from a map gives a map.
+  EXPECT_EQ(Eval("parameters.?[value == 'true'].keySet()"),
+            Json::array({"flag"}));
 }
 
 TEST_F(ExpressionTest, BuiltinHelpers) {
@@ -160,6 +163,9 @@ TEST_F(ExpressionTest, ParseErrorsNamePositions) {
   EXPECT_FALSE(Expression::Parse(std::string(5000, '(') + "1")
                    .ok());  // too deep, no crash
   EXPECT_FALSE(Expression::Parse(std::string(9000, '!') + "true").ok());
+  std::string chain = "a";
+  for (int i = 0; i < 2000; ++i) chain += ".b";
+  EXPECT_FALSE(Expression::Parse(chain).ok());
 }
 
 TEST_F(ExpressionTest, TemplatesKeepTypesAndRecordFailures) {
@@ -171,12 +177,14 @@ TEST_F(ExpressionTest, TemplatesKeepTypesAndRecordFailures) {
     "mixedMissing": "x-${trigger.nothing}-y",
     "nested": {"list": ["${parameters.env}", "plain"], "${parameters.env}Key": 1},
     "map": "${ {a: 1}['a'] }",
+    "names": "stages: ${execution.stages.![name]}",
     "notTemplate": "$ {x} and ${unclosed"
   })");
   std::vector<Failure> failures;
   Json out = ProcessTemplates(context, root_, functions_, &failures);
   EXPECT_EQ(out["count"], 3);
   EXPECT_EQ(out["title"], "Deploy prod build 42");
+  EXPECT_EQ(out["names"], "stages: Bake,Approve");
   EXPECT_EQ(out["missing"], "${trigger.nothing}");
   EXPECT_EQ(out["broken"], "${parameters.env ==}");
   EXPECT_EQ(out["mixedMissing"], "x-${trigger.nothing}-y");
