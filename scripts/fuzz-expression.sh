@@ -9,7 +9,8 @@ mkdir -p "$OUT/corpus"
 command -v clang++ >/dev/null || { echo "fuzz-expression: clang++ is required" >&2; exit 2; }
 echo "fuzz-expression: building $OUT/expression_fuzz ..."
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address -DGENNAKER_LIBFUZZER_MAIN -I. \
-  services/orca/expression/expression.cc services/orca/expression/expression_fuzz.cc \
+  services/orca/expression/parser.cc services/orca/expression/expression.cc \
+  services/orca/expression/expression_fuzz.cc \
   $(pkg-config --cflags --libs re2 absl_strings absl_statusor absl_status) \
   -o "$OUT/expression_fuzz"
 printf '%s' '${trigger.parameters.env == '"'"'prod'"'"' ? {a: 1} : list.![#this * 2]}' \
