@@ -10,6 +10,7 @@ command -v clang++ >/dev/null || { echo "fuzz-expression: clang++ is required" >
 echo "fuzz-expression: building $OUT/expression_fuzz ..."
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address -DGENNAKER_LIBFUZZER_MAIN -I. \
   services/orca/expression/parser.cc services/orca/expression/expression.cc \
+  services/orca/expression/functions.cc \
   services/orca/expression/expression_fuzz.cc \
   $(pkg-config --cflags --libs re2 absl_strings absl_statusor absl_status) \
   -o "$OUT/expression_fuzz"

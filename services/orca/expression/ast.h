@@ -44,6 +44,15 @@ struct Node {
 
 using NodePtr = std::shared_ptr<const Node>;
 
+// Helpers shared by the evaluator and the built-in functions.
+// Text of a value as Spring renders it in templates and concatenations.
+std::string ToText(const Json& v);
+// InvalidArgument unless `name` got between `min` and `max` arguments.
+absl::Status ArgCount(const std::string& name, const std::vector<Json>& args,
+                      size_t min, size_t max);
+// Refuses results larger than 1 MiB instead of exhausting memory.
+absl::Status CheckSize(size_t bytes);
+
 // Parses `text` into a tree; InvalidArgument naming the position on a syntax
 // error.
 absl::StatusOr<NodePtr> ParseTree(absl::string_view text);

@@ -16,20 +16,6 @@
 
 namespace gennaker::orca::expression {
 
-namespace {
-
-// ---------------------------------------------------------------------------------------
-// Values
-
-std::string TypeName(const Json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "boolean";
-  if (v.is_number()) return "number";
-  if (v.is_string()) return "string";
-  if (v.is_array()) return "list";
-  return "map";
-}
-
 // Text of a value as Spring renders it in a template or a string concatenation:
 // lists as "a,b" (its collection-to-string conversion), maps as Java's "{k=v,
 // k2=v2}".
@@ -54,15 +40,39 @@ std::string ToText(const Json& v) {
   return json::Dump(v);
 }
 
-// Results larger than this are refused instead of exhausting memory.
-constexpr size_t kMaxResultBytes = 1 << 20;
-
+// Results larger than 1 MiB are refused instead of exhausting memory.
 absl::Status CheckSize(size_t bytes) {
+  constexpr size_t kMaxResultBytes = 1 << 20;
   if (bytes > kMaxResultBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("result larger than ", kMaxResultBytes, " bytes"));
   }
   return absl::OkStatus();
+}
+
+absl::Status ArgCount(const std::string& name, const std::vector<Json>& args,
+                      size_t min, size_t max) {
+  if (args.size() < min || args.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, "() takes ",
+        min == max ? absl::StrCat(min) : absl::StrCat(min, "-", max),
+        " argument(s), got ", args.size()));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Values
+
+std::string TypeName(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_array()) return "list";
+  return "map";
 }
 
 absl::StatusOr<bool> ToBool(const Json& v) {
@@ -128,17 +138,6 @@ absl::StatusOr<Json> Arithmetic(const std::string& op, const Json& a,
   if (op == "*") return x * y;
   if (op == "/") return x / y;
   return std::fmod(x, y);
-}
-
-absl::Status ArgCount(const std::string& name, const std::vector<Json>& args,
-                      size_t min, size_t max) {
-  if (args.size() < min || args.size() > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, "() takes ",
-        min == max ? absl::StrCat(min) : absl::StrCat(min, "-", max),
-        " argument(s), got ", args.size()));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> IntArg(const std::string& name, const Json& v) {
@@ -329,10 +328,7 @@ class Evaluator {
       case K::kThis:
         return self;
       case K::kGet: {
-        Json base = self;
-        if (n.kids[0]) {
-          GENNAKER_ASSIGN_OR_RETURN(base, Eval(*n.kids[0], self));
-        }
+        GENNAKER_ASSIGN_OR_RETURN(Json base, Base(n, self));
         if (base.is_null()) {
           if (n.safe) return Json();
           return absl::InvalidArgumentError(
@@ -371,10 +367,7 @@ class Evaluator {
             "cannot index a ", TypeName(base), " with a ", TypeName(index)));
       }
       case K::kMethod: {
-        Json base = self;
-        if (n.kids[0]) {
-          GENNAKER_ASSIGN_OR_RETURN(base, Eval(*n.kids[0], self));
-        }
+        GENNAKER_ASSIGN_OR_RETURN(Json base, Base(n, self));
         if (base.is_null()) {
           if (n.safe) return Json();
           return absl::InvalidArgumentError(
@@ -490,6 +483,12 @@ class Evaluator {
   }
 
  private:
+  // The object a property or method applies to: the first child, or #this.
+  absl::StatusOr<Json> Base(const Node& n, const Json& self) {
+    if (n.kids[0]) return Eval(*n.kids[0], self);
+    return self;
+  }
+
   absl::StatusOr<std::vector<Json>> EvalArgs(const Node& n, size_t first,
                                              const Json& self) {
     std::vector<Json> args;
@@ -504,110 +503,7 @@ class Evaluator {
   const FunctionRegistry& functions_;
 };
 
-// --- built-in helper functions ---
-
-absl::StatusOr<std::string> OneString(const char* name,
-                                      const std::vector<Json>& args) {
-  GENNAKER_RETURN_IF_ERROR(ArgCount(name, args, 1, 1));
-  if (!args[0].is_string()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("#", name, "() needs a string"));
-  }
-  return args[0].get<std::string>();
-}
-
 }  // namespace
-
-FunctionRegistry FunctionRegistry::WithBuiltins() {
-  FunctionRegistry r;
-  r.Register("toJson",
-             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-               GENNAKER_RETURN_IF_ERROR(ArgCount("toJson", args, 1, 1));
-               std::string text = json::Dump(args[0]);
-               if (absl::StrContains(text, "${")) {
-                 return absl::InvalidArgumentError(
-                     "#toJson(): result contains an unevaluated ${...}");
-               }
-               return text;
-             });
-  r.Register(
-      "readJson", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("readJson", args));
-        Json j = Json::parse(s, nullptr, false);
-        if (j.is_discarded())
-          return absl::InvalidArgumentError("#readJson(): not valid JSON");
-        return j;
-      });
-  r.Register(
-      "toInt", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-        GENNAKER_RETURN_IF_ERROR(ArgCount("toInt", args, 1, 1));
-        if (args[0].is_number_integer()) return args[0];
-        int64_t v;
-        if (args[0].is_string() &&
-            absl::SimpleAtoi(
-                absl::StripAsciiWhitespace(args[0].get<std::string>()), &v)) {
-          return v;
-        }
-        return absl::InvalidArgumentError("#toInt(): not an integer: " +
-                                          ToText(args[0]));
-      });
-  r.Register("toFloat",
-             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-               GENNAKER_RETURN_IF_ERROR(ArgCount("toFloat", args, 1, 1));
-               if (args[0].is_number()) return args[0].get<double>();
-               double v;
-               if (args[0].is_string() &&
-                   absl::SimpleAtod(args[0].get<std::string>(), &v))
-                 return v;
-               return absl::InvalidArgumentError("#toFloat(): not a number: " +
-                                                 ToText(args[0]));
-             });
-  r.Register(
-      "toBoolean", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-        GENNAKER_RETURN_IF_ERROR(ArgCount("toBoolean", args, 1, 1));
-        if (args[0].is_boolean()) return args[0];
-        // Java's Boolean.valueOf: true only for "true", ignoring case.
-        return args[0].is_string() &&
-               absl::EqualsIgnoreCase(args[0].get<std::string>(), "true");
-      });
-  r.Register(
-      "toBase64", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("toBase64", args));
-        return absl::Base64Escape(s);
-      });
-  r.Register(
-      "fromBase64", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-        GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("fromBase64", args));
-        std::string out;
-        if (!absl::Base64Unescape(s, &out)) {
-          return absl::InvalidArgumentError("#fromBase64(): not valid base64");
-        }
-        return out;
-      });
-  r.Register("alphanumerical",
-             [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
-               GENNAKER_ASSIGN_OR_RETURN(std::string s,
-                                         OneString("alphanumerical", args));
-               std::string out;
-               for (char c : s) {
-                 if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
-                   out.push_back(c);
-               }
-               return out;
-             });
-  return r;
-}
-
-void FunctionRegistry::Register(std::string name, Function function) {
-  functions_[std::move(name)] = std::move(function);
-}
-
-const FunctionRegistry::Function* FunctionRegistry::Find(
-    const std::string& name) const {
-  auto it = functions_.find(name);
-  return it == functions_.end() ? nullptr : &it->second;
-}
-
 absl::StatusOr<Expression> Expression::Parse(absl::string_view text) {
   if (text.size() > kMaxLength) {
     return absl::InvalidArgumentError(
