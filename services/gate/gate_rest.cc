@@ -16,9 +16,9 @@
 #include "common/status/grpc_status.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
-#include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
+#include "services/gate/gate_executions.h"
 #include "services/gate/list_cache.h"
 
 namespace gennaker::gate {
@@ -32,7 +32,6 @@ namespace f50 = front50::v1;
 // Shared state of the handlers.
 struct Backends {
   std::unique_ptr<f50::Front50Service::Stub> front50;
-  std::unique_ptr<orca::v1::OrcaService::Stub> orca;
   std::unique_ptr<clouddriver::v1::ClouddriverService::Stub> clouddriver;
   std::chrono::milliseconds deadline;
   std::string version;
@@ -121,31 +120,6 @@ Response GetApplication(const Backends& b, const Request& r) {
       {"attributes", attributes.is_object() ? attributes : Json::object()},
       {"clusters", Json::object()}};
   return http::Json(200, json::Dump(out));
-}
-
-// POST /tasks and POST /applications/{app}/tasks: ad-hoc jobs run by orca.
-Response SubmitTask(const Backends& b, const Request& r) {
-  auto body = ParseBody(r);
-  if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
-  auto job = body->find("job");
-  if (job == body->end() || !job->is_array() || job->empty()) {
-    return http::Error(400, "task must have a non-empty 'job' list", r.path);
-  }
-  orca::v1::StartOrchestrationRequest req;
-  std::string application = r.params.count("app")
-                                ? r.params.at("app")
-                                : json::String(*body, "application");
-  if (application.empty())
-    return http::Error(400, "task application is required", r.path);
-  req.set_application(application);
-  req.set_description(json::String(*body, "description"));
-  req.mutable_jobs()->set_json(json::Dump(*job));
-  req.set_origin("api");
-  orca::v1::StartOrchestrationResponse resp;
-  grpc::Status s = b.orca->StartOrchestration(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
-  return http::Json(
-      200, json::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
 }
 
 // --- pipeline configs (and strategies) ---
@@ -477,7 +451,6 @@ Response CorsPreflight(const Request&) { return Empty(); }
 http::Router MakeRestRouter(const RestBackends& config) {
   auto b = std::make_shared<Backends>();
   b->front50 = f50::Front50Service::NewStub(config.front50);
-  b->orca = orca::v1::OrcaService::NewStub(config.orca);
   b->clouddriver =
       clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   b->deadline = config.deadline;
@@ -487,16 +460,16 @@ http::Router MakeRestRouter(const RestBackends& config) {
   b->lists = std::make_unique<ListCache>(b->front50.get());
 
   http::Router router;
-  // Every handler: anonymous identity until authentication lands, CORS headers
+  // Every route: anonymous identity until authentication lands, CORS headers
   // for Deck.
-  auto add = [&router, b](
-                 const char* method, const char* pattern,
-                 std::function<Response(const Backends&, const Request&)> h) {
-    router.Add(method, pattern, [b, h](const Request& r) {
+  AddRoute add_route = [&router, b](absl::string_view method,
+                                    absl::string_view pattern,
+                                    http::Handler h) {
+    router.Add(method, pattern, [b, h = std::move(h)](const Request& r) {
       CallContext ctx = CurrentCallContext();
       ctx.user = "anonymous";
       ScopedCallContext scope(std::move(ctx));
-      Response resp = h(*b, r);
+      Response resp = h(r);
       // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
       // credentials).
       std::string origin = r.Header("origin");
@@ -515,6 +488,12 @@ http::Router MakeRestRouter(const RestBackends& config) {
           "X-Spinnaker-Priority");
       return resp;
     });
+  };
+  auto add = [&add_route, b](
+                 const char* method, const char* pattern,
+                 std::function<Response(const Backends&, const Request&)> h) {
+    add_route(method, pattern,
+              [b, h = std::move(h)](const Request& r) { return h(*b, r); });
   };
   add("GET", "/health", [](const Backends&, const Request&) {
     return http::Json(200, R"({"status":"UP"})");
@@ -543,8 +522,9 @@ http::Router MakeRestRouter(const RestBackends& config) {
 
   add("GET", "/applications", ListApplications);
   add("GET", "/applications/{app}", GetApplication);
-  add("POST", "/tasks", SubmitTask);
-  add("POST", "/applications/{app}/tasks", SubmitTask);
+  // Executions, pipeline triggers and tasks (orca).
+  AddExecutionRoutes(orca::v1::OrcaService::NewStub(config.orca),
+                     config.orca_deadline, add_route);
 
   add("GET", "/applications/{app}/pipelineConfigs",
       [](const Backends& b, const Request& r) {

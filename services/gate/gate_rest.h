@@ -22,6 +22,8 @@ struct RestBackends {
   std::shared_ptr<grpc::Channel> orca;
   std::shared_ptr<grpc::Channel> clouddriver;
   std::chrono::milliseconds deadline{10000};
+  // Per-call deadline of orca calls.
+  std::chrono::milliseconds orca_deadline{10000};
   std::string version;
   // Origins (RE2, full match) that get CORS headers with credentials; others
   // get none.

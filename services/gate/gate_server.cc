@@ -3,21 +3,25 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
 #include "common/http/http_server.h"
+#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/service/stores.h"
+#include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
+#include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "re2/re2.h"
+#include "services/gate/gate_executions.h"
 #include "services/gate/gate_rest.h"
 
 namespace gennaker::gate {
 namespace {
 
-// The gRPC API: version and identity now; the rest lands with the issues that
-// build it.
+// The gRPC API: version, identity, applications (front50) and executions
+// (orca).
 class GateGrpcService final : public v1::GateService::Service {
  public:
   explicit GateGrpcService(std::string version)
@@ -28,6 +32,13 @@ class GateGrpcService final : public v1::GateService::Service {
                   std::chrono::milliseconds deadline) {
     front50_ = front50::v1::Front50Service::NewStub(std::move(channel));
     deadline_ = deadline;
+  }
+
+  // Must be called before serving.
+  void SetOrca(std::shared_ptr<grpc::Channel> channel,
+               std::chrono::milliseconds deadline) {
+    orca_ = orca::v1::OrcaService::NewStub(std::move(channel));
+    orca_deadline_ = deadline;
   }
 
   grpc::Status ListApplications(
@@ -57,6 +68,50 @@ class GateGrpcService final : public v1::GateService::Service {
     return grpc::Status::OK;
   }
 
+  // Starts a stored pipeline by name or config id, like REST POST
+  // /pipelines/{app}/{pipelineNameOrId}.
+  grpc::Status TriggerPipeline(grpc::ServerContext*,
+                               const v1::TriggerPipelineRequest* request,
+                               v1::TriggerPipelineResponse* response) override {
+    if (request->application().empty() ||
+        request->pipeline_name_or_id().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "application and pipeline_name_or_id are required");
+    }
+    const std::string& user = CurrentCallContext().user;
+    auto trigger = PrepareTrigger(request->trigger().json(),
+                                  user.empty() ? "anonymous" : user);
+    if (!trigger.ok()) return ToGrpcStatus(trigger.status());
+    orca::v1::StartPipelineRequest req;
+    req.set_application(request->application());
+    req.mutable_trigger()->set_json(json::Dump(*trigger));
+    *req.mutable_parameters() = request->parameters();
+    req.set_idempotency_key(request->idempotency_key());
+    req.set_origin("api");
+    orca::v1::StartPipelineResponse started;
+    grpc::Status s = StartStoredPipeline(
+        *orca_, orca_deadline_, request->pipeline_name_or_id(), req, &started);
+    if (!s.ok()) return s;
+    response->set_ref("/pipelines/" + started.execution().id());
+    *response->mutable_execution() = std::move(*started.mutable_execution());
+    response->set_status(started.status());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetExecution(grpc::ServerContext*,
+                            const v1::GetExecutionRequest* request,
+                            v1::GetExecutionResponse* response) override {
+    orca::v1::GetExecutionRequest req;
+    req.set_id(request->id());
+    req.set_view(request->view());
+    orca::v1::GetExecutionResponse found;
+    grpc::Status s = orca_->GetExecution(
+        MakeClientContext(orca_deadline_).get(), req, &found);
+    if (!s.ok()) return s;
+    *response->mutable_execution() = std::move(*found.mutable_execution());
+    return grpc::Status::OK;
+  }
+
   grpc::Status GetVersion(grpc::ServerContext*, const v1::GetVersionRequest*,
                           v1::GetVersionResponse* response) override {
     response->set_version(version_);
@@ -75,6 +130,8 @@ class GateGrpcService final : public v1::GateService::Service {
   std::string version_;
   std::unique_ptr<front50::v1::Front50Service::Stub> front50_;
   std::chrono::milliseconds deadline_{10000};
+  std::unique_ptr<orca::v1::OrcaService::Stub> orca_;
+  std::chrono::milliseconds orca_deadline_{10000};
 };
 
 class GateInstance : public ServiceInstance {
@@ -84,6 +141,9 @@ class GateInstance : public ServiceInstance {
     grpc_service_.SetFront50(
         MakeChannel(config.services().front50().address()),
         std::chrono::milliseconds(config.services().front50().deadline_ms()));
+    grpc_service_.SetOrca(
+        MakeChannel(config.services().orca().address()),
+        std::chrono::milliseconds(config.services().orca().deadline_ms()));
   }
 
   std::vector<grpc::Service*> GrpcServices() override {
@@ -103,6 +163,8 @@ class GateInstance : public ServiceInstance {
     backends.orca = MakeChannel(deps.orca().address());
     backends.clouddriver = MakeChannel(deps.clouddriver().address());
     backends.deadline = std::chrono::milliseconds(deps.front50().deadline_ms());
+    backends.orca_deadline =
+        std::chrono::milliseconds(deps.orca().deadline_ms());
     backends.version = config_.version();
     backends.cors_allowed_origins = config_.cors_allowed_origins();
     GENNAKER_ASSIGN_OR_RETURN(

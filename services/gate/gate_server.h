@@ -11,8 +11,7 @@
 
 namespace gennaker::gate {
 
-inline constexpr char kUnimplementedArea[] =
-    "TriggerPipeline and GetExecution land with orca's engine";
+inline constexpr char kUnimplementedArea[] = "gate: not built yet";
 
 // http_port must be a valid port distinct from the gRPC and admin ports.
 absl::Status ValidateConfig(const v1::GateConfig& config);

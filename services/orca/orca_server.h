@@ -1,7 +1,6 @@
 // Wiring of the orca service: the one place where its config becomes running
-// parts (postgres connection, gRPC adapter). Its RPCs are built by later
-// issues; until then the generated base class answers UNIMPLEMENTED, which the
-// shared interceptor explains.
+// parts (PostgreSQL store, engine, workers woken by LISTEN, front50 client,
+// stage registry, gRPC adapter).
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 
@@ -13,9 +12,8 @@
 
 namespace gennaker::orca {
 
-// Text naming where the unimplemented RPCs of this service will be built.
-inline constexpr char kUnimplementedArea[] =
-    "issue 'orca: durable pipeline and task engine'";
+// Text naming where unimplemented RPCs of this service will be built.
+inline constexpr char kUnimplementedArea[] = "orca: not built yet";
 
 // Checks what the shared validation cannot know about orca.
 absl::Status ValidateConfig(const v1::OrcaConfig& config);

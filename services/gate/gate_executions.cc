@@ -1,0 +1,642 @@
+#include "services/gate/gate_executions.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/grpc/channel.h"
+#include "common/json/json_fields.h"
+#include "common/log/call_context.h"
+#include "common/status/grpc_status.h"
+
+namespace gennaker::gate {
+namespace {
+
+using http::Request;
+using http::Response;
+using Json = nlohmann::ordered_json;
+namespace ov1 = orca::v1;
+
+// Crockford's base32 alphabet (no I, L, O, U), as ULIDs use it.
+constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+// How handlers reach orca.
+struct Orca {
+  std::shared_ptr<ov1::OrcaService::StubInterface> stub;
+  std::chrono::milliseconds deadline;
+
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    return MakeClientContext(deadline);
+  }
+};
+
+uint64_t RandomU64() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  return rng();
+}
+
+// 48-bit milliseconds, then the 80-bit random part (hi: top 16 bits).
+std::string EncodeUlid(uint64_t unix_ms, uint16_t hi, uint64_t lo) {
+  std::string out(26, '0');
+  uint64_t t = unix_ms & ((uint64_t{1} << 48) - 1);
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kCrockford[t & 31];
+    t >>= 5;
+  }
+  for (int i = 25; i >= 10; --i) {
+    out[i] = kCrockford[lo & 31];
+    lo = (lo >> 5) | (uint64_t{hi} << 59);
+    hi = static_cast<uint16_t>(hi >> 5);
+  }
+  return out;
+}
+
+std::string CurrentUser() {
+  const std::string& user = CurrentCallContext().user;
+  return user.empty() ? "anonymous" : user;
+}
+
+// 200 with no body (spin and Deck accept an empty text/plain body).
+Response Empty() {
+  Response r;
+  r.status = 200;
+  r.content_type = "text/plain";
+  return r;
+}
+
+Response Error(const grpc::Status& status, const Request& request) {
+  return http::ErrorFromStatus(FromGrpcStatus(status), request.path);
+}
+
+Response Error(const absl::Status& status, const Request& request) {
+  return http::ErrorFromStatus(status, request.path);
+}
+
+// Missing, null or "": a value gate may fill in.
+bool Unset(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() || it->is_null() ||
+         (it->is_string() && it->get_ref<const std::string&>().empty());
+}
+
+// A request body that must be a JSON object; an empty body is {} when
+// `empty_is_object`.
+absl::StatusOr<Json> ParseObject(absl::string_view body, bool empty_is_object) {
+  if (absl::StripAsciiWhitespace(body).empty()) {
+    if (empty_is_object) return Json::object();
+    return absl::InvalidArgumentError("request body is required");
+  }
+  Json j = Json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded())
+    return absl::InvalidArgumentError("request body is not valid JSON");
+  if (!j.is_object())
+    return absl::InvalidArgumentError("request body must be a JSON object");
+  return j;
+}
+
+// The Spinnaker rendering orca sent, or {} when it sent none.
+const std::string& JsonText(const ov1::Execution& execution) {
+  static const std::string kEmptyObject = "{}";
+  const std::string& text = execution.json().json();
+  return text.empty() ? kEmptyObject : text;
+}
+
+Json ParseExecution(const ov1::Execution& execution) {
+  Json j = Json::parse(JsonText(execution), nullptr, false);
+  return j.is_object() ? j : Json::object();
+}
+
+// The comma-separated values of every `name` parameter, empty ones dropped.
+std::vector<std::string> QueryList(const Request& r, const std::string& name) {
+  std::vector<std::string> out;
+  auto [begin, end] = r.query.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    for (absl::string_view v : absl::StrSplit(it->second, ',')) {
+      v = absl::StripAsciiWhitespace(v);
+      if (!v.empty()) out.emplace_back(v);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
+                               bool fallback) {
+  std::string v =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
+  if (v.empty()) return fallback;
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("query parameter '", name, "' must be true or false"));
+}
+
+absl::StatusOr<int> QueryLimit(const Request& r, int fallback) {
+  absl::string_view v = absl::StripAsciiWhitespace(r.Query("limit"));
+  if (v.empty()) return fallback;
+  int limit;
+  if (!absl::SimpleAtoi(v, &limit) || limit < 1) {
+    return absl::InvalidArgumentError(
+        "query parameter 'limit' must be a positive integer");
+  }
+  return limit;
+}
+
+// statuses, limit and (when `default_expand` is set) expand of a list request.
+absl::Status ApplyListQuery(const Request& r, int default_limit,
+                            std::optional<bool> default_expand,
+                            ov1::ListExecutionsRequest* req) {
+  for (const std::string& name : QueryList(r, "statuses")) {
+    absl::StatusOr<ov1::ExecutionStatus> status = ParseExecutionStatus(name);
+    if (!status.ok()) return status.status();
+    req->add_statuses(*status);
+  }
+  absl::StatusOr<int> limit = QueryLimit(r, default_limit);
+  if (!limit.ok()) return limit.status();
+  req->set_limit(*limit);
+  bool expand = true;
+  if (default_expand.has_value()) {
+    absl::StatusOr<bool> e = QueryBool(r, "expand", *default_expand);
+    if (!e.ok()) return e.status();
+    expand = *e;
+  }
+  req->set_view(expand ? ov1::EXECUTION_VIEW_FULL
+                       : ov1::EXECUTION_VIEW_SUMMARY);
+  return absl::OkStatus();
+}
+
+// Executions by build time, oldest first (ties by id: ULIDs sort by creation),
+// or newest first. Sorting here keeps gate's order independent of orca's.
+std::vector<const ov1::Execution*> Sorted(
+    const ov1::ListExecutionsResponse& response, bool newest_first) {
+  std::vector<const ov1::Execution*> out;
+  out.reserve(response.executions_size());
+  for (const auto& e : response.executions()) out.push_back(&e);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ov1::Execution* a, const ov1::Execution* b) {
+                     if (a->build_time_ms() != b->build_time_ms())
+                       return a->build_time_ms() < b->build_time_ms();
+                     return a->id() < b->id();
+                   });
+  if (newest_first) std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// A JSON array of the executions' JSON texts, without re-parsing them.
+std::string JoinArray(const std::vector<const ov1::Execution*>& executions) {
+  std::string out = "[";
+  for (size_t i = 0; i < executions.size(); ++i) {
+    if (i) out += ",";
+    out += JsonText(*executions[i]);
+  }
+  return out + "]";
+}
+
+// --- pipelines ---
+
+// POST /pipelines/{app}/{pipelineNameOrId} (spin) and, with `v2`, POST
+// /pipelines/v2/{app}/{pipelineName} (Deck), where gate picks the execution id
+// and an event id before the execution exists.
+Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
+  absl::StatusOr<Json> trigger = PrepareTrigger(r.body, CurrentUser());
+  if (!trigger.ok()) return Error(trigger.status(), r);
+  ov1::StartPipelineRequest req;
+  req.set_application(r.params.at("app"));
+  req.set_origin("api");
+  std::string event_id;
+  std::string execution_id;
+  if (v2) {
+    event_id = NewUuidV4();
+    execution_id = NewUlid();
+    (*trigger)["eventId"] = event_id;
+    req.set_execution_id(execution_id);
+  }
+  req.mutable_trigger()->set_json(json::Dump(*trigger));
+  ov1::StartPipelineResponse resp;
+  grpc::Status s = StartStoredPipeline(*orca.stub, orca.deadline,
+                                       r.params.at("name"), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  if (!resp.execution().id().empty()) execution_id = resp.execution().id();
+  Json out = Json::object();
+  if (v2) out["eventId"] = event_id;
+  out["ref"] = "/pipelines/" + execution_id;
+  return http::Json(202, json::Dump(out));
+}
+
+// GET /pipelines/{id}: orca's Spinnaker JSON, unchanged.
+Response GetPipeline(const Orca& orca, const Request& r) {
+  ov1::GetExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_type(common::v1::PIPELINE);
+  req.set_view(ov1::EXECUTION_VIEW_FULL);
+  ov1::GetExecutionResponse resp;
+  grpc::Status s = orca.stub->GetExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, JsonText(resp.execution()));
+}
+
+// GET /applications/{app}/pipelines?limit=&statuses=&expand=: oldest first.
+Response ListApplicationPipelines(const Orca& orca, const Request& r) {
+  ov1::ListExecutionsRequest req;
+  req.set_application(r.params.at("app"));
+  req.set_type(common::v1::PIPELINE);
+  for (std::string& id : QueryList(r, "pipelineConfigIds"))
+    req.add_pipeline_config_ids(std::move(id));
+  absl::Status valid = ApplyListQuery(r, 10, false, &req);
+  if (!valid.ok()) return Error(valid, r);
+  ov1::ListExecutionsResponse resp;
+  grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/false)));
+}
+
+// GET /executions?pipelineConfigIds=&executionIds=&limit=&statuses=&expand=:
+// newest first; [] when no id is given.
+Response ListExecutions(const Orca& orca, const Request& r) {
+  ov1::ListExecutionsRequest req;
+  req.set_type(common::v1::PIPELINE);
+  for (std::string& id : QueryList(r, "pipelineConfigIds"))
+    req.add_pipeline_config_ids(std::move(id));
+  for (std::string& id : QueryList(r, "executionIds"))
+    req.add_execution_ids(std::move(id));
+  if (req.pipeline_config_ids().empty() && req.execution_ids().empty())
+    return http::Json(200, "[]");
+  // By execution ids alone, every listed execution by default (0: orca's).
+  int default_limit =
+      req.pipeline_config_ids().empty() ? req.execution_ids_size() : 0;
+  absl::Status valid = ApplyListQuery(r, default_limit, true, &req);
+  if (!valid.ok()) return Error(valid, r);
+  ov1::ListExecutionsResponse resp;
+  grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/true)));
+}
+
+// PUT /pipelines/{id}/cancel, /applications/{any}/pipelines/{id}/cancel and
+// /tasks/{id}/cancel, with ?reason=&force=.
+Response Cancel(const Orca& orca, const Request& r) {
+  absl::StatusOr<bool> force = QueryBool(r, "force", false);
+  if (!force.ok()) return Error(force.status(), r);
+  ov1::CancelExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_reason(r.Query("reason"));
+  req.set_user(CurrentUser());
+  req.set_force(*force);
+  ov1::CancelExecutionResponse resp;
+  grpc::Status s = orca.stub->CancelExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return Empty();
+}
+
+Response Pause(const Orca& orca, const Request& r) {
+  ov1::PauseExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_user(CurrentUser());
+  ov1::PauseExecutionResponse resp;
+  grpc::Status s = orca.stub->PauseExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return Empty();
+}
+
+Response Resume(const Orca& orca, const Request& r) {
+  ov1::ResumeExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_user(CurrentUser());
+  ov1::ResumeExecutionResponse resp;
+  grpc::Status s = orca.stub->ResumeExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return Empty();
+}
+
+// PATCH /pipelines/{id}/stages/{stageId}: the body (e.g. a manual judgment)
+// is merged into the stage context; answers the updated execution.
+Response UpdateStage(const Orca& orca, const Request& r) {
+  absl::StatusOr<Json> patch = ParseObject(r.body, /*empty_is_object=*/false);
+  if (!patch.ok()) return Error(patch.status(), r);
+  ov1::UpdateStageRequest req;
+  req.set_execution_id(r.params.at("id"));
+  req.set_stage_id(r.params.at("stageId"));
+  req.mutable_context_patch()->set_json(r.body);
+  req.set_user(CurrentUser());
+  req.set_view(ov1::EXECUTION_VIEW_FULL);
+  ov1::UpdateStageResponse resp;
+  grpc::Status s = orca.stub->UpdateStage(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, JsonText(resp.execution()));
+}
+
+// PUT /pipelines/{id}/stages/{stageId}/restart: answers the execution.
+Response RestartStage(const Orca& orca, const Request& r) {
+  absl::StatusOr<Json> details = ParseObject(r.body, /*empty_is_object=*/true);
+  if (!details.ok()) return Error(details.status(), r);
+  ov1::RestartStageRequest req;
+  req.set_execution_id(r.params.at("id"));
+  req.set_stage_id(r.params.at("stageId"));
+  req.mutable_restart_details()->set_json(json::Dump(*details));
+  req.set_user(CurrentUser());
+  ov1::RestartStageResponse resp;
+  grpc::Status s = orca.stub->RestartStage(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200, JsonText(resp.execution()));
+}
+
+// DELETE /pipelines/{id}: orca refuses while the execution runs.
+Response DeleteExecution(const Orca& orca, const Request& r) {
+  ov1::DeleteExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_type(common::v1::PIPELINE);
+  ov1::DeleteExecutionResponse resp;
+  grpc::Status s = orca.stub->DeleteExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return Empty();
+}
+
+// --- tasks (orchestrations) ---
+
+// The application a task names: job[0].application, a name or {name}.
+std::string JobApplication(const Json& job) {
+  auto it = job.find("application");
+  if (it == job.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return json::String(*it, "name");
+}
+
+// POST /tasks and POST /applications/{app}/tasks (the path's application
+// wins): ad-hoc jobs run by orca.
+Response SubmitTask(const Orca& orca, const Request& r) {
+  absl::StatusOr<Json> body = ParseObject(r.body, /*empty_is_object=*/false);
+  if (!body.ok()) return Error(body.status(), r);
+  auto job = body->find("job");
+  if (job == body->end() || !job->is_array() || job->empty()) {
+    return http::Error(400, "task must have a non-empty 'job' list", r.path);
+  }
+  const std::string user = CurrentUser();
+  for (Json& stage : *job) {
+    if (!stage.is_object()) {
+      return http::Error(400, "every 'job' entry must be a JSON object",
+                         r.path);
+    }
+    if (Unset(stage, "user")) stage["user"] = user;
+  }
+  std::string application;
+  if (auto app = r.params.find("app"); app != r.params.end()) {
+    application = app->second;
+  } else {
+    application = json::String(*body, "application");
+    if (application.empty()) application = JobApplication(job->front());
+  }
+  if (application.empty())
+    return http::Error(400, "task application is required", r.path);
+  ov1::StartOrchestrationRequest req;
+  req.set_application(application);
+  req.set_description(json::String(*body, "description"));
+  req.mutable_jobs()->set_json(json::Dump(*job));
+  if (auto trigger = body->find("trigger");
+      trigger != body->end() && trigger->is_object()) {
+    req.mutable_trigger()->set_json(json::Dump(*trigger));
+  }
+  req.set_origin("api");
+  ov1::StartOrchestrationResponse resp;
+  grpc::Status s =
+      orca.stub->StartOrchestration(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(
+      200, json::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
+}
+
+// GET /tasks/{id} and GET /applications/{app}/tasks/{id}: the task view.
+Response GetTask(const Orca& orca, const Request& r) {
+  ov1::GetExecutionRequest req;
+  req.set_id(r.params.at("id"));
+  req.set_type(common::v1::ORCHESTRATION);
+  req.set_view(ov1::EXECUTION_VIEW_FULL);
+  ov1::GetExecutionResponse resp;
+  grpc::Status s = orca.stub->GetExecution(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  return http::Json(200,
+                    json::Dump(ToTaskView(ParseExecution(resp.execution()))));
+}
+
+// GET /applications/{app}/tasks?limit=&statuses=: task views, newest first.
+Response ListTasks(const Orca& orca, const Request& r) {
+  ov1::ListExecutionsRequest req;
+  req.set_application(r.params.at("app"));
+  req.set_type(common::v1::ORCHESTRATION);
+  absl::Status valid = ApplyListQuery(r, 0, std::nullopt, &req);
+  if (!valid.ok()) return Error(valid, r);
+  ov1::ListExecutionsResponse resp;
+  grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
+  if (!s.ok()) return Error(s, r);
+  Json out = Json::array();
+  for (const ov1::Execution* e : Sorted(resp, /*newest_first=*/true))
+    out.push_back(ToTaskView(ParseExecution(*e)));
+  return http::Json(200, json::Dump(out));
+}
+
+// null, "", [] or {}.
+bool IsEmptyValue(const Json& v) {
+  if (v.is_null()) return true;
+  if (v.is_string()) return v.get_ref<const std::string&>().empty();
+  if (v.is_array() || v.is_object()) return v.empty();
+  return false;
+}
+
+}  // namespace
+
+void AddExecutionRoutes(
+    std::shared_ptr<orca::v1::OrcaService::StubInterface> orca,
+    std::chrono::milliseconds deadline, const AddRoute& add) {
+  auto backend = std::make_shared<const Orca>(Orca{std::move(orca), deadline});
+  auto route = [&add, backend](
+                   absl::string_view method, absl::string_view pattern,
+                   Response (*handler)(const Orca&, const Request&)) {
+    add(method, pattern,
+        [backend, handler](const Request& r) { return handler(*backend, r); });
+  };
+  route("POST", "/pipelines/{app}/{name}", [](const Orca& o, const Request& r) {
+    return TriggerPipeline(o, r, false);
+  });
+  route("POST", "/pipelines/v2/{app}/{name}",
+        [](const Orca& o, const Request& r) {
+          return TriggerPipeline(o, r, true);
+        });
+  route("GET", "/pipelines/{id}", GetPipeline);
+  route("DELETE", "/pipelines/{id}", DeleteExecution);
+  route("PUT", "/pipelines/{id}/cancel", Cancel);
+  // spin sends the literal "{application}" here; the segment is ignored.
+  route("PUT", "/applications/{app}/pipelines/{id}/cancel", Cancel);
+  route("PUT", "/pipelines/{id}/pause", Pause);
+  route("PUT", "/pipelines/{id}/resume", Resume);
+  route("PATCH", "/pipelines/{id}/stages/{stageId}", UpdateStage);
+  route("PUT", "/pipelines/{id}/stages/{stageId}/restart", RestartStage);
+  route("GET", "/applications/{app}/pipelines", ListApplicationPipelines);
+  route("GET", "/executions", ListExecutions);
+
+  route("POST", "/tasks", SubmitTask);
+  route("POST", "/applications/{app}/tasks", SubmitTask);
+  route("GET", "/tasks/{id}", GetTask);
+  route("GET", "/applications/{app}/tasks/{id}", GetTask);
+  route("GET", "/applications/{app}/tasks", ListTasks);
+  route("PUT", "/tasks/{id}/cancel", Cancel);
+}
+
+nlohmann::ordered_json ToTaskView(const nlohmann::ordered_json& execution) {
+  static const Json kEmpty = Json::object();
+  const Json& e = execution.is_object() ? execution : kEmpty;
+  Json view = Json::object();
+  auto copy = [&e, &view](const char* key) {
+    auto it = e.find(key);
+    if (it != e.end() && !it->is_null()) view[key] = *it;
+  };
+  copy("id");
+  // The task's name is the orchestration's description.
+  auto description = e.find("description");
+  auto name = e.find("name");
+  if (description != e.end() && description->is_string() &&
+      !description->get_ref<const std::string&>().empty()) {
+    view["name"] = *description;
+  } else if (name != e.end() && !name->is_null()) {
+    view["name"] = *name;
+  } else if (description != e.end() && !description->is_null()) {
+    view["name"] = *description;
+  }
+  copy("application");
+  copy("status");
+
+  // Context entries in order of first appearance.
+  std::vector<std::pair<std::string, Json>> variables;
+  std::unordered_map<std::string, size_t> index;
+  Json steps = Json::array();
+  auto stages = e.find("stages");
+  if (stages != e.end() && stages->is_array()) {
+    for (const Json& stage : *stages) {
+      if (!stage.is_object()) continue;
+      auto context = stage.find("context");
+      if (context != stage.end() && context->is_object()) {
+        for (const auto& entry : context->items()) {
+          auto [it, inserted] =
+              index.try_emplace(entry.key(), variables.size());
+          if (inserted) {
+            variables.emplace_back(entry.key(), entry.value());
+          } else if (!IsEmptyValue(entry.value()) ||
+                     IsEmptyValue(variables[it->second].second)) {
+            variables[it->second].second = entry.value();
+          }
+        }
+      }
+      auto tasks = stage.find("tasks");
+      if (tasks != stage.end() && tasks->is_array()) {
+        for (const Json& task : *tasks) steps.push_back(task);
+      }
+    }
+  }
+  Json vars = Json::array();
+  for (auto& [key, value] : variables) {
+    Json v = Json::object();
+    v["key"] = key;
+    v["value"] = std::move(value);
+    vars.push_back(std::move(v));
+  }
+  view["variables"] = std::move(vars);
+  view["steps"] = std::move(steps);
+  copy("buildTime");
+  copy("startTime");
+  copy("endTime");
+  view["execution"] = e;
+  return view;
+}
+
+absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
+                                                      const std::string& user) {
+  Json trigger = Json::object();
+  if (!absl::StripAsciiWhitespace(text).empty()) {
+    trigger = Json::parse(text.begin(), text.end(), nullptr, false);
+    if (trigger.is_discarded())
+      return absl::InvalidArgumentError("trigger is not valid JSON");
+    if (!trigger.is_object())
+      return absl::InvalidArgumentError("trigger must be a JSON object");
+  }
+  if (Unset(trigger, "user")) trigger["user"] = user;
+  if (Unset(trigger, "type")) trigger["type"] = "manual";
+  return trigger;
+}
+
+grpc::Status StartStoredPipeline(orca::v1::OrcaService::StubInterface& orca,
+                                 std::chrono::milliseconds deadline,
+                                 const std::string& name_or_id,
+                                 orca::v1::StartPipelineRequest request,
+                                 orca::v1::StartPipelineResponse* response) {
+  request.set_pipeline_name(name_or_id);
+  grpc::Status by_name =
+      orca.StartPipeline(MakeClientContext(deadline).get(), request, response);
+  if (by_name.error_code() != grpc::StatusCode::NOT_FOUND) return by_name;
+  request.set_pipeline_config_id(name_or_id);
+  response->Clear();
+  grpc::Status by_id =
+      orca.StartPipeline(MakeClientContext(deadline).get(), request, response);
+  return by_id.error_code() == grpc::StatusCode::NOT_FOUND ? by_name : by_id;
+}
+
+absl::StatusOr<orca::v1::ExecutionStatus> ParseExecutionStatus(
+    absl::string_view name) {
+  std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(name));
+  ov1::ExecutionStatus status;
+  if (upper.empty() ||
+      !ov1::ExecutionStatus_Parse("EXECUTION_STATUS_" + upper, &status) ||
+      status == ov1::EXECUTION_STATUS_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown execution status '", name, "'"));
+  }
+  return status;
+}
+
+std::string UlidAt(int64_t unix_ms) {
+  uint64_t random = RandomU64();
+  return EncodeUlid(static_cast<uint64_t>(std::max<int64_t>(unix_ms, 0)),
+                    static_cast<uint16_t>(RandomU64()), random);
+}
+
+std::string NewUlid() {
+  static std::mutex mu;
+  static uint64_t last_ms = 0;
+  static uint16_t last_hi = 0;
+  static uint64_t last_lo = 0;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  std::lock_guard<std::mutex> lock(mu);
+  if (now > 0 && static_cast<uint64_t>(now) > last_ms) {
+    last_ms = static_cast<uint64_t>(now);
+    last_hi = static_cast<uint16_t>(RandomU64());
+    last_lo = RandomU64();
+  } else if (++last_lo == 0 && ++last_hi == 0) {
+    // Same millisecond (or the clock went back): the next value. On the
+    // (practically impossible) overflow of 80 bits, borrow the next ms.
+    ++last_ms;
+  }
+  return EncodeUlid(last_ms, last_hi, last_lo);
+}
+
+std::string NewUuidV4() {
+  uint64_t a = RandomU64();
+  uint64_t b = RandomU64();
+  a = (a & ~uint64_t{0xf000}) | uint64_t{0x4000};        // version 4
+  b = (b & ~(uint64_t{3} << 62)) | (uint64_t{2} << 62);  // RFC 4122 variant
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32,
+                         (a >> 16) & 0xffff, a & 0xffff, b >> 48,
+                         b & 0xffffffffffffull);
+}
+
+}  // namespace gennaker::gate

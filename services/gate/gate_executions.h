@@ -1,0 +1,79 @@
+// gate's execution REST API (Spinnaker Gate compatible; see
+// shared/reference/gate-api.md §2.3 and §3): triggering pipelines, reading,
+// listing and steering executions, and ad-hoc tasks (orchestrations). Every
+// route calls orca; orca renders executions in Spinnaker's JSON shape, which
+// gate passes through unchanged except for the task view (§3.3).
+#ifndef GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_
+#define GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/http/http.h"
+#include "gennaker/orca/v1/orca.grpc.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace gennaker::gate {
+
+// Registers one route. gate_rest.cc passes an adder that installs the caller's
+// identity and adds CORS headers around `handler`.
+using AddRoute = std::function<void(absl::string_view method,
+                                    absl::string_view pattern, http::Handler)>;
+
+// Registers the execution and task routes; handlers call `orca` with
+// `deadline` per call and act as CurrentCallContext().user ("anonymous" when
+// empty).
+void AddExecutionRoutes(
+    std::shared_ptr<orca::v1::OrcaService::StubInterface> orca,
+    std::chrono::milliseconds deadline, const AddRoute& add);
+
+// Spinnaker's task view of an ORCHESTRATION execution (gate-api.md §3.3): id,
+// name (the description), application, status, variables (every stage's
+// context merged in stage order; an empty value, i.e. null, "", [] or {}, never
+// replaces a non-empty one), steps (every stage's tasks, flattened),
+// buildTime, startTime and endTime (left out when absent or null) and the
+// whole execution.
+nlohmann::ordered_json ToTaskView(const nlohmann::ordered_json& execution);
+
+// A trigger ready for orca: `text` parsed (empty means {}), which must be a
+// JSON object; `user` filled in when it has none and `type` "manual" when it
+// has none. INVALID_ARGUMENT otherwise.
+absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
+                                                      const std::string& user);
+
+// Starts the stored pipeline `name_or_id` of request.application(): first by
+// name and, when orca answers NOT_FOUND, by config id (Spinnaker accepts
+// either). `request` carries everything but the source. On a double miss the
+// status of the by-name attempt is returned.
+grpc::Status StartStoredPipeline(orca::v1::OrcaService::StubInterface& orca,
+                                 std::chrono::milliseconds deadline,
+                                 const std::string& name_or_id,
+                                 orca::v1::StartPipelineRequest request,
+                                 orca::v1::StartPipelineResponse* response);
+
+// The status named `name` ("RUNNING", case-insensitive, surrounding spaces
+// ignored); INVALID_ARGUMENT for an unknown name.
+absl::StatusOr<orca::v1::ExecutionStatus> ParseExecutionStatus(
+    absl::string_view name);
+
+// A ULID (26 Crockford base32 characters: 48-bit epoch milliseconds, then 80
+// random bits) for `unix_ms`. Later times sort after earlier ones.
+std::string UlidAt(int64_t unix_ms);
+
+// A ULID for now, strictly increasing within the process (within one
+// millisecond the random part is incremented).
+std::string NewUlid();
+
+// A random (version 4) UUID, lower-case with dashes.
+std::string NewUuidV4();
+
+}  // namespace gennaker::gate
+
+#endif  // GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_

@@ -1,0 +1,1293 @@
+#include "services/orca/engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "services/orca/expression/expression.h"
+
+namespace gennaker::orca {
+
+namespace {
+
+constexpr char kBefore[] = "STAGE_BEFORE";
+constexpr char kAfter[] = "STAGE_AFTER";
+// A RUNNING task never re-runs sooner than this.
+constexpr int64_t kMinBackoffMs = 10;
+
+Json& Private(Json& execution) {
+  Json& p = execution[kPrivateKey];
+  if (!p.is_object()) p = Json::object();
+  return p;
+}
+
+Json* FindTask(Json& stage, const std::string& task_id) {
+  if (!stage.contains("tasks")) return nullptr;
+  for (Json& t : stage["tasks"]) {
+    if (Str(t, "id") == task_id) return &t;
+  }
+  return nullptr;
+}
+
+void SetStatus(Json& object, const std::string& s) { object["status"] = s; }
+std::string StatusOf(const Json& object) { return Str(object, "status"); }
+
+Json& Ctx(Json& stage) {
+  Json& c = stage["context"];
+  if (!c.is_object()) c = Json::object();
+  return c;
+}
+
+void MergeInto(Json& target, const Json& source) {
+  if (!source.is_object()) return;
+  if (!target.is_object()) target = Json::object();
+  for (auto it = source.begin(); it != source.end(); ++it) {
+    target[it.key()] = it.value();
+  }
+}
+
+// The stage and all its upstream stages and parents, nearest first.
+std::vector<const Json*> Ancestors(Json& execution, const Json& stage) {
+  std::vector<const Json*> out;
+  std::set<std::string> seen;
+  std::deque<const Json*> queue{&stage};
+  while (!queue.empty() && out.size() < 10000) {
+    const Json* s = queue.front();
+    queue.pop_front();
+    if (!seen.insert(Str(*s, "id")).second) continue;
+    out.push_back(s);
+    for (Json* up : Upstream(execution, *s)) queue.push_back(up);
+    if (Json* p = Parent(execution, *s)) queue.push_back(p);
+  }
+  return out;
+}
+
+Json StageForExpressions(const Json& stage) {
+  Json s = stage;
+  std::string st = StatusOf(stage);
+  s["hasSucceeded"] = st == status::kSucceeded;
+  s["hasFailed"] = st == status::kTerminal;
+  return s;
+}
+
+int64_t PausedMs(const Json& execution) {
+  if (!execution.contains("paused")) return 0;
+  return Int(execution["paused"], "pausedMs");
+}
+
+}  // namespace
+
+struct Engine::Context {
+  Json& exec;
+  Work* work;
+  int64_t now;
+  std::vector<Outgoing> out;
+  SideEffects effects;
+
+  void Push(const char* k, const std::string& stage_id = "",
+            const std::string& task_id = "", Json extra = Json::object(),
+            int64_t delay = 0, std::string execution_id = "") {
+    Outgoing o;
+    o.message.kind = k;
+    o.message.execution_id =
+        execution_id.empty() ? Str(exec, "id") : std::move(execution_id);
+    o.message.stage_id = stage_id;
+    o.message.task_id = task_id;
+    o.message.extra = std::move(extra);
+    o.delay_ms = delay;
+    out.push_back(std::move(o));
+  }
+};
+
+Engine::Engine(Store* store, const Registry* registry, const Clock* clock,
+               ExpressionServices* services, EngineOptions options)
+    : store_(store),
+      registry_(registry),
+      clock_(clock),
+      services_(services),
+      options_(options) {}
+
+absl::StatusOr<bool> Engine::ProcessOne() {
+  int64_t now = clock_->NowMs();
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> work, store_->Claim(now));
+  if (work == nullptr) return false;
+  const Message first = work->message();
+  if (options_.observer) {
+    int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    options_.observer(first.kind, now_us - work->deliver_at_ms() * 1000);
+  }
+  Json& exec = work->execution();
+  const std::string exec_id = Str(exec, "id");
+
+  std::deque<Message> local{first};
+  std::vector<Outgoing> remote;
+  SideEffects effects;
+  effects.work = work.get();
+  int handled = 0;
+  while (!local.empty()) {
+    if (handled >= options_.max_chain) {
+      for (Message& m : local) remote.push_back({std::move(m), 0});
+      break;
+    }
+    Message m = std::move(local.front());
+    local.pop_front();
+    Context c{exec, work.get(), clock_->NowMs(), {}, {}};
+    c.effects.work = work.get();
+    absl::Status s = Handle(m, c);
+    if (!s.ok()) {
+      // Roll back everything of this claim and retry the claimed message.
+      work.reset();
+      HandleFailure(first, s);
+      return true;
+    }
+    ++handled;
+    for (Outgoing& o : c.out) {
+      if (o.message.execution_id == exec_id && o.delay_ms == 0) {
+        local.push_back(std::move(o.message));
+      } else {
+        remote.push_back(std::move(o));
+      }
+    }
+    for (Outgoing& o : c.effects.messages) remote.push_back(std::move(o));
+  }
+  GENNAKER_RETURN_IF_ERROR(work->Commit(remote));
+  return true;
+}
+
+void Engine::HandleFailure(const Message& m, const absl::Status& error) {
+  absl::StatusOr<int> attempts =
+      store_->Retry(m, clock_->NowMs(), options_.retry_base_ms);
+  if (!attempts.ok()) {
+    // The message stays queued; its next claim retries it.
+    SPDLOG_WARN("event=handler_failed kind={} execution={} error={} store={}",
+                m.kind, m.execution_id, error, attempts.status());
+    return;
+  }
+  int n = *attempts;
+  if (n < options_.max_attempts) {
+    SPDLOG_WARN("event=handler_failed kind={} execution={} attempt={} error={}",
+                m.kind, m.execution_id, n, error);
+    return;
+  }
+  SPDLOG_ERROR("event=dead_letter kind={} execution={} attempts={} error={}",
+               m.kind, m.execution_id, n, error);
+  (void)store_->DeadLetter(m, std::string(error.message()));
+  // The execution must not stay RUNNING forever: fail it.
+  absl::StatusOr<std::unique_ptr<Work>> w = store_->Lock(m.execution_id);
+  if (!w.ok()) return;
+  Json& exec = (*w)->execution();
+  if (IsComplete(StatusOf(exec))) return;
+  Context c{exec, w->get(), clock_->NowMs(), {}, {}};
+  c.effects.work = w->get();
+  Private(exec)["internalError"] = std::string(error.message());
+  Finish(c, status::kTerminal);
+  std::vector<Outgoing> all = c.out;
+  for (Outgoing& o : c.effects.messages) all.push_back(o);
+  (void)(*w)->Commit(all);
+}
+
+absl::Status Engine::Handle(const Message& m, Context& c) {
+  const std::string& k = m.kind;
+  if (k == kind::kStartExecution) return StartExecution(m, c);
+  if (k == kind::kStartStage) return StartStage(m, c);
+  if (k == kind::kStartTask) return StartTask(m, c);
+  if (k == kind::kRunTask) return RunTask(m, c);
+  if (k == kind::kCompleteTask) return CompleteTask(m, c);
+  if (k == kind::kCompleteStage) return CompleteStage(m, c);
+  if (k == kind::kContinueParentStage) return ContinueParentStage(m, c);
+  if (k == kind::kCompleteExecution) return CompleteExecution(m, c);
+  if (k == kind::kCancelExecution) return CancelExecution(m, c);
+  if (k == kind::kRescheduleExecution) return RescheduleExecution(m, c);
+  if (k == kind::kStartWaitingExecutions) return StartWaitingExecutions(m, c);
+  SPDLOG_WARN("event=unknown_message kind={} execution={}", k, m.execution_id);
+  return absl::OkStatus();  // acknowledged: redelivery cannot help
+}
+
+absl::Status Engine::StartExecution(const Message&, Context& c) {
+  Json& exec = c.exec;
+  if (StatusOf(exec) != status::kNotStarted) return absl::OkStatus();
+  if (Flag(exec, "canceled")) {
+    Finish(c, status::kCanceled);
+    return absl::OkStatus();
+  }
+  const std::string config = Str(exec, "pipelineConfigId");
+  if (Str(exec, "type") == "PIPELINE" && !config.empty()) {
+    bool limit = Flag(exec, "limitConcurrent");
+    int64_t max = Int(exec, "maxConcurrentExecutions");
+    if (limit || max > 0) {
+      GENNAKER_ASSIGN_OR_RETURN(int running,
+                                c.work->LockConfigCountRunning(config));
+      if ((limit && running > 0) || (!limit && running >= max)) {
+        Private(exec)["waiting"] = true;
+        return absl::OkStatus();
+      }
+    }
+  }
+  Private(exec).erase("waiting");
+  int64_t expiry = Int(exec, "startTimeExpiry");
+  if (expiry > 0 && c.now > expiry) {
+    exec["canceled"] = true;
+    exec["canceledBy"] = "spinnaker";
+    exec["cancellationReason"] =
+        "Could not begin execution before start time expiry";
+    Finish(c, status::kCanceled);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> initial;
+  for (const Json& s : exec["stages"]) {
+    if (!Str(s, "parentStageId").empty()) continue;
+    const Json& req = s.contains("requisiteStageRefIds")
+                          ? s["requisiteStageRefIds"]
+                          : Json::array();
+    if (!req.is_array() || req.empty()) initial.push_back(Str(s, "id"));
+  }
+  exec["startTime"] = c.now;
+  if (initial.empty()) {
+    Finish(c, status::kTerminal);
+    return absl::OkStatus();
+  }
+  SetStatus(exec, status::kRunning);
+  exec["canceled"] = false;
+  for (const std::string& id : initial) c.Push(kind::kStartStage, id);
+  return absl::OkStatus();
+}
+
+bool Engine::StageEnabled(const Json& execution, const Json& stage) const {
+  const Json& ctx = stage.contains("context") ? stage["context"] : Json();
+  if (!ctx.is_object() || !ctx.contains("stageEnabled")) return true;
+  const Json& se = ctx["stageEnabled"];
+  std::string text = Str(se, "expression");
+  if (text.empty()) return true;
+  if (absl::StartsWith(text, "${") && absl::EndsWith(text, "}")) {
+    text = text.substr(2, text.size() - 3);
+  }
+  absl::StatusOr<expression::Expression> e =
+      expression::Expression::Parse(text);
+  if (!e.ok()) return false;  // an invalid expression skips the stage
+  Json exec = execution;
+  absl::StatusOr<Json> v =
+      e->Evaluate(EvaluationRoot(exec, stage), Functions(execution, stage));
+  if (!v.ok()) return false;
+  if (v->is_boolean()) return v->get<bool>();
+  if (v->is_string()) return Flag(Json{{"v", *v}}, "v", false);
+  return false;
+}
+
+void Engine::EvaluateContext(Json& execution, Json& stage) const {
+  Json& ctx = Ctx(stage);
+  // Keep what the user wrote so that a restart evaluates it again.
+  Private(execution)["original"][Str(stage, "id")] = ctx;
+  std::set<std::string> skip{"stageEnabled", "expressionEvaluationSummary"};
+  if (const StageDefinition* def = registry_->FindStage(Str(stage, "type"))) {
+    for (const std::string& k : def->SelfEvaluatedKeys()) skip.insert(k);
+  }
+  Json to_eval = Json::object();
+  for (auto it = ctx.begin(); it != ctx.end(); ++it) {
+    if (!skip.count(it.key())) to_eval[it.key()] = it.value();
+  }
+  std::vector<expression::Failure> failures;
+  Json result =
+      expression::ProcessTemplates(to_eval, EvaluationRoot(execution, stage),
+                                   Functions(execution, stage), &failures);
+  MergeInto(ctx, result);
+  if (!failures.empty()) {
+    Json& summary = ctx["expressionEvaluationSummary"];
+    if (!summary.is_object()) summary = Json::object();
+    for (const expression::Failure& f : failures) {
+      summary[f.expression].push_back(
+          {{"description", f.description},
+           {"exceptionType", f.error ? "org.springframework.expression."
+                                       "spel.SpelEvaluationException"
+                                     : "null"},
+           {"level", f.error ? "ERROR" : "INFO"},
+           {"timestamp", clock_->NowMs()}});
+    }
+  }
+}
+
+void Engine::PlanSynthetic(Json& execution, Json& parent,
+                           const std::vector<SyntheticStage>& stages,
+                           const std::string& owner) const {
+  if (stages.empty()) return;
+  const std::string parent_id = Str(parent, "id");
+  const std::string parent_ref = Str(parent, "refId");
+  const char* sep = owner == kBefore ? "<" : ">";
+  Json parent_ctx = parent.contains("context") ? parent["context"] : Json();
+  std::vector<Json> built;
+  std::string previous_ref;
+  int n = 0;
+  for (const SyntheticStage& s : stages) {
+    Json st = {{"id", NewUlid(clock_->NowMs())},
+               {"refId", absl::StrCat(parent_ref, sep, ++n)},
+               {"type", s.type},
+               {"name", s.name},
+               {"status", status::kNotStarted},
+               {"context", s.context},
+               {"outputs", Json::object()},
+               {"tasks", Json::array()},
+               {"requisiteStageRefIds", Json::array()},
+               {"parentStageId", parent_id},
+               {"syntheticStageOwner", owner}};
+    if (!s.parallel && !previous_ref.empty()) {
+      st["requisiteStageRefIds"].push_back(previous_ref);
+    }
+    previous_ref = Str(st, "refId");
+    built.push_back(std::move(st));
+  }
+  // Before-stages go just before the parent, after-stages just after it.
+  Json& all = execution["stages"];
+  size_t pos = 0;
+  for (; pos < all.size(); ++pos) {
+    if (Str(all[pos], "id") == parent_id) break;
+  }
+  if (owner == kAfter) {
+    ++pos;
+    while (pos < all.size() && Str(all[pos], "parentStageId") == parent_id) {
+      ++pos;
+    }
+  }
+  for (Json& s : built) {
+    all.insert(all.begin() + static_cast<std::ptrdiff_t>(pos++), std::move(s));
+  }
+}
+
+absl::Status Engine::StartStage(const Message& m, Context& c) {
+  Json& exec = c.exec;
+  if (IsComplete(StatusOf(exec)) || Flag(exec, "canceled")) {
+    return absl::OkStatus();
+  }
+  Json* stage = FindStage(exec, m.stage_id);
+  if (stage == nullptr || StatusOf(*stage) != status::kNotStarted) {
+    return absl::OkStatus();
+  }
+  for (Json* up : Upstream(exec, *stage)) {
+    if (IsHalt(StatusOf(*up))) {
+      if (Str(*stage, "parentStageId").empty()) {
+        c.Push(kind::kCompleteExecution);
+      }
+      return absl::OkStatus();
+    }
+    // Not all upstream stages are done: the last one starts this stage.
+    if (!AllowsDownstream(StatusOf(*up))) return absl::OkStatus();
+  }
+  const std::string id = m.stage_id;
+  bool top_level = Str(*stage, "parentStageId").empty();
+  if (top_level && !StageEnabled(exec, *stage)) {
+    SetStatus(*stage, status::kSkipped);
+    (*stage)["startTime"] = c.now;
+    (*stage)["endTime"] = c.now;
+    StartNext(c, *stage);
+    return absl::OkStatus();
+  }
+  EvaluateContext(exec, *stage);
+  const std::string type = Str(*stage, "type");
+  const StageDefinition* def = registry_->FindStage(type);
+  Json& ctx = Ctx(*stage);
+  std::vector<SyntheticStage> before;
+  if (def == nullptr) {
+    ctx["beforeStagePlanningFailed"] = true;
+    ctx["exception"] = {
+        {"details",
+         {{"error", absl::StrCat("Unknown stage type '", type, "'")},
+          {"errors",
+           Json::array({absl::StrCat("Unknown stage type '", type, "'")})}}}};
+  } else {
+    if (top_level && Flag(ctx, "restrictExecutionDuringTimeWindow")) {
+      SyntheticStage w{"restrictExecutionDuringTimeWindow",
+                       "Restrict Execution During", Json::object(), false};
+      for (const char* k : {"restrictedExecutionWindow", "skipRemainingWait"}) {
+        if (ctx.contains(k)) w.context[k] = ctx[k];
+      }
+      before.push_back(std::move(w));
+    }
+    for (SyntheticStage& s : def->BeforeStages(*stage)) {
+      before.push_back(std::move(s));
+    }
+    Json tasks = Json::array();
+    std::vector<std::string> names = def->Tasks(*stage);
+    for (size_t i = 0; i < names.size(); ++i) {
+      tasks.push_back({{"id", std::to_string(i + 1)},
+                       {"implementingClass", names[i]},
+                       {"name", names[i]},
+                       {"status", status::kNotStarted},
+                       {"stageStart", i == 0},
+                       {"stageEnd", i + 1 == names.size()},
+                       {"loopStart", false},
+                       {"loopEnd", false}});
+    }
+    (*stage)["tasks"] = std::move(tasks);
+  }
+  SetStatus(*stage, status::kRunning);
+  (*stage)["startTime"] = c.now;
+  PlanSynthetic(exec, *stage, before, kBefore);
+  stage = FindStage(exec, id);  // the stage array may have moved
+  if (def == nullptr) {
+    c.Push(kind::kCompleteStage, id);
+    return absl::OkStatus();
+  }
+  bool started = false;
+  for (Json* child : Children(exec, id, kBefore)) {
+    if (Upstream(exec, *child).empty()) {
+      c.Push(kind::kStartStage, Str(*child, "id"));
+      started = true;
+    }
+  }
+  if (started) return absl::OkStatus();
+  if (!(*stage)["tasks"].empty()) {
+    c.Push(kind::kStartTask, id, "1");
+  } else {
+    c.Push(kind::kCompleteStage, id);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::StartTask(const Message& m, Context& c) {
+  Json* stage = FindStage(c.exec, m.stage_id);
+  if (stage == nullptr || StatusOf(*stage) != status::kRunning) {
+    return absl::OkStatus();
+  }
+  Json* task = FindTask(*stage, m.task_id);
+  if (task == nullptr || StatusOf(*task) != status::kNotStarted) {
+    return absl::OkStatus();
+  }
+  SetStatus(*task, status::kRunning);
+  (*task)["startTime"] = c.now;
+  c.Push(kind::kRunTask, m.stage_id, m.task_id);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::RunTask(const Message& m, Context& c) {
+  Json& exec = c.exec;
+  Json* stage = FindStage(exec, m.stage_id);
+  if (stage == nullptr) return absl::OkStatus();
+  Json* task = FindTask(*stage, m.task_id);
+  if (task == nullptr) return absl::OkStatus();
+  const std::string task_status = StatusOf(*task);
+  if (task_status != status::kRunning && task_status != status::kPaused) {
+    return absl::OkStatus();
+  }
+  auto complete = [&](const std::string& s, const std::string& original) {
+    c.Push(kind::kCompleteTask, m.stage_id, m.task_id,
+           {{"status", s}, {"originalStatus", original}});
+  };
+  if (Flag(exec, "canceled") || IsComplete(StatusOf(exec))) {
+    complete(status::kCanceled, status::kCanceled);
+    return absl::OkStatus();
+  }
+  if (StatusOf(exec) == status::kPaused) {
+    SetStatus(*task, status::kPaused);
+    SetStatus(*stage, status::kPaused);
+    return absl::OkStatus();
+  }
+  if (StatusOf(*stage) != status::kRunning) return absl::OkStatus();
+  Json& ctx = Ctx(*stage);
+  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+  if (Flag(ctx, "manualSkip") && def != nullptr && def->CanManuallySkip()) {
+    complete(status::kSkipped, status::kSkipped);
+    return absl::OkStatus();
+  }
+  Task* impl = registry_->FindTask(Str(*task, "name"));
+  if (impl == nullptr) {
+    ctx["exception"] =
+        TaskResult::Terminal(
+            absl::StrCat("No task implementation '", Str(*task, "name"), "'"))
+            .context["exception"];
+    complete(FailureStatus(*stage), status::kTerminal);
+    return absl::OkStatus();
+  }
+  // Timeouts: the task's own, and the nearest stageTimeoutMs up the parents.
+  int64_t paused = PausedMs(exec);
+  int64_t task_elapsed = c.now - Int(*task, "startTime", c.now) - paused;
+  int64_t timeout = impl->TimeoutMs(*stage);
+  bool timed_out = timeout > 0 && task_elapsed > timeout;
+  if (Str(*stage, "type") != "restrictExecutionDuringTimeWindow") {
+    for (Json* s = stage; s != nullptr && !timed_out; s = Parent(exec, *s)) {
+      int64_t limit = Int(Ctx(*s), "stageTimeoutMs");
+      if (limit > 0) {
+        timed_out = c.now - Int(*s, "startTime", c.now) - paused > limit;
+        break;
+      }
+    }
+  }
+  if (timed_out) {
+    if (Flag(ctx, "markSuccessfulOnTimeout")) {
+      complete(status::kSucceeded, status::kSucceeded);
+    } else {
+      ctx["exception"] =
+          TaskResult::Terminal(
+              absl::StrCat("Task '", Str(*task, "name"), "' timed out"))
+              .context["exception"];
+      complete(FailureStatus(*stage), status::kTerminal);
+    }
+    return absl::OkStatus();
+  }
+  TaskInput input{exec, *stage, ctx, c.now, m.task_id, &c.effects, {}};
+  input.process = [this, &exec, stage](const Json& value, const Json& extra,
+                                       std::vector<std::string>* errors) {
+    Json root = EvaluationRoot(exec, *stage);
+    MergeInto(root, extra);
+    std::vector<expression::Failure> failures;
+    Json out = expression::ProcessTemplates(value, root,
+                                            Functions(exec, *stage), &failures);
+    for (const expression::Failure& f : failures) {
+      errors->push_back(absl::StrCat(f.expression, ": ", f.description));
+    }
+    return out;
+  };
+  absl::StatusOr<TaskResult> result = impl->Execute(input);
+  if (!result.ok()) {
+    SPDLOG_INFO("event=task_failed execution={} stage={} task={} error={}",
+                Str(exec, "id"), m.stage_id, Str(*task, "name"),
+                result.status());
+    result = TaskResult::Terminal(std::string(result.status().message()));
+  }
+  // The task may have grown the stage list (it cannot; but stay safe).
+  stage = FindStage(exec, m.stage_id);
+  MergeInto(Ctx(*stage), result->context);
+  Json& outputs = (*stage)["outputs"];
+  MergeInto(outputs, result->outputs);
+  outputs.erase("stageTimeoutMs");
+  const std::string& st = result->status;
+  if (st == status::kRunning) {
+    int64_t backoff =
+        result->backoff_ms >= 0 ? result->backoff_ms : impl->BackoffMs(*stage);
+    backoff = std::max(backoff, Int(Ctx(*stage), "backoffPeriodMs"));
+    c.Push(kind::kRunTask, m.stage_id, m.task_id, Json::object(),
+           std::max(backoff, kMinBackoffMs));
+  } else if (st == status::kTerminal || st == status::kCanceled) {
+    complete(FailureStatus(*stage, st == status::kCanceled ? status::kCanceled
+                                                           : status::kTerminal),
+             st);
+  } else {
+    complete(st, st);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CompleteTask(const Message& m, Context& c) {
+  Json* stage = FindStage(c.exec, m.stage_id);
+  if (stage == nullptr) return absl::OkStatus();
+  Json* task = FindTask(*stage, m.task_id);
+  if (task == nullptr || IsComplete(StatusOf(*task))) return absl::OkStatus();
+  const std::string st = Str(m.extra, "status");
+  const std::string original = Str(m.extra, "originalStatus");
+  SetStatus(*task, st);
+  (*task)["endTime"] = c.now;
+  const Json& tasks = (*stage)["tasks"];
+  bool last = Str(tasks.back(), "id") == m.task_id;
+  bool stop =
+      IsHalt(st) || st == status::kSkipped ||
+      (st == status::kFailedContinue && original != status::kFailedContinue);
+  if (last || stop) {
+    c.Push(kind::kCompleteStage, m.stage_id);
+  } else {
+    c.Push(kind::kStartTask, m.stage_id,
+           std::to_string(std::stoi(m.task_id) + 1));
+  }
+  return absl::OkStatus();
+}
+
+std::string Engine::DetermineStageStatus(Json& execution, Json& stage) const {
+  const std::string id = Str(stage, "id");
+  Json& ctx = Ctx(stage);
+  if (Flag(ctx, "manualSkip")) return status::kSkipped;
+  std::vector<std::string> all;
+  bool after_pending = false;
+  for (Json* s : Children(execution, id, kBefore)) all.push_back(StatusOf(*s));
+  for (Json* s : Children(execution, id, kAfter)) {
+    if (StatusOf(*s) == status::kNotStarted) {
+      after_pending = true;
+    } else {
+      all.push_back(StatusOf(*s));
+    }
+  }
+  for (const Json& t : stage["tasks"]) all.push_back(StatusOf(t));
+  if (Flag(ctx, "beforeStagePlanningFailed")) {
+    all.push_back(FailureStatus(stage));
+  }
+  auto has = [&](const char* s) {
+    return std::find(all.begin(), all.end(), s) != all.end();
+  };
+  if (all.empty() && !after_pending) return status::kSkipped;
+  if (has(status::kTerminal)) return FailureStatus(stage);
+  if (has(status::kStopped)) return status::kStopped;
+  if (has(status::kCanceled)) return status::kCanceled;
+  if (has(status::kFailedContinue)) return status::kFailedContinue;
+  bool all_ok = std::all_of(all.begin(), all.end(), [](const std::string& s) {
+    return s == status::kSucceeded || s == status::kSkipped;
+  });
+  if (all_ok && after_pending) return status::kRunning;
+  if (all_ok) return status::kSucceeded;
+  return status::kTerminal;
+}
+
+absl::Status Engine::CompleteStage(const Message& m, Context& c) {
+  Json& exec = c.exec;
+  Json* stage = FindStage(exec, m.stage_id);
+  if (stage == nullptr) return absl::OkStatus();
+  const std::string current = StatusOf(*stage);
+  if (current != status::kRunning && current != status::kNotStarted) {
+    return absl::OkStatus();
+  }
+  const std::string id = m.stage_id;
+  std::string st = DetermineStageStatus(exec, *stage);
+  if (!IsHalt(st) && st != status::kFailedContinue) {
+    const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+    if (def != nullptr && Children(exec, id, kAfter).empty()) {
+      PlanSynthetic(exec, *stage, def->AfterStages(*stage), kAfter);
+      stage = FindStage(exec, id);
+    }
+    bool started = false;
+    for (Json* child : Children(exec, id, kAfter)) {
+      if (StatusOf(*child) == status::kNotStarted &&
+          Upstream(exec, *child).empty()) {
+        c.Push(kind::kStartStage, Str(*child, "id"));
+        started = true;
+      }
+    }
+    if (started) return absl::OkStatus();
+  }
+  Json& ctx = Ctx(*stage);
+  if (ctx.contains("expressionEvaluationSummary") &&
+      !ctx["expressionEvaluationSummary"].empty()) {
+    Json& errors = ctx["exception"]["details"]["errors"];
+    if (!errors.is_array()) errors = Json::array();
+    for (auto it = ctx["expressionEvaluationSummary"].begin();
+         it != ctx["expressionEvaluationSummary"].end(); ++it) {
+      for (const Json& e : it.value()) {
+        if (Str(e, "level") == "ERROR") errors.push_back(Str(e, "description"));
+      }
+    }
+    if (errors.empty()) {
+      ctx["exception"]["details"].erase("errors");
+      if (ctx["exception"]["details"].empty())
+        ctx["exception"].erase("details");
+      if (ctx["exception"].empty()) ctx.erase("exception");
+    } else if (Flag(ctx, "failOnFailedExpressions")) {
+      st = status::kTerminal;
+    }
+  }
+  SetStatus(*stage, st);
+  (*stage)["endTime"] = c.now;
+  if (!Str(*stage, "parentStageId").empty()) {
+    const std::string parent = Str(*stage, "parentStageId");
+    if (AllowsDownstream(st) &&
+        !(st == status::kFailedContinue &&
+          !Flag(ctx, "allowSiblingStagesToContinueOnFailure"))) {
+      std::vector<Json*> next = Downstream(exec, *stage);
+      if (next.empty()) {
+        c.Push(kind::kContinueParentStage, parent, "",
+               {{"owner", Str(*stage, "syntheticStageOwner")}});
+      }
+      for (Json* n : next) c.Push(kind::kStartStage, Str(*n, "id"));
+    } else {
+      c.Push(kind::kCompleteStage, parent);
+    }
+    return absl::OkStatus();
+  }
+  if (AllowsDownstream(st)) {
+    StartNext(c, *stage);
+  } else {
+    c.Push(kind::kCompleteExecution);
+  }
+  return absl::OkStatus();
+}
+
+void Engine::StartNext(Context& c, Json& stage) {
+  std::vector<Json*> next = Downstream(c.exec, stage);
+  if (next.empty()) {
+    c.Push(kind::kCompleteExecution);
+    return;
+  }
+  for (Json* n : next) c.Push(kind::kStartStage, Str(*n, "id"));
+}
+
+absl::Status Engine::ContinueParentStage(const Message& m, Context& c) {
+  Json* parent = FindStage(c.exec, m.stage_id);
+  if (parent == nullptr || StatusOf(*parent) != status::kRunning) {
+    return absl::OkStatus();
+  }
+  const std::string owner = Str(m.extra, "owner");
+  std::vector<Json*> children = Children(c.exec, m.stage_id, owner);
+  for (Json* child : children) {
+    if (!IsComplete(StatusOf(*child))) return absl::OkStatus();
+  }
+  if (owner == kBefore) {
+    for (Json* child : children) {
+      if (!AllowsDownstream(StatusOf(*child))) {
+        c.Push(kind::kCompleteStage, m.stage_id);
+        return absl::OkStatus();
+      }
+    }
+    Json& tasks = (*parent)["tasks"];
+    if (!tasks.empty() && StatusOf(tasks[0]) == status::kNotStarted) {
+      c.Push(kind::kStartTask, m.stage_id, "1");
+      return absl::OkStatus();
+    }
+  }
+  c.Push(kind::kCompleteStage, m.stage_id);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CompleteExecution(const Message&, Context& c) {
+  Json& exec = c.exec;
+  if (IsComplete(StatusOf(exec))) return absl::OkStatus();
+  if (StatusOf(exec) == status::kNotStarted) return absl::OkStatus();
+  std::vector<Json*> top;
+  for (Json& s : exec["stages"]) {
+    if (Str(s, "parentStageId").empty()) top.push_back(&s);
+  }
+  auto any = [&](const char* st) {
+    return std::any_of(top.begin(), top.end(),
+                       [&](Json* s) { return StatusOf(*s) == st; });
+  };
+  std::string final_status;
+  if (Flag(exec, "canceled")) {
+    final_status = status::kCanceled;
+  } else if (std::all_of(top.begin(), top.end(), [](Json* s) {
+               return AllowsDownstream(StatusOf(*s));
+             })) {
+    final_status = status::kSucceeded;
+  } else if (any(status::kTerminal)) {
+    final_status = status::kTerminal;
+  } else if (any(status::kCanceled)) {
+    final_status = status::kCanceled;
+  } else if (any(status::kStopped)) {
+    // Wait for the other branches that can still run.
+    for (Json* s : top) {
+      std::string st = StatusOf(*s);
+      if (st == status::kRunning || st == status::kPaused) {
+        return absl::OkStatus();
+      }
+      if (st == status::kNotStarted) {
+        std::vector<Json*> up = Upstream(exec, *s);
+        if (!up.empty() && std::all_of(up.begin(), up.end(), [](Json* u) {
+              return AllowsDownstream(StatusOf(*u));
+            })) {
+          return absl::OkStatus();
+        }
+      }
+    }
+    final_status = status::kSucceeded;
+    for (Json* s : top) {
+      if (StatusOf(*s) == status::kStopped &&
+          Flag(Ctx(*s), "completeOtherBranchesThenFail")) {
+        final_status = status::kTerminal;
+      }
+    }
+  } else {
+    return absl::OkStatus();  // still running
+  }
+  Finish(c, final_status);
+  return absl::OkStatus();
+}
+
+void Engine::CancelRunning(Context& c) {
+  Json& exec = c.exec;
+  std::vector<std::string> ids;
+  for (const Json& s : exec["stages"]) {
+    std::string st = StatusOf(s);
+    if (st == status::kRunning || st == status::kPaused) {
+      ids.push_back(Str(s, "id"));
+    }
+  }
+  for (const std::string& id : ids) {
+    Json* stage = FindStage(exec, id);
+    if (const StageDefinition* def =
+            registry_->FindStage(Str(*stage, "type"))) {
+      def->Cancel(exec, *stage, &c.effects);
+    }
+    stage = FindStage(exec, id);
+    for (Json& t : (*stage)["tasks"]) {
+      std::string st = StatusOf(t);
+      if (st == status::kRunning || st == status::kPaused) {
+        if (Task* impl = registry_->FindTask(Str(t, "name"))) {
+          TaskInput input{exec,         *stage,     Ctx(*stage), c.now,
+                          Str(t, "id"), &c.effects, {}};
+          impl->OnCancel(input);
+        }
+        SetStatus(t, status::kCanceled);
+        t["endTime"] = c.now;
+      }
+    }
+    SetStatus(*stage, status::kCanceled);
+    (*stage)["endTime"] = c.now;
+  }
+}
+
+void Engine::Finish(Context& c, const std::string& final_status) {
+  Json& exec = c.exec;
+  bool ever_started = StatusOf(exec) != status::kNotStarted;
+  CancelRunning(c);
+  SetStatus(exec, final_status);
+  exec["endTime"] = c.now;
+  Private(exec).erase("waiting");
+  const std::string config = Str(exec, "pipelineConfigId");
+  if (!config.empty() && (Flag(exec, "limitConcurrent") ||
+                          Int(exec, "maxConcurrentExecutions") > 0)) {
+    // Orders this end against concurrent start decisions of the config.
+    (void)c.work->LockConfigCountRunning(config);
+  }
+  if (!config.empty() && Str(exec, "type") == "PIPELINE" && ever_started) {
+    c.Push(kind::kStartWaitingExecutions, "", "",
+           {{"pipelineConfigId", config},
+            {"purgeQueue", !Flag(exec, "keepWaitingPipelines")}});
+  }
+  // Wake a parent pipeline's monitoring task at once.
+  const Json& trigger = exec.contains("trigger") ? exec["trigger"] : Json();
+  if (Str(trigger, "type") == "pipeline" &&
+      trigger.contains("parentExecution")) {
+    std::string parent = Str(trigger["parentExecution"], "id");
+    if (!parent.empty()) {
+      c.Push(kind::kRescheduleExecution, "", "", Json::object(), 0, parent);
+    }
+  }
+  SPDLOG_INFO("event=execution_complete execution={} application={} status={}",
+              Str(exec, "id"), Str(exec, "application"), final_status);
+}
+
+absl::Status Engine::CancelExecution(const Message& m, Context& c) {
+  Json& exec = c.exec;
+  if (IsComplete(StatusOf(exec))) return absl::OkStatus();
+  exec["canceled"] = true;
+  if (!exec.contains("canceledBy")) exec["canceledBy"] = Str(m.extra, "user");
+  if (!exec.contains("cancellationReason") && !Str(m.extra, "reason").empty()) {
+    exec["cancellationReason"] = Str(m.extra, "reason");
+  }
+  Finish(c, status::kCanceled);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::RescheduleExecution(const Message&, Context& c) {
+  for (const Json& s : c.exec["stages"]) {
+    if (StatusOf(s) != status::kRunning) continue;
+    for (const Json& t : s["tasks"]) {
+      if (StatusOf(t) == status::kRunning) {
+        c.Push(kind::kRunTask, Str(s, "id"), Str(t, "id"), Json::object(), 1);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::StartWaitingExecutions(const Message& m, Context& c) {
+  const std::string config = Str(m.extra, "pipelineConfigId");
+  if (config.empty()) return absl::OkStatus();
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<std::string> waiting,
+                            c.work->Waiting(config));
+  if (waiting.empty()) return absl::OkStatus();
+  if (Flag(m.extra, "purgeQueue")) {
+    for (size_t i = 0; i + 1 < waiting.size(); ++i) {
+      c.Push(kind::kCancelExecution, "", "",
+             {{"user", "spinnaker"},
+              {"reason",
+               "This execution was queued but then canceled because a newer "
+               "queued execution superseded it. This pipeline is configured "
+               "to automatically cancel waiting executions."}},
+             0, waiting[i]);
+    }
+    c.Push(kind::kStartExecution, "", "", Json::object(), 0, waiting.back());
+  } else {
+    c.Push(kind::kStartExecution, "", "", Json::object(), 0, waiting.front());
+  }
+  return absl::OkStatus();
+}
+
+// --- API operations ---
+
+absl::Status Engine::Cancel(const std::string& id, const std::string& user,
+                            const std::string& reason) {
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
+  Json& exec = w->execution();
+  if (IsComplete(StatusOf(exec))) return absl::OkStatus();
+  exec["canceled"] = true;
+  exec["canceledBy"] = user;
+  if (!reason.empty()) exec["cancellationReason"] = reason;
+  Outgoing o;
+  o.message.kind = kind::kCancelExecution;
+  o.message.execution_id = id;
+  o.message.extra = {{"user", user}, {"reason", reason}};
+  return w->Commit({o});
+}
+
+absl::Status Engine::Pause(const std::string& id, const std::string& user) {
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
+  Json& exec = w->execution();
+  if (StatusOf(exec) != status::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Unable to pause pipeline that is not RUNNING (executionId: ", id,
+        ", currentStatus: ", StatusOf(exec), ")"));
+  }
+  SetStatus(exec, status::kPaused);
+  Json& paused = exec["paused"];
+  if (!paused.is_object()) paused = Json::object();
+  paused["pauseTime"] = clock_->NowMs();
+  paused["pausedBy"] = user;
+  paused.erase("resumeTime");
+  paused.erase("resumedBy");
+  for (Json& s : exec["stages"]) {
+    if (StatusOf(s) != status::kRunning) continue;
+    SetStatus(s, status::kPaused);
+    for (Json& t : s["tasks"]) {
+      if (StatusOf(t) == status::kRunning) SetStatus(t, status::kPaused);
+    }
+  }
+  return w->Commit({});
+}
+
+absl::Status Engine::Resume(const std::string& id, const std::string& user,
+                            bool ignore_current_status) {
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
+  Json& exec = w->execution();
+  if (StatusOf(exec) != status::kPaused && !ignore_current_status) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Unable to resume pipeline that is not PAUSED (executionId: ", id,
+        ", currentStatus: ", StatusOf(exec), ")"));
+  }
+  if (IsComplete(StatusOf(exec))) return absl::OkStatus();
+  int64_t now = clock_->NowMs();
+  SetStatus(exec, status::kRunning);
+  Json& paused = exec["paused"];
+  if (!paused.is_object()) paused = Json::object();
+  int64_t since = Int(paused, "pauseTime", now);
+  paused["resumeTime"] = now;
+  paused["resumedBy"] = user;
+  paused["pausedMs"] =
+      Int(paused, "pausedMs") + std::max<int64_t>(0, now - since);
+  std::vector<Outgoing> out;
+  for (Json& s : exec["stages"]) {
+    if (StatusOf(s) == status::kPaused) SetStatus(s, status::kRunning);
+    if (StatusOf(s) != status::kRunning) continue;
+    for (Json& t : s["tasks"]) {
+      if (StatusOf(t) == status::kPaused) SetStatus(t, status::kRunning);
+      if (StatusOf(t) == status::kRunning) {
+        Outgoing o;
+        o.message = {kind::kRunTask, id, Str(s, "id"), Str(t, "id")};
+        out.push_back(o);
+      }
+    }
+  }
+  return w->Commit(out);
+}
+
+absl::StatusOr<Json> Engine::UpdateStage(const std::string& id,
+                                         const std::string& stage_id,
+                                         const Json& patch,
+                                         const std::string& user) {
+  if (!patch.is_object()) {
+    return absl::InvalidArgumentError("the stage update must be a JSON object");
+  }
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
+  Json& exec = w->execution();
+  Json* stage = FindStage(exec, stage_id);
+  if (stage == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("No stage '", stage_id, "' in execution ", id));
+  }
+  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+  if (Flag(patch, "manualSkip") &&
+      (def == nullptr || !def->CanManuallySkip())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Stage type '", Str(*stage, "type"), "' cannot be skipped manually"));
+  }
+  int64_t now = clock_->NowMs();
+  MergeInto(Ctx(*stage), patch);
+  Ctx(*stage)["lastModifiedBy"] = user;
+  (*stage)["lastModified"] = {{"user", user},
+                              {"allowedAccounts", Json::array()},
+                              {"lastModifiedTime", now}};
+  std::vector<Outgoing> out;
+  for (Json& s : exec["stages"]) {
+    if (Str(s, "id") != stage_id && Str(s, "parentStageId") != stage_id) {
+      continue;
+    }
+    for (Json& t : s["tasks"]) {
+      if (StatusOf(t) == status::kRunning) {
+        Outgoing o;
+        o.message = {kind::kRunTask, id, Str(s, "id"), Str(t, "id")};
+        out.push_back(o);
+      }
+    }
+  }
+  Json view = PublicView(exec);
+  GENNAKER_RETURN_IF_ERROR(w->Commit(out));
+  return view;
+}
+
+absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
+                                          const std::string& stage_id,
+                                          const std::string& user,
+                                          const Json& restart_details) {
+  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
+  Json& exec = w->execution();
+  Json* stage = TopLevel(exec, FindStage(exec, stage_id));
+  if (stage == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("No stage '", stage_id, "' in execution ", id));
+  }
+  std::string st = StatusOf(*stage);
+  if (!IsComplete(st) && st != status::kNotStarted) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Stage '", Str(*stage, "name"), "' is ", st,
+                     "; only a finished stage can be restarted"));
+  }
+  int64_t now = clock_->NowMs();
+  const std::string top_id = Str(*stage, "id");
+  Json& ctx = Ctx(*stage);
+  Json details = {{"restartedBy", user}, {"restartTime", now}};
+  if (ctx.contains("exception"))
+    details["previousException"] = ctx["exception"];
+  if (restart_details.is_object()) MergeInto(details, restart_details);
+  // Reset the stage and everything downstream of it.
+  std::vector<std::string> reset{top_id};
+  for (size_t i = 0; i < reset.size(); ++i) {
+    Json* s = FindStage(exec, reset[i]);
+    for (Json* d : Downstream(exec, *s)) reset.push_back(Str(*d, "id"));
+  }
+  std::set<std::string> removed;
+  for (const std::string& sid : reset) {
+    Json* s = FindStage(exec, sid);
+    Json& original = Private(exec)["original"];
+    if (original.contains(sid)) (*s)["context"] = original[sid];
+    if (const StageDefinition* def = registry_->FindStage(Str(*s, "type"))) {
+      def->PrepareRestart(*s);
+    }
+    Json& c = Ctx(*s);
+    for (const char* k :
+         {"exception", "expressionEvaluationSummary",
+          "beforeStagePlanningFailed", "lastModifiedBy", "manualSkip"}) {
+      c.erase(k);
+    }
+    SetStatus(*s, status::kNotStarted);
+    s->erase("startTime");
+    s->erase("endTime");
+    s->erase("lastModified");
+    (*s)["tasks"] = Json::array();
+    (*s)["outputs"] = Json::object();
+    // Synthetic descendants are planned again.
+    std::vector<std::string> frontier{sid};
+    while (!frontier.empty()) {
+      std::string p = frontier.back();
+      frontier.pop_back();
+      for (const Json& x : exec["stages"]) {
+        if (Str(x, "parentStageId") == p) {
+          removed.insert(Str(x, "id"));
+          frontier.push_back(Str(x, "id"));
+        }
+      }
+    }
+  }
+  Json kept = Json::array();
+  for (Json& x : exec["stages"]) {
+    if (!removed.count(Str(x, "id"))) kept.push_back(std::move(x));
+  }
+  exec["stages"] = std::move(kept);
+  FindStage(exec, top_id)->at("context")["restartDetails"] = details;
+  SetStatus(exec, status::kRunning);
+  exec.erase("endTime");
+  exec["canceled"] = false;
+  exec.erase("canceledBy");
+  exec.erase("cancellationReason");
+  Outgoing o;
+  o.message = {kind::kStartStage, id, top_id, ""};
+  Json view = PublicView(exec);
+  GENNAKER_RETURN_IF_ERROR(w->Commit({o}));
+  return view;
+}
+
+// --- expressions ---
+
+Json Engine::EvaluationRoot(const Json& execution, const Json& stage) {
+  Json& exec = const_cast<Json&>(execution);
+  Json root = Json::object();
+  std::vector<const Json*> ancestors = Ancestors(exec, stage);
+  // Farthest first, so that nearer outputs win.
+  for (auto it = ancestors.rbegin(); it != ancestors.rend(); ++it) {
+    if ((*it)->contains("outputs")) MergeInto(root, (**it)["outputs"]);
+  }
+  if (stage.contains("context")) MergeInto(root, stage["context"]);
+  Json view = PublicView(execution);
+  Json trigger = view.contains("trigger") ? view["trigger"] : Json::object();
+  root["parameters"] =
+      trigger.contains("parameters") && trigger["parameters"].is_object()
+          ? trigger["parameters"]
+          : Json::object();
+  root["trigger"] = std::move(trigger);
+  root["execution"] = std::move(view);
+  return root;
+}
+
+expression::FunctionRegistry Engine::Functions(const Json& execution,
+                                               const Json& stage) const {
+  using expression::FunctionRegistry;
+  FunctionRegistry f = FunctionRegistry::WithBuiltins();
+  auto stages = std::make_shared<Json>(
+      execution.contains("stages") ? execution["stages"] : Json::array());
+  auto one_string = [](const std::vector<Json>& args,
+                       const char* fn) -> absl::StatusOr<std::string> {
+    if (args.size() != 1 || !args[0].is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("#", fn, " takes one string argument"));
+    }
+    return args[0].get<std::string>();
+  };
+  f.Register(
+      "stage",
+      [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string key, one_string(a, "stage"));
+        for (const Json& s : *stages) {
+          if (Str(s, "name") == key || Str(s, "id") == key) {
+            return StageForExpressions(s);
+          }
+        }
+        return absl::NotFoundError(
+            absl::StrCat("Unable to locate [", key, "] in pipeline"));
+      });
+  f.Register(
+      "stageByRefId",
+      [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string key,
+                                  one_string(a, "stageByRefId"));
+        for (const Json& s : *stages) {
+          if (Str(s, "refId") == key) return StageForExpressions(s);
+        }
+        return absl::NotFoundError(
+            absl::StrCat("Unable to locate stage with refId [", key, "]"));
+      });
+  f.Register(
+      "stageExists",
+      [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string key,
+                                  one_string(a, "stageExists"));
+        for (const Json& s : *stages) {
+          if (Str(s, "name") == key || Str(s, "id") == key) return true;
+        }
+        return false;
+      });
+  auto judgment =
+      [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+    GENNAKER_ASSIGN_OR_RETURN(std::string key, one_string(a, "judgment"));
+    for (const Json& s : *stages) {
+      if (Str(s, "name") == key && Str(s, "type") == "manualJudgment") {
+        const Json& c = s.contains("context") ? s["context"] : Json();
+        if (c.is_object() && c.contains("judgmentInput")) {
+          return c["judgmentInput"];
+        }
+        break;
+      }
+    }
+    return absl::NotFoundError(absl::StrCat(
+        "Unable to locate manual judgment stage [", key, "] in pipeline"));
+  };
+  f.Register("judgment", judgment);
+  f.Register("judgement", judgment);
+  auto current = std::make_shared<Json>(StageForExpressions(stage));
+  f.Register("currentStage",
+             [current](const std::vector<Json>&) -> absl::StatusOr<Json> {
+               return *current;
+             });
+  std::string user = execution.contains("trigger")
+                         ? Str(execution["trigger"], "user")
+                         : std::string();
+  if (user.empty()) user = "anonymous";
+  f.Register("currentUser",
+             [user](const std::vector<Json>&) -> absl::StatusOr<Json> {
+               return user;
+             });
+  std::string app = Str(execution, "application");
+  ExpressionServices* services = services_;
+  auto pipeline_id = [services, app, one_string](
+                         const std::vector<Json>& a,
+                         bool or_null) -> absl::StatusOr<Json> {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name, one_string(a, "pipelineId"));
+    if (services == nullptr) {
+      return absl::UnavailableError("front50 is not configured");
+    }
+    absl::StatusOr<std::string> id = services->PipelineId(app, name);
+    if (!id.ok() && or_null && absl::IsNotFound(id.status())) return nullptr;
+    if (!id.ok()) return id.status();
+    return *id;
+  };
+  f.Register("pipelineId", [pipeline_id](const std::vector<Json>& a) {
+    return pipeline_id(a, false);
+  });
+  f.Register("pipelineIdOrNull", [pipeline_id](const std::vector<Json>& a) {
+    return pipeline_id(a, true);
+  });
+  auto fetch = [services, one_string](
+                   const std::vector<Json>& a) -> absl::StatusOr<std::string> {
+    GENNAKER_ASSIGN_OR_RETURN(std::string url, one_string(a, "fromUrl"));
+    if (services == nullptr) return absl::UnavailableError("no HTTP client");
+    return services->FetchUrl(url);
+  };
+  f.Register("fromUrl",
+             [fetch](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+               GENNAKER_ASSIGN_OR_RETURN(std::string body, fetch(a));
+               return body;
+             });
+  f.Register(
+      "jsonFromUrl",
+      [fetch](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string body, fetch(a));
+        Json j = Json::parse(body, nullptr, false);
+        if (j.is_discarded()) {
+          return absl::InvalidArgumentError("the URL did not return JSON");
+        }
+        return j;
+      });
+  f.Register(
+      "propertiesFromUrl",
+      [fetch](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        GENNAKER_ASSIGN_OR_RETURN(std::string body, fetch(a));
+        Json out = Json::object();
+        for (absl::string_view line : absl::StrSplit(body, '\n')) {
+          line = absl::StripAsciiWhitespace(line);
+          if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+          size_t eq = line.find_first_of("=:");
+          if (eq == absl::string_view::npos) {
+            out[std::string(line)] = "";
+            continue;
+          }
+          out[std::string(absl::StripAsciiWhitespace(line.substr(0, eq)))] =
+              std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+        }
+        return out;
+      });
+  return f;
+}
+
+absl::StatusOr<Json> Engine::Evaluate(const std::string& id,
+                                      const std::string& stage_id,
+                                      const Json& value, Json* failures) {
+  GENNAKER_ASSIGN_OR_RETURN(Json exec, store_->Get(id));
+  Json stage = Json::object();
+  if (!stage_id.empty()) {
+    const Json* s = FindStage(exec, stage_id);
+    if (s == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("No stage '", stage_id, "' in execution ", id));
+    }
+    stage = *s;
+  }
+  std::vector<expression::Failure> f;
+  Json out = expression::ProcessTemplates(value, EvaluationRoot(exec, stage),
+                                          Functions(exec, stage), &f);
+  for (const expression::Failure& x : f) {
+    failures->push_back({{"expression", x.expression},
+                         {"description", x.description},
+                         {"level", x.error ? "ERROR" : "INFO"}});
+  }
+  return out;
+}
+
+}  // namespace gennaker::orca

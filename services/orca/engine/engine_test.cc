@@ -1,0 +1,747 @@
+// Engine behaviour over the in-memory store with a manual clock: DAG fan-out
+// and fan-in, skipped branches, every failure option, timeouts, judgment,
+// restart, cancel, pause/resume, concurrency limits, expressions, child
+// pipelines and redelivery.
+#include "services/orca/engine/engine.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "services/orca/engine/memory_store.h"
+#include "services/orca/front50_client.h"
+#include "services/orca/launcher.h"
+#include "services/orca/stages/builtin_stages.h"
+
+namespace gennaker::orca {
+namespace {
+
+class ManualClock : public Clock {
+ public:
+  int64_t NowMs() const override { return now_; }
+  int64_t now_ = 1'700'000'000'000;
+};
+
+// Pipeline configs by id, applications by name.
+class FakeFront50 : public Front50 {
+ public:
+  absl::StatusOr<Json> PipelineById(const std::string& id) override {
+    auto it = pipelines.find(id);
+    if (it == pipelines.end()) return absl::NotFoundError("no pipeline " + id);
+    return it->second;
+  }
+  absl::StatusOr<Json> PipelineByName(const std::string& app,
+                                      const std::string& name) override {
+    for (auto& [id, p] : pipelines) {
+      if (Str(p, "application") == app && Str(p, "name") == name) return p;
+    }
+    return absl::NotFoundError("no pipeline " + name);
+  }
+  absl::Status UpsertApplication(const Json& a) override {
+    apps[Str(a, "name")] = a;
+    return absl::OkStatus();
+  }
+  absl::Status UpdateApplication(const Json& a) override {
+    if (!apps.count(Str(a, "name"))) return absl::NotFoundError("no app");
+    apps[Str(a, "name")] = a;
+    return absl::OkStatus();
+  }
+  absl::Status DeleteApplication(const std::string& name) override {
+    apps.erase(name);
+    return absl::OkStatus();
+  }
+  std::map<std::string, Json> pipelines;
+  std::map<std::string, Json> apps;
+};
+
+class Lookups : public ExpressionServices {
+ public:
+  explicit Lookups(FakeFront50* f) : f_(f) {}
+  absl::StatusOr<std::string> PipelineId(const std::string& app,
+                                         const std::string& name) override {
+    auto p = f_->PipelineByName(app, name);
+    if (!p.ok()) return p.status();
+    return Str(*p, "id");
+  }
+  absl::StatusOr<std::string> FetchUrl(const std::string&) override {
+    return absl::UnimplementedError("no HTTP in unit tests");
+  }
+  FakeFront50* f_;
+};
+
+// Succeeds after `runs` RUNNING results, recording when it ran.
+class FlakyTask : public Task {
+ public:
+  absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
+    times.push_back(in.now_ms);
+    if (static_cast<int>(times.size()) <= running_results) {
+      return TaskResult::Running(backoff);
+    }
+    TaskResult r;
+    r.outputs["flaky"] = static_cast<int>(times.size());
+    return r;
+  }
+  int running_results = 2;
+  int64_t backoff = 5000;
+  std::vector<int64_t> times;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : store_(&clock_), lookups_(&front50_) {
+    StageDeps deps;
+    deps.front50 = &front50_;
+    RegisterBuiltinStages(&registry_, deps);
+    flaky_ = std::make_shared<FlakyTask>();
+    registry_.AddStage("flaky", std::make_shared<SimpleStage>(
+                                    std::vector<std::string>{"flaky"}));
+    registry_.AddTask("flaky", flaky_);
+    engine_ = std::make_unique<Engine>(&store_, &registry_, &clock_, &lookups_);
+  }
+
+  std::string Start(Json config, Json trigger = Json::object()) {
+    if (!config.contains("application")) config["application"] = "app";
+    LaunchOptions o;
+    o.now_ms = clock_.NowMs();
+    o.user = "alice";
+    auto exec = BuildPipelineExecution(config, trigger, o);
+    EXPECT_TRUE(exec.ok()) << exec.status();
+    auto id = store_.Create(*exec, "", {StartMessage(*exec)});
+    EXPECT_TRUE(id.ok()) << id.status();
+    return *id;
+  }
+
+  // Handles everything due; then jumps the clock to the next delivery, at
+  // most `horizon_ms` ahead.
+  void Run(int64_t horizon_ms = 0) {
+    int64_t end = clock_.NowMs() + horizon_ms;
+    for (int guard = 0; guard < 10000; ++guard) {
+      while (true) {
+        auto r = engine_->ProcessOne();
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (!*r) break;
+      }
+      auto next = store_.NextDelivery();
+      ASSERT_TRUE(next.ok());
+      if (!next->has_value() || **next > end) return;
+      clock_.now_ = std::max(clock_.now_, **next);
+    }
+    FAIL() << "did not settle";
+  }
+
+  Json Get(const std::string& id) {
+    auto e = store_.Get(id);
+    EXPECT_TRUE(e.ok());
+    return *e;
+  }
+  static const Json& StageByRef(const Json& e, const std::string& ref) {
+    for (const Json& s : e["stages"]) {
+      if (Str(s, "refId") == ref) return s;
+    }
+    static Json none;
+    return none;
+  }
+  static std::string StatusOfRef(const Json& e, const std::string& ref) {
+    return Str(StageByRef(e, ref), "status");
+  }
+
+  ManualClock clock_;
+  MemoryStore store_;
+  FakeFront50 front50_;
+  Lookups lookups_;
+  Registry registry_;
+  std::shared_ptr<FlakyTask> flaky_;
+  std::unique_ptr<Engine> engine_;
+};
+
+Json Wait(const std::string& ref, std::vector<std::string> req,
+          int seconds = 0) {
+  return {{"refId", ref},
+          {"type", "wait"},
+          {"name", "wait " + ref},
+          {"waitTime", seconds},
+          {"requisiteStageRefIds", req}};
+}
+
+Json Judgment(const std::string& ref, std::vector<std::string> req) {
+  return {{"refId", ref},
+          {"type", "manualJudgment"},
+          {"name", "judge " + ref},
+          {"judgmentInputs", Json::array({{{"value", "ok"}}})},
+          {"requisiteStageRefIds", req}};
+}
+
+// A stage that fails: a precondition that is false.
+Json Failing(const std::string& ref, std::vector<std::string> req,
+             Json extra = Json::object()) {
+  Json s = {{"refId", ref},
+            {"type", "checkPreconditions"},
+            {"name", "fail " + ref},
+            {"preconditions",
+             Json::array({{{"type", "expression"},
+                           {"context", {{"expression", "${1 == 2}"}}}}})},
+            {"requisiteStageRefIds", req}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) s[it.key()] = *it;
+  return s;
+}
+
+TEST_F(EngineTest, FanOutAndFanIn) {
+  std::string id = Start({{"stages",
+                           {Wait("1", {}), Wait("2", {"1"}, 5),
+                            Wait("3", {"1"}, 10), Wait("4", {"2", "3"})}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  for (const char* r : {"1", "2", "3", "4"})
+    EXPECT_EQ(StatusOfRef(e, r), "SUCCEEDED");
+  // 2 and 3 ran in parallel after 1; 4 started only when both were done.
+  EXPECT_EQ(Int(StageByRef(e, "2"), "startTime"),
+            Int(StageByRef(e, "3"), "startTime"));
+  EXPECT_GE(Int(StageByRef(e, "4"), "startTime"),
+            Int(StageByRef(e, "3"), "endTime"));
+  EXPECT_GE(
+      Int(StageByRef(e, "3"), "endTime") - Int(StageByRef(e, "3"), "startTime"),
+      10000);
+  EXPECT_EQ(StageByRef(e, "1")["tasks"][0]["status"], "SUCCEEDED");
+  EXPECT_EQ(store_.QueueSize(), 0);
+}
+
+TEST_F(EngineTest, LinearPipelineWithoutRefIds) {
+  std::string id = Start({{"stages",
+                           {{{"type", "wait"}, {"waitTime", 1}},
+                            {{"type", "wait"}, {"waitTime", 1}}}}});
+  Run(10000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(e["stages"][1]["requisiteStageRefIds"], Json::array({"0"}));
+  EXPECT_GE(Int(e["stages"][1], "startTime"), Int(e["stages"][0], "endTime"));
+}
+
+TEST_F(EngineTest, DisabledStageIsSkippedAndDownstreamRuns) {
+  Json skipped = Wait("2", {"1"});
+  skipped["stageEnabled"] = {{"type", "expression"},
+                             {"expression", "parameters.deploy == 'true'"}};
+  std::string id =
+      Start({{"stages", {Wait("1", {}), skipped, Wait("3", {"2"})}}},
+            {{"parameters", {{"deploy", "false"}}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "2"), "SKIPPED");
+  EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, FailPipelineStopsEverything) {
+  std::string id = Start({{"stages", {Failing("1", {}), Wait("2", {"1"})}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
+  // The synthetic precondition stage carries the error.
+  EXPECT_EQ(StatusOfRef(e, "1<1"), "TERMINAL");
+  EXPECT_EQ(Str(StageByRef(e, "1<1"), "parentStageId"),
+            Str(StageByRef(e, "1"), "id"));
+  EXPECT_EQ(Str(StageByRef(e, "1<1"), "syntheticStageOwner"), "STAGE_BEFORE");
+}
+
+TEST_F(EngineTest, FailPipelineFalseStopsOnlyItsBranch) {
+  std::string id = Start({{"stages",
+                           {Failing("1", {}, {{"failPipeline", false}}),
+                            Wait("2", {"1"}), Wait("3", {}, 30)}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "STOPPED");
+  EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
+  EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, CompleteOtherBranchesThenFail) {
+  std::string id = Start({{"stages",
+                           {Failing("1", {},
+                                    {{"failPipeline", false},
+                                     {"completeOtherBranchesThenFail", true}}),
+                            Wait("3", {}, 30)}}});
+  Run(5000);
+  // The other branch still runs: the execution is not finished.
+  EXPECT_EQ(Str(Get(id), "status"), "RUNNING");
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+}
+
+TEST_F(EngineTest, ContinuePipelineLetsDownstreamRun) {
+  std::string id = Start(
+      {{"stages",
+        {Failing("1", {}, {{"continuePipeline", true}}), Wait("2", {"1"})}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "FAILED_CONTINUE");
+  EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, StageTimeoutFailsTheStage) {
+  Json j = Judgment("1", {});
+  j["stageTimeoutMs"] = 60000;
+  std::string id = Start({{"stages", {j}}});
+  Run(30000);
+  EXPECT_EQ(StatusOfRef(Get(id), "1"), "RUNNING");
+  Run(120000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_NE(StageByRef(e, "1")["context"]["exception"].dump().find("timed out"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, MarkSuccessfulOnTimeout) {
+  Json j = Judgment("1", {});
+  j["stageTimeoutMs"] = 1000;
+  j["markSuccessfulOnTimeout"] = true;
+  std::string id = Start({{"stages", {j}}});
+  Run(100000);
+  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, TaskRetriesWithBackoff) {
+  flaky_->running_results = 2;
+  flaky_->backoff = 5000;
+  Json s = {{"refId", "1"}, {"type", "flaky"}, {"backoffPeriodMs", 7000}};
+  std::string id = Start({{"stages", {s}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  ASSERT_EQ(flaky_->times.size(), 3u);
+  // The larger of the task's backoff and the stage's backoffPeriodMs.
+  EXPECT_EQ(flaky_->times[1] - flaky_->times[0], 7000);
+  EXPECT_EQ(flaky_->times[2] - flaky_->times[1], 7000);
+  EXPECT_EQ(StageByRef(e, "1")["outputs"]["flaky"], 3);
+}
+
+TEST_F(EngineTest, ManualJudgmentContinueRecordsTheUser) {
+  std::string id = Start({{"stages", {Judgment("1", {}), Wait("2", {"1"})}}});
+  Run(1000);
+  Json e = Get(id);
+  ASSERT_EQ(StatusOfRef(e, "1"), "RUNNING");
+  std::string stage_id = Str(StageByRef(e, "1"), "id");
+  auto updated = engine_->UpdateStage(
+      id, stage_id, {{"judgmentStatus", "continue"}, {"judgmentInput", "ok"}},
+      "bob");
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  Run(0);  // the patch runs the task at once: no clock advance needed
+  e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  const Json& s = StageByRef(e, "1");
+  EXPECT_EQ(Str(s["lastModified"], "user"), "bob");
+  EXPECT_EQ(Str(s["context"], "lastModifiedBy"), "bob");
+  EXPECT_EQ(Str(s["context"], "judgmentInput"), "ok");
+}
+
+TEST_F(EngineTest, ManualJudgmentStopThenRestartThenContinue) {
+  std::string id = Start({{"stages", {Judgment("1", {}), Wait("2", {"1"})}}});
+  Run(1000);
+  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  ASSERT_TRUE(
+      engine_->UpdateStage(id, stage_id, {{"judgmentStatus", "stop"}}, "bob")
+          .ok());
+  Run(0);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  // Restart: the judgment is cleared and the stage waits again.
+  auto restarted = engine_->RestartStage(id, stage_id, "carol", Json::object());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  Run(1000);
+  e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "RUNNING");
+  EXPECT_EQ(StatusOfRef(e, "1"), "RUNNING");
+  EXPECT_EQ(Str(StageByRef(e, "1")["context"]["restartDetails"], "restartedBy"),
+            "carol");
+  EXPECT_FALSE(StageByRef(e, "1")["context"].contains("judgmentStatus"));
+  ASSERT_TRUE(
+      engine_
+          ->UpdateStage(id, stage_id, {{"judgmentStatus", "continue"}}, "bob")
+          .ok());
+  Run(1000);
+  e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, RestartOfARunningStageIsRefused) {
+  std::string id = Start({{"stages", {Judgment("1", {})}}});
+  Run(1000);
+  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  auto r = engine_->RestartStage(id, stage_id, "carol", Json::object());
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+}
+
+TEST_F(EngineTest, CancelStopsRunningStages) {
+  std::string id = Start({{"stages", {Wait("1", {}, 600), Wait("2", {"1"})}}});
+  Run(1000);
+  ASSERT_TRUE(engine_->Cancel(id, "dave", "not needed").ok());
+  Run(0);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "CANCELED");
+  EXPECT_TRUE(Flag(e, "canceled"));
+  EXPECT_EQ(Str(e, "canceledBy"), "dave");
+  EXPECT_EQ(Str(e, "cancellationReason"), "not needed");
+  EXPECT_EQ(StatusOfRef(e, "1"), "CANCELED");
+  EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
+  // Nothing is left to run.
+  Run(3600000);
+  EXPECT_EQ(store_.QueueSize(), 0);
+}
+
+TEST_F(EngineTest, PauseHoldsTasksAndResumeContinues) {
+  std::string id = Start({{"stages", {Wait("1", {}, 10)}}});
+  Run(1000);
+  ASSERT_TRUE(engine_->Pause(id, "erin").ok());
+  Run(60000);  // the wait time passes while paused
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "PAUSED");
+  EXPECT_EQ(StatusOfRef(e, "1"), "PAUSED");
+  EXPECT_EQ(Str(e["paused"], "pausedBy"), "erin");
+  EXPECT_TRUE(absl::IsFailedPrecondition(engine_->Pause(id, "erin")));
+  clock_.now_ += 60000;
+  ASSERT_TRUE(engine_->Resume(id, "frank", false).ok());
+  Run(60000);
+  e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(Str(e["paused"], "resumedBy"), "frank");
+  EXPECT_GE(Int(e["paused"], "pausedMs"), 59000);
+  EXPECT_TRUE(absl::IsFailedPrecondition(engine_->Resume(id, "x", false)));
+}
+
+TEST_F(EngineTest, LimitConcurrentQueuesAndKeepsOnlyTheNewestWaiting) {
+  Json config = {{"id", "cfg-1"},
+                 {"limitConcurrent", true},
+                 {"stages", {Wait("1", {}, 10)}}};
+  std::string a = Start(config);
+  Run(0);
+  clock_.now_ += 1;
+  std::string b = Start(config);
+  clock_.now_ += 1;
+  std::string c = Start(config);
+  Run(0);
+  EXPECT_EQ(Str(Get(a), "status"), "RUNNING");
+  EXPECT_EQ(Str(Get(b), "status"), "NOT_STARTED");
+  EXPECT_EQ(Str(Get(c), "status"), "NOT_STARTED");
+  Run(60000);
+  EXPECT_EQ(Str(Get(a), "status"), "SUCCEEDED");
+  // keepWaitingPipelines false: the older waiting run is canceled.
+  EXPECT_EQ(Str(Get(b), "status"), "CANCELED");
+  EXPECT_EQ(Str(Get(b), "canceledBy"), "spinnaker");
+  EXPECT_EQ(Str(Get(c), "status"), "SUCCEEDED");
+  EXPECT_GE(Int(Get(c), "startTime"), Int(Get(a), "endTime"));
+}
+
+TEST_F(EngineTest, KeepWaitingPipelinesRunsQueuedInOrder) {
+  Json config = {{"id", "cfg-2"},
+                 {"limitConcurrent", true},
+                 {"keepWaitingPipelines", true},
+                 {"stages", {Wait("1", {}, 10)}}};
+  std::string a = Start(config);
+  clock_.now_ += 1;
+  std::string b = Start(config);
+  clock_.now_ += 1;
+  std::string c = Start(config);
+  Run(120000);
+  for (const std::string& id : {a, b, c}) {
+    EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED") << id;
+  }
+  EXPECT_GE(Int(Get(b), "startTime"), Int(Get(a), "endTime"));
+  EXPECT_GE(Int(Get(c), "startTime"), Int(Get(b), "endTime"));
+}
+
+TEST_F(EngineTest, MaxConcurrentExecutions) {
+  Json config = {{"id", "cfg-3"},
+                 {"maxConcurrentExecutions", 2},
+                 {"keepWaitingPipelines", true},
+                 {"stages", {Wait("1", {}, 10)}}};
+  std::string a = Start(config), b = Start(config), c = Start(config);
+  Run(0);
+  int running = 0, waiting = 0;
+  for (const std::string& id : {a, b, c}) {
+    std::string s = Str(Get(id), "status");
+    running += s == "RUNNING";
+    waiting += s == "NOT_STARTED";
+  }
+  EXPECT_EQ(running, 2);
+  EXPECT_EQ(waiting, 1);
+  Run(120000);
+  for (const std::string& id : {a, b, c}) {
+    EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  }
+}
+
+TEST_F(EngineTest, EvaluateVariablesFeedDownstreamExpressions) {
+  Json vars = {{"refId", "1"},
+               {"type", "evaluateVariables"},
+               {"variables",
+                Json::array({{{"key", "env"}, {"value", "${parameters.env}"}},
+                             {{"key", "full"},
+                              {"value", "${env + '-' + trigger.user}"}}})}};
+  Json check = Failing("2", {"1"});
+  check["preconditions"][0]["context"]["expression"] =
+      "${full == 'prod-alice' and #stage('wait 3') == null}";
+  // #stage of an unknown name fails: recorded, and the check fails.
+  Json w = Wait("3", {"1"});
+  w["waitTime"] = "${env == 'prod' ? 2 : 1}";
+  std::string id =
+      Start({{"stages", {vars, w}}}, {{"parameters", {{"env", "prod"}}}});
+  Run(10000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(StageByRef(e, "1")["outputs"]["env"], "prod");
+  EXPECT_EQ(StageByRef(e, "1")["outputs"]["full"], "prod-alice");
+  EXPECT_EQ(StageByRef(e, "1")["context"]["variables"][1]["sourceExpression"],
+            "${env + '-' + trigger.user}");
+  EXPECT_EQ(StageByRef(e, "3")["context"]["waitTime"], 2);
+}
+
+TEST_F(EngineTest, FailedExpressionIsRecordedAndStaysText) {
+  Json w = Wait("1", {});
+  w["note"] = "${#stage('nope').status}";
+  std::string id = Start({{"stages", {w}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  const Json& ctx = StageByRef(e, "1")["context"];
+  EXPECT_EQ(ctx["note"], "${#stage('nope').status}");
+  ASSERT_TRUE(ctx.contains("expressionEvaluationSummary"));
+  EXPECT_EQ(ctx["expressionEvaluationSummary"].begin()->at(0)["level"],
+            "ERROR");
+}
+
+TEST_F(EngineTest, FailOnFailedExpressions) {
+  Json w = Wait("1", {});
+  w["note"] = "${unknownFunction(}";
+  w["failOnFailedExpressions"] = true;
+  std::string id = Start({{"stages", {w}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_FALSE(
+      StageByRef(e, "1")["context"]["exception"]["details"]["errors"].empty());
+}
+
+TEST_F(EngineTest, JudgmentHelperAndStageHelpers) {
+  Json j = Judgment("1", {});
+  Json check = Failing("2", {"1"});
+  check["preconditions"][0]["context"]["expression"] =
+      "${#judgment('judge 1') == 'ok' && #stage('judge 1').hasSucceeded && "
+      "#stageByRefId('1').status == 'SUCCEEDED'}";
+  std::string id = Start({{"stages", {j, check}}});
+  Run(1000);
+  std::string sid = Str(StageByRef(Get(id), "1"), "id");
+  ASSERT_TRUE(engine_
+                  ->UpdateStage(
+                      id, sid,
+                      {{"judgmentStatus", "continue"}, {"judgmentInput", "ok"}},
+                      "bob")
+                  .ok());
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, UnknownStageTypeFailsCleanly) {
+  std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "nope"}}}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_NE(StageByRef(e, "1")["context"]["exception"].dump().find("nope"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, ChildPipelineRunsOnceAndItsOutputsReachTheParent) {
+  front50_.pipelines["child-cfg"] = {
+      {"id", "child-cfg"},
+      {"application", "app"},
+      {"name", "child"},
+      {"parameterConfig", Json::array({{{"name", "size"}, {"default", "s"}},
+                                       {{"name", "who"}, {"required", true}}})},
+      {"stages",
+       Json::array(
+           {{{"refId", "1"},
+             {"type", "evaluateVariables"},
+             {"variables",
+              Json::array(
+                  {{{"key", "answer"},
+                    {"value", "${parameters.who + parameters.size}"}}})}}})}};
+  Json stage = {{"refId", "1"},
+                {"type", "pipeline"},
+                {"application", "app"},
+                {"pipeline", "${#pipelineId('child')}"},
+                {"pipelineParameters", {{"who", "me"}}}};
+  std::string id = Start({{"stages", {stage, Wait("2", {"1"})}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  const Json& s = StageByRef(e, "1");
+  EXPECT_EQ(s["outputs"]["answer"], "mes");
+  std::string child_id = Str(s["context"], "executionId");
+  Json child = Get(child_id);
+  EXPECT_EQ(Str(child, "status"), "SUCCEEDED");
+  EXPECT_EQ(Str(child["trigger"], "type"), "pipeline");
+  EXPECT_EQ(Str(child["trigger"]["parentExecution"], "id"), id);
+  EXPECT_EQ(child["trigger"]["parameters"]["size"], "s");
+  ExecutionQuery q;
+  q.config_ids = {"child-cfg"};
+  EXPECT_EQ(store_.List(q)->size(), 1u);
+}
+
+TEST_F(EngineTest, CancelingTheParentCancelsTheChild) {
+  front50_.pipelines["slow"] = {{"id", "slow"},
+                                {"application", "app"},
+                                {"name", "slow"},
+                                {"stages", {Wait("1", {}, 600)}}};
+  std::string id =
+      Start({{"stages",
+              {{{"refId", "1"}, {"type", "pipeline"}, {"pipeline", "slow"}}}}});
+  Run(1000);
+  std::string child = Str(StageByRef(Get(id), "1")["context"], "executionId");
+  ASSERT_FALSE(child.empty());
+  EXPECT_EQ(Str(Get(child), "status"), "RUNNING");
+  ASSERT_TRUE(engine_->Cancel(id, "gina", "").ok());
+  Run(1000);
+  EXPECT_EQ(Str(Get(id), "status"), "CANCELED");
+  EXPECT_EQ(Str(Get(child), "status"), "CANCELED");
+}
+
+TEST_F(EngineTest, RedeliveredMessagesChangeNothing) {
+  std::string id = Start({{"stages", {Wait("1", {}), Wait("2", {"1"})}}});
+  Run(1000);
+  Json before = Get(id);
+  std::string s1 = Str(StageByRef(before, "1"), "id");
+  // Duplicates of every kind of message arrive after the fact.
+  std::vector<Outgoing> dup;
+  for (const char* k : {kind::kStartExecution, kind::kStartStage,
+                        kind::kCompleteStage, kind::kCompleteExecution}) {
+    Outgoing o;
+    o.message = {k, id,
+                 std::string(k) == kind::kStartExecution ||
+                         std::string(k) == kind::kCompleteExecution
+                     ? ""
+                     : s1,
+                 ""};
+    dup.push_back(o);
+  }
+  Outgoing t;
+  t.message = {kind::kRunTask, id, s1, "1"};
+  dup.push_back(t);
+  ASSERT_TRUE(store_.Push(dup).ok());
+  Run(1000);
+  Json after = Get(id);
+  EXPECT_EQ(before.dump(), after.dump());
+}
+
+TEST_F(EngineTest, OrchestrationCreatesAndDeletesAnApplication) {
+  LaunchOptions o;
+  o.now_ms = clock_.NowMs();
+  auto exec =
+      BuildOrchestration("demo", "Create Application: demo",
+                         Json::array({{{"type", "createApplication"},
+                                       {"application",
+                                        {{"name", "demo"},
+                                         {"email", "a@b.c"},
+                                         {"cloudProviders", "local"}}}},
+                                      {{"type", "deleteApplication"},
+                                       {"application", {{"name", "demo"}}}}}),
+                         Json::object(), o);
+  ASSERT_TRUE(exec.ok());
+  ASSERT_TRUE(store_.Create(*exec, "", {StartMessage(*exec)}).ok());
+  Run(1000);
+  Json e = Get(Str(*exec, "id"));
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(Str(e, "type"), "ORCHESTRATION");
+  EXPECT_EQ(e["stages"][0]["type"], "createApplication");
+  EXPECT_TRUE(front50_.apps.empty());  // created, then deleted
+}
+
+TEST_F(EngineTest, PluggedInStageTypeRunsWithoutEngineChanges) {
+  // `flaky` is registered by the test itself (see the fixture).
+  flaky_->running_results = 0;
+  std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "flaky"}}}}});
+  Run(1000);
+  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, RetentionPurgesOldFinishedExecutions) {
+  std::string a = Start({{"stages", {Wait("1", {})}}});
+  Run(0);
+  clock_.now_ += 10LL * 24 * 3600 * 1000;
+  std::string b = Start({{"stages", {Wait("1", {}, 600)}}});
+  Run(0);
+  auto purged = store_.Purge(clock_.NowMs() - 24LL * 3600 * 1000, 0);
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 1);
+  EXPECT_TRUE(absl::IsNotFound(store_.Get(a).status()));
+  EXPECT_TRUE(store_.Get(b).ok());  // still running: kept
+}
+
+TEST(LauncherTest, ValidatesConfigsAndParameters) {
+  LaunchOptions o;
+  o.now_ms = 1;
+  Json ok = {
+      {"application", "a"},
+      {"name", "p"},
+      {"parameterConfig", Json::array({{{"name", "env"}, {"required", true}},
+                                       {{"name", "size"}, {"default", "m"}}})},
+      {"stages", {{{"refId", "1"}, {"type", "wait"}}}}};
+  auto missing = BuildPipelineExecution(ok, Json::object(), o);
+  EXPECT_TRUE(absl::IsInvalidArgument(missing.status()));
+  EXPECT_NE(missing.status().message().find("env"), std::string::npos);
+  auto good =
+      BuildPipelineExecution(ok, {{"parameters", {{"env", "prod"}}}}, o);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ((*good)["trigger"]["parameters"]["size"], "m");
+  EXPECT_EQ((*good)["trigger"]["type"], "manual");
+  EXPECT_EQ((*good)["trigger"]["user"], "[anonymous]");
+
+  Json cycle = ok;
+  cycle["stages"] = {
+      {{"refId", "1"}, {"type", "wait"}, {"requisiteStageRefIds", {"2"}}},
+      {{"refId", "2"}, {"type", "wait"}, {"requisiteStageRefIds", {"1"}}}};
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      BuildPipelineExecution(cycle, {{"parameters", {{"env", "x"}}}}, o)
+          .status()));
+  Json unknown = ok;
+  unknown["stages"] = {
+      {{"refId", "1"}, {"type", "wait"}, {"requisiteStageRefIds", {"9"}}}};
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      BuildPipelineExecution(unknown, {{"parameters", {{"env", "x"}}}}, o)
+          .status()));
+  Json untyped = ok;
+  untyped["stages"] = {{{"refId", "1"}}};
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      BuildPipelineExecution(untyped, {{"parameters", {{"env", "x"}}}}, o)
+          .status()));
+  Json disabled = ok;
+  disabled["disabled"] = true;
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      BuildPipelineExecution(disabled, {{"parameters", {{"env", "x"}}}}, o)
+          .status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      BuildPipelineExecution(ok, Json::array(), o).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      BuildPipelineExecution(ok, {{"parameters", "x"}}, o).status()));
+}
+
+TEST(JsonPathTest, ReadsNestedValues) {
+  Json j = {{"a", {{"b", Json::array({{{"c", "x"}}})}}}, {"s", "DONE"}};
+  EXPECT_EQ(JsonPathGet(j, "$.a.b[0].c"), "x");
+  EXPECT_EQ(JsonPathGet(j, "$.s"), "DONE");
+  EXPECT_EQ(JsonPathGet(j, "$['s']"), "DONE");
+  EXPECT_TRUE(JsonPathGet(j, "$.a.b[3]").is_null());
+  EXPECT_TRUE(JsonPathGet(j, "$.missing.x").is_null());
+}
+
+}  // namespace
+}  // namespace gennaker::orca

@@ -1,0 +1,129 @@
+// The execution model shared by orca's engine, stores and adapters.
+//
+// An execution is kept as one JSON document in Spinnaker's wire shape
+// (gate-api.md 3.1): the engine mutates it under the execution's lock and the
+// document is served as-is. Engine-private state lives under the key
+// kPrivateKey and is removed by PublicView(). Statuses are Spinnaker's names.
+#ifndef GENNAKER_SERVICES_ORCA_ENGINE_MODEL_H_
+#define GENNAKER_SERVICES_ORCA_ENGINE_MODEL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+
+namespace gennaker::orca {
+
+using Json = nlohmann::ordered_json;
+
+// Engine-private keys of an execution (waiting flag, queued restart).
+inline constexpr char kPrivateKey[] = "_gennaker";
+
+// Spinnaker's ExecutionStatus names.
+namespace status {
+inline constexpr char kNotStarted[] = "NOT_STARTED";
+inline constexpr char kRunning[] = "RUNNING";
+inline constexpr char kPaused[] = "PAUSED";
+inline constexpr char kSuspended[] = "SUSPENDED";
+inline constexpr char kSucceeded[] = "SUCCEEDED";
+inline constexpr char kFailedContinue[] = "FAILED_CONTINUE";
+inline constexpr char kTerminal[] = "TERMINAL";
+inline constexpr char kCanceled[] = "CANCELED";
+inline constexpr char kRedirect[] = "REDIRECT";
+inline constexpr char kStopped[] = "STOPPED";
+inline constexpr char kSkipped[] = "SKIPPED";
+inline constexpr char kBuffered[] = "BUFFERED";
+}  // namespace status
+
+bool IsKnownStatus(absl::string_view s);
+// SUCCEEDED, FAILED_CONTINUE, TERMINAL, CANCELED, STOPPED, SKIPPED.
+bool IsComplete(absl::string_view s);
+// TERMINAL, CANCELED, STOPPED: nothing downstream runs.
+bool IsHalt(absl::string_view s);
+// SUCCEEDED, FAILED_CONTINUE, SKIPPED: downstream stages may start.
+bool AllowsDownstream(absl::string_view s);
+
+// One queue message (keiko's kinds). Identical messages share a fingerprint,
+// so pushing one twice only moves its delivery time.
+struct Message {
+  std::string kind;
+  std::string execution_id;
+  std::string stage_id;
+  std::string task_id;
+  Json extra = Json::object();  // kind-specific fields (status, user, ...)
+
+  std::string ToJson() const;
+  static std::optional<Message> FromJson(absl::string_view text);
+};
+
+// A message to push, delivered `delay_ms` after the commit.
+struct Outgoing {
+  Message message;
+  int64_t delay_ms = 0;
+};
+
+// Message kinds.
+namespace kind {
+inline constexpr char kStartExecution[] = "startExecution";
+inline constexpr char kStartStage[] = "startStage";
+inline constexpr char kStartTask[] = "startTask";
+inline constexpr char kRunTask[] = "runTask";
+inline constexpr char kCompleteTask[] = "completeTask";
+inline constexpr char kCompleteStage[] = "completeStage";
+inline constexpr char kContinueParentStage[] = "continueParentStage";
+inline constexpr char kCompleteExecution[] = "completeExecution";
+inline constexpr char kCancelExecution[] = "cancelExecution";
+inline constexpr char kRescheduleExecution[] = "rescheduleExecution";
+inline constexpr char kStartWaitingExecutions[] = "startWaitingExecutions";
+}  // namespace kind
+
+// Stage lookup and DAG helpers over an execution document.
+Json* FindStage(Json& execution, absl::string_view stage_id);
+const Json* FindStage(const Json& execution, absl::string_view stage_id);
+// Top-level stages (no parentStageId) whose refId is in the stage's
+// requisiteStageRefIds; for synthetic stages, siblings with the same parent.
+std::vector<Json*> Upstream(Json& execution, const Json& stage);
+std::vector<Json*> Downstream(Json& execution, const Json& stage);
+// Synthetic children of `parent_id` owned as STAGE_BEFORE / STAGE_AFTER.
+std::vector<Json*> Children(Json& execution, absl::string_view parent_id,
+                            absl::string_view owner);
+// The parent of a synthetic stage, or nullptr.
+Json* Parent(Json& execution, const Json& stage);
+// The top-level ancestor (the stage itself when it has no parent).
+Json* TopLevel(Json& execution, Json* stage);
+
+// String field or "" (never throws).
+std::string Str(const Json& object, const char* key);
+int64_t Int(const Json& object, const char* key, int64_t fallback = 0);
+// Spinnaker truthiness of a config flag: true, "true" (any case).
+bool Flag(const Json& object, const char* key, bool fallback = false);
+
+// `status` as the stage's failure status (failPipeline / continuePipeline).
+std::string FailureStatus(const Json& stage,
+                          const std::string& fallback = status::kTerminal);
+
+// The execution without engine-private keys; with `expand` false, stage
+// contexts (but context.group), outputs and tasks are emptied as orca's
+// unexpanded lists do.
+Json PublicView(const Json& execution, bool expand = true);
+
+// A new ULID (26 Crockford base32 chars, time-ordered).
+std::string NewUlid(int64_t now_ms);
+
+// Clock used by the engine; tests inject a manual one.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t NowMs() const = 0;
+};
+class SystemClock : public Clock {
+ public:
+  int64_t NowMs() const override;
+};
+
+}  // namespace gennaker::orca
+
+#endif  // GENNAKER_SERVICES_ORCA_ENGINE_MODEL_H_

@@ -1,0 +1,106 @@
+#include "services/orca/front50_client.h"
+
+#include "absl/strings/ascii.h"
+#include "common/grpc/channel.h"
+#include "common/status/grpc_status.h"
+#include "gennaker/front50/v1/front50.grpc.pb.h"
+
+namespace gennaker::orca {
+
+namespace {
+
+namespace f50 = ::gennaker::front50::v1;
+
+absl::StatusOr<Json> ConfigOf(const f50::GetPipelineResponse& resp) {
+  Json j = Json::parse(resp.pipeline().config().json(), nullptr, false);
+  if (!j.is_object()) return absl::DataLossError("pipeline config is not JSON");
+  return j;
+}
+
+class Front50Grpc : public Front50 {
+ public:
+  explicit Front50Grpc(std::shared_ptr<grpc::Channel> channel)
+      : stub_(f50::Front50Service::NewStub(std::move(channel))) {}
+
+  absl::StatusOr<Json> PipelineById(const std::string& id) override {
+    f50::GetPipelineRequest req;
+    req.set_kind(f50::PIPELINE_KIND_PIPELINE);
+    req.set_id(id);
+    return Get(req);
+  }
+
+  absl::StatusOr<Json> PipelineByName(const std::string& application,
+                                      const std::string& name) override {
+    f50::GetPipelineRequest req;
+    req.set_kind(f50::PIPELINE_KIND_PIPELINE);
+    req.set_application(application);
+    req.set_name(name);
+    return Get(req);
+  }
+
+  absl::Status UpsertApplication(const Json& attributes) override {
+    std::string name = absl::AsciiStrToLower(Str(attributes, "name"));
+    if (name.empty()) {
+      return absl::InvalidArgumentError("application.name is required");
+    }
+    f50::CreateApplicationRequest req;
+    req.mutable_application()->set_name(name);
+    req.mutable_application()->mutable_attributes()->set_json(
+        attributes.dump());
+    f50::CreateApplicationResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s =
+        FromGrpcStatus(stub_->CreateApplication(ctx.get(), req, &resp));
+    if (!absl::IsAlreadyExists(s)) return s;
+    return Update(name, attributes, /*merge=*/true);
+  }
+
+  absl::Status UpdateApplication(const Json& attributes) override {
+    std::string name = absl::AsciiStrToLower(Str(attributes, "name"));
+    if (name.empty()) {
+      return absl::InvalidArgumentError("application.name is required");
+    }
+    return Update(name, attributes, /*merge=*/true);
+  }
+
+  absl::Status DeleteApplication(const std::string& name) override {
+    f50::DeleteObjectRequest req;
+    req.set_type(f50::OBJECT_TYPE_APPLICATION);
+    req.set_key(absl::AsciiStrToLower(name));
+    f50::DeleteObjectResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s = FromGrpcStatus(stub_->DeleteObject(ctx.get(), req, &resp));
+    return absl::IsNotFound(s) ? absl::OkStatus() : s;
+  }
+
+ private:
+  absl::StatusOr<Json> Get(const f50::GetPipelineRequest& req) {
+    f50::GetPipelineResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s = FromGrpcStatus(stub_->GetPipeline(ctx.get(), req, &resp));
+    if (!s.ok()) return s;
+    return ConfigOf(resp);
+  }
+
+  absl::Status Update(const std::string& name, const Json& attributes,
+                      bool merge) {
+    f50::UpdateApplicationRequest req;
+    req.set_name(name);
+    req.mutable_attributes()->set_json(attributes.dump());
+    req.set_merge(merge);
+    f50::UpdateApplicationResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    return FromGrpcStatus(stub_->UpdateApplication(ctx.get(), req, &resp));
+  }
+
+  std::unique_ptr<f50::Front50Service::Stub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<Front50> NewFront50Grpc(
+    std::shared_ptr<grpc::Channel> channel) {
+  return std::make_unique<Front50Grpc>(std::move(channel));
+}
+
+}  // namespace gennaker::orca

@@ -1,0 +1,37 @@
+// The stage types orca ships with: wait, manualJudgment, checkPreconditions,
+// evaluateVariables, restrictExecutionDuringTimeWindow (synthetic), pipeline
+// (child pipelines), webhook, and the application orchestrations
+// (createApplication, updateApplication, deleteApplication).
+#ifndef GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
+#define GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
+
+#include <string>
+
+#include "services/orca/engine/registry.h"
+
+namespace gennaker::orca {
+
+class Front50;
+
+struct StageDeps {
+  Front50* front50 = nullptr;
+  // Header sent with every webhook call: "<execution>:<stage>:<task>", the
+  // same on every delivery of that call, so receivers can de-duplicate.
+  std::string idempotency_header = "X-Gennaker-Idempotency-Key";
+  // Attempts of a webhook call answering 5xx / failing to connect.
+  int webhook_max_attempts = 10;
+};
+
+void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);
+
+// Internal to the stage files.
+void RegisterWebhookStage(Registry* registry, const StageDeps& deps);
+void RegisterPipelineStage(Registry* registry, const StageDeps& deps);
+
+// A value read from JSON by a "$.a.b[0]" path (the subset of JSONPath webhook
+// monitors use); nullptr when absent.
+Json JsonPathGet(const Json& root, const std::string& path);
+
+}  // namespace gennaker::orca
+
+#endif  // GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
