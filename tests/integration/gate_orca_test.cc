@@ -1,0 +1,542 @@
+// End to end through gate's REST API the way spin and Deck drive executions:
+// real gate routes, real orca (engine, workers, PostgreSQL queue), real
+// front50, real HTTP for webhooks. Save, execute, poll, judge, succeed;
+// cancel; pause/resume; restart; child pipelines; webhooks; ad-hoc tasks;
+// bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc/channel.h"
+#include "common/grpc/grpc_server.h"
+#include "common/http/http_client.h"
+#include "common/http/http_server.h"
+#include "common/pg/migrations.h"
+#include "common/service/service_main.h"
+#include "common/testing/test_stores.h"
+#include "gennaker/orca/v1/config.pb.h"
+#include "nlohmann/json.hpp"
+#include "services/front50/front50_core.h"
+#include "services/front50/front50_grpc.h"
+#include "services/front50/store/pg_object_store.h"
+#include "services/gate/gate_rest.h"
+#include "services/orca/orca_server.h"
+#include "tests/support/counting_server.h"
+
+namespace gennaker::front50 {
+std::vector<pg::Migration> Migrations();
+}
+
+namespace gennaker {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+class GateOrcaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto pg = testing::SharedPostgres();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    auto dsn = (*pg)->CreateDatabase("orca");
+    ASSERT_TRUE(dsn.ok());
+    pg::PoolOptions o;
+    o.dsn = *dsn;
+    o.size = 4;
+    auto pool = pg::Pool::Create(o);
+    ASSERT_TRUE(pool.ok());
+    pool_ = pool->release();
+    ASSERT_TRUE(
+        pg::ApplyMigrations(*pool_, "front50", front50::Migrations()).ok());
+    store_ = new front50::PgObjectStore(pool_, *dsn);
+    core_ = new front50::Front50Core(
+        store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
+    ASSERT_TRUE(core_->Init().ok());
+    front50_service_ =
+        front50::NewFront50GrpcService(core_, &stopping_).release();
+    auto f50 = GrpcServer::Start({}, {front50_service_});
+    ASSERT_TRUE(f50.ok());
+    front50_grpc_ = f50->release();
+    std::string f50_address = absl::StrCat("127.0.0.1:", front50_grpc_->port());
+
+    orca::v1::OrcaConfig config;
+    config.mutable_postgres()->set_dsn(*dsn);
+    config.mutable_postgres()->set_pool_size(4);
+    config.mutable_postgres()->set_connect_timeout_seconds(5);
+    config.mutable_services()->mutable_front50()->set_address(f50_address);
+    config.mutable_engine()->set_worker_threads(2);
+    config.mutable_engine()->set_safety_poll_ms(500);
+    ASSERT_TRUE(orca::ValidateConfig(config).ok());
+    auto built = orca::BuildOrca(config, nullptr);
+    ASSERT_TRUE(built.ok()) << built.status();
+    orca_ = built->release();
+    GrpcServerOptions g;
+    g.unimplemented_area = "not built yet";
+    auto server = GrpcServer::Start(g, orca_->GrpcServices());
+    ASSERT_TRUE(server.ok());
+    orca_grpc_ = server->release();
+    ASSERT_TRUE(orca_->StartExtra().ok());
+
+    gate::RestBackends backends;
+    backends.front50 = MakeChannel(f50_address);
+    backends.orca = MakeChannel(absl::StrCat("127.0.0.1:", orca_grpc_->port()));
+    backends.clouddriver = backends.front50;
+    backends.version = "9.9.9";
+    http::ServerOptions h;
+    h.threads = 4;
+    auto rest = http::Server::Start(h, gate::MakeRestRouter(backends));
+    ASSERT_TRUE(rest.ok());
+    rest_ = rest->release();
+    base_ = absl::StrCat("http://127.0.0.1:", rest_->port());
+    hooks_ = testing::CountingServer::Start(2).release();
+    ASSERT_NE(hooks_, nullptr);
+  }
+
+  static void TearDownTestSuite() {
+    stopping_ = true;
+    delete rest_;
+    orca_->Stop();
+    delete orca_grpc_;
+    delete orca_;
+    delete front50_grpc_;
+    delete front50_service_;
+    delete core_;
+    delete store_;
+    delete pool_;
+    delete hooks_;
+  }
+
+  static http::ClientResponse Call(const std::string& method,
+                                   const std::string& path,
+                                   const std::string& body = "") {
+    http::ClientRequest r;
+    r.method = method;
+    r.url = base_ + path;
+    r.body = body;
+    if (!body.empty()) r.headers = {{"Content-Type", "application/json"}};
+    auto resp = http::Fetch(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : http::ClientResponse{};
+  }
+
+  static Json JsonOf(const http::ClientResponse& r) {
+    Json j = Json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.status << " " << r.body;
+    return j;
+  }
+
+  static void CreateApp(const std::string& name) {
+    ASSERT_TRUE(
+        core_
+            ->CreateApplication(
+                Json{{"name", name}, {"email", "dev@example.com"}}.dump(), "t")
+            .ok());
+  }
+
+  static void SavePipeline(Json config) {
+    auto r = Call("POST", "/pipelines", config.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  static std::string IdFromRef(const Json& j) {
+    std::string ref = j["ref"];
+    return ref.substr(ref.rfind('/') + 1);
+  }
+
+  // Polls GET path until `done(json)` or 20 s.
+  static Json PollUntil(const std::string& path,
+                        const std::function<bool(const Json&)>& done) {
+    Json last;
+    for (int i = 0; i < 400; ++i) {
+      auto r = Call("GET", path);
+      if (r.status == 200) {
+        last = JsonOf(r);
+        if (done(last)) return last;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "timed out polling " << path << ": " << last.dump();
+    return last;
+  }
+
+  static Json StatusIs(const std::string& id, const std::string& status) {
+    return PollUntil("/pipelines/" + id,
+                     [&](const Json& j) { return j["status"] == status; });
+  }
+
+  static const Json& StageByRef(const Json& e, const std::string& ref) {
+    for (const Json& s : e["stages"]) {
+      if (s["refId"] == ref) return s;
+    }
+    static Json none;
+    return none;
+  }
+
+  static bool HasNull(const Json& j) {
+    if (j.is_null()) return true;
+    if (j.is_structured()) {
+      for (const Json& v : j) {
+        if (HasNull(v)) return true;
+      }
+    }
+    return false;
+  }
+
+  static inline std::atomic<bool> stopping_{false};
+  static inline pg::Pool* pool_;
+  static inline front50::PgObjectStore* store_;
+  static inline front50::Front50Core* core_;
+  static inline grpc::Service* front50_service_;
+  static inline GrpcServer* front50_grpc_;
+  static inline ServiceInstance* orca_;
+  static inline GrpcServer* orca_grpc_;
+  static inline http::Server* rest_;
+  static inline testing::CountingServer* hooks_;
+  static inline std::string base_;
+};
+
+TEST_F(GateOrcaTest, SaveExecutePollJudgeSucceed) {
+  CreateApp("judged");
+  SavePipeline(
+      {{"application", "judged"},
+       {"name", "Deploy With Approval"},
+       {"parameterConfig",
+        Json::array({{{"name", "env"}, {"default", "staging"}}})},
+       {"stages",
+        Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 0}},
+                     {{"refId", "2"},
+                      {"type", "manualJudgment"},
+                      {"name", "Approve"},
+                      {"instructions", "Ship ${parameters.env}?"},
+                      {"judgmentInputs", Json::array({{{"value", "yes"}}})},
+                      {"requisiteStageRefIds", {"1"}}},
+                     {{"refId", "3"},
+                      {"type", "evaluateVariables"},
+                      {"variables",
+                       Json::array({{{"key", "choice"},
+                                     {"value", "${#judgment('Approve')}"}}})},
+                      {"requisiteStageRefIds", {"2"}}}})}});
+  // spin: POST /pipelines/{app}/{name} must answer 202 with a ref.
+  auto started = Call("POST", "/pipelines/judged/Deploy%20With%20Approval",
+                      R"({"type":"manual","parameters":{"env":"prod"}})");
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string id = IdFromRef(JsonOf(started));
+  Json e = PollUntil("/pipelines/" + id, [](const Json& j) {
+    return StageByRef(j, "2")["status"] == "RUNNING";
+  });
+  EXPECT_EQ(e["type"], "PIPELINE");
+  EXPECT_EQ(e["application"], "judged");
+  EXPECT_EQ(e["status"], "RUNNING");
+  // gate has no authentication yet: every caller is "anonymous".
+  EXPECT_EQ(e["trigger"]["user"], "anonymous");
+  EXPECT_EQ(e["trigger"]["parameters"]["env"], "prod");
+  EXPECT_EQ(StageByRef(e, "2")["context"]["instructions"], "Ship prod?");
+  EXPECT_FALSE(HasNull(e)) << "null fields must be left out";
+  EXPECT_FALSE(e.contains("_gennaker"));
+  std::string stage_id = StageByRef(e, "2")["id"];
+
+  // Deck: PATCH the judgment; the answer is the updated execution.
+  auto judged = Call("PATCH", "/pipelines/" + id + "/stages/" + stage_id,
+                     R"({"judgmentStatus":"continue","judgmentInput":"yes"})");
+  ASSERT_EQ(judged.status, 200) << judged.body;
+  EXPECT_EQ(JsonOf(judged)["id"], id);
+  e = StatusIs(id, "SUCCEEDED");
+  EXPECT_EQ(StageByRef(e, "2")["status"], "SUCCEEDED");
+  EXPECT_EQ(StageByRef(e, "2")["lastModified"]["user"], "anonymous");
+  EXPECT_EQ(StageByRef(e, "2")["context"]["lastModifiedBy"], "anonymous");
+  EXPECT_EQ(StageByRef(e, "3")["outputs"]["choice"], "yes");
+  EXPECT_TRUE(e["endTime"].is_number());
+
+  // Lists: the app's executions (unexpanded) and by config id / execution id.
+  auto list = JsonOf(Call("GET", "/applications/judged/pipelines?statuses="));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], id);
+  EXPECT_TRUE(list[0]["stages"][0]["tasks"].empty());
+  std::string config_id = e["pipelineConfigId"];
+  auto by_config =
+      JsonOf(Call("GET", "/executions?pipelineConfigIds=" + config_id));
+  ASSERT_EQ(by_config.size(), 1u);
+  EXPECT_FALSE(by_config[0]["stages"][0]["tasks"].empty());
+  auto by_id =
+      JsonOf(Call("GET", "/executions?executionIds=" + id + "&limit=1"));
+  ASSERT_EQ(by_id.size(), 1u);
+  EXPECT_EQ(JsonOf(Call("GET", "/executions")), Json::array());
+  auto running =
+      JsonOf(Call("GET", "/applications/judged/pipelines?statuses=RUNNING"));
+  EXPECT_TRUE(running.empty());
+}
+
+TEST_F(GateOrcaTest, DeckTriggerCancelAndDelete) {
+  CreateApp("canceled");
+  SavePipeline(
+      {{"application", "canceled"},
+       {"name", "long"},
+       {"stages",
+        Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 600}}})}});
+  auto started = Call("POST", "/pipelines/v2/canceled/long", "{}");
+  ASSERT_EQ(started.status, 202) << started.body;
+  Json ref = JsonOf(started);
+  EXPECT_FALSE(ref["eventId"].get<std::string>().empty());
+  std::string id = IdFromRef(ref);
+  EXPECT_EQ(id.size(), 26u);
+  StatusIs(id, "RUNNING");
+  auto del = Call("DELETE", "/pipelines/" + id);
+  EXPECT_EQ(del.status, 400) << "a running execution cannot be deleted";
+  auto cancel = Call(
+      "PUT", "/pipelines/" + id + "/cancel?reason=no%20longer%20needed", "");
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  Json e = StatusIs(id, "CANCELED");
+  EXPECT_EQ(e["canceledBy"], "anonymous");
+  EXPECT_EQ(e["cancellationReason"], "no longer needed");
+  EXPECT_EQ(e["stages"][0]["status"], "CANCELED");
+  // spin's literal {application} path segment is accepted.
+  EXPECT_EQ(Call("PUT", "/applications/%7Bapplication%7D/pipelines/" + id +
+                            "/cancel?reason=")
+                .status,
+            200);
+  EXPECT_EQ(Call("DELETE", "/pipelines/" + id).status, 200);
+  EXPECT_EQ(Call("GET", "/pipelines/" + id).status, 404);
+}
+
+TEST_F(GateOrcaTest, PauseResumeAndRestart) {
+  CreateApp("paused");
+  SavePipeline({{"application", "paused"},
+                {"name", "p"},
+                {"stages", Json::array({{{"refId", "1"},
+                                         {"type", "manualJudgment"},
+                                         {"name", "gate"}}})}});
+  auto started = Call("POST", "/pipelines/paused/p", "{}");
+  ASSERT_EQ(started.status, 202);
+  std::string id = IdFromRef(JsonOf(started));
+  Json e = StatusIs(id, "RUNNING");
+  std::string stage_id = e["stages"][0]["id"];
+  ASSERT_EQ(Call("PUT", "/pipelines/" + id + "/pause").status, 200);
+  e = StatusIs(id, "PAUSED");
+  EXPECT_EQ(e["paused"]["pausedBy"], "anonymous");
+  EXPECT_EQ(Call("PUT", "/pipelines/" + id + "/pause").status / 100, 4);
+  ASSERT_EQ(Call("PUT", "/pipelines/" + id + "/resume").status, 200);
+  StatusIs(id, "RUNNING");
+  ASSERT_EQ(Call("PATCH", "/pipelines/" + id + "/stages/" + stage_id,
+                 R"({"judgmentStatus":"stop"})")
+                .status,
+            200);
+  e = StatusIs(id, "TERMINAL");
+  auto restarted = Call(
+      "PUT", "/pipelines/" + id + "/stages/" + stage_id + "/restart", "{}");
+  ASSERT_EQ(restarted.status, 200) << restarted.body;
+  e = PollUntil("/pipelines/" + id, [](const Json& j) {
+    return j["status"] == "RUNNING" && j["stages"][0]["status"] == "RUNNING";
+  });
+  EXPECT_EQ(e["stages"][0]["context"]["restartDetails"]["restartedBy"],
+            "anonymous");
+  ASSERT_EQ(Call("PATCH", "/pipelines/" + id + "/stages/" + stage_id,
+                 R"({"judgmentStatus":"continue"})")
+                .status,
+            200);
+  StatusIs(id, "SUCCEEDED");
+}
+
+TEST_F(GateOrcaTest, ChildPipelineWithParameters) {
+  CreateApp("family");
+  SavePipeline(
+      {{"application", "family"},
+       {"name", "child"},
+       {"parameterConfig",
+        Json::array({{{"name", "who"}, {"required", true}},
+                     {{"name", "size"}, {"default", "large"}}})},
+       {"stages",
+        Json::array(
+            {{{"refId", "1"},
+              {"type", "evaluateVariables"},
+              {"variables",
+               Json::array(
+                   {{{"key", "greeting"},
+                     {"value",
+                      "hi ${parameters.who} (${parameters.size})"}}})}}})}});
+  SavePipeline(
+      {{"application", "family"},
+       {"name", "parent"},
+       {"stages",
+        Json::array(
+            {{{"refId", "1"},
+              {"type", "pipeline"},
+              {"application", "family"},
+              {"pipeline", "${#pipelineId('child')}"},
+              {"pipelineParameters", {{"who", "kid"}}}},
+             {{"refId", "2"},
+              {"type", "checkPreconditions"},
+              {"requisiteStageRefIds", {"1"}},
+              {"preconditions",
+               Json::array({{{"type", "expression"},
+                             {"context",
+                              {{"expression",
+                                "${greeting == 'hi kid (large)'}"}}}}})}}})}});
+  auto started = Call("POST", "/pipelines/family/parent", "{}");
+  ASSERT_EQ(started.status, 202);
+  std::string id = IdFromRef(JsonOf(started));
+  Json e = StatusIs(id, "SUCCEEDED");
+  std::string child_id = StageByRef(e, "1")["context"]["executionId"];
+  Json child = JsonOf(Call("GET", "/pipelines/" + child_id));
+  EXPECT_EQ(child["status"], "SUCCEEDED");
+  EXPECT_EQ(child["trigger"]["type"], "pipeline");
+  EXPECT_EQ(child["trigger"]["parentExecution"]["id"], id);
+  EXPECT_EQ(child["trigger"]["isPipeline"], true);
+  EXPECT_EQ(StageByRef(e, "1")["outputs"]["greeting"], "hi kid (large)");
+  EXPECT_EQ(StageByRef(e, "2")["status"], "SUCCEEDED");
+}
+
+TEST_F(GateOrcaTest, WebhookWaitsForCompletion) {
+  CreateApp("hooks");
+  SavePipeline(
+      {{"application", "hooks"},
+       {"name", "call"},
+       {"stages",
+        Json::array({{{"refId", "1"},
+                      {"type", "webhook"},
+                      {"url", hooks_->Url("/hook")},
+                      {"method", "post"},
+                      {"payload", {{"app", "${execution.application}"}}},
+                      {"customHeaders", {{"X-Team", "core"}}},
+                      {"waitForCompletion", true},
+                      {"statusUrlResolution", "getMethod"},
+                      {"statusEndpoint", hooks_->Url("/job/a")},
+                      {"statusJsonPath", "$.status"},
+                      {"progressJsonPath", "$.progress"},
+                      {"successStatuses", "SUCCEEDED"},
+                      {"terminalStatuses", "FAILED"}}})}});
+  int before = hooks_->TotalCalls();
+  auto started = Call("POST", "/pipelines/hooks/call", "{}");
+  ASSERT_EQ(started.status, 202);
+  std::string id = IdFromRef(JsonOf(started));
+  Json e = PollUntil("/pipelines/" + id, [](const Json& j) {
+    return j["status"] != "RUNNING" && j["status"] != "NOT_STARTED";
+  });
+  // getMethod polls the call's own URL, which only takes POST here: the
+  // monitor fails with a clear message.
+  EXPECT_EQ(e["status"], "TERMINAL") << e.dump();
+  EXPECT_EQ(hooks_->TotalCalls(), before + 1);
+  EXPECT_EQ(Json::parse(hooks_->LastBody())["app"], "hooks");
+  EXPECT_EQ(hooks_->LastHeaders()["x-team"], "core");
+  EXPECT_THAT(e["stages"][0]["context"]["exception"].dump(),
+              HasSubstr("status endpoint answered 405"));
+
+  // webhookResponse resolution with a polled job URL succeeds.
+  SavePipeline(
+      {{"application", "hooks"},
+       {"name", "job"},
+       {"stages", Json::array({{{"refId", "1"},
+                                {"type", "webhook"},
+                                {"url", hooks_->Url("/hook")},
+                                {"waitForCompletion", true},
+                                {"statusUrlResolution", "locationHeader"},
+                                {"statusJsonPath", "$.status"},
+                                {"successStatuses", "SUCCEEDED"}}})}});
+  // No Location header: falls back to the call's URL, same as above; use the
+  // monitor-only mode against the job endpoint instead.
+  SavePipeline(
+      {{"application", "hooks"},
+       {"name", "monitor"},
+       {"stages", Json::array({{{"refId", "1"},
+                                {"type", "webhook"},
+                                {"monitorOnly", true},
+                                {"statusEndpoint", hooks_->Url("/job/b")},
+                                {"statusJsonPath", "$.status"},
+                                {"progressJsonPath", "$.progress"},
+                                {"successStatuses", "SUCCEEDED"}}})}});
+  auto m = Call("POST", "/pipelines/hooks/monitor", "{}");
+  ASSERT_EQ(m.status, 202);
+  e = StatusIs(IdFromRef(JsonOf(m)), "SUCCEEDED");
+  EXPECT_EQ(e["stages"][0]["context"]["webhook"]["monitor"]["progressMessage"],
+            "done");
+
+  // A 4xx fails the stage; failPipeline false lets the pipeline succeed.
+  SavePipeline({{"application", "hooks"},
+                {"name", "bad"},
+                {"stages", Json::array({{{"refId", "1"},
+                                         {"type", "webhook"},
+                                         {"url", hooks_->Url("/fail/404")},
+                                         {"failPipeline", false}}})}});
+  auto b = Call("POST", "/pipelines/hooks/bad", "{}");
+  ASSERT_EQ(b.status, 202);
+  e = StatusIs(IdFromRef(JsonOf(b)), "SUCCEEDED");
+  EXPECT_EQ(e["stages"][0]["status"], "STOPPED");
+  EXPECT_EQ(e["stages"][0]["context"]["webhook"]["statusCodeValue"], 404);
+}
+
+TEST_F(GateOrcaTest, TasksCreateAndDeleteAnApplication) {
+  // spin application save.
+  Json task = {{"job", Json::array({{{"type", "createApplication"},
+                                     {"application",
+                                      {{"name", "fresh"},
+                                       {"email", "fresh@example.com"},
+                                       {"cloudProviders", "local"}}}}})},
+               {"application", "fresh"},
+               {"description", "Create Application: fresh"}};
+  auto posted = Call("POST", "/tasks", task.dump());
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  std::string id = IdFromRef(JsonOf(posted));
+  Json t = PollUntil("/tasks/" + id,
+                     [](const Json& j) { return j["status"] == "SUCCEEDED"; });
+  EXPECT_EQ(t["name"], "Create Application: fresh");
+  EXPECT_EQ(t["application"], "fresh");
+  EXPECT_FALSE(t["steps"].empty());
+  EXPECT_EQ(t["execution"]["type"], "ORCHESTRATION");
+  auto app = Call("GET", "/applications/fresh");
+  ASSERT_EQ(app.status, 200) << app.body;
+  EXPECT_EQ(JsonOf(app)["attributes"]["email"], "fresh@example.com");
+  // spin application delete.
+  Json del = {{"job", Json::array({{{"type", "deleteApplication"},
+                                    {"application", {{"name", "fresh"}}}}})},
+              {"application", "fresh"},
+              {"description", "Delete Application: fresh"}};
+  auto d = Call("POST", "/tasks", del.dump());
+  ASSERT_EQ(d.status, 200);
+  PollUntil("/tasks/" + IdFromRef(JsonOf(d)),
+            [](const Json& j) { return j["status"] == "SUCCEEDED"; });
+  EXPECT_EQ(Call("GET", "/applications/fresh").status, 404);
+  auto tasks = JsonOf(Call("GET", "/applications/fresh/tasks"));
+  EXPECT_EQ(tasks.size(), 2u);
+}
+
+TEST_F(GateOrcaTest, BadInputGetsClearErrorsAndStoresNothing) {
+  CreateApp("strict");
+  SavePipeline({{"application", "strict"},
+                {"name", "needs-env"},
+                {"parameterConfig",
+                 Json::array({{{"name", "env"}, {"required", true}}})},
+                {"stages", Json::array({{{"refId", "1"}, {"type", "wait"}}})}});
+  auto before = JsonOf(Call("GET", "/applications/strict/pipelines"));
+  auto missing = Call("POST", "/pipelines/strict/needs-env", "{}");
+  EXPECT_EQ(missing.status, 400) << missing.body;
+  EXPECT_THAT(missing.body, HasSubstr("env"));
+  auto malformed = Call("POST", "/pipelines/strict/needs-env", "[1,2");
+  EXPECT_EQ(malformed.status, 400);
+  auto not_object = Call("POST", "/pipelines/strict/needs-env", "[]");
+  EXPECT_EQ(not_object.status, 400);
+  auto unknown = Call("POST", "/pipelines/strict/nope", "{}");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Call("GET", "/pipelines/01ZZZZZZZZZZZZZZZZZZZZZZZZ").status, 404);
+  EXPECT_EQ(Call("PUT", "/pipelines/01ZZZZZZZZZZZZZZZZZZZZZZZZ/cancel").status,
+            404);
+  auto bad_task = Call("POST", "/tasks", R"({"job":"x"})");
+  EXPECT_EQ(bad_task.status, 400);
+  EXPECT_EQ(JsonOf(Call("GET", "/applications/strict/pipelines")).size(),
+            before.size());
+  // An expression that does not parse is recorded on the stage, not a crash.
+  SavePipeline({{"application", "strict"},
+                {"name", "bad-expr"},
+                {"stages", Json::array({{{"refId", "1"},
+                                         {"type", "wait"},
+                                         {"waitTime", 0},
+                                         {"comments", "${1 +* 2}"}}})}});
+  auto s = Call("POST", "/pipelines/strict/bad-expr", "{}");
+  ASSERT_EQ(s.status, 202);
+  Json e = StatusIs(IdFromRef(JsonOf(s)), "SUCCEEDED");
+  EXPECT_EQ(e["stages"][0]["context"]["comments"], "${1 +* 2}");
+  EXPECT_TRUE(
+      e["stages"][0]["context"].contains("expressionEvaluationSummary"));
+}
+
+}  // namespace
+}  // namespace gennaker
