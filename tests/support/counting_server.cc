@@ -1,5 +1,7 @@
 #include "tests/support/counting_server.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -15,13 +17,20 @@ std::unique_ptr<CountingServer> CountingServer::Start(int running_polls) {
     int delay = 0;
     (void)absl::SimpleAtoi(r.Query("delay_ms", "0"), &delay);
     int n = 0;
+    const std::string key = r.Header("x-gennaker-idempotency-key");
     {
       absl::MutexLock l(&self->mu_);
-      n = ++self->calls_[r.Header("x-gennaker-idempotency-key")];
+      n = ++self->calls_[key];
       self->last_body_ = r.body;
       self->last_headers_ = r.headers;
+      self->max_concurrent_ =
+          std::max(self->max_concurrent_, ++self->in_flight_[key]);
     }
     if (delay > 0) absl::SleepFor(absl::Milliseconds(delay));
+    {
+      absl::MutexLock l(&self->mu_);
+      --self->in_flight_[key];
+    }
     http::Response resp;
     resp.body = absl::StrCat("{\"received\":", n, "}");
     return resp;
@@ -77,6 +86,11 @@ int CountingServer::TotalCalls() {
 std::string CountingServer::LastBody() {
   absl::MutexLock l(&mu_);
   return last_body_;
+}
+
+int CountingServer::MaxConcurrentPerKey() {
+  absl::MutexLock l(&mu_);
+  return max_concurrent_;
 }
 
 std::map<std::string, std::string> CountingServer::LastHeaders() {

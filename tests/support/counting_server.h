@@ -30,6 +30,8 @@ class CountingServer {
   std::string LastBody();
   // Headers of the last /hook call (names lower-cased).
   std::map<std::string, std::string> LastHeaders();
+  // Most calls with one key that were in progress at the same time.
+  int MaxConcurrentPerKey();
 
  private:
   CountingServer() = default;
@@ -38,6 +40,8 @@ class CountingServer {
   absl::Mutex mu_;
   std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> polls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
+  int max_concurrent_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_body_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> last_headers_ ABSL_GUARDED_BY(mu_);
 };

@@ -91,6 +91,7 @@ struct Engine::Context {
   int64_t now;
   std::vector<Outgoing> out;
   SideEffects effects;
+  bool commit_now = false;  // a task with outside effects just ran
 
   void Push(const char* k, const std::string& stage_id = "",
             const std::string& task_id = "", Json extra = Json::object(),
@@ -159,6 +160,10 @@ absl::StatusOr<bool> Engine::ProcessOne() {
       }
     }
     for (Outgoing& o : c.effects.messages) remote.push_back(std::move(o));
+    if (c.commit_now) {
+      for (Message& rest : local) remote.push_back({std::move(rest), 0});
+      break;
+    }
   }
   GENNAKER_RETURN_IF_ERROR(work->Commit(remote));
   return true;
@@ -544,6 +549,7 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
     }
     return out;
   };
+  c.commit_now = impl->CommitsAfterRun();
   absl::StatusOr<TaskResult> result = impl->Execute(input);
   if (!result.ok()) {
     SPDLOG_INFO("event=task_failed execution={} stage={} task={} error={}",

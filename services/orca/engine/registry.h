@@ -75,6 +75,10 @@ class Task {
   // Task timeout from the task's start (0: none); a stage's stageTimeoutMs
   // applies in addition.
   virtual int64_t TimeoutMs(const Json& /*stage*/) const { return 0; }
+  // True for tasks with effects outside orca (HTTP calls, other services):
+  // their result is committed before anything else runs, so that a crash
+  // repeats at most the one call in flight.
+  virtual bool CommitsAfterRun() const { return false; }
   // Called when the execution is canceled while this task runs.
   virtual void OnCancel(const TaskInput& /*input*/) {}
 };

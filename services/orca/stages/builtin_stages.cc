@@ -274,6 +274,7 @@ class UpsertApplicationTask : public Task {
  public:
   UpsertApplicationTask(Front50* front50, bool create)
       : front50_(front50), create_(create) {}
+  bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     Json app = ApplicationOf(in.context);
     if (Str(app, "name").empty()) {
@@ -298,6 +299,7 @@ class UpsertApplicationTask : public Task {
 class DeleteApplicationTask : public Task {
  public:
   explicit DeleteApplicationTask(Front50* front50) : front50_(front50) {}
+  bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     std::string name = Str(ApplicationOf(in.context), "name");
     if (name.empty()) {

@@ -44,6 +44,7 @@ class PipelineStage : public StageDefinition {
 class StartPipelineTask : public Task {
  public:
   explicit StartPipelineTask(Front50* front50) : front50_(front50) {}
+  bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     if (!Str(in.context, "executionId").empty()) return TaskResult();
     std::string config_id = Str(in.context, "pipeline");

@@ -106,6 +106,7 @@ class WebhookStage : public StageDefinition {
 class CreateWebhookTask : public Task {
  public:
   explicit CreateWebhookTask(StageDeps deps) : deps_(std::move(deps)) {}
+  bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const Json& ctx = in.context;
     std::string url = Str(ctx, "url");
@@ -177,6 +178,7 @@ class CreateWebhookTask : public Task {
 class MonitorWebhookTask : public Task {
  public:
   explicit MonitorWebhookTask(StageDeps deps) : deps_(std::move(deps)) {}
+  bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const Json& ctx = in.context;
     Json webhook = ctx.contains("webhook") && ctx["webhook"].is_object()
