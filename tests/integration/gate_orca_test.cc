@@ -450,6 +450,28 @@ TEST_F(GateOrcaTest, WebhookWaitsForCompletion) {
   EXPECT_EQ(e["stages"][0]["context"]["webhook"]["monitor"]["progressMessage"],
             "done");
 
+  // #jsonFromUrl and #fromUrl read over real HTTP while a stage starts.
+  SavePipeline(
+      {{"application", "hooks"},
+       {"name", "fetch"},
+       {"stages",
+        Json::array(
+            {{{"refId", "1"},
+              {"type", "evaluateVariables"},
+              {"variables",
+               Json::array(
+                   {{{"key", "job"},
+                     {"value", "${#jsonFromUrl('" + hooks_->Url("/job/z") +
+                                   "').status}"}},
+                    {{"key", "raw"},
+                     {"value", "${#fromUrl('" + hooks_->Url("/job/z") +
+                                   "').contains('RUNNING')}"}}})}}})}});
+  auto f = Call("POST", "/pipelines/hooks/fetch", "{}");
+  ASSERT_EQ(f.status, 202);
+  e = StatusIs(IdFromRef(JsonOf(f)), "SUCCEEDED");
+  EXPECT_EQ(e["stages"][0]["outputs"]["job"], "RUNNING");
+  EXPECT_EQ(e["stages"][0]["outputs"]["raw"], true);
+
   // A 4xx fails the stage; failPipeline false lets the pipeline succeed.
   SavePipeline({{"application", "hooks"},
                 {"name", "bad"},
