@@ -45,8 +45,7 @@ class Front50Grpc : public Front50 {
     }
     f50::CreateApplicationRequest req;
     req.mutable_application()->set_name(name);
-    req.mutable_application()->mutable_attributes()->set_json(
-        attributes.dump());
+    req.mutable_application()->mutable_attributes()->set_json(Dump(attributes));
     f50::CreateApplicationResponse resp;
     auto ctx = MakeClientContext(std::chrono::seconds(10));
     absl::Status s =
@@ -86,7 +85,7 @@ class Front50Grpc : public Front50 {
                       bool merge) {
     f50::UpdateApplicationRequest req;
     req.set_name(name);
-    req.mutable_attributes()->set_json(attributes.dump());
+    req.mutable_attributes()->set_json(Dump(attributes));
     req.set_merge(merge);
     f50::UpdateApplicationResponse resp;
     auto ctx = MakeClientContext(std::chrono::seconds(10));

@@ -33,10 +33,24 @@ v1::ExecutionStatus ToProtoStatus(const std::string& s) {
   return out;
 }
 
-std::string FromProtoStatus(v1::ExecutionStatus s) {
-  std::string name = v1::ExecutionStatus_Name(s);
+// "" for values outside the enum.
+std::string FromProtoStatus(int s) {
+  if (!v1::ExecutionStatus_IsValid(s)) return "";
+  std::string name =
+      v1::ExecutionStatus_Name(static_cast<v1::ExecutionStatus>(s));
   constexpr absl::string_view kPrefix = "EXECUTION_STATUS_";
   return name.substr(kPrefix.size());
+}
+
+// The engine's API calls walk user-shaped JSON: a throw must become an
+// error reply, not a dead process.
+template <typename Fn>
+auto Safely(Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("unexpected document: ", e.what()));
+  }
 }
 
 std::string TypeName(common::v1::ExecutionType t) {
@@ -62,7 +76,7 @@ void Fill(const Json& e, v1::ExecutionView view, v1::Execution* out) {
   out->set_origin(Str(e, "origin"));
   if (e.contains("trigger")) {
     out->set_trigger_type(Str(e["trigger"], "type"));
-    out->mutable_trigger()->set_json(e["trigger"].dump());
+    out->mutable_trigger()->set_json(Dump(e["trigger"]));
   }
   out->set_limit_concurrent(Flag(e, "limitConcurrent"));
   out->set_max_concurrent_executions(
@@ -132,11 +146,12 @@ class OrcaGrpc : public v1::OrcaService::Service {
     options.user = User();
     options.origin = req->origin();
     options.now_ms = clock_->NowMs();
-    absl::StatusOr<Json> exec =
-        BuildPipelineExecution(*config, std::move(*trigger), options);
+    absl::StatusOr<Json> exec = Safely([&] {
+      return BuildPipelineExecution(*config, std::move(*trigger), options);
+    });
     if (!exec.ok()) return ToGrpcStatus(exec.status());
     if (req->plan_only()) {
-      resp->mutable_planned_pipeline()->set_json(PublicView(*exec).dump());
+      resp->mutable_planned_pipeline()->set_json(Dump(PublicView(*exec)));
       return Status::OK;
     }
     std::string correlation = req->idempotency_key();
@@ -165,9 +180,10 @@ class OrcaGrpc : public v1::OrcaService::Service {
     options.user = User();
     options.origin = req->origin();
     options.now_ms = clock_->NowMs();
-    absl::StatusOr<Json> exec =
-        BuildOrchestration(req->application(), req->description(), jobs,
-                           std::move(*trigger), options);
+    absl::StatusOr<Json> exec = Safely([&] {
+      return BuildOrchestration(req->application(), req->description(), jobs,
+                                std::move(*trigger), options);
+    });
     if (!exec.ok()) return ToGrpcStatus(exec.status());
     bool dedup = false;
     v1::StartPipelineResponse unused;
@@ -201,8 +217,12 @@ class OrcaGrpc : public v1::OrcaService::Service {
                            req->execution_ids().end());
     for (int s : req->statuses()) {
       if (s == v1::EXECUTION_STATUS_UNSPECIFIED) continue;
-      q.statuses.push_back(
-          FromProtoStatus(static_cast<v1::ExecutionStatus>(s)));
+      std::string name = FromProtoStatus(s);
+      if (name.empty()) {
+        return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("unknown execution status ", s));
+      }
+      q.statuses.push_back(name);
     }
     if (req->limit() < 0) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -224,7 +244,8 @@ class OrcaGrpc : public v1::OrcaService::Service {
   Status CancelExecution(ServerContext*, const v1::CancelExecutionRequest* req,
                          v1::CancelExecutionResponse* resp) override {
     std::string user = req->user().empty() ? User() : req->user();
-    absl::Status s = engine_->Cancel(req->id(), user, req->reason());
+    absl::Status s =
+        Safely([&] { return engine_->Cancel(req->id(), user, req->reason()); });
     if (!s.ok()) return ToGrpcStatus(s);
     return CurrentStatus(req->id(), resp);
   }
@@ -232,7 +253,7 @@ class OrcaGrpc : public v1::OrcaService::Service {
   Status PauseExecution(ServerContext*, const v1::PauseExecutionRequest* req,
                         v1::PauseExecutionResponse* resp) override {
     std::string user = req->user().empty() ? User() : req->user();
-    absl::Status s = engine_->Pause(req->id(), user);
+    absl::Status s = Safely([&] { return engine_->Pause(req->id(), user); });
     if (!s.ok()) return ToGrpcStatus(s);
     return CurrentStatus(req->id(), resp);
   }
@@ -240,8 +261,9 @@ class OrcaGrpc : public v1::OrcaService::Service {
   Status ResumeExecution(ServerContext*, const v1::ResumeExecutionRequest* req,
                          v1::ResumeExecutionResponse* resp) override {
     std::string user = req->user().empty() ? User() : req->user();
-    absl::Status s =
-        engine_->Resume(req->id(), user, req->ignore_current_status());
+    absl::Status s = Safely([&] {
+      return engine_->Resume(req->id(), user, req->ignore_current_status());
+    });
     if (!s.ok()) return ToGrpcStatus(s);
     return CurrentStatus(req->id(), resp);
   }
@@ -252,8 +274,10 @@ class OrcaGrpc : public v1::OrcaService::Service {
         ParseObject(req->restart_details().json(), "restart_details");
     if (!details.ok()) return ToGrpcStatus(details.status());
     std::string user = req->user().empty() ? User() : req->user();
-    absl::StatusOr<Json> e = engine_->RestartStage(
-        req->execution_id(), req->stage_id(), user, *details);
+    absl::StatusOr<Json> e = Safely([&] {
+      return engine_->RestartStage(req->execution_id(), req->stage_id(), user,
+                                   *details);
+    });
     if (!e.ok()) return ToGrpcStatus(e.status());
     Fill(*e, v1::EXECUTION_VIEW_FULL, resp->mutable_execution());
     return Status::OK;
@@ -282,8 +306,10 @@ class OrcaGrpc : public v1::OrcaService::Service {
       }
     }
     std::string user = req->user().empty() ? User() : req->user();
-    absl::StatusOr<Json> e = engine_->UpdateStage(
-        req->execution_id(), req->stage_id(), *patch, user);
+    absl::StatusOr<Json> e = Safely([&] {
+      return engine_->UpdateStage(req->execution_id(), req->stage_id(), *patch,
+                                  user);
+    });
     if (!e.ok()) return ToGrpcStatus(e.status());
     Fill(*e,
          req->view() == v1::EXECUTION_VIEW_UNSPECIFIED ? v1::EXECUTION_VIEW_FULL
@@ -317,9 +343,10 @@ class OrcaGrpc : public v1::OrcaService::Service {
                             const v1::EvaluateExpressionRequest* req,
                             v1::EvaluateExpressionResponse* resp) override {
     Json failures = Json::array();
-    absl::StatusOr<Json> v =
-        engine_->Evaluate(req->execution_id(), req->stage_id(),
-                          Json(req->expression()), &failures);
+    absl::StatusOr<Json> v = Safely([&] {
+      return engine_->Evaluate(req->execution_id(), req->stage_id(),
+                               Json(req->expression()), &failures);
+    });
     if (!v.ok()) return ToGrpcStatus(v.status());
     resp->mutable_result()->set_json(v->dump());
     for (const Json& f : failures) {
@@ -351,13 +378,18 @@ class OrcaGrpc : public v1::OrcaService::Service {
       if (absl::IsAlreadyExists(id.status())) {
         absl::StatusOr<Json> existing = store_->Get(Str(exec, "id"));
         if (existing.ok() &&
-            Str(*existing, "application") == Str(exec, "application")) {
+            Str(*existing, "application") == Str(exec, "application") &&
+            Str(*existing, "type") == Str(exec, "type") &&
+            Str(*existing, "name") == Str(exec, "name") &&
+            Str(*existing, "pipelineConfigId") ==
+                Str(exec, "pipelineConfigId")) {
           id = Str(exec, "id");
+          *dedup = true;
         }
       }
       if (!id.ok()) return ToGrpcStatus(id.status());
     }
-    *dedup = *id != Str(exec, "id");
+    *dedup = *dedup || *id != Str(exec, "id");
     ref->set_id(*id);
     ref->set_type(Str(exec, "type") == "ORCHESTRATION"
                       ? common::v1::ORCHESTRATION

@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   StageDeps deps;
   deps.front50 = in->front50_.get();
   deps.webhook_max_attempts = Or(e.webhook_max_attempts(), 10);
+  deps.max_call_ms = std::min(30000, Or(e.lease_seconds(), 60) * 1000 / 2);
   RegisterBuiltinStages(&in->registry_, deps);
   in->store_ = std::make_unique<PgStore>(in->pool_.get(), &in->clock_,
                                          Or(e.lease_seconds(), 60));

@@ -472,6 +472,18 @@ TEST_F(GateOrcaTest, WebhookWaitsForCompletion) {
   EXPECT_EQ(e["stages"][0]["outputs"]["job"], "RUNNING");
   EXPECT_EQ(e["stages"][0]["outputs"]["raw"], true);
 
+  // A reply that is not UTF-8 is stored (with replacement characters) and
+  // fails the stage; orca keeps serving.
+  SavePipeline({{"application", "hooks"},
+                {"name", "latin1"},
+                {"stages", Json::array({{{"refId", "1"},
+                                         {"type", "webhook"},
+                                         {"url", hooks_->Url("/latin1")}}})}});
+  auto l = Call("POST", "/pipelines/hooks/latin1", "{}");
+  ASSERT_EQ(l.status, 202);
+  e = StatusIs(IdFromRef(JsonOf(l)), "TERMINAL");
+  EXPECT_EQ(e["stages"][0]["context"]["webhook"]["statusCodeValue"], 400);
+
   // A 4xx fails the stage; failPipeline false lets the pipeline succeed.
   SavePipeline({{"application", "hooks"},
                 {"name", "bad"},

@@ -57,6 +57,14 @@ std::unique_ptr<CountingServer> CountingServer::Start(int running_polls) {
     resp.body = R"({"error":"as requested"})";
     return resp;
   };
+  // A body that is not UTF-8 (Latin-1 "été"), as some servers send.
+  router.Add("POST", "/latin1", [](const http::Request&) {
+    http::Response resp;
+    resp.status = 400;
+    resp.content_type = "text/html; charset=iso-8859-1";
+    resp.body = "<p>\xe9t\xe9</p>";
+    return resp;
+  });
   router.Add("POST", "/fail/{code}", fail);
   router.Add("GET", "/fail/{code}", fail);
   http::ServerOptions o;

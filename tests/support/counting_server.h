@@ -6,6 +6,7 @@
 //                               `running_polls` polls of {name}, then
 //                               {"status": "SUCCEEDED", "progress": "done"}
 //   ANY  /fail/{code}           answers with that status code
+//   POST /latin1                400 with a body that is not UTF-8
 #ifndef GENNAKER_TESTS_SUPPORT_COUNTING_SERVER_H_
 #define GENNAKER_TESTS_SUPPORT_COUNTING_SERVER_H_
 

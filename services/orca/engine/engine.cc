@@ -70,6 +70,20 @@ std::vector<const Json*> Ancestors(Json& execution, const Json& stage) {
   return out;
 }
 
+// True when an upstream stage, directly or through NOT_STARTED ones, halted:
+// the stage can never start.
+bool UpstreamHalted(Json& execution, const Json& stage, int depth) {
+  if (depth > 500) return false;
+  for (Json* up : Upstream(execution, stage)) {
+    const std::string s = Str(*up, "status");
+    if (IsHalt(s)) return true;
+    if (s == status::kNotStarted && UpstreamHalted(execution, *up, depth + 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Json StageForExpressions(const Json& stage) {
   Json s = stage;
   std::string st = StatusOf(stage);
@@ -144,7 +158,13 @@ absl::StatusOr<bool> Engine::ProcessOne() {
     local.pop_front();
     Context c{exec, work.get(), clock_->NowMs(), {}, {}};
     c.effects.work = work.get();
-    absl::Status s = Handle(m, c);
+    absl::Status s;
+    try {
+      s = Handle(m, c);
+    } catch (const std::exception& e) {
+      // Malformed documents must not take the process down in a loop.
+      s = absl::InternalError(absl::StrCat("handler threw: ", e.what()));
+    }
     if (!s.ok()) {
       // Roll back everything of this claim and retry the claimed message.
       work.reset();
@@ -165,7 +185,11 @@ absl::StatusOr<bool> Engine::ProcessOne() {
       break;
     }
   }
-  GENNAKER_RETURN_IF_ERROR(work->Commit(remote));
+  absl::Status committed = work->Commit(remote);
+  if (!committed.ok()) {
+    work.reset();
+    HandleFailure(first, committed);
+  }
   return true;
 }
 
@@ -194,8 +218,15 @@ void Engine::HandleFailure(const Message& m, const absl::Status& error) {
   if (IsComplete(StatusOf(exec))) return;
   Context c{exec, w->get(), clock_->NowMs(), {}, {}};
   c.effects.work = w->get();
-  Private(exec)["internalError"] = std::string(error.message());
-  Finish(c, status::kTerminal);
+  try {
+    Private(exec)["internalError"] = std::string(error.message());
+    Finish(c, status::kTerminal);
+  } catch (const std::exception& e) {
+    // A document too broken to finish normally: mark it and move on.
+    SPDLOG_ERROR("event=finish_failed execution={} error={}", m.execution_id,
+                 e.what());
+    exec["status"] = status::kTerminal;
+  }
   std::vector<Outgoing> all = c.out;
   for (Outgoing& o : c.effects.messages) all.push_back(o);
   (void)(*w)->Commit(all);
@@ -309,6 +340,9 @@ void Engine::EvaluateContext(Json& execution, Json& stage) const {
     Json& summary = ctx["expressionEvaluationSummary"];
     if (!summary.is_object()) summary = Json::object();
     for (const expression::Failure& f : failures) {
+      if (!summary[f.expression].is_array()) {
+        summary[f.expression] = Json::array();
+      }
       summary[f.expression].push_back(
           {{"description", f.description},
            {"exceptionType", f.error ? "org.springframework.expression."
@@ -375,13 +409,14 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
   if (stage == nullptr || StatusOf(*stage) != status::kNotStarted) {
     return absl::OkStatus();
   }
-  for (Json* up : Upstream(exec, *stage)) {
-    if (IsHalt(StatusOf(*up))) {
-      if (Str(*stage, "parentStageId").empty()) {
-        c.Push(kind::kCompleteExecution);
-      }
-      return absl::OkStatus();
+  if (UpstreamHalted(exec, *stage, 0)) {
+    // This stage can never run; the execution may be finished.
+    if (Str(*stage, "parentStageId").empty()) {
+      c.Push(kind::kCompleteExecution);
     }
+    return absl::OkStatus();
+  }
+  for (Json* up : Upstream(exec, *stage)) {
     // Not all upstream stages are done: the last one starts this stage.
     if (!AllowsDownstream(StatusOf(*up))) return absl::OkStatus();
   }
@@ -486,6 +521,10 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
            {{"status", s}, {"originalStatus", original}});
   };
   if (Flag(exec, "canceled") || IsComplete(StatusOf(exec))) {
+    // Let the stage undo what it started (e.g. cancel a child pipeline).
+    if (const StageDefinition* d = registry_->FindStage(Str(*stage, "type"))) {
+      d->Cancel(exec, *stage, &c.effects);
+    }
     complete(status::kCanceled, status::kCanceled);
     return absl::OkStatus();
   }
@@ -519,7 +558,14 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
     for (Json* s = stage; s != nullptr && !timed_out; s = Parent(exec, *s)) {
       int64_t limit = Int(Ctx(*s), "stageTimeoutMs");
       if (limit > 0) {
-        timed_out = c.now - Int(*s, "startTime", c.now) - paused > limit;
+        int64_t window = 0;
+        for (Json* w : Children(exec, Str(*s, "id"), kBefore)) {
+          if (Str(*w, "type") == "restrictExecutionDuringTimeWindow") {
+            window += Int(*w, "endTime", c.now) - Int(*w, "startTime", c.now);
+          }
+        }
+        timed_out =
+            c.now - Int(*s, "startTime", c.now) - paused - window > limit;
         break;
       }
     }
@@ -536,7 +582,7 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
     }
     return absl::OkStatus();
   }
-  TaskInput input{exec, *stage, ctx, c.now, m.task_id, &c.effects, {}};
+  TaskInput input{exec, *stage, Ctx(*stage), c.now, m.task_id, &c.effects, {}};
   input.process = [this, &exec, stage](const Json& value, const Json& extra,
                                        std::vector<std::string>* errors) {
     Json root = EvaluationRoot(exec, *stage);
@@ -664,32 +710,36 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
     if (started) return absl::OkStatus();
   }
   Json& ctx = Ctx(*stage);
-  if (ctx.contains("expressionEvaluationSummary") &&
-      !ctx["expressionEvaluationSummary"].empty()) {
-    Json& errors = ctx["exception"]["details"]["errors"];
-    if (!errors.is_array()) errors = Json::array();
-    for (auto it = ctx["expressionEvaluationSummary"].begin();
-         it != ctx["expressionEvaluationSummary"].end(); ++it) {
+  const Json& summary = ctx.contains("expressionEvaluationSummary")
+                            ? ctx["expressionEvaluationSummary"]
+                            : Json();
+  if (summary.is_object() && !summary.empty()) {
+    Json errors = Json::array();
+    for (auto it = summary.begin(); it != summary.end(); ++it) {
+      if (!it.value().is_array()) continue;
       for (const Json& e : it.value()) {
         if (Str(e, "level") == "ERROR") errors.push_back(Str(e, "description"));
       }
     }
-    if (errors.empty()) {
-      ctx["exception"]["details"].erase("errors");
-      if (ctx["exception"]["details"].empty())
-        ctx["exception"].erase("details");
-      if (ctx["exception"].empty()) ctx.erase("exception");
-    } else if (Flag(ctx, "failOnFailedExpressions")) {
-      st = status::kTerminal;
+    if (!errors.empty()) {
+      Json& exception = ctx["exception"];
+      if (!exception.is_object()) exception = Json::object();
+      Json& details = exception["details"];
+      if (!details.is_object()) details = Json::object();
+      Json& all = details["errors"];
+      if (!all.is_array()) all = Json::array();
+      for (Json& e : errors) all.push_back(std::move(e));
+      if (Flag(ctx, "failOnFailedExpressions")) st = status::kTerminal;
     }
   }
+  const bool siblings_continue =
+      Flag(ctx, "allowSiblingStagesToContinueOnFailure");
   SetStatus(*stage, st);
-  (*stage)["endTime"] = c.now;
+  (*stage)["endTime"] = c.now;  // may move the context: do not use ctx below
   if (!Str(*stage, "parentStageId").empty()) {
     const std::string parent = Str(*stage, "parentStageId");
     if (AllowsDownstream(st) &&
-        !(st == status::kFailedContinue &&
-          !Flag(ctx, "allowSiblingStagesToContinueOnFailure"))) {
+        !(st == status::kFailedContinue && !siblings_continue)) {
       std::vector<Json*> next = Downstream(exec, *stage);
       if (next.empty()) {
         c.Push(kind::kContinueParentStage, parent, "",
@@ -941,13 +991,8 @@ absl::Status Engine::Pause(const std::string& id, const std::string& user) {
   paused["pausedBy"] = user;
   paused.erase("resumeTime");
   paused.erase("resumedBy");
-  for (Json& s : exec["stages"]) {
-    if (StatusOf(s) != status::kRunning) continue;
-    SetStatus(s, status::kPaused);
-    for (Json& t : s["tasks"]) {
-      if (StatusOf(t) == status::kRunning) SetStatus(t, status::kPaused);
-    }
-  }
+  // Stages and tasks are parked by their next RunTask (which sees PAUSED), so
+  // every other message in flight still finds its stage RUNNING.
   return w->Commit({});
 }
 
@@ -1056,9 +1101,12 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   if (restart_details.is_object()) MergeInto(details, restart_details);
   // Reset the stage and everything downstream of it.
   std::vector<std::string> reset{top_id};
+  std::set<std::string> queued{top_id};
   for (size_t i = 0; i < reset.size(); ++i) {
     Json* s = FindStage(exec, reset[i]);
-    for (Json* d : Downstream(exec, *s)) reset.push_back(Str(*d, "id"));
+    for (Json* d : Downstream(exec, *s)) {
+      if (queued.insert(Str(*d, "id")).second) reset.push_back(Str(*d, "id"));
+    }
   }
   std::set<std::string> removed;
   for (const std::string& sid : reset) {
@@ -1100,6 +1148,8 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   exec["stages"] = std::move(kept);
   FindStage(exec, top_id)->at("context")["restartDetails"] = details;
   SetStatus(exec, status::kRunning);
+  Private(exec).erase("waiting");
+  Private(exec)["restarts"] = Restarts(exec) + 1;
   exec.erase("endTime");
   exec["canceled"] = false;
   exec.erase("canceledBy");

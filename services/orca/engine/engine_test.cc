@@ -271,6 +271,51 @@ TEST_F(EngineTest, CompleteOtherBranchesThenFail) {
   EXPECT_EQ(Str(e, "status"), "TERMINAL");
 }
 
+TEST_F(EngineTest, JoinBehindAStoppedBranchDoesNotHang) {
+  // A stops (failPipeline false); B needs A; C runs alone; D needs B and C.
+  std::string id =
+      Start({{"stages",
+              {Failing("A", {}, {{"failPipeline", false}}), Wait("B", {"A"}),
+               Wait("C", {}, 5), Wait("D", {"B", "C"})}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "A"), "STOPPED");
+  EXPECT_EQ(StatusOfRef(e, "B"), "NOT_STARTED");
+  EXPECT_EQ(StatusOfRef(e, "C"), "SUCCEEDED");
+  EXPECT_EQ(StatusOfRef(e, "D"), "NOT_STARTED");
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(store_.QueueSize(), 0);
+}
+
+TEST_F(EngineTest, OddlyTypedUserFieldsFailStagesNotTheEngine) {
+  Json bad_precondition = Failing("1", {});
+  bad_precondition["preconditions"][0]["context"] = "not an object";
+  Json odd = Wait("2", {});
+  odd["exception"] = "a string where an object is expected";
+  odd["note"] = "${nope(}";
+  odd["expressionEvaluationSummary"] = {{"x", 1}};
+  std::string id = Start({{"stages", {bad_precondition, odd}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
+  EXPECT_TRUE(IsComplete(Str(e, "status")));
+  EXPECT_EQ(store_.DeadLetters(), 0);
+}
+
+TEST_F(EngineTest, PauseWhileATaskCompletesLosesNothing) {
+  std::string id = Start({{"stages", {Wait("1", {}, 1), Wait("2", {"1"}, 1)}}});
+  Run(0);
+  clock_.now_ += 2000;  // stage 1's wait is over; its RunTask is due
+  ASSERT_TRUE(engine_->Pause(id, "p").ok());
+  Run(0);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "PAUSED");
+  ASSERT_TRUE(engine_->Resume(id, "p", false).ok());
+  Run(60000);
+  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+}
+
 TEST_F(EngineTest, ContinuePipelineLetsDownstreamRun) {
   std::string id = Start(
       {{"stages",
@@ -595,6 +640,31 @@ TEST_F(EngineTest, ChildPipelineRunsOnceAndItsOutputsReachTheParent) {
   ExecutionQuery q;
   q.config_ids = {"child-cfg"};
   EXPECT_EQ(store_.List(q)->size(), 1u);
+}
+
+TEST_F(EngineTest, RestartingAPipelineStageStartsANewChild) {
+  front50_.pipelines["judged"] = {{"id", "judged"},
+                                  {"application", "app"},
+                                  {"name", "judged"},
+                                  {"stages", {Judgment("1", {})}}};
+  std::string id = Start(
+      {{"stages",
+        {{{"refId", "1"}, {"type", "pipeline"}, {"pipeline", "judged"}}}}});
+  Run(1000);
+  std::string first = Str(StageByRef(Get(id), "1")["context"], "executionId");
+  std::string judge = Str(Get(first)["stages"][0], "id");
+  ASSERT_TRUE(
+      engine_->UpdateStage(first, judge, {{"judgmentStatus", "stop"}}, "x")
+          .ok());
+  Run(60000);
+  EXPECT_EQ(Str(Get(id), "status"), "TERMINAL");
+  clock_.now_ += 1000;
+  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  ASSERT_TRUE(engine_->RestartStage(id, stage_id, "x", Json::object()).ok());
+  Run(1000);
+  std::string second = Str(StageByRef(Get(id), "1")["context"], "executionId");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(Str(Get(second), "status"), "RUNNING");
 }
 
 TEST_F(EngineTest, CancelingTheParentCancelsTheChild) {

@@ -135,6 +135,7 @@ class MemoryStore::MemoryWork : public Work {
 void MemoryStore::PushLocked(const std::vector<Outgoing>& messages,
                              int64_t now_ms) {
   for (const Outgoing& o : messages) {
+    if (!executions_.count(o.message.execution_id)) continue;  // as PgStore
     std::string body = o.message.ToJson();
     Queued& q = queue_[body];
     q.body = body;

@@ -56,7 +56,7 @@ std::string Message::ToJson() const {
   if (!stage_id.empty()) j["stageId"] = stage_id;
   if (!task_id.empty()) j["taskId"] = task_id;
   if (!extra.empty()) j["extra"] = extra;
-  return j.dump();
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::optional<Message> Message::FromJson(absl::string_view text) {
@@ -199,6 +199,15 @@ Json PublicView(const Json& execution, bool expand) {
     }
   }
   return out;
+}
+
+int64_t Restarts(const Json& execution) {
+  if (!execution.is_object() || !execution.contains(kPrivateKey)) return 0;
+  return Int(execution[kPrivateKey], "restarts");
+}
+
+std::string Dump(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string NewUlid(int64_t now_ms) {

@@ -110,6 +110,15 @@ std::string FailureStatus(const Json& stage,
 // unexpanded lists do.
 Json PublicView(const Json& execution, bool expand = true);
 
+// How many times stages of the execution were restarted. It is committed
+// before anything runs again, so (unlike start times) it identifies a run of a
+// stage across redeliveries: outside calls use it in their idempotency keys.
+int64_t Restarts(const Json& execution);
+
+// JSON text of a document; invalid UTF-8 (from HTTP bodies) becomes U+FFFD
+// instead of throwing.
+std::string Dump(const Json& value);
+
 // A new ULID (26 Crockford base32 chars, time-ordered).
 std::string NewUlid(int64_t now_ms);
 

@@ -1,6 +1,7 @@
 #include "services/orca/engine/pg_store.h"
 
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -30,16 +31,19 @@ absl::Status PushMessages(pg::Connection& c,
   if (messages.empty()) return absl::OkStatus();
   std::map<std::string, const Outgoing*> unique;
   for (const Outgoing& o : messages) unique[o.message.ToJson()] = &o;
+  // Messages for executions that do not exist (deleted, or named by a
+  // user-supplied trigger) are dropped rather than left to rot in the queue.
   std::string sql =
       "INSERT INTO orca.queue (fingerprint, execution_id, body, deliver_at, "
-      "enqueued_at) VALUES ";
+      "enqueued_at) SELECT md5(v.body), v.execution_id, v.body, v.deliver_at, "
+      "v.enqueued_at FROM (VALUES ";
   std::vector<pg::Param> params;
   int n = 0;
   for (auto& [body, o] : unique) {
     if (n > 0) sql += ",";
     int b = static_cast<int>(params.size());
-    absl::StrAppend(&sql, "(md5($", b + 1, "), $", b + 2, ", $", b + 1, ", $",
-                    b + 3, "::bigint, $", b + 4, "::bigint)");
+    absl::StrAppend(&sql, "($", b + 1, "::text, $", b + 2, "::text, $", b + 3,
+                    "::bigint, $", b + 4, "::bigint)");
     params.push_back(body);
     params.push_back(o->message.execution_id);
     params.push_back(std::to_string(now_ms + o->delay_ms));
@@ -47,7 +51,9 @@ absl::Status PushMessages(pg::Connection& c,
     ++n;
   }
   sql +=
-      " ON CONFLICT (fingerprint) DO UPDATE SET deliver_at = "
+      ") AS v (body, execution_id, deliver_at, enqueued_at) WHERE EXISTS "
+      "(SELECT 1 FROM orca.executions e WHERE e.id = v.execution_id) "
+      "ON CONFLICT (fingerprint) DO UPDATE SET deliver_at = "
       "EXCLUDED.deliver_at, attempts = 0";
   GENNAKER_RETURN_IF_ERROR(c.Exec(sql, params).status());
   return c.Exec(absl::StrCat("NOTIFY ", kQueueChannel)).status();
@@ -64,21 +70,28 @@ absl::StatusOr<std::string> InsertExecution(
     if (r.rows() > 0) return std::string(r.Get(0, 0));
   }
   std::string config = Str(e, "pipelineConfigId");
+  // DO NOTHING (instead of an error that would abort the transaction) lets a
+  // concurrent request with the same correlation id find the winner's row.
   absl::StatusOr<pg::Result> r = c.Exec(
       "INSERT INTO orca.executions (id, type, application, config_id, status, "
       "waiting, build_time, correlation_id, body) VALUES ($1, $2, $3, $4, $5, "
-      "$6::boolean, $7::bigint, $8, $9)",
+      "$6::boolean, $7::bigint, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
       {Str(e, "id"), Str(e, "type"), Str(e, "application"),
        config.empty() ? pg::Param() : pg::Param(config), Str(e, "status"),
        WaitingFlag(e), std::to_string(Int(e, "buildTime")),
        correlation_id.empty() ? pg::Param() : pg::Param(correlation_id),
-       e.dump()});
-  if (!r.ok()) {
-    if (absl::IsAlreadyExists(r.status())) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("execution ", Str(e, "id"), " already exists"));
+       Dump(e)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) {
+    if (!correlation_id.empty()) {
+      GENNAKER_ASSIGN_OR_RETURN(
+          pg::Result existing,
+          c.Exec("SELECT id FROM orca.executions WHERE correlation_id = $1",
+                 {correlation_id}));
+      if (existing.rows() > 0) return std::string(existing.Get(0, 0));
     }
-    return r.status();
+    return absl::AlreadyExistsError(
+        absl::StrCat("execution ", Str(e, "id"), " already exists"));
   }
   GENNAKER_RETURN_IF_ERROR(PushMessages(c, messages, now_ms));
   return Str(e, "id");
@@ -149,7 +162,7 @@ class PgStore::PgWork : public Work {
         lease_
             ->Exec("UPDATE orca.executions SET body = $2, status = $3, "
                    "waiting = $4::boolean WHERE id = $1",
-                   {Str(execution_, "id"), execution_.dump(),
+                   {Str(execution_, "id"), Dump(execution_),
                     Str(execution_, "status"), WaitingFlag(execution_)})
             .status());
     // Acknowledge before pushing: a handler may push its own message again
@@ -276,36 +289,63 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
   GENNAKER_RETURN_IF_ERROR(c->ExecScript(
       absl::StrCat("BEGIN; SET LOCAL idle_in_transaction_session_timeout = ",
                    lease_seconds_ * 1000)));
-  absl::StatusOr<pg::Result> r = c->Exec(
-      "SELECT q.id, q.body, e.body, q.deliver_at FROM orca.queue q JOIN "
-      "orca.executions e "
-      "ON e.id = q.execution_id WHERE q.deliver_at <= $1::bigint "
-      "ORDER BY q.deliver_at LIMIT 1 FOR UPDATE OF q, e SKIP LOCKED",
-      {std::to_string(now_ms)});
-  if (!r.ok() || r->rows() == 0) {
+  auto fail = [&c](const absl::Status& s) {
     (void)c->Exec("ROLLBACK");
-    if (!r.ok()) return r.status();
-    return nullptr;
+    return s;
+  };
+  // Oldest due messages first; each candidate is tried by locking its
+  // execution, then the message itself, under a savepoint, so that a
+  // candidate someone else holds leaves no lock behind.
+  absl::StatusOr<pg::Result> candidates = c->Exec(
+      "SELECT id, execution_id FROM orca.queue WHERE deliver_at <= $1::bigint "
+      "ORDER BY deliver_at LIMIT 32",
+      {std::to_string(now_ms)});
+  if (!candidates.ok()) return fail(candidates.status());
+  std::set<std::string> tried;
+  for (int i = 0; i < candidates->rows(); ++i) {
+    std::string row(candidates->Get(i, 0));
+    std::string exec_id(candidates->Get(i, 1));
+    if (!tried.insert(exec_id).second) continue;
+    absl::Status sp = c->Exec("SAVEPOINT claim").status();
+    if (!sp.ok()) return fail(sp);
+    absl::StatusOr<pg::Result> e = c->Exec(
+        "SELECT body FROM orca.executions WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        {exec_id});
+    if (!e.ok()) return fail(e.status());
+    absl::StatusOr<pg::Result> q;
+    if (e->rows() > 0) {
+      q = c->Exec(
+          "SELECT body, deliver_at FROM orca.queue WHERE id = $1::bigint AND "
+          "deliver_at <= $2::bigint FOR UPDATE SKIP LOCKED",
+          {row, std::to_string(now_ms)});
+      if (!q.ok()) return fail(q.status());
+    }
+    if (e->rows() == 0 || q->rows() == 0) {
+      absl::Status back = c->Exec("ROLLBACK TO SAVEPOINT claim").status();
+      if (!back.ok()) return fail(back);
+      continue;
+    }
+    std::optional<Message> m = Message::FromJson(q->Get(0, 0));
+    absl::StatusOr<Json> exec = ParseBody(e->Get(0, 0));
+    if (!m.has_value() || !exec.ok()) {
+      // Unreadable: keep it for inspection, out of the queue.
+      SPDLOG_ERROR("event=unreadable_message row={}", row);
+      (void)c->Exec(
+          "INSERT INTO orca.dead_letters (execution_id, body, error, at) "
+          "SELECT execution_id, body, 'unreadable', $2::bigint FROM orca.queue "
+          "WHERE id = $1::bigint",
+          {row, std::to_string(now_ms)});
+      (void)c->Exec("DELETE FROM orca.queue WHERE id = $1::bigint", {row});
+      (void)c->Exec("COMMIT");
+      return nullptr;
+    }
+    int64_t deliver_at = q->GetInt(0, 1);
+    return std::make_unique<PgWork>(std::move(c), clock_, std::move(*m),
+                                    std::move(*exec), std::stoll(row),
+                                    deliver_at);
   }
-  int64_t row = r->GetInt(0, 0);
-  std::optional<Message> m = Message::FromJson(r->Get(0, 1));
-  absl::StatusOr<Json> exec = ParseBody(r->Get(0, 2));
-  if (!m.has_value() || !exec.ok()) {
-    // Unreadable: keep it for inspection, out of the queue.
-    SPDLOG_ERROR("event=unreadable_message row={}", row);
-    (void)c->Exec(
-        "INSERT INTO orca.dead_letters (execution_id, body, error, at) SELECT "
-        "execution_id, body, 'unreadable', $2::bigint FROM orca.queue WHERE id "
-        "= $1::bigint",
-        {std::to_string(row), std::to_string(now_ms)});
-    (void)c->Exec("DELETE FROM orca.queue WHERE id = $1::bigint",
-                  {std::to_string(row)});
-    (void)c->Exec("COMMIT");
-    return Claim(now_ms);
-  }
-  int64_t deliver_at = r->GetInt(0, 3);
-  return std::make_unique<PgWork>(std::move(c), clock_, std::move(*m),
-                                  std::move(*exec), row, deliver_at);
+  (void)c->Exec("ROLLBACK");
+  return nullptr;
 }
 
 absl::StatusOr<std::unique_ptr<Work>> PgStore::Lock(const std::string& id) {
@@ -362,7 +402,10 @@ absl::Status PgStore::DeadLetter(const Message& message,
 absl::StatusOr<std::optional<int64_t>> PgStore::NextDelivery() {
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
   GENNAKER_ASSIGN_OR_RETURN(pg::Result r,
-                            c->Exec("SELECT min(deliver_at) FROM orca.queue"));
+                            c->Exec("SELECT min(q.deliver_at) FROM orca.queue "
+                                    "q WHERE EXISTS (SELECT 1 FROM "
+                                    "orca.executions e WHERE e.id = "
+                                    "q.execution_id)"));
   if (r.IsNull(0, 0)) return std::optional<int64_t>();
   return std::optional<int64_t>(r.GetInt(0, 0));
 }

@@ -7,6 +7,10 @@
 
 namespace gennaker::orca {
 
+namespace {
+constexpr int64_t kHeldPollMs = 20;
+}  // namespace
+
 Worker::Worker(Engine* engine, Store* store, const Clock* clock,
                WorkerOptions options)
     : engine_(engine),
@@ -70,7 +74,9 @@ void Worker::Loop() {
     if (next.ok() && next->has_value()) {
       wait = std::min(wait, **next - clock_->NowMs());
     }
-    if (wait > 0) Sleep(wait, seen);
+    // Due messages we could not claim are held by other workers: their
+    // commit NOTIFYs us, so do not spin on them.
+    Sleep(std::max<int64_t>(wait, kHeldPollMs), seen);
   }
 }
 

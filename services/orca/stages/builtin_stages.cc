@@ -110,8 +110,10 @@ class PreconditionTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     std::string type = Str(in.context, "preconditionType");
-    const Json& pctx =
-        in.context.contains("context") ? in.context["context"] : Json::object();
+    const Json pctx =
+        in.context.contains("context") && in.context["context"].is_object()
+            ? in.context["context"]
+            : Json::object();
     if (type == "expression") {
       Json value = pctx.contains("expression") ? pctx["expression"] : Json();
       if (value.is_string()) {

@@ -20,6 +20,9 @@ struct StageDeps {
   std::string idempotency_header = "X-Gennaker-Idempotency-Key";
   // Attempts of a webhook call answering 5xx / failing to connect.
   int webhook_max_attempts = 10;
+  // Upper bound of one outside call (a webhook's webhookTimeoutMs is capped
+  // to it): it must end well before the engine's lease does.
+  int max_call_ms = 30000;
 };
 
 void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);

@@ -63,9 +63,10 @@ class StartPipelineTask : public Task {
     const Json& exec = in.execution;
     const Json& parent_trigger =
         exec.contains("trigger") ? exec["trigger"] : Json::object();
+    // A restarted stage starts a new child instead of finding the old one.
     std::string correlation =
         absl::StrCat(Str(exec, "id"), "_", Str(in.stage, "id"), "_", config_id,
-                     "_", Int(exec, "startTime"));
+                     "_", Restarts(exec));
     Json params = in.context.contains("pipelineParameters") &&
                           in.context["pipelineParameters"].is_object()
                       ? in.context["pipelineParameters"]

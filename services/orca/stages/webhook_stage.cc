@@ -2,6 +2,7 @@
 // status URL. Every call carries an idempotency header that is the same on
 // each delivery of that call, so a redelivery after a crash is visible to,
 // and de-duplicable by, the receiver.
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -62,7 +63,7 @@ void AddHeaders(const Json& ctx, http::ClientRequest* req) {
     } else if (it->is_array()) {
       for (const Json& x : *it) {
         if (!value.empty()) value += ", ";
-        value += x.is_string() ? x.get<std::string>() : x.dump();
+        value += x.is_string() ? x.get<std::string>() : Dump(x);
       }
     } else {
       value = it->dump();
@@ -119,14 +120,19 @@ class CreateWebhookTask : public Task {
     if (ctx.contains("payload") && !ctx["payload"].is_null() &&
         req.method != "GET") {
       req.body = ctx["payload"].is_string() ? ctx["payload"].get<std::string>()
-                                            : ctx["payload"].dump();
+                                            : Dump(ctx["payload"]);
       req.headers.push_back({"Content-Type", "application/json"});
     }
     AddHeaders(ctx, &req);
-    req.headers.push_back({deps_.idempotency_header,
-                           absl::StrCat(Str(in.execution, "id"), ":",
-                                        Str(in.stage, "id"), ":", in.task_id)});
-    req.timeout_ms = static_cast<int>(Int(ctx, "webhookTimeoutMs", 30000));
+    // Stable across redeliveries; a restarted stage makes a new call.
+    std::string key = absl::StrCat(Str(in.execution, "id"), ":",
+                                   Str(in.stage, "id"), ":", in.task_id);
+    if (int64_t restarts = Restarts(in.execution); restarts > 0) {
+      absl::StrAppend(&key, ":", restarts);
+    }
+    req.headers.push_back({deps_.idempotency_header, key});
+    req.timeout_ms = static_cast<int>(std::clamp<int64_t>(
+        Int(ctx, "webhookTimeoutMs", deps_.max_call_ms), 1, deps_.max_call_ms));
     Json webhook = ctx.contains("webhook") && ctx["webhook"].is_object()
                        ? ctx["webhook"]
                        : Json::object();
@@ -140,7 +146,7 @@ class CreateWebhookTask : public Task {
     webhook["statusCode"] = std::to_string(code);
     webhook["body"] = ParseBody(resp->body);
     webhook.erase("error");
-    if (Codes(ctx, "failFastStatusCodes", {}).count(code)) {
+    if (Codes(ctx, "failFastStatusCodes", {504}).count(code)) {
       TaskResult t = TaskResult::Terminal(
           absl::StrCat("webhook answered ", code, " (a fail-fast status)"));
       t.context["webhook"] = webhook;
@@ -191,6 +197,7 @@ class MonitorWebhookTask : public Task {
     if (endpoint.empty()) endpoint = Str(ctx, "url");
     http::ClientRequest req;
     req.url = endpoint;
+    req.timeout_ms = deps_.max_call_ms;
     AddHeaders(ctx, &req);
     absl::StatusOr<http::ClientResponse> resp = http::Fetch(req);
     Json monitor =
@@ -225,7 +232,7 @@ class MonitorWebhookTask : public Task {
       r = pct >= 100 ? TaskResult() : TaskResult::Running();
     } else {
       std::string s = absl::AsciiStrToUpper(
-          st.is_string() ? st.get<std::string>() : st.dump());
+          st.is_string() ? st.get<std::string>() : Dump(st));
       if (Statuses(ctx, "successStatuses").count(s)) {
         r = TaskResult();
       } else if (Statuses(ctx, "canceledStatuses").count(s)) {
