@@ -1,7 +1,6 @@
 #include "services/orca/engine/pg_store.h"
 
 #include <map>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -293,40 +292,33 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
     (void)c->Exec("ROLLBACK");
     return s;
   };
-  // Oldest due messages first; each candidate is tried by locking its
-  // execution, then the message itself, under a savepoint, so that a
-  // candidate someone else holds leaves no lock behind.
-  absl::StatusOr<pg::Result> candidates = c->Exec(
-      "SELECT id, execution_id FROM orca.queue WHERE deliver_at <= $1::bigint "
-      "ORDER BY deliver_at LIMIT 32",
+  // Lock the execution of the oldest due message whose execution nobody
+  // holds. Only the execution row is locked here (skipped rows stay
+  // unlocked), then the message row: only a concurrent push of the same
+  // message can hold that one, briefly; then give up and retry later.
+  absl::StatusOr<pg::Result> e = c->Exec(
+      "SELECT q.id, e.body FROM orca.queue q JOIN orca.executions e ON e.id = "
+      "q.execution_id WHERE q.deliver_at <= $1::bigint ORDER BY q.deliver_at "
+      "LIMIT 1 FOR UPDATE OF e SKIP LOCKED",
       {std::to_string(now_ms)});
-  if (!candidates.ok()) return fail(candidates.status());
-  std::set<std::string> tried;
-  for (int i = 0; i < candidates->rows(); ++i) {
-    std::string row(candidates->Get(i, 0));
-    std::string exec_id(candidates->Get(i, 1));
-    if (!tried.insert(exec_id).second) continue;
-    absl::Status sp = c->Exec("SAVEPOINT claim").status();
-    if (!sp.ok()) return fail(sp);
-    absl::StatusOr<pg::Result> e = c->Exec(
-        "SELECT body FROM orca.executions WHERE id = $1 FOR UPDATE SKIP LOCKED",
-        {exec_id});
-    if (!e.ok()) return fail(e.status());
-    absl::StatusOr<pg::Result> q;
-    if (e->rows() > 0) {
-      q = c->Exec(
-          "SELECT body, deliver_at FROM orca.queue WHERE id = $1::bigint AND "
-          "deliver_at <= $2::bigint FOR UPDATE SKIP LOCKED",
-          {row, std::to_string(now_ms)});
-      if (!q.ok()) return fail(q.status());
-    }
-    if (e->rows() == 0 || q->rows() == 0) {
-      absl::Status back = c->Exec("ROLLBACK TO SAVEPOINT claim").status();
-      if (!back.ok()) return fail(back);
-      continue;
+  if (!e.ok()) return fail(e.status());
+  if (e->rows() == 0) {
+    (void)c->Exec("ROLLBACK");
+    return nullptr;
+  }
+  std::string row(e->Get(0, 0));
+  {
+    absl::StatusOr<pg::Result> q = c->Exec(
+        "SELECT body, deliver_at FROM orca.queue WHERE id = $1::bigint AND "
+        "deliver_at <= $2::bigint FOR UPDATE SKIP LOCKED",
+        {row, std::to_string(now_ms)});
+    if (!q.ok()) return fail(q.status());
+    if (q->rows() == 0) {
+      (void)c->Exec("ROLLBACK");
+      return nullptr;
     }
     std::optional<Message> m = Message::FromJson(q->Get(0, 0));
-    absl::StatusOr<Json> exec = ParseBody(e->Get(0, 0));
+    absl::StatusOr<Json> exec = ParseBody(e->Get(0, 1));
     if (!m.has_value() || !exec.ok()) {
       // Unreadable: keep it for inspection, out of the queue.
       SPDLOG_ERROR("event=unreadable_message row={}", row);
@@ -344,8 +336,6 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
                                     std::move(*exec), std::stoll(row),
                                     deliver_at);
   }
-  (void)c->Exec("ROLLBACK");
-  return nullptr;
 }
 
 absl::StatusOr<std::unique_ptr<Work>> PgStore::Lock(const std::string& id) {
