@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/ids/ids.h"
 #include "common/json/json_fields.h"
 #include "common/status/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -66,16 +67,6 @@ const char* Noun(Kind kind) {
 std::atomic<uint64_t> cache_generation{0};
 
 }  // namespace
-
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
-  a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
-  b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 1
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32,
-                         (a >> 16) & 0xffff, a & 0xffff, b >> 48,
-                         b & 0xffffffffffffull);
-}
 
 Front50Core::Front50Core(ObjectStore* store, CoreOptions options,
                          std::function<int64_t()> now_ms)

@@ -124,9 +124,6 @@ class Front50Core {
       cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
-// A random (version 4) UUID, as Spinnaker gives new pipelines.
-std::string NewUuid();
-
 }  // namespace gennaker::front50
 
 #endif  // GENNAKER_SERVICES_FRONT50_FRONT50_CORE_H_

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc/channel.h"
+#include "common/ids/ids.h"
 #include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
@@ -29,7 +30,6 @@ using Json = nlohmann::ordered_json;
 namespace ov1 = orca::v1;
 
 // Crockford's base32 alphabet (no I, L, O, U), as ULIDs use it.
-constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 // How handlers reach orca.
 struct Orca {
@@ -40,31 +40,6 @@ struct Orca {
     return MakeClientContext(deadline);
   }
 };
-
-uint64_t RandomU64() {
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  return rng();
-}
-
-// 48-bit milliseconds, then the 80-bit random part (hi: top 16 bits).
-std::string EncodeUlid(uint64_t unix_ms, uint16_t hi, uint64_t lo) {
-  std::string out(26, '0');
-  uint64_t t = unix_ms & ((uint64_t{1} << 48) - 1);
-  for (int i = 9; i >= 0; --i) {
-    out[i] = kCrockford[t & 31];
-    t >>= 5;
-  }
-  for (int i = 25; i >= 10; --i) {
-    out[i] = kCrockford[lo & 31];
-    lo = (lo >> 5) | (uint64_t{hi} << 59);
-    hi = static_cast<uint16_t>(hi >> 5);
-  }
-  return out;
-}
 
 std::string CurrentUser() {
   const std::string& user = CurrentCallContext().user;
@@ -220,7 +195,7 @@ Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
   std::string event_id;
   std::string execution_id;
   if (v2) {
-    event_id = NewUuidV4();
+    event_id = NewUuid();
     execution_id = NewUlid();
     (*trigger)["eventId"] = event_id;
     req.set_execution_id(execution_id);
@@ -602,41 +577,6 @@ absl::StatusOr<orca::v1::ExecutionStatus> ParseExecutionStatus(
         absl::StrCat("unknown execution status '", name, "'"));
   }
   return status;
-}
-
-std::string UlidAt(int64_t unix_ms) {
-  uint64_t random = RandomU64();
-  return EncodeUlid(static_cast<uint64_t>(std::max<int64_t>(unix_ms, 0)),
-                    static_cast<uint16_t>(RandomU64()), random);
-}
-
-std::string NewUlid() {
-  static std::mutex mu;
-  static uint64_t last_ms = 0;
-  static uint16_t last_hi = 0;
-  static uint64_t last_lo = 0;
-  const int64_t now = absl::ToUnixMillis(absl::Now());
-  std::lock_guard<std::mutex> lock(mu);
-  if (now > 0 && static_cast<uint64_t>(now) > last_ms) {
-    last_ms = static_cast<uint64_t>(now);
-    last_hi = static_cast<uint16_t>(RandomU64());
-    last_lo = RandomU64();
-  } else if (++last_lo == 0 && ++last_hi == 0) {
-    // Same millisecond (or the clock went back): the next value. On the
-    // (practically impossible) overflow of 80 bits, borrow the next ms.
-    ++last_ms;
-  }
-  return EncodeUlid(last_ms, last_hi, last_lo);
-}
-
-std::string NewUuidV4() {
-  uint64_t a = RandomU64();
-  uint64_t b = RandomU64();
-  a = (a & ~uint64_t{0xf000}) | uint64_t{0x4000};        // version 4
-  b = (b & ~(uint64_t{3} << 62)) | (uint64_t{2} << 62);  // RFC 4122 variant
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", a >> 32,
-                         (a >> 16) & 0xffff, a & 0xffff, b >> 48,
-                         b & 0xffffffffffffull);
 }
 
 }  // namespace gennaker::gate

@@ -63,17 +63,6 @@ grpc::Status StartStoredPipeline(orca::v1::OrcaService::StubInterface& orca,
 absl::StatusOr<orca::v1::ExecutionStatus> ParseExecutionStatus(
     absl::string_view name);
 
-// A ULID (26 Crockford base32 characters: 48-bit epoch milliseconds, then 80
-// random bits) for `unix_ms`. Later times sort after earlier ones.
-std::string UlidAt(int64_t unix_ms);
-
-// A ULID for now, strictly increasing within the process (within one
-// millisecond the random part is incremented).
-std::string NewUlid();
-
-// A random (version 4) UUID, lower-case with dashes.
-std::string NewUuidV4();
-
 }  // namespace gennaker::gate
 
 #endif  // GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "common/ids/ids.h"
 #include "common/log/call_context.h"
 #include "gennaker/orca/v1/orca_mock.grpc.pb.h"
 #include "nlohmann/json.hpp"
@@ -158,7 +159,7 @@ TEST(UlidTest, NewUlidIsStrictlyIncreasing) {
 
 TEST(UuidTest, VersionFourShape) {
   for (int i = 0; i < 50; ++i) {
-    std::string id = NewUuidV4();
+    std::string id = NewUuid();
     ASSERT_EQ(id.size(), 36u) << id;
     std::vector<std::string> parts = absl::StrSplit(id, '-');
     ASSERT_EQ(parts.size(), 5u);
@@ -168,7 +169,7 @@ TEST(UuidTest, VersionFourShape) {
     EXPECT_THAT(std::string("89ab"), HasSubstr(std::string(1, id[19])));
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos);
   }
-  EXPECT_NE(NewUuidV4(), NewUuidV4());
+  EXPECT_NE(NewUuid(), NewUuid());
 }
 
 TEST(ParseExecutionStatusTest, NamesMapToTheEnum) {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::orca {
@@ -82,7 +83,7 @@ absl::StatusOr<Json> BuildStages(const Json& configs, int64_t now_ms) {
       ctx.erase(k);
     }
     std::string name = Str(config, "name");
-    stages.push_back({{"id", NewUlid(now_ms)},
+    stages.push_back({{"id", UlidAt(now_ms)},
                       {"refId", ref},
                       {"type", type},
                       {"name", name.empty() ? type : name},
@@ -204,7 +205,7 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
                                                  : Json::object()));
   trigger["parameters"] = params;
   Json e = {{"type", "PIPELINE"},
-            {"id", o.execution_id.empty() ? NewUlid(o.now_ms) : o.execution_id},
+            {"id", o.execution_id.empty() ? UlidAt(o.now_ms) : o.execution_id},
             {"application", Str(config, "application")},
             {"name", Str(config, "name")},
             {"status", status::kNotStarted},
@@ -258,7 +259,7 @@ absl::StatusOr<Json> BuildOrchestration(const std::string& application,
   GENNAKER_ASSIGN_OR_RETURN(trigger, NormalizeTrigger(std::move(trigger), o));
   return Json{
       {"type", "ORCHESTRATION"},
-      {"id", o.execution_id.empty() ? NewUlid(o.now_ms) : o.execution_id},
+      {"id", o.execution_id.empty() ? UlidAt(o.now_ms) : o.execution_id},
       {"application", application},
       {"name", description},
       {"description", description},

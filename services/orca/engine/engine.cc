@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/orca/expression/expression.h"
@@ -366,7 +367,7 @@ void Engine::PlanSynthetic(Json& execution, Json& parent,
   std::string previous_ref;
   int n = 0;
   for (const SyntheticStage& s : stages) {
-    Json st = {{"id", NewUlid(clock_->NowMs())},
+    Json st = {{"id", UlidAt(clock_->NowMs())},
                {"refId", absl::StrCat(parent_ref, sep, ++n)},
                {"type", s.type},
                {"name", s.name},

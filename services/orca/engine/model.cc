@@ -1,7 +1,6 @@
 #include "services/orca/engine/model.h"
 
 #include <chrono>
-#include <random>
 
 #include "absl/strings/ascii.h"
 
@@ -208,24 +207,6 @@ int64_t Restarts(const Json& execution) {
 
 std::string Dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-std::string NewUlid(int64_t now_ms) {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string out(26, '0');
-  uint64_t t = static_cast<uint64_t>(now_ms);
-  for (int i = 9; i >= 0; --i) {
-    out[i] = kAlphabet[t & 31];
-    t >>= 5;
-  }
-  uint64_t r1 = rng(), r2 = rng();
-  for (int i = 10; i < 26; ++i) {
-    uint64_t& r = i < 18 ? r1 : r2;
-    out[i] = kAlphabet[r & 31];
-    r >>= 5;
-  }
-  return out;
 }
 
 int64_t SystemClock::NowMs() const {

@@ -119,9 +119,6 @@ int64_t Restarts(const Json& execution);
 // instead of throwing.
 std::string Dump(const Json& value);
 
-// A new ULID (26 Crockford base32 chars, time-ordered).
-std::string NewUlid(int64_t now_ms);
-
 // Clock used by the engine; tests inject a manual one.
 class Clock {
  public:
