@@ -20,6 +20,7 @@
 #include "common/process/process.h"
 #include "common/service/defaults.h"
 #include "common/testing/test_stores.h"
+#include "gennaker/gate/v1/gate.grpc.pb.h"
 #include "gennaker/halyard/v1/halyard.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/halyard/deployer.h"
@@ -145,6 +146,69 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 400);
   EXPECT_THAT(refused->body, HasSubstr("'ghost' does not exist"));
+
+  // The deployed binaries run a pipeline end to end: an application created
+  // by a task (as spin does), a saved pipeline, triggered over gate's gRPC
+  // API and followed until it succeeds.
+  auto rest = [&](const std::string& method, const std::string& path,
+                  const std::string& body) {
+    http::ClientRequest r;
+    r.method = method;
+    r.url = absl::StrCat("http://127.0.0.1:", gate_http_, path);
+    r.body = body;
+    r.headers = {{"Content-Type", "application/json"}};
+    auto resp = http::Fetch(r);
+    EXPECT_TRUE(resp.ok());
+    return resp.ok() ? *resp : http::ClientResponse{};
+  };
+  auto task =
+      rest("POST", "/tasks",
+           R"({"application":"e2e","description":"Create Application: e2e",)"
+           R"("job":[{"type":"createApplication","application":)"
+           R"({"name":"e2e","email":"e2e@example.com"}}]})");
+  ASSERT_EQ(task.status, 200) << task.body;
+  std::string task_ref = nlohmann::json::parse(task.body)["ref"];
+  std::string task_status;
+  for (int i = 0; i < 100 && task_status != "SUCCEEDED"; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    auto t = rest("GET", task_ref, "");
+    if (t.status == 200) task_status = nlohmann::json::parse(t.body)["status"];
+  }
+  ASSERT_EQ(task_status, "SUCCEEDED");
+  ASSERT_EQ(
+      rest(
+          "POST", "/pipelines",
+          R"({"application":"e2e","name":"two waits","stages":[)"
+          R"({"refId":"1","type":"wait","waitTime":0},)"
+          R"({"refId":"2","type":"wait","waitTime":0,"requisiteStageRefIds":["1"]}]})")
+          .status,
+      200);
+  auto gate = gate::v1::GateService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", ports_["gate"]),
+                          grpc::InsecureChannelCredentials()));
+  gate::v1::TriggerPipelineRequest trigger;
+  trigger.set_application("e2e");
+  trigger.set_pipeline_name_or_id("two waits");
+  gate::v1::TriggerPipelineResponse triggered;
+  {
+    grpc::ClientContext tctx;
+    grpc::Status ts = gate->TriggerPipeline(&tctx, trigger, &triggered);
+    ASSERT_TRUE(ts.ok()) << ts.error_message();
+  }
+  std::string execution_id = triggered.execution().id();
+  ASSERT_FALSE(execution_id.empty());
+  orca::v1::ExecutionStatus final_status = orca::v1::EXECUTION_STATUS_RUNNING;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext gctx;
+    gate::v1::GetExecutionRequest get;
+    get.set_id(execution_id);
+    gate::v1::GetExecutionResponse got;
+    ASSERT_TRUE(gate->GetExecution(&gctx, get, &got).ok());
+    final_status = got.execution().status();
+    if (final_status == orca::v1::EXECUTION_STATUS_SUCCEEDED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(final_status, orca::v1::EXECUTION_STATUS_SUCCEEDED);
 
   // Status from the CLI and from the daemon.
   ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;

@@ -533,6 +533,26 @@ TEST_F(GateOrcaTest, TasksCreateAndDeleteAnApplication) {
   EXPECT_EQ(tasks.size(), 2u);
 }
 
+TEST_F(GateOrcaTest, AppTasksAndTaskCancel) {
+  CreateApp("waiting");
+  // Deck's deprecated form forces the application from the path.
+  auto posted = Call("POST", "/applications/waiting/tasks",
+                     R"({"job":[{"type":"wait","waitTime":600}],)"
+                     R"("description":"Long wait"})");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  std::string id = IdFromRef(JsonOf(posted));
+  Json t = PollUntil("/tasks/" + id,
+                     [](const Json& j) { return j["status"] == "RUNNING"; });
+  EXPECT_EQ(t["application"], "waiting");
+  ASSERT_EQ(Call("PUT", "/tasks/" + id + "/cancel").status, 200);
+  t = PollUntil("/tasks/" + id,
+                [](const Json& j) { return j["status"] == "CANCELED"; });
+  EXPECT_EQ(t["execution"]["canceled"], true);
+  auto listed = JsonOf(Call("GET", "/applications/waiting/tasks"));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], id);
+}
+
 TEST_F(GateOrcaTest, BadInputGetsClearErrorsAndStoresNothing) {
   CreateApp("strict");
   SavePipeline({{"application", "strict"},

@@ -596,6 +596,42 @@ TEST_F(EngineTest, JudgmentHelperAndStageHelpers) {
   EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
 }
 
+TEST_F(EngineTest, ExecutionWindowHoldsTheStageUntilItOpens) {
+  // 2023-11-14 22:13:20 UTC is a Tuesday (day 3); the window is 23:00-23:30.
+  clock_.now_ = 1'700'000'000'000;
+  Json w = Wait("1", {});
+  w["restrictExecutionDuringTimeWindow"] = true;
+  w["restrictedExecutionWindow"] = {
+      {"whitelist", Json::array({{{"startHour", 23},
+                                  {"startMin", 0},
+                                  {"endHour", 23},
+                                  {"endMin", 30}}})},
+      {"days", Json::array({3})}};
+  std::string id = Start({{"stages", {w}}});
+  Run(0);
+  Json e = Get(id);
+  EXPECT_EQ(StatusOfRef(e, "1"), "RUNNING");
+  const Json& window = StageByRef(e, "1<1");
+  EXPECT_EQ(Str(window, "type"), "restrictExecutionDuringTimeWindow");
+  int64_t opens = 1'700'000'000'000 + (46 * 60 + 40) * 1000;
+  EXPECT_EQ(Int(window["context"], "scheduledTime"), opens);
+  Run(3600 * 1000);
+  e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_GE(Int(StageByRef(e, "1")["tasks"][0], "startTime"), opens);
+}
+
+TEST_F(EngineTest, CurrentStageAndStageExists) {
+  Json check = Failing("1", {});
+  check["name"] = "the check";
+  check["preconditions"][0]["context"]["expression"] =
+      "${#currentStage().type == 'checkPreconditions' && "
+      "#stageExists('the check') && !#stageExists('other')}";
+  std::string id = Start({{"stages", {check}}});
+  Run(1000);
+  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+}
+
 TEST_F(EngineTest, UnknownStageTypeFailsCleanly) {
   std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "nope"}}}}});
   Run(1000);

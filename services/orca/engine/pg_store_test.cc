@@ -1,0 +1,136 @@
+// PgStore against a real PostgreSQL: claims exclude each other, pushes to
+// unknown executions are dropped, correlation ids de-duplicate concurrent
+// starts, and retention deletes only finished executions.
+#include "services/orca/engine/pg_store.h"
+
+#include <thread>
+
+#include "common/pg/migrations.h"
+#include "common/testing/test_stores.h"
+#include "gtest/gtest.h"
+#include "services/orca/launcher.h"
+
+namespace gennaker::orca {
+std::vector<pg::Migration> Migrations();
+namespace {
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pg = testing::SharedPostgres();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    auto dsn = (*pg)->CreateDatabase("orca");
+    ASSERT_TRUE(dsn.ok());
+    pg::PoolOptions o;
+    o.dsn = *dsn;
+    o.size = 6;
+    auto pool = pg::Pool::Create(o);
+    ASSERT_TRUE(pool.ok());
+    pool_ = std::move(*pool);
+    ASSERT_TRUE(pg::ApplyMigrations(*pool_, "orca", Migrations()).ok());
+    store_ = std::make_unique<PgStore>(pool_.get(), &clock_);
+  }
+
+  Json Execution(const std::string& config_id = "cfg") {
+    LaunchOptions o;
+    o.now_ms = clock_.NowMs();
+    auto e = BuildPipelineExecution(
+        {{"application", "app"},
+         {"id", config_id},
+         {"stages", {{{"refId", "1"}, {"type", "wait"}}}}},
+        Json::object(), o);
+    EXPECT_TRUE(e.ok());
+    return *e;
+  }
+
+  SystemClock clock_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgStore> store_;
+};
+
+TEST_F(PgStoreTest, AClaimedExecutionIsNotClaimedTwice) {
+  Json a = Execution(), b = Execution();
+  ASSERT_TRUE(store_->Create(a, "", {StartMessage(a)}).ok());
+  ASSERT_TRUE(store_->Create(b, "", {StartMessage(b)}).ok());
+  // A second message for `a`: still only one holder of `a` at a time.
+  Outgoing extra;
+  extra.message = {kind::kCompleteExecution, Str(a, "id"), "", ""};
+  ASSERT_TRUE(store_->Push({extra}).ok());
+  auto first = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(first.ok() && *first != nullptr);
+  auto second = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(second.ok() && *second != nullptr);
+  EXPECT_NE(Str((*first)->execution(), "id"),
+            Str((*second)->execution(), "id"));
+  auto third = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, nullptr);  // the rest belongs to held executions
+  // Releasing without commit (a crash) makes the message claimable again.
+  std::string held = Str((*first)->execution(), "id");
+  first->reset();
+  auto again = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(again.ok() && *again != nullptr);
+  EXPECT_EQ(Str((*again)->execution(), "id"), held);
+  // Commit acknowledges exactly the claimed message.
+  ASSERT_TRUE((*again)->Commit({}).ok());
+  ASSERT_TRUE((*second)->Commit({}).ok());
+  EXPECT_EQ(*store_->QueueDepth(), 1);
+}
+
+TEST_F(PgStoreTest, PushesForUnknownExecutionsAreDropped) {
+  Outgoing o;
+  o.message = {kind::kRescheduleExecution, "nope", "", ""};
+  ASSERT_TRUE(store_->Push({o}).ok());
+  EXPECT_EQ(*store_->QueueDepth(), 0);
+  auto next = store_->NextDelivery();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+}
+
+TEST_F(PgStoreTest, ConcurrentStartsWithOneCorrelationIdMakeOneExecution) {
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Json e = Execution();
+      auto id = store_->Create(e, "trigger-42", {StartMessage(e)});
+      ids[i] = id.ok() ? *id : std::string(id.status().message());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& id : ids) EXPECT_EQ(id, ids[0]);
+  ExecutionQuery q;
+  q.application = "app";
+  EXPECT_EQ(store_->List(q)->size(), 1u);
+  EXPECT_EQ(*store_->QueueDepth(), 1);
+}
+
+TEST_F(PgStoreTest, RetentionDeletesOnlyFinishedExecutions) {
+  std::vector<std::string> done;
+  for (int i = 0; i < 4; ++i) {
+    Json e = Execution("keep-2");
+    e["status"] = "SUCCEEDED";
+    e["buildTime"] = 1000 + i;
+    done.push_back(*store_->Create(e, "", {}));
+  }
+  Json running = Execution("keep-2");
+  running["status"] = "RUNNING";
+  running["buildTime"] = 1;
+  ASSERT_TRUE(store_->Create(running, "", {StartMessage(running)}).ok());
+  // Keep the newest two finished runs of the config; the running one stays.
+  auto purged = store_->Purge(0, 2);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, 2);
+  EXPECT_TRUE(absl::IsNotFound(store_->Get(done[0]).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->Get(done[1]).status()));
+  EXPECT_TRUE(store_->Get(done[3]).ok());
+  EXPECT_TRUE(store_->Get(Str(running, "id")).ok());
+  // Age: everything finished before the cut-off goes.
+  purged = store_->Purge(clock_.NowMs(), 0);
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 2);
+  EXPECT_TRUE(store_->Get(Str(running, "id")).ok());
+}
+
+}  // namespace
+}  // namespace gennaker::orca
