@@ -553,6 +553,33 @@ TEST_F(GateOrcaTest, AppTasksAndTaskCancel) {
   EXPECT_EQ(listed[0]["id"], id);
 }
 
+TEST_F(GateOrcaTest, CancelDoesNotWaitForACallInFlight) {
+  CreateApp("slowhook");
+  SavePipeline(
+      {{"application", "slowhook"},
+       {"name", "slow"},
+       {"stages", Json::array({{{"refId", "1"},
+                                {"type", "webhook"},
+                                {"url", hooks_->Url("/hook?delay_ms=1500")}},
+                               {{"refId", "2"},
+                                {"type", "wait"},
+                                {"waitTime", 0},
+                                {"requisiteStageRefIds", {"1"}}}})}});
+  auto started = Call("POST", "/pipelines/slowhook/slow", "{}");
+  ASSERT_EQ(started.status, 202);
+  std::string id = IdFromRef(JsonOf(started));
+  PollUntil("/pipelines/" + id, [](const Json& j) {
+    return j["stages"][0]["status"] == "RUNNING";
+  });
+  absl::Time before = absl::Now();
+  ASSERT_EQ(Call("PUT", "/pipelines/" + id + "/cancel?reason=stop").status,
+            200);
+  EXPECT_LT(absl::Now() - before, absl::Milliseconds(500));
+  Json e = StatusIs(id, "CANCELED");
+  EXPECT_EQ(e["cancellationReason"], "stop");
+  EXPECT_EQ(e["stages"][1]["status"], "NOT_STARTED");
+}
+
 TEST_F(GateOrcaTest, BadInputGetsClearErrorsAndStoresNothing) {
   CreateApp("strict");
   SavePipeline({{"application", "strict"},

@@ -155,6 +155,14 @@ absl::StatusOr<bool> Engine::ProcessOne() {
       for (Message& m : local) remote.push_back({std::move(m), 0});
       break;
     }
+    // A task with outside effects runs in a transaction of its own, from
+    // committed state: readers see its stage RUNNING during the call, and a
+    // crash during the call repeats only the call.
+    if (handled > 0 && HasOutsideEffects(local.front(), exec)) {
+      for (Message& m : local) remote.push_back({std::move(m), 0});
+      local.clear();
+      break;
+    }
     Message m = std::move(local.front());
     local.pop_front();
     Context c{exec, work.get(), clock_->NowMs(), {}, {}};
@@ -231,6 +239,16 @@ void Engine::HandleFailure(const Message& m, const absl::Status& error) {
   std::vector<Outgoing> all = c.out;
   for (Outgoing& o : c.effects.messages) all.push_back(o);
   (void)(*w)->Commit(all);
+}
+
+bool Engine::HasOutsideEffects(const Message& m, Json& exec) const {
+  if (m.kind != kind::kRunTask) return false;
+  Json* stage = FindStage(exec, m.stage_id);
+  if (stage == nullptr) return false;
+  Json* task = FindTask(*stage, m.task_id);
+  if (task == nullptr) return false;
+  Task* impl = registry_->FindTask(Str(*task, "name"));
+  return impl != nullptr && impl->CommitsAfterRun();
 }
 
 absl::Status Engine::Handle(const Message& m, Context& c) {
@@ -964,17 +982,15 @@ absl::Status Engine::StartWaitingExecutions(const Message& m, Context& c) {
 
 absl::Status Engine::Cancel(const std::string& id, const std::string& user,
                             const std::string& reason) {
-  GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<Work> w, store_->Lock(id));
-  Json& exec = w->execution();
+  // A message instead of a lock: cancel must not wait for a task that is
+  // in the middle of an outside call; the execution's next holder applies it.
+  GENNAKER_ASSIGN_OR_RETURN(Json exec, store_->Get(id));
   if (IsComplete(StatusOf(exec))) return absl::OkStatus();
-  exec["canceled"] = true;
-  exec["canceledBy"] = user;
-  if (!reason.empty()) exec["cancellationReason"] = reason;
   Outgoing o;
   o.message.kind = kind::kCancelExecution;
   o.message.execution_id = id;
   o.message.extra = {{"user", user}, {"reason", reason}};
-  return w->Commit({o});
+  return store_->Push({o});
 }
 
 absl::Status Engine::Pause(const std::string& id, const std::string& user) {

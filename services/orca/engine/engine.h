@@ -66,7 +66,10 @@ class Engine {
   absl::StatusOr<bool> ProcessOne();
 
   // API operations. NOT_FOUND for unknown ids, FAILED_PRECONDITION when the
-  // execution is not in a state that allows the change.
+  // execution is not in a state that allows the change, UNAVAILABLE when a
+  // task holds the execution for longer than the store's lock timeout.
+  // Cancel is queued (it never waits for a running task) and takes effect
+  // as soon as the execution is free.
   absl::Status Cancel(const std::string& id, const std::string& user,
                       const std::string& reason);
   absl::Status Pause(const std::string& id, const std::string& user);
@@ -99,6 +102,7 @@ class Engine {
  private:
   struct Context;
   absl::Status Handle(const Message& m, Context& c);
+  bool HasOutsideEffects(const Message& m, Json& execution) const;
   absl::Status StartExecution(const Message& m, Context& c);
   absl::Status StartStage(const Message& m, Context& c);
   absl::Status StartTask(const Message& m, Context& c);

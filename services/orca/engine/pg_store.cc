@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log/log.h"
@@ -340,13 +341,18 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
 
 absl::StatusOr<std::unique_ptr<Work>> PgStore::Lock(const std::string& id) {
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
+  // API calls wait a bounded time for a handler that holds the execution.
   GENNAKER_RETURN_IF_ERROR(c->ExecScript(
       absl::StrCat("BEGIN; SET LOCAL idle_in_transaction_session_timeout = ",
-                   lease_seconds_ * 1000)));
+                   lease_seconds_ * 1000, "; SET LOCAL lock_timeout = 5000")));
   absl::StatusOr<pg::Result> r = c->Exec(
       "SELECT body FROM orca.executions WHERE id = $1 FOR UPDATE", {id});
   if (!r.ok() || r->rows() == 0) {
     (void)c->Exec("ROLLBACK");
+    if (!r.ok() && absl::StrContains(r.status().message(), "lock timeout")) {
+      return absl::UnavailableError(absl::StrCat(
+          "execution ", id, " is busy (a task is running); try again"));
+    }
     if (!r.ok()) return r.status();
     return absl::NotFoundError(absl::StrCat("Execution not found: ", id));
   }

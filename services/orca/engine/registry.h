@@ -76,8 +76,9 @@ class Task {
   // applies in addition.
   virtual int64_t TimeoutMs(const Json& /*stage*/) const { return 0; }
   // True for tasks with effects outside orca (HTTP calls, other services):
-  // their result is committed before anything else runs, so that a crash
-  // repeats at most the one call in flight.
+  // they run in a transaction of their own, started from committed state and
+  // committed right after, so that a crash repeats at most the call in
+  // flight.
   virtual bool CommitsAfterRun() const { return false; }
   // Called when the execution is canceled while this task runs.
   virtual void OnCancel(const TaskInput& /*input*/) {}
