@@ -211,6 +211,8 @@ class OrcaGrpc : public v1::OrcaService::Service {
     ExecutionQuery q;
     q.application = req->application();
     q.type = TypeName(req->type());
+    // As documented in orca.proto: PIPELINE unless ids are asked for.
+    if (q.type.empty() && req->execution_ids().empty()) q.type = "PIPELINE";
     q.config_ids.assign(req->pipeline_config_ids().begin(),
                         req->pipeline_config_ids().end());
     q.execution_ids.assign(req->execution_ids().begin(),
@@ -228,7 +230,8 @@ class OrcaGrpc : public v1::OrcaService::Service {
       return Status(grpc::StatusCode::INVALID_ARGUMENT,
                     "limit must not be negative");
     }
-    q.limit = req->limit() > 0 ? std::min(req->limit(), 1000) : 1000;
+    q.limit = req->limit() > 0 ? std::min(req->limit(), 1000) : 10;
+    q.limit_per_config = true;
     absl::StatusOr<std::vector<Json>> list = store_->List(q);
     if (!list.ok()) return ToGrpcStatus(list.status());
     for (const Json& e : *list) {

@@ -155,6 +155,7 @@ class OrcaCrashTest : public ::testing::Test {
       if (in.pid == 0) continue;
       ov1::ListExecutionsRequest req;
       for (const std::string& id : ids) req.add_execution_ids(id);
+      req.set_limit(static_cast<int>(ids.size()));
       req.set_view(ov1::EXECUTION_VIEW_STATUS);
       ov1::ListExecutionsResponse resp;
       auto ctx = MakeClientContext(std::chrono::seconds(5));

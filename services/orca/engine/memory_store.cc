@@ -188,6 +188,16 @@ absl::StatusOr<std::vector<Json>> MemoryStore::List(
   std::stable_sort(out.begin(), out.end(), [](const Json& a, const Json& b) {
     return Int(a, "buildTime") > Int(b, "buildTime");
   });
+  if (query.limit > 0 && query.limit_per_config && !query.config_ids.empty()) {
+    std::map<std::string, int> seen;
+    std::vector<Json> kept;
+    for (Json& e : out) {
+      if (++seen[Str(e, "pipelineConfigId")] <= query.limit) {
+        kept.push_back(std::move(e));
+      }
+    }
+    return kept;
+  }
   if (query.limit > 0 && static_cast<int>(out.size()) > query.limit) {
     out.resize(query.limit);
   }

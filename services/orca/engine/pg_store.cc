@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -252,8 +253,17 @@ absl::StatusOr<std::vector<Json>> PgStore::List(const ExecutionQuery& q) {
     absl::StrAppend(&sql, " AND status = ANY(", arg(array(q.statuses)),
                     "::text[])");
   }
-  sql += " ORDER BY build_time DESC, id DESC";
-  if (q.limit > 0) absl::StrAppend(&sql, " LIMIT ", q.limit);
+  if (q.limit > 0 && q.limit_per_config && !q.config_ids.empty()) {
+    sql = absl::StrCat(
+        "SELECT body FROM (SELECT body, build_time, id, row_number() OVER "
+        "(PARTITION BY config_id ORDER BY build_time DESC, id DESC) AS n FROM "
+        "(",
+        absl::StrReplaceAll(sql, {{"SELECT body FROM", "SELECT * FROM"}}),
+        ") f) x WHERE n <= ", q.limit, " ORDER BY build_time DESC, id DESC");
+  } else {
+    sql += " ORDER BY build_time DESC, id DESC";
+    if (q.limit > 0) absl::StrAppend(&sql, " LIMIT ", q.limit);
+  }
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
   GENNAKER_ASSIGN_OR_RETURN(pg::Result r, c->Exec(sql, params));
   std::vector<Json> out;

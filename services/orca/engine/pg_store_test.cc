@@ -3,6 +3,7 @@
 // starts, and retention deletes only finished executions.
 #include "services/orca/engine/pg_store.h"
 
+#include <map>
 #include <thread>
 
 #include "common/pg/migrations.h"
@@ -103,6 +104,33 @@ TEST_F(PgStoreTest, ConcurrentStartsWithOneCorrelationIdMakeOneExecution) {
   q.application = "app";
   EXPECT_EQ(store_->List(q)->size(), 1u);
   EXPECT_EQ(*store_->QueueDepth(), 1);
+}
+
+TEST_F(PgStoreTest, ListLimitsPerPipelineConfig) {
+  for (int i = 0; i < 3; ++i) {
+    for (const char* config : {"a", "b"}) {
+      Json e = Execution(config);
+      e["buildTime"] = 100 + i;
+      ASSERT_TRUE(store_->Create(e, "", {}).ok());
+    }
+  }
+  ExecutionQuery q;
+  q.config_ids = {"a", "b"};
+  q.limit = 2;
+  q.limit_per_config = true;
+  auto list = store_->List(q);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 4u);
+  std::map<std::string, int> per_config;
+  for (const Json& e : *list) {
+    ++per_config[Str(e, "pipelineConfigId")];
+    EXPECT_GE(Int(e, "buildTime"), 101);  // the newest two of each
+  }
+  EXPECT_EQ(per_config["a"], 2);
+  EXPECT_EQ(per_config["b"], 2);
+  EXPECT_GE(Int((*list)[0], "buildTime"), Int((*list)[3], "buildTime"));
+  q.limit_per_config = false;
+  EXPECT_EQ(store_->List(q)->size(), 2u);
 }
 
 TEST_F(PgStoreTest, RetentionDeletesOnlyFinishedExecutions) {

@@ -34,6 +34,9 @@ struct ExecutionQuery {
   std::vector<std::string> execution_ids;
   std::vector<std::string> statuses;
   int limit = 0;  // 0: no limit
+  // With config_ids: the limit applies to each config (Spinnaker's
+  // /executions?pipelineConfigIds=a,b&limit=N gives N per pipeline).
+  bool limit_per_config = false;
 };
 
 // One transaction holding one execution's lock.
