@@ -62,6 +62,32 @@ class Front50Grpc : public Front50 {
     return Update(name, attributes, /*merge=*/true);
   }
 
+  absl::Status UpsertProject(const Json& project) override {
+    f50::SaveProjectRequest req;
+    req.mutable_project()->set_id(Str(project, "id"));
+    req.mutable_project()->mutable_body()->set_json(Dump(project));
+    f50::SaveProjectResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    return FromGrpcStatus(stub_->SaveProject(ctx.get(), req, &resp));
+  }
+
+  absl::Status DeleteProject(const std::string& id_or_name) override {
+    f50::GetProjectRequest get;
+    get.set_id_or_name(id_or_name);
+    f50::GetProjectResponse found;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s = FromGrpcStatus(stub_->GetProject(ctx.get(), get, &found));
+    if (absl::IsNotFound(s)) return absl::OkStatus();
+    if (!s.ok()) return s;
+    f50::DeleteObjectRequest req;
+    req.set_type(f50::OBJECT_TYPE_PROJECT);
+    req.set_key(found.project().id());
+    f50::DeleteObjectResponse resp;
+    auto dctx = MakeClientContext(std::chrono::seconds(10));
+    s = FromGrpcStatus(stub_->DeleteObject(dctx.get(), req, &resp));
+    return absl::IsNotFound(s) ? absl::OkStatus() : s;
+  }
+
   absl::Status DeleteApplication(const std::string& name) override {
     f50::DeleteObjectRequest req;
     req.set_type(f50::OBJECT_TYPE_APPLICATION);

@@ -30,6 +30,10 @@ class Front50 {
   virtual absl::Status UpdateApplication(const Json& attributes) = 0;
   // Deletes the application (and what front50 cascades); OK when absent.
   virtual absl::Status DeleteApplication(const std::string& name) = 0;
+  // Creates or replaces a project (its `id` selects the one to replace).
+  virtual absl::Status UpsertProject(const Json& project) = 0;
+  // Deletes the project with that id or name; OK when absent.
+  virtual absl::Status DeleteProject(const std::string& id_or_name) = 0;
 };
 
 std::unique_ptr<Front50> NewFront50Grpc(std::shared_ptr<grpc::Channel> channel);

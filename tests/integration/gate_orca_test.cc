@@ -533,6 +533,38 @@ TEST_F(GateOrcaTest, TasksCreateAndDeleteAnApplication) {
   EXPECT_EQ(tasks.size(), 2u);
 }
 
+TEST_F(GateOrcaTest, SpinProjectSaveAndDelete) {
+  Json save = {{"job", Json::array({{{"type", "upsertProject"},
+                                     {"project",
+                                      {{"name", "shop"},
+                                       {"email", "shop@example.com"},
+                                       {"config",
+                                        {{"applications", Json::array()},
+                                         {"clusters", Json::array()},
+                                         {"pipelineConfigs", Json::array()}}}}},
+                                     {"user", "shop@example.com"}}})},
+               {"application", "spinnaker"},
+               {"project", "shop"},
+               {"description", "Create Project: shop"}};
+  auto posted = Call("POST", "/tasks", save.dump());
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  PollUntil("/tasks/" + IdFromRef(JsonOf(posted)),
+            [](const Json& j) { return j["status"] == "SUCCEEDED"; });
+  auto project = Call("GET", "/projects/shop");
+  ASSERT_EQ(project.status, 200) << project.body;
+  Json p = JsonOf(project);
+  EXPECT_EQ(p["email"], "shop@example.com");
+  Json del = {
+      {"job", Json::array({{{"type", "deleteProject"}, {"project", p}}})},
+      {"application", "spinnaker"},
+      {"description", "Delete Project: shop"}};
+  auto d = Call("POST", "/tasks", del.dump());
+  ASSERT_EQ(d.status, 200) << d.body;
+  PollUntil("/tasks/" + IdFromRef(JsonOf(d)),
+            [](const Json& j) { return j["status"] == "SUCCEEDED"; });
+  EXPECT_EQ(Call("GET", "/projects/shop").status, 404);
+}
+
 TEST_F(GateOrcaTest, AppTasksAndTaskCancel) {
   CreateApp("waiting");
   // Deck's deprecated form forces the application from the path.

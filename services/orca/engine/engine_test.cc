@@ -49,6 +49,15 @@ class FakeFront50 : public Front50 {
     apps.erase(name);
     return absl::OkStatus();
   }
+  absl::Status UpsertProject(const Json& p) override {
+    projects[Str(p, "name")] = p;
+    return absl::OkStatus();
+  }
+  absl::Status DeleteProject(const std::string& name) override {
+    projects.erase(name);
+    return absl::OkStatus();
+  }
+  std::map<std::string, Json> projects;
   std::map<std::string, Json> pipelines;
   std::map<std::string, Json> apps;
 };

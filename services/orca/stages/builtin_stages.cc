@@ -320,6 +320,34 @@ class DeleteApplicationTask : public Task {
   Front50* front50_;
 };
 
+// spin's `project save` / `project delete` jobs.
+class ProjectTask : public Task {
+ public:
+  ProjectTask(Front50* front50, bool remove)
+      : front50_(front50), remove_(remove) {}
+  bool CommitsAfterRun() const override { return true; }
+  absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
+    const Json& p =
+        in.context.contains("project") ? in.context["project"] : Json();
+    if (!p.is_object() || (Str(p, "name").empty() && Str(p, "id").empty())) {
+      return TaskResult::Terminal("the job needs a 'project' with a name");
+    }
+    if (front50_ == nullptr) return TaskResult::Terminal("front50 is not set");
+    std::string key = Str(p, "id").empty() ? Str(p, "name") : Str(p, "id");
+    absl::Status s =
+        remove_ ? front50_->DeleteProject(key) : front50_->UpsertProject(p);
+    if (!s.ok()) return Transient(s);
+    TaskResult r;
+    r.outputs["notification.type"] =
+        remove_ ? "deleteproject" : "upsertproject";
+    return r;
+  }
+
+ private:
+  Front50* front50_;
+  bool remove_;
+};
+
 }  // namespace
 
 Json JsonPathGet(const Json& root, const std::string& path) {
@@ -393,6 +421,14 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
                   std::vector<std::string>{"deleteApplication"}));
   r->AddTask("deleteApplication",
              std::make_shared<DeleteApplicationTask>(deps.front50));
+  r->AddStage("upsertProject", std::make_shared<SimpleStage>(
+                                   std::vector<std::string>{"upsertProject"}));
+  r->AddTask("upsertProject",
+             std::make_shared<ProjectTask>(deps.front50, false));
+  r->AddStage("deleteProject", std::make_shared<SimpleStage>(
+                                   std::vector<std::string>{"deleteProject"}));
+  r->AddTask("deleteProject",
+             std::make_shared<ProjectTask>(deps.front50, true));
   RegisterPipelineStage(r, deps);
   RegisterWebhookStage(r, deps);
 }

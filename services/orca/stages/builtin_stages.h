@@ -1,7 +1,8 @@
 // The stage types orca ships with: wait, manualJudgment, checkPreconditions,
 // evaluateVariables, restrictExecutionDuringTimeWindow (synthetic), pipeline
-// (child pipelines), webhook, and the application orchestrations
-// (createApplication, updateApplication, deleteApplication).
+// (child pipelines), webhook, and the orchestrations spin and Deck send
+// (createApplication, updateApplication, deleteApplication, upsertProject,
+// deleteProject).
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 
