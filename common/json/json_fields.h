@@ -7,8 +7,41 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace gennaker::json {
+
+// Deepest nesting of objects and arrays accepted from outside. nlohmann's
+// dump() recurses once per level, so a 2 MB body of brackets would overflow a
+// thread's stack; real pipelines nest a dozen levels.
+inline constexpr int kMaxNesting = 100;
+
+// False when `text` nests objects/arrays deeper than `max_depth` (a scan of
+// the raw text that skips strings; it does not validate the JSON).
+inline bool WithinNesting(std::string_view text, int max_depth = kMaxNesting) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
 
 // The string member `key`, or `fallback` when absent or not a string.
 template <typename Json>

@@ -23,6 +23,10 @@ using Json = nlohmann::ordered_json;
 
 absl::StatusOr<Json> ParseObject(const std::string& text,
                                  absl::string_view what) {
+  if (!json::WithinNesting(text)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": JSON nested deeper than ", json::kMaxNesting, " levels"));
+  }
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));

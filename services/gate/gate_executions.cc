@@ -76,6 +76,10 @@ absl::StatusOr<Json> ParseObject(absl::string_view body, bool empty_is_object) {
     if (empty_is_object) return Json::object();
     return absl::InvalidArgumentError("request body is required");
   }
+  if (!json::WithinNesting(std::string_view(body.data(), body.size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON nested deeper than ", json::kMaxNesting, " levels"));
+  }
   Json j = Json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded())
     return absl::InvalidArgumentError("request body is not valid JSON");
@@ -231,7 +235,9 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
   req.set_type(common::v1::PIPELINE);
   for (std::string& id : QueryList(r, "pipelineConfigIds"))
     req.add_pipeline_config_ids(std::move(id));
-  absl::Status valid = ApplyListQuery(r, 10, false, &req);
+  // Orca's defaults: 10 per pipeline config, expanded unless expand=false
+  // (Deck always sends expand=false).
+  absl::Status valid = ApplyListQuery(r, 10, true, &req);
   if (!valid.ok()) return Error(valid, r);
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
@@ -250,11 +256,18 @@ Response ListExecutions(const Orca& orca, const Request& r) {
     req.add_execution_ids(std::move(id));
   if (req.pipeline_config_ids().empty() && req.execution_ids().empty())
     return http::Json(200, "[]");
-  // By execution ids alone, every listed execution by default (0: orca's).
-  int default_limit =
-      req.pipeline_config_ids().empty() ? req.execution_ids_size() : 0;
-  absl::Status valid = ApplyListQuery(r, default_limit, true, &req);
+  // Gate's rules: by execution ids, exactly those executions (limit and
+  // statuses do not apply); by config ids, the newest 1 per config unless
+  // `limit` says otherwise.
+  bool by_ids = !req.execution_ids().empty();
+  absl::Status valid =
+      ApplyListQuery(r, by_ids ? req.execution_ids_size() : 1, true, &req);
   if (!valid.ok()) return Error(valid, r);
+  if (by_ids) {
+    req.clear_statuses();
+    req.clear_pipeline_config_ids();
+    req.set_limit(req.execution_ids_size());
+  }
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
@@ -411,8 +424,19 @@ Response ListTasks(const Orca& orca, const Request& r) {
   ov1::ListExecutionsRequest req;
   req.set_application(r.params.at("app"));
   req.set_type(common::v1::ORCHESTRATION);
-  absl::Status valid = ApplyListQuery(r, 0, std::nullopt, &req);
+  // Orca's default page size for tasks is 3500; Deck pages with `page`.
+  absl::Status valid = ApplyListQuery(r, 3500, std::nullopt, &req);
   if (!valid.ok()) return Error(valid, r);
+  std::string page = std::string(absl::StripAsciiWhitespace(r.Query("page")));
+  if (!page.empty()) {
+    int p = 0;
+    if (!absl::SimpleAtoi(page, &p) || p < 1) {
+      return Error(absl::InvalidArgumentError(
+                       "query parameter 'page' must be a positive integer"),
+                   r);
+    }
+    req.set_page(p);
+  }
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return Error(s, r);
@@ -539,6 +563,10 @@ absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
                                                       const std::string& user) {
   Json trigger = Json::object();
   if (!absl::StripAsciiWhitespace(text).empty()) {
+    if (!json::WithinNesting(std::string_view(text.data(), text.size()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "JSON nested deeper than ", json::kMaxNesting, " levels"));
+    }
     trigger = Json::parse(text.begin(), text.end(), nullptr, false);
     if (trigger.is_discarded())
       return absl::InvalidArgumentError("trigger is not valid JSON");

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_split.h"
 #include "common/ids/ids.h"
+#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "gennaker/orca/v1/orca_mock.grpc.pb.h"
 #include "nlohmann/json.hpp"
@@ -311,7 +312,22 @@ TEST_F(RoutesTest, TriggerErrors) {
   EXPECT_EQ(Body(r)["message"], "disabled");
 }
 
-TEST_F(RoutesTest, ApplicationPipelinesAreOldestFirstAndUnexpanded) {
+TEST_F(RoutesTest, DeeplyNestedBodiesAreRefusedBeforeParsing) {
+  // 5000 levels would overflow a thread's stack when serialized.
+  std::string body =
+      "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  for (const char* path : {"/pipelines/app/p", "/tasks"}) {
+    auto r = Call("POST", path, body);
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_THAT(Body(r)["message"].get<std::string>(), HasSubstr("nested"));
+  }
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(json::WithinNesting("{\"a\":\"" + std::string(500, '[') + "\"}"));
+  EXPECT_FALSE(json::WithinNesting(std::string(101, '[')));
+  EXPECT_TRUE(json::WithinNesting(std::string(100, '[')));
+}
+
+TEST_F(RoutesTest, ApplicationPipelinesAreOldestFirstAndExpandedByDefault) {
   ov1::ListExecutionsRequest req;
   ov1::ListExecutionsResponse resp;
   *resp.add_executions() = ExecutionWith("c", 300);
@@ -327,7 +343,8 @@ TEST_F(RoutesTest, ApplicationPipelinesAreOldestFirstAndUnexpanded) {
   EXPECT_EQ(req.application(), "app");
   EXPECT_EQ(req.type(), common::v1::PIPELINE);
   EXPECT_EQ(req.limit(), 10);
-  EXPECT_EQ(req.view(), ov1::EXECUTION_VIEW_SUMMARY);
+  // Orca's default is expanded; Deck asks for expand=false explicitly.
+  EXPECT_EQ(req.view(), ov1::EXECUTION_VIEW_FULL);
   EXPECT_THAT(req.statuses(), ElementsAre(ov1::EXECUTION_STATUS_RUNNING,
                                           ov1::EXECUTION_STATUS_TERMINAL));
 

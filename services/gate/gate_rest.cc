@@ -69,6 +69,10 @@ std::string JoinArray(const std::vector<const std::string*>& items) {
 absl::StatusOr<Json> ParseBody(const Request& request) {
   if (request.body.empty())
     return absl::InvalidArgumentError("request body is required");
+  if (!json::WithinNesting(request.body)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON nested deeper than ", json::kMaxNesting, " levels"));
+  }
   Json j = Json::parse(request.body, nullptr, false);
   if (j.is_discarded())
     return absl::InvalidArgumentError("request body is not valid JSON");

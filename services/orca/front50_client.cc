@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "common/grpc/channel.h"
+#include "common/json/json_fields.h"
 #include "common/status/grpc_status.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 
@@ -12,7 +13,11 @@ namespace {
 namespace f50 = ::gennaker::front50::v1;
 
 absl::StatusOr<Json> ConfigOf(const f50::GetPipelineResponse& resp) {
-  Json j = Json::parse(resp.pipeline().config().json(), nullptr, false);
+  const std::string& text = resp.pipeline().config().json();
+  if (!json::WithinNesting(text)) {
+    return absl::InvalidArgumentError("pipeline config is nested too deeply");
+  }
+  Json j = Json::parse(text, nullptr, false);
   if (!j.is_object()) return absl::DataLossError("pipeline config is not JSON");
   return j;
 }

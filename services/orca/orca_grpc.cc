@@ -1,6 +1,7 @@
 #include "services/orca/orca_grpc.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
@@ -19,6 +20,10 @@ using grpc::Status;
 absl::StatusOr<Json> ParseObject(const std::string& text, const char* what,
                                  bool allow_empty = true) {
   if (text.empty() && allow_empty) return Json::object();
+  if (!json::WithinNesting(text)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": JSON nested deeper than ", json::kMaxNesting, " levels"));
+  }
   Json j = Json::parse(text, nullptr, false);
   if (!j.is_object()) {
     return absl::InvalidArgumentError(
@@ -167,7 +172,9 @@ class OrcaGrpc : public v1::OrcaService::Service {
   Status StartOrchestration(ServerContext*,
                             const v1::StartOrchestrationRequest* req,
                             v1::StartOrchestrationResponse* resp) override {
-    Json jobs = Json::parse(req->jobs().json(), nullptr, false);
+    Json jobs = json::WithinNesting(req->jobs().json())
+                    ? Json::parse(req->jobs().json(), nullptr, false)
+                    : Json();
     if (!jobs.is_array()) {
       return Status(grpc::StatusCode::INVALID_ARGUMENT,
                     "jobs must be a JSON list of job objects");
@@ -230,8 +237,16 @@ class OrcaGrpc : public v1::OrcaService::Service {
       return Status(grpc::StatusCode::INVALID_ARGUMENT,
                     "limit must not be negative");
     }
-    q.limit = req->limit() > 0 ? std::min(req->limit(), 1000) : 10;
-    q.limit_per_config = true;
+    if (req->page() < 0) {
+      return Status(grpc::StatusCode::INVALID_ARGUMENT,
+                    "page must not be negative");
+    }
+    q.limit = req->limit() > 0 ? std::min(req->limit(), 5000) : 10;
+    // Spinnaker limits pipeline lists per pipeline config; ids are exact.
+    q.limit_per_config = q.type == "PIPELINE" && q.execution_ids.empty();
+    if (!q.limit_per_config && req->page() > 1) {
+      q.offset = (req->page() - 1) * q.limit;
+    }
     absl::StatusOr<std::vector<Json>> list = store_->List(q);
     if (!list.ok()) return ToGrpcStatus(list.status());
     for (const Json& e : *list) {

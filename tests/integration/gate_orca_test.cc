@@ -249,7 +249,8 @@ TEST_F(GateOrcaTest, SaveExecutePollJudgeSucceed) {
   EXPECT_TRUE(e["endTime"].is_number());
 
   // Lists: the app's executions (unexpanded) and by config id / execution id.
-  auto list = JsonOf(Call("GET", "/applications/judged/pipelines?statuses="));
+  auto list = JsonOf(
+      Call("GET", "/applications/judged/pipelines?statuses=&expand=false"));
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["id"], id);
   EXPECT_TRUE(list[0]["stages"][0]["tasks"].empty());
@@ -583,6 +584,13 @@ TEST_F(GateOrcaTest, AppTasksAndTaskCancel) {
   auto listed = JsonOf(Call("GET", "/applications/waiting/tasks"));
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["id"], id);
+  // Deck pages with limit and page: page 2 of 1 task is empty.
+  EXPECT_EQ(
+      JsonOf(Call("GET", "/applications/waiting/tasks?limit=1&page=1")).size(),
+      1u);
+  EXPECT_EQ(JsonOf(Call("GET", "/applications/waiting/tasks?limit=1&page=2")),
+            Json::array());
+  EXPECT_EQ(Call("GET", "/applications/waiting/tasks?page=0").status, 400);
 }
 
 TEST_F(GateOrcaTest, CancelDoesNotWaitForACallInFlight) {

@@ -188,7 +188,7 @@ absl::StatusOr<std::vector<Json>> MemoryStore::List(
   std::stable_sort(out.begin(), out.end(), [](const Json& a, const Json& b) {
     return Int(a, "buildTime") > Int(b, "buildTime");
   });
-  if (query.limit > 0 && query.limit_per_config && !query.config_ids.empty()) {
+  if (query.limit > 0 && query.limit_per_config) {
     std::map<std::string, int> seen;
     std::vector<Json> kept;
     for (Json& e : out) {
@@ -197,6 +197,10 @@ absl::StatusOr<std::vector<Json>> MemoryStore::List(
       }
     }
     return kept;
+  }
+  if (query.offset > 0) {
+    out.erase(out.begin(),
+              out.begin() + std::min<size_t>(out.size(), query.offset));
   }
   if (query.limit > 0 && static_cast<int>(out.size()) > query.limit) {
     out.resize(query.limit);

@@ -253,7 +253,7 @@ absl::StatusOr<std::vector<Json>> PgStore::List(const ExecutionQuery& q) {
     absl::StrAppend(&sql, " AND status = ANY(", arg(array(q.statuses)),
                     "::text[])");
   }
-  if (q.limit > 0 && q.limit_per_config && !q.config_ids.empty()) {
+  if (q.limit > 0 && q.limit_per_config) {
     sql = absl::StrCat(
         "SELECT body FROM (SELECT body, build_time, id, row_number() OVER "
         "(PARTITION BY config_id ORDER BY build_time DESC, id DESC) AS n FROM "
@@ -263,6 +263,7 @@ absl::StatusOr<std::vector<Json>> PgStore::List(const ExecutionQuery& q) {
   } else {
     sql += " ORDER BY build_time DESC, id DESC";
     if (q.limit > 0) absl::StrAppend(&sql, " LIMIT ", q.limit);
+    if (q.offset > 0) absl::StrAppend(&sql, " OFFSET ", q.offset);
   }
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
   GENNAKER_ASSIGN_OR_RETURN(pg::Result r, c->Exec(sql, params));

@@ -131,6 +131,19 @@ TEST_F(PgStoreTest, ListLimitsPerPipelineConfig) {
   EXPECT_GE(Int((*list)[0], "buildTime"), Int((*list)[3], "buildTime"));
   q.limit_per_config = false;
   EXPECT_EQ(store_->List(q)->size(), 2u);
+  // By application: still per pipeline config (Deck's app executions view).
+  ExecutionQuery by_app;
+  by_app.application = "app";
+  by_app.type = "PIPELINE";
+  by_app.limit = 1;
+  by_app.limit_per_config = true;
+  EXPECT_EQ(store_->List(by_app)->size(), 2u);
+  by_app.limit_per_config = false;
+  by_app.limit = 2;
+  by_app.offset = 4;
+  EXPECT_EQ(store_->List(by_app)->size(), 2u);
+  by_app.offset = 6;
+  EXPECT_TRUE(store_->List(by_app)->empty());
 }
 
 TEST_F(PgStoreTest, RetentionDeletesOnlyFinishedExecutions) {

@@ -37,6 +37,7 @@ struct ExecutionQuery {
   // With config_ids: the limit applies to each config (Spinnaker's
   // /executions?pipelineConfigIds=a,b&limit=N gives N per pipeline).
   bool limit_per_config = false;
+  int offset = 0;  // skipped first (not with limit_per_config)
 };
 
 // One transaction holding one execution's lock.
