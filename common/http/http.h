@@ -24,6 +24,7 @@ struct Request {
   std::map<std::string, std::string>
       params;  // decoded {name} segments of the route
   std::string body;
+  std::string remote_address;  // the client's IP ("" when unknown)
 
   // First query value of `name`, or `fallback`.
   std::string Query(const std::string& name,

@@ -32,8 +32,19 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   static std::once_flag init;
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
+  // One handle per thread, reset between requests: curl keeps its
+  // connection cache, so repeated calls to the same server reuse keep-alive
+  // connections instead of a TCP handshake per call.
+  struct Handle {
+    CURL* curl = curl_easy_init();
+    ~Handle() {
+      if (curl != nullptr) curl_easy_cleanup(curl);
+    }
+  };
+  thread_local Handle handle;
+  CURL* curl = handle.curl;
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  curl_easy_reset(curl);
   ClientResponse response;
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : request.headers) {
@@ -61,7 +72,7 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return absl::DeadlineExceededError(
         absl::StrCat(request.method, " ", request.url, ": timed out"));

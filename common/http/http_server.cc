@@ -81,6 +81,21 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
     conn = new Server::Connection();
     conn->request.method = method;
     conn->request.path = url;
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info != nullptr && info->client_addr != nullptr) {
+      char ip[INET6_ADDRSTRLEN] = {0};
+      const sockaddr* sa = info->client_addr;
+      if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr,
+                  ip, sizeof(ip));
+      } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6,
+                  &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, ip,
+                  sizeof(ip));
+      }
+      conn->request.remote_address = ip;
+    }
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &CollectHeader,
                               &conn->request.headers);
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectArg,
