@@ -1,19 +1,34 @@
 #include "services/clouddriver/local/load_balancer.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/http/http.h"
-#include "common/http/http_client.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
 
 namespace gennaker::clouddriver::local {
 
 namespace {
 
-// Headers that describe one hop, not the message (RFC 9110 7.6.1).
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
+// Headers that describe one hop, not the message (RFC 9110 7.6.1), plus the
+// framing headers this proxy rewrites.
 bool HopByHop(const std::string& name) {
   return name == "connection" || name == "keep-alive" ||
          name == "proxy-connection" || name == "transfer-encoding" ||
@@ -21,21 +36,169 @@ bool HopByHop(const std::string& name) {
          name == "host" || name == "content-length";
 }
 
-std::string QueryString(const http::Request& r) {
-  std::string out;
-  for (const auto& [k, v] : r.query) {
-    absl::StrAppend(&out, out.empty() ? "?" : "&", http::PercentEncode(k), "=",
-                    http::PercentEncode(v));
-  }
-  return out;
+void SetTimeout(int fd, int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-http::Response JsonError(int status, const std::string& message) {
-  http::Response r;
-  r.status = status;
-  r.body =
-      absl::StrCat(R"({"status":)", status, R"(,"message":")", message, "\"}");
-  return r;
+bool SendAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// A socket with its unread bytes.
+struct Stream {
+  int fd = -1;
+  std::string buffer;
+  bool timed_out = false;
+
+  // Reads more; false on EOF, error or timeout.
+  bool Fill() {
+    char chunk[16384];
+    while (true) {
+      ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
+      if (n <= 0) return false;
+      buffer.append(chunk, static_cast<size_t>(n));
+      return true;
+    }
+  }
+  // The header block (through the blank line), or nullopt.
+  std::optional<std::string> Head() {
+    while (true) {
+      size_t end = buffer.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::string head = buffer.substr(0, end + 4);
+        buffer.erase(0, end + 4);
+        return head;
+      }
+      if (buffer.size() > kMaxHeaderBytes || !Fill()) return std::nullopt;
+    }
+  }
+  bool Read(size_t n, std::string* out) {
+    while (buffer.size() < n) {
+      if (!Fill()) return false;
+    }
+    out->append(buffer, 0, n);
+    buffer.erase(0, n);
+    return true;
+  }
+  bool Line(std::string* out) {
+    while (true) {
+      size_t end = buffer.find("\r\n");
+      if (end != std::string::npos) {
+        *out = buffer.substr(0, end);
+        buffer.erase(0, end + 2);
+        return true;
+      }
+      if (buffer.size() > kMaxHeaderBytes || !Fill()) return false;
+    }
+  }
+};
+
+struct Message {
+  std::string first_line;
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case
+  std::string Header(const std::string& name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+};
+
+bool ParseHead(const std::string& head, Message* m) {
+  std::vector<absl::string_view> lines = absl::StrSplit(
+      absl::string_view(head).substr(0, head.size() - 4), "\r\n");
+  if (lines.empty()) return false;
+  m->first_line = std::string(lines[0]);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    size_t colon = lines[i].find(':');
+    if (colon == absl::string_view::npos) return false;
+    m->headers.push_back(
+        {absl::AsciiStrToLower(
+             absl::StripAsciiWhitespace(lines[i].substr(0, colon))),
+         std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)))});
+  }
+  return true;
+}
+
+// Reads a body framed by Content-Length or chunked encoding (decoded);
+// `until_close` when neither is given (responses only).
+bool ReadBody(Stream& s, const Message& m, bool until_close, std::string* body,
+              int64_t max_bytes) {
+  if (absl::AsciiStrToLower(m.Header("transfer-encoding")).find("chunked") !=
+      std::string::npos) {
+    while (true) {
+      std::string line;
+      if (!s.Line(&line)) return false;
+      size_t size = 0;
+      std::string hex(
+          absl::StripAsciiWhitespace(line.substr(0, line.find(';'))));
+      if (hex.empty() || hex.size() > 15 || !absl::SimpleHexAtoi(hex, &size)) {
+        return false;
+      }
+      if (static_cast<int64_t>(body->size() + size) > max_bytes) return false;
+      if (size == 0) {
+        while (s.Line(&line) && !line.empty()) {
+        }  // trailers
+        return true;
+      }
+      if (!s.Read(size, body)) return false;
+      std::string crlf;
+      if (!s.Read(2, &crlf)) return false;
+    }
+  }
+  std::string cl = m.Header("content-length");
+  if (!cl.empty()) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(cl, &n) || n < 0 || n > max_bytes) return false;
+    return s.Read(static_cast<size_t>(n), body);
+  }
+  if (!until_close) return true;
+  while (s.Fill()) {
+    if (static_cast<int64_t>(s.buffer.size()) > max_bytes) return false;
+  }
+  body->append(s.buffer);
+  s.buffer.clear();
+  return !s.timed_out;
+}
+
+std::string Reply(int status, const std::string& reason,
+                  const std::string& json, bool close) {
+  return absl::StrCat(
+      "HTTP/1.1 ", status, " ", reason,
+      "\r\nContent-Type: application/json\r\nContent-Length: ", json.size(),
+      close ? "\r\nConnection: close" : "", "\r\n\r\n", json);
+}
+
+std::string JsonMessage(int status, const std::string& message) {
+  return absl::StrCat(R"({"status":)", status, R"(,"message":")", message,
+                      "\"}");
+}
+
+int Connect(int port, int timeout_ms) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  SetTimeout(fd, timeout_ms);
+  return fd;
 }
 
 }  // namespace
@@ -66,79 +229,220 @@ absl::StatusOr<std::unique_ptr<LoadBalancer>> LoadBalancer::Start(
   }
   std::unique_ptr<LoadBalancer> lb(
       new LoadBalancer(std::move(options), std::move(targets)));
-  LoadBalancer* self = lb.get();
-  http::Router router;
-  for (const char* method :
-       {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
-    auto proxy = [self](const http::Request& r) { return self->Proxy(r); };
-    router.Add(method, "/", proxy);
-    router.Add(method, "/**", proxy);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket failed");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(lb->options_.port));
+  if (inet_pton(AF_INET, lb->options_.host.c_str(), &addr.sin_addr) != 1) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad listen address '", lb->options_.host, "'"));
   }
-  http::ServerOptions so;
-  so.host = lb->options_.host;
-  so.port = lb->options_.port;
-  so.threads = lb->options_.threads;
-  absl::StatusOr<std::unique_ptr<http::Server>> server =
-      http::Server::Start(so, std::move(router));
-  if (!server.ok()) return server.status();
-  lb->server_ = std::move(*server);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(fd, 1024) != 0) {
+    close(fd);
+    return absl::UnavailableError(absl::StrCat(
+        "load balancer ", lb->options_.name, ": cannot listen on ",
+        lb->options_.host, ":", lb->options_.port, ": ", strerror(errno)));
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  lb->listen_fd_ = fd;
+  lb->port_ = ntohs(addr.sin_port);
+  LoadBalancer* self = lb.get();
+  lb->acceptor_ = std::thread([self] { self->Accept(); });
   return lb;
 }
 
-http::Response LoadBalancer::Proxy(const http::Request& r) {
-  if (!options_.allowed_cidrs.empty()) {
-    bool allowed = false;
-    for (const std::string& cidr : options_.allowed_cidrs) {
-      absl::StatusOr<bool> in = InCidr(r.remote_address, cidr);
-      allowed = allowed || (in.ok() && *in);
-    }
-    if (!allowed) {
-      return JsonError(403, absl::StrCat("client ", r.remote_address,
-                                         " is not allowed by the firewall"));
-    }
-  }
-  std::vector<Target> targets = targets_();
-  if (targets.empty()) {
-    return JsonError(503, absl::StrCat("load balancer ", options_.name,
-                                       " has no healthy instances"));
-  }
-  http::ClientRequest out;
-  out.method = r.method;
-  out.body = r.body;
-  out.timeout_ms = options_.request_timeout_ms;
-  for (const auto& [k, v] : r.headers) {
-    if (!HopByHop(k)) out.headers.push_back({k, v});
-  }
-  out.headers.push_back({"X-Forwarded-For", r.remote_address});
-  std::string target_path = r.path + QueryString(r);
-  uint64_t start = next_++;
-  for (size_t attempt = 0; attempt < targets.size(); ++attempt) {
-    const Target& t = targets[(start + attempt) % targets.size()];
-    out.url = absl::StrCat("http://127.0.0.1:", t.port, target_path);
-    absl::StatusOr<http::ClientResponse> resp = http::Fetch(out);
-    if (!resp.ok()) {
-      // Only a refused or broken connection moves on; a timeout may have
-      // been processed by the backend already.
-      if (absl::IsDeadlineExceeded(resp.status())) {
-        return JsonError(504, "the instance did not answer in time");
-      }
-      SPDLOG_INFO("event=lb_retry load_balancer={} instance={} error={}",
-                  options_.name, t.instance_id, resp.status());
+LoadBalancer::~LoadBalancer() {
+  stop_ = true;
+  if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
+  if (acceptor_.joinable()) acceptor_.join();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  absl::MutexLock l(&mu_);
+  for (int fd : clients_) shutdown(fd, SHUT_RDWR);
+  auto done = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; };
+  mu_.Await(absl::Condition(&done));
+}
+
+void LoadBalancer::Accept() {
+  while (!stop_) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (stop_) return;
+      absl::SleepFor(absl::Milliseconds(10));  // e.g. EMFILE: back off
       continue;
     }
-    http::Response in;
-    in.status = resp->status;
-    in.body = std::move(resp->body);
-    auto ct = resp->headers.find("content-type");
-    in.content_type = ct != resp->headers.end() ? ct->second : "text/plain";
-    for (const auto& [k, v] : resp->headers) {
-      if (!HopByHop(k) && k != "content-type" && k != "date") {
-        in.headers.push_back({k, v});
+    char ip[INET_ADDRSTRLEN] = {0};
+    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+    {
+      absl::MutexLock l(&mu_);
+      clients_.push_back(fd);
+      ++active_;
+    }
+    std::thread([this, fd, p = std::string(ip)] { Serve(fd, p); }).detach();
+  }
+}
+
+void LoadBalancer::Serve(int client, std::string peer) {
+  int one = 1;
+  setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  SetTimeout(client, options_.idle_timeout_ms);
+  bool allowed = options_.allowed_cidrs.empty();
+  for (const std::string& cidr : options_.allowed_cidrs) {
+    absl::StatusOr<bool> in = InCidr(peer, cidr);
+    allowed = allowed || (in.ok() && *in);
+  }
+  Stream in{client, "", false};
+  std::map<int, Stream> upstream;  // keep-alive connections by port
+  while (!stop_) {
+    std::optional<std::string> head = in.Head();
+    if (!head.has_value()) break;
+    Message req;
+    std::string body;
+    if (!ParseHead(*head, &req) ||
+        !ReadBody(in, req, false, &body, options_.max_body_bytes)) {
+      SendAll(client, Reply(400, "Bad Request",
+                            JsonMessage(400, "malformed request"), true));
+      break;
+    }
+    std::vector<absl::string_view> first = absl::StrSplit(req.first_line, ' ');
+    if (first.size() != 3) {
+      SendAll(client, Reply(400, "Bad Request",
+                            JsonMessage(400, "malformed request line"), true));
+      break;
+    }
+    std::string method(first[0]);
+    std::string connection = absl::AsciiStrToLower(req.Header("connection"));
+    bool keep_alive = first[2] == "HTTP/1.1"
+                          ? connection.find("close") == std::string::npos
+                          : connection.find("keep-alive") != std::string::npos;
+    if (!allowed) {
+      SendAll(client,
+              Reply(403, "Forbidden",
+                    JsonMessage(403, absl::StrCat("client ", peer,
+                                                  " is not allowed by the "
+                                                  "firewall")),
+                    !keep_alive));
+      if (!keep_alive) break;
+      continue;
+    }
+    std::vector<Target> targets = targets_();
+    std::string out_head = absl::StrCat(method, " ", first[1], " HTTP/1.1\r\n");
+    for (const auto& [k, v] : req.headers) {
+      if (!HopByHop(k)) absl::StrAppend(&out_head, k, ": ", v, "\r\n");
+    }
+    absl::StrAppend(&out_head, "x-forwarded-for: ", peer,
+                    "\r\ncontent-length: ", body.size(), "\r\n");
+    std::string reply;
+    bool answered = false;
+    uint64_t start = next_++;
+    for (size_t attempt = 0; attempt < targets.size() && !answered; ++attempt) {
+      const Target& t = targets[(start + attempt) % targets.size()];
+      // A kept-alive connection may have been closed meanwhile: then one
+      // fresh connection is tried before moving to the next instance.
+      for (int fresh = 0; fresh < 2 && !answered; ++fresh) {
+        Stream& up = upstream[t.port];
+        bool reused = up.fd >= 0;
+        if (!reused) {
+          up.fd = Connect(t.port, options_.request_timeout_ms);
+          up.buffer.clear();
+          up.timed_out = false;
+          if (up.fd < 0) break;  // refused: next instance
+        }
+        std::string request = absl::StrCat(out_head, "host: 127.0.0.1:", t.port,
+                                           "\r\n\r\n", body);
+        Message resp;
+        std::string resp_body;
+        std::optional<std::string> resp_head;
+        if (SendAll(up.fd, request)) resp_head = up.Head();
+        if (!resp_head.has_value()) {
+          bool timed_out = up.timed_out;
+          close(up.fd);
+          up.fd = -1;
+          if (timed_out) {
+            reply = Reply(504, "Gateway Timeout",
+                          JsonMessage(504,
+                                      "the instance did not answer in "
+                                      "time"),
+                          !keep_alive);
+            answered = true;
+          }
+          if (!reused) break;  // a fresh connection failed: next instance
+          continue;
+        }
+        int status = 0;
+        std::vector<absl::string_view> parts;
+        if (!ParseHead(*resp_head, &resp) ||
+            (parts = absl::StrSplit(resp.first_line, ' ')).size() < 2 ||
+            !absl::SimpleAtoi(parts[1], &status)) {
+          close(up.fd);
+          up.fd = -1;
+          reply = Reply(502, "Bad Gateway",
+                        JsonMessage(502, "the instance sent a malformed reply"),
+                        !keep_alive);
+          answered = true;
+          break;
+        }
+        bool no_body = method == "HEAD" || status == 204 || status == 304 ||
+                       status / 100 == 1;
+        bool framed = !resp.Header("content-length").empty() ||
+                      !resp.Header("transfer-encoding").empty();
+        if (!no_body &&
+            !ReadBody(up, resp, !framed, &resp_body, options_.max_body_bytes)) {
+          close(up.fd);
+          up.fd = -1;
+          reply = Reply(502, "Bad Gateway",
+                        JsonMessage(502, "the instance's reply was cut off"),
+                        !keep_alive);
+          answered = true;
+          break;
+        }
+        if (!framed ||
+            absl::AsciiStrToLower(resp.Header("connection")).find("close") !=
+                std::string::npos) {
+          close(up.fd);
+          up.fd = -1;
+        }
+        reply = resp.first_line + "\r\n";
+        for (const auto& [k, v] : resp.headers) {
+          if (!HopByHop(k)) absl::StrAppend(&reply, k, ": ", v, "\r\n");
+        }
+        absl::StrAppend(&reply, "content-length: ", resp_body.size(),
+                        keep_alive ? "" : "\r\nconnection: close", "\r\n\r\n");
+        if (!no_body || method == "HEAD") reply += resp_body;
+        answered = true;
       }
     }
-    return in;
+    if (!answered) {
+      reply = targets.empty()
+                  ? Reply(503, "Service Unavailable",
+                          JsonMessage(
+                              503, absl::StrCat("load balancer ", options_.name,
+                                                " has no healthy instances")),
+                          !keep_alive)
+                  : Reply(502, "Bad Gateway",
+                          JsonMessage(502, "no instance could be reached"),
+                          !keep_alive);
+    }
+    if (!SendAll(client, reply) || !keep_alive) break;
   }
-  return JsonError(502, "no instance could be reached");
+  for (auto& [port, s] : upstream) {
+    if (s.fd >= 0) close(s.fd);
+  }
+  absl::MutexLock l(&mu_);
+  clients_.erase(std::remove(clients_.begin(), clients_.end(), client),
+                 clients_.end());
+  close(client);
+  --active_;
 }
 
 }  // namespace gennaker::clouddriver::local

@@ -1,5 +1,7 @@
-// The `local` provider's load balancer: an HTTP reverse proxy on its listener
-// port that sends each request to the next backend, round-robin, among the
+// The `local` provider's load balancer: an HTTP/1.1 reverse proxy on its
+// listener port (a thread per client connection, keep-alive on both sides,
+// plain sockets) that sends each request to the next backend, round-robin,
+// among the
 // backends `targets` returns at that moment (the Up instances of the enabled
 // server groups attached to it). Taking a server group out of the list
 // drains it: requests already forwarded finish; new ones go elsewhere. A
@@ -16,10 +18,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/http/http_server.h"
+#include "absl/synchronization/mutex.h"
 
 namespace gennaker::clouddriver::local {
 
@@ -33,8 +36,9 @@ struct LoadBalancerOptions {
   std::string name;
   std::string host = "127.0.0.1";
   int port = 0;  // 0 picks a free port
-  int threads = 8;
   int request_timeout_ms = 30000;
+  int idle_timeout_ms = 60000;  // a client connection with no request
+  int64_t max_body_bytes = 16 << 20;
   std::vector<std::string> allowed_cidrs;  // IPv4 "a.b.c.d/n"; empty: all
 };
 
@@ -47,17 +51,26 @@ class LoadBalancer {
   using Targets = std::function<std::vector<Target>()>;
   static absl::StatusOr<std::unique_ptr<LoadBalancer>> Start(
       LoadBalancerOptions options, Targets targets);
-  int port() const { return server_->port(); }
+  ~LoadBalancer();  // closes the listener and every connection
+  int port() const { return port_; }
 
  private:
   LoadBalancer(LoadBalancerOptions options, Targets targets)
       : options_(std::move(options)), targets_(std::move(targets)) {}
-  http::Response Proxy(const http::Request& request);
+  void Accept();
+  // Serves one client connection (HTTP/1.1 keep-alive) until it closes.
+  void Serve(int client, std::string peer);
 
   LoadBalancerOptions options_;
   Targets targets_;
   std::atomic<uint64_t> next_{0};
-  std::unique_ptr<http::Server> server_;
+  std::atomic<bool> stop_{false};
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  absl::Mutex mu_;
+  std::vector<int> clients_ ABSL_GUARDED_BY(mu_);
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gennaker::clouddriver::local
