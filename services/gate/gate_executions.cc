@@ -29,8 +29,6 @@ using http::Response;
 using Json = nlohmann::ordered_json;
 namespace ov1 = orca::v1;
 
-// Crockford's base32 alphabet (no I, L, O, U), as ULIDs use it.
-
 // How handlers reach orca.
 struct Orca {
   std::shared_ptr<ov1::OrcaService::StubInterface> stub;
