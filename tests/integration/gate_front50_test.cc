@@ -26,10 +26,7 @@
 #include "services/front50/front50_grpc.h"
 #include "services/front50/store/pg_object_store.h"
 #include "services/gate/gate_rest.h"
-
-namespace gennaker::front50 {
-std::vector<pg::Migration> Migrations();
-}
+#include "tests/support/front50_server.h"
 
 namespace gennaker {
 namespace {
@@ -41,34 +38,15 @@ namespace f50 = front50::v1;
 class GateFront50Test : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    auto dsn = (*pg)->CreateDatabase("gate");
-    ASSERT_TRUE(dsn.ok());
-    pg::PoolOptions o;
-    o.dsn = *dsn;
-    o.size = 4;
-    auto pool = pg::Pool::Create(o);
-    ASSERT_TRUE(pool.ok());
-    pool_ = pool->release();
-    ASSERT_TRUE(
-        pg::ApplyMigrations(*pool_, "front50", front50::Migrations()).ok());
-    store_ = new front50::PgObjectStore(pool_, *dsn);
-    core_ = new front50::Front50Core(
-        store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
-    ASSERT_TRUE(core_->Init().ok());
-    front50_service_ =
-        front50::NewFront50GrpcService(core_, &stopping_).release();
-    // orca and clouddriver as they are today: every RPC UNIMPLEMENTED.
+    // orca and clouddriver as stand-ins: every RPC UNIMPLEMENTED.
     orca_service_ = new orca::v1::OrcaService::Service();
     clouddriver_service_ = new clouddriver::v1::ClouddriverService::Service();
-    GrpcServerOptions g;
-    g.unimplemented_area = "not built yet";
-    auto server = GrpcServer::Start(
-        g, {front50_service_, orca_service_, clouddriver_service_});
-    ASSERT_TRUE(server.ok());
-    grpc_ = server->release();
-    std::string address = absl::StrCat("127.0.0.1:", grpc_->port());
+    auto f50 =
+        testing::Front50Server::Start({orca_service_, clouddriver_service_});
+    ASSERT_TRUE(f50.ok()) << f50.status();
+    front50_ = f50->release();
+    core_ = front50_->core();
+    std::string address = front50_->address();
     gate::RestBackends backends;
     backends.front50 = MakeChannel(address);
     backends.orca = backends.front50;
@@ -85,15 +63,10 @@ class GateFront50Test : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    stopping_ = true;
     delete rest_;
-    delete grpc_;
-    delete front50_service_;
+    delete front50_;
     delete orca_service_;
     delete clouddriver_service_;
-    delete core_;
-    delete store_;
-    delete pool_;
   }
 
   static http::ClientResponse Call(const std::string& method,
@@ -141,14 +114,10 @@ class GateFront50Test : public ::testing::Test {
         .size();
   }
 
-  static inline std::atomic<bool> stopping_{false};
-  static inline pg::Pool* pool_;
-  static inline front50::PgObjectStore* store_;
+  static inline testing::Front50Server* front50_;
   static inline front50::Front50Core* core_;
-  static inline grpc::Service* front50_service_;
   static inline grpc::Service* orca_service_;
   static inline grpc::Service* clouddriver_service_;
-  static inline GrpcServer* grpc_;
   static inline http::Server* rest_;
   static inline std::string base_;
 };
@@ -389,7 +358,7 @@ TEST_F(GateFront50Test, OddlyTypedFieldsDoNotBreakReads) {
   f50::GetNotificationsResponse resp;
   grpc::ClientContext ctx;
   auto stub = f50::Front50Service::NewStub(
-      MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
+      MakeChannel(absl::StrCat("127.0.0.1:", front50_->port())));
   ASSERT_TRUE(stub->GetNotifications(&ctx, req, &resp).ok());
   EXPECT_EQ(Json::parse(resp.notifications().body().json()).count("email"), 0u);
 }
@@ -410,7 +379,7 @@ TEST_F(GateFront50Test, Front50FiltersPipelinesByTriggerAndAppsByAttribute) {
                 .status,
             200);
   auto stub = f50::Front50Service::NewStub(
-      MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port())));
+      MakeChannel(absl::StrCat("127.0.0.1:", front50_->port())));
   f50::ListAllPipelinesRequest req;
   req.set_enabled_triggers_only(true);
   req.add_trigger_types("cron");

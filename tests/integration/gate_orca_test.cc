@@ -12,21 +12,15 @@
 #include "common/grpc/grpc_server.h"
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
-#include "common/pg/migrations.h"
 #include "common/service/service_main.h"
 #include "common/testing/test_stores.h"
 #include "gennaker/orca/v1/config.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/front50_core.h"
-#include "services/front50/front50_grpc.h"
-#include "services/front50/store/pg_object_store.h"
 #include "services/gate/gate_rest.h"
 #include "services/orca/orca_server.h"
 #include "tests/support/counting_server.h"
-
-namespace gennaker::front50 {
-std::vector<pg::Migration> Migrations();
-}
+#include "tests/support/front50_server.h"
 
 namespace gennaker {
 namespace {
@@ -37,31 +31,15 @@ using Json = nlohmann::json;
 class GateOrcaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    auto dsn = (*pg)->CreateDatabase("orca");
-    ASSERT_TRUE(dsn.ok());
-    pg::PoolOptions o;
-    o.dsn = *dsn;
-    o.size = 4;
-    auto pool = pg::Pool::Create(o);
-    ASSERT_TRUE(pool.ok());
-    pool_ = pool->release();
-    ASSERT_TRUE(
-        pg::ApplyMigrations(*pool_, "front50", front50::Migrations()).ok());
-    store_ = new front50::PgObjectStore(pool_, *dsn);
-    core_ = new front50::Front50Core(
-        store_, {}, [] { return absl::ToUnixMillis(absl::Now()); });
-    ASSERT_TRUE(core_->Init().ok());
-    front50_service_ =
-        front50::NewFront50GrpcService(core_, &stopping_).release();
-    auto f50 = GrpcServer::Start({}, {front50_service_});
-    ASSERT_TRUE(f50.ok());
-    front50_grpc_ = f50->release();
-    std::string f50_address = absl::StrCat("127.0.0.1:", front50_grpc_->port());
+    auto f50 = testing::Front50Server::Start();
+    ASSERT_TRUE(f50.ok()) << f50.status();
+    front50_ = f50->release();
+    core_ = front50_->core();
+    std::string f50_address = front50_->address();
+    const std::string dsn = front50_->dsn();
 
     orca::v1::OrcaConfig config;
-    config.mutable_postgres()->set_dsn(*dsn);
+    config.mutable_postgres()->set_dsn(dsn);
     config.mutable_postgres()->set_pool_size(4);
     config.mutable_postgres()->set_connect_timeout_seconds(5);
     config.mutable_services()->mutable_front50()->set_address(f50_address);
@@ -94,16 +72,11 @@ class GateOrcaTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    stopping_ = true;
     delete rest_;
     orca_->Stop();
     delete orca_grpc_;
     delete orca_;
-    delete front50_grpc_;
-    delete front50_service_;
-    delete core_;
-    delete store_;
-    delete pool_;
+    delete front50_;
     delete hooks_;
   }
 
@@ -183,12 +156,8 @@ class GateOrcaTest : public ::testing::Test {
     return false;
   }
 
-  static inline std::atomic<bool> stopping_{false};
-  static inline pg::Pool* pool_;
-  static inline front50::PgObjectStore* store_;
+  static inline testing::Front50Server* front50_;
   static inline front50::Front50Core* core_;
-  static inline grpc::Service* front50_service_;
-  static inline GrpcServer* front50_grpc_;
   static inline ServiceInstance* orca_;
   static inline GrpcServer* orca_grpc_;
   static inline http::Server* rest_;
