@@ -202,13 +202,8 @@ class OrcaGrpc : public v1::OrcaService::Service {
 
   Status GetExecution(ServerContext*, const v1::GetExecutionRequest* req,
                       v1::GetExecutionResponse* resp) override {
-    absl::StatusOr<Json> e = store_->Get(req->id());
+    absl::StatusOr<Json> e = GetOfType(req->id(), req->type());
     if (!e.ok()) return ToGrpcStatus(e.status());
-    std::string type = TypeName(req->type());
-    if (!type.empty() && Str(*e, "type") != type) {
-      return Status(grpc::StatusCode::NOT_FOUND,
-                    absl::StrCat("No ", type, " execution ", req->id()));
-    }
     Fill(*e, req->view(), resp->mutable_execution());
     return Status::OK;
   }
@@ -338,13 +333,8 @@ class OrcaGrpc : public v1::OrcaService::Service {
 
   Status DeleteExecution(ServerContext*, const v1::DeleteExecutionRequest* req,
                          v1::DeleteExecutionResponse* resp) override {
-    absl::StatusOr<Json> e = store_->Get(req->id());
+    absl::StatusOr<Json> e = GetOfType(req->id(), req->type());
     if (!e.ok()) return ToGrpcStatus(e.status());
-    std::string type = TypeName(req->type());
-    if (!type.empty() && Str(*e, "type") != type) {
-      return Status(grpc::StatusCode::NOT_FOUND,
-                    absl::StrCat("No ", type, " execution ", req->id()));
-    }
     if (!IsComplete(Str(*e, "status"))) {
       return Status(
           grpc::StatusCode::FAILED_PRECONDITION,
@@ -378,6 +368,18 @@ class OrcaGrpc : public v1::OrcaService::Service {
   }
 
  private:
+  // The execution `id`; NOT_FOUND also when it is not of `type` (when set).
+  absl::StatusOr<Json> GetOfType(const std::string& id,
+                                 common::v1::ExecutionType type) {
+    absl::StatusOr<Json> e = store_->Get(id);
+    if (!e.ok()) return e.status();
+    std::string name = TypeName(type);
+    if (!name.empty() && Str(*e, "type") != name) {
+      return absl::NotFoundError(absl::StrCat("No ", name, " execution ", id));
+    }
+    return e;
+  }
+
   template <typename Resp>
   Status CurrentStatus(const std::string& id, Resp* resp) {
     absl::StatusOr<Json> e = store_->Get(id);
