@@ -229,6 +229,10 @@ absl::StatusOr<std::unique_ptr<LoadBalancer>> LoadBalancer::Start(
   }
   std::unique_ptr<LoadBalancer> lb(
       new LoadBalancer(std::move(options), std::move(targets)));
+  {
+    absl::MutexLock l(&lb->mu_);
+    lb->allowed_cidrs_ = lb->options_.allowed_cidrs;
+  }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("socket failed");
   int one = 1;
@@ -255,6 +259,16 @@ absl::StatusOr<std::unique_ptr<LoadBalancer>> LoadBalancer::Start(
   LoadBalancer* self = lb.get();
   lb->acceptor_ = std::thread([self] { self->Accept(); });
   return lb;
+}
+
+absl::Status LoadBalancer::SetAllowedCidrs(std::vector<std::string> cidrs) {
+  for (const std::string& cidr : cidrs) {
+    absl::StatusOr<bool> ok = InCidr("0.0.0.0", cidr);
+    if (!ok.ok()) return ok.status();
+  }
+  absl::MutexLock l(&mu_);
+  allowed_cidrs_ = std::move(cidrs);
+  return absl::OkStatus();
 }
 
 LoadBalancer::~LoadBalancer() {
@@ -296,11 +310,6 @@ void LoadBalancer::Serve(int client, std::string peer) {
   int one = 1;
   setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   SetTimeout(client, options_.idle_timeout_ms);
-  bool allowed = options_.allowed_cidrs.empty();
-  for (const std::string& cidr : options_.allowed_cidrs) {
-    absl::StatusOr<bool> in = InCidr(peer, cidr);
-    allowed = allowed || (in.ok() && *in);
-  }
   Stream in{client, "", false};
   std::map<int, Stream> upstream;  // keep-alive connections by port
   while (!stop_) {
@@ -325,6 +334,16 @@ void LoadBalancer::Serve(int client, std::string peer) {
     bool keep_alive = first[2] == "HTTP/1.1"
                           ? connection.find("close") == std::string::npos
                           : connection.find("keep-alive") != std::string::npos;
+    // Checked per request: a rule change applies to open connections too.
+    bool allowed;
+    {
+      absl::MutexLock l(&mu_);
+      allowed = allowed_cidrs_.empty();
+      for (const std::string& cidr : allowed_cidrs_) {
+        absl::StatusOr<bool> in = InCidr(peer, cidr);
+        allowed = allowed || (in.ok() && *in);
+      }
+    }
     if (!allowed) {
       SendAll(client,
               Reply(403, "Forbidden",

@@ -53,6 +53,9 @@ class LoadBalancer {
       LoadBalancerOptions options, Targets targets);
   ~LoadBalancer();  // closes the listener and every connection
   int port() const { return port_; }
+  // Replaces the firewall's allowed CIDRs (empty: all); INVALID_ARGUMENT for
+  // a malformed CIDR, leaving the old ones in force.
+  absl::Status SetAllowedCidrs(std::vector<std::string> cidrs);
 
  private:
   LoadBalancer(LoadBalancerOptions options, Targets targets)
@@ -70,6 +73,7 @@ class LoadBalancer {
   std::thread acceptor_;
   absl::Mutex mu_;
   std::vector<int> clients_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> allowed_cidrs_ ABSL_GUARDED_BY(mu_);
   int active_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -1,0 +1,183 @@
+// LocalProvider with real gennaker-demo instances: a load balancer with a
+// security group, deploy v000, deploy v001, disable v000 so the load balancer
+// serves only v001, the Spinnaker read shapes, sequence naming, destroy, the
+// firewall, and bad descriptions.
+#include "services/clouddriver/local/local_provider.h"
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/http/http_client.h"
+#include "common/process/process.h"
+#include "common/testing/test_stores.h"
+#include "gtest/gtest.h"
+
+namespace gennaker::clouddriver::local {
+namespace {
+
+class LocalProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("local-provider");
+    provider_ = std::make_unique<LocalProvider>("local", dir_);
+  }
+  void TearDown() override {
+    provider_.reset();
+    testing::RemoveTree(dir_);
+  }
+
+  Json Deploy(const std::string& version) {
+    return {
+        {"application", "demo"},
+        {"stack", "prod"},
+        {"capacity", {{"min", 2}, {"max", 2}, {"desired", 2}}},
+        {"command",
+         {testing::BinDir() + "/gennaker-demo", "--port", "{{port}}",
+          "--version", version}},
+        {"healthCheck",
+         {{"path", "/health"}, {"intervalMs", 100}, {"healthyThreshold", 1}}},
+        {"loadBalancers", {"demo-frontend"}},
+        {"securityGroups", {"demo-web"}}};
+  }
+
+  bool WaitUp(const std::string& sg, int n) {
+    for (int i = 0; i < 500; ++i) {
+      auto j = provider_->ServerGroup(sg);
+      if (j.ok() && (*j)["instanceCounts"]["up"] == n) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+  // The versions answered by `n` requests through the load balancer.
+  std::map<std::string, int> Versions(int n, int* failed) {
+    std::map<std::string, int> out;
+    int port = *provider_->LoadBalancerPort("demo-frontend");
+    for (int i = 0; i < n; ++i) {
+      http::ClientRequest r;
+      r.url = absl::StrCat("http://127.0.0.1:", port, "/");
+      auto resp = http::Fetch(r);
+      if (!resp.ok() || resp->status != 200) {
+        ++*failed;
+        continue;
+      }
+      ++out[Json::parse(resp->body)["version"].get<std::string>()];
+    }
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<LocalProvider> provider_;
+};
+
+TEST_F(LocalProviderTest, DeployBehindALoadBalancerAndSwitchVersions) {
+  ASSERT_TRUE(
+      provider_
+          ->UpsertSecurityGroup(
+              {{"name", "demo-web"},
+               {"inboundRules",
+                {{{"range", {{"ip", "127.0.0.0"}, {"cidr", "/8"}}},
+                  {"portRanges", {{{"startPort", 1}, {"endPort", 65535}}}}}}}})
+          .ok());
+  ASSERT_TRUE(provider_
+                  ->UpsertLoadBalancer({{"name", "demo-frontend"},
+                                        {"securityGroups", {"demo-web"}}})
+                  .ok());
+  auto v0 = provider_->CreateServerGroup(Deploy("v1"));
+  ASSERT_TRUE(v0.ok()) << v0.status();
+  EXPECT_EQ(*v0, "demo-prod-v000");
+  ASSERT_TRUE(WaitUp(*v0, 2));
+  int failed = 0;
+  EXPECT_EQ(Versions(20, &failed)["v1"], 20);
+  auto v1 = provider_->CreateServerGroup(Deploy("v2"));
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(*v1, "demo-prod-v001");
+  ASSERT_TRUE(WaitUp(*v1, 2));
+  auto both = Versions(40, &failed);
+  EXPECT_GT(both["v1"], 0);
+  EXPECT_GT(both["v2"], 0);
+  ASSERT_TRUE(provider_->SetEnabled(*v0, false).ok());
+  EXPECT_EQ(Versions(20, &failed)["v2"], 20);
+  EXPECT_EQ(failed, 0);
+
+  // Spinnaker's shapes.
+  auto groups = provider_->ServerGroups("demo");
+  ASSERT_EQ(groups.size(), 2u);
+  Json old = *provider_->ServerGroup(*v0);
+  EXPECT_EQ(old["isDisabled"], true);
+  EXPECT_EQ(old["moniker"]["sequence"], 0);
+  EXPECT_EQ(old["moniker"]["stack"], "prod");
+  EXPECT_EQ(old["cluster"], "demo-prod");
+  EXPECT_EQ(old["instanceCounts"]["outOfService"], 2);
+  EXPECT_EQ(old["instances"][0]["healthState"], "OutOfService");
+  EXPECT_EQ(old["capacity"]["desired"], 2);
+  auto lbs = provider_->LoadBalancers("demo");
+  ASSERT_EQ(lbs.size(), 1u);
+  EXPECT_EQ(lbs[0]["serverGroups"].size(), 2u);
+  EXPECT_EQ(provider_->SecurityGroups()[0]["inboundRules"][0]["range"]["cidr"],
+            "/8");
+
+  // Scale the old one down, destroy it; the next deploy is v002.
+  ASSERT_TRUE(provider_->Resize(*v0, 0, 0, 0).ok());
+  std::vector<int> pids;
+  for (const Json& i : provider_->ServerGroup(*v1).value()["instances"]) {
+    pids.push_back(i["pid"]);
+  }
+  ASSERT_TRUE(provider_->Destroy(*v0).ok());
+  EXPECT_TRUE(absl::IsNotFound(provider_->ServerGroup(*v0).status()));
+  auto v2 = provider_->CreateServerGroup(Deploy("v3"));
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ(*v2, "demo-prod-v002");
+
+  // A load balancer in use cannot be deleted; the firewall can shut it.
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      provider_->DeleteLoadBalancer("demo-frontend")));
+  ASSERT_TRUE(
+      provider_
+          ->UpsertSecurityGroup(
+              {{"name", "demo-web"},
+               {"inboundRules",
+                {{{"range", {{"ip", "10.0.0.0"}, {"cidr", "/8"}}},
+                  {"portRanges", {{{"startPort", 1}, {"endPort", 65535}}}}}}}})
+          .ok());
+  http::ClientRequest r;
+  r.url = absl::StrCat(
+      "http://127.0.0.1:", *provider_->LoadBalancerPort("demo-frontend"), "/");
+  auto denied = http::Fetch(r);
+  ASSERT_TRUE(denied.ok());
+  EXPECT_EQ(denied->status, 403);
+  // Destroying leaves no instance process behind.
+  provider_.reset();
+  for (int pid : pids) EXPECT_FALSE(process::IsAlive(pid));
+}
+
+TEST_F(LocalProviderTest, BadDescriptionsAreRefused) {
+  Json d = Deploy("v1");
+  d["loadBalancers"] = {"nope"};
+  d["securityGroups"] = Json::array();
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(provider_->CreateServerGroup(d).status()));
+  d = Deploy("v1");
+  d["loadBalancers"] = Json::array();
+  d["securityGroups"] = Json::array();
+  d["capacity"] = {{"min", 3}, {"max", 1}, {"desired", 2}};
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(provider_->CreateServerGroup(d).status()));
+  d["capacity"] = {{"desired", 1}};
+  d["command"] = Json::array();
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(provider_->CreateServerGroup(d).status()));
+  d = Deploy("v1");
+  d["application"] = "bad-name";
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(provider_->CreateServerGroup(d).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(provider_->UpsertSecurityGroup(
+      {{"name", "x"},
+       {"inboundRules", {{{"range", {{"ip", "nope"}, {"cidr", "/8"}}}}}}})));
+  EXPECT_TRUE(absl::IsNotFound(provider_->Destroy("demo-prod-v404")));
+  EXPECT_TRUE(provider_->ServerGroups("demo").empty());
+}
+
+}  // namespace
+}  // namespace gennaker::clouddriver::local
