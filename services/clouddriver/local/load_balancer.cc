@@ -232,6 +232,7 @@ absl::StatusOr<std::unique_ptr<LoadBalancer>> LoadBalancer::Start(
   {
     absl::MutexLock l(&lb->mu_);
     lb->allowed_cidrs_ = lb->options_.allowed_cidrs;
+    lb->firewalled_ = !lb->allowed_cidrs_.empty();
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("socket failed");
@@ -268,6 +269,7 @@ absl::Status LoadBalancer::SetAllowedCidrs(std::vector<std::string> cidrs) {
   }
   absl::MutexLock l(&mu_);
   allowed_cidrs_ = std::move(cidrs);
+  firewalled_.store(!allowed_cidrs_.empty(), std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -335,9 +337,9 @@ void LoadBalancer::Serve(int client, std::string peer) {
                           ? connection.find("close") == std::string::npos
                           : connection.find("keep-alive") != std::string::npos;
     // Checked per request: a rule change applies to open connections too.
-    bool allowed;
-    {
-      absl::MutexLock l(&mu_);
+    bool allowed = !firewalled_.load(std::memory_order_acquire);
+    if (!allowed) {
+      absl::ReaderMutexLock l(&mu_);
       allowed = allowed_cidrs_.empty();
       for (const std::string& cidr : allowed_cidrs_) {
         absl::StatusOr<bool> in = InCidr(peer, cidr);

@@ -68,6 +68,7 @@ class LoadBalancer {
   Targets targets_;
   std::atomic<uint64_t> next_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> firewalled_{false};  // allowed_cidrs_ is not empty
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread acceptor_;
