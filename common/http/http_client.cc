@@ -51,6 +51,13 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
     headers = curl_slist_append(headers, absl::StrCat(k, ": ", v).c_str());
   }
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  // libcurl resends a request whose reused connection died before any reply
+  // byte: fine for idempotent methods, a duplicate for POST/PATCH, which
+  // therefore always get a connection of their own.
+  if (request.method == "POST" || request.method == "PATCH") {
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  }
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   if (!request.body.empty() || request.method == "POST" ||

@@ -59,10 +59,7 @@ Names ParseName(absl::string_view name) {
   }
   if (app.empty() || !All(app, Basic) || !All(stack, Basic) ||
       !All(detail, Hyphen)) {
-    Names none;
-    none.push = n.push;
-    none.sequence = n.sequence;
-    return none;
+    return Names();  // like Frigga: every field null
   }
   n.app = std::string(app);
   n.stack = std::string(stack);

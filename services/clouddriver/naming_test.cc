@@ -44,6 +44,9 @@ TEST(NamingTest, UnparsableNamesHaveEmptyFields) {
   EXPECT_EQ(n.app, "");
   n = ParseName("-v001");
   EXPECT_EQ(n.app, "");
+  n = ParseName("foo bar-v001");  // the push token alone is not kept
+  EXPECT_FALSE(n.sequence.has_value());
+  EXPECT_EQ(n.push, "");
 }
 
 TEST(NamingTest, BuildsClusterAndServerGroupNames) {

@@ -21,6 +21,23 @@ std::string WithPort(const std::string& s, int port) {
   return absl::StrReplaceAll(s, {{"{{port}}", std::to_string(port)}});
 }
 
+// Stops an instance and everything left in its process group (the leader
+// may be gone while children it forked still run).
+void StopGroup(pid_t pid) {
+  (void)process::Terminate(pid, absl::Seconds(5));
+  killpg(pid, SIGKILL);
+}
+
+// Stops several instances at once (each may take its full grace period).
+void StopGroups(const std::vector<pid_t>& pids) {
+  std::vector<std::thread> threads;
+  for (pid_t pid : pids) threads.emplace_back([pid] { StopGroup(pid); });
+  for (std::thread& t : threads) t.join();
+}
+
+// An instance that exits this soon after its launch counts as a crash loop.
+constexpr int64_t kFastExitMs = 2000;
+
 }  // namespace
 
 const char* HealthStateName(HealthState state) {
@@ -137,23 +154,31 @@ void InstanceSupervisor::Loop() {
       if (stop_) return;
       // Instances that exited are forgotten (and replaced below).
       instances_.erase(
-          std::remove_if(instances_.begin(), instances_.end(),
-                         [this](const Instance& in) {
-                           bool alive = process::IsAlive(in.view.pid);
-                           if (!alive) {
-                             SPDLOG_WARN(
-                                 "event=instance_exited server_group={} "
-                                 "instance={} pid={}",
-                                 spec_.name, in.view.id, in.view.pid);
-                           }
-                           return !alive;
-                         }),
+          std::remove_if(
+              instances_.begin(), instances_.end(),
+              [this,
+               now](const Instance& in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                if (process::IsAlive(in.view.pid)) return false;
+                killpg(in.view.pid, SIGKILL);  // what it left behind
+                SPDLOG_WARN(
+                    "event=instance_exited server_group={} instance={} pid={}",
+                    spec_.name, in.view.id, in.view.pid);
+                if (now - in.view.launch_ms < kFastExitMs) {
+                  // Crash loop: back off before the next launch.
+                  fast_exits_ = std::min(fast_exits_ + 1, 7);
+                  next_launch_ms_ = now + (250LL << fast_exits_);
+                } else {
+                  fast_exits_ = 0;
+                }
+                return true;
+              }),
           instances_.end());
       while (static_cast<int>(instances_.size()) > desired_) {
         to_stop.push_back(instances_.back().view.pid);
         instances_.pop_back();
       }
-      while (static_cast<int>(instances_.size()) < desired_) {
+      while (static_cast<int>(instances_.size()) < desired_ &&
+             now >= next_launch_ms_) {
         if (absl::Status s = Launch(); !s.ok()) {
           SPDLOG_WARN("event=instance_start_failed server_group={} error={}",
                       spec_.name, s);
@@ -166,7 +191,7 @@ void InstanceSupervisor::Loop() {
         }
       }
     }
-    for (pid_t pid : to_stop) (void)process::Terminate(pid, absl::Seconds(5));
+    StopGroups(to_stop);
     // Checks run without the lock; the vector is only changed by this thread.
     for (Instance* in : due) Check(*in, now);
     absl::SleepFor(absl::Milliseconds(50));
@@ -187,7 +212,8 @@ absl::Status InstanceSupervisor::TerminateInstance(const std::string& id) {
   absl::MutexLock l(&mu_);
   for (const Instance& in : instances_) {
     if (in.view.id == id) {
-      killpg(in.view.pid, SIGKILL);
+      // Right after launch the child may not lead its group yet.
+      if (killpg(in.view.pid, SIGKILL) != 0) kill(in.view.pid, SIGKILL);
       return absl::OkStatus();
     }
   }
@@ -222,7 +248,7 @@ void InstanceSupervisor::Stop() {
     for (const Instance& in : instances_) pids.push_back(in.view.pid);
     instances_.clear();
   }
-  for (pid_t pid : pids) (void)process::Terminate(pid, absl::Seconds(5));
+  StopGroups(pids);
 }
 
 }  // namespace gennaker::clouddriver::local

@@ -6,7 +6,9 @@
 // that exit or are killed), and checks each instance's health over HTTP:
 // Starting until `healthy_threshold` checks pass in a row, then Up; Down
 // after `unhealthy_threshold` failures in a row; OutOfService while the
-// server group is disabled (instances keep running).
+// server group is disabled (instances keep running). An instance that exits
+// within 2 s of its launch delays the next launch (250 ms doubling, up to
+// 32 s); what an exited instance left in its process group is killed.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_LOCAL_INSTANCE_SUPERVISOR_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_LOCAL_INSTANCE_SUPERVISOR_H_
 
@@ -90,6 +92,8 @@ class InstanceSupervisor {
   bool enabled_ ABSL_GUARDED_BY(mu_) = true;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  int fast_exits_ ABSL_GUARDED_BY(mu_) = 0;  // crash-loop backoff
+  int64_t next_launch_ms_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Instance> instances_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -105,6 +106,24 @@ TEST_F(InstanceSupervisorTest, NeverHealthyStaysStarting) {
   absl::SleepFor(absl::Milliseconds(600));
   EXPECT_EQ(CountIn(sg, HealthState::kStarting), 2);
   EXPECT_EQ(CountIn(sg, HealthState::kUp), 0);
+}
+
+TEST_F(InstanceSupervisorTest, ACrashLoopBacksOff) {
+  ServerGroupSpec s = Spec("v1");
+  s.command = {"/bin/false"};  // exits at once, every time
+  s.health.path = "";
+  InstanceSupervisor sg(s, 1);
+  ASSERT_TRUE(sg.Start().ok());
+  absl::SleepFor(absl::Milliseconds(2500));
+  sg.Stop();
+  // Without backoff the loop would relaunch every 50 ms (~50 launches);
+  // with 250 ms doubling: launches at ~0, 0.3, 0.8, 1.8 s.
+  int launches = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    launches += e.path().extension() == ".log";
+  }
+  EXPECT_GE(launches, 2);
+  EXPECT_LE(launches, 6);
 }
 
 TEST_F(InstanceSupervisorTest, RefusesBadSpecs) {

@@ -33,7 +33,7 @@ bool HopByHop(const std::string& name) {
   return name == "connection" || name == "keep-alive" ||
          name == "proxy-connection" || name == "transfer-encoding" ||
          name == "te" || name == "trailer" || name == "upgrade" ||
-         name == "host" || name == "content-length";
+         name == "host" || name == "content-length" || name == "expect";
 }
 
 void SetTimeout(int fd, int ms) {
@@ -57,14 +57,22 @@ struct Stream {
   int fd = -1;
   std::string buffer;
   bool timed_out = false;
+  bool eof = false;         // the peer closed cleanly
+  bool too_big = false;     // a header block over kMaxHeaderBytes
+  int64_t deadline_ms = 0;  // 0: none; bounds a whole message, not one read
 
   // Reads more; false on EOF, error or timeout.
   bool Fill() {
     char chunk[16384];
     while (true) {
+      if (deadline_ms > 0 && absl::ToUnixMillis(absl::Now()) > deadline_ms) {
+        timed_out = true;
+        return false;
+      }
       ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
+      if (n == 0) eof = true;
       if (n <= 0) return false;
       buffer.append(chunk, static_cast<size_t>(n));
       return true;
@@ -79,7 +87,11 @@ struct Stream {
         buffer.erase(0, end + 4);
         return head;
       }
-      if (buffer.size() > kMaxHeaderBytes || !Fill()) return std::nullopt;
+      if (buffer.size() > kMaxHeaderBytes) {
+        too_big = true;
+        return std::nullopt;
+      }
+      if (!Fill()) return std::nullopt;
     }
   }
   bool Read(size_t n, std::string* out) {
@@ -168,7 +180,7 @@ bool ReadBody(Stream& s, const Message& m, bool until_close, std::string* body,
   }
   body->append(s.buffer);
   s.buffer.clear();
-  return !s.timed_out;
+  return s.eof;  // a reset or timeout is a cut-off body, not a complete one
 }
 
 std::string Reply(int status, const std::string& reason,
@@ -301,10 +313,26 @@ void LoadBalancer::Accept() {
     inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
     {
       absl::MutexLock l(&mu_);
+      if (active_ >= options_.max_connections) {
+        // Refuse rather than run out of threads or descriptors.
+        SetTimeout(fd, 100);
+        SendAll(fd, Reply(503, "Service Unavailable",
+                          JsonMessage(503, "too many connections"), true));
+        close(fd);
+        continue;
+      }
       clients_.push_back(fd);
       ++active_;
     }
-    std::thread([this, fd, p = std::string(ip)] { Serve(fd, p); }).detach();
+    try {
+      std::thread([this, fd, p = std::string(ip)] { Serve(fd, p); }).detach();
+    } catch (const std::system_error&) {
+      absl::MutexLock l(&mu_);
+      clients_.erase(std::remove(clients_.begin(), clients_.end(), fd),
+                     clients_.end());
+      --active_;
+      close(fd);
+    }
   }
 }
 
@@ -312,9 +340,13 @@ void LoadBalancer::Serve(int client, std::string peer) {
   int one = 1;
   setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   SetTimeout(client, options_.idle_timeout_ms);
-  Stream in{client, "", false};
+  Stream in;
+  in.fd = client;
   std::map<int, Stream> upstream;  // keep-alive connections by port
   while (!stop_) {
+    // A whole request must arrive within the idle timeout (slow senders do
+    // not hold a thread for longer).
+    in.deadline_ms = absl::ToUnixMillis(absl::Now()) + options_.idle_timeout_ms;
     std::optional<std::string> head = in.Head();
     if (!head.has_value()) break;
     Message req;
@@ -365,83 +397,108 @@ void LoadBalancer::Serve(int client, std::string peer) {
                     "\r\ncontent-length: ", body.size(), "\r\n");
     std::string reply;
     bool answered = false;
+    const bool idempotent = method == "GET" || method == "HEAD" ||
+                            method == "OPTIONS" || method == "PUT" ||
+                            method == "DELETE";
+    auto fail = [&](int status, const char* reason, const char* message) {
+      reply = Reply(status, reason, JsonMessage(status, message), !keep_alive);
+      answered = true;
+    };
     uint64_t start = next_++;
     for (size_t attempt = 0; attempt < targets.size() && !answered; ++attempt) {
       const Target& t = targets[(start + attempt) % targets.size()];
-      // A kept-alive connection may have been closed meanwhile: then one
-      // fresh connection is tried before moving to the next instance.
-      for (int fresh = 0; fresh < 2 && !answered; ++fresh) {
-        Stream& up = upstream[t.port];
-        bool reused = up.fd >= 0;
-        if (!reused) {
-          up.fd = Connect(t.port, options_.request_timeout_ms);
-          up.buffer.clear();
-          up.timed_out = false;
-          if (up.fd < 0) break;  // refused: next instance
-        }
-        std::string request = absl::StrCat(out_head, "host: 127.0.0.1:", t.port,
-                                           "\r\n\r\n", body);
-        Message resp;
-        std::string resp_body;
-        std::optional<std::string> resp_head;
-        if (SendAll(up.fd, request)) resp_head = up.Head();
-        if (!resp_head.has_value()) {
-          bool timed_out = up.timed_out;
-          close(up.fd);
-          up.fd = -1;
-          if (timed_out) {
-            reply = Reply(504, "Gateway Timeout",
-                          JsonMessage(504,
-                                      "the instance did not answer in "
-                                      "time"),
-                          !keep_alive);
-            answered = true;
-          }
-          if (!reused) break;  // a fresh connection failed: next instance
-          continue;
-        }
-        int status = 0;
-        std::vector<absl::string_view> parts;
-        if (!ParseHead(*resp_head, &resp) ||
-            (parts = absl::StrSplit(resp.first_line, ' ')).size() < 2 ||
-            !absl::SimpleAtoi(parts[1], &status)) {
-          close(up.fd);
-          up.fd = -1;
-          reply = Reply(502, "Bad Gateway",
-                        JsonMessage(502, "the instance sent a malformed reply"),
-                        !keep_alive);
-          answered = true;
-          break;
-        }
-        bool no_body = method == "HEAD" || status == 204 || status == 304 ||
-                       status / 100 == 1;
-        bool framed = !resp.Header("content-length").empty() ||
-                      !resp.Header("transfer-encoding").empty();
-        if (!no_body &&
-            !ReadBody(up, resp, !framed, &resp_body, options_.max_body_bytes)) {
-          close(up.fd);
-          up.fd = -1;
-          reply = Reply(502, "Bad Gateway",
-                        JsonMessage(502, "the instance's reply was cut off"),
-                        !keep_alive);
-          answered = true;
-          break;
-        }
-        if (!framed ||
-            absl::AsciiStrToLower(resp.Header("connection")).find("close") !=
-                std::string::npos) {
+      Stream& up = upstream[t.port];
+      // A kept-alive connection the instance closed meanwhile is readable
+      // (EOF): replace it before sending anything on it.
+      if (up.fd >= 0) {
+        pollfd p{up.fd, POLLIN, 0};
+        if (poll(&p, 1, 0) != 0) {
           close(up.fd);
           up.fd = -1;
         }
-        reply = resp.first_line + "\r\n";
-        for (const auto& [k, v] : resp.headers) {
-          if (!HopByHop(k)) absl::StrAppend(&reply, k, ": ", v, "\r\n");
-        }
-        absl::StrAppend(&reply, "content-length: ", resp_body.size(),
-                        keep_alive ? "" : "\r\nconnection: close", "\r\n\r\n");
-        if (!no_body || method == "HEAD") reply += resp_body;
-        answered = true;
       }
+      bool reused = up.fd >= 0;
+      if (!reused) {
+        up = Stream();
+        up.fd = Connect(t.port, options_.request_timeout_ms);
+        if (up.fd < 0) continue;  // refused: nothing was sent, next instance
+      }
+      up.deadline_ms =
+          absl::ToUnixMillis(absl::Now()) + options_.request_timeout_ms;
+      up.timed_out = up.eof = up.too_big = false;
+      std::string request =
+          absl::StrCat(out_head, "host: 127.0.0.1:", t.port, "\r\n\r\n", body);
+      bool sent = SendAll(up.fd, request);
+      Message resp;
+      int status = 0;
+      std::optional<std::string> resp_head;
+      if (sent) {
+        // Interim 1xx answers (100 Continue) precede the real one.
+        while ((resp_head = up.Head()).has_value()) {
+          resp = Message();
+          std::vector<absl::string_view> parts;
+          if (!ParseHead(*resp_head, &resp) ||
+              (parts = absl::StrSplit(resp.first_line, ' ')).size() < 2 ||
+              !absl::SimpleAtoi(parts[1], &status)) {
+            status = -1;
+            break;
+          }
+          if (status / 100 != 1 || status == 101) break;
+        }
+      }
+      if (!resp_head.has_value() || status < 0) {
+        bool timed_out = up.timed_out, too_big = up.too_big;
+        close(up.fd);
+        up.fd = -1;
+        if (timed_out) {
+          fail(504, "Gateway Timeout", "the instance did not answer in time");
+        } else if (too_big || status < 0) {
+          fail(502, "Bad Gateway", "the instance sent a malformed reply");
+        } else if (reused && idempotent) {
+          --attempt;  // a stale connection: once more on a fresh one
+          upstream.erase(t.port);
+          if (attempt + 1 >= targets.size() * 2) break;
+        } else {
+          // The request may have been processed: never send it twice.
+          fail(502, "Bad Gateway", "the instance closed the connection");
+        }
+        continue;
+      }
+      std::string te = absl::AsciiStrToLower(resp.Header("transfer-encoding"));
+      bool chunked = te.find("chunked") != std::string::npos;
+      bool no_body = method == "HEAD" || status == 204 || status == 304;
+      bool framed = chunked || !resp.Header("content-length").empty();
+      std::string resp_body;
+      if (!no_body &&
+          !ReadBody(up, resp, !framed, &resp_body, options_.max_body_bytes)) {
+        close(up.fd);
+        up.fd = -1;
+        fail(502, "Bad Gateway", "the instance's reply was cut off");
+        break;
+      }
+      std::string conn = absl::AsciiStrToLower(resp.Header("connection"));
+      bool http10 = absl::StartsWith(resp.first_line, "HTTP/1.0");
+      if (!framed || conn.find("close") != std::string::npos ||
+          (http10 && conn.find("keep-alive") == std::string::npos)) {
+        close(up.fd);
+        up.fd = -1;
+      }
+      reply = resp.first_line + "\r\n";
+      for (const auto& [k, v] : resp.headers) {
+        if (!HopByHop(k)) absl::StrAppend(&reply, k, ": ", v, "\r\n");
+      }
+      if (method == "HEAD") {
+        // The length of the body a GET would get, as the instance said.
+        std::string cl = resp.Header("content-length");
+        if (!cl.empty())
+          absl::StrAppend(&reply, "content-length: ", cl, "\r\n");
+      } else if (status != 204 && status != 304) {
+        absl::StrAppend(&reply, "content-length: ", resp_body.size(), "\r\n");
+      }
+      absl::StrAppend(&reply, keep_alive ? "" : "connection: close\r\n",
+                      "\r\n");
+      if (!no_body) reply += resp_body;
+      answered = true;
     }
     if (!answered) {
       reply = targets.empty()

@@ -6,8 +6,9 @@
 // server groups attached to it). Taking a server group out of the list
 // drains it: requests already forwarded finish; new ones go elsewhere. A
 // request whose backend cannot be reached is tried on the next backend
-// (connection failures only, so a request is never processed twice by
-// design). With no backend: 503 with a JSON message.
+// only when nothing can have reached it (connection refused, or a stale
+// kept-alive connection for an idempotent method), so a request is never
+// processed twice by design. With no backend: 503 with a JSON message.
 //
 // Ingress rules (a security group) are enforced here: when `allowed_cidrs` is
 // non-empty, clients outside every CIDR get 403.
@@ -37,7 +38,8 @@ struct LoadBalancerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 picks a free port
   int request_timeout_ms = 30000;
-  int idle_timeout_ms = 60000;  // a client connection with no request
+  int idle_timeout_ms = 60000;  // to receive a whole request
+  int max_connections = 512;    // more are refused with 503
   int64_t max_body_bytes = 16 << 20;
   std::vector<std::string> allowed_cidrs;  // IPv4 "a.b.c.d/n"; empty: all
 };

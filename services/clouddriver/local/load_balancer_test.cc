@@ -3,6 +3,11 @@
 // with zero failed requests, 503 without instances, firewall CIDRs.
 #include "services/clouddriver/local/load_balancer.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <map>
 #include <thread>
@@ -162,6 +167,48 @@ TEST_F(LoadBalancerTest, NoInstancesAndFirewall) {
   f.allowed_cidrs = {"10.0.0.0/40"};
   EXPECT_FALSE(
       LoadBalancer::Start(f, [] { return std::vector<Target>{}; }).ok());
+}
+
+// A backend that reads one request per connection and closes without
+// answering: the proxy must not send a POST to it (or anyone) again.
+TEST_F(LoadBalancerTest, APostIsNeverSentTwice) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  std::atomic<int> received{0};
+  std::thread backend([&] {
+    while (true) {
+      int c = accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      if (recv(c, buf, sizeof(buf), 0) > 0) ++received;
+      close(c);
+    }
+  });
+  LoadBalancerOptions o;
+  o.name = "closer";
+  auto lb = LoadBalancer::Start(o, [port] {
+    return std::vector<Target>{{"g", "a", port}, {"g", "b", port}};
+  });
+  ASSERT_TRUE(lb.ok());
+  http::ClientRequest r;
+  r.method = "POST";
+  r.body = R"({"order":1})";
+  r.url = absl::StrCat("http://127.0.0.1:", (*lb)->port(), "/orders");
+  auto resp = http::Fetch(r);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 502);
+  EXPECT_EQ(received.load(), 1);
+  lb->reset();
+  shutdown(fd, SHUT_RDWR);
+  close(fd);
+  backend.join();
 }
 
 TEST(CidrTest, Matches) {
