@@ -20,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/wrk.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/health_client.h"
 #include "common/process/local_stores.h"
@@ -173,19 +174,8 @@ int Main(int argc, char** argv) {
                                  "/applications/bench/pipelineConfigs");
   fprintf(stderr, "wrk -t2 -c%d -d%ds --latency %s\n", connections, seconds,
           url.c_str());
-  std::string wrk_log = dir + "/wrk.txt";
-  process::SpawnOptions wrk;
-  wrk.argv = {"/usr/bin/wrk",
-              "-t2",
-              absl::StrCat("-c", connections),
-              absl::StrCat("-d", seconds, "s"),
-              "--latency",
-              url};
-  wrk.log_file = wrk_log;
-  auto rc = process::Run(wrk);
-  std::ifstream wrk_in(wrk_log);
-  std::stringstream wrk_out;
-  wrk_out << wrk_in.rdbuf();
+  bench::WrkResult wrk =
+      bench::RunWrk(url, connections, seconds, dir + "/wrk.txt");
   printf(
       "front50 saves/s (durable PostgreSQL, gRPC SavePipeline): 1 client %.0f, "
       "8 clients "
@@ -194,12 +184,12 @@ int Main(int argc, char** argv) {
   printf(
       "GET /applications/bench/pipelineConfigs (100 pipelines, %zu bytes each) "
       "via gate:\n%s",
-      base.dump().size(), wrk_out.str().c_str());
+      base.dump().size(), wrk.text.c_str());
   (void)process::Terminate(*gate, absl::Seconds(5));
   (void)process::Terminate(*front50, absl::Seconds(5));
   (void)process::Terminate(pg->pid, absl::Seconds(10));
   testing::RemoveTree(dir);
-  return rc.ok() && *rc == 0 ? 0 : 1;
+  return wrk.ok ? 0 : 1;
 }
 
 }  // namespace

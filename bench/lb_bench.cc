@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/wrk.h"
 #include "common/process/process.h"
 #include "common/testing/test_stores.h"
 #include "services/clouddriver/local/instance_supervisor.h"
@@ -23,36 +24,6 @@ namespace gennaker {
 namespace {
 
 using clouddriver::local::HealthState;
-
-struct WrkResult {
-  double rps = 0;
-  std::string text;
-};
-
-WrkResult Wrk(const std::string& url, int connections, int seconds,
-              const std::string& log) {
-  process::SpawnOptions wrk;
-  wrk.argv = {"/usr/bin/wrk",
-              "-t2",
-              absl::StrCat("-c", connections),
-              absl::StrCat("-d", seconds, "s"),
-              "--latency",
-              url};
-  wrk.log_file = log;
-  (void)std::remove(log.c_str());
-  (void)process::Run(wrk);
-  std::ifstream in(log);
-  std::stringstream all;
-  all << in.rdbuf();
-  WrkResult r;
-  r.text = all.str();
-  size_t at = r.text.find("Requests/sec:");
-  if (at != std::string::npos) {
-    std::istringstream s(r.text.substr(at + 13));
-    s >> r.rps;
-  }
-  return r;
-}
 
 int Main(int argc, char** argv) {
   int seconds = 10, connections = 32, instances = 1;
@@ -93,12 +64,14 @@ int Main(int argc, char** argv) {
   int direct_port = group.Instances().front().port;
   fprintf(stderr, "wrk -t2 -c%d -d%ds: direct to one instance ...\n",
           connections, seconds);
-  WrkResult direct = Wrk(absl::StrCat("http://127.0.0.1:", direct_port, "/"),
-                         connections, seconds, dir + "/direct.txt");
+  bench::WrkResult direct =
+      bench::RunWrk(absl::StrCat("http://127.0.0.1:", direct_port, "/"),
+                    connections, seconds, dir + "/direct.txt");
   fprintf(stderr, "... through the load balancer (%d instance(s)) ...\n",
           instances);
-  WrkResult proxied = Wrk(absl::StrCat("http://127.0.0.1:", (*lb)->port(), "/"),
-                          connections, seconds, dir + "/lb.txt");
+  bench::WrkResult proxied =
+      bench::RunWrk(absl::StrCat("http://127.0.0.1:", (*lb)->port(), "/"),
+                    connections, seconds, dir + "/lb.txt");
   printf("direct:\n%s\nload balancer:\n%s\n", direct.text.c_str(),
          proxied.text.c_str());
   printf("| direct req/s | load balancer req/s | ratio |\n|---|---|---|\n");

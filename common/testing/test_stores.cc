@@ -32,7 +32,12 @@ void RemoveTree(const std::string& path) {
 
 std::string BinDir() {
   const char* dir = std::getenv("GENNAKER_BIN_DIR");
-  return dir ? dir : "bin";
+  if (dir != nullptr) return dir;
+  // The load drivers sit next to the service binaries (build/bin).
+  std::error_code ec;
+  std::filesystem::path self =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "bin" : self.parent_path().string();
 }
 
 std::string TestPostgres::Dsn(const std::string& db) const {

@@ -19,7 +19,8 @@ namespace gennaker::testing {
 std::string MakeTempDir(const std::string& prefix);
 void RemoveTree(const std::string& path);
 
-// Directory with the built binaries (ctest sets GENNAKER_BIN_DIR).
+// Directory with the built binaries: $GENNAKER_BIN_DIR (ctest sets it), else
+// the directory of the running program (the load drivers in build/bin).
 std::string BinDir();
 
 class TestPostgres {

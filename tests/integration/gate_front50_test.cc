@@ -27,6 +27,7 @@
 #include "services/front50/store/pg_object_store.h"
 #include "services/gate/gate_rest.h"
 #include "tests/support/front50_server.h"
+#include "tests/support/rest_call.h"
 
 namespace gennaker {
 namespace {
@@ -72,14 +73,7 @@ class GateFront50Test : public ::testing::Test {
   static http::ClientResponse Call(const std::string& method,
                                    const std::string& path,
                                    const std::string& body = "") {
-    http::ClientRequest r;
-    r.method = method;
-    r.url = base_ + path;
-    r.body = body;
-    if (!body.empty()) r.headers = {{"Content-Type", "application/json"}};
-    auto resp = http::Fetch(r);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    return resp.ok() ? *resp : http::ClientResponse{};
+    return testing::RestCall(base_, method, path, body);
   }
 
   static Json JsonOf(const http::ClientResponse& r) {
