@@ -1,35 +1,130 @@
 #include "services/clouddriver/clouddriver_server.h"
 
+#include <unistd.h>
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
+#include "common/log/log.h"
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "services/clouddriver/cache.h"
+#include "services/clouddriver/clouddriver_grpc.h"
+#include "services/clouddriver/local/local_provider.h"
+#include "services/clouddriver/operations.h"
+#include "services/clouddriver/reads.h"
+#include "services/clouddriver/task_store.h"
 
 namespace gennaker::clouddriver {
 
 namespace {
 
+int Or(int value, int fallback) { return value > 0 ? value : fallback; }
+
 class ClouddriverInstance : public ServiceInstance {
  public:
-  std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
-
+  ~ClouddriverInstance() override { Stop(); }
+  std::vector<grpc::Service*> GrpcServices() override {
+    return {service_.get()};
+  }
   absl::Status CheckDependencies() override { return PingRedis(*redis_); }
+  void Stop() override {
+    if (operations_ != nullptr) operations_->Stop();
+    if (agent_ != nullptr) agent_->Stop();
+  }
 
   std::unique_ptr<redis::Client> redis_;
-  // Every RPC answers UNIMPLEMENTED until its issue lands.
-  v1::ClouddriverService::Service service_;
+  std::vector<std::unique_ptr<Provider>> providers_;
+  std::unique_ptr<RedisCache> cache_;
+  std::unique_ptr<RedisTaskStore> tasks_;
+  std::unique_ptr<CachingAgent> agent_;
+  std::unique_ptr<Operations> operations_;
+  std::unique_ptr<Reads> reads_;
+  std::unique_ptr<v1::ClouddriverService::Service> service_;
 };
 
 }  // namespace
 
-absl::Status ValidateConfig(const v1::ClouddriverConfig&) {
+absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
+  std::set<std::string> names;
+  for (const v1::LocalAccount& a : config.local_accounts()) {
+    if (a.name().empty() ||
+        a.name().find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+            std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("local_accounts: account name '", a.name(),
+                       "' must be non-empty letters, digits, '-' or '_'"));
+    }
+    if (!names.insert(a.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "local_accounts: account '", a.name(), "' is listed twice"));
+    }
+  }
+  for (auto [name, value] :
+       {std::pair{"cache_interval_seconds", config.cache_interval_seconds()},
+        {"operation_threads", config.operation_threads()},
+        {"task_owner_ttl_seconds", config.task_owner_ttl_seconds()}}) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": must not be negative"));
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     const v1::ClouddriverConfig& config, Metrics*) {
-  auto instance = std::make_unique<ClouddriverInstance>();
-  GENNAKER_ASSIGN_OR_RETURN(instance->redis_, ConnectRedis(config.redis()));
-  return instance;
+  auto in = std::make_unique<ClouddriverInstance>();
+  GENNAKER_ASSIGN_OR_RETURN(in->redis_, ConnectRedis(config.redis()));
+  const std::string base =
+      config.state_dir().empty() ? "clouddriver-state" : config.state_dir();
+  std::vector<AccountInfo> accounts;
+  std::vector<Provider*> providers;
+  for (const v1::LocalAccount& a : config.local_accounts()) {
+    std::string dir = a.state_dir().empty()
+                          ? absl::StrCat(base, "/local/", a.name())
+                          : a.state_dir();
+    GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalProvider> p,
+                              local::LocalProvider::Open(a.name(), dir));
+    providers.push_back(p.get());
+    in->providers_.push_back(std::move(p));
+    AccountInfo info;
+    info.name = a.name();
+    info.cloud_provider = "local";
+    info.environment = a.environment();
+    info.regions = {local::kRegion};
+    info.read_roles.assign(a.read_roles().begin(), a.read_roles().end());
+    info.write_roles.assign(a.write_roles().begin(), a.write_roles().end());
+    accounts.push_back(std::move(info));
+  }
+  in->cache_ = std::make_unique<RedisCache>(in->redis_.get());
+  in->tasks_ = std::make_unique<RedisTaskStore>(in->redis_.get());
+  in->agent_ = std::make_unique<CachingAgent>(
+      in->cache_.get(), providers,
+      int64_t{Or(config.cache_interval_seconds(), 10)} * 1000);
+  // Reads are right from the first request.
+  for (Provider* p : providers) {
+    GENNAKER_RETURN_IF_ERROR(in->agent_->RefreshNow(p->account()));
+  }
+  in->agent_->Start();
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  Operations::Options o;
+  o.threads = Or(config.operation_threads(), 4);
+  o.owner_ttl_ms = int64_t{Or(config.task_owner_ttl_seconds(), 15)} * 1000;
+  o.owner = absl::StrCat(host, ":", getpid(), ":", NewUlid());
+  in->operations_ = std::make_unique<Operations>(in->tasks_.get(), providers,
+                                                 in->agent_.get(), o);
+  in->operations_->Start();
+  in->reads_ = std::make_unique<Reads>(in->cache_.get(), std::move(accounts));
+  in->service_ = NewClouddriverGrpc(in->reads_.get(), in->operations_.get(),
+                                    in->agent_.get());
+  SPDLOG_INFO("event=clouddriver_ready accounts={} owner={}",
+              config.local_accounts_size(), o.owner);
+  return in;
 }
 
 }  // namespace gennaker::clouddriver

@@ -1,7 +1,7 @@
 // Wiring of the clouddriver service: the one place where its config becomes
-// running parts (redis connection, gRPC adapter). Its RPCs are built by later
-// issues; until then the generated base class answers UNIMPLEMENTED, which the
-// shared interceptor explains.
+// running parts: the providers (one per configured account), the redis cache
+// and its caching agent, the operation tasks, the read model and the gRPC
+// adapter.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_CLOUDDRIVER_SERVER_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_CLOUDDRIVER_SERVER_H_
 
@@ -17,11 +17,12 @@ namespace gennaker::clouddriver {
 inline constexpr char kUnimplementedArea[] =
     "issue 'clouddriver with a real local-host cloud provider'";
 
-// Checks what the shared validation cannot know about clouddriver.
+// Checks what the shared validation cannot know about clouddriver: account
+// names (unique, [A-Za-z0-9_-]+), non-negative intervals.
 absl::Status ValidateConfig(const v1::ClouddriverConfig& config);
 
-// Connects to redis and builds the service. Fails when the store is
-// unreachable.
+// Connects to redis, opens every account (restoring local state) and builds
+// the service. Fails when the store is unreachable or an account cannot open.
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     const v1::ClouddriverConfig& config, Metrics* metrics);
 

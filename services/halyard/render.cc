@@ -78,6 +78,18 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     }
     if (name == "halyard")
       GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
+    if (auto* cd = dynamic_cast<clouddriver::v1::ClouddriverConfig*>(m.get())) {
+      const v1::HalLocalProvider& local = config.providers().local();
+      cd->set_state_dir(absl::StrCat(config.state_dir(), "/data/clouddriver"));
+      if (!local.has_enabled() || local.enabled()) {
+        *cd->mutable_local_accounts() = local.accounts();
+        if (cd->local_accounts_size() == 0) {
+          clouddriver::v1::LocalAccount* a = cd->add_local_accounts();
+          a->set_name("local");
+          a->set_environment("test");
+        }
+      }
+    }
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();
       for (int i = 0; i < d->field_count(); ++i) {

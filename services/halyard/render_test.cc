@@ -6,6 +6,7 @@
 #include "common/config/config_loader.h"
 #include "common/service/defaults.h"
 #include "common/service/service_main.h"
+#include "gennaker/clouddriver/v1/config.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
 #include "gennaker/halyard/v1/config.pb.h"
 #include "gennaker/orca/v1/config.pb.h"
@@ -47,12 +48,47 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   EXPECT_EQ(gate.http_port(), 8084);
   EXPECT_EQ(gate.cors_allowed_origins(), "https://deck\\.example");
 
+  // The local provider gets one account by default, and its state under
+  // the deployment's data directory.
+  clouddriver::v1::ClouddriverConfig cd;
+  ApplyServiceDefaults("clouddriver", &cd);
+  ASSERT_TRUE(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok())
+      << rendered->at("clouddriver");
+  ASSERT_EQ(cd.local_accounts_size(), 1);
+  EXPECT_EQ(cd.local_accounts(0).name(), "local");
+  EXPECT_EQ(cd.state_dir(), c.state_dir() + "/data/clouddriver");
+
   v1::HalyardConfig daemon;
   ASSERT_TRUE(
       config::MergeYaml(rendered->at("halyard"), "halyard", &daemon).ok());
   EXPECT_EQ(daemon.halconfig_path(), "/etc/hal/config");
   EXPECT_THAT(rendered->at("front50"),
               ::testing::HasSubstr("level: \"debug\""));
+}
+
+TEST(RenderTest, LocalAccountsComeFromTheHalconfig) {
+  v1::Halconfig c = DefaultHalconfig();
+  ASSERT_TRUE(config::MergeYaml("providers:\n  local:\n    accounts:\n"
+                                "      - {name: staging, environment: test}\n"
+                                "      - {name: prod, readRoles: [ops]}\n",
+                                "hal", &c)
+                  .ok());
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  clouddriver::v1::ClouddriverConfig cd;
+  ASSERT_TRUE(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok());
+  ASSERT_EQ(cd.local_accounts_size(), 2);
+  EXPECT_EQ(cd.local_accounts(1).name(), "prod");
+  EXPECT_EQ(cd.local_accounts(1).read_roles(0), "ops");
+  c.mutable_providers()->mutable_local()->set_enabled(false);
+  rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_TRUE(rendered.ok());
+  cd.Clear();
+  ASSERT_TRUE(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok());
+  EXPECT_EQ(cd.local_accounts_size(), 0);
 }
 
 TEST(RenderTest, DisabledServicesAreNotRendered) {

@@ -115,6 +115,7 @@ absl::Status InstanceSupervisor::Launch() {
       "event=instance_started server_group={} instance={} pid={} port={}",
       spec_.name, in.view.id, in.view.pid, in.view.port);
   instances_.push_back(std::move(in));
+  ++changes_;
   return absl::OkStatus();
 }
 
@@ -125,6 +126,7 @@ void InstanceSupervisor::Check(Instance& in, int64_t now_ms) {
   absl::StatusOr<http::ClientResponse> resp = http::Fetch(r);
   bool ok = resp.ok() && resp->status >= 200 && resp->status < 400;
   absl::MutexLock l(&mu_);
+  const HealthState before = in.view.health;
   in.next_check_ms = now_ms + spec_.health.interval_ms;
   if (ok) {
     ++in.passes;
@@ -142,9 +144,11 @@ void InstanceSupervisor::Check(Instance& in, int64_t now_ms) {
       // stays Down until healthy again
     }
   }
+  if (in.view.health != before) ++changes_;
 }
 
 void InstanceSupervisor::Loop() {
+  int64_t reported = -1;
   while (true) {
     std::vector<pid_t> to_stop;
     std::vector<Instance*> due;
@@ -170,12 +174,14 @@ void InstanceSupervisor::Loop() {
                 } else {
                   fast_exits_ = 0;
                 }
+                ++changes_;
                 return true;
               }),
           instances_.end());
       while (static_cast<int>(instances_.size()) > desired_) {
         to_stop.push_back(instances_.back().view.pid);
         instances_.pop_back();
+        ++changes_;
       }
       while (static_cast<int>(instances_.size()) < desired_ &&
              now >= next_launch_ms_) {
@@ -194,6 +200,13 @@ void InstanceSupervisor::Loop() {
     StopGroups(to_stop);
     // Checks run without the lock; the vector is only changed by this thread.
     for (Instance* in : due) Check(*in, now);
+    int64_t changes;
+    {
+      absl::MutexLock l(&mu_);
+      changes = changes_;
+    }
+    if (changes != reported && spec_.on_change) spec_.on_change();
+    reported = changes;
     absl::SleepFor(absl::Milliseconds(50));
   }
 }
@@ -206,6 +219,7 @@ void InstanceSupervisor::Resize(int desired) {
 void InstanceSupervisor::SetEnabled(bool enabled) {
   absl::MutexLock l(&mu_);
   enabled_ = enabled;
+  ++changes_;
 }
 
 absl::Status InstanceSupervisor::TerminateInstance(const std::string& id) {

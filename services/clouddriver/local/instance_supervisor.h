@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -39,6 +40,9 @@ struct ServerGroupSpec {
   std::vector<std::pair<std::string, std::string>> env;  // values too
   HealthCheckSpec health;
   std::string log_dir;
+  // Called (from the supervising thread, no lock held) after instances were
+  // launched, exited, removed or changed health; may be empty.
+  std::function<void()> on_change;
 };
 
 enum class HealthState { kStarting, kUp, kDown, kOutOfService };
@@ -94,6 +98,7 @@ class InstanceSupervisor {
   int next_index_ ABSL_GUARDED_BY(mu_) = 0;
   int fast_exits_ ABSL_GUARDED_BY(mu_) = 0;  // crash-loop backoff
   int64_t next_launch_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t changes_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every change
   std::vector<Instance> instances_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -1,12 +1,19 @@
 #include "services/clouddriver/local/local_provider.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/json/json_fields.h"
 #include "common/log/log.h"
+#include "common/status/status_macros.h"
 #include "services/clouddriver/naming.h"
 
 namespace gennaker::clouddriver::local {
@@ -57,13 +64,7 @@ LocalProvider::~LocalProvider() {
   groups.clear();     // then the instances
 }
 
-absl::StatusOr<std::string> LocalProvider::CreateServerGroup(const Json& d) {
-  if (!d.is_object())
-    return Invalid("the deploy description must be an object");
-  std::string app = json::String(d, "application");
-  absl::StatusOr<std::string> cluster = ClusterName(
-      app, json::String(d, "stack"), json::String(d, "freeFormDetails"));
-  if (!cluster.ok()) return cluster.status();
+absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
   ServerGroupSpec spec;
   spec.command = Strings(d, "command");
   if (d.contains("env") && d["env"].is_object()) {
@@ -71,7 +72,10 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(const Json& d) {
       if (!it->is_string()) return Invalid("env values must be strings");
       spec.env.push_back({it.key(), it->get<std::string>()});
     }
+  } else if (d.contains("env") && !d["env"].is_null()) {
+    return Invalid("env must be an object of strings");
   }
+  spec.env.push_back({kStateDirEnv, state_dir_});
   if (d.contains("healthCheck") && d["healthCheck"].is_object()) {
     const Json& h = d["healthCheck"];
     spec.health.path = json::String(h, "path", spec.health.path);
@@ -85,17 +89,47 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(const Json& d) {
         json::Int(h, "unhealthyThreshold", spec.health.unhealthy_threshold));
   }
   spec.log_dir = state_dir_;
-  const Json cap = d.contains("capacity") ? d["capacity"] : Json::object();
+  spec.on_change = [this] {
+    std::function<void()> listener;
+    {
+      absl::MutexLock l(&listener_mu_);
+      listener = listener_;
+    }
+    if (listener) listener();
+  };
+  return spec;
+}
+
+absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
+    const Json& d, const std::string& request_id) {
+  if (!d.is_object())
+    return Invalid("the deploy description must be an object");
+  std::string app = json::String(d, "application");
+  std::string detail = json::String(d, "freeFormDetails");
+  if (detail.empty()) detail = json::String(d, "freeFormDetail");
+  absl::StatusOr<std::string> cluster =
+      ClusterName(app, json::String(d, "stack"), detail);
+  if (!cluster.ok()) return cluster.status();
+  absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
+  if (!spec.ok()) return spec.status();
+  const Json cap = d.contains("capacity") && d["capacity"].is_object()
+                       ? d["capacity"]
+                       : Json::object();
   int desired = static_cast<int>(json::Int(cap, "desired", 1));
   int min = static_cast<int>(json::Int(cap, "min", desired));
   int max = static_cast<int>(json::Int(cap, "max", desired));
   if (absl::Status s = CheckCapacity(min, max, desired); !s.ok()) return s;
-  if (absl::Status s = InstanceSupervisor::Validate(spec, desired); !s.ok()) {
+  if (absl::Status s = InstanceSupervisor::Validate(*spec, desired); !s.ok()) {
     return s;
   }
   std::string name;
   {
     absl::MutexLock l(&mu_);
+    if (!request_id.empty()) {
+      for (const auto& [n, g] : groups_) {
+        if (g.request_id == request_id) return n;  // a retried deploy
+      }
+    }
     for (const std::string& lb : Strings(d, "loadBalancers")) {
       if (!balancers_.count(lb)) {
         return Invalid(absl::StrCat("unknown load balancer '", lb, "'"));
@@ -118,24 +152,47 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(const Json& d) {
     name = *ServerGroupName(*cluster, *seq);
     Group& g = groups_[name];  // reserves the name
     g.name = name;
+    g.request_id = request_id;
     g.description = d;
     g.min = min;
     g.max = max;
+    g.desired = desired;
     g.created_ms = NowMs();
+    PersistLocked();
   }
-  spec.name = name;
-  auto supervisor = std::make_unique<InstanceSupervisor>(spec, desired);
-  if (absl::Status s = supervisor->Start(); !s.ok()) {
-    absl::MutexLock l(&mu_);
-    groups_.erase(name);
+  if (absl::Status s = StartGroup(name, *spec, desired, true); !s.ok()) {
     return s;
   }
-  absl::MutexLock l(&mu_);
-  groups_[name].supervisor = std::move(supervisor);
   SPDLOG_INFO(
       "event=server_group_created account={} server_group={} desired={}",
       account_, name, desired);
   return name;
+}
+
+absl::Status LocalProvider::StartGroup(const std::string& name,
+                                       ServerGroupSpec spec, int desired,
+                                       bool enabled) {
+  spec.name = name;
+  auto supervisor = std::make_unique<InstanceSupervisor>(spec, desired);
+  supervisor->SetEnabled(enabled);
+  if (absl::Status s = supervisor->Start(); !s.ok()) {
+    absl::MutexLock l(&mu_);
+    groups_.erase(name);
+    PersistLocked();
+    return s;
+  }
+  {
+    absl::MutexLock l(&mu_);
+    auto it = groups_.find(name);
+    if (it != groups_.end()) {
+      it->second.supervisor = std::move(supervisor);
+      it->second.enabled = enabled;
+      PersistLocked();
+      return absl::OkStatus();
+    }
+  }
+  supervisor.reset();  // destroyed meanwhile; stops outside the lock
+  return absl::AbortedError(absl::StrCat(name, " was destroyed meanwhile"));
 }
 
 absl::Status LocalProvider::Resize(const std::string& sg, int min, int max,
@@ -148,7 +205,9 @@ absl::Status LocalProvider::Resize(const std::string& sg, int min, int max,
   }
   it->second.min = min;
   it->second.max = max;
+  it->second.desired = desired;
   it->second.supervisor->Resize(desired);
+  PersistLocked();
   return absl::OkStatus();
 }
 
@@ -160,6 +219,7 @@ absl::Status LocalProvider::SetEnabled(const std::string& sg, bool enabled) {
   }
   it->second.enabled = enabled;
   it->second.supervisor->SetEnabled(enabled);
+  PersistLocked();
   return absl::OkStatus();
 }
 
@@ -173,6 +233,7 @@ absl::Status LocalProvider::Destroy(const std::string& sg) {
     }
     doomed = std::move(it->second.supervisor);
     groups_.erase(it);
+    PersistLocked();
   }
   doomed.reset();  // stops the instances, outside the lock
   return absl::OkStatus();
@@ -259,6 +320,7 @@ absl::Status LocalProvider::UpsertLoadBalancer(const Json& d) {
                                     existing, "; delete it to move it"));
       }
       it->second.description = d;
+      PersistLocked();
       return ApplyFirewall(name);
     }
   }
@@ -281,6 +343,7 @@ absl::Status LocalProvider::UpsertLoadBalancer(const Json& d) {
       loser = std::move(*lb);
     }
     applied = ApplyFirewall(name);
+    PersistLocked();
   }
   loser.reset();  // outside the lock: it waits for its own connections
   return applied;
@@ -303,6 +366,7 @@ absl::Status LocalProvider::DeleteLoadBalancer(const std::string& name) {
     }
     doomed = std::move(it->second.lb);
     balancers_.erase(it);
+    PersistLocked();
   }
   doomed.reset();  // waits for its connections, outside the lock
   return absl::OkStatus();
@@ -326,6 +390,7 @@ absl::Status LocalProvider::UpsertSecurityGroup(const Json& d) {
   }
   absl::MutexLock l(&mu_);
   security_groups_[name] = d;
+  PersistLocked();
   for (auto& [lb, b] : balancers_) {
     absl::Status s = ApplyFirewall(lb);
     if (!s.ok()) return s;
@@ -346,6 +411,7 @@ absl::Status LocalProvider::DeleteSecurityGroup(const std::string& name) {
     }
   }
   security_groups_.erase(name);
+  PersistLocked();
   return absl::OkStatus();
 }
 
@@ -430,33 +496,45 @@ std::vector<Json> LocalProvider::LoadBalancers(const std::string& application) {
   absl::MutexLock l(&mu_);
   std::vector<Json> out;
   for (const auto& [name, b] : balancers_) {
-    if (ParseName(name).app != application) continue;
-    Json groups = Json::array();
-    for (const auto& [sg, g] : groups_) {
-      std::vector<std::string> lbs = Strings(g.description, "loadBalancers");
-      if (g.supervisor == nullptr ||
-          std::find(lbs.begin(), lbs.end(), name) == lbs.end()) {
-        continue;
-      }
-      Json view = ServerGroupJson(g);
-      groups.push_back({{"name", sg},
-                        {"account", account_},
-                        {"region", kRegion},
-                        {"isDisabled", !g.enabled},
-                        {"cloudProvider", "local"},
-                        {"detachedInstances", Json::array()},
-                        {"instances", view["instances"]}});
-    }
-    out.push_back({{"name", name},
-                   {"type", "local"},
-                   {"cloudProvider", "local"},
-                   {"account", account_},
-                   {"region", kRegion},
-                   {"listeners", Json::array({{{"port", b.lb->port()}}})},
-                   {"securityGroups", Strings(b.description, "securityGroups")},
-                   {"serverGroups", groups}});
+    if (ParseName(name).app == application)
+      out.push_back(LoadBalancerJson(name));
   }
   return out;
+}
+
+Json LocalProvider::LoadBalancerJson(const std::string& name) {
+  const Balancer& b = balancers_.at(name);
+  Json groups = Json::array();
+  for (const auto& [sg, g] : groups_) {
+    std::vector<std::string> lbs = Strings(g.description, "loadBalancers");
+    if (g.supervisor == nullptr ||
+        std::find(lbs.begin(), lbs.end(), name) == lbs.end()) {
+      continue;
+    }
+    Json view = ServerGroupJson(g);
+    groups.push_back({{"name", sg},
+                      {"account", account_},
+                      {"region", kRegion},
+                      {"isDisabled", !g.enabled},
+                      {"cloudProvider", "local"},
+                      {"detachedInstances", Json::array()},
+                      {"instances", view["instances"]}});
+  }
+  Names n = ParseName(name);
+  Json moniker = {{"app", n.app}, {"cluster", n.cluster}};
+  if (!n.stack.empty()) moniker["stack"] = n.stack;
+  if (!n.detail.empty()) moniker["detail"] = n.detail;
+  return {{"name", name},
+          {"type", "local"},
+          {"cloudProvider", "local"},
+          {"account", account_},
+          {"region", kRegion},
+          {"application", n.app},
+          {"moniker", moniker},
+          {"listeners",
+           Json::array({{{"port", b.lb->port()}, {"protocol", "HTTP"}}})},
+          {"securityGroups", Strings(b.description, "securityGroups")},
+          {"serverGroups", groups}};
 }
 
 absl::StatusOr<int> LocalProvider::LoadBalancerPort(const std::string& name) {
@@ -472,27 +550,391 @@ std::vector<Json> LocalProvider::SecurityGroups() {
   absl::MutexLock l(&mu_);
   std::vector<Json> out;
   for (const auto& [name, d] : security_groups_) {
-    Json rules = Json::array();
-    if (d.contains("inboundRules")) {
-      for (const Json& r : d["inboundRules"]) {
-        rules.push_back(
-            {{"protocol", "tcp"},
-             {"range", r["range"]},
-             {"portRanges",
-              r.contains("portRanges") ? r["portRanges"] : Json::array()}});
-      }
-    }
-    out.push_back({{"type", "local"},
-                   {"cloudProvider", "local"},
-                   {"id", name},
-                   {"name", name},
-                   {"accountName", account_},
-                   {"region", kRegion},
-                   {"inboundRules", rules},
-                   {"outboundRules", Json::array()},
-                   {"summary", {{"name", name}, {"id", name}}}});
+    out.push_back(SecurityGroupJson(name, d));
   }
   return out;
+}
+
+Json LocalProvider::SecurityGroupJson(const std::string& name, const Json& d) {
+  Json rules = Json::array();
+  if (d.contains("inboundRules")) {
+    for (const Json& r : d["inboundRules"]) {
+      rules.push_back(
+          {{"protocol", "tcp"},
+           {"range", r["range"]},
+           {"portRanges",
+            r.contains("portRanges") ? r["portRanges"] : Json::array()}});
+    }
+  }
+  return {{"type", "local"},
+          {"cloudProvider", "local"},
+          {"id", name},
+          {"name", name},
+          {"application", ParseName(name).app},
+          {"accountName", account_},
+          {"region", kRegion},
+          {"inboundRules", rules},
+          {"outboundRules", Json::array()},
+          {"summary", {{"name", name}, {"id", name}}}};
+}
+
+namespace {
+
+// Kills every process whose environment names `state_dir` (what a previous
+// clouddriver left running), with its process group.
+void ReapLeftovers(const std::string& state_dir) {
+  const std::string tag = absl::StrCat(kStateDirEnv, "=", state_dir);
+  std::error_code ec;
+  int killed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid_text = entry.path().filename().string();
+    if (pid_text.empty() ||
+        !std::all_of(pid_text.begin(), pid_text.end(), ::isdigit)) {
+      continue;
+    }
+    pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == getpid()) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+    bool match = false;
+    for (absl::string_view var : absl::StrSplit(env, '\0')) {
+      if (var == tag) match = true;
+    }
+    if (!match) continue;
+    pid_t group = getpgid(pid);
+    if (group > 1 && group != getpgrp()) killpg(group, SIGKILL);
+    kill(pid, SIGKILL);
+    ++killed;
+  }
+  if (killed > 0) {
+    SPDLOG_WARN("event=local_leftovers_killed state_dir={} processes={}",
+                state_dir, killed);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LocalProvider>> LocalProvider::Open(
+    std::string account, std::string state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create local state dir ", state_dir, ": ", ec.message()));
+  }
+  state_dir = std::filesystem::absolute(state_dir).lexically_normal().string();
+  while (state_dir.size() > 1 && state_dir.back() == '/') state_dir.pop_back();
+  ReapLeftovers(state_dir);
+  auto provider =
+      std::make_unique<LocalProvider>(std::move(account), std::move(state_dir));
+  GENNAKER_RETURN_IF_ERROR(provider->Restore());
+  return provider;
+}
+
+void LocalProvider::PersistLocked() {
+  if (restoring_) return;
+  Json groups = Json::array();
+  for (const auto& [name, g] : groups_) {
+    groups.push_back({{"name", name},
+                      {"requestId", g.request_id},
+                      {"description", g.description},
+                      {"min", g.min},
+                      {"max", g.max},
+                      {"desired", g.desired},
+                      {"enabled", g.enabled},
+                      {"createdTime", g.created_ms}});
+  }
+  Json balancers = Json::array();
+  for (const auto& [name, b] : balancers_) {
+    balancers.push_back({{"description", b.description},
+                         {"port", b.lb != nullptr ? b.lb->port() : 0}});
+  }
+  Json sgs = Json::array();
+  for (const auto& [name, d] : security_groups_) sgs.push_back(d);
+  Json state = {{"version", 1},
+                {"account", account_},
+                {"securityGroups", sgs},
+                {"loadBalancers", balancers},
+                {"serverGroups", groups}};
+  const std::string path = state_dir_ + "/state.json";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << state.dump();
+    out.flush();
+    if (!out) {
+      SPDLOG_ERROR("event=local_state_write_failed path={}", tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    SPDLOG_ERROR("event=local_state_write_failed path={} error={}", path,
+                 ec.message());
+  }
+}
+
+absl::Status LocalProvider::Restore() {
+  const std::string path = state_dir_ + "/state.json";
+  std::ifstream in(path);
+  if (!in) return absl::OkStatus();  // a new account
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  Json state = Json::parse(text, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) {
+    return absl::DataLossError(
+        absl::StrCat(path, " is not valid JSON; move it away to start empty"));
+  }
+  {
+    absl::MutexLock l(&mu_);
+    restoring_ = true;
+  }
+  for (const Json& d : state.value("securityGroups", Json::array())) {
+    if (absl::Status s = UpsertSecurityGroup(d); !s.ok()) {
+      SPDLOG_ERROR("event=local_restore_failed kind=securityGroup error={}", s);
+    }
+  }
+  for (const Json& b : state.value("loadBalancers", Json::array())) {
+    Json d = b.value("description", Json::object());
+    d["listeners"] = Json::array({{{"port", json::Int(b, "port", 0)}}});
+    if (absl::Status s = UpsertLoadBalancer(d); !s.ok()) {
+      SPDLOG_ERROR(
+          "event=local_restore_failed kind=loadBalancer name={} "
+          "error={}",
+          json::String(d, "name"), s);
+    }
+  }
+  int restored = 0;
+  for (const Json& g : state.value("serverGroups", Json::array())) {
+    const std::string name = json::String(g, "name");
+    const Json d = g.value("description", Json::object());
+    absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
+    if (name.empty() || !spec.ok()) continue;
+    {
+      absl::MutexLock l(&mu_);
+      Group& group = groups_[name];
+      group.name = name;
+      group.request_id = json::String(g, "requestId");
+      group.description = d;
+      group.min = static_cast<int>(json::Int(g, "min", 0));
+      group.max = static_cast<int>(json::Int(g, "max", 0));
+      group.desired = static_cast<int>(json::Int(g, "desired", 0));
+      group.enabled = json::Bool(g, "enabled", true);
+      group.created_ms = json::Int(g, "createdTime", NowMs());
+    }
+    absl::Status s =
+        StartGroup(name, *spec, static_cast<int>(json::Int(g, "desired", 0)),
+                   json::Bool(g, "enabled", true));
+    if (!s.ok()) {
+      SPDLOG_ERROR(
+          "event=local_restore_failed kind=serverGroup name={} "
+          "error={}",
+          name, s);
+      continue;
+    }
+    ++restored;
+  }
+  {
+    absl::MutexLock l(&mu_);
+    restoring_ = false;
+    PersistLocked();
+  }
+  SPDLOG_INFO("event=local_state_restored account={} server_groups={}",
+              account_, restored);
+  return absl::OkStatus();
+}
+
+void LocalProvider::SetChangeListener(std::function<void()> listener) {
+  absl::MutexLock l(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+bool LocalProvider::Supports(const std::string& op) const {
+  static const std::set<std::string> kOps = {
+      "createServerGroup",   "cloneServerGroup",   "resizeServerGroup",
+      "enableServerGroup",   "disableServerGroup", "destroyServerGroup",
+      "terminateInstances",  "upsertLoadBalancer", "deleteLoadBalancer",
+      "upsertSecurityGroup", "deleteSecurityGroup"};
+  return kOps.count(op) > 0;
+}
+
+namespace {
+
+// The first non-empty string among `keys`.
+std::string FirstOf(const Json& d, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    std::string v = json::String(d, k);
+    if (!v.empty()) return v;
+  }
+  return "";
+}
+
+absl::StatusOr<std::string> Required(const Json& d,
+                                     std::initializer_list<const char*> keys) {
+  std::string v = FirstOf(d, keys);
+  if (v.empty()) {
+    return Invalid(absl::StrCat("the description needs '", *keys.begin(), "'"));
+  }
+  return v;
+}
+
+Json DeployResult(const std::string& name) {
+  return {{"serverGroupNames", Json::array({absl::StrCat(kRegion, ":", name)})},
+          {"serverGroupNameByRegion", {{kRegion, name}}},
+          {"deployedNames", Json::array({name})},
+          {"deployedNamesByLocation", {{kRegion, Json::array({name})}}},
+          {"messages", Json::array()}};
+}
+
+}  // namespace
+
+absl::StatusOr<Json> LocalProvider::Operate(
+    const std::string& op, const Json& d, const std::string& request_id,
+    const std::function<void(const std::string&)>& progress) {
+  if (!d.is_object()) return Invalid("the description must be an object");
+  auto say = [&progress](const std::string& line) {
+    if (progress) progress(line);
+  };
+  if (op == "createServerGroup" || op == "cloneServerGroup") {
+    Json description = d;
+    if (op == "cloneServerGroup") {
+      const Json source = d.value("source", Json::object());
+      GENNAKER_ASSIGN_OR_RETURN(
+          std::string from, Required(source, {"asgName", "serverGroupName"}));
+      Json base;
+      {
+        absl::MutexLock l(&mu_);
+        auto it = groups_.find(from);
+        if (it == groups_.end()) {
+          return absl::NotFoundError(
+              absl::StrCat("source server group ", from, " not found"));
+        }
+        base = it->second.description;
+        if (!d.contains("capacity")) {
+          base["capacity"] = {{"min", it->second.min},
+                              {"max", it->second.max},
+                              {"desired", it->second.desired}};
+        }
+      }
+      for (auto it = d.begin(); it != d.end(); ++it) {
+        if (it.key() != "source" && !it->is_null()) base[it.key()] = *it;
+      }
+      description = std::move(base);
+      say(absl::StrCat("Cloning ", from));
+    }
+    say("Creating server group");
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              CreateServerGroup(description, request_id));
+    say(absl::StrCat("Created server group ", name));
+    return DeployResult(name);
+  }
+  if (op == "resizeServerGroup") {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              Required(d, {"serverGroupName", "asgName"}));
+    const Json cap = d.value("capacity", Json::object());
+    if (!cap.is_object() || !cap.contains("desired")) {
+      return Invalid("resizeServerGroup needs capacity.desired");
+    }
+    int desired = static_cast<int>(json::Int(cap, "desired", 0));
+    int min = 0, max = 0;
+    {
+      absl::MutexLock l(&mu_);
+      auto it = groups_.find(name);
+      if (it == groups_.end()) {
+        return absl::NotFoundError(absl::StrCat("no server group ", name));
+      }
+      min = std::min(it->second.min, desired);
+      max = std::max(it->second.max, desired);
+    }
+    min = static_cast<int>(json::Int(cap, "min", min));
+    max = static_cast<int>(json::Int(cap, "max", max));
+    say(absl::StrCat("Resizing ", name, " to ", desired));
+    GENNAKER_RETURN_IF_ERROR(Resize(name, min, max, desired));
+    return Json::object();
+  }
+  if (op == "enableServerGroup" || op == "disableServerGroup") {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              Required(d, {"serverGroupName", "asgName"}));
+    const bool enable = op == "enableServerGroup";
+    say(absl::StrCat(enable ? "Enabling " : "Disabling ", name));
+    GENNAKER_RETURN_IF_ERROR(SetEnabled(name, enable));
+    return Json::object();
+  }
+  if (op == "destroyServerGroup") {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              Required(d, {"serverGroupName", "asgName"}));
+    say(absl::StrCat("Destroying ", name));
+    GENNAKER_RETURN_IF_ERROR(Destroy(name));
+    return Json::object();
+  }
+  if (op == "terminateInstances") {
+    const Json ids = d.value("instanceIds", Json::array());
+    if (!ids.is_array() || ids.empty()) {
+      return Invalid("terminateInstances needs instanceIds");
+    }
+    for (const Json& id : ids) {
+      if (!id.is_string()) return Invalid("instanceIds must be strings");
+      std::string instance = id.get<std::string>();
+      std::string group = FirstOf(d, {"serverGroupName", "asgName"});
+      if (group.empty()) group = instance.substr(0, instance.rfind('-'));
+      say(absl::StrCat("Terminating ", instance));
+      GENNAKER_RETURN_IF_ERROR(TerminateInstance(group, instance));
+    }
+    return Json::object();
+  }
+  if (op == "upsertLoadBalancer") {
+    Json description = d;
+    description["name"] = FirstOf(d, {"name", "loadBalancerName"});
+    say(absl::StrCat("Upserting load balancer ",
+                     json::String(description, "name")));
+    GENNAKER_RETURN_IF_ERROR(UpsertLoadBalancer(description));
+    return Json{{"loadBalancers",
+                 {{kRegion, {{"name", json::String(description, "name")}}}}}};
+  }
+  if (op == "deleteLoadBalancer") {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              Required(d, {"loadBalancerName", "name"}));
+    say(absl::StrCat("Deleting load balancer ", name));
+    GENNAKER_RETURN_IF_ERROR(DeleteLoadBalancer(name));
+    return Json::object();
+  }
+  if (op == "upsertSecurityGroup") {
+    Json description = d;
+    description["name"] = FirstOf(d, {"name", "securityGroupName"});
+    say(absl::StrCat("Upserting security group ",
+                     json::String(description, "name")));
+    GENNAKER_RETURN_IF_ERROR(UpsertSecurityGroup(description));
+    return Json::object();
+  }
+  if (op == "deleteSecurityGroup") {
+    GENNAKER_ASSIGN_OR_RETURN(std::string name,
+                              Required(d, {"securityGroupName", "name"}));
+    say(absl::StrCat("Deleting security group ", name));
+    GENNAKER_RETURN_IF_ERROR(DeleteSecurityGroup(name));
+    return Json::object();
+  }
+  return absl::UnimplementedError(
+      absl::StrCat("the local provider has no operation '", op, "'"));
+}
+
+Json LocalProvider::Snapshot() {
+  absl::MutexLock l(&mu_);
+  Json groups = Json::array();
+  for (const auto& [name, g] : groups_) {
+    if (g.supervisor != nullptr) groups.push_back(ServerGroupJson(g));
+  }
+  Json balancers = Json::array();
+  for (const auto& [name, b] : balancers_) {
+    balancers.push_back(LoadBalancerJson(name));
+  }
+  Json sgs = Json::array();
+  for (const auto& [name, d] : security_groups_)
+    sgs.push_back(SecurityGroupJson(name, d));
+  return {{"serverGroups", std::move(groups)},
+          {"loadBalancers", std::move(balancers)},
+          {"securityGroups", std::move(sgs)}};
 }
 
 }  // namespace gennaker::clouddriver::local

@@ -5,6 +5,13 @@
 // clouddriver's task layer runs them asynchronously. Reads return Spinnaker's
 // JSON shapes (server group, instance, load balancer, security group).
 //
+// Restarts: every change is written to <state_dir>/state.json. Open() first
+// kills whatever a previous clouddriver left running for this state dir (each
+// instance carries GENNAKER_LOCAL_STATE_DIR=<state_dir> in its environment,
+// inherited by anything it starts, so none is missed), then recreates the
+// load balancers on their ports and the server groups with their names,
+// capacity and enabled state: instances are cleanly replaced, never orphaned.
+//
 // Deploy description (Spinnaker's fields plus the local artifact):
 //   {application, stack, freeFormDetails, capacity{min,max,desired},
 //    command:[argv...] ("{{port}}" = the instance's port), env{K:V},
@@ -24,25 +31,43 @@
 #include "nlohmann/json.hpp"
 #include "services/clouddriver/local/instance_supervisor.h"
 #include "services/clouddriver/local/load_balancer.h"
+#include "services/clouddriver/provider.h"
 
 namespace gennaker::clouddriver::local {
 
-using Json = nlohmann::ordered_json;
-
 inline constexpr char kRegion[] = "localhost";
+// Environment variable that marks the processes of one state dir.
+inline constexpr char kStateDirEnv[] = "GENNAKER_LOCAL_STATE_DIR";
 
-class LocalProvider {
+class LocalProvider : public Provider {
  public:
-  // `state_dir` receives the instances' log files.
+  // Creates `state_dir`, kills leftovers of a previous run and restores the
+  // recorded state (see above).
+  static absl::StatusOr<std::unique_ptr<LocalProvider>> Open(
+      std::string account, std::string state_dir);
+  // `state_dir` receives the instances' log files and the state file; this
+  // constructor starts empty (no restore).
   LocalProvider(std::string account, std::string state_dir);
-  ~LocalProvider();  // stops every instance and listener
+  ~LocalProvider() override;  // stops every instance and listener
 
-  const std::string& account() const { return account_; }
+  // Provider.
+  const std::string& account() const override { return account_; }
+  std::string cloud_provider() const override { return "local"; }
+  std::vector<std::string> regions() const override { return {kRegion}; }
+  bool Supports(const std::string& operation) const override;
+  absl::StatusOr<Json> Operate(
+      const std::string& operation, const Json& description,
+      const std::string& request_id,
+      const std::function<void(const std::string&)>& progress) override;
+  Json Snapshot() override;
+  void SetChangeListener(std::function<void()> listener) override;
 
   // Deploys a new server group of the cluster app[-stack[-detail]] with the
   // next sequence; returns its name. INVALID_ARGUMENT for a bad description
-  // or an unknown load balancer / security group.
-  absl::StatusOr<std::string> CreateServerGroup(const Json& description);
+  // or an unknown load balancer / security group. A non-empty `request_id`
+  // already used by an existing group returns that group instead.
+  absl::StatusOr<std::string> CreateServerGroup(
+      const Json& description, const std::string& request_id = "");
   absl::Status Resize(const std::string& server_group, int min, int max,
                       int desired);
   // Disabled groups leave their load balancers (instances keep running).
@@ -68,8 +93,9 @@ class LocalProvider {
  private:
   struct Group {
     std::string name;
+    std::string request_id;
     Json description;
-    int min = 0, max = 0;
+    int min = 0, max = 0, desired = 0;
     bool enabled = true;
     int64_t created_ms = 0;
     std::unique_ptr<InstanceSupervisor> supervisor;
@@ -79,6 +105,16 @@ class LocalProvider {
     std::unique_ptr<LoadBalancer> lb;
   };
   std::vector<Target> TargetsOf(const std::string& balancer);
+  absl::Status Restore();
+  // Starts the instances of a reserved group; erases it on failure.
+  absl::Status StartGroup(const std::string& name, ServerGroupSpec spec,
+                          int desired, bool enabled);
+  absl::StatusOr<ServerGroupSpec> SpecOf(const Json& description);
+  // Writes state.json (temp file + rename); logs and carries on on failure.
+  void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Json LoadBalancerJson(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Json SecurityGroupJson(const std::string& name, const Json& description);
   // Re-applies the security groups of one load balancer's listener.
   absl::Status ApplyFirewall(const std::string& balancer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -90,6 +126,9 @@ class LocalProvider {
   std::map<std::string, Group> groups_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Balancer> balancers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Json> security_groups_ ABSL_GUARDED_BY(mu_);
+  bool restoring_ ABSL_GUARDED_BY(mu_) = false;  // no partial state.json
+  absl::Mutex listener_mu_;
+  std::function<void()> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace gennaker::clouddriver::local

@@ -1,0 +1,292 @@
+#include "services/clouddriver/cache.h"
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "common/redis/redis.h"
+#include "common/status/status_macros.h"
+#include "services/clouddriver/naming.h"
+
+namespace gennaker::clouddriver {
+
+namespace {
+
+constexpr char kPrefix[] = "gennaker:cd:";
+
+std::string AppOf(const Json& item) {
+  if (item.contains("application") && item["application"].is_string()) {
+    return item["application"].get<std::string>();
+  }
+  return ParseName(item.value("name", std::string())).app;
+}
+
+// kind -> app -> name -> item.
+using Grouped =
+    std::map<std::string, std::map<std::string, std::map<std::string, Json>>>;
+
+Grouped GroupSnapshot(const Json& snapshot) {
+  Grouped out;
+  for (const char* kind : {kServerGroups, kLoadBalancers, kSecurityGroups}) {
+    out[kind];  // present even when empty: stale items are dropped
+    if (!snapshot.contains(kind) || !snapshot[kind].is_array()) continue;
+    for (const Json& item : snapshot[kind]) {
+      std::string name = item.value("name", std::string());
+      if (name.empty()) continue;
+      out[kind][AppOf(item)][name] = item;
+    }
+  }
+  return out;
+}
+
+std::string HashKey(const std::string& account, const std::string& kind,
+                    const std::string& app) {
+  return absl::StrCat(kPrefix, account, ":", kind, ":", app);
+}
+
+std::string AppsKey(const std::string& account, const std::string& kind) {
+  return absl::StrCat(kPrefix, account, ":", kind, ":apps");
+}
+
+// Deletes KEYS[1] and fills it with the ARGV field/value pairs, atomically.
+constexpr char kReplaceHash[] =
+    "redis.call('DEL', KEYS[1]) "
+    "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) "
+    "end return 1";
+
+absl::StatusOr<Json> ParseItem(const std::string& text) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded()) return absl::DataLossError("corrupt cache entry");
+  return j;
+}
+
+}  // namespace
+
+// ---- MemoryCache ----
+
+absl::Status MemoryCache::Replace(const std::string& account,
+                                  const Json& snapshot) {
+  Grouped g = GroupSnapshot(snapshot);
+  absl::MutexLock l(&mu_);
+  auto& acct = items_[account];
+  for (auto& [kind, apps] : g) acct[kind] = std::move(apps);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Json>> MemoryCache::List(const std::string& account,
+                                                    const std::string& kind,
+                                                    const std::string& app) {
+  absl::MutexLock l(&mu_);
+  std::vector<Json> out;
+  auto a = items_.find(account);
+  if (a == items_.end()) return out;
+  auto k = a->second.find(kind);
+  if (k == a->second.end()) return out;
+  for (const auto& [name, apps] : k->second) {
+    if (!app.empty() && name != app) continue;
+    for (const auto& [n, item] : apps) out.push_back(item);
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<Json>> MemoryCache::Get(const std::string& account,
+                                                     const std::string& kind,
+                                                     const std::string& name) {
+  absl::MutexLock l(&mu_);
+  auto a = items_.find(account);
+  if (a == items_.end()) return std::nullopt;
+  auto k = a->second.find(kind);
+  if (k == a->second.end()) return std::nullopt;
+  for (const auto& [app, items] : k->second) {
+    auto it = items.find(name);
+    if (it != items.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::set<std::string>> MemoryCache::Applications(
+    const std::string& account, const std::string& kind) {
+  absl::MutexLock l(&mu_);
+  std::set<std::string> out;
+  auto a = items_.find(account);
+  if (a == items_.end()) return out;
+  auto k = a->second.find(kind);
+  if (k == a->second.end()) return out;
+  for (const auto& [app, items] : k->second) {
+    if (!items.empty()) out.insert(app);
+  }
+  return out;
+}
+
+// ---- RedisCache ----
+
+absl::Status RedisCache::Replace(const std::string& account,
+                                 const Json& snapshot) {
+  Grouped g = GroupSnapshot(snapshot);
+  for (const auto& [kind, apps] : g) {
+    GENNAKER_ASSIGN_OR_RETURN(std::set<std::string> before,
+                              Applications(account, kind));
+    for (const auto& [app, items] : apps) {
+      std::vector<std::string> argv = {"EVAL", kReplaceHash, "1",
+                                       HashKey(account, kind, app)};
+      std::string all;
+      for (const auto& [name, item] : items) {
+        argv.push_back(name);
+        argv.push_back(item.dump());
+        all += argv.back();
+      }
+      const size_t fingerprint = std::hash<std::string>()(all);
+      {
+        absl::MutexLock l(&mu_);
+        auto it = written_.find(argv[3]);
+        if (it != written_.end() && it->second == fingerprint &&
+            before.count(app)) {
+          continue;  // unchanged since this replica wrote it
+        }
+      }
+      GENNAKER_RETURN_IF_ERROR(redis_->Command(argv).status());
+      GENNAKER_RETURN_IF_ERROR(
+          redis_->Command({"SADD", AppsKey(account, kind), app}).status());
+      absl::MutexLock l(&mu_);
+      written_[argv[3]] = fingerprint;
+    }
+    for (const std::string& app : before) {
+      if (apps.count(app)) continue;
+      GENNAKER_RETURN_IF_ERROR(
+          redis_->Command({"DEL", HashKey(account, kind, app)}).status());
+      GENNAKER_RETURN_IF_ERROR(
+          redis_->Command({"SREM", AppsKey(account, kind), app}).status());
+      absl::MutexLock l(&mu_);
+      written_.erase(HashKey(account, kind, app));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Json>> RedisCache::List(const std::string& account,
+                                                   const std::string& kind,
+                                                   const std::string& app) {
+  std::vector<std::string> apps;
+  if (!app.empty()) {
+    apps.push_back(app);
+  } else {
+    GENNAKER_ASSIGN_OR_RETURN(std::set<std::string> all,
+                              Applications(account, kind));
+    apps.assign(all.begin(), all.end());
+  }
+  std::vector<Json> out;
+  for (const std::string& a : apps) {
+    GENNAKER_ASSIGN_OR_RETURN(
+        redis::Reply r, redis_->Command({"HVALS", HashKey(account, kind, a)}));
+    for (const redis::Reply& e : r.elements) {
+      GENNAKER_ASSIGN_OR_RETURN(Json item, ParseItem(e.str));
+      out.push_back(std::move(item));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<Json>> RedisCache::Get(const std::string& account,
+                                                    const std::string& kind,
+                                                    const std::string& name) {
+  std::string app = ParseName(name).app;
+  GENNAKER_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_->Command({"HGET", HashKey(account, kind, app), name}));
+  if (r.type != redis::Reply::Type::kString) return std::nullopt;
+  GENNAKER_ASSIGN_OR_RETURN(Json item, ParseItem(r.str));
+  return item;
+}
+
+absl::StatusOr<std::set<std::string>> RedisCache::Applications(
+    const std::string& account, const std::string& kind) {
+  GENNAKER_ASSIGN_OR_RETURN(
+      redis::Reply r, redis_->Command({"SMEMBERS", AppsKey(account, kind)}));
+  std::set<std::string> out;
+  for (const redis::Reply& e : r.elements) out.insert(e.str);
+  return out;
+}
+
+// ---- CachingAgent ----
+
+CachingAgent::CachingAgent(Cache* cache, std::vector<Provider*> providers,
+                           int64_t interval_ms)
+    : cache_(cache), interval_ms_(interval_ms) {
+  for (Provider* p : providers) providers_[p->account()] = p;
+}
+
+CachingAgent::~CachingAgent() { Stop(); }
+
+void CachingAgent::Start() {
+  for (auto& [account, p] : providers_) {
+    p->SetChangeListener([this, a = account] { MarkDirty(a); });
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CachingAgent::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  for (auto& [account, p] : providers_) p->SetChangeListener(nullptr);
+}
+
+absl::Status CachingAgent::RefreshNow(const std::string& account) {
+  auto it = providers_.find(account);
+  if (it == providers_.end()) {
+    return absl::NotFoundError(absl::StrCat("no account ", account));
+  }
+  absl::MutexLock serial(&refresh_mu_);
+  absl::Status s = cache_->Replace(account, it->second->Snapshot());
+  absl::MutexLock l(&mu_);
+  ++refreshes_;
+  return s;
+}
+
+void CachingAgent::MarkDirty(const std::string& account) {
+  absl::MutexLock l(&mu_);
+  dirty_.insert(account);
+}
+
+int64_t CachingAgent::refreshes() {
+  absl::MutexLock l(&mu_);
+  return refreshes_;
+}
+
+void CachingAgent::Loop() {
+  int64_t next_full = 0;
+  while (true) {
+    std::set<std::string> todo;
+    {
+      absl::MutexLock l(&mu_);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !dirty_.empty();
+      };
+      int64_t now = absl::ToUnixMillis(absl::Now());
+      mu_.AwaitWithTimeout(absl::Condition(&wake),
+                           absl::Milliseconds(std::max<int64_t>(
+                               1, std::min<int64_t>(next_full - now, 1000))));
+      if (stop_) return;
+      todo.swap(dirty_);
+    }
+    int64_t now = absl::ToUnixMillis(absl::Now());
+    if (now >= next_full) {
+      for (const auto& [account, p] : providers_) todo.insert(account);
+      next_full = now + interval_ms_;
+    }
+    for (const std::string& account : todo) {
+      if (absl::Status s = RefreshNow(account); !s.ok()) {
+        SPDLOG_WARN("event=cache_refresh_failed account={} error={}", account,
+                    s);
+        MarkDirty(account);  // retried on the next round
+      }
+    }
+    // Health changes come in bursts: coalesce them.
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+}  // namespace gennaker::clouddriver

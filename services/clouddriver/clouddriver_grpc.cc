@@ -1,0 +1,584 @@
+#include "services/clouddriver/clouddriver_grpc.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/json/json_fields.h"
+#include "common/status/grpc_status.h"
+#include "services/clouddriver/naming.h"
+#include "services/clouddriver/operations.h"
+#include "services/clouddriver/reads.h"
+
+namespace gennaker::clouddriver {
+
+namespace {
+
+using grpc::ServerContext;
+using grpc::Status;
+
+std::string S(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string()
+             ? j[key].get<std::string>()
+             : std::string();
+}
+
+int64_t I(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number()
+             ? j[key].get<int64_t>()
+             : 0;
+}
+
+void SetJson(common::v1::JsonObject* out, const Json& j) {
+  out->set_json(j.dump());
+}
+
+void FillMoniker(const std::string& name, common::v1::Moniker* m) {
+  Names n = ParseName(name);
+  m->set_app(n.app);
+  m->set_cluster(n.cluster);
+  m->set_stack(n.stack);
+  m->set_detail(n.detail);
+  if (n.sequence.has_value()) m->set_sequence(*n.sequence);
+}
+
+v1::HealthState HealthOf(const std::string& s) {
+  if (s == "Up") return v1::HEALTH_STATE_UP;
+  if (s == "Down") return v1::HEALTH_STATE_DOWN;
+  if (s == "Starting") return v1::HEALTH_STATE_STARTING;
+  if (s == "OutOfService") return v1::HEALTH_STATE_OUT_OF_SERVICE;
+  if (s == "Failed") return v1::HEALTH_STATE_FAILED;
+  if (s == "Succeeded") return v1::HEALTH_STATE_SUCCEEDED;
+  if (s == "Draining") return v1::HEALTH_STATE_DRAINING;
+  return v1::HEALTH_STATE_UNKNOWN;
+}
+
+void FillInstance(const Json& j, const Json& group, v1::Instance* out) {
+  out->set_id(S(j, "id"));
+  out->set_human_readable_name(S(j, "name"));
+  out->set_account(S(group, "account"));
+  out->set_region(S(group, "region"));
+  out->set_zone(S(j, "availabilityZone"));
+  out->set_cloud_provider(S(group, "cloudProvider"));
+  out->set_server_group(S(group, "name"));
+  out->set_health_state(HealthOf(S(j, "healthState")));
+  for (const Json& h : j.value("health", Json::array())) {
+    v1::Health* health = out->add_health();
+    health->set_type(S(h, "type"));
+    health->set_state(HealthOf(S(h, "state")));
+    health->set_health_class(S(h, "healthClass"));
+  }
+  out->set_launch_time_ms(I(j, "launchTime"));
+  SetJson(out->mutable_json(), j);
+}
+
+void FillServerGroup(const Json& j, bool with_instances, v1::ServerGroup* out) {
+  out->set_account(S(j, "account"));
+  out->set_region(S(j, "region"));
+  out->set_name(S(j, "name"));
+  out->set_cloud_provider(S(j, "cloudProvider"));
+  FillMoniker(S(j, "name"), out->mutable_moniker());
+  for (const Json& z : j.value("zones", Json::array())) {
+    if (z.is_string()) out->add_zones(z.get<std::string>());
+  }
+  out->set_disabled(j.value("isDisabled", false));
+  out->set_created_time_ms(I(j, "createdTime"));
+  const Json cap = j.value("capacity", Json::object());
+  out->mutable_capacity()->set_min(static_cast<int>(I(cap, "min")));
+  out->mutable_capacity()->set_max(static_cast<int>(I(cap, "max")));
+  out->mutable_capacity()->set_desired(static_cast<int>(I(cap, "desired")));
+  const Json counts = j.value("instanceCounts", Json::object());
+  v1::InstanceCounts* c = out->mutable_instance_counts();
+  c->set_total(static_cast<int>(I(counts, "total")));
+  c->set_up(static_cast<int>(I(counts, "up")));
+  c->set_down(static_cast<int>(I(counts, "down")));
+  c->set_unknown(static_cast<int>(I(counts, "unknown")));
+  c->set_out_of_service(static_cast<int>(I(counts, "outOfService")));
+  c->set_starting(static_cast<int>(I(counts, "starting")));
+  if (with_instances) {
+    for (const Json& in : j.value("instances", Json::array())) {
+      FillInstance(in, j, out->add_instances());
+    }
+  }
+  for (const Json& lb : j.value("loadBalancers", Json::array())) {
+    if (lb.is_string()) out->add_load_balancers(lb.get<std::string>());
+  }
+  for (const Json& sg : j.value("securityGroups", Json::array())) {
+    if (sg.is_string()) out->add_security_groups(sg.get<std::string>());
+  }
+  if (j.contains("image") && j["image"].is_string()) {
+    out->set_image(j["image"].get<std::string>());
+  }
+  SetJson(out->mutable_json(), j);
+}
+
+void FillLoadBalancer(const Json& j, v1::LoadBalancer* out) {
+  out->set_account(S(j, "account"));
+  out->set_region(S(j, "region"));
+  out->set_name(S(j, "name"));
+  out->set_cloud_provider(S(j, "cloudProvider"));
+  FillMoniker(S(j, "name"), out->mutable_moniker());
+  for (const Json& g : j.value("serverGroups", Json::array())) {
+    out->add_server_groups(S(g, "name"));
+  }
+  SetJson(out->mutable_json(), j);
+}
+
+void FillSecurityGroup(const Json& j, bool details, v1::SecurityGroup* out) {
+  out->set_id(S(j, "id"));
+  out->set_name(S(j, "name"));
+  out->set_account(S(j, "accountName"));
+  out->set_region(S(j, "region"));
+  out->set_cloud_provider(S(j, "cloudProvider"));
+  out->set_application(ParseName(S(j, "name")).app);
+  FillMoniker(S(j, "name"), out->mutable_moniker());
+  if (details) {
+    SetJson(out->mutable_json(), j);
+  } else {
+    Json summary = j;
+    summary.erase("inboundRules");
+    summary.erase("outboundRules");
+    SetJson(out->mutable_json(), summary);
+  }
+}
+
+void FillAccount(const AccountInfo& a, bool expand, v1::Account* out) {
+  out->set_name(a.name);
+  out->set_cloud_provider(a.cloud_provider);
+  out->set_account_type(a.cloud_provider);
+  out->set_environment(a.environment);
+  if (!expand) return;
+  for (const std::string& r : a.regions) out->add_regions(r);
+  for (const std::string& r : a.read_roles) {
+    out->mutable_permissions()->add_read(r);
+  }
+  for (const std::string& r : a.write_roles) {
+    out->mutable_permissions()->add_write(r);
+  }
+  SetJson(out->mutable_json(), AccountJson(a));
+}
+
+void FillTask(const Json& stored, v1::OperationTask* out) {
+  Json view = Operations::Render(stored);
+  out->set_id(S(view, "id"));
+  out->set_request_id(S(view, "requestId"));
+  out->set_owner_id(S(view, "ownerId"));
+  out->set_start_time_ms(I(view, "startTimeMs"));
+  const std::string state = Operations::State(stored);
+  out->set_state(state == "COMPLETED"          ? v1::TASK_STATE_COMPLETED
+                 : state == "FAILED"           ? v1::TASK_STATE_FAILED
+                 : state == "FAILED_RETRYABLE" ? v1::TASK_STATE_FAILED_RETRYABLE
+                                               : v1::TASK_STATE_STARTED);
+  out->mutable_current()->set_phase(S(view["status"], "phase"));
+  out->mutable_current()->set_status(S(view["status"], "status"));
+  for (const Json& h : view["history"]) {
+    v1::TaskPhaseUpdate* u = out->add_history();
+    u->set_phase(S(h, "phase"));
+    u->set_status(S(h, "status"));
+  }
+  SetJson(out->mutable_result_objects(), view["resultObjects"]);
+  SetJson(out->mutable_outputs(), Json::array());
+  SetJson(out->mutable_json(), view);
+}
+
+absl::StatusOr<Json> ParseObject(const std::string& text, const char* what) {
+  if (text.empty()) return Json::object();
+  if (!json::WithinNesting(text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is nested too deeply"));
+  }
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be a JSON object"));
+  }
+  return j;
+}
+
+class ClouddriverGrpc : public v1::ClouddriverService::Service {
+ public:
+  ClouddriverGrpc(Reads* reads, Operations* ops, CachingAgent* agent)
+      : reads_(reads), ops_(ops), agent_(agent) {}
+
+  Status ListAccounts(ServerContext*, const v1::ListAccountsRequest* req,
+                      v1::ListAccountsResponse* resp) override {
+    for (const AccountInfo& a : reads_->accounts()) {
+      if (!req->cloud_provider().empty() &&
+          req->cloud_provider() != a.cloud_provider) {
+        continue;
+      }
+      FillAccount(a, req->expand(), resp->add_accounts());
+    }
+    return Status::OK;
+  }
+
+  Status GetAccount(ServerContext*, const v1::GetAccountRequest* req,
+                    v1::GetAccountResponse* resp) override {
+    const AccountInfo* a = reads_->FindAccount(req->name());
+    if (a == nullptr) {
+      return ToGrpcStatus(
+          absl::NotFoundError(absl::StrCat("no account ", req->name())));
+    }
+    FillAccount(*a, true, resp->mutable_account());
+    return Status::OK;
+  }
+
+  Status ListApplications(ServerContext*,
+                          const v1::ListApplicationsRequest* req,
+                          v1::ListApplicationsResponse* resp) override {
+    auto apps = reads_->Applications();
+    if (!apps.ok()) return ToGrpcStatus(apps.status());
+    for (const auto& [name, accounts] : *apps) {
+      FillApplication(name, accounts, req->expand(), resp->add_applications());
+    }
+    return Status::OK;
+  }
+
+  Status GetApplication(ServerContext*, const v1::GetApplicationRequest* req,
+                        v1::GetApplicationResponse* resp) override {
+    auto apps = reads_->Applications();
+    if (!apps.ok()) return ToGrpcStatus(apps.status());
+    auto it = apps->find(req->name());
+    if (it == apps->end()) {
+      return ToGrpcStatus(absl::NotFoundError(
+          absl::StrCat("no infrastructure for application ", req->name())));
+    }
+    FillApplication(it->first, it->second, true, resp->mutable_application());
+    return Status::OK;
+  }
+
+  Status ListClusters(ServerContext*, const v1::ListClustersRequest* req,
+                      v1::ListClustersResponse* resp) override {
+    auto groups = reads_->ServerGroups(req->application(), req->account());
+    if (!groups.ok()) return ToGrpcStatus(groups.status());
+    std::map<std::pair<std::string, std::string>, v1::Cluster> clusters;
+    for (const Json& g : *groups) {
+      Names n = ParseName(S(g, "name"));
+      auto key = std::make_pair(S(g, "account"), n.cluster);
+      v1::Cluster& c = clusters[key];
+      if (c.name().empty()) {
+        c.set_account(key.first);
+        c.set_name(n.cluster);
+        c.set_cloud_provider(S(g, "cloudProvider"));
+        FillMoniker(n.cluster, c.mutable_moniker());
+      }
+      c.add_server_group_names(S(g, "name"));
+      for (const Json& lb : g.value("loadBalancers", Json::array())) {
+        if (!lb.is_string()) continue;
+        bool seen = false;
+        for (const std::string& have : c.load_balancer_names()) {
+          seen = seen || have == lb.get<std::string>();
+        }
+        if (!seen) c.add_load_balancer_names(lb.get<std::string>());
+      }
+    }
+    for (auto& [key, c] : clusters) *resp->add_clusters() = std::move(c);
+    return Status::OK;
+  }
+
+  Status GetCluster(ServerContext*, const v1::GetClusterRequest* req,
+                    v1::GetClusterResponse* resp) override {
+    const AccountInfo* a = reads_->FindAccount(req->account());
+    if (a != nullptr && !req->cloud_provider().empty() &&
+        req->cloud_provider() != a->cloud_provider) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          "no ", req->cloud_provider(), " cluster ", req->cluster())));
+    }
+    auto c =
+        reads_->Cluster(req->application(), req->account(), req->cluster());
+    if (!c.ok()) return ToGrpcStatus(c.status());
+    v1::Cluster* out = resp->add_clusters();
+    out->set_account(req->account());
+    out->set_name(req->cluster());
+    out->set_cloud_provider(S(*c, "cloudProvider"));
+    FillMoniker(req->cluster(), out->mutable_moniker());
+    for (const Json& g : (*c)["serverGroups"]) {
+      out->add_server_group_names(S(g, "name"));
+      FillServerGroup(g, req->expand(), out->add_server_groups());
+    }
+    for (const Json& lb : (*c)["loadBalancers"]) {
+      out->add_load_balancer_names(S(lb, "name"));
+    }
+    if (!req->expand()) {
+      for (Json& g : (*c)["serverGroups"]) g.erase("instances");
+    }
+    SetJson(out->mutable_json(), *c);
+    return Status::OK;
+  }
+
+  Status ListServerGroups(ServerContext*,
+                          const v1::ListServerGroupsRequest* req,
+                          v1::ListServerGroupsResponse* resp) override {
+    if (req->refs_size() > 0) {
+      for (const v1::ServerGroupRef& ref : req->refs()) {
+        auto g = reads_->ServerGroup(ref.account(), ref.region(), ref.name());
+        if (!g.ok()) return ToGrpcStatus(g.status());
+        FillServerGroup(*g, req->expand(), resp->add_server_groups());
+      }
+      return Status::OK;
+    }
+    if (req->application().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          "give an application or server group refs"));
+    }
+    auto groups = reads_->ServerGroups(req->application(), "");
+    if (!groups.ok()) return ToGrpcStatus(groups.status());
+    for (const Json& g : *groups) {
+      if (!req->cloud_provider().empty() &&
+          S(g, "cloudProvider") != req->cloud_provider()) {
+        continue;
+      }
+      if (req->clusters_size() > 0) {
+        const std::string key =
+            absl::StrCat(S(g, "account"), ":", ParseName(S(g, "name")).cluster);
+        bool match = false;
+        for (const std::string& c : req->clusters()) match = match || c == key;
+        if (!match) continue;
+      }
+      FillServerGroup(g, req->expand(), resp->add_server_groups());
+    }
+    return Status::OK;
+  }
+
+  Status GetServerGroup(ServerContext*, const v1::GetServerGroupRequest* req,
+                        v1::GetServerGroupResponse* resp) override {
+    auto g = reads_->ServerGroup(req->ref().account(), req->ref().region(),
+                                 req->ref().name());
+    if (!g.ok()) return ToGrpcStatus(g.status());
+    if (!req->application().empty() &&
+        ParseName(S(*g, "name")).app != req->application()) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          "no server group ", req->ref().name(), " in ", req->application())));
+    }
+    FillServerGroup(*g, true, resp->mutable_server_group());
+    return Status::OK;
+  }
+
+  Status GetTargetServerGroup(ServerContext*,
+                              const v1::GetTargetServerGroupRequest* req,
+                              v1::GetTargetServerGroupResponse* resp) override {
+    Target t;
+    switch (req->target()) {
+      case v1::SERVER_GROUP_TARGET_CURRENT:
+        t = Target::kCurrent;
+        break;
+      case v1::SERVER_GROUP_TARGET_PREVIOUS:
+        t = Target::kPrevious;
+        break;
+      case v1::SERVER_GROUP_TARGET_OLDEST:
+        t = Target::kOldest;
+        break;
+      case v1::SERVER_GROUP_TARGET_LARGEST:
+        t = Target::kLargest;
+        break;
+      default:
+        return ToGrpcStatus(absl::InvalidArgumentError("target is required"));
+    }
+    auto g = reads_->TargetServerGroup(
+        req->application(), req->account(), req->cluster(), req->region(), t,
+        req->only_enabled(), req->validate_oldest());
+    if (!g.ok()) return ToGrpcStatus(g.status());
+    FillServerGroup(*g, true, resp->mutable_server_group());
+    return Status::OK;
+  }
+
+  Status ListLoadBalancers(ServerContext*,
+                           const v1::ListLoadBalancersRequest* req,
+                           v1::ListLoadBalancersResponse* resp) override {
+    auto lbs = reads_->LoadBalancers(req->application(), req->account(),
+                                     req->region(), req->name());
+    if (!lbs.ok()) return ToGrpcStatus(lbs.status());
+    for (const Json& lb : *lbs) {
+      if (!req->cloud_provider().empty() &&
+          S(lb, "cloudProvider") != req->cloud_provider()) {
+        continue;
+      }
+      FillLoadBalancer(lb, resp->add_load_balancers());
+    }
+    return Status::OK;
+  }
+
+  Status ListSecurityGroups(ServerContext*,
+                            const v1::ListSecurityGroupsRequest* req,
+                            v1::ListSecurityGroupsResponse* resp) override {
+    auto sgs = reads_->SecurityGroups(req->account(), req->region(),
+                                      req->application());
+    if (!sgs.ok()) return ToGrpcStatus(sgs.status());
+    for (const Json& sg : *sgs) {
+      if (!req->cloud_provider().empty() &&
+          S(sg, "cloudProvider") != req->cloud_provider()) {
+        continue;
+      }
+      FillSecurityGroup(sg, false, resp->add_security_groups());
+    }
+    return Status::OK;
+  }
+
+  Status GetSecurityGroup(ServerContext*,
+                          const v1::GetSecurityGroupRequest* req,
+                          v1::GetSecurityGroupResponse* resp) override {
+    auto sgs = reads_->SecurityGroups(req->account(), req->region(), "");
+    if (!sgs.ok()) return ToGrpcStatus(sgs.status());
+    for (const Json& sg : *sgs) {
+      const std::string key = req->by_id() ? S(sg, "id") : S(sg, "name");
+      if (key != req->name_or_id()) continue;
+      if (!req->cloud_provider().empty() &&
+          S(sg, "cloudProvider") != req->cloud_provider()) {
+        continue;
+      }
+      FillSecurityGroup(sg, true, resp->mutable_security_group());
+      return Status::OK;
+    }
+    return ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat("no security group ", req->name_or_id())));
+  }
+
+  Status GetInstance(ServerContext*, const v1::GetInstanceRequest* req,
+                     v1::GetInstanceResponse* resp) override {
+    auto in = reads_->Instance(req->account(), req->region(), req->id());
+    if (!in.ok()) return ToGrpcStatus(in.status());
+    Json group = {{"account", (*in)["account"]},
+                  {"region", (*in)["region"]},
+                  {"cloudProvider", (*in)["cloudProvider"]},
+                  {"name", (*in)["serverGroup"]}};
+    FillInstance(*in, group, resp->mutable_instance());
+    return Status::OK;
+  }
+
+  Status Search(ServerContext*, const v1::SearchRequest* req,
+                v1::SearchResponse* resp) override {
+    if (req->page_size() < 0 || req->page() < 0) {
+      return ToGrpcStatus(
+          absl::InvalidArgumentError("page and page_size must be positive"));
+    }
+    SearchQuery q;
+    q.query = req->query();
+    q.types.assign(req->types().begin(), req->types().end());
+    q.platform = req->platform();
+    for (const auto& [k, v] : req->filters()) q.filters[k] = v;
+    q.page_size = req->page_size() > 0 ? req->page_size() : 10000;
+    q.page = req->page() > 0 ? req->page() : 1;
+    int64_t total = 0;
+    auto results = reads_->Search(q, &total);
+    if (!results.ok()) return ToGrpcStatus(results.status());
+    resp->set_total_matches(total);
+    resp->set_page_number(q.page);
+    resp->set_page_size(q.page_size);
+    for (const Json& r : *results) {
+      v1::SearchResult* out = resp->add_results();
+      out->set_type(S(r, "type"));
+      out->set_application(S(r, "application"));
+      out->set_account(S(r, "account"));
+      out->set_region(S(r, "region"));
+      std::string name = S(r, "serverGroup");
+      if (S(r, "type") == "instances") name = S(r, "instanceId");
+      if (S(r, "type") == "clusters") name = S(r, "cluster");
+      if (S(r, "type") == "applications") name = S(r, "application");
+      if (S(r, "type") == "loadBalancers") name = S(r, "loadBalancer");
+      if (S(r, "type") == "securityGroups") name = S(r, "name");
+      out->set_name(name);
+      out->set_cloud_provider(S(r, "provider"));
+      SetJson(out->mutable_json(), r);
+    }
+    return Status::OK;
+  }
+
+  Status SubmitOperations(ServerContext*,
+                          const v1::SubmitOperationsRequest* req,
+                          v1::SubmitOperationsResponse* resp) override {
+    std::vector<SubmittedOperation> ops;
+    for (const v1::Operation& op : req->operations()) {
+      auto d = ParseObject(op.description().json(), "description");
+      if (!d.ok()) return ToGrpcStatus(d.status());
+      ops.push_back({op.name(), op.account(), std::move(*d)});
+    }
+    auto s = ops_->Submit(std::move(ops), req->idempotency_key(),
+                          req->application());
+    if (!s.ok()) return ToGrpcStatus(s.status());
+    resp->set_task_id(s->task_id);
+    resp->set_deduplicated(s->deduplicated);
+    return Status::OK;
+  }
+
+  Status GetOperationTask(ServerContext*,
+                          const v1::GetOperationTaskRequest* req,
+                          v1::GetOperationTaskResponse* resp) override {
+    auto t = ops_->Get(req->task_id());
+    if (!t.ok()) return ToGrpcStatus(t.status());
+    FillTask(*t, resp->mutable_task());
+    return Status::OK;
+  }
+
+  Status ResumeOperationTask(ServerContext*,
+                             const v1::ResumeOperationTaskRequest* req,
+                             v1::ResumeOperationTaskResponse* resp) override {
+    auto t = ops_->Resume(req->task_id());
+    if (!t.ok()) return ToGrpcStatus(t.status());
+    FillTask(*t, resp->mutable_task());
+    return Status::OK;
+  }
+
+  Status RefreshCache(ServerContext*, const v1::RefreshCacheRequest* req,
+                      v1::RefreshCacheResponse* resp) override {
+    if (reads_->FindAccount(req->account()) == nullptr) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("unknown account '", req->account(), "'")));
+    }
+    // Local accounts refresh synchronously: the refresh is done on return.
+    if (absl::Status s = agent_->RefreshNow(req->account()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    resp->set_outcome(v1::CACHE_REFRESH_OUTCOME_COMPLETED);
+    SetJson(resp->mutable_cached_identifiers_by_type(), Json::object());
+    return Status::OK;
+  }
+
+  Status ListPendingCacheRefreshes(
+      ServerContext*, const v1::ListPendingCacheRefreshesRequest*,
+      v1::ListPendingCacheRefreshesResponse*) override {
+    return Status::OK;  // refreshes complete before RefreshCache returns
+  }
+
+ private:
+  void FillApplication(
+      const std::string& name,
+      const std::map<std::string, std::vector<std::string>>& accounts,
+      bool expand, v1::Application* out) {
+    out->set_name(name);
+    Json cluster_names = Json::object();
+    std::set<std::string> providers;
+    for (const auto& [account, clusters] : accounts) {
+      const AccountInfo* a = reads_->FindAccount(account);
+      if (a != nullptr) providers.insert(a->cloud_provider);
+      cluster_names[account] = clusters;
+      if (!expand) continue;
+      for (const std::string& c : clusters) {
+        v1::Cluster* cl = out->add_clusters();
+        cl->set_account(account);
+        cl->set_name(c);
+        cl->set_cloud_provider(a != nullptr ? a->cloud_provider : "");
+        FillMoniker(c, cl->mutable_moniker());
+      }
+    }
+    std::string provider_list;
+    for (const std::string& p : providers) {
+      if (!provider_list.empty()) provider_list += ",";
+      provider_list += p;
+    }
+    Json attributes = {{"name", name}, {"cloudProviders", provider_list}};
+    SetJson(out->mutable_attributes(), attributes);
+    SetJson(out->mutable_json(), {{"name", name},
+                                  {"attributes", attributes},
+                                  {"clusters", cluster_names}});
+  }
+
+  Reads* reads_;
+  Operations* ops_;
+  CachingAgent* agent_;
+};
+
+}  // namespace
+
+std::unique_ptr<v1::ClouddriverService::Service> NewClouddriverGrpc(
+    Reads* reads, Operations* operations, CachingAgent* agent) {
+  return std::make_unique<ClouddriverGrpc>(reads, operations, agent);
+}
+
+}  // namespace gennaker::clouddriver

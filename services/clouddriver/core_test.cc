@@ -1,0 +1,349 @@
+// Unit tests of clouddriver's provider-independent core: operation tasks
+// (history, results, idempotency, resume, orphans), the cache and the read
+// model, with a scripted in-memory provider.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "services/clouddriver/cache.h"
+#include "services/clouddriver/operations.h"
+#include "services/clouddriver/reads.h"
+#include "services/clouddriver/task_store.h"
+
+namespace gennaker::clouddriver {
+namespace {
+
+// A provider whose operations are scripted by the test.
+class ScriptedProvider : public Provider {
+ public:
+  explicit ScriptedProvider(std::string account) : account_(account) {}
+  const std::string& account() const override { return account_; }
+  std::string cloud_provider() const override { return "local"; }
+  std::vector<std::string> regions() const override { return {"localhost"}; }
+  bool Supports(const std::string& op) const override {
+    return op != "deployManifest";
+  }
+  absl::StatusOr<Json> Operate(
+      const std::string& op, const Json& d, const std::string& request_id,
+      const std::function<void(const std::string&)>& progress) override {
+    absl::MutexLock l(&mu_);
+    calls.push_back(op + ":" + request_id);
+    if (failures_left > 0) {
+      --failures_left;
+      return failure;
+    }
+    progress("working on " + op);
+    if (op == "createServerGroup") {
+      auto it = by_request.find(request_id);
+      std::string name = it != by_request.end()
+                             ? it->second
+                             : d.value("application", "") + "-v00" +
+                                   std::to_string(by_request.size());
+      by_request[request_id] = name;
+      groups.push_back({{"name", name},
+                        {"account", account_},
+                        {"region", "localhost"},
+                        {"cloudProvider", "local"},
+                        {"createdTime", static_cast<int64_t>(groups.size())},
+                        {"instances", Json::array()}});
+      return Json{{"serverGroupNames", {"localhost:" + name}}};
+    }
+    return Json::object();
+  }
+  Json Snapshot() override {
+    absl::MutexLock l(&mu_);
+    return {{"serverGroups", groups}};
+  }
+  void SetChangeListener(std::function<void()>) override {}
+
+  absl::Mutex mu_;
+  std::vector<std::string> calls;
+  int failures_left = 0;
+  absl::Status failure = absl::UnavailableError("cloud hiccup");
+  std::map<std::string, std::string> by_request;
+  Json groups = Json::array();
+
+ private:
+  std::string account_;
+};
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    agent_ = std::make_unique<CachingAgent>(
+        &cache_, std::vector<Provider*>{&provider_}, 60000);
+    Operations::Options o;
+    o.threads = 2;
+    o.owner = "me";
+    o.owner_ttl_ms = 60000;
+    ops_ = std::make_unique<Operations>(
+        &store_, std::vector<Provider*>{&provider_}, agent_.get(), o);
+    ops_->Start();
+  }
+  Json WaitDone(const std::string& id) {
+    for (int i = 0; i < 400; ++i) {
+      absl::StatusOr<Json> t = ops_->Get(id);
+      if (t.ok() && Operations::State(*t) != "STARTED") return *t;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "task " << id << " did not finish";
+    return Json::object();
+  }
+  SubmittedOperation Create(const std::string& app) {
+    return {"createServerGroup",
+            "",
+            {{"credentials", "test"}, {"application", app}}};
+  }
+
+  ScriptedProvider provider_{"test"};
+  MemoryCache cache_;
+  MemoryTaskStore store_;
+  std::unique_ptr<CachingAgent> agent_;
+  std::unique_ptr<Operations> ops_;
+};
+
+TEST_F(OperationsTest, RunsOperationsInOrderWithHistoryAndResults) {
+  absl::StatusOr<Submission> s = ops_->Submit(
+      {Create("demo"),
+       {"resizeServerGroup", "test", {{"serverGroupName", "demo-v000"}}}},
+      "", "demo");
+  ASSERT_TRUE(s.ok()) << s.status();
+  Json task = WaitDone(s->task_id);
+  Json view = Operations::Render(task);
+  EXPECT_EQ(view["status"]["completed"], true);
+  EXPECT_EQ(view["status"]["failed"], false);
+  EXPECT_EQ(view["status"]["status"], "Orchestration completed.");
+  ASSERT_EQ(view["resultObjects"].size(), 1u);
+  EXPECT_EQ(view["resultObjects"][0]["serverGroupNames"][0],
+            "localhost:demo-v000");
+  std::vector<std::string> lines;
+  for (const Json& h : view["history"]) lines.push_back(h["status"]);
+  EXPECT_EQ(lines[1], "Processing op: createServerGroup");
+  EXPECT_EQ(lines[2], "working on createServerGroup");
+  EXPECT_EQ(view["history"][2]["phase"], "CREATE_SERVER_GROUP");
+  // The cache was refreshed before the task completed.
+  absl::StatusOr<std::optional<Json>> cached =
+      cache_.Get("test", kServerGroups, "demo-v000");
+  ASSERT_TRUE(cached.ok());
+  EXPECT_TRUE(cached->has_value());
+}
+
+TEST_F(OperationsTest, SameKeyReturnsSameTaskAndOneServerGroup) {
+  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "k1", "demo");
+  ASSERT_TRUE(a.ok());
+  WaitDone(a->task_id);
+  absl::StatusOr<Submission> b = ops_->Submit({Create("demo")}, "k1", "demo");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->task_id, b->task_id);
+  EXPECT_TRUE(b->deduplicated);
+  absl::MutexLock l(&provider_.mu_);
+  EXPECT_EQ(provider_.groups.size(), 1u);
+}
+
+TEST_F(OperationsTest, RetryableFailureResumesFromTheFailedOperation) {
+  {
+    absl::MutexLock l(&provider_.mu_);
+    provider_.failures_left = 1;
+  }
+  // The first call fails with a retryable error.
+  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "k2", "demo");
+  ASSERT_TRUE(a.ok());
+  Json failed = WaitDone(a->task_id);
+  EXPECT_EQ(Operations::State(failed), "FAILED_RETRYABLE");
+  Json view = Operations::Render(failed);
+  EXPECT_EQ(view["status"]["retryable"], true);
+  EXPECT_EQ(view["resultObjects"][0]["type"], "EXCEPTION");
+  EXPECT_EQ(view["resultObjects"][0]["message"], "cloud hiccup");
+  // A resubmission with the same key runs it again, as the same task.
+  absl::StatusOr<Submission> b = ops_->Submit({Create("demo")}, "k2", "demo");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->task_id, a->task_id);
+  Json done = WaitDone(a->task_id);
+  EXPECT_EQ(Operations::State(done), "COMPLETED");
+  absl::MutexLock l(&provider_.mu_);
+  EXPECT_EQ(provider_.groups.size(), 1u);
+  ASSERT_EQ(provider_.calls.size(), 2u);
+  EXPECT_EQ(provider_.calls[0], provider_.calls[1]);  // same request id
+}
+
+TEST_F(OperationsTest, NonRetryableFailureCannotResume) {
+  {
+    absl::MutexLock l(&provider_.mu_);
+    provider_.failures_left = 1;
+    provider_.failure = absl::InvalidArgumentError("capacity is wrong");
+  }
+  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "", "demo");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(Operations::State(WaitDone(a->task_id)), "FAILED");
+  absl::StatusOr<Json> r = ops_->Resume(a->task_id);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(OperationsTest, RefusedSubmissionsStoreNothing) {
+  EXPECT_EQ(ops_->Submit({}, "", "demo").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ops_->Submit({{"createServerGroup", "nope", Json::object()}}, "x", "demo")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ops_->Submit({{"deployManifest", "test", Json::object()}}, "x", "demo")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ops_->Submit({{"createServerGroup", "test", Json::array()}}, "x", "demo")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::vector<std::string>> running = store_.Running();
+  ASSERT_TRUE(running.ok());
+  EXPECT_TRUE(running->empty());
+  // The key "x" was not consumed by the refusals.
+  absl::StatusOr<Submission> ok = ops_->Submit({Create("demo")}, "x", "demo");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(ok->deduplicated);
+  EXPECT_EQ(ops_->Get("no-such-task").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(OperationsTest, OrphanedTasksOfADeadOwnerFailRetryably) {
+  Json orphan = {{"id", "T1"},
+                 {"ownerId", "dead"},
+                 {"state", "STARTED"},
+                 {"history", Json::array()},
+                 {"resultObjects", Json::array()}};
+  ASSERT_TRUE(store_.Create(orphan, "").ok());
+  Json alive = orphan;
+  alive["id"] = "T2";
+  alive["ownerId"] = "other";
+  ASSERT_TRUE(store_.Create(alive, "").ok());
+  ASSERT_TRUE(store_.Renew("other", 1000).ok());
+  absl::StatusOr<int> n = ops_->SweepOrphans();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(Operations::State(*ops_->Get("T1")), "FAILED_RETRYABLE");
+  EXPECT_EQ(Operations::State(*ops_->Get("T2")), "STARTED");
+}
+
+Json Group(const std::string& name, int64_t created, bool disabled,
+           int instances) {
+  Json in = Json::array();
+  for (int i = 0; i < instances; ++i) {
+    in.push_back(
+        {{"id", name + "-" + std::to_string(i)}, {"healthState", "Up"}});
+  }
+  return {{"name", name},           {"account", "test"},
+          {"region", "localhost"},  {"cloudProvider", "local"},
+          {"createdTime", created}, {"isDisabled", disabled},
+          {"instances", in},        {"loadBalancers", {"demo"}}};
+}
+
+class ReadsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(
+        cache_
+            .Replace("test", {{"serverGroups",
+                               {Group("demo-prod-v001", 100, true, 3),
+                                Group("demo-prod-v002", 200, false, 2),
+                                Group("demo-prod-v000", 300, false, 1),
+                                Group("other-v000", 50, false, 1)}},
+                              {"loadBalancers",
+                               {{{"name", "demo"}, {"region", "localhost"}}}},
+                              {"securityGroups", Json::array()}})
+            .ok());
+    AccountInfo a;
+    a.name = "test";
+    a.cloud_provider = "local";
+    a.regions = {"localhost"};
+    reads_ = std::make_unique<Reads>(&cache_, std::vector<AccountInfo>{a});
+  }
+  std::string Target(Target t, bool only_enabled = false) {
+    absl::StatusOr<Json> g = reads_->TargetServerGroup(
+        "demo", "test", "demo-prod", "localhost", t, only_enabled, false);
+    return g.ok() ? (*g)["name"].get<std::string>() : g.status().ToString();
+  }
+  MemoryCache cache_;
+  std::unique_ptr<Reads> reads_;
+};
+
+TEST_F(ReadsTest, ClusterCollectsItsServerGroupsAndLoadBalancers) {
+  absl::StatusOr<Json> c = reads_->Cluster("demo", "test", "demo-prod");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)["serverGroups"].size(), 3u);
+  EXPECT_EQ((*c)["loadBalancers"][0]["name"], "demo");
+  EXPECT_EQ((*c)["moniker"]["stack"], "prod");
+  EXPECT_EQ(reads_->Cluster("demo", "test", "demo-dev").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(reads_->Cluster("demo", "nope", "demo-prod").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ReadsTest, TargetsFollowCreationTimeNotSequence) {
+  // v000 is the newest (the sequence wrapped).
+  EXPECT_EQ(Target(Target::kCurrent), "demo-prod-v000");
+  EXPECT_EQ(Target(Target::kPrevious), "demo-prod-v002");
+  EXPECT_EQ(Target(Target::kOldest), "demo-prod-v001");
+  EXPECT_EQ(Target(Target::kLargest), "demo-prod-v001");
+  EXPECT_EQ(Target(Target::kLargest, true), "demo-prod-v002");
+  EXPECT_EQ(Target(Target::kOldest, true), "demo-prod-v002");
+}
+
+TEST_F(ReadsTest, ApplicationsInstancesAndSearch) {
+  auto apps = reads_->Applications();
+  ASSERT_TRUE(apps.ok());
+  EXPECT_EQ(apps->size(), 2u);
+  EXPECT_EQ((*apps)["demo"]["test"], std::vector<std::string>{"demo-prod"});
+  absl::StatusOr<Json> in =
+      reads_->Instance("test", "localhost", "demo-prod-v001-2");
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ((*in)["serverGroup"], "demo-prod-v001");
+  EXPECT_EQ((*in)["application"], "demo");
+  EXPECT_EQ(
+      reads_->Instance("test", "localhost", "demo-prod-v001-9").status().code(),
+      absl::StatusCode::kNotFound);
+  SearchQuery q;
+  q.query = "PROD-v00";
+  q.types = {"serverGroups"};
+  int64_t total = 0;
+  auto r = reads_->Search(q, &total);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(total, 3);
+  q.page_size = 2;
+  q.page = 2;
+  r = reads_->Search(q, &total);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), 1u);
+  q = SearchQuery();
+  q.query = "v001-1";
+  r = reads_->Search(q, &total);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0]["type"], "instances");
+  EXPECT_EQ((*r)[0]["instanceId"], "demo-prod-v001-1");
+}
+
+TEST(MemoryCacheTest, ReplaceDropsWhatIsGone) {
+  MemoryCache cache;
+  ASSERT_TRUE(cache
+                  .Replace("a", {{"serverGroups",
+                                  {Group("x-v000", 1, false, 1),
+                                   Group("y-v000", 1, false, 1)}}})
+                  .ok());
+  ASSERT_TRUE(
+      cache.Replace("a", {{"serverGroups", {Group("x-v001", 1, false, 1)}}})
+          .ok());
+  auto apps = cache.Applications("a", kServerGroups);
+  ASSERT_TRUE(apps.ok());
+  EXPECT_EQ(*apps, std::set<std::string>{"x"});
+  EXPECT_FALSE(cache.Get("a", kServerGroups, "x-v000")->has_value());
+  EXPECT_TRUE(cache.Get("a", kServerGroups, "x-v001")->has_value());
+}
+
+}  // namespace
+}  // namespace gennaker::clouddriver

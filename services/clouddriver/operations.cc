@@ -1,0 +1,359 @@
+#include "services/clouddriver/operations.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids/ids.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+
+namespace gennaker::clouddriver {
+
+namespace {
+
+constexpr char kStarted[] = "STARTED";
+constexpr char kCompleted[] = "COMPLETED";
+constexpr char kFailed[] = "FAILED";
+constexpr char kFailedRetryable[] = "FAILED_RETRYABLE";
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+void AddHistory(Json& task, const std::string& phase,
+                const std::string& status) {
+  task["history"].push_back(
+      {{"phase", phase}, {"status", status}, {"timestamp", NowMs()}});
+}
+
+// The phase name of an operation: "createServerGroup" -> "CREATE_SERVER_GROUP".
+std::string PhaseOf(const std::string& op) {
+  std::string out;
+  for (char c : op) {
+    if (absl::ascii_isupper(static_cast<unsigned char>(c)) && !out.empty()) {
+      out += '_';
+    }
+    out += absl::ascii_toupper(static_cast<unsigned char>(c));
+  }
+  return out;
+}
+
+bool Retryable(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Operations::Operations(TaskStore* store, std::vector<Provider*> providers,
+                       CachingAgent* agent, Options options)
+    : store_(store), agent_(agent), options_(std::move(options)) {
+  for (Provider* p : providers) providers_[p->account()] = p;
+}
+
+Operations::~Operations() { Stop(); }
+
+void Operations::Start() {
+  if (absl::Status s = store_->Renew(options_.owner, options_.owner_ttl_ms);
+      !s.ok()) {
+    SPDLOG_WARN("event=task_owner_renew_failed error={}", s);
+  }
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    threads_.emplace_back([this] { Work(); });
+  }
+  threads_.emplace_back([this] { Maintain(); });
+}
+
+void Operations::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+  }
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+std::string Operations::State(const Json& task) {
+  return task.value("state", std::string(kStarted));
+}
+
+Json Operations::Render(const Json& task) {
+  const std::string state = State(task);
+  Json history = Json::array();
+  for (const Json& h : task.value("history", Json::array())) {
+    history.push_back(
+        {{"phase", h.value("phase", "")}, {"status", h.value("status", "")}});
+  }
+  Json current = history.empty()
+                     ? Json{{"phase", "ORCHESTRATION"}, {"status", "Queued"}}
+                     : history.back();
+  const bool done = state != kStarted;
+  Json out = {{"id", task.value("id", "")},
+              {"requestId", task.value("requestId", "")},
+              {"ownerId", task.value("ownerId", "")},
+              {"startTimeMs", task.value("startTimeMs", 0)},
+              {"status",
+               {{"phase", current["phase"]},
+                {"status", current["status"]},
+                {"complete", done},
+                {"completed", done},
+                {"failed", state == kFailed || state == kFailedRetryable},
+                {"retryable", state == kFailedRetryable}}},
+              {"history", history},
+              {"resultObjects", task.value("resultObjects", Json::array())},
+              {"sagaIds", Json::array()}};
+  return out;
+}
+
+absl::StatusOr<Submission> Operations::Submit(
+    std::vector<SubmittedOperation> ops, const std::string& key,
+    const std::string& application) {
+  if (ops.empty()) {
+    return absl::InvalidArgumentError(
+        "a submission needs at least one operation");
+  }
+  Json stored_ops = Json::array();
+  for (SubmittedOperation& op : ops) {
+    if (op.name.empty()) {
+      return absl::InvalidArgumentError("every operation needs a name");
+    }
+    if (op.description.is_null()) op.description = Json::object();
+    if (!op.description.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(op.name, ": the description must be an object"));
+    }
+    if (op.account.empty()) {
+      op.account = op.description.value("credentials", std::string());
+      if (op.account.empty()) {
+        op.account = op.description.value("account", std::string());
+      }
+    }
+    auto it = providers_.find(op.account);
+    if (it == providers_.end()) {
+      return absl::InvalidArgumentError(
+          op.account.empty()
+              ? absl::StrCat(op.name, ": no account given (credentials)")
+              : absl::StrCat(op.name, ": unknown account '", op.account, "'"));
+    }
+    if (!it->second->Supports(op.name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the ", it->second->cloud_provider(),
+                       " provider has no operation '", op.name, "'"));
+    }
+    stored_ops.push_back({{"name", op.name},
+                          {"account", op.account},
+                          {"description", op.description}});
+  }
+  Json task = {{"id", NewUlid()},           {"requestId", key},
+               {"ownerId", options_.owner}, {"application", application},
+               {"startTimeMs", NowMs()},    {"state", kStarted},
+               {"history", Json::array()},  {"resultObjects", Json::array()},
+               {"operations", stored_ops},  {"nextOperation", 0}};
+  AddHistory(task, "ORCHESTRATION", "Initializing Orchestration Task");
+  GENNAKER_ASSIGN_OR_RETURN(std::string id, store_->Create(task, key));
+  Submission out;
+  out.task_id = id;
+  if (id != task["id"].get<std::string>()) {
+    out.deduplicated = true;
+    GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> existing, store_->Get(id));
+    if (existing.has_value() && State(*existing) == kFailedRetryable) {
+      GENNAKER_RETURN_IF_ERROR(
+          Requeue(*existing, "Resubmitted with the same request id").status());
+    }
+    return out;
+  }
+  SPDLOG_INFO("event=task_submitted task={} operations={} application={}", id,
+              stored_ops.size(), application);
+  absl::MutexLock l(&mu_);
+  queue_.push_back(id);
+  return out;
+}
+
+absl::StatusOr<Json> Operations::Get(const std::string& id) {
+  GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> task, store_->Get(id));
+  if (!task.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no task ", id));
+  }
+  return *task;
+}
+
+absl::StatusOr<Json> Operations::Resume(const std::string& id) {
+  GENNAKER_ASSIGN_OR_RETURN(Json task, Get(id));
+  if (State(task) != kFailedRetryable) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task ", id, " is ", State(task), "; only FAILED_RETRYABLE resumes"));
+  }
+  return Requeue(std::move(task), "Resumed");
+}
+
+absl::StatusOr<Json> Operations::Requeue(Json task, const std::string& why) {
+  absl::MutexLock serial(&resume_mu_);
+  // Read again under the lock: another request may have resumed it.
+  GENNAKER_ASSIGN_OR_RETURN(Json fresh, Get(task.value("id", "")));
+  if (State(fresh) != kFailedRetryable) return fresh;
+  fresh["state"] = kStarted;
+  fresh["ownerId"] = options_.owner;
+  AddHistory(fresh, "ORCHESTRATION", why);
+  GENNAKER_RETURN_IF_ERROR(store_->Save(fresh, true));
+  absl::MutexLock l(&mu_);
+  queue_.push_back(fresh.value("id", ""));
+  return fresh;
+}
+
+void Operations::Work() {
+  while (true) {
+    std::string id;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    Run(id);
+  }
+}
+
+void Operations::Run(const std::string& id) {
+  absl::StatusOr<Json> loaded = Get(id);
+  if (!loaded.ok()) {
+    SPDLOG_ERROR("event=task_load_failed task={} error={}", id,
+                 loaded.status());
+    return;
+  }
+  Json task = std::move(*loaded);
+  auto save = [this, &task, &id](bool running) {
+    if (absl::Status s = store_->Save(task, running); !s.ok()) {
+      SPDLOG_ERROR("event=task_save_failed task={} error={}", id, s);
+    }
+  };
+  const Json ops = task.value("operations", Json::array());
+  // Providers de-duplicate by this key (a resumed createServerGroup finds its
+  // group); without a client key the task id keeps tasks apart.
+  const std::string key_base =
+      task.value("requestId", "").empty() ? id : task.value("requestId", "");
+  for (size_t i = static_cast<size_t>(task.value("nextOperation", 0));
+       i < ops.size(); ++i) {
+    const Json& op = ops[i];
+    const std::string name = op.value("name", "");
+    const std::string account = op.value("account", "");
+    const std::string phase = PhaseOf(name);
+    AddHistory(task, "ORCHESTRATION", absl::StrCat("Processing op: ", name));
+    save(true);
+    auto provider = providers_.find(account);
+    absl::StatusOr<Json> result =
+        provider == providers_.end()
+            ? absl::StatusOr<Json>(absl::FailedPreconditionError(
+                  absl::StrCat("account ", account, " is gone")))
+            : provider->second->Operate(
+                  name, op.value("description", Json::object()),
+                  absl::StrCat(key_base, "#", i), [&](const std::string& line) {
+                    AddHistory(task, phase, line);
+                    save(true);
+                  });
+    if (provider != providers_.end()) {
+      if (absl::Status s = agent_->RefreshNow(account); !s.ok()) {
+        SPDLOG_WARN("event=cache_refresh_failed account={} error={}", account,
+                    s);
+      }
+    }
+    if (!result.ok()) {
+      const bool retry = Retryable(result.status());
+      task["state"] = retry ? kFailedRetryable : kFailed;
+      task["nextOperation"] = i;
+      task["resultObjects"].push_back(
+          {{"type", "EXCEPTION"},
+           {"operation", name},
+           {"cause", absl::StatusCodeToString(result.status().code())},
+           {"message", std::string(result.status().message())}});
+      AddHistory(task, phase,
+                 absl::StrCat("Failed: ", result.status().message()));
+      AddHistory(task, "ORCHESTRATION", "Orchestration failed.");
+      save(false);
+      SPDLOG_WARN("event=task_failed task={} operation={} error={}", id, name,
+                  result.status());
+      return;
+    }
+    if (result->is_object() && !result->empty()) {
+      task["resultObjects"].push_back(*result);
+    }
+    task["nextOperation"] = i + 1;
+  }
+  task["state"] = kCompleted;
+  AddHistory(task, "ORCHESTRATION", "Orchestration completed.");
+  save(false);
+  SPDLOG_INFO("event=task_completed task={}", id);
+}
+
+absl::StatusOr<int> Operations::SweepOrphans() {
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<std::string> running,
+                            store_->Running());
+  int swept = 0;
+  for (const std::string& id : running) {
+    GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> task, store_->Get(id));
+    if (!task.has_value()) {
+      GENNAKER_RETURN_IF_ERROR(store_->Save({{"id", id}}, false));
+      continue;
+    }
+    const std::string owner = task->value("ownerId", "");
+    if (State(*task) != kStarted) {
+      GENNAKER_RETURN_IF_ERROR(store_->Save(*task, false));
+      continue;
+    }
+    if (owner == options_.owner) continue;
+    GENNAKER_ASSIGN_OR_RETURN(bool alive, store_->OwnerAlive(owner));
+    if (alive) continue;
+    (*task)["state"] = kFailedRetryable;
+    (*task)["resultObjects"].push_back(
+        {{"type", "EXCEPTION"},
+         {"cause", "ABORTED"},
+         {"message", absl::StrCat("clouddriver ", owner,
+                                  " stopped while running this task; submit "
+                                  "again with the same request id to "
+                                  "resume")}});
+    AddHistory(*task, "ORCHESTRATION",
+               absl::StrCat("Orphaned: owner ", owner, " stopped"));
+    GENNAKER_RETURN_IF_ERROR(store_->Save(*task, false));
+    SPDLOG_WARN("event=task_orphaned task={} owner={}", id, owner);
+    ++swept;
+  }
+  return swept;
+}
+
+void Operations::Maintain() {
+  const int64_t period = std::max<int64_t>(100, options_.owner_ttl_ms / 3);
+  while (true) {
+    {
+      absl::MutexLock l(&mu_);
+      auto stopping = [this]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                               absl::Milliseconds(period))) {
+        return;
+      }
+    }
+    if (absl::Status s = store_->Renew(options_.owner, options_.owner_ttl_ms);
+        !s.ok()) {
+      SPDLOG_WARN("event=task_owner_renew_failed error={}", s);
+    }
+    if (absl::StatusOr<int> n = SweepOrphans(); !n.ok()) {
+      SPDLOG_WARN("event=task_sweep_failed error={}", n.status());
+    }
+  }
+}
+
+}  // namespace gennaker::clouddriver

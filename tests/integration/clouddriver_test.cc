@@ -1,0 +1,359 @@
+// clouddriver as a real process on a real Redis, with the `local` provider
+// running real gennaker-demo instances: operations as tasks (history, results,
+// idempotent resubmission), reads through the cache, an instance killed with
+// SIGKILL is replaced, and clouddriver killed with SIGKILL in the middle of a
+// deploy comes back with its server groups and load balancer restored, no
+// process of the previous run left over, and the interrupted deploy either
+// done or failed retryably (a resubmission then finishes it, once).
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/grpc/channel.h"
+#include "common/grpc/health_client.h"
+#include "common/http/http_client.h"
+#include "common/process/process.h"
+#include "common/testing/test_stores.h"
+#include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace gennaker {
+namespace {
+
+using Json = nlohmann::json;
+namespace cv1 = clouddriver::v1;
+
+// Pids of the processes whose environment carries `tag`.
+std::set<pid_t> TaggedProcesses(const std::string& tag) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
+      continue;
+    }
+    std::ifstream in(e.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+    for (absl::string_view v : absl::StrSplit(env, '\0')) {
+      if (v == tag) {
+        pid_t pid = static_cast<pid_t>(std::stol(name));
+        if (process::IsAlive(pid)) out.insert(pid);
+      }
+    }
+  }
+  return out;
+}
+
+class ClouddriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = testing::TestRedis::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    dir_ = testing::MakeTempDir("clouddriver-it");
+    state_ = std::filesystem::canonical(dir_).string() + "/local/test";
+    grpc_port_ = *process::FreePort();
+    config_ = dir_ + "/clouddriver.yml";
+    std::ofstream(config_) << absl::StrCat(
+        "server: {host: 127.0.0.1, grpcPort: ", grpc_port_,
+        ", adminPort: ", *process::FreePort(),
+        ", shutdownGraceSeconds: 2}\n"
+        "logging: {level: info, format: text}\n"
+        "redis: {url: '",
+        redis_->Url(),
+        "'}\n"
+        "stateDir: '",
+        dir_,
+        "'\n"
+        "localAccounts: [{name: test, environment: test}]\n"
+        "cacheIntervalSeconds: 1\n"
+        "taskOwnerTtlSeconds: 2\n");
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) (void)process::Terminate(pid_, absl::Seconds(5));
+    for (pid_t p : TaggedProcesses(Tag())) killpg(p, SIGKILL);
+    testing::RemoveTree(dir_);
+  }
+
+  std::string Tag() const {
+    return absl::StrCat("GENNAKER_LOCAL_STATE_DIR=", state_);
+  }
+
+  void Start() {
+    process::SpawnOptions o;
+    o.argv = {testing::BinDir() + "/clouddriver", "--config", config_};
+    o.log_file = dir_ + "/clouddriver.log";
+    o.die_with_parent = true;
+    auto pid = process::Spawn(o);
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    pid_ = *pid;
+    std::string address = absl::StrCat("127.0.0.1:", grpc_port_);
+    for (int i = 0; i < 200; ++i) {
+      auto serving = CheckServing(address, std::chrono::milliseconds(200));
+      if (serving.ok() && *serving) {
+        stub_ = cv1::ClouddriverService::NewStub(MakeChannel(address));
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    FAIL() << "clouddriver did not become SERVING; see " << o.log_file;
+  }
+
+  void Kill9() {
+    ASSERT_EQ(kill(pid_, SIGKILL), 0);
+    while (process::IsAlive(pid_)) absl::SleepFor(absl::Milliseconds(5));
+    pid_ = 0;
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return c;
+  }
+
+  cv1::SubmitOperationsResponse Submit(const std::string& op, const Json& d,
+                                       const std::string& key) {
+    cv1::SubmitOperationsRequest req;
+    req.set_cloud_provider("local");
+    req.set_idempotency_key(key);
+    req.set_application("demo");
+    cv1::Operation* o = req.add_operations();
+    o->set_name(op);
+    o->set_account("test");
+    o->mutable_description()->set_json(d.dump());
+    cv1::SubmitOperationsResponse resp;
+    grpc::Status s = stub_->SubmitOperations(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  cv1::OperationTask Task(const std::string& id) {
+    cv1::GetOperationTaskRequest req;
+    req.set_task_id(id);
+    cv1::GetOperationTaskResponse resp;
+    grpc::Status s = stub_->GetOperationTask(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.task();
+  }
+
+  cv1::OperationTask WaitTask(const std::string& id) {
+    for (int i = 0; i < 600; ++i) {
+      cv1::OperationTask t = Task(id);
+      if (t.state() != cv1::TASK_STATE_STARTED) return t;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "task " << id << " did not finish";
+    return {};
+  }
+
+  absl::StatusOr<Json> ServerGroup(const std::string& name) {
+    cv1::GetServerGroupRequest req;
+    req.mutable_ref()->set_account("test");
+    req.mutable_ref()->set_region("localhost");
+    req.mutable_ref()->set_name(name);
+    cv1::GetServerGroupResponse resp;
+    grpc::Status s = stub_->GetServerGroup(Ctx().get(), req, &resp);
+    if (!s.ok()) return absl::NotFoundError(s.error_message());
+    return Json::parse(resp.server_group().json().json());
+  }
+
+  bool WaitUp(const std::string& name, int n) {
+    for (int i = 0; i < 400; ++i) {
+      auto g = ServerGroup(name);
+      if (g.ok() && (*g)["instanceCounts"]["up"] == n &&
+          (*g)["instances"].size() == static_cast<size_t>(n)) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    return false;
+  }
+
+  std::vector<std::string> ServerGroupNames() {
+    cv1::ListServerGroupsRequest req;
+    req.set_application("demo");
+    cv1::ListServerGroupsResponse resp;
+    grpc::Status s = stub_->ListServerGroups(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const auto& g : resp.server_groups()) out.push_back(g.name());
+    return out;
+  }
+
+  int LoadBalancerPort() {
+    cv1::ListLoadBalancersRequest req;
+    req.set_application("demo");
+    cv1::ListLoadBalancersResponse resp;
+    grpc::Status s = stub_->ListLoadBalancers(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok() && resp.load_balancers_size() == 1);
+    if (resp.load_balancers_size() != 1) return 0;
+    return Json::parse(
+        resp.load_balancers(0).json().json())["listeners"][0]["port"];
+  }
+
+  std::string Version(int port) {
+    http::ClientRequest r;
+    r.url = absl::StrCat("http://127.0.0.1:", port, "/");
+    auto resp = http::Fetch(r);
+    if (!resp.ok() || resp->status != 200) return "failed";
+    return Json::parse(resp->body)["version"];
+  }
+
+  Json Deploy(const std::string& version, int n) {
+    return {
+        {"application", "demo"},
+        {"credentials", "test"},
+        {"capacity", {{"min", n}, {"max", n}, {"desired", n}}},
+        {"command",
+         {testing::BinDir() + "/gennaker-demo", "--port", "{{port}}",
+          "--version", version}},
+        {"healthCheck",
+         {{"path", "/health"}, {"intervalMs", 100}, {"healthyThreshold", 1}}},
+        {"loadBalancers", {"demo"}}};
+  }
+
+  std::unique_ptr<testing::TestRedis> redis_;
+  std::string dir_, state_, config_;
+  int grpc_port_ = 0;
+  pid_t pid_ = 0;
+  std::unique_ptr<cv1::ClouddriverService::Stub> stub_;
+};
+
+TEST_F(ClouddriverTest, DeployReadKillAndRestart) {
+  Start();
+  // A load balancer, then v1 behind it, both as tasks.
+  cv1::OperationTask lb =
+      WaitTask(Submit("upsertLoadBalancer",
+                      {{"name", "demo"}, {"credentials", "test"}}, "lb-1")
+                   .task_id());
+  ASSERT_EQ(lb.state(), cv1::TASK_STATE_COMPLETED);
+  cv1::SubmitOperationsResponse first =
+      Submit("createServerGroup", Deploy("v1", 3), "deploy-1");
+  cv1::OperationTask t = WaitTask(first.task_id());
+  ASSERT_EQ(t.state(), cv1::TASK_STATE_COMPLETED);
+  Json results = Json::parse(t.result_objects().json());
+  EXPECT_EQ(results[0]["serverGroupNames"][0], "localhost:demo-v000");
+  Json view = Json::parse(t.json().json());
+  EXPECT_EQ(view["status"]["completed"], true);
+  EXPECT_EQ(view["history"][1]["status"], "Processing op: createServerGroup");
+  ASSERT_TRUE(WaitUp("demo-v000", 3));
+  const int port = LoadBalancerPort();
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(Version(port), "v1");
+
+  // The same request again: the same task, no second server group.
+  cv1::SubmitOperationsResponse again =
+      Submit("createServerGroup", Deploy("v1", 3), "deploy-1");
+  EXPECT_EQ(again.task_id(), first.task_id());
+  EXPECT_TRUE(again.deduplicated());
+  EXPECT_EQ(ServerGroupNames(), std::vector<std::string>{"demo-v000"});
+
+  // kill -9 one instance: it is replaced, back to 3 Up.
+  Json g = *ServerGroup("demo-v000");
+  pid_t victim = g["instances"][0]["pid"];
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  bool replaced = false;
+  for (int i = 0; i < 200 && !replaced; ++i) {
+    absl::SleepFor(absl::Milliseconds(25));
+    auto now = ServerGroup("demo-v000");
+    if (!now.ok() || (*now)["instanceCounts"]["up"] != 3) continue;
+    replaced = true;
+    for (const Json& in : (*now)["instances"]) {
+      if (in["pid"] == victim) replaced = false;
+    }
+  }
+  EXPECT_TRUE(replaced) << "the killed instance was not replaced";
+
+  // kill -9 clouddriver right after it accepted a deploy of v2.
+  const std::set<pid_t> before = TaggedProcesses(Tag());
+  EXPECT_EQ(before.size(), 3u);
+  cv1::SubmitOperationsResponse second =
+      Submit("createServerGroup", Deploy("v2", 2), "deploy-2");
+  Kill9();
+  Start();
+  // Nothing of the previous run survives: every tagged process is new.
+  const std::set<pid_t> after = TaggedProcesses(Tag());
+  for (pid_t p : after) EXPECT_EQ(before.count(p), 0u) << "orphan " << p;
+  ASSERT_TRUE(WaitUp("demo-v000", 3));
+  EXPECT_EQ(LoadBalancerPort(), port);  // the listener came back on its port
+  std::string served = Version(port);
+  EXPECT_TRUE(served == "v1" || served == "v2") << served;
+  // The interrupted task finished before the kill, or is found orphaned.
+  cv1::OperationTask interrupted = WaitTask(second.task_id());
+  EXPECT_TRUE(interrupted.state() == cv1::TASK_STATE_COMPLETED ||
+              interrupted.state() == cv1::TASK_STATE_FAILED_RETRYABLE)
+      << interrupted.DebugString();
+  // Resubmitting finishes it, with exactly one v2 server group.
+  cv1::SubmitOperationsResponse retry =
+      Submit("createServerGroup", Deploy("v2", 2), "deploy-2");
+  EXPECT_EQ(retry.task_id(), second.task_id());
+  EXPECT_EQ(WaitTask(second.task_id()).state(), cv1::TASK_STATE_COMPLETED);
+  EXPECT_EQ(ServerGroupNames(),
+            (std::vector<std::string>{"demo-v000", "demo-v001"}));
+  EXPECT_TRUE(WaitUp("demo-v001", 2));
+  // Every running instance belongs to a server group clouddriver reports.
+  std::set<pid_t> known;
+  for (const char* name : {"demo-v000", "demo-v001"}) {
+    absl::StatusOr<Json> g = ServerGroup(name);
+    ASSERT_TRUE(g.ok()) << g.status();
+    for (const Json& in : (*g)["instances"]) {
+      known.insert(in["pid"].get<pid_t>());
+    }
+  }
+  EXPECT_EQ(TaggedProcesses(Tag()), known);
+
+  // Destroy both through tasks; nothing keeps running.
+  for (const char* name : {"demo-v000", "demo-v001"}) {
+    EXPECT_EQ(
+        WaitTask(Submit("destroyServerGroup", {{"serverGroupName", name}}, "")
+                     .task_id())
+            .state(),
+        cv1::TASK_STATE_COMPLETED);
+  }
+  EXPECT_TRUE(ServerGroupNames().empty());
+  EXPECT_TRUE(TaggedProcesses(Tag()).empty());
+}
+
+TEST_F(ClouddriverTest, BadOperationsAreRefusedOrFailClearly) {
+  Start();
+  cv1::SubmitOperationsRequest req;
+  cv1::Operation* o = req.add_operations();
+  o->set_name("createServerGroup");
+  o->set_account("nope");
+  cv1::SubmitOperationsResponse resp;
+  grpc::Status s = stub_->SubmitOperations(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("unknown account 'nope'"),
+            std::string::npos);
+  o->set_account("test");
+  o->mutable_description()->set_json("[1]");
+  s = stub_->SubmitOperations(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Accepted, but the description is wrong: the task fails, not retryable.
+  Json bad = Deploy("v1", 1);
+  bad["capacity"] = {{"min", 3}, {"max", 1}, {"desired", 2}};
+  cv1::OperationTask t =
+      WaitTask(Submit("createServerGroup", bad, "").task_id());
+  EXPECT_EQ(t.state(), cv1::TASK_STATE_FAILED);
+  Json results = Json::parse(t.result_objects().json());
+  EXPECT_EQ(results[0]["type"], "EXCEPTION");
+  EXPECT_NE(results[0]["message"].get<std::string>().find("capacity"),
+            std::string::npos);
+  EXPECT_TRUE(ServerGroupNames().empty());
+  cv1::GetOperationTaskRequest missing;
+  missing.set_task_id("nope");
+  cv1::GetOperationTaskResponse mresp;
+  EXPECT_EQ(stub_->GetOperationTask(Ctx().get(), missing, &mresp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace gennaker
