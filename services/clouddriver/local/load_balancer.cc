@@ -26,6 +26,7 @@ namespace gennaker::clouddriver::local {
 namespace {
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
+constexpr int64_t kTargetsCacheMs = 250;
 
 // Headers that describe one hop, not the message (RFC 9110 7.6.1), plus the
 // framing headers this proxy rewrites.
@@ -343,6 +344,9 @@ void LoadBalancer::Serve(int client, std::string peer) {
   Stream in;
   in.fd = client;
   std::map<int, Stream> upstream;  // keep-alive connections by port
+  std::vector<Target> targets;
+  int64_t targets_at_ms = -kTargetsCacheMs;
+  uint64_t targets_generation = 0;
   while (!stop_) {
     // A whole request must arrive within the idle timeout (slow senders do
     // not hold a thread for longer).
@@ -388,7 +392,17 @@ void LoadBalancer::Serve(int client, std::string peer) {
       if (!keep_alive) break;
       continue;
     }
-    std::vector<Target> targets = targets_();
+    // The target list is cached per connection until the owner reports a
+    // change (TargetsChanged) or kTargetsCacheMs pass: asking for it takes
+    // the provider's locks, too costly on every request.
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    const uint64_t generation = generation_.load(std::memory_order_acquire);
+    if (generation != targets_generation ||
+        now_ms - targets_at_ms >= kTargetsCacheMs) {
+      targets = targets_();
+      targets_at_ms = now_ms;
+      targets_generation = generation;
+    }
     std::string out_head = absl::StrCat(method, " ", first[1], " HTTP/1.1\r\n");
     for (const auto& [k, v] : req.headers) {
       if (!HopByHop(k)) absl::StrAppend(&out_head, k, ": ", v, "\r\n");
@@ -409,8 +423,9 @@ void LoadBalancer::Serve(int client, std::string peer) {
       const Target& t = targets[(start + attempt) % targets.size()];
       Stream& up = upstream[t.port];
       // A kept-alive connection the instance closed meanwhile is readable
-      // (EOF): replace it before sending anything on it.
-      if (up.fd >= 0) {
+      // (EOF): replace it before sending a non-idempotent request on it (an
+      // idempotent one is simply sent again on a fresh connection below).
+      if (up.fd >= 0 && !idempotent) {
         pollfd p{up.fd, POLLIN, 0};
         if (poll(&p, 1, 0) != 0) {
           close(up.fd);

@@ -58,6 +58,10 @@ class LoadBalancer {
   // Replaces the firewall's allowed CIDRs (empty: all); INVALID_ARGUMENT for
   // a malformed CIDR, leaving the old ones in force.
   absl::Status SetAllowedCidrs(std::vector<std::string> cidrs);
+  // Tells the proxy that `targets` may answer differently now (a group was
+  // enabled, disabled, resized or an instance changed health); connections
+  // otherwise reuse their last answer for up to 250 ms.
+  void TargetsChanged() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
   LoadBalancer(LoadBalancerOptions options, Targets targets)
@@ -69,6 +73,7 @@ class LoadBalancer {
   LoadBalancerOptions options_;
   Targets targets_;
   std::atomic<uint64_t> next_{0};
+  std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> firewalled_{false};  // allowed_cidrs_ is not empty
   int listen_fd_ = -1;

@@ -119,9 +119,11 @@ TEST_F(LoadBalancerTest, RedBlackSwitchUnderLoadFailsNoRequest) {
   };
   absl::SleepFor(absl::Milliseconds(400));
   attached.Enable("v2", true);  // both serve
+  (*lb)->TargetsChanged();      // the owner's duty, as LocalProvider does
   set_phase("both");
   absl::SleepFor(absl::Milliseconds(400));
   attached.Enable("v1", false);  // v1 disabled: drained
+  (*lb)->TargetsChanged();
   absl::SleepFor(absl::Milliseconds(50));
   set_phase("v2 only");
   absl::SleepFor(absl::Milliseconds(400));

@@ -90,6 +90,7 @@ absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
   }
   spec.log_dir = state_dir_;
   spec.on_change = [this] {
+    NotifyBalancers();
     std::function<void()> listener;
     {
       absl::MutexLock l(&listener_mu_);
@@ -188,6 +189,7 @@ absl::Status LocalProvider::StartGroup(const std::string& name,
       it->second.supervisor = std::move(supervisor);
       it->second.enabled = enabled;
       PersistLocked();
+      NotifyBalancersLocked();
       return absl::OkStatus();
     }
   }
@@ -220,6 +222,7 @@ absl::Status LocalProvider::SetEnabled(const std::string& sg, bool enabled) {
   it->second.enabled = enabled;
   it->second.supervisor->SetEnabled(enabled);
   PersistLocked();
+  NotifyBalancersLocked();
   return absl::OkStatus();
 }
 
@@ -234,6 +237,7 @@ absl::Status LocalProvider::Destroy(const std::string& sg) {
     doomed = std::move(it->second.supervisor);
     groups_.erase(it);
     PersistLocked();
+    NotifyBalancersLocked();
   }
   doomed.reset();  // stops the instances, outside the lock
   return absl::OkStatus();
@@ -744,6 +748,17 @@ absl::Status LocalProvider::Restore() {
   SPDLOG_INFO("event=local_state_restored account={} server_groups={}",
               account_, restored);
   return absl::OkStatus();
+}
+
+void LocalProvider::NotifyBalancers() {
+  absl::MutexLock l(&mu_);
+  NotifyBalancersLocked();
+}
+
+void LocalProvider::NotifyBalancersLocked() {
+  for (auto& [name, b] : balancers_) {
+    if (b.lb != nullptr) b.lb->TargetsChanged();
+  }
 }
 
 void LocalProvider::SetChangeListener(std::function<void()> listener) {

@@ -112,6 +112,9 @@ class LocalProvider : public Provider {
   absl::StatusOr<ServerGroupSpec> SpecOf(const Json& description);
   // Writes state.json (temp file + rename); logs and carries on on failure.
   void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the load balancers ask for their targets again.
+  void NotifyBalancers();
+  void NotifyBalancersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Json LoadBalancerJson(const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Json SecurityGroupJson(const std::string& name, const Json& description);
