@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 #include "services/gate/gate_executions.h"
+#include "services/gate/gate_infrastructure.h"
 #include "services/gate/list_cache.h"
 
 namespace gennaker::gate {
@@ -32,7 +33,6 @@ namespace f50 = front50::v1;
 // Shared state of the handlers.
 struct Backends {
   std::unique_ptr<f50::Front50Service::Stub> front50;
-  std::unique_ptr<clouddriver::v1::ClouddriverService::Stub> clouddriver;
   std::chrono::milliseconds deadline;
   std::string version;
   std::unique_ptr<RE2> cors_origins;
@@ -398,56 +398,6 @@ Response SaveNotifications(const Backends& b, const Request& r) {
   return Empty();
 }
 
-// --- accounts ---
-
-// An account as Spinnaker's Gate renders it (AccountDetails).
-Json AccountJson(const clouddriver::v1::Account& a) {
-  Json j = a.json().json().empty()
-               ? Json::object()
-               : Json::parse(a.json().json(), nullptr, false);
-  if (!j.is_object()) j = Json::object();
-  j["name"] = a.name();
-  j["type"] = a.cloud_provider();
-  j["cloudProvider"] = a.cloud_provider();
-  j["accountType"] = a.account_type();
-  j["accountId"] = a.account_id();
-  j["environment"] = a.environment();
-  j["primaryAccount"] = a.primary_account();
-  j["challengeDestructiveActions"] = a.challenge_destructive_actions();
-  j["authorized"] = true;
-  return j;
-}
-
-Response Credentials(const Backends& b, const Request& r) {
-  clouddriver::v1::ListAccountsRequest req;
-  req.set_expand(QueryTrue(r, "expand"));
-  clouddriver::v1::ListAccountsResponse resp;
-  grpc::Status s = b.clouddriver->ListAccounts(b.Context().get(), req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // No cloud provider is built yet: there are no accounts.
-    return http::Json(200, "[]");
-  }
-  if (!s.ok()) return Error(s, r);
-  Json out = Json::array();
-  for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
-  return http::Json(200, json::Dump(out));
-}
-
-// GET /credentials/{account}: 404 for an unknown account (spin prints "not
-// found").
-Response Credential(const Backends& b, const Request& r) {
-  clouddriver::v1::GetAccountRequest req;
-  req.set_name(r.params.at("account"));
-  clouddriver::v1::GetAccountResponse resp;
-  grpc::Status s = b.clouddriver->GetAccount(b.Context().get(), req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // No cloud provider is built yet: no account exists.
-    return http::Error(404, "account '" + req.name() + "' not found", r.path);
-  }
-  if (!s.ok()) return Error(s, r);
-  return http::Json(200, json::Dump(AccountJson(resp.account())));
-}
-
 Response CorsPreflight(const Request&) { return Empty(); }
 
 }  // namespace
@@ -455,8 +405,6 @@ Response CorsPreflight(const Request&) { return Empty(); }
 http::Router MakeRestRouter(const RestBackends& config) {
   auto b = std::make_shared<Backends>();
   b->front50 = f50::Front50Service::NewStub(config.front50);
-  b->clouddriver =
-      clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   b->deadline = config.deadline;
   b->version = config.version;
   b->cors_origins =
@@ -514,8 +462,11 @@ http::Router MakeRestRouter(const RestBackends& config) {
   });
   add("GET", "/plugins/deck/plugin-manifest.json",
       [](const Backends&, const Request&) { return http::Json(200, "[]"); });
-  add("GET", "/credentials", Credentials);
-  add("GET", "/credentials/{account}", Credential);
+  // Accounts, clusters, server groups, load balancers, security groups,
+  // instances and search (clouddriver).
+  AddInfrastructureRoutes(
+      clouddriver::v1::ClouddriverService::NewStub(config.clouddriver),
+      config.clouddriver_deadline, add_route);
   // Deck's pipeline editor asks what is preconfigured; nothing is until
   // echo/orca add it.
   for (const char* path : {"/notifications/metadata", "/jobs/preconfigured",

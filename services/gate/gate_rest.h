@@ -24,6 +24,8 @@ struct RestBackends {
   std::chrono::milliseconds deadline{10000};
   // Per-call deadline of orca calls.
   std::chrono::milliseconds orca_deadline{10000};
+  // Per-call deadline of clouddriver calls.
+  std::chrono::milliseconds clouddriver_deadline{10000};
   std::string version;
   // Origins (RE2, full match) that get CORS headers with credentials; others
   // get none.

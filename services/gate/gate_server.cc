@@ -165,6 +165,8 @@ class GateInstance : public ServiceInstance {
     backends.deadline = std::chrono::milliseconds(deps.front50().deadline_ms());
     backends.orca_deadline =
         std::chrono::milliseconds(deps.orca().deadline_ms());
+    backends.clouddriver_deadline =
+        std::chrono::milliseconds(deps.clouddriver().deadline_ms());
     backends.version = config_.version();
     backends.cors_allowed_origins = config_.cors_allowed_origins();
     GENNAKER_ASSIGN_OR_RETURN(

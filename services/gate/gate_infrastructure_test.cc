@@ -1,0 +1,1062 @@
+// gate's infrastructure routes over real HTTP (gate's REST router and server)
+// against a fake clouddriver served by an in-process gRPC server: the
+// Spinnaker JSON shapes, what reaches clouddriver, and the error statuses.
+#include "services/gate/gate_infrastructure.h"
+
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc/channel.h"
+#include "common/grpc/grpc_server.h"
+#include "common/http/http_client.h"
+#include "common/http/http_server.h"
+#include "nlohmann/json.hpp"
+#include "services/gate/gate_rest.h"
+
+namespace gennaker::gate {
+namespace {
+
+using Json = nlohmann::json;
+namespace cd = clouddriver::v1;
+
+// One RPC of the fake: the reply (or error) to give and what it was asked.
+template <typename Request, typename Response>
+struct FakeRpc {
+  grpc::Status status;
+  Response reply;
+  Request last;
+  int calls = 0;
+};
+
+// clouddriver as the tests script it. Every member is guarded by `mu`.
+class FakeClouddriver final : public cd::ClouddriverService::Service {
+ public:
+  std::mutex mu;
+  std::string last_user;
+  FakeRpc<cd::ListAccountsRequest, cd::ListAccountsResponse> list_accounts;
+  FakeRpc<cd::GetAccountRequest, cd::GetAccountResponse> get_account;
+  FakeRpc<cd::ListClustersRequest, cd::ListClustersResponse> list_clusters;
+  FakeRpc<cd::GetClusterRequest, cd::GetClusterResponse> get_cluster;
+  FakeRpc<cd::ListServerGroupsRequest, cd::ListServerGroupsResponse>
+      list_server_groups;
+  FakeRpc<cd::GetServerGroupRequest, cd::GetServerGroupResponse>
+      get_server_group;
+  FakeRpc<cd::GetTargetServerGroupRequest, cd::GetTargetServerGroupResponse>
+      get_target;
+  FakeRpc<cd::ListLoadBalancersRequest, cd::ListLoadBalancersResponse>
+      list_load_balancers;
+  FakeRpc<cd::ListSecurityGroupsRequest, cd::ListSecurityGroupsResponse>
+      list_security_groups;
+  FakeRpc<cd::GetSecurityGroupRequest, cd::GetSecurityGroupResponse>
+      get_security_group;
+  FakeRpc<cd::GetInstanceRequest, cd::GetInstanceResponse> get_instance;
+  FakeRpc<cd::SearchRequest, cd::SearchResponse> search;
+
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu);
+    last_user.clear();
+    list_accounts = {};
+    get_account = {};
+    list_clusters = {};
+    get_cluster = {};
+    list_server_groups = {};
+    get_server_group = {};
+    get_target = {};
+    list_load_balancers = {};
+    list_security_groups = {};
+    get_security_group = {};
+    get_instance = {};
+    search = {};
+  }
+
+  grpc::Status ListAccounts(grpc::ServerContext* ctx,
+                            const cd::ListAccountsRequest* req,
+                            cd::ListAccountsResponse* resp) override {
+    return Serve(list_accounts, ctx, *req, resp);
+  }
+  grpc::Status GetAccount(grpc::ServerContext* ctx,
+                          const cd::GetAccountRequest* req,
+                          cd::GetAccountResponse* resp) override {
+    return Serve(get_account, ctx, *req, resp);
+  }
+  grpc::Status ListClusters(grpc::ServerContext* ctx,
+                            const cd::ListClustersRequest* req,
+                            cd::ListClustersResponse* resp) override {
+    return Serve(list_clusters, ctx, *req, resp);
+  }
+  grpc::Status GetCluster(grpc::ServerContext* ctx,
+                          const cd::GetClusterRequest* req,
+                          cd::GetClusterResponse* resp) override {
+    return Serve(get_cluster, ctx, *req, resp);
+  }
+  grpc::Status ListServerGroups(grpc::ServerContext* ctx,
+                                const cd::ListServerGroupsRequest* req,
+                                cd::ListServerGroupsResponse* resp) override {
+    return Serve(list_server_groups, ctx, *req, resp);
+  }
+  grpc::Status GetServerGroup(grpc::ServerContext* ctx,
+                              const cd::GetServerGroupRequest* req,
+                              cd::GetServerGroupResponse* resp) override {
+    return Serve(get_server_group, ctx, *req, resp);
+  }
+  grpc::Status GetTargetServerGroup(
+      grpc::ServerContext* ctx, const cd::GetTargetServerGroupRequest* req,
+      cd::GetTargetServerGroupResponse* resp) override {
+    return Serve(get_target, ctx, *req, resp);
+  }
+  grpc::Status ListLoadBalancers(grpc::ServerContext* ctx,
+                                 const cd::ListLoadBalancersRequest* req,
+                                 cd::ListLoadBalancersResponse* resp) override {
+    return Serve(list_load_balancers, ctx, *req, resp);
+  }
+  grpc::Status ListSecurityGroups(
+      grpc::ServerContext* ctx, const cd::ListSecurityGroupsRequest* req,
+      cd::ListSecurityGroupsResponse* resp) override {
+    return Serve(list_security_groups, ctx, *req, resp);
+  }
+  grpc::Status GetSecurityGroup(grpc::ServerContext* ctx,
+                                const cd::GetSecurityGroupRequest* req,
+                                cd::GetSecurityGroupResponse* resp) override {
+    return Serve(get_security_group, ctx, *req, resp);
+  }
+  grpc::Status GetInstance(grpc::ServerContext* ctx,
+                           const cd::GetInstanceRequest* req,
+                           cd::GetInstanceResponse* resp) override {
+    return Serve(get_instance, ctx, *req, resp);
+  }
+  grpc::Status Search(grpc::ServerContext* ctx, const cd::SearchRequest* req,
+                      cd::SearchResponse* resp) override {
+    return Serve(search, ctx, *req, resp);
+  }
+
+ private:
+  template <typename Request, typename Response>
+  grpc::Status Serve(FakeRpc<Request, Response>& rpc, grpc::ServerContext* ctx,
+                     const Request& req, Response* resp) {
+    std::lock_guard<std::mutex> lock(mu);
+    rpc.last = req;
+    ++rpc.calls;
+    auto user = ctx->client_metadata().find("x-spinnaker-user");
+    if (user != ctx->client_metadata().end())
+      last_user = std::string(user->second.data(), user->second.size());
+    if (!rpc.status.ok()) return rpc.status;
+    *resp = rpc.reply;
+    return grpc::Status::OK;
+  }
+};
+
+template <typename Message>
+Message Proto(const std::string& text) {
+  Message m;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << text;
+  return m;
+}
+
+class GateInfrastructureTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fake_ = new FakeClouddriver();
+    auto grpc_server = GrpcServer::Start({}, {fake_});
+    ASSERT_TRUE(grpc_server.ok()) << grpc_server.status();
+    grpc_ = grpc_server->release();
+    RestBackends backends;
+    // Only clouddriver is called; front50 and orca answer UNIMPLEMENTED.
+    backends.clouddriver =
+        MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port()));
+    backends.front50 = backends.clouddriver;
+    backends.orca = backends.clouddriver;
+    backends.clouddriver_deadline = std::chrono::seconds(5);
+    auto rest = http::Server::Start({}, MakeRestRouter(backends));
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    rest_ = rest->release();
+    base_ = absl::StrCat("http://127.0.0.1:", rest_->port());
+  }
+
+  static void TearDownTestSuite() {
+    delete rest_;
+    grpc_->Shutdown(std::chrono::milliseconds(100));
+    delete grpc_;
+    delete fake_;
+  }
+
+  void SetUp() override { fake_->Reset(); }
+
+  // Runs `f` on the fake under its lock (to script replies or read requests).
+  template <typename F>
+  static auto Fake(F f) {
+    std::lock_guard<std::mutex> lock(fake_->mu);
+    return f(*fake_);
+  }
+
+  static http::ClientResponse Call(const std::string& path) {
+    http::ClientRequest r;
+    r.method = "GET";
+    r.url = base_ + path;
+    auto resp = http::Fetch(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : http::ClientResponse{};
+  }
+
+  // GET `path`, expecting `status` and a JSON body.
+  static Json Get(const std::string& path, int status = 200) {
+    http::ClientResponse r = Call(path);
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    EXPECT_NE(r.headers["content-type"].find("application/json"),
+              std::string::npos)
+        << path;
+    Json j = Json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << path << ": " << r.body;
+    return j;
+  }
+
+  // GET `path`, expecting gate's error body with `status`.
+  static Json GetError(const std::string& path, int status) {
+    Json j = Get(path, status);
+    EXPECT_EQ(j["status"], status) << j.dump();
+    EXPECT_TRUE(j["timestamp"].is_number_integer()) << j.dump();
+    EXPECT_TRUE(j["error"].is_string()) << j.dump();
+    EXPECT_TRUE(j["message"].is_string()) << j.dump();
+    EXPECT_EQ(j["path"], path.substr(0, path.find('?'))) << j.dump();
+    return j;
+  }
+
+  static inline FakeClouddriver* fake_ = nullptr;
+  static inline GrpcServer* grpc_ = nullptr;
+  static inline http::Server* rest_ = nullptr;
+  static inline std::string base_;
+};
+
+// --- credentials ---
+
+TEST_F(GateInfrastructureTest, CredentialsKeepClouddriverJsonAndAddAuthorized) {
+  Fake([](FakeClouddriver& f) {
+    f.list_accounts.reply = Proto<cd::ListAccountsResponse>(R"pb(
+      accounts {
+        name: "k8s"
+        cloud_provider: "kubernetes"
+        environment: "ignored: json wins"
+        json {
+          json: '{"name":"k8s","type":"kubernetes","environment":"dev",'
+                '"regions":[{"name":"default"}],"providerVersion":"v2"}'
+        }
+      }
+      accounts {
+        name: "local"
+        cloud_provider: "local"
+        account_type: "local"
+        account_id: "42"
+        environment: "test"
+        primary_account: true
+        regions: "here"
+        permissions { read: "dev" write: "ops" }
+        required_group_membership: "g"
+      }
+    )pb");
+  });
+  Json out = Get("/credentials?expand=true");
+  EXPECT_EQ(out, Json::parse(R"([
+    {"name": "k8s", "type": "kubernetes", "environment": "dev",
+     "regions": [{"name": "default"}], "providerVersion": "v2",
+     "cloudProvider": "kubernetes", "accountType": "", "accountId": "",
+     "primaryAccount": false, "challengeDestructiveActions": false,
+     "requiredGroupMembership": [], "authorized": true},
+    {"name": "local", "type": "local", "cloudProvider": "local",
+     "accountType": "local", "accountId": "42", "environment": "test",
+     "primaryAccount": true, "challengeDestructiveActions": false,
+     "regions": [{"name": "here"}],
+     "permissions": {"READ": ["dev"], "WRITE": ["ops"]},
+     "requiredGroupMembership": ["g"], "authorized": true}
+  ])"))
+      << out.dump();
+  EXPECT_TRUE(
+      Fake([](FakeClouddriver& f) { return f.list_accounts.last.expand(); }));
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.last_user; }), "anonymous");
+
+  Get("/credentials");
+  EXPECT_FALSE(
+      Fake([](FakeClouddriver& f) { return f.list_accounts.last.expand(); }));
+}
+
+TEST_F(GateInfrastructureTest, CredentialsBadExpandIs400WithoutACall) {
+  GetError("/credentials?expand=maybe", 400);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.list_accounts.calls; }), 0);
+}
+
+TEST_F(GateInfrastructureTest, OneCredentialAndUnknownAccount) {
+  Fake([](FakeClouddriver& f) {
+    f.get_account.reply = Proto<cd::GetAccountResponse>(R"pb(
+      account { name: "prod" cloud_provider: "kubernetes" }
+    )pb");
+  });
+  Json out = Get("/credentials/prod");
+  EXPECT_EQ(out["name"], "prod");
+  EXPECT_EQ(out["type"], "kubernetes");
+  EXPECT_EQ(out["authorized"], true);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_account.last.name(); }),
+            "prod");
+
+  Fake([](FakeClouddriver& f) {
+    f.get_account.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "account 'nope' not found");
+  });
+  Json error = GetError("/credentials/nope", 404);
+  EXPECT_EQ(error["error"], "Not Found");
+  EXPECT_EQ(error["message"], "account 'nope' not found");
+}
+
+// --- clusters ---
+
+TEST_F(GateInfrastructureTest, ClusterNamesByAccount) {
+  Fake([](FakeClouddriver& f) {
+    f.list_clusters.reply = Proto<cd::ListClustersResponse>(R"pb(
+      clusters { account: "prod" name: "app-web" }
+      clusters { account: "test" name: "app" }
+      clusters { account: "prod" name: "app" }
+      clusters { account: "prod" name: "app-web" }
+    )pb");
+  });
+  Json out = Get("/applications/app/clusters");
+  EXPECT_EQ(out, Json::parse(R"({"prod": ["app", "app-web"],
+                                 "test": ["app"]})"))
+      << out.dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.list_clusters.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.account(), "");
+}
+
+TEST_F(GateInfrastructureTest, ClusterNamesOfAnUnknownApplicationAreEmpty) {
+  Fake([](FakeClouddriver& f) {
+    f.list_clusters.status = grpc::Status(grpc::StatusCode::NOT_FOUND, "none");
+  });
+  EXPECT_EQ(Get("/applications/ghost/clusters"), Json::object());
+}
+
+TEST_F(GateInfrastructureTest, AccountClustersAreSummaries) {
+  Fake([](FakeClouddriver& f) {
+    f.list_clusters.reply = Proto<cd::ListClustersResponse>(R"pb(
+      clusters {
+        account: "prod"
+        name: "app-web"
+        cloud_provider: "kubernetes"
+        moniker { app: "app" cluster: "app-web" stack: "web" }
+        server_group_names: "app-web-v001"
+        server_group_names: "app-web-v002"
+        load_balancer_names: "service app-web"
+      }
+    )pb");
+  });
+  Json out = Get("/applications/app/clusters/prod");
+  EXPECT_EQ(out, Json::parse(R"([
+    {"name": "app-web", "account": "prod",
+     "moniker": {"app": "app", "cluster": "app-web", "stack": "web"},
+     "loadBalancers": ["service app-web"],
+     "serverGroups": ["app-web-v001", "app-web-v002"]}
+  ])"))
+      << out.dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.list_clusters.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.account(), "prod");
+
+  Fake([](FakeClouddriver& f) { f.list_clusters.reply.Clear(); });
+  Json error = GetError("/applications/app/clusters/prod", 404);
+  EXPECT_EQ(error["message"],
+            "No clusters found (application: app, account: prod)");
+}
+
+constexpr char kTwoClusters[] = R"pb(
+  clusters {
+    account: "prod"
+    name: "app-web"
+    cloud_provider: "aws"
+    json {
+      json: '{"name":"app-web","type":"aws","accountName":"prod",'
+            '"serverGroups":[{"name":"app-web-v001"},'
+            '{"name":"app-web-v002"}],"loadBalancers":[]}'
+    }
+  }
+  clusters {
+    account: "prod"
+    name: "app-web"
+    cloud_provider: "kubernetes"
+    moniker { app: "app" cluster: "app-web" }
+    load_balancer_names: "service app-web"
+    server_groups {
+      account: "prod"
+      region: "default"
+      name: "replicaSet app-web-v003"
+      cloud_provider: "kubernetes"
+      moniker { app: "app" cluster: "app-web" sequence: 3 }
+      created_time_ms: 1700000000000
+      capacity { min: 1 max: 1 desired: 1 }
+      instance_counts { total: 1 up: 1 }
+      instances {
+        id: "uid-1"
+        human_readable_name: "pod app-web-v003-abc"
+        zone: "default"
+        health_state: HEALTH_STATE_UP
+        health {
+          type: "kubernetes/pod"
+          state: HEALTH_STATE_UP
+          health_class: "platform"
+        }
+      }
+      load_balancers: "service app-web"
+    }
+  }
+)pb";
+
+TEST_F(GateInfrastructureTest, ClusterByNameIsTheFirstClusterLikeGate) {
+  Fake([](FakeClouddriver& f) {
+    f.get_cluster.reply = Proto<cd::GetClusterResponse>(kTwoClusters);
+  });
+  http::ClientResponse r = Call("/applications/app/clusters/prod/app-web");
+  EXPECT_EQ(r.status, 200);
+  // Passed through byte for byte.
+  EXPECT_EQ(r.body, R"({"name":"app-web","type":"aws","accountName":"prod",)"
+                    R"("serverGroups":[{"name":"app-web-v001"},)"
+                    R"({"name":"app-web-v002"}],"loadBalancers":[]})");
+  auto req = Fake([](FakeClouddriver& f) { return f.get_cluster.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.account(), "prod");
+  EXPECT_EQ(req.cluster(), "app-web");
+  EXPECT_EQ(req.cloud_provider(), "");
+  EXPECT_TRUE(req.expand());
+
+  Fake([](FakeClouddriver& f) {
+    f.get_cluster.status = grpc::Status(grpc::StatusCode::NOT_FOUND, "none");
+  });
+  EXPECT_EQ(Get("/applications/app/clusters/prod/nope"), Json::object());
+}
+
+TEST_F(GateInfrastructureTest, ProviderClusterBuiltFromTypedFields) {
+  Fake([](FakeClouddriver& f) {
+    f.get_cluster.reply = Proto<cd::GetClusterResponse>(kTwoClusters);
+  });
+  Json out = Get("/applications/app/clusters/prod/app-web/kubernetes");
+  EXPECT_EQ(out, Json::parse(R"({
+    "name": "app-web", "type": "kubernetes", "accountName": "prod",
+    "moniker": {"app": "app", "cluster": "app-web"},
+    "serverGroups": [{
+      "name": "replicaSet app-web-v003", "account": "prod",
+      "region": "default", "cloudProvider": "kubernetes",
+      "type": "kubernetes",
+      "moniker": {"app": "app", "cluster": "app-web", "sequence": 3},
+      "zones": [], "disabled": false, "createdTime": 1700000000000,
+      "capacity": {"min": 1, "max": 1, "desired": 1},
+      "instanceCounts": {"total": 1, "up": 1, "down": 0, "unknown": 0,
+                         "outOfService": 0, "starting": 0},
+      "instances": [{
+        "name": "uid-1", "humanReadableName": "pod app-web-v003-abc",
+        "account": "prod", "region": "default", "zone": "default",
+        "cloudProvider": "kubernetes", "providerType": "kubernetes",
+        "serverGroup": "replicaSet app-web-v003", "healthState": "Up",
+        "health": [{"type": "kubernetes/pod", "state": "Up",
+                    "healthClass": "platform"}]}],
+      "loadBalancers": ["service app-web"], "securityGroups": [],
+      "serverGroupManagers": []}],
+    "loadBalancers": [{"name": "service app-web"}]
+  })"))
+      << out.dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.get_cluster.last; });
+  EXPECT_EQ(req.cloud_provider(), "kubernetes");
+  EXPECT_TRUE(req.expand());
+
+  Get("/applications/app/clusters/prod/app-web/kubernetes?expand=false");
+  EXPECT_FALSE(
+      Fake([](FakeClouddriver& f) { return f.get_cluster.last.expand(); }));
+
+  Json error = GetError("/applications/app/clusters/prod/app-web/gce", 404);
+  EXPECT_EQ(error["message"],
+            "No clusters found (application: app, account: prod, type: gce)");
+}
+
+TEST_F(GateInfrastructureTest, ClusterServerGroupsAndOneByName) {
+  Fake([](FakeClouddriver& f) {
+    f.get_cluster.reply = Proto<cd::GetClusterResponse>(kTwoClusters);
+  });
+  EXPECT_EQ(
+      Get("/applications/app/clusters/prod/app-web/serverGroups"),
+      Json::parse(R"([{"name":"app-web-v001"},{"name":"app-web-v002"}])"));
+  EXPECT_EQ(
+      Get("/applications/app/clusters/prod/app-web/serverGroups/app-web-v002"),
+      Json::parse(R"([{"name":"app-web-v002"}])"));
+  EXPECT_EQ(Get("/applications/app/clusters/prod/app-web/serverGroups/x"),
+            Json::array());
+  EXPECT_EQ(
+      Fake([](FakeClouddriver& f) { return f.get_cluster.last.cluster(); }),
+      "app-web");
+}
+
+// --- target server groups ---
+
+TEST(ParseServerGroupTargetTest, SpinnakerNames) {
+  struct Case {
+    const char* name;
+    cd::ServerGroupTarget target;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"current_asg_dynamic", cd::SERVER_GROUP_TARGET_CURRENT},
+           {"current_asg", cd::SERVER_GROUP_TARGET_CURRENT},
+           {"CURRENT", cd::SERVER_GROUP_TARGET_CURRENT},
+           {"newest", cd::SERVER_GROUP_TARGET_CURRENT},
+           {"ancestor_asg_dynamic", cd::SERVER_GROUP_TARGET_PREVIOUS},
+           {"ancestor_asg", cd::SERVER_GROUP_TARGET_PREVIOUS},
+           {"previous", cd::SERVER_GROUP_TARGET_PREVIOUS},
+           {"oldest_asg_dynamic", cd::SERVER_GROUP_TARGET_OLDEST},
+           {"oldest_asg", cd::SERVER_GROUP_TARGET_OLDEST},
+           {"largest_asg_dynamic", cd::SERVER_GROUP_TARGET_LARGEST},
+           {"Largest_ASG", cd::SERVER_GROUP_TARGET_LARGEST},
+       }) {
+    auto target = ParseServerGroupTarget(c.name);
+    ASSERT_TRUE(target.ok()) << c.name;
+    EXPECT_EQ(*target, c.target) << c.name;
+  }
+  for (const char* bad : {"", "fail", "biggest", "current_dynamic", "_asg"}) {
+    auto target = ParseServerGroupTarget(bad);
+    ASSERT_FALSE(target.ok()) << bad;
+    EXPECT_EQ(target.status().code(), absl::StatusCode::kNotFound) << bad;
+  }
+}
+
+TEST_F(GateInfrastructureTest, TargetServerGroup) {
+  Fake([](FakeClouddriver& f) {
+    f.get_target.reply = Proto<cd::GetTargetServerGroupResponse>(R"pb(
+      server_group {
+        name: "app-web-v002"
+        json { json: '{"name":"app-web-v002","region":"us-east-1"}' }
+      }
+    )pb");
+  });
+  const std::string base =
+      "/applications/app/clusters/prod/app-web/aws/us-east-1/serverGroups/"
+      "target/";
+  http::ClientResponse r = Call(base + "ancestor_asg_dynamic");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"name":"app-web-v002","region":"us-east-1"})");
+  auto req = Fake([](FakeClouddriver& f) { return f.get_target.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.account(), "prod");
+  EXPECT_EQ(req.cluster(), "app-web");
+  EXPECT_EQ(req.cloud_provider(), "aws");
+  EXPECT_EQ(req.region(), "us-east-1");
+  EXPECT_EQ(req.target(), cd::SERVER_GROUP_TARGET_PREVIOUS);
+  EXPECT_FALSE(req.only_enabled());  // Spinnaker's defaults
+  EXPECT_TRUE(req.validate_oldest());
+
+  Get(base + "oldest_asg?onlyEnabled=true&validateOldest=false");
+  req = Fake([](FakeClouddriver& f) { return f.get_target.last; });
+  EXPECT_EQ(req.target(), cd::SERVER_GROUP_TARGET_OLDEST);
+  EXPECT_TRUE(req.only_enabled());
+  EXPECT_FALSE(req.validate_oldest());
+  Get(base + "current_asg_dynamic");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_target.last.target(); }),
+            cd::SERVER_GROUP_TARGET_CURRENT);
+  Get(base + "largest_asg_dynamic");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_target.last.target(); }),
+            cd::SERVER_GROUP_TARGET_LARGEST);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_target.calls; }), 4);
+
+  // Unknown target and bad flags: no call.
+  Json error = GetError(base + "biggest", 404);
+  EXPECT_EQ(error["message"], "Target not found (target: biggest)");
+  GetError(base + "current_asg?onlyEnabled=sure", 400);
+  GetError(base + "current_asg?validateOldest=2", 400);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_target.calls; }), 4);
+
+  Fake([](FakeClouddriver& f) {
+    f.get_target.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "Target not found");
+  });
+  GetError(base + "ancestor_asg_dynamic", 404);
+}
+
+// --- server groups ---
+
+TEST_F(GateInfrastructureTest, ServerGroupListPassesJsonThroughElseBuilds) {
+  Fake([](FakeClouddriver& f) {
+    f.list_server_groups.reply = Proto<cd::ListServerGroupsResponse>(R"pb(
+      server_groups {
+        name: "a"
+        json { json: '{"name":"a","isDisabled":true}' }
+      }
+      server_groups {
+        account: "prod"
+        region: "us-east-1"
+        name: "app-web-v001"
+        cloud_provider: "aws"
+        moniker { app: "app" cluster: "app-web" stack: "web" sequence: 1 }
+        zones: "us-east-1a"
+        disabled: true
+        created_time_ms: 5
+        capacity { min: 1 max: 3 desired: 2 }
+        instance_counts { total: 2 up: 1 down: 1 }
+        instances {
+          id: "i-1"
+          zone: "us-east-1a"
+          launch_time_ms: 7
+          health_state: HEALTH_STATE_DOWN
+        }
+        security_groups: "sg-1"
+      }
+    )pb");
+  });
+  http::ClientResponse raw = Call("/applications/app/serverGroups");
+  EXPECT_EQ(raw.body.rfind(R"([{"name":"a","isDisabled":true},)", 0), 0u)
+      << raw.body;
+  Json out = Json::parse(raw.body);
+  EXPECT_EQ(out[1], Json::parse(R"({
+    "name": "app-web-v001", "account": "prod", "region": "us-east-1",
+    "cluster": "app-web", "application": "app", "cloudProvider": "aws",
+    "type": "aws",
+    "moniker": {"app": "app", "cluster": "app-web", "stack": "web",
+                "sequence": 1},
+    "zones": ["us-east-1a"], "isDisabled": true, "createdTime": 5,
+    "capacity": {"min": 1, "max": 3, "desired": 2},
+    "instanceCounts": {"total": 2, "up": 1, "down": 1, "unknown": 0,
+                       "outOfService": 0, "starting": 0},
+    "instances": [{"id": "i-1", "name": "i-1", "healthState": "Down",
+                   "launchTime": 7, "availabilityZone": "us-east-1a",
+                   "health": []}],
+    "loadBalancers": [], "securityGroups": ["sg-1"],
+    "serverGroupManagers": []
+  })"))
+      << out[1].dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.list_server_groups.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_TRUE(req.clusters().empty());
+  EXPECT_EQ(req.cloud_provider(), "");
+  EXPECT_FALSE(req.expand());
+
+  Get("/applications/app/serverGroups?expand=true&cloudProvider=aws"
+      "&clusters=prod:app-web,test:app&clusters=prod:app-x");
+  req = Fake([](FakeClouddriver& f) { return f.list_server_groups.last; });
+  ASSERT_EQ(req.clusters_size(), 3);
+  EXPECT_EQ(req.clusters(0), "prod:app-web");
+  EXPECT_EQ(req.clusters(1), "test:app");
+  EXPECT_EQ(req.clusters(2), "prod:app-x");
+  EXPECT_EQ(req.cloud_provider(), "aws");
+  EXPECT_TRUE(req.expand());
+}
+
+TEST_F(GateInfrastructureTest, ServerGroupListBadInputAndUnknownApp) {
+  GetError("/applications/app/serverGroups?clusters=app-web", 400);
+  GetError("/applications/app/serverGroups?clusters=prod:", 400);
+  GetError("/applications/app/serverGroups?expand=yes%20please", 400);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.list_server_groups.calls; }),
+            0);
+  Fake([](FakeClouddriver& f) {
+    f.list_server_groups.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "no app");
+  });
+  EXPECT_EQ(Get("/applications/ghost/serverGroups"), Json::array());
+}
+
+TEST_F(GateInfrastructureTest, ServerGroupDetails) {
+  Fake([](FakeClouddriver& f) {
+    f.get_server_group.reply = Proto<cd::GetServerGroupResponse>(R"pb(
+      server_group {
+        name: "app-v001"
+        json { json: '{"name":"app-v001","launchConfig":{}}' }
+      }
+    )pb");
+  });
+  http::ClientResponse r =
+      Call("/applications/app/serverGroups/prod/us-east-1/app-v001");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"name":"app-v001","launchConfig":{}})");
+  auto req = Fake([](FakeClouddriver& f) { return f.get_server_group.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.ref().account(), "prod");
+  EXPECT_EQ(req.ref().region(), "us-east-1");
+  EXPECT_EQ(req.ref().name(), "app-v001");
+  EXPECT_TRUE(req.include_details());
+
+  // Kubernetes names carry a space; the segment is percent-decoded.
+  Get("/applications/app/serverGroups/prod/default/"
+      "replicaSet%20app-v002?includeDetails=false");
+  req = Fake([](FakeClouddriver& f) { return f.get_server_group.last; });
+  EXPECT_EQ(req.ref().name(), "replicaSet app-v002");
+  EXPECT_FALSE(req.include_details());
+
+  Fake([](FakeClouddriver& f) {
+    f.get_server_group.status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "redis is down");
+  });
+  Json error =
+      GetError("/applications/app/serverGroups/prod/us-east-1/app-v001", 503);
+  EXPECT_EQ(error["message"], "redis is down");
+  Fake([](FakeClouddriver& f) {
+    f.get_server_group.status =
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad region");
+  });
+  GetError("/applications/app/serverGroups/prod/x/app-v001", 400);
+}
+
+TEST_F(GateInfrastructureTest, ServerGroupManagersAreEmpty) {
+  EXPECT_EQ(Get("/applications/app/serverGroupManagers"), Json::array());
+}
+
+// --- load balancers ---
+
+constexpr char kLoadBalancers[] = R"pb(
+  load_balancers {
+    account: "prod"
+    region: "us-east-1"
+    name: "app-lb"
+    cloud_provider: "aws"
+    json {
+      json: '{"name":"app-lb","account":"prod","region":"us-east-1","listeners":[]}'
+    }
+  }
+  load_balancers {
+    account: "prod"
+    region: "default"
+    name: "service app"
+    cloud_provider: "kubernetes"
+    moniker { app: "app" cluster: "service app" }
+    server_groups: "replicaSet app-v001"
+  }
+  load_balancers {
+    account: "prod"
+    region: "us-west-2"
+    name: "app-lb"
+    cloud_provider: "aws"
+    json { json: '{"name":"app-lb","region":"us-west-2"}' }
+  }
+)pb";
+
+TEST_F(GateInfrastructureTest, ApplicationLoadBalancers) {
+  Fake([](FakeClouddriver& f) {
+    f.list_load_balancers.reply =
+        Proto<cd::ListLoadBalancersResponse>(kLoadBalancers);
+  });
+  Json out = Get("/applications/app/loadBalancers");
+  EXPECT_EQ(out, Json::parse(R"([
+    {"name":"app-lb","account":"prod","region":"us-east-1","listeners":[]},
+    {"name": "service app", "account": "prod", "region": "default",
+     "cloudProvider": "kubernetes", "type": "kubernetes",
+     "moniker": {"app": "app", "cluster": "service app"},
+     "serverGroups": [{"name": "replicaSet app-v001", "account": "prod",
+                       "region": "default", "cloudProvider": "kubernetes"}]},
+    {"name":"app-lb","region":"us-west-2"}
+  ])"))
+      << out.dump();
+  auto req =
+      Fake([](FakeClouddriver& f) { return f.list_load_balancers.last; });
+  EXPECT_EQ(req.application(), "app");
+  EXPECT_EQ(req.cloud_provider(), "");
+}
+
+TEST_F(GateInfrastructureTest, LoadBalancerSummariesByNameAccountRegion) {
+  Fake([](FakeClouddriver& f) {
+    f.list_load_balancers.reply =
+        Proto<cd::ListLoadBalancersResponse>(kLoadBalancers);
+  });
+  Json out = Get("/loadBalancers?provider=aws");
+  EXPECT_EQ(out[0], Json::parse(R"({
+    "name": "app-lb",
+    "accounts": [{"name": "prod", "regions": [
+      {"name": "us-east-1", "loadBalancers": [
+        {"name":"app-lb","account":"prod","region":"us-east-1","listeners":[]}]},
+      {"name": "us-west-2", "loadBalancers": [
+        {"name":"app-lb","region":"us-west-2"}]}]}]
+  })"))
+      << out.dump();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1]["name"], "service app");
+  auto req =
+      Fake([](FakeClouddriver& f) { return f.list_load_balancers.last; });
+  EXPECT_EQ(req.cloud_provider(), "aws");
+  EXPECT_EQ(req.application(), "");
+}
+
+TEST_F(GateInfrastructureTest, LoadBalancerDetailsAreAList) {
+  Fake([](FakeClouddriver& f) {
+    f.list_load_balancers.reply = Proto<cd::ListLoadBalancersResponse>(R"pb(
+      load_balancers {
+        name: "app-lb"
+        json { json: '{"name":"app-lb","vpcId":"vpc-1"}' }
+      }
+    )pb");
+  });
+  http::ClientResponse r =
+      Call("/loadBalancers/prod/us-east-1/app-lb?provider=aws");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"([{"name":"app-lb","vpcId":"vpc-1"}])");
+  auto req =
+      Fake([](FakeClouddriver& f) { return f.list_load_balancers.last; });
+  EXPECT_EQ(req.account(), "prod");
+  EXPECT_EQ(req.region(), "us-east-1");
+  EXPECT_EQ(req.name(), "app-lb");
+  EXPECT_EQ(req.cloud_provider(), "aws");
+}
+
+// --- security groups ---
+
+TEST_F(GateInfrastructureTest, SecurityGroupsNestedByAccountProviderRegion) {
+  Fake([](FakeClouddriver& f) {
+    f.list_security_groups.reply = Proto<cd::ListSecurityGroupsResponse>(R"pb(
+      security_groups {
+        account: "prod"
+        cloud_provider: "aws"
+        region: "us-east-1"
+        name: "web"
+        id: "sg-2"
+        vpc_id: "vpc-1"
+      }
+      security_groups {
+        account: "prod"
+        cloud_provider: "aws"
+        region: "us-east-1"
+        name: "Api"
+        id: "sg-9"
+      }
+      security_groups {
+        account: "prod"
+        cloud_provider: "aws"
+        region: "us-east-1"
+        name: "api"
+        id: "sg-1"
+      }
+      security_groups {
+        account: "prod"
+        cloud_provider: "kubernetes"
+        region: "default"
+        name: "networkpolicy x"
+        id: "x"
+        json {
+          json: '{"name":"networkpolicy x","id":"x","namespace":"default"}'
+        }
+      }
+      security_groups {
+        account: "test"
+        cloud_provider: "aws"
+        region: "eu-west-1"
+        name: "db"
+        id: "sg-5"
+      }
+    )pb");
+  });
+  Json out = Get("/securityGroups");
+  EXPECT_EQ(out, Json::parse(R"({
+    "prod": {
+      "aws": {"us-east-1": [{"name": "api", "id": "sg-1"},
+                            {"name": "Api", "id": "sg-9"},
+                            {"name": "web", "id": "sg-2", "vpcId": "vpc-1"}]},
+      "kubernetes": {"default": [{"name": "networkpolicy x", "id": "x",
+                                  "namespace": "default"}]}
+    },
+    "test": {"aws": {"eu-west-1": [{"name": "db", "id": "sg-5"}]}}
+  })"))
+      << out.dump();
+  // "Api" and "api" tie on the name (case-insensitive): the id decides.
+}
+
+TEST_F(GateInfrastructureTest, SecurityGroupDetails) {
+  Fake([](FakeClouddriver& f) {
+    f.get_security_group.reply = Proto<cd::GetSecurityGroupResponse>(R"pb(
+      security_group {
+        id: "sg-1"
+        name: "web"
+        account: "prod"
+        region: "us-east-1"
+        cloud_provider: "aws"
+        vpc_id: "vpc-1"
+        application: "app"
+        moniker { app: "app" cluster: "web" }
+      }
+    )pb");
+  });
+  Json out = Get("/securityGroups/prod/us-east-1/web?provider=aws&vpcId=vpc-1");
+  EXPECT_EQ(out, Json::parse(R"({
+    "type": "aws", "cloudProvider": "aws", "id": "sg-1", "name": "web",
+    "moniker": {"app": "app", "cluster": "web"}, "application": "app",
+    "accountName": "prod", "region": "us-east-1", "vpcId": "vpc-1",
+    "inboundRules": [], "outboundRules": [],
+    "summary": {"name": "web", "id": "sg-1"}
+  })"))
+      << out.dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.get_security_group.last; });
+  EXPECT_EQ(req.account(), "prod");
+  EXPECT_EQ(req.cloud_provider(), "aws");
+  EXPECT_EQ(req.region(), "us-east-1");
+  EXPECT_EQ(req.name_or_id(), "web");
+  EXPECT_EQ(req.vpc_id(), "vpc-1");
+  EXPECT_FALSE(req.by_id());
+
+  // clouddriver's path: the provider is a segment; "*" is any VPC.
+  Get("/securityGroups/prod/aws/us-east-1/sg-1?vpcId=*&getById=true");
+  req = Fake([](FakeClouddriver& f) { return f.get_security_group.last; });
+  EXPECT_EQ(req.cloud_provider(), "aws");
+  EXPECT_EQ(req.name_or_id(), "sg-1");
+  EXPECT_EQ(req.vpc_id(), "");
+  EXPECT_TRUE(req.by_id());
+
+  Fake([](FakeClouddriver& f) {
+    f.get_security_group.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "no such group");
+  });
+  GetError("/securityGroups/prod/us-east-1/nope", 404);
+}
+
+// --- instances ---
+
+TEST_F(GateInfrastructureTest, InstancePassedThroughElseBuilt) {
+  Fake([](FakeClouddriver& f) {
+    f.get_instance.reply = Proto<cd::GetInstanceResponse>(R"pb(
+      instance {
+        id: "i-1"
+        json { json: '{"name":"i-1","healthState":"Up"}' }
+      }
+    )pb");
+  });
+  http::ClientResponse r = Call("/instances/prod/us-east-1/i-1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"name":"i-1","healthState":"Up"})");
+  auto req = Fake([](FakeClouddriver& f) { return f.get_instance.last; });
+  EXPECT_EQ(req.account(), "prod");
+  EXPECT_EQ(req.region(), "us-east-1");
+  EXPECT_EQ(req.id(), "i-1");
+
+  Fake([](FakeClouddriver& f) {
+    f.get_instance.reply = Proto<cd::GetInstanceResponse>(R"pb(
+      instance {
+        id: "i-2"
+        account: "prod"
+        region: "us-east-1"
+        zone: "us-east-1b"
+        cloud_provider: "aws"
+        server_group: "app-v001"
+        health_state: HEALTH_STATE_OUT_OF_SERVICE
+        launch_time_ms: 9
+        health { type: "Discovery" state: HEALTH_STATE_OUT_OF_SERVICE }
+      }
+    )pb");
+  });
+  EXPECT_EQ(Get("/instances/prod/us-east-1/i-2"), Json::parse(R"({
+    "name": "i-2", "humanReadableName": "i-2", "account": "prod",
+    "region": "us-east-1", "zone": "us-east-1b", "cloudProvider": "aws",
+    "providerType": "aws", "serverGroup": "app-v001",
+    "healthState": "OutOfService",
+    "health": [{"type": "Discovery", "state": "OutOfService"}],
+    "launchTime": 9
+  })"));
+
+  Fake([](FakeClouddriver& f) {
+    f.get_instance.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "instance not found");
+  });
+  Json error = GetError("/instances/prod/us-east-1/i-3", 404);
+  EXPECT_EQ(error["message"], "instance not found");
+}
+
+// --- search ---
+
+TEST_F(GateInfrastructureTest, SearchResultSet) {
+  Fake([](FakeClouddriver& f) {
+    f.search.reply = Proto<cd::SearchResponse>(R"pb(
+      total_matches: 12
+      page_number: 2
+      page_size: 5
+      results {
+        type: "serverGroups"
+        cloud_provider: "kubernetes"
+        json {
+          json: '{"type":"serverGroups","serverGroup":"app-v001","account":"prod","provider":"kubernetes"}'
+        }
+      }
+      results {
+        type: "instances"
+        cloud_provider: "kubernetes"
+        account: "prod"
+        region: "default"
+        application: "app"
+        name: "pod app-v001-x"
+      }
+    )pb");
+  });
+  Json out =
+      Get("/search?q=app&type=serverGroups,instances&pageSize=5&page=2"
+          "&account=prod&cacheBuster=&region=default&region=other");
+  EXPECT_EQ(out, Json::parse(R"([{
+    "totalMatches": 12, "pageNumber": 2, "pageSize": 5,
+    "platform": "kubernetes", "query": "app",
+    "results": [
+      {"type":"serverGroups","serverGroup":"app-v001","account":"prod",
+       "provider":"kubernetes"},
+      {"type": "instances", "provider": "kubernetes", "account": "prod",
+       "region": "default", "application": "app", "name": "pod app-v001-x"}
+    ]
+  }])"))
+      << out.dump();
+  auto req = Fake([](FakeClouddriver& f) { return f.search.last; });
+  EXPECT_EQ(req.query(), "app");
+  ASSERT_EQ(req.types_size(), 2);
+  EXPECT_EQ(req.types(0), "serverGroups");
+  EXPECT_EQ(req.types(1), "instances");
+  EXPECT_EQ(req.platform(), "");
+  EXPECT_EQ(req.page_size(), 5);
+  EXPECT_EQ(req.page(), 2);
+  // Other parameters are filters; empty ones are not given; the first value
+  // of a repeated one wins.
+  ASSERT_EQ(req.filters_size(), 2);
+  EXPECT_EQ(req.filters().at("account"), "prod");
+  EXPECT_EQ(req.filters().at("region"), "default");
+}
+
+TEST_F(GateInfrastructureTest, SearchDefaultsAndPlatform) {
+  Fake([](FakeClouddriver& f) {
+    f.search.reply = Proto<cd::SearchResponse>(R"pb(
+      results { type: "clusters" cloud_provider: "aws" name: "a" }
+      results { type: "clusters" cloud_provider: "kubernetes" name: "b" }
+    )pb");
+  });
+  Json out = Get("/search?q=web");
+  EXPECT_EQ(out[0]["pageNumber"], 1);
+  EXPECT_EQ(out[0]["pageSize"], 10000);
+  EXPECT_EQ(out[0]["totalMatches"], 0);
+  // Results of several providers: Spinnaker's merged set says "aws".
+  EXPECT_EQ(out[0]["platform"], "aws");
+  auto req = Fake([](FakeClouddriver& f) { return f.search.last; });
+  EXPECT_EQ(req.page_size(), 10000);
+  EXPECT_EQ(req.page(), 1);
+  EXPECT_TRUE(req.types().empty());
+  EXPECT_TRUE(req.filters().empty());
+
+  out = Get("/search?q=web&platform=gce");
+  EXPECT_EQ(out[0]["platform"], "gce");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.search.last.platform(); }),
+            "gce");
+}
+
+TEST_F(GateInfrastructureTest, SearchShortQueriesAndBadParameters) {
+  // Under 3 characters: [] without asking clouddriver (Gate's rule).
+  EXPECT_EQ(Get("/search?q=ab&type=applications"), Json::array());
+  EXPECT_EQ(Get("/search?type=applications"), Json::array());
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.search.calls; }), 0);
+  Json out = Get("/search?q=&type=securityGroups&allowShortQuery=true");
+  EXPECT_EQ(out[0]["query"], "");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.search.calls; }), 1);
+
+  GetError("/search?q=app&pageSize=abc", 400);
+  GetError("/search?q=app&pageSize=0", 400);
+  GetError("/search?q=app&page=-1", 400);
+  GetError("/search?q=app&allowShortQuery=perhaps", 400);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.search.calls; }), 1);
+
+  Fake([](FakeClouddriver& f) {
+    f.search.status =
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown type");
+  });
+  Json error = GetError("/search?q=app&type=bogus", 400);
+  EXPECT_EQ(error["message"], "unknown type");
+  EXPECT_EQ(error["error"], "Bad Request");
+}
+
+}  // namespace
+}  // namespace gennaker::gate
