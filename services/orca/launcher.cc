@@ -256,6 +256,13 @@ absl::StatusOr<Json> BuildOrchestration(const std::string& application,
     linear.push_back(std::move(copy));
   }
   GENNAKER_ASSIGN_OR_RETURN(Json stages, BuildStages(linear, o.now_ms));
+  // A job's "name" is also an operation field (the load balancer or security
+  // group to upsert): it stays in the context, as orca keeps it.
+  for (size_t i = 0; i < stages.size() && i < linear.size(); ++i) {
+    if (linear[i].contains("name")) {
+      stages[i]["context"]["name"] = linear[i]["name"];
+    }
+  }
   GENNAKER_ASSIGN_OR_RETURN(trigger, NormalizeTrigger(std::move(trigger), o));
   return Json{
       {"type", "ORCHESTRATION"},

@@ -8,6 +8,7 @@
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
+#include "services/orca/clouddriver_client.h"
 #include "services/orca/engine/engine.h"
 #include "services/orca/engine/pg_store.h"
 #include "services/orca/engine/worker.h"
@@ -68,6 +69,7 @@ class OrcaInstance : public ServiceInstance {
   SystemClock clock_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<Front50> front50_;
+  std::unique_ptr<CloudDriver> clouddriver_;  // null without an address
   std::unique_ptr<Lookups> lookups_;
   Registry registry_;
   std::unique_ptr<PgStore> store_;
@@ -119,6 +121,12 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   in->lookups_ = std::make_unique<Lookups>(in->front50_.get());
   StageDeps deps;
   deps.front50 = in->front50_.get();
+  // Optional: without clouddriver its stages fail with a message saying so.
+  if (!config.services().clouddriver().address().empty()) {
+    in->clouddriver_ = NewCloudDriverGrpc(
+        MakeChannel(config.services().clouddriver().address()));
+    deps.clouddriver = in->clouddriver_.get();
+  }
   deps.webhook_max_attempts = Or(e.webhook_max_attempts(), 10);
   deps.max_call_ms = std::min(30000, Or(e.lease_seconds(), 60) * 1000 / 2);
   RegisterBuiltinStages(&in->registry_, deps);

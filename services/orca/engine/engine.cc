@@ -89,6 +89,16 @@ Json StageForExpressions(const Json& stage) {
   return s;
 }
 
+const Json* OnFailurePlan(const Json& execution, const std::string& stage_id) {
+  if (!execution.contains(kPrivateKey)) return nullptr;
+  const Json& p = execution[kPrivateKey];
+  if (!p.is_object() || !p.contains("onFailure")) return nullptr;
+  const Json& plans = p["onFailure"];
+  if (!plans.is_object() || !plans.contains(stage_id)) return nullptr;
+  const Json& ids = plans[stage_id];
+  return ids.is_array() ? &ids : nullptr;
+}
+
 int64_t PausedMs(const Json& execution) {
   if (!execution.contains("paused")) return 0;
   return Int(execution["paused"], "pausedMs");
@@ -103,6 +113,7 @@ using engine_internal::kAfter;
 using engine_internal::kBefore;
 using engine_internal::kMinBackoffMs;
 using engine_internal::MergeInto;
+using engine_internal::OnFailurePlan;
 using engine_internal::PausedMs;
 using engine_internal::Private;
 using engine_internal::SetStatus;
@@ -360,17 +371,18 @@ void Engine::EvaluateContext(Json& execution, Json& stage) const {
   }
 }
 
-void Engine::PlanSynthetic(Json& execution, Json& parent,
-                           const std::vector<SyntheticStage>& stages,
-                           const std::string& owner) const {
-  if (stages.empty()) return;
+std::vector<std::string> Engine::PlanSynthetic(
+    Json& execution, Json& parent, const std::vector<SyntheticStage>& stages,
+    const std::string& owner) const {
+  std::vector<std::string> ids;
+  if (stages.empty()) return ids;
   const std::string parent_id = Str(parent, "id");
   const std::string parent_ref = Str(parent, "refId");
   const char* sep = owner == kBefore ? "<" : ">";
-  Json parent_ctx = parent.contains("context") ? parent["context"] : Json();
   std::vector<Json> built;
   std::string previous_ref;
-  int n = 0;
+  // Stages planned later (on-failure stages) keep the refIds unique.
+  int n = static_cast<int>(Children(execution, parent_id, owner).size());
   for (const SyntheticStage& s : stages) {
     Json st = {{"id", UlidAt(clock_->NowMs())},
                {"refId", absl::StrCat(parent_ref, sep, ++n)},
@@ -387,6 +399,7 @@ void Engine::PlanSynthetic(Json& execution, Json& parent,
       st["requisiteStageRefIds"].push_back(previous_ref);
     }
     previous_ref = Str(st, "refId");
+    ids.push_back(Str(st, "id"));
     built.push_back(std::move(st));
   }
   // Before-stages go just before the parent, after-stages just after it.
@@ -404,6 +417,7 @@ void Engine::PlanSynthetic(Json& execution, Json& parent,
   for (Json& s : built) {
     all.insert(all.begin() + static_cast<std::ptrdiff_t>(pos++), std::move(s));
   }
+  return ids;
 }
 
 absl::Status Engine::StartStage(const Message& m, Context& c) {
@@ -699,6 +713,8 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
   }
   const std::string id = m.stage_id;
   std::string st = DetermineStageStatus(exec, *stage);
+  if (RunOnFailureStages(c, id, st)) return absl::OkStatus();
+  stage = FindStage(exec, id);
   if (!IsHalt(st) && st != status::kFailedContinue) {
     const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
     if (def != nullptr && Children(exec, id, kAfter).empty()) {
@@ -765,6 +781,45 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
   return absl::OkStatus();
 }
 
+bool Engine::RunOnFailureStages(Context& c, const std::string& id,
+                                const std::string& st) const {
+  if (st != status::kTerminal && st != status::kStopped &&
+      st != status::kFailedContinue) {
+    return false;
+  }
+  Json& exec = c.exec;
+  if (const Json* planned = OnFailurePlan(exec, id)) {
+    // Planned already: wait while one of them runs or can still start.
+    for (const Json& sid : *planned) {
+      const Json* s = FindStage(
+          exec, sid.is_string() ? sid.get<std::string>() : std::string());
+      if (s == nullptr) continue;
+      const std::string child = StatusOf(*s);
+      if (child == status::kRunning || child == status::kPaused ||
+          (child == status::kNotStarted && !UpstreamHalted(exec, *s, 0))) {
+        return true;
+      }
+    }
+    return false;
+  }
+  Json* stage = FindStage(exec, id);
+  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+  if (def == nullptr) return false;
+  std::vector<SyntheticStage> stages = def->OnFailureStages(*stage);
+  if (stages.empty()) return false;
+  std::vector<std::string> ids = PlanSynthetic(exec, *stage, stages, kAfter);
+  Private(exec)["onFailure"][id] = ids;
+  for (const std::string& sid : ids) {
+    Json* child = FindStage(exec, sid);
+    if (child != nullptr && Upstream(exec, *child).empty()) {
+      c.Push(kind::kStartStage, sid);
+    }
+  }
+  SPDLOG_INFO("event=on_failure_stages execution={} stage={} count={}",
+              Str(exec, "id"), id, ids.size());
+  return true;
+}
+
 void Engine::StartNext(Context& c, Json& stage) {
   std::vector<Json*> next = Downstream(c.exec, stage);
   if (next.empty()) {
@@ -781,6 +836,17 @@ absl::Status Engine::ContinueParentStage(const Message& m, Context& c) {
   }
   const std::string owner = Str(m.extra, "owner");
   std::vector<Json*> children = Children(c.exec, m.stage_id, owner);
+  const Json* on_failure = OnFailurePlan(c.exec, m.stage_id);
+  if (owner == kAfter && on_failure != nullptr) {
+    // A failed stage waits only for its on-failure stages.
+    children.clear();
+    for (const Json& sid : *on_failure) {
+      if (!sid.is_string()) continue;
+      if (Json* s = FindStage(c.exec, sid.get<std::string>())) {
+        children.push_back(s);
+      }
+    }
+  }
   for (Json* child : children) {
     if (!IsComplete(StatusOf(*child))) return absl::OkStatus();
   }

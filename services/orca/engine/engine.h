@@ -121,9 +121,15 @@ class Engine {
   std::string DetermineStageStatus(Json& execution, Json& stage) const;
   bool StageEnabled(const Json& execution, const Json& stage) const;
   void EvaluateContext(Json& execution, Json& stage) const;
-  void PlanSynthetic(Json& execution, Json& parent,
-                     const std::vector<SyntheticStage>& stages,
-                     const std::string& owner) const;
+  // Adds `stages` as children of `parent` owned by `owner` (numbered after
+  // the children it already has); returns their ids.
+  std::vector<std::string> PlanSynthetic(
+      Json& execution, Json& parent, const std::vector<SyntheticStage>& stages,
+      const std::string& owner) const;
+  // With a failure status: plans the stage's on-failure stages (once) and
+  // starts them. True when the stage must wait for them.
+  bool RunOnFailureStages(Context& c, const std::string& stage_id,
+                          const std::string& st) const;
   void CancelRunning(Context& c);
   void HandleFailure(const Message& m, const absl::Status& error);
 

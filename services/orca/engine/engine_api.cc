@@ -199,6 +199,14 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
       }
     }
   }
+  // On-failure stages are planned again after a restart.
+  Json& plans = Private(exec)["onFailure"];
+  if (plans.is_object()) {
+    for (const std::string& sid : reset) plans.erase(sid);
+    for (const std::string& sid : removed) plans.erase(sid);
+  } else {
+    Private(exec).erase("onFailure");
+  }
   Json kept = Json::array();
   for (Json& x : exec["stages"]) {
     if (!removed.count(Str(x, "id"))) kept.push_back(std::move(x));

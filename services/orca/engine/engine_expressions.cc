@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/log/log.h"
@@ -103,6 +104,79 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
   };
   f.Register("judgment", judgment);
   f.Register("judgement", judgment);
+  // Server groups made by the execution's succeeded createServerGroup /
+  // cloneServerGroup stages (of the deploy stages named or with the ids
+  // given, or all): [{account, capacity, parentStage, region, serverGroup,
+  // image?}].
+  f.Register(
+      "deployedServerGroups",
+      [stages](const std::vector<Json>& a) -> absl::StatusOr<Json> {
+        std::set<std::string> wanted;
+        for (const Json& x : a) {
+          if (x.is_string()) wanted.insert(x.get<std::string>());
+          if (x.is_array()) {
+            for (const Json& y : x) {
+              if (y.is_string()) wanted.insert(y.get<std::string>());
+            }
+          }
+        }
+        auto by_id = [&](const std::string& id) -> const Json* {
+          for (const Json& s : *stages) {
+            if (Str(s, "id") == id) return &s;
+          }
+          return nullptr;
+        };
+        Json out = Json::array();
+        for (const Json& s : *stages) {
+          const std::string type = Str(s, "type");
+          if ((type != "createServerGroup" && type != "cloneServerGroup") ||
+              Str(s, "status") != status::kSucceeded) {
+            continue;
+          }
+          const Json* parent = by_id(Str(s, "parentStageId"));
+          if (!wanted.empty() && !wanted.count(Str(s, "name")) &&
+              !wanted.count(Str(s, "id")) &&
+              (parent == nullptr || (!wanted.count(Str(*parent, "name")) &&
+                                     !wanted.count(Str(*parent, "id"))))) {
+            continue;
+          }
+          const Json& ctx = s.contains("context") ? s["context"] : Json();
+          if (!ctx.is_object() || !ctx.contains("deploy.server.groups") ||
+              !ctx["deploy.server.groups"].is_object()) {
+            continue;
+          }
+          std::string account = Str(ctx, "deploy.account.name");
+          if (account.empty()) account = Str(ctx, "credentials");
+          Json capacity = ctx.contains("savedCapacity") ? ctx["savedCapacity"]
+                          : ctx.contains("capacity")    ? ctx["capacity"]
+                                                        : Json::object();
+          std::string image = Str(ctx, "amiName");
+          if (image.empty()) image = Str(ctx, "image");
+          if (image.empty() && ctx.contains("command") &&
+              ctx["command"].is_array()) {
+            std::vector<std::string> argv;
+            for (const Json& w : ctx["command"]) {
+              argv.push_back(w.is_string() ? w.get<std::string>() : Dump(w));
+            }
+            image = absl::StrJoin(argv, " ");
+          }
+          const Json& groups = ctx["deploy.server.groups"];
+          for (auto it = groups.begin(); it != groups.end(); ++it) {
+            if (!it->is_array()) continue;
+            for (const Json& name : *it) {
+              Json one = {{"account", account},
+                          {"capacity", capacity},
+                          {"parentStage", parent != nullptr ? Str(*parent, "id")
+                                                            : Str(s, "id")},
+                          {"region", it.key()},
+                          {"serverGroup", name}};
+              if (!image.empty()) one["image"] = image;
+              out.push_back(std::move(one));
+            }
+          }
+        }
+        return out;
+      });
   auto current = std::make_shared<Json>(StageForExpressions(stage));
   f.Register("currentStage",
              [current](const std::vector<Json>&) -> absl::StatusOr<Json> {

@@ -35,6 +35,8 @@ bool UpstreamHalted(Json& execution, const Json& stage, int depth);
 // A stage as expressions see it (with hasSucceeded / hasFailed).
 Json StageForExpressions(const Json& stage);
 int64_t PausedMs(const Json& execution);
+// Ids of the on-failure stages planned for the stage, or nullptr.
+const Json* OnFailurePlan(const Json& execution, const std::string& stage_id);
 
 }  // namespace engine_internal
 

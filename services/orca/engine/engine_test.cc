@@ -788,6 +788,83 @@ TEST_F(EngineTest, PluggedInStageTypeRunsWithoutEngineChanges) {
   EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
 }
 
+// A stage that fails and plans clean-up stages on failure.
+class FailNowTask : public Task {
+ public:
+  absl::StatusOr<TaskResult> Execute(const TaskInput&) override {
+    return TaskResult::Terminal("boom");
+  }
+};
+class FragileStage : public SimpleStage {
+ public:
+  explicit FragileStage(std::vector<SyntheticStage> on_failure)
+      : SimpleStage({"failNow"}), on_failure_(std::move(on_failure)) {}
+  std::vector<SyntheticStage> OnFailureStages(const Json&) const override {
+    return on_failure_;
+  }
+
+ private:
+  std::vector<SyntheticStage> on_failure_;
+};
+
+TEST_F(EngineTest, OnFailureStagesRunOnceAndTheStageStaysTerminal) {
+  registry_.AddTask("failNow", std::make_shared<FailNowTask>());
+  registry_.AddStage("fragile",
+                     std::make_shared<FragileStage>(std::vector<SyntheticStage>{
+                         {"wait", "cleanup 1", {{"waitTime", 5}}},
+                         {"wait", "cleanup 2", {{"waitTime", 1}}}}));
+  std::string id = Start(
+      {{"stages", {{{"refId", "1"}, {"type", "fragile"}}, Wait("2", {"1"})}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  const Json& fragile = StageByRef(e, "1");
+  EXPECT_EQ(Str(fragile, "status"), "TERMINAL");
+  EXPECT_EQ(Str(fragile["context"]["exception"]["details"], "error"), "boom");
+  EXPECT_EQ(StatusOfRef(e, "1>1"), "SUCCEEDED");
+  EXPECT_EQ(StatusOfRef(e, "1>2"), "SUCCEEDED");
+  EXPECT_EQ(Str(StageByRef(e, "1>2"), "syntheticStageOwner"), "STAGE_AFTER");
+  EXPECT_EQ(StageByRef(e, "1>2")["requisiteStageRefIds"], Json({"1>1"}));
+  // The stage ended after its clean-up; downstream never ran.
+  EXPECT_GE(Int(fragile, "endTime"), Int(StageByRef(e, "1>2"), "endTime"));
+  EXPECT_GE(Int(StageByRef(e, "1>1"), "endTime") -
+                Int(StageByRef(e, "1>1"), "startTime"),
+            5000);
+  EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
+  EXPECT_FALSE(PublicView(e).contains(kPrivateKey));
+
+  // A restart plans them again (once).
+  ASSERT_TRUE(
+      engine_->RestartStage(id, Str(fragile, "id"), "bob", Json::object())
+          .ok());
+  Run(60000);
+  e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  int cleanups = 0;
+  for (const Json& s : e["stages"]) {
+    cleanups += Str(s, "parentStageId") == Str(fragile, "id");
+  }
+  EXPECT_EQ(cleanups, 2);
+  EXPECT_EQ(StatusOfRef(e, "1>2"), "SUCCEEDED");
+}
+
+TEST_F(EngineTest, FailingOnFailureStageStillEndsTheStageTerminal) {
+  registry_.AddTask("failNow", std::make_shared<FailNowTask>());
+  registry_.AddStage("fragileCleanup", std::make_shared<FragileStage>(
+                                           std::vector<SyntheticStage>{}));
+  registry_.AddStage("fragile",
+                     std::make_shared<FragileStage>(std::vector<SyntheticStage>{
+                         {"fragileCleanup", "cleanup 1", Json::object()},
+                         {"wait", "cleanup 2", {{"waitTime", 1}}}}));
+  std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "fragile"}}}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1>1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1>2"), "NOT_STARTED");
+}
+
 TEST_F(EngineTest, RetentionPurgesOldFinishedExecutions) {
   std::string a = Start({{"stages", {Wait("1", {})}}});
   Run(0);

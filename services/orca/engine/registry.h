@@ -104,6 +104,15 @@ class StageDefinition {
   virtual std::vector<SyntheticStage> AfterStages(const Json& /*stage*/) const {
     return {};
   }
+  // Stages to run when the stage fails (TERMINAL, STOPPED or
+  // FAILED_CONTINUE; not when canceled), e.g. a deploy's rollback. Planned
+  // once, as after-stages in sequence; the stage waits for them and then ends
+  // with its failure status whatever they do. `stage` holds its tasks and
+  // context as they ended.
+  virtual std::vector<SyntheticStage> OnFailureStages(
+      const Json& /*stage*/) const {
+    return {};
+  }
   // Context keys the stage evaluates itself (e.g. evaluateVariables).
   virtual std::vector<std::string> SelfEvaluatedKeys() const { return {}; }
   // Clears runtime state before a restart.

@@ -71,9 +71,9 @@ class JudgmentStage : public SimpleStage {
 class PreconditionsStage : public StageDefinition {
  public:
   std::vector<std::string> Tasks(const Json& stage) const override {
-    if (!Str(stage["context"], "preconditionType").empty()) {
-      return {"checkPrecondition"};
-    }
+    const std::string type = Str(stage["context"], "preconditionType");
+    if (type == "clusterSize") return {"checkClusterSize"};  // clouddriver
+    if (!type.empty()) return {"checkPrecondition"};
     return {};
   }
   std::vector<SyntheticStage> BeforeStages(const Json& stage) const override {
@@ -144,11 +144,6 @@ class PreconditionTask : public Task {
             "Stage '", name, "' is ", Str(s, "status"), ", expected ", want));
       }
       return TaskResult::Terminal(absl::StrCat("No stage named '", name, "'"));
-    }
-    if (type == "clusterSize") {
-      return TaskResult::Terminal(
-          "clusterSize preconditions need clouddriver's cluster cache, which "
-          "is not available yet");
     }
     return TaskResult::Terminal(
         absl::StrCat("Unknown precondition type '", type, "'"));
@@ -431,6 +426,8 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
              std::make_shared<ProjectTask>(deps.front50, true));
   RegisterPipelineStage(r, deps);
   RegisterWebhookStage(r, deps);
+  RegisterCloudStages(r, deps);
+  RegisterClusterStages(r, deps);
 }
 
 }  // namespace gennaker::orca

@@ -1,8 +1,10 @@
 // The stage types orca ships with: wait, manualJudgment, checkPreconditions,
 // evaluateVariables, restrictExecutionDuringTimeWindow (synthetic), pipeline
-// (child pipelines), webhook, and the orchestrations spin and Deck send
+// (child pipelines), webhook, the orchestrations spin and Deck send
 // (createApplication, updateApplication, deleteApplication, upsertProject,
-// deleteProject).
+// deleteProject), and the stages acting through clouddriver (deploy,
+// server-group and cluster stages, rollbacks, findImageFromCluster, load
+// balancer / security group / instance orchestrations).
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 
@@ -12,10 +14,14 @@
 
 namespace gennaker::orca {
 
+class CloudDriver;
 class Front50;
 
 struct StageDeps {
   Front50* front50 = nullptr;
+  // Clouddriver; null when orca runs without one (its stages then fail with
+  // a message saying so).
+  CloudDriver* clouddriver = nullptr;
   // Header sent with every webhook call: "<execution>:<stage>:<task>", the
   // same on every delivery of that call, so receivers can de-duplicate.
   std::string idempotency_header = "X-Gennaker-Idempotency-Key";
@@ -31,6 +37,8 @@ void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);
 // Internal to the stage files.
 void RegisterWebhookStage(Registry* registry, const StageDeps& deps);
 void RegisterPipelineStage(Registry* registry, const StageDeps& deps);
+void RegisterCloudStages(Registry* registry, const StageDeps& deps);
+void RegisterClusterStages(Registry* registry, const StageDeps& deps);
 
 // A value read from JSON by a "$.a.b[0]" path (the subset of JSONPath webhook
 // monitors use); nullptr when absent.

@@ -1,0 +1,142 @@
+#include "services/orca/clouddriver_client.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc/channel.h"
+#include "common/json/json_fields.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+
+namespace gennaker::orca {
+
+namespace {
+
+namespace cd = ::gennaker::clouddriver::v1;
+
+constexpr std::chrono::seconds kDeadline(10);
+
+absl::StatusOr<Json> ParseJson(const std::string& text, const char* what) {
+  if (!json::WithinNesting(text)) {
+    return absl::DataLossError(
+        absl::StrCat("clouddriver's ", what, " is nested too deeply"));
+  }
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return absl::DataLossError(
+        absl::StrCat("clouddriver's ", what, " is not JSON"));
+  }
+  return j;
+}
+
+class CloudDriverGrpc : public CloudDriver {
+ public:
+  explicit CloudDriverGrpc(std::shared_ptr<grpc::Channel> channel)
+      : stub_(cd::ClouddriverService::NewStub(std::move(channel))) {}
+
+  absl::StatusOr<std::string> Submit(const Json& operations,
+                                     const std::string& idempotency_key,
+                                     const std::string& application) override {
+    if (!operations.is_array() || operations.empty()) {
+      return absl::InvalidArgumentError("no operation to submit");
+    }
+    cd::SubmitOperationsRequest req;
+    const Json& first = operations[0];
+    std::string provider = first.contains("description")
+                               ? Str(first["description"], "cloudProvider")
+                               : std::string();
+    req.set_cloud_provider(provider.empty() ? "local" : provider);
+    req.set_idempotency_key(idempotency_key);
+    req.set_application(application);
+    for (const Json& op : operations) {
+      cd::Operation* o = req.add_operations();
+      o->set_name(Str(op, "name"));
+      o->set_account(Str(op, "account"));
+      o->mutable_description()->set_json(Dump(
+          op.contains("description") ? op["description"] : Json::object()));
+    }
+    cd::SubmitOperationsResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->SubmitOperations(ctx.get(), req, &resp)));
+    if (resp.task_id().empty()) {
+      return absl::InternalError("clouddriver returned no task id");
+    }
+    return resp.task_id();
+  }
+
+  absl::StatusOr<Json> GetTask(const std::string& task_id) override {
+    cd::GetOperationTaskRequest req;
+    req.set_task_id(task_id);
+    cd::GetOperationTaskResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->GetOperationTask(ctx.get(), req, &resp)));
+    return ParseJson(resp.task().json().json(), "task");
+  }
+
+  absl::StatusOr<Json> GetCluster(const std::string& app,
+                                  const std::string& account,
+                                  const std::string& cluster,
+                                  const std::string& cloud_provider) override {
+    cd::GetClusterRequest req;
+    req.set_application(app);
+    req.set_account(account);
+    req.set_cluster(cluster);
+    req.set_cloud_provider(cloud_provider);
+    req.set_expand(true);
+    cd::GetClusterResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->GetCluster(ctx.get(), req, &resp)));
+    if (resp.clusters().empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no cluster ", cluster, " in account ", account));
+    }
+    const cd::Cluster& c = resp.clusters(0);
+    GENNAKER_ASSIGN_OR_RETURN(Json out, ParseJson(c.json().json(), "cluster"));
+    if (!out.is_object()) out = Json{{"name", c.name()}};
+    if (!out.contains("serverGroups") || !out["serverGroups"].is_array()) {
+      // Built from the typed server groups when the JSON lacks them.
+      Json groups = Json::array();
+      for (const cd::ServerGroup& sg : c.server_groups()) {
+        GENNAKER_ASSIGN_OR_RETURN(Json g,
+                                  ParseJson(sg.json().json(), "server group"));
+        groups.push_back(std::move(g));
+      }
+      out["serverGroups"] = std::move(groups);
+    }
+    if (out["serverGroups"].empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("cluster ", cluster, " has no server group"));
+    }
+    return out;
+  }
+
+  absl::StatusOr<Json> GetServerGroup(const std::string& account,
+                                      const std::string& region,
+                                      const std::string& name) override {
+    cd::GetServerGroupRequest req;
+    req.mutable_ref()->set_account(account);
+    req.mutable_ref()->set_region(region);
+    req.mutable_ref()->set_name(name);
+    cd::GetServerGroupResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->GetServerGroup(ctx.get(), req, &resp)));
+    return ParseJson(resp.server_group().json().json(), "server group");
+  }
+
+ private:
+  std::unique_ptr<cd::ClouddriverService::Stub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<CloudDriver> NewCloudDriverGrpc(
+    std::shared_ptr<grpc::Channel> channel) {
+  return std::make_unique<CloudDriverGrpc>(std::move(channel));
+}
+
+}  // namespace gennaker::orca

@@ -1,0 +1,50 @@
+// What orca needs from clouddriver: submit operations (one kato task per
+// submission, de-duplicated by an idempotency key), poll the task, and read
+// clusters and server groups, all as Spinnaker's JSON shapes. CloudDriver is
+// the interface the stages use (tests give them an in-memory fake);
+// NewCloudDriverGrpc is the real client over ClouddriverService.
+#ifndef GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
+#define GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/orca/engine/model.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace gennaker::orca {
+
+class CloudDriver {
+ public:
+  virtual ~CloudDriver() = default;
+  // `operations`: JSON array of {"name": op, "account": acct,
+  // "description": {...}}, run in order as one task. Returns the task id. The
+  // same idempotency key returns the same task (clouddriver de-duplicates).
+  virtual absl::StatusOr<std::string> Submit(
+      const Json& operations, const std::string& idempotency_key,
+      const std::string& application) = 0;
+  // Spinnaker's kato task JSON: {id, status{completed, failed, ...},
+  // history, resultObjects}. NOT_FOUND for an unknown task.
+  virtual absl::StatusOr<Json> GetTask(const std::string& task_id) = 0;
+  // Spinnaker's cluster JSON with "serverGroups" (each with "instances");
+  // NOT_FOUND when the cluster has no server group.
+  virtual absl::StatusOr<Json> GetCluster(
+      const std::string& app, const std::string& account,
+      const std::string& cluster, const std::string& cloud_provider) = 0;
+  // Spinnaker's server group JSON with instances; NOT_FOUND when absent.
+  virtual absl::StatusOr<Json> GetServerGroup(const std::string& account,
+                                              const std::string& region,
+                                              const std::string& name) = 0;
+};
+
+// Calls time out after 10 s; gRPC errors keep their canonical codes.
+std::unique_ptr<CloudDriver> NewCloudDriverGrpc(
+    std::shared_ptr<grpc::Channel> channel);
+
+}  // namespace gennaker::orca
+
+#endif  // GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_

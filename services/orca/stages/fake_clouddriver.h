@@ -1,0 +1,272 @@
+// An in-memory CloudDriver for stage tests, with the local provider's
+// shapes (region "localhost"): operations run when they are submitted, a
+// submission is de-duplicated by its idempotency key, tasks can answer
+// "running" for a few polls, operations can be made to fail, and a
+// submission's answer can be "lost" (the work is done, the caller sees
+// UNAVAILABLE) to imitate a crash between the call and its commit.
+#ifndef GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
+#define GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/orca/clouddriver_client.h"
+
+namespace gennaker::orca {
+
+class FakeCloudDriver : public CloudDriver {
+ public:
+  // Knobs.
+  bool instances_healthy = true;      // new instances are Up (else Down)
+  int polls_to_complete = 0;          // GetTask answers "running" first
+  std::set<std::string> failing_ops;  // these operations fail
+  int lose_submit_answers = 0;        // next N Submits answer UNAVAILABLE
+
+  // What happened.
+  int submit_calls = 0;
+  std::vector<Json> executed;  // every operation run, in order
+  std::map<std::string, std::string> task_by_key;
+  std::map<std::string, Json> groups;  // by name
+  std::map<std::string, Json> load_balancers;
+  std::map<std::string, Json> security_groups;
+
+  // Adds a server group of `cluster` ("app-stack") with sequence `seq`.
+  Json& AddGroup(const std::string& cluster, int seq, Json capacity,
+                 bool enabled = true, bool healthy = true,
+                 Json command = Json::array({"srv", "v1"})) {
+    char version[16];
+    std::snprintf(version, sizeof(version), "-v%03d", seq);
+    std::string name = cluster + version;
+    Json& g = groups[name];
+    g = {{"name", name},
+         {"type", "local"},
+         {"cloudProvider", "local"},
+         {"account", "local"},
+         {"region", "localhost"},
+         {"zones", {"localhost"}},
+         {"application", cluster.substr(0, cluster.find('-'))},
+         {"cluster", cluster},
+         {"moniker",
+          {{"app", cluster.substr(0, cluster.find('-'))},
+           {"cluster", cluster},
+           {"sequence", seq}}},
+         {"isDisabled", !enabled},
+         {"createdTime", ++clock_},
+         {"capacity", Json::object()},
+         {"instances", Json::array()},
+         {"loadBalancers", Json::array()},
+         {"securityGroups", Json::array()},
+         {"launchConfig", {{"command", command}}}};
+    SetCapacity(g, capacity, healthy);
+    return g;
+  }
+
+  absl::StatusOr<std::string> Submit(const Json& operations,
+                                     const std::string& key,
+                                     const std::string& application) override {
+    ++submit_calls;
+    std::string id;
+    auto found = task_by_key.find(key);
+    if (found != task_by_key.end()) {
+      id = found->second;
+    } else {
+      id = absl::StrCat("task-", tasks_.size() + 1);
+      task_by_key[key] = id;
+      Run(id, operations, application);
+    }
+    if (lose_submit_answers > 0) {
+      --lose_submit_answers;
+      return absl::UnavailableError("connection reset after the call");
+    }
+    return id;
+  }
+
+  absl::StatusOr<Json> GetTask(const std::string& id) override {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return absl::NotFoundError("no task " + id);
+    Json t = it->second;
+    int& left = polls_left_[id];
+    if (left > 0) {
+      --left;
+      t["status"] = {{"phase", "ORCHESTRATION"}, {"status", "Processing op"},
+                     {"complete", false},        {"completed", false},
+                     {"failed", false},          {"retryable", false}};
+    }
+    return t;
+  }
+
+  absl::StatusOr<Json> GetCluster(const std::string&,
+                                  const std::string& account,
+                                  const std::string& cluster,
+                                  const std::string&) override {
+    Json sgs = Json::array();
+    for (const auto& [name, g] : groups) {
+      if (Str(g, "cluster") == cluster && Str(g, "account") == account) {
+        sgs.push_back(g);
+      }
+    }
+    if (sgs.empty()) return absl::NotFoundError("no cluster " + cluster);
+    return Json{{"name", cluster},
+                {"accountName", account},
+                {"type", "local"},
+                {"serverGroups", sgs},
+                {"loadBalancers", Json::array()}};
+  }
+
+  absl::StatusOr<Json> GetServerGroup(const std::string& account,
+                                      const std::string& region,
+                                      const std::string& name) override {
+    auto it = groups.find(name);
+    if (it == groups.end() || Str(it->second, "account") != account ||
+        Str(it->second, "region") != region) {
+      return absl::NotFoundError("no server group " + name);
+    }
+    return it->second;
+  }
+
+  // Capacity with as many instances as desired (new ones Up or Down).
+  void SetCapacity(Json& g, const Json& c, bool healthy) {
+    g["capacity"] = {{"min", Int(c, "min")},
+                     {"max", Int(c, "max")},
+                     {"desired", Int(c, "desired")}};
+    Json& instances = g["instances"];
+    size_t want = static_cast<size_t>(Int(c, "desired"));
+    while (instances.size() > want) instances.erase(instances.size() - 1);
+    while (instances.size() < want) {
+      std::string state = healthy ? "Up" : "Down";
+      std::string id = absl::StrCat(Str(g, "name"), "-i", ++instance_seq_);
+      instances.push_back({{"id", id},
+                           {"name", id},
+                           {"healthState", state},
+                           {"launchTime", clock_},
+                           {"health",
+                            {{{"type", "Local"},
+                              {"healthClass", "platform"},
+                              {"state", state}}}}});
+    }
+    g["instanceCounts"] = {{"total", instances.size()},
+                           {"up", healthy ? instances.size() : 0},
+                           {"down", healthy ? 0 : instances.size()}};
+  }
+
+ private:
+  void Run(const std::string& id, const Json& ops, const std::string&) {
+    Json results = Json::array();
+    std::string error;
+    for (const Json& op : ops) {
+      executed.push_back(op);
+      error = Apply(Str(op, "name"), op["description"], &results);
+      if (!error.empty()) break;
+    }
+    Json st = {{"phase", "ORCHESTRATION"},
+               {"status", error.empty() ? "Orchestration completed."
+                                        : "Orchestration failed."},
+               {"complete", true},
+               {"completed", true},
+               {"failed", !error.empty()},
+               {"retryable", false}};
+    if (!error.empty()) {
+      results.push_back({{"type", "EXCEPTION"}, {"message", error}});
+    }
+    tasks_[id] = {{"id", id},
+                  {"status", st},
+                  {"history", Json::array({{{"phase", "ORCHESTRATION"},
+                                            {"status", "Initializing"}}})},
+                  {"resultObjects", results}};
+    polls_left_[id] = polls_to_complete;
+  }
+
+  std::string Apply(const std::string& op, const Json& d, Json* results) {
+    if (failing_ops.count(op)) return op + " failed: out of ports";
+    std::string name = Str(d, "serverGroupName");
+    if (op == "createServerGroup" || op == "cloneServerGroup") {
+      Json desc = d;
+      if (op == "cloneServerGroup") {
+        auto src = groups.find(Str(d["source"], "asgName"));
+        if (src == groups.end()) return "no source server group";
+        if (!desc.contains("capacity"))
+          desc["capacity"] = src->second["capacity"];
+        if (!desc.contains("command")) {
+          desc["command"] = src->second["launchConfig"]["command"];
+        }
+      }
+      std::string app = Str(desc, "application");
+      std::string stack = Str(desc, "stack");
+      std::string detail = Str(desc, "freeFormDetails");
+      std::string cluster = app;
+      if (!stack.empty() || !detail.empty()) cluster += "-" + stack;
+      if (!detail.empty()) cluster += "-" + detail;
+      int seq = 0;
+      for (const auto& [n, g] : groups) {
+        if (Str(g, "cluster") == cluster) {
+          seq = std::max(seq,
+                         static_cast<int>(Int(g["moniker"], "sequence")) + 1);
+        }
+      }
+      Json capacity = desc.contains("capacity")
+                          ? desc["capacity"]
+                          : Json{{"min", 1}, {"max", 1}, {"desired", 1}};
+      Json& g =
+          AddGroup(cluster, seq, capacity, true, instances_healthy,
+                   desc.contains("command") ? desc["command"] : Json::array());
+      g["account"] = Str(d, "credentials");
+      results->push_back(
+          {{"serverGroupNames", {"localhost:" + Str(g, "name")}},
+           {"serverGroupNameByRegion", {{"localhost", Str(g, "name")}}},
+           {"messages", Json::array()}});
+      return "";
+    }
+    if (op == "upsertLoadBalancer") {
+      load_balancers[Str(d, "name")] = d;
+      return "";
+    }
+    if (op == "deleteLoadBalancer") {
+      load_balancers.erase(Str(d, "loadBalancerName"));
+      return "";
+    }
+    if (op == "upsertSecurityGroup") {
+      security_groups[Str(d, "name")] = d;
+      return "";
+    }
+    if (op == "deleteSecurityGroup") {
+      security_groups.erase(Str(d, "securityGroupName"));
+      return "";
+    }
+    auto it = groups.find(name);
+    if (it == groups.end()) return "server group " + name + " not found";
+    Json& g = it->second;
+    if (op == "resizeServerGroup") {
+      SetCapacity(g, d["capacity"], instances_healthy);
+    } else if (op == "enableServerGroup") {
+      g["isDisabled"] = false;
+    } else if (op == "disableServerGroup") {
+      g["isDisabled"] = true;
+    } else if (op == "destroyServerGroup") {
+      groups.erase(it);
+    } else if (op == "terminateInstances") {
+      Json kept = Json::array();
+      std::set<std::string> ids;
+      for (const Json& i : d["instanceIds"]) ids.insert(i.get<std::string>());
+      for (const Json& i : g["instances"]) {
+        if (!ids.count(Str(i, "id"))) kept.push_back(i);
+      }
+      g["instances"] = kept;
+    } else {
+      return "unknown operation " + op;
+    }
+    return "";
+  }
+
+  int64_t clock_ = 1000;
+  int instance_seq_ = 0;
+  std::map<std::string, Json> tasks_;
+  std::map<std::string, int> polls_left_;
+};
+
+}  // namespace gennaker::orca
+
+#endif  // GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
