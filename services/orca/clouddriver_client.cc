@@ -76,6 +76,14 @@ class CloudDriverGrpc : public CloudDriver {
     return ParseJson(resp.task().json().json(), "task");
   }
 
+  absl::Status ResumeTask(const std::string& task_id) override {
+    cd::ResumeOperationTaskRequest req;
+    req.set_task_id(task_id);
+    cd::ResumeOperationTaskResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    return FromGrpcStatus(stub_->ResumeOperationTask(ctx.get(), req, &resp));
+  }
+
   absl::StatusOr<Json> GetCluster(const std::string& app,
                                   const std::string& account,
                                   const std::string& cluster,

@@ -30,6 +30,9 @@ class CloudDriver {
   // Spinnaker's kato task JSON: {id, status{completed, failed, ...},
   // history, resultObjects}. NOT_FOUND for an unknown task.
   virtual absl::StatusOr<Json> GetTask(const std::string& task_id) = 0;
+  // Runs a task that failed retryably again (clouddriver restarted under it);
+  // FAILED_PRECONDITION when it is not retryable.
+  virtual absl::Status ResumeTask(const std::string& task_id) = 0;
   // Spinnaker's cluster JSON with "serverGroups" (each with "instances");
   // NOT_FOUND when the cluster has no server group.
   virtual absl::StatusOr<Json> GetCluster(

@@ -451,7 +451,17 @@ absl::StatusOr<TaskResult> MonitorKatoTask::Run(const TaskInput& in) {
   }
   if (!replaced) tasks.push_back(entry);
   TaskResult r;
-  if (Flag(st, "failed")) {
+  const int64_t resumes = Int(ctx, "kato.task.resumeCount");
+  if (Flag(st, "failed") && Flag(st, "retryable") && resumes < 3) {
+    // clouddriver lost the task (it restarted): run it again, same id. Its
+    // operations are idempotent (a deploy finds the group it made).
+    absl::Status resumed = cd_->ResumeTask(id);
+    if (!resumed.ok() && !absl::IsFailedPrecondition(resumed)) {
+      return FromError(resumed, absl::StrCat("resuming clouddriver task ", id));
+    }
+    r = TaskResult::Running(1000);
+    r.context["kato.task.resumeCount"] = resumes + 1;
+  } else if (Flag(st, "failed")) {
     r = TaskResult::Terminal(
         absl::StrCat("clouddriver task ", id, " failed: ", message));
   } else if (!Flag(st, "completed")) {

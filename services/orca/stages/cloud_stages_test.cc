@@ -252,6 +252,19 @@ TEST_F(CloudStagesTest, DeployWithoutStrategyCreatesAndWaitsForUpInstances) {
   EXPECT_EQ(Count(e, "disableCluster"), 0);
 }
 
+TEST_F(CloudStagesTest, TaskOrphanedByAClouddriverRestartIsResumed) {
+  cd_.orphan_next_tasks = 1;
+  std::string id = Start({Deploy(Cluster("none"))});
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(cd_.resumes, 1);
+  EXPECT_EQ(cd_.submit_calls, 1);  // resumed, not submitted again
+  EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
+  EXPECT_EQ(Stage(e, "createServerGroup")["context"]["kato.task.resumeCount"],
+            1);
+}
+
 TEST_F(CloudStagesTest, HighlanderDisablesThenDestroysEveryOlderGroup) {
   cd_.AddGroup("demo-prod", 0, Cap(1, 1, 1), /*enabled=*/false);
   cd_.AddGroup("demo-prod", 1, Cap(2, 2, 2));

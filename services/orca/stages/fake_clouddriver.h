@@ -27,7 +27,10 @@ class FakeCloudDriver : public CloudDriver {
   int lose_submit_answers = 0;        // next N Submits answer UNAVAILABLE
 
   // What happened.
+  int orphan_next_tasks = 0;  // next N tasks fail retryably, unrun
+
   int submit_calls = 0;
+  int resumes = 0;
   std::vector<Json> executed;  // every operation run, in order
   std::map<std::string, std::string> task_by_key;
   std::map<std::string, Json> groups;  // by name
@@ -76,13 +79,42 @@ class FakeCloudDriver : public CloudDriver {
     } else {
       id = absl::StrCat("task-", tasks_.size() + 1);
       task_by_key[key] = id;
-      Run(id, operations, application);
+      if (orphan_next_tasks > 0) {
+        // As if clouddriver restarted before running it.
+        --orphan_next_tasks;
+        pending_[id] = operations;
+        tasks_[id] = {
+            {"id", id},
+            {"status",
+             {{"completed", true},
+              {"failed", true},
+              {"retryable", true},
+              {"status", "Orphaned"}}},
+            {"history", Json::array()},
+            {"resultObjects",
+             {{{"type", "EXCEPTION"}, {"message", "clouddriver stopped"}}}}};
+      } else {
+        Run(id, operations, application);
+      }
     }
     if (lose_submit_answers > 0) {
       --lose_submit_answers;
       return absl::UnavailableError("connection reset after the call");
     }
     return id;
+  }
+
+  absl::Status ResumeTask(const std::string& id) override {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) return absl::NotFoundError("no task " + id);
+    if (!it->second["status"].value("retryable", false)) {
+      return absl::FailedPreconditionError("not retryable");
+    }
+    ++resumes;
+    Json ops = pending_[id];
+    pending_.erase(id);
+    Run(id, ops, "");
+    return absl::OkStatus();
   }
 
   absl::StatusOr<Json> GetTask(const std::string& id) override {
@@ -154,6 +186,7 @@ class FakeCloudDriver : public CloudDriver {
   }
 
  private:
+  std::map<std::string, Json> pending_;  // orphaned tasks' operations
   void Run(const std::string& id, const Json& ops, const std::string&) {
     Json results = Json::array();
     std::string error;
