@@ -45,19 +45,6 @@ Response Error(const absl::Status& status, const Request& request) {
 
 // --- query parameters ---
 
-// A boolean parameter as Spring converts one (true/false, on/off, yes/no,
-// 1/0, any case); absent or empty is `fallback`.
-absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
-                               bool fallback) {
-  std::string v =
-      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
-  if (v.empty()) return fallback;
-  if (v == "true" || v == "on" || v == "yes" || v == "1") return true;
-  if (v == "false" || v == "off" || v == "no" || v == "0") return false;
-  return absl::InvalidArgumentError(
-      absl::StrCat("query parameter '", name, "' must be true or false"));
-}
-
 // A positive integer parameter; absent or empty is `fallback`.
 absl::StatusOr<int> QueryPositiveInt(const Request& r, const std::string& name,
                                      int fallback) {
@@ -895,6 +882,17 @@ void AddInfrastructureRoutes(
 
   route("/instances/{account}/{region}/{instanceId}", GetInstance);
   route("/search", Search);
+}
+
+absl::StatusOr<bool> QueryBool(const http::Request& r, const std::string& name,
+                               bool fallback) {
+  std::string v =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
+  if (v.empty()) return fallback;
+  if (v == "true" || v == "on" || v == "yes" || v == "1") return true;
+  if (v == "false" || v == "off" || v == "no" || v == "0") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("query parameter '", name, "' must be true or false"));
 }
 
 absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(

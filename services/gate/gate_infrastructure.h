@@ -22,9 +22,11 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/http/http.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "services/gate/gate_executions.h"
 
@@ -37,6 +39,12 @@ void AddInfrastructureRoutes(
     std::shared_ptr<clouddriver::v1::ClouddriverService::StubInterface>
         clouddriver,
     std::chrono::milliseconds deadline, const AddRoute& add);
+
+// The boolean query parameter `name` as Spring converts one (true/false,
+// on/off, yes/no, 1/0, any case); absent or empty is `fallback`, anything else
+// INVALID_ARGUMENT.
+absl::StatusOr<bool> QueryBool(const http::Request& r, const std::string& name,
+                               bool fallback);
 
 // The dynamic target a Spinnaker target name means, case-insensitively:
 // "current"/"newest", "previous"/"ancestor", "oldest" and "largest", each

@@ -1,6 +1,8 @@
 // gate's infrastructure routes over real HTTP (gate's REST router and server)
 // against a fake clouddriver served by an in-process gRPC server: the
-// Spinnaker JSON shapes, what reaches clouddriver, and the error statuses.
+// Spinnaker JSON shapes, what reaches clouddriver, and the error statuses;
+// and the application routes, which merge a fake front50's records with
+// clouddriver's view.
 #include "services/gate/gate_infrastructure.h"
 
 #include <google/protobuf/text_format.h>
@@ -15,7 +17,9 @@
 #include "common/grpc/grpc_server.h"
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
+#include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "services/gate/gate_applications.h"
 #include "services/gate/gate_rest.h"
 
 namespace gennaker::gate {
@@ -23,6 +27,7 @@ namespace {
 
 using Json = nlohmann::json;
 namespace cd = clouddriver::v1;
+namespace f50 = front50::v1;
 
 // One RPC of the fake: the reply (or error) to give and what it was asked.
 template <typename Request, typename Response>
@@ -56,6 +61,10 @@ class FakeClouddriver final : public cd::ClouddriverService::Service {
       get_security_group;
   FakeRpc<cd::GetInstanceRequest, cd::GetInstanceResponse> get_instance;
   FakeRpc<cd::SearchRequest, cd::SearchResponse> search;
+  FakeRpc<cd::ListApplicationsRequest, cd::ListApplicationsResponse>
+      list_applications;
+  FakeRpc<cd::GetApplicationRequest, cd::GetApplicationResponse>
+      get_application;
 
   void Reset() {
     std::lock_guard<std::mutex> lock(mu);
@@ -72,6 +81,8 @@ class FakeClouddriver final : public cd::ClouddriverService::Service {
     get_security_group = {};
     get_instance = {};
     search = {};
+    list_applications = {};
+    get_application = {};
   }
 
   grpc::Status ListAccounts(grpc::ServerContext* ctx,
@@ -133,6 +144,16 @@ class FakeClouddriver final : public cd::ClouddriverService::Service {
                       cd::SearchResponse* resp) override {
     return Serve(search, ctx, *req, resp);
   }
+  grpc::Status ListApplications(grpc::ServerContext* ctx,
+                                const cd::ListApplicationsRequest* req,
+                                cd::ListApplicationsResponse* resp) override {
+    return Serve(list_applications, ctx, *req, resp);
+  }
+  grpc::Status GetApplication(grpc::ServerContext* ctx,
+                              const cd::GetApplicationRequest* req,
+                              cd::GetApplicationResponse* resp) override {
+    return Serve(get_application, ctx, *req, resp);
+  }
 
  private:
   template <typename Request, typename Response>
@@ -150,6 +171,46 @@ class FakeClouddriver final : public cd::ClouddriverService::Service {
   }
 };
 
+// front50's application reads as the tests script them. Every member is
+// guarded by `mu`.
+class FakeFront50 final : public f50::Front50Service::Service {
+ public:
+  std::mutex mu;
+  FakeRpc<f50::ListApplicationsRequest, f50::ListApplicationsResponse>
+      list_applications;
+  FakeRpc<f50::GetApplicationRequest, f50::GetApplicationResponse>
+      get_application;
+
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu);
+    list_applications = {};
+    get_application = {};
+  }
+
+  grpc::Status ListApplications(grpc::ServerContext*,
+                                const f50::ListApplicationsRequest* req,
+                                f50::ListApplicationsResponse* resp) override {
+    return Serve(list_applications, *req, resp);
+  }
+  grpc::Status GetApplication(grpc::ServerContext*,
+                              const f50::GetApplicationRequest* req,
+                              f50::GetApplicationResponse* resp) override {
+    return Serve(get_application, *req, resp);
+  }
+
+ private:
+  template <typename Request, typename Response>
+  grpc::Status Serve(FakeRpc<Request, Response>& rpc, const Request& req,
+                     Response* resp) {
+    std::lock_guard<std::mutex> lock(mu);
+    rpc.last = req;
+    ++rpc.calls;
+    if (!rpc.status.ok()) return rpc.status;
+    *resp = rpc.reply;
+    return grpc::Status::OK;
+  }
+};
+
 template <typename Message>
 Message Proto(const std::string& text) {
   Message m;
@@ -161,11 +222,12 @@ class GateInfrastructureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fake_ = new FakeClouddriver();
-    auto grpc_server = GrpcServer::Start({}, {fake_});
+    front50_ = new FakeFront50();
+    auto grpc_server = GrpcServer::Start({}, {fake_, front50_});
     ASSERT_TRUE(grpc_server.ok()) << grpc_server.status();
     grpc_ = grpc_server->release();
     RestBackends backends;
-    // Only clouddriver is called; front50 and orca answer UNIMPLEMENTED.
+    // clouddriver and front50 are fakes; orca answers UNIMPLEMENTED.
     backends.clouddriver =
         MakeChannel(absl::StrCat("127.0.0.1:", grpc_->port()));
     backends.front50 = backends.clouddriver;
@@ -182,9 +244,13 @@ class GateInfrastructureTest : public ::testing::Test {
     grpc_->Shutdown(std::chrono::milliseconds(100));
     delete grpc_;
     delete fake_;
+    delete front50_;
   }
 
-  void SetUp() override { fake_->Reset(); }
+  void SetUp() override {
+    fake_->Reset();
+    front50_->Reset();
+  }
 
   // Runs `f` on the fake under its lock (to script replies or read requests).
   template <typename F>
@@ -225,7 +291,22 @@ class GateInfrastructureTest : public ::testing::Test {
     return j;
   }
 
+  // Runs `f` on the fake front50 under its lock.
+  template <typename F>
+  static auto Front50(F f) {
+    std::lock_guard<std::mutex> lock(front50_->mu);
+    return f(*front50_);
+  }
+
+  // GET `path`, expecting `status`; the body as sent.
+  static std::string Body(const std::string& path, int status = 200) {
+    http::ClientResponse r = Call(path);
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    return r.body;
+  }
+
   static inline FakeClouddriver* fake_ = nullptr;
+  static inline FakeFront50* front50_ = nullptr;
   static inline GrpcServer* grpc_ = nullptr;
   static inline http::Server* rest_ = nullptr;
   static inline std::string base_;
@@ -1056,6 +1137,337 @@ TEST_F(GateInfrastructureTest, SearchShortQueriesAndBadParameters) {
   Json error = GetError("/search?q=app&type=bogus", 400);
   EXPECT_EQ(error["message"], "unknown type");
   EXPECT_EQ(error["error"], "Bad Request");
+}
+
+// --- applications: front50 merged with clouddriver ---
+
+// front50's record of "shop" (stored lower-case; cloudProviders left empty
+// and a stale accounts list, as front50 may hold them).
+constexpr char kShopRecord[] = R"pb(
+  application {
+    name: "shop"
+    email: "dev@example.com"
+    attributes {
+      json: '{"name":"shop","email":"dev@example.com","cloudProviders":"",'
+            '"accounts":"stale","instancePort":80,'
+            '"createTs":"1553171540150","trafficGuards":[]}'
+    }
+  }
+)pb";
+
+// clouddriver's view of "shop": deployed in prod (two clusters).
+constexpr char kShopInfrastructure[] = R"pb(
+  application {
+    name: "shop"
+    attributes {
+      json: '{"name":"shop","cloudProviders":"kubernetes","instancePort":8080}'
+    }
+    clusters { account: "prod" name: "shop-web" cloud_provider: "kubernetes" }
+    clusters { account: "prod" name: "shop" cloud_provider: "kubernetes" }
+  }
+)pb";
+
+TEST(MergeApplicationAttributesTest, GatesRules) {
+  using OJson = nlohmann::ordered_json;
+  InfrastructureView cd;
+  cd.name = "App";
+  cd.attributes = OJson::parse(R"({"name": "App", "a": "cd", "b": "cd",
+      "c": 7, "d": true, "e": ["cd"], "f": {"k": 1}, "g": "cd", "h": "",
+      "i": 0, "j": null, "k": "new"})");
+  cd.accounts = {"test", "prod"};
+  OJson front50 = OJson::parse(R"({"name": "app", "a": "front50", "b": "",
+      "c": 0, "d": false, "e": [], "f": {}, "g": null, "h": "front50",
+      "i": 3, "j": "front50", "accounts": "stale"})");
+  // front50's set values stay; its unset ones (null, false, 0, "", [], {})
+  // take clouddriver's set ones; clouddriver's unset ones add nothing.
+  EXPECT_EQ(MergeApplicationAttributes(front50, &cd, "app").dump(),
+            OJson::parse(R"({"name": "app", "a": "front50", "b": "cd",
+                "c": 7, "d": true, "e": ["cd"], "f": {"k": 1}, "g": "cd",
+                "h": "front50", "i": 3, "j": "front50", "accounts": "prod,test",
+                "k": "new"})")
+                .dump());
+  // Without clouddriver: front50's as is, with the name.
+  EXPECT_EQ(MergeApplicationAttributes(front50, nullptr, "app"), front50);
+  // No accounts from clouddriver: front50's stay.
+  cd.accounts.clear();
+  EXPECT_EQ(MergeApplicationAttributes(front50, &cd, "app")["accounts"],
+            "stale");
+  // Not an object: {} plus clouddriver's.
+  EXPECT_EQ(MergeApplicationAttributes(OJson("junk"), nullptr, "app").dump(),
+            R"({"name":"app"})");
+}
+
+TEST_F(GateInfrastructureTest, ApplicationMergesClouddriverAccounts) {
+  Front50([](FakeFront50& f) {
+    f.get_application.reply = Proto<f50::GetApplicationResponse>(kShopRecord);
+  });
+  Fake([](FakeClouddriver& f) {
+    f.get_application.reply =
+        Proto<cd::GetApplicationResponse>(kShopInfrastructure);
+    f.get_application.reply.mutable_application()->add_clusters()->set_account(
+        "test");
+  });
+  // Deck's call: attributes merged, no clusters.
+  EXPECT_EQ(Body("/applications/SHOP?expand=false"),
+            R"({"name":"shop","attributes":{"name":"shop",)"
+            R"("email":"dev@example.com","cloudProviders":"kubernetes",)"
+            R"("accounts":"prod,test","instancePort":80,)"
+            R"("createTs":"1553171540150","trafficGuards":[]},)"
+            R"("clusters":{}})");
+  EXPECT_EQ(
+      Front50([](FakeFront50& f) { return f.get_application.last.name(); }),
+      "SHOP");
+  // clouddriver is asked for the lower-cased name, as the caller.
+  EXPECT_EQ(
+      Fake([](FakeClouddriver& f) { return f.get_application.last.name(); }),
+      "shop");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.last_user; }), "anonymous");
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.list_clusters.calls; }), 0);
+}
+
+TEST_F(GateInfrastructureTest, ApplicationExpandedHasClustersByAccount) {
+  Front50([](FakeFront50& f) {
+    f.get_application.reply = Proto<f50::GetApplicationResponse>(kShopRecord);
+  });
+  Fake([](FakeClouddriver& f) {
+    f.get_application.reply =
+        Proto<cd::GetApplicationResponse>(kShopInfrastructure);
+    f.list_clusters.reply = Proto<cd::ListClustersResponse>(R"pb(
+      clusters {
+        account: "prod"
+        name: "shop-web"
+        cloud_provider: "kubernetes"
+        server_group_names: "shop-web-v002"
+        server_group_names: "shop-web-v001"
+        load_balancer_names: "shop-lb"
+      }
+      clusters { account: "test" name: "shop" cloud_provider: "local" }
+      clusters {
+        account: "prod"
+        name: "shop"
+        cloud_provider: "kubernetes"
+        server_group_names: "shop-v000"
+      }
+    )pb");
+  });
+  const std::string expected =
+      R"({"name":"shop","attributes":{"name":"shop",)"
+      R"("email":"dev@example.com","cloudProviders":"kubernetes",)"
+      R"("accounts":"prod,test","instancePort":80,)"
+      R"("createTs":"1553171540150","trafficGuards":[]},)"
+      R"("clusters":{"prod":[)"
+      R"({"name":"shop","provider":"kubernetes","serverGroups":["shop-v000"],)"
+      R"("loadBalancers":[]},)"
+      R"({"name":"shop-web","provider":"kubernetes",)"
+      R"("serverGroups":["shop-web-v002","shop-web-v001"],)"
+      R"("loadBalancers":["shop-lb"]}],)"
+      R"("test":[{"name":"shop","provider":"local","serverGroups":[],)"
+      R"("loadBalancers":[]}]}})";
+  // expand defaults to true, as in Gate.
+  EXPECT_EQ(Body("/applications/shop"), expected);
+  EXPECT_EQ(Body("/applications/shop?expand=true"), expected);
+  auto req = Fake([](FakeClouddriver& f) { return f.list_clusters.last; });
+  EXPECT_EQ(req.application(), "shop");
+  EXPECT_EQ(req.account(), "");
+
+  // ListClusters failing: the cluster names GetApplication gave.
+  Fake([](FakeClouddriver& f) {
+    f.list_clusters.status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "clouddriver restarting");
+  });
+  Json out = Get("/applications/shop?expand=true");
+  EXPECT_EQ(out["attributes"]["accounts"], "prod");
+  EXPECT_EQ(out["clusters"], Json::parse(R"({"prod": [
+      {"name": "shop", "provider": "kubernetes", "serverGroups": [],
+       "loadBalancers": []},
+      {"name": "shop-web", "provider": "kubernetes", "serverGroups": [],
+       "loadBalancers": []}]})"))
+      << out.dump();
+}
+
+TEST_F(GateInfrastructureTest,
+       ApplicationFallsBackToFront50WhenClouddriverFails) {
+  Front50([](FakeFront50& f) {
+    f.get_application.reply = Proto<f50::GetApplicationResponse>(kShopRecord);
+  });
+  const std::string front50_only =
+      R"({"name":"shop","attributes":{"name":"shop",)"
+      R"("email":"dev@example.com","cloudProviders":"","accounts":"stale",)"
+      R"("instancePort":80,"createTs":"1553171540150","trafficGuards":[]},)"
+      R"("clusters":{}})";
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::UNIMPLEMENTED,
+        grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::INTERNAL,
+        grpc::StatusCode::PERMISSION_DENIED}) {
+    Fake([code](FakeClouddriver& f) {
+      f.get_application.status = grpc::Status(code, "clouddriver is down");
+    });
+    EXPECT_EQ(Body("/applications/shop"), front50_only) << code;
+    EXPECT_EQ(Body("/applications/shop?expand=false"), front50_only) << code;
+  }
+  // Nothing deployed (NOT_FOUND): front50's record, no clusters.
+  Fake([](FakeClouddriver& f) {
+    f.get_application.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "no infrastructure");
+  });
+  EXPECT_EQ(Body("/applications/shop"), front50_only);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.list_clusters.calls; }), 0);
+
+  // Unknown to front50 while clouddriver is down: front50's 404.
+  Front50([](FakeFront50& f) {
+    f.get_application.status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                            "application 'shop' not found");
+  });
+  Fake([](FakeClouddriver& f) {
+    f.get_application.status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "clouddriver is down");
+  });
+  Json error = GetError("/applications/shop", 404);
+  EXPECT_EQ(error["message"], "application 'shop' not found");
+}
+
+TEST_F(GateInfrastructureTest, ClouddriverOnlyApplicationIsServed) {
+  Front50([](FakeFront50& f) {
+    f.get_application.status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                            "application 'ghost' not found");
+  });
+  Fake([](FakeClouddriver& f) {
+    f.get_application.reply = Proto<cd::GetApplicationResponse>(R"pb(
+      application {
+        name: "ghost"
+        attributes { json: '{"name":"ghost","cloudProviders":"local"}' }
+        clusters { account: "test" name: "ghost" cloud_provider: "local" }
+      }
+    )pb");
+    f.list_clusters.reply = Proto<cd::ListClustersResponse>(R"pb(
+      clusters {
+        account: "test"
+        name: "ghost"
+        cloud_provider: "local"
+        server_group_names: "ghost-v000"
+      }
+    )pb");
+  });
+  EXPECT_EQ(Body("/applications/Ghost?expand=false"),
+            R"({"name":"ghost","attributes":{"name":"ghost",)"
+            R"("cloudProviders":"local","accounts":"test"},"clusters":{}})");
+  EXPECT_EQ(Body("/applications/ghost"),
+            R"({"name":"ghost","attributes":{"name":"ghost",)"
+            R"("cloudProviders":"local","accounts":"test"},)"
+            R"("clusters":{"test":[{"name":"ghost","provider":"local",)"
+            R"("serverGroups":["ghost-v000"],"loadBalancers":[]}]}})");
+
+  // Unknown to both: front50's 404.
+  Fake([](FakeClouddriver& f) {
+    f.get_application.status =
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "no infrastructure");
+  });
+  Json error = GetError("/applications/ghost", 404);
+  EXPECT_EQ(error["message"], "application 'ghost' not found");
+}
+
+TEST_F(GateInfrastructureTest, ApplicationFront50ErrorsAreTheAnswer) {
+  Front50([](FakeFront50& f) {
+    f.get_application.status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "front50 is down");
+  });
+  Fake([](FakeClouddriver& f) {
+    f.get_application.reply =
+        Proto<cd::GetApplicationResponse>(kShopInfrastructure);
+  });
+  Json error = GetError("/applications/shop", 503);
+  EXPECT_EQ(error["message"], "front50 is down");
+
+  GetError("/applications/shop?expand=maybe", 400);
+  EXPECT_EQ(Fake([](FakeClouddriver& f) { return f.get_application.calls; }),
+            1);
+  EXPECT_EQ(Front50([](FakeFront50& f) { return f.get_application.calls; }), 1);
+}
+
+TEST_F(GateInfrastructureTest, ApplicationListMergesClouddriver) {
+  Front50([](FakeFront50& f) {
+    f.list_applications.reply = Proto<f50::ListApplicationsResponse>(R"pb(
+      applications {
+        name: "billing"
+        attributes { json: '{"name":"billing","email":"B@example.com"}' }
+      }
+      applications {
+        name: "shop"
+        attributes {
+          json: '{"name":"shop","email":"dev@example.com",'
+                '"cloudProviders":"","accounts":"stale"}'
+        }
+      }
+    )pb");
+  });
+  Fake([](FakeClouddriver& f) {
+    f.list_applications.reply = Proto<cd::ListApplicationsResponse>(R"pb(
+      applications {
+        name: "ghost"
+        attributes { json: '{"name":"ghost","cloudProviders":"local"}' }
+        clusters { account: "test" name: "ghost" }
+      }
+      applications {
+        name: "shop"
+        json {
+          json: '{"name":"shop","attributes":{"name":"shop",'
+                '"cloudProviders":"kubernetes"},'
+                '"clusters":{"prod":["shop-web"],"staging":["shop"]}}'
+        }
+      }
+    )pb");
+  });
+  // front50's applications in its order (billing passed through), then the
+  // clouddriver-only one.
+  EXPECT_EQ(Body("/applications"),
+            R"([{"name":"billing","email":"B@example.com"},)"
+            R"({"name":"shop","email":"dev@example.com",)"
+            R"("cloudProviders":"kubernetes","accounts":"prod,staging"},)"
+            R"({"name":"ghost","cloudProviders":"local","accounts":"test"}])");
+  EXPECT_TRUE(Fake(
+      [](FakeClouddriver& f) { return f.list_applications.last.expand(); }));
+
+  // Gate's filters: by deployed account and by owner, case-insensitively.
+  EXPECT_EQ(Get("/applications?account=STAGING"),
+            Json::parse(R"([{"name": "shop", "email": "dev@example.com",
+                "cloudProviders": "kubernetes",
+                "accounts": "prod,staging"}])"));
+  Json test = Get("/applications?account=test");
+  ASSERT_EQ(test.size(), 1u) << test.dump();
+  EXPECT_EQ(test[0]["name"], "ghost");
+  Json billing = Get("/applications?owner=b@EXAMPLE.com");
+  ASSERT_EQ(billing.size(), 1u) << billing.dump();
+  EXPECT_EQ(billing[0]["name"], "billing");
+  EXPECT_EQ(Get("/applications?account=prod&owner=b@example.com"),
+            Json::array());
+}
+
+TEST_F(GateInfrastructureTest, ApplicationListFallsBackToFront50) {
+  Front50([](FakeFront50& f) {
+    f.list_applications.reply = Proto<f50::ListApplicationsResponse>(R"pb(
+      applications {
+        name: "shop"
+        attributes { json: '{"name":"shop","accounts":"stale"}' }
+      }
+      applications { name: "empty" }
+    )pb");
+  });
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::UNIMPLEMENTED,
+        grpc::StatusCode::NOT_FOUND}) {
+    Fake([code](FakeClouddriver& f) {
+      f.list_applications.status = grpc::Status(code, "clouddriver is down");
+    });
+    EXPECT_EQ(Body("/applications"),
+              R"([{"name":"shop","accounts":"stale"},{}])")
+        << code;
+  }
+  // front50 failing is the answer.
+  Front50([](FakeFront50& f) {
+    f.list_applications.status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "front50 is down");
+  });
+  EXPECT_EQ(GetError("/applications", 503)["message"], "front50 is down");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
+#include "services/gate/gate_applications.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
 #include "services/gate/list_cache.h"
@@ -97,33 +98,6 @@ bool QueryTrue(const Request& r, const std::string& name) {
 int QueryInt(const Request& r, const std::string& name, int fallback) {
   int v;
   return absl::SimpleAtoi(r.Query(name), &v) ? v : fallback;
-}
-
-// --- applications ---
-
-Response ListApplications(const Backends& b, const Request& r) {
-  f50::ListApplicationsResponse resp;
-  grpc::Status s = b.front50->ListApplications(b.Context().get(), {}, &resp);
-  if (!s.ok()) return Error(s, r);
-  std::vector<const std::string*> items;
-  for (const auto& a : resp.applications())
-    items.push_back(&a.attributes().json());
-  return http::Json(200, JoinArray(items));
-}
-
-Response GetApplication(const Backends& b, const Request& r) {
-  f50::GetApplicationRequest req;
-  req.set_name(r.params.at("app"));
-  f50::GetApplicationResponse resp;
-  grpc::Status s = b.front50->GetApplication(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
-  Json attributes =
-      Json::parse(resp.application().attributes().json(), nullptr, false);
-  Json out = {
-      {"name", resp.application().name()},
-      {"attributes", attributes.is_object() ? attributes : Json::object()},
-      {"clusters", Json::object()}};
-  return http::Json(200, json::Dump(out));
 }
 
 // --- pipeline configs (and strategies) ---
@@ -462,11 +436,12 @@ http::Router MakeRestRouter(const RestBackends& config) {
   });
   add("GET", "/plugins/deck/plugin-manifest.json",
       [](const Backends&, const Request&) { return http::Json(200, "[]"); });
+  std::shared_ptr<clouddriver::v1::ClouddriverService::StubInterface>
+      clouddriver =
+          clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
   // Accounts, clusters, server groups, load balancers, security groups,
   // instances and search (clouddriver).
-  AddInfrastructureRoutes(
-      clouddriver::v1::ClouddriverService::NewStub(config.clouddriver),
-      config.clouddriver_deadline, add_route);
+  AddInfrastructureRoutes(clouddriver, config.clouddriver_deadline, add_route);
   // Deck's pipeline editor asks what is preconfigured; nothing is until
   // echo/orca add it.
   for (const char* path : {"/notifications/metadata", "/jobs/preconfigured",
@@ -475,8 +450,10 @@ http::Router MakeRestRouter(const RestBackends& config) {
         [](const Backends&, const Request&) { return http::Json(200, "[]"); });
   }
 
-  add("GET", "/applications", ListApplications);
-  add("GET", "/applications/{app}", GetApplication);
+  // front50's applications merged with clouddriver's view.
+  AddApplicationRoutes(f50::Front50Service::NewStub(config.front50),
+                       config.deadline, clouddriver,
+                       config.clouddriver_deadline, add_route);
   // Executions, pipeline triggers and tasks (orca).
   AddExecutionRoutes(orca::v1::OrcaService::NewStub(config.orca),
                      config.orca_deadline, add_route);
