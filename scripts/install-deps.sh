@@ -14,7 +14,7 @@ PACKAGES=(
   # real servers used by halyard's local deployment and by the tests
   postgresql redis-server
   # tools used by the README's examples and the benchmarks
-  curl wrk procps ca-certificates
+  curl wrk procps ca-certificates jq
 )
 
 missing=()
