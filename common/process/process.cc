@@ -113,8 +113,9 @@ absl::StatusOr<int> Run(const SpawnOptions& options) {
 bool IsAlive(pid_t pid) {
   if (pid <= 0) return false;
   int status;
-  if (waitpid(pid, &status, WNOHANG) == pid)
-    return false;  // our child, just exited
+  const pid_t waited = waitpid(pid, &status, WNOHANG);
+  if (waited == pid) return false;  // our child, just exited
+  if (waited == 0) return true;     // our child, still running
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;

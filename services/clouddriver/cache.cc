@@ -49,11 +49,14 @@ std::string AppsKey(const std::string& account, const std::string& kind) {
   return absl::StrCat(kPrefix, account, ":", kind, ":apps");
 }
 
-// Deletes KEYS[1] and fills it with the ARGV field/value pairs, atomically.
+// Deletes KEYS[1] and fills it with the ARGV field/value pairs, atomically,
+// and bumps its version KEYS[2] (readers memoize a hash per version).
 constexpr char kReplaceHash[] =
     "redis.call('DEL', KEYS[1]) "
     "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) "
-    "end return 1";
+    "end return redis.call('INCR', KEYS[2])";
+
+std::string VersionKey(const std::string& hash) { return hash + ":v"; }
 
 absl::StatusOr<Json> ParseItem(const std::string& text) {
   Json j = Json::parse(text, nullptr, false);
@@ -128,8 +131,9 @@ absl::Status RedisCache::Replace(const std::string& account,
     GENNAKER_ASSIGN_OR_RETURN(std::set<std::string> before,
                               Applications(account, kind));
     for (const auto& [app, items] : apps) {
-      std::vector<std::string> argv = {"EVAL", kReplaceHash, "1",
-                                       HashKey(account, kind, app)};
+      std::vector<std::string> argv = {"EVAL", kReplaceHash, "2",
+                                       HashKey(account, kind, app),
+                                       VersionKey(HashKey(account, kind, app))};
       std::string all;
       for (const auto& [name, item] : items) {
         argv.push_back(name);
@@ -156,6 +160,9 @@ absl::Status RedisCache::Replace(const std::string& account,
       GENNAKER_RETURN_IF_ERROR(
           redis_->Command({"DEL", HashKey(account, kind, app)}).status());
       GENNAKER_RETURN_IF_ERROR(
+          redis_->Command({"INCR", VersionKey(HashKey(account, kind, app))})
+              .status());
+      GENNAKER_RETURN_IF_ERROR(
           redis_->Command({"SREM", AppsKey(account, kind), app}).status());
       absl::MutexLock l(&mu_);
       written_.erase(HashKey(account, kind, app));
@@ -177,11 +184,32 @@ absl::StatusOr<std::vector<Json>> RedisCache::List(const std::string& account,
   }
   std::vector<Json> out;
   for (const std::string& a : apps) {
-    GENNAKER_ASSIGN_OR_RETURN(
-        redis::Reply r, redis_->Command({"HVALS", HashKey(account, kind, a)}));
+    const std::string hash = HashKey(account, kind, a);
+    // The version first: data read after it is at least that new, so a
+    // memo is never newer-labelled than its content.
+    GENNAKER_ASSIGN_OR_RETURN(redis::Reply v,
+                              redis_->Command({"GET", VersionKey(hash)}));
+    const std::string version =
+        v.type == redis::Reply::Type::kString ? v.str : "";
+    if (!version.empty()) {
+      absl::MutexLock l(&mu_);
+      auto it = memo_.find(hash);
+      if (it != memo_.end() && it->second.version == version) {
+        out.insert(out.end(), it->second.items->begin(),
+                   it->second.items->end());
+        continue;
+      }
+    }
+    GENNAKER_ASSIGN_OR_RETURN(redis::Reply r, redis_->Command({"HVALS", hash}));
+    auto items = std::make_shared<std::vector<Json>>();
     for (const redis::Reply& e : r.elements) {
       GENNAKER_ASSIGN_OR_RETURN(Json item, ParseItem(e.str));
-      out.push_back(std::move(item));
+      items->push_back(std::move(item));
+    }
+    out.insert(out.end(), items->begin(), items->end());
+    if (!version.empty()) {
+      absl::MutexLock l(&mu_);
+      memo_[hash] = {version, std::move(items)};
     }
   }
   return out;

@@ -76,7 +76,8 @@ class MemoryCache : public Cache {
 };
 
 // Redis layout (prefix "gennaker:cd:"): hash <account>:<kind>:<app> maps
-// name -> JSON and is replaced atomically (one Lua script per hash); set
+// name -> JSON and is replaced atomically (one Lua script per hash), with a
+// version counter <hash>:v bumped on each replacement; set
 // <account>:<kind>:apps lists the applications.
 class RedisCache : public Cache {
  public:
@@ -97,6 +98,13 @@ class RedisCache : public Cache {
   absl::Mutex mu_;
   // What this replica last wrote per hash, to skip unchanged writes.
   std::map<std::string, size_t> written_ ABSL_GUARDED_BY(mu_);
+  // Parsed hashes by version (each Replace bumps it), so a read of an
+  // unchanged application parses nothing.
+  struct Memo {
+    std::string version;
+    std::shared_ptr<const std::vector<Json>> items;
+  };
+  std::map<std::string, Memo> memo_ ABSL_GUARDED_BY(mu_);
 };
 
 // Refreshes the cache from the providers: RefreshNow on demand (after an

@@ -37,6 +37,7 @@ void StopGroups(const std::vector<pid_t>& pids) {
 
 // An instance that exits this soon after its launch counts as a crash loop.
 constexpr int64_t kFastExitMs = 2000;
+constexpr int64_t kReapEveryMs = 200;
 
 }  // namespace
 
@@ -149,6 +150,7 @@ void InstanceSupervisor::Check(Instance& in, int64_t now_ms) {
 
 void InstanceSupervisor::Loop() {
   int64_t reported = -1;
+  int64_t last_reap_ms = 0;
   while (true) {
     std::vector<pid_t> to_stop;
     std::vector<Instance*> due;
@@ -156,28 +158,33 @@ void InstanceSupervisor::Loop() {
     {
       absl::MutexLock l(&mu_);
       if (stop_) return;
-      // Instances that exited are forgotten (and replaced below).
-      instances_.erase(
-          std::remove_if(
-              instances_.begin(), instances_.end(),
-              [this,
-               now](const Instance& in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-                if (process::IsAlive(in.view.pid)) return false;
-                killpg(in.view.pid, SIGKILL);  // what it left behind
-                SPDLOG_WARN(
-                    "event=instance_exited server_group={} instance={} pid={}",
-                    spec_.name, in.view.id, in.view.pid);
-                if (now - in.view.launch_ms < kFastExitMs) {
-                  // Crash loop: back off before the next launch.
-                  fast_exits_ = std::min(fast_exits_ + 1, 7);
-                  next_launch_ms_ = now + (250LL << fast_exits_);
-                } else {
-                  fast_exits_ = 0;
-                }
-                ++changes_;
-                return true;
-              }),
-          instances_.end());
+      // Instances that exited are forgotten (and replaced below); checked
+      // every kReapEveryMs, which bounds the syscalls of large groups.
+      if (now - last_reap_ms >= kReapEveryMs) {
+        last_reap_ms = now;
+        instances_.erase(
+            std::remove_if(
+                instances_.begin(), instances_.end(),
+                [this, now](const Instance& in)
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                      if (process::IsAlive(in.view.pid)) return false;
+                      killpg(in.view.pid, SIGKILL);  // what it left behind
+                      SPDLOG_WARN(
+                          "event=instance_exited server_group={} instance={} "
+                          "pid={}",
+                          spec_.name, in.view.id, in.view.pid);
+                      if (now - in.view.launch_ms < kFastExitMs) {
+                        // Crash loop: back off before the next launch.
+                        fast_exits_ = std::min(fast_exits_ + 1, 7);
+                        next_launch_ms_ = now + (250LL << fast_exits_);
+                      } else {
+                        fast_exits_ = 0;
+                      }
+                      ++changes_;
+                      return true;
+                    }),
+            instances_.end());
+      }
       while (static_cast<int>(instances_.size()) > desired_) {
         to_stop.push_back(instances_.back().view.pid);
         instances_.pop_back();
