@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/redis/redis.h"
 #include "common/status/status_macros.h"
@@ -42,19 +43,22 @@ Grouped GroupSnapshot(const Json& snapshot) {
 
 std::string HashKey(const std::string& account, const std::string& kind,
                     const std::string& app) {
-  return absl::StrCat(kPrefix, account, ":", kind, ":", app);
+  // "app:" keeps an application named "apps" off the apps set's key.
+  return absl::StrCat(kPrefix, account, ":", kind, ":app:", app);
 }
 
 std::string AppsKey(const std::string& account, const std::string& kind) {
   return absl::StrCat(kPrefix, account, ":", kind, ":apps");
 }
 
-// Deletes KEYS[1] and fills it with the ARGV field/value pairs, atomically,
-// and bumps its version KEYS[2] (readers memoize a hash per version).
+// Deletes KEYS[1] and fills it with the ARGV[2..] field/value pairs,
+// atomically, and sets its version KEYS[2] to ARGV[1], a fresh unique token
+// (readers memoize a hash per version; a counter would repeat its old values
+// after the cache is flushed).
 constexpr char kReplaceHash[] =
     "redis.call('DEL', KEYS[1]) "
-    "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) "
-    "end return redis.call('INCR', KEYS[2])";
+    "for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) "
+    "end redis.call('SET', KEYS[2], ARGV[1]) return 1";
 
 std::string VersionKey(const std::string& hash) { return hash + ":v"; }
 
@@ -131,9 +135,12 @@ absl::Status RedisCache::Replace(const std::string& account,
     GENNAKER_ASSIGN_OR_RETURN(std::set<std::string> before,
                               Applications(account, kind));
     for (const auto& [app, items] : apps) {
-      std::vector<std::string> argv = {"EVAL", kReplaceHash, "2",
+      std::vector<std::string> argv = {"EVAL",
+                                       kReplaceHash,
+                                       "2",
                                        HashKey(account, kind, app),
-                                       VersionKey(HashKey(account, kind, app))};
+                                       VersionKey(HashKey(account, kind, app)),
+                                       NewUlid()};
       std::string all;
       for (const auto& [name, item] : items) {
         argv.push_back(name);
@@ -160,7 +167,7 @@ absl::Status RedisCache::Replace(const std::string& account,
       GENNAKER_RETURN_IF_ERROR(
           redis_->Command({"DEL", HashKey(account, kind, app)}).status());
       GENNAKER_RETURN_IF_ERROR(
-          redis_->Command({"INCR", VersionKey(HashKey(account, kind, app))})
+          redis_->Command({"DEL", VersionKey(HashKey(account, kind, app))})
               .status());
       GENNAKER_RETURN_IF_ERROR(
           redis_->Command({"SREM", AppsKey(account, kind), app}).status());
@@ -307,9 +314,10 @@ void CachingAgent::Loop() {
     }
     for (const std::string& account : todo) {
       if (absl::Status s = RefreshNow(account); !s.ok()) {
+        // Retried by the next full refresh (not at once: a store outage
+        // would otherwise mean a snapshot and a warning every 50 ms).
         SPDLOG_WARN("event=cache_refresh_failed account={} error={}", account,
                     s);
-        MarkDirty(account);  // retried on the next round
       }
     }
     // Health changes come in bursts: coalesce them.

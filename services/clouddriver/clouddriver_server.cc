@@ -48,7 +48,7 @@ class ClouddriverInstance : public ServiceInstance {
 }  // namespace
 
 absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
-  std::set<std::string> names;
+  std::set<std::string> names, dirs;
   for (const v1::LocalAccount& a : config.local_accounts()) {
     if (a.name().empty() ||
         a.name().find_first_not_of("abcdefghijklmnopqrstuvwxyz"
@@ -61,6 +61,11 @@ absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
     if (!names.insert(a.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "local_accounts: account '", a.name(), "' is listed twice"));
+    }
+    if (!a.state_dir().empty() && !dirs.insert(a.state_dir()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("local_accounts: state dir '", a.state_dir(),
+                       "' is given to two accounts"));
     }
   }
   for (auto [name, value] :

@@ -84,7 +84,7 @@ class OperationsTest : public ::testing::Test {
     ops_->Start();
   }
   Json WaitDone(const std::string& id) {
-    for (int i = 0; i < 400; ++i) {
+    for (int i = 0; i < 2000; ++i) {
       absl::StatusOr<Json> t = ops_->Get(id);
       if (t.ok() && Operations::State(*t) != "STARTED") return *t;
       absl::SleepFor(absl::Milliseconds(5));

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ids/ids.h"
+#include "common/json/json_fields.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -70,6 +71,9 @@ void Operations::Start() {
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
     threads_.emplace_back([this] { Work(); });
   }
+  // Renewal has a thread of its own: a slow sweep must not let the lease of
+  // this live replica lapse.
+  threads_.emplace_back([this] { Renew(); });
   threads_.emplace_back([this] { Maintain(); });
 }
 
@@ -102,7 +106,7 @@ Json Operations::Render(const Json& task) {
   Json out = {{"id", task.value("id", "")},
               {"requestId", task.value("requestId", "")},
               {"ownerId", task.value("ownerId", "")},
-              {"startTimeMs", task.value("startTimeMs", 0)},
+              {"startTimeMs", task.value("startTimeMs", int64_t{0})},
               {"status",
                {{"phase", current["phase"]},
                 {"status", current["status"]},
@@ -134,10 +138,11 @@ absl::StatusOr<Submission> Operations::Submit(
           absl::StrCat(op.name, ": the description must be an object"));
     }
     if (op.account.empty()) {
-      op.account = op.description.value("credentials", std::string());
-      if (op.account.empty()) {
-        op.account = op.description.value("account", std::string());
-      }
+      // json::String: a description's field of another type is no account
+      // (never an exception).
+      op.account = json::String(op.description, "credentials");
+      if (op.account.empty())
+        op.account = json::String(op.description, "account");
     }
     auto it = providers_.find(op.account);
     if (it == providers_.end()) {
@@ -175,8 +180,7 @@ absl::StatusOr<Submission> Operations::Submit(
   }
   SPDLOG_INFO("event=task_submitted task={} operations={} application={}", id,
               stored_ops.size(), application);
-  absl::MutexLock l(&mu_);
-  queue_.push_back(id);
+  Enqueue(id);
   return out;
 }
 
@@ -198,17 +202,23 @@ absl::StatusOr<Json> Operations::Resume(const std::string& id) {
 }
 
 absl::StatusOr<Json> Operations::Requeue(Json task, const std::string& why) {
-  absl::MutexLock serial(&resume_mu_);
-  // Read again under the lock: another request may have resumed it.
   GENNAKER_ASSIGN_OR_RETURN(Json fresh, Get(task.value("id", "")));
   if (State(fresh) != kFailedRetryable) return fresh;
   fresh["state"] = kStarted;
   fresh["ownerId"] = options_.owner;
   AddHistory(fresh, "ORCHESTRATION", why);
-  GENNAKER_RETURN_IF_ERROR(store_->Save(fresh, true));
-  absl::MutexLock l(&mu_);
-  queue_.push_back(fresh.value("id", ""));
+  // Only one replica (or request) wins the FAILED_RETRYABLE -> STARTED step.
+  GENNAKER_ASSIGN_OR_RETURN(bool won,
+                            store_->Save(fresh, true, "", kFailedRetryable));
+  if (!won) return Get(fresh.value("id", ""));
+  Enqueue(fresh.value("id", ""));
   return fresh;
+}
+
+void Operations::Enqueue(const std::string& id) {
+  absl::MutexLock l(&mu_);
+  if (!active_.insert(id).second) return;  // already queued or running
+  queue_.push_back(id);
 }
 
 void Operations::Work() {
@@ -225,20 +235,44 @@ void Operations::Work() {
       queue_.pop_front();
     }
     Run(id);
+    absl::MutexLock l(&mu_);
+    active_.erase(id);
   }
 }
 
 void Operations::Run(const std::string& id) {
   absl::StatusOr<Json> loaded = Get(id);
   if (!loaded.ok()) {
+    // The store is unreachable: the sweep finds this STARTED task of ours
+    // again once it is not active any more.
     SPDLOG_ERROR("event=task_load_failed task={} error={}", id,
                  loaded.status());
     return;
   }
   Json task = std::move(*loaded);
-  auto save = [this, &task, &id](bool running) {
-    if (absl::Status s = store_->Save(task, running); !s.ok()) {
-      SPDLOG_ERROR("event=task_save_failed task={} error={}", id, s);
+  if (State(task) != kStarted || task.value("ownerId", "") != options_.owner) {
+    return;  // finished, or taken over by another replica
+  }
+  task["runs"] = task.value("runs", 0) + 1;
+  const bool resumed = task["runs"].get<int>() > 1;
+  bool lost = false;
+  // Saves only while this replica still owns the task; retried when the
+  // store fails, since a lost final save would leave the task STARTED.
+  auto save = [this, &task, &id, &lost](bool running) {
+    if (lost) return;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      absl::StatusOr<bool> saved =
+          store_->Save(task, running, options_.owner, kStarted);
+      if (saved.ok()) {
+        if (!*saved) {
+          SPDLOG_WARN("event=task_taken_over task={}", id);
+          lost = true;
+        }
+        return;
+      }
+      SPDLOG_ERROR("event=task_save_failed task={} attempt={} error={}", id,
+                   attempt + 1, saved.status());
+      absl::SleepFor(absl::Milliseconds(200 << attempt));
     }
   };
   const Json ops = task.value("operations", Json::array());
@@ -254,6 +288,7 @@ void Operations::Run(const std::string& id) {
     const std::string phase = PhaseOf(name);
     AddHistory(task, "ORCHESTRATION", absl::StrCat("Processing op: ", name));
     save(true);
+    if (lost) return;
     auto provider = providers_.find(account);
     absl::StatusOr<Json> result =
         provider == providers_.end()
@@ -270,6 +305,16 @@ void Operations::Run(const std::string& id) {
         SPDLOG_WARN("event=cache_refresh_failed account={} error={}", account,
                     s);
       }
+    }
+    // A resumed run repeats the operation that was in flight: a removal
+    // that had already happened is done, not failed.
+    if (!result.ok() && resumed && absl::IsNotFound(result.status()) &&
+        (name == "destroyServerGroup" || name == "deleteLoadBalancer" ||
+         name == "deleteSecurityGroup" || name == "terminateInstances")) {
+      AddHistory(task, phase,
+                 absl::StrCat("Already done before the restart: ",
+                              result.status().message()));
+      result = Json::object();
     }
     if (!result.ok()) {
       const bool retry = Retryable(result.status());
@@ -305,16 +350,15 @@ absl::StatusOr<int> Operations::SweepOrphans() {
   int swept = 0;
   for (const std::string& id : running) {
     GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> task, store_->Get(id));
-    if (!task.has_value()) {
-      GENNAKER_RETURN_IF_ERROR(store_->Save({{"id", id}}, false));
+    if (!task.has_value() || State(*task) != kStarted) {
+      GENNAKER_RETURN_IF_ERROR(store_->Forget(id));  // gone or finished
       continue;
     }
     const std::string owner = task->value("ownerId", "");
-    if (State(*task) != kStarted) {
-      GENNAKER_RETURN_IF_ERROR(store_->Save(*task, false));
+    if (owner == options_.owner) {
+      Enqueue(id);  // ours but dropped (a store error): run it again
       continue;
     }
-    if (owner == options_.owner) continue;
     GENNAKER_ASSIGN_OR_RETURN(bool alive, store_->OwnerAlive(owner));
     if (alive) continue;
     (*task)["state"] = kFailedRetryable;
@@ -327,29 +371,36 @@ absl::StatusOr<int> Operations::SweepOrphans() {
                                   "resume")}});
     AddHistory(*task, "ORCHESTRATION",
                absl::StrCat("Orphaned: owner ", owner, " stopped"));
-    GENNAKER_RETURN_IF_ERROR(store_->Save(*task, false));
+    // Only if it is still that owner's and still STARTED.
+    GENNAKER_ASSIGN_OR_RETURN(bool marked,
+                              store_->Save(*task, false, owner, kStarted));
+    if (!marked) continue;
     SPDLOG_WARN("event=task_orphaned task={} owner={}", id, owner);
     ++swept;
   }
   return swept;
 }
 
-void Operations::Maintain() {
+void Operations::Renew() {
   const int64_t period = std::max<int64_t>(100, options_.owner_ttl_ms / 3);
-  while (true) {
-    {
-      absl::MutexLock l(&mu_);
-      auto stopping = [this]()
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping),
-                               absl::Milliseconds(period))) {
-        return;
-      }
-    }
+  while (!WaitStop(period)) {
     if (absl::Status s = store_->Renew(options_.owner, options_.owner_ttl_ms);
         !s.ok()) {
       SPDLOG_WARN("event=task_owner_renew_failed error={}", s);
     }
+  }
+}
+
+bool Operations::WaitStop(int64_t ms) {
+  absl::MutexLock l(&mu_);
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+  return mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                              absl::Milliseconds(ms));
+}
+
+void Operations::Maintain() {
+  const int64_t period = std::max<int64_t>(100, options_.owner_ttl_ms / 3);
+  while (!WaitStop(period)) {
     if (absl::StatusOr<int> n = SweepOrphans(); !n.ok()) {
       SPDLOG_WARN("event=task_sweep_failed error={}", n.status());
     }

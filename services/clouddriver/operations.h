@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,10 @@ class Operations {
  private:
   void Work();
   void Maintain();
+  void Renew();
+  // Waits up to `ms`; true when stopping.
+  bool WaitStop(int64_t ms);
+  void Enqueue(const std::string& id);
   void Run(const std::string& id);
   absl::StatusOr<Json> Requeue(Json task, const std::string& why);
 
@@ -79,8 +84,8 @@ class Operations {
   const Options options_;
   absl::Mutex mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> active_ ABSL_GUARDED_BY(mu_);  // queued or running
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex resume_mu_;  // one resume decision at a time in this replica
   std::vector<std::thread> threads_;
 };
 

@@ -22,6 +22,38 @@ std::string OwnerKey(const std::string& owner) {
 }
 std::string IdOf(const Json& task) { return task.value("id", std::string()); }
 
+// KEYS: task, running set. ARGV: id, json, ttl, idempotency key ("" = none).
+constexpr char kCreate[] =
+    "if ARGV[4] ~= '' then "
+    "  local existing = redis.call('GET', ARGV[4]) "
+    "  if existing then return existing end "
+    "  redis.call('SET', ARGV[4], ARGV[1], 'EX', ARGV[3]) "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) "
+    "redis.call('SADD', KEYS[2], ARGV[1]) "
+    "return ARGV[1]";
+
+// KEYS: task, running set. ARGV: id, json, ttl, running (1/0), expected
+// owner, expected state ("" = any).
+constexpr char kSave[] =
+    "if ARGV[5] ~= '' or ARGV[6] ~= '' then "
+    "  local cur = redis.call('GET', KEYS[1]) "
+    "  if not cur then return 0 end "
+    "  local t = cjson.decode(cur) "
+    "  if ARGV[5] ~= '' and t['ownerId'] ~= ARGV[5] then return 0 end "
+    "  if ARGV[6] ~= '' and t['state'] ~= ARGV[6] then return 0 end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) "
+    "if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) "
+    "else redis.call('SREM', KEYS[2], ARGV[1]) end "
+    "return 1";
+
+bool Matches(const Json& stored, const std::string& owner,
+             const std::string& state) {
+  return (owner.empty() || stored.value("ownerId", "") == owner) &&
+         (state.empty() || stored.value("state", "") == state);
+}
+
 }  // namespace
 
 // ---- MemoryTaskStore ----
@@ -39,14 +71,29 @@ absl::StatusOr<std::string> MemoryTaskStore::Create(const Json& task,
   return IdOf(task);
 }
 
-absl::Status MemoryTaskStore::Save(const Json& task, bool running) {
+absl::StatusOr<bool> MemoryTaskStore::Save(const Json& task, bool running,
+                                           const std::string& expect_owner,
+                                           const std::string& expect_state) {
   absl::MutexLock l(&mu_);
+  if (!expect_owner.empty() || !expect_state.empty()) {
+    auto it = tasks_.find(IdOf(task));
+    if (it == tasks_.end() ||
+        !Matches(it->second, expect_owner, expect_state)) {
+      return false;
+    }
+  }
   tasks_[IdOf(task)] = task;
   if (running) {
     running_.insert(IdOf(task));
   } else {
     running_.erase(IdOf(task));
   }
+  return true;
+}
+
+absl::Status MemoryTaskStore::Forget(const std::string& id) {
+  absl::MutexLock l(&mu_);
+  running_.erase(id);
   return absl::OkStatus();
 }
 
@@ -84,33 +131,27 @@ void MemoryTaskStore::Expire(const std::string& owner) {
 absl::StatusOr<std::string> RedisTaskStore::Create(const Json& task,
                                                    const std::string& key) {
   const std::string id = IdOf(task);
-  // The task first, then the key: whoever finds the key finds the task.
-  GENNAKER_RETURN_IF_ERROR(
-      redis_->Command({"SET", TaskKey(id), task.dump(), "EX", kKeep}).status());
-  if (!key.empty()) {
-    GENNAKER_ASSIGN_OR_RETURN(
-        redis::Reply set,
-        redis_->Command({"SET", IdemKey(key), id, "NX", "EX", kKeep}));
-    if (set.type == redis::Reply::Type::kNil) {
-      GENNAKER_RETURN_IF_ERROR(redis_->Command({"DEL", TaskKey(id)}).status());
-      GENNAKER_ASSIGN_OR_RETURN(redis::Reply existing,
-                                redis_->Command({"GET", IdemKey(key)}));
-      if (existing.type != redis::Reply::Type::kString) {
-        return absl::UnavailableError(
-            "idempotency key expired while submitting; submit again");
-      }
-      return existing.str;
-    }
-  }
-  GENNAKER_RETURN_IF_ERROR(redis_->Command({"SADD", kRunning, id}).status());
-  return id;
+  GENNAKER_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_->Command({"EVAL", kCreate, "2", TaskKey(id), kRunning, id,
+                       task.dump(), kKeep, key.empty() ? "" : IdemKey(key)}));
+  return r.str;
 }
 
-absl::Status RedisTaskStore::Save(const Json& task, bool running) {
+absl::StatusOr<bool> RedisTaskStore::Save(const Json& task, bool running,
+                                          const std::string& expect_owner,
+                                          const std::string& expect_state) {
   const std::string id = IdOf(task);
-  GENNAKER_RETURN_IF_ERROR(
-      redis_->Command({"SET", TaskKey(id), task.dump(), "EX", kKeep}).status());
-  return redis_->Command({running ? "SADD" : "SREM", kRunning, id}).status();
+  GENNAKER_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_->Command({"EVAL", kSave, "2", TaskKey(id), kRunning, id,
+                       task.dump(), kKeep, running ? "1" : "0", expect_owner,
+                       expect_state}));
+  return r.integer == 1;
+}
+
+absl::Status RedisTaskStore::Forget(const std::string& id) {
+  return redis_->Command({"SREM", kRunning, id}).status();
 }
 
 absl::StatusOr<std::optional<Json>> RedisTaskStore::Get(const std::string& id) {

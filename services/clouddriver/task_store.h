@@ -26,13 +26,20 @@ namespace gennaker::clouddriver {
 class TaskStore {
  public:
   virtual ~TaskStore() = default;
-  // Stores `task` (which has an "id") unless `key` (non-empty) already names
-  // a task: then nothing is stored and that task's id is returned.
+  // Stores `task` (which has an "id") and adds it to the running set, unless
+  // `key` (non-empty) already names a task: then nothing is stored and that
+  // task's id is returned. Atomic.
   virtual absl::StatusOr<std::string> Create(const Json& task,
                                              const std::string& key) = 0;
-  // Overwrites the task; `running` keeps it in (or removes it from) the
-  // running set.
-  virtual absl::Status Save(const Json& task, bool running) = 0;
+  // Overwrites the task and keeps it in (`running`) or removes it from the
+  // running set, atomically, but only if the stored task's ownerId equals
+  // `expect_owner` and its state `expect_state` (each when non-empty): false,
+  // with nothing written, when it does not (another replica changed it).
+  virtual absl::StatusOr<bool> Save(const Json& task, bool running,
+                                    const std::string& expect_owner = "",
+                                    const std::string& expect_state = "") = 0;
+  // Removes `id` from the running set only.
+  virtual absl::Status Forget(const std::string& id) = 0;
   virtual absl::StatusOr<std::optional<Json>> Get(const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<std::string>> Running() = 0;
   // Renews `owner`'s lease for `ttl_ms`.
@@ -44,7 +51,10 @@ class MemoryTaskStore : public TaskStore {
  public:
   absl::StatusOr<std::string> Create(const Json& task,
                                      const std::string& key) override;
-  absl::Status Save(const Json& task, bool running) override;
+  absl::StatusOr<bool> Save(const Json& task, bool running,
+                            const std::string& expect_owner = "",
+                            const std::string& expect_state = "") override;
+  absl::Status Forget(const std::string& id) override;
   absl::StatusOr<std::optional<Json>> Get(const std::string& id) override;
   absl::StatusOr<std::vector<std::string>> Running() override;
   absl::Status Renew(const std::string& owner, int64_t ttl_ms) override;
@@ -68,7 +78,10 @@ class RedisTaskStore : public TaskStore {
   explicit RedisTaskStore(redis::Client* redis) : redis_(redis) {}
   absl::StatusOr<std::string> Create(const Json& task,
                                      const std::string& key) override;
-  absl::Status Save(const Json& task, bool running) override;
+  absl::StatusOr<bool> Save(const Json& task, bool running,
+                            const std::string& expect_owner = "",
+                            const std::string& expect_state = "") override;
+  absl::Status Forget(const std::string& id) override;
   absl::StatusOr<std::optional<Json>> Get(const std::string& id) override;
   absl::StatusOr<std::vector<std::string>> Running() override;
   absl::Status Renew(const std::string& owner, int64_t ttl_ms) override;

@@ -18,10 +18,13 @@
 #include "common/grpc/health_client.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
+#include "common/redis/redis.h"
 #include "common/testing/test_stores.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "services/clouddriver/cache.h"
+#include "services/clouddriver/task_store.h"
 
 namespace gennaker {
 namespace {
@@ -300,15 +303,22 @@ TEST_F(ClouddriverTest, DeployReadKillAndRestart) {
             (std::vector<std::string>{"demo-v000", "demo-v001"}));
   EXPECT_TRUE(WaitUp("demo-v001", 2));
   // Every running instance belongs to a server group clouddriver reports.
-  std::set<pid_t> known;
-  for (const char* name : {"demo-v000", "demo-v001"}) {
-    absl::StatusOr<Json> g = ServerGroup(name);
-    ASSERT_TRUE(g.ok()) << g.status();
-    for (const Json& in : (*g)["instances"]) {
-      known.insert(in["pid"].get<pid_t>());
+  // (The cache may lag a moment behind the processes.)
+  std::set<pid_t> known, running;
+  for (int i = 0; i < 40; ++i) {
+    known.clear();
+    for (const char* name : {"demo-v000", "demo-v001"}) {
+      absl::StatusOr<Json> g = ServerGroup(name);
+      ASSERT_TRUE(g.ok()) << g.status();
+      for (const Json& in : (*g)["instances"]) {
+        known.insert(in["pid"].get<pid_t>());
+      }
     }
+    running = TaggedProcesses(Tag());
+    if (running == known) break;
+    absl::SleepFor(absl::Milliseconds(100));
   }
-  EXPECT_EQ(TaggedProcesses(Tag()), known);
+  EXPECT_EQ(running, known);
 
   // Destroy both through tasks; nothing keeps running.
   for (const char* name : {"demo-v000", "demo-v001"}) {
@@ -353,6 +363,67 @@ TEST_F(ClouddriverTest, BadOperationsAreRefusedOrFailClearly) {
   cv1::GetOperationTaskResponse mresp;
   EXPECT_EQ(stub_->GetOperationTask(Ctx().get(), missing, &mresp).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// The Redis stores directly: an application named "apps" (the name of the
+// cache's own index set), atomic de-duplicated task creation, and the
+// compare-and-set that keeps two replicas from running or marking one task.
+TEST(RedisStoresTest, CacheAndTaskStoreOnRealRedis) {
+  auto server = testing::TestRedis::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto options = redis::ParseUrl((*server)->Url());
+  ASSERT_TRUE(options.ok());
+  auto client = redis::Client::Connect(*options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  clouddriver::RedisCache cache(client->get());
+  Json snapshot = {{"serverGroups",
+                    {{{"name", "apps-v000"}, {"account", "a"}},
+                     {{"name", "demo-v000"}, {"account", "a"}}}}};
+  ASSERT_TRUE(cache.Replace("a", snapshot).ok());
+  ASSERT_TRUE(cache.Replace("a", snapshot).ok());  // unchanged: skipped
+  auto apps = cache.Applications("a", clouddriver::kServerGroups);
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  EXPECT_EQ(*apps, (std::set<std::string>{"apps", "demo"}));
+  auto listed = cache.List("a", clouddriver::kServerGroups, "");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), 2u);
+  auto again = cache.List("a", clouddriver::kServerGroups, "apps");  // memo
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 1u);
+  ASSERT_TRUE(cache
+                  .Replace("a", {{"serverGroups",
+                                  {{{"name", "apps-v001"}, {"account", "a"}}}}})
+                  .ok());
+  again = cache.List("a", clouddriver::kServerGroups, "apps");
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0]["name"], "apps-v001");  // the memo saw the change
+  EXPECT_FALSE(
+      cache.Get("a", clouddriver::kServerGroups, "demo-v000")->has_value());
+
+  clouddriver::RedisTaskStore tasks(client->get());
+  Json t1 = {{"id", "T1"}, {"ownerId", "r1"}, {"state", "STARTED"}};
+  Json t2 = {{"id", "T2"}, {"ownerId", "r2"}, {"state", "STARTED"}};
+  EXPECT_EQ(*tasks.Create(t1, "key"), "T1");
+  EXPECT_EQ(*tasks.Create(t2, "key"), "T1");  // same key: the first task
+  EXPECT_FALSE(tasks.Get("T2")->has_value());
+  EXPECT_EQ(*tasks.Running(), std::vector<std::string>{"T1"});
+  // A sweep expecting owner r9 does not touch r1's task.
+  Json orphaned = t1;
+  orphaned["state"] = "FAILED_RETRYABLE";
+  EXPECT_FALSE(*tasks.Save(orphaned, false, "r9", "STARTED"));
+  EXPECT_TRUE(*tasks.Save(orphaned, false, "r1", "STARTED"));
+  EXPECT_TRUE(tasks.Running()->empty());
+  // The owner's late save no longer matches STARTED: it is refused.
+  Json late = t1;
+  late["state"] = "COMPLETED";
+  EXPECT_FALSE(*tasks.Save(late, false, "r1", "STARTED"));
+  EXPECT_EQ((**tasks.Get("T1"))["state"], "FAILED_RETRYABLE");
+  // Two resumes: only one wins FAILED_RETRYABLE -> STARTED.
+  Json resumed = orphaned;
+  resumed["state"] = "STARTED";
+  EXPECT_TRUE(*tasks.Save(resumed, true, "", "FAILED_RETRYABLE"));
+  EXPECT_FALSE(*tasks.Save(resumed, true, "", "FAILED_RETRYABLE"));
 }
 
 }  // namespace

@@ -204,6 +204,8 @@ void InstanceSupervisor::Loop() {
         }
       }
     }
+    // The load balancers drop these instances before they get SIGTERM.
+    if (!to_stop.empty() && spec_.on_change) spec_.on_change();
     StopGroups(to_stop);
     // Checks run without the lock; the vector is only changed by this thread.
     for (Instance* in : due) Check(*in, now);

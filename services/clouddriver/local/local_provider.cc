@@ -1,6 +1,8 @@
 #include "services/clouddriver/local/local_provider.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +64,7 @@ LocalProvider::~LocalProvider() {
   }
   balancers.clear();  // listeners first: no new requests
   groups.clear();     // then the instances
+  if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
@@ -91,12 +94,10 @@ absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
   spec.log_dir = state_dir_;
   spec.on_change = [this] {
     NotifyBalancers();
-    std::function<void()> listener;
-    {
-      absl::MutexLock l(&listener_mu_);
-      listener = listener_;
-    }
-    if (listener) listener();
+    // Called under the lock so that SetChangeListener(nullptr) waits for a
+    // call in flight (the listener may be destroyed right after).
+    absl::MutexLock l(&listener_mu_);
+    if (listener_) listener_();
   };
   return spec;
 }
@@ -172,14 +173,16 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
 
 absl::Status LocalProvider::StartGroup(const std::string& name,
                                        ServerGroupSpec spec, int desired,
-                                       bool enabled) {
+                                       bool enabled, bool keep_on_failure) {
   spec.name = name;
   auto supervisor = std::make_unique<InstanceSupervisor>(spec, desired);
   supervisor->SetEnabled(enabled);
   if (absl::Status s = supervisor->Start(); !s.ok()) {
-    absl::MutexLock l(&mu_);
-    groups_.erase(name);
-    PersistLocked();
+    if (!keep_on_failure) {
+      absl::MutexLock l(&mu_);
+      groups_.erase(name);
+      PersistLocked();
+    }
     return s;
   }
   {
@@ -210,6 +213,7 @@ absl::Status LocalProvider::Resize(const std::string& sg, int min, int max,
   it->second.desired = desired;
   it->second.supervisor->Resize(desired);
   PersistLocked();
+  NotifyBalancersLocked();
   return absl::OkStatus();
 }
 
@@ -617,6 +621,23 @@ void ReapLeftovers(const std::string& state_dir) {
   }
 }
 
+// The state file's content; {} when there is none (a new account).
+absl::StatusOr<Json> ReadState(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Json::object();
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  Json state = Json::parse(text, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) {
+    return absl::DataLossError(absl::StrCat(
+        path,
+        " is not valid JSON; nothing was stopped. Move it away to "
+        "start the account empty (its instances keep running until "
+        "then)"));
+  }
+  return state;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalProvider>> LocalProvider::Open(
@@ -629,10 +650,28 @@ absl::StatusOr<std::unique_ptr<LocalProvider>> LocalProvider::Open(
   }
   state_dir = std::filesystem::absolute(state_dir).lexically_normal().string();
   while (state_dir.size() > 1 && state_dir.back() == '/') state_dir.pop_back();
+  // One clouddriver per state dir: a second one would kill the first one's
+  // instances as leftovers. The lock lives as long as the process.
+  int lock =
+      open((state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    if (lock >= 0) close(lock);
+    return absl::FailedPreconditionError(
+        absl::StrCat("local state dir ", state_dir,
+                     " is in use by another clouddriver (or not writable)"));
+  }
+  // Read the state before killing anything: an unreadable file stops here
+  // with the instances still running.
+  absl::StatusOr<Json> state = ReadState(state_dir + "/state.json");
+  if (!state.ok()) {
+    close(lock);
+    return state.status();
+  }
   ReapLeftovers(state_dir);
   auto provider =
       std::make_unique<LocalProvider>(std::move(account), std::move(state_dir));
-  GENNAKER_RETURN_IF_ERROR(provider->Restore());
+  provider->lock_fd_ = lock;
+  GENNAKER_RETURN_IF_ERROR(provider->Restore(*state));
   return provider;
 }
 
@@ -663,34 +702,35 @@ void LocalProvider::PersistLocked() {
                 {"serverGroups", groups}};
   const std::string path = state_dir_ + "/state.json";
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << state.dump();
-    out.flush();
-    if (!out) {
-      SPDLOG_ERROR("event=local_state_write_failed path={}", tmp);
-      return;
-    }
+  // 0600: descriptions hold the instances' env, often secrets. Written to
+  // a temp file, synced, then renamed over the old one: a crash leaves the
+  // old file or the new one, never a torn one.
+  const std::string text = state.dump();
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0;
+  size_t done = 0;
+  while (ok && done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    SPDLOG_ERROR("event=local_state_write_failed path={} error={}", path,
-                 ec.message());
+  ok = ok && fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    SPDLOG_ERROR("event=local_state_write_failed path={} errno={}", path,
+                 errno);
+    return;
+  }
+  int dir = open(state_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
   }
 }
 
-absl::Status LocalProvider::Restore() {
-  const std::string path = state_dir_ + "/state.json";
-  std::ifstream in(path);
-  if (!in) return absl::OkStatus();  // a new account
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  Json state = Json::parse(text, nullptr, false);
-  if (state.is_discarded() || !state.is_object()) {
-    return absl::DataLossError(
-        absl::StrCat(path, " is not valid JSON; move it away to start empty"));
-  }
+absl::Status LocalProvider::Restore(const Json& state) {
+  if (state.empty()) return absl::OkStatus();  // a new account
   {
     absl::MutexLock l(&mu_);
     restoring_ = true;
@@ -714,8 +754,8 @@ absl::Status LocalProvider::Restore() {
   for (const Json& g : state.value("serverGroups", Json::array())) {
     const std::string name = json::String(g, "name");
     const Json d = g.value("description", Json::object());
+    if (name.empty()) continue;
     absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
-    if (name.empty() || !spec.ok()) continue;
     {
       absl::MutexLock l(&mu_);
       Group& group = groups_[name];
@@ -728,9 +768,14 @@ absl::Status LocalProvider::Restore() {
       group.enabled = json::Bool(g, "enabled", true);
       group.created_ms = json::Int(g, "createdTime", NowMs());
     }
+    // A group that cannot start now (a missing binary, a bad record) keeps
+    // its record, so the next start tries again instead of forgetting it.
     absl::Status s =
-        StartGroup(name, *spec, static_cast<int>(json::Int(g, "desired", 0)),
-                   json::Bool(g, "enabled", true));
+        spec.ok() ? StartGroup(name, *spec,
+                               static_cast<int>(json::Int(g, "desired", 0)),
+                               json::Bool(g, "enabled", true),
+                               /*keep_on_failure=*/true)
+                  : spec.status();
     if (!s.ok()) {
       SPDLOG_ERROR(
           "event=local_restore_failed kind=serverGroup name={} "

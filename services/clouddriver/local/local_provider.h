@@ -5,8 +5,10 @@
 // clouddriver's task layer runs them asynchronously. Reads return Spinnaker's
 // JSON shapes (server group, instance, load balancer, security group).
 //
-// Restarts: every change is written to <state_dir>/state.json. Open() first
-// kills whatever a previous clouddriver left running for this state dir (each
+// Restarts: every change is written to <state_dir>/state.json (0600, synced,
+// renamed into place). Open() takes <state_dir>/lock (one clouddriver per
+// state dir), reads the state, then kills whatever a previous clouddriver
+// left running for this state dir (each
 // instance carries GENNAKER_LOCAL_STATE_DIR=<state_dir> in its environment,
 // inherited by anything it starts, so none is missed), then recreates the
 // load balancers on their ports and the server groups with their names,
@@ -105,10 +107,11 @@ class LocalProvider : public Provider {
     std::unique_ptr<LoadBalancer> lb;
   };
   std::vector<Target> TargetsOf(const std::string& balancer);
-  absl::Status Restore();
+  absl::Status Restore(const Json& state);
   // Starts the instances of a reserved group; erases it on failure.
   absl::Status StartGroup(const std::string& name, ServerGroupSpec spec,
-                          int desired, bool enabled);
+                          int desired, bool enabled,
+                          bool keep_on_failure = false);
   absl::StatusOr<ServerGroupSpec> SpecOf(const Json& description);
   // Writes state.json (temp file + rename); logs and carries on on failure.
   void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -130,6 +133,7 @@ class LocalProvider : public Provider {
   std::map<std::string, Balancer> balancers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Json> security_groups_ ABSL_GUARDED_BY(mu_);
   bool restoring_ ABSL_GUARDED_BY(mu_) = false;  // no partial state.json
+  int lock_fd_ = -1;  // flock of <state_dir>/lock, held while open
   absl::Mutex listener_mu_;
   std::function<void()> listener_ ABSL_GUARDED_BY(listener_mu_);
 };

@@ -4,6 +4,7 @@
 // firewall, and bad descriptions.
 #include "services/clouddriver/local/local_provider.h"
 
+#include <fstream>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -177,6 +178,33 @@ TEST_F(LocalProviderTest, BadDescriptionsAreRefused) {
        {"inboundRules", {{{"range", {{"ip", "nope"}, {"cidr", "/8"}}}}}}})));
   EXPECT_TRUE(absl::IsNotFound(provider_->Destroy("demo-prod-v404")));
   EXPECT_TRUE(provider_->ServerGroups("demo").empty());
+}
+
+}  // namespace
+}  // namespace gennaker::clouddriver::local
+
+namespace gennaker::clouddriver::local {
+namespace {
+
+TEST(LocalProviderOpenTest,
+     OneClouddriverPerStateDirAndAnUnreadableStateStops) {
+  std::string dir = testing::MakeTempDir("local-open");
+  {
+    auto first = LocalProvider::Open("local", dir);
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto second = LocalProvider::Open("local", dir);
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  // Released with the first provider.
+  ASSERT_TRUE(LocalProvider::Open("local", dir).ok());
+  {
+    std::ofstream(dir + "/state.json") << "{\"serverGroups\": [";  // torn
+  }
+  auto torn = LocalProvider::Open("local", dir);
+  EXPECT_EQ(torn.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(torn.status().message().find("nothing was stopped"),
+            std::string::npos);
+  testing::RemoveTree(dir);
 }
 
 }  // namespace
