@@ -75,6 +75,11 @@ pipeline=$(jq -n --arg bin "$BIN_DIR/gennaker-demo" --arg account "$ACCOUNT" '{
     loadBalancers: ["demo"],
     strategy: "redblack", scaleDown: true, maxRemainingAsgs: 2,
     rollback: {onFailure: true}}]}]}')
+# Saving again (a second run of this demo) updates the pipeline: it needs its id.
+existing=$(curl -sS "$GATE/applications/demo/pipelineConfigs/deploy" 2>/dev/null | jq -r '.id // empty' || true)
+if [[ -n $existing ]]; then
+  pipeline=$(jq --arg id "$existing" '. + {id: $id}' <<<"$pipeline")
+fi
 post /pipelines "$pipeline" >/dev/null
 echo "  saved"
 

@@ -789,16 +789,23 @@ bool Engine::RunOnFailureStages(Context& c, const std::string& id,
   }
   Json& exec = c.exec;
   if (const Json* planned = OnFailurePlan(exec, id)) {
-    // Planned already: wait while one of them runs or can still start.
+    // Planned already: wait while one of them runs or will still start
+    // (every stage before it succeeded or was skipped; one that ended
+    // FAILED_CONTINUE does not start the next).
     for (const Json& sid : *planned) {
       const Json* s = FindStage(
           exec, sid.is_string() ? sid.get<std::string>() : std::string());
       if (s == nullptr) continue;
       const std::string child = StatusOf(*s);
-      if (child == status::kRunning || child == status::kPaused ||
-          (child == status::kNotStarted && !UpstreamHalted(exec, *s, 0))) {
-        return true;
+      if (child == status::kRunning || child == status::kPaused) return true;
+      if (child != status::kNotStarted) continue;
+      bool will_start = true;
+      for (const Json* up : Upstream(exec, *s)) {
+        const std::string u = StatusOf(*up);
+        will_start =
+            will_start && (u == status::kSucceeded || u == status::kSkipped);
       }
+      if (will_start) return true;
     }
     return false;
   }

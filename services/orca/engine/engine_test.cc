@@ -865,6 +865,25 @@ TEST_F(EngineTest, FailingOnFailureStageStillEndsTheStageTerminal) {
   EXPECT_EQ(StatusOfRef(e, "1>2"), "NOT_STARTED");
 }
 
+TEST_F(EngineTest, OnFailureStageEndingFailedContinueDoesNotHangTheStage) {
+  registry_.AddTask("failNow", std::make_shared<FailNowTask>());
+  registry_.AddStage("fragileCleanup", std::make_shared<FragileStage>(
+                                           std::vector<SyntheticStage>{}));
+  registry_.AddStage(
+      "fragile", std::make_shared<FragileStage>(std::vector<SyntheticStage>{
+                     {"fragileCleanup",
+                      "cleanup 1",
+                      {{"failPipeline", false}, {"continuePipeline", true}}},
+                     {"wait", "cleanup 2", {{"waitTime", 1}}}}));
+  std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "fragile"}}}}});
+  Run(60000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL") << e.dump(1);
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1>1"), "FAILED_CONTINUE");
+  EXPECT_EQ(StatusOfRef(e, "1>2"), "NOT_STARTED");
+}
+
 TEST_F(EngineTest, RetentionPurgesOldFinishedExecutions) {
   std::string a = Start({{"stages", {Wait("1", {})}}});
   Run(0);

@@ -167,6 +167,38 @@ TaskResult SubmitOps(CloudDriver* cd, const TaskInput& in, const Json& ops,
   return r;
 }
 
+Json StoredPlan(const TaskInput& in) {
+  const Json& ctx = in.context;
+  if (!ctx.contains("kato.planned") || !ctx["kato.planned"].is_object()) {
+    return Json();
+  }
+  const Json& plan = ctx["kato.planned"];
+  return Str(plan, "key") == IdempotencyKey(in) ? plan : Json();
+}
+
+TaskResult StorePlan(const TaskInput& in, Json ops, Json context) {
+  TaskResult r = TaskResult::Running(0);
+  r.context["kato.planned"] = {{"key", IdempotencyKey(in)},
+                               {"ops", std::move(ops)},
+                               {"context", std::move(context)}};
+  return r;
+}
+
+TaskResult SubmitPlan(CloudDriver* cd, const TaskInput& in, const Json& plan,
+                      const std::string& application) {
+  const Json ops =
+      plan.contains("ops") && plan["ops"].is_array() ? plan["ops"] : Json();
+  TaskResult r =
+      SubmitOps(cd, in, ops.is_array() ? ops : Json::array(), application);
+  if (r.status != status::kSucceeded) return r;
+  if (plan.contains("context") && plan["context"].is_object()) {
+    for (auto it = plan["context"].begin(); it != plan["context"].end(); ++it) {
+      r.context[it.key()] = *it;
+    }
+  }
+  return r;
+}
+
 bool IsDisabled(const Json& sg) {
   return Flag(sg, "isDisabled") || Flag(sg, "disabled");
 }

@@ -68,6 +68,21 @@ absl::StatusOr<std::vector<Json>> ClusterGroups(CloudDriver* cd,
                                                 const Location& where,
                                                 const std::string& region);
 
+// Read-then-submit tasks (resize, pin, enable/disable/destroy) compute their
+// operations from a read of clouddriver once: the first run stores them with
+// the run's idempotency key under "kato.planned" ({key, ops, context}) and
+// answers RUNNING at once; the next run (and any redelivery of it) submits
+// exactly what is stored, so a crash between the submission and its commit
+// never submits something recomputed from the changed state.
+//
+// The plan stored for this run (same idempotency key), else null.
+Json StoredPlan(const TaskInput& in);
+// Stores `ops` and the context changes to apply once they are submitted.
+TaskResult StorePlan(const TaskInput& in, Json ops, Json context);
+// Submits a stored plan and applies its context changes.
+TaskResult SubmitPlan(CloudDriver* cd, const TaskInput& in, const Json& plan,
+                      const std::string& application);
+
 // Server group facts.
 bool IsDisabled(const Json& sg);
 int64_t CreatedMs(const Json& sg);
@@ -102,12 +117,20 @@ Json DescriptionFrom(const Json& context);
 // and its region; empty when none.
 std::pair<std::string, std::string> FirstDeployed(const Json& context);
 
-// A base class: CommitsAfterRun, a clouddriver pointer, and the "clouddriver
-// is not configured" failure.
+// How long a cloud task may run (retrying while clouddriver is unavailable)
+// unless it says otherwise.
+inline constexpr int64_t kDefaultCloudTaskTimeoutMs = 15 * kMinuteMs;
+
+// A base class: CommitsAfterRun, a clouddriver pointer, the "clouddriver is
+// not configured" failure, and a default timeout (so that polling a
+// clouddriver that stays UNAVAILABLE ends).
 class CloudTask : public Task {
  public:
   explicit CloudTask(CloudDriver* cd) : cd_(cd) {}
   bool CommitsAfterRun() const override { return true; }
+  int64_t TimeoutMs(const Json&) const override {
+    return kDefaultCloudTaskTimeoutMs;
+  }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) final {
     if (cd_ == nullptr) return NoClouddriver();
     return Run(in);

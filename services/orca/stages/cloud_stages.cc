@@ -229,11 +229,32 @@ class CreateServerGroupStage : public StageDefinition {
   bool clone_;
 };
 
+// The source of a deploy among the cluster's groups (newest first), as
+// Spinnaker's SourceResolver picks it: with useSourceCapacity the largest
+// (instance count; ties: enabled, then newest), else the newest enabled one,
+// else the newest disabled one. Null when the cluster has none.
+Json PickSource(const std::vector<Json>& groups, bool largest) {
+  Json best;
+  for (const Json& g : groups) {
+    if (!best.is_object()) {
+      best = g;
+    } else if (largest) {
+      if (cloud::InstanceCount(g) > cloud::InstanceCount(best) ||
+          (cloud::InstanceCount(g) == cloud::InstanceCount(best) &&
+           IsDisabled(best) && !IsDisabled(g))) {
+        best = g;
+      }
+    } else if (IsDisabled(best) && !IsDisabled(g)) {
+      best = g;
+    }
+  }
+  return best;
+}
+
 // Normalizes where the deploy goes (lifts a nested `cluster` map, names the
 // cluster, fills credentials/region/cloudProvider/moniker), validates the
-// strategy, finds the source server group (the newest enabled one of the
-// cluster, or the clone's `source`) and applies the strategy's context
-// changes.
+// strategy, finds the source server group (see PickSource, or the clone's
+// `source`) and applies the strategy's context changes.
 class DetermineSourceTask : public CloudTask {
  public:
   using CloudTask::CloudTask;
@@ -308,12 +329,9 @@ class DetermineSourceTask : public CloudTask {
         return FromError(groups.status(),
                          absl::StrCat("reading cluster ", where.cluster));
       }
-      for (const Json& g : *groups) {
-        if (!IsDisabled(g)) {
-          source_sg = g;
-          break;
-        }
-      }
+      source_sg =
+          PickSource(*groups, Flag(ctx, "useSourceCapacity") &&
+                                  StrategyName(ctx) != "rollingredblack");
     }
     if (source_sg.is_object()) {
       const std::string name = Str(source_sg, "name");
@@ -405,6 +423,8 @@ class WaitForUpInstancesTask : public CloudTask {
  public:
   using CloudTask::CloudTask;
   int64_t BackoffMs(const Json&) const override { return 2000; }
+  // The task enforces waitForUpInstancesTimeoutMs itself.
+  int64_t TimeoutMs(const Json&) const override { return 0; }
 
  protected:
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
@@ -423,12 +443,24 @@ class WaitForUpInstancesTask : public CloudTask {
     const int64_t elapsed = in.now_ms - cloud::TaskStartMs(in);
     absl::StatusOr<Json> sg = cd_->GetServerGroup(where.account, region, name);
     if (!sg.ok() && !absl::IsNotFound(sg.status())) {
+      if (elapsed > timeout) {
+        return TaskResult::Terminal(
+            absl::StrCat("server group ", name, " could not be read within ",
+                         timeout / 1000, " s: ", sg.status().message()));
+      }
       return FromError(sg.status(), absl::StrCat("reading ", name));
     }
     int64_t target = 0;
     int healthy = 0;
     if (sg.ok()) {
       target = TargetDesired(ctx, *sg);
+      if (target == 0 && Int(CapacityOf(*sg), "desired") == 0 &&
+          !ZeroPercentage(ctx)) {
+        // A group reading desired 0 (a cache not caught up yet) is not done
+        // while the deploy asked for instances (rolling red/black starts
+        // at 0 on purpose: its "capacity" is 0).
+        target = ConfiguredDesired(ctx, where);
+      }
       healthy = cloud::HealthyCount(*sg, ctx);
       if (cloud::InstanceCount(*sg) >= target && healthy >= target) {
         return TaskResult();
@@ -445,6 +477,33 @@ class WaitForUpInstancesTask : public CloudTask {
                              timeout / 1000, " s"));
     }
     return TaskResult::Running(2000);
+  }
+
+ private:
+  static bool ZeroPercentage(const Json& ctx) {
+    for (const char* k :
+         {"targetHealthyDeployPercentage", "desiredPercentage"}) {
+      if (ctx.contains(k) && ctx[k].is_number() && ctx[k].get<double>() <= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // The desired size the deploy asked for: "capacity", else the source's
+  // (a clone without capacity copies it); 0 when unknown.
+  int64_t ConfiguredDesired(const Json& ctx, const Location& where) {
+    const Json cfg = Object(ctx, "capacity");
+    if (cfg.contains("desired") && !cfg["desired"].is_null()) {
+      return std::max<int64_t>(0, Int(cfg, "desired"));
+    }
+    const std::string source = SourceName(ctx);
+    if (source.empty()) return 0;
+    const Json src = Object(ctx, "source");
+    absl::StatusOr<Json> sg = cd_->GetServerGroup(
+        Str(src, "account").empty() ? where.account : Str(src, "account"),
+        Str(src, "region").empty() ? where.region() : Str(src, "region"),
+        source);
+    return sg.ok() ? Int(CapacityOf(*sg), "desired") : 0;
   }
 };
 
@@ -481,6 +540,9 @@ class GroupOpTask : public CloudTask {
       return TaskResult::Terminal(
           absl::StrCat(OpName(op_), " needs 'credentials' (the account)"));
     }
+    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
+      return cloud::SubmitPlan(cd_, in, plan, where.application);
+    }
     const std::string region = where.region();
     absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
     if (absl::IsNotFound(sg.status()) &&
@@ -515,14 +577,9 @@ class GroupOpTask : public CloudTask {
       }
       ops.push_back(Operation(OpName(op_), where, desc));
     }
-    TaskResult submitted = SubmitOps(cd_, in, ops, where.application);
-    for (auto it = r.context.begin(); it != r.context.end(); ++it) {
-      submitted.context[it.key()] = *it;
-    }
-    r = std::move(submitted);
     r.context["serverGroupName"] = name;
     r.context["region"] = region;
-    return r;
+    return cloud::StorePlan(in, std::move(ops), std::move(r.context));
   }
 
  private:
@@ -679,6 +736,9 @@ class ResizeTask : public CloudTask {
       return TaskResult::Terminal(
           "resizeServerGroup needs 'credentials' (the account)");
     }
+    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
+      return cloud::SubmitPlan(cd_, in, plan, where.application);
+    }
     const std::string region = where.region();
     absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
     if (!sg.ok()) return FromError(sg.status(), "finding the server group");
@@ -706,16 +766,12 @@ class ResizeTask : public CloudTask {
                  {"asgName", name},
                  {"region", region},
                  {"capacity", c}};
-    TaskResult submitted = SubmitOps(
-        cd_, in, Json::array({Operation("resizeServerGroup", where, desc)}),
-        where.application);
-    for (auto it = r.context.begin(); it != r.context.end(); ++it) {
-      submitted.context[it.key()] = *it;
-    }
-    submitted.context["serverGroupName"] = name;
-    submitted.context["region"] = region;
-    submitted.context["capacity"] = c;
-    return submitted;
+    r.context["serverGroupName"] = name;
+    r.context["region"] = region;
+    r.context["capacity"] = c;
+    return cloud::StorePlan(
+        in, Json::array({Operation("resizeServerGroup", where, desc)}),
+        std::move(r.context));
   }
 };
 
@@ -730,6 +786,9 @@ class PinServerGroupTask : public CloudTask {
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
     const Json& ctx = in.context;
     Location where = LocationOf(ctx, in.execution);
+    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
+      return cloud::SubmitPlan(cd_, in, plan, where.application);
+    }
     const std::string region = where.region();
     absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
     if (!sg.ok()) return FromError(sg.status(), "finding the server group");
@@ -757,14 +816,10 @@ class PinServerGroupTask : public CloudTask {
                                {"region", region},
                                {"capacity", want}}));
     }
-    TaskResult r = SubmitOps(cd_, in, ops, where.application);
-    for (auto it = extra.context.begin(); it != extra.context.end(); ++it) {
-      r.context[it.key()] = *it;
-    }
-    r.context["serverGroupName"] = name;
-    r.context["region"] = region;
-    r.context["capacity"] = want;
-    return r;
+    extra.context["serverGroupName"] = name;
+    extra.context["region"] = region;
+    extra.context["capacity"] = want;
+    return cloud::StorePlan(in, std::move(ops), std::move(extra.context));
   }
 };
 
@@ -774,15 +829,27 @@ class WaitForCapacityMatchTask : public CloudTask {
  public:
   using CloudTask::CloudTask;
   int64_t BackoffMs(const Json&) const override { return 2000; }
+  // The task enforces waitForCapacityMatchTimeoutMs itself.
+  int64_t TimeoutMs(const Json&) const override { return 0; }
 
  protected:
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
     const Json& ctx = in.context;
     Location where = LocationOf(ctx, in.execution);
     const std::string name = Str(ctx, "serverGroupName");
+    const int64_t timeout =
+        Int(ctx, "waitForCapacityMatchTimeoutMs", kThirtyMinutesMs);
+    const int64_t elapsed = in.now_ms - cloud::TaskStartMs(in);
     absl::StatusOr<Json> sg =
         cd_->GetServerGroup(where.account, where.region(), name);
-    if (!sg.ok()) return FromError(sg.status(), absl::StrCat("reading ", name));
+    if (!sg.ok()) {
+      if (elapsed > timeout && !absl::IsNotFound(sg.status())) {
+        return TaskResult::Terminal(
+            absl::StrCat("server group ", name, " could not be read within ",
+                         timeout / 1000, " s: ", sg.status().message()));
+      }
+      return FromError(sg.status(), absl::StrCat("reading ", name));
+    }
     const Json want = Object(ctx, "capacity");
     const Json cur = CapacityOf(*sg);
     const int64_t desired = Int(want, "desired", Int(cur, "desired"));
@@ -794,9 +861,7 @@ class WaitForCapacityMatchTask : public CloudTask {
                 cloud::InstanceCount(*sg) == desired &&
                 cloud::HealthyCount(*sg, ctx) >= target;
     if (done) return TaskResult();
-    const int64_t timeout =
-        Int(ctx, "waitForCapacityMatchTimeoutMs", kThirtyMinutesMs);
-    if (in.now_ms - cloud::TaskStartMs(in) > timeout) {
+    if (elapsed > timeout) {
       return TaskResult::Terminal(
           absl::StrCat("server group ", name, " did not reach ", desired,
                        " healthy instance(s) within ", timeout / 1000,

@@ -22,7 +22,8 @@ class ManualClock : public Clock {
 };
 
 // A store whose commit fails (like a crash before it) for the first run of
-// the task named `crash_task`: the message is delivered again.
+// the task named `crash_task` (with `crash_after_submit`, the first run that
+// submitted to clouddriver): the message is delivered again.
 class CrashingStore : public MemoryStore {
  public:
   using MemoryStore::MemoryStore;
@@ -32,6 +33,7 @@ class CrashingStore : public MemoryStore {
     return std::unique_ptr<Work>(new CrashingWork(this, std::move(*w)));
   }
   std::string crash_task;
+  bool crash_after_submit = false;
   int crashes = 0;
 
  private:
@@ -64,8 +66,12 @@ class CrashingStore : public MemoryStore {
         const Json* stage = FindStage(inner_->execution(), m.stage_id);
         if (stage != nullptr) {
           for (const Json& t : (*stage)["tasks"]) {
+            const Json& ctx = (*stage)["context"];
+            bool submitted = ctx.contains("kato.last.task.id") &&
+                             ctx["kato.last.task.id"].is_object();
             if (Str(t, "id") == m.task_id &&
-                Str(t, "name") == store_->crash_task) {
+                Str(t, "name") == store_->crash_task &&
+                (submitted || !store_->crash_after_submit)) {
               ++store_->crashes;
               inner_.reset();  // rolled back: nothing of this run is saved
               return absl::UnavailableError("crashed before the commit");
@@ -252,6 +258,29 @@ TEST_F(CloudStagesTest, DeployWithoutStrategyCreatesAndWaitsForUpInstances) {
   EXPECT_EQ(Count(e, "disableCluster"), 0);
 }
 
+TEST_F(CloudStagesTest, WaitForUpInstancesIgnoresAStaleEmptyRead) {
+  cd_.AddGroup("demo-prod", 0, Cap(1, 3, 2));
+  // A clone without capacity: it takes the source's size.
+  Json cluster =
+      Cluster("none", {{"type", "cloneServerGroup"},
+                       {"source", {{"serverGroupName", "demo-prod-v000"}}}});
+  cluster.erase("capacity");
+  std::string id = Start({Deploy(cluster)});
+  // Stop once the clone exists: its next reads answer desired 0, no
+  // instances (a cache that has not caught up).
+  for (int i = 0; i < 200 && cd_.groups.size() < 2; ++i) {
+    auto r = engine_->ProcessOne();
+    ASSERT_TRUE(r.ok());
+  }
+  ASSERT_EQ(GroupNames(), Names({"demo-prod-v000", "demo-prod-v001"}));
+  cd_.stale_reads["demo-prod-v001"] = 2;
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(cd_.stale_reads["demo-prod-v001"], 0);  // polled past them
+  EXPECT_EQ(G("demo-prod-v001")["instances"].size(), 2u);
+}
+
 TEST_F(CloudStagesTest, TaskOrphanedByAClouddriverRestartIsResumed) {
   cd_.orphan_next_tasks = 1;
   std::string id = Start({Deploy(Cluster("none"))});
@@ -347,6 +376,60 @@ TEST_F(CloudStagesTest, RollingRedBlackGrowsInStepsThenDisablesTheSource) {
   EXPECT_EQ(G("demo-prod-v001")["instances"].size(), 2u);
   Json partial = Stage(e, "disableServerGroup", 0);
   EXPECT_TRUE(partial["context"].contains("partialDisableSkipped"));
+}
+
+TEST_F(CloudStagesTest, RollingRedBlackIntoANewClusterGrowsToTheSavedSize) {
+  std::string id = Start(
+      {Deploy(Cluster("rollingredblack", {{"capacity", Cap(2, 2, 2)},
+                                          {"targetPercentages", {50}}}))});
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
+  EXPECT_EQ(G("demo-prod-v000")["capacity"], Cap(2, 2, 2));
+  EXPECT_EQ(G("demo-prod-v000")["instances"].size(), 2u);
+  std::vector<Json> resizes;
+  for (const Json& o : cd_.executed) {
+    if (Str(o, "name") == "resizeServerGroup") resizes.push_back(o);
+  }
+  ASSERT_EQ(resizes.size(), 2u);
+  EXPECT_EQ(resizes[0]["description"]["capacity"], Cap(1, 1, 1));  // 50%
+  EXPECT_EQ(resizes[1]["description"]["capacity"], Cap(2, 2, 2));
+}
+
+TEST_F(CloudStagesTest, SourceIsNewestEnabledElseNewestDisabledOrLargest) {
+  cd_.AddGroup("demo-prod", 0, Cap(3, 3, 3), /*enabled=*/false);
+  cd_.AddGroup("demo-prod", 1, Cap(1, 1, 1), /*enabled=*/false);
+  // Only disabled groups: the newest of them.
+  std::string id = Start({Deploy(Cluster("none"))});
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(
+      Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
+      "demo-prod-v001");
+  // An enabled group is preferred to a newer disabled one.
+  cd_.groups.at("demo-prod-v002")["isDisabled"] = true;
+  cd_.groups.at("demo-prod-v000")["isDisabled"] = false;
+  id = Start({Deploy(Cluster("none"))});
+  Run();
+  e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(
+      Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
+      "demo-prod-v000");
+  // useSourceCapacity: the largest, whose capacity the new group takes.
+  cd_.groups.at("demo-prod-v000")["isDisabled"] = true;
+  cd_.groups.at("demo-prod-v003")["isDisabled"] = true;
+  cd_.SetCapacity(cd_.groups.at("demo-prod-v001"), Cap(4, 4, 4), true);
+  id = Start({Deploy(Cluster("none", {{"useSourceCapacity", true}}))});
+  Run();
+  e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(
+      Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
+      "demo-prod-v001");
+  EXPECT_EQ(G("demo-prod-v004")["capacity"], Cap(4, 4, 4));
 }
 
 TEST_F(CloudStagesTest, InstancesNeverHealthyRollBackAndTheStageFails) {
@@ -526,6 +609,20 @@ TEST_F(CloudStagesTest, ShrinkClusterOrdersByAgeOrSize) {
             Json({{"localhost", {"demo-prod-v000"}}}));
 }
 
+TEST_F(CloudStagesTest, RedBlackShrinkCountsEnabledGroupsFirst) {
+  cd_.AddGroup("demo-prod", 0, Cap(1, 1, 1));
+  cd_.AddGroup("demo-prod", 1, Cap(1, 1, 1), /*enabled=*/false);
+  std::string id =
+      Start({Deploy(Cluster("redblack", {{"maxRemainingAsgs", 2}}))});
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  // v002 (new) and the enabled v000 fill the two places: v001 goes.
+  EXPECT_EQ(Ops("destroyServerGroup"), Names({"demo-prod-v001"}));
+  EXPECT_EQ(GroupNames(), Names({"demo-prod-v000", "demo-prod-v002"}));
+  EXPECT_TRUE(IsDisabledOf("demo-prod-v000"));
+}
+
 TEST_F(CloudStagesTest, ShrinkClusterNeverDeletesActiveWithoutPermission) {
   cd_.AddGroup("demo-prod", 0, Cap(1, 1, 1));
   cd_.AddGroup("demo-prod", 1, Cap(1, 1, 1));
@@ -647,6 +744,78 @@ TEST_F(CloudStagesTest, CrashBeforeTheCommitRepeatsTheSameSubmission) {
   const std::string key = cd_.task_by_key.begin()->first;
   Json create = Stage(e, "createServerGroup");
   EXPECT_EQ(key, Str(e, "id") + ":" + Str(create, "id") + ":2");
+}
+
+TEST_F(CloudStagesTest, ClouddriverUnavailableForeverTimesOut) {
+  cd_.unavailable = true;
+  std::string id = Start({Deploy(Cluster("none"))});
+  Run(3600000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  Json create = Stage(e, "createServerGroup");
+  EXPECT_EQ(Str(create, "status"), "TERMINAL");
+  EXPECT_NE(Error(create).find("determineSourceServerGroup' timed out"),
+            std::string::npos)
+      << Error(create);
+}
+
+TEST_F(CloudStagesTest, WaitForUpInstancesTimesOutWhileReadsFail) {
+  cd_.server_group_reads_unavailable = true;
+  std::string id = Start(
+      {Deploy(Cluster("none", {{"waitForUpInstancesTimeoutMs", 60000}}))});
+  Run(3600000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_NE(Error(Stage(e, "createServerGroup"))
+                .find("demo-prod-v000 could not be read within 60 s"),
+            std::string::npos)
+      << Error(Stage(e, "createServerGroup"));
+}
+
+TEST_F(CloudStagesTest, WaitForCapacityMatchTimesOutWhileReadsFail) {
+  cd_.AddGroup("demo-prod", 0, Cap(1, 1, 1));
+  std::string id = Start({StageOf(
+      "resizeServerGroup", Where({{"serverGroupName", "demo-prod-v000"},
+                                  {"action", "scale_exact"},
+                                  {"capacity", Cap(2, 2, 2)},
+                                  {"waitForCapacityMatchTimeoutMs", 30000}}))});
+  // The resize is submitted, then every read fails.
+  for (int i = 0; i < 200 && Ops("resizeServerGroup").empty(); ++i) {
+    auto r = engine_->ProcessOne();
+    ASSERT_TRUE(r.ok());
+    if (*r) continue;
+    auto next = store_.NextDelivery();
+    ASSERT_TRUE(next.ok() && next->has_value());
+    clock_.now_ = std::max(clock_.now_, **next);
+  }
+  ASSERT_EQ(Ops("resizeServerGroup"), Names({"demo-prod-v000"}));
+  cd_.server_group_reads_unavailable = true;
+  Run(3600000);
+  Json e = Get(id);
+  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_NE(Error(Stage(e, "resizeServerGroup"))
+                .find("demo-prod-v000 could not be read within 30 s"),
+            std::string::npos)
+      << Error(Stage(e, "resizeServerGroup"));
+}
+
+TEST_F(CloudStagesTest, CrashAfterAResizeSubmitsWhatWasComputedFirst) {
+  cd_.AddGroup("demo-prod", 0, Cap(1, 5, 1));
+  store_.crash_task = "resizeServerGroup";
+  store_.crash_after_submit = true;
+  std::string id = Start({StageOf("resizeServerGroup",
+                                  Where({{"serverGroupName", "demo-prod-v000"},
+                                         {"action", "scale_up"},
+                                         {"scaleNum", 2}}))});
+  Run();
+  Json e = Get(id);
+  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(store_.crashes, 1);
+  EXPECT_EQ(cd_.submit_calls, 2);         // submitted again after the crash...
+  EXPECT_EQ(cd_.task_by_key.size(), 1u);  // ...with the same key
+  EXPECT_EQ(G("demo-prod-v000")["capacity"], Cap(1, 5, 3));
+  // Not recomputed from the grown group (which would ask for 5).
+  EXPECT_EQ(Stage(e, "resizeServerGroup")["context"]["capacity"], Cap(1, 5, 3));
 }
 
 TEST_F(CloudStagesTest, RestartedStageSubmitsANewTask) {

@@ -12,8 +12,8 @@
 //   remainingFullSizeServerGroups (default 1) keep their size; of the others,
 //   disabled ones (and enabled ones with allowScaleDownActive) are resized to
 //   0/0/0 unless already empty.
-// - shrinkCluster: all groups ordered (active first if allowDeleteActive),
-//   (largest first if retainLargerOverNewer), newest; the first shrinkToSize
+// - shrinkCluster: all groups ordered active (enabled) first, then largest
+//   first if retainLargerOverNewer, then newest; the first shrinkToSize
 //   (default 1) are kept; of the others, disabled ones (and enabled ones with
 //   allowDeleteActive) are destroyed. With allowDeleteActive a disableCluster
 //   stage (remainingEnabledServerGroups = shrinkToSize) runs first, unless
@@ -100,8 +100,11 @@ std::vector<Json> Select(ClusterOp op, const Json& ctx,
     }
     return out;
   }
+  // Enabled groups count against shrinkToSize first (Spinnaker's
+  // AbstractClusterWideClouddriverTask sorts active ones first), whether or
+  // not they may be deleted.
   bool active_ok = Flag(ctx, "allowDeleteActive");
-  Prioritize(groups, active_ok, Flag(ctx, "retainLargerOverNewer"));
+  Prioritize(groups, true, Flag(ctx, "retainLargerOverNewer"));
   size_t keep =
       static_cast<size_t>(std::max<int64_t>(0, Int(ctx, "shrinkToSize", 1)));
   for (size_t i = keep; i < groups.size(); ++i) {

@@ -130,8 +130,13 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
           "pinServerGroup", "Pin " + source,
           with({{"serverGroupName", source}, {"pinMinimumCapacity", true}})));
     }
+    // determineSourceServerGroup moved the wanted capacity to savedCapacity
+    // and made "capacity" 0/0/0 (the new group starts empty).
     const Json saved =
-        ctx.contains("capacity") ? ctx["capacity"] : Json::object();
+        ctx.contains("savedCapacity") && ctx["savedCapacity"].is_object()
+            ? ctx["savedCapacity"]
+        : ctx.contains("capacity") ? ctx["capacity"]
+                                   : Json::object();
     int64_t delay = Seconds(ctx, "delayBeforeCleanup");
     for (int p : steps) {
       Json resize = with({{"scalePct", p},

@@ -25,6 +25,10 @@ class FakeCloudDriver : public CloudDriver {
   int polls_to_complete = 0;          // GetTask answers "running" first
   std::set<std::string> failing_ops;  // these operations fail
   int lose_submit_answers = 0;        // next N Submits answer UNAVAILABLE
+  bool unavailable = false;           // every call answers UNAVAILABLE
+  bool server_group_reads_unavailable = false;  // GetServerGroup does
+  // The next N reads of a group answer desired 0 and no instances.
+  std::map<std::string, int> stale_reads;
 
   // What happened.
   int orphan_next_tasks = 0;  // next N tasks fail retryably, unrun
@@ -72,6 +76,7 @@ class FakeCloudDriver : public CloudDriver {
                                      const std::string& key,
                                      const std::string& application) override {
     ++submit_calls;
+    if (unavailable) return absl::UnavailableError("clouddriver is down");
     std::string id;
     auto found = task_by_key.find(key);
     if (found != task_by_key.end()) {
@@ -118,6 +123,7 @@ class FakeCloudDriver : public CloudDriver {
   }
 
   absl::StatusOr<Json> GetTask(const std::string& id) override {
+    if (unavailable) return absl::UnavailableError("clouddriver is down");
     auto it = tasks_.find(id);
     if (it == tasks_.end()) return absl::NotFoundError("no task " + id);
     Json t = it->second;
@@ -135,6 +141,7 @@ class FakeCloudDriver : public CloudDriver {
                                   const std::string& account,
                                   const std::string& cluster,
                                   const std::string&) override {
+    if (unavailable) return absl::UnavailableError("clouddriver is down");
     Json sgs = Json::array();
     for (const auto& [name, g] : groups) {
       if (Str(g, "cluster") == cluster && Str(g, "account") == account) {
@@ -152,10 +159,21 @@ class FakeCloudDriver : public CloudDriver {
   absl::StatusOr<Json> GetServerGroup(const std::string& account,
                                       const std::string& region,
                                       const std::string& name) override {
+    if (unavailable || server_group_reads_unavailable) {
+      return absl::UnavailableError("clouddriver is down");
+    }
     auto it = groups.find(name);
     if (it == groups.end() || Str(it->second, "account") != account ||
         Str(it->second, "region") != region) {
       return absl::NotFoundError("no server group " + name);
+    }
+    if (stale_reads[name] > 0) {
+      --stale_reads[name];
+      Json stale = it->second;
+      stale["capacity"] = {{"min", 0}, {"max", 0}, {"desired", 0}};
+      stale["instances"] = Json::array();
+      stale["instanceCounts"] = {{"total", 0}, {"up", 0}, {"down", 0}};
+      return stale;
     }
     return it->second;
   }
