@@ -59,6 +59,15 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (pid < 0)
     return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
+    // A child inherits the signal mask: services block SIGTERM/SIGINT for
+    // sigwait, and a child exec'd with them blocked would ignore a polite
+    // stop (and be killed after the grace period instead). Start clean.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
+      signal(sig, SIG_DFL);
+    }
     if (options.new_session) setsid();
     if (options.die_with_parent) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);

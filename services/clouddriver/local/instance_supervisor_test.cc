@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -138,6 +139,40 @@ TEST_F(InstanceSupervisorTest, RefusesBadSpecs) {
   s.health.interval_ms = 1;
   EXPECT_FALSE(InstanceSupervisor::Validate(s, 1).ok());
   EXPECT_TRUE(InstanceSupervisor::Validate(Spec("v1"), 0).ok());
+}
+
+}  // namespace
+}  // namespace gennaker::clouddriver::local
+
+namespace gennaker::clouddriver::local {
+namespace {
+
+// Services block SIGTERM for sigwait; instances they start must not inherit
+// that mask, or they would ignore a polite stop and only die by SIGKILL after
+// the grace period.
+TEST(InstanceSupervisorSignalsTest, InstancesStartWithNoSignalBlocked) {
+  std::string dir = testing::MakeTempDir("supervisor-signals");
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+  ServerGroupSpec spec;
+  spec.name = "signals-v000";
+  spec.command = {"/bin/grep", "SigBlk", "/proc/self/status"};
+  spec.health.path = "";
+  spec.log_dir = dir;
+  {
+    InstanceSupervisor group(spec, 1);
+    ASSERT_TRUE(group.Start().ok());
+    absl::SleepFor(absl::Milliseconds(300));
+    group.Stop();
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  std::ifstream log(dir + "/signals-v000-0.log");
+  std::string line;
+  std::getline(log, line);
+  EXPECT_EQ(line, "SigBlk:\t0000000000000000");
+  testing::RemoveTree(dir);
 }
 
 }  // namespace
