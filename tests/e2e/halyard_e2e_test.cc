@@ -210,6 +210,34 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   }
   EXPECT_EQ(final_status, orca::v1::EXECUTION_STATUS_SUCCEEDED);
 
+  // halyard gave clouddriver its default local account, and an
+  // infrastructure task goes gate -> orca -> clouddriver and shows in reads.
+  auto credentials = rest("GET", "/credentials", "");
+  ASSERT_EQ(credentials.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(credentials.body)[0]["name"], "local");
+  auto sg =
+      rest("POST", "/tasks",
+           R"({"application":"e2e","description":"Create Security Group",)"
+           R"("job":[{"type":"upsertSecurityGroup","credentials":"local",)"
+           R"("cloudProvider":"local","name":"e2e-web","inboundRules":[)"
+           R"({"range":{"ip":"10.0.0.0","cidr":"/8"},)"
+           R"("portRanges":[{"startPort":80,"endPort":80}]}]}]})");
+  ASSERT_EQ(sg.status, 200) << sg.body;
+  std::string sg_ref = nlohmann::json::parse(sg.body)["ref"];
+  std::string sg_status;
+  for (int i = 0; i < 100 && sg_status != "SUCCEEDED"; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    auto t = rest("GET", sg_ref, "");
+    if (t.status == 200) sg_status = nlohmann::json::parse(t.body)["status"];
+  }
+  ASSERT_EQ(sg_status, "SUCCEEDED");
+  auto groups = rest("GET", "/securityGroups", "");
+  ASSERT_EQ(groups.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(
+                groups.body)["local"]["local"]["localhost"][0]["name"],
+            "e2e-web")
+      << groups.body;
+
   // Status from the CLI and from the daemon.
   ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("orca"));
