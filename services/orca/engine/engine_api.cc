@@ -216,6 +216,11 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   SetStatus(exec, status::kRunning);
   Private(exec).erase("waiting");
   Private(exec)["restarts"] = Restarts(exec) + 1;
+  Json& stage_restarts = Private(exec)["stageRestarts"];
+  if (!stage_restarts.is_object()) stage_restarts = Json::object();
+  for (const std::string& sid : reset) {
+    stage_restarts[sid] = Int(stage_restarts, sid.c_str()) + 1;
+  }
   exec.erase("endTime");
   exec["canceled"] = false;
   exec.erase("canceledBy");

@@ -954,5 +954,20 @@ TEST(JsonPathTest, ReadsNestedValues) {
   EXPECT_TRUE(JsonPathGet(j, "$.missing.x").is_null());
 }
 
+TEST(ModelTest, StageRestartsCountTheStageAndItsAncestorsOnly) {
+  Json exec = {{"id", "E"},
+               {"stages",
+                {{{"id", "A"}},
+                 {{"id", "B"}},
+                 {{"id", "A1"}, {"parentStageId", "A"}},
+                 {{"id", "A11"}, {"parentStageId", "A1"}}}},
+               {kPrivateKey, {{"stageRestarts", {{"A", 1}, {"A1", 2}}}}}};
+  EXPECT_EQ(StageRestarts(exec, "A"), 1);
+  EXPECT_EQ(StageRestarts(exec, "A1"), 3);
+  EXPECT_EQ(StageRestarts(exec, "A11"), 3);
+  EXPECT_EQ(StageRestarts(exec, "B"), 0);  // another branch keeps its keys
+  EXPECT_EQ(StageRestarts(Json::object(), "A"), 0);
+}
+
 }  // namespace
 }  // namespace gennaker::orca

@@ -205,6 +205,28 @@ int64_t Restarts(const Json& execution) {
   return Int(execution[kPrivateKey], "restarts");
 }
 
+int64_t StageRestarts(const Json& execution, const std::string& stage_id) {
+  if (!execution.is_object() || !execution.contains(kPrivateKey)) return 0;
+  const Json& counts = execution[kPrivateKey].contains("stageRestarts")
+                           ? execution[kPrivateKey]["stageRestarts"]
+                           : Json();
+  if (!counts.is_object() || !execution.contains("stages") ||
+      !execution["stages"].is_array()) {
+    return 0;
+  }
+  int64_t total = 0;
+  std::string id = stage_id;
+  for (int depth = 0; !id.empty() && depth < 64; ++depth) {
+    total += Int(counts, id.c_str());
+    std::string parent;
+    for (const Json& s : execution["stages"]) {
+      if (Str(s, "id") == id) parent = Str(s, "parentStageId");
+    }
+    id = parent;
+  }
+  return total;
+}
+
 std::string Dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -114,6 +114,10 @@ Json PublicView(const Json& execution, bool expand = true);
 // before anything runs again, so (unlike start times) it identifies a run of a
 // stage across redeliveries: outside calls use it in their idempotency keys.
 int64_t Restarts(const Json& execution);
+// How often the stage `stage_id` or one of its ancestors (parentStageId) was
+// restarted: part of idempotency keys of outside calls, so that a restart
+// makes new calls while other branches' retries keep their keys.
+int64_t StageRestarts(const Json& execution, const std::string& stage_id);
 
 // JSON text of a document; invalid UTF-8 (from HTTP bodies) becomes U+FFFD
 // instead of throwing.

@@ -103,7 +103,8 @@ Location LocationOf(const Json& ctx, const Json& execution) {
 std::string IdempotencyKey(const TaskInput& in) {
   std::string key = absl::StrCat(Str(in.execution, "id"), ":",
                                  Str(in.stage, "id"), ":", in.task_id);
-  if (int64_t restarts = Restarts(in.execution); restarts > 0) {
+  if (int64_t restarts = StageRestarts(in.execution, Str(in.stage, "id"));
+      restarts > 0) {
     absl::StrAppend(&key, ":", restarts);
   }
   return key;

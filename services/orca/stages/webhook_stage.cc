@@ -127,7 +127,8 @@ class CreateWebhookTask : public Task {
     // Stable across redeliveries; a restarted stage makes a new call.
     std::string key = absl::StrCat(Str(in.execution, "id"), ":",
                                    Str(in.stage, "id"), ":", in.task_id);
-    if (int64_t restarts = Restarts(in.execution); restarts > 0) {
+    if (int64_t restarts = StageRestarts(in.execution, Str(in.stage, "id"));
+        restarts > 0) {
       absl::StrAppend(&key, ":", restarts);
     }
     req.headers.push_back({deps_.idempotency_header, key});
