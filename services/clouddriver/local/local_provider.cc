@@ -342,6 +342,15 @@ absl::Status LocalProvider::UpsertLoadBalancer(const Json& d) {
   {
     absl::MutexLock l(&mu_);
     Balancer& b = balancers_[name];
+    // A balancer made again replaces its unrestored record.
+    unrestored_balancers_.erase(
+        std::remove_if(unrestored_balancers_.begin(),
+                       unrestored_balancers_.end(),
+                       [&name](const Json& r) {
+                         return r.contains("description") &&
+                                json::String(r["description"], "name") == name;
+                       }),
+        unrestored_balancers_.end());
     b.description = d;
     if (b.lb == nullptr) {
       b.lb = std::move(*lb);
@@ -693,6 +702,7 @@ void LocalProvider::PersistLocked() {
     balancers.push_back({{"description", b.description},
                          {"port", b.lb != nullptr ? b.lb->port() : 0}});
   }
+  for (const Json& b : unrestored_balancers_) balancers.push_back(b);
   Json sgs = Json::array();
   for (const auto& [name, d] : security_groups_) sgs.push_back(d);
   Json state = {{"version", 1},
@@ -743,11 +753,20 @@ absl::Status LocalProvider::Restore(const Json& state) {
   for (const Json& b : state.value("loadBalancers", Json::array())) {
     Json d = b.value("description", Json::object());
     d["listeners"] = Json::array({{{"port", json::Int(b, "port", 0)}}});
-    if (absl::Status s = UpsertLoadBalancer(d); !s.ok()) {
+    // The port may still be held a moment by the process that just died.
+    absl::Status s = UpsertLoadBalancer(d);
+    for (int i = 0; i < 20 && !s.ok(); ++i) {
+      absl::SleepFor(absl::Milliseconds(250));
+      s = UpsertLoadBalancer(d);
+    }
+    if (!s.ok()) {
+      // Kept in the state file: the next start tries again.
       SPDLOG_ERROR(
           "event=local_restore_failed kind=loadBalancer name={} "
           "error={}",
           json::String(d, "name"), s);
+      absl::MutexLock l(&mu_);
+      unrestored_balancers_.push_back(b);
     }
   }
   int restored = 0;

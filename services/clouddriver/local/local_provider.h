@@ -134,6 +134,9 @@ class LocalProvider : public Provider {
   std::map<std::string, Json> security_groups_ ABSL_GUARDED_BY(mu_);
   bool restoring_ ABSL_GUARDED_BY(mu_) = false;  // no partial state.json
   int lock_fd_ = -1;  // flock of <state_dir>/lock, held while open
+  // Records of load balancers that could not listen again after a restart,
+  // kept in the state file for the next start.
+  std::vector<Json> unrestored_balancers_ ABSL_GUARDED_BY(mu_);
   absl::Mutex listener_mu_;
   std::function<void()> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
