@@ -158,6 +158,30 @@ absl::Status Terminate(pid_t pid, absl::Duration grace) {
   return absl::OkStatus();
 }
 
+std::set<pid_t> ProcessesWithEnv(const std::string& name_equals_value) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    int64_t pid = 0;
+    if (!absl::SimpleAtoi(name, &pid) || pid <= 0 || pid == getpid()) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+    for (absl::string_view var : absl::StrSplit(env, '\0')) {
+      if (var == name_equals_value) {
+        if (IsAlive(static_cast<pid_t>(pid))) {
+          out.insert(static_cast<pid_t>(pid));
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<int> FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::InternalError("socket failed");

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,11 @@ bool IsAlive(pid_t pid);
 // SIGTERM to the process group of `pid` (or the pid), waits up to `grace`, then
 // SIGKILL. OK when the process is gone afterwards.
 absl::Status Terminate(pid_t pid, absl::Duration grace);
+
+// Live processes (not zombies, not this one) whose environment holds exactly
+// the entry `name_equals_value` ("NAME=value"): how clouddriver finds what a
+// previous run of it left behind, and how tests check that nothing was.
+std::set<pid_t> ProcessesWithEnv(const std::string& name_equals_value);
 
 // A TCP port on 127.0.0.1 free at the time of the call.
 absl::StatusOr<int> FreePort();

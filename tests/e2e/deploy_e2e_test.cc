@@ -16,7 +16,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/health_client.h"
@@ -34,27 +33,6 @@ namespace {
 
 using Json = nlohmann::json;
 namespace ov1 = orca::v1;
-
-std::set<pid_t> TaggedProcesses(const std::string& tag) {
-  std::set<pid_t> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
-      continue;
-    }
-    std::ifstream in(e.path() / "environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-    for (absl::string_view v : absl::StrSplit(env, '\0')) {
-      if (v == tag) {
-        pid_t pid = static_cast<pid_t>(std::stol(name));
-        if (process::IsAlive(pid)) out.insert(pid);
-      }
-    }
-  }
-  return out;
-}
 
 struct Service {
   std::string name, config;
@@ -120,7 +98,7 @@ class DeployE2eTest : public ::testing::Test {
     for (Service* s : {&gate_, &orca_, &clouddriver_}) {
       if (s->pid > 0) (void)process::Terminate(s->pid, absl::Seconds(10));
     }
-    for (pid_t p : TaggedProcesses(Tag())) killpg(p, SIGKILL);
+    for (pid_t p : process::ProcessesWithEnv(Tag())) killpg(p, SIGKILL);
     testing::RemoveTree(dir_);
   }
 
@@ -338,13 +316,13 @@ TEST_F(DeployE2eTest, RedBlackUnderLoadRollbackAndClouddriverRestart) {
   }
   ASSERT_TRUE(launching);
   absl::SleepFor(absl::Milliseconds(300));
-  const std::set<pid_t> before = TaggedProcesses(Tag());
+  const std::set<pid_t> before = process::ProcessesWithEnv(Tag());
   ASSERT_EQ(kill(clouddriver_.pid, SIGKILL), 0);
   while (process::IsAlive(clouddriver_.pid)) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   Start(clouddriver_);
-  for (pid_t p : TaggedProcesses(Tag())) {
+  for (pid_t p : process::ProcessesWithEnv(Tag())) {
     EXPECT_EQ(before.count(p), 0u) << "orphan instance " << p;
   }
   e = WaitPipeline(id);
@@ -372,7 +350,7 @@ TEST_F(DeployE2eTest, RedBlackUnderLoadRollbackAndClouddriverRestart) {
         known.insert(in["pid"].get<pid_t>());
       }
     }
-    running = TaggedProcesses(Tag());
+    running = process::ProcessesWithEnv(Tag());
     if (running == known) break;
     absl::SleepFor(absl::Milliseconds(100));
   }

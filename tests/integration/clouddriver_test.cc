@@ -12,7 +12,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/health_client.h"
@@ -33,27 +32,6 @@ using Json = nlohmann::json;
 namespace cv1 = clouddriver::v1;
 
 // Pids of the processes whose environment carries `tag`.
-std::set<pid_t> TaggedProcesses(const std::string& tag) {
-  std::set<pid_t> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
-      continue;
-    }
-    std::ifstream in(e.path() / "environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-    for (absl::string_view v : absl::StrSplit(env, '\0')) {
-      if (v == tag) {
-        pid_t pid = static_cast<pid_t>(std::stol(name));
-        if (process::IsAlive(pid)) out.insert(pid);
-      }
-    }
-  }
-  return out;
-}
-
 class ClouddriverTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,7 +60,7 @@ class ClouddriverTest : public ::testing::Test {
 
   void TearDown() override {
     if (pid_ > 0) (void)process::Terminate(pid_, absl::Seconds(5));
-    for (pid_t p : TaggedProcesses(Tag())) killpg(p, SIGKILL);
+    for (pid_t p : process::ProcessesWithEnv(Tag())) killpg(p, SIGKILL);
     testing::RemoveTree(dir_);
   }
 
@@ -276,14 +254,14 @@ TEST_F(ClouddriverTest, DeployReadKillAndRestart) {
   EXPECT_TRUE(replaced) << "the killed instance was not replaced";
 
   // kill -9 clouddriver right after it accepted a deploy of v2.
-  const std::set<pid_t> before = TaggedProcesses(Tag());
+  const std::set<pid_t> before = process::ProcessesWithEnv(Tag());
   EXPECT_EQ(before.size(), 3u);
   cv1::SubmitOperationsResponse second =
       Submit("createServerGroup", Deploy("v2", 2), "deploy-2");
   Kill9();
   Start();
   // Nothing of the previous run survives: every tagged process is new.
-  const std::set<pid_t> after = TaggedProcesses(Tag());
+  const std::set<pid_t> after = process::ProcessesWithEnv(Tag());
   for (pid_t p : after) EXPECT_EQ(before.count(p), 0u) << "orphan " << p;
   ASSERT_TRUE(WaitUp("demo-v000", 3));
   EXPECT_EQ(LoadBalancerPort(), port);  // the listener came back on its port
@@ -314,7 +292,7 @@ TEST_F(ClouddriverTest, DeployReadKillAndRestart) {
         known.insert(in["pid"].get<pid_t>());
       }
     }
-    running = TaggedProcesses(Tag());
+    running = process::ProcessesWithEnv(Tag());
     if (running == known) break;
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -329,7 +307,7 @@ TEST_F(ClouddriverTest, DeployReadKillAndRestart) {
         cv1::TASK_STATE_COMPLETED);
   }
   EXPECT_TRUE(ServerGroupNames().empty());
-  EXPECT_TRUE(TaggedProcesses(Tag()).empty());
+  EXPECT_TRUE(process::ProcessesWithEnv(Tag()).empty());
 }
 
 TEST_F(ClouddriverTest, BadOperationsAreRefusedOrFailClearly) {

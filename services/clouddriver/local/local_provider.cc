@@ -11,10 +11,10 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/json/json_fields.h"
 #include "common/log/log.h"
+#include "common/process/process.h"
 #include "common/status/status_macros.h"
 #include "services/clouddriver/naming.h"
 
@@ -600,33 +600,16 @@ namespace {
 // Kills every process whose environment names `state_dir` (what a previous
 // clouddriver left running), with its process group.
 void ReapLeftovers(const std::string& state_dir) {
-  const std::string tag = absl::StrCat(kStateDirEnv, "=", state_dir);
-  std::error_code ec;
-  int killed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string pid_text = entry.path().filename().string();
-    if (pid_text.empty() ||
-        !std::all_of(pid_text.begin(), pid_text.end(), ::isdigit)) {
-      continue;
-    }
-    pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid == getpid()) continue;
-    std::ifstream in(entry.path() / "environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-    bool match = false;
-    for (absl::string_view var : absl::StrSplit(env, '\0')) {
-      if (var == tag) match = true;
-    }
-    if (!match) continue;
+  const std::set<pid_t> leftovers =
+      process::ProcessesWithEnv(absl::StrCat(kStateDirEnv, "=", state_dir));
+  for (pid_t pid : leftovers) {
     pid_t group = getpgid(pid);
     if (group > 1 && group != getpgrp()) killpg(group, SIGKILL);
     kill(pid, SIGKILL);
-    ++killed;
   }
-  if (killed > 0) {
+  if (!leftovers.empty()) {
     SPDLOG_WARN("event=local_leftovers_killed state_dir={} processes={}",
-                state_dir, killed);
+                state_dir, leftovers.size());
   }
 }
 
