@@ -7,6 +7,7 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "services/orca/engine/engine_test_util.h"
 #include "services/orca/engine/memory_store.h"
 #include "services/orca/front50_client.h"
 #include "services/orca/launcher.h"
@@ -15,11 +16,7 @@
 namespace gennaker::orca {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_; }
-  int64_t now_ = 1'700'000'000'000;
-};
+using testing::ManualClock;
 
 // Pipeline configs by id, applications by name.
 class FakeFront50 : public Front50 {
@@ -122,26 +119,11 @@ class EngineTest : public ::testing::Test {
   // Handles everything due; then jumps the clock to the next delivery, at
   // most `horizon_ms` ahead.
   void Run(int64_t horizon_ms = 0) {
-    int64_t end = clock_.NowMs() + horizon_ms;
-    for (int guard = 0; guard < 10000; ++guard) {
-      while (true) {
-        auto r = engine_->ProcessOne();
-        ASSERT_TRUE(r.ok()) << r.status();
-        if (!*r) break;
-      }
-      auto next = store_.NextDelivery();
-      ASSERT_TRUE(next.ok());
-      if (!next->has_value() || **next > end) return;
-      clock_.now_ = std::max(clock_.now_, **next);
-    }
-    FAIL() << "did not settle";
+    testing::RunUntilSettled(engine_.get(), &store_, &clock_, horizon_ms,
+                             10000);
   }
 
-  Json Get(const std::string& id) {
-    auto e = store_.Get(id);
-    EXPECT_TRUE(e.ok());
-    return *e;
-  }
+  Json Get(const std::string& id) { return testing::GetExecution(&store_, id); }
   static const Json& StageByRef(const Json& e, const std::string& ref) {
     for (const Json& s : e["stages"]) {
       if (Str(s, "refId") == ref) return s;

@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "services/orca/engine/engine.h"
+#include "services/orca/engine/engine_test_util.h"
 #include "services/orca/engine/memory_store.h"
 #include "services/orca/launcher.h"
 #include "services/orca/stages/builtin_stages.h"
@@ -15,11 +16,7 @@
 namespace gennaker::orca {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  int64_t NowMs() const override { return now_; }
-  int64_t now_ = 1'700'000'000'000;
-};
+using testing::ManualClock;
 
 // A store whose commit fails (like a crash before it) for the first run of
 // the task named `crash_task` (with `crash_after_submit`, the first run that
@@ -154,26 +151,11 @@ class CloudStagesTest : public ::testing::Test {
   }
 
   void Run(int64_t horizon_ms = 600000) {
-    int64_t end = clock_.NowMs() + horizon_ms;
-    for (int guard = 0; guard < 20000; ++guard) {
-      while (true) {
-        auto r = engine_->ProcessOne();
-        ASSERT_TRUE(r.ok()) << r.status();
-        if (!*r) break;
-      }
-      auto next = store_.NextDelivery();
-      ASSERT_TRUE(next.ok());
-      if (!next->has_value() || **next > end) return;
-      clock_.now_ = std::max(clock_.now_, **next);
-    }
-    FAIL() << "did not settle";
+    testing::RunUntilSettled(engine_.get(), &store_, &clock_, horizon_ms,
+                             20000);
   }
 
-  Json Get(const std::string& id) {
-    auto e = store_.Get(id);
-    EXPECT_TRUE(e.ok());
-    return *e;
-  }
+  Json Get(const std::string& id) { return testing::GetExecution(&store_, id); }
 
   // The nth stage of that type (synthetic ones included), or null.
   static Json Stage(const Json& e, const std::string& type, int nth = 0) {
