@@ -16,6 +16,7 @@
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "services/gate/gate_backend.h"
 #include "services/gate/gate_infrastructure.h"
 
 namespace gennaker::gate {
@@ -33,10 +34,6 @@ struct Backends {
   std::shared_ptr<cd::ClouddriverService::StubInterface> clouddriver;
   std::chrono::milliseconds clouddriver_deadline;
 };
-
-Response Error(const grpc::Status& status, const Request& request) {
-  return http::ErrorFromStatus(FromGrpcStatus(status), request.path);
-}
 
 // `text` parsed when it is a JSON object, else null.
 Json ParseObject(const std::string& text) {
@@ -145,7 +142,7 @@ Response GetApplication(const Backends& b, const Request& r) {
   const bool in_front50 = s.ok();
   if (!in_front50 &&
       (s.error_code() != grpc::StatusCode::NOT_FOUND || !seen.known)) {
-    return Error(s, r);
+    return ErrorResponse(s, r);
   }
   std::string name = key;
   Json attributes = Json::object();
@@ -229,7 +226,7 @@ Response ListApplications(const Backends& b, const Request& r) {
   grpc::Status s = b.front50->ListApplications(
       MakeClientContext(b.front50_deadline).get(), {}, &resp);
   InfrastructureList seen = infrastructure.get();
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
 
   const std::string account = absl::AsciiStrToLower(r.Query("account"));
   const std::string owner = absl::AsciiStrToLower(r.Query("owner"));

@@ -20,6 +20,7 @@
 #include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/status/grpc_status.h"
+#include "services/gate/gate_backend.h"
 
 namespace gennaker::gate {
 namespace {
@@ -30,14 +31,7 @@ using Json = nlohmann::ordered_json;
 namespace ov1 = orca::v1;
 
 // How handlers reach orca.
-struct Orca {
-  std::shared_ptr<ov1::OrcaService::StubInterface> stub;
-  std::chrono::milliseconds deadline;
-
-  std::unique_ptr<grpc::ClientContext> Context() const {
-    return MakeClientContext(deadline);
-  }
-};
+using Orca = Backend<ov1::OrcaService::StubInterface>;
 
 std::string CurrentUser() {
   const std::string& user = CurrentCallContext().user;
@@ -50,14 +44,6 @@ Response Empty() {
   r.status = 200;
   r.content_type = "text/plain";
   return r;
-}
-
-Response Error(const grpc::Status& status, const Request& request) {
-  return http::ErrorFromStatus(FromGrpcStatus(status), request.path);
-}
-
-Response Error(const absl::Status& status, const Request& request) {
-  return http::ErrorFromStatus(status, request.path);
 }
 
 // Missing, null or "": a value gate may fill in.
@@ -190,7 +176,7 @@ std::string JoinArray(const std::vector<const ov1::Execution*>& executions) {
 // and an event id before the execution exists.
 Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
   absl::StatusOr<Json> trigger = PrepareTrigger(r.body, CurrentUser());
-  if (!trigger.ok()) return Error(trigger.status(), r);
+  if (!trigger.ok()) return ErrorResponse(trigger.status(), r);
   ov1::StartPipelineRequest req;
   req.set_application(r.params.at("app"));
   req.set_origin("api");
@@ -206,7 +192,7 @@ Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
   ov1::StartPipelineResponse resp;
   grpc::Status s = StartStoredPipeline(*orca.stub, orca.deadline,
                                        r.params.at("name"), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   if (!resp.execution().id().empty()) execution_id = resp.execution().id();
   Json out = Json::object();
   if (v2) out["eventId"] = event_id;
@@ -222,7 +208,7 @@ Response GetPipeline(const Orca& orca, const Request& r) {
   req.set_view(ov1::EXECUTION_VIEW_FULL);
   ov1::GetExecutionResponse resp;
   grpc::Status s = orca.stub->GetExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JsonText(resp.execution()));
 }
 
@@ -236,10 +222,10 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
   // Orca's defaults: 10 per pipeline config, expanded unless expand=false
   // (Deck always sends expand=false).
   absl::Status valid = ApplyListQuery(r, 10, true, &req);
-  if (!valid.ok()) return Error(valid, r);
+  if (!valid.ok()) return ErrorResponse(valid, r);
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/false)));
 }
 
@@ -260,7 +246,7 @@ Response ListExecutions(const Orca& orca, const Request& r) {
   bool by_ids = !req.execution_ids().empty();
   absl::Status valid =
       ApplyListQuery(r, by_ids ? req.execution_ids_size() : 1, true, &req);
-  if (!valid.ok()) return Error(valid, r);
+  if (!valid.ok()) return ErrorResponse(valid, r);
   if (by_ids) {
     req.clear_statuses();
     req.clear_pipeline_config_ids();
@@ -268,7 +254,7 @@ Response ListExecutions(const Orca& orca, const Request& r) {
   }
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/true)));
 }
 
@@ -276,7 +262,7 @@ Response ListExecutions(const Orca& orca, const Request& r) {
 // /tasks/{id}/cancel, with ?reason=&force=.
 Response Cancel(const Orca& orca, const Request& r) {
   absl::StatusOr<bool> force = QueryBool(r, "force", false);
-  if (!force.ok()) return Error(force.status(), r);
+  if (!force.ok()) return ErrorResponse(force.status(), r);
   ov1::CancelExecutionRequest req;
   req.set_id(r.params.at("id"));
   req.set_reason(r.Query("reason"));
@@ -284,7 +270,7 @@ Response Cancel(const Orca& orca, const Request& r) {
   req.set_force(*force);
   ov1::CancelExecutionResponse resp;
   grpc::Status s = orca.stub->CancelExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -294,7 +280,7 @@ Response Pause(const Orca& orca, const Request& r) {
   req.set_user(CurrentUser());
   ov1::PauseExecutionResponse resp;
   grpc::Status s = orca.stub->PauseExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -304,7 +290,7 @@ Response Resume(const Orca& orca, const Request& r) {
   req.set_user(CurrentUser());
   ov1::ResumeExecutionResponse resp;
   grpc::Status s = orca.stub->ResumeExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -312,7 +298,7 @@ Response Resume(const Orca& orca, const Request& r) {
 // is merged into the stage context; answers the updated execution.
 Response UpdateStage(const Orca& orca, const Request& r) {
   absl::StatusOr<Json> patch = ParseObject(r.body, /*empty_is_object=*/false);
-  if (!patch.ok()) return Error(patch.status(), r);
+  if (!patch.ok()) return ErrorResponse(patch.status(), r);
   ov1::UpdateStageRequest req;
   req.set_execution_id(r.params.at("id"));
   req.set_stage_id(r.params.at("stageId"));
@@ -321,14 +307,14 @@ Response UpdateStage(const Orca& orca, const Request& r) {
   req.set_view(ov1::EXECUTION_VIEW_FULL);
   ov1::UpdateStageResponse resp;
   grpc::Status s = orca.stub->UpdateStage(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JsonText(resp.execution()));
 }
 
 // PUT /pipelines/{id}/stages/{stageId}/restart: answers the execution.
 Response RestartStage(const Orca& orca, const Request& r) {
   absl::StatusOr<Json> details = ParseObject(r.body, /*empty_is_object=*/true);
-  if (!details.ok()) return Error(details.status(), r);
+  if (!details.ok()) return ErrorResponse(details.status(), r);
   ov1::RestartStageRequest req;
   req.set_execution_id(r.params.at("id"));
   req.set_stage_id(r.params.at("stageId"));
@@ -336,7 +322,7 @@ Response RestartStage(const Orca& orca, const Request& r) {
   req.set_user(CurrentUser());
   ov1::RestartStageResponse resp;
   grpc::Status s = orca.stub->RestartStage(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JsonText(resp.execution()));
 }
 
@@ -347,7 +333,7 @@ Response DeleteExecution(const Orca& orca, const Request& r) {
   req.set_type(common::v1::PIPELINE);
   ov1::DeleteExecutionResponse resp;
   grpc::Status s = orca.stub->DeleteExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -365,16 +351,17 @@ std::string JobApplication(const Json& job) {
 // wins): ad-hoc jobs run by orca.
 Response SubmitTask(const Orca& orca, const Request& r) {
   absl::StatusOr<Json> body = ParseObject(r.body, /*empty_is_object=*/false);
-  if (!body.ok()) return Error(body.status(), r);
+  if (!body.ok()) return ErrorResponse(body.status(), r);
   auto job = body->find("job");
   if (job == body->end() || !job->is_array() || job->empty()) {
-    return http::Error(400, "task must have a non-empty 'job' list", r.path);
+    return http::Error(400, "task must have a non-empty 'job' list",
+                               r.path);
   }
   const std::string user = CurrentUser();
   for (Json& stage : *job) {
     if (!stage.is_object()) {
       return http::Error(400, "every 'job' entry must be a JSON object",
-                         r.path);
+                                 r.path);
     }
     if (Unset(stage, "user")) stage["user"] = user;
   }
@@ -399,7 +386,7 @@ Response SubmitTask(const Orca& orca, const Request& r) {
   ov1::StartOrchestrationResponse resp;
   grpc::Status s =
       orca.stub->StartOrchestration(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(
       200, json::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
 }
@@ -412,7 +399,7 @@ Response GetTask(const Orca& orca, const Request& r) {
   req.set_view(ov1::EXECUTION_VIEW_FULL);
   ov1::GetExecutionResponse resp;
   grpc::Status s = orca.stub->GetExecution(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200,
                     json::Dump(ToTaskView(ParseExecution(resp.execution()))));
 }
@@ -424,20 +411,21 @@ Response ListTasks(const Orca& orca, const Request& r) {
   req.set_type(common::v1::ORCHESTRATION);
   // Orca's default page size for tasks is 3500; Deck pages with `page`.
   absl::Status valid = ApplyListQuery(r, 3500, std::nullopt, &req);
-  if (!valid.ok()) return Error(valid, r);
+  if (!valid.ok()) return ErrorResponse(valid, r);
   std::string page = std::string(absl::StripAsciiWhitespace(r.Query("page")));
   if (!page.empty()) {
     int p = 0;
     if (!absl::SimpleAtoi(page, &p) || p < 1) {
-      return Error(absl::InvalidArgumentError(
-                       "query parameter 'page' must be a positive integer"),
-                   r);
+      return ErrorResponse(
+          absl::InvalidArgumentError(
+              "query parameter 'page' must be a positive integer"),
+          r);
     }
     req.set_page(p);
   }
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   Json out = Json::array();
   for (const ov1::Execution* e : Sorted(resp, /*newest_first=*/true))
     out.push_back(ToTaskView(ParseExecution(*e)));

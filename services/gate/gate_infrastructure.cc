@@ -16,6 +16,7 @@
 #include "common/json/json_fields.h"
 #include "common/status/grpc_status.h"
 #include "nlohmann/json.hpp"
+#include "services/gate/gate_backend.h"
 
 namespace gennaker::gate {
 namespace {
@@ -26,22 +27,7 @@ using Json = nlohmann::ordered_json;
 namespace cd = clouddriver::v1;
 
 // How handlers reach clouddriver.
-struct Clouddriver {
-  std::shared_ptr<cd::ClouddriverService::StubInterface> stub;
-  std::chrono::milliseconds deadline;
-
-  std::unique_ptr<grpc::ClientContext> Context() const {
-    return MakeClientContext(deadline);
-  }
-};
-
-Response Error(const grpc::Status& status, const Request& request) {
-  return http::ErrorFromStatus(FromGrpcStatus(status), request.path);
-}
-
-Response Error(const absl::Status& status, const Request& request) {
-  return http::ErrorFromStatus(status, request.path);
-}
+using Clouddriver = Backend<cd::ClouddriverService::StubInterface>;
 
 // --- query parameters ---
 
@@ -393,7 +379,7 @@ bool IsNotFound(const grpc::Status& s) {
 // GET /credentials?expand=
 Response ListCredentials(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> expand = QueryBool(r, "expand", false);
-  if (!expand.ok()) return Error(expand.status(), r);
+  if (!expand.ok()) return ErrorResponse(expand.status(), r);
   cd::ListAccountsRequest req;
   req.set_expand(*expand);
   cd::ListAccountsResponse resp;
@@ -402,7 +388,7 @@ Response ListCredentials(const Clouddriver& c, const Request& r) {
     // No cloud provider is built: there are no accounts.
     return http::Json(200, "[]");
   }
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   Json out = Json::array();
   for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
   return http::Json(200, json::Dump(out));
@@ -417,9 +403,10 @@ Response GetCredential(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->GetAccount(c.Context().get(), req, &resp);
   if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
     // No cloud provider is built: no account exists.
-    return http::Error(404, "account '" + req.name() + "' not found", r.path);
+    return http::Error(404, "account '" + req.name() + "' not found",
+                               r.path);
   }
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, json::Dump(AccountJson(resp.account())));
 }
 
@@ -433,7 +420,7 @@ Response ListClusterNames(const Clouddriver& c, const Request& r) {
   cd::ListClustersResponse resp;
   grpc::Status s = c.stub->ListClusters(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "{}");
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::map<std::string, std::set<std::string>> by_account;
   for (const cd::Cluster& cluster : resp.clusters())
     by_account[cluster.account()].insert(cluster.name());
@@ -451,7 +438,7 @@ Response ListAccountClusters(const Clouddriver& c, const Request& r) {
   req.set_account(r.params.at("account"));
   cd::ListClustersResponse resp;
   grpc::Status s = c.stub->ListClusters(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   if (resp.clusters().empty()) {
     return http::Error(
         404,
@@ -484,7 +471,7 @@ Response GetFirstCluster(const Clouddriver& c, const Request& r) {
   cd::GetClusterResponse resp;
   grpc::Status s = FetchCluster(c, r, "", true, &resp);
   if (IsNotFound(s)) return http::Json(200, "{}");
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   if (resp.clusters().empty()) return http::Json(200, "{}");
   const cd::Cluster& first = resp.clusters(0);
   return http::Json(200,
@@ -498,7 +485,7 @@ Response ListClusterServerGroups(const Clouddriver& c, const Request& r) {
   cd::GetClusterResponse resp;
   grpc::Status s = FetchCluster(c, r, "", true, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   if (resp.clusters().empty()) return http::Json(200, "[]");
   const cd::Cluster& first = resp.clusters(0);
   Json cluster = ValueOr(first.json(), [&] { return ClusterJson(first); });
@@ -520,11 +507,11 @@ Response ListClusterServerGroups(const Clouddriver& c, const Request& r) {
 // ?expand=: that provider's cluster; 404 when missing.
 Response GetProviderCluster(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> expand = QueryBool(r, "expand", true);
-  if (!expand.ok()) return Error(expand.status(), r);
+  if (!expand.ok()) return ErrorResponse(expand.status(), r);
   const std::string& provider = r.params.at("cloudProvider");
   cd::GetClusterResponse resp;
   grpc::Status s = FetchCluster(c, r, provider, *expand, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   for (const cd::Cluster& cluster : resp.clusters()) {
     if (cluster.cloud_provider() != provider) continue;
     return http::Json(
@@ -543,11 +530,11 @@ Response GetProviderCluster(const Clouddriver& c, const Request& r) {
 Response GetTargetServerGroup(const Clouddriver& c, const Request& r) {
   absl::StatusOr<cd::ServerGroupTarget> target =
       ParseServerGroupTarget(r.params.at("target"));
-  if (!target.ok()) return Error(target.status(), r);
+  if (!target.ok()) return ErrorResponse(target.status(), r);
   absl::StatusOr<bool> only_enabled = QueryBool(r, "onlyEnabled", false);
-  if (!only_enabled.ok()) return Error(only_enabled.status(), r);
+  if (!only_enabled.ok()) return ErrorResponse(only_enabled.status(), r);
   absl::StatusOr<bool> validate_oldest = QueryBool(r, "validateOldest", true);
-  if (!validate_oldest.ok()) return Error(validate_oldest.status(), r);
+  if (!validate_oldest.ok()) return ErrorResponse(validate_oldest.status(), r);
   cd::GetTargetServerGroupRequest req;
   req.set_application(r.params.at("app"));
   req.set_account(r.params.at("account"));
@@ -559,7 +546,7 @@ Response GetTargetServerGroup(const Clouddriver& c, const Request& r) {
   req.set_validate_oldest(*validate_oldest);
   cd::GetTargetServerGroupResponse resp;
   grpc::Status s = c.stub->GetTargetServerGroup(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, ServerGroupText(resp.server_group(), false));
 }
 
@@ -568,7 +555,7 @@ Response GetTargetServerGroup(const Clouddriver& c, const Request& r) {
 // GET /applications/{app}/serverGroups?expand=&cloudProvider=&clusters=
 Response ListServerGroups(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> expand = QueryBool(r, "expand", false);
-  if (!expand.ok()) return Error(expand.status(), r);
+  if (!expand.ok()) return ErrorResponse(expand.status(), r);
   cd::ListServerGroupsRequest req;
   req.set_application(r.params.at("app"));
   for (std::string& cluster : QueryList(r, "clusters")) {
@@ -576,9 +563,9 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
         absl::StrSplit(cluster, absl::MaxSplits(':', 1));
     if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
       return http::Error(400,
-                         "query parameter 'clusters' must list "
-                         "account:cluster pairs",
-                         r.path);
+                                 "query parameter 'clusters' must list "
+                                 "account:cluster pairs",
+                                 r.path);
     }
     req.add_clusters(std::move(cluster));
   }
@@ -587,7 +574,7 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
   cd::ListServerGroupsResponse resp;
   grpc::Status s = c.stub->ListServerGroups(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<std::string> items;
   items.reserve(resp.server_groups_size());
   for (const cd::ServerGroup& g : resp.server_groups())
@@ -599,7 +586,7 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
 // ?includeDetails= (default true, as in Spinnaker).
 Response GetServerGroup(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> details = QueryBool(r, "includeDetails", true);
-  if (!details.ok()) return Error(details.status(), r);
+  if (!details.ok()) return ErrorResponse(details.status(), r);
   cd::GetServerGroupRequest req;
   req.set_application(r.params.at("app"));
   req.mutable_ref()->set_account(r.params.at("account"));
@@ -608,7 +595,7 @@ Response GetServerGroup(const Clouddriver& c, const Request& r) {
   req.set_include_details(*details);
   cd::GetServerGroupResponse resp;
   grpc::Status s = c.stub->GetServerGroup(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, ServerGroupText(resp.server_group(), false));
 }
 
@@ -621,7 +608,7 @@ Response ListApplicationLoadBalancers(const Clouddriver& c, const Request& r) {
   cd::ListLoadBalancersResponse resp;
   grpc::Status s = c.stub->ListLoadBalancers(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<std::string> items;
   items.reserve(resp.load_balancers_size());
   for (const cd::LoadBalancer& lb : resp.load_balancers())
@@ -637,7 +624,7 @@ Response ListLoadBalancerSummaries(const Clouddriver& c, const Request& r) {
   req.set_cloud_provider(r.Query("provider"));
   cd::ListLoadBalancersResponse resp;
   grpc::Status s = c.stub->ListLoadBalancers(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::map<
       std::string,
       std::map<std::string,
@@ -677,7 +664,7 @@ Response GetLoadBalancer(const Clouddriver& c, const Request& r) {
   req.set_name(r.params.at("name"));
   cd::ListLoadBalancersResponse resp;
   grpc::Status s = c.stub->ListLoadBalancers(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<std::string> items;
   for (const cd::LoadBalancer& lb : resp.load_balancers())
     items.push_back(LoadBalancerText(lb));
@@ -691,7 +678,7 @@ Response GetLoadBalancer(const Clouddriver& c, const Request& r) {
 Response ListSecurityGroups(const Clouddriver& c, const Request& r) {
   cd::ListSecurityGroupsResponse resp;
   grpc::Status s = c.stub->ListSecurityGroups(c.Context().get(), {}, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::map<
       std::string,
       std::map<std::string,
@@ -732,7 +719,7 @@ Response ListSecurityGroups(const Clouddriver& c, const Request& r) {
 // (clouddriver): one security group with its rules.
 Response GetSecurityGroup(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> by_id = QueryBool(r, "getById", false);
-  if (!by_id.ok()) return Error(by_id.status(), r);
+  if (!by_id.ok()) return ErrorResponse(by_id.status(), r);
   cd::GetSecurityGroupRequest req;
   req.set_account(r.params.at("account"));
   auto provider = r.params.find("cloudProvider");
@@ -746,7 +733,7 @@ Response GetSecurityGroup(const Clouddriver& c, const Request& r) {
   req.set_by_id(*by_id);
   cd::GetSecurityGroupResponse resp;
   grpc::Status s = c.stub->GetSecurityGroup(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   const cd::SecurityGroup& g = resp.security_group();
   return http::Json(200,
                     TextOr(g.json(), [&] { return SecurityGroupJson(g); }));
@@ -762,7 +749,7 @@ Response GetInstance(const Clouddriver& c, const Request& r) {
   req.set_id(r.params.at("instanceId"));
   cd::GetInstanceResponse resp;
   grpc::Status s = c.stub->GetInstance(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   const cd::Instance& i = resp.instance();
   return http::Json(200, TextOr(i.json(), [&] { return InstanceJson(i); }));
 }
@@ -781,11 +768,11 @@ bool IsSearchParameter(const std::string& name) {
 // a query under 3 characters unless allowShortQuery (Gate's rule).
 Response Search(const Clouddriver& c, const Request& r) {
   absl::StatusOr<bool> allow_short = QueryBool(r, "allowShortQuery", false);
-  if (!allow_short.ok()) return Error(allow_short.status(), r);
+  if (!allow_short.ok()) return ErrorResponse(allow_short.status(), r);
   absl::StatusOr<int> page_size = QueryPositiveInt(r, "pageSize", 10000);
-  if (!page_size.ok()) return Error(page_size.status(), r);
+  if (!page_size.ok()) return ErrorResponse(page_size.status(), r);
   absl::StatusOr<int> page = QueryPositiveInt(r, "page", 1);
-  if (!page.ok()) return Error(page.status(), r);
+  if (!page.ok()) return ErrorResponse(page.status(), r);
   const std::string query = r.Query("q");
   if (!*allow_short && CodePoints(query) < 3) return http::Json(200, "[]");
 
@@ -804,7 +791,7 @@ Response Search(const Clouddriver& c, const Request& r) {
   }
   cd::SearchResponse resp;
   grpc::Status s = c.stub->Search(c.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
 
   Json results = Json::array();
   std::set<std::string> providers;

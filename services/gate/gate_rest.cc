@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 #include "services/gate/gate_applications.h"
+#include "services/gate/gate_backend.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
 #include "services/gate/list_cache.h"
@@ -50,10 +51,6 @@ Response Empty(int status = 200) {
   r.status = status;
   r.content_type = "text/plain";
   return r;
-}
-
-Response Error(const grpc::Status& status, const Request& request) {
-  return http::ErrorFromStatus(FromGrpcStatus(status), request.path);
 }
 
 // JSON array from JSON texts, without re-parsing them.
@@ -119,7 +116,7 @@ Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
   req.set_if_none_match(cached.etag);
   f50::ListPipelinesResponse resp;
   grpc::Status s = b.front50->ListPipelines(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   if (resp.not_modified() && cached.json)
     return http::SharedJson(200, cached.json);
   std::vector<const std::string*> items;
@@ -144,7 +141,7 @@ Response GetConfig(const Backends& b, const Request& r) {
   f50::GetPipelineResponse resp;
   grpc::Status s =
       FindConfig(b, false, r.params.at("app"), r.params.at("name"), &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.pipeline().config().json());
 }
 
@@ -153,8 +150,8 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   if (!path_id.empty() && json::String(*body, "id") != path_id) {
-    return http::Error(400, "the pipeline id in the body must match the path",
-                       r.path);
+    return http::Error(
+        400, "the pipeline id in the body must match the path", r.path);
   }
   f50::SavePipelineRequest req;
   req.set_kind(KindOf(strategy));
@@ -164,7 +161,7 @@ Response SaveConfig(const Backends& b, const Request& r, bool strategy,
   }
   f50::SavePipelineResponse resp;
   grpc::Status s = b.front50->SavePipeline(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
   if (!path_id.empty()) return http::Json(200, resp.pipeline().config().json());
   return Empty();
@@ -174,14 +171,14 @@ Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
   f50::GetPipelineResponse found;
   grpc::Status s =
       FindConfig(b, strategy, r.params.at("app"), r.params.at("name"), &found);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   f50::DeleteObjectRequest req;
   req.set_type(strategy ? f50::OBJECT_TYPE_STRATEGY
                         : f50::OBJECT_TYPE_PIPELINE);
   req.set_key(found.pipeline().id());
   f50::DeleteObjectResponse resp;
   s = b.front50->DeleteObject(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
   return Empty();
 }
@@ -195,20 +192,21 @@ Response ReorderConfigs(const Backends& b, const Request& r, bool strategy) {
   if (json::String(*body, "application").empty() || ids == body->end() ||
       !ids->is_object()) {
     return http::Error(400, "application and idsToIndices are required",
-                       r.path);
+                               r.path);
   }
   f50::ReorderPipelinesRequest req;
   req.set_kind(KindOf(strategy));
   req.set_application(json::String(*body, "application"));
   for (const auto& [id, index] : ids->items()) {
     if (!index.is_number_integer()) {
-      return http::Error(400, "idsToIndices values must be integers", r.path);
+      return http::Error(400, "idsToIndices values must be integers",
+                                 r.path);
     }
     (*req.mutable_indices_by_id())[id] = index.get<int>();
   }
   f50::ReorderPipelinesResponse resp;
   grpc::Status s = b.front50->ReorderPipelines(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
   return Empty();
 }
@@ -218,7 +216,7 @@ Response ListAllConfigs(const Backends& b, const Request& r, bool strategy) {
   req.set_kind(KindOf(strategy));
   f50::ListAllPipelinesResponse resp;
   grpc::Status s = b.front50->ListAllPipelines(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<const std::string*> items;
   for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
   return http::Json(200, JoinArray(items));
@@ -232,7 +230,7 @@ Response History(const Backends& b, const Request& r, f50::ObjectType type,
   req.set_limit(QueryInt(r, "limit", 20));
   f50::ListObjectHistoryResponse resp;
   grpc::Status s = b.front50->ListObjectHistory(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<const std::string*> items;
   for (const auto& v : resp.versions()) items.push_back(&v.body().json());
   return http::Json(200, JoinArray(items));
@@ -243,7 +241,7 @@ Response History(const Backends& b, const Request& r, f50::ObjectType type,
 Response ListProjects(const Backends& b, const Request& r) {
   f50::ListProjectsResponse resp;
   grpc::Status s = b.front50->ListProjects(b.Context().get(), {}, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<const std::string*> items;
   for (const auto& p : resp.projects()) items.push_back(&p.body().json());
   return http::Json(200, JoinArray(items));
@@ -254,7 +252,7 @@ Response GetProject(const Backends& b, const Request& r) {
   req.set_id_or_name(r.params.at("id"));
   f50::GetProjectResponse resp;
   grpc::Status s = b.front50->GetProject(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.project().body().json());
 }
 
@@ -266,7 +264,7 @@ Response SaveProject(const Backends& b, const Request& r) {
   req.mutable_project()->mutable_body()->set_json(r.body);
   f50::SaveProjectResponse resp;
   grpc::Status s = b.front50->SaveProject(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.project().body().json());
 }
 
@@ -275,13 +273,13 @@ Response DeleteProject(const Backends& b, const Request& r) {
   get.set_id_or_name(r.params.at("id"));
   f50::GetProjectResponse found;
   grpc::Status s = b.front50->GetProject(b.Context().get(), get, &found);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   f50::DeleteObjectRequest req;
   req.set_type(f50::OBJECT_TYPE_PROJECT);
   req.set_key(found.project().id());
   f50::DeleteObjectResponse resp;
   s = b.front50->DeleteObject(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -296,7 +294,7 @@ Response ListTemplates(const Backends& b, const Request& r) {
   f50::ListPipelineTemplatesResponse resp;
   grpc::Status s =
       b.front50->ListPipelineTemplates(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   std::vector<const std::string*> items;
   for (const auto& t : resp.templates()) items.push_back(&t.body().json());
   return http::Json(200, JoinArray(items));
@@ -309,7 +307,7 @@ Response GetTemplate(const Backends& b, const Request& r) {
   f50::GetPipelineTemplateResponse resp;
   grpc::Status s =
       b.front50->GetPipelineTemplate(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.template_().body().json());
 }
 
@@ -321,7 +319,8 @@ Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   if (id.empty())
     return http::Error(400, "pipeline template id is required", r.path);
   if (!r.params.count("id") && json::String(*body, "schema").empty()) {
-    return http::Error(400, "pipeline template schema is required", r.path);
+    return http::Error(400, "pipeline template schema is required",
+                               r.path);
   }
   f50::SavePipelineTemplateRequest req;
   req.mutable_template_()->set_id(id);
@@ -331,7 +330,7 @@ Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   f50::SavePipelineTemplateResponse resp;
   grpc::Status s =
       b.front50->SavePipelineTemplate(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
@@ -343,7 +342,7 @@ Response DeleteTemplate(const Backends& b, const Request& r) {
                           : absl::StrCat(r.params.at("id"), ":", tag));
   f50::DeleteObjectResponse resp;
   grpc::Status s = b.front50->DeleteObject(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty(202);  // spin requires 202 here
 }
 
@@ -355,7 +354,7 @@ Response GetNotifications(const Backends& b, const Request& r) {
   req.set_application(r.params.at("app"));
   f50::GetNotificationsResponse resp;
   grpc::Status s = b.front50->GetNotifications(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.notifications().body().json());
 }
 
@@ -368,7 +367,7 @@ Response SaveNotifications(const Backends& b, const Request& r) {
   req.mutable_notifications()->mutable_body()->set_json(r.body);
   f50::SaveNotificationsResponse resp;
   grpc::Status s = b.front50->SaveNotifications(b.Context().get(), req, &resp);
-  if (!s.ok()) return Error(s, r);
+  if (!s.ok()) return ErrorResponse(s, r);
   return Empty();
 }
 
