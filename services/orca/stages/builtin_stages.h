@@ -38,6 +38,7 @@ void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);
 void RegisterWebhookStage(Registry* registry, const StageDeps& deps);
 void RegisterPipelineStage(Registry* registry, const StageDeps& deps);
 void RegisterCloudStages(Registry* registry, const StageDeps& deps);
+void RegisterServerGroupStages(Registry* registry, const StageDeps& deps);
 void RegisterClusterStages(Registry* registry, const StageDeps& deps);
 
 // A value read from JSON by a "$.a.b[0]" path (the subset of JSONPath webhook

@@ -530,4 +530,36 @@ absl::StatusOr<TaskResult> MonitorKatoTask::Run(const TaskInput& in) {
   return r;
 }
 
+Json Object(const Json& ctx, const char* key) {
+  return ctx.contains(key) && ctx[key].is_object() ? ctx[key] : Json::object();
+}
+
+int64_t TargetDesired(const Json& ctx, const Json& sg) {
+  const Json cur = CapacityOf(sg);
+  int64_t desired = Int(cur, "desired");
+  const Json cfg = Object(ctx, "capacity");
+  if (cfg.contains("desired") && (Pinned(cfg) || Pinned(cur))) {
+    desired = Int(cfg, "desired");
+  }
+  const char* key = ctx.contains("targetHealthyDeployPercentage")
+                        ? "targetHealthyDeployPercentage"
+                    : ctx.contains("desiredPercentage") ? "desiredPercentage"
+                                                        : nullptr;
+  if (key != nullptr && ctx[key].is_number()) {
+    double pct = ctx[key].get<double>();
+    if (pct <= 0) return 0;
+    if (desired > 0) {
+      desired = std::max<int64_t>(
+          1, std::llround(static_cast<double>(desired) * pct / 100));
+    }
+  }
+  return desired;
+}
+
+std::string SourceName(const Json& ctx) {
+  const Json source = Object(ctx, "source");
+  std::string name = Str(source, "serverGroupName");
+  return name.empty() ? Str(source, "asgName") : name;
+}
+
 }  // namespace gennaker::orca::cloud

@@ -120,6 +120,18 @@ std::pair<std::string, std::string> FirstDeployed(const Json& context);
 // How long a cloud task may run (retrying while clouddriver is unavailable)
 // unless it says otherwise.
 inline constexpr int64_t kDefaultCloudTaskTimeoutMs = 15 * kMinuteMs;
+inline constexpr int64_t kThirtyMinutesMs = 30 * kMinuteMs;
+
+// ctx[key] when it is an object, else {}.
+Json Object(const Json& ctx, const char* key);
+
+// The source server group's name recorded in the context ("source").
+std::string SourceName(const Json& ctx);
+
+// The number of Up instances a server group must reach (Spinnaker's rules):
+// its desired capacity, the stage's configured one when either is pinned,
+// scaled by targetHealthyDeployPercentage (or desiredPercentage).
+int64_t TargetDesired(const Json& ctx, const Json& sg);
 
 // A base class: CommitsAfterRun, a clouddriver pointer, the "clouddriver is
 // not configured" failure, and a default timeout (so that polling a
