@@ -11,35 +11,25 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "common/grpc/channel.h"
-#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
-#include "common/status/grpc_status.h"
+#include "common/spinnaker/json.h"
 #include "services/gate/gate_backend.h"
-#include "services/gate/gate_infrastructure.h"
+#include "services/gate/request.h"
 
 namespace gennaker::gate {
 namespace {
 
 using http::Request;
 using http::Response;
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 namespace cd = clouddriver::v1;
 namespace f50 = front50::v1;
 
-struct Backends {
-  std::shared_ptr<f50::Front50Service::StubInterface> front50;
-  std::chrono::milliseconds front50_deadline;
-  std::shared_ptr<cd::ClouddriverService::StubInterface> clouddriver;
-  std::chrono::milliseconds clouddriver_deadline;
-};
-
 // `text` parsed when it is a JSON object, else null.
 Json ParseObject(const std::string& text) {
-  if (text.empty() || !json::WithinNesting(text)) return Json();
-  Json j = Json::parse(text, nullptr, false);
-  return j.is_object() ? j : Json();
+  absl::StatusOr<Json> j = spinnaker::ParseJson(text, "application");
+  return j.ok() && j->is_object() ? *std::move(j) : Json();
 }
 
 // Whether Groovy (Gate's merge) counts `v` as set.
@@ -94,8 +84,8 @@ Infrastructure FetchInfrastructure(const Backends& b, const std::string& name,
   cd::GetApplicationRequest req;
   req.set_name(name);
   cd::GetApplicationResponse resp;
-  grpc::Status s = b.clouddriver->GetApplication(
-      MakeClientContext(b.clouddriver_deadline).get(), req, &resp);
+  grpc::Status s = b.clouddriver.stub->GetApplication(
+      b.clouddriver.Context().get(), req, &resp);
   if (!s.ok()) {
     if (s.error_code() != grpc::StatusCode::NOT_FOUND)
       WarnFallback("GetApplication", name, s, "front50");
@@ -107,8 +97,8 @@ Infrastructure FetchInfrastructure(const Backends& b, const std::string& name,
   cd::ListClustersRequest list;
   list.set_application(name);
   cd::ListClustersResponse clusters;
-  s = b.clouddriver->ListClusters(
-      MakeClientContext(b.clouddriver_deadline).get(), list, &clusters);
+  s = b.clouddriver.stub->ListClusters(b.clouddriver.Context().get(), list,
+                                       &clusters);
   if (!s.ok()) {
     if (s.error_code() != grpc::StatusCode::NOT_FOUND)
       WarnFallback("ListClusters", name, s, "cluster_names");
@@ -136,8 +126,8 @@ Response GetApplication(const Backends& b, const Request& r) {
   f50::GetApplicationRequest req;
   req.set_name(requested);
   f50::GetApplicationResponse resp;
-  grpc::Status s = b.front50->GetApplication(
-      MakeClientContext(b.front50_deadline).get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->GetApplication(b.front50.Context().get(), req, &resp);
   Infrastructure seen = infrastructure.get();
   const bool in_front50 = s.ok();
   if (!in_front50 &&
@@ -158,7 +148,7 @@ Response GetApplication(const Backends& b, const Request& r) {
   out["attributes"] = MergeApplicationAttributes(
       std::move(attributes), seen.known ? &seen.view : nullptr, name);
   out["clusters"] = std::move(seen.clusters);
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // --- GET /applications ---
@@ -174,8 +164,8 @@ InfrastructureList FetchInfrastructureList(const Backends& b) {
   cd::ListApplicationsRequest req;
   req.set_expand(true);  // cluster names: the accounts
   cd::ListApplicationsResponse resp;
-  grpc::Status s = b.clouddriver->ListApplications(
-      MakeClientContext(b.clouddriver_deadline).get(), req, &resp);
+  grpc::Status s = b.clouddriver.stub->ListApplications(
+      b.clouddriver.Context().get(), req, &resp);
   if (!s.ok()) {
     if (s.error_code() != grpc::StatusCode::NOT_FOUND)
       WarnFallback("ListApplications", "*", s, "front50");
@@ -216,15 +206,15 @@ bool Matches(const Json& attributes, const std::string& account,
     if (!found) return false;
   }
   return owner.empty() ||
-         absl::AsciiStrToLower(json::String(attributes, "email")) == owner;
+         absl::AsciiStrToLower(spinnaker::String(attributes, "email")) == owner;
 }
 
 Response ListApplications(const Backends& b, const Request& r) {
   std::future<InfrastructureList> infrastructure =
       Concurrently([&b] { return FetchInfrastructureList(b); });
   f50::ListApplicationsResponse resp;
-  grpc::Status s = b.front50->ListApplications(
-      MakeClientContext(b.front50_deadline).get(), {}, &resp);
+  grpc::Status s =
+      b.front50.stub->ListApplications(b.front50.Context().get(), {}, &resp);
   InfrastructureList seen = infrastructure.get();
   if (!s.ok()) return ErrorResponse(s, r);
 
@@ -235,7 +225,7 @@ Response ListApplications(const Backends& b, const Request& r) {
   items.reserve(resp.applications_size() + seen.order.size());
   auto add = [&](const Json& attributes) {
     if (!filtered || Matches(attributes, account, owner))
-      items.push_back(json::Dump(attributes));
+      items.push_back(spinnaker::Dump(attributes));
   };
   for (const f50::Application& a : resp.applications()) {
     const std::string& text = a.attributes().json();
@@ -276,8 +266,8 @@ InfrastructureView ToInfrastructureView(const cd::Application& application) {
   }
   if (attributes.is_object()) view.attributes = std::move(attributes);
   if (view.name.empty())
-    view.name =
-        json::String(rendered, "name", json::String(attributes, "name"));
+    view.name = spinnaker::String(rendered, "name",
+                                  spinnaker::String(attributes, "name"));
   for (const cd::Cluster& c : application.clusters()) {
     if (!c.account().empty()) view.accounts.insert(c.account());
   }
@@ -343,18 +333,11 @@ Json ClustersByAccount(
   return out;
 }
 
-void AddApplicationRoutes(
-    std::shared_ptr<f50::Front50Service::StubInterface> front50,
-    std::chrono::milliseconds front50_deadline,
-    std::shared_ptr<cd::ClouddriverService::StubInterface> clouddriver,
-    std::chrono::milliseconds clouddriver_deadline, const AddRoute& add) {
-  auto b = std::make_shared<const Backends>(
-      Backends{std::move(front50), front50_deadline, std::move(clouddriver),
-               clouddriver_deadline});
-  add("GET", "/applications",
-      [b](const Request& r) { return ListApplications(*b, r); });
-  add("GET", "/applications/{app}",
-      [b](const Request& r) { return GetApplication(*b, r); });
+void AddApplicationRoutes(std::shared_ptr<const Backends> backends,
+                          const AddRoute& add) {
+  RouteAdder<Backends> route(add, std::move(backends));
+  route("GET", "/applications", ListApplications);
+  route("GET", "/applications/{app}", GetApplication);
 }
 
 }  // namespace gennaker::gate

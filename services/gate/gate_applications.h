@@ -1,5 +1,4 @@
-// gate's application routes (Spinnaker Gate compatible; see
-// shared/reference/gate-api.md §2.1, §2.2 and §3.5): GET /applications and
+// gate's application routes (Spinnaker Gate compatible): GET /applications and
 // GET /applications/{app}, front50's application records merged with what
 // clouddriver sees deployed.
 //
@@ -32,7 +31,7 @@
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "services/gate/gate_executions.h"
+#include "services/gate/gate_backend.h"
 
 namespace gennaker::gate {
 
@@ -66,14 +65,10 @@ nlohmann::ordered_json ClustersByAccount(
     const google::protobuf::RepeatedPtrField<clouddriver::v1::Cluster>&
         clusters);
 
-// Registers GET /applications and GET /applications/{app}. Each front50 call
-// has `front50_deadline`, each clouddriver call `clouddriver_deadline`.
-void AddApplicationRoutes(
-    std::shared_ptr<front50::v1::Front50Service::StubInterface> front50,
-    std::chrono::milliseconds front50_deadline,
-    std::shared_ptr<clouddriver::v1::ClouddriverService::StubInterface>
-        clouddriver,
-    std::chrono::milliseconds clouddriver_deadline, const AddRoute& add);
+// Registers GET /applications and GET /applications/{app}, calling
+// `backends->front50` and `backends->clouddriver`.
+void AddApplicationRoutes(std::shared_ptr<const Backends> backends,
+                          const AddRoute& add);
 
 }  // namespace gennaker::gate
 

@@ -1,7 +1,8 @@
-// How gate's REST handlers reach a backend service: its gRPC stub with the
-// per-call deadline, and the one mapping of a failed call (absl or gRPC
-// status) to gate's HTTP error answer {timestamp, status, error, message,
-// path}.
+// How gate reaches the services it calls: one stub per backend (front50, orca,
+// clouddriver) with its per-call deadline, built once when gate is wired and
+// shared by the REST routes and the gRPC API; and the one mapping of a failed
+// call (absl or gRPC status) to gate's HTTP error answer {timestamp, status,
+// error, message, path}.
 #ifndef GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 #define GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 
@@ -9,24 +10,47 @@
 #include <grpcpp/support/status.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/grpc/channel.h"
 #include "common/http/http.h"
 #include "common/status/grpc_status.h"
+#include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "gennaker/front50/v1/front50.grpc.pb.h"
+#include "gennaker/gate/v1/config.pb.h"
+#include "gennaker/orca/v1/orca.grpc.pb.h"
 
 namespace gennaker::gate {
 
 template <typename Stub>
 struct Backend {
   std::shared_ptr<Stub> stub;
-  std::chrono::milliseconds deadline;
+  std::chrono::milliseconds deadline{10000};
 
+  // A context for one call, with this backend's deadline.
   std::unique_ptr<grpc::ClientContext> Context() const {
     return MakeClientContext(deadline);
   }
 };
+
+using Front50 = Backend<front50::v1::Front50Service::StubInterface>;
+using Orca = Backend<orca::v1::OrcaService::StubInterface>;
+using Clouddriver = Backend<clouddriver::v1::ClouddriverService::StubInterface>;
+
+// Every backend gate calls. A backend gate was not given (a null stub) must
+// not be called.
+struct Backends {
+  Front50 front50;
+  Orca orca;
+  Clouddriver clouddriver;
+};
+
+// Stubs over channels to the endpoints of `services` (address, deadline_ms).
+Backends ConnectBackends(const v1::GateDependencies& services);
 
 inline http::Response ErrorResponse(const absl::Status& status,
                                     const http::Request& request) {
@@ -36,6 +60,43 @@ inline http::Response ErrorResponse(const absl::Status& status,
 inline http::Response ErrorResponse(const grpc::Status& status,
                                     const http::Request& request) {
   return ErrorResponse(FromGrpcStatus(status), request);
+}
+
+// Registers one route. gate_rest.cc passes an adder that installs the caller's
+// identity and adds CORS headers around the handler.
+using AddRoute = std::function<void(absl::string_view method,
+                                    absl::string_view pattern, http::Handler)>;
+
+// Registers handlers that take `state` (a backend, or a route group's own
+// state), which the routes keep alive.
+template <typename State>
+class RouteAdder {
+ public:
+  using Handler =
+      std::function<http::Response(const State&, const http::Request&)>;
+
+  RouteAdder(const AddRoute& add, std::shared_ptr<const State> state)
+      : add_(add), state_(std::move(state)) {}
+
+  void operator()(absl::string_view method, absl::string_view pattern,
+                  Handler handler) const {
+    add_(method, pattern,
+         [state = state_, handler = std::move(handler)](
+             const http::Request& r) { return handler(*state, r); });
+  }
+
+ private:
+  const AddRoute& add_;
+  std::shared_ptr<const State> state_;
+};
+
+// `status` with an empty text/plain body (spin and Deck accept it where
+// Spinnaker answers without a body).
+inline http::Response EmptyResponse(int status = 200) {
+  http::Response r;
+  r.status = status;
+  r.content_type = "text/plain";
+  return r;
 }
 
 }  // namespace gennaker::gate

@@ -1,49 +1,32 @@
 #include "services/gate/gate_executions.h"
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
-#include <random>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "common/grpc/channel.h"
 #include "common/ids/ids.h"
-#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
-#include "common/status/grpc_status.h"
+#include "common/spinnaker/identity.h"
+#include "common/spinnaker/json.h"
 #include "services/gate/gate_backend.h"
+#include "services/gate/json_array.h"
+#include "services/gate/request.h"
 
 namespace gennaker::gate {
 namespace {
 
 using http::Request;
 using http::Response;
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 namespace ov1 = orca::v1;
 
-// How handlers reach orca.
-using Orca = Backend<ov1::OrcaService::StubInterface>;
-
 std::string CurrentUser() {
-  const std::string& user = CurrentCallContext().user;
-  return user.empty() ? "anonymous" : user;
-}
-
-// 200 with no body (spin and Deck accept an empty text/plain body).
-Response Empty() {
-  Response r;
-  r.status = 200;
-  r.content_type = "text/plain";
-  return r;
+  return spinnaker::UserOrAnonymous(CurrentCallContext().user);
 }
 
 // Missing, null or "": a value gate may fill in.
@@ -56,20 +39,7 @@ bool Unset(const Json& object, const char* key) {
 // A request body that must be a JSON object; an empty body is {} when
 // `empty_is_object`.
 absl::StatusOr<Json> ParseObject(absl::string_view body, bool empty_is_object) {
-  if (absl::StripAsciiWhitespace(body).empty()) {
-    if (empty_is_object) return Json::object();
-    return absl::InvalidArgumentError("request body is required");
-  }
-  if (!json::WithinNesting(std::string_view(body.data(), body.size()))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JSON nested deeper than ", json::kMaxNesting, " levels"));
-  }
-  Json j = Json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded())
-    return absl::InvalidArgumentError("request body is not valid JSON");
-  if (!j.is_object())
-    return absl::InvalidArgumentError("request body must be a JSON object");
-  return j;
+  return ParseJsonObjectBody(body, "request body", empty_is_object);
 }
 
 // The Spinnaker rendering orca sent, or {} when it sent none.
@@ -79,44 +49,14 @@ const std::string& JsonText(const ov1::Execution& execution) {
   return text.empty() ? kEmptyObject : text;
 }
 
+const std::string& ExecutionText(const ov1::Execution* execution) {
+  return JsonText(*execution);
+}
+
 Json ParseExecution(const ov1::Execution& execution) {
-  Json j = Json::parse(JsonText(execution), nullptr, false);
-  return j.is_object() ? j : Json::object();
-}
-
-// The comma-separated values of every `name` parameter, empty ones dropped.
-std::vector<std::string> QueryList(const Request& r, const std::string& name) {
-  std::vector<std::string> out;
-  auto [begin, end] = r.query.equal_range(name);
-  for (auto it = begin; it != end; ++it) {
-    for (absl::string_view v : absl::StrSplit(it->second, ',')) {
-      v = absl::StripAsciiWhitespace(v);
-      if (!v.empty()) out.emplace_back(v);
-    }
-  }
-  return out;
-}
-
-absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
-                               bool fallback) {
-  std::string v =
-      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
-  if (v.empty()) return fallback;
-  if (v == "true") return true;
-  if (v == "false") return false;
-  return absl::InvalidArgumentError(
-      absl::StrCat("query parameter '", name, "' must be true or false"));
-}
-
-absl::StatusOr<int> QueryLimit(const Request& r, int fallback) {
-  absl::string_view v = absl::StripAsciiWhitespace(r.Query("limit"));
-  if (v.empty()) return fallback;
-  int limit;
-  if (!absl::SimpleAtoi(v, &limit) || limit < 1) {
-    return absl::InvalidArgumentError(
-        "query parameter 'limit' must be a positive integer");
-  }
-  return limit;
+  absl::StatusOr<Json> j =
+      spinnaker::ParseJson(JsonText(execution), "execution");
+  return j.ok() && j->is_object() ? *std::move(j) : Json::object();
 }
 
 // statuses, limit and (when `default_expand` is set) expand of a list request.
@@ -128,7 +68,7 @@ absl::Status ApplyListQuery(const Request& r, int default_limit,
     if (!status.ok()) return status.status();
     req->add_statuses(*status);
   }
-  absl::StatusOr<int> limit = QueryLimit(r, default_limit);
+  absl::StatusOr<int> limit = QueryPositiveInt(r, "limit", default_limit);
   if (!limit.ok()) return limit.status();
   req->set_limit(*limit);
   bool expand = true;
@@ -159,16 +99,6 @@ std::vector<const ov1::Execution*> Sorted(
   return out;
 }
 
-// A JSON array of the executions' JSON texts, without re-parsing them.
-std::string JoinArray(const std::vector<const ov1::Execution*>& executions) {
-  std::string out = "[";
-  for (size_t i = 0; i < executions.size(); ++i) {
-    if (i) out += ",";
-    out += JsonText(*executions[i]);
-  }
-  return out + "]";
-}
-
 // --- pipelines ---
 
 // POST /pipelines/{app}/{pipelineNameOrId} (spin) and, with `v2`, POST
@@ -188,7 +118,7 @@ Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
     (*trigger)["eventId"] = event_id;
     req.set_execution_id(execution_id);
   }
-  req.mutable_trigger()->set_json(json::Dump(*trigger));
+  req.mutable_trigger()->set_json(spinnaker::Dump(*trigger));
   ov1::StartPipelineResponse resp;
   grpc::Status s = StartStoredPipeline(*orca.stub, orca.deadline,
                                        r.params.at("name"), req, &resp);
@@ -197,7 +127,7 @@ Response TriggerPipeline(const Orca& orca, const Request& r, bool v2) {
   Json out = Json::object();
   if (v2) out["eventId"] = event_id;
   out["ref"] = "/pipelines/" + execution_id;
-  return http::Json(202, json::Dump(out));
+  return http::Json(202, spinnaker::Dump(out));
 }
 
 // GET /pipelines/{id}: orca's Spinnaker JSON, unchanged.
@@ -226,7 +156,8 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/false)));
+  return http::Json(
+      200, JoinArray(Sorted(resp, /*newest_first=*/false), ExecutionText));
 }
 
 // GET /executions?pipelineConfigIds=&executionIds=&limit=&statuses=&expand=:
@@ -255,7 +186,8 @@ Response ListExecutions(const Orca& orca, const Request& r) {
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200, JoinArray(Sorted(resp, /*newest_first=*/true)));
+  return http::Json(
+      200, JoinArray(Sorted(resp, /*newest_first=*/true), ExecutionText));
 }
 
 // PUT /pipelines/{id}/cancel, /applications/{any}/pipelines/{id}/cancel and
@@ -271,7 +203,7 @@ Response Cancel(const Orca& orca, const Request& r) {
   ov1::CancelExecutionResponse resp;
   grpc::Status s = orca.stub->CancelExecution(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
 Response Pause(const Orca& orca, const Request& r) {
@@ -281,7 +213,7 @@ Response Pause(const Orca& orca, const Request& r) {
   ov1::PauseExecutionResponse resp;
   grpc::Status s = orca.stub->PauseExecution(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
 Response Resume(const Orca& orca, const Request& r) {
@@ -291,7 +223,7 @@ Response Resume(const Orca& orca, const Request& r) {
   ov1::ResumeExecutionResponse resp;
   grpc::Status s = orca.stub->ResumeExecution(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
 // PATCH /pipelines/{id}/stages/{stageId}: the body (e.g. a manual judgment)
@@ -318,7 +250,7 @@ Response RestartStage(const Orca& orca, const Request& r) {
   ov1::RestartStageRequest req;
   req.set_execution_id(r.params.at("id"));
   req.set_stage_id(r.params.at("stageId"));
-  req.mutable_restart_details()->set_json(json::Dump(*details));
+  req.mutable_restart_details()->set_json(spinnaker::Dump(*details));
   req.set_user(CurrentUser());
   ov1::RestartStageResponse resp;
   grpc::Status s = orca.stub->RestartStage(orca.Context().get(), req, &resp);
@@ -334,7 +266,7 @@ Response DeleteExecution(const Orca& orca, const Request& r) {
   ov1::DeleteExecutionResponse resp;
   grpc::Status s = orca.stub->DeleteExecution(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
 // --- tasks (orchestrations) ---
@@ -344,7 +276,7 @@ std::string JobApplication(const Json& job) {
   auto it = job.find("application");
   if (it == job.end()) return "";
   if (it->is_string()) return it->get<std::string>();
-  return json::String(*it, "name");
+  return spinnaker::String(*it, "name");
 }
 
 // POST /tasks and POST /applications/{app}/tasks (the path's application
@@ -354,14 +286,13 @@ Response SubmitTask(const Orca& orca, const Request& r) {
   if (!body.ok()) return ErrorResponse(body.status(), r);
   auto job = body->find("job");
   if (job == body->end() || !job->is_array() || job->empty()) {
-    return http::Error(400, "task must have a non-empty 'job' list",
-                               r.path);
+    return http::Error(400, "task must have a non-empty 'job' list", r.path);
   }
   const std::string user = CurrentUser();
   for (Json& stage : *job) {
     if (!stage.is_object()) {
       return http::Error(400, "every 'job' entry must be a JSON object",
-                                 r.path);
+                         r.path);
     }
     if (Unset(stage, "user")) stage["user"] = user;
   }
@@ -369,18 +300,18 @@ Response SubmitTask(const Orca& orca, const Request& r) {
   if (auto app = r.params.find("app"); app != r.params.end()) {
     application = app->second;
   } else {
-    application = json::String(*body, "application");
+    application = spinnaker::String(*body, "application");
     if (application.empty()) application = JobApplication(job->front());
   }
   if (application.empty())
     return http::Error(400, "task application is required", r.path);
   ov1::StartOrchestrationRequest req;
   req.set_application(application);
-  req.set_description(json::String(*body, "description"));
-  req.mutable_jobs()->set_json(json::Dump(*job));
+  req.set_description(spinnaker::String(*body, "description"));
+  req.mutable_jobs()->set_json(spinnaker::Dump(*job));
   if (auto trigger = body->find("trigger");
       trigger != body->end() && trigger->is_object()) {
-    req.mutable_trigger()->set_json(json::Dump(*trigger));
+    req.mutable_trigger()->set_json(spinnaker::Dump(*trigger));
   }
   req.set_origin("api");
   ov1::StartOrchestrationResponse resp;
@@ -388,7 +319,7 @@ Response SubmitTask(const Orca& orca, const Request& r) {
       orca.stub->StartOrchestration(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(
-      200, json::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
+      200, spinnaker::Dump(Json{{"ref", "/tasks/" + resp.execution().id()}}));
 }
 
 // GET /tasks/{id} and GET /applications/{app}/tasks/{id}: the task view.
@@ -400,8 +331,8 @@ Response GetTask(const Orca& orca, const Request& r) {
   ov1::GetExecutionResponse resp;
   grpc::Status s = orca.stub->GetExecution(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200,
-                    json::Dump(ToTaskView(ParseExecution(resp.execution()))));
+  return http::Json(
+      200, spinnaker::Dump(ToTaskView(ParseExecution(resp.execution()))));
 }
 
 // GET /applications/{app}/tasks?limit=&statuses=: task views, newest first.
@@ -412,24 +343,16 @@ Response ListTasks(const Orca& orca, const Request& r) {
   // Orca's default page size for tasks is 3500; Deck pages with `page`.
   absl::Status valid = ApplyListQuery(r, 3500, std::nullopt, &req);
   if (!valid.ok()) return ErrorResponse(valid, r);
-  std::string page = std::string(absl::StripAsciiWhitespace(r.Query("page")));
-  if (!page.empty()) {
-    int p = 0;
-    if (!absl::SimpleAtoi(page, &p) || p < 1) {
-      return ErrorResponse(
-          absl::InvalidArgumentError(
-              "query parameter 'page' must be a positive integer"),
-          r);
-    }
-    req.set_page(p);
-  }
+  absl::StatusOr<int> page = QueryPositiveInt(r, "page", 0);
+  if (!page.ok()) return ErrorResponse(page.status(), r);
+  if (*page > 0) req.set_page(*page);
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   Json out = Json::array();
   for (const ov1::Execution* e : Sorted(resp, /*newest_first=*/true))
     out.push_back(ToTaskView(ParseExecution(*e)));
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // null, "", [] or {}.
@@ -442,16 +365,10 @@ bool IsEmptyValue(const Json& v) {
 
 }  // namespace
 
-void AddExecutionRoutes(
-    std::shared_ptr<orca::v1::OrcaService::StubInterface> orca,
-    std::chrono::milliseconds deadline, const AddRoute& add) {
-  auto backend = std::make_shared<const Orca>(Orca{std::move(orca), deadline});
-  auto route = [&add, backend](
-                   absl::string_view method, absl::string_view pattern,
-                   Response (*handler)(const Orca&, const Request&)) {
-    add(method, pattern,
-        [backend, handler](const Request& r) { return handler(*backend, r); });
-  };
+void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
+                        const AddRoute& add) {
+  const Orca& orca = backends->orca;
+  RouteAdder<Orca> route(add, std::shared_ptr<const Orca>(backends, &orca));
   route("POST", "/pipelines/{app}/{name}", [](const Orca& o, const Request& r) {
     return TriggerPipeline(o, r, false);
   });
@@ -547,18 +464,10 @@ nlohmann::ordered_json ToTaskView(const nlohmann::ordered_json& execution) {
 
 absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
                                                       const std::string& user) {
-  Json trigger = Json::object();
-  if (!absl::StripAsciiWhitespace(text).empty()) {
-    if (!json::WithinNesting(std::string_view(text.data(), text.size()))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "JSON nested deeper than ", json::kMaxNesting, " levels"));
-    }
-    trigger = Json::parse(text.begin(), text.end(), nullptr, false);
-    if (trigger.is_discarded())
-      return absl::InvalidArgumentError("trigger is not valid JSON");
-    if (!trigger.is_object())
-      return absl::InvalidArgumentError("trigger must be a JSON object");
-  }
+  absl::StatusOr<Json> parsed =
+      ParseJsonObjectBody(text, "trigger", /*empty_is_object=*/true);
+  if (!parsed.ok()) return parsed.status();
+  Json trigger = *std::move(parsed);
   if (Unset(trigger, "user")) trigger["user"] = user;
   if (Unset(trigger, "type")) trigger["type"] = "manual";
   return trigger;

@@ -1,8 +1,7 @@
-// gate's execution REST API (Spinnaker Gate compatible; see
-// shared/reference/gate-api.md §2.3 and §3): triggering pipelines, reading,
-// listing and steering executions, and ad-hoc tasks (orchestrations). Every
-// route calls orca; orca renders executions in Spinnaker's JSON shape, which
-// gate passes through unchanged except for the task view (§3.3).
+// gate's execution REST API (Spinnaker Gate compatible): triggering pipelines,
+// reading, listing and steering executions, and ad-hoc tasks (orchestrations).
+// Every route calls orca; orca renders executions in Spinnaker's JSON shape,
+// which gate passes through unchanged except for the task view.
 #ifndef GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_
 #define GENNAKER_SERVICES_GATE_GATE_EXECUTIONS_H_
 
@@ -19,22 +18,16 @@
 #include "common/http/http.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "services/gate/gate_backend.h"
 
 namespace gennaker::gate {
 
-// Registers one route. gate_rest.cc passes an adder that installs the caller's
-// identity and adds CORS headers around `handler`.
-using AddRoute = std::function<void(absl::string_view method,
-                                    absl::string_view pattern, http::Handler)>;
+// Registers the execution and task routes; handlers call `backends->orca`
+// and act as CurrentCallContext().user ("anonymous" when empty).
+void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
+                        const AddRoute& add);
 
-// Registers the execution and task routes; handlers call `orca` with
-// `deadline` per call and act as CurrentCallContext().user ("anonymous" when
-// empty).
-void AddExecutionRoutes(
-    std::shared_ptr<orca::v1::OrcaService::StubInterface> orca,
-    std::chrono::milliseconds deadline, const AddRoute& add);
-
-// Spinnaker's task view of an ORCHESTRATION execution (gate-api.md §3.3): id,
+// Spinnaker's task view of an ORCHESTRATION execution: id,
 // name (the description), application, status, variables (every stage's
 // context merged in stage order; an empty value, i.e. null, "", [] or {}, never
 // replaces a non-empty one), steps (every stage's tasks, flattened),

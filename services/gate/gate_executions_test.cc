@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_split.h"
 #include "common/ids/ids.h"
-#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
+#include "common/spinnaker/json.h"
 #include "gennaker/orca/v1/orca_mock.grpc.pb.h"
 #include "nlohmann/json.hpp"
 
@@ -217,11 +217,13 @@ class RoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     orca_ = std::make_shared<StrictMock<ov1::MockOrcaServiceStub>>();
-    AddExecutionRoutes(orca_, std::chrono::seconds(5),
-                       [this](absl::string_view method,
-                              absl::string_view pattern, http::Handler h) {
-                         router_.Add(method, pattern, std::move(h));
-                       });
+    auto backends = std::make_shared<Backends>();
+    backends->orca = {orca_, std::chrono::seconds(5)};
+    AddExecutionRoutes(
+        backends, [this](absl::string_view method, absl::string_view pattern,
+                         http::Handler h) {
+          router_.Add(method, pattern, std::move(h));
+        });
   }
 
   // `target` is "path?query"; the query is decoded like the server does.
@@ -322,9 +324,10 @@ TEST_F(RoutesTest, DeeplyNestedBodiesAreRefusedBeforeParsing) {
     EXPECT_THAT(Body(r)["message"].get<std::string>(), HasSubstr("nested"));
   }
   // Brackets inside strings do not count.
-  EXPECT_TRUE(json::WithinNesting("{\"a\":\"" + std::string(500, '[') + "\"}"));
-  EXPECT_FALSE(json::WithinNesting(std::string(101, '[')));
-  EXPECT_TRUE(json::WithinNesting(std::string(100, '[')));
+  EXPECT_TRUE(
+      spinnaker::WithinNesting("{\"a\":\"" + std::string(500, '[') + "\"}"));
+  EXPECT_FALSE(spinnaker::WithinNesting(std::string(101, '[')));
+  EXPECT_TRUE(spinnaker::WithinNesting(std::string(100, '[')));
 }
 
 TEST_F(RoutesTest, ApplicationPipelinesAreOldestFirstAndExpandedByDefault) {

@@ -2,60 +2,30 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/grpc/channel.h"
-#include "common/json/json_fields.h"
-#include "common/status/grpc_status.h"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/shapes.h"
+#include "common/spinnaker/targets.h"
 #include "nlohmann/json.hpp"
 #include "services/gate/gate_backend.h"
+#include "services/gate/json_array.h"
+#include "services/gate/request.h"
 
 namespace gennaker::gate {
 namespace {
 
 using http::Request;
 using http::Response;
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 namespace cd = clouddriver::v1;
-
-// How handlers reach clouddriver.
-using Clouddriver = Backend<cd::ClouddriverService::StubInterface>;
-
-// --- query parameters ---
-
-// A positive integer parameter; absent or empty is `fallback`.
-absl::StatusOr<int> QueryPositiveInt(const Request& r, const std::string& name,
-                                     int fallback) {
-  absl::string_view v = absl::StripAsciiWhitespace(r.Query(name));
-  if (v.empty()) return fallback;
-  int n;
-  if (!absl::SimpleAtoi(v, &n) || n < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "query parameter '", name, "' must be a positive integer"));
-  }
-  return n;
-}
-
-// The comma-separated values of every `name` parameter, empty ones dropped.
-std::vector<std::string> QueryList(const Request& r, const std::string& name) {
-  std::vector<std::string> out;
-  auto [begin, end] = r.query.equal_range(name);
-  for (auto it = begin; it != end; ++it) {
-    for (absl::string_view v : absl::StrSplit(it->second, ',')) {
-      v = absl::StripAsciiWhitespace(v);
-      if (!v.empty()) out.emplace_back(v);
-    }
-  }
-  return out;
-}
 
 // Characters (UTF-8 code points) in `s`.
 size_t CodePoints(absl::string_view s) {
@@ -66,38 +36,6 @@ size_t CodePoints(absl::string_view s) {
 
 // --- JSON ---
 
-// The JSON clouddriver sent, parsed; null when it sent none or nothing
-// parseable.
-Json Parse(const common::v1::JsonObject& object) {
-  const std::string& text = object.json();
-  if (text.empty() || !json::WithinNesting(text)) return Json();
-  Json j = Json::parse(text, nullptr, false);
-  return j.is_discarded() ? Json() : j;
-}
-
-// clouddriver's rendering parsed, or `build()` when it sent none.
-template <typename Build>
-Json ValueOr(const common::v1::JsonObject& object, Build build) {
-  Json j = Parse(object);
-  return j.is_null() ? build() : j;
-}
-
-// clouddriver's rendering as sent, or `build()` serialized when it sent none.
-template <typename Build>
-std::string TextOr(const common::v1::JsonObject& object, Build build) {
-  return object.json().empty() ? json::Dump(build()) : object.json();
-}
-
-// A JSON array of JSON texts, without re-parsing them.
-std::string JoinArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += items[i];
-  }
-  return out + "]";
-}
-
 template <typename Strings>
 Json StringArray(const Strings& values) {
   Json out = Json::array();
@@ -105,266 +43,25 @@ Json StringArray(const Strings& values) {
   return out;
 }
 
-// --- Spinnaker shapes built from typed fields (when `json` is empty) ---
-
-Json MonikerJson(const common::v1::Moniker& m) {
-  Json j = Json::object();
-  j["app"] = m.app();
-  if (!m.cluster().empty()) j["cluster"] = m.cluster();
-  if (!m.stack().empty()) j["stack"] = m.stack();
-  if (!m.detail().empty()) j["detail"] = m.detail();
-  if (m.has_sequence()) j["sequence"] = m.sequence();
-  return j;
-}
-
-// Spinnaker's HealthState names.
-const char* HealthStateName(cd::HealthState state) {
-  switch (state) {
-    case cd::HEALTH_STATE_FAILED:
-      return "Failed";
-    case cd::HEALTH_STATE_DOWN:
-      return "Down";
-    case cd::HEALTH_STATE_OUT_OF_SERVICE:
-      return "OutOfService";
-    case cd::HEALTH_STATE_STARTING:
-      return "Starting";
-    case cd::HEALTH_STATE_SUCCEEDED:
-      return "Succeeded";
-    case cd::HEALTH_STATE_UP:
-      return "Up";
-    case cd::HEALTH_STATE_DRAINING:
-      return "Draining";
-    default:
-      return "Unknown";
-  }
-}
-
-Json HealthJson(const cd::Instance& instance) {
-  Json out = Json::array();
-  for (const cd::Health& h : instance.health()) {
-    Json j = {{"type", h.type()}, {"state", HealthStateName(h.state())}};
-    if (!h.health_class().empty()) j["healthClass"] = h.health_class();
-    out.push_back(std::move(j));
-  }
-  return out;
-}
-
-const std::string& HumanReadableName(const cd::Instance& i) {
-  return i.human_readable_name().empty() ? i.id() : i.human_readable_name();
-}
-
-// An instance as GET /instances/{account}/{region}/{id} serves it.
-Json InstanceJson(const cd::Instance& i) {
-  Json j = Json::object();
-  j["name"] = i.id();
-  j["humanReadableName"] = HumanReadableName(i);
-  j["account"] = i.account();
-  j["region"] = i.region();
-  j["zone"] = i.zone();
-  j["cloudProvider"] = i.cloud_provider();
-  j["providerType"] = i.cloud_provider();
-  if (!i.server_group().empty()) j["serverGroup"] = i.server_group();
-  j["healthState"] = HealthStateName(i.health_state());
-  j["health"] = HealthJson(i);
-  if (i.launch_time_ms() > 0) j["launchTime"] = i.launch_time_ms();
-  return j;
-}
-
-// An instance inside a server group list (Spinnaker's InstanceViewModel).
-Json InstanceViewJson(const cd::Instance& i) {
-  Json j = Json::object();
-  j["id"] = i.id();
-  j["name"] = HumanReadableName(i);
-  j["healthState"] = HealthStateName(i.health_state());
-  if (i.launch_time_ms() > 0) j["launchTime"] = i.launch_time_ms();
-  j["availabilityZone"] = i.zone();
-  j["health"] = HealthJson(i);
-  return j;
-}
-
-// A server group in the list view (Spinnaker's ServerGroupViewModel) or, with
-// `list_view` false, as a single server group is served.
-Json ServerGroupJson(const cd::ServerGroup& g, bool list_view) {
-  Json j = Json::object();
-  j["name"] = g.name();
-  j["account"] = g.account();
-  j["region"] = g.region();
-  if (list_view) {
-    j["cluster"] = g.moniker().cluster();
-    j["application"] = g.moniker().app();
-  }
-  j["cloudProvider"] = g.cloud_provider();
-  j["type"] = g.cloud_provider();
-  j["moniker"] = MonikerJson(g.moniker());
-  j["zones"] = StringArray(g.zones());
-  j[list_view ? "isDisabled" : "disabled"] = g.disabled();
-  j["createdTime"] = g.created_time_ms();
-  j["capacity"] = {{"min", g.capacity().min()},
-                   {"max", g.capacity().max()},
-                   {"desired", g.capacity().desired()}};
-  const cd::InstanceCounts& n = g.instance_counts();
-  j["instanceCounts"] = {{"total", n.total()},
-                         {"up", n.up()},
-                         {"down", n.down()},
-                         {"unknown", n.unknown()},
-                         {"outOfService", n.out_of_service()},
-                         {"starting", n.starting()}};
-  Json instances = Json::array();
-  for (const cd::Instance& i : g.instances()) {
-    if (list_view) {
-      instances.push_back(InstanceViewJson(i));
-      continue;
-    }
-    // An instance's keys default to its server group's.
-    cd::Instance full = i;
-    if (full.account().empty()) full.set_account(g.account());
-    if (full.region().empty()) full.set_region(g.region());
-    if (full.cloud_provider().empty())
-      full.set_cloud_provider(g.cloud_provider());
-    if (full.server_group().empty()) full.set_server_group(g.name());
-    instances.push_back(InstanceJson(full));
-  }
-  j["instances"] = std::move(instances);
-  j["loadBalancers"] = StringArray(g.load_balancers());
-  j["securityGroups"] = StringArray(g.security_groups());
-  j["serverGroupManagers"] = Json::array();
-  return j;
-}
+// --- Spinnaker shapes (common/spinnaker/shapes.h) ---
 
 std::string ServerGroupText(const cd::ServerGroup& g, bool list_view) {
-  return TextOr(g.json(), [&] { return ServerGroupJson(g, list_view); });
-}
-
-// A cluster as clouddriver's GET .../clusters/{account}/{cluster} serves it.
-Json ClusterJson(const cd::Cluster& c) {
-  Json j = Json::object();
-  j["name"] = c.name();
-  j["type"] = c.cloud_provider();
-  j["accountName"] = c.account();
-  j["moniker"] = MonikerJson(c.moniker());
-  Json groups = Json::array();
-  for (const cd::ServerGroup& g : c.server_groups()) {
-    groups.push_back(
-        ValueOr(g.json(), [&] { return ServerGroupJson(g, false); }));
-  }
-  j["serverGroups"] = std::move(groups);
-  Json balancers = Json::array();
-  for (const std::string& name : c.load_balancer_names())
-    balancers.push_back({{"name", name}});
-  j["loadBalancers"] = std::move(balancers);
-  return j;
-}
-
-// Spinnaker's ClusterViewModel: names of the server groups and load balancers.
-Json ClusterSummaryJson(const cd::Cluster& c) {
-  Json groups = StringArray(c.server_group_names());
-  if (groups.empty()) {
-    for (const cd::ServerGroup& g : c.server_groups())
-      groups.push_back(g.name());
-  }
-  Json j = Json::object();
-  j["name"] = c.name();
-  j["account"] = c.account();
-  j["moniker"] = MonikerJson(c.moniker());
-  j["loadBalancers"] = StringArray(c.load_balancer_names());
-  j["serverGroups"] = std::move(groups);
-  return j;
-}
-
-Json LoadBalancerJson(const cd::LoadBalancer& lb) {
-  Json j = Json::object();
-  j["name"] = lb.name();
-  j["account"] = lb.account();
-  j["region"] = lb.region();
-  j["cloudProvider"] = lb.cloud_provider();
-  j["type"] = lb.cloud_provider();
-  j["moniker"] = MonikerJson(lb.moniker());
-  if (!lb.vpc_id().empty()) j["vpcId"] = lb.vpc_id();
-  Json groups = Json::array();
-  for (const std::string& name : lb.server_groups()) {
-    groups.push_back({{"name", name},
-                      {"account", lb.account()},
-                      {"region", lb.region()},
-                      {"cloudProvider", lb.cloud_provider()}});
-  }
-  j["serverGroups"] = std::move(groups);
-  return j;
+  return spinnaker::RenderedTextOr(g.json(), [&] {
+    return spinnaker::ServerGroupJson(
+        g, list_view ? spinnaker::ServerGroupView::kList
+                     : spinnaker::ServerGroupView::kDetail);
+  });
 }
 
 std::string LoadBalancerText(const cd::LoadBalancer& lb) {
-  return TextOr(lb.json(), [&] { return LoadBalancerJson(lb); });
+  return spinnaker::RenderedTextOr(
+      lb.json(), [&] { return spinnaker::LoadBalancerJson(lb); });
 }
 
-// A security group's summary, the element of GET /securityGroups.
-Json SecurityGroupSummaryJson(const cd::SecurityGroup& g) {
-  Json j = {{"name", g.name()}, {"id", g.id()}};
-  if (!g.vpc_id().empty()) j["vpcId"] = g.vpc_id();
-  return j;
-}
-
-// A whole security group (rules are only in clouddriver's rendering).
-Json SecurityGroupJson(const cd::SecurityGroup& g) {
-  Json j = Json::object();
-  j["type"] = g.cloud_provider();
-  j["cloudProvider"] = g.cloud_provider();
-  j["id"] = g.id();
-  j["name"] = g.name();
-  j["moniker"] = MonikerJson(g.moniker());
-  j["application"] = g.application();
-  j["accountName"] = g.account();
-  j["region"] = g.region();
-  if (!g.vpc_id().empty()) j["vpcId"] = g.vpc_id();
-  j["inboundRules"] = Json::array();
-  j["outboundRules"] = Json::array();
-  j["summary"] = {{"name", g.name()}, {"id", g.id()}};
-  return j;
-}
-
-// A search hit as a flat map, empty fields left out.
-Json SearchResultJson(const cd::SearchResult& r) {
-  Json j = Json::object();
-  auto put = [&j](const char* key, const std::string& value) {
-    if (!value.empty()) j[key] = value;
-  };
-  put("type", r.type());
-  put("provider", r.cloud_provider());
-  put("account", r.account());
-  put("region", r.region());
-  put("application", r.application());
-  put("name", r.name());
-  return j;
-}
-
-// An account as Spinnaker's Gate renders it (AccountDetails): clouddriver's
-// JSON with the typed fields it lacks, and gate's `authorized`.
+// An account as Spinnaker's Gate renders it: clouddriver's AccountDetails and
+// gate's `authorized`.
 Json AccountJson(const cd::Account& a) {
-  Json j = Parse(a.json());
-  if (!j.is_object()) j = Json::object();
-  auto fill = [&j](const char* key, Json value) {
-    if (!j.contains(key)) j[key] = std::move(value);
-  };
-  fill("name", a.name());
-  fill("type", a.cloud_provider());
-  fill("cloudProvider", a.cloud_provider());
-  fill("accountType", a.account_type());
-  fill("accountId", a.account_id());
-  fill("environment", a.environment());
-  fill("primaryAccount", a.primary_account());
-  fill("challengeDestructiveActions", a.challenge_destructive_actions());
-  if (!a.regions().empty()) {
-    Json regions = Json::array();
-    for (const std::string& r : a.regions()) regions.push_back({{"name", r}});
-    fill("regions", std::move(regions));
-  }
-  const cd::Permissions& p = a.permissions();
-  if (!p.read().empty() || !p.write().empty() || !p.execute().empty()) {
-    Json permissions = Json::object();
-    if (!p.read().empty()) permissions["READ"] = StringArray(p.read());
-    if (!p.write().empty()) permissions["WRITE"] = StringArray(p.write());
-    if (!p.execute().empty()) permissions["EXECUTE"] = StringArray(p.execute());
-    fill("permissions", std::move(permissions));
-  }
-  fill("requiredGroupMembership", StringArray(a.required_group_membership()));
+  Json j = spinnaker::AccountJson(a);
   // Gate's own verdict; fiat decides once authorization lands.
   j["authorized"] = true;
   return j;
@@ -391,7 +88,7 @@ Response ListCredentials(const Clouddriver& c, const Request& r) {
   if (!s.ok()) return ErrorResponse(s, r);
   Json out = Json::array();
   for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /credentials/{account}: 404 for an unknown account (spin prints "not
@@ -403,11 +100,10 @@ Response GetCredential(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->GetAccount(c.Context().get(), req, &resp);
   if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
     // No cloud provider is built: no account exists.
-    return http::Error(404, "account '" + req.name() + "' not found",
-                               r.path);
+    return http::Error(404, "account '" + req.name() + "' not found", r.path);
   }
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200, json::Dump(AccountJson(resp.account())));
+  return http::Json(200, spinnaker::Dump(AccountJson(resp.account())));
 }
 
 // --- clusters ---
@@ -427,7 +123,7 @@ Response ListClusterNames(const Clouddriver& c, const Request& r) {
   Json out = Json::object();
   for (const auto& [account, names] : by_account)
     out[account] = StringArray(names);
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /applications/{app}/clusters/{account}: cluster summaries; 404 when the
@@ -448,8 +144,8 @@ Response ListAccountClusters(const Clouddriver& c, const Request& r) {
   }
   Json out = Json::array();
   for (const cd::Cluster& cluster : resp.clusters())
-    out.push_back(ClusterSummaryJson(cluster));
-  return http::Json(200, json::Dump(out));
+    out.push_back(spinnaker::ClusterSummaryJson(cluster));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 grpc::Status FetchCluster(const Clouddriver& c, const Request& r,
@@ -474,8 +170,9 @@ Response GetFirstCluster(const Clouddriver& c, const Request& r) {
   if (!s.ok()) return ErrorResponse(s, r);
   if (resp.clusters().empty()) return http::Json(200, "{}");
   const cd::Cluster& first = resp.clusters(0);
-  return http::Json(200,
-                    TextOr(first.json(), [&] { return ClusterJson(first); }));
+  return http::Json(200, spinnaker::RenderedTextOr(first.json(), [&] {
+                      return spinnaker::ClusterJson(first);
+                    }));
 }
 
 // GET /applications/{app}/clusters/{account}/{cluster}/serverGroups[/{name}]:
@@ -488,7 +185,8 @@ Response ListClusterServerGroups(const Clouddriver& c, const Request& r) {
   if (!s.ok()) return ErrorResponse(s, r);
   if (resp.clusters().empty()) return http::Json(200, "[]");
   const cd::Cluster& first = resp.clusters(0);
-  Json cluster = ValueOr(first.json(), [&] { return ClusterJson(first); });
+  Json cluster = spinnaker::RenderedOr(
+      first.json(), [&] { return spinnaker::ClusterJson(first); });
   if (!cluster.is_object()) return http::Json(200, "[]");
   auto groups = cluster.find("serverGroups");
   if (groups == cluster.end() || !groups->is_array())
@@ -496,11 +194,11 @@ Response ListClusterServerGroups(const Clouddriver& c, const Request& r) {
   Json out = Json::array();
   auto name = r.params.find("serverGroup");
   for (Json& g : *groups) {
-    if (name != r.params.end() && json::String(g, "name") != name->second)
+    if (name != r.params.end() && spinnaker::String(g, "name") != name->second)
       continue;
     out.push_back(std::move(g));
   }
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /applications/{app}/clusters/{account}/{cluster}/{cloudProvider}
@@ -514,8 +212,9 @@ Response GetProviderCluster(const Clouddriver& c, const Request& r) {
   if (!s.ok()) return ErrorResponse(s, r);
   for (const cd::Cluster& cluster : resp.clusters()) {
     if (cluster.cloud_provider() != provider) continue;
-    return http::Json(
-        200, TextOr(cluster.json(), [&] { return ClusterJson(cluster); }));
+    return http::Json(200, spinnaker::RenderedTextOr(cluster.json(), [&] {
+                        return spinnaker::ClusterJson(cluster);
+                      }));
   }
   return http::Error(
       404,
@@ -563,9 +262,9 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
         absl::StrSplit(cluster, absl::MaxSplits(':', 1));
     if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
       return http::Error(400,
-                                 "query parameter 'clusters' must list "
-                                 "account:cluster pairs",
-                                 r.path);
+                         "query parameter 'clusters' must list "
+                         "account:cluster pairs",
+                         r.path);
     }
     req.add_clusters(std::move(cluster));
   }
@@ -575,11 +274,10 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->ListServerGroups(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<std::string> items;
-  items.reserve(resp.server_groups_size());
-  for (const cd::ServerGroup& g : resp.server_groups())
-    items.push_back(ServerGroupText(g, true));
-  return http::Json(200, JoinArray(items));
+  return http::Json(
+      200, JoinArray(resp.server_groups(), [](const cd::ServerGroup& g) {
+        return ServerGroupText(g, true);
+      }));
 }
 
 // GET /applications/{app}/serverGroups/{account}/{region}/{name}
@@ -609,11 +307,7 @@ Response ListApplicationLoadBalancers(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->ListLoadBalancers(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<std::string> items;
-  items.reserve(resp.load_balancers_size());
-  for (const cd::LoadBalancer& lb : resp.load_balancers())
-    items.push_back(LoadBalancerText(lb));
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.load_balancers(), LoadBalancerText));
 }
 
 // GET /loadBalancers?provider=: Spinnaker's summaries, one per name:
@@ -640,8 +334,8 @@ Response ListLoadBalancerSummaries(const Clouddriver& c, const Request& r) {
       for (const auto& [region, balancers] : regions) {
         Json details = Json::array();
         for (const cd::LoadBalancer* lb : balancers) {
-          details.push_back(
-              ValueOr(lb->json(), [&] { return LoadBalancerJson(*lb); }));
+          details.push_back(spinnaker::RenderedOr(
+              lb->json(), [&] { return spinnaker::LoadBalancerJson(*lb); }));
         }
         by_region.push_back(
             {{"name", region}, {"loadBalancers", std::move(details)}});
@@ -651,7 +345,7 @@ Response ListLoadBalancerSummaries(const Clouddriver& c, const Request& r) {
     }
     out.push_back({{"name", name}, {"accounts", std::move(by_account)}});
   }
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /loadBalancers/{account}/{region}/{name}?provider=: the matching load
@@ -665,10 +359,7 @@ Response GetLoadBalancer(const Clouddriver& c, const Request& r) {
   cd::ListLoadBalancersResponse resp;
   grpc::Status s = c.stub->ListLoadBalancers(c.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<std::string> items;
-  for (const cd::LoadBalancer& lb : resp.load_balancers())
-    items.push_back(LoadBalancerText(lb));
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.load_balancers(), LoadBalancerText));
 }
 
 // --- security groups ---
@@ -702,8 +393,9 @@ Response ListSecurityGroups(const Clouddriver& c, const Request& r) {
             });
         Json summaries = Json::array();
         for (const cd::SecurityGroup* g : groups) {
-          summaries.push_back(
-              ValueOr(g->json(), [&] { return SecurityGroupSummaryJson(*g); }));
+          summaries.push_back(spinnaker::RenderedOr(g->json(), [&] {
+            return spinnaker::SecurityGroupSummaryJson(*g);
+          }));
         }
         by_region[region] = std::move(summaries);
       }
@@ -711,7 +403,7 @@ Response ListSecurityGroups(const Clouddriver& c, const Request& r) {
     }
     out[account] = std::move(by_provider);
   }
-  return http::Json(200, json::Dump(out));
+  return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /securityGroups/{account}/{region}/{name}?provider=&vpcId= (gate) and
@@ -735,8 +427,9 @@ Response GetSecurityGroup(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->GetSecurityGroup(c.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   const cd::SecurityGroup& g = resp.security_group();
-  return http::Json(200,
-                    TextOr(g.json(), [&] { return SecurityGroupJson(g); }));
+  return http::Json(200, spinnaker::RenderedTextOr(g.json(), [&] {
+                      return spinnaker::SecurityGroupJson(g);
+                    }));
 }
 
 // --- instances ---
@@ -751,7 +444,9 @@ Response GetInstance(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->GetInstance(c.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   const cd::Instance& i = resp.instance();
-  return http::Json(200, TextOr(i.json(), [&] { return InstanceJson(i); }));
+  return http::Json(200, spinnaker::RenderedTextOr(i.json(), [&] {
+                      return spinnaker::InstanceJson(i);
+                    }));
 }
 
 // --- search ---
@@ -796,8 +491,8 @@ Response Search(const Clouddriver& c, const Request& r) {
   Json results = Json::array();
   std::set<std::string> providers;
   for (const cd::SearchResult& hit : resp.results()) {
-    results.push_back(
-        ValueOr(hit.json(), [&] { return SearchResultJson(hit); }));
+    results.push_back(spinnaker::RenderedOr(
+        hit.json(), [&] { return spinnaker::SearchResultJson(hit); }));
     if (!hit.cloud_provider().empty()) providers.insert(hit.cloud_provider());
   }
   // The platform asked for; else the one provider that answered; else "aws",
@@ -812,22 +507,20 @@ Response Search(const Clouddriver& c, const Request& r) {
   set["platform"] = platform;
   set["query"] = query;
   set["results"] = std::move(results);
-  return http::Json(200, json::Dump(Json::array({std::move(set)})));
+  return http::Json(200, spinnaker::Dump(Json::array({std::move(set)})));
 }
 
 }  // namespace
 
-void AddInfrastructureRoutes(
-    std::shared_ptr<clouddriver::v1::ClouddriverService::StubInterface>
-        clouddriver,
-    std::chrono::milliseconds deadline, const AddRoute& add) {
-  auto backend = std::make_shared<const Clouddriver>(
-      Clouddriver{std::move(clouddriver), deadline});
-  auto route = [&add, backend](
-                   absl::string_view pattern,
-                   Response (*handler)(const Clouddriver&, const Request&)) {
-    add("GET", pattern,
-        [backend, handler](const Request& r) { return handler(*backend, r); });
+void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
+                             const AddRoute& add) {
+  const Clouddriver& clouddriver = backends->clouddriver;
+  RouteAdder<Clouddriver> get(
+      add, std::shared_ptr<const Clouddriver>(backends, &clouddriver));
+  // Every route here is a read.
+  auto route = [&get](absl::string_view pattern,
+                      RouteAdder<Clouddriver>::Handler handler) {
+    get("GET", pattern, std::move(handler));
   };
   route("/credentials", ListCredentials);
   route("/credentials/{account}", GetCredential);
@@ -871,33 +564,24 @@ void AddInfrastructureRoutes(
   route("/search", Search);
 }
 
-absl::StatusOr<bool> QueryBool(const http::Request& r, const std::string& name,
-                               bool fallback) {
-  std::string v =
-      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
-  if (v.empty()) return fallback;
-  if (v == "true" || v == "on" || v == "yes" || v == "1") return true;
-  if (v == "false" || v == "off" || v == "no" || v == "0") return false;
-  return absl::InvalidArgumentError(
-      absl::StrCat("query parameter '", name, "' must be true or false"));
-}
-
 absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(
     absl::string_view name) {
-  std::string n = absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
-  for (absl::string_view suffix : {"_asg_dynamic", "_asg"}) {
-    if (absl::EndsWith(n, suffix)) {
-      n.resize(n.size() - suffix.size());
-      break;
-    }
+  std::optional<spinnaker::Target> target = spinnaker::ParseTarget(name);
+  if (!target.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("Target not found (target: ", name, ")"));
   }
-  if (n == "current" || n == "newest") return cd::SERVER_GROUP_TARGET_CURRENT;
-  if (n == "previous" || n == "ancestor")
-    return cd::SERVER_GROUP_TARGET_PREVIOUS;
-  if (n == "oldest") return cd::SERVER_GROUP_TARGET_OLDEST;
-  if (n == "largest") return cd::SERVER_GROUP_TARGET_LARGEST;
-  return absl::NotFoundError(
-      absl::StrCat("Target not found (target: ", name, ")"));
+  switch (*target) {
+    case spinnaker::Target::kCurrent:
+      return cd::SERVER_GROUP_TARGET_CURRENT;
+    case spinnaker::Target::kPrevious:
+      return cd::SERVER_GROUP_TARGET_PREVIOUS;
+    case spinnaker::Target::kOldest:
+      return cd::SERVER_GROUP_TARGET_OLDEST;
+    case spinnaker::Target::kLargest:
+      return cd::SERVER_GROUP_TARGET_LARGEST;
+  }
+  return cd::SERVER_GROUP_TARGET_UNSPECIFIED;
 }
 
 }  // namespace gennaker::gate

@@ -1,20 +1,12 @@
 #include "services/gate/gate_rest.h"
 
-#include <thread>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
-#include "common/grpc/channel.h"
-#include "common/json/json_fields.h"
 #include "common/log/call_context.h"
-#include "common/log/log.h"
-#include "common/status/grpc_status.h"
-#include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "common/spinnaker/identity.h"
+#include "common/spinnaker/json.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
@@ -22,61 +14,32 @@
 #include "services/gate/gate_backend.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
+#include "services/gate/json_array.h"
 #include "services/gate/list_cache.h"
+#include "services/gate/request.h"
 
 namespace gennaker::gate {
 namespace {
 
 using http::Request;
 using http::Response;
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 namespace f50 = front50::v1;
 
-// Shared state of the handlers.
-struct Backends {
-  std::unique_ptr<f50::Front50Service::Stub> front50;
-  std::chrono::milliseconds deadline;
+// State of the front50 routes here: front50 (shared with every route group),
+// the list cache and what GET /version and CORS answer.
+struct RestState {
+  std::shared_ptr<const Backends> backends;
+  const Front50& front50;
   std::string version;
   std::unique_ptr<RE2> cors_origins;
-
-  std::unique_ptr<grpc::ClientContext> Context() const {
-    return MakeClientContext(deadline);
-  }
-
   std::unique_ptr<ListCache> lists;
 };
 
-Response Empty(int status = 200) {
-  Response r;
-  r.status = status;
-  r.content_type = "text/plain";
-  return r;
-}
-
-// JSON array from JSON texts, without re-parsing them.
-std::string JoinArray(const std::vector<const std::string*>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += items[i]->empty() ? "{}" : *items[i];
-  }
-  return out + "]";
-}
-
-// Parses a request body that must be a JSON object.
+// A request body that must be a JSON object.
 absl::StatusOr<Json> ParseBody(const Request& request) {
-  if (request.body.empty())
-    return absl::InvalidArgumentError("request body is required");
-  if (!json::WithinNesting(request.body)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JSON nested deeper than ", json::kMaxNesting, " levels"));
-  }
-  Json j = Json::parse(request.body, nullptr, false);
-  if (j.is_discarded())
-    return absl::InvalidArgumentError("request body is not valid JSON");
-  if (!j.is_object())
-    return absl::InvalidArgumentError("request body must be a JSON object");
-  return j;
+  return ParseJsonObjectBody(request.body, "request body",
+                             /*empty_is_object=*/false);
 }
 
 std::optional<int64_t> LastModified(const Json& j) {
@@ -88,14 +51,13 @@ std::optional<int64_t> LastModified(const Json& j) {
   return std::nullopt;
 }
 
-bool QueryTrue(const Request& r, const std::string& name) {
-  return absl::AsciiStrToLower(r.Query(name)) == "true";
-}
-
-int QueryInt(const Request& r, const std::string& name, int fallback) {
-  int v;
-  return absl::SimpleAtoi(r.Query(name), &v) ? v : fallback;
-}
+// The JSON texts of front50's objects, for JoinArray.
+constexpr auto kConfigText = [](const f50::Pipeline& p) -> const std::string& {
+  return p.config().json();
+};
+constexpr auto kBodyText = [](const auto& stored) -> const std::string& {
+  return stored.body().json();
+};
 
 // --- pipeline configs (and strategies) ---
 
@@ -103,7 +65,7 @@ f50::PipelineKind KindOf(bool strategy) {
   return strategy ? f50::PIPELINE_KIND_STRATEGY : f50::PIPELINE_KIND_PIPELINE;
 }
 
-Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
+Response ListConfigs(const RestState& b, const Request& r, bool strategy) {
   const ListCache::Key key(static_cast<int>(KindOf(strategy)),
                            absl::AsciiStrToLower(r.params.at("app")));
   bool trusted = false;
@@ -115,29 +77,28 @@ Response ListConfigs(const Backends& b, const Request& r, bool strategy) {
   req.set_application(r.params.at("app"));
   req.set_if_none_match(cached.etag);
   f50::ListPipelinesResponse resp;
-  grpc::Status s = b.front50->ListPipelines(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->ListPipelines(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   if (resp.not_modified() && cached.json)
     return http::SharedJson(200, cached.json);
-  std::vector<const std::string*> items;
-  items.reserve(resp.pipelines_size());
-  for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
-  auto json = std::make_shared<const std::string>(JoinArray(items));
+  auto json = std::make_shared<const std::string>(
+      JoinArray(resp.pipelines(), kConfigText));
   if (!resp.etag().empty()) b.lists->Put(key, {resp.etag(), json}, generation);
   return http::SharedJson(200, std::move(json));
 }
 
-grpc::Status FindConfig(const Backends& b, bool strategy,
+grpc::Status FindConfig(const RestState& b, bool strategy,
                         const std::string& app, const std::string& name,
                         f50::GetPipelineResponse* resp) {
   f50::GetPipelineRequest req;
   req.set_kind(KindOf(strategy));
   req.set_application(app);
   req.set_name(name);
-  return b.front50->GetPipeline(b.Context().get(), req, resp);
+  return b.front50.stub->GetPipeline(b.front50.Context().get(), req, resp);
 }
 
-Response GetConfig(const Backends& b, const Request& r) {
+Response GetConfig(const RestState& b, const Request& r) {
   f50::GetPipelineResponse resp;
   grpc::Status s =
       FindConfig(b, false, r.params.at("app"), r.params.at("name"), &resp);
@@ -145,29 +106,32 @@ Response GetConfig(const Backends& b, const Request& r) {
   return http::Json(200, resp.pipeline().config().json());
 }
 
-Response SaveConfig(const Backends& b, const Request& r, bool strategy,
+Response SaveConfig(const RestState& b, const Request& r, bool strategy,
                     const std::string& path_id = "") {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
-  if (!path_id.empty() && json::String(*body, "id") != path_id) {
-    return http::Error(
-        400, "the pipeline id in the body must match the path", r.path);
+  if (!path_id.empty() && spinnaker::String(*body, "id") != path_id) {
+    return http::Error(400, "the pipeline id in the body must match the path",
+                       r.path);
   }
   f50::SavePipelineRequest req;
   req.set_kind(KindOf(strategy));
   req.mutable_config()->set_json(r.body);
-  if (QueryTrue(r, "staleCheck")) {
+  absl::StatusOr<bool> stale_check = QueryBool(r, "staleCheck", false);
+  if (!stale_check.ok()) return ErrorResponse(stale_check.status(), r);
+  if (*stale_check) {
     if (auto at = LastModified(*body)) req.set_expected_updated_at_ms(*at);
   }
   f50::SavePipelineResponse resp;
-  grpc::Status s = b.front50->SavePipeline(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->SavePipeline(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
   if (!path_id.empty()) return http::Json(200, resp.pipeline().config().json());
-  return Empty();
+  return EmptyResponse();
 }
 
-Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
+Response DeleteConfig(const RestState& b, const Request& r, bool strategy) {
   f50::GetPipelineResponse found;
   grpc::Status s =
       FindConfig(b, strategy, r.params.at("app"), r.params.at("name"), &found);
@@ -177,150 +141,149 @@ Response DeleteConfig(const Backends& b, const Request& r, bool strategy) {
                         : f50::OBJECT_TYPE_PIPELINE);
   req.set_key(found.pipeline().id());
   f50::DeleteObjectResponse resp;
-  s = b.front50->DeleteObject(b.Context().get(), req, &resp);
+  s = b.front50.stub->DeleteObject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
-  return Empty();
+  return EmptyResponse();
 }
 
 // POST /actions/pipelines/reorder {application, idsToIndices} (Deck's drag and
 // drop).
-Response ReorderConfigs(const Backends& b, const Request& r, bool strategy) {
+Response ReorderConfigs(const RestState& b, const Request& r, bool strategy) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   auto ids = body->find("idsToIndices");
-  if (json::String(*body, "application").empty() || ids == body->end() ||
+  if (spinnaker::String(*body, "application").empty() || ids == body->end() ||
       !ids->is_object()) {
     return http::Error(400, "application and idsToIndices are required",
-                               r.path);
+                       r.path);
   }
   f50::ReorderPipelinesRequest req;
   req.set_kind(KindOf(strategy));
-  req.set_application(json::String(*body, "application"));
+  req.set_application(spinnaker::String(*body, "application"));
   for (const auto& [id, index] : ids->items()) {
     if (!index.is_number_integer()) {
-      return http::Error(400, "idsToIndices values must be integers",
-                                 r.path);
+      return http::Error(400, "idsToIndices values must be integers", r.path);
     }
     (*req.mutable_indices_by_id())[id] = index.get<int>();
   }
   f50::ReorderPipelinesResponse resp;
-  grpc::Status s = b.front50->ReorderPipelines(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->ReorderPipelines(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   b.lists->Clear();
-  return Empty();
+  return EmptyResponse();
 }
 
-Response ListAllConfigs(const Backends& b, const Request& r, bool strategy) {
+Response ListAllConfigs(const RestState& b, const Request& r, bool strategy) {
   f50::ListAllPipelinesRequest req;
   req.set_kind(KindOf(strategy));
   f50::ListAllPipelinesResponse resp;
-  grpc::Status s = b.front50->ListAllPipelines(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->ListAllPipelines(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<const std::string*> items;
-  for (const auto& p : resp.pipelines()) items.push_back(&p.config().json());
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.pipelines(), kConfigText));
 }
 
-Response History(const Backends& b, const Request& r, f50::ObjectType type,
+Response History(const RestState& b, const Request& r, f50::ObjectType type,
                  const std::string& key) {
   f50::ListObjectHistoryRequest req;
   req.set_type(type);
   req.set_key(key);
-  req.set_limit(QueryInt(r, "limit", 20));
+  absl::StatusOr<int> limit = QueryPositiveInt(r, "limit", 20);
+  if (!limit.ok()) return ErrorResponse(limit.status(), r);
+  req.set_limit(*limit);
   f50::ListObjectHistoryResponse resp;
-  grpc::Status s = b.front50->ListObjectHistory(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->ListObjectHistory(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<const std::string*> items;
-  for (const auto& v : resp.versions()) items.push_back(&v.body().json());
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.versions(), kBodyText));
 }
 
 // --- projects ---
 
-Response ListProjects(const Backends& b, const Request& r) {
+Response ListProjects(const RestState& b, const Request& r) {
   f50::ListProjectsResponse resp;
-  grpc::Status s = b.front50->ListProjects(b.Context().get(), {}, &resp);
+  grpc::Status s =
+      b.front50.stub->ListProjects(b.front50.Context().get(), {}, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<const std::string*> items;
-  for (const auto& p : resp.projects()) items.push_back(&p.body().json());
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.projects(), kBodyText));
 }
 
-Response GetProject(const Backends& b, const Request& r) {
+Response GetProject(const RestState& b, const Request& r) {
   f50::GetProjectRequest req;
   req.set_id_or_name(r.params.at("id"));
   f50::GetProjectResponse resp;
-  grpc::Status s = b.front50->GetProject(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->GetProject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.project().body().json());
 }
 
-Response SaveProject(const Backends& b, const Request& r) {
+Response SaveProject(const RestState& b, const Request& r) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   f50::SaveProjectRequest req;
   if (r.params.count("id")) req.mutable_project()->set_id(r.params.at("id"));
   req.mutable_project()->mutable_body()->set_json(r.body);
   f50::SaveProjectResponse resp;
-  grpc::Status s = b.front50->SaveProject(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->SaveProject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.project().body().json());
 }
 
-Response DeleteProject(const Backends& b, const Request& r) {
+Response DeleteProject(const RestState& b, const Request& r) {
   f50::GetProjectRequest get;
   get.set_id_or_name(r.params.at("id"));
   f50::GetProjectResponse found;
-  grpc::Status s = b.front50->GetProject(b.Context().get(), get, &found);
+  grpc::Status s =
+      b.front50.stub->GetProject(b.front50.Context().get(), get, &found);
   if (!s.ok()) return ErrorResponse(s, r);
   f50::DeleteObjectRequest req;
   req.set_type(f50::OBJECT_TYPE_PROJECT);
   req.set_key(found.project().id());
   f50::DeleteObjectResponse resp;
-  s = b.front50->DeleteObject(b.Context().get(), req, &resp);
+  s = b.front50.stub->DeleteObject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
 // --- v2 pipeline templates ---
 
-Response ListTemplates(const Backends& b, const Request& r) {
+Response ListTemplates(const RestState& b, const Request& r) {
   f50::ListPipelineTemplatesRequest req;
   // spin always sends scopes=, possibly empty: empty means all.
   for (const auto& [k, v] : r.query) {
     if (k == "scopes" && !v.empty()) req.add_scopes(v);
   }
   f50::ListPipelineTemplatesResponse resp;
-  grpc::Status s =
-      b.front50->ListPipelineTemplates(b.Context().get(), req, &resp);
+  grpc::Status s = b.front50.stub->ListPipelineTemplates(
+      b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  std::vector<const std::string*> items;
-  for (const auto& t : resp.templates()) items.push_back(&t.body().json());
-  return http::Json(200, JoinArray(items));
+  return http::Json(200, JoinArray(resp.templates(), kBodyText));
 }
 
-Response GetTemplate(const Backends& b, const Request& r) {
+Response GetTemplate(const RestState& b, const Request& r) {
   f50::GetPipelineTemplateRequest req;
   req.set_id(r.params.at("id"));
   req.set_tag(r.Query("tag"));
   f50::GetPipelineTemplateResponse resp;
-  grpc::Status s =
-      b.front50->GetPipelineTemplate(b.Context().get(), req, &resp);
+  grpc::Status s = b.front50.stub->GetPipelineTemplate(
+      b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.template_().body().json());
 }
 
-Response SaveTemplate(const Backends& b, const Request& r, bool create) {
+Response SaveTemplate(const RestState& b, const Request& r, bool create) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   std::string id =
-      r.params.count("id") ? r.params.at("id") : json::String(*body, "id");
+      r.params.count("id") ? r.params.at("id") : spinnaker::String(*body, "id");
   if (id.empty())
     return http::Error(400, "pipeline template id is required", r.path);
-  if (!r.params.count("id") && json::String(*body, "schema").empty()) {
-    return http::Error(400, "pipeline template schema is required",
-                               r.path);
+  if (!r.params.count("id") && spinnaker::String(*body, "schema").empty()) {
+    return http::Error(400, "pipeline template schema is required", r.path);
   }
   f50::SavePipelineTemplateRequest req;
   req.mutable_template_()->set_id(id);
@@ -328,37 +291,39 @@ Response SaveTemplate(const Backends& b, const Request& r, bool create) {
   req.mutable_template_()->mutable_body()->set_json(r.body);
   req.set_create_only(create);
   f50::SavePipelineTemplateResponse resp;
-  grpc::Status s =
-      b.front50->SavePipelineTemplate(b.Context().get(), req, &resp);
+  grpc::Status s = b.front50.stub->SavePipelineTemplate(
+      b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
-Response DeleteTemplate(const Backends& b, const Request& r) {
+Response DeleteTemplate(const RestState& b, const Request& r) {
   f50::DeleteObjectRequest req;
   req.set_type(f50::OBJECT_TYPE_PIPELINE_TEMPLATE);
   std::string tag = r.Query("tag");
   req.set_key(tag.empty() ? r.params.at("id")
                           : absl::StrCat(r.params.at("id"), ":", tag));
   f50::DeleteObjectResponse resp;
-  grpc::Status s = b.front50->DeleteObject(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->DeleteObject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty(202);  // spin requires 202 here
+  return EmptyResponse(202);  // spin requires 202 here
 }
 
 // --- notifications ---
 
-Response GetNotifications(const Backends& b, const Request& r) {
+Response GetNotifications(const RestState& b, const Request& r) {
   f50::GetNotificationsRequest req;
   req.set_level(f50::NOTIFICATION_LEVEL_APPLICATION);
   req.set_application(r.params.at("app"));
   f50::GetNotificationsResponse resp;
-  grpc::Status s = b.front50->GetNotifications(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->GetNotifications(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, resp.notifications().body().json());
 }
 
-Response SaveNotifications(const Backends& b, const Request& r) {
+Response SaveNotifications(const RestState& b, const Request& r) {
   auto body = ParseBody(r);
   if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
   f50::SaveNotificationsRequest req;
@@ -366,23 +331,23 @@ Response SaveNotifications(const Backends& b, const Request& r) {
   req.mutable_notifications()->set_application(r.params.at("app"));
   req.mutable_notifications()->mutable_body()->set_json(r.body);
   f50::SaveNotificationsResponse resp;
-  grpc::Status s = b.front50->SaveNotifications(b.Context().get(), req, &resp);
+  grpc::Status s =
+      b.front50.stub->SaveNotifications(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return Empty();
+  return EmptyResponse();
 }
 
-Response CorsPreflight(const Request&) { return Empty(); }
+Response CorsPreflight(const Request&) { return EmptyResponse(); }
 
 }  // namespace
 
-http::Router MakeRestRouter(const RestBackends& config) {
-  auto b = std::make_shared<Backends>();
-  b->front50 = f50::Front50Service::NewStub(config.front50);
-  b->deadline = config.deadline;
-  b->version = config.version;
-  b->cors_origins =
-      std::make_unique<RE2>(config.cors_allowed_origins, RE2::Quiet);
-  b->lists = std::make_unique<ListCache>(b->front50.get());
+http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
+                            const RestOptions& options) {
+  const Front50& front50 = backends->front50;
+  auto b = std::make_shared<const RestState>(
+      RestState{backends, front50, options.version,
+                std::make_unique<RE2>(options.cors_allowed_origins, RE2::Quiet),
+                std::make_unique<ListCache>(front50.stub.get())});
 
   http::Router router;
   // Every route: anonymous identity until authentication lands, CORS headers
@@ -392,7 +357,7 @@ http::Router MakeRestRouter(const RestBackends& config) {
                                     http::Handler h) {
     router.Add(method, pattern, [b, h = std::move(h)](const Request& r) {
       CallContext ctx = CurrentCallContext();
-      ctx.user = "anonymous";
+      ctx.user = spinnaker::kAnonymousUser;
       ScopedCallContext scope(std::move(ctx));
       Response resp = h(r);
       // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
@@ -414,92 +379,83 @@ http::Router MakeRestRouter(const RestBackends& config) {
       return resp;
     });
   };
-  auto add = [&add_route, b](
-                 const char* method, const char* pattern,
-                 std::function<Response(const Backends&, const Request&)> h) {
-    add_route(method, pattern,
-              [b, h = std::move(h)](const Request& r) { return h(*b, r); });
-  };
-  add("GET", "/health", [](const Backends&, const Request&) {
+  RouteAdder<RestState> add(add_route, b);
+  add("GET", "/health", [](const RestState&, const Request&) {
     return http::Json(200, R"({"status":"UP"})");
   });
-  add("GET", "/version", [](const Backends& b, const Request&) {
-    return http::Json(200, json::Dump(Json{{"version", b.version}}));
+  add("GET", "/version", [](const RestState& b, const Request&) {
+    return http::Json(200, spinnaker::Dump(Json{{"version", b.version}}));
   });
-  add("GET", "/auth/user", [](const Backends&, const Request&) {
+  add("GET", "/auth/user", [](const RestState&, const Request&) {
     return http::Json(
-        200, R"({"username":"anonymous","email":null,"firstName":null,)"
-             R"("lastName":null,"roles":[],"allowedAccounts":[],)"
-             R"("authorities":[],"enabled":true,"accountNonExpired":true,)"
-             R"("accountNonLocked":true,"credentialsNonExpired":true})");
+        200, absl::StrCat(
+                 R"({"username":")", spinnaker::kAnonymousUser,
+                 R"(","email":null,"firstName":null,)"
+                 R"("lastName":null,"roles":[],"allowedAccounts":[],)"
+                 R"("authorities":[],"enabled":true,"accountNonExpired":true,)"
+                 R"("accountNonLocked":true,"credentialsNonExpired":true})"));
   });
   add("GET", "/plugins/deck/plugin-manifest.json",
-      [](const Backends&, const Request&) { return http::Json(200, "[]"); });
-  std::shared_ptr<clouddriver::v1::ClouddriverService::StubInterface>
-      clouddriver =
-          clouddriver::v1::ClouddriverService::NewStub(config.clouddriver);
+      [](const RestState&, const Request&) { return http::Json(200, "[]"); });
   // Accounts, clusters, server groups, load balancers, security groups,
   // instances and search (clouddriver).
-  AddInfrastructureRoutes(clouddriver, config.clouddriver_deadline, add_route);
+  AddInfrastructureRoutes(backends, add_route);
   // Deck's pipeline editor asks what is preconfigured; nothing is until
   // echo/orca add it.
   for (const char* path : {"/notifications/metadata", "/jobs/preconfigured",
                            "/webhooks/preconfigured"}) {
     add("GET", path,
-        [](const Backends&, const Request&) { return http::Json(200, "[]"); });
+        [](const RestState&, const Request&) { return http::Json(200, "[]"); });
   }
 
   // front50's applications merged with clouddriver's view.
-  AddApplicationRoutes(f50::Front50Service::NewStub(config.front50),
-                       config.deadline, clouddriver,
-                       config.clouddriver_deadline, add_route);
+  AddApplicationRoutes(backends, add_route);
   // Executions, pipeline triggers and tasks (orca).
-  AddExecutionRoutes(orca::v1::OrcaService::NewStub(config.orca),
-                     config.orca_deadline, add_route);
+  AddExecutionRoutes(backends, add_route);
 
   add("GET", "/applications/{app}/pipelineConfigs",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return ListConfigs(b, r, false);
       });
   add("GET", "/applications/{app}/pipelineConfigs/{name}", GetConfig);
-  add("POST", "/pipelines", [](const Backends& b, const Request& r) {
+  add("POST", "/pipelines", [](const RestState& b, const Request& r) {
     return SaveConfig(b, r, false);
   });
-  add("PUT", "/pipelines/{id}", [](const Backends& b, const Request& r) {
+  add("PUT", "/pipelines/{id}", [](const RestState& b, const Request& r) {
     return SaveConfig(b, r, false, r.params.at("id"));
   });
   add("DELETE", "/pipelines/{app}/{name}",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return DeleteConfig(b, r, false);
       });
   add("POST", "/actions/pipelines/reorder",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return ReorderConfigs(b, r, false);
       });
   add("POST", "/actions/strategies/reorder",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return ReorderConfigs(b, r, true);
       });
-  add("GET", "/pipelineConfigs", [](const Backends& b, const Request& r) {
+  add("GET", "/pipelineConfigs", [](const RestState& b, const Request& r) {
     return ListAllConfigs(b, r, false);
   });
   add("GET", "/pipelineConfigs/{id}/history",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return History(b, r, f50::OBJECT_TYPE_PIPELINE, r.params.at("id"));
       });
 
   add("GET", "/applications/{app}/strategyConfigs",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return ListConfigs(b, r, true);
       });
-  add("POST", "/strategies", [](const Backends& b, const Request& r) {
+  add("POST", "/strategies", [](const RestState& b, const Request& r) {
     return SaveConfig(b, r, true);
   });
   add("DELETE", "/strategies/{app}/{name}",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return DeleteConfig(b, r, true);
       });
-  add("GET", "/strategyConfigs", [](const Backends& b, const Request& r) {
+  add("GET", "/strategyConfigs", [](const RestState& b, const Request& r) {
     return ListAllConfigs(b, r, true);
   });
 
@@ -512,11 +468,11 @@ http::Router MakeRestRouter(const RestBackends& config) {
   add("GET", "/v2/pipelineTemplates", ListTemplates);
   add("GET", "/v2/pipelineTemplates/{id}", GetTemplate);
   add("POST", "/v2/pipelineTemplates/create",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return SaveTemplate(b, r, true);
       });
   add("POST", "/v2/pipelineTemplates/update/{id}",
-      [](const Backends& b, const Request& r) {
+      [](const RestState& b, const Request& r) {
         return SaveTemplate(b, r, false);
       });
   add("DELETE", "/v2/pipelineTemplates/{id}", DeleteTemplate);
@@ -525,7 +481,7 @@ http::Router MakeRestRouter(const RestBackends& config) {
   add("POST", "/notifications/application/{app}", SaveNotifications);
 
   add("OPTIONS", "/**",
-      [](const Backends&, const Request& r) { return CorsPreflight(r); });
+      [](const RestState&, const Request& r) { return CorsPreflight(r); });
   return router;
 }
 

@@ -3,15 +3,29 @@
 #ifndef GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 #define GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/service/defaults.h"
 #include "common/service/service_main.h"
 #include "gennaker/gate/v1/config.pb.h"
 
 namespace gennaker::gate {
 
 inline constexpr char kUnimplementedArea[] = "gate: not built yet";
+
+// gate's own defaults, under the file and the environment: the REST port
+// (Spinnaker's 8084), a 4 MiB body limit and CORS for a Deck on this machine.
+inline constexpr int kDefaultHttpPort = kGateHttpPort;
+inline constexpr int64_t kDefaultMaxBodyBytes = int64_t{4} << 20;
+inline constexpr char kDefaultCorsAllowedOrigins[] =
+    R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)";
+
+// Sets gate's own keys (http_port, max_body_bytes, cors_allowed_origins) to
+// their defaults; the shared blocks are ApplyServiceDefaults' job. Apply
+// before the config file, then validate.
+void ApplyGateDefaults(v1::GateConfig* config);
 
 // http_port must be a valid port distinct from the gRPC and admin ports.
 absl::Status ValidateConfig(const v1::GateConfig& config);

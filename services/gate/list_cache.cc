@@ -8,7 +8,7 @@ namespace gennaker::gate {
 
 namespace f50 = front50::v1;
 
-ListCache::ListCache(f50::Front50Service::Stub* stub)
+ListCache::ListCache(f50::Front50Service::StubInterface* stub)
     : stub_(stub), thread_([this] { Run(); }) {}
 
 ListCache::~ListCache() {

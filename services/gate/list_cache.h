@@ -29,7 +29,7 @@ class ListCache {
   };
 
   // Starts watching front50's changes at once; `stub` must outlive the cache.
-  explicit ListCache(front50::v1::Front50Service::Stub* stub);
+  explicit ListCache(front50::v1::Front50Service::StubInterface* stub);
   ~ListCache();  // cancels the watch and joins its thread
 
   // The entry for `key` (empty when none); `trusted` tells whether it may be
@@ -59,7 +59,7 @@ class ListCache {
  private:
   void Run();
 
-  front50::v1::Front50Service::Stub* stub_;
+  front50::v1::Front50Service::StubInterface* stub_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool watching_ ABSL_GUARDED_BY(mu_) = false;

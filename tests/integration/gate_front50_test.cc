@@ -25,9 +25,8 @@
 #include "services/front50/front50_core.h"
 #include "services/front50/front50_grpc.h"
 #include "services/front50/store/pg_object_store.h"
-#include "services/gate/gate_rest.h"
 #include "tests/support/front50_server.h"
-#include "tests/support/rest_call.h"
+#include "tests/support/gate_fixture.h"
 
 namespace gennaker {
 namespace {
@@ -36,7 +35,7 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 namespace f50 = front50::v1;
 
-class GateFront50Test : public ::testing::Test {
+class GateFront50Test : public testing::GateRestTest {
  protected:
   static void SetUpTestSuite() {
     // orca and clouddriver as stand-ins: every RPC UNIMPLEMENTED.
@@ -47,33 +46,22 @@ class GateFront50Test : public ::testing::Test {
     ASSERT_TRUE(f50.ok()) << f50.status();
     front50_ = f50->release();
     core_ = front50_->core();
-    std::string address = front50_->address();
-    gate::RestBackends backends;
-    backends.front50 = MakeChannel(address);
-    backends.orca = backends.front50;
-    backends.clouddriver = backends.front50;
-    backends.version = "9.9.9";
-    backends.cors_allowed_origins = R"(https?://deck\.local(:[0-9]+)?)";
-    http::ServerOptions h;
-    h.threads = 4;
-    h.max_body_bytes = 4 << 20;
-    auto rest = http::Server::Start(h, gate::MakeRestRouter(backends));
-    ASSERT_TRUE(rest.ok());
-    rest_ = rest->release();
-    base_ = absl::StrCat("http://127.0.0.1:", rest_->port());
+    testing::GateRestOptions gate;
+    gate.front50 = front50_->address();
+    gate.orca = gate.front50;
+    gate.clouddriver = gate.front50;
+    gate.rest.version = "9.9.9";
+    gate.rest.cors_allowed_origins = R"(https?://deck\.local(:[0-9]+)?)";
+    gate.http.threads = 4;
+    gate.http.max_body_bytes = 4 << 20;
+    StartGate(gate);
   }
 
   static void TearDownTestSuite() {
-    delete rest_;
+    StopGate();
     delete front50_;
     delete orca_service_;
     delete clouddriver_service_;
-  }
-
-  static http::ClientResponse Call(const std::string& method,
-                                   const std::string& path,
-                                   const std::string& body = "") {
-    return testing::RestCall(base_, method, path, body);
   }
 
   static Json JsonOf(const http::ClientResponse& r) {
@@ -84,11 +72,7 @@ class GateFront50Test : public ::testing::Test {
   }
 
   static void CreateApp(const std::string& name) {
-    ASSERT_TRUE(
-        core_
-            ->CreateApplication(
-                Json{{"name", name}, {"email", "dev@example.com"}}.dump(), "t")
-            .ok());
+    testing::CreateApplication(core_, name);
   }
 
   static void ExpectError(const http::ClientResponse& r, int status,
@@ -112,8 +96,6 @@ class GateFront50Test : public ::testing::Test {
   static inline front50::Front50Core* core_;
   static inline grpc::Service* orca_service_;
   static inline grpc::Service* clouddriver_service_;
-  static inline http::Server* rest_;
-  static inline std::string base_;
 };
 
 TEST_F(GateFront50Test, BootEndpointsDeckAndSpinCall) {

@@ -17,11 +17,10 @@
 #include "gennaker/orca/v1/config.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/front50_core.h"
-#include "services/gate/gate_rest.h"
 #include "services/orca/orca_server.h"
 #include "tests/support/counting_server.h"
 #include "tests/support/front50_server.h"
-#include "tests/support/rest_call.h"
+#include "tests/support/gate_fixture.h"
 
 namespace gennaker {
 namespace {
@@ -29,7 +28,7 @@ namespace {
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-class GateOrcaTest : public ::testing::Test {
+class GateOrcaTest : public testing::GateRestTest {
  protected:
   static void SetUpTestSuite() {
     auto f50 = testing::Front50Server::Start();
@@ -46,6 +45,9 @@ class GateOrcaTest : public ::testing::Test {
     config.mutable_services()->mutable_front50()->set_address(f50_address);
     config.mutable_engine()->set_worker_threads(2);
     config.mutable_engine()->set_safety_poll_ms(500);
+    // The webhook receiver (hooks_) runs on loopback, which the outbound
+    // policy refuses unless the operator allows it.
+    config.mutable_outbound()->set_allow_loopback(true);
     ASSERT_TRUE(orca::ValidateConfig(config).ok());
     auto built = orca::BuildOrca(config, nullptr);
     ASSERT_TRUE(built.ok()) << built.status();
@@ -57,34 +59,24 @@ class GateOrcaTest : public ::testing::Test {
     orca_grpc_ = server->release();
     ASSERT_TRUE(orca_->StartExtra().ok());
 
-    gate::RestBackends backends;
-    backends.front50 = MakeChannel(f50_address);
-    backends.orca = MakeChannel(absl::StrCat("127.0.0.1:", orca_grpc_->port()));
-    backends.clouddriver = backends.front50;
-    backends.version = "9.9.9";
-    http::ServerOptions h;
-    h.threads = 4;
-    auto rest = http::Server::Start(h, gate::MakeRestRouter(backends));
-    ASSERT_TRUE(rest.ok());
-    rest_ = rest->release();
-    base_ = absl::StrCat("http://127.0.0.1:", rest_->port());
+    testing::GateRestOptions gate;
+    gate.front50 = f50_address;
+    gate.orca = absl::StrCat("127.0.0.1:", orca_grpc_->port());
+    gate.clouddriver = f50_address;
+    gate.rest.version = "9.9.9";
+    gate.http.threads = 4;
+    StartGate(gate);
     hooks_ = testing::CountingServer::Start(2).release();
     ASSERT_NE(hooks_, nullptr);
   }
 
   static void TearDownTestSuite() {
-    delete rest_;
+    StopGate();
     orca_->Stop();
     delete orca_grpc_;
     delete orca_;
     delete front50_;
     delete hooks_;
-  }
-
-  static http::ClientResponse Call(const std::string& method,
-                                   const std::string& path,
-                                   const std::string& body = "") {
-    return testing::RestCall(base_, method, path, body);
   }
 
   static Json JsonOf(const http::ClientResponse& r) {
@@ -94,11 +86,7 @@ class GateOrcaTest : public ::testing::Test {
   }
 
   static void CreateApp(const std::string& name) {
-    ASSERT_TRUE(
-        core_
-            ->CreateApplication(
-                Json{{"name", name}, {"email", "dev@example.com"}}.dump(), "t")
-            .ok());
+    testing::CreateApplication(core_, name);
   }
 
   static void SavePipeline(Json config) {
@@ -154,9 +142,7 @@ class GateOrcaTest : public ::testing::Test {
   static inline front50::Front50Core* core_;
   static inline ServiceInstance* orca_;
   static inline GrpcServer* orca_grpc_;
-  static inline http::Server* rest_;
   static inline testing::CountingServer* hooks_;
-  static inline std::string base_;
 };
 
 TEST_F(GateOrcaTest, SaveExecutePollJudgeSucceed) {
