@@ -1,9 +1,16 @@
 #include "services/clouddriver/clouddriver_grpc.h"
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
-#include "common/json/json_fields.h"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
+#include "common/spinnaker/shapes.h"
+#include "common/spinnaker/status.h"
+#include "common/spinnaker/targets.h"
 #include "common/status/grpc_status.h"
-#include "services/clouddriver/naming.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
 
@@ -14,121 +21,97 @@ namespace {
 using grpc::ServerContext;
 using grpc::Status;
 
-std::string S(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string()
-             ? j[key].get<std::string>()
-             : std::string();
-}
-
-int64_t I(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number()
-             ? j[key].get<int64_t>()
-             : 0;
-}
+using spinnaker::Int;
+using spinnaker::String;
+using spinnaker::Strings;
 
 void SetJson(common::v1::JsonObject* out, const Json& j) {
-  out->set_json(j.dump());
+  out->set_json(spinnaker::Dump(j));
 }
 
 void FillMoniker(const std::string& name, common::v1::Moniker* m) {
-  Names n = ParseName(name);
-  m->set_app(n.app);
-  m->set_cluster(n.cluster);
-  m->set_stack(n.stack);
-  m->set_detail(n.detail);
-  if (n.sequence.has_value()) m->set_sequence(*n.sequence);
-}
-
-v1::HealthState HealthOf(const std::string& s) {
-  if (s == "Up") return v1::HEALTH_STATE_UP;
-  if (s == "Down") return v1::HEALTH_STATE_DOWN;
-  if (s == "Starting") return v1::HEALTH_STATE_STARTING;
-  if (s == "OutOfService") return v1::HEALTH_STATE_OUT_OF_SERVICE;
-  if (s == "Failed") return v1::HEALTH_STATE_FAILED;
-  if (s == "Succeeded") return v1::HEALTH_STATE_SUCCEEDED;
-  if (s == "Draining") return v1::HEALTH_STATE_DRAINING;
-  return v1::HEALTH_STATE_UNKNOWN;
+  *m = spinnaker::MonikerProto(spinnaker::ParseName(name));
 }
 
 void FillInstance(const Json& j, const Json& group, v1::Instance* out) {
-  out->set_id(S(j, "id"));
-  out->set_human_readable_name(S(j, "name"));
-  out->set_account(S(group, "account"));
-  out->set_region(S(group, "region"));
-  out->set_zone(S(j, "availabilityZone"));
-  out->set_cloud_provider(S(group, "cloudProvider"));
-  out->set_server_group(S(group, "name"));
-  out->set_health_state(HealthOf(S(j, "healthState")));
-  for (const Json& h : j.value("health", Json::array())) {
+  out->set_id(String(j, "id"));
+  out->set_human_readable_name(String(j, "name"));
+  out->set_account(String(group, "account"));
+  out->set_region(String(group, "region"));
+  out->set_zone(String(j, "availabilityZone"));
+  out->set_cloud_provider(String(group, "cloudProvider"));
+  out->set_server_group(String(group, "name"));
+  out->set_health_state(
+      spinnaker::HealthStateFromName(String(j, "healthState")));
+  for (const Json& h : spinnaker::Array(j, "health")) {
     v1::Health* health = out->add_health();
-    health->set_type(S(h, "type"));
-    health->set_state(HealthOf(S(h, "state")));
-    health->set_health_class(S(h, "healthClass"));
+    health->set_type(String(h, "type"));
+    health->set_state(spinnaker::HealthStateFromName(String(h, "state")));
+    health->set_health_class(String(h, "healthClass"));
   }
-  out->set_launch_time_ms(I(j, "launchTime"));
+  out->set_launch_time_ms(Int(j, "launchTime"));
   SetJson(out->mutable_json(), j);
 }
 
+// The keys a server group and a load balancer share: where it is, its name
+// and its moniker.
+template <typename Message>
+void FillPlace(const Json& j, Message* out) {
+  out->set_account(String(j, "account"));
+  out->set_region(String(j, "region"));
+  out->set_name(String(j, "name"));
+  out->set_cloud_provider(String(j, "cloudProvider"));
+  FillMoniker(String(j, "name"), out->mutable_moniker());
+}
+
 void FillServerGroup(const Json& j, bool with_instances, v1::ServerGroup* out) {
-  out->set_account(S(j, "account"));
-  out->set_region(S(j, "region"));
-  out->set_name(S(j, "name"));
-  out->set_cloud_provider(S(j, "cloudProvider"));
-  FillMoniker(S(j, "name"), out->mutable_moniker());
-  for (const Json& z : j.value("zones", Json::array())) {
-    if (z.is_string()) out->add_zones(z.get<std::string>());
-  }
-  out->set_disabled(j.value("isDisabled", false));
-  out->set_created_time_ms(I(j, "createdTime"));
-  const Json cap = j.value("capacity", Json::object());
-  out->mutable_capacity()->set_min(static_cast<int>(I(cap, "min")));
-  out->mutable_capacity()->set_max(static_cast<int>(I(cap, "max")));
-  out->mutable_capacity()->set_desired(static_cast<int>(I(cap, "desired")));
-  const Json counts = j.value("instanceCounts", Json::object());
+  FillPlace(j, out);
+  for (std::string& z : Strings(j, "zones")) out->add_zones(std::move(z));
+  out->set_disabled(spinnaker::Bool(j, "isDisabled"));
+  out->set_created_time_ms(Int(j, "createdTime"));
+  const Json cap = spinnaker::Object(j, "capacity");
+  out->mutable_capacity()->set_min(static_cast<int>(Int(cap, "min")));
+  out->mutable_capacity()->set_max(static_cast<int>(Int(cap, "max")));
+  out->mutable_capacity()->set_desired(static_cast<int>(Int(cap, "desired")));
+  const Json counts = spinnaker::Object(j, "instanceCounts");
   v1::InstanceCounts* c = out->mutable_instance_counts();
-  c->set_total(static_cast<int>(I(counts, "total")));
-  c->set_up(static_cast<int>(I(counts, "up")));
-  c->set_down(static_cast<int>(I(counts, "down")));
-  c->set_unknown(static_cast<int>(I(counts, "unknown")));
-  c->set_out_of_service(static_cast<int>(I(counts, "outOfService")));
-  c->set_starting(static_cast<int>(I(counts, "starting")));
+  c->set_total(static_cast<int>(Int(counts, "total")));
+  c->set_up(static_cast<int>(Int(counts, "up")));
+  c->set_down(static_cast<int>(Int(counts, "down")));
+  c->set_unknown(static_cast<int>(Int(counts, "unknown")));
+  c->set_out_of_service(static_cast<int>(Int(counts, "outOfService")));
+  c->set_starting(static_cast<int>(Int(counts, "starting")));
   if (with_instances) {
-    for (const Json& in : j.value("instances", Json::array())) {
+    for (const Json& in : spinnaker::Array(j, "instances")) {
       FillInstance(in, j, out->add_instances());
     }
   }
-  for (const Json& lb : j.value("loadBalancers", Json::array())) {
-    if (lb.is_string()) out->add_load_balancers(lb.get<std::string>());
+  for (std::string& lb : Strings(j, "loadBalancers")) {
+    out->add_load_balancers(std::move(lb));
   }
-  for (const Json& sg : j.value("securityGroups", Json::array())) {
-    if (sg.is_string()) out->add_security_groups(sg.get<std::string>());
+  for (std::string& sg : Strings(j, "securityGroups")) {
+    out->add_security_groups(std::move(sg));
   }
-  if (j.contains("image") && j["image"].is_string()) {
-    out->set_image(j["image"].get<std::string>());
-  }
+  out->set_image(String(j, "image"));
   SetJson(out->mutable_json(), j);
 }
 
 void FillLoadBalancer(const Json& j, v1::LoadBalancer* out) {
-  out->set_account(S(j, "account"));
-  out->set_region(S(j, "region"));
-  out->set_name(S(j, "name"));
-  out->set_cloud_provider(S(j, "cloudProvider"));
-  FillMoniker(S(j, "name"), out->mutable_moniker());
-  for (const Json& g : j.value("serverGroups", Json::array())) {
-    out->add_server_groups(S(g, "name"));
+  FillPlace(j, out);
+  for (const Json& g : spinnaker::Array(j, "serverGroups")) {
+    out->add_server_groups(String(g, "name"));
   }
   SetJson(out->mutable_json(), j);
 }
 
 void FillSecurityGroup(const Json& j, bool details, v1::SecurityGroup* out) {
-  out->set_id(S(j, "id"));
-  out->set_name(S(j, "name"));
-  out->set_account(S(j, "accountName"));
-  out->set_region(S(j, "region"));
-  out->set_cloud_provider(S(j, "cloudProvider"));
-  out->set_application(ParseName(S(j, "name")).app);
-  FillMoniker(S(j, "name"), out->mutable_moniker());
+  out->set_id(String(j, "id"));
+  out->set_name(String(j, "name"));
+  out->set_account(String(j, "accountName"));
+  out->set_region(String(j, "region"));
+  out->set_cloud_provider(String(j, "cloudProvider"));
+  out->set_application(spinnaker::ParseName(String(j, "name")).app);
+  FillMoniker(String(j, "name"), out->mutable_moniker());
   if (details) {
     SetJson(out->mutable_json(), j);
   } else {
@@ -157,39 +140,48 @@ void FillAccount(const AccountInfo& a, bool expand, v1::Account* out) {
 
 void FillTask(const Json& stored, v1::OperationTask* out) {
   Json view = Operations::Render(stored);
-  out->set_id(S(view, "id"));
-  out->set_request_id(S(view, "requestId"));
-  out->set_owner_id(S(view, "ownerId"));
-  out->set_start_time_ms(I(view, "startTimeMs"));
+  out->set_id(String(view, "id"));
+  out->set_request_id(String(view, "requestId"));
+  out->set_owner_id(String(view, "ownerId"));
+  out->set_start_time_ms(Int(view, "startTimeMs"));
   const std::string state = Operations::State(stored);
-  out->set_state(state == "COMPLETED"          ? v1::TASK_STATE_COMPLETED
-                 : state == "FAILED"           ? v1::TASK_STATE_FAILED
-                 : state == "FAILED_RETRYABLE" ? v1::TASK_STATE_FAILED_RETRYABLE
-                                               : v1::TASK_STATE_STARTED);
-  out->mutable_current()->set_phase(S(view["status"], "phase"));
-  out->mutable_current()->set_status(S(view["status"], "status"));
+  namespace task_state = spinnaker::task_state;
+  out->set_state(state == task_state::kCompleted ? v1::TASK_STATE_COMPLETED
+                 : state == task_state::kFailed  ? v1::TASK_STATE_FAILED
+                 : state == task_state::kFailedRetryable
+                     ? v1::TASK_STATE_FAILED_RETRYABLE
+                     : v1::TASK_STATE_STARTED);
+  out->mutable_current()->set_phase(String(view["status"], "phase"));
+  out->mutable_current()->set_status(String(view["status"], "status"));
   for (const Json& h : view["history"]) {
     v1::TaskPhaseUpdate* u = out->add_history();
-    u->set_phase(S(h, "phase"));
-    u->set_status(S(h, "status"));
+    u->set_phase(String(h, "phase"));
+    u->set_status(String(h, "status"));
   }
   SetJson(out->mutable_result_objects(), view["resultObjects"]);
   SetJson(out->mutable_outputs(), Json::array());
   SetJson(out->mutable_json(), view);
 }
 
-absl::StatusOr<Json> ParseObject(const std::string& text, const char* what) {
-  if (text.empty()) return Json::object();
-  if (!json::WithinNesting(text)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is nested too deeply"));
+// The field of a search hit of `type` that names what was found.
+const char* NameKeyOfHit(const std::string& type) {
+  static constexpr std::pair<const char*, const char*> kKeys[] = {
+      {"instances", "instanceId"},
+      {"clusters", "cluster"},
+      {"applications", "application"},
+      {"loadBalancers", "loadBalancer"},
+      {"securityGroups", "name"}};
+  for (const auto& [hit_type, key] : kKeys) {
+    if (type == hit_type) return key;
   }
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must be a JSON object"));
-  }
-  return j;
+  return "serverGroup";
+}
+
+// The task, or the error that stands for it.
+Status AnswerTask(const absl::StatusOr<Json>& task, v1::OperationTask* out) {
+  if (!task.ok()) return ToGrpcStatus(task.status());
+  FillTask(*task, out);
+  return Status::OK;
 }
 
 class ClouddriverGrpc : public v1::ClouddriverService::Service {
@@ -250,23 +242,21 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     if (!groups.ok()) return ToGrpcStatus(groups.status());
     std::map<std::pair<std::string, std::string>, v1::Cluster> clusters;
     for (const Json& g : *groups) {
-      Names n = ParseName(S(g, "name"));
-      auto key = std::make_pair(S(g, "account"), n.cluster);
+      spinnaker::Names n = spinnaker::ParseName(String(g, "name"));
+      auto key = std::make_pair(String(g, "account"), n.cluster);
       v1::Cluster& c = clusters[key];
       if (c.name().empty()) {
         c.set_account(key.first);
         c.set_name(n.cluster);
-        c.set_cloud_provider(S(g, "cloudProvider"));
+        c.set_cloud_provider(String(g, "cloudProvider"));
         FillMoniker(n.cluster, c.mutable_moniker());
       }
-      c.add_server_group_names(S(g, "name"));
-      for (const Json& lb : g.value("loadBalancers", Json::array())) {
-        if (!lb.is_string()) continue;
-        bool seen = false;
-        for (const std::string& have : c.load_balancer_names()) {
-          seen = seen || have == lb.get<std::string>();
+      c.add_server_group_names(String(g, "name"));
+      for (std::string& lb : Strings(g, "loadBalancers")) {
+        const auto& have = c.load_balancer_names();
+        if (std::find(have.begin(), have.end(), lb) == have.end()) {
+          c.add_load_balancer_names(std::move(lb));
         }
-        if (!seen) c.add_load_balancer_names(lb.get<std::string>());
       }
     }
     for (auto& [key, c] : clusters) *resp->add_clusters() = std::move(c);
@@ -287,14 +277,14 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     v1::Cluster* out = resp->add_clusters();
     out->set_account(req->account());
     out->set_name(req->cluster());
-    out->set_cloud_provider(S(*c, "cloudProvider"));
+    out->set_cloud_provider(String(*c, "cloudProvider"));
     FillMoniker(req->cluster(), out->mutable_moniker());
     for (const Json& g : (*c)["serverGroups"]) {
-      out->add_server_group_names(S(g, "name"));
+      out->add_server_group_names(String(g, "name"));
       FillServerGroup(g, req->expand(), out->add_server_groups());
     }
     for (const Json& lb : (*c)["loadBalancers"]) {
-      out->add_load_balancer_names(S(lb, "name"));
+      out->add_load_balancer_names(String(lb, "name"));
     }
     if (!req->expand()) {
       for (Json& g : (*c)["serverGroups"]) g.erase("instances");
@@ -322,12 +312,13 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     if (!groups.ok()) return ToGrpcStatus(groups.status());
     for (const Json& g : *groups) {
       if (!req->cloud_provider().empty() &&
-          S(g, "cloudProvider") != req->cloud_provider()) {
+          String(g, "cloudProvider") != req->cloud_provider()) {
         continue;
       }
       if (req->clusters_size() > 0) {
         const std::string key =
-            absl::StrCat(S(g, "account"), ":", ParseName(S(g, "name")).cluster);
+            absl::StrCat(String(g, "account"), ":",
+                         spinnaker::ParseName(String(g, "name")).cluster);
         bool match = false;
         for (const std::string& c : req->clusters()) match = match || c == key;
         if (!match) continue;
@@ -343,7 +334,7 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
                                  req->ref().name());
     if (!g.ok()) return ToGrpcStatus(g.status());
     if (!req->application().empty() &&
-        ParseName(S(*g, "name")).app != req->application()) {
+        spinnaker::ParseName(String(*g, "name")).app != req->application()) {
       return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
           "no server group ", req->ref().name(), " in ", req->application())));
     }
@@ -354,25 +345,13 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
   Status GetTargetServerGroup(ServerContext*,
                               const v1::GetTargetServerGroupRequest* req,
                               v1::GetTargetServerGroupResponse* resp) override {
-    Target t;
-    switch (req->target()) {
-      case v1::SERVER_GROUP_TARGET_CURRENT:
-        t = Target::kCurrent;
-        break;
-      case v1::SERVER_GROUP_TARGET_PREVIOUS:
-        t = Target::kPrevious;
-        break;
-      case v1::SERVER_GROUP_TARGET_OLDEST:
-        t = Target::kOldest;
-        break;
-      case v1::SERVER_GROUP_TARGET_LARGEST:
-        t = Target::kLargest;
-        break;
-      default:
-        return ToGrpcStatus(absl::InvalidArgumentError("target is required"));
+    std::optional<spinnaker::Target> t =
+        spinnaker::TargetFromProto(req->target());
+    if (!t.has_value()) {
+      return ToGrpcStatus(absl::InvalidArgumentError("target is required"));
     }
     auto g = reads_->TargetServerGroup(
-        req->application(), req->account(), req->cluster(), req->region(), t,
+        req->application(), req->account(), req->cluster(), req->region(), *t,
         req->only_enabled(), req->validate_oldest());
     if (!g.ok()) return ToGrpcStatus(g.status());
     FillServerGroup(*g, true, resp->mutable_server_group());
@@ -387,7 +366,7 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     if (!lbs.ok()) return ToGrpcStatus(lbs.status());
     for (const Json& lb : *lbs) {
       if (!req->cloud_provider().empty() &&
-          S(lb, "cloudProvider") != req->cloud_provider()) {
+          String(lb, "cloudProvider") != req->cloud_provider()) {
         continue;
       }
       FillLoadBalancer(lb, resp->add_load_balancers());
@@ -403,7 +382,7 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     if (!sgs.ok()) return ToGrpcStatus(sgs.status());
     for (const Json& sg : *sgs) {
       if (!req->cloud_provider().empty() &&
-          S(sg, "cloudProvider") != req->cloud_provider()) {
+          String(sg, "cloudProvider") != req->cloud_provider()) {
         continue;
       }
       FillSecurityGroup(sg, false, resp->add_security_groups());
@@ -417,10 +396,11 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     auto sgs = reads_->SecurityGroups(req->account(), req->region(), "");
     if (!sgs.ok()) return ToGrpcStatus(sgs.status());
     for (const Json& sg : *sgs) {
-      const std::string key = req->by_id() ? S(sg, "id") : S(sg, "name");
+      const std::string key =
+          req->by_id() ? String(sg, "id") : String(sg, "name");
       if (key != req->name_or_id()) continue;
       if (!req->cloud_provider().empty() &&
-          S(sg, "cloudProvider") != req->cloud_provider()) {
+          String(sg, "cloudProvider") != req->cloud_provider()) {
         continue;
       }
       FillSecurityGroup(sg, true, resp->mutable_security_group());
@@ -463,18 +443,12 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     resp->set_page_size(q.page_size);
     for (const Json& r : *results) {
       v1::SearchResult* out = resp->add_results();
-      out->set_type(S(r, "type"));
-      out->set_application(S(r, "application"));
-      out->set_account(S(r, "account"));
-      out->set_region(S(r, "region"));
-      std::string name = S(r, "serverGroup");
-      if (S(r, "type") == "instances") name = S(r, "instanceId");
-      if (S(r, "type") == "clusters") name = S(r, "cluster");
-      if (S(r, "type") == "applications") name = S(r, "application");
-      if (S(r, "type") == "loadBalancers") name = S(r, "loadBalancer");
-      if (S(r, "type") == "securityGroups") name = S(r, "name");
-      out->set_name(name);
-      out->set_cloud_provider(S(r, "provider"));
+      out->set_type(String(r, "type"));
+      out->set_application(String(r, "application"));
+      out->set_account(String(r, "account"));
+      out->set_region(String(r, "region"));
+      out->set_name(String(r, NameKeyOfHit(String(r, "type"))));
+      out->set_cloud_provider(String(r, "provider"));
       SetJson(out->mutable_json(), r);
     }
     return Status::OK;
@@ -485,7 +459,8 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
                           v1::SubmitOperationsResponse* resp) override {
     std::vector<SubmittedOperation> ops;
     for (const v1::Operation& op : req->operations()) {
-      auto d = ParseObject(op.description().json(), "description");
+      auto d =
+          spinnaker::ParseJsonObject(op.description().json(), "description");
       if (!d.ok()) return ToGrpcStatus(d.status());
       ops.push_back({op.name(), op.account(), std::move(*d)});
     }
@@ -500,19 +475,13 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
   Status GetOperationTask(ServerContext*,
                           const v1::GetOperationTaskRequest* req,
                           v1::GetOperationTaskResponse* resp) override {
-    auto t = ops_->Get(req->task_id());
-    if (!t.ok()) return ToGrpcStatus(t.status());
-    FillTask(*t, resp->mutable_task());
-    return Status::OK;
+    return AnswerTask(ops_->Get(req->task_id()), resp->mutable_task());
   }
 
   Status ResumeOperationTask(ServerContext*,
                              const v1::ResumeOperationTaskRequest* req,
                              v1::ResumeOperationTaskResponse* resp) override {
-    auto t = ops_->Resume(req->task_id());
-    if (!t.ok()) return ToGrpcStatus(t.status());
-    FillTask(*t, resp->mutable_task());
-    return Status::OK;
+    return AnswerTask(ops_->Resume(req->task_id()), resp->mutable_task());
   }
 
   Status RefreshCache(ServerContext*, const v1::RefreshCacheRequest* req,

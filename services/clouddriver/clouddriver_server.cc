@@ -10,12 +10,13 @@
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
-#include "services/clouddriver/cache.h"
+#include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/clouddriver_grpc.h"
 #include "services/clouddriver/local/local_provider.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
-#include "services/clouddriver/task_store.h"
+#include "services/clouddriver/store/redis_cache.h"
+#include "services/clouddriver/store/redis_task_store.h"
 
 namespace gennaker::clouddriver {
 

@@ -8,13 +8,16 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "services/clouddriver/cache.h"
+#include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
-#include "services/clouddriver/task_store.h"
+#include "services/clouddriver/store/in_memory_cache.h"
+#include "services/clouddriver/store/in_memory_task_store.h"
 
 namespace gennaker::clouddriver {
 namespace {
+
+using spinnaker::Target;
 
 // A provider whose operations are scripted by the test.
 class ScriptedProvider : public Provider {
@@ -99,8 +102,8 @@ class OperationsTest : public ::testing::Test {
   }
 
   ScriptedProvider provider_{"test"};
-  MemoryCache cache_;
-  MemoryTaskStore store_;
+  InMemoryCache cache_;
+  InMemoryTaskStore store_;
   std::unique_ptr<CachingAgent> agent_;
   std::unique_ptr<Operations> ops_;
 };
@@ -268,7 +271,7 @@ class ReadsTest : public ::testing::Test {
         "demo", "test", "demo-prod", "localhost", t, only_enabled, false);
     return g.ok() ? (*g)["name"].get<std::string>() : g.status().ToString();
   }
-  MemoryCache cache_;
+  InMemoryCache cache_;
   std::unique_ptr<Reads> reads_;
 };
 
@@ -328,8 +331,8 @@ TEST_F(ReadsTest, ApplicationsInstancesAndSearch) {
   EXPECT_EQ((*r)[0]["instanceId"], "demo-prod-v001-1");
 }
 
-TEST(MemoryCacheTest, ReplaceDropsWhatIsGone) {
-  MemoryCache cache;
+TEST(InMemoryCacheTest, ReplaceDropsWhatIsGone) {
+  InMemoryCache cache;
   ASSERT_TRUE(cache
                   .Replace("a", {{"serverGroups",
                                   {Group("x-v000", 1, false, 1),

@@ -6,18 +6,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ids/ids.h"
-#include "common/json/json_fields.h"
 #include "common/log/log.h"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/status.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::clouddriver {
 
 namespace {
 
-constexpr char kStarted[] = "STARTED";
-constexpr char kCompleted[] = "COMPLETED";
-constexpr char kFailed[] = "FAILED";
-constexpr char kFailedRetryable[] = "FAILED_RETRYABLE";
+using spinnaker::Array;
+using spinnaker::Int;
+using spinnaker::String;
+using spinnaker::task_state::kCompleted;
+using spinnaker::task_state::kFailed;
+using spinnaker::task_state::kFailedRetryable;
+using spinnaker::task_state::kStarted;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -89,24 +93,24 @@ void Operations::Stop() {
 }
 
 std::string Operations::State(const Json& task) {
-  return task.value("state", std::string(kStarted));
+  return String(task, "state", kStarted);
 }
 
 Json Operations::Render(const Json& task) {
   const std::string state = State(task);
   Json history = Json::array();
-  for (const Json& h : task.value("history", Json::array())) {
+  for (const Json& h : Array(task, "history")) {
     history.push_back(
-        {{"phase", h.value("phase", "")}, {"status", h.value("status", "")}});
+        {{"phase", String(h, "phase")}, {"status", String(h, "status")}});
   }
   Json current = history.empty()
                      ? Json{{"phase", "ORCHESTRATION"}, {"status", "Queued"}}
                      : history.back();
   const bool done = state != kStarted;
-  Json out = {{"id", task.value("id", "")},
-              {"requestId", task.value("requestId", "")},
-              {"ownerId", task.value("ownerId", "")},
-              {"startTimeMs", task.value("startTimeMs", int64_t{0})},
+  Json out = {{"id", String(task, "id")},
+              {"requestId", String(task, "requestId")},
+              {"ownerId", String(task, "ownerId")},
+              {"startTimeMs", Int(task, "startTimeMs")},
               {"status",
                {{"phase", current["phase"]},
                 {"status", current["status"]},
@@ -115,7 +119,7 @@ Json Operations::Render(const Json& task) {
                 {"failed", state == kFailed || state == kFailedRetryable},
                 {"retryable", state == kFailedRetryable}}},
               {"history", history},
-              {"resultObjects", task.value("resultObjects", Json::array())},
+              {"resultObjects", Array(task, "resultObjects")},
               {"sagaIds", Json::array()}};
   return out;
 }
@@ -138,11 +142,10 @@ absl::StatusOr<Submission> Operations::Submit(
           absl::StrCat(op.name, ": the description must be an object"));
     }
     if (op.account.empty()) {
-      // json::String: a description's field of another type is no account
-      // (never an exception).
-      op.account = json::String(op.description, "credentials");
-      if (op.account.empty())
-        op.account = json::String(op.description, "account");
+      // A description's field of another type is no account (never an
+      // exception).
+      op.account =
+          spinnaker::FirstString(op.description, {"credentials", "account"});
     }
     auto it = providers_.find(op.account);
     if (it == providers_.end()) {
@@ -202,7 +205,7 @@ absl::StatusOr<Json> Operations::Resume(const std::string& id) {
 }
 
 absl::StatusOr<Json> Operations::Requeue(Json task, const std::string& why) {
-  GENNAKER_ASSIGN_OR_RETURN(Json fresh, Get(task.value("id", "")));
+  GENNAKER_ASSIGN_OR_RETURN(Json fresh, Get(String(task, "id")));
   if (State(fresh) != kFailedRetryable) return fresh;
   fresh["state"] = kStarted;
   fresh["ownerId"] = options_.owner;
@@ -210,14 +213,20 @@ absl::StatusOr<Json> Operations::Requeue(Json task, const std::string& why) {
   // Only one replica (or request) wins the FAILED_RETRYABLE -> STARTED step.
   GENNAKER_ASSIGN_OR_RETURN(bool won,
                             store_->Save(fresh, true, "", kFailedRetryable));
-  if (!won) return Get(fresh.value("id", ""));
-  Enqueue(fresh.value("id", ""));
+  if (!won) return Get(String(fresh, "id"));
+  Enqueue(String(fresh, "id"));
   return fresh;
 }
 
 void Operations::Enqueue(const std::string& id) {
   absl::MutexLock l(&mu_);
-  if (!active_.insert(id).second) return;  // already queued or running
+  if (!active_.insert(id).second) {
+    // Already queued or running. A run may be past its last save (a resume
+    // right after it failed): run it once more when it is done, else the
+    // resumed task would wait for the orphan sweep.
+    rerun_.insert(id);
+    return;
+  }
   queue_.push_back(id);
 }
 
@@ -236,7 +245,11 @@ void Operations::Work() {
     }
     Run(id);
     absl::MutexLock l(&mu_);
-    active_.erase(id);
+    if (rerun_.erase(id) > 0) {
+      queue_.push_back(id);  // still active
+    } else {
+      active_.erase(id);
+    }
   }
 }
 
@@ -250,10 +263,10 @@ void Operations::Run(const std::string& id) {
     return;
   }
   Json task = std::move(*loaded);
-  if (State(task) != kStarted || task.value("ownerId", "") != options_.owner) {
+  if (State(task) != kStarted || String(task, "ownerId") != options_.owner) {
     return;  // finished, or taken over by another replica
   }
-  task["runs"] = task.value("runs", 0) + 1;
+  task["runs"] = Int(task, "runs") + 1;
   const bool resumed = task["runs"].get<int>() > 1;
   bool lost = false;
   // Saves only while this replica still owns the task; retried when the
@@ -275,16 +288,16 @@ void Operations::Run(const std::string& id) {
       absl::SleepFor(absl::Milliseconds(200 << attempt));
     }
   };
-  const Json ops = task.value("operations", Json::array());
+  const Json ops = Array(task, "operations");
   // Providers de-duplicate by this key (a resumed createServerGroup finds its
   // group); without a client key the task id keeps tasks apart.
   const std::string key_base =
-      task.value("requestId", "").empty() ? id : task.value("requestId", "");
-  for (size_t i = static_cast<size_t>(task.value("nextOperation", 0));
+      String(task, "requestId").empty() ? id : String(task, "requestId");
+  for (size_t i = static_cast<size_t>(Int(task, "nextOperation"));
        i < ops.size(); ++i) {
     const Json& op = ops[i];
-    const std::string name = op.value("name", "");
-    const std::string account = op.value("account", "");
+    const std::string name = String(op, "name");
+    const std::string account = String(op, "account");
     const std::string phase = PhaseOf(name);
     AddHistory(task, "ORCHESTRATION", absl::StrCat("Processing op: ", name));
     save(true);
@@ -295,7 +308,7 @@ void Operations::Run(const std::string& id) {
             ? absl::StatusOr<Json>(absl::FailedPreconditionError(
                   absl::StrCat("account ", account, " is gone")))
             : provider->second->Operate(
-                  name, op.value("description", Json::object()),
+                  name, spinnaker::Object(op, "description"),
                   absl::StrCat(key_base, "#", i), [&](const std::string& line) {
                     AddHistory(task, phase, line);
                     save(true);
@@ -354,7 +367,7 @@ absl::StatusOr<int> Operations::SweepOrphans() {
       GENNAKER_RETURN_IF_ERROR(store_->Forget(id));  // gone or finished
       continue;
     }
-    const std::string owner = task->value("ownerId", "");
+    const std::string owner = String(*task, "ownerId");
     if (owner == options_.owner) {
       Enqueue(id);  // ours but dropped (a store error): run it again
       continue;

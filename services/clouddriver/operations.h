@@ -20,9 +20,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "services/clouddriver/cache.h"
+#include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/provider.h"
-#include "services/clouddriver/task_store.h"
+#include "services/clouddriver/store/task_store.h"
 
 namespace gennaker::clouddriver {
 
@@ -85,6 +85,8 @@ class Operations {
   absl::Mutex mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> active_ ABSL_GUARDED_BY(mu_);  // queued or running
+  // Active ids enqueued again meanwhile: run once more when done.
+  std::set<std::string> rerun_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -2,46 +2,28 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
+#include "common/spinnaker/shapes.h"
 #include "common/status/status_macros.h"
-#include "services/clouddriver/naming.h"
 
 namespace gennaker::clouddriver {
 
 namespace {
 
-std::string S(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string()
-             ? j[key].get<std::string>()
-             : std::string();
-}
-
-int64_t I(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number()
-             ? j[key].get<int64_t>()
-             : 0;
-}
+using spinnaker::Bool;
+using spinnaker::Int;
+using spinnaker::ParseName;
+using spinnaker::String;
 
 std::string ClusterOf(const Json& sg) {
-  std::string c = S(sg, "cluster");
-  return c.empty() ? ParseName(S(sg, "name")).cluster : c;
-}
-
-bool Disabled(const Json& sg) {
-  return sg.contains("isDisabled") && sg["isDisabled"].is_boolean() &&
-         sg["isDisabled"].get<bool>();
-}
-
-Json MonikerOf(const std::string& name) {
-  Names n = ParseName(name);
-  Json m = {{"app", n.app}, {"cluster", n.cluster}};
-  if (!n.stack.empty()) m["stack"] = n.stack;
-  if (!n.detail.empty()) m["detail"] = n.detail;
-  if (n.sequence.has_value()) m["sequence"] = *n.sequence;
-  return m;
+  std::string c = String(sg, "cluster");
+  return c.empty() ? ParseName(String(sg, "name")).cluster : c;
 }
 
 }  // namespace
@@ -111,14 +93,10 @@ Reads::Applications() {
 
 absl::StatusOr<std::vector<Json>> Reads::ServerGroups(
     const std::string& app, const std::string& account) {
-  std::vector<Json> out;
-  for (const AccountInfo* a : Scope(account)) {
-    GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> groups,
-                              cache_->List(a->name, kServerGroups, app));
-    for (Json& g : groups) out.push_back(std::move(g));
-  }
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> out,
+                            Items(kServerGroups, app, account, "", ""));
   std::sort(out.begin(), out.end(), [](const Json& a, const Json& b) {
-    return S(a, "name") < S(b, "name");
+    return String(a, "name") < String(b, "name");
   });
   return out;
 }
@@ -136,10 +114,8 @@ absl::StatusOr<Json> Reads::Cluster(const std::string& app,
   std::set<std::string> lbs;
   for (Json& g : groups) {
     if (ClusterOf(g) != cluster) continue;
-    if (g.contains("loadBalancers") && g["loadBalancers"].is_array()) {
-      for (const Json& lb : g["loadBalancers"]) {
-        if (lb.is_string()) lbs.insert(lb.get<std::string>());
-      }
+    for (std::string& lb : spinnaker::Strings(g, "loadBalancers")) {
+      lbs.insert(std::move(lb));
     }
     members.push_back(std::move(g));
   }
@@ -157,7 +133,7 @@ absl::StatusOr<Json> Reads::Cluster(const std::string& app,
               {"accountName", account},
               {"type", a->cloud_provider},
               {"cloudProvider", a->cloud_provider},
-              {"moniker", MonikerOf(cluster)},
+              {"moniker", spinnaker::MonikerJson(ParseName(cluster))},
               {"serverGroups", std::move(members)},
               {"loadBalancers", std::move(lb_list)}};
 }
@@ -170,24 +146,22 @@ absl::StatusOr<Json> Reads::ServerGroup(const std::string& account,
   }
   GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> g,
                             cache_->Get(account, kServerGroups, name));
-  if (!g.has_value() || (!region.empty() && S(*g, "region") != region)) {
+  if (!g.has_value() || (!region.empty() && String(*g, "region") != region)) {
     return absl::NotFoundError(
         absl::StrCat("no server group ", name, " in ", account, "/", region));
   }
   return *g;
 }
 
-absl::StatusOr<Json> Reads::TargetServerGroup(const std::string& app,
-                                              const std::string& account,
-                                              const std::string& cluster,
-                                              const std::string& region,
-                                              Target target, bool only_enabled,
-                                              bool validate_oldest) {
+absl::StatusOr<Json> Reads::TargetServerGroup(
+    const std::string& app, const std::string& account,
+    const std::string& cluster, const std::string& region,
+    spinnaker::Target target, bool only_enabled, bool validate_oldest) {
   GENNAKER_ASSIGN_OR_RETURN(Json c, Cluster(app, account, cluster));
   std::vector<Json> groups;
   for (Json& g : c["serverGroups"]) {
-    if (!region.empty() && S(g, "region") != region) continue;
-    if (only_enabled && Disabled(g)) continue;
+    if (!region.empty() && String(g, "region") != region) continue;
+    if (only_enabled && Bool(g, "isDisabled")) continue;
     groups.push_back(std::move(g));
   }
   if (groups.empty()) {
@@ -196,24 +170,24 @@ absl::StatusOr<Json> Reads::TargetServerGroup(const std::string& app,
   }
   // Newest first by creation time (not by sequence: it wraps).
   std::sort(groups.begin(), groups.end(), [](const Json& a, const Json& b) {
-    return I(a, "createdTime") > I(b, "createdTime");
+    return Int(a, "createdTime") > Int(b, "createdTime");
   });
   switch (target) {
-    case Target::kCurrent:
+    case spinnaker::Target::kCurrent:
       return groups.front();
-    case Target::kPrevious:
+    case spinnaker::Target::kPrevious:
       if (groups.size() < 2) {
         return absl::NotFoundError(
             absl::StrCat(cluster, " has no server group before the newest"));
       }
       return groups[1];
-    case Target::kOldest:
+    case spinnaker::Target::kOldest:
       if (validate_oldest && groups.size() < 2) {
         return absl::NotFoundError(absl::StrCat(
             "the oldest server group of ", cluster, " is also the newest"));
       }
       return groups.back();
-    case Target::kLargest: {
+    case spinnaker::Target::kLargest: {
       auto size = [](const Json& g) {
         return g.contains("instances") && g["instances"].is_array()
                    ? g["instances"].size()
@@ -230,35 +204,34 @@ absl::StatusOr<Json> Reads::TargetServerGroup(const std::string& app,
   return absl::InternalError("unknown target");
 }
 
-absl::StatusOr<std::vector<Json>> Reads::LoadBalancers(
-    const std::string& app, const std::string& account,
-    const std::string& region, const std::string& name) {
+absl::StatusOr<std::vector<Json>> Reads::Items(const char* kind,
+                                               const std::string& app,
+                                               const std::string& account,
+                                               const std::string& region,
+                                               const std::string& name) {
   std::vector<Json> out;
   for (const AccountInfo* a : Scope(account)) {
     GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> items,
-                              cache_->List(a->name, kLoadBalancers, app));
-    for (Json& lb : items) {
-      if (!region.empty() && S(lb, "region") != region) continue;
-      if (!name.empty() && S(lb, "name") != name) continue;
-      out.push_back(std::move(lb));
+                              cache_->List(a->name, kind, app));
+    for (Json& item : items) {
+      if (!region.empty() && String(item, "region") != region) continue;
+      if (!name.empty() && String(item, "name") != name) continue;
+      out.push_back(std::move(item));
     }
   }
   return out;
 }
 
+absl::StatusOr<std::vector<Json>> Reads::LoadBalancers(
+    const std::string& app, const std::string& account,
+    const std::string& region, const std::string& name) {
+  return Items(kLoadBalancers, app, account, region, name);
+}
+
 absl::StatusOr<std::vector<Json>> Reads::SecurityGroups(
     const std::string& account, const std::string& region,
     const std::string& app) {
-  std::vector<Json> out;
-  for (const AccountInfo* a : Scope(account)) {
-    GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> items,
-                              cache_->List(a->name, kSecurityGroups, app));
-    for (Json& sg : items) {
-      if (!region.empty() && S(sg, "region") != region) continue;
-      out.push_back(std::move(sg));
-    }
-  }
-  return out;
+  return Items(kSecurityGroups, app, account, region, "");
 }
 
 absl::StatusOr<Json> Reads::Instance(const std::string& account,
@@ -270,17 +243,17 @@ absl::StatusOr<Json> Reads::Instance(const std::string& account,
   }
   absl::StatusOr<Json> g = ServerGroup(account, region, id.substr(0, dash));
   if (!g.ok()) return absl::NotFoundError(absl::StrCat("no instance ", id));
-  for (const Json& in : g->value("instances", Json::array())) {
-    if (S(in, "id") != id) continue;
+  for (const Json& in : spinnaker::Array(*g, "instances")) {
+    if (String(in, "id") != id) continue;
     Json out = in;
     out["account"] = account;
-    out["region"] = S(*g, "region");
-    out["serverGroup"] = S(*g, "name");
+    out["region"] = String(*g, "region");
+    out["serverGroup"] = String(*g, "name");
     out["cluster"] = ClusterOf(*g);
-    out["application"] = ParseName(S(*g, "name")).app;
-    out["cloudProvider"] = S(*g, "cloudProvider");
-    out["loadBalancers"] = g->value("loadBalancers", Json::array());
-    out["securityGroups"] = g->value("securityGroups", Json::array());
+    out["application"] = ParseName(String(*g, "name")).app;
+    out["cloudProvider"] = String(*g, "cloudProvider");
+    out["loadBalancers"] = spinnaker::Array(*g, "loadBalancers");
+    out["securityGroups"] = spinnaker::Array(*g, "securityGroups");
     return out;
   }
   return absl::NotFoundError(absl::StrCat("no instance ", id));
@@ -305,8 +278,8 @@ absl::StatusOr<std::vector<Json>> Reads::Search(const SearchQuery& q,
                               cache_->List(a->name, kServerGroups, ""));
     std::set<std::string> clusters_seen;
     for (const Json& g : groups) {
-      const std::string name = S(g, "name");
-      Names n = ParseName(name);
+      const std::string name = String(g, "name");
+      const spinnaker::Names n = ParseName(name);
       if (wanted("applications") && hit(n.app) &&
           apps_seen.insert(n.app).second) {
         out.push_back({{"type", "applications"},
@@ -323,59 +296,51 @@ absl::StatusOr<std::vector<Json>> Reads::Search(const SearchQuery& q,
                        {"stack", n.stack},
                        {"detail", n.detail}});
       }
+      // What a server group's hit and its instances' hits have in common.
+      auto group_hit = [&](const char* type) {
+        return Json{{"type", type},         {"provider", provider},
+                    {"account", a->name},   {"region", String(g, "region")},
+                    {"application", n.app}, {"cluster", n.cluster},
+                    {"serverGroup", name}};
+      };
       if (wanted("serverGroups") && hit(name)) {
-        out.push_back(
-            {{"type", "serverGroups"},
-             {"provider", provider},
-             {"account", a->name},
-             {"region", S(g, "region")},
-             {"application", n.app},
-             {"cluster", n.cluster},
-             {"serverGroup", name},
-             {"stack", n.stack},
-             {"detail", n.detail},
-             {"sequence",
-              n.sequence.has_value() ? std::to_string(*n.sequence) : ""}});
+        Json r = group_hit("serverGroups");
+        r["stack"] = n.stack;
+        r["detail"] = n.detail;
+        r["sequence"] =
+            n.sequence.has_value() ? std::to_string(*n.sequence) : "";
+        out.push_back(std::move(r));
       }
       if (wanted("instances")) {
-        for (const Json& in : g.value("instances", Json::array())) {
-          if (!hit(S(in, "id"))) continue;
-          out.push_back({{"type", "instances"},
-                         {"provider", provider},
-                         {"account", a->name},
-                         {"region", S(g, "region")},
-                         {"application", n.app},
-                         {"cluster", n.cluster},
-                         {"serverGroup", name},
-                         {"instanceId", S(in, "id")}});
+        for (const Json& in : spinnaker::Array(g, "instances")) {
+          if (!hit(String(in, "id"))) continue;
+          Json r = group_hit("instances");
+          r["instanceId"] = String(in, "id");
+          out.push_back(std::move(r));
         }
       }
     }
-    if (wanted("loadBalancers")) {
-      GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> lbs,
-                                cache_->List(a->name, kLoadBalancers, ""));
-      for (const Json& lb : lbs) {
-        if (!hit(S(lb, "name"))) continue;
-        out.push_back({{"type", "loadBalancers"},
-                       {"provider", provider},
-                       {"account", a->name},
-                       {"region", S(lb, "region")},
-                       {"application", ParseName(S(lb, "name")).app},
-                       {"loadBalancer", S(lb, "name")}});
-      }
-    }
-    if (wanted("securityGroups")) {
-      GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> sgs,
-                                cache_->List(a->name, kSecurityGroups, ""));
-      for (const Json& sg : sgs) {
-        if (!hit(S(sg, "name"))) continue;
-        out.push_back({{"type", "securityGroups"},
-                       {"provider", provider},
-                       {"account", a->name},
-                       {"region", S(sg, "region")},
-                       {"application", ParseName(S(sg, "name")).app},
-                       {"name", S(sg, "name")},
-                       {"id", S(sg, "id")}});
+    // Load balancers and security groups match by name; a hit's type is
+    // the kind's name.
+    for (const char* kind : {kLoadBalancers, kSecurityGroups}) {
+      if (!wanted(kind)) continue;
+      GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> items,
+                                cache_->List(a->name, kind, ""));
+      for (const Json& item : items) {
+        const std::string name = String(item, "name");
+        if (!hit(name)) continue;
+        Json r = {{"type", kind},
+                  {"provider", provider},
+                  {"account", a->name},
+                  {"region", String(item, "region")},
+                  {"application", ParseName(name).app}};
+        if (std::string_view(kind) == kLoadBalancers) {
+          r["loadBalancer"] = name;
+        } else {
+          r["name"] = name;
+          r["id"] = String(item, "id");
+        }
+        out.push_back(std::move(r));
       }
     }
   }
@@ -384,7 +349,7 @@ absl::StatusOr<std::vector<Json>> Reads::Search(const SearchQuery& q,
   for (Json& r : out) {
     bool keep = true;
     for (const auto& [k, v] : q.filters) {
-      if (S(r, k.c_str()) != v) keep = false;
+      if (String(r, k) != v) keep = false;
     }
     if (keep) filtered.push_back(std::move(r));
   }

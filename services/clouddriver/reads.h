@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/clouddriver/cache.h"
+#include "common/spinnaker/targets.h"
+#include "services/clouddriver/store/cache.h"
 
 namespace gennaker::clouddriver {
 
@@ -27,8 +28,6 @@ struct AccountInfo {
 
 // Spinnaker's /credentials entry of an account.
 Json AccountJson(const AccountInfo& account);
-
-enum class Target { kCurrent, kPrevious, kOldest, kLargest };
 
 struct SearchQuery {
   std::string query;
@@ -61,12 +60,10 @@ class Reads {
   absl::StatusOr<Json> ServerGroup(const std::string& account,
                                    const std::string& region,
                                    const std::string& name);
-  absl::StatusOr<Json> TargetServerGroup(const std::string& app,
-                                         const std::string& account,
-                                         const std::string& cluster,
-                                         const std::string& region,
-                                         Target target, bool only_enabled,
-                                         bool validate_oldest);
+  absl::StatusOr<Json> TargetServerGroup(
+      const std::string& app, const std::string& account,
+      const std::string& cluster, const std::string& region,
+      spinnaker::Target target, bool only_enabled, bool validate_oldest);
   // Load balancers filtered by each non-empty argument.
   absl::StatusOr<std::vector<Json>> LoadBalancers(const std::string& app,
                                                   const std::string& account,
@@ -85,6 +82,13 @@ class Reads {
 
  private:
   std::vector<const AccountInfo*> Scope(const std::string& account) const;
+  // Items of `kind` of `app` in `account` (each "" = all), filtered by
+  // `region` and `name` when non-empty.
+  absl::StatusOr<std::vector<Json>> Items(const char* kind,
+                                          const std::string& app,
+                                          const std::string& account,
+                                          const std::string& region,
+                                          const std::string& name);
 
   Cache* cache_;
   std::vector<AccountInfo> accounts_;

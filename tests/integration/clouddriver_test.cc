@@ -22,8 +22,8 @@
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "services/clouddriver/cache.h"
-#include "services/clouddriver/task_store.h"
+#include "services/clouddriver/store/redis_cache.h"
+#include "services/clouddriver/store/redis_task_store.h"
 
 namespace gennaker {
 namespace {

@@ -41,20 +41,6 @@ constexpr int64_t kReapEveryMs = 200;
 
 }  // namespace
 
-const char* HealthStateName(HealthState state) {
-  switch (state) {
-    case HealthState::kStarting:
-      return "Starting";
-    case HealthState::kUp:
-      return "Up";
-    case HealthState::kDown:
-      return "Down";
-    case HealthState::kOutOfService:
-      return "OutOfService";
-  }
-  return "Unknown";
-}
-
 absl::Status InstanceSupervisor::Validate(const ServerGroupSpec& spec,
                                           int desired) {
   if (spec.command.empty() || spec.command[0].empty()) {

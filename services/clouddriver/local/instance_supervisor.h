@@ -46,8 +46,6 @@ struct ServerGroupSpec {
 };
 
 enum class HealthState { kStarting, kUp, kDown, kOutOfService };
-// Spinnaker's healthState names: "Starting", "Up", "Down", "OutOfService".
-const char* HealthStateName(HealthState state);
 
 struct InstanceView {
   std::string id;  // <server group>-<n>

@@ -1,11 +1,12 @@
 // LocalProvider::Operate: clouddriver's operation names and description
-// fields (Spinnaker's, with the usual aliases) mapped onto the provider.
-#include <set>
+// fields (Spinnaker's, with the usual aliases) mapped onto the provider, one
+// table entry per operation name.
+#include <functional>
+#include <map>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "common/json/json_fields.h"
-#include "common/log/log.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 #include "services/clouddriver/local/local_provider.h"
 
@@ -13,37 +14,20 @@ namespace gennaker::clouddriver::local {
 
 namespace {
 
+using Say = std::function<void(const std::string&)>;
+
 absl::Status Invalid(const std::string& what) {
   return absl::InvalidArgumentError(what);
 }
 
-}  // namespace
-
-bool LocalProvider::Supports(const std::string& op) const {
-  static const std::set<std::string> kOps = {
-      "createServerGroup",   "cloneServerGroup",   "resizeServerGroup",
-      "enableServerGroup",   "disableServerGroup", "destroyServerGroup",
-      "terminateInstances",  "upsertLoadBalancer", "deleteLoadBalancer",
-      "upsertSecurityGroup", "deleteSecurityGroup"};
-  return kOps.count(op) > 0;
-}
-
-namespace {
-
-// The first non-empty string among `keys`.
-std::string FirstOf(const Json& d, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) {
-    std::string v = json::String(d, k);
-    if (!v.empty()) return v;
-  }
-  return "";
-}
-
-absl::StatusOr<std::string> Required(const Json& d,
-                                     std::initializer_list<const char*> keys) {
-  std::string v = FirstOf(d, keys);
+// The first of `keys` holding a non-empty string; INVALID_ARGUMENT naming the
+// first key when there is none.
+absl::StatusOr<std::string> Required(
+    const Json& d, std::initializer_list<std::string_view> keys) {
+  std::string v = spinnaker::FirstString(d, keys);
   if (v.empty()) {
-    return Invalid(absl::StrCat("the description needs '", *keys.begin(), "'"));
+    return Invalid(absl::StrCat("the description needs '",
+                                std::string(*keys.begin()), "'"));
   }
   return v;
 }
@@ -58,86 +42,153 @@ Json DeployResult(const std::string& name) {
 
 }  // namespace
 
-absl::StatusOr<Json> LocalProvider::Operate(
-    const std::string& op, const Json& d, const std::string& request_id,
-    const std::function<void(const std::string&)>& progress) {
-  if (!d.is_object()) return Invalid("the description must be an object");
-  auto say = [&progress](const std::string& line) {
-    if (progress) progress(line);
-  };
-  if (op == "createServerGroup" || op == "cloneServerGroup") {
-    Json description = d;
-    if (op == "cloneServerGroup") {
-      const Json source = d.value("source", Json::object());
-      GENNAKER_ASSIGN_OR_RETURN(
-          std::string from, Required(source, {"asgName", "serverGroupName"}));
-      Json base;
-      {
-        absl::MutexLock l(&mu_);
-        auto it = groups_.find(from);
-        if (it == groups_.end()) {
-          return absl::NotFoundError(
-              absl::StrCat("source server group ", from, " not found"));
-        }
-        base = it->second.description;
-        if (!d.contains("capacity")) {
-          base["capacity"] = {{"min", it->second.min},
-                              {"max", it->second.max},
-                              {"desired", it->second.desired}};
-        }
-      }
-      for (auto it = d.begin(); it != d.end(); ++it) {
-        if (it.key() != "source" && !it->is_null()) base[it.key()] = *it;
-      }
-      description = std::move(base);
-      say(absl::StrCat("Cloning ", from));
-    }
+// The operations of the table; a nested type, so that they reach the
+// provider's groups the way its own methods do.
+struct LocalProvider::OperationTable {
+  // Runs one operation of the table on `p`; `d` is an object.
+  using Handler = std::function<absl::StatusOr<Json>(
+      LocalProvider& p, const Json& d, const std::string& request_id,
+      const Say& say)>;
+
+  static const std::map<std::string, Handler, std::less<>>& Table() {
+    static const auto* const kTable = new std::map<std::string, Handler,
+                                                   std::less<>>{
+        {"createServerGroup", Deploy},
+        {"cloneServerGroup", Clone},
+        {"resizeServerGroup", Resize},
+        {"enableServerGroup",
+         OnNamed("serverGroupName", "asgName", "Enabling ",
+                 [](LocalProvider& p, const std::string& name) {
+                   return p.SetEnabled(name, true);
+                 })},
+        {"disableServerGroup",
+         OnNamed("serverGroupName", "asgName", "Disabling ",
+                 [](LocalProvider& p, const std::string& name) {
+                   return p.SetEnabled(name, false);
+                 })},
+        {"destroyServerGroup", OnNamed("serverGroupName", "asgName",
+                                       "Destroying ", &LocalProvider::Destroy)},
+        {"terminateInstances", Terminate},
+        {"upsertLoadBalancer",
+         Upsert("loadBalancerName", "Upserting load balancer ",
+                &LocalProvider::UpsertLoadBalancer,
+                [](const std::string& name) {
+                  return Json{{"loadBalancers", {{kRegion, {{"name", name}}}}}};
+                })},
+        {"deleteLoadBalancer",
+         OnNamed("loadBalancerName", "name", "Deleting load balancer ",
+                 &LocalProvider::DeleteLoadBalancer)},
+        {"upsertSecurityGroup",
+         Upsert("securityGroupName", "Upserting security group ",
+                &LocalProvider::UpsertSecurityGroup,
+                [](const std::string&) { return Json::object(); })},
+        {"deleteSecurityGroup",
+         OnNamed("securityGroupName", "name", "Deleting security group ",
+                 &LocalProvider::DeleteSecurityGroup)},
+    };
+    return *kTable;
+  }
+
+  // An operation on one named item: the name is `key`'s or else `alias`'s,
+  // `verb` + name goes to the history, and the result object is empty.
+  static Handler OnNamed(
+      std::string_view key, std::string_view alias, const char* verb,
+      std::function<absl::Status(LocalProvider&, const std::string&)> act) {
+    return [key, alias, verb, act](LocalProvider& p, const Json& d,
+                                   const std::string&,
+                                   const Say& say) -> absl::StatusOr<Json> {
+      GENNAKER_ASSIGN_OR_RETURN(std::string name, Required(d, {key, alias}));
+      say(absl::StrCat(verb, name));
+      GENNAKER_RETURN_IF_ERROR(act(p, name));
+      return Json::object();
+    };
+  }
+
+  // An upsert of a load balancer or security group: the description's name
+  // is "name" or its `alias`; `result` makes the result object of a name.
+  static Handler Upsert(std::string_view alias, const char* verb,
+                        absl::Status (LocalProvider::*act)(const Json&),
+                        Json (*result)(const std::string&)) {
+    return [alias, verb, act, result](LocalProvider& p, const Json& d,
+                                      const std::string&,
+                                      const Say& say) -> absl::StatusOr<Json> {
+      Json description = d;
+      const std::string name = spinnaker::FirstString(d, {"name", alias});
+      description["name"] = name;
+      say(absl::StrCat(verb, name));
+      GENNAKER_RETURN_IF_ERROR((p.*act)(description));
+      return result(name);
+    };
+  }
+
+  static absl::StatusOr<Json> Deploy(LocalProvider& p, const Json& d,
+                                     const std::string& request_id,
+                                     const Say& say) {
     say("Creating server group");
     GENNAKER_ASSIGN_OR_RETURN(std::string name,
-                              CreateServerGroup(description, request_id));
+                              p.CreateServerGroup(d, request_id));
     say(absl::StrCat("Created server group ", name));
     return DeployResult(name);
   }
-  if (op == "resizeServerGroup") {
+
+  // A deploy of the source group's description and capacity, overridden by
+  // the fields the clone description gives.
+  static absl::StatusOr<Json> Clone(LocalProvider& p, const Json& d,
+                                    const std::string& request_id,
+                                    const Say& say) {
+    const Json source = d.value("source", Json::object());
+    GENNAKER_ASSIGN_OR_RETURN(std::string from,
+                              Required(source, {"asgName", "serverGroupName"}));
+    Json base;
+    {
+      absl::MutexLock l(&p.mu_);
+      auto it = p.groups_.find(from);
+      if (it == p.groups_.end()) {
+        return absl::NotFoundError(
+            absl::StrCat("source server group ", from, " not found"));
+      }
+      base = it->second.description;
+      if (!d.contains("capacity")) {
+        base["capacity"] = {{"min", it->second.min},
+                            {"max", it->second.max},
+                            {"desired", it->second.desired}};
+      }
+    }
+    for (auto it = d.begin(); it != d.end(); ++it) {
+      if (it.key() != "source" && !it->is_null()) base[it.key()] = *it;
+    }
+    say(absl::StrCat("Cloning ", from));
+    return Deploy(p, base, request_id, say);
+  }
+
+  static absl::StatusOr<Json> Resize(LocalProvider& p, const Json& d,
+                                     const std::string&, const Say& say) {
     GENNAKER_ASSIGN_OR_RETURN(std::string name,
                               Required(d, {"serverGroupName", "asgName"}));
     const Json cap = d.value("capacity", Json::object());
     if (!cap.is_object() || !cap.contains("desired")) {
       return Invalid("resizeServerGroup needs capacity.desired");
     }
-    int desired = static_cast<int>(json::Int(cap, "desired", 0));
+    int desired = static_cast<int>(spinnaker::Int(cap, "desired", 0));
     int min = 0, max = 0;
     {
-      absl::MutexLock l(&mu_);
-      auto it = groups_.find(name);
-      if (it == groups_.end()) {
+      absl::MutexLock l(&p.mu_);
+      auto it = p.groups_.find(name);
+      if (it == p.groups_.end()) {
         return absl::NotFoundError(absl::StrCat("no server group ", name));
       }
       min = std::min(it->second.min, desired);
       max = std::max(it->second.max, desired);
     }
-    min = static_cast<int>(json::Int(cap, "min", min));
-    max = static_cast<int>(json::Int(cap, "max", max));
+    min = static_cast<int>(spinnaker::Int(cap, "min", min));
+    max = static_cast<int>(spinnaker::Int(cap, "max", max));
     say(absl::StrCat("Resizing ", name, " to ", desired));
-    GENNAKER_RETURN_IF_ERROR(Resize(name, min, max, desired));
+    GENNAKER_RETURN_IF_ERROR(p.Resize(name, min, max, desired));
     return Json::object();
   }
-  if (op == "enableServerGroup" || op == "disableServerGroup") {
-    GENNAKER_ASSIGN_OR_RETURN(std::string name,
-                              Required(d, {"serverGroupName", "asgName"}));
-    const bool enable = op == "enableServerGroup";
-    say(absl::StrCat(enable ? "Enabling " : "Disabling ", name));
-    GENNAKER_RETURN_IF_ERROR(SetEnabled(name, enable));
-    return Json::object();
-  }
-  if (op == "destroyServerGroup") {
-    GENNAKER_ASSIGN_OR_RETURN(std::string name,
-                              Required(d, {"serverGroupName", "asgName"}));
-    say(absl::StrCat("Destroying ", name));
-    GENNAKER_RETURN_IF_ERROR(Destroy(name));
-    return Json::object();
-  }
-  if (op == "terminateInstances") {
+
+  static absl::StatusOr<Json> Terminate(LocalProvider& p, const Json& d,
+                                        const std::string&, const Say& say) {
     const Json ids = d.value("instanceIds", Json::array());
     if (!ids.is_array() || ids.empty()) {
       return Invalid("terminateInstances needs instanceIds");
@@ -145,46 +196,35 @@ absl::StatusOr<Json> LocalProvider::Operate(
     for (const Json& id : ids) {
       if (!id.is_string()) return Invalid("instanceIds must be strings");
       std::string instance = id.get<std::string>();
-      std::string group = FirstOf(d, {"serverGroupName", "asgName"});
+      std::string group =
+          spinnaker::FirstString(d, {"serverGroupName", "asgName"});
       if (group.empty()) group = instance.substr(0, instance.rfind('-'));
       say(absl::StrCat("Terminating ", instance));
-      GENNAKER_RETURN_IF_ERROR(TerminateInstance(group, instance));
+      GENNAKER_RETURN_IF_ERROR(p.TerminateInstance(group, instance));
     }
     return Json::object();
   }
-  if (op == "upsertLoadBalancer") {
-    Json description = d;
-    description["name"] = FirstOf(d, {"name", "loadBalancerName"});
-    say(absl::StrCat("Upserting load balancer ",
-                     json::String(description, "name")));
-    GENNAKER_RETURN_IF_ERROR(UpsertLoadBalancer(description));
-    return Json{{"loadBalancers",
-                 {{kRegion, {{"name", json::String(description, "name")}}}}}};
+};
+
+bool LocalProvider::Supports(const std::string& op) const {
+  return OperationTable::Table().count(op) > 0;
+}
+
+absl::StatusOr<Json> LocalProvider::Operate(const std::string& op,
+                                            const Json& d,
+                                            const std::string& request_id,
+                                            const Say& progress) {
+  if (!d.is_object()) return Invalid("the description must be an object");
+  const auto& table = OperationTable::Table();
+  auto it = table.find(op);
+  if (it == table.end()) {
+    return absl::UnimplementedError(
+        absl::StrCat("the local provider has no operation '", op, "'"));
   }
-  if (op == "deleteLoadBalancer") {
-    GENNAKER_ASSIGN_OR_RETURN(std::string name,
-                              Required(d, {"loadBalancerName", "name"}));
-    say(absl::StrCat("Deleting load balancer ", name));
-    GENNAKER_RETURN_IF_ERROR(DeleteLoadBalancer(name));
-    return Json::object();
-  }
-  if (op == "upsertSecurityGroup") {
-    Json description = d;
-    description["name"] = FirstOf(d, {"name", "securityGroupName"});
-    say(absl::StrCat("Upserting security group ",
-                     json::String(description, "name")));
-    GENNAKER_RETURN_IF_ERROR(UpsertSecurityGroup(description));
-    return Json::object();
-  }
-  if (op == "deleteSecurityGroup") {
-    GENNAKER_ASSIGN_OR_RETURN(std::string name,
-                              Required(d, {"securityGroupName", "name"}));
-    say(absl::StrCat("Deleting security group ", name));
-    GENNAKER_RETURN_IF_ERROR(DeleteSecurityGroup(name));
-    return Json::object();
-  }
-  return absl::UnimplementedError(
-      absl::StrCat("the local provider has no operation '", op, "'"));
+  const Say say = [&progress](const std::string& line) {
+    if (progress) progress(line);
+  };
+  return it->second(*this, d, request_id, say);
 }
 
 }  // namespace gennaker::clouddriver::local

@@ -1,12 +1,15 @@
 #include "services/clouddriver/local/local_provider.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/json/json_fields.h"
 #include "common/log/log.h"
-#include "services/clouddriver/naming.h"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
+#include "common/spinnaker/shapes.h"
+#include "gennaker/clouddriver/v1/clouddriver.pb.h"
 
 namespace gennaker::clouddriver::local {
 
@@ -14,13 +17,37 @@ namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-std::vector<std::string> Strings(const Json& j, const char* key) {
-  std::vector<std::string> out;
-  if (!j.is_object() || !j.contains(key) || !j[key].is_array()) return out;
-  for (const Json& v : j[key]) {
-    if (v.is_string()) out.push_back(v.get<std::string>());
+constexpr char kCloudProvider[] = "local";
+
+v1::HealthState HealthOf(HealthState state) {
+  switch (state) {
+    case HealthState::kStarting:
+      return v1::HEALTH_STATE_STARTING;
+    case HealthState::kUp:
+      return v1::HEALTH_STATE_UP;
+    case HealthState::kDown:
+      return v1::HEALTH_STATE_DOWN;
+    case HealthState::kOutOfService:
+      return v1::HEALTH_STATE_OUT_OF_SERVICE;
   }
-  return out;
+  return v1::HEALTH_STATE_UNKNOWN;
+}
+
+// Whether the array member `key` of `description` lists `name`.
+bool Lists(const Json& description, const char* key, const std::string& name) {
+  std::vector<std::string> names = spinnaker::Strings(description, key);
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The first entry of `items` (groups or balancers, by name) whose description
+// lists `name` under `key`.
+template <typename Items>
+std::optional<std::string> FirstUser(const Items& items, const char* key,
+                                     const std::string& name) {
+  for (const auto& [user, item] : items) {
+    if (Lists(item.description, key, name)) return user;
+  }
+  return std::nullopt;
 }
 
 absl::Status Invalid(const std::string& what) {
@@ -59,7 +86,7 @@ LocalProvider::~LocalProvider() {
 
 absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
   ServerGroupSpec spec;
-  spec.command = Strings(d, "command");
+  spec.command = spinnaker::Strings(d, "command");
   if (d.contains("env") && d["env"].is_object()) {
     for (auto it = d["env"].begin(); it != d["env"].end(); ++it) {
       if (!it->is_string()) return Invalid("env values must be strings");
@@ -71,15 +98,15 @@ absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
   spec.env.push_back({kStateDirEnv, state_dir_});
   if (d.contains("healthCheck") && d["healthCheck"].is_object()) {
     const Json& h = d["healthCheck"];
-    spec.health.path = json::String(h, "path", spec.health.path);
-    spec.health.interval_ms =
-        static_cast<int>(json::Int(h, "intervalMs", spec.health.interval_ms));
-    spec.health.timeout_ms =
-        static_cast<int>(json::Int(h, "timeoutMs", spec.health.timeout_ms));
+    spec.health.path = spinnaker::String(h, "path", spec.health.path);
+    spec.health.interval_ms = static_cast<int>(
+        spinnaker::Int(h, "intervalMs", spec.health.interval_ms));
+    spec.health.timeout_ms = static_cast<int>(
+        spinnaker::Int(h, "timeoutMs", spec.health.timeout_ms));
     spec.health.healthy_threshold = static_cast<int>(
-        json::Int(h, "healthyThreshold", spec.health.healthy_threshold));
-    spec.health.unhealthy_threshold = static_cast<int>(
-        json::Int(h, "unhealthyThreshold", spec.health.unhealthy_threshold));
+        spinnaker::Int(h, "healthyThreshold", spec.health.healthy_threshold));
+    spec.health.unhealthy_threshold = static_cast<int>(spinnaker::Int(
+        h, "unhealthyThreshold", spec.health.unhealthy_threshold));
   }
   spec.log_dir = state_dir_;
   spec.on_change = [this] {
@@ -96,20 +123,20 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
     const Json& d, const std::string& request_id) {
   if (!d.is_object())
     return Invalid("the deploy description must be an object");
-  std::string app = json::String(d, "application");
-  std::string detail = json::String(d, "freeFormDetails");
-  if (detail.empty()) detail = json::String(d, "freeFormDetail");
+  std::string app = spinnaker::String(d, "application");
+  std::string detail = spinnaker::String(d, "freeFormDetails");
+  if (detail.empty()) detail = spinnaker::String(d, "freeFormDetail");
   absl::StatusOr<std::string> cluster =
-      ClusterName(app, json::String(d, "stack"), detail);
+      spinnaker::ClusterName(app, spinnaker::String(d, "stack"), detail);
   if (!cluster.ok()) return cluster.status();
   absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
   if (!spec.ok()) return spec.status();
   const Json cap = d.contains("capacity") && d["capacity"].is_object()
                        ? d["capacity"]
                        : Json::object();
-  int desired = static_cast<int>(json::Int(cap, "desired", 1));
-  int min = static_cast<int>(json::Int(cap, "min", desired));
-  int max = static_cast<int>(json::Int(cap, "max", desired));
+  int desired = static_cast<int>(spinnaker::Int(cap, "desired", 1));
+  int min = static_cast<int>(spinnaker::Int(cap, "min", desired));
+  int max = static_cast<int>(spinnaker::Int(cap, "max", desired));
   if (absl::Status s = CheckCapacity(min, max, desired); !s.ok()) return s;
   if (absl::Status s = InstanceSupervisor::Validate(*spec, desired); !s.ok()) {
     return s;
@@ -122,26 +149,26 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
         if (g.request_id == request_id) return n;  // a retried deploy
       }
     }
-    for (const std::string& lb : Strings(d, "loadBalancers")) {
+    for (const std::string& lb : spinnaker::Strings(d, "loadBalancers")) {
       if (!balancers_.count(lb)) {
         return Invalid(absl::StrCat("unknown load balancer '", lb, "'"));
       }
     }
-    for (const std::string& sg : Strings(d, "securityGroups")) {
+    for (const std::string& sg : spinnaker::Strings(d, "securityGroups")) {
       if (!security_groups_.count(sg)) {
         return Invalid(absl::StrCat("unknown security group '", sg, "'"));
       }
     }
-    std::vector<Slot> taken;
+    std::vector<spinnaker::Slot> taken;
     for (const auto& [n, g] : groups_) {
-      Names parsed = ParseName(n);
+      spinnaker::Names parsed = spinnaker::ParseName(n);
       if (parsed.cluster == *cluster && parsed.sequence.has_value()) {
         taken.push_back({n, *parsed.sequence, g.created_ms});
       }
     }
-    absl::StatusOr<int> seq = NextSequence(taken);
+    absl::StatusOr<int> seq = spinnaker::NextSequence(taken);
     if (!seq.ok()) return seq.status();
-    name = *ServerGroupName(*cluster, *seq);
+    name = *spinnaker::ServerGroupName(*cluster, *seq);
     Group& g = groups_[name];  // reserves the name
     g.name = name;
     g.request_id = request_id;
@@ -252,8 +279,7 @@ std::vector<Target> LocalProvider::TargetsOf(const std::string& balancer) {
   std::vector<Target> out;
   for (const auto& [name, g] : groups_) {
     if (!g.enabled || g.supervisor == nullptr) continue;
-    std::vector<std::string> lbs = Strings(g.description, "loadBalancers");
-    if (std::find(lbs.begin(), lbs.end(), balancer) == lbs.end()) continue;
+    if (!Lists(g.description, "loadBalancers", balancer)) continue;
     for (const InstanceView& v : g.supervisor->Instances()) {
       if (v.health == HealthState::kUp) out.push_back({name, v.id, v.port});
     }
@@ -265,7 +291,8 @@ absl::Status LocalProvider::ApplyFirewall(const std::string& balancer) {
   Balancer& b = balancers_.at(balancer);
   int port = b.lb->port();
   std::vector<std::string> cidrs;
-  for (const std::string& sg : Strings(b.description, "securityGroups")) {
+  for (const std::string& sg :
+       spinnaker::Strings(b.description, "securityGroups")) {
     auto it = security_groups_.find(sg);
     if (it == security_groups_.end()) continue;
     const Json& rules = it->second.contains("inboundRules")
@@ -276,36 +303,37 @@ absl::Status LocalProvider::ApplyFirewall(const std::string& balancer) {
       const Json& ranges =
           r.contains("portRanges") ? r["portRanges"] : Json::array();
       for (const Json& pr : ranges) {
-        covers = covers || (json::Int(pr, "startPort", 0) <= port &&
-                            port <= json::Int(pr, "endPort", 65535));
+        covers = covers || (spinnaker::Int(pr, "startPort", 0) <= port &&
+                            port <= spinnaker::Int(pr, "endPort", 65535));
       }
       if (!covers || !r.contains("range")) continue;
-      cidrs.push_back(absl::StrCat(json::String(r["range"], "ip"),
-                                   json::String(r["range"], "cidr")));
+      cidrs.push_back(absl::StrCat(spinnaker::String(r["range"], "ip"),
+                                   spinnaker::String(r["range"], "cidr")));
     }
   }
   // Attached security groups with no matching rule allow nobody.
-  if (cidrs.empty() && !Strings(b.description, "securityGroups").empty()) {
+  if (cidrs.empty() &&
+      !spinnaker::Strings(b.description, "securityGroups").empty()) {
     cidrs.push_back("0.0.0.0/32");
   }
   return b.lb->SetAllowedCidrs(cidrs);
 }
 
 absl::Status LocalProvider::UpsertLoadBalancer(const Json& d) {
-  std::string name = json::String(d, "name");
-  if (name.empty() || !ParseName(name).cluster.size()) {
+  std::string name = spinnaker::String(d, "name");
+  if (name.empty() || !spinnaker::ParseName(name).cluster.size()) {
     return Invalid(
         "the load balancer needs a valid name (app[-stack[-detail]])");
   }
   int port = 0;
   if (d.contains("listeners") && d["listeners"].is_array() &&
       !d["listeners"].empty()) {
-    port = static_cast<int>(json::Int(d["listeners"][0], "port", 0));
+    port = static_cast<int>(spinnaker::Int(d["listeners"][0], "port", 0));
   }
   if (port < 0 || port > 65535) return Invalid("listener port out of range");
   {
     absl::MutexLock l(&mu_);
-    for (const std::string& sg : Strings(d, "securityGroups")) {
+    for (const std::string& sg : spinnaker::Strings(d, "securityGroups")) {
       if (!security_groups_.count(sg)) {
         return Invalid(absl::StrCat("unknown security group '", sg, "'"));
       }
@@ -334,12 +362,12 @@ absl::Status LocalProvider::UpsertLoadBalancer(const Json& d) {
     Balancer& b = balancers_[name];
     // A balancer made again replaces its unrestored record.
     unrestored_balancers_.erase(
-        std::remove_if(unrestored_balancers_.begin(),
-                       unrestored_balancers_.end(),
-                       [&name](const Json& r) {
-                         return r.contains("description") &&
-                                json::String(r["description"], "name") == name;
-                       }),
+        std::remove_if(
+            unrestored_balancers_.begin(), unrestored_balancers_.end(),
+            [&name](const Json& r) {
+              return r.contains("description") &&
+                     spinnaker::String(r["description"], "name") == name;
+            }),
         unrestored_balancers_.end());
     b.description = d;
     if (b.lb == nullptr) {
@@ -364,12 +392,9 @@ absl::Status LocalProvider::DeleteLoadBalancer(const std::string& name) {
     if (it == balancers_.end()) {
       return absl::NotFoundError(absl::StrCat("no load balancer ", name));
     }
-    for (const auto& [sg, g] : groups_) {
-      std::vector<std::string> lbs = Strings(g.description, "loadBalancers");
-      if (std::find(lbs.begin(), lbs.end(), name) != lbs.end()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("server group ", sg, " still uses ", name));
-      }
+    if (auto user = FirstUser(groups_, "loadBalancers", name)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("server group ", *user, " still uses ", name));
     }
     doomed = std::move(it->second.lb);
     balancers_.erase(it);
@@ -380,7 +405,7 @@ absl::Status LocalProvider::DeleteLoadBalancer(const std::string& name) {
 }
 
 absl::Status LocalProvider::UpsertSecurityGroup(const Json& d) {
-  std::string name = json::String(d, "name");
+  std::string name = spinnaker::String(d, "name");
   if (name.empty()) return Invalid("the security group needs a name");
   const Json& rules =
       d.contains("inboundRules") ? d["inboundRules"] : Json::array();
@@ -389,8 +414,8 @@ absl::Status LocalProvider::UpsertSecurityGroup(const Json& d) {
     if (!r.is_object() || !r.contains("range")) {
       return Invalid("each inbound rule needs a range {ip, cidr}");
     }
-    std::string cidr = absl::StrCat(json::String(r["range"], "ip"),
-                                    json::String(r["range"], "cidr"));
+    std::string cidr = absl::StrCat(spinnaker::String(r["range"], "ip"),
+                                    spinnaker::String(r["range"], "cidr"));
     if (!InCidr("0.0.0.0", cidr).ok()) {
       return Invalid(absl::StrCat("bad range '", cidr, "'"));
     }
@@ -410,12 +435,9 @@ absl::Status LocalProvider::DeleteSecurityGroup(const std::string& name) {
   if (!security_groups_.count(name)) {
     return absl::NotFoundError(absl::StrCat("no security group ", name));
   }
-  for (const auto& [lb, b] : balancers_) {
-    std::vector<std::string> sgs = Strings(b.description, "securityGroups");
-    if (std::find(sgs.begin(), sgs.end(), name) != sgs.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("load balancer ", lb, " still uses ", name));
-    }
+  if (auto user = FirstUser(balancers_, "securityGroups", name)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("load balancer ", *user, " still uses ", name));
   }
   security_groups_.erase(name);
   PersistLocked();
@@ -423,67 +445,74 @@ absl::Status LocalProvider::DeleteSecurityGroup(const std::string& name) {
 }
 
 Json LocalProvider::ServerGroupJson(const Group& g) {
-  Names n = ParseName(g.name);
-  Json instances = Json::array();
-  Json counts = {{"total", 0},   {"up", 0},           {"down", 0},
-                 {"unknown", 0}, {"outOfService", 0}, {"starting", 0}};
-  int desired = 0;
+  const spinnaker::Names n = spinnaker::ParseName(g.name);
+  v1::ServerGroup group;
+  group.set_name(g.name);
+  group.set_account(account_);
+  group.set_region(kRegion);
+  group.set_cloud_provider(kCloudProvider);
+  *group.mutable_moniker() = spinnaker::MonikerProto(n);
+  group.add_zones(kRegion);
+  group.set_disabled(!g.enabled);
+  group.set_created_time_ms(g.created_ms);
+  group.mutable_capacity()->set_min(g.min);
+  group.mutable_capacity()->set_max(g.max);
+  std::vector<InstanceView> views;
   if (g.supervisor != nullptr) {
-    desired = g.supervisor->desired();
-    for (const InstanceView& v : g.supervisor->Instances()) {
-      std::string state = HealthStateName(v.health);
-      instances.push_back({{"id", v.id},
-                           {"name", v.id},
-                           {"healthState", state},
-                           {"launchTime", v.launch_ms},
-                           {"availabilityZone", kRegion},
-                           {"health", Json::array({{{"type", "Local"},
-                                                    {"healthClass", "platform"},
-                                                    {"state", state}}})},
-                           {"port", v.port},
-                           {"pid", v.pid}});
-      counts["total"] = counts["total"].get<int>() + 1;
-      const char* key = v.health == HealthState::kUp         ? "up"
-                        : v.health == HealthState::kDown     ? "down"
-                        : v.health == HealthState::kStarting ? "starting"
-                                                             : "outOfService";
-      counts[key] = counts[key].get<int>() + 1;
-    }
+    group.mutable_capacity()->set_desired(g.supervisor->desired());
+    views = g.supervisor->Instances();
   }
-  Json moniker = {{"app", n.app}, {"cluster", n.cluster}};
-  if (!n.stack.empty()) moniker["stack"] = n.stack;
-  if (!n.detail.empty()) moniker["detail"] = n.detail;
-  if (n.sequence.has_value()) moniker["sequence"] = *n.sequence;
-  return {
-      {"name", g.name},
-      {"type", "local"},
-      {"cloudProvider", "local"},
-      {"account", account_},
-      {"region", kRegion},
-      {"zones", Json::array({kRegion})},
-      {"application", n.app},
-      {"cluster", n.cluster},
-      {"moniker", moniker},
-      {"isDisabled", !g.enabled},
-      {"createdTime", g.created_ms},
-      {"capacity", {{"min", g.min}, {"max", g.max}, {"desired", desired}}},
-      {"instanceCounts", counts},
-      {"instances", instances},
-      {"loadBalancers", Strings(g.description, "loadBalancers")},
-      {"securityGroups", Strings(g.description, "securityGroups")},
-      {"launchConfig",
-       {{"command", g.description.contains("command") ? g.description["command"]
-                                                      : Json::array()}}},
-      {"buildInfo", g.description.contains("buildInfo")
-                        ? g.description["buildInfo"]
-                        : Json::object()}};
+  std::map<HealthState, int> by_health;
+  for (const InstanceView& v : views) {
+    v1::Instance* in = group.add_instances();
+    in->set_id(v.id);
+    in->set_human_readable_name(v.id);
+    in->set_zone(kRegion);
+    in->set_health_state(HealthOf(v.health));
+    in->set_launch_time_ms(v.launch_ms);
+    v1::Health* health = in->add_health();
+    health->set_type("Local");
+    health->set_health_class("platform");
+    health->set_state(HealthOf(v.health));
+    ++by_health[v.health];
+  }
+  v1::InstanceCounts* counts = group.mutable_instance_counts();
+  counts->set_total(static_cast<int>(views.size()));
+  counts->set_up(by_health[HealthState::kUp]);
+  counts->set_down(by_health[HealthState::kDown]);
+  counts->set_starting(by_health[HealthState::kStarting]);
+  counts->set_out_of_service(by_health[HealthState::kOutOfService]);
+  for (const std::string& lb :
+       spinnaker::Strings(g.description, "loadBalancers")) {
+    group.add_load_balancers(lb);
+  }
+  for (const std::string& sg :
+       spinnaker::Strings(g.description, "securityGroups")) {
+    group.add_security_groups(sg);
+  }
+  // The list view's shape (isDisabled, instance views), which is what the
+  // cache serves, plus what only a local server group has.
+  Json j = spinnaker::ServerGroupJson(group, spinnaker::ServerGroupView::kList);
+  // A local server group is never part of a server group manager, and its
+  // rendering has never listed them.
+  j.erase("serverGroupManagers");
+  for (size_t i = 0; i < views.size(); ++i) {
+    j["instances"][i]["port"] = views[i].port;
+    j["instances"][i]["pid"] = views[i].pid;
+  }
+  j["launchConfig"] = {{"command", spinnaker::Array(g.description, "command")}};
+  j["buildInfo"] = g.description.contains("buildInfo")
+                       ? g.description["buildInfo"]
+                       : Json::object();
+  return j;
 }
 
 std::vector<Json> LocalProvider::ServerGroups(const std::string& application) {
   absl::MutexLock l(&mu_);
   std::vector<Json> out;
   for (const auto& [name, g] : groups_) {
-    if (g.supervisor != nullptr && ParseName(name).app == application) {
+    if (g.supervisor != nullptr &&
+        spinnaker::ParseName(name).app == application) {
       out.push_back(ServerGroupJson(g));
     }
   }
@@ -503,7 +532,7 @@ std::vector<Json> LocalProvider::LoadBalancers(const std::string& application) {
   absl::MutexLock l(&mu_);
   std::vector<Json> out;
   for (const auto& [name, b] : balancers_) {
-    if (ParseName(name).app == application)
+    if (spinnaker::ParseName(name).app == application)
       out.push_back(LoadBalancerJson(name));
   }
   return out;
@@ -511,37 +540,39 @@ std::vector<Json> LocalProvider::LoadBalancers(const std::string& application) {
 
 Json LocalProvider::LoadBalancerJson(const std::string& name) {
   const Balancer& b = balancers_.at(name);
-  Json groups = Json::array();
+  const spinnaker::Names n = spinnaker::ParseName(name);
+  v1::LoadBalancer lb;
+  lb.set_name(name);
+  lb.set_account(account_);
+  lb.set_region(kRegion);
+  lb.set_cloud_provider(kCloudProvider);
+  // A load balancer's moniker has no sequence.
+  spinnaker::Names unversioned = n;
+  unversioned.sequence.reset();
+  *lb.mutable_moniker() = spinnaker::MonikerProto(unversioned);
+  std::vector<const Group*> behind;
   for (const auto& [sg, g] : groups_) {
-    std::vector<std::string> lbs = Strings(g.description, "loadBalancers");
     if (g.supervisor == nullptr ||
-        std::find(lbs.begin(), lbs.end(), name) == lbs.end()) {
+        !Lists(g.description, "loadBalancers", name)) {
       continue;
     }
-    Json view = ServerGroupJson(g);
-    groups.push_back({{"name", sg},
-                      {"account", account_},
-                      {"region", kRegion},
-                      {"isDisabled", !g.enabled},
-                      {"cloudProvider", "local"},
-                      {"detachedInstances", Json::array()},
-                      {"instances", view["instances"]}});
+    lb.add_server_groups(sg);
+    behind.push_back(&g);
   }
-  Names n = ParseName(name);
-  Json moniker = {{"app", n.app}, {"cluster", n.cluster}};
-  if (!n.stack.empty()) moniker["stack"] = n.stack;
-  if (!n.detail.empty()) moniker["detail"] = n.detail;
-  return {{"name", name},
-          {"type", "local"},
-          {"cloudProvider", "local"},
-          {"account", account_},
-          {"region", kRegion},
-          {"application", n.app},
-          {"moniker", moniker},
-          {"listeners",
-           Json::array({{{"port", b.lb->port()}, {"protocol", "HTTP"}}})},
-          {"securityGroups", Strings(b.description, "securityGroups")},
-          {"serverGroups", groups}};
+  Json j = spinnaker::LoadBalancerJson(lb);
+  // What only a local load balancer has: its listener, security groups and
+  // the state and instances of the server groups behind it.
+  j["application"] = n.app;
+  j["listeners"] =
+      Json::array({{{"port", b.lb->port()}, {"protocol", "HTTP"}}});
+  j["securityGroups"] = spinnaker::Strings(b.description, "securityGroups");
+  for (size_t i = 0; i < behind.size(); ++i) {
+    Json& entry = j["serverGroups"][i];
+    entry["isDisabled"] = !behind[i]->enabled;
+    entry["detachedInstances"] = Json::array();
+    entry["instances"] = ServerGroupJson(*behind[i])["instances"];
+  }
+  return j;
 }
 
 absl::StatusOr<int> LocalProvider::LoadBalancerPort(const std::string& name) {
@@ -563,26 +594,26 @@ std::vector<Json> LocalProvider::SecurityGroups() {
 }
 
 Json LocalProvider::SecurityGroupJson(const std::string& name, const Json& d) {
+  const spinnaker::Names n = spinnaker::ParseName(name);
+  v1::SecurityGroup group;
+  group.set_id(name);
+  group.set_name(name);
+  group.set_account(account_);
+  group.set_region(kRegion);
+  group.set_cloud_provider(kCloudProvider);
+  group.set_application(n.app);
+  Json j = spinnaker::SecurityGroupJson(group);
+  // The local rendering has never carried a moniker.
+  j.erase("moniker");
   Json rules = Json::array();
-  if (d.contains("inboundRules")) {
-    for (const Json& r : d["inboundRules"]) {
-      rules.push_back(
-          {{"protocol", "tcp"},
-           {"range", r["range"]},
-           {"portRanges",
-            r.contains("portRanges") ? r["portRanges"] : Json::array()}});
-    }
+  for (const Json& r : spinnaker::Array(d, "inboundRules")) {
+    rules.push_back({{"protocol", "tcp"},
+                     {"range", r["range"]},
+                     {"portRanges", r.contains("portRanges") ? r["portRanges"]
+                                                             : Json::array()}});
   }
-  return {{"type", "local"},
-          {"cloudProvider", "local"},
-          {"id", name},
-          {"name", name},
-          {"application", ParseName(name).app},
-          {"accountName", account_},
-          {"region", kRegion},
-          {"inboundRules", rules},
-          {"outboundRules", Json::array()},
-          {"summary", {{"name", name}, {"id", name}}}};
+  j["inboundRules"] = std::move(rules);
+  return j;
 }
 
 void LocalProvider::NotifyBalancers() {

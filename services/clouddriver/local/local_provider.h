@@ -106,6 +106,9 @@ class LocalProvider : public Provider {
     Json description;
     std::unique_ptr<LoadBalancer> lb;
   };
+  // Operate's dispatch table (local_operations.cc), with the handlers that
+  // read the groups.
+  struct OperationTable;
   std::vector<Target> TargetsOf(const std::string& balancer);
   absl::Status Restore(const Json& state);
   // Starts the instances of a reserved group; erases it on failure.

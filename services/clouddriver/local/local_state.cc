@@ -13,9 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/json/json_fields.h"
 #include "common/log/log.h"
 #include "common/process/process.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 #include "services/clouddriver/local/local_provider.h"
 
@@ -161,7 +161,7 @@ absl::Status LocalProvider::Restore(const Json& state) {
   }
   for (const Json& b : state.value("loadBalancers", Json::array())) {
     Json d = b.value("description", Json::object());
-    d["listeners"] = Json::array({{{"port", json::Int(b, "port", 0)}}});
+    d["listeners"] = Json::array({{{"port", spinnaker::Int(b, "port", 0)}}});
     // The port may still be held a moment by the process that just died.
     absl::Status s = UpsertLoadBalancer(d);
     for (int i = 0; i < 20 && !s.ok(); ++i) {
@@ -173,14 +173,14 @@ absl::Status LocalProvider::Restore(const Json& state) {
       SPDLOG_ERROR(
           "event=local_restore_failed kind=loadBalancer name={} "
           "error={}",
-          json::String(d, "name"), s);
+          spinnaker::String(d, "name"), s);
       absl::MutexLock l(&mu_);
       unrestored_balancers_.push_back(b);
     }
   }
   int restored = 0;
   for (const Json& g : state.value("serverGroups", Json::array())) {
-    const std::string name = json::String(g, "name");
+    const std::string name = spinnaker::String(g, "name");
     const Json d = g.value("description", Json::object());
     if (name.empty()) continue;
     absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
@@ -188,23 +188,24 @@ absl::Status LocalProvider::Restore(const Json& state) {
       absl::MutexLock l(&mu_);
       Group& group = groups_[name];
       group.name = name;
-      group.request_id = json::String(g, "requestId");
+      group.request_id = spinnaker::String(g, "requestId");
       group.description = d;
-      group.min = static_cast<int>(json::Int(g, "min", 0));
-      group.max = static_cast<int>(json::Int(g, "max", 0));
-      group.desired = static_cast<int>(json::Int(g, "desired", 0));
-      group.enabled = json::Bool(g, "enabled", true);
+      group.min = static_cast<int>(spinnaker::Int(g, "min", 0));
+      group.max = static_cast<int>(spinnaker::Int(g, "max", 0));
+      group.desired = static_cast<int>(spinnaker::Int(g, "desired", 0));
+      group.enabled = spinnaker::Bool(g, "enabled", true);
       group.created_ms =
-          json::Int(g, "createdTime", absl::ToUnixMillis(absl::Now()));
+          spinnaker::Int(g, "createdTime", absl::ToUnixMillis(absl::Now()));
     }
     // A group that cannot start now (a missing binary, a bad record) keeps
     // its record, so the next start tries again instead of forgetting it.
     absl::Status s =
-        spec.ok() ? StartGroup(name, *spec,
-                               static_cast<int>(json::Int(g, "desired", 0)),
-                               json::Bool(g, "enabled", true),
-                               /*keep_on_failure=*/true)
-                  : spec.status();
+        spec.ok()
+            ? StartGroup(name, *spec,
+                         static_cast<int>(spinnaker::Int(g, "desired", 0)),
+                         spinnaker::Bool(g, "enabled", true),
+                         /*keep_on_failure=*/true)
+            : spec.status();
     if (!s.ok()) {
       SPDLOG_ERROR(
           "event=local_restore_failed kind=serverGroup name={} "

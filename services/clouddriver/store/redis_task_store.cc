@@ -1,7 +1,8 @@
-#include "services/clouddriver/task_store.h"
+#include "services/clouddriver/store/redis_task_store.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/redis/redis.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::clouddriver {
@@ -20,7 +21,7 @@ std::string IdemKey(const std::string& key) {
 std::string OwnerKey(const std::string& owner) {
   return absl::StrCat("gennaker:cd:owner:", owner);
 }
-std::string IdOf(const Json& task) { return task.value("id", std::string()); }
+std::string IdOf(const Json& task) { return spinnaker::String(task, "id"); }
 
 // KEYS: task, running set. ARGV: id, json, ttl, idempotency key ("" = none).
 constexpr char kCreate[] =
@@ -48,85 +49,7 @@ constexpr char kSave[] =
     "else redis.call('SREM', KEYS[2], ARGV[1]) end "
     "return 1";
 
-bool Matches(const Json& stored, const std::string& owner,
-             const std::string& state) {
-  return (owner.empty() || stored.value("ownerId", "") == owner) &&
-         (state.empty() || stored.value("state", "") == state);
-}
-
 }  // namespace
-
-// ---- MemoryTaskStore ----
-
-absl::StatusOr<std::string> MemoryTaskStore::Create(const Json& task,
-                                                    const std::string& key) {
-  absl::MutexLock l(&mu_);
-  if (!key.empty()) {
-    auto it = keys_.find(key);
-    if (it != keys_.end()) return it->second;
-    keys_[key] = IdOf(task);
-  }
-  tasks_[IdOf(task)] = task;
-  running_.insert(IdOf(task));
-  return IdOf(task);
-}
-
-absl::StatusOr<bool> MemoryTaskStore::Save(const Json& task, bool running,
-                                           const std::string& expect_owner,
-                                           const std::string& expect_state) {
-  absl::MutexLock l(&mu_);
-  if (!expect_owner.empty() || !expect_state.empty()) {
-    auto it = tasks_.find(IdOf(task));
-    if (it == tasks_.end() ||
-        !Matches(it->second, expect_owner, expect_state)) {
-      return false;
-    }
-  }
-  tasks_[IdOf(task)] = task;
-  if (running) {
-    running_.insert(IdOf(task));
-  } else {
-    running_.erase(IdOf(task));
-  }
-  return true;
-}
-
-absl::Status MemoryTaskStore::Forget(const std::string& id) {
-  absl::MutexLock l(&mu_);
-  running_.erase(id);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::optional<Json>> MemoryTaskStore::Get(
-    const std::string& id) {
-  absl::MutexLock l(&mu_);
-  auto it = tasks_.find(id);
-  if (it == tasks_.end()) return std::nullopt;
-  return it->second;
-}
-
-absl::StatusOr<std::vector<std::string>> MemoryTaskStore::Running() {
-  absl::MutexLock l(&mu_);
-  return std::vector<std::string>(running_.begin(), running_.end());
-}
-
-absl::Status MemoryTaskStore::Renew(const std::string& owner, int64_t) {
-  absl::MutexLock l(&mu_);
-  owners_.insert(owner);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<bool> MemoryTaskStore::OwnerAlive(const std::string& owner) {
-  absl::MutexLock l(&mu_);
-  return owners_.count(owner) > 0;
-}
-
-void MemoryTaskStore::Expire(const std::string& owner) {
-  absl::MutexLock l(&mu_);
-  owners_.erase(owner);
-}
-
-// ---- RedisTaskStore ----
 
 absl::StatusOr<std::string> RedisTaskStore::Create(const Json& task,
                                                    const std::string& key) {

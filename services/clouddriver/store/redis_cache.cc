@@ -1,45 +1,19 @@
-#include "services/clouddriver/cache.h"
+#include "services/clouddriver/store/redis_cache.h"
 
 #include <functional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/ids/ids.h"
-#include "common/log/log.h"
 #include "common/redis/redis.h"
+#include "common/spinnaker/names.h"
 #include "common/status/status_macros.h"
-#include "services/clouddriver/naming.h"
 
 namespace gennaker::clouddriver {
 
 namespace {
 
 constexpr char kPrefix[] = "gennaker:cd:";
-
-std::string AppOf(const Json& item) {
-  if (item.contains("application") && item["application"].is_string()) {
-    return item["application"].get<std::string>();
-  }
-  return ParseName(item.value("name", std::string())).app;
-}
-
-// kind -> app -> name -> item.
-using Grouped =
-    std::map<std::string, std::map<std::string, std::map<std::string, Json>>>;
-
-Grouped GroupSnapshot(const Json& snapshot) {
-  Grouped out;
-  for (const char* kind : {kServerGroups, kLoadBalancers, kSecurityGroups}) {
-    out[kind];  // present even when empty: stale items are dropped
-    if (!snapshot.contains(kind) || !snapshot[kind].is_array()) continue;
-    for (const Json& item : snapshot[kind]) {
-      std::string name = item.value("name", std::string());
-      if (name.empty()) continue;
-      out[kind][AppOf(item)][name] = item;
-    }
-  }
-  return out;
-}
 
 std::string HashKey(const std::string& account, const std::string& kind,
                     const std::string& app) {
@@ -70,68 +44,10 @@ absl::StatusOr<Json> ParseItem(const std::string& text) {
 
 }  // namespace
 
-// ---- MemoryCache ----
-
-absl::Status MemoryCache::Replace(const std::string& account,
-                                  const Json& snapshot) {
-  Grouped g = GroupSnapshot(snapshot);
-  absl::MutexLock l(&mu_);
-  auto& acct = items_[account];
-  for (auto& [kind, apps] : g) acct[kind] = std::move(apps);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<Json>> MemoryCache::List(const std::string& account,
-                                                    const std::string& kind,
-                                                    const std::string& app) {
-  absl::MutexLock l(&mu_);
-  std::vector<Json> out;
-  auto a = items_.find(account);
-  if (a == items_.end()) return out;
-  auto k = a->second.find(kind);
-  if (k == a->second.end()) return out;
-  for (const auto& [name, apps] : k->second) {
-    if (!app.empty() && name != app) continue;
-    for (const auto& [n, item] : apps) out.push_back(item);
-  }
-  return out;
-}
-
-absl::StatusOr<std::optional<Json>> MemoryCache::Get(const std::string& account,
-                                                     const std::string& kind,
-                                                     const std::string& name) {
-  absl::MutexLock l(&mu_);
-  auto a = items_.find(account);
-  if (a == items_.end()) return std::nullopt;
-  auto k = a->second.find(kind);
-  if (k == a->second.end()) return std::nullopt;
-  for (const auto& [app, items] : k->second) {
-    auto it = items.find(name);
-    if (it != items.end()) return it->second;
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<std::set<std::string>> MemoryCache::Applications(
-    const std::string& account, const std::string& kind) {
-  absl::MutexLock l(&mu_);
-  std::set<std::string> out;
-  auto a = items_.find(account);
-  if (a == items_.end()) return out;
-  auto k = a->second.find(kind);
-  if (k == a->second.end()) return out;
-  for (const auto& [app, items] : k->second) {
-    if (!items.empty()) out.insert(app);
-  }
-  return out;
-}
-
-// ---- RedisCache ----
-
 absl::Status RedisCache::Replace(const std::string& account,
                                  const Json& snapshot) {
-  Grouped g = GroupSnapshot(snapshot);
-  for (const auto& [kind, apps] : g) {
+  FiledItems filed = FileSnapshot(snapshot);
+  for (const auto& [kind, apps] : filed) {
     GENNAKER_ASSIGN_OR_RETURN(std::set<std::string> before,
                               Applications(account, kind));
     for (const auto& [app, items] : apps) {
@@ -225,7 +141,7 @@ absl::StatusOr<std::vector<Json>> RedisCache::List(const std::string& account,
 absl::StatusOr<std::optional<Json>> RedisCache::Get(const std::string& account,
                                                     const std::string& kind,
                                                     const std::string& name) {
-  std::string app = ParseName(name).app;
+  std::string app = spinnaker::ParseName(name).app;
   GENNAKER_ASSIGN_OR_RETURN(
       redis::Reply r,
       redis_->Command({"HGET", HashKey(account, kind, app), name}));
@@ -241,88 +157,6 @@ absl::StatusOr<std::set<std::string>> RedisCache::Applications(
   std::set<std::string> out;
   for (const redis::Reply& e : r.elements) out.insert(e.str);
   return out;
-}
-
-// ---- CachingAgent ----
-
-CachingAgent::CachingAgent(Cache* cache, std::vector<Provider*> providers,
-                           int64_t interval_ms)
-    : cache_(cache), interval_ms_(interval_ms) {
-  for (Provider* p : providers) providers_[p->account()] = p;
-}
-
-CachingAgent::~CachingAgent() { Stop(); }
-
-void CachingAgent::Start() {
-  for (auto& [account, p] : providers_) {
-    p->SetChangeListener([this, a = account] { MarkDirty(a); });
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void CachingAgent::Stop() {
-  {
-    absl::MutexLock l(&mu_);
-    stop_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-  for (auto& [account, p] : providers_) p->SetChangeListener(nullptr);
-}
-
-absl::Status CachingAgent::RefreshNow(const std::string& account) {
-  auto it = providers_.find(account);
-  if (it == providers_.end()) {
-    return absl::NotFoundError(absl::StrCat("no account ", account));
-  }
-  absl::MutexLock serial(&refresh_mu_);
-  absl::Status s = cache_->Replace(account, it->second->Snapshot());
-  absl::MutexLock l(&mu_);
-  ++refreshes_;
-  return s;
-}
-
-void CachingAgent::MarkDirty(const std::string& account) {
-  absl::MutexLock l(&mu_);
-  dirty_.insert(account);
-}
-
-int64_t CachingAgent::refreshes() {
-  absl::MutexLock l(&mu_);
-  return refreshes_;
-}
-
-void CachingAgent::Loop() {
-  int64_t next_full = 0;
-  while (true) {
-    std::set<std::string> todo;
-    {
-      absl::MutexLock l(&mu_);
-      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !dirty_.empty();
-      };
-      int64_t now = absl::ToUnixMillis(absl::Now());
-      mu_.AwaitWithTimeout(absl::Condition(&wake),
-                           absl::Milliseconds(std::max<int64_t>(
-                               1, std::min<int64_t>(next_full - now, 1000))));
-      if (stop_) return;
-      todo.swap(dirty_);
-    }
-    int64_t now = absl::ToUnixMillis(absl::Now());
-    if (now >= next_full) {
-      for (const auto& [account, p] : providers_) todo.insert(account);
-      next_full = now + interval_ms_;
-    }
-    for (const std::string& account : todo) {
-      if (absl::Status s = RefreshNow(account); !s.ok()) {
-        // Retried by the next full refresh (not at once: a store outage
-        // would otherwise mean a snapshot and a warning every 50 ms).
-        SPDLOG_WARN("event=cache_refresh_failed account={} error={}", account,
-                    s);
-      }
-    }
-    // Health changes come in bursts: coalesce them.
-    absl::SleepFor(absl::Milliseconds(50));
-  }
 }
 
 }  // namespace gennaker::clouddriver
