@@ -2,6 +2,11 @@
 # protobuf/gRPC code generation and SQL migrations embedded in the binary.
 
 set(GENNAKER_WARNINGS -Wall -Wextra)
+# The test command (scripts/test.sh) and CI build with -Werror: a warning fails the run.
+option(GENNAKER_WERROR "Treat compiler warnings as errors" OFF)
+if(GENNAKER_WERROR)
+  list(APPEND GENNAKER_WARNINGS -Werror)
+endif()
 
 # gennaker_cc_library(NAME name SRCS ... DEPS ... [PUBLIC_DEPS ...])
 function(gennaker_cc_library)
