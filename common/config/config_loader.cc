@@ -1,5 +1,6 @@
 #include "common/config/config_loader.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status/status_macros.h"
+#include "gennaker/common/v1/options.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "yaml-cpp/yaml.h"
@@ -320,6 +322,64 @@ void EmitMessage(YAML::Emitter& out, const Message& m) {
 
 bool ValidPort(int port) { return port > 0 && port < 65536; }
 
+// The (gennaker.common.v1.rules) of `m`'s own scalar fields that its values
+// break, as "path.field: why".
+void AppendRuleViolations(const Message& m, const std::string& path,
+                          std::vector<std::string>* out) {
+  const Descriptor* d = m.GetDescriptor();
+  const Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->is_repeated() || !f->options().HasExtension(common::v1::rules)) {
+      continue;
+    }
+    const common::v1::FieldRules& rules =
+        f->options().GetExtension(common::v1::rules);
+    std::string why;
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64: {
+        const int64_t v = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32
+                              ? r->GetInt32(m, f)
+                              : r->GetInt64(m, f);
+        const bool low = rules.has_min() && v < rules.min();
+        const bool high = rules.has_max() && v > rules.max();
+        if (!low && !high) break;
+        if (rules.has_min() && rules.has_max()) {
+          why = absl::StrCat("must be in ", rules.min(), "..", rules.max());
+        } else if (low) {
+          why = rules.min() == 0
+                    ? "must not be negative"
+                    : absl::StrCat("must be at least ", rules.min());
+        } else {
+          why = absl::StrCat("must be at most ", rules.max());
+        }
+        break;
+      }
+      case FieldDescriptor::CPPTYPE_STRING: {
+        const std::string v = r->GetString(m, f);
+        if (rules.required() && v.empty()) {
+          why = "is required";
+        } else if (rules.one_of_size() > 0 &&
+                   std::find(rules.one_of().begin(), rules.one_of().end(), v) ==
+                       rules.one_of().end()) {
+          why = rules.one_of_size() == 2
+                    ? absl::StrCat("must be ", rules.one_of(0), " or ",
+                                   rules.one_of(1))
+                    : absl::StrCat("must be one of ",
+                                   absl::StrJoin(rules.one_of(), ", "));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (!why.empty()) {
+      out->push_back(absl::StrCat(Join(path, f->json_name()), ": ", why));
+    }
+  }
+}
+
 absl::Status ValidateBlock(const Message& m, const std::string& path) {
   const std::string& type = m.GetDescriptor()->full_name();
   const Reflection* r = m.GetReflection();
@@ -333,50 +393,26 @@ absl::Status ValidateBlock(const Message& m, const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(Join(path, field), ": ", why));
   };
+  // Ranges, presence and allowed values are declared in the protos
+  // ((gennaker.common.v1.rules)); what is left here are formats and checks
+  // across fields.
+  // Only the shared blocks' rules here: a service's own fields get their
+  // defaults from the service (ServiceMain checks every rule once they have).
+  if (absl::StartsWith(type, "gennaker.common.v1.")) {
+    std::vector<std::string> violations;
+    AppendRuleViolations(m, path, &violations);
+    if (!violations.empty()) {
+      return absl::InvalidArgumentError(violations.front());
+    }
+  }
   if (type == "gennaker.common.v1.ServerConfig") {
-    if (!ValidPort(get_int("grpc_port")))
-      return err("grpcPort", "must be in 1..65535");
-    if (!ValidPort(get_int("admin_port")))
-      return err("adminPort", "must be in 1..65535");
     if (get_int("grpc_port") == get_int("admin_port")) {
       return err("adminPort", "must differ from grpcPort");
-    }
-    if (get_str("host").empty()) return err("host", "must not be empty");
-    if (get_int("shutdown_grace_seconds") < 0) {
-      return err("shutdownGraceSeconds", "must not be negative");
-    }
-    if (get_int("http_threads") < 1 || get_int("http_threads") > 256) {
-      return err("httpThreads", "must be in 1..256");
-    }
-  } else if (type == "gennaker.common.v1.LoggingConfig") {
-    static const char* kLevels[] = {"trace", "debug",    "info", "warn",
-                                    "error", "critical", "off"};
-    bool ok = false;
-    for (const char* l : kLevels) ok |= get_str("level") == l;
-    if (!ok)
-      return err(
-          "level",
-          "must be one of trace, debug, info, warn, error, critical, off");
-    if (get_str("format") != "text" && get_str("format") != "json") {
-      return err("format", "must be text or json");
-    }
-  } else if (type == "gennaker.common.v1.PostgresConfig") {
-    if (get_str("dsn").empty()) return err("dsn", "is required");
-    if (get_int("pool_size") < 1 || get_int("pool_size") > 256) {
-      return err("poolSize", "must be in 1..256");
-    }
-    if (get_int("connect_timeout_seconds") < 1) {
-      return err("connectTimeoutSeconds", "must be at least 1");
     }
   } else if (type == "gennaker.common.v1.RedisConfig") {
     if (!absl::StartsWith(get_str("url"), "redis://")) {
       return err("url", "must be a redis://host:port URL");
     }
-    if (get_int("pool_size") < 1 || get_int("pool_size") > 256) {
-      return err("poolSize", "must be in 1..256");
-    }
-    if (get_int("timeout_ms") < 1)
-      return err("timeoutMs", "must be at least 1");
   } else if (type == "gennaker.common.v1.EndpointConfig") {
     const std::string address = get_str("address");
     if (!address.empty()) {
@@ -389,8 +425,6 @@ absl::Status ValidateBlock(const Message& m, const std::string& path) {
                    absl::StrCat("must be host:port, got '", address, "'"));
       }
     }
-    if (get_int("deadline_ms") < 1)
-      return err("deadlineMs", "must be at least 1");
   }
   std::vector<const FieldDescriptor*> fields;
   r->ListFields(m, &fields);
@@ -517,6 +551,31 @@ absl::Status Load(const std::string& path, Message* message) {
   if (!path.empty()) GENNAKER_RETURN_IF_ERROR(MergeYamlFile(path, message));
   GENNAKER_RETURN_IF_ERROR(ApplyEnvOverrides(ProcessEnvironment(), message));
   return ValidateCommonBlocks(*message);
+}
+
+std::vector<std::string> RuleViolations(const Message& message,
+                                        const std::string& path) {
+  std::vector<std::string> out;
+  AppendRuleViolations(message, path, &out);
+  const Reflection* r = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(message, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const std::string key = Join(path, f->json_name());
+    if (!f->is_repeated()) {
+      std::vector<std::string> inner =
+          RuleViolations(r->GetMessage(message, f), key);
+      out.insert(out.end(), inner.begin(), inner.end());
+      continue;
+    }
+    for (int i = 0; i < r->FieldSize(message, f); ++i) {
+      std::vector<std::string> inner = RuleViolations(
+          r->GetRepeatedMessage(message, f, i), absl::StrCat(key, "[", i, "]"));
+      out.insert(out.end(), inner.begin(), inner.end());
+    }
+  }
+  return out;
 }
 
 absl::Status ValidateCommonBlocks(const Message& message) {

@@ -64,9 +64,16 @@ std::string ToYaml(const google::protobuf::Message& message);
 // wherever they appear.
 absl::Status Load(const std::string& path, google::protobuf::Message* message);
 
-// Checks every shared config block in `message`: ports in range, known log
-// level/format, a DSN/URL present where a store is configured, positive pool
-// sizes.
+// Every (gennaker.common.v1.rules) of `message` and of the messages in it that
+// its values break, as "path.field: why" (path prefixes each key; empty for
+// the top level).
+std::vector<std::string> RuleViolations(
+    const google::protobuf::Message& message, const std::string& path = "");
+
+// Checks every shared config block in `message`: the rules declared in the
+// protos (ports in range, known log level/format, a DSN present where a store
+// is configured, positive pool sizes), the Redis URL and endpoint formats, and
+// distinct ports.
 absl::Status ValidateCommonBlocks(const google::protobuf::Message& message);
 
 }  // namespace gennaker::config

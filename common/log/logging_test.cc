@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "common/log/call_context.h"
+#include "common/testing/status_matchers.h"
 
 namespace gennaker {
 namespace {
+
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
 
 TEST(LoggingTest, RedactsPasswordsInDsnsAndUrls) {
   EXPECT_EQ(RedactSecrets("host=db password=hunter2 dbname=x"),
@@ -20,10 +24,12 @@ TEST(LoggingTest, RedactsPasswordsInDsnsAndUrls) {
 }
 
 TEST(LoggingTest, RejectsUnknownLevelAndFormat) {
-  EXPECT_TRUE(absl::IsInvalidArgument(InitLogging({"t", "loud", "text"})));
-  EXPECT_TRUE(absl::IsInvalidArgument(InitLogging({"t", "info", "xml"})));
-  EXPECT_TRUE(InitLogging({"t", "info", "json"}).ok());
-  EXPECT_TRUE(InitLogging({"t", "debug", "text"}).ok());
+  EXPECT_THAT(InitLogging({"t", "loud", "text"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(InitLogging({"t", "info", "xml"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(InitLogging({"t", "info", "json"}), IsOk());
+  EXPECT_THAT(InitLogging({"t", "debug", "text"}), IsOk());
 }
 
 TEST(CallContextTest, ScopedContextNestsAndRestores) {

@@ -8,23 +8,28 @@
 #include <thread>
 
 #include "common/pg/migrations.h"
+#include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
 
 namespace gennaker::pg {
 namespace {
 
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
+using ::testing::_;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::unique_ptr<Pool> NewPool(int size = 2) {
   auto pg = testing::SharedPostgres();
-  EXPECT_TRUE(pg.ok()) << pg.status();
+  EXPECT_THAT(pg, IsOk());
   auto dsn = (*pg)->CreateDatabase("pool");
-  EXPECT_TRUE(dsn.ok()) << dsn.status();
+  EXPECT_THAT(dsn, IsOk());
   PoolOptions o;
   o.dsn = *dsn;
   o.size = size;
   auto pool = Pool::Create(o);
-  EXPECT_TRUE(pool.ok()) << pool.status();
+  EXPECT_THAT(pool, IsOk());
   return std::move(*pool);
 }
 
@@ -37,40 +42,39 @@ std::vector<Migration> TestMigrations() {
 TEST(PgTest, ExecWithParametersAndNulls) {
   auto pool = NewPool();
   auto lease = pool->Acquire();
-  ASSERT_TRUE(lease.ok());
+  ASSERT_THAT(lease, IsOk());
   auto r = (*lease)->Exec("SELECT $1::int + 1, $2::text IS NULL",
                           {"41", std::nullopt});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->GetInt(0, 0), 42);
   EXPECT_EQ(r->Get(0, 1), "t");
 }
 
 TEST(PgTest, TransactionRollsBackOnErrorAndMapsUniqueViolation) {
   auto pool = NewPool();
-  ASSERT_TRUE(pool->Transact([](Connection& c) {
-                    return c.ExecScript(
-                        "CREATE TABLE kv (k text PRIMARY KEY, v text)");
-                  })
-                  .ok());
+  absl::Status created = pool->Transact([](Connection& c) {
+    return c.ExecScript("CREATE TABLE kv (k text PRIMARY KEY, v text)");
+  });
+  ASSERT_THAT(created, IsOk());
   absl::Status s = pool->Transact([](Connection& c) -> absl::Status {
     auto a = c.Exec("INSERT INTO kv VALUES ('a', '1')");
     if (!a.ok()) return a.status();
     return c.Exec("INSERT INTO kv VALUES ('a', '2')").status();
   });
-  EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kAlreadyExists));
   auto lease = pool->Acquire();
   auto count = (*lease)->Exec("SELECT count(*) FROM kv");
-  ASSERT_TRUE(count.ok());
+  ASSERT_THAT(count, IsOk());
   EXPECT_EQ(count->GetInt(0, 0), 0);  // the first insert was rolled back too
 }
 
 TEST(PgTest, MigrationsApplyOnceAndAreIdempotent) {
   auto pool = NewPool();
   auto first = ApplyMigrations(*pool, "svc", TestMigrations());
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(*first, 2);
   auto second = ApplyMigrations(*pool, "svc", TestMigrations());
-  ASSERT_TRUE(second.ok());
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(*second, 0);
   auto lease = pool->Acquire();
   auto rows = (*lease)->Exec("SELECT count(*) FROM t.items");
@@ -84,7 +88,7 @@ TEST(PgTest, MigrationsApplyOnceAndAreIdempotent) {
 TEST(PgTest, ConcurrentReplicasApplyMigrationsExactlyOnce) {
   auto pg = testing::SharedPostgres();
   auto dsn = (*pg)->CreateDatabase("race");
-  ASSERT_TRUE(dsn.ok());
+  ASSERT_THAT(dsn, IsOk());
   std::vector<std::thread> threads;
   std::atomic<int> applied{0}, failed{0};
   for (int i = 0; i < 4; ++i) {
@@ -110,16 +114,15 @@ TEST(PgTest, FailedMigrationLeavesNothingBehind) {
       {2, "002_bad.sql",
        "CREATE TABLE bad (id int); SELECT no_such_function();"}};
   auto result = ApplyMigrations(*pool, "broken", broken);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(std::string(result.status().message()),
-              HasSubstr("broken/002_bad.sql"));
+  ASSERT_THAT(result, Not(IsOk()));
+  EXPECT_THAT(result, StatusIs(_, HasSubstr("broken/002_bad.sql")));
   auto lease = pool->Acquire();
   auto tables = (*lease)->Exec(
       "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
       "('good', 'bad')");
   EXPECT_EQ(tables->GetInt(0, 0), 0);
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      ApplyMigrations(*pool, "x", {{2, "b", ""}, {1, "a", ""}}).status()));
+  EXPECT_THAT(ApplyMigrations(*pool, "x", {{2, "b", ""}, {1, "a", ""}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PgTest, UnreachableServerFailsFastWithoutLeakingThePassword) {
@@ -127,10 +130,9 @@ TEST(PgTest, UnreachableServerFailsFastWithoutLeakingThePassword) {
   o.dsn = "host=127.0.0.1 port=1 dbname=x user=u password=topsecret";
   o.connect_timeout_seconds = 2;
   auto pool = Pool::Create(o);
-  ASSERT_FALSE(pool.ok());
-  EXPECT_TRUE(absl::IsUnavailable(pool.status()));
-  EXPECT_THAT(std::string(pool.status().message()),
-              ::testing::Not(HasSubstr("topsecret")));
+  ASSERT_THAT(pool, Not(IsOk()));
+  EXPECT_THAT(pool, StatusIs(absl::StatusCode::kUnavailable,
+                             Not(HasSubstr("topsecret"))));
 }
 
 }  // namespace

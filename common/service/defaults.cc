@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
+#include "common/grpc/channel.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -45,6 +46,8 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
     Set(config, "server.admin_port", absl::StrCat(port + kAdminPortOffset));
     Set(config, "server.shutdown_grace_seconds", "10");
     Set(config, "server.http_threads", "2");
+    Set(config, "server.max_message_bytes",
+        absl::StrCat(kDefaultMaxMessageBytes));
   }
   if (Has(*config, "logging")) {
     Set(config, "logging.level", "info");
@@ -61,14 +64,6 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
     Set(config, "redis.pool_size", "4");
     Set(config, "redis.timeout_ms", "2000");
   }
-  if (Has(*config, "http_port"))
-    Set(config, "http_port", absl::StrCat(kGateHttpPort));
-  if (Has(*config, "max_body_bytes"))
-    Set(config, "max_body_bytes", absl::StrCat(4 << 20));
-  if (Has(*config, "cors_allowed_origins")) {
-    Set(config, "cors_allowed_origins",
-        R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)");
-  }
   if (const FieldDescriptor* f =
           config->GetDescriptor()->FindFieldByName("services")) {
     Message* deps = config->GetReflection()->MutableMessage(config, f);
@@ -78,6 +73,8 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
       Set(deps, name + ".address",
           absl::StrCat("127.0.0.1:", DefaultGrpcPort(name)));
       Set(deps, name + ".deadline_ms", "10000");
+      Set(deps, name + ".max_message_bytes",
+          absl::StrCat(kDefaultMaxMessageBytes));
     }
   }
 }

@@ -26,7 +26,9 @@ inline constexpr int kAdminPortOffset = 10000;
 int DefaultGrpcPort(absl::string_view service);
 
 // Fills the shared blocks of a <Svc>Config (server, logging, postgres, redis,
-// the endpoints under `services`) with the defaults for `service`.
+// the endpoints under `services`) with the defaults for `service`. Keys only
+// one service has are that service's to default (e.g. gate's
+// ApplyGateDefaults), passed to ServiceMain.
 void ApplyServiceDefaults(absl::string_view service,
                           google::protobuf::Message* config);
 

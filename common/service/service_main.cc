@@ -54,9 +54,12 @@ http::Router AdminRouter(const GrpcServer* grpc, const Metrics* metrics,
 
 }  // namespace
 
-absl::Status LoadServiceConfig(const std::string& name, const std::string& path,
-                               google::protobuf::Message* config) {
+absl::Status LoadServiceConfig(
+    const std::string& name, const std::string& path,
+    google::protobuf::Message* config,
+    const std::function<void(google::protobuf::Message*)>& defaults) {
   ApplyServiceDefaults(name, config);
+  if (defaults) defaults(config);
   return config::Load(path, config);
 }
 
@@ -86,7 +89,16 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
       return 2;
     }
   }
-  absl::Status status = LoadServiceConfig(spec.name, config_path, config);
+  absl::Status status =
+      LoadServiceConfig(spec.name, config_path, config, spec.defaults);
+  if (status.ok()) {
+    // Every rule declared in the service's protos, now that its own defaults
+    // are in.
+    std::vector<std::string> violations = config::RuleViolations(*config);
+    if (!violations.empty()) {
+      status = absl::InvalidArgumentError(violations.front());
+    }
+  }
   if (status.ok()) status = spec.validate(*config);
   if (!status.ok()) {
     fprintf(stderr, "%s: invalid config: %s\n", spec.name.c_str(),
@@ -126,6 +138,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   options.port = server.grpc_port();
   options.metrics = &metrics;
   options.unimplemented_area = spec.unimplemented_area;
+  options.max_message_bytes = server.max_message_bytes();
   auto grpc = GrpcServer::Start(options, (*instance)->GrpcServices());
   if (!grpc.ok()) {
     SPDLOG_CRITICAL("cannot start: {}", grpc.status().message());

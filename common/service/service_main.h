@@ -45,6 +45,9 @@ struct ServiceSpec {
   std::string name;
   std::string
       unimplemented_area;  // "see issue: ..." text for UNIMPLEMENTED replies
+  // The service's own defaults, applied after the shared blocks' (may be
+  // empty).
+  std::function<void(google::protobuf::Message*)> defaults;
   std::function<absl::Status(const google::protobuf::Message&)> validate;
   std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
       const google::protobuf::Message&, Metrics*)>
@@ -60,33 +63,33 @@ struct ServiceSpec {
 int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
                    google::protobuf::Message* config);
 
-// Applies the shared defaults for `name` and runs the service.
+// Loads defaults (the shared blocks', then the service's own `defaults` when
+// given) + file + environment for `name` into `config` and validates the
+// shared blocks (used by ServiceMain and by tests).
+absl::Status LoadServiceConfig(
+    const std::string& name, const std::string& path,
+    google::protobuf::Message* config,
+    const std::function<void(google::protobuf::Message*)>& defaults = nullptr);
+
+// Applies the shared defaults for `name`, then the service's own `defaults`
+// (when given: each service owns the keys only it has), and runs the service.
 template <typename Config>
 int ServiceMain(int argc, char** argv, std::string name,
                 std::string unimplemented_area,
                 std::function<absl::Status(const Config&)> validate,
                 std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
                     const Config&, Metrics*)>
-                    build);
-
-// Loads defaults + file + environment for `name` into `config` and validates
-// the shared blocks (used by ServiceMain and by tests).
-absl::Status LoadServiceConfig(const std::string& name, const std::string& path,
-                               google::protobuf::Message* config);
-
-// --- implementation ---
-
-template <typename Config>
-int ServiceMain(int argc, char** argv, std::string name,
-                std::string unimplemented_area,
-                std::function<absl::Status(const Config&)> validate,
-                std::function<absl::StatusOr<std::unique_ptr<ServiceInstance>>(
-                    const Config&, Metrics*)>
-                    build) {
+                    build,
+                std::function<void(Config*)> defaults = nullptr) {
   Config config;
   ServiceSpec spec;
   spec.name = std::move(name);
   spec.unimplemented_area = std::move(unimplemented_area);
+  if (defaults) {
+    spec.defaults = [defaults](google::protobuf::Message* m) {
+      defaults(static_cast<Config*>(m));
+    };
+  }
   spec.validate = [validate](const google::protobuf::Message& m) {
     return validate ? validate(static_cast<const Config&>(m))
                     : absl::OkStatus();

@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "common/status/status_macros.h"
+#include "common/testing/status_matchers.h"
 
 namespace gennaker {
 namespace {
+
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::IsOkAndHolds;
+using ::gennaker::testing::StatusIs;
+using ::testing::_;
 
 TEST(GrpcStatusTest, MapsCodeAndMessageBothWays) {
   grpc::Status g = ToGrpcStatus(absl::NotFoundError("no such app"));
@@ -13,10 +19,9 @@ TEST(GrpcStatusTest, MapsCodeAndMessageBothWays) {
   EXPECT_EQ(g.error_message(), "no such app");
   absl::Status a =
       FromGrpcStatus(grpc::Status(grpc::StatusCode::ABORTED, "stale"));
-  EXPECT_TRUE(absl::IsAborted(a));
-  EXPECT_EQ(a.message(), "stale");
+  EXPECT_THAT(a, StatusIs(absl::StatusCode::kAborted, "stale"));
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+  EXPECT_THAT(FromGrpcStatus(grpc::Status::OK), IsOk());
 }
 
 TEST(GrpcStatusTest, HttpStatusesSpinnakerClientsExpect) {
@@ -47,10 +52,10 @@ absl::Status Check(int x) {
 }
 
 TEST(StatusMacrosTest, PropagateErrorsAndValues) {
-  EXPECT_EQ(*Quarter(8), 2);
-  EXPECT_TRUE(absl::IsInvalidArgument(Quarter(6).status()));
-  EXPECT_TRUE(Check(2).ok());
-  EXPECT_EQ(Check(3).message(), "odd");
+  EXPECT_THAT(Quarter(8), IsOkAndHolds(2));
+  EXPECT_THAT(Quarter(6), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Check(2), IsOk());
+  EXPECT_THAT(Check(3), StatusIs(_, "odd"));
 }
 
 }  // namespace

@@ -51,32 +51,38 @@ absl::StatusOr<std::string> TestPostgres::CreateDatabase(
   return Dsn(name);
 }
 
+absl::StatusOr<std::unique_ptr<TestPostgres>> TestPostgres::Start(
+    const std::string& prefix, bool durable) {
+  auto pg = std::unique_ptr<TestPostgres>(new TestPostgres());
+  pg->dir_ = MakeTempDir(prefix);
+  process::LocalPostgresOptions o;
+  o.data_dir = pg->dir_ + "/data";
+  o.log_file = pg->dir_ + "/postgres.log";
+  o.durable = durable;
+  o.detach = false;
+  // On failure the destructor removes the directory.
+  GENNAKER_ASSIGN_OR_RETURN(process::LocalServer server,
+                            process::StartLocalPostgres(o));
+  pg->pid_ = server.pid;
+  pg->port_ = server.port;
+  return pg;
+}
+
 TestPostgres::~TestPostgres() {
-  (void)process::Terminate(pid_, absl::Seconds(10));
+  // A fast shutdown: clients still connected (a pool the caller has not closed
+  // yet) must not hold the server up, and the server must be gone before its
+  // files are removed.
+  (void)process::StopLocalPostgres(dir_ + "/data", absl::Seconds(10));
+  if (pid_ != 0) (void)process::Terminate(pid_, absl::Seconds(10));
   RemoveTree(dir_);
 }
 
 absl::StatusOr<TestPostgres*> SharedPostgres() {
   static absl::StatusOr<std::unique_ptr<TestPostgres>>* shared = [] {
-    auto* result = new absl::StatusOr<std::unique_ptr<TestPostgres>>();
-    auto pg = std::make_unique<TestPostgres>();
-    pg->dir_ = MakeTempDir("pg");
-    process::LocalPostgresOptions o;
-    o.data_dir = pg->dir_ + "/data";
-    o.log_file = pg->dir_ + "/postgres.log";
-    o.durable = false;
-    o.detach = false;
-    auto server = process::StartLocalPostgres(o);
-    if (!server.ok()) {
-      *result = server.status();
-      RemoveTree(pg->dir_);
-      return result;
-    }
-    pg->pid_ = server->pid;
-    pg->port_ = server->port;
-    *result = std::move(pg);
+    auto* result = new absl::StatusOr<std::unique_ptr<TestPostgres>>(
+        TestPostgres::Start("pg", /*durable=*/false));
     // Stopped at exit, so no server outlives a test binary that ends normally.
-    std::atexit([] { shared->value().reset(); });
+    if (result->ok()) std::atexit([] { shared->value().reset(); });
     return result;
   }();
   if (!shared->ok()) return shared->status();

@@ -1,7 +1,8 @@
-// Real PostgreSQL and Redis for tests, on random loopback ports in throwaway
-// directories. SharedPostgres() starts one server per test binary on first use
-// and stops it (and removes its directory) at exit; the servers also die with
-// the test process if it crashes.
+// Real PostgreSQL and Redis for tests and benches, on random loopback ports in
+// throwaway directories. SharedPostgres() starts one server per test binary on
+// first use and stops it (and removes its directory) at exit; the servers also
+// die with the test process if it crashes. Every server here is stopped, and
+// waited for, before its directory is removed, so nothing is left behind.
 #ifndef GENNAKER_COMMON_TESTING_TEST_STORES_H_
 #define GENNAKER_COMMON_TESTING_TEST_STORES_H_
 
@@ -25,7 +26,15 @@ std::string BinDir();
 
 class TestPostgres {
  public:
+  // A server of the caller's own in a fresh directory named after `prefix`;
+  // `durable` keeps fsync on (benches). Destroying it stops the server and
+  // removes the directory.
+  static absl::StatusOr<std::unique_ptr<TestPostgres>> Start(
+      const std::string& prefix = "pg", bool durable = false);
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // The throwaway directory (the data directory is <dir>/data).
+  const std::string& dir() const { return dir_; }
   // DSN of database `db` (created by CreateDatabase, or "postgres").
   std::string Dsn(const std::string& db = "postgres") const;
   // Creates a new, empty database with a unique name and returns its DSN.
@@ -33,7 +42,7 @@ class TestPostgres {
   ~TestPostgres();
 
  private:
-  friend absl::StatusOr<TestPostgres*> SharedPostgres();
+  TestPostgres() = default;
   pid_t pid_ = 0;
   int port_ = 0;
   int next_db_ = 0;
