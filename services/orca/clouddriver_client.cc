@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
-#include "common/json/json_fields.h"
+#include "common/spinnaker/shapes.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
@@ -17,16 +17,12 @@ namespace cd = ::gennaker::clouddriver::v1;
 
 constexpr std::chrono::seconds kDeadline(10);
 
+// clouddriver's answers are its own documents: text that does not parse
+// is lost data, not a bad request.
 absl::StatusOr<Json> ParseJson(const std::string& text, const char* what) {
-  if (!json::WithinNesting(text)) {
-    return absl::DataLossError(
-        absl::StrCat("clouddriver's ", what, " is nested too deeply"));
-  }
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    return absl::DataLossError(
-        absl::StrCat("clouddriver's ", what, " is not JSON"));
-  }
+  absl::StatusOr<Json> j =
+      spinnaker::ParseJson(text, absl::StrCat("clouddriver's ", what));
+  if (!j.ok()) return absl::DataLossError(j.status().message());
   return j;
 }
 
@@ -44,15 +40,15 @@ class CloudDriverGrpc : public CloudDriver {
     cd::SubmitOperationsRequest req;
     const Json& first = operations[0];
     std::string provider = first.contains("description")
-                               ? Str(first["description"], "cloudProvider")
+                               ? String(first["description"], "cloudProvider")
                                : std::string();
     req.set_cloud_provider(provider.empty() ? "local" : provider);
     req.set_idempotency_key(idempotency_key);
     req.set_application(application);
     for (const Json& op : operations) {
       cd::Operation* o = req.add_operations();
-      o->set_name(Str(op, "name"));
-      o->set_account(Str(op, "account"));
+      o->set_name(String(op, "name"));
+      o->set_account(String(op, "account"));
       o->mutable_description()->set_json(Dump(
           op.contains("description") ? op["description"] : Json::object()));
     }
@@ -133,6 +129,28 @@ class CloudDriverGrpc : public CloudDriver {
     auto ctx = MakeClientContext(kDeadline);
     GENNAKER_RETURN_IF_ERROR(
         FromGrpcStatus(stub_->GetServerGroup(ctx.get(), req, &resp)));
+    return ParseJson(resp.server_group().json().json(), "server group");
+  }
+
+  absl::StatusOr<Json> TargetServerGroup(const std::string& app,
+                                         const std::string& account,
+                                         const std::string& cluster,
+                                         const std::string& cloud_provider,
+                                         const std::string& region,
+                                         spinnaker::Target target,
+                                         bool only_enabled) override {
+    cd::GetTargetServerGroupRequest req;
+    req.set_application(app);
+    req.set_account(account);
+    req.set_cluster(cluster);
+    req.set_cloud_provider(cloud_provider);
+    req.set_region(region);
+    req.set_target(spinnaker::TargetToProto(target));
+    req.set_only_enabled(only_enabled);
+    cd::GetTargetServerGroupResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->GetTargetServerGroup(ctx.get(), req, &resp)));
     return ParseJson(resp.server_group().json().json(), "server group");
   }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/spinnaker/targets.h"
 #include "services/orca/engine/model.h"
 
 namespace grpc {
@@ -42,6 +43,14 @@ class CloudDriver {
   virtual absl::StatusOr<Json> GetServerGroup(const std::string& account,
                                               const std::string& region,
                                               const std::string& name) = 0;
+  // The server group of `cluster` in `region` that a dynamic target names
+  // (clouddriver orders the groups by creation time); with `only_enabled`
+  // disabled groups do not count. NOT_FOUND when none qualifies.
+  virtual absl::StatusOr<Json> TargetServerGroup(
+      const std::string& app, const std::string& account,
+      const std::string& cluster, const std::string& cloud_provider,
+      const std::string& region, spinnaker::Target target,
+      bool only_enabled) = 0;
 };
 
 // Calls time out after 10 s; gRPC errors keep their canonical codes.

@@ -2,7 +2,6 @@
 
 #include "absl/strings/ascii.h"
 #include "common/grpc/channel.h"
-#include "common/json/json_fields.h"
 #include "common/status/grpc_status.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 
@@ -14,11 +13,13 @@ namespace f50 = ::gennaker::front50::v1;
 
 absl::StatusOr<Json> ConfigOf(const f50::GetPipelineResponse& resp) {
   const std::string& text = resp.pipeline().config().json();
-  if (!json::WithinNesting(text)) {
-    return absl::InvalidArgumentError("pipeline config is nested too deeply");
+  absl::StatusOr<Json> j = spinnaker::ParseJson(text, "pipeline config");
+  // Too deep a config is refused as any input is; anything else means front50
+  // holds a broken one.
+  if (!j.ok() && !spinnaker::WithinNesting(text)) return j.status();
+  if (!j.ok() || !j->is_object()) {
+    return absl::DataLossError("pipeline config is not JSON");
   }
-  Json j = Json::parse(text, nullptr, false);
-  if (!j.is_object()) return absl::DataLossError("pipeline config is not JSON");
   return j;
 }
 
@@ -44,7 +45,7 @@ class Front50Grpc : public Front50 {
   }
 
   absl::Status UpsertApplication(const Json& attributes) override {
-    std::string name = absl::AsciiStrToLower(Str(attributes, "name"));
+    std::string name = absl::AsciiStrToLower(String(attributes, "name"));
     if (name.empty()) {
       return absl::InvalidArgumentError("application.name is required");
     }
@@ -60,7 +61,7 @@ class Front50Grpc : public Front50 {
   }
 
   absl::Status UpdateApplication(const Json& attributes) override {
-    std::string name = absl::AsciiStrToLower(Str(attributes, "name"));
+    std::string name = absl::AsciiStrToLower(String(attributes, "name"));
     if (name.empty()) {
       return absl::InvalidArgumentError("application.name is required");
     }
@@ -69,7 +70,7 @@ class Front50Grpc : public Front50 {
 
   absl::Status UpsertProject(const Json& project) override {
     f50::SaveProjectRequest req;
-    req.mutable_project()->set_id(Str(project, "id"));
+    req.mutable_project()->set_id(String(project, "id"));
     req.mutable_project()->mutable_body()->set_json(Dump(project));
     f50::SaveProjectResponse resp;
     auto ctx = MakeClientContext(std::chrono::seconds(10));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
+#include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::orca {
@@ -31,7 +32,7 @@ absl::StatusOr<Json> BuildStages(const Json& configs, int64_t now_ms) {
   std::set<std::string> refs;
   int index = 0;
   for (const Json& config : configs) {
-    std::string type = Str(config, "type");
+    std::string type = String(config, "type");
     if (type.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("stage ", index, " has no 'type'"));
@@ -82,7 +83,7 @@ absl::StatusOr<Json> BuildStages(const Json& configs, int64_t now_ms) {
     for (const char* k : {"refId", "requisiteStageRefIds", "type", "name"}) {
       ctx.erase(k);
     }
-    std::string name = Str(config, "name");
+    std::string name = String(config, "name");
     stages.push_back({{"id", UlidAt(now_ms)},
                       {"refId", ref},
                       {"type", type},
@@ -100,10 +101,10 @@ absl::StatusOr<Json> BuildStages(const Json& configs, int64_t now_ms) {
     for (const Json& r : s["requisiteStageRefIds"]) {
       if (!refs.count(r.get<std::string>())) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "stage '", Str(s, "refId"), "' requires unknown stage '",
+            "stage '", String(s, "refId"), "' requires unknown stage '",
             r.get<std::string>(), "'"));
       }
-      deps[Str(s, "refId")].push_back(r.get<std::string>());
+      deps[String(s, "refId")].push_back(r.get<std::string>());
     }
   }
   std::set<std::string> done;
@@ -131,8 +132,8 @@ absl::StatusOr<Json> NormalizeTrigger(Json trigger, const LaunchOptions& o) {
   if (!trigger.is_object()) {
     return absl::InvalidArgumentError("the trigger must be a JSON object");
   }
-  if (Str(trigger, "type").empty()) trigger["type"] = "manual";
-  if (Str(trigger, "user").empty()) {
+  if (String(trigger, "type").empty()) trigger["type"] = "manual";
+  if (String(trigger, "user").empty()) {
     trigger["user"] = o.user.empty() ? "[anonymous]" : o.user;
   }
   if (trigger.contains("parameters") && !trigger["parameters"].is_null() &&
@@ -149,6 +150,12 @@ absl::StatusOr<Json> NormalizeTrigger(Json trigger, const LaunchOptions& o) {
   return trigger;
 }
 
+// Who the execution runs for.
+Json Authentication(const LaunchOptions& o) {
+  return {{"user", spinnaker::UserOrAnonymous(o.user)},
+          {"allowedAccounts", Json::array()}};
+}
+
 }  // namespace
 
 absl::StatusOr<Json> ResolveParameters(const Json& config,
@@ -159,7 +166,7 @@ absl::StatusOr<Json> ResolveParameters(const Json& config,
                        : Json::array();
   if (!pc.is_array()) return out;
   for (const Json& p : pc) {
-    std::string name = Str(p, "name");
+    std::string name = String(p, "name");
     if (name.empty()) continue;
     if (!out.contains(name) || out[name].is_null()) {
       if (p.contains("default") && !p["default"].is_null()) {
@@ -168,7 +175,7 @@ absl::StatusOr<Json> ResolveParameters(const Json& config,
         out[name] = nullptr;
       }
     }
-    if (Flag(p, "required") && Empty(out[name])) {
+    if (Bool(p, "required") && Empty(out[name])) {
       return absl::InvalidArgumentError(
           absl::StrCat("Required parameter '", name, "' is missing"));
     }
@@ -182,14 +189,14 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
   if (!config.is_object()) {
     return absl::InvalidArgumentError("the pipeline config must be an object");
   }
-  if (Str(config, "application").empty()) {
+  if (String(config, "application").empty()) {
     return absl::InvalidArgumentError("the pipeline config has no application");
   }
-  if (Flag(config, "disabled")) {
+  if (Bool(config, "disabled")) {
     return absl::FailedPreconditionError(
         "Pipeline is disabled and cannot be started.");
   }
-  if (Str(config, "type") == "templatedPipeline") {
+  if (String(config, "type") == "templatedPipeline") {
     return absl::UnimplementedError(
         "templated pipelines (MPT v2) cannot be started yet");
   }
@@ -206,19 +213,17 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
   trigger["parameters"] = params;
   Json e = {{"type", "PIPELINE"},
             {"id", o.execution_id.empty() ? UlidAt(o.now_ms) : o.execution_id},
-            {"application", Str(config, "application")},
-            {"name", Str(config, "name")},
+            {"application", String(config, "application")},
+            {"name", String(config, "name")},
             {"status", status::kNotStarted},
             {"buildTime", o.now_ms},
             {"canceled", false},
-            {"limitConcurrent", Flag(config, "limitConcurrent")},
+            {"limitConcurrent", Bool(config, "limitConcurrent")},
             {"maxConcurrentExecutions", Int(config, "maxConcurrentExecutions")},
-            {"keepWaitingPipelines", Flag(config, "keepWaitingPipelines")},
+            {"keepWaitingPipelines", Bool(config, "keepWaitingPipelines")},
             {"stages", std::move(stages)},
             {"trigger", std::move(trigger)},
-            {"authentication",
-             {{"user", o.user.empty() ? "anonymous" : o.user},
-              {"allowedAccounts", Json::array()}}},
+            {"authentication", Authentication(o)},
             {"origin", o.origin.empty() ? "api" : o.origin},
             {"notifications", config.contains("notifications") &&
                                       config["notifications"].is_array()
@@ -226,7 +231,8 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
                                   : Json::array()},
             {"initialConfig", Json::object()},
             {"systemNotifications", Json::array()}};
-  if (!Str(config, "id").empty()) e["pipelineConfigId"] = Str(config, "id");
+  if (!String(config, "id").empty())
+    e["pipelineConfigId"] = String(config, "id");
   for (const char* k : {"spelEvaluator", "description", "source",
                         "templateVariables", "startTimeExpiry"}) {
     if (config.contains(k) && !config[k].is_null()) e[k] = config[k];
@@ -275,9 +281,7 @@ absl::StatusOr<Json> BuildOrchestration(const std::string& application,
       {"canceled", false},
       {"stages", std::move(stages)},
       {"trigger", std::move(trigger)},
-      {"authentication",
-       {{"user", o.user.empty() ? "anonymous" : o.user},
-        {"allowedAccounts", Json::array()}}},
+      {"authentication", Authentication(o)},
       {"origin", o.origin.empty() ? "api" : o.origin},
       {"systemNotifications", Json::array()}};
 }
@@ -285,7 +289,7 @@ absl::StatusOr<Json> BuildOrchestration(const std::string& application,
 Outgoing StartMessage(const Json& execution) {
   Outgoing o;
   o.message.kind = kind::kStartExecution;
-  o.message.execution_id = Str(execution, "id");
+  o.message.execution_id = String(execution, "id");
   return o;
 }
 

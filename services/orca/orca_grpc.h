@@ -1,5 +1,6 @@
-// The gRPC adapter of orca: OrcaService's RPCs mapped onto the engine, the
-// store and the launcher. Statuses are mapped once, at this boundary.
+// The gRPC adapter of orca: OrcaService's RPCs translated to and from the
+// operations of OrcaApi (orca_api.h), which does the work. Statuses are
+// mapped once, at this boundary.
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_GRPC_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_GRPC_H_
 

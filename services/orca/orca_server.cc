@@ -1,8 +1,12 @@
 #include "services/orca/orca_server.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
-#include "common/http/http_client.h"
+#include "common/http/outbound.h"
+#include "common/http/outbound_config.h"
 #include "common/metrics/metrics.h"
 #include "common/pg/listener.h"
 #include "common/service/stores.h"
@@ -12,6 +16,7 @@
 #include "services/orca/engine/engine.h"
 #include "services/orca/engine/pg_store.h"
 #include "services/orca/engine/worker.h"
+#include "services/orca/expression_lookups.h"
 #include "services/orca/front50_client.h"
 #include "services/orca/orca_grpc.h"
 #include "services/orca/stages/builtin_stages.h"
@@ -22,34 +27,6 @@ namespace gennaker::orca {
 std::vector<pg::Migration> Migrations();
 
 namespace {
-
-int Or(int value, int fallback) { return value > 0 ? value : fallback; }
-
-// #pipelineId and #fromUrl for expressions.
-class Lookups : public ExpressionServices {
- public:
-  explicit Lookups(Front50* front50) : front50_(front50) {}
-  absl::StatusOr<std::string> PipelineId(const std::string& application,
-                                         const std::string& name) override {
-    GENNAKER_ASSIGN_OR_RETURN(Json config,
-                              front50_->PipelineByName(application, name));
-    return Str(config, "id");
-  }
-  absl::StatusOr<std::string> FetchUrl(const std::string& url) override {
-    http::ClientRequest req;
-    req.url = url;
-    req.timeout_ms = 10000;
-    GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse resp, http::Fetch(req));
-    if (resp.status >= 400) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(url, " answered ", resp.status));
-    }
-    return resp.body;
-  }
-
- private:
-  Front50* front50_;
-};
 
 class OrcaInstance : public ServiceInstance {
  public:
@@ -70,7 +47,11 @@ class OrcaInstance : public ServiceInstance {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<Front50> front50_;
   std::unique_ptr<CloudDriver> clouddriver_;  // null without an address
-  std::unique_ptr<Lookups> lookups_;
+  // Outbound HTTP under the operator's policy: one client for expression
+  // fetches, one for webhook stages (their deadlines differ).
+  std::unique_ptr<http::OutboundClient> fetches_;
+  std::unique_ptr<http::OutboundClient> webhooks_;
+  std::unique_ptr<ExpressionLookups> lookups_;
   Registry registry_;
   std::unique_ptr<PgStore> store_;
   std::unique_ptr<Engine> engine_;
@@ -103,22 +84,58 @@ absl::Status ValidateConfig(const v1::OrcaConfig& config) {
     return absl::InvalidArgumentError(
         "services.front50.address: orca needs front50 to start pipelines");
   }
+  // A regex or CIDR that does not parse is a config error, found before
+  // anything starts.
+  absl::Status outbound = http::OutboundClient::Create(
+                              http::OutboundPolicyFromConfig(config.outbound()))
+                              .status();
+  if (!outbound.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("outbound: ", outbound.message()));
+  }
   return absl::OkStatus();
+}
+
+v1::EngineConfig EngineWithDefaults(const v1::EngineConfig& engine) {
+  v1::EngineConfig e = engine;
+  auto fill = [](int32_t value, int32_t fallback) {
+    return value > 0 ? value : fallback;
+  };
+  e.set_worker_threads(fill(e.worker_threads(), 4));
+  e.set_lease_seconds(fill(e.lease_seconds(), 60));
+  e.set_safety_poll_ms(fill(e.safety_poll_ms(), 2000));
+  e.set_max_handler_attempts(fill(e.max_handler_attempts(), 8));
+  e.set_webhook_max_attempts(fill(e.webhook_max_attempts(), 10));
+  e.set_retention_days(std::max(0, e.retention_days()));
+  e.set_keep_per_pipeline(std::max(0, e.keep_per_pipeline()));
+  return e;
 }
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
     const v1::OrcaConfig& config, Metrics* metrics) {
   auto in = std::make_unique<OrcaInstance>();
-  const v1::EngineConfig& e = config.engine();
-  int threads = Or(e.worker_threads(), 4);
+  const v1::EngineConfig e = EngineWithDefaults(config.engine());
+  const int threads = e.worker_threads();
   common::v1::PostgresConfig pg = config.postgres();
-  // One connection per worker plus room for API calls.
-  pg.set_pool_size(std::max(pg.pool_size(), threads + 4));
+  // Two connections per worker (a claim, and the durable count of handling
+  // attempts made while the claim is held) plus room for API calls.
+  pg.set_pool_size(std::max(pg.pool_size(), 2 * threads + 4));
   GENNAKER_ASSIGN_OR_RETURN(in->pool_,
                             ConnectPostgres(pg, "orca", Migrations()));
   in->front50_ =
       NewFront50Grpc(MakeChannel(config.services().front50().address()));
-  in->lookups_ = std::make_unique<Lookups>(in->front50_.get());
+  // Expression fetches run on the workers: each ends well within a lease,
+  // and at most half the workers wait on URLs at once.
+  const int lease_ms = e.lease_seconds() * 1000;
+  http::OutboundPolicy policy =
+      http::OutboundPolicyFromConfig(config.outbound());
+  http::OutboundPolicy fetch_policy = policy;
+  fetch_policy.timeout_ms =
+      std::max(1, std::min(policy.timeout_ms, lease_ms / 4));
+  GENNAKER_ASSIGN_OR_RETURN(in->fetches_,
+                            http::OutboundClient::Create(fetch_policy));
+  in->lookups_ = std::make_unique<ExpressionLookups>(
+      in->front50_.get(), in->fetches_.get(), std::max(1, threads / 2));
   StageDeps deps;
   deps.front50 = in->front50_.get();
   // Optional: without clouddriver its stages fail with a message saying so.
@@ -127,13 +144,31 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
         MakeChannel(config.services().clouddriver().address()));
     deps.clouddriver = in->clouddriver_.get();
   }
-  deps.webhook_max_attempts = Or(e.webhook_max_attempts(), 10);
-  deps.max_call_ms = std::min(30000, Or(e.lease_seconds(), 60) * 1000 / 2);
+  deps.webhook_max_attempts = e.webhook_max_attempts();
+  deps.max_call_ms = std::min(30000, lease_ms / 2);
+  // A webhook's own webhookTimeoutMs may exceed the policy's default
+  // deadline, up to max_call_ms; an operator's explicit timeout still caps it.
+  http::OutboundPolicy webhook_policy = policy;
+  webhook_policy.timeout_ms =
+      config.outbound().timeout_ms() > 0
+          ? std::min(policy.timeout_ms, deps.max_call_ms)
+          : deps.max_call_ms;
+  GENNAKER_ASSIGN_OR_RETURN(in->webhooks_,
+                            http::OutboundClient::Create(webhook_policy));
+  deps.outbound = in->webhooks_.get();
   RegisterBuiltinStages(&in->registry_, deps);
   in->store_ = std::make_unique<PgStore>(in->pool_.get(), &in->clock_,
-                                         Or(e.lease_seconds(), 60));
+                                         e.lease_seconds());
   EngineOptions options;
-  options.max_attempts = Or(e.max_handler_attempts(), 8);
+  options.max_attempts = e.max_handler_attempts();
+  // Deaths of the process while handling one message count like failed
+  // attempts: a kill -9 that happens to hit the same message a few times
+  // must not fail a healthy execution.
+  options.max_crashes = e.max_handler_attempts();
+  // Test hook for the crash-recovery tests; unset in any real deployment.
+  if (const char* crash_on = std::getenv("GENNAKER_TEST_CRASH_ON")) {
+    options.crash_on_stage_type = crash_on;
+  }
   options.observer = [metrics](const std::string& kind, int64_t latency_us) {
     if (metrics != nullptr) {
       metrics->RecordRequest("queue", kind, "claimed",
@@ -145,7 +180,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
                                in->lookups_.get(), options);
   WorkerOptions w;
   w.threads = threads;
-  w.safety_poll_ms = Or(e.safety_poll_ms(), 2000);
+  w.safety_poll_ms = e.safety_poll_ms();
   w.retention_days = e.retention_days();
   w.keep_per_pipeline = e.keep_per_pipeline();
   PgStore* store = in->store_.get();

@@ -18,6 +18,12 @@ inline constexpr char kUnimplementedArea[] = "orca: not built yet";
 // Checks what the shared validation cannot know about orca.
 absl::Status ValidateConfig(const v1::OrcaConfig& config);
 
+// The engine settings orca runs with: every field left at zero (or below)
+// gets its default (worker_threads 4, lease_seconds 60, safety_poll_ms 2000,
+// max_handler_attempts 8, webhook_max_attempts 10); retention_days and
+// keep_per_pipeline keep 0 ("keep everything"). Applied once, by BuildOrca.
+v1::EngineConfig EngineWithDefaults(const v1::EngineConfig& engine);
+
 // Connects to postgres and builds the service. Fails when the store is
 // unreachable.
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(

@@ -8,10 +8,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/health_client.h"
@@ -63,7 +65,14 @@ class OrcaCrashTest : public ::testing::Test {
           // Pipelines here are started from inline configs: front50 is never
           // called, but orca requires its address.
           "services: {front50: {address: '127.0.0.1:9'}}\n"
-          "engine: {workerThreads: 3, safetyPollMs: 500}\n");
+          "engine: {workerThreads: 3, safetyPollMs: 500, "
+          "maxHandlerAttempts: ",
+          kDefaultMaxAttempts,
+          "}\n"
+          // The webhook receiver runs on loopback, which the outbound
+          // policy refuses unless allow-listed.
+          "outbound: {allowedUrlPrefixes: ['",
+          hooks_->Url("/"), "']}\n");
       instances_.push_back(in);
     }
   }
@@ -75,21 +84,34 @@ class OrcaCrashTest : public ::testing::Test {
     testing::RemoveTree(dir_);
   }
 
-  void StartInstance(Instance& in) {
+  // orca's default; the poison-message test lowers it to kMaxAttempts.
+  static constexpr int kDefaultMaxAttempts = 8;
+  static constexpr int kMaxAttempts = 3;
+
+  // `crash_on`: a stage type whose tasks make this orca abort (the test hook
+  // GENNAKER_TEST_CRASH_ON).
+  // Spawns without waiting for it to serve (it may die before).
+  void SpawnInstance(Instance& in, const std::string& crash_on = "") {
     process::SpawnOptions o;
     o.argv = {testing::BinDir() + "/orca", "--config", in.config};
+    if (!crash_on.empty())
+      o.env.push_back({"GENNAKER_TEST_CRASH_ON", crash_on});
     o.log_file = absl::StrCat(in.config, ".log");
     o.die_with_parent = true;
     auto pid = process::Spawn(o);
     ASSERT_TRUE(pid.ok()) << pid.status();
     in.pid = *pid;
+  }
+
+  void StartInstance(Instance& in, const std::string& crash_on = "") {
+    SpawnInstance(in, crash_on);
     std::string address = absl::StrCat("127.0.0.1:", in.grpc_port);
     for (int i = 0; i < 100; ++i) {
       auto serving = CheckServing(address, std::chrono::milliseconds(200));
       if (serving.ok() && *serving) return;
       absl::SleepFor(absl::Milliseconds(50));
     }
-    FAIL() << "orca did not become SERVING; see " << o.log_file;
+    FAIL() << "orca did not become SERVING; see " << in.config << ".log";
   }
 
   void Kill9(Instance& in) {
@@ -276,6 +298,74 @@ TEST_F(OrcaCrashTest, ExecutionsSurviveKill9AtRandomMoments) {
       kExecutions, succeeded, kills, total, calls.size(), redelivered,
       max_per_key);
   EXPECT_GE(kills, 5);
+}
+
+// A message whose handling kills orca used to be handled again after every
+// restart, so orca crashed forever and no pipeline ran. Each handling is now
+// counted before it starts; after maxHandlerAttempts deaths the message is
+// dead-lettered and only its execution fails, with a message saying why.
+TEST_F(OrcaCrashTest, AMessageThatKillsOrcaIsDeadLetteredAndOthersStillRun) {
+  Instance& in = instances_[0];
+  {
+    std::ifstream f(in.config);
+    std::string config((std::istreambuf_iterator<char>(f)),
+                       std::istreambuf_iterator<char>());
+    std::ofstream(in.config) << absl::StrReplaceAll(
+        config, {{absl::StrCat("maxHandlerAttempts: ", kDefaultMaxAttempts),
+                  absl::StrCat("maxHandlerAttempts: ", kMaxAttempts)}});
+  }
+  // Webhook tasks abort this orca (as a stack overflow would).
+  StartInstance(in, "webhook");
+  // Pipelines that run across the crashes: they must finish anyway.
+  Json fine = {
+      {"application", "crash"},
+      {"name", "fine"},
+      {"stages", {{{"refId", "1"}, {"type", "wait"}, {"waitTime", 2}}}}};
+  std::vector<std::string> ids = StartExecutions(3, fine);
+  ASSERT_EQ(ids.size(), 3u);
+  Json poison = {{"application", "crash"},
+                 {"name", "poison"},
+                 {"stages",
+                  {{{"refId", "1"},
+                    {"type", "webhook"},
+                    {"name", "poison"},
+                    {"url", hooks_->Url("/hook")}}}}};
+  std::vector<std::string> bad = StartExecutions(1, poison);
+  ASSERT_EQ(bad.size(), 1u);
+  ids.push_back(bad[0]);
+  int restarts = 0;
+  std::map<std::string, std::string> s;
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline) {
+    if (!process::IsAlive(in.pid)) {
+      ++restarts;
+      ASSERT_LE(restarts, 2 * kMaxAttempts) << "orca keeps crashing";
+      SpawnInstance(in, "webhook");
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    s = Statuses(ids);
+    if (AllDone(s, ids.size())) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(restarts, kMaxAttempts);
+  EXPECT_EQ(s[bad[0]], "TERMINAL");
+  for (size_t i = 0; i + 1 < ids.size(); ++i) {
+    EXPECT_EQ(s[ids[i]], "SUCCEEDED") << ids[i];
+  }
+  ov1::GetExecutionRequest req;
+  req.set_id(bad[0]);
+  ov1::GetExecutionResponse resp;
+  auto ctx = MakeClientContext(std::chrono::seconds(5));
+  ASSERT_TRUE(Stub(in)->GetExecution(ctx.get(), req, &resp).ok());
+  EXPECT_NE(resp.execution().json().json().find(absl::StrCat(
+                "orca crashed ", kMaxAttempts,
+                " times handling runTask of this execution; dead-lettered")),
+            std::string::npos)
+      << resp.execution().json().json();
+  // The poison's call never happened (orca died before making it).
+  EXPECT_EQ(hooks_->TotalCalls(), 0);
+  std::printf("poison-message: restarts=%d then dead-lettered\n", restarts);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/orca/engine/engine_internal.h"
+#include "services/orca/engine/stage_rules.h"
 #include "services/orca/expression/expression.h"
 
 namespace gennaker::orca {
@@ -29,13 +31,13 @@ Json& Private(Json& execution) {
 Json* FindTask(Json& stage, const std::string& task_id) {
   if (!stage.contains("tasks")) return nullptr;
   for (Json& t : stage["tasks"]) {
-    if (Str(t, "id") == task_id) return &t;
+    if (String(t, "id") == task_id) return &t;
   }
   return nullptr;
 }
 
 void SetStatus(Json& object, const std::string& s) { object["status"] = s; }
-std::string StatusOf(const Json& object) { return Str(object, "status"); }
+std::string StatusOf(const Json& object) { return String(object, "status"); }
 
 Json& Ctx(Json& stage) {
   Json& c = stage["context"];
@@ -59,26 +61,12 @@ std::vector<const Json*> Ancestors(Json& execution, const Json& stage) {
   while (!queue.empty() && out.size() < 10000) {
     const Json* s = queue.front();
     queue.pop_front();
-    if (!seen.insert(Str(*s, "id")).second) continue;
+    if (!seen.insert(String(*s, "id")).second) continue;
     out.push_back(s);
     for (Json* up : Upstream(execution, *s)) queue.push_back(up);
     if (Json* p = Parent(execution, *s)) queue.push_back(p);
   }
   return out;
-}
-
-// True when an upstream stage, directly or through NOT_STARTED ones, halted:
-// the stage can never start.
-bool UpstreamHalted(Json& execution, const Json& stage, int depth) {
-  if (depth > 500) return false;
-  for (Json* up : Upstream(execution, stage)) {
-    const std::string s = Str(*up, "status");
-    if (IsHalt(s)) return true;
-    if (s == status::kNotStarted && UpstreamHalted(execution, *up, depth + 1)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 Json StageForExpressions(const Json& stage) {
@@ -119,7 +107,6 @@ using engine_internal::Private;
 using engine_internal::SetStatus;
 using engine_internal::StageForExpressions;
 using engine_internal::StatusOf;
-using engine_internal::UpstreamHalted;
 
 Engine::Engine(Store* store, const Registry* registry, const Clock* clock,
                ExpressionServices* services, EngineOptions options)
@@ -140,8 +127,20 @@ absl::StatusOr<bool> Engine::ProcessOne() {
                          .count();
     options_.observer(first.kind, now_us - work->deliver_at_ms() * 1000);
   }
+  if (options_.max_crashes > 0 && work->crashes() >= options_.max_crashes) {
+    // Handling this message killed the process that many times: handling
+    // it again would only do it again, and again after each restart.
+    const std::string error =
+        absl::StrCat("orca crashed ", work->crashes(), " times handling ",
+                     first.kind, " of this execution; dead-lettered");
+    SPDLOG_ERROR("event=dead_letter kind={} execution={} crashes={}",
+                 first.kind, first.execution_id, work->crashes());
+    work.reset();
+    GiveUp(first, error);
+    return true;
+  }
   Json& exec = work->execution();
-  const std::string exec_id = Str(exec, "id");
+  const std::string exec_id = String(exec, "id");
 
   std::deque<Message> local{first};
   std::vector<Outgoing> remote;
@@ -217,7 +216,11 @@ void Engine::HandleFailure(const Message& m, const absl::Status& error) {
   }
   SPDLOG_ERROR("event=dead_letter kind={} execution={} attempts={} error={}",
                m.kind, m.execution_id, n, error);
-  (void)store_->DeadLetter(m, std::string(error.message()));
+  GiveUp(m, std::string(error.message()));
+}
+
+void Engine::GiveUp(const Message& m, const std::string& error) {
+  (void)store_->DeadLetter(m, error);
   // The execution must not stay RUNNING forever: fail it.
   absl::StatusOr<std::unique_ptr<Work>> w = store_->Lock(m.execution_id);
   if (!w.ok()) return;
@@ -226,7 +229,15 @@ void Engine::HandleFailure(const Message& m, const absl::Status& error) {
   Context c{exec, w->get(), clock_->NowMs(), {}, {}};
   c.effects.work = w->get();
   try {
-    Private(exec)["internalError"] = std::string(error.message());
+    Private(exec)["internalError"] = error;
+    // Shown where users look for a stage's failure (the shape a failed
+    // task leaves).
+    if (Json* stage = FindStage(exec, m.stage_id); stage != nullptr) {
+      Json& context = (*stage)["context"];
+      if (!context.is_object()) context = Json::object();
+      context["exception"] = {
+          {"details", {{"error", error}, {"errors", Json::array({error})}}}};
+    }
     Finish(c, status::kTerminal);
   } catch (const std::exception& e) {
     // A document too broken to finish normally: mark it and move on.
@@ -245,7 +256,7 @@ bool Engine::HasOutsideEffects(const Message& m, Json& exec) const {
   if (stage == nullptr) return false;
   Json* task = FindTask(*stage, m.task_id);
   if (task == nullptr) return false;
-  Task* impl = registry_->FindTask(Str(*task, "name"));
+  Task* impl = registry_->FindTask(String(*task, "name"));
   return impl != nullptr && impl->CommitsAfterRun();
 }
 
@@ -269,13 +280,13 @@ absl::Status Engine::Handle(const Message& m, Context& c) {
 absl::Status Engine::StartExecution(const Message&, Context& c) {
   Json& exec = c.exec;
   if (StatusOf(exec) != status::kNotStarted) return absl::OkStatus();
-  if (Flag(exec, "canceled")) {
+  if (Bool(exec, "canceled")) {
     Finish(c, status::kCanceled);
     return absl::OkStatus();
   }
-  const std::string config = Str(exec, "pipelineConfigId");
-  if (Str(exec, "type") == "PIPELINE" && !config.empty()) {
-    bool limit = Flag(exec, "limitConcurrent");
+  const std::string config = String(exec, "pipelineConfigId");
+  if (String(exec, "type") == "PIPELINE" && !config.empty()) {
+    bool limit = Bool(exec, "limitConcurrent");
     int64_t max = Int(exec, "maxConcurrentExecutions");
     if (limit || max > 0) {
       GENNAKER_ASSIGN_OR_RETURN(int running,
@@ -298,11 +309,11 @@ absl::Status Engine::StartExecution(const Message&, Context& c) {
   }
   std::vector<std::string> initial;
   for (const Json& s : exec["stages"]) {
-    if (!Str(s, "parentStageId").empty()) continue;
+    if (!String(s, "parentStageId").empty()) continue;
     const Json& req = s.contains("requisiteStageRefIds")
                           ? s["requisiteStageRefIds"]
                           : Json::array();
-    if (!req.is_array() || req.empty()) initial.push_back(Str(s, "id"));
+    if (!req.is_array() || req.empty()) initial.push_back(String(s, "id"));
   }
   exec["startTime"] = c.now;
   if (initial.empty()) {
@@ -319,7 +330,7 @@ bool Engine::StageEnabled(const Json& execution, const Json& stage) const {
   const Json& ctx = stage.contains("context") ? stage["context"] : Json();
   if (!ctx.is_object() || !ctx.contains("stageEnabled")) return true;
   const Json& se = ctx["stageEnabled"];
-  std::string text = Str(se, "expression");
+  std::string text = String(se, "expression");
   if (text.empty()) return true;
   if (absl::StartsWith(text, "${") && absl::EndsWith(text, "}")) {
     text = text.substr(2, text.size() - 3);
@@ -332,16 +343,17 @@ bool Engine::StageEnabled(const Json& execution, const Json& stage) const {
       e->Evaluate(EvaluationRoot(exec, stage), Functions(execution, stage));
   if (!v.ok()) return false;
   if (v->is_boolean()) return v->get<bool>();
-  if (v->is_string()) return Flag(Json{{"v", *v}}, "v", false);
+  if (v->is_string()) return Bool(Json{{"v", *v}}, "v", false);
   return false;
 }
 
 void Engine::EvaluateContext(Json& execution, Json& stage) const {
   Json& ctx = Ctx(stage);
   // Keep what the user wrote so that a restart evaluates it again.
-  Private(execution)["original"][Str(stage, "id")] = ctx;
+  Private(execution)["original"][String(stage, "id")] = ctx;
   std::set<std::string> skip{"stageEnabled", "expressionEvaluationSummary"};
-  if (const StageDefinition* def = registry_->FindStage(Str(stage, "type"))) {
+  if (const StageDefinition* def =
+          registry_->FindStage(String(stage, "type"))) {
     for (const std::string& k : def->SelfEvaluatedKeys()) skip.insert(k);
   }
   Json to_eval = Json::object();
@@ -376,8 +388,8 @@ std::vector<std::string> Engine::PlanSynthetic(
     const std::string& owner) const {
   std::vector<std::string> ids;
   if (stages.empty()) return ids;
-  const std::string parent_id = Str(parent, "id");
-  const std::string parent_ref = Str(parent, "refId");
+  const std::string parent_id = String(parent, "id");
+  const std::string parent_ref = String(parent, "refId");
   const char* sep = owner == kBefore ? "<" : ">";
   std::vector<Json> built;
   std::string previous_ref;
@@ -398,19 +410,19 @@ std::vector<std::string> Engine::PlanSynthetic(
     if (!s.parallel && !previous_ref.empty()) {
       st["requisiteStageRefIds"].push_back(previous_ref);
     }
-    previous_ref = Str(st, "refId");
-    ids.push_back(Str(st, "id"));
+    previous_ref = String(st, "refId");
+    ids.push_back(String(st, "id"));
     built.push_back(std::move(st));
   }
   // Before-stages go just before the parent, after-stages just after it.
   Json& all = execution["stages"];
   size_t pos = 0;
   for (; pos < all.size(); ++pos) {
-    if (Str(all[pos], "id") == parent_id) break;
+    if (String(all[pos], "id") == parent_id) break;
   }
   if (owner == kAfter) {
     ++pos;
-    while (pos < all.size() && Str(all[pos], "parentStageId") == parent_id) {
+    while (pos < all.size() && String(all[pos], "parentStageId") == parent_id) {
       ++pos;
     }
   }
@@ -422,16 +434,16 @@ std::vector<std::string> Engine::PlanSynthetic(
 
 absl::Status Engine::StartStage(const Message& m, Context& c) {
   Json& exec = c.exec;
-  if (IsComplete(StatusOf(exec)) || Flag(exec, "canceled")) {
+  if (IsComplete(StatusOf(exec)) || Bool(exec, "canceled")) {
     return absl::OkStatus();
   }
   Json* stage = FindStage(exec, m.stage_id);
   if (stage == nullptr || StatusOf(*stage) != status::kNotStarted) {
     return absl::OkStatus();
   }
-  if (UpstreamHalted(exec, *stage, 0)) {
+  if (UpstreamHalted(exec, *stage)) {
     // This stage can never run; the execution may be finished.
-    if (Str(*stage, "parentStageId").empty()) {
+    if (String(*stage, "parentStageId").empty()) {
       c.Push(kind::kCompleteExecution);
     }
     return absl::OkStatus();
@@ -441,7 +453,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
     if (!AllowsDownstream(StatusOf(*up))) return absl::OkStatus();
   }
   const std::string id = m.stage_id;
-  bool top_level = Str(*stage, "parentStageId").empty();
+  bool top_level = String(*stage, "parentStageId").empty();
   if (top_level && !StageEnabled(exec, *stage)) {
     SetStatus(*stage, status::kSkipped);
     (*stage)["startTime"] = c.now;
@@ -450,7 +462,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
     return absl::OkStatus();
   }
   EvaluateContext(exec, *stage);
-  const std::string type = Str(*stage, "type");
+  const std::string type = String(*stage, "type");
   const StageDefinition* def = registry_->FindStage(type);
   Json& ctx = Ctx(*stage);
   std::vector<SyntheticStage> before;
@@ -462,7 +474,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
           {"errors",
            Json::array({absl::StrCat("Unknown stage type '", type, "'")})}}}};
   } else {
-    if (top_level && Flag(ctx, "restrictExecutionDuringTimeWindow")) {
+    if (top_level && Bool(ctx, "restrictExecutionDuringTimeWindow")) {
       SyntheticStage w{"restrictExecutionDuringTimeWindow",
                        "Restrict Execution During", Json::object(), false};
       for (const char* k : {"restrictedExecutionWindow", "skipRemainingWait"}) {
@@ -498,7 +510,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
   bool started = false;
   for (Json* child : Children(exec, id, kBefore)) {
     if (Upstream(exec, *child).empty()) {
-      c.Push(kind::kStartStage, Str(*child, "id"));
+      c.Push(kind::kStartStage, String(*child, "id"));
       started = true;
     }
   }
@@ -540,9 +552,10 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
     c.Push(kind::kCompleteTask, m.stage_id, m.task_id,
            {{"status", s}, {"originalStatus", original}});
   };
-  if (Flag(exec, "canceled") || IsComplete(StatusOf(exec))) {
+  if (Bool(exec, "canceled") || IsComplete(StatusOf(exec))) {
     // Let the stage undo what it started (e.g. cancel a child pipeline).
-    if (const StageDefinition* d = registry_->FindStage(Str(*stage, "type"))) {
+    if (const StageDefinition* d =
+            registry_->FindStage(String(*stage, "type"))) {
       d->Cancel(exec, *stage, &c.effects);
     }
     complete(status::kCanceled, status::kCanceled);
@@ -555,48 +568,47 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
   }
   if (StatusOf(*stage) != status::kRunning) return absl::OkStatus();
   Json& ctx = Ctx(*stage);
-  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
-  if (Flag(ctx, "manualSkip") && def != nullptr && def->CanManuallySkip()) {
+  const StageDefinition* def = registry_->FindStage(String(*stage, "type"));
+  if (Bool(ctx, "manualSkip") && def != nullptr && def->CanManuallySkip()) {
     complete(status::kSkipped, status::kSkipped);
     return absl::OkStatus();
   }
-  Task* impl = registry_->FindTask(Str(*task, "name"));
+  Task* impl = registry_->FindTask(String(*task, "name"));
   if (impl == nullptr) {
     ctx["exception"] =
-        TaskResult::Terminal(
-            absl::StrCat("No task implementation '", Str(*task, "name"), "'"))
+        TaskResult::Terminal(absl::StrCat("No task implementation '",
+                                          String(*task, "name"), "'"))
             .context["exception"];
     complete(FailureStatus(*stage), status::kTerminal);
     return absl::OkStatus();
   }
   // Timeouts: the task's own, and the nearest stageTimeoutMs up the parents.
   int64_t paused = PausedMs(exec);
-  int64_t task_elapsed = c.now - Int(*task, "startTime", c.now) - paused;
-  int64_t timeout = impl->TimeoutMs(*stage);
-  bool timed_out = timeout > 0 && task_elapsed > timeout;
-  if (Str(*stage, "type") != "restrictExecutionDuringTimeWindow") {
+  bool timed_out = TaskTimedOut(c.now, Int(*task, "startTime", c.now), paused,
+                                impl->TimeoutMs(*stage));
+  if (String(*stage, "type") != "restrictExecutionDuringTimeWindow") {
     for (Json* s = stage; s != nullptr && !timed_out; s = Parent(exec, *s)) {
       int64_t limit = Int(Ctx(*s), "stageTimeoutMs");
       if (limit > 0) {
         int64_t window = 0;
-        for (Json* w : Children(exec, Str(*s, "id"), kBefore)) {
-          if (Str(*w, "type") == "restrictExecutionDuringTimeWindow") {
+        for (Json* w : Children(exec, String(*s, "id"), kBefore)) {
+          if (String(*w, "type") == "restrictExecutionDuringTimeWindow") {
             window += Int(*w, "endTime", c.now) - Int(*w, "startTime", c.now);
           }
         }
-        timed_out =
-            c.now - Int(*s, "startTime", c.now) - paused - window > limit;
+        timed_out = StageTimedOut(c.now, Int(*s, "startTime", c.now), paused,
+                                  window, limit);
         break;
       }
     }
   }
   if (timed_out) {
-    if (Flag(ctx, "markSuccessfulOnTimeout")) {
+    if (Bool(ctx, "markSuccessfulOnTimeout")) {
       complete(status::kSucceeded, status::kSucceeded);
     } else {
       ctx["exception"] =
           TaskResult::Terminal(
-              absl::StrCat("Task '", Str(*task, "name"), "' timed out"))
+              absl::StrCat("Task '", String(*task, "name"), "' timed out"))
               .context["exception"];
       complete(FailureStatus(*stage), status::kTerminal);
     }
@@ -616,10 +628,16 @@ absl::Status Engine::RunTask(const Message& m, Context& c) {
     return out;
   };
   c.commit_now = impl->CommitsAfterRun();
+  if (!options_.crash_on_stage_type.empty() &&
+      String(*stage, "type") == options_.crash_on_stage_type) {
+    SPDLOG_ERROR("event=test_crash stage_type={}",
+                 options_.crash_on_stage_type);
+    std::abort();
+  }
   absl::StatusOr<TaskResult> result = impl->Execute(input);
   if (!result.ok()) {
     SPDLOG_INFO("event=task_failed execution={} stage={} task={} error={}",
-                Str(exec, "id"), m.stage_id, Str(*task, "name"),
+                String(exec, "id"), m.stage_id, String(*task, "name"),
                 result.status());
     result = TaskResult::Terminal(std::string(result.status().message()));
   }
@@ -651,12 +669,12 @@ absl::Status Engine::CompleteTask(const Message& m, Context& c) {
   if (stage == nullptr) return absl::OkStatus();
   Json* task = FindTask(*stage, m.task_id);
   if (task == nullptr || IsComplete(StatusOf(*task))) return absl::OkStatus();
-  const std::string st = Str(m.extra, "status");
-  const std::string original = Str(m.extra, "originalStatus");
+  const std::string st = String(m.extra, "status");
+  const std::string original = String(m.extra, "originalStatus");
   SetStatus(*task, st);
   (*task)["endTime"] = c.now;
   const Json& tasks = (*stage)["tasks"];
-  bool last = Str(tasks.back(), "id") == m.task_id;
+  bool last = String(tasks.back(), "id") == m.task_id;
   bool stop =
       IsHalt(st) || st == status::kSkipped ||
       (st == status::kFailedContinue && original != status::kFailedContinue);
@@ -670,37 +688,24 @@ absl::Status Engine::CompleteTask(const Message& m, Context& c) {
 }
 
 std::string Engine::DetermineStageStatus(Json& execution, Json& stage) const {
-  const std::string id = Str(stage, "id");
+  const std::string id = String(stage, "id");
   Json& ctx = Ctx(stage);
-  if (Flag(ctx, "manualSkip")) return status::kSkipped;
-  std::vector<std::string> all;
-  bool after_pending = false;
-  for (Json* s : Children(execution, id, kBefore)) all.push_back(StatusOf(*s));
+  StageOutcome outcome;
+  outcome.manual_skip = Bool(ctx, "manualSkip");
+  for (Json* s : Children(execution, id, kBefore)) {
+    outcome.statuses.push_back(StatusOf(*s));
+  }
   for (Json* s : Children(execution, id, kAfter)) {
     if (StatusOf(*s) == status::kNotStarted) {
-      after_pending = true;
+      outcome.after_stages_pending = true;
     } else {
-      all.push_back(StatusOf(*s));
+      outcome.statuses.push_back(StatusOf(*s));
     }
   }
-  for (const Json& t : stage["tasks"]) all.push_back(StatusOf(t));
-  if (Flag(ctx, "beforeStagePlanningFailed")) {
-    all.push_back(FailureStatus(stage));
-  }
-  auto has = [&](const char* s) {
-    return std::find(all.begin(), all.end(), s) != all.end();
-  };
-  if (all.empty() && !after_pending) return status::kSkipped;
-  if (has(status::kTerminal)) return FailureStatus(stage);
-  if (has(status::kStopped)) return status::kStopped;
-  if (has(status::kCanceled)) return status::kCanceled;
-  if (has(status::kFailedContinue)) return status::kFailedContinue;
-  bool all_ok = std::all_of(all.begin(), all.end(), [](const std::string& s) {
-    return s == status::kSucceeded || s == status::kSkipped;
-  });
-  if (all_ok && after_pending) return status::kRunning;
-  if (all_ok) return status::kSucceeded;
-  return status::kTerminal;
+  for (const Json& t : stage["tasks"]) outcome.statuses.push_back(StatusOf(t));
+  outcome.planning_failed = Bool(ctx, "beforeStagePlanningFailed");
+  outcome.failure_status = FailureStatus(stage);
+  return RollUpStageStatus(outcome);
 }
 
 absl::Status Engine::CompleteStage(const Message& m, Context& c) {
@@ -716,7 +721,7 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
   if (RunOnFailureStages(c, id, st)) return absl::OkStatus();
   stage = FindStage(exec, id);
   if (!IsHalt(st) && st != status::kFailedContinue) {
-    const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+    const StageDefinition* def = registry_->FindStage(String(*stage, "type"));
     if (def != nullptr && Children(exec, id, kAfter).empty()) {
       PlanSynthetic(exec, *stage, def->AfterStages(*stage), kAfter);
       stage = FindStage(exec, id);
@@ -725,7 +730,7 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
     for (Json* child : Children(exec, id, kAfter)) {
       if (StatusOf(*child) == status::kNotStarted &&
           Upstream(exec, *child).empty()) {
-        c.Push(kind::kStartStage, Str(*child, "id"));
+        c.Push(kind::kStartStage, String(*child, "id"));
         started = true;
       }
     }
@@ -740,7 +745,8 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
     for (auto it = summary.begin(); it != summary.end(); ++it) {
       if (!it.value().is_array()) continue;
       for (const Json& e : it.value()) {
-        if (Str(e, "level") == "ERROR") errors.push_back(Str(e, "description"));
+        if (String(e, "level") == "ERROR")
+          errors.push_back(String(e, "description"));
       }
     }
     if (!errors.empty()) {
@@ -751,23 +757,23 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
       Json& all = details["errors"];
       if (!all.is_array()) all = Json::array();
       for (Json& e : errors) all.push_back(std::move(e));
-      if (Flag(ctx, "failOnFailedExpressions")) st = status::kTerminal;
+      if (Bool(ctx, "failOnFailedExpressions")) st = status::kTerminal;
     }
   }
   const bool siblings_continue =
-      Flag(ctx, "allowSiblingStagesToContinueOnFailure");
+      Bool(ctx, "allowSiblingStagesToContinueOnFailure");
   SetStatus(*stage, st);
   (*stage)["endTime"] = c.now;  // may move the context: do not use ctx below
-  if (!Str(*stage, "parentStageId").empty()) {
-    const std::string parent = Str(*stage, "parentStageId");
+  if (!String(*stage, "parentStageId").empty()) {
+    const std::string parent = String(*stage, "parentStageId");
     if (AllowsDownstream(st) &&
         !(st == status::kFailedContinue && !siblings_continue)) {
       std::vector<Json*> next = Downstream(exec, *stage);
       if (next.empty()) {
         c.Push(kind::kContinueParentStage, parent, "",
-               {{"owner", Str(*stage, "syntheticStageOwner")}});
+               {{"owner", String(*stage, "syntheticStageOwner")}});
       }
-      for (Json* n : next) c.Push(kind::kStartStage, Str(*n, "id"));
+      for (Json* n : next) c.Push(kind::kStartStage, String(*n, "id"));
     } else {
       c.Push(kind::kCompleteStage, parent);
     }
@@ -810,7 +816,7 @@ bool Engine::RunOnFailureStages(Context& c, const std::string& id,
     return false;
   }
   Json* stage = FindStage(exec, id);
-  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
+  const StageDefinition* def = registry_->FindStage(String(*stage, "type"));
   if (def == nullptr) return false;
   std::vector<SyntheticStage> stages = def->OnFailureStages(*stage);
   if (stages.empty()) return false;
@@ -823,7 +829,7 @@ bool Engine::RunOnFailureStages(Context& c, const std::string& id,
     }
   }
   SPDLOG_INFO("event=on_failure_stages execution={} stage={} count={}",
-              Str(exec, "id"), id, ids.size());
+              String(exec, "id"), id, ids.size());
   return true;
 }
 
@@ -833,7 +839,7 @@ void Engine::StartNext(Context& c, Json& stage) {
     c.Push(kind::kCompleteExecution);
     return;
   }
-  for (Json* n : next) c.Push(kind::kStartStage, Str(*n, "id"));
+  for (Json* n : next) c.Push(kind::kStartStage, String(*n, "id"));
 }
 
 absl::Status Engine::ContinueParentStage(const Message& m, Context& c) {
@@ -841,7 +847,7 @@ absl::Status Engine::ContinueParentStage(const Message& m, Context& c) {
   if (parent == nullptr || StatusOf(*parent) != status::kRunning) {
     return absl::OkStatus();
   }
-  const std::string owner = Str(m.extra, "owner");
+  const std::string owner = String(m.extra, "owner");
   std::vector<Json*> children = Children(c.exec, m.stage_id, owner);
   const Json* on_failure = OnFailurePlan(c.exec, m.stage_id);
   if (owner == kAfter && on_failure != nullptr) {
@@ -880,14 +886,14 @@ absl::Status Engine::CompleteExecution(const Message&, Context& c) {
   if (StatusOf(exec) == status::kNotStarted) return absl::OkStatus();
   std::vector<Json*> top;
   for (Json& s : exec["stages"]) {
-    if (Str(s, "parentStageId").empty()) top.push_back(&s);
+    if (String(s, "parentStageId").empty()) top.push_back(&s);
   }
   auto any = [&](const char* st) {
     return std::any_of(top.begin(), top.end(),
                        [&](Json* s) { return StatusOf(*s) == st; });
   };
   std::string final_status;
-  if (Flag(exec, "canceled")) {
+  if (Bool(exec, "canceled")) {
     final_status = status::kCanceled;
   } else if (std::all_of(top.begin(), top.end(), [](Json* s) {
                return AllowsDownstream(StatusOf(*s));
@@ -916,7 +922,7 @@ absl::Status Engine::CompleteExecution(const Message&, Context& c) {
     final_status = status::kSucceeded;
     for (Json* s : top) {
       if (StatusOf(*s) == status::kStopped &&
-          Flag(Ctx(*s), "completeOtherBranchesThenFail")) {
+          Bool(Ctx(*s), "completeOtherBranchesThenFail")) {
         final_status = status::kTerminal;
       }
     }
@@ -933,22 +939,23 @@ void Engine::CancelRunning(Context& c) {
   for (const Json& s : exec["stages"]) {
     std::string st = StatusOf(s);
     if (st == status::kRunning || st == status::kPaused) {
-      ids.push_back(Str(s, "id"));
+      ids.push_back(String(s, "id"));
     }
   }
   for (const std::string& id : ids) {
     Json* stage = FindStage(exec, id);
     if (const StageDefinition* def =
-            registry_->FindStage(Str(*stage, "type"))) {
+            registry_->FindStage(String(*stage, "type"))) {
       def->Cancel(exec, *stage, &c.effects);
     }
     stage = FindStage(exec, id);
     for (Json& t : (*stage)["tasks"]) {
       std::string st = StatusOf(t);
       if (st == status::kRunning || st == status::kPaused) {
-        if (Task* impl = registry_->FindTask(Str(t, "name"))) {
-          TaskInput input{exec,         *stage,     Ctx(*stage), c.now,
-                          Str(t, "id"), &c.effects, {}};
+        if (Task* impl = registry_->FindTask(String(t, "name"))) {
+          TaskInput input{exec,  *stage,          Ctx(*stage),
+                          c.now, String(t, "id"), &c.effects,
+                          {}};
           impl->OnCancel(input);
         }
         SetStatus(t, status::kCanceled);
@@ -967,37 +974,39 @@ void Engine::Finish(Context& c, const std::string& final_status) {
   SetStatus(exec, final_status);
   exec["endTime"] = c.now;
   Private(exec).erase("waiting");
-  const std::string config = Str(exec, "pipelineConfigId");
-  if (!config.empty() && (Flag(exec, "limitConcurrent") ||
+  const std::string config = String(exec, "pipelineConfigId");
+  if (!config.empty() && (Bool(exec, "limitConcurrent") ||
                           Int(exec, "maxConcurrentExecutions") > 0)) {
     // Orders this end against concurrent start decisions of the config.
     (void)c.work->LockConfigCountRunning(config);
   }
-  if (!config.empty() && Str(exec, "type") == "PIPELINE" && ever_started) {
+  if (!config.empty() && String(exec, "type") == "PIPELINE" && ever_started) {
     c.Push(kind::kStartWaitingExecutions, "", "",
            {{"pipelineConfigId", config},
-            {"purgeQueue", !Flag(exec, "keepWaitingPipelines")}});
+            {"purgeQueue", !Bool(exec, "keepWaitingPipelines")}});
   }
   // Wake a parent pipeline's monitoring task at once.
   const Json& trigger = exec.contains("trigger") ? exec["trigger"] : Json();
-  if (Str(trigger, "type") == "pipeline" &&
+  if (String(trigger, "type") == "pipeline" &&
       trigger.contains("parentExecution")) {
-    std::string parent = Str(trigger["parentExecution"], "id");
+    std::string parent = String(trigger["parentExecution"], "id");
     if (!parent.empty()) {
       c.Push(kind::kRescheduleExecution, "", "", Json::object(), 0, parent);
     }
   }
   SPDLOG_INFO("event=execution_complete execution={} application={} status={}",
-              Str(exec, "id"), Str(exec, "application"), final_status);
+              String(exec, "id"), String(exec, "application"), final_status);
 }
 
 absl::Status Engine::CancelExecution(const Message& m, Context& c) {
   Json& exec = c.exec;
   if (IsComplete(StatusOf(exec))) return absl::OkStatus();
   exec["canceled"] = true;
-  if (!exec.contains("canceledBy")) exec["canceledBy"] = Str(m.extra, "user");
-  if (!exec.contains("cancellationReason") && !Str(m.extra, "reason").empty()) {
-    exec["cancellationReason"] = Str(m.extra, "reason");
+  if (!exec.contains("canceledBy"))
+    exec["canceledBy"] = String(m.extra, "user");
+  if (!exec.contains("cancellationReason") &&
+      !String(m.extra, "reason").empty()) {
+    exec["cancellationReason"] = String(m.extra, "reason");
   }
   Finish(c, status::kCanceled);
   return absl::OkStatus();
@@ -1008,7 +1017,8 @@ absl::Status Engine::RescheduleExecution(const Message&, Context& c) {
     if (StatusOf(s) != status::kRunning) continue;
     for (const Json& t : s["tasks"]) {
       if (StatusOf(t) == status::kRunning) {
-        c.Push(kind::kRunTask, Str(s, "id"), Str(t, "id"), Json::object(), 1);
+        c.Push(kind::kRunTask, String(s, "id"), String(t, "id"), Json::object(),
+               1);
       }
     }
   }
@@ -1016,12 +1026,12 @@ absl::Status Engine::RescheduleExecution(const Message&, Context& c) {
 }
 
 absl::Status Engine::StartWaitingExecutions(const Message& m, Context& c) {
-  const std::string config = Str(m.extra, "pipelineConfigId");
+  const std::string config = String(m.extra, "pipelineConfigId");
   if (config.empty()) return absl::OkStatus();
   GENNAKER_ASSIGN_OR_RETURN(std::vector<std::string> waiting,
                             c.work->Waiting(config));
   if (waiting.empty()) return absl::OkStatus();
-  if (Flag(m.extra, "purgeQueue")) {
+  if (Bool(m.extra, "purgeQueue")) {
     for (size_t i = 0; i + 1 < waiting.size(); ++i) {
       c.Push(kind::kCancelExecution, "", "",
              {{"user", "spinnaker"},

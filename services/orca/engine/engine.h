@@ -50,6 +50,13 @@ struct EngineOptions {
   // Handler failures before a message is dead-lettered and its execution
   // marked TERMINAL.
   int max_attempts = 8;
+  // Handlings of one message during which the process died (Work::crashes)
+  // before the message is dead-lettered and its execution marked TERMINAL,
+  // so that a message that kills orca does not kill every restart; 0: never.
+  int max_crashes = 3;
+  // Test only: the process aborts when a task of a stage of this type is
+  // about to run (crash-recovery tests set it from GENNAKER_TEST_CRASH_ON).
+  std::string crash_on_stage_type;
   // First retry delay after a handler failure (doubles per attempt).
   int64_t retry_base_ms = 200;
   QueueObserver observer;
@@ -132,6 +139,8 @@ class Engine {
                           const std::string& st) const;
   void CancelRunning(Context& c);
   void HandleFailure(const Message& m, const absl::Status& error);
+  // Dead-letters `m` and ends its execution TERMINAL with `error`.
+  void GiveUp(const Message& m, const std::string& error);
 
   Store* store_;
   const Registry* registry_;

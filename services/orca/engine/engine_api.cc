@@ -81,7 +81,7 @@ absl::Status Engine::Resume(const std::string& id, const std::string& user,
       if (StatusOf(t) == status::kPaused) SetStatus(t, status::kRunning);
       if (StatusOf(t) == status::kRunning) {
         Outgoing o;
-        o.message = {kind::kRunTask, id, Str(s, "id"), Str(t, "id")};
+        o.message = {kind::kRunTask, id, String(s, "id"), String(t, "id")};
         out.push_back(o);
       }
     }
@@ -103,11 +103,12 @@ absl::StatusOr<Json> Engine::UpdateStage(const std::string& id,
     return absl::NotFoundError(
         absl::StrCat("No stage '", stage_id, "' in execution ", id));
   }
-  const StageDefinition* def = registry_->FindStage(Str(*stage, "type"));
-  if (Flag(patch, "manualSkip") &&
+  const StageDefinition* def = registry_->FindStage(String(*stage, "type"));
+  if (Bool(patch, "manualSkip") &&
       (def == nullptr || !def->CanManuallySkip())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Stage type '", Str(*stage, "type"), "' cannot be skipped manually"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("Stage type '", String(*stage, "type"),
+                     "' cannot be skipped manually"));
   }
   int64_t now = clock_->NowMs();
   MergeInto(Ctx(*stage), patch);
@@ -117,13 +118,13 @@ absl::StatusOr<Json> Engine::UpdateStage(const std::string& id,
                               {"lastModifiedTime", now}};
   std::vector<Outgoing> out;
   for (Json& s : exec["stages"]) {
-    if (Str(s, "id") != stage_id && Str(s, "parentStageId") != stage_id) {
+    if (String(s, "id") != stage_id && String(s, "parentStageId") != stage_id) {
       continue;
     }
     for (Json& t : s["tasks"]) {
       if (StatusOf(t) == status::kRunning) {
         Outgoing o;
-        o.message = {kind::kRunTask, id, Str(s, "id"), Str(t, "id")};
+        o.message = {kind::kRunTask, id, String(s, "id"), String(t, "id")};
         out.push_back(o);
       }
     }
@@ -147,11 +148,11 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   std::string st = StatusOf(*stage);
   if (!IsComplete(st) && st != status::kNotStarted) {
     return absl::FailedPreconditionError(
-        absl::StrCat("Stage '", Str(*stage, "name"), "' is ", st,
+        absl::StrCat("Stage '", String(*stage, "name"), "' is ", st,
                      "; only a finished stage can be restarted"));
   }
   int64_t now = clock_->NowMs();
-  const std::string top_id = Str(*stage, "id");
+  const std::string top_id = String(*stage, "id");
   Json& ctx = Ctx(*stage);
   Json details = {{"restartedBy", user}, {"restartTime", now}};
   if (ctx.contains("exception"))
@@ -163,7 +164,8 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   for (size_t i = 0; i < reset.size(); ++i) {
     Json* s = FindStage(exec, reset[i]);
     for (Json* d : Downstream(exec, *s)) {
-      if (queued.insert(Str(*d, "id")).second) reset.push_back(Str(*d, "id"));
+      if (queued.insert(String(*d, "id")).second)
+        reset.push_back(String(*d, "id"));
     }
   }
   std::set<std::string> removed;
@@ -171,7 +173,7 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
     Json* s = FindStage(exec, sid);
     Json& original = Private(exec)["original"];
     if (original.contains(sid)) (*s)["context"] = original[sid];
-    if (const StageDefinition* def = registry_->FindStage(Str(*s, "type"))) {
+    if (const StageDefinition* def = registry_->FindStage(String(*s, "type"))) {
       def->PrepareRestart(*s);
     }
     Json& c = Ctx(*s);
@@ -192,9 +194,9 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
       std::string p = frontier.back();
       frontier.pop_back();
       for (const Json& x : exec["stages"]) {
-        if (Str(x, "parentStageId") == p) {
-          removed.insert(Str(x, "id"));
-          frontier.push_back(Str(x, "id"));
+        if (String(x, "parentStageId") == p) {
+          removed.insert(String(x, "id"));
+          frontier.push_back(String(x, "id"));
         }
       }
     }
@@ -209,7 +211,7 @@ absl::StatusOr<Json> Engine::RestartStage(const std::string& id,
   }
   Json kept = Json::array();
   for (Json& x : exec["stages"]) {
-    if (!removed.count(Str(x, "id"))) kept.push_back(std::move(x));
+    if (!removed.count(String(x, "id"))) kept.push_back(std::move(x));
   }
   exec["stages"] = std::move(kept);
   FindStage(exec, top_id)->at("context")["restartDetails"] = details;

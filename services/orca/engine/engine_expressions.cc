@@ -1,14 +1,13 @@
 // Expressions as a stage sees them: the evaluation root and the helper
 // functions bound to the execution.
 #include <algorithm>
-#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/log/log.h"
+#include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
 #include "services/orca/engine/engine.h"
 #include "services/orca/engine/engine_internal.h"
@@ -31,10 +30,7 @@ Json Engine::EvaluationRoot(const Json& execution, const Json& stage) {
   if (stage.contains("context")) MergeInto(root, stage["context"]);
   Json view = PublicView(execution);
   Json trigger = view.contains("trigger") ? view["trigger"] : Json::object();
-  root["parameters"] =
-      trigger.contains("parameters") && trigger["parameters"].is_object()
-          ? trigger["parameters"]
-          : Json::object();
+  root["parameters"] = spinnaker::Object(trigger, "parameters");
   root["trigger"] = std::move(trigger);
   root["execution"] = std::move(view);
   return root;
@@ -44,8 +40,17 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
                                                const Json& stage) const {
   using expression::FunctionRegistry;
   FunctionRegistry f = FunctionRegistry::WithBuiltins();
-  auto stages = std::make_shared<Json>(
-      execution.contains("stages") ? execution["stages"] : Json::array());
+  // One copy of the execution shared by the functions (they may outlive the
+  // caller's document).
+  auto exec = std::make_shared<Json>(execution);
+  if (!exec->contains("stages")) (*exec)["stages"] = Json::array();
+  std::shared_ptr<const Json> stages(exec, &(*exec)["stages"]);
+  // Functions of the stage types (e.g. #deployedServerGroups).
+  for (const auto& [name, fn] : registry_->ExpressionFunctions()) {
+    f.Register(name, [exec, fn](const std::vector<Json>& args) {
+      return fn(*exec, args);
+    });
+  }
   auto one_string = [](const std::vector<Json>& args,
                        const char* fn) -> absl::StatusOr<std::string> {
     if (args.size() != 1 || !args[0].is_string()) {
@@ -59,7 +64,7 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
       [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
         GENNAKER_ASSIGN_OR_RETURN(std::string key, one_string(a, "stage"));
         for (const Json& s : *stages) {
-          if (Str(s, "name") == key || Str(s, "id") == key) {
+          if (String(s, "name") == key || String(s, "id") == key) {
             return StageForExpressions(s);
           }
         }
@@ -72,7 +77,7 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
         GENNAKER_ASSIGN_OR_RETURN(std::string key,
                                   one_string(a, "stageByRefId"));
         for (const Json& s : *stages) {
-          if (Str(s, "refId") == key) return StageForExpressions(s);
+          if (String(s, "refId") == key) return StageForExpressions(s);
         }
         return absl::NotFoundError(
             absl::StrCat("Unable to locate stage with refId [", key, "]"));
@@ -83,7 +88,7 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
         GENNAKER_ASSIGN_OR_RETURN(std::string key,
                                   one_string(a, "stageExists"));
         for (const Json& s : *stages) {
-          if (Str(s, "name") == key || Str(s, "id") == key) return true;
+          if (String(s, "name") == key || String(s, "id") == key) return true;
         }
         return false;
       });
@@ -91,7 +96,7 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
       [stages, one_string](const std::vector<Json>& a) -> absl::StatusOr<Json> {
     GENNAKER_ASSIGN_OR_RETURN(std::string key, one_string(a, "judgment"));
     for (const Json& s : *stages) {
-      if (Str(s, "name") == key && Str(s, "type") == "manualJudgment") {
+      if (String(s, "name") == key && String(s, "type") == "manualJudgment") {
         const Json& c = s.contains("context") ? s["context"] : Json();
         if (c.is_object() && c.contains("judgmentInput")) {
           return c["judgmentInput"];
@@ -104,93 +109,19 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
   };
   f.Register("judgment", judgment);
   f.Register("judgement", judgment);
-  // Server groups made by the execution's succeeded createServerGroup /
-  // cloneServerGroup stages (of the deploy stages named or with the ids
-  // given, or all): [{account, capacity, parentStage, region, serverGroup,
-  // image?}].
-  f.Register(
-      "deployedServerGroups",
-      [stages](const std::vector<Json>& a) -> absl::StatusOr<Json> {
-        std::set<std::string> wanted;
-        for (const Json& x : a) {
-          if (x.is_string()) wanted.insert(x.get<std::string>());
-          if (x.is_array()) {
-            for (const Json& y : x) {
-              if (y.is_string()) wanted.insert(y.get<std::string>());
-            }
-          }
-        }
-        auto by_id = [&](const std::string& id) -> const Json* {
-          for (const Json& s : *stages) {
-            if (Str(s, "id") == id) return &s;
-          }
-          return nullptr;
-        };
-        Json out = Json::array();
-        for (const Json& s : *stages) {
-          const std::string type = Str(s, "type");
-          if ((type != "createServerGroup" && type != "cloneServerGroup") ||
-              Str(s, "status") != status::kSucceeded) {
-            continue;
-          }
-          const Json* parent = by_id(Str(s, "parentStageId"));
-          if (!wanted.empty() && !wanted.count(Str(s, "name")) &&
-              !wanted.count(Str(s, "id")) &&
-              (parent == nullptr || (!wanted.count(Str(*parent, "name")) &&
-                                     !wanted.count(Str(*parent, "id"))))) {
-            continue;
-          }
-          const Json& ctx = s.contains("context") ? s["context"] : Json();
-          if (!ctx.is_object() || !ctx.contains("deploy.server.groups") ||
-              !ctx["deploy.server.groups"].is_object()) {
-            continue;
-          }
-          std::string account = Str(ctx, "deploy.account.name");
-          if (account.empty()) account = Str(ctx, "credentials");
-          Json capacity = ctx.contains("savedCapacity") ? ctx["savedCapacity"]
-                          : ctx.contains("capacity")    ? ctx["capacity"]
-                                                        : Json::object();
-          std::string image = Str(ctx, "amiName");
-          if (image.empty()) image = Str(ctx, "image");
-          if (image.empty() && ctx.contains("command") &&
-              ctx["command"].is_array()) {
-            std::vector<std::string> argv;
-            for (const Json& w : ctx["command"]) {
-              argv.push_back(w.is_string() ? w.get<std::string>() : Dump(w));
-            }
-            image = absl::StrJoin(argv, " ");
-          }
-          const Json& groups = ctx["deploy.server.groups"];
-          for (auto it = groups.begin(); it != groups.end(); ++it) {
-            if (!it->is_array()) continue;
-            for (const Json& name : *it) {
-              Json one = {{"account", account},
-                          {"capacity", capacity},
-                          {"parentStage", parent != nullptr ? Str(*parent, "id")
-                                                            : Str(s, "id")},
-                          {"region", it.key()},
-                          {"serverGroup", name}};
-              if (!image.empty()) one["image"] = image;
-              out.push_back(std::move(one));
-            }
-          }
-        }
-        return out;
-      });
   auto current = std::make_shared<Json>(StageForExpressions(stage));
   f.Register("currentStage",
              [current](const std::vector<Json>&) -> absl::StatusOr<Json> {
                return *current;
              });
-  std::string user = execution.contains("trigger")
-                         ? Str(execution["trigger"], "user")
-                         : std::string();
-  if (user.empty()) user = "anonymous";
+  const std::string user = spinnaker::UserOrAnonymous(
+      execution.contains("trigger") ? String(execution["trigger"], "user")
+                                    : std::string());
   f.Register("currentUser",
              [user](const std::vector<Json>&) -> absl::StatusOr<Json> {
                return user;
              });
-  std::string app = Str(execution, "application");
+  std::string app = String(execution, "application");
   ExpressionServices* services = services_;
   auto pipeline_id = [services, app, one_string](
                          const std::vector<Json>& a,
@@ -225,11 +156,11 @@ expression::FunctionRegistry Engine::Functions(const Json& execution,
       "jsonFromUrl",
       [fetch](const std::vector<Json>& a) -> absl::StatusOr<Json> {
         GENNAKER_ASSIGN_OR_RETURN(std::string body, fetch(a));
-        Json j = Json::parse(body, nullptr, false);
-        if (j.is_discarded()) {
+        absl::StatusOr<Json> j = spinnaker::ParseJson(body, "the URL's body");
+        if (!j.ok()) {
           return absl::InvalidArgumentError("the URL did not return JSON");
         }
-        return j;
+        return *j;
       });
   f.Register(
       "propertiesFromUrl",

@@ -29,9 +29,6 @@ Json& Ctx(Json& stage);
 void MergeInto(Json& target, const Json& source);
 // The stage and all its upstream stages and parents, nearest first.
 std::vector<const Json*> Ancestors(Json& execution, const Json& stage);
-// True when an upstream stage, directly or through NOT_STARTED ones, halted:
-// the stage can never start.
-bool UpstreamHalted(Json& execution, const Json& stage, int depth);
 // A stage as expressions see it (with hasSucceeded / hasFailed).
 Json StageForExpressions(const Json& stage);
 int64_t PausedMs(const Json& execution);
@@ -54,7 +51,7 @@ struct Engine::Context {
     Outgoing o;
     o.message.kind = k;
     o.message.execution_id =
-        execution_id.empty() ? Str(exec, "id") : std::move(execution_id);
+        execution_id.empty() ? String(exec, "id") : std::move(execution_id);
     o.message.stage_id = stage_id;
     o.message.task_id = task_id;
     o.message.extra = std::move(extra);

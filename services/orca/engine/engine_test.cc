@@ -29,17 +29,18 @@ class FakeFront50 : public Front50 {
   absl::StatusOr<Json> PipelineByName(const std::string& app,
                                       const std::string& name) override {
     for (auto& [id, p] : pipelines) {
-      if (Str(p, "application") == app && Str(p, "name") == name) return p;
+      if (String(p, "application") == app && String(p, "name") == name)
+        return p;
     }
     return absl::NotFoundError("no pipeline " + name);
   }
   absl::Status UpsertApplication(const Json& a) override {
-    apps[Str(a, "name")] = a;
+    apps[String(a, "name")] = a;
     return absl::OkStatus();
   }
   absl::Status UpdateApplication(const Json& a) override {
-    if (!apps.count(Str(a, "name"))) return absl::NotFoundError("no app");
-    apps[Str(a, "name")] = a;
+    if (!apps.count(String(a, "name"))) return absl::NotFoundError("no app");
+    apps[String(a, "name")] = a;
     return absl::OkStatus();
   }
   absl::Status DeleteApplication(const std::string& name) override {
@@ -47,7 +48,7 @@ class FakeFront50 : public Front50 {
     return absl::OkStatus();
   }
   absl::Status UpsertProject(const Json& p) override {
-    projects[Str(p, "name")] = p;
+    projects[String(p, "name")] = p;
     return absl::OkStatus();
   }
   absl::Status DeleteProject(const std::string& name) override {
@@ -66,7 +67,7 @@ class Lookups : public ExpressionServices {
                                          const std::string& name) override {
     auto p = f_->PipelineByName(app, name);
     if (!p.ok()) return p.status();
-    return Str(*p, "id");
+    return String(*p, "id");
   }
   absl::StatusOr<std::string> FetchUrl(const std::string&) override {
     return absl::UnimplementedError("no HTTP in unit tests");
@@ -126,13 +127,13 @@ class EngineTest : public ::testing::Test {
   Json Get(const std::string& id) { return testing::GetExecution(&store_, id); }
   static const Json& StageByRef(const Json& e, const std::string& ref) {
     for (const Json& s : e["stages"]) {
-      if (Str(s, "refId") == ref) return s;
+      if (String(s, "refId") == ref) return s;
     }
     static Json none;
     return none;
   }
   static std::string StatusOfRef(const Json& e, const std::string& ref) {
-    return Str(StageByRef(e, ref), "status");
+    return String(StageByRef(e, ref), "status");
   }
 
   ManualClock clock_;
@@ -181,7 +182,7 @@ TEST_F(EngineTest, FanOutAndFanIn) {
                             Wait("3", {"1"}, 10), Wait("4", {"2", "3"})}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   for (const char* r : {"1", "2", "3", "4"})
     EXPECT_EQ(StatusOfRef(e, r), "SUCCEEDED");
   // 2 and 3 ran in parallel after 1; 4 started only when both were done.
@@ -202,7 +203,7 @@ TEST_F(EngineTest, LinearPipelineWithoutRefIds) {
                             {{"type", "wait"}, {"waitTime", 1}}}}});
   Run(10000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   EXPECT_EQ(e["stages"][1]["requisiteStageRefIds"], Json::array({"0"}));
   EXPECT_GE(Int(e["stages"][1], "startTime"), Int(e["stages"][0], "endTime"));
 }
@@ -218,21 +219,22 @@ TEST_F(EngineTest, DisabledStageIsSkippedAndDownstreamRuns) {
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "2"), "SKIPPED");
   EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, FailPipelineStopsEverything) {
   std::string id = Start({{"stages", {Failing("1", {}), Wait("2", {"1"})}}});
   Run(1000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
   // The synthetic precondition stage carries the error.
   EXPECT_EQ(StatusOfRef(e, "1<1"), "TERMINAL");
-  EXPECT_EQ(Str(StageByRef(e, "1<1"), "parentStageId"),
-            Str(StageByRef(e, "1"), "id"));
-  EXPECT_EQ(Str(StageByRef(e, "1<1"), "syntheticStageOwner"), "STAGE_BEFORE");
+  EXPECT_EQ(String(StageByRef(e, "1<1"), "parentStageId"),
+            String(StageByRef(e, "1"), "id"));
+  EXPECT_EQ(String(StageByRef(e, "1<1"), "syntheticStageOwner"),
+            "STAGE_BEFORE");
 }
 
 TEST_F(EngineTest, FailPipelineFalseStopsOnlyItsBranch) {
@@ -244,7 +246,7 @@ TEST_F(EngineTest, FailPipelineFalseStopsOnlyItsBranch) {
   EXPECT_EQ(StatusOfRef(e, "1"), "STOPPED");
   EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
   EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, CompleteOtherBranchesThenFail) {
@@ -255,11 +257,11 @@ TEST_F(EngineTest, CompleteOtherBranchesThenFail) {
                             Wait("3", {}, 30)}}});
   Run(5000);
   // The other branch still runs: the execution is not finished.
-  EXPECT_EQ(Str(Get(id), "status"), "RUNNING");
+  EXPECT_EQ(String(Get(id), "status"), "RUNNING");
   Run(60000);
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "3"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
 }
 
 TEST_F(EngineTest, JoinBehindAStoppedBranchDoesNotHang) {
@@ -274,7 +276,7 @@ TEST_F(EngineTest, JoinBehindAStoppedBranchDoesNotHang) {
   EXPECT_EQ(StatusOfRef(e, "B"), "NOT_STARTED");
   EXPECT_EQ(StatusOfRef(e, "C"), "SUCCEEDED");
   EXPECT_EQ(StatusOfRef(e, "D"), "NOT_STARTED");
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   EXPECT_EQ(store_.QueueSize(), 0);
 }
 
@@ -290,7 +292,7 @@ TEST_F(EngineTest, OddlyTypedUserFieldsFailStagesNotTheEngine) {
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
-  EXPECT_TRUE(IsComplete(Str(e, "status")));
+  EXPECT_TRUE(IsComplete(String(e, "status")));
   EXPECT_EQ(store_.DeadLetters(), 0);
 }
 
@@ -301,10 +303,10 @@ TEST_F(EngineTest, PauseWhileATaskCompletesLosesNothing) {
   ASSERT_TRUE(engine_->Pause(id, "p").ok());
   Run(0);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "PAUSED");
+  EXPECT_EQ(String(e, "status"), "PAUSED");
   ASSERT_TRUE(engine_->Resume(id, "p", false).ok());
   Run(60000);
-  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, ContinuePipelineLetsDownstreamRun) {
@@ -315,7 +317,7 @@ TEST_F(EngineTest, ContinuePipelineLetsDownstreamRun) {
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "FAILED_CONTINUE");
   EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, StageTimeoutFailsTheStage) {
@@ -327,7 +329,7 @@ TEST_F(EngineTest, StageTimeoutFailsTheStage) {
   Run(120000);
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(StageByRef(e, "1")["context"]["exception"].dump().find("timed out"),
             std::string::npos);
 }
@@ -338,7 +340,7 @@ TEST_F(EngineTest, MarkSuccessfulOnTimeout) {
   j["markSuccessfulOnTimeout"] = true;
   std::string id = Start({{"stages", {j}}});
   Run(100000);
-  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, TaskRetriesWithBackoff) {
@@ -348,7 +350,7 @@ TEST_F(EngineTest, TaskRetriesWithBackoff) {
   std::string id = Start({{"stages", {s}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   ASSERT_EQ(flaky_->times.size(), 3u);
   // The larger of the task's backoff and the stage's backoffPeriodMs.
   EXPECT_EQ(flaky_->times[1] - flaky_->times[0], 7000);
@@ -361,7 +363,7 @@ TEST_F(EngineTest, ManualJudgmentContinueRecordsTheUser) {
   Run(1000);
   Json e = Get(id);
   ASSERT_EQ(StatusOfRef(e, "1"), "RUNNING");
-  std::string stage_id = Str(StageByRef(e, "1"), "id");
+  std::string stage_id = String(StageByRef(e, "1"), "id");
   auto updated = engine_->UpdateStage(
       id, stage_id, {{"judgmentStatus", "continue"}, {"judgmentInput", "ok"}},
       "bob");
@@ -369,33 +371,34 @@ TEST_F(EngineTest, ManualJudgmentContinueRecordsTheUser) {
   Run(0);  // the patch runs the task at once: no clock advance needed
   e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   const Json& s = StageByRef(e, "1");
-  EXPECT_EQ(Str(s["lastModified"], "user"), "bob");
-  EXPECT_EQ(Str(s["context"], "lastModifiedBy"), "bob");
-  EXPECT_EQ(Str(s["context"], "judgmentInput"), "ok");
+  EXPECT_EQ(String(s["lastModified"], "user"), "bob");
+  EXPECT_EQ(String(s["context"], "lastModifiedBy"), "bob");
+  EXPECT_EQ(String(s["context"], "judgmentInput"), "ok");
 }
 
 TEST_F(EngineTest, ManualJudgmentStopThenRestartThenContinue) {
   std::string id = Start({{"stages", {Judgment("1", {}), Wait("2", {"1"})}}});
   Run(1000);
-  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  std::string stage_id = String(StageByRef(Get(id), "1"), "id");
   ASSERT_TRUE(
       engine_->UpdateStage(id, stage_id, {{"judgmentStatus", "stop"}}, "bob")
           .ok());
   Run(0);
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   // Restart: the judgment is cleared and the stage waits again.
   auto restarted = engine_->RestartStage(id, stage_id, "carol", Json::object());
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   Run(1000);
   e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "RUNNING");
+  EXPECT_EQ(String(e, "status"), "RUNNING");
   EXPECT_EQ(StatusOfRef(e, "1"), "RUNNING");
-  EXPECT_EQ(Str(StageByRef(e, "1")["context"]["restartDetails"], "restartedBy"),
-            "carol");
+  EXPECT_EQ(
+      String(StageByRef(e, "1")["context"]["restartDetails"], "restartedBy"),
+      "carol");
   EXPECT_FALSE(StageByRef(e, "1")["context"].contains("judgmentStatus"));
   ASSERT_TRUE(
       engine_
@@ -403,14 +406,14 @@ TEST_F(EngineTest, ManualJudgmentStopThenRestartThenContinue) {
           .ok());
   Run(1000);
   e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, RestartOfARunningStageIsRefused) {
   std::string id = Start({{"stages", {Judgment("1", {})}}});
   Run(1000);
-  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  std::string stage_id = String(StageByRef(Get(id), "1"), "id");
   auto r = engine_->RestartStage(id, stage_id, "carol", Json::object());
   EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
 }
@@ -421,10 +424,10 @@ TEST_F(EngineTest, CancelStopsRunningStages) {
   ASSERT_TRUE(engine_->Cancel(id, "dave", "not needed").ok());
   Run(0);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "CANCELED");
-  EXPECT_TRUE(Flag(e, "canceled"));
-  EXPECT_EQ(Str(e, "canceledBy"), "dave");
-  EXPECT_EQ(Str(e, "cancellationReason"), "not needed");
+  EXPECT_EQ(String(e, "status"), "CANCELED");
+  EXPECT_TRUE(Bool(e, "canceled"));
+  EXPECT_EQ(String(e, "canceledBy"), "dave");
+  EXPECT_EQ(String(e, "cancellationReason"), "not needed");
   EXPECT_EQ(StatusOfRef(e, "1"), "CANCELED");
   EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
   // Nothing is left to run.
@@ -438,16 +441,16 @@ TEST_F(EngineTest, PauseHoldsTasksAndResumeContinues) {
   ASSERT_TRUE(engine_->Pause(id, "erin").ok());
   Run(60000);  // the wait time passes while paused
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "PAUSED");
+  EXPECT_EQ(String(e, "status"), "PAUSED");
   EXPECT_EQ(StatusOfRef(e, "1"), "PAUSED");
-  EXPECT_EQ(Str(e["paused"], "pausedBy"), "erin");
+  EXPECT_EQ(String(e["paused"], "pausedBy"), "erin");
   EXPECT_TRUE(absl::IsFailedPrecondition(engine_->Pause(id, "erin")));
   clock_.now_ += 60000;
   ASSERT_TRUE(engine_->Resume(id, "frank", false).ok());
   Run(60000);
   e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
-  EXPECT_EQ(Str(e["paused"], "resumedBy"), "frank");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e["paused"], "resumedBy"), "frank");
   EXPECT_GE(Int(e["paused"], "pausedMs"), 59000);
   EXPECT_TRUE(absl::IsFailedPrecondition(engine_->Resume(id, "x", false)));
 }
@@ -463,15 +466,15 @@ TEST_F(EngineTest, LimitConcurrentQueuesAndKeepsOnlyTheNewestWaiting) {
   clock_.now_ += 1;
   std::string c = Start(config);
   Run(0);
-  EXPECT_EQ(Str(Get(a), "status"), "RUNNING");
-  EXPECT_EQ(Str(Get(b), "status"), "NOT_STARTED");
-  EXPECT_EQ(Str(Get(c), "status"), "NOT_STARTED");
+  EXPECT_EQ(String(Get(a), "status"), "RUNNING");
+  EXPECT_EQ(String(Get(b), "status"), "NOT_STARTED");
+  EXPECT_EQ(String(Get(c), "status"), "NOT_STARTED");
   Run(60000);
-  EXPECT_EQ(Str(Get(a), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(a), "status"), "SUCCEEDED");
   // keepWaitingPipelines false: the older waiting run is canceled.
-  EXPECT_EQ(Str(Get(b), "status"), "CANCELED");
-  EXPECT_EQ(Str(Get(b), "canceledBy"), "spinnaker");
-  EXPECT_EQ(Str(Get(c), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(b), "status"), "CANCELED");
+  EXPECT_EQ(String(Get(b), "canceledBy"), "spinnaker");
+  EXPECT_EQ(String(Get(c), "status"), "SUCCEEDED");
   EXPECT_GE(Int(Get(c), "startTime"), Int(Get(a), "endTime"));
 }
 
@@ -487,7 +490,7 @@ TEST_F(EngineTest, KeepWaitingPipelinesRunsQueuedInOrder) {
   std::string c = Start(config);
   Run(120000);
   for (const std::string& id : {a, b, c}) {
-    EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED") << id;
+    EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED") << id;
   }
   EXPECT_GE(Int(Get(b), "startTime"), Int(Get(a), "endTime"));
   EXPECT_GE(Int(Get(c), "startTime"), Int(Get(b), "endTime"));
@@ -502,7 +505,7 @@ TEST_F(EngineTest, MaxConcurrentExecutions) {
   Run(0);
   int running = 0, waiting = 0;
   for (const std::string& id : {a, b, c}) {
-    std::string s = Str(Get(id), "status");
+    std::string s = String(Get(id), "status");
     running += s == "RUNNING";
     waiting += s == "NOT_STARTED";
   }
@@ -510,7 +513,7 @@ TEST_F(EngineTest, MaxConcurrentExecutions) {
   EXPECT_EQ(waiting, 1);
   Run(120000);
   for (const std::string& id : {a, b, c}) {
-    EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+    EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
   }
 }
 
@@ -531,7 +534,7 @@ TEST_F(EngineTest, EvaluateVariablesFeedDownstreamExpressions) {
       Start({{"stages", {vars, w}}}, {{"parameters", {{"env", "prod"}}}});
   Run(10000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   EXPECT_EQ(StageByRef(e, "1")["outputs"]["env"], "prod");
   EXPECT_EQ(StageByRef(e, "1")["outputs"]["full"], "prod-alice");
   EXPECT_EQ(StageByRef(e, "1")["context"]["variables"][1]["sourceExpression"],
@@ -545,12 +548,42 @@ TEST_F(EngineTest, FailedExpressionIsRecordedAndStaysText) {
   std::string id = Start({{"stages", {w}}});
   Run(1000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   const Json& ctx = StageByRef(e, "1")["context"];
   EXPECT_EQ(ctx["note"], "${#stage('nope').status}");
   ASSERT_TRUE(ctx.contains("expressionEvaluationSummary"));
   EXPECT_EQ(ctx["expressionEvaluationSummary"].begin()->at(0)["level"],
             "ERROR");
+}
+
+// A trigger parameter of deeply nested JSON read by #readJson used to
+// overflow the worker's stack: every restart crashed on the same message.
+TEST_F(EngineTest, DeepJsonFromAParameterFailsTheStageNotTheProcess) {
+  Json vars = {
+      {"refId", "1"},
+      {"type", "evaluateVariables"},
+      {"failOnFailedExpressions", true},
+      {"variables",
+       Json::array({{{"key", "v"}, {"value", "${#readJson(parameters.p)}"}}})}};
+  std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  std::string id = Start({{"stages", {vars, Wait("2", {"1"})}}},
+                         {{"parameters", {{"p", deep}}}});
+  Run(1000);
+  Json e = Get(id);
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
+  EXPECT_EQ(StatusOfRef(e, "2"), "NOT_STARTED");
+  std::string errors =
+      Dump(StageByRef(e, "1")["context"]["exception"]["details"]["errors"]);
+  EXPECT_NE(errors.find("nests deeper than 100 levels"), std::string::npos)
+      << errors;
+  // Shallow JSON in the same place still works.
+  std::string ok = Start({{"stages", {vars}}},
+                         {{"parameters", {{"p", R"({"a": [1, 2]})"}}}});
+  Run(1000);
+  Json f = Get(ok);
+  EXPECT_EQ(String(f, "status"), "SUCCEEDED");
+  EXPECT_EQ(StageByRef(f, "1")["outputs"]["v"]["a"][1], 2);
 }
 
 TEST_F(EngineTest, FailOnFailedExpressions) {
@@ -561,7 +594,7 @@ TEST_F(EngineTest, FailOnFailedExpressions) {
   Run(1000);
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_FALSE(
       StageByRef(e, "1")["context"]["exception"]["details"]["errors"].empty());
 }
@@ -574,7 +607,7 @@ TEST_F(EngineTest, JudgmentHelperAndStageHelpers) {
       "#stageByRefId('1').status == 'SUCCEEDED'}";
   std::string id = Start({{"stages", {j, check}}});
   Run(1000);
-  std::string sid = Str(StageByRef(Get(id), "1"), "id");
+  std::string sid = String(StageByRef(Get(id), "1"), "id");
   ASSERT_TRUE(engine_
                   ->UpdateStage(
                       id, sid,
@@ -584,7 +617,7 @@ TEST_F(EngineTest, JudgmentHelperAndStageHelpers) {
   Run(1000);
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "2"), "SUCCEEDED") << e.dump(1);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, ExecutionWindowHoldsTheStageUntilItOpens) {
@@ -603,12 +636,12 @@ TEST_F(EngineTest, ExecutionWindowHoldsTheStageUntilItOpens) {
   Json e = Get(id);
   EXPECT_EQ(StatusOfRef(e, "1"), "RUNNING");
   const Json& window = StageByRef(e, "1<1");
-  EXPECT_EQ(Str(window, "type"), "restrictExecutionDuringTimeWindow");
+  EXPECT_EQ(String(window, "type"), "restrictExecutionDuringTimeWindow");
   int64_t opens = 1'700'000'000'000 + (46 * 60 + 40) * 1000;
   EXPECT_EQ(Int(window["context"], "scheduledTime"), opens);
   Run(3600 * 1000);
   e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
   EXPECT_GE(Int(StageByRef(e, "1")["tasks"][0], "startTime"), opens);
 }
 
@@ -620,14 +653,14 @@ TEST_F(EngineTest, CurrentStageAndStageExists) {
       "#stageExists('the check') && !#stageExists('other')}";
   std::string id = Start({{"stages", {check}}});
   Run(1000);
-  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
 }
 
 TEST_F(EngineTest, UnknownStageTypeFailsCleanly) {
   std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "nope"}}}}});
   Run(1000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(StageByRef(e, "1")["context"]["exception"].dump().find("nope"),
             std::string::npos);
 }
@@ -655,14 +688,14 @@ TEST_F(EngineTest, ChildPipelineRunsOnceAndItsOutputsReachTheParent) {
   std::string id = Start({{"stages", {stage, Wait("2", {"1"})}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   const Json& s = StageByRef(e, "1");
   EXPECT_EQ(s["outputs"]["answer"], "mes");
-  std::string child_id = Str(s["context"], "executionId");
+  std::string child_id = String(s["context"], "executionId");
   Json child = Get(child_id);
-  EXPECT_EQ(Str(child, "status"), "SUCCEEDED");
-  EXPECT_EQ(Str(child["trigger"], "type"), "pipeline");
-  EXPECT_EQ(Str(child["trigger"]["parentExecution"], "id"), id);
+  EXPECT_EQ(String(child, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(child["trigger"], "type"), "pipeline");
+  EXPECT_EQ(String(child["trigger"]["parentExecution"], "id"), id);
   EXPECT_EQ(child["trigger"]["parameters"]["size"], "s");
   ExecutionQuery q;
   q.config_ids = {"child-cfg"};
@@ -678,20 +711,22 @@ TEST_F(EngineTest, RestartingAPipelineStageStartsANewChild) {
       {{"stages",
         {{{"refId", "1"}, {"type", "pipeline"}, {"pipeline", "judged"}}}}});
   Run(1000);
-  std::string first = Str(StageByRef(Get(id), "1")["context"], "executionId");
-  std::string judge = Str(Get(first)["stages"][0], "id");
+  std::string first =
+      String(StageByRef(Get(id), "1")["context"], "executionId");
+  std::string judge = String(Get(first)["stages"][0], "id");
   ASSERT_TRUE(
       engine_->UpdateStage(first, judge, {{"judgmentStatus", "stop"}}, "x")
           .ok());
   Run(60000);
-  EXPECT_EQ(Str(Get(id), "status"), "TERMINAL");
+  EXPECT_EQ(String(Get(id), "status"), "TERMINAL");
   clock_.now_ += 1000;
-  std::string stage_id = Str(StageByRef(Get(id), "1"), "id");
+  std::string stage_id = String(StageByRef(Get(id), "1"), "id");
   ASSERT_TRUE(engine_->RestartStage(id, stage_id, "x", Json::object()).ok());
   Run(1000);
-  std::string second = Str(StageByRef(Get(id), "1")["context"], "executionId");
+  std::string second =
+      String(StageByRef(Get(id), "1")["context"], "executionId");
   EXPECT_NE(second, first);
-  EXPECT_EQ(Str(Get(second), "status"), "RUNNING");
+  EXPECT_EQ(String(Get(second), "status"), "RUNNING");
 }
 
 TEST_F(EngineTest, CancelingTheParentCancelsTheChild) {
@@ -703,20 +738,21 @@ TEST_F(EngineTest, CancelingTheParentCancelsTheChild) {
       Start({{"stages",
               {{{"refId", "1"}, {"type", "pipeline"}, {"pipeline", "slow"}}}}});
   Run(1000);
-  std::string child = Str(StageByRef(Get(id), "1")["context"], "executionId");
+  std::string child =
+      String(StageByRef(Get(id), "1")["context"], "executionId");
   ASSERT_FALSE(child.empty());
-  EXPECT_EQ(Str(Get(child), "status"), "RUNNING");
+  EXPECT_EQ(String(Get(child), "status"), "RUNNING");
   ASSERT_TRUE(engine_->Cancel(id, "gina", "").ok());
   Run(1000);
-  EXPECT_EQ(Str(Get(id), "status"), "CANCELED");
-  EXPECT_EQ(Str(Get(child), "status"), "CANCELED");
+  EXPECT_EQ(String(Get(id), "status"), "CANCELED");
+  EXPECT_EQ(String(Get(child), "status"), "CANCELED");
 }
 
 TEST_F(EngineTest, RedeliveredMessagesChangeNothing) {
   std::string id = Start({{"stages", {Wait("1", {}), Wait("2", {"1"})}}});
   Run(1000);
   Json before = Get(id);
-  std::string s1 = Str(StageByRef(before, "1"), "id");
+  std::string s1 = String(StageByRef(before, "1"), "id");
   // Duplicates of every kind of message arrive after the fact.
   std::vector<Outgoing> dup;
   for (const char* k : {kind::kStartExecution, kind::kStartStage,
@@ -755,9 +791,9 @@ TEST_F(EngineTest, OrchestrationCreatesAndDeletesAnApplication) {
   ASSERT_TRUE(exec.ok());
   ASSERT_TRUE(store_.Create(*exec, "", {StartMessage(*exec)}).ok());
   Run(1000);
-  Json e = Get(Str(*exec, "id"));
-  EXPECT_EQ(Str(e, "status"), "SUCCEEDED");
-  EXPECT_EQ(Str(e, "type"), "ORCHESTRATION");
+  Json e = Get(String(*exec, "id"));
+  EXPECT_EQ(String(e, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(e, "type"), "ORCHESTRATION");
   EXPECT_EQ(e["stages"][0]["type"], "createApplication");
   EXPECT_TRUE(front50_.apps.empty());  // created, then deleted
 }
@@ -767,7 +803,7 @@ TEST_F(EngineTest, PluggedInStageTypeRunsWithoutEngineChanges) {
   flaky_->running_results = 0;
   std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "flaky"}}}}});
   Run(1000);
-  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
 }
 
 // A stage that fails and plans clean-up stages on failure.
@@ -799,13 +835,14 @@ TEST_F(EngineTest, OnFailureStagesRunOnceAndTheStageStaysTerminal) {
       {{"stages", {{{"refId", "1"}, {"type", "fragile"}}, Wait("2", {"1"})}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   const Json& fragile = StageByRef(e, "1");
-  EXPECT_EQ(Str(fragile, "status"), "TERMINAL");
-  EXPECT_EQ(Str(fragile["context"]["exception"]["details"], "error"), "boom");
+  EXPECT_EQ(String(fragile, "status"), "TERMINAL");
+  EXPECT_EQ(String(fragile["context"]["exception"]["details"], "error"),
+            "boom");
   EXPECT_EQ(StatusOfRef(e, "1>1"), "SUCCEEDED");
   EXPECT_EQ(StatusOfRef(e, "1>2"), "SUCCEEDED");
-  EXPECT_EQ(Str(StageByRef(e, "1>2"), "syntheticStageOwner"), "STAGE_AFTER");
+  EXPECT_EQ(String(StageByRef(e, "1>2"), "syntheticStageOwner"), "STAGE_AFTER");
   EXPECT_EQ(StageByRef(e, "1>2")["requisiteStageRefIds"], Json({"1>1"}));
   // The stage ended after its clean-up; downstream never ran.
   EXPECT_GE(Int(fragile, "endTime"), Int(StageByRef(e, "1>2"), "endTime"));
@@ -817,14 +854,14 @@ TEST_F(EngineTest, OnFailureStagesRunOnceAndTheStageStaysTerminal) {
 
   // A restart plans them again (once).
   ASSERT_TRUE(
-      engine_->RestartStage(id, Str(fragile, "id"), "bob", Json::object())
+      engine_->RestartStage(id, String(fragile, "id"), "bob", Json::object())
           .ok());
   Run(60000);
   e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   int cleanups = 0;
   for (const Json& s : e["stages"]) {
-    cleanups += Str(s, "parentStageId") == Str(fragile, "id");
+    cleanups += String(s, "parentStageId") == String(fragile, "id");
   }
   EXPECT_EQ(cleanups, 2);
   EXPECT_EQ(StatusOfRef(e, "1>2"), "SUCCEEDED");
@@ -841,7 +878,7 @@ TEST_F(EngineTest, FailingOnFailureStageStillEndsTheStageTerminal) {
   std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "fragile"}}}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "1>1"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "1>2"), "NOT_STARTED");
@@ -860,7 +897,7 @@ TEST_F(EngineTest, OnFailureStageEndingFailedContinueDoesNotHangTheStage) {
   std::string id = Start({{"stages", {{{"refId", "1"}, {"type", "fragile"}}}}});
   Run(60000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL") << e.dump(1);
+  EXPECT_EQ(String(e, "status"), "TERMINAL") << e.dump(1);
   EXPECT_EQ(StatusOfRef(e, "1"), "TERMINAL");
   EXPECT_EQ(StatusOfRef(e, "1>1"), "FAILED_CONTINUE");
   EXPECT_EQ(StatusOfRef(e, "1>2"), "NOT_STARTED");

@@ -12,12 +12,13 @@ bool Matches(const Json& e, const ExecutionQuery& q) {
   auto in = [](const std::vector<std::string>& set, const std::string& v) {
     return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
   };
-  if (!q.application.empty() && Str(e, "application") != q.application) {
+  if (!q.application.empty() && String(e, "application") != q.application) {
     return false;
   }
-  if (!q.type.empty() && Str(e, "type") != q.type) return false;
-  return in(q.config_ids, Str(e, "pipelineConfigId")) &&
-         in(q.execution_ids, Str(e, "id")) && in(q.statuses, Str(e, "status"));
+  if (!q.type.empty() && String(e, "type") != q.type) return false;
+  return in(q.config_ids, String(e, "pipelineConfigId")) &&
+         in(q.execution_ids, String(e, "id")) &&
+         in(q.statuses, String(e, "status"));
 }
 
 }  // namespace
@@ -37,7 +38,7 @@ class MemoryStore::MemoryWork : public Work {
   ~MemoryWork() override {
     if (!done_) {
       absl::MutexLock l(&store_->mu_);
-      store_->locked_.erase(Str(execution_, "id"));
+      store_->locked_.erase(String(execution_, "id"));
     }
   }
   const Message& message() const override { return message_; }
@@ -56,16 +57,16 @@ class MemoryStore::MemoryWork : public Work {
         return it->second;
       }
     }
-    return Str(execution, "id");
+    return String(execution, "id");
   }
   absl::StatusOr<int> LockConfigCountRunning(
       const std::string& config_id) override {
     absl::MutexLock l(&store_->mu_);
     int n = 0;
     for (auto& [id, e] : store_->executions_) {
-      if (id == Str(execution_, "id")) continue;
-      std::string s = Str(e, "status");
-      if (Str(e, "pipelineConfigId") == config_id &&
+      if (id == String(execution_, "id")) continue;
+      std::string s = String(e, "status");
+      if (String(e, "pipelineConfigId") == config_id &&
           (s == status::kRunning || s == status::kPaused)) {
         ++n;
       }
@@ -77,8 +78,8 @@ class MemoryStore::MemoryWork : public Work {
     absl::MutexLock l(&store_->mu_);
     std::vector<std::pair<int64_t, std::string>> w;
     for (auto& [id, e] : store_->executions_) {
-      if (Str(e, "pipelineConfigId") == config_id && e.contains(kPrivateKey) &&
-          Flag(e[kPrivateKey], "waiting")) {
+      if (String(e, "pipelineConfigId") == config_id &&
+          e.contains(kPrivateKey) && Bool(e[kPrivateKey], "waiting")) {
         w.push_back({Int(e, "buildTime"), id});
       }
     }
@@ -90,7 +91,7 @@ class MemoryStore::MemoryWork : public Work {
   absl::StatusOr<Json> Read(const std::string& id) override {
     // Executions created in this transaction are visible to it.
     for (const Create& c : pending_creates_) {
-      if (Str(c.execution, "id") == id) return c.execution;
+      if (String(c.execution, "id") == id) return c.execution;
     }
     return store_->Get(id);
   }
@@ -102,7 +103,7 @@ class MemoryStore::MemoryWork : public Work {
           store_->CreateLocked(c.execution, c.correlation, c.messages, now);
       if (!s.ok()) return s.status();
     }
-    std::string id = Str(execution_, "id");
+    std::string id = String(execution_, "id");
     store_->executions_[id] = execution_;
     if (!claimed_.empty()) {
       auto it = store_->queue_.find(claimed_);
@@ -151,7 +152,7 @@ absl::StatusOr<std::string> MemoryStore::CreateLocked(
     auto it = correlations_.find(correlation_id);
     if (it != correlations_.end()) return it->second;
   }
-  std::string id = Str(execution, "id");
+  std::string id = String(execution, "id");
   if (executions_.count(id)) {
     return absl::AlreadyExistsError(
         absl::StrCat("execution ", id, " already exists"));
@@ -192,7 +193,7 @@ absl::StatusOr<std::vector<Json>> MemoryStore::List(
     std::map<std::string, int> seen;
     std::vector<Json> kept;
     for (Json& e : out) {
-      if (++seen[Str(e, "pipelineConfigId")] <= query.limit) {
+      if (++seen[String(e, "pipelineConfigId")] <= query.limit) {
         kept.push_back(std::move(e));
       }
     }
@@ -292,9 +293,10 @@ absl::StatusOr<int> MemoryStore::Purge(int64_t before_ms, int keep_per_config) {
   std::map<std::string, std::vector<std::pair<int64_t, std::string>>> by_config;
   std::set<std::string> doomed;
   for (auto& [id, e] : executions_) {
-    if (!IsComplete(Str(e, "status"))) continue;
+    if (!IsComplete(String(e, "status"))) continue;
     if (Int(e, "buildTime") < before_ms) doomed.insert(id);
-    by_config[Str(e, "pipelineConfigId")].push_back({Int(e, "buildTime"), id});
+    by_config[String(e, "pipelineConfigId")].push_back(
+        {Int(e, "buildTime"), id});
   }
   if (keep_per_config > 0) {
     for (auto& [config, list] : by_config) {

@@ -2,21 +2,14 @@
 
 #include <chrono>
 
-#include "absl/strings/ascii.h"
+#include "common/spinnaker/json.h"
 
 namespace gennaker::orca {
 
 namespace {
 
-bool In(absl::string_view s, std::initializer_list<absl::string_view> set) {
-  for (absl::string_view v : set) {
-    if (s == v) return true;
-  }
-  return false;
-}
-
 bool SameParent(const Json& a, const Json& b) {
-  return Str(a, "parentStageId") == Str(b, "parentStageId");
+  return String(a, "parentStageId") == String(b, "parentStageId");
 }
 
 bool Requires(const Json& stage, const std::string& ref_id) {
@@ -30,42 +23,27 @@ bool Requires(const Json& stage, const std::string& ref_id) {
 
 }  // namespace
 
-bool IsKnownStatus(absl::string_view s) {
-  return In(s, {status::kNotStarted, status::kRunning, status::kPaused,
-                status::kSuspended, status::kSucceeded, status::kFailedContinue,
-                status::kTerminal, status::kCanceled, status::kRedirect,
-                status::kStopped, status::kSkipped, status::kBuffered});
-}
-
-bool IsComplete(absl::string_view s) {
-  return In(s, {status::kSucceeded, status::kFailedContinue, status::kTerminal,
-                status::kCanceled, status::kStopped, status::kSkipped});
-}
-
-bool IsHalt(absl::string_view s) {
-  return In(s, {status::kTerminal, status::kCanceled, status::kStopped});
-}
-
-bool AllowsDownstream(absl::string_view s) {
-  return In(s, {status::kSucceeded, status::kFailedContinue, status::kSkipped});
-}
-
 std::string Message::ToJson() const {
   Json j = {{"kind", kind}, {"executionId", execution_id}};
   if (!stage_id.empty()) j["stageId"] = stage_id;
   if (!task_id.empty()) j["taskId"] = task_id;
   if (!extra.empty()) j["extra"] = extra;
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return Dump(j);
 }
 
 std::optional<Message> Message::FromJson(absl::string_view text) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (!j.is_object()) return std::nullopt;
+  // Written by orca, but `extra` may carry user input: bounded like any
+  // stored document, so an absurd one is unreadable instead of fatal.
+  spinnaker::JsonLimits limits;
+  limits.max_depth = 1000;
+  absl::StatusOr<Json> parsed = spinnaker::ParseJson(text, "message", limits);
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  const Json& j = *parsed;
   Message m;
-  m.kind = Str(j, "kind");
-  m.execution_id = Str(j, "executionId");
-  m.stage_id = Str(j, "stageId");
-  m.task_id = Str(j, "taskId");
+  m.kind = String(j, "kind");
+  m.execution_id = String(j, "executionId");
+  m.stage_id = String(j, "stageId");
+  m.task_id = String(j, "taskId");
   if (auto it = j.find("extra"); it != j.end() && it->is_object()) {
     m.extra = *it;
   }
@@ -77,7 +55,7 @@ Json* FindStage(Json& execution, absl::string_view stage_id) {
   auto it = execution.find("stages");
   if (it == execution.end() || !it->is_array()) return nullptr;
   for (Json& s : *it) {
-    if (Str(s, "id") == stage_id) return &s;
+    if (String(s, "id") == stage_id) return &s;
   }
   return nullptr;
 }
@@ -93,7 +71,7 @@ std::vector<Json*> Upstream(Json& execution, const Json& stage) {
   for (Json& s : execution["stages"]) {
     if (!SameParent(s, stage)) continue;
     for (const Json& r : *req) {
-      if (r.is_string() && r.get<std::string>() == Str(s, "refId")) {
+      if (r.is_string() && r.get<std::string>() == String(s, "refId")) {
         out.push_back(&s);
         break;
       }
@@ -104,7 +82,7 @@ std::vector<Json*> Upstream(Json& execution, const Json& stage) {
 
 std::vector<Json*> Downstream(Json& execution, const Json& stage) {
   std::vector<Json*> out;
-  const std::string ref = Str(stage, "refId");
+  const std::string ref = String(stage, "refId");
   for (Json& s : execution["stages"]) {
     if (SameParent(s, stage) && Requires(s, ref)) out.push_back(&s);
   }
@@ -115,8 +93,8 @@ std::vector<Json*> Children(Json& execution, absl::string_view parent_id,
                             absl::string_view owner) {
   std::vector<Json*> out;
   for (Json& s : execution["stages"]) {
-    if (Str(s, "parentStageId") == parent_id &&
-        Str(s, "syntheticStageOwner") == owner) {
+    if (String(s, "parentStageId") == parent_id &&
+        String(s, "syntheticStageOwner") == owner) {
       out.push_back(&s);
     }
   }
@@ -124,7 +102,7 @@ std::vector<Json*> Children(Json& execution, absl::string_view parent_id,
 }
 
 Json* Parent(Json& execution, const Json& stage) {
-  std::string parent = Str(stage, "parentStageId");
+  std::string parent = String(stage, "parentStageId");
   return parent.empty() ? nullptr : FindStage(execution, parent);
 }
 
@@ -138,48 +116,10 @@ Json* TopLevel(Json& execution, Json* stage) {
   return stage;
 }
 
-std::string Str(const Json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-
-int64_t Int(const Json& object, const char* key, int64_t fallback) {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  if (it == object.end()) return fallback;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
-  if (it->is_string()) {
-    int64_t v = 0;
-    const std::string& s = it->get_ref<const std::string&>();
-    if (!s.empty() && std::all_of(s.begin(), s.end(), ::isdigit) &&
-        s.size() < 19) {
-      v = std::stoll(s);
-      return v;
-    }
-  }
-  return fallback;
-}
-
-bool Flag(const Json& object, const char* key, bool fallback) {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return fallback;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_string()) {
-    std::string v = absl::AsciiStrToLower(it->get<std::string>());
-    if (v == "true") return true;
-    if (v == "false") return false;
-  }
-  return fallback;
-}
-
 std::string FailureStatus(const Json& stage, const std::string& fallback) {
   const Json& ctx = stage.contains("context") ? stage["context"] : Json();
-  if (Flag(ctx, "continuePipeline")) return status::kFailedContinue;
-  if (Flag(ctx, "failPipeline", true)) return fallback;
+  if (Bool(ctx, "continuePipeline")) return status::kFailedContinue;
+  if (Bool(ctx, "failPipeline", true)) return fallback;
   return status::kStopped;
 }
 
@@ -220,15 +160,11 @@ int64_t StageRestarts(const Json& execution, const std::string& stage_id) {
     total += Int(counts, id.c_str());
     std::string parent;
     for (const Json& s : execution["stages"]) {
-      if (Str(s, "id") == id) parent = Str(s, "parentStageId");
+      if (String(s, "id") == id) parent = String(s, "parentStageId");
     }
     id = parent;
   }
   return total;
-}
-
-std::string Dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 int64_t SystemClock::NowMs() const {

@@ -1,8 +1,8 @@
 // The execution model shared by orca's engine, stores and adapters.
 //
-// An execution is kept as one JSON document in Spinnaker's wire shape
-// (gate-api.md 3.1): the engine mutates it under the execution's lock and the
-// document is served as-is. Engine-private state lives under the key
+// An execution is kept as one JSON document in Spinnaker's wire shape: the
+// engine mutates it under the execution's lock and the document is served
+// as-is. Engine-private state lives under the key
 // kPrivateKey and is removed by PublicView(). Statuses are Spinnaker's names.
 #ifndef GENNAKER_SERVICES_ORCA_ENGINE_MODEL_H_
 #define GENNAKER_SERVICES_ORCA_ENGINE_MODEL_H_
@@ -13,38 +13,26 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "nlohmann/json.hpp"
+#include "common/spinnaker/json.h"
+#include "common/spinnaker/status.h"
 
 namespace gennaker::orca {
 
-using Json = nlohmann::ordered_json;
+// orca speaks Spinnaker's vocabulary: its JSON type and field dialect
+// (String, Int, Bool, Dump) and its status names and predicates.
+using Json = spinnaker::Json;
+using spinnaker::Bool;
+using spinnaker::Dump;
+using spinnaker::Int;
+using spinnaker::String;
+namespace status = spinnaker::status;
+using spinnaker::AllowsDownstream;
+using spinnaker::IsComplete;
+using spinnaker::IsHalt;
+using spinnaker::IsKnownStatus;
 
 // Engine-private keys of an execution (waiting flag, queued restart).
 inline constexpr char kPrivateKey[] = "_gennaker";
-
-// Spinnaker's ExecutionStatus names.
-namespace status {
-inline constexpr char kNotStarted[] = "NOT_STARTED";
-inline constexpr char kRunning[] = "RUNNING";
-inline constexpr char kPaused[] = "PAUSED";
-inline constexpr char kSuspended[] = "SUSPENDED";
-inline constexpr char kSucceeded[] = "SUCCEEDED";
-inline constexpr char kFailedContinue[] = "FAILED_CONTINUE";
-inline constexpr char kTerminal[] = "TERMINAL";
-inline constexpr char kCanceled[] = "CANCELED";
-inline constexpr char kRedirect[] = "REDIRECT";
-inline constexpr char kStopped[] = "STOPPED";
-inline constexpr char kSkipped[] = "SKIPPED";
-inline constexpr char kBuffered[] = "BUFFERED";
-}  // namespace status
-
-bool IsKnownStatus(absl::string_view s);
-// SUCCEEDED, FAILED_CONTINUE, TERMINAL, CANCELED, STOPPED, SKIPPED.
-bool IsComplete(absl::string_view s);
-// TERMINAL, CANCELED, STOPPED: nothing downstream runs.
-bool IsHalt(absl::string_view s);
-// SUCCEEDED, FAILED_CONTINUE, SKIPPED: downstream stages may start.
-bool AllowsDownstream(absl::string_view s);
 
 // One queue message (keiko's kinds). Identical messages share a fingerprint,
 // so pushing one twice only moves its delivery time.
@@ -95,12 +83,6 @@ Json* Parent(Json& execution, const Json& stage);
 // The top-level ancestor (the stage itself when it has no parent).
 Json* TopLevel(Json& execution, Json* stage);
 
-// String field or "" (never throws).
-std::string Str(const Json& object, const char* key);
-int64_t Int(const Json& object, const char* key, int64_t fallback = 0);
-// Spinnaker truthiness of a config flag: true, "true" (any case).
-bool Flag(const Json& object, const char* key, bool fallback = false);
-
 // `status` as the stage's failure status (failPipeline / continuePipeline).
 std::string FailureStatus(const Json& stage,
                           const std::string& fallback = status::kTerminal);
@@ -118,10 +100,6 @@ int64_t Restarts(const Json& execution);
 // restarted: part of idempotency keys of outside calls, so that a restart
 // makes new calls while other branches' retries keep their keys.
 int64_t StageRestarts(const Json& execution, const std::string& stage_id);
-
-// JSON text of a document; invalid UTF-8 (from HTTP bodies) becomes U+FFFD
-// instead of throwing.
-std::string Dump(const Json& value);
 
 // Clock used by the engine; tests inject a manual one.
 class Clock {

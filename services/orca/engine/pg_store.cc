@@ -1,5 +1,6 @@
 #include "services/orca/engine/pg_store.h"
 
+#include <limits>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/log/log.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::orca {
@@ -14,15 +16,37 @@ namespace gennaker::orca {
 namespace {
 
 std::string WaitingFlag(const Json& e) {
-  return e.contains(kPrivateKey) && Flag(e[kPrivateKey], "waiting") ? "true"
+  return e.contains(kPrivateKey) && Bool(e[kPrivateKey], "waiting") ? "true"
                                                                     : "false";
 }
 
+// Stored documents were written by orca from bounded input, but a document
+// nested past any legitimate depth must be refused here, where it is still
+// text: copying or printing it would overflow the stack.
+constexpr int kMaxStoredDepth = 1000;
+
 absl::StatusOr<Json> ParseBody(absl::string_view body) {
-  Json j = Json::parse(body.begin(), body.end(), nullptr, false);
-  if (!j.is_object())
-    return absl::DataLossError("stored execution is not JSON");
-  return j;
+  spinnaker::JsonLimits limits;
+  limits.max_depth = kMaxStoredDepth;
+  limits.max_bytes = std::numeric_limits<size_t>::max();
+  absl::StatusOr<Json> j =
+      spinnaker::ParseJson(body, "stored execution", limits);
+  if (!j.ok() || !j->is_object()) {
+    return absl::DataLossError(j.ok() ? "stored execution is not a JSON object"
+                                      : std::string(j.status().message()));
+  }
+  return *std::move(j);
+}
+
+// The stored execution `id` (not locked); NOT_FOUND when absent.
+absl::StatusOr<Json> ReadExecution(pg::Connection& c, const std::string& id) {
+  GENNAKER_ASSIGN_OR_RETURN(
+      pg::Result r,
+      c.Exec("SELECT body FROM orca.executions WHERE id = $1", {id}));
+  if (r.rows() == 0) {
+    return absl::NotFoundError(absl::StrCat("Execution not found: ", id));
+  }
+  return ParseBody(r.Get(0, 0));
 }
 
 // Pushes messages (identical ones collapse to the last) and NOTIFYs.
@@ -60,42 +84,45 @@ absl::Status PushMessages(pg::Connection& c,
   return c.Exec(absl::StrCat("NOTIFY ", kQueueChannel)).status();
 }
 
+// The id of the execution started with `correlation_id`, or "" when none
+// (or no correlation id).
+absl::StatusOr<std::string> CorrelatedId(pg::Connection& c,
+                                         const std::string& correlation_id) {
+  if (correlation_id.empty()) return std::string();
+  GENNAKER_ASSIGN_OR_RETURN(
+      pg::Result r,
+      c.Exec("SELECT id FROM orca.executions WHERE correlation_id = $1",
+             {correlation_id}));
+  return r.rows() > 0 ? std::string(r.Get(0, 0)) : std::string();
+}
+
 absl::StatusOr<std::string> InsertExecution(
     pg::Connection& c, const Json& e, const std::string& correlation_id,
     const std::vector<Outgoing>& messages, int64_t now_ms) {
-  if (!correlation_id.empty()) {
-    GENNAKER_ASSIGN_OR_RETURN(
-        pg::Result r,
-        c.Exec("SELECT id FROM orca.executions WHERE correlation_id = $1",
-               {correlation_id}));
-    if (r.rows() > 0) return std::string(r.Get(0, 0));
-  }
-  std::string config = Str(e, "pipelineConfigId");
+  GENNAKER_ASSIGN_OR_RETURN(std::string known, CorrelatedId(c, correlation_id));
+  if (!known.empty()) return known;
+  std::string config = String(e, "pipelineConfigId");
   // DO NOTHING (instead of an error that would abort the transaction) lets a
   // concurrent request with the same correlation id find the winner's row.
   absl::StatusOr<pg::Result> r = c.Exec(
       "INSERT INTO orca.executions (id, type, application, config_id, status, "
       "waiting, build_time, correlation_id, body) VALUES ($1, $2, $3, $4, $5, "
       "$6::boolean, $7::bigint, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
-      {Str(e, "id"), Str(e, "type"), Str(e, "application"),
-       config.empty() ? pg::Param() : pg::Param(config), Str(e, "status"),
+      {String(e, "id"), String(e, "type"), String(e, "application"),
+       config.empty() ? pg::Param() : pg::Param(config), String(e, "status"),
        WaitingFlag(e), std::to_string(Int(e, "buildTime")),
        correlation_id.empty() ? pg::Param() : pg::Param(correlation_id),
        Dump(e)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) {
-    if (!correlation_id.empty()) {
-      GENNAKER_ASSIGN_OR_RETURN(
-          pg::Result existing,
-          c.Exec("SELECT id FROM orca.executions WHERE correlation_id = $1",
-                 {correlation_id}));
-      if (existing.rows() > 0) return std::string(existing.Get(0, 0));
-    }
+    GENNAKER_ASSIGN_OR_RETURN(std::string winner,
+                              CorrelatedId(c, correlation_id));
+    if (!winner.empty()) return winner;
     return absl::AlreadyExistsError(
-        absl::StrCat("execution ", Str(e, "id"), " already exists"));
+        absl::StrCat("execution ", String(e, "id"), " already exists"));
   }
   GENNAKER_RETURN_IF_ERROR(PushMessages(c, messages, now_ms));
-  return Str(e, "id");
+  return String(e, "id");
 }
 
 }  // namespace
@@ -103,18 +130,20 @@ absl::StatusOr<std::string> InsertExecution(
 class PgStore::PgWork : public Work {
  public:
   PgWork(pg::Pool::Lease lease, const Clock* clock, Message message, Json exec,
-         int64_t claimed_row, int64_t deliver_at)
+         int64_t claimed_row, int64_t deliver_at, int crashes = 0)
       : lease_(std::move(lease)),
         clock_(clock),
         message_(std::move(message)),
         execution_(std::move(exec)),
         claimed_row_(claimed_row),
-        deliver_at_(deliver_at) {}
+        deliver_at_(deliver_at),
+        crashes_(crashes) {}
   ~PgWork() override {
     if (!done_) (void)lease_->Exec("ROLLBACK");
   }
   const Message& message() const override { return message_; }
   int64_t deliver_at_ms() const override { return deliver_at_; }
+  int crashes() const override { return crashes_; }
   Json& execution() override { return execution_; }
 
   absl::StatusOr<std::string> CreateExecution(
@@ -123,23 +152,25 @@ class PgStore::PgWork : public Work {
     return InsertExecution(*lease_, execution, correlation_id, messages,
                            clock_->NowMs());
   }
+  // Serializes start decisions of one pipeline config until the commit.
+  absl::Status LockConfig(const std::string& config_id) {
+    return lease_
+        ->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {config_id})
+        .status();
+  }
   absl::StatusOr<int> LockConfigCountRunning(
       const std::string& config_id) override {
-    GENNAKER_RETURN_IF_ERROR(
-        lease_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {config_id})
-            .status());
+    GENNAKER_RETURN_IF_ERROR(LockConfig(config_id));
     GENNAKER_ASSIGN_OR_RETURN(
         pg::Result r,
         lease_->Exec("SELECT count(*) FROM orca.executions WHERE config_id = "
                      "$1 AND status IN ('RUNNING', 'PAUSED') AND id <> $2",
-                     {config_id, Str(execution_, "id")}));
+                     {config_id, String(execution_, "id")}));
     return static_cast<int>(r.GetInt(0, 0));
   }
   absl::StatusOr<std::vector<std::string>> Waiting(
       const std::string& config_id) override {
-    GENNAKER_RETURN_IF_ERROR(
-        lease_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {config_id})
-            .status());
+    GENNAKER_RETURN_IF_ERROR(LockConfig(config_id));
     GENNAKER_ASSIGN_OR_RETURN(
         pg::Result r,
         lease_->Exec("SELECT id FROM orca.executions WHERE config_id = $1 AND "
@@ -150,21 +181,15 @@ class PgStore::PgWork : public Work {
     return out;
   }
   absl::StatusOr<Json> Read(const std::string& id) override {
-    GENNAKER_ASSIGN_OR_RETURN(
-        pg::Result r,
-        lease_->Exec("SELECT body FROM orca.executions WHERE id = $1", {id}));
-    if (r.rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("Execution not found: ", id));
-    }
-    return ParseBody(r.Get(0, 0));
+    return ReadExecution(*lease_, id);
   }
   absl::Status Commit(const std::vector<Outgoing>& messages) override {
     GENNAKER_RETURN_IF_ERROR(
         lease_
             ->Exec("UPDATE orca.executions SET body = $2, status = $3, "
                    "waiting = $4::boolean WHERE id = $1",
-                   {Str(execution_, "id"), Dump(execution_),
-                    Str(execution_, "status"), WaitingFlag(execution_)})
+                   {String(execution_, "id"), Dump(execution_),
+                    String(execution_, "status"), WaitingFlag(execution_)})
             .status());
     // Acknowledge before pushing: a handler may push its own message again
     // (a RUNNING task), which must survive.
@@ -188,6 +213,7 @@ class PgStore::PgWork : public Work {
   Json execution_;
   int64_t claimed_row_;
   int64_t deliver_at_;
+  int crashes_;
   bool done_ = false;
 };
 
@@ -207,13 +233,7 @@ absl::StatusOr<std::string> PgStore::Create(
 
 absl::StatusOr<Json> PgStore::Get(const std::string& id) {
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec("SELECT body FROM orca.executions WHERE id = $1", {id}));
-  if (r.rows() == 0) {
-    return absl::NotFoundError(absl::StrCat("Execution not found: ", id));
-  }
-  return ParseBody(r.Get(0, 0));
+  return ReadExecution(*c, id);
 }
 
 absl::StatusOr<std::vector<Json>> PgStore::List(const ExecutionQuery& q) {
@@ -319,14 +339,44 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
     return nullptr;
   }
   std::string row(e->Get(0, 0));
+  // Count this handling before it starts, in a transaction of its own, so
+  // that the count survives the process dying in the handler. Only the
+  // execution row is locked so far: the message row is free to update.
+  {
+    absl::StatusOr<pg::Pool::Lease> counter = pool_->Acquire();
+    if (!counter.ok()) return fail(counter.status());
+    // synchronous_commit off: the count must outlive orca, not PostgreSQL.
+    absl::Status counted = (*counter)->ExecScript(absl::StrCat(
+        "BEGIN; SET LOCAL synchronous_commit = off; UPDATE orca.queue SET "
+        "handling = handling + 1 WHERE id = ",
+        std::stoll(row), "; COMMIT"));
+    if (!counted.ok()) {
+      (void)(*counter)->Exec("ROLLBACK");
+      return fail(counted);
+    }
+  }
+  auto uncount = [this, &row] {
+    absl::StatusOr<pg::Pool::Lease> u = pool_->Acquire();
+    if (u.ok()) {
+      (void)(*u)->Exec(
+          "UPDATE orca.queue SET handling = GREATEST(handling - 1, 0) WHERE "
+          "id = $1::bigint",
+          {row});
+    }
+  };
   {
     absl::StatusOr<pg::Result> q = c->Exec(
-        "SELECT body, deliver_at FROM orca.queue WHERE id = $1::bigint AND "
-        "deliver_at <= $2::bigint FOR UPDATE SKIP LOCKED",
+        "SELECT body, deliver_at, handling FROM orca.queue WHERE id = "
+        "$1::bigint AND deliver_at <= $2::bigint FOR UPDATE SKIP LOCKED",
         {row, std::to_string(now_ms)});
-    if (!q.ok()) return fail(q.status());
+    if (!q.ok()) {
+      absl::Status s = fail(q.status());
+      uncount();
+      return s;
+    }
     if (q->rows() == 0) {
       (void)c->Exec("ROLLBACK");
+      uncount();
       return nullptr;
     }
     std::optional<Message> m = Message::FromJson(q->Get(0, 0));
@@ -344,9 +394,11 @@ absl::StatusOr<std::unique_ptr<Work>> PgStore::Claim(int64_t now_ms) {
       return nullptr;
     }
     int64_t deliver_at = q->GetInt(0, 1);
+    // This handling is counted too.
+    int crashes = static_cast<int>(q->GetInt(0, 2)) - 1;
     return std::make_unique<PgWork>(std::move(c), clock_, std::move(*m),
                                     std::move(*exec), std::stoll(row),
-                                    deliver_at);
+                                    deliver_at, std::max(0, crashes));
   }
 }
 
@@ -381,9 +433,10 @@ absl::StatusOr<int> PgStore::Retry(const Message& message, int64_t now_ms,
   GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
   GENNAKER_ASSIGN_OR_RETURN(
       pg::Result r,
-      c->Exec("UPDATE orca.queue SET attempts = attempts + 1, deliver_at = "
-              "$2::bigint + ($3::bigint << LEAST(attempts, 10)) WHERE "
-              "fingerprint = md5($1) RETURNING attempts",
+      c->Exec("UPDATE orca.queue SET attempts = attempts + 1, handling = "
+              "GREATEST(handling - 1, 0), deliver_at = $2::bigint + "
+              "($3::bigint << LEAST(attempts, 10)) WHERE fingerprint = md5($1) "
+              "RETURNING attempts",
               {message.ToJson(), std::to_string(now_ms),
                std::to_string(base_delay_ms)}));
   if (r.rows() == 0) return absl::NotFoundError("message is no longer queued");

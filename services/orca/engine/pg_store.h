@@ -1,10 +1,15 @@
-// Store on PostgreSQL (tables in deploy/sql/orca/002_engine.sql). Several orca
+// Store on PostgreSQL (tables in deploy/sql/orca/). Several orca
 // instances may share the database: a claim locks the message row and its
 // execution row with FOR UPDATE ... SKIP LOCKED, so each message and each
 // execution has one holder at a time and instances share the work. The
 // transaction's locks are the lease: if the holder dies, PostgreSQL ends the
 // transaction and the message is claimable again; a holder cut off from the
 // database loses it after `lease_seconds` (idle_in_transaction timeout).
+// Before a claimed message is handed out, its handling is counted in the
+// queue row (column `handling`, 003_handling.sql) in a transaction of its
+// own, so the count survives the holder dying: Work::crashes() is how many
+// earlier handlings never ended. A commit deletes the row; Retry takes the
+// count back.
 // Every commit that pushes messages NOTIFYs kQueueChannel.
 #ifndef GENNAKER_SERVICES_ORCA_ENGINE_PG_STORE_H_
 #define GENNAKER_SERVICES_ORCA_ENGINE_PG_STORE_H_

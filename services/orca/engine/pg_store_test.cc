@@ -9,7 +9,9 @@
 #include "common/pg/migrations.h"
 #include "common/testing/test_stores.h"
 #include "gtest/gtest.h"
+#include "services/orca/engine/engine.h"
 #include "services/orca/launcher.h"
+#include "services/orca/stages/builtin_stages.h"
 
 namespace gennaker::orca {
 std::vector<pg::Migration> Migrations();
@@ -49,29 +51,90 @@ class PgStoreTest : public ::testing::Test {
   std::unique_ptr<PgStore> store_;
 };
 
+// A message whose handling kills orca used to be handled again after every
+// restart (the rollback took back its attempt count), stopping all
+// pipelines for good. Handlings are now counted before they start.
+TEST_F(PgStoreTest, AMessageThatKeepsKillingItsHandlerIsDeadLettered) {
+  Json a = Execution("a");
+  ASSERT_TRUE(store_->Create(a, "", {StartMessage(a)}).ok());
+  // A handler that fails cleanly (Retry) is not a crash.
+  {
+    auto w = store_->Claim(clock_.NowMs());
+    ASSERT_TRUE(w.ok() && *w != nullptr);
+    EXPECT_EQ((*w)->crashes(), 0);
+    Message m = (*w)->message();
+    w->reset();
+    ASSERT_TRUE(store_->Retry(m, clock_.NowMs(), 0).ok());
+  }
+  // Dropping a claim without commit or Retry is what a crash leaves.
+  for (int i = 0; i < 3; ++i) {
+    auto w = store_->Claim(clock_.NowMs());
+    ASSERT_TRUE(w.ok() && *w != nullptr);
+    EXPECT_EQ((*w)->crashes(), i);
+  }
+  LaunchOptions launch;
+  launch.now_ms = clock_.NowMs();
+  auto built = BuildPipelineExecution(
+      {{"application", "app"},
+       {"id", "b"},
+       {"stages", {{{"refId", "1"}, {"type", "wait"}, {"waitTime", 0}}}}},
+      Json::object(), launch);
+  ASSERT_TRUE(built.ok());
+  Json b = *built;
+  ASSERT_TRUE(store_->Create(b, "", {StartMessage(b)}).ok());
+
+  Registry registry;
+  RegisterBuiltinStages(&registry, StageDeps{});
+  EngineOptions options;
+  options.max_crashes = 3;
+  Engine engine(store_.get(), &registry, &clock_, nullptr, options);
+  for (int i = 0; i < 20; ++i) {
+    auto more = engine.ProcessOne();
+    ASSERT_TRUE(more.ok()) << more.status();
+    if (!*more) break;
+  }
+  auto ea = store_->Get(String(a, "id"));
+  ASSERT_TRUE(ea.ok());
+  EXPECT_EQ(String(*ea, "status"), "TERMINAL");
+  EXPECT_EQ(String((*ea)[kPrivateKey], "internalError"),
+            "orca crashed 3 times handling startExecution of this execution; "
+            "dead-lettered");
+  // Only that execution failed: the other one ran.
+  auto eb = store_->Get(String(b, "id"));
+  ASSERT_TRUE(eb.ok());
+  EXPECT_EQ(String(*eb, "status"), "SUCCEEDED");
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  auto dead = (*c)->Exec(
+      "SELECT count(*) FROM orca.dead_letters WHERE execution_id = $1",
+      {String(a, "id")});
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(dead->GetInt(0, 0), 1);
+}
+
 TEST_F(PgStoreTest, AClaimedExecutionIsNotClaimedTwice) {
   Json a = Execution(), b = Execution();
   ASSERT_TRUE(store_->Create(a, "", {StartMessage(a)}).ok());
   ASSERT_TRUE(store_->Create(b, "", {StartMessage(b)}).ok());
   // A second message for `a`: still only one holder of `a` at a time.
   Outgoing extra;
-  extra.message = {kind::kCompleteExecution, Str(a, "id"), "", ""};
+  extra.message = {kind::kCompleteExecution, String(a, "id"), "", ""};
   ASSERT_TRUE(store_->Push({extra}).ok());
   auto first = store_->Claim(clock_.NowMs());
   ASSERT_TRUE(first.ok() && *first != nullptr);
   auto second = store_->Claim(clock_.NowMs());
   ASSERT_TRUE(second.ok() && *second != nullptr);
-  EXPECT_NE(Str((*first)->execution(), "id"),
-            Str((*second)->execution(), "id"));
+  EXPECT_NE(String((*first)->execution(), "id"),
+            String((*second)->execution(), "id"));
   auto third = store_->Claim(clock_.NowMs());
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(*third, nullptr);  // the rest belongs to held executions
   // Releasing without commit (a crash) makes the message claimable again.
-  std::string held = Str((*first)->execution(), "id");
+  std::string held = String((*first)->execution(), "id");
   first->reset();
   auto again = store_->Claim(clock_.NowMs());
   ASSERT_TRUE(again.ok() && *again != nullptr);
-  EXPECT_EQ(Str((*again)->execution(), "id"), held);
+  EXPECT_EQ(String((*again)->execution(), "id"), held);
   // Commit acknowledges exactly the claimed message.
   ASSERT_TRUE((*again)->Commit({}).ok());
   ASSERT_TRUE((*second)->Commit({}).ok());
@@ -123,7 +186,7 @@ TEST_F(PgStoreTest, ListLimitsPerPipelineConfig) {
   ASSERT_EQ(list->size(), 4u);
   std::map<std::string, int> per_config;
   for (const Json& e : *list) {
-    ++per_config[Str(e, "pipelineConfigId")];
+    ++per_config[String(e, "pipelineConfigId")];
     EXPECT_GE(Int(e, "buildTime"), 101);  // the newest two of each
   }
   EXPECT_EQ(per_config["a"], 2);
@@ -165,12 +228,12 @@ TEST_F(PgStoreTest, RetentionDeletesOnlyFinishedExecutions) {
   EXPECT_TRUE(absl::IsNotFound(store_->Get(done[0]).status()));
   EXPECT_TRUE(absl::IsNotFound(store_->Get(done[1]).status()));
   EXPECT_TRUE(store_->Get(done[3]).ok());
-  EXPECT_TRUE(store_->Get(Str(running, "id")).ok());
+  EXPECT_TRUE(store_->Get(String(running, "id")).ok());
   // Age: everything finished before the cut-off goes.
   purged = store_->Purge(clock_.NowMs(), 0);
   ASSERT_TRUE(purged.ok());
   EXPECT_EQ(*purged, 2);
-  EXPECT_TRUE(store_->Get(Str(running, "id")).ok());
+  EXPECT_TRUE(store_->Get(String(running, "id")).ok());
 }
 
 }  // namespace

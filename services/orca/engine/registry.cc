@@ -7,6 +7,11 @@ void Registry::AddStage(const std::string& type,
   stages_[type] = std::move(stage);
 }
 
+void Registry::AddSimpleStage(const std::string& type,
+                              std::vector<std::string> tasks) {
+  AddStage(type, std::make_shared<SimpleStage>(std::move(tasks)));
+}
+
 void Registry::AddTask(const std::string& name, std::shared_ptr<Task> task) {
   tasks_[name] = std::move(task);
 }
@@ -25,6 +30,11 @@ std::vector<std::string> Registry::StageTypes() const {
   std::vector<std::string> out;
   for (const auto& [type, def] : stages_) out.push_back(type);
   return out;
+}
+
+void Registry::AddExpressionFunction(const std::string& name,
+                                     ExecutionFunction function) {
+  functions_[name] = std::move(function);
 }
 
 }  // namespace gennaker::orca

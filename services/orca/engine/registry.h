@@ -134,18 +134,33 @@ class SimpleStage : public StageDefinition {
   std::vector<std::string> tasks_;
 };
 
+// A helper function of the expression language that reads the execution
+// being evaluated, e.g. #deployedServerGroups: the stages that know the data
+// it reads register it, so the engine does not need to.
+using ExecutionFunction = std::function<absl::StatusOr<Json>(
+    const Json& execution, const std::vector<Json>& args)>;
+
 class Registry {
  public:
   void AddStage(const std::string& type,
                 std::shared_ptr<const StageDefinition> stage);
+  // A stage type that runs `tasks` in order (a SimpleStage).
+  void AddSimpleStage(const std::string& type, std::vector<std::string> tasks);
   void AddTask(const std::string& name, std::shared_ptr<Task> task);
   const StageDefinition* FindStage(const std::string& type) const;
   Task* FindTask(const std::string& name) const;
   std::vector<std::string> StageTypes() const;
+  // Adds #name(args) to the expressions every stage evaluates.
+  void AddExpressionFunction(const std::string& name,
+                             ExecutionFunction function);
+  const std::map<std::string, ExecutionFunction>& ExpressionFunctions() const {
+    return functions_;
+  }
 
  private:
   std::map<std::string, std::shared_ptr<const StageDefinition>> stages_;
   std::map<std::string, std::shared_ptr<Task>> tasks_;
+  std::map<std::string, ExecutionFunction> functions_;
 };
 
 }  // namespace gennaker::orca

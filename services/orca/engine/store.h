@@ -48,6 +48,10 @@ class Work {
   virtual const Message& message() const = 0;
   // When the claimed message was due (epoch ms); 0 for Lock().
   virtual int64_t deliver_at_ms() const = 0;
+  // Earlier handlings of the claimed message that never ended: the process
+  // died (or lost its lease) while handling it. Stores that cannot outlive
+  // their process report 0.
+  virtual int crashes() const { return 0; }
   // The locked execution document, mutated by the caller.
   virtual Json& execution() = 0;
   // Creates another execution (a child pipeline) in this transaction.
@@ -89,7 +93,9 @@ class Store {
   virtual absl::Status Delete(const std::string& id) = 0;
 
   // Claims the oldest due message whose execution is not locked by someone
-  // else, with that execution locked. nullptr when nothing is due.
+  // else, with that execution locked. nullptr when nothing is due. A store
+  // that survives its process counts the handling durably before returning
+  // it (see Work::crashes); Retry and a committed Work end the handling.
   virtual absl::StatusOr<std::unique_ptr<Work>> Claim(int64_t now_ms) = 0;
   // Locks `id` (waiting for other holders) for an API-driven change.
   virtual absl::StatusOr<std::unique_ptr<Work>> Lock(const std::string& id) = 0;

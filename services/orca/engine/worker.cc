@@ -53,15 +53,16 @@ void Worker::Sleep(int64_t ms, uint64_t seen) {
                        absl::Milliseconds(std::max<int64_t>(1, ms)));
 }
 
+bool Worker::Stopping(uint64_t* seen) {
+  absl::MutexLock l(&mu_);
+  *seen = generation_;
+  return stop_;
+}
+
 void Worker::Loop() {
   ScopedCallContext ctx({NewRequestId(), "", ""});
-  while (true) {
-    uint64_t seen;
-    {
-      absl::MutexLock l(&mu_);
-      if (stop_) return;
-      seen = generation_;
-    }
+  uint64_t seen;
+  while (!Stopping(&seen)) {
     absl::StatusOr<bool> handled = engine_->ProcessOne();
     if (!handled.ok()) {
       SPDLOG_WARN("event=queue_error error={}", handled.status());
@@ -82,13 +83,8 @@ void Worker::Loop() {
 
 void Worker::Maintain() {
   ScopedCallContext ctx({NewRequestId(), "", ""});
-  while (true) {
-    uint64_t seen;
-    {
-      absl::MutexLock l(&mu_);
-      if (stop_) return;
-      seen = generation_;
-    }
+  uint64_t seen;
+  while (!Stopping(&seen)) {
     // Sleep in slices so that Wake() does not cut the interval short.
     int64_t until = clock_->NowMs() + options_.maintenance_interval_ms;
     while (clock_->NowMs() < until) {
@@ -126,7 +122,7 @@ void Worker::Maintain() {
           if (!waiting.ok() || waiting->empty()) continue;
           Outgoing o;
           o.message.kind = kind::kStartWaitingExecutions;
-          o.message.execution_id = Str((*waiting)[0], "id");
+          o.message.execution_id = String((*waiting)[0], "id");
           o.message.extra = {{"pipelineConfigId", config},
                              {"purgeQueue", false}};
           (void)store_->Push({o});

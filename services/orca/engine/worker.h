@@ -45,6 +45,8 @@ class Worker {
   void Maintain();
   // Sleeps up to `ms` or until Wake()/Stop() after generation `seen`.
   void Sleep(int64_t ms, uint64_t seen);
+  // True once Stop() was called; else notes the current generation.
+  bool Stopping(uint64_t* seen);
 
   Engine* engine_;
   Store* store_;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -9,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "common/json/json_fields.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 #include "re2/re2.h"
 #include "services/orca/expression/ast.h"
@@ -37,7 +39,7 @@ std::string ToText(const Json& v) {
     }
     return out + "}";
   }
-  return json::Dump(v);
+  return spinnaker::Dump(v);
 }
 
 // Results larger than 1 MiB are refused instead of exhausting memory.
@@ -519,7 +521,26 @@ absl::StatusOr<Expression> Expression::Parse(absl::string_view text) {
 absl::StatusOr<Json> Expression::Evaluate(
     const Json& root, const FunctionRegistry& functions) const {
   Evaluator evaluator(root, functions);
-  return evaluator.Eval(*ast_, root);
+  GENNAKER_ASSIGN_OR_RETURN(Json v, evaluator.Eval(*ast_, root));
+  if (!WithinDepth(v, kMaxResultDepth)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the result nests deeper than ", kMaxResultDepth, " levels"));
+  }
+  return v;
+}
+
+bool WithinDepth(const Json& value, int max_depth) {
+  std::vector<std::pair<const Json*, int>> pending = {{&value, 0}};
+  while (!pending.empty()) {
+    auto [v, depth] = pending.back();
+    pending.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > max_depth) return false;
+    for (const Json& kid : *v) {
+      if (kid.is_structured()) pending.push_back({&kid, depth + 1});
+    }
+  }
+  return true;
 }
 
 namespace {
@@ -610,9 +631,21 @@ Json ProcessString(const std::string& s, const Json& root,
 
 }  // namespace
 
-Json ProcessTemplates(const Json& value, const Json& root,
-                      const FunctionRegistry& functions,
-                      std::vector<Failure>* failures) {
+namespace {
+
+Json ProcessAt(const Json& value, const Json& root,
+               const FunctionRegistry& functions,
+               std::vector<Failure>* failures, int depth) {
+  // Contexts hold evaluated results (at most kMaxResultDepth deep) a few
+  // levels down; anything far deeper did not come from here.
+  constexpr int kMaxWalkDepth = 2 * Expression::kMaxResultDepth;
+  if (value.is_structured() && depth >= kMaxWalkDepth) {
+    failures->push_back(
+        {"",
+         absl::StrCat("a value nests deeper than ", kMaxWalkDepth, " levels"),
+         true});
+    return Json();
+  }
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
     if (s.find("${") == std::string::npos) return value;
@@ -621,7 +654,7 @@ Json ProcessTemplates(const Json& value, const Json& root,
   if (value.is_array()) {
     Json out = Json::array();
     for (const auto& v : value)
-      out.push_back(ProcessTemplates(v, root, functions, failures));
+      out.push_back(ProcessAt(v, root, functions, failures, depth + 1));
     return out;
   }
   if (value.is_object()) {
@@ -631,11 +664,19 @@ Json ProcessTemplates(const Json& value, const Json& root,
       if (k.find("${") != std::string::npos) {
         key = ToText(ProcessString(k, root, functions, failures));
       }
-      out[key] = ProcessTemplates(v, root, functions, failures);
+      out[key] = ProcessAt(v, root, functions, failures, depth + 1);
     }
     return out;
   }
   return value;
+}
+
+}  // namespace
+
+Json ProcessTemplates(const Json& value, const Json& root,
+                      const FunctionRegistry& functions,
+                      std::vector<Failure>* failures) {
+  return ProcessAt(value, root, functions, failures, 0);
 }
 
 }  // namespace gennaker::orca::expression

@@ -58,8 +58,13 @@ class Expression {
   static constexpr size_t kMaxLength = 10000;
 
   // Evaluates against `root` (#root; bare identifiers are its properties).
+  // A result nesting deeper than kMaxResultDepth is refused: results are
+  // stored in stage contexts and read by later expressions, so each
+  // evaluation could otherwise add levels until copying or printing the
+  // execution overflows the stack.
   absl::StatusOr<Json> Evaluate(const Json& root,
                                 const FunctionRegistry& functions) const;
+  static constexpr int kMaxResultDepth = 200;
 
   const std::string& text() const { return text_; }
 
@@ -79,9 +84,15 @@ struct Failure {
 // in `value` is evaluated. A string that is exactly one ${...} becomes the
 // typed result; a mixed string becomes a string. An expression that fails or
 // yields null leaves its text unchanged and is recorded in `failures`.
+// Values nested deeper than twice Expression::kMaxResultDepth are not walked:
+// they become null, with a failure recorded.
 Json ProcessTemplates(const Json& value, const Json& root,
                       const FunctionRegistry& functions,
                       std::vector<Failure>* failures);
+
+// False when `value` nests arrays/objects deeper than `max_depth` levels (a
+// scalar is depth 0). Iterative, so it is safe on any value.
+bool WithinDepth(const Json& value, int max_depth);
 
 }  // namespace gennaker::orca::expression
 

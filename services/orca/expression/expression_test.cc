@@ -198,6 +198,49 @@ TEST_F(ExpressionTest, TemplatesKeepTypesAndRecordFailures) {
   EXPECT_EQ(errors, 1);  // the parse error; the two nulls are "not found" notes
 }
 
+// A trigger parameter holding deeply nested JSON used to overflow the stack
+// of whoever read it with #readJson (a poison message for orca).
+TEST_F(ExpressionTest, ReadJsonRefusesDeepNestingWithAClearError) {
+  Json root = root_;
+  root["parameters"]["p"] = std::string(100000, '[') + std::string(100000, ']');
+  auto e = Expression::Parse("#readJson(parameters.p)");
+  ASSERT_TRUE(e.ok());
+  absl::StatusOr<Json> v = e->Evaluate(root, functions_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(v.status().message()),
+              HasSubstr("#readJson(): #readJson()'s text nests deeper than"));
+  // The same through a template: a recorded failure, the text kept.
+  std::vector<Failure> failures;
+  Json out = ProcessTemplates(Json("${#readJson(parameters.p)}"), root,
+                              functions_, &failures);
+  EXPECT_EQ(out, "${#readJson(parameters.p)}");
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_THAT(failures[0].description, HasSubstr("nests deeper than"));
+  // Shallow JSON still reads.
+  root["parameters"]["p"] = R"({"a": [1, {"b": 2}]})";
+  EXPECT_EQ(e->Evaluate(root, functions_).value()["a"][1]["b"], 2);
+}
+
+TEST_F(ExpressionTest, ResultsNestNoDeeperThanTheLimit) {
+  // Each evaluation is bounded, but one can wrap what an earlier one stored
+  // (a stage output) in more levels; the result as a whole is bounded too.
+  std::string doc = std::string(150, '[') + std::string(150, ']');
+  Json root = root_;
+  root["deep"] = Json::parse(doc);
+  std::string wrap = "deep";
+  for (int i = 0; i < 60; ++i) wrap = "{" + wrap + "}";
+  auto e = Expression::Parse(wrap);
+  ASSERT_TRUE(e.ok()) << e.status();
+  absl::StatusOr<Json> v = e->Evaluate(root, functions_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(std::string(v.status().message()),
+              HasSubstr("nests deeper than 200 levels"));
+  EXPECT_TRUE(WithinDepth(root["deep"], 150));
+  EXPECT_FALSE(WithinDepth(root["deep"], 149));
+  EXPECT_TRUE(WithinDepth(Json(1), 0));
+}
+
 TEST(ExpressionFuzzTest, EntryPointSurvivesOddInputs) {
   const char* inputs[] = {"", "${", "${}", "${a.b.c[0]?.d}", "${{{{{",
                           "${'x' + #toJson({a:1})}", "\xff\xfe${1/0}",

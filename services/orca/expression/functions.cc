@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/json/json_fields.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 #include "services/orca/expression/ast.h"
 
@@ -29,7 +29,7 @@ FunctionRegistry FunctionRegistry::WithBuiltins() {
   r.Register("toJson",
              [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
                GENNAKER_RETURN_IF_ERROR(ArgCount("toJson", args, 1, 1));
-               std::string text = json::Dump(args[0]);
+               std::string text = spinnaker::Dump(args[0]);
                if (absl::StrContains(text, "${")) {
                  return absl::InvalidArgumentError(
                      "#toJson(): result contains an unevaluated ${...}");
@@ -39,10 +39,15 @@ FunctionRegistry FunctionRegistry::WithBuiltins() {
   r.Register(
       "readJson", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {
         GENNAKER_ASSIGN_OR_RETURN(std::string s, OneString("readJson", args));
-        Json j = Json::parse(s, nullptr, false);
-        if (j.is_discarded())
-          return absl::InvalidArgumentError("#readJson(): not valid JSON");
-        return j;
+        // The text usually comes from outside (a trigger parameter, a
+        // webhook's answer): its nesting is bounded like any request body's,
+        // because everything done with the value afterwards recurses.
+        absl::StatusOr<Json> j = spinnaker::ParseJson(s, "#readJson()'s text");
+        if (!j.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("#readJson(): ", j.status().message()));
+        }
+        return *std::move(j);
       });
   r.Register(
       "toInt", [](const std::vector<Json>& args) -> absl::StatusOr<Json> {

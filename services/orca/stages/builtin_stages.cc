@@ -25,7 +25,7 @@ absl::StatusOr<TaskResult> Transient(const absl::Status& s) {
 class WaitTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    if (Flag(in.context, "skipRemainingWait")) return TaskResult();
+    if (Bool(in.context, "skipRemainingWait")) return TaskResult();
     int64_t wait_s = Int(in.context, "waitTime", -1);
     if (wait_s < 0) {
       return TaskResult::Terminal(
@@ -41,7 +41,7 @@ class WaitTask : public Task {
 class JudgmentTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    std::string s = absl::AsciiStrToLower(Str(in.context, "judgmentStatus"));
+    std::string s = absl::AsciiStrToLower(String(in.context, "judgmentStatus"));
     if (s == "continue") return TaskResult();
     if (s == "stop") {
       TaskResult r;
@@ -71,14 +71,14 @@ class JudgmentStage : public SimpleStage {
 class PreconditionsStage : public StageDefinition {
  public:
   std::vector<std::string> Tasks(const Json& stage) const override {
-    const std::string type = Str(stage["context"], "preconditionType");
+    const std::string type = String(stage["context"], "preconditionType");
     if (type == "clusterSize") return {"checkClusterSize"};  // clouddriver
     if (!type.empty()) return {"checkPrecondition"};
     return {};
   }
   std::vector<SyntheticStage> BeforeStages(const Json& stage) const override {
     const Json& ctx = stage["context"];
-    if (!Str(ctx, "preconditionType").empty()) return {};
+    if (!String(ctx, "preconditionType").empty()) return {};
     std::vector<SyntheticStage> out;
     if (!ctx.contains("preconditions") || !ctx["preconditions"].is_array()) {
       return out;
@@ -90,7 +90,7 @@ class PreconditionsStage : public StageDefinition {
       base.erase(k);
     }
     for (const Json& p : ctx["preconditions"]) {
-      std::string type = Str(p, "type");
+      std::string type = String(p, "type");
       SyntheticStage s;
       s.type = "checkPreconditions";
       s.name = absl::StrCat("Check precondition (", type, ")");
@@ -98,7 +98,7 @@ class PreconditionsStage : public StageDefinition {
       s.context["preconditionType"] = type;
       s.context["context"] =
           p.contains("context") ? p["context"] : Json::object();
-      s.context["failPipeline"] = Flag(p, "failPipeline", true);
+      s.context["failPipeline"] = Bool(p, "failPipeline", true);
       s.parallel = true;
       out.push_back(std::move(s));
     }
@@ -109,11 +109,8 @@ class PreconditionsStage : public StageDefinition {
 class PreconditionTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    std::string type = Str(in.context, "preconditionType");
-    const Json pctx =
-        in.context.contains("context") && in.context["context"].is_object()
-            ? in.context["context"]
-            : Json::object();
+    std::string type = String(in.context, "preconditionType");
+    const Json pctx = spinnaker::Object(in.context, "context");
     if (type == "expression") {
       Json value = pctx.contains("expression") ? pctx["expression"] : Json();
       if (value.is_string()) {
@@ -127,7 +124,7 @@ class PreconditionTask : public Task {
         }
       }
       bool ok = value.is_boolean() ? value.get<bool>()
-                                   : Flag(Json{{"v", value}}, "v", false);
+                                   : Bool(Json{{"v", value}}, "v", false);
       TaskResult r =
           ok ? TaskResult() : TaskResult::Terminal("Expression check failed");
       r.context["context"] = pctx;
@@ -135,13 +132,14 @@ class PreconditionTask : public Task {
       return r;
     }
     if (type == "stageStatus") {
-      std::string name = Str(pctx, "stageName");
-      std::string want = Str(pctx, "stageStatus");
+      std::string name = String(pctx, "stageName");
+      std::string want = String(pctx, "stageStatus");
       for (const Json& s : in.execution["stages"]) {
-        if (Str(s, "name") != name) continue;
-        if (Str(s, "status") == want) return TaskResult();
-        return TaskResult::Terminal(absl::StrCat(
-            "Stage '", name, "' is ", Str(s, "status"), ", expected ", want));
+        if (String(s, "name") != name) continue;
+        if (String(s, "status") == want) return TaskResult();
+        return TaskResult::Terminal(absl::StrCat("Stage '", name, "' is ",
+                                                 String(s, "status"),
+                                                 ", expected ", want));
       }
       return TaskResult::Terminal(absl::StrCat("No stage named '", name, "'"));
     }
@@ -172,7 +170,7 @@ class EvaluateVariablesTask : public Task {
     Json evaluated = Json::array();
     std::vector<std::string> errors;
     for (const Json& v : vars) {
-      std::string key = Str(v, "key");
+      std::string key = String(v, "key");
       if (key.empty()) {
         errors.push_back("a variable has no key");
         continue;
@@ -243,7 +241,7 @@ int64_t NextAllowed(const Json& window, int64_t now_ms) {
 class TimeWindowTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    if (Flag(in.context, "skipRemainingWait")) return TaskResult();
+    if (Bool(in.context, "skipRemainingWait")) return TaskResult();
     const Json& window = in.context.contains("restrictedExecutionWindow")
                              ? in.context["restrictedExecutionWindow"]
                              : Json::object();
@@ -274,7 +272,7 @@ class UpsertApplicationTask : public Task {
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     Json app = ApplicationOf(in.context);
-    if (Str(app, "name").empty()) {
+    if (String(app, "name").empty()) {
       return TaskResult::Terminal("application.name is required");
     }
     if (front50_ == nullptr) return TaskResult::Terminal("front50 is not set");
@@ -298,7 +296,7 @@ class DeleteApplicationTask : public Task {
   explicit DeleteApplicationTask(Front50* front50) : front50_(front50) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    std::string name = Str(ApplicationOf(in.context), "name");
+    std::string name = String(ApplicationOf(in.context), "name");
     if (name.empty()) {
       return TaskResult::Terminal("application.name is required");
     }
@@ -324,11 +322,13 @@ class ProjectTask : public Task {
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const Json& p =
         in.context.contains("project") ? in.context["project"] : Json();
-    if (!p.is_object() || (Str(p, "name").empty() && Str(p, "id").empty())) {
+    if (!p.is_object() ||
+        (String(p, "name").empty() && String(p, "id").empty())) {
       return TaskResult::Terminal("the job needs a 'project' with a name");
     }
     if (front50_ == nullptr) return TaskResult::Terminal("front50 is not set");
-    std::string key = Str(p, "id").empty() ? Str(p, "name") : Str(p, "id");
+    std::string key =
+        String(p, "id").empty() ? String(p, "name") : String(p, "id");
     absl::Status s =
         remove_ ? front50_->DeleteProject(key) : front50_->UpsertProject(p);
     if (!s.ok()) return Transient(s);
@@ -386,8 +386,7 @@ Json JsonPathGet(const Json& root, const std::string& path) {
 }
 
 void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
-  r->AddStage("wait",
-              std::make_shared<SimpleStage>(std::vector<std::string>{"wait"}));
+  r->AddSimpleStage("wait", {"wait"});
   r->AddTask("wait", std::make_shared<WaitTask>());
   r->AddStage("manualJudgment", std::make_shared<JudgmentStage>());
   r->AddTask("waitForJudgment", std::make_shared<JudgmentTask>());
@@ -395,9 +394,8 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
   r->AddTask("checkPrecondition", std::make_shared<PreconditionTask>());
   r->AddStage("evaluateVariables", std::make_shared<EvaluateVariablesStage>());
   r->AddTask("evaluateVariables", std::make_shared<EvaluateVariablesTask>());
-  r->AddStage("restrictExecutionDuringTimeWindow",
-              std::make_shared<SimpleStage>(std::vector<std::string>{
-                  "suspendExecutionDuringTimeWindow"}));
+  r->AddSimpleStage("restrictExecutionDuringTimeWindow",
+                    {"suspendExecutionDuringTimeWindow"});
   r->AddTask("suspendExecutionDuringTimeWindow",
              std::make_shared<TimeWindowTask>());
   auto create = std::make_shared<SimpleStage>(
@@ -406,28 +404,24 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
   r->AddStage("upsertApplication", create);
   r->AddTask("createApplication",
              std::make_shared<UpsertApplicationTask>(deps.front50, true));
-  r->AddStage("updateApplication",
-              std::make_shared<SimpleStage>(
-                  std::vector<std::string>{"updateApplication"}));
+  r->AddSimpleStage("updateApplication", {"updateApplication"});
   r->AddTask("updateApplication",
              std::make_shared<UpsertApplicationTask>(deps.front50, false));
-  r->AddStage("deleteApplication",
-              std::make_shared<SimpleStage>(
-                  std::vector<std::string>{"deleteApplication"}));
+  r->AddSimpleStage("deleteApplication", {"deleteApplication"});
   r->AddTask("deleteApplication",
              std::make_shared<DeleteApplicationTask>(deps.front50));
-  r->AddStage("upsertProject", std::make_shared<SimpleStage>(
-                                   std::vector<std::string>{"upsertProject"}));
+  r->AddSimpleStage("upsertProject", {"upsertProject"});
   r->AddTask("upsertProject",
              std::make_shared<ProjectTask>(deps.front50, false));
-  r->AddStage("deleteProject", std::make_shared<SimpleStage>(
-                                   std::vector<std::string>{"deleteProject"}));
+  r->AddSimpleStage("deleteProject", {"deleteProject"});
   r->AddTask("deleteProject",
              std::make_shared<ProjectTask>(deps.front50, true));
   RegisterPipelineStage(r, deps);
   RegisterWebhookStage(r, deps);
-  RegisterCloudStages(r, deps);
-  RegisterClusterStages(r, deps);
+  cloud::RegisterCloudStages(r, deps);
+  cloud::RegisterClusterStages(r, deps);
+  cloud::RegisterRollbackStages(r, deps);
+  RegisterDeployExpressions(r);
 }
 
 }  // namespace gennaker::orca

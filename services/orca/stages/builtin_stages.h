@@ -16,6 +16,13 @@ namespace gennaker::orca {
 
 class CloudDriver;
 class Front50;
+}  // namespace gennaker::orca
+
+namespace gennaker::http {
+class OutboundClient;
+}  // namespace gennaker::http
+
+namespace gennaker::orca {
 
 struct StageDeps {
   Front50* front50 = nullptr;
@@ -25,6 +32,9 @@ struct StageDeps {
   // Header sent with every webhook call: "<execution>:<stage>:<task>", the
   // same on every delivery of that call, so receivers can de-duplicate.
   std::string idempotency_header = "X-Gennaker-Idempotency-Key";
+  // The outbound policy every webhook call (and its status polls) goes
+  // through; without one, webhook stages fail saying so.
+  const http::OutboundClient* outbound = nullptr;
   // Attempts of a webhook call answering 5xx / failing to connect.
   int webhook_max_attempts = 10;
   // Upper bound of one outside call (a webhook's webhookTimeoutMs is capped
@@ -37,9 +47,14 @@ void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);
 // Internal to the stage files.
 void RegisterWebhookStage(Registry* registry, const StageDeps& deps);
 void RegisterPipelineStage(Registry* registry, const StageDeps& deps);
+namespace cloud {
 void RegisterCloudStages(Registry* registry, const StageDeps& deps);
 void RegisterServerGroupStages(Registry* registry, const StageDeps& deps);
 void RegisterClusterStages(Registry* registry, const StageDeps& deps);
+void RegisterRollbackStages(Registry* registry, const StageDeps& deps);
+}  // namespace cloud
+// #deployedServerGroups.
+void RegisterDeployExpressions(Registry* registry);
 
 // A value read from JSON by a "$.a.b[0]" path (the subset of JSONPath webhook
 // monitors use); nullptr when absent.

@@ -12,30 +12,19 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/spinnaker/names.h"
 #include "services/orca/stages/builtin_stages.h"
 #include "services/orca/stages/cloud_common.h"
+#include "services/orca/stages/cloud_submit.h"
+#include "services/orca/stages/cloud_targets.h"
 #include "services/orca/stages/deploy_strategies.h"
+#include "services/orca/stages/server_group_facts.h"
 
-namespace gennaker::orca {
+namespace gennaker::orca::cloud {
 
 namespace {
 
-using cloud::CapacityOf;
-using cloud::CloudTask;
-using cloud::ClusterGroups;
-using cloud::ClusterName;
-using cloud::FirstDeployed;
-using cloud::FromError;
-using cloud::IsDisabled;
-using cloud::kThirtyMinutesMs;
-using cloud::Location;
-using cloud::LocationOf;
-using cloud::Object;
-using cloud::Operation;
-using cloud::ResolveTarget;
-using cloud::SourceName;
-using cloud::SubmitOps;
-using cloud::TargetDesired;
+using spinnaker::Object;
 
 // ---------------------------------------------------------------- deploy
 
@@ -56,16 +45,16 @@ class DeployStage : public StageDefinition {
     for (const Json& c : clusters) {
       if (!c.is_object()) continue;
       SyntheticStage s;
-      s.type = Str(c, "type") == "cloneServerGroup" ? "cloneServerGroup"
-                                                    : "createServerGroup";
+      s.type = String(c, "type") == "cloneServerGroup" ? "cloneServerGroup"
+                                                       : "createServerGroup";
       s.context = c;
       s.context.erase("type");
-      if (Str(s.context, "application").empty() &&
-          !Str(ctx, "application").empty()) {
+      if (String(s.context, "application").empty() &&
+          !String(ctx, "application").empty()) {
         s.context["application"] = ctx["application"];
       }
-      if (Str(s.context, "cloudProvider").empty() &&
-          !Str(s.context, "provider").empty()) {
+      if (String(s.context, "cloudProvider").empty() &&
+          !String(s.context, "provider").empty()) {
         s.context["cloudProvider"] = s.context["provider"];
       }
       s.name = "Deploy in " + LocationOf(s.context, Json::object()).region();
@@ -80,18 +69,18 @@ class DeployStage : public StageDefinition {
 class CompleteParallelDeployTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    const std::string id = Str(in.stage, "id");
+    const std::string id = String(in.stage, "id");
     Json deployed = Json::object();
     std::string account;
     int children = 0;
     for (const Json& s : in.execution["stages"]) {
-      if (Str(s, "parentStageId") != id) continue;
-      const std::string type = Str(s, "type");
+      if (String(s, "parentStageId") != id) continue;
+      const std::string type = String(s, "type");
       if (type != "createServerGroup" && type != "cloneServerGroup") continue;
       ++children;
       const Json ctx = Object(s, "context");
-      if (!Str(ctx, "deploy.account.name").empty()) {
-        account = Str(ctx, "deploy.account.name");
+      if (!String(ctx, "deploy.account.name").empty()) {
+        account = String(ctx, "deploy.account.name");
       }
       const Json groups = Object(ctx, "deploy.server.groups");
       for (auto it = groups.begin(); it != groups.end(); ++it) {
@@ -140,7 +129,7 @@ class CreateServerGroupStage : public StageDefinition {
     bool own_task_failed = false;
     if (stage.contains("tasks") && stage["tasks"].is_array()) {
       for (const Json& t : stage["tasks"]) {
-        own_task_failed = own_task_failed || Str(t, "status") == "TERMINAL";
+        own_task_failed = own_task_failed || String(t, "status") == "TERMINAL";
       }
     }
     return RollbackStages(ctx, FirstDeployed(ctx).first, own_task_failed);
@@ -160,9 +149,9 @@ Json PickSource(const std::vector<Json>& groups, bool largest) {
     if (!best.is_object()) {
       best = g;
     } else if (largest) {
-      if (cloud::InstanceCount(g) > cloud::InstanceCount(best) ||
-          (cloud::InstanceCount(g) == cloud::InstanceCount(best) &&
-           IsDisabled(best) && !IsDisabled(g))) {
+      if (InstanceCount(g) > InstanceCount(best) ||
+          (InstanceCount(g) == InstanceCount(best) && IsDisabled(best) &&
+           !IsDisabled(g))) {
         best = g;
       }
     } else if (IsDisabled(best) && !IsDisabled(g)) {
@@ -193,10 +182,10 @@ class DetermineSourceTask : public CloudTask {
       }
     }
     const Json moniker = Object(ctx, "moniker");
-    std::string stack = Str(ctx, "stack");
-    if (stack.empty()) stack = Str(moniker, "stack");
-    std::string detail = Str(ctx, "freeFormDetails");
-    if (detail.empty()) detail = Str(moniker, "detail");
+    std::string stack = String(ctx, "stack");
+    if (stack.empty()) stack = String(moniker, "stack");
+    std::string detail = String(ctx, "freeFormDetails");
+    if (detail.empty()) detail = String(moniker, "detail");
     Json probe = ctx;
     probe.erase("cluster");
     Location where = LocationOf(probe, in.execution);
@@ -208,7 +197,8 @@ class DetermineSourceTask : public CloudTask {
     if (where.application.empty()) {
       return TaskResult::Terminal("a deploy needs an 'application'");
     }
-    where.cluster = ClusterName(where.application, stack, detail);
+    where.cluster =
+        spinnaker::FormatClusterName(where.application, stack, detail);
     r.context["application"] = where.application;
     r.context["cluster"] = where.cluster;
     r.context["credentials"] = where.account;
@@ -233,8 +223,8 @@ class DetermineSourceTask : public CloudTask {
     Json source_sg;
     const Json given = Object(ctx, "source");
     if (!SourceName(ctx).empty()) {
-      std::string account = Str(given, "account");
-      std::string region = Str(given, "region");
+      std::string account = String(given, "account");
+      std::string region = String(given, "region");
       absl::StatusOr<Json> sg = cd_->GetServerGroup(
           account.empty() ? where.account : account,
           region.empty() ? where.region() : region, SourceName(ctx));
@@ -246,25 +236,22 @@ class DetermineSourceTask : public CloudTask {
     } else {
       absl::StatusOr<std::vector<Json>> groups =
           ClusterGroups(cd_, where, where.region());
-      if (!groups.ok()) {
-        return FromError(groups.status(),
-                         absl::StrCat("reading cluster ", where.cluster));
-      }
+      if (!groups.ok()) return ClusterReadFailure(groups.status(), where);
       source_sg =
-          PickSource(*groups, Flag(ctx, "useSourceCapacity") &&
+          PickSource(*groups, Bool(ctx, "useSourceCapacity") &&
                                   StrategyName(ctx) != "rollingredblack");
     }
     if (source_sg.is_object()) {
-      const std::string name = Str(source_sg, "name");
-      std::string region = Str(source_sg, "region");
+      const std::string name = String(source_sg, "name");
+      std::string region = String(source_sg, "region");
       if (region.empty()) region = where.region();
-      std::string account = Str(source_sg, "account");
+      std::string account = String(source_sg, "account");
       if (account.empty()) account = where.account;
       r.context["source"] = {{"asgName", name},
                              {"serverGroupName", name},
                              {"account", account},
                              {"region", region}};
-      if (Flag(ctx, "useSourceCapacity") &&
+      if (Bool(ctx, "useSourceCapacity") &&
           StrategyName(ctx) != "rollingredblack") {
         r.context["capacity"] = CapacityOf(source_sg);
         ctx["capacity"] = r.context["capacity"];
@@ -278,8 +265,8 @@ class DetermineSourceTask : public CloudTask {
       if (details.is_array()) {
         for (const Json& d : details) {
           if (d.contains("command") && d["command"].is_array() &&
-              (Str(d, "region").empty() ||
-               Str(d, "region") == where.region())) {
+              (String(d, "region").empty() ||
+               String(d, "region") == where.region())) {
             r.context["command"] = d["command"];
             break;
           }
@@ -296,19 +283,19 @@ class DetermineSourceTask : public CloudTask {
   }
 };
 
-class CreateServerGroupTask : public CloudTask {
+class CreateServerGroupTask : public PlannedCloudTask {
  public:
   CreateServerGroupTask(CloudDriver* cd, bool clone)
-      : CloudTask(cd), clone_(clone) {}
-  int64_t TimeoutMs(const Json&) const override {
-    return 10 * cloud::kMinuteMs;
-  }
+      : PlannedCloudTask(cd), clone_(clone) {}
+  int64_t TimeoutMs(const Json&) const override { return 10 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  // The operation comes from the context alone.
+  bool StoresPlan() const override { return false; }
+
+  CloudPlan Plan(const TaskInput& in, const Location& where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    Json desc = cloud::DescriptionFrom(ctx);
+    Json desc = DescriptionFrom(ctx);
     desc["application"] = where.application;
     desc["region"] = where.region();
     const char* op = "createServerGroup";
@@ -316,21 +303,22 @@ class CreateServerGroupTask : public CloudTask {
       op = "cloneServerGroup";
       const Json source = Object(ctx, "source");
       if (SourceName(ctx).empty()) {
-        return TaskResult::Terminal(
-            "cloneServerGroup needs a source server group (source.asgName)");
+        return CloudPlan::Answer(TaskResult::Terminal(
+            "cloneServerGroup needs a source server group (source.asgName)"));
       }
-      desc["source"] = {
-          {"account", Str(source, "account").empty() ? where.account
-                                                     : Str(source, "account")},
-          {"region", Str(source, "region").empty() ? where.region()
-                                                   : Str(source, "region")},
-          {"asgName", SourceName(ctx)}};
+      desc["source"] = {{"account", String(source, "account").empty()
+                                        ? where.account
+                                        : String(source, "account")},
+                        {"region", String(source, "region").empty()
+                                       ? where.region()
+                                       : String(source, "region")},
+                        {"asgName", SourceName(ctx)}};
     }
-    TaskResult r = SubmitOps(cd_, in, Json::array({Operation(op, where, desc)}),
-                             where.application);
-    r.context["deploy.account.name"] = where.account;
-    r.outputs["deploy.account.name"] = where.account;
-    return r;
+    CloudPlan plan;
+    plan.ops.push_back(Operation(op, where, desc));
+    plan.context["deploy.account.name"] = where.account;
+    plan.outputs["deploy.account.name"] = where.account;
+    return plan;
   }
 
  private:
@@ -340,12 +328,9 @@ class CreateServerGroupTask : public CloudTask {
 // RUNNING until the deployed (or targeted) server group has the target
 // number of healthy instances; TERMINAL after waitForUpInstancesTimeoutMs
 // (30 minutes by default) with the instances' states.
-class WaitForUpInstancesTask : public CloudTask {
+class WaitForUpInstancesTask : public WaitingCloudTask {
  public:
-  using CloudTask::CloudTask;
-  int64_t BackoffMs(const Json&) const override { return 2000; }
-  // The task enforces waitForUpInstancesTimeoutMs itself.
-  int64_t TimeoutMs(const Json&) const override { return 0; }
+  using WaitingCloudTask::WaitingCloudTask;
 
  protected:
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
@@ -353,7 +338,7 @@ class WaitForUpInstancesTask : public CloudTask {
     Location where = LocationOf(ctx, in.execution);
     auto [name, region] = FirstDeployed(ctx);
     if (name.empty()) {
-      name = Str(ctx, "serverGroupName");
+      name = String(ctx, "serverGroupName");
       region = where.region();
     }
     if (name.empty()) {
@@ -361,15 +346,10 @@ class WaitForUpInstancesTask : public CloudTask {
     }
     const int64_t timeout =
         Int(ctx, "waitForUpInstancesTimeoutMs", kThirtyMinutesMs);
-    const int64_t elapsed = in.now_ms - cloud::TaskStartMs(in);
+    const int64_t elapsed = in.now_ms - TaskStartMs(in);
     absl::StatusOr<Json> sg = cd_->GetServerGroup(where.account, region, name);
     if (!sg.ok() && !absl::IsNotFound(sg.status())) {
-      if (elapsed > timeout) {
-        return TaskResult::Terminal(
-            absl::StrCat("server group ", name, " could not be read within ",
-                         timeout / 1000, " s: ", sg.status().message()));
-      }
-      return FromError(sg.status(), absl::StrCat("reading ", name));
+      return ReadFailure(sg.status(), name, elapsed, timeout);
     }
     int64_t target = 0;
     int healthy = 0;
@@ -382,8 +362,8 @@ class WaitForUpInstancesTask : public CloudTask {
         // at 0 on purpose: its "capacity" is 0).
         target = ConfiguredDesired(ctx, where);
       }
-      healthy = cloud::HealthyCount(*sg, ctx);
-      if (cloud::InstanceCount(*sg) >= target && healthy >= target) {
+      healthy = HealthyCount(*sg, ctx);
+      if (InstanceCount(*sg) >= target && healthy >= target) {
         return TaskResult();
       }
     }
@@ -392,8 +372,8 @@ class WaitForUpInstancesTask : public CloudTask {
           sg.ok()
               ? absl::StrCat("server group ", name, " did not reach ", target,
                              " healthy instance(s) within ", timeout / 1000,
-                             " s (", healthy, " healthy; instances: ",
-                             cloud::HealthSummary(*sg), ")")
+                             " s (", healthy,
+                             " healthy; instances: ", HealthSummary(*sg), ")")
               : absl::StrCat("server group ", name, " did not appear within ",
                              timeout / 1000, " s"));
     }
@@ -421,8 +401,8 @@ class WaitForUpInstancesTask : public CloudTask {
     if (source.empty()) return 0;
     const Json src = Object(ctx, "source");
     absl::StatusOr<Json> sg = cd_->GetServerGroup(
-        Str(src, "account").empty() ? where.account : Str(src, "account"),
-        Str(src, "region").empty() ? where.region() : Str(src, "region"),
+        String(src, "account").empty() ? where.account : String(src, "account"),
+        String(src, "region").empty() ? where.region() : String(src, "region"),
         source);
     return sg.ok() ? Int(CapacityOf(*sg), "desired") : 0;
   }
@@ -431,34 +411,41 @@ class WaitForUpInstancesTask : public CloudTask {
 // --------------------------------------------------- infrastructure ops
 
 // One operation whose description is the stage context (minus orca's keys).
-class InfraOpTask : public CloudTask {
+class InfraOpTask : public PlannedCloudTask {
  public:
   InfraOpTask(CloudDriver* cd, std::string op, std::string required)
-      : CloudTask(cd), op_(std::move(op)), required_(std::move(required)) {}
+      : PlannedCloudTask(cd),
+        op_(std::move(op)),
+        required_(std::move(required)) {}
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  std::string Missing(const Location& where) const override {
+    return where.account.empty()
+               ? absl::StrCat(op_, " needs 'credentials' (the account)")
+               : "";
+  }
+
+  // The operation comes from the context alone.
+  bool StoresPlan() const override { return false; }
+
+  CloudPlan Plan(const TaskInput& in, const Location& where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    if (where.account.empty()) {
-      return TaskResult::Terminal(
-          absl::StrCat(op_, " needs 'credentials' (the account)"));
-    }
     if (!required_.empty() &&
         (!ctx.contains(required_) || ctx[required_].is_null() ||
          (ctx[required_].is_string() &&
           ctx[required_].get<std::string>().empty()) ||
          (ctx[required_].is_array() && ctx[required_].empty()))) {
-      return TaskResult::Terminal(
-          absl::StrCat(op_, " needs '", required_, "'"));
+      return CloudPlan::Answer(
+          TaskResult::Terminal(absl::StrCat(op_, " needs '", required_, "'")));
     }
-    Json desc = cloud::DescriptionFrom(ctx);
+    Json desc = DescriptionFrom(ctx);
     if (ctx.contains("serverGroupName")) {
       desc["serverGroupName"] = ctx["serverGroupName"];
     }
     if (!desc.contains("region")) desc["region"] = where.region();
-    return SubmitOps(cd_, in, Json::array({Operation(op_, where, desc)}),
-                     where.application);
+    CloudPlan plan;
+    plan.ops.push_back(Operation(op_, where, desc));
+    return plan;
   }
 
  private:
@@ -471,10 +458,7 @@ class InfraOpTask : public CloudTask {
 void RegisterCloudStages(Registry* r, const StageDeps& deps) {
   CloudDriver* cd = deps.clouddriver;
   RegisterServerGroupStages(r, deps);
-  auto simple = [r](const std::string& type, std::vector<std::string> tasks) {
-    r->AddStage(type, std::make_shared<SimpleStage>(std::move(tasks)));
-  };
-  auto monitor = std::make_shared<cloud::MonitorKatoTask>(cd);
+  auto monitor = std::make_shared<MonitorKatoTask>(cd);
   r->AddTask("monitorKatoTask", monitor);
   r->AddTask("monitorDeploy", monitor);
 
@@ -499,9 +483,9 @@ void RegisterCloudStages(Registry* r, const StageDeps& deps) {
                               {"upsertSecurityGroup", "name"},
                               {"deleteSecurityGroup", "securityGroupName"},
                               {"terminateInstances", "instanceIds"}}) {
-    simple(op, {op, "monitorKatoTask"});
+    r->AddSimpleStage(op, {op, "monitorKatoTask"});
     r->AddTask(op, std::make_shared<InfraOpTask>(cd, op, required));
   }
 }
 
-}  // namespace gennaker::orca
+}  // namespace gennaker::orca::cloud

@@ -66,8 +66,8 @@ class CrashingStore : public MemoryStore {
             const Json& ctx = (*stage)["context"];
             bool submitted = ctx.contains("kato.last.task.id") &&
                              ctx["kato.last.task.id"].is_object();
-            if (Str(t, "id") == m.task_id &&
-                Str(t, "name") == store_->crash_task &&
+            if (String(t, "id") == m.task_id &&
+                String(t, "name") == store_->crash_task &&
                 (submitted || !store_->crash_after_submit)) {
               ++store_->crashes;
               inner_.reset();  // rolled back: nothing of this run is saved
@@ -160,27 +160,27 @@ class CloudStagesTest : public ::testing::Test {
   // The nth stage of that type (synthetic ones included), or null.
   static Json Stage(const Json& e, const std::string& type, int nth = 0) {
     for (const Json& s : e["stages"]) {
-      if (Str(s, "type") == type && nth-- == 0) return s;
+      if (String(s, "type") == type && nth-- == 0) return s;
     }
     return nullptr;
   }
   static int Count(const Json& e, const std::string& type) {
     int n = 0;
-    for (const Json& s : e["stages"]) n += Str(s, "type") == type;
+    for (const Json& s : e["stages"]) n += String(s, "type") == type;
     return n;
   }
   static std::string Error(const Json& stage) {
     const Json& c = stage["context"];
     if (!c.contains("exception")) return "";
-    return Str(c["exception"]["details"], "error");
+    return String(c["exception"]["details"], "error");
   }
 
   // Names of the executed operations with that op name, in order.
   std::vector<std::string> Ops(const std::string& op) {
     std::vector<std::string> out;
     for (const Json& o : cd_.executed) {
-      if (Str(o, "name") == op) {
-        out.push_back(Str(o["description"], "serverGroupName"));
+      if (String(o, "name") == op) {
+        out.push_back(String(o["description"], "serverGroupName"));
       }
     }
     return out;
@@ -192,7 +192,7 @@ class CloudStagesTest : public ::testing::Test {
   }
   const Json& G(const std::string& name) { return cd_.groups.at(name); }
   bool IsDisabledOf(const std::string& name) {
-    return Flag(G(name), "isDisabled");
+    return Bool(G(name), "isDisabled");
   }
 
   ManualClock clock_;
@@ -209,11 +209,11 @@ TEST_F(CloudStagesTest, DeployWithoutStrategyCreatesAndWaitsForUpInstances) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
   EXPECT_EQ(G("demo-prod-v000")["instances"].size(), 2u);
   Json create = Stage(e, "createServerGroup");
-  EXPECT_EQ(Str(create, "name"), "Deploy in localhost");
+  EXPECT_EQ(String(create, "name"), "Deploy in localhost");
   const Json& c = create["context"];
   EXPECT_EQ(c["deploy.server.groups"],
             Json({{"localhost", {"demo-prod-v000"}}}));
@@ -221,7 +221,7 @@ TEST_F(CloudStagesTest, DeployWithoutStrategyCreatesAndWaitsForUpInstances) {
   EXPECT_EQ(c["serverGroupName"], "demo-prod-v000");
   EXPECT_EQ(c["cluster"], "demo-prod");
   EXPECT_FALSE(c.contains("source"));  // a new cluster
-  std::string task = Str(c["kato.last.task.id"], "id");
+  std::string task = String(c["kato.last.task.id"], "id");
   EXPECT_FALSE(task.empty());
   ASSERT_EQ(c["kato.tasks"].size(), 1u);
   EXPECT_EQ(c["kato.tasks"][0]["id"], task);
@@ -258,7 +258,7 @@ TEST_F(CloudStagesTest, WaitForUpInstancesIgnoresAStaleEmptyRead) {
   cd_.stale_reads["demo-prod-v001"] = 2;
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(cd_.stale_reads["demo-prod-v001"], 0);  // polled past them
   EXPECT_EQ(G("demo-prod-v001")["instances"].size(), 2u);
 }
@@ -268,7 +268,7 @@ TEST_F(CloudStagesTest, TaskOrphanedByAClouddriverRestartIsResumed) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(cd_.resumes, 1);
   EXPECT_EQ(cd_.submit_calls, 1);  // resumed, not submitted again
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
@@ -283,7 +283,7 @@ TEST_F(CloudStagesTest, HighlanderDisablesThenDestroysEveryOlderGroup) {
   std::string id = Start({Deploy(Cluster("highlander"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(GroupNames(), Names({"demo-other-v000", "demo-prod-v002"}));
   EXPECT_EQ(Ops("disableServerGroup"), Names({"demo-prod-v001"}));
   EXPECT_EQ(Ops("destroyServerGroup"),
@@ -293,7 +293,7 @@ TEST_F(CloudStagesTest, HighlanderDisablesThenDestroysEveryOlderGroup) {
   Json shrink = Stage(e, "shrinkCluster");
   Json disable = Stage(e, "disableCluster");
   EXPECT_EQ(disable["parentStageId"], shrink["id"]);
-  EXPECT_EQ(Str(disable, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(disable, "status"), "SUCCEEDED");
 }
 
 TEST_F(CloudStagesTest, RedBlackDisablesScalesDownAndKeepsMaxRemaining) {
@@ -303,7 +303,7 @@ TEST_F(CloudStagesTest, RedBlackDisablesScalesDownAndKeepsMaxRemaining) {
       Cluster("redblack", {{"scaleDown", true}, {"maxRemainingAsgs", 2}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   Json create = Stage(e, "createServerGroup");
   EXPECT_EQ(create["context"]["source"]["serverGroupName"], "demo-prod-v001");
   // v000 destroyed (only 2 remain), v001 out of traffic and scaled to 0.
@@ -316,8 +316,8 @@ TEST_F(CloudStagesTest, RedBlackDisablesScalesDownAndKeepsMaxRemaining) {
   // Order: shrink, disable, scale down; the new group is never touched.
   std::vector<std::string> order;
   for (const Json& s : e["stages"]) {
-    if (Str(s, "parentStageId") == Str(create, "id")) {
-      order.push_back(Str(s, "type"));
+    if (String(s, "parentStageId") == String(create, "id")) {
+      order.push_back(String(s, "type"));
     }
   }
   EXPECT_EQ(order,
@@ -334,14 +334,14 @@ TEST_F(CloudStagesTest, RollingRedBlackGrowsInStepsThenDisablesTheSource) {
                                           {"targetPercentages", {50}}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   // Created empty, then grown to 50% (pinned), then 100%.
   const Json& created = cd_.executed.at(0);
   EXPECT_EQ(created["name"], "createServerGroup");
   EXPECT_EQ(created["description"]["capacity"], Cap(0, 0, 0));
   std::vector<Json> resizes;
   for (const Json& o : cd_.executed) {
-    if (Str(o, "name") == "resizeServerGroup") resizes.push_back(o);
+    if (String(o, "name") == "resizeServerGroup") resizes.push_back(o);
   }
   ASSERT_EQ(resizes.size(), 4u);
   EXPECT_EQ(resizes[0]["description"]["serverGroupName"], "demo-prod-v000");
@@ -366,13 +366,13 @@ TEST_F(CloudStagesTest, RollingRedBlackIntoANewClusterGrowsToTheSavedSize) {
                                           {"targetPercentages", {50}}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
   EXPECT_EQ(G("demo-prod-v000")["capacity"], Cap(2, 2, 2));
   EXPECT_EQ(G("demo-prod-v000")["instances"].size(), 2u);
   std::vector<Json> resizes;
   for (const Json& o : cd_.executed) {
-    if (Str(o, "name") == "resizeServerGroup") resizes.push_back(o);
+    if (String(o, "name") == "resizeServerGroup") resizes.push_back(o);
   }
   ASSERT_EQ(resizes.size(), 2u);
   EXPECT_EQ(resizes[0]["description"]["capacity"], Cap(1, 1, 1));  // 50%
@@ -386,7 +386,7 @@ TEST_F(CloudStagesTest, SourceIsNewestEnabledElseNewestDisabledOrLargest) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(
       Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
       "demo-prod-v001");
@@ -396,7 +396,7 @@ TEST_F(CloudStagesTest, SourceIsNewestEnabledElseNewestDisabledOrLargest) {
   id = Start({Deploy(Cluster("none"))});
   Run();
   e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(
       Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
       "demo-prod-v000");
@@ -407,7 +407,7 @@ TEST_F(CloudStagesTest, SourceIsNewestEnabledElseNewestDisabledOrLargest) {
   id = Start({Deploy(Cluster("none", {{"useSourceCapacity", true}}))});
   Run();
   e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(
       Stage(e, "createServerGroup")["context"]["source"]["serverGroupName"],
       "demo-prod-v001");
@@ -422,10 +422,10 @@ TEST_F(CloudStagesTest, InstancesNeverHealthyRollBackAndTheStageFails) {
                                    {"waitForUpInstancesTimeoutMs", 60000}}))});
   Run(3600000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   Json create = Stage(e, "createServerGroup");
-  EXPECT_EQ(Str(create, "status"), "TERMINAL");
-  EXPECT_EQ(Str(Stage(e, "deploy"), "status"), "TERMINAL");
+  EXPECT_EQ(String(create, "status"), "TERMINAL");
+  EXPECT_EQ(String(Stage(e, "deploy"), "status"), "TERMINAL");
   EXPECT_NE(Error(create).find("demo-prod-v001 did not reach 2 healthy"),
             std::string::npos)
       << Error(create);
@@ -434,10 +434,10 @@ TEST_F(CloudStagesTest, InstancesNeverHealthyRollBackAndTheStageFails) {
   Json rollback = Stage(e, "rollbackCluster");
   ASSERT_TRUE(rollback.is_object());
   EXPECT_EQ(rollback["parentStageId"], create["id"]);
-  EXPECT_EQ(Str(rollback, "status"), "SUCCEEDED") << rollback.dump(1);
+  EXPECT_EQ(String(rollback, "status"), "SUCCEEDED") << rollback.dump(1);
   EXPECT_EQ(rollback["context"]["additionalRollbackContext"]["disableOnly"],
             true);
-  EXPECT_EQ(Str(Stage(e, "rollbackServerGroup"), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Stage(e, "rollbackServerGroup"), "status"), "SUCCEEDED");
   EXPECT_TRUE(IsDisabledOf("demo-prod-v001"));
   EXPECT_FALSE(IsDisabledOf("demo-prod-v000"));
   // The strategy's own clean-up never ran.
@@ -455,14 +455,14 @@ TEST_F(CloudStagesTest, RollbackServerGroupRestoresAScaledDownSource) {
                        {{"rollbackServerGroupName", "demo-prod-v001"}}}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(G("demo-prod-v000")["capacity"], Cap(2, 3, 2));
   EXPECT_EQ(G("demo-prod-v000")["instances"].size(), 2u);
   EXPECT_FALSE(IsDisabledOf("demo-prod-v000"));
   EXPECT_TRUE(IsDisabledOf("demo-prod-v001"));
   // Resize, enable, then disable.
   std::vector<std::string> order;
-  for (const Json& o : cd_.executed) order.push_back(Str(o, "name"));
+  for (const Json& o : cd_.executed) order.push_back(String(o, "name"));
   EXPECT_EQ(order, Names({"resizeServerGroup", "enableServerGroup",
                           "disableServerGroup"}));
 }
@@ -476,7 +476,7 @@ TEST_F(CloudStagesTest, RollbackClusterDisableOnlyLeavesCapacities) {
              {"additionalRollbackContext", {{"disableOnly", true}}}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(Stage(e, "rollbackCluster")["context"]["rollbackContexts"]
                                        ["localhost"]["restoreServerGroupName"],
             "demo-prod-v000");
@@ -513,7 +513,7 @@ TEST_F(CloudStagesTest, ResizeActions) {
                      "4", {"3"})});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   ASSERT_EQ(cd_.executed.size(), 4u);
   EXPECT_EQ(cd_.executed[0]["description"]["capacity"], Cap(1, 5, 4));
   EXPECT_EQ(cd_.executed[1]["description"]["capacity"], Cap(1, 6, 6));
@@ -537,7 +537,7 @@ TEST_F(CloudStagesTest, ResizeWaitsForCapacityAndFailsClearlyOnTimeout) {
                                   {"waitForCapacityMatchTimeoutMs", 30000}}))});
   Run();
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(Error(Stage(e, "resizeServerGroup"))
                 .find("demo-prod-v000 did not reach 3 healthy"),
             std::string::npos);
@@ -552,7 +552,7 @@ TEST_F(CloudStagesTest, ScaleDownClusterKeepsActiveAndNewest) {
   std::string id = Start({StageOf(
       "scaleDownCluster", Where({{"remainingFullSizeServerGroups", 1}}))});
   Run();
-  ASSERT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(id), "status"), "SUCCEEDED");
   // v003 kept (newest active), v002 active (not allowed), v004 empty.
   EXPECT_EQ(Ops("resizeServerGroup"),
             Names({"demo-prod-v001", "demo-prod-v000"}));
@@ -563,7 +563,7 @@ TEST_F(CloudStagesTest, ScaleDownClusterKeepsActiveAndNewest) {
   std::string again = Start(
       {StageOf("scaleDownCluster", Where({{"allowScaleDownActive", true}}))});
   Run();
-  ASSERT_EQ(Str(Get(again), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(again), "status"), "SUCCEEDED");
   EXPECT_EQ(Ops("resizeServerGroup"), Names({"demo-prod-v002"}));
   EXPECT_EQ(G("demo-prod-v003")["instances"].size(), 1u);
 }
@@ -576,7 +576,7 @@ TEST_F(CloudStagesTest, ShrinkClusterOrdersByAgeOrSize) {
       {StageOf("shrinkCluster",
                Where({{"shrinkToSize", 2}, {"retainLargerOverNewer", true}}))});
   Run();
-  ASSERT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(id), "status"), "SUCCEEDED");
   // Largest first: v000 (3) and v002 stay; v001 goes.
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000", "demo-prod-v002"}));
   EXPECT_EQ(Count(Get(id), "disableCluster"), 0);  // no allowDeleteActive
@@ -584,7 +584,7 @@ TEST_F(CloudStagesTest, ShrinkClusterOrdersByAgeOrSize) {
   std::string again = Start({StageOf("shrinkCluster", Where())});
   Run();
   Json e = Get(again);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED");
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED");
   // Newest first, size 1: v002 is kept, the disabled v000 goes.
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v002"}));
   EXPECT_EQ(Stage(e, "shrinkCluster")["context"]["deploy.server.groups"],
@@ -598,7 +598,7 @@ TEST_F(CloudStagesTest, RedBlackShrinkCountsEnabledGroupsFirst) {
       Start({Deploy(Cluster("redblack", {{"maxRemainingAsgs", 2}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   // v002 (new) and the enabled v000 fill the two places: v001 goes.
   EXPECT_EQ(Ops("destroyServerGroup"), Names({"demo-prod-v001"}));
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000", "demo-prod-v002"}));
@@ -610,7 +610,7 @@ TEST_F(CloudStagesTest, ShrinkClusterNeverDeletesActiveWithoutPermission) {
   cd_.AddGroup("demo-prod", 1, Cap(1, 1, 1));
   std::string id = Start({StageOf("shrinkCluster", Where())});
   Run();
-  ASSERT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(id), "status"), "SUCCEEDED");
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000", "demo-prod-v001"}));
   EXPECT_TRUE(cd_.executed.empty());
   EXPECT_TRUE(Stage(Get(id), "shrinkCluster")["context"]["kato.last.task.id"]
@@ -625,7 +625,7 @@ TEST_F(CloudStagesTest, DisableClusterKeepsNewestOrLargest) {
       {StageOf("disableCluster", Where({{"remainingEnabledServerGroups", 1},
                                         {"preferLargerOverNewer", true}}))});
   Run();
-  ASSERT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(id), "status"), "SUCCEEDED");
   EXPECT_FALSE(IsDisabledOf("demo-prod-v000"));
   EXPECT_TRUE(IsDisabledOf("demo-prod-v001"));
   EXPECT_TRUE(IsDisabledOf("demo-prod-v002"));
@@ -633,7 +633,7 @@ TEST_F(CloudStagesTest, DisableClusterKeepsNewestOrLargest) {
   for (auto& [n, g] : cd_.groups) g["isDisabled"] = false;
   std::string again = Start({StageOf("disableCluster", Where())});
   Run();
-  ASSERT_EQ(Str(Get(again), "status"), "SUCCEEDED");
+  ASSERT_EQ(String(Get(again), "status"), "SUCCEEDED");
   EXPECT_TRUE(IsDisabledOf("demo-prod-v000"));
   EXPECT_TRUE(IsDisabledOf("demo-prod-v001"));
   EXPECT_FALSE(IsDisabledOf("demo-prod-v002"));
@@ -653,7 +653,7 @@ TEST_F(CloudStagesTest, ServerGroupStagesEnableDisableAndDestroy) {
                      Where({{"target", "current_asg_dynamic"}}), "4", {"3"})});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v001"}));
   EXPECT_TRUE(IsDisabledOf("demo-prod-v001"));
   EXPECT_EQ(Ops("enableServerGroup"), Names({"demo-prod-v000"}));
@@ -685,17 +685,17 @@ TEST_F(CloudStagesTest, ClusterSizePrecondition) {
   };
   std::string ok = Start({check("==", 1, true)});
   Run();
-  EXPECT_EQ(Str(Get(ok), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(ok), "status"), "SUCCEEDED");
   std::string ge = Start({check(">=", 2, false)});
   Run();
-  EXPECT_EQ(Str(Get(ge), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(ge), "status"), "SUCCEEDED");
   std::string bad = Start({check("==", 2, true)});
   Run();
   Json e = Get(bad);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   Json pre = Stage(e, "checkPreconditions", 0);  // the synthetic check
-  EXPECT_FALSE(Str(pre, "parentStageId").empty());
-  EXPECT_EQ(Str(pre, "status"), "TERMINAL");
+  EXPECT_FALSE(String(pre, "parentStageId").empty());
+  EXPECT_EQ(String(pre, "status"), "TERMINAL");
   EXPECT_NE(Error(pre).find("expected == 2 enabled server group(s) in "
                             "demo-prod (localhost) but found 1"),
             std::string::npos)
@@ -707,7 +707,7 @@ TEST_F(CloudStagesTest, LostSubmitAnswerIsRetriedWithTheSameKey) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(cd_.submit_calls, 2);
   EXPECT_EQ(cd_.task_by_key.size(), 1u);
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
@@ -718,14 +718,14 @@ TEST_F(CloudStagesTest, CrashBeforeTheCommitRepeatsTheSameSubmission) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(store_.crashes, 1);
   EXPECT_EQ(cd_.submit_calls, 2);         // the call was made again...
   EXPECT_EQ(cd_.task_by_key.size(), 1u);  // ...with the same key
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
   const std::string key = cd_.task_by_key.begin()->first;
   Json create = Stage(e, "createServerGroup");
-  EXPECT_EQ(key, Str(e, "id") + ":" + Str(create, "id") + ":2");
+  EXPECT_EQ(key, String(e, "id") + ":" + String(create, "id") + ":2");
 }
 
 TEST_F(CloudStagesTest, ClouddriverUnavailableForeverTimesOut) {
@@ -733,9 +733,9 @@ TEST_F(CloudStagesTest, ClouddriverUnavailableForeverTimesOut) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run(3600000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   Json create = Stage(e, "createServerGroup");
-  EXPECT_EQ(Str(create, "status"), "TERMINAL");
+  EXPECT_EQ(String(create, "status"), "TERMINAL");
   EXPECT_NE(Error(create).find("determineSourceServerGroup' timed out"),
             std::string::npos)
       << Error(create);
@@ -747,7 +747,7 @@ TEST_F(CloudStagesTest, WaitForUpInstancesTimesOutWhileReadsFail) {
       {Deploy(Cluster("none", {{"waitForUpInstancesTimeoutMs", 60000}}))});
   Run(3600000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(Error(Stage(e, "createServerGroup"))
                 .find("demo-prod-v000 could not be read within 60 s"),
             std::string::npos)
@@ -774,7 +774,7 @@ TEST_F(CloudStagesTest, WaitForCapacityMatchTimesOutWhileReadsFail) {
   cd_.server_group_reads_unavailable = true;
   Run(3600000);
   Json e = Get(id);
-  EXPECT_EQ(Str(e, "status"), "TERMINAL");
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(Error(Stage(e, "resizeServerGroup"))
                 .find("demo-prod-v000 could not be read within 30 s"),
             std::string::npos)
@@ -791,7 +791,7 @@ TEST_F(CloudStagesTest, CrashAfterAResizeSubmitsWhatWasComputedFirst) {
                                          {"scaleNum", 2}}))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_EQ(store_.crashes, 1);
   EXPECT_EQ(cd_.submit_calls, 2);         // submitted again after the crash...
   EXPECT_EQ(cd_.task_by_key.size(), 1u);  // ...with the same key
@@ -805,16 +805,16 @@ TEST_F(CloudStagesTest, RestartedStageSubmitsANewTask) {
   std::string id = Start({Deploy(Cluster("none"))});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "TERMINAL");
+  ASSERT_EQ(String(e, "status"), "TERMINAL");
   EXPECT_NE(Error(Stage(e, "createServerGroup")).find("out of ports"),
             std::string::npos);
   cd_.failing_ops.clear();
   ASSERT_TRUE(engine_
-                  ->RestartStage(id, Str(Stage(e, "deploy"), "id"), "alice",
+                  ->RestartStage(id, String(Stage(e, "deploy"), "id"), "alice",
                                  Json::object())
                   .ok());
   Run();
-  EXPECT_EQ(Str(Get(id), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(Get(id), "status"), "SUCCEEDED");
   EXPECT_EQ(cd_.task_by_key.size(), 2u);
   EXPECT_EQ(GroupNames(), Names({"demo-prod-v000"}));
 }
@@ -837,7 +837,7 @@ TEST_F(CloudStagesTest, DeployedServerGroupsInALaterExpression) {
            "2", {"1"})});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   const Json out = Stage(e, "evaluateVariables")["outputs"];
   EXPECT_EQ(out["sg"], "demo-prod-v000");
   EXPECT_EQ(out["where"], "localhost");
@@ -860,7 +860,7 @@ TEST_F(CloudStagesTest, FindImageFeedsTheDeploy) {
                           deploy});
   Run();
   Json e = Get(id);
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   const Json d =
       Stage(e, "findImageFromCluster")["outputs"]["deploymentDetails"][0];
   EXPECT_EQ(d["image"], "srv old");
@@ -871,12 +871,12 @@ TEST_F(CloudStagesTest, FindImageFeedsTheDeploy) {
   std::string fail = Start({StageOf("findImageFromCluster",
                                     Where({{"selectionStrategy", "FAIL"}}))});
   Run();
-  EXPECT_EQ(Str(Get(fail), "status"), "TERMINAL");
+  EXPECT_EQ(String(Get(fail), "status"), "TERMINAL");
 }
 
 TEST_F(CloudStagesTest, InfrastructureOrchestrations) {
   cd_.AddGroup("demo-prod", 0, Cap(2, 2, 2));
-  std::string instance = Str(G("demo-prod-v000")["instances"][0], "id");
+  std::string instance = String(G("demo-prod-v000")["instances"][0], "id");
   LaunchOptions o;
   o.now_ms = clock_.NowMs();
   auto exec =
@@ -901,8 +901,8 @@ TEST_F(CloudStagesTest, InfrastructureOrchestrations) {
   ASSERT_TRUE(exec.ok()) << exec.status();
   ASSERT_TRUE(store_.Create(*exec, "", {StartMessage(*exec)}).ok());
   Run();
-  Json e = Get(Str(*exec, "id"));
-  ASSERT_EQ(Str(e, "status"), "SUCCEEDED") << e.dump(1);
+  Json e = Get(String(*exec, "id"));
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
   EXPECT_TRUE(cd_.security_groups.count("demo-sg"));
   EXPECT_TRUE(cd_.load_balancers.empty());  // upserted, then deleted
   EXPECT_EQ(G("demo-prod-v000")["instances"].size(), 1u);
@@ -918,8 +918,8 @@ TEST_F(CloudStagesTest, InfrastructureOrchestrations) {
   ASSERT_TRUE(missing.ok());
   ASSERT_TRUE(store_.Create(*missing, "", {StartMessage(*missing)}).ok());
   Run();
-  Json m = Get(Str(*missing, "id"));
-  EXPECT_EQ(Str(m, "status"), "TERMINAL");
+  Json m = Get(String(*missing, "id"));
+  EXPECT_EQ(String(m, "status"), "TERMINAL");
   EXPECT_EQ(Error(m["stages"][0]),
             "deleteSecurityGroup needs 'securityGroupName'");
 }
@@ -942,13 +942,13 @@ TEST(CloudStagesWithoutClouddriverTest, FailWithAClearMessage) {
     ASSERT_TRUE(r.ok());
     if (!*r) break;
   }
-  auto e = store.Get(Str(*exec, "id"));
+  auto e = store.Get(String(*exec, "id"));
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(Str(*e, "status"), "TERMINAL");
+  EXPECT_EQ(String(*e, "status"), "TERMINAL");
   std::string error;
   for (const Json& s : (*e)["stages"]) {
-    if (Str(s, "type") == "createServerGroup") {
-      error = Str(s["context"]["exception"]["details"], "error");
+    if (String(s, "type") == "createServerGroup") {
+      error = String(s["context"]["exception"]["details"], "error");
     }
   }
   EXPECT_NE(error.find("clouddriver is not configured"), std::string::npos)

@@ -1,6 +1,7 @@
 // Cluster-wide stages acting through clouddriver: disableCluster,
-// scaleDownCluster, shrinkCluster, rollbackCluster / rollbackServerGroup,
-// findImageFromCluster, and the clusterSize precondition.
+// scaleDownCluster, shrinkCluster, findImageFromCluster, and the clusterSize
+// precondition. The rollbacks (rollbackCluster / rollbackServerGroup) are in
+// rollback_stages.cc.
 //
 // Which server groups a cluster-wide stage acts on, per region (server
 // groups ordered newest first by createdTime):
@@ -28,36 +29,15 @@
 #include "absl/strings/str_join.h"
 #include "services/orca/stages/builtin_stages.h"
 #include "services/orca/stages/cloud_common.h"
+#include "services/orca/stages/cloud_submit.h"
+#include "services/orca/stages/cloud_targets.h"
+#include "services/orca/stages/server_group_facts.h"
 
-namespace gennaker::orca {
+namespace gennaker::orca::cloud {
 
 namespace {
 
-using cloud::CapacityOf;
-using cloud::CloudTask;
-using cloud::ClusterGroups;
-using cloud::CreatedMs;
-using cloud::FromError;
-using cloud::InstanceCount;
-using cloud::IsDisabled;
-using cloud::Location;
-using cloud::LocationOf;
-using cloud::Operation;
-using cloud::SubmitOps;
-
-Json Object(const Json& ctx, const char* key) {
-  return ctx.contains(key) && ctx[key].is_object() ? ctx[key] : Json::object();
-}
-
-Json WhereKeys(const Json& ctx) {
-  Json out = Json::object();
-  for (const char* k :
-       {"cluster", "moniker", "credentials", "account", "cloudProvider",
-        "region", "regions", "interestingHealthProviderNames"}) {
-    if (ctx.contains(k) && !ctx[k].is_null()) out[k] = ctx[k];
-  }
-  return out;
-}
+using spinnaker::Object;
 
 enum class ClusterOp { kDisable, kScaleDown, kShrink };
 
@@ -69,7 +49,7 @@ void Prioritize(std::vector<Json>& groups, bool active_first, bool larger) {
       return InstanceCount(a) > InstanceCount(b);
     }
     if (CreatedMs(a) != CreatedMs(b)) return CreatedMs(a) > CreatedMs(b);
-    return Str(a, "name") > Str(b, "name");
+    return String(a, "name") > String(b, "name");
   });
 }
 
@@ -79,17 +59,17 @@ std::vector<Json> Select(ClusterOp op, const Json& ctx,
   if (op == ClusterOp::kDisable) {
     groups.erase(std::remove_if(groups.begin(), groups.end(), IsDisabled),
                  groups.end());
-    Prioritize(groups, false, Flag(ctx, "preferLargerOverNewer"));
+    Prioritize(groups, false, Bool(ctx, "preferLargerOverNewer"));
     size_t keep = static_cast<size_t>(
         std::max<int64_t>(0, Int(ctx, "remainingEnabledServerGroups", 1)));
     for (size_t i = keep; i < groups.size(); ++i) out.push_back(groups[i]);
     return out;
   }
   if (op == ClusterOp::kScaleDown) {
-    Prioritize(groups, true, Flag(ctx, "preferLargerOverNewer"));
+    Prioritize(groups, true, Bool(ctx, "preferLargerOverNewer"));
     size_t keep = static_cast<size_t>(
         std::max<int64_t>(0, Int(ctx, "remainingFullSizeServerGroups", 1)));
-    bool active_ok = Flag(ctx, "allowScaleDownActive");
+    bool active_ok = Bool(ctx, "allowScaleDownActive");
     for (size_t i = keep; i < groups.size(); ++i) {
       const Json& g = groups[i];
       if (!active_ok && !IsDisabled(g)) continue;
@@ -103,8 +83,8 @@ std::vector<Json> Select(ClusterOp op, const Json& ctx,
   // Enabled groups count against shrinkToSize first (Spinnaker's
   // AbstractClusterWideClouddriverTask sorts active ones first), whether or
   // not they may be deleted.
-  bool active_ok = Flag(ctx, "allowDeleteActive");
-  Prioritize(groups, true, Flag(ctx, "retainLargerOverNewer"));
+  bool active_ok = Bool(ctx, "allowDeleteActive");
+  Prioritize(groups, true, Bool(ctx, "retainLargerOverNewer"));
   size_t keep =
       static_cast<size_t>(std::max<int64_t>(0, Int(ctx, "shrinkToSize", 1)));
   for (size_t i = keep; i < groups.size(); ++i) {
@@ -118,11 +98,11 @@ std::vector<Json> Select(ClusterOp op, const Json& ctx,
 Json ParentDeployed(const Json& execution, const Json& stage) {
   const Json* s = &stage;
   for (int depth = 0; depth < 50; ++depth) {
-    std::string parent = Str(*s, "parentStageId");
+    std::string parent = String(*s, "parentStageId");
     if (parent.empty()) break;
     s = FindStage(execution, parent);
     if (s == nullptr) break;
-    const std::string type = Str(*s, "type");
+    const std::string type = String(*s, "type");
     if (type == "createServerGroup" || type == "cloneServerGroup") {
       return Object(Object(*s, "context"), "deploy.server.groups");
     }
@@ -130,36 +110,33 @@ Json ParentDeployed(const Json& execution, const Json& stage) {
   return Json::object();
 }
 
+// The operation each cluster-wide stage submits per server group, by
+// ClusterOp.
+constexpr const char* kClusterOpNames[] = {
+    "disableServerGroup", "resizeServerGroup", "destroyServerGroup"};
 const char* OpName(ClusterOp op) {
-  switch (op) {
-    case ClusterOp::kDisable:
-      return "disableServerGroup";
-    case ClusterOp::kScaleDown:
-      return "resizeServerGroup";
-    case ClusterOp::kShrink:
-      return "destroyServerGroup";
-  }
-  return "";
+  return kClusterOpNames[static_cast<int>(op)];
 }
 
-// Selects the server groups (see the top of the file), submits one
-// operation per group in one clouddriver task, and records them as
-// "deploy.server.groups" ({region: [names]}).
-class ClusterOpTask : public CloudTask {
+// Selects the server groups (see the top of the file), plans one operation
+// per group in one clouddriver task, and records them as
+// "deploy.server.groups" ({region: [names]}) once submitted.
+class ClusterOpTask : public PlannedCloudTask {
  public:
-  ClusterOpTask(CloudDriver* cd, ClusterOp op) : CloudTask(cd), op_(op) {}
-  int64_t TimeoutMs(const Json&) const override {
-    return 10 * cloud::kMinuteMs;
-  }
+  ClusterOpTask(CloudDriver* cd, ClusterOp op)
+      : PlannedCloudTask(cd), op_(op) {}
+  int64_t TimeoutMs(const Json&) const override { return 10 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  std::string Missing(const Location& where) const override {
+    return where.account.empty() || where.cluster.empty()
+               ? "a cluster stage needs 'credentials' (the account) and "
+                 "'cluster'"
+               : "";
+  }
+
+  CloudPlan Plan(const TaskInput& in, const Location& where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    if (where.account.empty() || where.cluster.empty()) {
-      return TaskResult::Terminal(
-          "a cluster stage needs 'credentials' (the account) and 'cluster'");
-    }
     const Json parent = ParentDeployed(in.execution, in.stage);
     Json ops = Json::array();
     Json affected = Json::object();
@@ -167,8 +144,7 @@ class ClusterOpTask : public CloudTask {
       absl::StatusOr<std::vector<Json>> groups =
           ClusterGroups(cd_, where, region);
       if (!groups.ok()) {
-        return FromError(groups.status(),
-                         absl::StrCat("reading cluster ", where.cluster));
+        return CloudPlan::Answer(ClusterReadFailure(groups.status(), where));
       }
       // Never the group the parent deploy made, nor a newer one.
       std::set<std::string> protect;
@@ -178,7 +154,7 @@ class ClusterOpTask : public CloudTask {
           if (!n.is_string()) continue;
           protect.insert(n.get<std::string>());
           for (const Json& g : *groups) {
-            if (Str(g, "name") == n.get<std::string>() &&
+            if (String(g, "name") == n.get<std::string>() &&
                 (protect_from < 0 || CreatedMs(g) < protect_from)) {
               protect_from = CreatedMs(g);
             }
@@ -186,13 +162,12 @@ class ClusterOpTask : public CloudTask {
         }
       }
       for (const Json& g : Select(op_, ctx, *groups)) {
-        const std::string name = Str(g, "name");
+        const std::string name = String(g, "name");
         if (protect.count(name) ||
             (protect_from >= 0 && CreatedMs(g) >= protect_from)) {
           continue;
         }
-        Json desc = {
-            {"serverGroupName", name}, {"asgName", name}, {"region", region}};
+        Json desc = GroupDescription(name, region);
         if (op_ == ClusterOp::kScaleDown) {
           desc["capacity"] = {{"min", 0}, {"max", 0}, {"desired", 0}};
         }
@@ -201,9 +176,10 @@ class ClusterOpTask : public CloudTask {
         affected[region].push_back(name);
       }
     }
-    TaskResult r = SubmitOps(cd_, in, ops, where.application);
-    r.context["deploy.server.groups"] = affected;
-    return r;
+    CloudPlan plan;
+    plan.ops = std::move(ops);
+    plan.context["deploy.server.groups"] = affected;
+    return plan;
   }
 
  private:
@@ -215,9 +191,7 @@ class WaitForClusterTask : public CloudTask {
  public:
   WaitForClusterTask(CloudDriver* cd, ClusterOp op) : CloudTask(cd), op_(op) {}
   int64_t BackoffMs(const Json&) const override { return 1000; }
-  int64_t TimeoutMs(const Json&) const override {
-    return 30 * cloud::kMinuteMs;
-  }
+  int64_t TimeoutMs(const Json&) const override { return 30 * kMinuteMs; }
 
  protected:
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
@@ -261,8 +235,8 @@ class ShrinkClusterStage : public SimpleStage {
             {"shrinkCluster", "monitorKatoTask", "waitForClusterShrink"}) {}
   std::vector<SyntheticStage> BeforeStages(const Json& stage) const override {
     const Json ctx = Object(stage, "context");
-    if (!Flag(ctx, "allowDeleteActive") ||
-        !Flag(ctx, "runDisableClusterStep", true)) {
+    if (!Bool(ctx, "allowDeleteActive") ||
+        !Bool(ctx, "runDisableClusterStep", true)) {
       return {};
     }
     SyntheticStage s;
@@ -270,241 +244,8 @@ class ShrinkClusterStage : public SimpleStage {
     s.name = "disableCluster";
     s.context = WhereKeys(ctx);
     s.context["remainingEnabledServerGroups"] = Int(ctx, "shrinkToSize", 1);
-    s.context["preferLargerOverNewer"] = Flag(ctx, "retainLargerOverNewer");
+    s.context["preferLargerOverNewer"] = Bool(ctx, "retainLargerOverNewer");
     return {s};
-  }
-};
-
-// ------------------------------------------------------------- rollback
-
-// Finds, per region, the server group to roll back (context serverGroup,
-// else the newest) and the one to restore (the newest older enabled one,
-// else the newest older one); writes "rollbackTypes" and
-// "rollbackContexts" ({region: {...}}) for the rollbackServerGroup stages.
-class DetermineRollbackCandidatesTask : public CloudTask {
- public:
-  using CloudTask::CloudTask;
-
- protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
-    const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    std::string wanted = Str(ctx, "serverGroup");
-    if (wanted.empty()) wanted = Str(ctx, "serverGroupName");
-    if (where.cluster.empty() && !wanted.empty()) {
-      where.cluster = cloud::ClusterOfServerGroup(wanted);
-    }
-    if (where.account.empty() || where.cluster.empty()) {
-      return TaskResult::Terminal(
-          "rollbackCluster needs 'credentials' and a cluster (or "
-          "serverGroup)");
-    }
-    const Json more = Object(ctx, "additionalRollbackContext");
-    Json types = Json::object();
-    Json contexts = Json::object();
-    Json notes = Json::array();
-    for (const std::string& region : where.regions) {
-      absl::StatusOr<std::vector<Json>> groups =
-          ClusterGroups(cd_, where, region);
-      if (!groups.ok()) {
-        return FromError(groups.status(),
-                         absl::StrCat("reading cluster ", where.cluster));
-      }
-      size_t i = 0;
-      if (!wanted.empty()) {
-        while (i < groups->size() && Str((*groups)[i], "name") != wanted) ++i;
-      }
-      if (i >= groups->size()) {
-        notes.push_back(absl::StrCat(region, ": nothing to roll back"));
-        continue;
-      }
-      const Json& rollback = (*groups)[i];
-      const Json* restore = nullptr;
-      for (size_t j = i + 1; j < groups->size(); ++j) {
-        if (!IsDisabled((*groups)[j])) {
-          restore = &(*groups)[j];
-          break;
-        }
-      }
-      if (restore == nullptr && i + 1 < groups->size()) {
-        restore = &(*groups)[i + 1];
-      }
-      if (restore == nullptr) {
-        notes.push_back(absl::StrCat(region, ": no server group older than ",
-                                     Str(rollback, "name"),
-                                     " to roll back to"));
-        continue;
-      }
-      types[region] = "EXPLICIT";
-      contexts[region] = {
-          {"rollbackServerGroupName", Str(rollback, "name")},
-          {"restoreServerGroupName", Str(*restore, "name")},
-          {"targetHealthyRollbackPercentage",
-           Int(more, "targetHealthyRollbackPercentage",
-               Int(ctx, "targetHealthyRollbackPercentage", 100))},
-          {"disableOnly", Flag(more, "disableOnly")},
-          {"enableAndDisableOnly", Flag(more, "enableAndDisableOnly")},
-          {"delayBeforeDisableSeconds",
-           Int(more, "delayBeforeDisableSeconds", 0)}};
-    }
-    TaskResult r;
-    r.context["rollbackTypes"] = types;
-    r.context["rollbackContexts"] = contexts;
-    if (!notes.empty()) r.context["rollbackNotes"] = notes;
-    return r;
-  }
-};
-
-class RollbackClusterStage : public SimpleStage {
- public:
-  RollbackClusterStage() : SimpleStage({"determineRollbackCandidates"}) {}
-  std::vector<SyntheticStage> AfterStages(const Json& stage) const override {
-    const Json ctx = Object(stage, "context");
-    const Json contexts = Object(ctx, "rollbackContexts");
-    const Json types = Object(ctx, "rollbackTypes");
-    int64_t wait = Int(ctx, "waitTimeBetweenRegions", 0);
-    std::vector<SyntheticStage> out;
-    for (auto it = contexts.begin(); it != contexts.end(); ++it) {
-      if (!out.empty() && wait > 0) {
-        out.push_back({"wait", "Wait Between Regions", {{"waitTime", wait}}});
-      }
-      SyntheticStage s;
-      s.type = "rollbackServerGroup";
-      s.name = "Rollback " + it.key();
-      s.context = WhereKeys(ctx);
-      s.context.erase("regions");
-      s.context["region"] = it.key();
-      s.context["rollbackType"] = Str(types, it.key().c_str()).empty()
-                                      ? "EXPLICIT"
-                                      : Str(types, it.key().c_str());
-      s.context["rollbackContext"] = *it;
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-};
-
-// Reads both server groups of an EXPLICIT rollback and writes
-// "rollbackPlan": {rollbackServerGroupName, restoreServerGroupName,
-// resize (capacity or null), enable, disable}; the stage's after-stages
-// carry it out.
-class PrepareRollbackTask : public CloudTask {
- public:
-  using CloudTask::CloudTask;
-
- protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
-    const Json& ctx = in.context;
-    std::string type = absl::AsciiStrToUpper(Str(ctx, "rollbackType"));
-    if (!type.empty() && type != "EXPLICIT") {
-      return TaskResult::Terminal(absl::StrCat(
-          "rollbackType ", type, " is not supported; use EXPLICIT"));
-    }
-    const Json rc = Object(ctx, "rollbackContext");
-    const std::string rollback_name = Str(rc, "rollbackServerGroupName");
-    if (rollback_name.empty()) {
-      return TaskResult::Terminal(
-          "rollbackServerGroup needs rollbackContext.rollbackServerGroupName");
-    }
-    Json probe = ctx;
-    probe["serverGroupName"] = rollback_name;  // names the cluster if unset
-    Location where = LocationOf(probe, in.execution);
-    const std::string region = where.region();
-    absl::StatusOr<Json> rollback =
-        cd_->GetServerGroup(where.account, region, rollback_name);
-    if (!rollback.ok()) {
-      return FromError(rollback.status(),
-                       absl::StrCat("reading ", rollback_name));
-    }
-    std::string restore_name = Str(rc, "restoreServerGroupName");
-    if (restore_name.empty()) {
-      absl::StatusOr<std::vector<Json>> groups =
-          ClusterGroups(cd_, where, region);
-      if (!groups.ok())
-        return FromError(groups.status(), "reading the cluster");
-      std::string any;
-      for (const Json& g : *groups) {
-        if (CreatedMs(g) >= CreatedMs(*rollback) ||
-            Str(g, "name") == rollback_name) {
-          continue;
-        }
-        if (any.empty()) any = Str(g, "name");
-        if (!IsDisabled(g)) {
-          restore_name = Str(g, "name");
-          break;
-        }
-      }
-      if (restore_name.empty()) restore_name = any;
-    }
-    if (restore_name.empty()) {
-      return TaskResult::Terminal(absl::StrCat(
-          "no server group older than ", rollback_name, " to roll back to"));
-    }
-    absl::StatusOr<Json> restore =
-        cd_->GetServerGroup(where.account, region, restore_name);
-    if (!restore.ok()) {
-      return FromError(restore.status(),
-                       absl::StrCat("reading ", restore_name));
-    }
-    const bool disable_only = Flag(rc, "disableOnly");
-    const bool no_resize = disable_only || Flag(rc, "enableAndDisableOnly");
-    const Json want = CapacityOf(*rollback);
-    Json resize;  // null: no resize
-    if (!no_resize &&
-        Int(CapacityOf(*restore), "desired") < Int(want, "desired")) {
-      resize = want;
-    }
-    TaskResult r;
-    r.context["rollbackPlan"] = {
-        {"rollbackServerGroupName", rollback_name},
-        {"restoreServerGroupName", restore_name},
-        {"resize", resize},
-        {"enable", IsDisabled(*restore)},
-        {"disable", !IsDisabled(*rollback)},
-        {"targetHealthyRollbackPercentage",
-         Int(rc, "targetHealthyRollbackPercentage", 100)}};
-    return r;
-  }
-};
-
-class RollbackServerGroupStage : public SimpleStage {
- public:
-  RollbackServerGroupStage() : SimpleStage({"prepareRollback"}) {}
-  std::vector<SyntheticStage> AfterStages(const Json& stage) const override {
-    const Json ctx = Object(stage, "context");
-    const Json plan = Object(ctx, "rollbackPlan");
-    if (plan.empty()) return {};
-    Json base = WhereKeys(ctx);
-    base.erase("cluster");
-    base.erase("moniker");
-    const std::string restore = Str(plan, "restoreServerGroupName");
-    const std::string rollback = Str(plan, "rollbackServerGroupName");
-    std::vector<SyntheticStage> out;
-    if (plan.contains("resize") && plan["resize"].is_object()) {
-      Json c = base;
-      c["serverGroupName"] = restore;
-      c["action"] = "scale_exact";
-      c["capacity"] = plan["resize"];
-      c["targetHealthyDeployPercentage"] =
-          Int(plan, "targetHealthyRollbackPercentage", 100);
-      out.push_back({"resizeServerGroup", "Resize " + restore, c});
-    }
-    if (Flag(plan, "enable")) {
-      Json c = base;
-      c["serverGroupName"] = restore;
-      out.push_back({"enableServerGroup", "Enable " + restore, c});
-    }
-    int64_t delay =
-        Int(Object(ctx, "rollbackContext"), "delayBeforeDisableSeconds", 0);
-    if (delay > 0) {
-      out.push_back({"wait", "Wait Before Disable", {{"waitTime", delay}}});
-    }
-    if (Flag(plan, "disable")) {
-      Json c = base;
-      c["serverGroupName"] = rollback;
-      out.push_back({"disableServerGroup", "Disable " + rollback, c});
-    }
-    return out;
   }
 };
 
@@ -520,7 +261,7 @@ std::string ImageOf(const Json& sg) {
     }
     if (i.is_object()) {
       for (const char* k : {"imageId", "imageName", "name"}) {
-        if (!Str(i, k).empty()) return Str(i, k);
+        if (!String(i, k).empty()) return String(i, k);
       }
     }
   }
@@ -546,8 +287,9 @@ class FindImageTask : public CloudTask {
       return TaskResult::Terminal(
           "findImageFromCluster needs 'credentials' and 'cluster'");
     }
-    const bool only_enabled = Flag(ctx, "onlyEnabled", true);
-    std::string strategy = absl::AsciiStrToUpper(Str(ctx, "selectionStrategy"));
+    const bool only_enabled = Bool(ctx, "onlyEnabled", true);
+    std::string strategy =
+        absl::AsciiStrToUpper(String(ctx, "selectionStrategy"));
     if (strategy.empty()) strategy = "NEWEST";
     if (strategy != "NEWEST" && strategy != "LARGEST" && strategy != "OLDEST" &&
         strategy != "FAIL") {
@@ -559,10 +301,7 @@ class FindImageTask : public CloudTask {
     for (const std::string& region : where.regions) {
       absl::StatusOr<std::vector<Json>> groups =
           ClusterGroups(cd_, where, region);
-      if (!groups.ok()) {
-        return FromError(groups.status(),
-                         absl::StrCat("reading cluster ", where.cluster));
-      }
+      if (!groups.ok()) return ClusterReadFailure(groups.status(), where);
       if (only_enabled) {
         groups->erase(
             std::remove_if(groups->begin(), groups->end(), IsDisabled),
@@ -596,8 +335,8 @@ class FindImageTask : public CloudTask {
           {"cloudProvider", where.cloud_provider},
           {"account", where.account},
           {"region", region},
-          {"serverGroupName", Str(*pick, "name")},
-          {"sourceServerGroup", Str(*pick, "name")},
+          {"serverGroupName", String(*pick, "name")},
+          {"sourceServerGroup", String(*pick, "name")},
           {"imageId", image},
           {"imageName", image},
           {"ami", image},
@@ -645,22 +384,19 @@ class ClusterSizeTask : public CloudTask {
       return TaskResult::Terminal(
           "a clusterSize precondition needs 'credentials' and 'cluster'");
     }
-    std::string op = Str(pctx, "comparison");
+    std::string op = String(pctx, "comparison");
     if (op.empty()) op = "==";
     const int64_t expected = Int(pctx, "expected", 1);
-    const bool only_enabled = Flag(pctx, "onlyEnabledServerGroups");
+    const bool only_enabled = Bool(pctx, "onlyEnabledServerGroups");
     std::vector<std::string> failures;
     Json actual = Json::object();
     for (const std::string& region : where.regions) {
       absl::StatusOr<std::vector<Json>> groups =
           ClusterGroups(cd_, where, region);
-      if (!groups.ok()) {
-        return FromError(groups.status(),
-                         absl::StrCat("reading cluster ", where.cluster));
-      }
+      if (!groups.ok()) return ClusterReadFailure(groups.status(), where);
       std::vector<std::string> names;
       for (const Json& g : *groups) {
-        if (!only_enabled || !IsDisabled(g)) names.push_back(Str(g, "name"));
+        if (!only_enabled || !IsDisabled(g)) names.push_back(String(g, "name"));
       }
       const int64_t n = static_cast<int64_t>(names.size());
       actual[region] = n;
@@ -691,17 +427,14 @@ class ClusterSizeTask : public CloudTask {
 
 void RegisterClusterStages(Registry* r, const StageDeps& deps) {
   CloudDriver* cd = deps.clouddriver;
-  auto simple = [r](const std::string& type, std::vector<std::string> tasks) {
-    r->AddStage(type, std::make_shared<SimpleStage>(std::move(tasks)));
-  };
-  simple("disableCluster",
-         {"disableCluster", "monitorKatoTask", "waitForClusterDisable"});
+  r->AddSimpleStage("disableCluster", {"disableCluster", "monitorKatoTask",
+                                       "waitForClusterDisable"});
   r->AddTask("disableCluster",
              std::make_shared<ClusterOpTask>(cd, ClusterOp::kDisable));
   r->AddTask("waitForClusterDisable",
              std::make_shared<WaitForClusterTask>(cd, ClusterOp::kDisable));
-  simple("scaleDownCluster", {"scaleDownCluster", "monitorKatoTask",
-                              "waitForScaleDownClusterInstances"});
+  r->AddSimpleStage("scaleDownCluster", {"scaleDownCluster", "monitorKatoTask",
+                                         "waitForScaleDownClusterInstances"});
   r->AddTask("scaleDownCluster",
              std::make_shared<ClusterOpTask>(cd, ClusterOp::kScaleDown));
   r->AddTask("waitForScaleDownClusterInstances",
@@ -711,12 +444,6 @@ void RegisterClusterStages(Registry* r, const StageDeps& deps) {
              std::make_shared<ClusterOpTask>(cd, ClusterOp::kShrink));
   r->AddTask("waitForClusterShrink",
              std::make_shared<WaitForClusterTask>(cd, ClusterOp::kShrink));
-  r->AddStage("rollbackCluster", std::make_shared<RollbackClusterStage>());
-  r->AddTask("determineRollbackCandidates",
-             std::make_shared<DetermineRollbackCandidatesTask>(cd));
-  r->AddStage("rollbackServerGroup",
-              std::make_shared<RollbackServerGroupStage>());
-  r->AddTask("prepareRollback", std::make_shared<PrepareRollbackTask>(cd));
   auto find = std::make_shared<SimpleStage>(
       std::vector<std::string>{"findImageFromCluster"});
   r->AddStage("findImageFromCluster", find);
@@ -725,4 +452,4 @@ void RegisterClusterStages(Registry* r, const StageDeps& deps) {
   r->AddTask("checkClusterSize", std::make_shared<ClusterSizeTask>(cd));
 }
 
-}  // namespace gennaker::orca
+}  // namespace gennaker::orca::cloud

@@ -39,7 +39,7 @@ int64_t Seconds(const Json& ctx, const char* key) { return Int(ctx, key, 0); }
 }  // namespace
 
 std::string StrategyName(const Json& context) {
-  std::string s = absl::AsciiStrToLower(Str(context, "strategy"));
+  std::string s = absl::AsciiStrToLower(String(context, "strategy"));
   for (const char* known :
        {"redblack", "rollingredblack", "highlander", "custom", "none"}) {
     if (s == known) return s == "none" ? "" : s;
@@ -82,7 +82,7 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
       out.push_back(
           Stage("shrinkCluster", "shrinkCluster",
                 with({{"shrinkToSize", keep},
-                      {"allowDeleteActive", Flag(ctx, "allowDeleteActive")},
+                      {"allowDeleteActive", Bool(ctx, "allowDeleteActive")},
                       {"retainLargerOverNewer", false}})));
     }
     int64_t delay = Seconds(ctx, "delayBeforeCleanup");
@@ -91,13 +91,13 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
     out.push_back(Stage("disableCluster", "disableCluster",
                         with({{"remainingEnabledServerGroups", 1},
                               {"preferLargerOverNewer", false}})));
-    if (Flag(ctx, "scaleDown")) {
+    if (Bool(ctx, "scaleDown")) {
       int64_t wait = Seconds(ctx, "delayBeforeScaleDownSec");
       if (wait > 0) out.push_back(WaitStage("Wait Before Scale Down", wait));
       out.push_back(Stage(
           "scaleDownCluster", "scaleDownCluster",
           with({{"remainingFullSizeServerGroups", 1},
-                {"allowScaleDownActive", Flag(ctx, "allowScaleDownActive")},
+                {"allowScaleDownActive", Bool(ctx, "allowScaleDownActive")},
                 {"preferLargerOverNewer", false}})));
     }
     return out;
@@ -156,17 +156,14 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
       if (delay > 0) out.push_back(WaitStage("Wait Before Cleanup", delay));
       if (ctx.contains("pipelineBeforeCleanup") &&
           ctx["pipelineBeforeCleanup"].is_object() &&
-          !Str(ctx["pipelineBeforeCleanup"], "pipelineId").empty()) {
+          !String(ctx["pipelineBeforeCleanup"], "pipelineId").empty()) {
         const Json& v = ctx["pipelineBeforeCleanup"];
-        Json params = v.contains("pipelineParameters") &&
-                              v["pipelineParameters"].is_object()
-                          ? v["pipelineParameters"]
-                          : Json::object();
+        Json params = spinnaker::Object(v, "pipelineParameters");
         params["sourceServerGroup"] = source;
         params["percentageComplete"] = p;
         out.push_back(Stage("pipeline", "Run Validation Pipeline",
-                            {{"application", Str(v, "application")},
-                             {"pipeline", Str(v, "pipelineId")},
+                            {{"application", String(v, "application")},
+                             {"pipeline", String(v, "pipelineId")},
                              {"pipelineParameters", params}}));
       }
       if (!source.empty()) {
@@ -176,7 +173,7 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
             with({{"serverGroupName", source}, {"desiredPercentage", p}})));
       }
     }
-    if (!source.empty() && Flag(ctx, "scaleDown")) {
+    if (!source.empty() && Bool(ctx, "scaleDown")) {
       int64_t wait = Seconds(ctx, "delayBeforeScaleDownSec");
       if (wait > 0) out.push_back(WaitStage("Wait Before Scale Down", wait));
       out.push_back(Stage("scaleDownCluster", "scaleDownCluster",
@@ -191,10 +188,7 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
     return out;
   }
   if (strategy == "custom") {
-    Json params = ctx.contains("pipelineParameters") &&
-                          ctx["pipelineParameters"].is_object()
-                      ? ctx["pipelineParameters"]
-                      : Json::object();
+    Json params = spinnaker::Object(ctx, "pipelineParameters");
     for (const char* k : {"application", "credentials", "cluster", "moniker",
                           "region", "cloudProvider"}) {
       if (ctx.contains(k)) params[k] = ctx[k];
@@ -202,9 +196,9 @@ absl::StatusOr<std::vector<SyntheticStage>> StrategyAfterStages(
     params["strategy"] = true;
     out.push_back(
         Stage("pipeline", "pipeline",
-              {{"application", Str(ctx, "application")},
-               {"pipelineApplication", Str(ctx, "strategyApplication")},
-               {"pipeline", Str(ctx, "strategyPipeline")},
+              {{"application", String(ctx, "application")},
+               {"pipelineApplication", String(ctx, "strategyApplication")},
+               {"pipeline", String(ctx, "strategyPipeline")},
                {"pipelineParameters", params}}));
     return out;
   }
@@ -217,7 +211,7 @@ std::vector<SyntheticStage> RollbackStages(const Json& ctx,
   std::vector<SyntheticStage> out;
   const Json& rollback =
       ctx.contains("rollback") ? ctx["rollback"] : Json::object();
-  if (!Flag(rollback, "onFailure") || created.empty()) return out;
+  if (!Bool(rollback, "onFailure") || created.empty()) return out;
   const std::string strategy = StrategyName(ctx);
   Json details = {{"rollbackServerGroupName", created},
                   {"onlyEnabledServerGroups", true}};
@@ -234,7 +228,7 @@ std::vector<SyntheticStage> RollbackStages(const Json& ctx,
   c["additionalRollbackContext"] = details;
   c["stageTimeoutMs"] = 30 * 60 * 1000;
   out.push_back(Stage("rollbackCluster", "Rollback " + created, c));
-  if (Flag(rollback, "destroyLatest")) {
+  if (Bool(rollback, "destroyLatest")) {
     Json d = Location(ctx);
     d["serverGroupName"] = created;
     d["stageTimeoutMs"] = 5 * 60 * 1000;

@@ -1,8 +1,7 @@
-// Deployment strategies (Spinnaker orca's section 5) as plans of synthetic
-// stages around a createServerGroup stage: none, highlander, redblack,
-// rollingredblack and custom. Pure functions over the stage context, so each
-// strategy's plan is unit-tested apart from the cloud that executes it
-// (issue: clouddriver local provider and deploy stages).
+// Spinnaker's deployment strategies as plans of synthetic stages around a
+// createServerGroup stage: none, highlander, redblack, rollingredblack and
+// custom. Pure functions over the stage context, so each strategy's plan is
+// unit-tested apart from the cloud that executes it.
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_DEPLOY_STRATEGIES_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_DEPLOY_STRATEGIES_H_
 

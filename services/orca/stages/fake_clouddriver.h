@@ -7,6 +7,7 @@
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -144,7 +145,7 @@ class FakeCloudDriver : public CloudDriver {
     if (unavailable) return absl::UnavailableError("clouddriver is down");
     Json sgs = Json::array();
     for (const auto& [name, g] : groups) {
-      if (Str(g, "cluster") == cluster && Str(g, "account") == account) {
+      if (String(g, "cluster") == cluster && String(g, "account") == account) {
         sgs.push_back(g);
       }
     }
@@ -163,8 +164,8 @@ class FakeCloudDriver : public CloudDriver {
       return absl::UnavailableError("clouddriver is down");
     }
     auto it = groups.find(name);
-    if (it == groups.end() || Str(it->second, "account") != account ||
-        Str(it->second, "region") != region) {
+    if (it == groups.end() || String(it->second, "account") != account ||
+        String(it->second, "region") != region) {
       return absl::NotFoundError("no server group " + name);
     }
     if (stale_reads[name] > 0) {
@@ -178,6 +179,51 @@ class FakeCloudDriver : public CloudDriver {
     return it->second;
   }
 
+  // Resolved over the groups as clouddriver does: newest first by creation
+  // time; the largest is the first with the most instances.
+  absl::StatusOr<Json> TargetServerGroup(
+      const std::string&, const std::string& account,
+      const std::string& cluster, const std::string&, const std::string& region,
+      spinnaker::Target target, bool only_enabled) override {
+    if (unavailable) return absl::UnavailableError("clouddriver is down");
+    std::vector<Json> sgs;
+    for (const auto& [name, g] : groups) {
+      if (String(g, "cluster") != cluster || String(g, "account") != account ||
+          String(g, "region") != region) {
+        continue;
+      }
+      if (only_enabled && g.value("isDisabled", false)) continue;
+      sgs.push_back(g);
+    }
+    if (sgs.empty()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no ", only_enabled ? "enabled " : "", "server group in ", cluster));
+    }
+    std::sort(sgs.begin(), sgs.end(), [](const Json& a, const Json& b) {
+      return Int(a, "createdTime") > Int(b, "createdTime");
+    });
+    switch (target) {
+      case spinnaker::Target::kCurrent:
+        return sgs.front();
+      case spinnaker::Target::kPrevious:
+        if (sgs.size() < 2) {
+          return absl::NotFoundError(
+              absl::StrCat(cluster, " has no server group before the newest"));
+        }
+        return sgs[1];
+      case spinnaker::Target::kOldest:
+        return sgs.back();
+      case spinnaker::Target::kLargest: {
+        const Json* best = &sgs.front();
+        for (const Json& g : sgs) {
+          if (g["instances"].size() > (*best)["instances"].size()) best = &g;
+        }
+        return *best;
+      }
+    }
+    return absl::InternalError("unknown target");
+  }
+
   // Capacity with as many instances as desired (new ones Up or Down).
   void SetCapacity(Json& g, const Json& c, bool healthy) {
     g["capacity"] = {{"min", Int(c, "min")},
@@ -188,7 +234,7 @@ class FakeCloudDriver : public CloudDriver {
     while (instances.size() > want) instances.erase(instances.size() - 1);
     while (instances.size() < want) {
       std::string state = healthy ? "Up" : "Down";
-      std::string id = absl::StrCat(Str(g, "name"), "-i", ++instance_seq_);
+      std::string id = absl::StrCat(String(g, "name"), "-i", ++instance_seq_);
       instances.push_back({{"id", id},
                            {"name", id},
                            {"healthState", state},
@@ -210,7 +256,7 @@ class FakeCloudDriver : public CloudDriver {
     std::string error;
     for (const Json& op : ops) {
       executed.push_back(op);
-      error = Apply(Str(op, "name"), op["description"], &results);
+      error = Apply(String(op, "name"), op["description"], &results);
       if (!error.empty()) break;
     }
     Json st = {{"phase", "ORCHESTRATION"},
@@ -233,11 +279,11 @@ class FakeCloudDriver : public CloudDriver {
 
   std::string Apply(const std::string& op, const Json& d, Json* results) {
     if (failing_ops.count(op)) return op + " failed: out of ports";
-    std::string name = Str(d, "serverGroupName");
+    std::string name = String(d, "serverGroupName");
     if (op == "createServerGroup" || op == "cloneServerGroup") {
       Json desc = d;
       if (op == "cloneServerGroup") {
-        auto src = groups.find(Str(d["source"], "asgName"));
+        auto src = groups.find(String(d["source"], "asgName"));
         if (src == groups.end()) return "no source server group";
         if (!desc.contains("capacity"))
           desc["capacity"] = src->second["capacity"];
@@ -245,15 +291,15 @@ class FakeCloudDriver : public CloudDriver {
           desc["command"] = src->second["launchConfig"]["command"];
         }
       }
-      std::string app = Str(desc, "application");
-      std::string stack = Str(desc, "stack");
-      std::string detail = Str(desc, "freeFormDetails");
+      std::string app = String(desc, "application");
+      std::string stack = String(desc, "stack");
+      std::string detail = String(desc, "freeFormDetails");
       std::string cluster = app;
       if (!stack.empty() || !detail.empty()) cluster += "-" + stack;
       if (!detail.empty()) cluster += "-" + detail;
       int seq = 0;
       for (const auto& [n, g] : groups) {
-        if (Str(g, "cluster") == cluster) {
+        if (String(g, "cluster") == cluster) {
           seq = std::max(seq,
                          static_cast<int>(Int(g["moniker"], "sequence")) + 1);
         }
@@ -264,27 +310,27 @@ class FakeCloudDriver : public CloudDriver {
       Json& g =
           AddGroup(cluster, seq, capacity, true, instances_healthy,
                    desc.contains("command") ? desc["command"] : Json::array());
-      g["account"] = Str(d, "credentials");
+      g["account"] = String(d, "credentials");
       results->push_back(
-          {{"serverGroupNames", {"localhost:" + Str(g, "name")}},
-           {"serverGroupNameByRegion", {{"localhost", Str(g, "name")}}},
+          {{"serverGroupNames", {"localhost:" + String(g, "name")}},
+           {"serverGroupNameByRegion", {{"localhost", String(g, "name")}}},
            {"messages", Json::array()}});
       return "";
     }
     if (op == "upsertLoadBalancer") {
-      load_balancers[Str(d, "name")] = d;
+      load_balancers[String(d, "name")] = d;
       return "";
     }
     if (op == "deleteLoadBalancer") {
-      load_balancers.erase(Str(d, "loadBalancerName"));
+      load_balancers.erase(String(d, "loadBalancerName"));
       return "";
     }
     if (op == "upsertSecurityGroup") {
-      security_groups[Str(d, "name")] = d;
+      security_groups[String(d, "name")] = d;
       return "";
     }
     if (op == "deleteSecurityGroup") {
-      security_groups.erase(Str(d, "securityGroupName"));
+      security_groups.erase(String(d, "securityGroupName"));
       return "";
     }
     auto it = groups.find(name);
@@ -303,7 +349,7 @@ class FakeCloudDriver : public CloudDriver {
       std::set<std::string> ids;
       for (const Json& i : d["instanceIds"]) ids.insert(i.get<std::string>());
       for (const Json& i : g["instances"]) {
-        if (!ids.count(Str(i, "id"))) kept.push_back(i);
+        if (!ids.count(String(i, "id"))) kept.push_back(i);
       }
       g["instances"] = kept;
     } else {

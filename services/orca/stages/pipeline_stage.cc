@@ -12,7 +12,7 @@ namespace gennaker::orca {
 namespace {
 
 bool WaitsForCompletion(const Json& ctx) {
-  return Flag(ctx, "waitForCompletion", true);
+  return Bool(ctx, "waitForCompletion", true);
 }
 
 class PipelineStage : public StageDefinition {
@@ -30,7 +30,7 @@ class PipelineStage : public StageDefinition {
   }
   void Cancel(const Json&, const Json& stage,
               SideEffects* effects) const override {
-    std::string child = Str(stage["context"], "executionId");
+    std::string child = String(stage["context"], "executionId");
     if (child.empty()) return;
     Outgoing o;
     o.message.kind = kind::kCancelExecution;
@@ -46,8 +46,8 @@ class StartPipelineTask : public Task {
   explicit StartPipelineTask(Front50* front50) : front50_(front50) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    if (!Str(in.context, "executionId").empty()) return TaskResult();
-    std::string config_id = Str(in.context, "pipeline");
+    if (!String(in.context, "executionId").empty()) return TaskResult();
+    std::string config_id = String(in.context, "pipeline");
     if (config_id.empty()) {
       return TaskResult::Terminal(
           "the pipeline stage needs the child pipeline's id in 'pipeline'");
@@ -65,37 +65,34 @@ class StartPipelineTask : public Task {
         exec.contains("trigger") ? exec["trigger"] : Json::object();
     // A restarted stage starts a new child instead of finding the old one.
     std::string correlation =
-        absl::StrCat(Str(exec, "id"), "_", Str(in.stage, "id"), "_", config_id,
-                     "_", Restarts(exec));
-    Json params = in.context.contains("pipelineParameters") &&
-                          in.context["pipelineParameters"].is_object()
-                      ? in.context["pipelineParameters"]
-                      : Json::object();
+        absl::StrCat(String(exec, "id"), "_", String(in.stage, "id"), "_",
+                     config_id, "_", Restarts(exec));
+    Json params = spinnaker::Object(in.context, "pipelineParameters");
     Json trigger = {{"type", "pipeline"},
-                    {"user", Str(parent_trigger, "user")},
+                    {"user", String(parent_trigger, "user")},
                     {"parentExecution",
-                     {{"id", Str(exec, "id")},
-                      {"type", Str(exec, "type")},
-                      {"application", Str(exec, "application")},
-                      {"name", Str(exec, "name")},
-                      {"pipelineConfigId", Str(exec, "pipelineConfigId")},
+                     {{"id", String(exec, "id")},
+                      {"type", String(exec, "type")},
+                      {"application", String(exec, "application")},
+                      {"name", String(exec, "name")},
+                      {"pipelineConfigId", String(exec, "pipelineConfigId")},
                       {"buildTime", Int(exec, "buildTime")},
-                      {"status", Str(exec, "status")},
+                      {"status", String(exec, "status")},
                       {"trigger", parent_trigger}}},
-                    {"parentPipelineStageId", Str(in.stage, "id")},
-                    {"parentPipelineId", Str(exec, "id")},
-                    {"parentPipelineName", Str(exec, "name")},
-                    {"parentPipelineApplication", Str(exec, "application")},
-                    {"parentStatus", Str(exec, "status")},
+                    {"parentPipelineStageId", String(in.stage, "id")},
+                    {"parentPipelineId", String(exec, "id")},
+                    {"parentPipelineName", String(exec, "name")},
+                    {"parentPipelineApplication", String(exec, "application")},
+                    {"parentStatus", String(exec, "status")},
                     {"isPipeline", true},
                     {"correlationId", correlation},
                     {"parameters", params}};
     LaunchOptions options;
     options.now_ms = in.now_ms;
     options.user = exec.contains("authentication")
-                       ? Str(exec["authentication"], "user")
+                       ? String(exec["authentication"], "user")
                        : std::string();
-    options.origin = Str(exec, "origin");
+    options.origin = String(exec, "origin");
     absl::StatusOr<Json> child =
         BuildPipelineExecution(*config, std::move(trigger), options);
     if (!child.ok()) {
@@ -107,7 +104,7 @@ class StartPipelineTask : public Task {
     if (!id.ok()) return id.status();  // a store error: retried
     TaskResult r;
     r.context["executionId"] = *id;
-    r.context["executionName"] = Str(*config, "name");
+    r.context["executionName"] = String(*config, "name");
     return r;
   }
 
@@ -118,7 +115,7 @@ class StartPipelineTask : public Task {
 class MonitorPipelineTask : public Task {
  public:
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    std::string id = Str(in.context, "executionId");
+    std::string id = String(in.context, "executionId");
     absl::StatusOr<Json> child = in.effects->work->Read(id);
     if (!child.ok()) {
       if (absl::IsNotFound(child.status())) {
@@ -127,13 +124,13 @@ class MonitorPipelineTask : public Task {
       }
       return child.status();
     }
-    std::string st = Str(*child, "status");
+    std::string st = String(*child, "status");
     TaskResult r;
     r.context["status"] = st;
     if (st == status::kSucceeded) {
-      if (!Flag(in.context, "skipDownstreamOutput")) {
+      if (!Bool(in.context, "skipDownstreamOutput")) {
         for (const Json& s : (*child)["stages"]) {
-          if (!Str(s, "parentStageId").empty() || !s.contains("outputs")) {
+          if (!String(s, "parentStageId").empty() || !s.contains("outputs")) {
             continue;
           }
           for (auto it = s["outputs"].begin(); it != s["outputs"].end(); ++it) {
@@ -150,7 +147,7 @@ class MonitorPipelineTask : public Task {
     if (IsComplete(st)) {
       Json errors = Json::array();
       for (const Json& s : (*child)["stages"]) {
-        if (!IsHalt(Str(s, "status")) || !s.contains("context")) continue;
+        if (!IsHalt(String(s, "status")) || !s.contains("context")) continue;
         const Json& c = s["context"];
         if (c.contains("exception") && c["exception"].contains("details")) {
           const Json& d = c["exception"]["details"];

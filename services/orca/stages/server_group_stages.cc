@@ -3,7 +3,7 @@
 // enable / disable / destroy (by name or dynamic target) each with a wait
 // for the read to show the change, and determineTargetServerGroup.
 //
-// Tasks compute their operations once and store them (cloud::StorePlan), so
+// Tasks compute their operations once and store them (StorePlan), so
 // a run repeated after a crash submits exactly what was computed first.
 #include <algorithm>
 #include <cmath>
@@ -12,40 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "services/orca/stages/builtin_stages.h"
 #include "services/orca/stages/cloud_common.h"
-#include "services/orca/stages/deploy_strategies.h"
+#include "services/orca/stages/cloud_submit.h"
+#include "services/orca/stages/cloud_targets.h"
+#include "services/orca/stages/server_group_facts.h"
 
-namespace gennaker::orca {
+namespace gennaker::orca::cloud {
 
 namespace {
 
-using cloud::CapacityOf;
-using cloud::CloudTask;
-using cloud::ClusterGroups;
-using cloud::ClusterName;
-using cloud::FirstDeployed;
-using cloud::FromError;
-using cloud::IsDisabled;
-using cloud::Location;
-using cloud::LocationOf;
-using cloud::Operation;
-using cloud::ResolveTarget;
-using cloud::SourceName;
-using cloud::SubmitOps;
-
-using cloud::kThirtyMinutesMs;
-using cloud::Object;
-using cloud::TargetDesired;
-
-// The keys that say where a stage acts, copied into the stages it plans.
-Json WhereKeys(const Json& ctx) {
-  Json out = Json::object();
-  for (const char* k :
-       {"cluster", "moniker", "credentials", "account", "cloudProvider",
-        "region", "regions", "interestingHealthProviderNames"}) {
-    if (ctx.contains(k) && !ctx[k].is_null()) out[k] = ctx[k];
-  }
-  return out;
-}
+using spinnaker::Object;
 
 // Most recent "originalCapacity" recorded for `name` by a pin (the
 // capacity it had before its minimum was raised).
@@ -54,7 +29,7 @@ Json OriginalCapacity(const Json& execution, const std::string& name) {
   if (!execution.contains("stages")) return found;
   for (const Json& s : execution["stages"]) {
     const Json ctx = Object(s, "context");
-    if (Str(ctx, "serverGroupName") == name &&
+    if (String(ctx, "serverGroupName") == name &&
         ctx.contains("originalCapacity") &&
         ctx["originalCapacity"].is_object()) {
       found = ctx["originalCapacity"];
@@ -82,60 +57,78 @@ Json Consistent(Json c) {
   return {{"min", min}, {"max", max}, {"desired", desired}};
 }
 
+// A task planning operations on the one server group its stage targets
+// (ResolveTarget in the stage's first region).
+class TargetedGroupTask : public PlannedCloudTask {
+ public:
+  using PlannedCloudTask::PlannedCloudTask;
+
+ protected:
+  CloudPlan Plan(const TaskInput& in, const Location& where) final {
+    const std::string region = where.region();
+    absl::StatusOr<Json> sg = ResolveTarget(cd_, in.context, where, region);
+    if (!sg.ok()) return Unresolved(in, where, sg.status());
+    return PlanFor(in, where, region, *sg);
+  }
+  // The answer when there is no such server group (or no reading it).
+  virtual CloudPlan Unresolved(const TaskInput& /*in*/,
+                               const Location& /*where*/,
+                               const absl::Status& s) {
+    return CloudPlan::Answer(TargetFailure(s));
+  }
+  virtual CloudPlan PlanFor(const TaskInput& in, const Location& where,
+                            const std::string& region, const Json& sg) = 0;
+};
+
 enum class GroupOp { kEnable, kDisable, kDestroy };
 
-const char* OpName(GroupOp op) {
-  switch (op) {
-    case GroupOp::kEnable:
-      return "enableServerGroup";
-    case GroupOp::kDisable:
-      return "disableServerGroup";
-    case GroupOp::kDestroy:
-      return "destroyServerGroup";
-  }
-  return "";
-}
+// The operation of each GroupOp.
+constexpr const char* kGroupOpNames[] = {
+    "enableServerGroup", "disableServerGroup", "destroyServerGroup"};
+const char* OpName(GroupOp op) { return kGroupOpNames[static_cast<int>(op)]; }
 
 // enable / disable / destroy the targeted server group. Writes
 // "serverGroupName" and "region" (the resolved target) for the wait task.
-class GroupOpTask : public CloudTask {
+class GroupOpTask : public TargetedGroupTask {
  public:
-  GroupOpTask(CloudDriver* cd, GroupOp op) : CloudTask(cd), op_(op) {}
-  int64_t TimeoutMs(const Json&) const override {
-    return 10 * cloud::kMinuteMs;
-  }
+  GroupOpTask(CloudDriver* cd, GroupOp op) : TargetedGroupTask(cd), op_(op) {}
+  int64_t TimeoutMs(const Json&) const override { return 10 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  std::string Missing(const Location& where) const override {
+    return where.account.empty()
+               ? absl::StrCat(OpName(op_), " needs 'credentials' (the account)")
+               : "";
+  }
+
+  // A group already gone is no failure for a destroy, nor with
+  // skipIfMissing.
+  CloudPlan Unresolved(const TaskInput& in, const Location& where,
+                       const absl::Status& s) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    if (where.account.empty()) {
-      return TaskResult::Terminal(
-          absl::StrCat(OpName(op_), " needs 'credentials' (the account)"));
+    if (!absl::IsNotFound(s) ||
+        (op_ != GroupOp::kDestroy && !Bool(ctx, "skipIfMissing"))) {
+      return TargetedGroupTask::Unresolved(in, where, s);
     }
-    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
-      return cloud::SubmitPlan(cd_, in, plan, where.application);
-    }
-    const std::string region = where.region();
-    absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
-    if (absl::IsNotFound(sg.status()) &&
-        (op_ == GroupOp::kDestroy || Flag(ctx, "skipIfMissing"))) {
-      TaskResult r;
-      r.context["kato.last.task.id"] = nullptr;
-      r.context["serverGroupName"] = Str(ctx, "serverGroupName").empty()
-                                         ? Str(ctx, "asgName")
-                                         : Str(ctx, "serverGroupName");
-      r.context["region"] = region;
-      return r;
-    }
-    if (!sg.ok()) return FromError(sg.status(), "finding the server group");
-    const std::string name = Str(*sg, "name");
+    TaskResult r;
+    r.context["kato.last.task.id"] = nullptr;
+    r.context["serverGroupName"] = String(ctx, "serverGroupName").empty()
+                                       ? String(ctx, "asgName")
+                                       : String(ctx, "serverGroupName");
+    r.context["region"] = where.region();
+    return CloudPlan::Answer(std::move(r));
+  }
+
+  CloudPlan PlanFor(const TaskInput& in, const Location& where,
+                    const std::string& region, const Json& sg) override {
+    const Json& ctx = in.context;
+    const std::string name = String(sg, "name");
     TaskResult r;
     Json ops = Json::array();
     bool partial = ctx.contains("desiredPercentage") &&
                    Int(ctx, "desiredPercentage", 100) < 100;
     if (op_ == GroupOp::kDisable && partial &&
-        where.cloud_provider == cloud::kDefaultProvider) {
+        where.cloud_provider == kDefaultProvider) {
       // The local provider disables a whole group only: a partial disable
       // (rolling red/black's steps) leaves it in service until 100%.
       r.context["partialDisableSkipped"] =
@@ -143,8 +136,7 @@ class GroupOpTask : public CloudTask {
                        " provider cannot disable part of a server group; ",
                        name, " stays enabled until 100%");
     } else {
-      Json desc = {
-          {"serverGroupName", name}, {"asgName", name}, {"region", region}};
+      Json desc = GroupDescription(name, region);
       if (ctx.contains("desiredPercentage")) {
         desc["desiredPercentage"] = ctx["desiredPercentage"];
       }
@@ -152,7 +144,10 @@ class GroupOpTask : public CloudTask {
     }
     r.context["serverGroupName"] = name;
     r.context["region"] = region;
-    return cloud::StorePlan(in, std::move(ops), std::move(r.context));
+    CloudPlan plan;
+    plan.ops = std::move(ops);
+    plan.context = std::move(r.context);
+    return plan;
   }
 
  private:
@@ -173,13 +168,13 @@ class WaitForGroupTask : public CloudTask {
     const Json& ctx = in.context;
     if (ctx.contains("partialDisableSkipped")) return TaskResult();
     Location where = LocationOf(ctx, in.execution);
-    const std::string name = Str(ctx, "serverGroupName");
+    const std::string name = String(ctx, "serverGroupName");
     if (name.empty()) return TaskResult::Terminal("no server group to watch");
     absl::StatusOr<Json> sg =
         cd_->GetServerGroup(where.account, where.region(), name);
     if (absl::IsNotFound(sg.status())) {
       if (want_ == Want::kGone) return TaskResult();
-      if (Flag(ctx, "skipIfMissing")) return TaskResult();
+      if (Bool(ctx, "skipIfMissing")) return TaskResult();
       return TaskResult::Terminal(
           absl::StrCat("server group ", name, " no longer exists"));
     }
@@ -219,9 +214,9 @@ absl::StatusOr<Json> ResizeTarget(CloudDriver* cd, const TaskInput& in,
                                   const Location& where,
                                   const std::string& region, const Json& cur) {
   const Json& ctx = in.context;
-  std::string action = absl::AsciiStrToLower(Str(ctx, "action"));
+  std::string action = absl::AsciiStrToLower(String(ctx, "action"));
   if (action.empty()) {
-    if (absl::AsciiStrToLower(Str(ctx, "resizeType")) == "exact" ||
+    if (absl::AsciiStrToLower(String(ctx, "resizeType")) == "exact" ||
         ctx.contains("capacity")) {
       action = "scale_exact";
     } else {
@@ -270,10 +265,11 @@ absl::StatusOr<Json> ResizeTarget(CloudDriver* cd, const TaskInput& in,
     Json base = OriginalCapacity(in.execution, source);
     if (!base.is_object()) {
       const Json src = Object(ctx, "source");
-      std::string account = Str(src, "account");
+      std::string account = String(src, "account");
       absl::StatusOr<Json> sg = cd->GetServerGroup(
           account.empty() ? where.account : account,
-          Str(src, "region").empty() ? region : Str(src, "region"), source);
+          String(src, "region").empty() ? region : String(src, "region"),
+          source);
       if (!sg.ok()) return sg.status();
       base = CapacityOf(*sg);
     }
@@ -291,138 +287,118 @@ absl::StatusOr<Json> ResizeTarget(CloudDriver* cd, const TaskInput& in,
     return ScaleCapacity(base, pct);
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown resize action '", Str(ctx, "action"), "'"));
+      absl::StrCat("unknown resize action '", String(ctx, "action"), "'"));
 }
 
-class ResizeTask : public CloudTask {
- public:
-  using CloudTask::CloudTask;
-  int64_t TimeoutMs(const Json&) const override {
-    return 10 * cloud::kMinuteMs;
+// A resize of `name` to `capacity`; the context changes (and where it acts,
+// for the wait task) apply once it is submitted. With `submit` false nothing
+// is submitted (the group has that capacity already).
+CloudPlan ResizePlan(const Location& where, const std::string& name,
+                     const std::string& region, const Json& capacity,
+                     Json context, bool submit = true) {
+  CloudPlan plan;
+  if (submit) {
+    Json desc = GroupDescription(name, region);
+    desc["capacity"] = capacity;
+    plan.ops.push_back(Operation("resizeServerGroup", where, desc));
   }
+  plan.context = std::move(context);
+  plan.context["serverGroupName"] = name;
+  plan.context["region"] = region;
+  plan.context["capacity"] = capacity;
+  return plan;
+}
+
+class ResizeTask : public TargetedGroupTask {
+ public:
+  using TargetedGroupTask::TargetedGroupTask;
+  int64_t TimeoutMs(const Json&) const override { return 10 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  std::string Missing(const Location& where) const override {
+    return where.account.empty()
+               ? "resizeServerGroup needs 'credentials' (the account)"
+               : "";
+  }
+
+  CloudPlan PlanFor(const TaskInput& in, const Location& where,
+                    const std::string& region, const Json& sg) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    if (where.account.empty()) {
-      return TaskResult::Terminal(
-          "resizeServerGroup needs 'credentials' (the account)");
-    }
-    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
-      return cloud::SubmitPlan(cd_, in, plan, where.application);
-    }
-    const std::string region = where.region();
-    absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
-    if (!sg.ok()) return FromError(sg.status(), "finding the server group");
-    const std::string name = Str(*sg, "name");
-    const Json cur = CapacityOf(*sg);
+    const std::string name = String(sg, "name");
+    const Json cur = CapacityOf(sg);
     absl::StatusOr<Json> want = ResizeTarget(cd_, in, where, region, cur);
-    if (!want.ok()) return FromError(want.status(), "resizeServerGroup");
+    if (!want.ok()) {
+      return CloudPlan::Answer(FromError(want.status(), "resizeServerGroup"));
+    }
     Json c = Consistent(*want);
-    TaskResult r;
-    if (Flag(ctx, "pinCapacity")) {
+    Json context = Json::object();
+    if (Bool(ctx, "pinCapacity")) {
       c["min"] = c["desired"];
       c["max"] = c["desired"];
     }
-    if (Flag(ctx, "pinMinimumCapacity")) {
+    if (Bool(ctx, "pinMinimumCapacity")) {
       c["min"] = c["desired"];
-      r.context["originalCapacity"] = cur;
+      context["originalCapacity"] = cur;
     }
-    if (Flag(ctx, "unpinMinimumCapacity")) {
+    if (Bool(ctx, "unpinMinimumCapacity")) {
       Json original = OriginalCapacity(in.execution, name);
       if (original.is_object()) {
         c["min"] = std::min(Int(original, "min"), Int(c, "desired"));
       }
     }
-    Json desc = {{"serverGroupName", name},
-                 {"asgName", name},
-                 {"region", region},
-                 {"capacity", c}};
-    r.context["serverGroupName"] = name;
-    r.context["region"] = region;
-    r.context["capacity"] = c;
-    return cloud::StorePlan(
-        in, Json::array({Operation("resizeServerGroup", where, desc)}),
-        std::move(r.context));
+    return ResizePlan(where, name, region, c, std::move(context));
   }
 };
 
 // Raises a server group's minimum to its desired size (pinMinimumCapacity,
 // recording "originalCapacity"), or restores the recorded minimum
 // (unpinMinimumCapacity).
-class PinServerGroupTask : public CloudTask {
+class PinServerGroupTask : public TargetedGroupTask {
  public:
-  using CloudTask::CloudTask;
+  using TargetedGroupTask::TargetedGroupTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  CloudPlan PlanFor(const TaskInput& in, const Location& where,
+                    const std::string& region, const Json& sg) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
-    if (Json plan = cloud::StoredPlan(in); plan.is_object()) {
-      return cloud::SubmitPlan(cd_, in, plan, where.application);
-    }
-    const std::string region = where.region();
-    absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
-    if (!sg.ok()) return FromError(sg.status(), "finding the server group");
-    const std::string name = Str(*sg, "name");
-    const Json cur = CapacityOf(*sg);
+    const std::string name = String(sg, "name");
+    const Json cur = CapacityOf(sg);
     Json want = cur;
-    TaskResult extra;
-    if (Flag(ctx, "pinMinimumCapacity")) {
+    Json context = Json::object();
+    if (Bool(ctx, "pinMinimumCapacity")) {
       want["min"] = cur["desired"];
-      extra.context["originalCapacity"] = cur;
-    } else if (Flag(ctx, "unpinMinimumCapacity")) {
+      context["originalCapacity"] = cur;
+    } else if (Bool(ctx, "unpinMinimumCapacity")) {
       Json original = OriginalCapacity(in.execution, name);
       if (original.is_object()) {
         want["min"] = std::min(Int(original, "min"), Int(cur, "desired"));
       }
     } else {
-      return TaskResult::Terminal(
-          "pinServerGroup needs pinMinimumCapacity or unpinMinimumCapacity");
+      return CloudPlan::Answer(TaskResult::Terminal(
+          "pinServerGroup needs pinMinimumCapacity or unpinMinimumCapacity"));
     }
-    Json ops = Json::array();
-    if (want != cur) {
-      ops.push_back(Operation("resizeServerGroup", where,
-                              {{"serverGroupName", name},
-                               {"asgName", name},
-                               {"region", region},
-                               {"capacity", want}}));
-    }
-    extra.context["serverGroupName"] = name;
-    extra.context["region"] = region;
-    extra.context["capacity"] = want;
-    return cloud::StorePlan(in, std::move(ops), std::move(extra.context));
+    return ResizePlan(where, name, region, want, std::move(context),
+                      /*submit=*/want != cur);
   }
 };
 
 // RUNNING until the server group has the "capacity" of the context and as
 // many healthy instances as it desires.
-class WaitForCapacityMatchTask : public CloudTask {
+class WaitForCapacityMatchTask : public WaitingCloudTask {
  public:
-  using CloudTask::CloudTask;
-  int64_t BackoffMs(const Json&) const override { return 2000; }
-  // The task enforces waitForCapacityMatchTimeoutMs itself.
-  int64_t TimeoutMs(const Json&) const override { return 0; }
+  using WaitingCloudTask::WaitingCloudTask;
 
  protected:
   absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
     const Json& ctx = in.context;
     Location where = LocationOf(ctx, in.execution);
-    const std::string name = Str(ctx, "serverGroupName");
+    const std::string name = String(ctx, "serverGroupName");
     const int64_t timeout =
         Int(ctx, "waitForCapacityMatchTimeoutMs", kThirtyMinutesMs);
-    const int64_t elapsed = in.now_ms - cloud::TaskStartMs(in);
+    const int64_t elapsed = in.now_ms - TaskStartMs(in);
     absl::StatusOr<Json> sg =
         cd_->GetServerGroup(where.account, where.region(), name);
-    if (!sg.ok()) {
-      if (elapsed > timeout && !absl::IsNotFound(sg.status())) {
-        return TaskResult::Terminal(
-            absl::StrCat("server group ", name, " could not be read within ",
-                         timeout / 1000, " s: ", sg.status().message()));
-      }
-      return FromError(sg.status(), absl::StrCat("reading ", name));
-    }
+    if (!sg.ok()) return ReadFailure(sg.status(), name, elapsed, timeout);
     const Json want = Object(ctx, "capacity");
     const Json cur = CapacityOf(*sg);
     const int64_t desired = Int(want, "desired", Int(cur, "desired"));
@@ -431,14 +407,14 @@ class WaitForCapacityMatchTask : public CloudTask {
       target = TargetDesired(ctx, *sg);
     }
     bool done = Int(cur, "desired") == desired &&
-                cloud::InstanceCount(*sg) == desired &&
-                cloud::HealthyCount(*sg, ctx) >= target;
+                InstanceCount(*sg) == desired &&
+                HealthyCount(*sg, ctx) >= target;
     if (done) return TaskResult();
     if (elapsed > timeout) {
       return TaskResult::Terminal(
           absl::StrCat("server group ", name, " did not reach ", desired,
                        " healthy instance(s) within ", timeout / 1000,
-                       " s (instances: ", cloud::HealthSummary(*sg), ")"));
+                       " s (instances: ", HealthSummary(*sg), ")"));
     }
     return TaskResult::Running(2000);
   }
@@ -457,13 +433,13 @@ class DetermineTargetTask : public CloudTask {
     Json refs = Json::array();
     for (const std::string& region : where.regions) {
       absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
-      if (!sg.ok()) return FromError(sg.status(), "finding the server group");
+      if (!sg.ok()) return TargetFailure(sg.status());
       refs.push_back({{"region", region},
                       {"location", region},
                       {"account", where.account},
                       {"cluster", where.cluster},
-                      {"serverGroupName", Str(*sg, "name")},
-                      {"name", Str(*sg, "name")},
+                      {"serverGroupName", String(*sg, "name")},
+                      {"name", String(*sg, "name")},
                       {"capacity", CapacityOf(*sg)},
                       {"isDisabled", IsDisabled(*sg)}});
     }
@@ -477,25 +453,25 @@ class DetermineTargetTask : public CloudTask {
 
 void RegisterServerGroupStages(Registry* r, const StageDeps& deps) {
   CloudDriver* cd = deps.clouddriver;
-  auto simple = [r](const std::string& type, std::vector<std::string> tasks) {
-    r->AddStage(type, std::make_shared<SimpleStage>(std::move(tasks)));
-  };
-  simple("resizeServerGroup",
-         {"resizeServerGroup", "monitorKatoTask", "waitForCapacityMatch"});
+  r->AddSimpleStage(
+      "resizeServerGroup",
+      {"resizeServerGroup", "monitorKatoTask", "waitForCapacityMatch"});
   r->AddTask("resizeServerGroup", std::make_shared<ResizeTask>(cd));
   r->AddTask("waitForCapacityMatch",
              std::make_shared<WaitForCapacityMatchTask>(cd));
-  simple("pinServerGroup",
-         {"pinServerGroup", "monitorKatoTask", "waitForCapacityMatch"});
+  r->AddSimpleStage("pinServerGroup", {"pinServerGroup", "monitorKatoTask",
+                                       "waitForCapacityMatch"});
   r->AddTask("pinServerGroup", std::make_shared<PinServerGroupTask>(cd));
-  simple("enableServerGroup",
-         {"enableServerGroup", "monitorKatoTask", "waitForServerGroupEnabled"});
+  r->AddSimpleStage(
+      "enableServerGroup",
+      {"enableServerGroup", "monitorKatoTask", "waitForServerGroupEnabled"});
   r->AddTask("enableServerGroup",
              std::make_shared<GroupOpTask>(cd, GroupOp::kEnable));
   r->AddTask("waitForServerGroupEnabled",
              std::make_shared<WaitForGroupTask>(cd, Want::kEnabled));
-  simple("disableServerGroup", {"disableServerGroup", "monitorKatoTask",
-                                "waitForServerGroupDisabled"});
+  r->AddSimpleStage(
+      "disableServerGroup",
+      {"disableServerGroup", "monitorKatoTask", "waitForServerGroupDisabled"});
   r->AddTask("disableServerGroup",
              std::make_shared<GroupOpTask>(cd, GroupOp::kDisable));
   r->AddTask("waitForServerGroupDisabled",
@@ -506,9 +482,10 @@ void RegisterServerGroupStages(Registry* r, const StageDeps& deps) {
              std::make_shared<GroupOpTask>(cd, GroupOp::kDestroy));
   r->AddTask("waitForDestroyedServerGroup",
              std::make_shared<WaitForGroupTask>(cd, Want::kGone));
-  simple("determineTargetServerGroup", {"determineTargetServerGroup"});
+  r->AddSimpleStage("determineTargetServerGroup",
+                    {"determineTargetServerGroup"});
   r->AddTask("determineTargetServerGroup",
              std::make_shared<DetermineTargetTask>(cd));
 }
 
-}  // namespace gennaker::orca
+}  // namespace gennaker::orca::cloud

@@ -10,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/http/http_client.h"
+#include "common/http/outbound.h"
+#include "common/spinnaker/json.h"
 #include "services/orca/stages/builtin_stages.h"
 
 namespace gennaker::orca {
@@ -38,17 +39,31 @@ std::set<int> Codes(const Json& ctx, const char* key, std::set<int> fallback) {
 
 std::set<std::string> Statuses(const Json& ctx, const char* key) {
   std::set<std::string> out;
-  std::string v = Str(ctx, key);
+  std::string v = String(ctx, key);
   for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipEmpty())) {
     out.insert(absl::AsciiStrToUpper(absl::StripAsciiWhitespace(p)));
   }
   return out;
 }
 
+// The answer as JSON when it is JSON within the nesting limit (what is done
+// with it later recurses), else as text.
 Json ParseBody(const std::string& body) {
-  Json j = Json::parse(body, nullptr, false);
-  if (j.is_discarded()) return body;
-  return j;
+  absl::StatusOr<Json> j = spinnaker::ParseJson(body, "the webhook's answer");
+  if (!j.ok()) return body;
+  return *std::move(j);
+}
+
+// The call under the outbound policy; refusals are final (retrying a refused
+// URL cannot succeed), so they come back as PERMISSION_DENIED for the caller
+// to fail the stage.
+absl::StatusOr<http::ClientResponse> Call(const StageDeps& deps,
+                                          http::ClientRequest req) {
+  if (deps.outbound == nullptr) {
+    return absl::PermissionDeniedError(
+        "webhook calls are not configured in this orca");
+  }
+  return deps.outbound->Fetch(std::move(req));
 }
 
 void AddHeaders(const Json& ctx, http::ClientRequest* req) {
@@ -94,8 +109,8 @@ class WebhookStage : public StageDefinition {
  public:
   std::vector<std::string> Tasks(const Json& stage) const override {
     const Json& ctx = stage["context"];
-    if (Flag(ctx, "monitorOnly")) return {"monitorWebhook"};
-    if (Flag(ctx, "waitForCompletion"))
+    if (Bool(ctx, "monitorOnly")) return {"monitorWebhook"};
+    if (Bool(ctx, "waitForCompletion"))
       return {"createWebhook", "monitorWebhook"};
     return {"createWebhook"};
   }
@@ -110,12 +125,12 @@ class CreateWebhookTask : public Task {
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const Json& ctx = in.context;
-    std::string url = Str(ctx, "url");
+    std::string url = String(ctx, "url");
     if (url.empty())
       return TaskResult::Terminal("the webhook stage needs a url");
     http::ClientRequest req;
     req.url = url;
-    req.method = absl::AsciiStrToUpper(Str(ctx, "method"));
+    req.method = absl::AsciiStrToUpper(String(ctx, "method"));
     if (req.method.empty()) req.method = "POST";
     if (ctx.contains("payload") && !ctx["payload"].is_null() &&
         req.method != "GET") {
@@ -125,19 +140,22 @@ class CreateWebhookTask : public Task {
     }
     AddHeaders(ctx, &req);
     // Stable across redeliveries; a restarted stage makes a new call.
-    std::string key = absl::StrCat(Str(in.execution, "id"), ":",
-                                   Str(in.stage, "id"), ":", in.task_id);
-    if (int64_t restarts = StageRestarts(in.execution, Str(in.stage, "id"));
+    std::string key = absl::StrCat(String(in.execution, "id"), ":",
+                                   String(in.stage, "id"), ":", in.task_id);
+    if (int64_t restarts = StageRestarts(in.execution, String(in.stage, "id"));
         restarts > 0) {
       absl::StrAppend(&key, ":", restarts);
     }
     req.headers.push_back({deps_.idempotency_header, key});
     req.timeout_ms = static_cast<int>(std::clamp<int64_t>(
         Int(ctx, "webhookTimeoutMs", deps_.max_call_ms), 1, deps_.max_call_ms));
-    Json webhook = ctx.contains("webhook") && ctx["webhook"].is_object()
-                       ? ctx["webhook"]
-                       : Json::object();
-    absl::StatusOr<http::ClientResponse> resp = http::Fetch(req);
+    Json webhook = spinnaker::Object(ctx, "webhook");
+    absl::StatusOr<http::ClientResponse> resp = Call(deps_, req);
+    if (absl::IsPermissionDenied(resp.status())) {
+      TaskResult t = TaskResult::Terminal(std::string(resp.status().message()));
+      t.context["webhook"] = webhook;
+      return t;
+    }
     if (!resp.ok()) {
       return RetryOrFail(webhook, deps_.webhook_max_attempts,
                          std::string(resp.status().message()));
@@ -163,13 +181,13 @@ class CreateWebhookTask : public Task {
       t.context["webhook"] = webhook;
       return t;
     }
-    std::string resolution = Str(ctx, "statusUrlResolution");
+    std::string resolution = String(ctx, "statusUrlResolution");
     std::string endpoint = url;
     if (resolution == "locationHeader") {
       auto it = resp->headers.find("location");
       if (it != resp->headers.end()) endpoint = it->second;
     } else if (resolution == "webhookResponse") {
-      Json v = JsonPathGet(webhook["body"], Str(ctx, "statusUrlJsonPath"));
+      Json v = JsonPathGet(webhook["body"], String(ctx, "statusUrlJsonPath"));
       if (v.is_string()) endpoint = v.get<std::string>();
     }
     webhook["statusEndpoint"] = endpoint;
@@ -188,19 +206,22 @@ class MonitorWebhookTask : public Task {
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const Json& ctx = in.context;
-    Json webhook = ctx.contains("webhook") && ctx["webhook"].is_object()
-                       ? ctx["webhook"]
-                       : Json::object();
-    std::string path = Str(ctx, "statusJsonPath");
+    Json webhook = spinnaker::Object(ctx, "webhook");
+    std::string path = String(ctx, "statusJsonPath");
     if (path.empty()) return TaskResult();
-    std::string endpoint = Str(webhook, "statusEndpoint");
-    if (endpoint.empty()) endpoint = Str(ctx, "statusEndpoint");
-    if (endpoint.empty()) endpoint = Str(ctx, "url");
+    std::string endpoint = String(webhook, "statusEndpoint");
+    if (endpoint.empty()) endpoint = String(ctx, "statusEndpoint");
+    if (endpoint.empty()) endpoint = String(ctx, "url");
     http::ClientRequest req;
     req.url = endpoint;
     req.timeout_ms = deps_.max_call_ms;
     AddHeaders(ctx, &req);
-    absl::StatusOr<http::ClientResponse> resp = http::Fetch(req);
+    absl::StatusOr<http::ClientResponse> resp = Call(deps_, req);
+    if (absl::IsPermissionDenied(resp.status())) {
+      TaskResult t = TaskResult::Terminal(std::string(resp.status().message()));
+      t.context["webhook"] = webhook;
+      return t;
+    }
     Json monitor =
         webhook.contains("monitor") ? webhook["monitor"] : Json::object();
     if (!resp.ok() || resp->status >= 500) {
@@ -218,7 +239,7 @@ class MonitorWebhookTask : public Task {
       return t;
     }
     Json st = JsonPathGet(monitor["body"], path);
-    std::string progress_path = Str(ctx, "progressJsonPath");
+    std::string progress_path = String(ctx, "progressJsonPath");
     if (!progress_path.empty()) {
       Json p = JsonPathGet(monitor["body"], progress_path);
       if (!p.is_null()) webhook["monitor"]["progressMessage"] = p;
@@ -228,7 +249,9 @@ class MonitorWebhookTask : public Task {
       r = TaskResult::Terminal(
           absl::StrCat("no status at '", path, "' in the status response"));
     } else if (st.is_number()) {
-      int pct = st.get<int>();
+      // Clamped: a huge or negative number from the answer must not
+      // overflow the conversion.
+      int pct = static_cast<int>(std::clamp(st.get<double>(), -1.0, 100.0));
       webhook["monitor"]["percentComplete"] = pct;
       r = pct >= 100 ? TaskResult() : TaskResult::Running();
     } else {
