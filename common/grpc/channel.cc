@@ -9,8 +9,13 @@
 
 namespace gennaker {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           int max_message_bytes) {
   grpc::ChannelArguments args;
+  if (max_message_bytes > 0) {
+    args.SetMaxReceiveMessageSize(max_message_bytes);
+    args.SetMaxSendMessageSize(max_message_bytes);
+  }
   // Fail fast with a short reconnect backoff: callers retry with their own
   // policy.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);

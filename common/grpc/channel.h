@@ -13,9 +13,16 @@
 
 namespace gennaker {
 
+// The largest message a channel sends or receives unless told otherwise: the
+// services' default (services.<name>.maxMessageBytes, server.maxMessageBytes),
+// not gRPC's 4 MiB, so a body gate accepts fits every hop behind it.
+inline constexpr int kDefaultMaxMessageBytes = 64 << 20;
+
 // A channel to `address` (host:port). Connection is lazy; failures surface on
 // calls.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& address,
+    int max_message_bytes = kDefaultMaxMessageBytes);
 
 // A ClientContext whose deadline is `deadline` from now.
 std::unique_ptr<grpc::ClientContext> MakeClientContext(

@@ -24,6 +24,9 @@ struct GrpcServerOptions {
   int port = 0;  // 0 picks a free port
   Metrics* metrics = nullptr;
   std::string unimplemented_area;  // named in UNIMPLEMENTED replies
+  // Largest message received or sent (server.maxMessageBytes); 0: gRPC's
+  // default (4 MiB received).
+  int max_message_bytes = 0;
 };
 
 class GrpcServer {

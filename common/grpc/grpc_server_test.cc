@@ -16,13 +16,16 @@
 #include "common/log/call_context.h"
 #include "common/metrics/metrics.h"
 #include "common/service/health_watchdog.h"
+#include "common/testing/status_matchers.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
 #include "gennaker/halyard/v1/halyard.grpc.pb.h"
 
 namespace gennaker {
 namespace {
 
+using ::gennaker::testing::IsOk;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Second hop: reports the call context it sees.
 class Hop2 final : public gate::v1::GateService::Service {
@@ -73,12 +76,12 @@ std::unique_ptr<Servers> StartHops() {
   o.metrics = &s->metrics;
   o.unimplemented_area = "test area";
   auto two = GrpcServer::Start(o, {&s->hop2});
-  EXPECT_TRUE(two.ok());
+  EXPECT_THAT(two, IsOk());
   s->server2 = std::move(*two);
   s->hop1 =
       std::make_unique<Hop1>("127.0.0.1:" + std::to_string(s->server2->port()));
   auto one = GrpcServer::Start(o, {s->hop1.get()});
-  EXPECT_TRUE(one.ok());
+  EXPECT_THAT(one, IsOk());
   s->server1 = std::move(*one);
   return s;
 }
@@ -114,7 +117,7 @@ TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
   auto s = StartHops();
   std::string address = "127.0.0.1:" + std::to_string(s->server2->port());
   auto serving = CheckServing(address, std::chrono::seconds(2));
-  ASSERT_TRUE(serving.ok());
+  ASSERT_THAT(serving, IsOk());
   EXPECT_TRUE(*serving);
 
   auto stub = gate::v1::GateService::NewStub(MakeChannel(address));
@@ -136,7 +139,8 @@ TEST(GrpcServerTest, HealthMetricsAndUnimplementedMessage) {
   EXPECT_FALSE(*CheckServing(address, std::chrono::seconds(2)));
   s->server2->Shutdown(std::chrono::milliseconds(500));
   s->server2->Wait();
-  EXPECT_FALSE(CheckServing(address, std::chrono::milliseconds(300)).ok());
+  EXPECT_THAT(CheckServing(address, std::chrono::milliseconds(300)),
+              Not(IsOk()));
 }
 
 // Server reflection (what grpcurl uses), called with a generic stub and
@@ -232,13 +236,45 @@ TEST(GrpcServerTest, WatchdogFollowsDependencyChecks) {
   EXPECT_TRUE(wait_for(true));
 }
 
+// Answers GetCurrentUser with a 5 MB user name.
+class BigReply final : public gate::v1::GateService::Service {
+  grpc::Status GetCurrentUser(grpc::ServerContext*,
+                              const gate::v1::GetCurrentUserRequest*,
+                              gate::v1::GetCurrentUserResponse* r) override {
+    r->set_username(std::string(5 << 20, 'u'));
+    return grpc::Status::OK;
+  }
+};
+
+TEST(GrpcServerTest, MessagesAboveGrpcsDefaultPassWithTheSuitesLimit) {
+  BigReply service;
+  GrpcServerOptions o;
+  o.max_message_bytes = 64 << 20;
+  auto server = GrpcServer::Start(o, {&service});
+  ASSERT_THAT(server, IsOk());
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+  gate::v1::GetCurrentUserRequest req;
+  gate::v1::GetCurrentUserResponse resp;
+  auto big = gate::v1::GateService::NewStub(MakeChannel(address));
+  auto ctx = MakeClientContext(std::chrono::seconds(10));
+  ASSERT_TRUE(big->GetCurrentUser(ctx.get(), req, &resp).ok());
+  EXPECT_EQ(resp.username().size(), size_t{5} << 20);
+  // A channel with a smaller limit refuses it.
+  auto small = gate::v1::GateService::NewStub(MakeChannel(address, 1 << 20));
+  ctx = MakeClientContext(std::chrono::seconds(10));
+  EXPECT_EQ(small->GetCurrentUser(ctx.get(), req, &resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  (*server)->Shutdown(std::chrono::milliseconds(100));
+  (*server)->Wait();
+}
+
 TEST(GrpcServerTest, PortInUseIsAnError) {
   auto s = StartHops();
   GrpcServerOptions o;
   o.port = s->server1->port();
   Hop2 another;
   auto clash = GrpcServer::Start(o, {&another});
-  EXPECT_FALSE(clash.ok());
+  EXPECT_THAT(clash, Not(IsOk()));
 }
 
 }  // namespace

@@ -222,9 +222,16 @@ const Router::Route* Router::Match(Request& request, bool* path_known) const {
 
 Response Router::Dispatch(Request& request,
                           std::string* matched_pattern) const {
-  if (!ValidUtf8(PercentDecode(request.path))) {
+  const std::string decoded = PercentDecode(request.path);
+  if (!ValidUtf8(decoded)) {
     if (matched_pattern != nullptr) *matched_pattern = "invalid";
     return Error(400, "the request path is not valid UTF-8", "");
+  }
+  // A NUL would end the name at the first C-string boundary downstream
+  // (/applications/a%00b would answer for "a").
+  if (decoded.find('\0') != std::string::npos) {
+    if (matched_pattern != nullptr) *matched_pattern = "invalid";
+    return Error(400, "the request path must not contain NUL bytes", "");
   }
   bool path_known = false;
   const Route* route = Match(request, &path_known);

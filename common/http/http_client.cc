@@ -11,9 +11,34 @@
 namespace gennaker::http {
 namespace {
 
+struct BodySink {
+  std::string* body;
+  int64_t limit;  // 0: none
+  bool overflowed = false;
+};
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->limit > 0 &&
+      static_cast<int64_t>(sink->body->size() + size * n) > sink->limit) {
+    sink->overflowed = true;
+    return 0;  // curl aborts the transfer
+  }
+  sink->body->append(data, size * n);
   return size * n;
+}
+
+struct SocketGate {
+  const ClientRequest* request;
+  std::string refusal;
+};
+
+curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* gate = static_cast<SocketGate*>(user);
+  gate->refusal =
+      gate->request->address_filter(&address->addr, address->addrlen);
+  if (!gate->refusal.empty()) return CURL_SOCKET_BAD;
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -71,8 +96,21 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
                    static_cast<long>(request.timeout_ms));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  BodySink sink{&response.body, request.max_response_bytes};
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  if (request.max_response_bytes > 0) {
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.max_response_bytes));
+  }
+  if (!request.protocols.empty()) {
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, request.protocols.c_str());
+  }
+  SocketGate gate{&request, ""};
+  if (request.address_filter) {
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &gate);
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   CURLcode rc = curl_easy_perform(curl);
@@ -80,6 +118,19 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  if (!gate.refusal.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        request.method, " ", request.url, ": refused: ", gate.refusal));
+  }
+  if (sink.overflowed || rc == CURLE_FILESIZE_EXCEEDED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        request.method, " ", request.url, ": the answer is larger than ",
+        request.max_response_bytes, " bytes"));
+  }
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        request.method, " ", request.url, ": refused: scheme not allowed"));
+  }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return absl::DeadlineExceededError(
         absl::StrCat(request.method, " ", request.url, ": timed out"));

@@ -4,6 +4,10 @@
 #ifndef GENNAKER_COMMON_HTTP_HTTP_CLIENT_H_
 #define GENNAKER_COMMON_HTTP_HTTP_CLIENT_H_
 
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -19,6 +23,17 @@ struct ClientRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   int timeout_ms = 10000;
+  // An answer larger than this many bytes fails the call with
+  // FAILED_PRECONDITION; 0: no limit.
+  int64_t max_response_bytes = 0;
+  // Schemes the call may use, as curl names them ("http,https"); empty: any
+  // curl knows.
+  std::string protocols;
+  // Asked before each connection with the address it goes to: an empty
+  // answer lets it through, else the call fails with PERMISSION_DENIED and
+  // that reason.
+  std::function<std::string(const sockaddr* address, socklen_t length)>
+      address_filter;
 };
 
 struct ClientResponse {
@@ -27,9 +42,10 @@ struct ClientResponse {
   std::string body;
 };
 
-// Performs the request. Transport failures (refused, timeout) are UNAVAILABLE
-// or DEADLINE_EXCEEDED; any HTTP status, including 4xx/5xx, is a successful
-// result.
+// Performs the request; redirects are not followed. Transport failures
+// (refused, timeout) are UNAVAILABLE or DEADLINE_EXCEEDED; any HTTP status,
+// including 3xx/4xx/5xx, is a successful result. For URLs users supply, use
+// OutboundClient (outbound.h), which applies the suite's outbound policy.
 absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request);
 
 }  // namespace gennaker::http

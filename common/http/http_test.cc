@@ -10,10 +10,15 @@
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
 #include "common/metrics/metrics.h"
+#include "common/testing/status_matchers.h"
 #include "nlohmann/json.hpp"
 
 namespace gennaker::http {
 namespace {
+
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
+using ::testing::Not;
 
 Request Req(std::string method, std::string path) {
   Request r;
@@ -90,6 +95,14 @@ TEST(RouterTest, InvalidUtf8PathIsABadRequestNotACrash) {
   EXPECT_THAT(Error(404, "x", "/\xff\xfe").body, HasSubstr("\"status\":404"));
 }
 
+TEST(RouterTest, NulInAPathSegmentIsRefusedNotTruncated) {
+  Router r = TestRouter();
+  Request bad = Req("GET", "/applications/a%00b/pipelineConfigs/x");
+  Response resp = r.Dispatch(bad);
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_THAT(resp.body, HasSubstr("NUL"));
+}
+
 TEST(PercentTest, EncodeDecodeRoundTrip) {
   EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
   EXPECT_EQ(PercentDecode("a+b%zz"), "a+b%zz");
@@ -103,12 +116,12 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
   o.max_body_bytes = 1024;
   o.metrics = &metrics;
   auto server = Server::Start(o, TestRouter());
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
 
   auto get =
       Fetch(Call("GET", base + "/applications/app%201/pipelineConfigs/deploy"));
-  ASSERT_TRUE(get.ok()) << get.status();
+  ASSERT_THAT(get, IsOk());
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->headers["content-type"], "application/json");
   EXPECT_EQ(nlohmann::json::parse(get->body)["app"], "app 1");
@@ -117,7 +130,7 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
       Call("POST", base + "/echo?q=hello%20world", R"({"a":1})");
   post.headers = {{"Content-Type", "application/json"}};
   auto echoed = Fetch(post);
-  ASSERT_TRUE(echoed.ok());
+  ASSERT_THAT(echoed, IsOk());
   EXPECT_EQ(echoed->status, 201);
   auto j = nlohmann::json::parse(echoed->body);
   EXPECT_EQ(j["body"], R"({"a":1})");
@@ -126,7 +139,7 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
 
   post.body = std::string(4096, 'x');
   auto big = Fetch(post);
-  ASSERT_TRUE(big.ok());
+  ASSERT_THAT(big, IsOk());
   EXPECT_EQ(big->status, 413);
   EXPECT_THAT(nlohmann::json::parse(big->body)["message"].get<std::string>(),
               HasSubstr("exceeds the limit of 1024 bytes"));
@@ -138,14 +151,14 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
           "/applications/{app}/pipelineConfigs/{name}\",code=\"200\"} 1"));
   (*server)->Stop();
   auto refused = Fetch(Call("GET", base + "/echo"));
-  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused, Not(IsOk()));
 }
 
 // Raw bytes that are not UTF-8 in the request line: a 400, and the server keeps
 // serving.
 TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   auto server = Server::Start({}, TestRouter());
-  ASSERT_TRUE(server.ok());
+  ASSERT_THAT(server, IsOk());
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -162,19 +175,18 @@ TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   auto after = Fetch(Call(
       "GET",
       "http://127.0.0.1:" + std::to_string((*server)->port()) + "/files/a"));
-  ASSERT_TRUE(after.ok());
+  ASSERT_THAT(after, IsOk());
   EXPECT_EQ(after->status, 200);
 }
 
 TEST(HttpServerTest, PortInUseIsAClearError) {
   auto first = Server::Start({}, TestRouter());
-  ASSERT_TRUE(first.ok());
+  ASSERT_THAT(first, IsOk());
   ServerOptions o;
   o.port = (*first)->port();
   auto second = Server::Start(o, TestRouter());
-  EXPECT_FALSE(second.ok());
-  EXPECT_THAT(std::string(second.status().message()),
-              HasSubstr("cannot listen"));
+  EXPECT_THAT(second,
+              StatusIs(Not(absl::StatusCode::kOk), HasSubstr("cannot listen")));
 }
 
 }  // namespace

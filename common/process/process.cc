@@ -69,10 +69,6 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
       signal(sig, SIG_DFL);
     }
     if (options.new_session) setsid();
-    if (options.die_with_parent) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-    }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     if (!options.log_file.empty()) {
@@ -87,6 +83,11 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     if (!options.run_as.empty()) {
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
         _exit(126);
+    }
+    // After switching user: a change of user clears the parent-death signal.
+    if (options.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
     }
     // Do not leak the parent's descriptors (listening sockets, log files) into
     // the child.

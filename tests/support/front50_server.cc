@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc/channel.h"
 #include "common/pg/migrations.h"
 #include "common/testing/test_stores.h"
 #include "services/front50/front50_grpc.h"
@@ -39,6 +40,8 @@ absl::StatusOr<std::unique_ptr<Front50Server>> Front50Server::Start(
   services.insert(services.end(), extra_services.begin(), extra_services.end());
   GrpcServerOptions g;
   g.unimplemented_area = "not built yet";
+  // As in production (ServiceMain): the suite's message limit, not gRPC's.
+  g.max_message_bytes = kDefaultMaxMessageBytes;
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start(g, services);
   if (!server.ok()) return server.status();
