@@ -3,8 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/json/json_fields.h"
-#include "nlohmann/json.hpp"
+#include "common/spinnaker/json.h"
 
 namespace gennaker::front50 {
 
@@ -17,27 +16,33 @@ void FillAudit(const StoredObject& o, common::v1::AuditInfo* audit) {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 
 Json Body(const StoredObject& o) {
   Json j = Json::parse(o.body, nullptr, false);
   return j.is_object() ? j : Json::object();
 }
 
+// Appends the string elements of the array member `key` of `j`.
+void AddStrings(const Json& j, std::string_view key,
+                google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (std::string& s : spinnaker::Strings(j, key)) out->Add(std::move(s));
+}
+
 }  // namespace
 
 void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
   Json j = Body(o);
-  p->set_id(json::String(j, "id", o.id));
+  p->set_id(spinnaker::String(j, "id", o.id));
   p->set_name(o.name);
-  p->set_application(json::String(j, "application", o.application));
+  p->set_application(spinnaker::String(j, "application", o.application));
   p->set_kind(o.kind == Kind::kStrategy ? v1::PIPELINE_KIND_STRATEGY
                                         : v1::PIPELINE_KIND_PIPELINE);
   if (auto it = j.find("index"); it != j.end() && it->is_number_integer()) {
     p->set_index(it->get<int>());
   }
-  p->set_disabled(json::Bool(j, "disabled"));
-  p->set_templated(json::String(j, "type") == "templatedPipeline");
+  p->set_disabled(spinnaker::Bool(j, "disabled"));
+  p->set_templated(spinnaker::String(j, "type") == "templatedPipeline");
   p->mutable_config()->set_json(o.body);
   FillAudit(o, p->mutable_audit());
   p->set_deleted(o.deleted);
@@ -46,18 +51,16 @@ void ToPipeline(const StoredObject& o, v1::Pipeline* p) {
 void ToApplication(const StoredObject& o, v1::Application* a) {
   Json j = Body(o);
   a->set_name(o.id);
-  a->set_email(json::String(j, "email"));
-  a->set_description(json::String(j, "description"));
+  a->set_email(spinnaker::String(j, "email"));
+  a->set_description(spinnaker::String(j, "description"));
   if (auto it = j.find("cloudProviders"); it != j.end()) {
     if (it->is_string()) {
       for (auto p : absl::StrSplit(it->get<std::string>(), ',',
                                    absl::SkipWhitespace())) {
         a->add_cloud_providers(std::string(absl::StripAsciiWhitespace(p)));
       }
-    } else if (it->is_array()) {
-      for (const auto& p : *it) {
-        if (p.is_string()) a->add_cloud_providers(p.get<std::string>());
-      }
+    } else {
+      AddStrings(j, "cloudProviders", a->mutable_cloud_providers());
     }
   }
   a->mutable_attributes()->set_json(o.body);
@@ -75,17 +78,11 @@ void ToVersion(const StoredObject& o, v1::ObjectVersion* v) {
 
 void ToProject(const StoredObject& o, v1::Project* p) {
   Json j = Body(o);
-  p->set_id(json::String(j, "id", o.id));
+  p->set_id(spinnaker::String(j, "id", o.id));
   p->set_name(o.name);
-  p->set_email(json::String(j, "email"));
-  if (auto c = j.find("config"); c != j.end() && c->is_object()) {
-    if (auto apps = c->find("applications");
-        apps != c->end() && apps->is_array()) {
-      for (const auto& a : *apps) {
-        if (a.is_string()) p->add_applications(a.get<std::string>());
-      }
-    }
-  }
+  p->set_email(spinnaker::String(j, "email"));
+  AddStrings(spinnaker::Object(j, "config"), "applications",
+             p->mutable_applications());
   p->mutable_body()->set_json(o.body);
   FillAudit(o, p->mutable_audit());
 }
@@ -93,11 +90,7 @@ void ToProject(const StoredObject& o, v1::Project* p) {
 void ToServiceAccount(const StoredObject& o, v1::ServiceAccount* s) {
   Json j = Body(o);
   s->set_name(o.name);
-  if (auto m = j.find("memberOf"); m != j.end() && m->is_array()) {
-    for (const auto& r : *m) {
-      if (r.is_string()) s->add_member_of(r.get<std::string>());
-    }
-  }
+  AddStrings(j, "memberOf", s->mutable_member_of());
   s->mutable_body()->set_json(o.body);
   FillAudit(o, s->mutable_audit());
 }
@@ -105,40 +98,22 @@ void ToServiceAccount(const StoredObject& o, v1::ServiceAccount* s) {
 void ToPermission(const StoredObject& o, v1::ApplicationPermission* p) {
   Json j = Body(o);
   p->set_application(o.id);
-  if (auto perms = j.find("permissions");
-      perms != j.end() && perms->is_object()) {
-    auto roles = [&](const char* key,
-                     google::protobuf::RepeatedPtrField<std::string>* out) {
-      if (auto r = perms->find(key); r != perms->end() && r->is_array()) {
-        for (const auto& v : *r) {
-          if (v.is_string()) out->Add(v.get<std::string>());
-        }
-      }
-    };
-    roles("READ", p->mutable_read_roles());
-    roles("WRITE", p->mutable_write_roles());
-    roles("EXECUTE", p->mutable_execute_roles());
-  }
+  const Json permissions = spinnaker::Object(j, "permissions");
+  AddStrings(permissions, "READ", p->mutable_read_roles());
+  AddStrings(permissions, "WRITE", p->mutable_write_roles());
+  AddStrings(permissions, "EXECUTE", p->mutable_execute_roles());
   p->mutable_body()->set_json(o.body);
   FillAudit(o, p->mutable_audit());
 }
 
 void ToTemplate(const StoredObject& o, v1::PipelineTemplate* t) {
   Json j = Body(o);
-  t->set_id(json::String(j, "id", o.id));
+  t->set_id(spinnaker::String(j, "id", o.id));
   auto colon = o.id.find(':');
   if (colon != std::string::npos) t->set_tag(o.id.substr(colon + 1));
-  if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
-    t->set_name(json::String(*m, "name"));
-  }
-  if (auto s = j.find("metadata"); s != j.end() && s->is_object()) {
-    if (auto scopes = s->find("scopes");
-        scopes != s->end() && scopes->is_array()) {
-      for (const auto& sc : *scopes) {
-        if (sc.is_string()) t->add_scopes(sc.get<std::string>());
-      }
-    }
-  }
+  const Json metadata = spinnaker::Object(j, "metadata");
+  t->set_name(spinnaker::String(metadata, "name"));
+  AddStrings(metadata, "scopes", t->mutable_scopes());
   t->mutable_body()->set_json(o.body);
   FillAudit(o, t->mutable_audit());
 }

@@ -12,25 +12,20 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/ids/ids.h"
-#include "common/json/json_fields.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
-#include "nlohmann/json.hpp"
 
 namespace gennaker::front50 {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using spinnaker::Json;
 
+// A body that must be a JSON object. Unlike spinnaker::ParseJsonObject, empty
+// text is refused as not JSON: an empty update must not replace an
+// application's attributes with nothing.
 absl::StatusOr<Json> ParseObject(const std::string& text,
                                  absl::string_view what) {
-  if (!json::WithinNesting(text)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": JSON nested deeper than ", json::kMaxNesting, " levels"));
-  }
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));
-  }
+  GENNAKER_ASSIGN_OR_RETURN(Json j, spinnaker::ParseJson(text, what));
   if (!j.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, " must be a JSON object"));
@@ -56,7 +51,7 @@ StoredObject Stamped(Kind kind, std::string id, std::string name,
   o.id = std::move(id);
   o.name = std::move(name);
   o.application = std::move(application);
-  o.body = json::Dump(body);
+  o.body = spinnaker::Dump(body);
   o.updated_at_ms = now;
   o.updated_by = user;
   return o;
@@ -64,6 +59,72 @@ StoredObject Stamped(Kind kind, std::string id, std::string name,
 
 const char* Noun(Kind kind) {
   return kind == Kind::kStrategy ? "strategy" : "pipeline";
+}
+
+// A stage reference as orca reads it: a string. Numbers are accepted and
+// stored as their decimal text, as Spinnaker does (Deck saved numeric refIds
+// for years and orca's Jackson reads them into a String field).
+absl::Status RefIdAsString(Json& v, const std::string& path) {
+  if (v.is_number_integer()) {
+    v = std::to_string(v.get<int64_t>());
+    return absl::OkStatus();
+  }
+  if (!v.is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " must be a string"));
+  }
+  return absl::OkStatus();
+}
+
+// The shape of a pipeline (or strategy) orca relies on, checked at save so
+// that a wrongly typed field is refused with its JSON path instead of failing
+// every later trigger. Fields that may be absent may also be null.
+absl::Status ValidatePipelineShape(Json& j) {
+  for (const char* key : {"name", "application"}) {
+    auto it = j.find(key);
+    if (it != j.end() && !it->is_null() && !it->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(key, " must be a string"));
+    }
+  }
+  for (const char* key :
+       {"stages", "triggers", "parameterConfig", "notifications"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(key, " must be an array"));
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      if (!(*it)[i].is_object()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, "[", i, "] must be an object"));
+      }
+    }
+  }
+  auto stages = j.find("stages");
+  if (stages == j.end() || stages->is_null()) return absl::OkStatus();
+  for (size_t i = 0; i < stages->size(); ++i) {
+    Json& stage = (*stages)[i];
+    const std::string at = absl::StrCat("stages[", i, "]");
+    auto type = stage.find("type");
+    if (type == stage.end() || !type->is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".type must be a string"));
+    }
+    // Stages without refIds are a linear pipeline (orca numbers them).
+    if (auto ref = stage.find("refId"); ref != stage.end() && !ref->is_null()) {
+      GENNAKER_RETURN_IF_ERROR(RefIdAsString(*ref, at + ".refId"));
+    }
+    auto req = stage.find("requisiteStageRefIds");
+    if (req == stage.end() || req->is_null()) continue;
+    if (!req->is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".requisiteStageRefIds must be an array"));
+    }
+    for (size_t k = 0; k < req->size(); ++k) {
+      GENNAKER_RETURN_IF_ERROR(RefIdAsString(
+          (*req)[k], absl::StrCat(at, ".requisiteStageRefIds[", k, "]")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Bumped on every invalidation, so a list read that raced with a write is not
@@ -206,6 +267,10 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(
     Kind kind, const std::string& config_json,
     std::optional<int64_t> expected_updated_at_ms, const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(config_json, Noun(kind)));
+  if (absl::Status shape = ValidatePipelineShape(j); !shape.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", Noun(kind), ": ", shape.message()));
+  }
   const std::string application = StringField(j, "application");
   const std::string name = StringField(j, "name");
   if (application.empty()) {
@@ -247,7 +312,7 @@ absl::StatusOr<Front50Core::SaveResult> Front50Core::SavePipeline(
   if (auto triggers = j.find("triggers");
       triggers != j.end() && triggers->is_array()) {
     for (auto& t : *triggers) {
-      if (t.is_object() && json::String(t, "type") == "cron" &&
+      if (t.is_object() && spinnaker::String(t, "type") == "cron" &&
           StringField(t, "id").empty()) {
         t["id"] = NewUuid();
       }
@@ -324,7 +389,7 @@ Front50Core::ListPipelines(Kind kind, const std::string& application) {
     StoredObject o = std::move(*entries[i].object);
     if (entries[i].body.is_object()) {
       entries[i].body["index"] = static_cast<int>(i);
-      o.body = json::Dump(entries[i].body);
+      o.body = spinnaker::Dump(entries[i].body);
     }
     mix(o.id);
     mix(absl::StrCat(":", o.version, ";"));
@@ -374,7 +439,7 @@ absl::StatusOr<int> Front50Core::Reorder(
   absl::Status status = absl::OkStatus();
   for (auto& [o, index] : todo) {
     GENNAKER_ASSIGN_OR_RETURN(Json j, ParseObject(o.body, Noun(kind)));
-    if (json::Int(j, "index", -1) == index) continue;
+    if (spinnaker::Int(j, "index", -1) == index) continue;
     j["index"] = index;
     const int64_t now = now_ms_();
     j["lastModified"] = now;
@@ -408,13 +473,14 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
   std::vector<StoredObject> out;
   for (StoredObject& o : all) {
     Json j = Json::parse(o.body, nullptr, false);
-    if (!j.is_object() || json::Bool(j, "disabled")) continue;
+    if (!j.is_object() || spinnaker::Bool(j, "disabled")) continue;
     auto triggers = j.find("triggers");
     if (triggers == j.end() || !triggers->is_array()) continue;
     bool match = false;
     for (const auto& t : *triggers) {
-      if (!t.is_object() || json::String(t, "type") != "pipeline" ||
-          !json::Bool(t, "enabled") || json::String(t, "pipeline") != id) {
+      if (!t.is_object() || spinnaker::String(t, "type") != "pipeline" ||
+          !spinnaker::Bool(t, "enabled") ||
+          spinnaker::String(t, "pipeline") != id) {
         continue;
       }
       auto statuses = t.find("status");

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/pg/migrations.h"
+#include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
 
 namespace gennaker::front50 {
@@ -19,23 +20,28 @@ std::vector<pg::Migration> Migrations();
 
 namespace {
 
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::IsOkAndHolds;
+using ::gennaker::testing::StatusIs;
+using ::testing::_;
 using ::testing::HasSubstr;
+using ::testing::Optional;
 
 class PgObjectStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
+    ASSERT_THAT(pg, IsOk());
     auto dsn = (*pg)->CreateDatabase("front50");
-    ASSERT_TRUE(dsn.ok());
+    ASSERT_THAT(dsn, IsOk());
     dsn_ = *dsn;
     pg::PoolOptions o;
     o.dsn = dsn_;
     o.size = 8;
     auto pool = pg::Pool::Create(o);
-    ASSERT_TRUE(pool.ok());
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
-    ASSERT_TRUE(pg::ApplyMigrations(*pool_, "front50", Migrations()).ok());
+    ASSERT_THAT(pg::ApplyMigrations(*pool_, "front50", Migrations()), IsOk());
     store_ = std::make_unique<PgObjectStore>(pool_.get(), dsn_);
   }
 
@@ -60,94 +66,96 @@ class PgObjectStoreTest : public ::testing::Test {
 TEST_F(PgObjectStoreTest, CrudKeepsBodyCreatedFieldsAndVersions) {
   auto first = store_->Put(
       Pipeline("p1", "Deploy", 100, R"({"a":1,"big":12345678901234567})"), {});
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->version, 1);
   EXPECT_EQ(first->created_at_ms, 100);
   auto second = store_->Put(Pipeline("p1", "Deploy", 200, R"({"a":2})"), {});
-  ASSERT_TRUE(second.ok());
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->version, 2);
   EXPECT_EQ(second->created_at_ms, 100);
   EXPECT_EQ(second->updated_at_ms, 200);
   auto got = store_->Get(Kind::kPipeline, "p1");
-  ASSERT_TRUE(got.ok());
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->body, R"({"a":2})");
   auto by_name = store_->FindByName(Kind::kPipeline, "app", "DEPLOY");
-  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  ASSERT_THAT(by_name, IsOkAndHolds(Optional(_)));
   EXPECT_EQ((*by_name)->id, "p1");
   EXPECT_EQ(store_->List(Kind::kPipeline, "app")->size(), 1u);
   EXPECT_EQ(store_->List(Kind::kPipeline, "other")->size(), 0u);
-  EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kStrategy, "p1").status()));
+  EXPECT_THAT(store_->Get(Kind::kStrategy, "p1"),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(PgObjectStoreTest, HistoryListsEveryVersionNewestFirst) {
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(store_
-                    ->Put(Pipeline("p", "P", i * 10,
-                                   "{\"v\":" + std::to_string(i) + "}"),
-                          {})
-                    .ok());
+    ASSERT_THAT(store_->Put(Pipeline("p", "P", i * 10,
+                                     "{\"v\":" + std::to_string(i) + "}"),
+                            {}),
+                IsOk());
   }
   auto history = store_->History(Kind::kPipeline, "p", 10);
-  ASSERT_TRUE(history.ok());
+  ASSERT_THAT(history, IsOk());
   ASSERT_EQ(history->size(), 3u);
   EXPECT_EQ((*history)[0].body, R"({"v":3})");
   EXPECT_EQ((*history)[2].body, R"({"v":1})");
   EXPECT_EQ(store_->History(Kind::kPipeline, "p", 2)->size(), 2u);
   auto v1 = store_->Version(Kind::kPipeline, "p", 1);
-  ASSERT_TRUE(v1.ok());
+  ASSERT_THAT(v1, IsOk());
   EXPECT_EQ(v1->body, R"({"v":1})");
-  EXPECT_TRUE(
-      absl::IsNotFound(store_->Version(Kind::kPipeline, "p", 9).status()));
+  EXPECT_THAT(store_->Version(Kind::kPipeline, "p", 9),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(PgObjectStoreTest, StaleWriteIsRefusedAndChangesNothing) {
-  ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100, R"({"v":1})"), {}).ok());
+  ASSERT_THAT(store_->Put(Pipeline("p", "P", 100, R"({"v":1})"), {}), IsOk());
   PutOptions stale;
   stale.expected_updated_at_ms = 99;
   auto refused = store_->Put(Pipeline("p", "P", 150, R"({"v":2})"), stale);
-  EXPECT_TRUE(absl::IsAborted(refused.status()));
-  EXPECT_THAT(std::string(refused.status().message()),
-              HasSubstr("stored lastModified is 100"));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kAborted,
+                                HasSubstr("stored lastModified is 100")));
   EXPECT_EQ(store_->Get(Kind::kPipeline, "p")->body, R"({"v":1})");
   EXPECT_EQ(store_->History(Kind::kPipeline, "p", 10)->size(), 1u);
   PutOptions fresh;
   fresh.expected_updated_at_ms = 100;
-  EXPECT_TRUE(store_->Put(Pipeline("p", "P", 150, R"({"v":2})"), fresh).ok());
+  EXPECT_THAT(store_->Put(Pipeline("p", "P", 150, R"({"v":2})"), fresh),
+              IsOk());
 }
 
 TEST_F(PgObjectStoreTest, SoftDeleteAndRevival) {
-  ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100), {}).ok());
-  ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "bob", 200).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kPipeline, "p").status()));
-  EXPECT_TRUE(
-      absl::IsNotFound(store_->Delete(Kind::kPipeline, "p", "bob", 300)));
+  ASSERT_THAT(store_->Put(Pipeline("p", "P", 100), {}), IsOk());
+  ASSERT_THAT(store_->Delete(Kind::kPipeline, "p", "bob", 200), IsOk());
+  EXPECT_THAT(store_->Get(Kind::kPipeline, "p"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Delete(Kind::kPipeline, "p", "bob", 300),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(store_->List(Kind::kPipeline, "app")->size(), 0u);
   // The name is free again while deleted.
-  ASSERT_TRUE(store_->Put(Pipeline("q", "P", 250), {}).ok());
-  ASSERT_TRUE(store_->Delete(Kind::kPipeline, "q", "bob", 260).ok());
+  ASSERT_THAT(store_->Put(Pipeline("q", "P", 250), {}), IsOk());
+  ASSERT_THAT(store_->Delete(Kind::kPipeline, "q", "bob", 260), IsOk());
   // Saving over the deleted object brings it back, with its history intact.
   auto revived = store_->Put(Pipeline("p", "P", 300, R"({"back":true})"), {});
-  ASSERT_TRUE(revived.ok());
+  ASSERT_THAT(revived, IsOk());
   EXPECT_FALSE(revived->deleted);
   EXPECT_EQ(revived->version, 3);
   EXPECT_EQ(store_->History(Kind::kPipeline, "p", 10)->size(), 3u);
   // Recover undoes a delete.
-  ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "bob", 400).ok());
+  ASSERT_THAT(store_->Delete(Kind::kPipeline, "p", "bob", 400), IsOk());
   auto recovered = store_->Recover(Kind::kPipeline, "p", "carol", 500);
-  ASSERT_TRUE(recovered.ok());
+  ASSERT_THAT(recovered, IsOk());
   EXPECT_EQ(recovered->body, R"({"back":true})");
-  EXPECT_TRUE(absl::IsFailedPrecondition(
-      store_->Recover(Kind::kPipeline, "p", "carol", 600).status()));
+  EXPECT_THAT(store_->Recover(Kind::kPipeline, "p", "carol", 600),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(PgObjectStoreTest, DuplicateNamesAreRejectedIgnoringCase) {
-  ASSERT_TRUE(store_->Put(Pipeline("p1", "Deploy Prod", 100), {}).ok());
+  ASSERT_THAT(store_->Put(Pipeline("p1", "Deploy Prod", 100), {}), IsOk());
   auto dup = store_->Put(Pipeline("p2", "deploy prod", 100), {});
-  EXPECT_TRUE(absl::IsAlreadyExists(dup.status()));
-  EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kPipeline, "p2").status()));
+  EXPECT_THAT(dup, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->Get(Kind::kPipeline, "p2"),
+              StatusIs(absl::StatusCode::kNotFound));
   StoredObject other_app = Pipeline("p3", "Deploy Prod", 100);
   other_app.application = "other";
-  EXPECT_TRUE(store_->Put(other_app, {}).ok());
+  EXPECT_THAT(store_->Put(other_app, {}), IsOk());
 }
 
 TEST_F(PgObjectStoreTest, EightConcurrentWritersLoseNoVersion) {
@@ -167,10 +175,10 @@ TEST_F(PgObjectStoreTest, EightConcurrentWritersLoseNoVersion) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures, 0);
   auto current = store_->Get(Kind::kPipeline, "shared");
-  ASSERT_TRUE(current.ok());
+  ASSERT_THAT(current, IsOk());
   EXPECT_EQ(current->version, kWriters * kWrites);
   auto history = store_->History(Kind::kPipeline, "shared", 0);
-  ASSERT_TRUE(history.ok());
+  ASSERT_THAT(history, IsOk());
   ASSERT_EQ(history->size(), static_cast<size_t>(kWriters * kWrites));
   std::set<std::string> bodies;
   std::set<int64_t> versions;
@@ -210,31 +218,33 @@ TEST_F(PgObjectStoreTest, ConcurrentCreatesOfOneKeyLetExactlyOneWin) {
 
 TEST_F(PgObjectStoreTest, ExpectedVersionRefusesChangedOrDeletedObjects) {
   auto v1 = store_->Put(Pipeline("p", "P", 100), {});
-  ASSERT_TRUE(v1.ok());
+  ASSERT_THAT(v1, IsOk());
   PutOptions at_v1;
   at_v1.expected_version = v1->version;
-  ASSERT_TRUE(
-      store_->Put(Pipeline("p", "P", 200), at_v1).ok());  // now version 2
-  EXPECT_TRUE(
-      absl::IsAborted(store_->Put(Pipeline("p", "P", 300), at_v1).status()));
+  // Now version 2.
+  ASSERT_THAT(store_->Put(Pipeline("p", "P", 200), at_v1), IsOk());
+  EXPECT_THAT(store_->Put(Pipeline("p", "P", 300), at_v1),
+              StatusIs(absl::StatusCode::kAborted));
   PutOptions at_v3;
   at_v3.expected_version = 3;
-  ASSERT_TRUE(
-      store_->Delete(Kind::kPipeline, "p", "u", 400).ok());  // version 3
+  // Version 3.
+  ASSERT_THAT(store_->Delete(Kind::kPipeline, "p", "u", 400), IsOk());
   auto revived = store_->Put(Pipeline("p", "P", 500), at_v3);
-  EXPECT_TRUE(absl::IsAborted(revived.status()));  // a delete is not undone
-  EXPECT_TRUE(absl::IsNotFound(store_->Get(Kind::kPipeline, "p").status()));
+  // A delete is not undone.
+  EXPECT_THAT(revived, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Get(Kind::kPipeline, "p"),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(PgObjectStoreTest, RecoverKeepsUpdatedAtForStaleChecks) {
-  ASSERT_TRUE(store_->Put(Pipeline("p", "P", 100), {}).ok());
-  ASSERT_TRUE(store_->Delete(Kind::kPipeline, "p", "u", 200).ok());
+  ASSERT_THAT(store_->Put(Pipeline("p", "P", 100), {}), IsOk());
+  ASSERT_THAT(store_->Delete(Kind::kPipeline, "p", "u", 200), IsOk());
   auto back = store_->Recover(Kind::kPipeline, "p", "u", 300);
-  ASSERT_TRUE(back.ok());
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->updated_at_ms, 100);
   PutOptions fresh;
   fresh.expected_updated_at_ms = 100;
-  EXPECT_TRUE(store_->Put(Pipeline("p", "P", 400), fresh).ok());
+  EXPECT_THAT(store_->Put(Pipeline("p", "P", 400), fresh), IsOk());
 }
 
 TEST_F(PgObjectStoreTest, OtherReplicasHearOfChanges) {
@@ -256,7 +266,7 @@ TEST_F(PgObjectStoreTest, OtherReplicasHearOfChanges) {
   });
   // The listener connects in the background; keep writing until it hears one.
   for (int i = 0; i < 100 && !heard.HasBeenNotified(); ++i) {
-    ASSERT_TRUE(store_->Put(Pipeline("n", "N", i), {}).ok());
+    ASSERT_THAT(store_->Put(Pipeline("n", "N", i), {}), IsOk());
     heard.WaitForNotificationWithTimeout(absl::Milliseconds(50));
   }
   ASSERT_TRUE(heard.HasBeenNotified());
