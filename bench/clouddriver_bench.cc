@@ -38,15 +38,19 @@ namespace cv1 = clouddriver::v1;
 
 struct Suite {
   std::string dir;
+  bool keep_dir = false;  // a failed start keeps its logs for reading
   std::unique_ptr<testing::TestRedis> redis;
   pid_t clouddriver = 0, gate = 0;
   int cd_port = 0, gate_http = 0;
   std::unique_ptr<cv1::ClouddriverService::Stub> stub;
   ~Suite() {
     if (gate > 0) (void)process::Terminate(gate, absl::Seconds(5));
+    // clouddriver stops the instances it runs when it is stopped.
     if (clouddriver > 0) {
       (void)process::Terminate(clouddriver, absl::Seconds(30));
     }
+    redis.reset();
+    if (!dir.empty() && !keep_dir) testing::RemoveTree(dir);
   }
 };
 
@@ -177,6 +181,7 @@ int Main(int argc, char** argv) {
   }
   Suite s;
   if (!StartSuite(s)) {
+    s.keep_dir = true;
     fprintf(stderr, "could not start redis/clouddriver/gate; logs in %s\n",
             s.dir.c_str());
     return 1;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/wrk.h"
@@ -107,17 +108,16 @@ int Main(int argc, char** argv) {
   }
   base["application"] = "bench";
 
-  std::string dir = testing::MakeTempDir("front50-bench");
-  fprintf(stderr, "starting a durable PostgreSQL in %s ...\n", dir.c_str());
-  process::LocalPostgresOptions pgo;
-  pgo.data_dir = dir + "/pg";
-  pgo.durable = true;
-  pgo.detach = false;
-  auto pg = process::StartLocalPostgres(pgo);
-  if (!pg.ok() || !process::EnsureDatabase(pg->port, "gennaker").ok()) return 1;
+  // The stores are stopped, and the directory removed, on every way out.
+  auto pg = testing::TestPostgres::Start("front50-bench", /*durable=*/true);
+  if (!pg.ok() || !process::EnsureDatabase((*pg)->port(), "gennaker").ok()) {
+    return 1;
+  }
+  const std::string dir = (*pg)->dir();
+  fprintf(stderr, "started a durable PostgreSQL in %s\n", dir.c_str());
   auto redis = testing::TestRedis::Start();
   if (!redis.ok()) return 1;
-  std::string dsn = process::LocalPostgresDsn(pg->port, "gennaker");
+  std::string dsn = (*pg)->Dsn("gennaker");
   int f50_port = *process::FreePort(), gate_port = *process::FreePort();
   int http_port = *process::FreePort();
   auto front50 = StartService(
@@ -139,6 +139,11 @@ int Main(int argc, char** argv) {
         absl::StrCat("127.0.0.1:", f50_port)},
        {"GENNAKER__LOGGING__LEVEL", "warn"}},
       dir, gate_port);
+  // Before the stores: the services are their clients.
+  absl::Cleanup stop_services = [&] {
+    if (gate.ok()) (void)process::Terminate(*gate, absl::Seconds(5));
+    if (front50.ok()) (void)process::Terminate(*front50, absl::Seconds(5));
+  };
   if (!front50.ok() || !gate.ok()) {
     fprintf(stderr, "%s %s\n", std::string(front50.status().message()).c_str(),
             std::string(gate.status().message()).c_str());
@@ -185,10 +190,6 @@ int Main(int argc, char** argv) {
       "GET /applications/bench/pipelineConfigs (100 pipelines, %zu bytes each) "
       "via gate:\n%s",
       base.dump().size(), wrk.text.c_str());
-  (void)process::Terminate(*gate, absl::Seconds(5));
-  (void)process::Terminate(*front50, absl::Seconds(5));
-  (void)process::Terminate(pg->pid, absl::Seconds(10));
-  testing::RemoveTree(dir);
   return wrk.ok ? 0 : 1;
 }
 

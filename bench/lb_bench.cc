@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -34,6 +35,8 @@ int Main(int argc, char** argv) {
     if (f == "--instances") (void)absl::SimpleAtoi(argv[i + 1], &instances);
   }
   std::string dir = testing::MakeTempDir("lb-bench");
+  // Declared before the instances: removed after they are stopped.
+  absl::Cleanup remove_dir = [&dir] { testing::RemoveTree(dir); };
   clouddriver::local::ServerGroupSpec spec;
   spec.name = "bench-v000";
   spec.command = {testing::BinDir() + "/gennaker-demo", "--port", "{{port}}",
@@ -79,7 +82,6 @@ int Main(int argc, char** argv) {
          direct.rps > 0 ? 100 * proxied.rps / direct.rps : 0);
   lb->reset();
   group.Stop();
-  testing::RemoveTree(dir);
   return 0;
 }
 

@@ -106,7 +106,9 @@ void Submit(orca::PgStore& store, const Json& config, const orca::Clock& clock,
 
 // pgbench -N (simple update) on the same server; returns TPS or -1.
 double PgBench(int port, const std::string& dir, int seconds) {
-  std::string bin = "/usr/lib/postgresql/15/bin/pgbench";
+  auto bin_dir = process::PostgresBinDir();
+  if (!bin_dir.ok()) return -1;
+  std::string bin = *bin_dir + "/pgbench";
   std::string log = dir + "/pgbench.log";
   auto run = [&](std::vector<std::string> args) {
     process::SpawnOptions o;
@@ -150,18 +152,17 @@ int Main(int argc, char** argv) {
     }
     if (f == "--stage") stage = argv[i + 1];
   }
-  std::string dir = testing::MakeTempDir("orca-bench");
-  fprintf(stderr, "starting a durable PostgreSQL in %s ...\n", dir.c_str());
-  process::LocalPostgresOptions pgo;
-  pgo.data_dir = dir + "/pg";
-  pgo.durable = true;
-  pgo.detach = false;
-  auto server = process::StartLocalPostgres(pgo);
-  if (!server.ok() || !process::EnsureDatabase(server->port, "gennaker").ok()) {
-    fprintf(stderr, "cannot start PostgreSQL\n");
+  // Stopped, and its directory removed, on every way out of Main.
+  auto server = testing::TestPostgres::Start("orca-bench", /*durable=*/true);
+  if (!server.ok() ||
+      !process::EnsureDatabase((*server)->port(), "gennaker").ok()) {
+    fprintf(stderr, "cannot start PostgreSQL: %s\n",
+            std::string(server.status().message()).c_str());
     return 1;
   }
-  std::string dsn = process::LocalPostgresDsn(server->port, "gennaker");
+  const std::string dir = (*server)->dir();
+  fprintf(stderr, "started a durable PostgreSQL in %s\n", dir.c_str());
+  std::string dsn = (*server)->Dsn("gennaker");
   pg::PoolOptions po;
   po.dsn = dsn;
   po.size = workers + 6;
@@ -244,7 +245,7 @@ int Main(int argc, char** argv) {
 
   fprintf(stderr, "pgbench -N -c 8 -j 2 -T %d on the same server ...\n",
           pgbench_seconds);
-  double tps = PgBench(server->port, dir, pgbench_seconds);
+  double tps = PgBench((*server)->port(), dir, pgbench_seconds);
 
   printf("\n| measure | value |\n|---|---|\n");
   printf("| executions/s (burst of %d, 3 %s stages, %d workers) | %.0f |\n",
@@ -265,8 +266,6 @@ int Main(int argc, char** argv) {
     printf("| executions/s per pgbench TPS | %.3f |\n", per_s / tps);
   }
   printf("| submit errors | %d |\n", errors.load());
-  (void)process::Terminate(server->pid, absl::Seconds(10));
-  testing::RemoveTree(dir);
   return errors.load() == 0 ? 0 : 1;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/health_client.h"
@@ -62,6 +63,11 @@ absl::StatusOr<Running> Launch(const std::string& name, const std::string& dsn,
       name == "fiat" || name == "rosco") {
     o.env.push_back({"GENNAKER__REDIS__URL", redis});
   }
+  // clouddriver's local state defaults to a directory under the working
+  // directory: keep it in the bench's own.
+  if (name == "clouddriver") {
+    o.env.push_back({"GENNAKER__STATE_DIR", logs + "/clouddriver-state"});
+  }
   o.log_file = logs + "/" + name + ".log";
   o.die_with_parent = true;
   r.start = Clock::now();
@@ -103,6 +109,13 @@ int Main(int argc, char** argv) {
       (void)absl::SimpleAtoi(argv[i + 1], &idle_seconds);
   }
   std::string dir = testing::MakeTempDir("bench");
+  // On every way out: the services stopped (they log into `dir`), then `dir`
+  // removed; the shared PostgreSQL and the Redis stop on their own.
+  std::vector<pid_t> live;
+  absl::Cleanup cleanup = [&] {
+    for (pid_t pid : live) (void)process::Terminate(pid, absl::Seconds(5));
+    testing::RemoveTree(dir);
+  };
   fprintf(stderr, "starting PostgreSQL and Redis in %s ...\n", dir.c_str());
   auto pg = testing::SharedPostgres();
   if (!pg.ok()) {
@@ -120,6 +133,7 @@ int Main(int argc, char** argv) {
             rounds);
     for (absl::string_view name : kServiceNames) {
       auto r = Launch(std::string(name), *dsn, (*redis)->Url(), dir);
+      if (r.ok()) live.push_back(r->pid);
       if (!r.ok() || !WaitServing(*r).ok()) {
         fprintf(stderr, "%s failed to start; see %s/%s.log\n",
                 std::string(name).c_str(), dir.c_str(),
@@ -128,6 +142,7 @@ int Main(int argc, char** argv) {
       }
       solo[r->name].push_back(r->ready_ms);
       (void)process::Terminate(r->pid, absl::Seconds(5));
+      live.pop_back();
     }
   }
 
@@ -137,6 +152,7 @@ int Main(int argc, char** argv) {
   for (absl::string_view name : kServiceNames) {
     auto r = Launch(std::string(name), *dsn, (*redis)->Url(), dir);
     if (!r.ok()) return 1;
+    live.push_back(r->pid);
     all.push_back(*r);
   }
   for (auto& r : all) {
@@ -167,8 +183,6 @@ int Main(int argc, char** argv) {
       "| **all ten** (started together) | %.1f (until the last is SERVING) | | "
       "%.1f | %.1f |\n",
       all_ms, rss_total, pss_total);
-  for (auto& r : all) (void)process::Terminate(r.pid, absl::Seconds(5));
-  testing::RemoveTree(dir);
   return 0;
 }
 

@@ -174,12 +174,13 @@ int RunCli(int argc, char** argv) {
       PrintLine(absl::StrCat("halconfig at ", config_path));
       return 0;
     }
+    // Store passwords are never printed (the file is there to read them).
     if (*show_cmd) {
-      std::cout << config::ToYaml(*config);
+      std::cout << config::ToYaml(RedactedHalconfig(*config));
       return 0;
     }
     if (*get_cmd) {
-      auto text = config::GetField(*config, key);
+      auto text = config::GetField(RedactedHalconfig(*config), key);
       if (!text.ok()) return Fail(text.status(), 2);
       PrintLine(*text);
       return 0;

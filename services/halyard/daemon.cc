@@ -4,10 +4,10 @@
 #include "common/config/config_loader.h"
 #include "common/http/http_client.h"
 #include "common/service/defaults.h"
+#include "common/spinnaker/json.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "gennaker/halyard/v1/halyard.grpc.pb.h"
-#include "nlohmann/json.hpp"
 #include "services/halyard/deployer.h"
 #include "services/halyard/halconfig.h"
 
@@ -22,23 +22,24 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
                          v1::GetConfigResponse* response) override {
     auto config = LoadHalconfig(path_);
     if (!config.ok()) return ToGrpcStatus(config.status());
+    // Store passwords stay in the file.
+    const v1::Halconfig shown = RedactedHalconfig(*config);
     response->set_path(path_);
-    response->set_yaml(config::ToYaml(*config));
-    *response->mutable_config() = std::move(*config);
+    response->set_yaml(config::ToYaml(shown));
+    *response->mutable_config() = shown;
     return grpc::Status::OK;
   }
 
   grpc::Status ValidateConfig(grpc::ServerContext*,
                               const v1::ValidateConfigRequest* request,
                               v1::ValidateConfigResponse* response) override {
-    v1::Halconfig config = DefaultHalconfig();
-    absl::Status parsed = config::MergeYaml(request->yaml(), "yaml", &config);
-    if (!parsed.ok()) {
+    auto config = ParseHalconfig(request->yaml(), "yaml");
+    if (!config.ok()) {
       v1::ValidationProblem* p = response->add_problems();
-      p->set_message(std::string(parsed.message()));
+      p->set_message(std::string(config.status().message()));
       return grpc::Status::OK;
     }
-    for (auto& p : Validate(config)) *response->add_problems() = std::move(p);
+    for (auto& p : Validate(*config)) *response->add_problems() = std::move(p);
     return grpc::Status::OK;
   }
 
@@ -70,8 +71,10 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
       auto reply = http::Fetch(request);
       std::string version = "unreachable";
       if (reply.ok() && reply->status == 200) {
-        auto body = nlohmann::json::parse(reply->body, nullptr, false);
-        if (body.is_object()) version = body.value("version", "unknown");
+        auto body = spinnaker::ParseJson(reply->body, "health");
+        if (body.ok() && body->is_object()) {
+          version = spinnaker::String(*body, "version", "unknown");
+        }
       }
       (*response->mutable_service_versions())[std::string(name)] = version;
     }

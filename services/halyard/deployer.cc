@@ -3,24 +3,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/grpc/health_client.h"
 #include "common/log/logging.h"
 #include "common/process/local_stores.h"
 #include "common/process/process.h"
 #include "common/service/defaults.h"
+#include "common/spinnaker/json.h"
 #include "common/status/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "services/halyard/halconfig.h"
 #include "services/halyard/render.h"
+#include "services/halyard/secrets.h"
 
 namespace gennaker::halyard {
 namespace {
@@ -47,14 +56,14 @@ json ToJson(const ProcessRecord& r) {
 
 ProcessRecord FromJson(const json& j) {
   ProcessRecord r;
-  r.pid = j.value("pid", 0);
-  r.host = j.value("host", "127.0.0.1");
-  r.grpc_port = j.value("grpcPort", 0);
-  r.admin_port = j.value("adminPort", 0);
-  r.http_port = j.value("httpPort", 0);
-  r.config_hash = j.value("configHash", "");
-  r.started_at_ms = j.value("startedAtMs", int64_t{0});
-  r.marker = j.value("marker", "");
+  r.pid = static_cast<int>(spinnaker::Int(j, "pid"));
+  r.host = spinnaker::String(j, "host", "127.0.0.1");
+  r.grpc_port = static_cast<int>(spinnaker::Int(j, "grpcPort"));
+  r.admin_port = static_cast<int>(spinnaker::Int(j, "adminPort"));
+  r.http_port = static_cast<int>(spinnaker::Int(j, "httpPort"));
+  r.config_hash = spinnaker::String(j, "configHash");
+  r.started_at_ms = spinnaker::Int(j, "startedAtMs");
+  r.marker = spinnaker::String(j, "marker");
   return r;
 }
 
@@ -110,6 +119,157 @@ absl::Status Stop(const ProcessRecord& record, absl::Duration grace) {
   return process::Terminate(record.pid, grace);
 }
 
+namespace {
+
+// Where a managed store of the deployment in `state` keeps its data and log.
+template <typename Options>
+Options StoreOptions(const std::string& state, absl::string_view name,
+                     int port) {
+  Options o;
+  o.data_dir = absl::StrCat(state, "/data/", name);
+  o.log_file = absl::StrCat(state, "/logs/", name, ".log");
+  o.port = port;
+  return o;
+}
+
+// The record of a store server just started; `marker` is text of its command
+// line.
+ProcessRecord StoreRecord(const process::LocalServer& server,
+                          std::string marker) {
+  ProcessRecord r;
+  r.pid = server.pid;
+  r.host = "127.0.0.1";
+  r.grpc_port = server.port;
+  r.started_at_ms = NowMs();
+  r.marker = std::move(marker);
+  return r;
+}
+
+// The store servers halyard runs for a LOCAL_MANAGED deployment.
+enum class ManagedStore { kPostgres, kRedis };
+
+// Keeps the recorded server of `store` when it still runs on `port` (making
+// it require `password`); otherwise stops it, starts a new one and records it.
+absl::Status EnsureStore(ManagedStore store, int port, const std::string& state,
+                         const std::string& password,
+                         const LocalDeployer::Progress& progress,
+                         DeploymentRecord* record) {
+  const bool postgres = store == ManagedStore::kPostgres;
+  const char* name = postgres ? "postgres" : "redis";
+  ProcessRecord* slot = postgres ? &record->postgres : &record->redis;
+  if (Running(*slot) && slot->grpc_port == port) {
+    progress(
+        absl::StrCat(name, ": running (pid ", slot->pid, ", port ", port, ")"));
+    // A store started before the deployment had passwords gets its password
+    // now; the services' rendered configs change with it, so they restart.
+    return postgres ? process::RequirePostgresPassword(port, password)
+                    : process::RequireRedisPassword(port, password);
+  }
+  if (postgres) {
+    auto o = StoreOptions<process::LocalPostgresOptions>(state, name, port);
+    // Whatever runs on the data directory (the recorded server on another
+    // port, or one started by hand) would keep the new server out; a fast
+    // shutdown does not wait for its clients.
+    GENNAKER_RETURN_IF_ERROR(
+        process::StopLocalPostgres(o.data_dir, absl::Seconds(30)));
+    GENNAKER_RETURN_IF_ERROR(Stop(*slot, absl::Seconds(30)));
+    progress(absl::StrCat("postgres: starting on 127.0.0.1:", port, " ..."));
+    o.password = password;
+    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer server,
+                              process::StartLocalPostgres(o));
+    *slot = StoreRecord(server, o.data_dir);
+  } else {
+    GENNAKER_RETURN_IF_ERROR(Stop(*slot, absl::Seconds(10)));
+    auto o = StoreOptions<process::LocalRedisOptions>(state, name, port);
+    o.password = password;
+    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer server,
+                              process::StartLocalRedis(o));
+    *slot = StoreRecord(server, absl::StrCat(":", server.port));
+  }
+  GENNAKER_RETURN_IF_ERROR(WriteRecord(state, *record));
+  progress(postgres ? absl::StrCat("postgres: ready (pid ", slot->pid, ")")
+                    : absl::StrCat("redis: ready on 127.0.0.1:", port, " (pid ",
+                                   slot->pid, ")"));
+  return absl::OkStatus();
+}
+
+std::string ReadProcFile(pid_t pid, const char* name) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/", name), std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// This process and its ancestors: never stopped, whatever directory they
+// work in.
+std::set<pid_t> SelfAndAncestors() {
+  std::set<pid_t> out;
+  for (pid_t pid = getpid(); pid > 1 && out.insert(pid).second;) {
+    const std::string stat = ReadProcFile(pid, "stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) break;
+    std::istringstream fields(stat.substr(close_paren + 1));
+    std::string state;
+    int64_t ppid = 0;
+    if (!(fields >> state >> ppid)) break;
+    pid = static_cast<pid_t>(ppid);
+  }
+  return out;
+}
+
+// Processes working on the deployment in `state` that no record names: their
+// working directory is under <state>/data (a store's data directory), or an
+// argument is a path under <state>/config or <state>/data (a service's config
+// file, a store's data directory). Not matched: a process merely reading a
+// log, or a shell sitting in the state directory.
+std::map<pid_t, std::string> ProcessesOnState(const std::string& state) {
+  // The state directory as given and with symlinks resolved: command lines
+  // hold the first, working directories the second.
+  std::error_code ec;
+  std::vector<std::string> roots = {std::string(absl::StripSuffix(state, "/"))};
+  std::string canonical = fs::weakly_canonical(state, ec).string();
+  if (!ec && canonical != roots[0]) roots.push_back(canonical);
+  std::vector<std::string> data, config;
+  for (const std::string& root : roots) {
+    if (root.empty() || root == "/") return {};
+    data.push_back(root + "/data/");
+    config.push_back(root + "/config/");
+  }
+  auto under = [](absl::string_view path,
+                  const std::vector<std::string>& prefixes) {
+    for (const std::string& p : prefixes) {
+      if (absl::StartsWith(path, p)) return true;
+    }
+    return false;
+  };
+  const std::set<pid_t> spared = SelfAndAncestors();
+  std::map<pid_t, std::string> out;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &n) || n <= 1) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(n);
+    if (spared.count(pid) > 0 || !process::IsAlive(pid)) continue;
+    std::string cmdline = ReadProcFile(pid, "cmdline");
+    bool match = false;
+    std::error_code cwd_ec;
+    std::string cwd =
+        fs::read_symlink(entry.path() / "cwd", cwd_ec).string() + "/";
+    if (!cwd_ec && under(cwd, data)) match = true;
+    for (absl::string_view arg : absl::StrSplit(cmdline, '\0')) {
+      if (absl::StartsWith(arg, "-D")) arg.remove_prefix(2);
+      if (under(arg, data) || under(arg, config)) match = true;
+    }
+    if (!match) continue;
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    out[pid] = std::string(absl::StripTrailingAsciiWhitespace(cmdline));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string GateUrl(const v1::Halconfig& config) {
   const v1::ServiceSettings& gate = Settings(config, "gate");
   return absl::StrCat("http://", gate.host(), ":", gate.http_port());
@@ -124,8 +284,8 @@ absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir) {
     return absl::DataLossError(
         absl::StrCat(RecordPath(state_dir), " is not valid JSON"));
   }
-  record.deployment = j.value("deployment", "");
-  record.version = j.value("version", "");
+  record.deployment = spinnaker::String(j, "deployment");
+  record.version = spinnaker::String(j, "version");
   if (j.contains("postgres")) record.postgres = FromJson(j["postgres"]);
   if (j.contains("redis")) record.redis = FromJson(j["redis"]);
   if (j.contains("services") && j["services"].is_object()) {
@@ -163,76 +323,39 @@ LocalDeployer::LocalDeployer(std::string halconfig_path, Progress progress)
     : halconfig_path_(std::move(halconfig_path)),
       progress_(std::move(progress)) {}
 
-std::string LocalDeployer::BinDir(const v1::Halconfig& config) const {
-  if (!config.bin_dir().empty()) return ExpandHome(config.bin_dir());
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "." : self.parent_path().string();
-}
-
-absl::Status LocalDeployer::EnsureStores(const v1::Halconfig& config,
-                                         DeploymentRecord* record,
-                                         std::string* dsn,
-                                         std::string* redis_url) {
+absl::StatusOr<StorageEndpoints> LocalDeployer::EnsureStores(
+    const v1::Halconfig& config) {
   const auto& storage = config.storage();
   if (storage.mode() == v1::STORAGE_MODE_EXTERNAL) {
-    *dsn = storage.postgres().dsn();
-    *redis_url = storage.redis().url();
     progress_("storage: external PostgreSQL and Redis");
-    return absl::OkStatus();
+    return StorageEndpoints{storage.postgres().dsn(), storage.redis().url()};
   }
   const std::string state = ExpandHome(config.state_dir());
-  // PostgreSQL.
-  int pg_port = storage.postgres().port();
-  if (Running(record->postgres) && record->postgres.grpc_port == pg_port) {
-    progress_(absl::StrCat("postgres: running (pid ", record->postgres.pid,
-                           ", port ", pg_port, ")"));
-  } else {
-    GENNAKER_RETURN_IF_ERROR(Stop(record->postgres, absl::Seconds(30)));
-    progress_(
-        absl::StrCat("postgres: starting on 127.0.0.1:", pg_port, " ..."));
-    process::LocalPostgresOptions o;
-    o.data_dir = state + "/data/postgres";
-    o.log_file = state + "/logs/postgres.log";
-    o.port = pg_port;
-    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer pg,
-                              process::StartLocalPostgres(o));
-    record->postgres = ProcessRecord{pg.pid, "127.0.0.1", pg.port, 0,
-                                     0,      "",          NowMs(), o.data_dir};
-    GENNAKER_RETURN_IF_ERROR(WriteRecord(state, *record));
-    progress_(absl::StrCat("postgres: ready (pid ", pg.pid, ")"));
+  for (const char* dir : {"/logs", "/run", "/data"}) {
+    GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + dir));
   }
-  GENNAKER_RETURN_IF_ERROR(process::EnsureDatabase(pg_port, kDatabase));
-  *dsn = process::LocalPostgresDsn(pg_port, kDatabase);
-  // Redis.
-  int redis_port = storage.redis().port();
-  if (Running(record->redis) && record->redis.grpc_port == redis_port) {
-    progress_(absl::StrCat("redis: running (pid ", record->redis.pid, ", port ",
-                           redis_port, ")"));
-  } else {
-    GENNAKER_RETURN_IF_ERROR(Stop(record->redis, absl::Seconds(10)));
-    process::LocalRedisOptions o;
-    o.data_dir = state + "/data/redis";
-    o.log_file = state + "/logs/redis.log";
-    o.port = redis_port;
-    GENNAKER_ASSIGN_OR_RETURN(process::LocalServer redis,
-                              process::StartLocalRedis(o));
-    record->redis = ProcessRecord{
-        redis.pid, "127.0.0.1", redis.port, 0,
-        0,         "",          NowMs(),    absl::StrCat(":", redis.port)};
-    GENNAKER_RETURN_IF_ERROR(WriteRecord(state, *record));
-    progress_(absl::StrCat("redis: ready on 127.0.0.1:", redis_port, " (pid ",
-                           redis.pid, ")"));
-  }
-  *redis_url = absl::StrCat("redis://127.0.0.1:", redis_port);
-  return absl::OkStatus();
+  GENNAKER_ASSIGN_OR_RETURN(StoreSecrets secrets, EnsureStoreSecrets(state));
+  GENNAKER_ASSIGN_OR_RETURN(DeploymentRecord record, ReadRecord(state));
+  const int pg_port = storage.postgres().port();
+  GENNAKER_RETURN_IF_ERROR(EnsureStore(ManagedStore::kPostgres, pg_port, state,
+                                       secrets.postgres_password, progress_,
+                                       &record));
+  GENNAKER_RETURN_IF_ERROR(
+      process::EnsureDatabase(pg_port, kDatabase, secrets.postgres_password));
+  const int redis_port = storage.redis().port();
+  GENNAKER_RETURN_IF_ERROR(EnsureStore(ManagedStore::kRedis, redis_port, state,
+                                       secrets.redis_password, progress_,
+                                       &record));
+  return StorageEndpoints{
+      process::LocalPostgresDsn(pg_port, kDatabase, secrets.postgres_password),
+      process::LocalRedisUrl(redis_port, secrets.redis_password)};
 }
 
 absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     const v1::Halconfig& config, const std::vector<std::string>& only) {
   GENNAKER_RETURN_IF_ERROR(ValidateStatus(config));
   const std::string state = ExpandHome(config.state_dir());
-  const std::string bin = BinDir(config);
+  const std::string bin = EffectiveHalconfig(config).bin_dir();
   for (absl::string_view name : kServiceNames) {
     std::string path = absl::StrCat(bin, "/", name);
     if (Enabled(config, name) && access(path.c_str(), X_OK) != 0) {
@@ -243,15 +366,12 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
   for (const char* dir : {"/config", "/logs", "/run", "/data"}) {
     GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + dir));
   }
+  GENNAKER_ASSIGN_OR_RETURN(StorageEndpoints storage, EnsureStores(config));
   GENNAKER_ASSIGN_OR_RETURN(DeploymentRecord record, ReadRecord(state));
   record.deployment = config.name();
   record.version = config.version();
-
-  std::string dsn, redis_url;
-  GENNAKER_RETURN_IF_ERROR(EnsureStores(config, &record, &dsn, &redis_url));
   GENNAKER_ASSIGN_OR_RETURN(
-      auto rendered,
-      RenderServiceConfigs(config, {dsn, redis_url}, halconfig_path_));
+      auto rendered, RenderServiceConfigs(config, storage, halconfig_path_));
 
   v1::ApplyDeploymentResponse response;
   const int total = static_cast<int>(rendered.size());
@@ -340,12 +460,16 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
                            ms, " ms)"));
     response.add_restarted(name);
   }
-  // Keep a copy of every applied config, for the record and for rollback.
+  // Keep a copy of every applied config, for the record and for rollback;
+  // readable by its owner only, as it may hold an external store's password.
   GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + "/history"));
-  std::error_code ec;
-  fs::copy_file(halconfig_path_,
-                absl::StrCat(state, "/history/", NowMs(), ".yml"),
-                fs::copy_options::overwrite_existing, ec);
+  std::ifstream applied(halconfig_path_);
+  if (applied) {
+    std::stringstream text;
+    text << applied.rdbuf();
+    GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(
+        absl::StrCat(state, "/history/", NowMs(), ".yml"), text.str()));
+  }
   return response;
 }
 
@@ -398,13 +522,34 @@ absl::Status LocalDeployer::Clean(const v1::Halconfig& config,
     record.services.erase(found);
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
   }
+  // PostgreSQL: whatever runs on the data directory, which is the recorded
+  // server or one restarted by hand under another pid.
+  const std::string pg_data = state + "/data/postgres";
+  if (pid_t postmaster = process::PostmasterPid(pg_data); postmaster != 0) {
+    progress_(
+        absl::StrCat("postgres: stopping pid ", postmaster,
+                     postmaster == record.postgres.pid
+                         ? ""
+                         : absl::StrCat(" (running on ", pg_data,
+                                        ", not the pid halyard recorded)")));
+    GENNAKER_RETURN_IF_ERROR(
+        process::StopLocalPostgres(pg_data, absl::Seconds(30)));
+  }
   for (ProcessRecord* store : {&record.redis, &record.postgres}) {
     if (store->pid == 0) continue;
-    progress_(absl::StrCat(store == &record.redis ? "redis" : "postgres",
-                           ": stopping pid ", store->pid));
+    if (Running(*store)) {
+      progress_(absl::StrCat(store == &record.redis ? "redis" : "postgres",
+                             ": stopping pid ", store->pid));
+    }
     GENNAKER_RETURN_IF_ERROR(Stop(*store, absl::Seconds(30)));
     *store = ProcessRecord{};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
+  }
+  for (const auto& [pid, cmdline] : ProcessesOnState(state)) {
+    if (!process::IsAlive(pid)) continue;  // a backend of a server just stopped
+    progress_(absl::StrCat("stopping pid ", pid, " (", RedactSecrets(cmdline),
+                           "), found working on ", state));
+    GENNAKER_RETURN_IF_ERROR(process::Terminate(pid, absl::Seconds(15)));
   }
   std::error_code ec;
   fs::remove(RecordPath(state), ec);

@@ -2,7 +2,9 @@
 // processes.
 //
 // Apply renders every service's config, starts managed PostgreSQL/Redis when
-// the storage is LOCAL_MANAGED, then starts the services in dependency order,
+// the storage is LOCAL_MANAGED (on loopback, each with the deployment's
+// generated password: see secrets.h), then starts the services in dependency
+// order,
 // waiting for each to report SERVING over the gRPC health protocol. A service
 // already running with the same rendered config (and binary) is left alone; one
 // whose config changed is restarted. What runs is recorded in
@@ -18,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "gennaker/halyard/v1/halconfig.pb.h"
 #include "gennaker/halyard/v1/halyard.pb.h"
+#include "services/halyard/render.h"
 
 namespace gennaker::halyard {
 
@@ -70,16 +73,22 @@ class LocalDeployer {
   absl::StatusOr<v1::GetDeploymentStatusResponse> Status(
       const v1::Halconfig& config) const;
 
-  // Stops every process the deployment started (services, then stores); with
-  // `delete_data` also removes the state directory's data.
+  // The first step of Apply: for LOCAL_MANAGED storage, generates the store
+  // passwords when missing and starts (or keeps) PostgreSQL and Redis with
+  // them, giving a store started before it had a password its password now;
+  // records them. Returns where the services find their stores (with the
+  // passwords: never print it unredacted).
+  absl::StatusOr<StorageEndpoints> EnsureStores(const v1::Halconfig& config);
+
+  // Stops every process the deployment runs: the recorded services, then the
+  // stores, then anything else found working on the state directory (a
+  // PostgreSQL restarted by hand on the data directory, a process whose
+  // working directory is a store's data directory or whose command line names
+  // a file under the config or data directory). With `delete_data` also
+  // removes the state directory's data.
   absl::Status Clean(const v1::Halconfig& config, bool delete_data);
 
  private:
-  absl::Status EnsureStores(const v1::Halconfig& config,
-                            DeploymentRecord* record, std::string* dsn,
-                            std::string* redis_url);
-  std::string BinDir(const v1::Halconfig& config) const;
-
   std::string halconfig_path_;
   Progress progress_;
 };

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/config/config_loader.h"
+#include "common/http/outbound_config.h"
+#include "common/log/logging.h"
 #include "common/process/process.h"
 #include "common/service/defaults.h"
 #include "common/status/status_macros.h"
@@ -83,6 +85,37 @@ absl::StatusOr<v1::Halconfig> LoadHalconfig(const std::string& path) {
   v1::Halconfig config = DefaultHalconfig();
   GENNAKER_RETURN_IF_ERROR(config::MergeYamlFile(path, &config));
   return config;
+}
+
+absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
+                                             const std::string& source) {
+  v1::Halconfig config = DefaultHalconfig();
+  GENNAKER_RETURN_IF_ERROR(config::MergeYaml(yaml, source, &config));
+  return config;
+}
+
+v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config) {
+  v1::Halconfig c = config;
+  for (absl::string_view name : kServiceNames) {
+    v1::ServiceSettings* s = MutableSettings(&c, name);
+    if (s->log_level().empty()) s->set_log_level(c.log_level());
+  }
+  v1::HalLocalProvider* local = c.mutable_providers()->mutable_local();
+  if (!local->has_enabled()) local->set_enabled(true);
+  if (local->enabled() && local->accounts_size() == 0) {
+    auto* account = local->add_accounts();
+    account->set_name("local");
+    account->set_environment("test");
+  }
+  if (!c.bin_dir().empty()) {
+    c.set_bin_dir(ExpandHome(c.bin_dir()));
+  } else {
+    std::error_code ec;
+    std::filesystem::path self =
+        std::filesystem::read_symlink("/proc/self/exe", ec);
+    c.set_bin_dir(ec ? "." : self.parent_path().string());
+  }
+  return c;
 }
 
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
@@ -166,6 +199,19 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
       problem(prefix + "logLevel",
               "must be one of trace, debug, info, warn, error");
     }
+    if (s.has_outbound()) {
+      for (const std::string& v :
+           config::RuleViolations(s.outbound(), prefix + "outbound")) {
+        const size_t colon = v.find(": ");
+        problem(v.substr(0, colon), v.substr(colon + 2));
+      }
+      absl::StatusOr<std::unique_ptr<http::OutboundClient>> client =
+          http::OutboundClient::Create(
+              http::OutboundPolicyFromConfig(s.outbound()));
+      if (!client.ok()) {
+        problem(prefix + "outbound", std::string(client.status().message()));
+      }
+    }
   }
   return problems;
 }
@@ -198,6 +244,19 @@ absl::Status SaveHalconfig(const std::string& path,
     return absl::InternalError(
         absl::StrCat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();
+}
+
+v1::Halconfig RedactedHalconfig(const v1::Halconfig& config) {
+  v1::Halconfig out = config;
+  v1::HalStorage* storage = out.mutable_storage();
+  if (!storage->postgres().dsn().empty()) {
+    storage->mutable_postgres()->set_dsn(
+        RedactSecrets(storage->postgres().dsn()));
+  }
+  if (!storage->redis().url().empty()) {
+    storage->mutable_redis()->set_url(RedactSecrets(storage->redis().url()));
+  }
+  return out;
 }
 
 }  // namespace gennaker::halyard

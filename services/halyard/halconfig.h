@@ -29,6 +29,19 @@ bool Enabled(const v1::Halconfig& config, absl::string_view service);
 // exist.
 absl::StatusOr<v1::Halconfig> LoadHalconfig(const std::string& path);
 
+// Defaults merged with YAML text (`source` names it in errors).
+absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
+                                             const std::string& source);
+
+// `config` as the deployment runs it, with the defaults that an operator's
+// file leaves implied made explicit: each service's log level (the
+// deployment's when unset), the local provider (enabled, with one "local"
+// test account when none is listed) and the binary directory (next to the
+// running halyard when unset; "~/" expanded). The one place these are
+// decided; rendering and deploying apply it, saving never does (the file keeps
+// inheriting). Applying it twice changes nothing.
+v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config);
+
 // Everything wrong with `config`, each with its dotted key (empty when valid).
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
@@ -39,6 +52,10 @@ absl::Status ValidateStatus(const v1::Halconfig& config);
 // directories).
 absl::Status SaveHalconfig(const std::string& path,
                            const v1::Halconfig& config);
+
+// `config` safe to show: the passwords of an external PostgreSQL DSN and Redis
+// URL replaced by "***" (as in logs).
+v1::Halconfig RedactedHalconfig(const v1::Halconfig& config);
 
 // Expands a leading "~/" to $HOME.
 std::string ExpandHome(const std::string& path);

@@ -6,11 +6,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
 
 namespace gennaker::halyard {
 namespace {
 
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
+using ::testing::_;
 using ::testing::HasSubstr;
 
 std::string Problems(const v1::Halconfig& c) {
@@ -52,6 +56,25 @@ TEST(HalconfigTest, FindsPortClashesAndBadValues) {
   EXPECT_THAT(p, HasSubstr("logFormat: must be text or json"));
 }
 
+TEST(HalconfigTest, OutboundPolicyIsValidatedBeforeItIsSaved) {
+  v1::Halconfig c = DefaultHalconfig();
+  auto* outbound = c.mutable_services()->mutable_orca()->mutable_outbound();
+  outbound->add_allowed_url_prefixes("http://127.0.0.1:9090/");
+  EXPECT_EQ(Problems(c), "");
+  outbound->add_allowed_schemes("ftp");
+  EXPECT_THAT(Problems(c), HasSubstr("services.orca.outbound: allowedSchemes: "
+                                     "only http and https may be allowed"));
+  outbound->clear_allowed_schemes();
+  outbound->add_rejected_cidrs("10.0.0.0/33");
+  EXPECT_THAT(Problems(c), HasSubstr("rejectedCidrs: '10.0.0.0/33' is not a "
+                                     "CIDR"));
+  outbound->clear_rejected_cidrs();
+  outbound->set_max_redirects(50);
+  EXPECT_THAT(Problems(c),
+              HasSubstr("services.orca.outbound.maxRedirects: must be in "
+                        "0..20"));
+}
+
 TEST(HalconfigTest, ExternalStorageNeedsDsnAndUrl) {
   v1::Halconfig c = DefaultHalconfig();
   c.mutable_storage()->set_mode(v1::STORAGE_MODE_EXTERNAL);
@@ -77,16 +100,16 @@ TEST(HalconfigTest, SaveRefusesInvalidConfigAndKeepsTheOldFile) {
   std::string dir = testing::MakeTempDir("halconfig");
   std::string path = dir + "/nested/config";
   v1::Halconfig c = DefaultHalconfig();
-  ASSERT_TRUE(SaveHalconfig(path, c).ok());
+  ASSERT_THAT(SaveHalconfig(path, c), IsOk());
   std::string before = ReadFile(path);
   auto loaded = LoadHalconfig(path);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ(loaded->SerializeAsString(), c.SerializeAsString());
 
   c.mutable_services()->mutable_orca()->set_grpc_port(
       7002);  // clashes with clouddriver
   absl::Status s = SaveHalconfig(path, c);
-  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ReadFile(path), before);
   testing::RemoveTree(dir);
 }
@@ -96,10 +119,48 @@ TEST(HalconfigTest, LoadReportsUnknownKeysAndMissingFile) {
   std::ofstream(dir + "/config")
       << "name: x\nservices:\n  orca:\n    grpcPrt: 1\n";
   auto loaded = LoadHalconfig(dir + "/config");
-  EXPECT_THAT(std::string(loaded.status().message()),
-              HasSubstr("services.orca.grpcPrt: unknown key"));
-  EXPECT_TRUE(absl::IsNotFound(LoadHalconfig(dir + "/missing").status()));
+  EXPECT_THAT(loaded,
+              StatusIs(_, HasSubstr("services.orca.grpcPrt: unknown key")));
+  EXPECT_THAT(LoadHalconfig(dir + "/missing"),
+              StatusIs(absl::StatusCode::kNotFound));
   testing::RemoveTree(dir);
+}
+
+TEST(HalconfigTest, ParseMergesYamlOverTheDefaults) {
+  auto parsed = ParseHalconfig("name: x\nlogLevel: debug\n", "yaml");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed->name(), "x");
+  EXPECT_EQ(parsed->log_level(), "debug");
+  EXPECT_EQ(parsed->services().orca().grpc_port(),
+            DefaultHalconfig().services().orca().grpc_port());
+  EXPECT_THAT(ParseHalconfig("nmae: x\n", "yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("yaml: nmae: unknown key")));
+}
+
+TEST(HalconfigTest, EffectiveConfigMakesImpliedDefaultsExplicit) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_log_level("warn");
+  c.mutable_services()->mutable_orca()->set_log_level("debug");
+  c.set_bin_dir("~/bin");
+  v1::Halconfig e = EffectiveHalconfig(c);
+  EXPECT_EQ(e.services().orca().log_level(), "debug");
+  EXPECT_EQ(e.services().gate().log_level(), "warn");
+  EXPECT_TRUE(e.providers().local().enabled());
+  ASSERT_EQ(e.providers().local().accounts_size(), 1);
+  EXPECT_EQ(e.providers().local().accounts(0).name(), "local");
+  EXPECT_EQ(e.providers().local().accounts(0).environment(), "test");
+  EXPECT_EQ(e.bin_dir(), ExpandHome("~/bin"));
+  EXPECT_EQ(EffectiveHalconfig(e).SerializeAsString(), e.SerializeAsString());
+  // What the operator wrote stays as written.
+  EXPECT_EQ(c.services().gate().log_level(), "");
+  EXPECT_FALSE(c.providers().local().has_enabled());
+
+  c.clear_bin_dir();
+  c.mutable_providers()->mutable_local()->set_enabled(false);
+  e = EffectiveHalconfig(c);
+  EXPECT_FALSE(e.bin_dir().empty());
+  EXPECT_EQ(e.providers().local().accounts_size(), 0);
 }
 
 }  // namespace

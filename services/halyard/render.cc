@@ -46,10 +46,11 @@ std::unique_ptr<google::protobuf::Message> NewServiceConfig(
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     const v1::Halconfig& config, const StorageEndpoints& storage,
     const std::string& halconfig_path) {
+  const v1::Halconfig effective = EffectiveHalconfig(config);
   std::map<std::string, std::string> out;
   for (absl::string_view name : kServiceNames) {
-    if (!Enabled(config, name)) continue;
-    const v1::ServiceSettings& s = Settings(config, name);
+    if (!Enabled(effective, name)) continue;
+    const v1::ServiceSettings& s = Settings(effective, name);
     std::unique_ptr<google::protobuf::Message> m = NewServiceConfig(name);
     auto set = [&](absl::string_view key, absl::string_view value) {
       return config::SetField(m.get(), key, value);
@@ -59,10 +60,8 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
         set("server.grpc_port", absl::StrCat(s.grpc_port())));
     GENNAKER_RETURN_IF_ERROR(
         set("server.admin_port", absl::StrCat(s.admin_port())));
-    GENNAKER_RETURN_IF_ERROR(set("logging.level", s.log_level().empty()
-                                                      ? config.log_level()
-                                                      : s.log_level()));
-    GENNAKER_RETURN_IF_ERROR(set("logging.format", config.log_format()));
+    GENNAKER_RETURN_IF_ERROR(set("logging.level", s.log_level()));
+    GENNAKER_RETURN_IF_ERROR(set("logging.format", effective.log_format()));
     if (HasField(*m, "postgres")) {
       GENNAKER_RETURN_IF_ERROR(set("postgres.dsn", storage.postgres_dsn));
     }
@@ -70,7 +69,7 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
       GENNAKER_RETURN_IF_ERROR(set("redis.url", storage.redis_url));
     if (name == "gate") {
       GENNAKER_RETURN_IF_ERROR(set("http_port", absl::StrCat(s.http_port())));
-      GENNAKER_RETURN_IF_ERROR(set("version", config.version()));
+      GENNAKER_RETURN_IF_ERROR(set("version", effective.version()));
       if (!s.cors_allowed_origins().empty()) {
         GENNAKER_RETURN_IF_ERROR(
             set("cors_allowed_origins", s.cors_allowed_origins()));
@@ -78,24 +77,22 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     }
     if (name == "halyard")
       GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
+    if (const auto* f = m->GetDescriptor()->FindFieldByName("outbound");
+        f != nullptr && s.has_outbound()) {
+      m->GetReflection()->MutableMessage(m.get(), f)->CopyFrom(s.outbound());
+    }
     if (auto* cd = dynamic_cast<clouddriver::v1::ClouddriverConfig*>(m.get())) {
-      const v1::HalLocalProvider& local = config.providers().local();
-      cd->set_state_dir(absl::StrCat(config.state_dir(), "/data/clouddriver"));
-      if (!local.has_enabled() || local.enabled()) {
-        *cd->mutable_local_accounts() = local.accounts();
-        if (cd->local_accounts_size() == 0) {
-          clouddriver::v1::LocalAccount* a = cd->add_local_accounts();
-          a->set_name("local");
-          a->set_environment("test");
-        }
-      }
+      const v1::HalLocalProvider& local = effective.providers().local();
+      cd->set_state_dir(
+          absl::StrCat(effective.state_dir(), "/data/clouddriver"));
+      if (local.enabled()) *cd->mutable_local_accounts() = local.accounts();
     }
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();
       for (int i = 0; i < d->field_count(); ++i) {
         const std::string& dep = d->field(i)->name();
-        const v1::ServiceSettings& ds = Settings(config, dep);
-        std::string address = Enabled(config, dep)
+        const v1::ServiceSettings& ds = Settings(effective, dep);
+        std::string address = Enabled(effective, dep)
                                   ? absl::StrCat(ds.host(), ":", ds.grpc_port())
                                   : "";
         GENNAKER_RETURN_IF_ERROR(

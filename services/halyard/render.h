@@ -27,7 +27,8 @@ struct StorageEndpoints {
 std::unique_ptr<google::protobuf::Message> NewServiceConfig(
     absl::string_view service);
 
-// service name -> rendered YAML, for every enabled service.
+// service name -> rendered YAML, for every enabled service, from `config` with
+// its implied defaults applied (EffectiveHalconfig).
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     const v1::Halconfig& config, const StorageEndpoints& storage,
     const std::string& halconfig_path);

@@ -6,6 +6,7 @@
 #include "common/config/config_loader.h"
 #include "common/service/defaults.h"
 #include "common/service/service_main.h"
+#include "common/testing/status_matchers.h"
 #include "gennaker/clouddriver/v1/config.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
 #include "gennaker/halyard/v1/config.pb.h"
@@ -15,6 +16,8 @@
 namespace gennaker::halyard {
 namespace {
 
+using ::gennaker::testing::IsOk;
+
 TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   v1::Halconfig c = DefaultHalconfig();
   c.mutable_services()->mutable_orca()->set_grpc_port(9183);
@@ -23,26 +26,26 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
       "https://deck\\.example");
   auto rendered = RenderServiceConfigs(
       c, {"host=127.0.0.1 port=1 dbname=g", "redis://h:2"}, "/etc/hal/config");
-  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  ASSERT_THAT(rendered, IsOk());
   ASSERT_EQ(rendered->size(), kServiceNames.size());
   for (const auto& [name, yaml] : *rendered) {
     auto message = NewServiceConfig(name);
     ApplyServiceDefaults(name, message.get());
-    ASSERT_TRUE(config::MergeYaml(yaml, name, message.get()).ok())
+    ASSERT_THAT(config::MergeYaml(yaml, name, message.get()), IsOk())
         << name << ":\n"
         << yaml;
-    EXPECT_TRUE(config::ValidateCommonBlocks(*message).ok()) << name;
+    EXPECT_THAT(config::ValidateCommonBlocks(*message), IsOk()) << name;
   }
   orca::v1::OrcaConfig orca;
   ApplyServiceDefaults("orca", &orca);
-  ASSERT_TRUE(config::MergeYaml(rendered->at("orca"), "orca", &orca).ok());
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
   EXPECT_EQ(orca.server().grpc_port(), 9183);
   EXPECT_EQ(orca.postgres().dsn(), "host=127.0.0.1 port=1 dbname=g");
   EXPECT_EQ(orca.services().clouddriver().address(), "127.0.0.1:7002");
 
   gate::v1::GateConfig gate;
   ApplyServiceDefaults("gate", &gate);
-  ASSERT_TRUE(config::MergeYaml(rendered->at("gate"), "gate", &gate).ok());
+  ASSERT_THAT(config::MergeYaml(rendered->at("gate"), "gate", &gate), IsOk());
   EXPECT_EQ(gate.services().orca().address(), "127.0.0.1:9183");
   EXPECT_EQ(gate.redis().url(), "redis://h:2");
   EXPECT_EQ(gate.http_port(), 8084);
@@ -52,16 +55,17 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
   // the deployment's data directory.
   clouddriver::v1::ClouddriverConfig cd;
   ApplyServiceDefaults("clouddriver", &cd);
-  ASSERT_TRUE(
-      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok())
+  ASSERT_THAT(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd),
+      IsOk())
       << rendered->at("clouddriver");
   ASSERT_EQ(cd.local_accounts_size(), 1);
   EXPECT_EQ(cd.local_accounts(0).name(), "local");
   EXPECT_EQ(cd.state_dir(), c.state_dir() + "/data/clouddriver");
 
   v1::HalyardConfig daemon;
-  ASSERT_TRUE(
-      config::MergeYaml(rendered->at("halyard"), "halyard", &daemon).ok());
+  ASSERT_THAT(config::MergeYaml(rendered->at("halyard"), "halyard", &daemon),
+              IsOk());
   EXPECT_EQ(daemon.halconfig_path(), "/etc/hal/config");
   EXPECT_THAT(rendered->at("front50"),
               ::testing::HasSubstr("level: \"debug\""));
@@ -69,25 +73,27 @@ TEST(RenderTest, EveryRenderedConfigLoadsAndValidatesInItsService) {
 
 TEST(RenderTest, LocalAccountsComeFromTheHalconfig) {
   v1::Halconfig c = DefaultHalconfig();
-  ASSERT_TRUE(config::MergeYaml("providers:\n  local:\n    accounts:\n"
+  ASSERT_THAT(config::MergeYaml("providers:\n  local:\n    accounts:\n"
                                 "      - {name: staging, environment: test}\n"
                                 "      - {name: prod, readRoles: [ops]}\n",
-                                "hal", &c)
-                  .ok());
+                                "hal", &c),
+              IsOk());
   auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
-  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  ASSERT_THAT(rendered, IsOk());
   clouddriver::v1::ClouddriverConfig cd;
-  ASSERT_TRUE(
-      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok());
+  ASSERT_THAT(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd),
+      IsOk());
   ASSERT_EQ(cd.local_accounts_size(), 2);
   EXPECT_EQ(cd.local_accounts(1).name(), "prod");
   EXPECT_EQ(cd.local_accounts(1).read_roles(0), "ops");
   c.mutable_providers()->mutable_local()->set_enabled(false);
   rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
-  ASSERT_TRUE(rendered.ok());
+  ASSERT_THAT(rendered, IsOk());
   cd.Clear();
-  ASSERT_TRUE(
-      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd).ok());
+  ASSERT_THAT(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd),
+      IsOk());
   EXPECT_EQ(cd.local_accounts_size(), 0);
 }
 
@@ -95,9 +101,24 @@ TEST(RenderTest, DisabledServicesAreNotRendered) {
   v1::Halconfig c = DefaultHalconfig();
   c.mutable_services()->mutable_kayenta()->set_enabled(false);
   auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:1"}, "p");
-  ASSERT_TRUE(rendered.ok());
+  ASSERT_THAT(rendered, IsOk());
   EXPECT_EQ(rendered->count("kayenta"), 0u);
   EXPECT_EQ(rendered->size(), kServiceNames.size() - 1);
+}
+
+TEST(RenderTest, OutboundPolicyReachesTheServiceThatCallsOut) {
+  v1::Halconfig c = DefaultHalconfig();
+  auto* outbound = c.mutable_services()->mutable_orca()->mutable_outbound();
+  outbound->add_allowed_url_prefixes("http://127.0.0.1:9090/");
+  outbound->set_timeout_ms(2000);
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:1"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  orca::v1::OrcaConfig orca;
+  ApplyServiceDefaults("orca", &orca);
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
+  ASSERT_EQ(orca.outbound().allowed_url_prefixes_size(), 1);
+  EXPECT_EQ(orca.outbound().allowed_url_prefixes(0), "http://127.0.0.1:9090/");
+  EXPECT_EQ(orca.outbound().timeout_ms(), 2000);
 }
 
 }  // namespace

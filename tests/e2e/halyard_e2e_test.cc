@@ -116,6 +116,33 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
               HasSubstr(absl::StrCat("gate: http://127.0.0.1:", gate_http_)));
   ExpectAllServing();
 
+  // The managed stores have generated passwords, kept private; the rendered
+  // configs that carry them are private too, and nothing printed shows them.
+  {
+    const std::string state = dir_ + "/state";
+    for (const std::string& file :
+         {state + "/secrets/postgres.password",
+          state + "/secrets/redis.password", state + "/config/orca.yml",
+          state + "/config/gate.yml"}) {
+      std::error_code ec;
+      auto perms = std::filesystem::status(file, ec).permissions();
+      ASSERT_FALSE(ec) << file;
+      EXPECT_EQ(perms & std::filesystem::perms::all,
+                std::filesystem::perms::owner_read |
+                    std::filesystem::perms::owner_write)
+          << file;
+    }
+    std::string pg_password = ReadFile(state + "/secrets/postgres.password");
+    pg_password.erase(pg_password.find_last_not_of("\n") + 1);
+    ASSERT_EQ(pg_password.size(), 32u);
+    EXPECT_THAT(ReadFile(state + "/config/orca.yml"),
+                HasSubstr(absl::StrCat("password=", pg_password)));
+    EXPECT_THAT(out, ::testing::Not(HasSubstr(pg_password)));
+    std::string shown;
+    ASSERT_EQ(Halyard({"deploy", "status"}, &shown), 0) << shown;
+    EXPECT_THAT(shown, ::testing::Not(HasSubstr(pg_password)));
+  }
+
   // gate over HTTP.
   http::ClientRequest health;
   health.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/health");
@@ -142,6 +169,7 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   save.method = "POST";
   save.url = absl::StrCat("http://127.0.0.1:", gate_http_, "/pipelines");
   save.body = R"({"application":"ghost","name":"p"})";
+  save.headers.emplace_back("Content-Type", "application/json");
   auto refused = http::Fetch(save);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 400);
@@ -352,6 +380,12 @@ TEST_F(HalyardE2eTest, ServiceWithUnreachableStoreFailsClearly) {
   EXPECT_EQ(Halyard({"deploy", "apply"}, &out), 1);
   EXPECT_THAT(out, HasSubstr("exited during start-up"));
   EXPECT_THAT(out, HasSubstr("cannot connect"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
+  // Showing the config does not show the password either.
+  ASSERT_EQ(Halyard({"config", "show"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("password=***"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
+  ASSERT_EQ(Halyard({"config", "get", "storage.postgres.dsn"}, &out), 0);
   EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
 }
 

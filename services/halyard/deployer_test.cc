@@ -1,0 +1,289 @@
+// The deployer's managed stores on real PostgreSQL and Redis: each requires the
+// deployment's generated password and listens on loopback only, a deployment
+// whose stores predate passwords gets them at the next apply, and `deploy
+// clean` stops what works on the state directory even when halyard did not
+// start it.
+#include "services/halyard/deployer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/pg/pg.h"
+#include "common/process/local_stores.h"
+#include "common/process/process.h"
+#include "common/redis/redis.h"
+#include "common/testing/status_matchers.h"
+#include "common/testing/test_stores.h"
+#include "services/halyard/halconfig.h"
+#include "services/halyard/secrets.h"
+
+namespace gennaker::halyard {
+namespace {
+
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int Mode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+// Local addresses (hex, as in /proc/net/tcp*) with a socket listening on
+// `port`.
+std::set<std::string> ListenAddresses(int port) {
+  std::set<std::string> out;
+  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream lines(ReadFile(file));
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() < 4 || f[3] != "0A") continue;  // 0A: LISTEN
+      std::vector<std::string> local = absl::StrSplit(f[1], ':');
+      if (local.size() == 2 && std::stoi(local[1], nullptr, 16) == port) {
+        out.insert(local[0]);
+      }
+    }
+  }
+  return out;
+}
+
+// True when some live process other than us works in (or below) `dir`.
+bool SomethingWorksUnder(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || !absl::ascii_isdigit(name[0])) continue;
+    pid_t pid = std::stoi(name);
+    if (pid == getpid() || !process::IsAlive(pid)) continue;
+    std::error_code cwd_ec;
+    auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", cwd_ec);
+    if (!cwd_ec && absl::StartsWith(cwd.string() + "/", dir + "/")) return true;
+  }
+  return false;
+}
+
+class DeployerStoresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("halyard-stores");
+    state_ = dir_ + "/state";
+    config_ = DefaultHalconfig();
+    config_.set_name("stores");
+    config_.set_state_dir(state_);
+    pg_port_ = *process::FreePort();
+    redis_port_ = *process::FreePort();
+    while (redis_port_ == pg_port_) redis_port_ = *process::FreePort();
+    config_.mutable_storage()->mutable_postgres()->set_port(pg_port_);
+    config_.mutable_storage()->mutable_redis()->set_port(redis_port_);
+    deployer_ = std::make_unique<LocalDeployer>(
+        dir_ + "/config",
+        [this](const std::string& line) { progress_ += line + "\n"; });
+  }
+
+  void TearDown() override {
+    EXPECT_THAT(deployer_->Clean(config_, /*delete_data=*/true), IsOk());
+    EXPECT_FALSE(SomethingWorksUnder(state_));
+    testing::RemoveTree(dir_);
+  }
+
+  std::string PostgresPassword() {
+    return std::string(
+        absl::StripAsciiWhitespace(ReadFile(PostgresPasswordPath(state_))));
+  }
+  std::string RedisPassword() {
+    return std::string(
+        absl::StripAsciiWhitespace(ReadFile(RedisPasswordPath(state_))));
+  }
+
+  absl::Status PostgresLogin(const std::string& password) {
+    return pg::Connection::Open(
+               process::LocalPostgresDsn(pg_port_, "postgres", password), 5)
+        .status();
+  }
+
+  absl::Status RedisPing(const std::string& password) {
+    redis::Options o;
+    o.port = redis_port_;
+    o.password = password;
+    o.pool_size = 1;
+    auto client = redis::Client::Connect(o);
+    if (!client.ok()) return client.status();
+    return (*client)->Command({"PING"}).status();
+  }
+
+  std::string dir_, state_, progress_;
+  int pg_port_ = 0, redis_port_ = 0;
+  v1::Halconfig config_;
+  std::unique_ptr<LocalDeployer> deployer_;
+};
+
+TEST_F(DeployerStoresTest, ManagedStoresRequireTheGeneratedPasswords) {
+  auto endpoints = deployer_->EnsureStores(config_);
+  ASSERT_THAT(endpoints, IsOk()) << progress_;
+  const std::string pg_password = PostgresPassword();
+  const std::string redis_password = RedisPassword();
+  ASSERT_EQ(pg_password.size(), 32u);
+  ASSERT_EQ(redis_password.size(), 32u);
+  EXPECT_EQ(Mode(state_ + "/secrets"), 0700);
+  EXPECT_EQ(Mode(PostgresPasswordPath(state_)), 0600);
+  EXPECT_EQ(Mode(RedisPasswordPath(state_)), 0600);
+
+  // PostgreSQL: no password, or a wrong one, is refused.
+  EXPECT_THAT(PostgresLogin(""), Not(IsOk()));
+  EXPECT_THAT(PostgresLogin("wrong0password"), Not(IsOk()));
+  EXPECT_THAT(PostgresLogin(pg_password), IsOk());
+  EXPECT_THAT(endpoints->postgres_dsn,
+              HasSubstr(absl::StrCat("password=", pg_password)));
+  EXPECT_THAT(pg::Connection::Open(endpoints->postgres_dsn, 5), IsOk());
+
+  // Redis: commands without AUTH are refused with NOAUTH.
+  EXPECT_THAT(RedisPing(""), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("NOAUTH")));
+  EXPECT_THAT(RedisPing("wrong0password"), Not(IsOk()));
+  EXPECT_THAT(RedisPing(redis_password), IsOk());
+  EXPECT_EQ(endpoints->redis_url, absl::StrCat("redis://:", redis_password,
+                                               "@127.0.0.1:", redis_port_));
+  // The Redis password is not on its command line (world-readable).
+  auto record = ReadRecord(state_);
+  ASSERT_THAT(record, IsOk());
+  EXPECT_THAT(ReadFile(absl::StrCat("/proc/", record->redis.pid, "/cmdline")),
+              Not(HasSubstr(redis_password)));
+
+  // Both listen on 127.0.0.1 only.
+  EXPECT_EQ(ListenAddresses(pg_port_), std::set<std::string>{"0100007F"});
+  EXPECT_EQ(ListenAddresses(redis_port_), std::set<std::string>{"0100007F"});
+
+  // A second apply keeps the servers and the passwords.
+  ASSERT_THAT(deployer_->EnsureStores(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_, HasSubstr("postgres: running"));
+  EXPECT_THAT(progress_, HasSubstr("redis: running"));
+  EXPECT_EQ(PostgresPassword(), pg_password);
+  EXPECT_THAT(PostgresLogin(pg_password), IsOk());
+  EXPECT_THAT(RedisPing(redis_password), IsOk());
+  // Nothing printed holds them.
+  EXPECT_THAT(progress_, Not(HasSubstr(pg_password)));
+  EXPECT_THAT(progress_, Not(HasSubstr(redis_password)));
+}
+
+TEST_F(DeployerStoresTest, StoresStartedBeforePasswordsGetThemAtTheNextApply) {
+  // What an older halyard left running: trusting PostgreSQL, open Redis.
+  process::LocalPostgresOptions pgo;
+  pgo.data_dir = state_ + "/data/postgres";
+  pgo.log_file = state_ + "/logs/postgres.log";
+  pgo.port = pg_port_;
+  ASSERT_THAT(process::MakeDirs(state_ + "/logs"), IsOk());
+  auto pg = process::StartLocalPostgres(pgo);
+  ASSERT_THAT(pg, IsOk());
+  process::LocalRedisOptions ro;
+  ro.data_dir = state_ + "/data/redis";
+  ro.port = redis_port_;
+  auto redis = process::StartLocalRedis(ro);
+  ASSERT_THAT(redis, IsOk());
+  DeploymentRecord old;
+  old.deployment = "stores";
+  old.postgres = {pg->pid, "127.0.0.1", pg_port_, 0, 0, "", 0, pgo.data_dir};
+  old.redis = {
+      redis->pid, "127.0.0.1", redis_port_, 0,
+      0,          "",          0,           absl::StrCat(":", redis_port_)};
+  ASSERT_THAT(WriteRecord(state_, old), IsOk());
+  ASSERT_THAT(PostgresLogin(""), IsOk());
+  ASSERT_THAT(RedisPing(""), IsOk());
+
+  auto endpoints = deployer_->EnsureStores(config_);
+  ASSERT_THAT(endpoints, IsOk()) << progress_;
+  // The same servers, now requiring the generated passwords.
+  EXPECT_THAT(progress_, HasSubstr("postgres: running"));
+  EXPECT_THAT(progress_, HasSubstr("redis: running"));
+  EXPECT_TRUE(process::IsAlive(pg->pid));
+  EXPECT_TRUE(process::IsAlive(redis->pid));
+  EXPECT_THAT(PostgresLogin(""), Not(IsOk()));
+  EXPECT_THAT(PostgresLogin(PostgresPassword()), IsOk());
+  EXPECT_THAT(pg::Connection::Open(endpoints->postgres_dsn, 5), IsOk());
+  EXPECT_THAT(RedisPing(""), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("NOAUTH")));
+  EXPECT_THAT(RedisPing(RedisPassword()), IsOk());
+
+  // Restarted, PostgreSQL keeps requiring it.
+  ASSERT_THAT(process::StopLocalPostgres(pgo.data_dir, absl::Seconds(30)),
+              IsOk());
+  ASSERT_THAT(deployer_->EnsureStores(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_, HasSubstr("postgres: ready"));
+  EXPECT_THAT(PostgresLogin(""), Not(IsOk()));
+  EXPECT_THAT(PostgresLogin(PostgresPassword()), IsOk());
+}
+
+TEST_F(DeployerStoresTest, CleanStopsAPostgresRestartedByHand) {
+  ASSERT_THAT(deployer_->EnsureStores(config_), IsOk()) << progress_;
+  auto record = ReadRecord(state_);
+  ASSERT_THAT(record, IsOk());
+  const std::string data = state_ + "/data/postgres";
+  // Someone stops the server and starts it again by hand: a new pid, which
+  // the record does not name.
+  ASSERT_THAT(process::StopLocalPostgres(data, absl::Seconds(30)), IsOk());
+  ASSERT_FALSE(process::IsAlive(record->postgres.pid));
+  process::LocalPostgresOptions by_hand;
+  by_hand.data_dir = data;
+  by_hand.port = pg_port_;
+  by_hand.password = PostgresPassword();
+  auto restarted = process::StartLocalPostgres(by_hand);
+  ASSERT_THAT(restarted, IsOk());
+  ASSERT_NE(restarted->pid, record->postgres.pid);
+  ASSERT_EQ(process::PostmasterPid(data), restarted->pid);
+
+  // Also something else working in the data directory, and a reader of a log
+  // (which clean must leave alone).
+  process::SpawnOptions worker;
+  worker.argv = {
+      "/bin/sh", "-c",
+      absl::StrCat("cd '", state_, "/data/redis' && exec sleep 300")};
+  auto stray = process::Spawn(worker);
+  ASSERT_THAT(stray, IsOk());
+  process::SpawnOptions reader;
+  reader.argv = {"/usr/bin/tail", "-f", state_ + "/logs/postgres.log"};
+  auto bystander = process::Spawn(reader);
+  ASSERT_THAT(bystander, IsOk());
+  const std::string cwd_link = absl::StrCat("/proc/", *stray, "/cwd");
+  for (int i = 0; i < 200; ++i) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(cwd_link, ec).string() ==
+        state_ + "/data/redis") {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+
+  ASSERT_THAT(deployer_->Clean(config_, /*delete_data=*/false), IsOk());
+  EXPECT_THAT(progress_, HasSubstr(absl::StrCat("postgres: stopping pid ",
+                                                restarted->pid)));
+  EXPECT_FALSE(process::IsAlive(restarted->pid));
+  EXPECT_EQ(process::PostmasterPid(data), 0);
+  EXPECT_FALSE(process::IsAlive(*stray));
+  EXPECT_FALSE(SomethingWorksUnder(state_));
+  EXPECT_TRUE(process::IsAlive(*bystander));
+  (void)process::Terminate(*bystander, absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace gennaker::halyard
