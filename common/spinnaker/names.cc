@@ -138,4 +138,14 @@ absl::StatusOr<int> NextSequence(const std::vector<Slot>& taken) {
       "All server group names for this cluster are taken (000-999)");
 }
 
+bool ValidApplicationName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxApplicationNameLength ||
+      !absl::ascii_isalnum(name.front())) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
 }  // namespace gennaker::spinnaker

@@ -29,6 +29,15 @@ struct Names {
 
 Names ParseName(absl::string_view name);
 
+// The longest application name Spinnaker accepts (Deck's longest provider
+// limit).
+inline constexpr size_t kMaxApplicationNameLength = 250;
+
+// Spinnaker's application name rule (front50's default validation pattern
+// [A-Za-z0-9][A-Za-z0-9_.-]{0,249}): 1 to 250 letters, digits, '_', '.' or
+// '-', starting with a letter or digit.
+bool ValidApplicationName(absl::string_view name);
+
 // app, app-stack, app-stack-detail or app--detail. INVALID_ARGUMENT when app
 // is empty or a field has characters Frigga does not allow there, or stack or
 // detail holds a push token (v + 3-6 digits) as a segment.

@@ -104,5 +104,21 @@ TEST(NamingTest, LenientHelpersForNamesFromStageContexts) {
   EXPECT_EQ(AppOfName("app"), "app");
 }
 
+TEST(ValidApplicationNameTest, SpinnakersRule) {
+  for (const char* ok : {"a", "app", "My-App_2.0", "9lives"}) {
+    EXPECT_TRUE(ValidApplicationName(ok)) << ok;
+  }
+  EXPECT_TRUE(
+      ValidApplicationName(std::string(kMaxApplicationNameLength, 'a')));
+  EXPECT_FALSE(
+      ValidApplicationName(std::string(kMaxApplicationNameLength + 1, 'a')));
+  EXPECT_FALSE(ValidApplicationName(std::string(10000, 'a')));
+  for (const char* bad : {"", "-app", ".app", "_app", "my app", "a/b", "a%00b",
+                          "caf\xc3\xa9", "invalid!name"}) {
+    EXPECT_FALSE(ValidApplicationName(bad)) << bad;
+  }
+  EXPECT_FALSE(ValidApplicationName(std::string("a\0b", 3)));
+}
+
 }  // namespace
 }  // namespace gennaker::spinnaker

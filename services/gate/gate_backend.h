@@ -9,7 +9,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -30,10 +32,18 @@ template <typename Stub>
 struct Backend {
   std::shared_ptr<Stub> stub;
   std::chrono::milliseconds deadline{10000};
+  // The largest message gate's channel to it sends or receives.
+  int max_message_bytes = kDefaultMaxMessageBytes;
 
   // A context for one call, with this backend's deadline.
   std::unique_ptr<grpc::ClientContext> Context() const {
     return MakeClientContext(deadline);
+  }
+
+  // The largest page of a list gate can receive from it: the message limit
+  // less room for the response's envelope.
+  int MaxPageBytes() const {
+    return max_message_bytes - std::min(max_message_bytes / 4, 64 << 10);
   }
 };
 
@@ -49,13 +59,26 @@ struct Backends {
   Clouddriver clouddriver;
 };
 
-// Stubs over channels to the endpoints of `services` (address, deadline_ms).
+// Stubs over channels to the endpoints of `services` (address, deadline_ms,
+// max_message_bytes; 0 is the default limit).
 Backends ConnectBackends(const v1::GateDependencies& services);
 
-inline http::Response ErrorResponse(const absl::Status& status,
-                                    const http::Request& request) {
-  return http::ErrorFromStatus(status, request.path);
-}
+// A JSON request body gate forwards must fit, with the request's other
+// fields, into the messages of the services it goes to: the room kept for
+// those fields.
+inline constexpr int64_t kForwardEnvelopeBytes = 64 << 10;
+
+// max_body_bytes fits the message limits of front50 and orca, the services
+// gate forwards request bodies to; otherwise INVALID_ARGUMENT naming the keys.
+absl::Status CheckBodyFitsBackends(int64_t max_body_bytes,
+                                   const v1::GateDependencies& services);
+
+// The HTTP answer to a failed call, with what a client should do about it:
+// RESOURCE_EXHAUSTED (a message over a size limit; gate has no rate limits) is
+// 413, UNAVAILABLE (backend down) 503, DEADLINE_EXCEEDED 504; other codes as
+// HttpStatusFromCode maps them. Never 429: clients retry that.
+http::Response ErrorResponse(const absl::Status& status,
+                             const http::Request& request);
 
 inline http::Response ErrorResponse(const grpc::Status& status,
                                     const http::Request& request) {

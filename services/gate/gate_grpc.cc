@@ -5,6 +5,7 @@
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
 #include "common/status/grpc_status.h"
 #include "services/gate/gate_executions.h"
 
@@ -13,6 +14,13 @@ namespace {
 
 std::string CurrentUser() {
   return spinnaker::UserOrAnonymous(CurrentCallContext().user);
+}
+
+// Spinnaker's application name rule, checked before any call.
+grpc::Status CheckApplicationName(const std::string& name) {
+  if (spinnaker::ValidApplicationName(name)) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      "invalid application name");
 }
 
 }  // namespace
@@ -38,6 +46,8 @@ grpc::Status GateGrpcService::ListApplications(
 grpc::Status GateGrpcService::GetApplication(
     grpc::ServerContext*, const v1::GetApplicationRequest* request,
     v1::GetApplicationResponse* response) {
+  grpc::Status valid = CheckApplicationName(request->name());
+  if (!valid.ok()) return valid;
   const Front50& front50 = backends_->front50;
   front50::v1::GetApplicationRequest req;
   req.set_name(request->name());
@@ -58,6 +68,8 @@ grpc::Status GateGrpcService::TriggerPipeline(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "application and pipeline_name_or_id are required");
   }
+  grpc::Status valid = CheckApplicationName(request->application());
+  if (!valid.ok()) return valid;
   auto trigger = PrepareTrigger(request->trigger().json(), CurrentUser());
   if (!trigger.ok()) return ToGrpcStatus(trigger.status());
   orca::v1::StartPipelineRequest req;

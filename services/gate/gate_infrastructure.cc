@@ -571,17 +571,7 @@ absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(
     return absl::NotFoundError(
         absl::StrCat("Target not found (target: ", name, ")"));
   }
-  switch (*target) {
-    case spinnaker::Target::kCurrent:
-      return cd::SERVER_GROUP_TARGET_CURRENT;
-    case spinnaker::Target::kPrevious:
-      return cd::SERVER_GROUP_TARGET_PREVIOUS;
-    case spinnaker::Target::kOldest:
-      return cd::SERVER_GROUP_TARGET_OLDEST;
-    case spinnaker::Target::kLargest:
-      return cd::SERVER_GROUP_TARGET_LARGEST;
-  }
-  return cd::SERVER_GROUP_TARGET_UNSPECIFIED;
+  return spinnaker::TargetToProto(*target);
 }
 
 }  // namespace gennaker::gate

@@ -7,6 +7,7 @@
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
@@ -65,6 +66,70 @@ f50::PipelineKind KindOf(bool strategy) {
   return strategy ? f50::PIPELINE_KIND_STRATEGY : f50::PIPELINE_KIND_PIPELINE;
 }
 
+// Reads every page of a pipeline list from front50 into `all`, each page sized
+// to what gate's channel to front50 can receive, so a list never fails because
+// of what it holds. `all` keeps the first page's other fields (etag,
+// not_modified). A list that changed between pages is read again from the
+// start, a few times.
+template <typename Req, typename Resp, typename Call>
+grpc::Status ReadAllPages(const Front50& front50, Req req, Resp* all,
+                          const Call& call) {
+  constexpr int kAttempts = 3;
+  grpc::Status s;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    req.set_max_page_bytes(front50.MaxPageBytes());
+    req.mutable_page()->clear_page_token();
+    while (true) {
+      Resp page;
+      s = call(*front50.stub, front50.Context().get(), req, &page);
+      if (!s.ok()) break;
+      const bool first = req.page().page_token().empty();
+      std::string next = page.page().next_page_token();
+      if (first) {
+        *all = std::move(page);
+      } else {
+        for (auto& p : *page.mutable_pipelines()) {
+          *all->add_pipelines() = std::move(p);
+        }
+      }
+      if (next.empty()) {
+        all->clear_page();
+        return grpc::Status::OK;
+      }
+      req.mutable_page()->set_page_token(std::move(next));
+    }
+    // Only a later page's ABORTED means the list changed under the reader.
+    if (s.error_code() != grpc::StatusCode::ABORTED ||
+        req.page().page_token().empty()) {
+      return s;
+    }
+  }
+  return s;
+}
+
+grpc::Status ListPipelines(const Front50& front50,
+                           const f50::ListPipelinesRequest& req,
+                           f50::ListPipelinesResponse* resp) {
+  return ReadAllPages(
+      front50, req, resp,
+      [](f50::Front50Service::StubInterface& stub, grpc::ClientContext* ctx,
+         const f50::ListPipelinesRequest& r, f50::ListPipelinesResponse* out) {
+        return stub.ListPipelines(ctx, r, out);
+      });
+}
+
+grpc::Status ListAllPipelines(const Front50& front50,
+                              const f50::ListAllPipelinesRequest& req,
+                              f50::ListAllPipelinesResponse* resp) {
+  return ReadAllPages(
+      front50, req, resp,
+      [](f50::Front50Service::StubInterface& stub, grpc::ClientContext* ctx,
+         const f50::ListAllPipelinesRequest& r,
+         f50::ListAllPipelinesResponse* out) {
+        return stub.ListAllPipelines(ctx, r, out);
+      });
+}
+
 Response ListConfigs(const RestState& b, const Request& r, bool strategy) {
   const ListCache::Key key(static_cast<int>(KindOf(strategy)),
                            absl::AsciiStrToLower(r.params.at("app")));
@@ -77,8 +142,7 @@ Response ListConfigs(const RestState& b, const Request& r, bool strategy) {
   req.set_application(r.params.at("app"));
   req.set_if_none_match(cached.etag);
   f50::ListPipelinesResponse resp;
-  grpc::Status s =
-      b.front50.stub->ListPipelines(b.front50.Context().get(), req, &resp);
+  grpc::Status s = ListPipelines(b.front50, req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   if (resp.not_modified() && cached.json)
     return http::SharedJson(200, cached.json);
@@ -179,8 +243,7 @@ Response ListAllConfigs(const RestState& b, const Request& r, bool strategy) {
   f50::ListAllPipelinesRequest req;
   req.set_kind(KindOf(strategy));
   f50::ListAllPipelinesResponse resp;
-  grpc::Status s =
-      b.front50.stub->ListAllPipelines(b.front50.Context().get(), req, &resp);
+  grpc::Status s = ListAllPipelines(b.front50, req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return http::Json(200, JoinArray(resp.pipelines(), kConfigText));
 }
@@ -337,7 +400,64 @@ Response SaveNotifications(const RestState& b, const Request& r) {
   return EmptyResponse();
 }
 
-Response CorsPreflight(const Request&) { return EmptyResponse(); }
+// Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
+// credentials), on every answer, errors included.
+bool OriginAllowed(const RestState& b, const std::string& origin) {
+  return b.cors_origins->ok() && RE2::FullMatch(origin, *b.cors_origins);
+}
+
+void AddCorsHeaders(const RestState& b, const Request& r, Response* resp) {
+  std::string origin = r.Header("origin");
+  if (origin.empty() || !OriginAllowed(b, origin)) return;
+  resp->headers.emplace_back("Access-Control-Allow-Origin", origin);
+  resp->headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  resp->headers.emplace_back("Access-Control-Allow-Methods",
+                             "POST, GET, OPTIONS, DELETE, PUT, PATCH");
+  resp->headers.emplace_back("Access-Control-Max-Age", "3600");
+  resp->headers.emplace_back(
+      "Access-Control-Allow-Headers",
+      "x-requested-with, content-type, authorization, X-RateLimit-App, "
+      "X-Spinnaker-Priority");
+}
+
+// spin sends this literal segment where it has no application (cancel); the
+// routes that take it ignore the application.
+constexpr char kSpinAppPlaceholder[] = "{application}";
+
+// What every route does around its handler: refuse cross-site writes and
+// invalid application names before any call, install the caller's identity
+// (anonymous until authentication lands) with only forwardable metadata, and
+// add CORS headers.
+Response Guarded(const RestState& b, const Request& r,
+                 const http::Handler& handler) {
+  Response resp;
+  absl::Status write = CheckWrite(
+      r, [&b](const std::string& origin) { return OriginAllowed(b, origin); });
+  auto app = r.params.find("app");
+  if (!write.ok()) {
+    resp = http::Error(
+        write.code() == absl::StatusCode::kPermissionDenied ? 403 : 415,
+        write.message(), r.path);
+  } else if (app != r.params.end() && app->second != kSpinAppPlaceholder &&
+             !spinnaker::ValidApplicationName(app->second)) {
+    resp = http::Error(
+        400,
+        absl::StrCat("invalid application name: 1 to ",
+                     spinnaker::kMaxApplicationNameLength,
+                     " letters, digits, '_', '.' or '-', starting with a "
+                     "letter or digit"),
+        r.path);
+  } else {
+    CallContext ctx = CurrentCallContext();
+    ctx.request_id = ForwardableRequestId(ctx.request_id);
+    ctx.user = spinnaker::kAnonymousUser;
+    ctx.accounts = ForwardableValue(ctx.accounts);
+    ScopedCallContext scope(std::move(ctx));
+    resp = handler(r);
+  }
+  AddCorsHeaders(b, r, &resp);
+  return resp;
+}
 
 }  // namespace
 
@@ -350,33 +470,11 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
                 std::make_unique<ListCache>(front50.stub.get())});
 
   http::Router router;
-  // Every route: anonymous identity until authentication lands, CORS headers
-  // for Deck.
   AddRoute add_route = [&router, b](absl::string_view method,
                                     absl::string_view pattern,
                                     http::Handler h) {
     router.Add(method, pattern, [b, h = std::move(h)](const Request& r) {
-      CallContext ctx = CurrentCallContext();
-      ctx.user = spinnaker::kAnonymousUser;
-      ScopedCallContext scope(std::move(ctx));
-      Response resp = h(r);
-      // Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
-      // credentials).
-      std::string origin = r.Header("origin");
-      if (origin.empty() || !b->cors_origins->ok() ||
-          !RE2::FullMatch(origin, *b->cors_origins)) {
-        return resp;
-      }
-      resp.headers.emplace_back("Access-Control-Allow-Origin", origin);
-      resp.headers.emplace_back("Access-Control-Allow-Credentials", "true");
-      resp.headers.emplace_back("Access-Control-Allow-Methods",
-                                "POST, GET, OPTIONS, DELETE, PUT, PATCH");
-      resp.headers.emplace_back("Access-Control-Max-Age", "3600");
-      resp.headers.emplace_back(
-          "Access-Control-Allow-Headers",
-          "x-requested-with, content-type, authorization, X-RateLimit-App, "
-          "X-Spinnaker-Priority");
-      return resp;
+      return Guarded(*b, r, h);
     });
   };
   RouteAdder<RestState> add(add_route, b);
@@ -480,8 +578,25 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
   add("GET", "/notifications/application/{app}", GetNotifications);
   add("POST", "/notifications/application/{app}", SaveNotifications);
 
-  add("OPTIONS", "/**",
-      [](const RestState&, const Request& r) { return CorsPreflight(r); });
+  // What no route takes answers 404 (or 405 when the path takes other
+  // methods) from the routes above, with CORS headers like every answer. The
+  // catch-alls come last, so they only see what no route took, and are not
+  // among the routes they consult: a catch-all must not make every path known.
+  auto routes = std::make_shared<const http::Router>(router);
+  for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    router.Add(method, "/**", [b, routes](const Request& r) {
+      Request unmatched = r;
+      Response resp = routes->Dispatch(unmatched);
+      AddCorsHeaders(*b, r, &resp);
+      return resp;
+    });
+  }
+  // CORS preflight, for any path.
+  router.Add("OPTIONS", "/**", [b](const Request& r) {
+    Response resp = EmptyResponse();
+    AddCorsHeaders(*b, r, &resp);
+    return resp;
+  });
   return router;
 }
 

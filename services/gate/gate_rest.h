@@ -2,8 +2,13 @@
 // spin CLI and Deck make: JSON with
 // Content-Type application/json, Spinnaker's error body {timestamp, status,
 // error, message, path}, the exact statuses spin checks, percent-decoded path
-// segments and CORS for Deck. Handlers call front50, orca and clouddriver over
-// gRPC; the caller's identity travels in the call context.
+// segments and CORS for Deck (on every answer, errors included). Writes (POST,
+// PUT, PATCH, DELETE) take JSON bodies only (415) and are refused (403) from
+// an Origin the CORS allow-list does not take; {app} must be a valid
+// application name (400). Unknown routes are 404, known paths with another
+// method 405. Handlers call front50, orca and clouddriver over gRPC; the
+// caller's identity travels in the call context, with a request id that gRPC
+// can carry (a client's unusable X-Request-Id is replaced).
 #ifndef GENNAKER_SERVICES_GATE_GATE_REST_H_
 #define GENNAKER_SERVICES_GATE_GATE_REST_H_
 
@@ -18,8 +23,8 @@ namespace gennaker::gate {
 struct RestOptions {
   // Reported by GET /version.
   std::string version;
-  // Origins (RE2, full match) that get CORS headers with credentials; others
-  // get none.
+  // Origins (RE2, full match) that get CORS headers with credentials and may
+  // write; others get no CORS headers and their writes are refused.
   std::string cors_allowed_origins;
 };
 

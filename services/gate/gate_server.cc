@@ -83,7 +83,8 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
   if (config.max_body_bytes() < 1024) {
     return absl::InvalidArgumentError("maxBodyBytes: must be at least 1024");
   }
-  return absl::OkStatus();
+  // A body gate accepts must reach storage, not fail one hop behind it.
+  return CheckBodyFitsBackends(config.max_body_bytes(), config.services());
 }
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(

@@ -27,7 +27,8 @@ inline constexpr char kDefaultCorsAllowedOrigins[] =
 // before the config file, then validate.
 void ApplyGateDefaults(v1::GateConfig* config);
 
-// http_port must be a valid port distinct from the gRPC and admin ports.
+// http_port must be a valid port distinct from the gRPC and admin ports, and
+// max_body_bytes must fit the message limits of front50 and orca.
 absl::Status ValidateConfig(const v1::GateConfig& config);
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(

@@ -5,6 +5,7 @@
 #ifndef GENNAKER_SERVICES_GATE_REQUEST_H_
 #define GENNAKER_SERVICES_GATE_REQUEST_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,35 @@ std::vector<std::string> QueryList(const http::Request& r,
 absl::StatusOr<spinnaker::Json> ParseJsonObjectBody(absl::string_view text,
                                                     absl::string_view what,
                                                     bool empty_is_object);
+
+// Whether `content_type` (a Content-Type header value) names JSON:
+// application/json or any */*+json type, parameters such as charset ignored,
+// in any case.
+bool IsJsonContentType(absl::string_view content_type);
+
+// Why a state-changing request (POST, PUT, PATCH, DELETE) is refused as a
+// possible cross-site write, or OK: an Origin header that `origin_allowed`
+// refuses is PERMISSION_DENIED "origin not allowed" (requests without Origin,
+// from spin or curl, pass); a non-empty body that is not labelled JSON (or
+// not labelled at all) is FAILED_PRECONDITION naming the type (gate answers
+// 415), as browsers send such bodies cross-site without asking first. An
+// empty body passes whatever its label. Other methods are always OK.
+absl::Status CheckWrite(
+    const http::Request& r,
+    const std::function<bool(const std::string&)>& origin_allowed);
+
+// The longest value gate forwards as gRPC metadata (request id, user).
+inline constexpr size_t kMaxRequestIdLength = 128;
+inline constexpr size_t kMaxForwardedValueLength = 1024;
+
+// `id` when it can travel as a request id (1 to 128 characters of
+// [A-Za-z0-9._:-]), else a fresh id: a client's value never becomes a gRPC
+// metadata error.
+std::string ForwardableRequestId(const std::string& id);
+
+// `value` when it can travel as gRPC metadata (at most
+// kMaxForwardedValueLength printable ASCII characters), else "".
+std::string ForwardableValue(const std::string& value);
 
 }  // namespace gennaker::gate
 

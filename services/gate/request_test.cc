@@ -77,5 +77,84 @@ TEST(ParseJsonObjectBodyTest, ObjectsOnly) {
               HasSubstr("nested deeper than 100 levels"));
 }
 
+TEST(IsJsonContentTypeTest, JsonAndPlusJsonOnly) {
+  EXPECT_TRUE(IsJsonContentType("application/json"));
+  EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=UTF-8"));
+  EXPECT_TRUE(IsJsonContentType("application/vnd.spinnaker+json"));
+  EXPECT_FALSE(IsJsonContentType(""));
+  EXPECT_FALSE(IsJsonContentType("text/plain"));
+  EXPECT_FALSE(IsJsonContentType("application/x-www-form-urlencoded"));
+  EXPECT_FALSE(IsJsonContentType("multipart/form-data; boundary=x"));
+  EXPECT_FALSE(IsJsonContentType("text/plain; x=application/json"));
+  EXPECT_FALSE(IsJsonContentType("/+json"));
+}
+
+TEST(CheckWriteTest, RefusesForeignOriginsAndBodiesThatAreNotJson) {
+  auto deck = [](const std::string& o) { return o == "http://deck.local"; };
+  auto request = [](std::string method, std::string origin, std::string type,
+                    std::string body) {
+    http::Request r;
+    r.method = std::move(method);
+    if (!origin.empty()) r.headers["origin"] = origin;
+    if (!type.empty()) r.headers["content-type"] = type;
+    r.body = std::move(body);
+    return r;
+  };
+  // spin and curl send no Origin; Deck sends its own with JSON.
+  EXPECT_TRUE(
+      CheckWrite(request("POST", "", "application/json", "{}"), deck).ok());
+  EXPECT_TRUE(CheckWrite(request("PUT", "http://deck.local",
+                                 "application/json;charset=utf-8", "{}"),
+                         deck)
+                  .ok());
+  // A route without a body needs no Content-Type.
+  EXPECT_TRUE(CheckWrite(request("DELETE", "", "", ""), deck).ok());
+  EXPECT_EQ(CheckWrite(request("POST", "http://evil.example",
+                               "application/json", "{}"),
+                       deck)
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckWrite(request("POST", "", "text/plain", "{}"), deck).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      CheckWrite(
+          request("POST", "", "application/x-www-form-urlencoded", "a=b"), deck)
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CheckWrite(request("PATCH", "", "", "{}"), deck).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Nothing to misread in an empty body, whatever its label.
+  EXPECT_TRUE(CheckWrite(request("POST", "", "text/plain", ""), deck).ok());
+  EXPECT_EQ(
+      CheckWrite(request("POST", "http://evil.example", "", ""), deck).code(),
+      absl::StatusCode::kPermissionDenied);
+  // Reads are never refused here.
+  EXPECT_TRUE(
+      CheckWrite(request("GET", "http://evil.example", "text/plain", ""), deck)
+          .ok());
+}
+
+TEST(ForwardableRequestIdTest, KeepsSaneIdsAndReplacesTheRest) {
+  EXPECT_EQ(ForwardableRequestId("abc-123_x.y:z"), "abc-123_x.y:z");
+  const std::string longest(kMaxRequestIdLength, 'a');
+  EXPECT_EQ(ForwardableRequestId(longest), longest);
+  for (const std::string& bad :
+       {std::string(kMaxRequestIdLength + 1, 'a'), std::string(10000, 'x'),
+        std::string("a b"), std::string("a\xc3\xa9"), std::string("a/b"),
+        std::string("")}) {
+    std::string id = ForwardableRequestId(bad);
+    EXPECT_NE(id, bad);
+    EXPECT_FALSE(id.empty());
+    EXPECT_EQ(ForwardableRequestId(id), id);  // the fresh id is forwardable
+  }
+}
+
+TEST(ForwardableValueTest, CapsLengthAndRefusesNonPrintables) {
+  EXPECT_EQ(ForwardableValue("alice@example.com"), "alice@example.com");
+  EXPECT_EQ(ForwardableValue(std::string(kMaxForwardedValueLength + 1, 'a')),
+            "");
+  EXPECT_EQ(ForwardableValue("a\nb"), "");
+}
+
 }  // namespace
 }  // namespace gennaker::gate

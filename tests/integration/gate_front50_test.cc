@@ -92,6 +92,52 @@ class GateFront50Test : public testing::GateRestTest {
         .size();
   }
 
+  // One call with headers of the caller's choosing (Content-Type, Origin,
+  // X-Request-Id), to `base` (this suite's gate when empty).
+  static http::ClientResponse Send(
+      const std::string& method, const std::string& path,
+      const std::string& body,
+      std::vector<std::pair<std::string, std::string>> headers,
+      const std::string& base = "") {
+    http::ClientRequest r;
+    r.method = method;
+    r.url = (base.empty() ? base_ : base) + path;
+    r.body = body;
+    r.headers = std::move(headers);
+    r.timeout_ms = 30000;
+    auto resp = http::Fetch(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : http::ClientResponse{};
+  }
+
+  // A pipeline of `app` named `name` whose JSON is about `bytes` long.
+  static std::string PaddedPipeline(const std::string& app,
+                                    const std::string& name, size_t bytes) {
+    Json p = {{"application", app},
+              {"name", name},
+              {"stages", Json::array()},
+              {"triggers", Json::array()},
+              {"description", ""}};
+    const size_t base = p.dump().size();
+    p["description"] = std::string(bytes > base ? bytes - base : 0, 'x');
+    return p.dump();
+  }
+
+  // A second gate on this suite's front50 whose channel to it carries at
+  // most `max_message_bytes`.
+  static std::unique_ptr<testing::GateRestServer> GateWithFront50Limit(
+      int max_message_bytes) {
+    testing::GateRestOptions gate;
+    gate.front50 = front50_->address();
+    gate.orca = gate.front50;
+    gate.clouddriver = gate.front50;
+    gate.front50_max_message_bytes = max_message_bytes;
+    gate.http.max_body_bytes = 4 << 20;
+    auto started = testing::GateRestServer::Start(gate);
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? std::move(*started) : nullptr;
+  }
+
   static inline testing::Front50Server* front50_;
   static inline front50::Front50Core* core_;
   static inline grpc::Service* orca_service_;
@@ -478,6 +524,229 @@ TEST_F(GateFront50Test, StrategiesProjectsTemplatesNotifications) {
       JsonOf(Call("GET",
                   "/notifications/application/misc"))["slack"][0]["address"],
       "#deploys");
+}
+
+// Five 1 MB pipelines are more than gRPC's default 4 MiB message: the
+// application's list and the global list still answer, with all of them.
+TEST_F(GateFront50Test, ListsAnswerWhateverTheyHold) {
+  CreateApp("biglists");
+  for (int i = 0; i < 5; ++i) {
+    auto r = Call("POST", "/pipelines",
+                  PaddedPipeline("biglists", absl::StrCat("big", i), 1 << 20));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto list = Call("GET", "/applications/biglists/pipelineConfigs");
+  ASSERT_EQ(list.status, 200) << list.body.substr(0, 300);
+  EXPECT_EQ(JsonOf(list).size(), 5u);
+  auto all = Call("GET", "/pipelineConfigs");
+  ASSERT_EQ(all.status, 200) << all.body.substr(0, 300);
+  size_t mine = 0;
+  for (const auto& p : JsonOf(all)) mine += p["application"] == "biglists";
+  EXPECT_EQ(mine, 5u);
+  // Other tests list everything through gates with smaller limits.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Call("DELETE", absl::StrCat("/pipelines/biglists/big", i)).status,
+              200);
+  }
+}
+
+// Pages are sized to what gate's channel can receive: with a 1 MiB message
+// limit, five 300 KB pipelines still list whole, through several pages.
+TEST_F(GateFront50Test, ListsArePagedToTheMessageLimit) {
+  CreateApp("paged");
+  for (int i = 0; i < 5; ++i) {
+    auto r = Call("POST", "/pipelines",
+                  PaddedPipeline("paged", absl::StrCat("p", i), 300 << 10));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto small = GateWithFront50Limit(1 << 20);
+  ASSERT_NE(small, nullptr);
+  auto list = small->Call("GET", "/applications/paged/pipelineConfigs");
+  ASSERT_EQ(list.status, 200) << list.body.substr(0, 300);
+  Json pipelines = JsonOf(list);
+  ASSERT_EQ(pipelines.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(pipelines[i]["name"], absl::StrCat("p", i));
+  }
+  auto all = small->Call("GET", "/pipelineConfigs");
+  ASSERT_EQ(all.status, 200) << all.body.substr(0, 300);
+  size_t mine = 0;
+  for (const auto& p : JsonOf(all)) mine += p["application"] == "paged";
+  EXPECT_EQ(mine, 5u);
+}
+
+// A body just under gate's 4 MiB limit is stored and answered 200, and reads
+// back whole.
+TEST_F(GateFront50Test, ABodyUnderTheLimitIsStoredAndAnswered200) {
+  CreateApp("fourmib");
+  const std::string body =
+      PaddedPipeline("fourmib", "large", (4 << 20) - (4 << 10));
+  auto saved = Call("POST", "/pipelines", body);
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  auto read = Call("GET", "/applications/fourmib/pipelineConfigs/large");
+  ASSERT_EQ(read.status, 200) << read.body.substr(0, 300);
+  EXPECT_EQ(JsonOf(read)["description"].get<std::string>().size(),
+            Json::parse(body)["description"].get<std::string>().size());
+  EXPECT_EQ(PipelineCount("fourmib"), 1u);
+  EXPECT_EQ(Call("DELETE", "/pipelines/fourmib/large").status, 200);
+}
+
+// A message over a gRPC size limit is 413 with Spinnaker's JSON error (not
+// 429, which clients retry), and nothing is stored.
+TEST_F(GateFront50Test, AMessageOverTheSizeLimitIs413) {
+  CreateApp("toolarge");
+  auto small = GateWithFront50Limit(1 << 20);
+  ASSERT_NE(small, nullptr);
+  auto r = small->Call("POST", "/pipelines",
+                       PaddedPipeline("toolarge", "big", 2 << 20));
+  ExpectError(r, 413, "too large");
+  EXPECT_EQ(PipelineCount("toolarge"), 0u);
+}
+
+// Cross-site writes: only JSON bodies, and an Origin must be one CORS allows.
+TEST_F(GateFront50Test, CrossSiteWritesAreRefusedAndStoreNothing) {
+  CreateApp("csrf");
+  const std::string pipeline = R"({"application":"csrf","name":"p"})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x"}) {
+    auto r = Send("POST", "/pipelines", pipeline, {{"Content-Type", type}});
+    ExpectError(r, 415, "application/json");
+  }
+  ExpectError(Send("POST", "/pipelines", pipeline,
+                   {{"Content-Type", "application/json"},
+                    {"Origin", "http://evil.example"}}),
+              403, "origin not allowed");
+  ExpectError(Send("DELETE", "/pipelines/csrf/p", "",
+                   {{"Origin", "http://evil.example"}}),
+              403, "origin not allowed");
+  EXPECT_EQ(PipelineCount("csrf"), 0u);
+  // Deck: JSON from its own (allowed) origin.
+  auto deck = Send("POST", "/pipelines", pipeline,
+                   {{"Content-Type", "application/json;charset=UTF-8"},
+                    {"Origin", "http://deck.local"}});
+  EXPECT_EQ(deck.status, 200) << deck.body;
+  EXPECT_EQ(deck.headers["access-control-allow-origin"], "http://deck.local");
+  // spin and curl send no Origin.
+  EXPECT_EQ(Send("POST", "/pipelines", R"({"application":"csrf","name":"q"})",
+                 {{"Content-Type", "application/json"}})
+                .status,
+            200);
+  EXPECT_EQ(PipelineCount("csrf"), 2u);
+}
+
+// Unknown routes are 404 and known paths with another method 405, both with
+// CORS headers for an allowed origin, like every error.
+TEST_F(GateFront50Test, UnknownRoutesAre404AndErrorsCarryCors) {
+  const std::vector<std::pair<std::string, std::string>> deck = {
+      {"Origin", "http://deck.local"}};
+  auto missing = Send("GET", "/no/such/route", "", deck);
+  ExpectError(missing, 404, "No handler found");
+  EXPECT_EQ(missing.headers["access-control-allow-origin"],
+            "http://deck.local");
+  ExpectError(Send("POST", "/no/such/route", "{}",
+                   {{"Content-Type", "application/json"}}),
+              404, "No handler found");
+  auto wrong = Send("PATCH", "/pipelines", "", deck);
+  ExpectError(wrong, 405, "not supported");
+  EXPECT_EQ(wrong.headers["access-control-allow-origin"], "http://deck.local");
+  auto not_found =
+      Send("GET", "/applications/nosuchapp/pipelineConfigs/x", "", deck);
+  EXPECT_EQ(not_found.status, 404);
+  EXPECT_EQ(not_found.headers["access-control-allow-origin"],
+            "http://deck.local");
+}
+
+// What a client sends in a path or a header never becomes a gRPC error.
+TEST_F(GateFront50Test, HostileNamesAndHeadersAreRefusedOrReplaced) {
+  CreateApp("headers");
+  // A NUL would truncate the name: refused, not answered for "a".
+  CreateApp("a");
+  auto nul = Call("GET", "/applications/a%00b/pipelineConfigs");
+  EXPECT_EQ(nul.status, 400) << nul.body;
+  EXPECT_THAT(nul.body, HasSubstr("NUL"));
+  // Spinnaker's application name rule, before any call.
+  const std::string long_name(10000, 'a');
+  ExpectError(Call("GET", "/applications/" + long_name + "/pipelineConfigs"),
+              400, "invalid application name");
+  ExpectError(Call("GET", "/applications/" + long_name), 400,
+              "invalid application name");
+  ExpectError(Call("GET", "/applications/bad%20name/pipelineConfigs"), 400,
+              "invalid application name");
+  // A request id gRPC could not carry is replaced, not forwarded.
+  for (const std::string& id : {std::string(20000, 'r'), std::string(129, 'r'),
+                                std::string("bad id with spaces")}) {
+    auto r = Send("GET", "/applications/headers/pipelineConfigs", "",
+                  {{"X-Request-Id", id}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  auto ok = Send("GET", "/applications/headers/pipelineConfigs", "",
+                 {{"X-Request-Id", "deck-1234.5:6"}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+// front50's pages: whole pipelines up to the caller's byte budget or count;
+// a token of a list that changed since is refused, a forged one too.
+TEST_F(GateFront50Test, Front50PagesListsAndRefusesStaleTokens) {
+  CreateApp("pages");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Call("POST", "/pipelines",
+                   PaddedPipeline("pages", absl::StrCat("p", i), 40 << 10))
+                  .status,
+              200);
+  }
+  auto stub = f50::Front50Service::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", front50_->port())));
+  f50::ListPipelinesRequest req;
+  req.set_kind(f50::PIPELINE_KIND_PIPELINE);
+  req.set_application("pages");
+  req.mutable_page()->set_page_size(2);
+  std::vector<std::string> names;
+  std::string first_token;
+  for (int page = 0; page < 10; ++page) {
+    grpc::ClientContext ctx;
+    f50::ListPipelinesResponse resp;
+    ASSERT_TRUE(stub->ListPipelines(&ctx, req, &resp).ok());
+    EXPECT_LE(resp.pipelines_size(), 2);
+    for (const auto& p : resp.pipelines()) names.push_back(p.name());
+    if (first_token.empty()) first_token = resp.page().next_page_token();
+    if (resp.page().next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(resp.page().next_page_token());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"p0", "p1", "p2", "p3", "p4"}));
+  // A byte budget of about two pipelines.
+  f50::ListAllPipelinesRequest all;
+  all.set_kind(f50::PIPELINE_KIND_PIPELINE);
+  all.set_max_page_bytes(100 << 10);
+  int pages = 0;
+  size_t mine = 0;
+  while (pages < 100) {
+    grpc::ClientContext ctx;
+    f50::ListAllPipelinesResponse resp;
+    ASSERT_TRUE(stub->ListAllPipelines(&ctx, all, &resp).ok());
+    ++pages;
+    // Only a single pipeline larger than the budget makes a larger page.
+    if (resp.pipelines_size() > 1) {
+      EXPECT_LE(resp.ByteSizeLong(), size_t{100 << 10});
+    }
+    for (const auto& p : resp.pipelines()) mine += p.application() == "pages";
+    if (resp.page().next_page_token().empty()) break;
+    all.mutable_page()->set_page_token(resp.page().next_page_token());
+  }
+  EXPECT_EQ(mine, 5u);
+  EXPECT_GE(pages, 3);
+  // The list changes: the old token is refused, not served with a gap.
+  ASSERT_EQ(Call("DELETE", "/pipelines/pages/p0").status, 200);
+  req.mutable_page()->set_page_token(first_token);
+  grpc::ClientContext stale_ctx;
+  f50::ListPipelinesResponse stale;
+  EXPECT_EQ(stub->ListPipelines(&stale_ctx, req, &stale).error_code(),
+            grpc::StatusCode::ABORTED);
+  req.mutable_page()->set_page_token("not-a-token");
+  grpc::ClientContext forged_ctx;
+  EXPECT_EQ(stub->ListPipelines(&forged_ctx, req, &stale).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // gate reads every page of what is left.
+  EXPECT_EQ(PipelineCount("pages"), 4u);
 }
 
 }  // namespace

@@ -608,5 +608,43 @@ TEST_F(GateOrcaTest, BadInputGetsClearErrorsAndStoresNothing) {
       e["stages"][0]["context"].contains("expressionEvaluationSummary"));
 }
 
+// A trigger from another site (a form or text/plain body, or JSON from a
+// foreign Origin) is refused and starts nothing; spin's JSON still starts.
+TEST_F(GateOrcaTest, CrossSiteTriggersAreRefusedAndStartNothing) {
+  CreateApp("csrftrigger");
+  SavePipeline(
+      {{"application", "csrftrigger"},
+       {"name", "p"},
+       {"stages",
+        Json::array({{{"refId", "1"}, {"type", "wait"}, {"waitTime", 0}}})}});
+  auto send = [](const std::string& body,
+                 std::vector<std::pair<std::string, std::string>> headers) {
+    http::ClientRequest r;
+    r.method = "POST";
+    r.url = base_ + "/pipelines/csrftrigger/p";
+    r.body = body;
+    r.headers = std::move(headers);
+    auto resp = http::Fetch(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : http::ClientResponse{};
+  };
+  auto executions = [] {
+    return JsonOf(Call("GET", "/applications/csrftrigger/pipelines")).size();
+  };
+  EXPECT_EQ(send("{}", {{"Content-Type", "text/plain"}}).status, 415);
+  EXPECT_EQ(send("a=b", {{"Content-Type", "application/x-www-form-urlencoded"}})
+                .status,
+            415);
+  auto foreign = send("{}", {{"Content-Type", "application/json"},
+                             {"Origin", "http://evil.example"}});
+  EXPECT_EQ(foreign.status, 403);
+  EXPECT_THAT(foreign.body, HasSubstr("origin not allowed"));
+  EXPECT_EQ(executions(), 0u);
+  auto spin = send("{}", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(spin.status, 202) << spin.body;
+  StatusIs(IdFromRef(JsonOf(spin)), "SUCCEEDED");
+  EXPECT_EQ(executions(), 1u);
+}
+
 }  // namespace
 }  // namespace gennaker

@@ -18,6 +18,12 @@ absl::StatusOr<std::unique_ptr<GateRestServer>> GateRestServer::Start(
   services.mutable_clouddriver()->set_address(options.clouddriver);
   services.mutable_clouddriver()->set_deadline_ms(
       options.clouddriver_deadline_ms);
+  services.mutable_front50()->set_max_message_bytes(
+      options.front50_max_message_bytes);
+  services.mutable_orca()->set_max_message_bytes(
+      options.orca_max_message_bytes);
+  services.mutable_clouddriver()->set_max_message_bytes(
+      options.clouddriver_max_message_bytes);
   auto backends =
       std::make_shared<const gate::Backends>(gate::ConnectBackends(services));
   http::ServerOptions http = options.http;

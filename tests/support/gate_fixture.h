@@ -27,6 +27,10 @@ struct GateRestOptions {
   int front50_deadline_ms = 10000;
   int orca_deadline_ms = 10000;
   int clouddriver_deadline_ms = 10000;
+  // Largest gRPC message of gate's channel to each backend; 0: the default.
+  int front50_max_message_bytes = 0;
+  int orca_max_message_bytes = 0;
+  int clouddriver_max_message_bytes = 0;
   // Version and CORS.
   gate::RestOptions rest;
   // The listener (its port is always a free one).
