@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config make
+  g++ cmake ninja-build ccache pkg-config make clang-format
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
