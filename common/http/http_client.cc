@@ -35,9 +35,13 @@ struct SocketGate {
 
 curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
   auto* gate = static_cast<SocketGate*>(user);
-  gate->refusal =
+  std::string refusal =
       gate->request->address_filter(&address->addr, address->addrlen);
-  if (!gate->refusal.empty()) return CURL_SOCKET_BAD;
+  if (!refusal.empty()) {
+    // The first reason stands: curl may try other addresses of the name.
+    if (gate->refusal.empty()) gate->refusal = std::move(refusal);
+    return CURL_SOCKET_BAD;
+  }
   return socket(address->family, address->socktype, address->protocol);
 }
 
@@ -79,7 +83,11 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   // libcurl resends a request whose reused connection died before any reply
   // byte: fine for idempotent methods, a duplicate for POST/PATCH, which
   // therefore always get a connection of their own.
-  if (request.method == "POST" || request.method == "PATCH") {
+  if (request.isolated) {
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  }
+  if (request.isolated || request.method == "POST" ||
+      request.method == "PATCH") {
     curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   }
@@ -91,6 +99,11 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
   }
+  curl_slist* resolve = nullptr;
+  for (const std::string& entry : request.resolve) {
+    resolve = curl_slist_append(resolve, entry.c_str());
+  }
+  if (resolve != nullptr) curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(request.timeout_ms));
@@ -117,8 +130,9 @@ absl::StatusOr<ClientResponse> Fetch(const ClientRequest& request) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
+  curl_slist_free_all(resolve);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
-  if (!gate.refusal.empty()) {
+  if (rc != CURLE_OK && !gate.refusal.empty()) {
     return absl::PermissionDeniedError(absl::StrCat(
         request.method, " ", request.url, ": refused: ", gate.refusal));
   }

@@ -34,6 +34,14 @@ struct ClientRequest {
   // that reason.
   std::function<std::string(const sockaddr* address, socklen_t length)>
       address_filter;
+  // Connect straight to the URL's host (no http_proxy / https_proxy from the
+  // environment, whose address the filter would check instead) on a
+  // connection of its own, neither reused from nor left for another call (a
+  // reused connection skips the address filter).
+  bool isolated = false;
+  // Names pinned to addresses instead of asking DNS, as curl's --resolve
+  // ("host:port:address").
+  std::vector<std::string> resolve;
 };
 
 struct ClientResponse {

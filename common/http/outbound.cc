@@ -116,6 +116,8 @@ struct ParsedUrl {
   std::string scheme;
   std::string host;
   int port = 0;
+  std::string path;  // "/" when empty
+  bool has_user = false;
 };
 
 absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
@@ -141,9 +143,18 @@ absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
       (void)absl::SimpleAtoi(part, &out.port);
       curl_free(part);
     }
+    if (curl_url_get(h, CURLUPART_PATH, &part, 0) == CURLUE_OK) {
+      out.path = part;
+      curl_free(part);
+    }
+    if (curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK) {
+      out.has_user = true;
+      curl_free(part);
+    }
   }
   curl_url_cleanup(h);
   if (!status.ok()) return status;
+  if (out.path.empty()) out.path = "/";
   // IPv6 literals come bracketed.
   if (absl::StartsWith(out.host, "[") && absl::EndsWith(out.host, "]")) {
     out.host = out.host.substr(1, out.host.size() - 2);
@@ -183,6 +194,7 @@ bool IsRedirect(int status) {
 struct OutboundClient::Compiled {
   std::unique_ptr<RE2> hosts;  // null: any
   std::vector<Cidr> rejected;
+  std::vector<ParsedUrl> trusted;  // allowed_url_prefixes, parsed
 };
 
 std::vector<int> SuitePorts() {
@@ -220,6 +232,15 @@ absl::StatusOr<std::unique_ptr<OutboundClient>> OutboundClient::Create(
     }
     compiled->rejected.push_back(c);
   }
+  for (const std::string& prefix : policy.allowed_url_prefixes) {
+    absl::StatusOr<ParsedUrl> u = ParseUrl(prefix);
+    if (!u.ok() || u->host.empty() || u->has_user) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("allowedUrlPrefixes: '", prefix,
+                       "' must be a URL with a host and no user name"));
+    }
+    compiled->trusted.push_back(*std::move(u));
+  }
   for (std::string& scheme : policy.allowed_schemes) {
     scheme = absl::AsciiStrToLower(scheme);
     if (scheme != "http" && scheme != "https") {
@@ -244,12 +265,26 @@ OutboundClient::OutboundClient(OutboundPolicy policy,
 
 OutboundClient::~OutboundClient() = default;
 
+// A URL is trusted when its scheme, host and port are a trusted prefix's and
+// its path lies under the prefix's path (whole segments: "/api" covers
+// "/api" and "/api/x", not "/apix"); one naming a user is never trusted, so
+// "http://prom:9090@169.254.169.254/" cannot pass for a prefix of
+// "http://prom:9090".
 bool OutboundClient::Trusted(const std::string& url) const {
-  return std::any_of(policy_.allowed_url_prefixes.begin(),
-                     policy_.allowed_url_prefixes.end(),
-                     [&](const std::string& prefix) {
-                       return !prefix.empty() && absl::StartsWith(url, prefix);
-                     });
+  if (compiled_->trusted.empty()) return false;
+  absl::StatusOr<ParsedUrl> u = ParseUrl(url);
+  if (!u.ok() || u->has_user) return false;
+  for (const ParsedUrl& t : compiled_->trusted) {
+    if (t.scheme != u->scheme || t.host != u->host || t.port != u->port) {
+      continue;
+    }
+    if (!absl::StartsWith(u->path, t.path)) continue;
+    if (u->path.size() == t.path.size() || absl::EndsWith(t.path, "/") ||
+        u->path[t.path.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
 }
 
 namespace {
@@ -318,6 +353,7 @@ absl::StatusOr<ClientResponse> OutboundClient::Fetch(
       Clock::now() + std::chrono::milliseconds(budget_ms);
   request.max_response_bytes = policy_.max_response_bytes;
   request.protocols = absl::StrJoin(policy_.allowed_schemes, ",");
+  request.isolated = true;
   for (int hop = 0; hop <= policy_.max_redirects; ++hop) {
     const bool trusted = Trusted(request.url);
     if (!trusted) {

@@ -15,9 +15,12 @@
 //     again from the start;
 //   - the answer is capped (max_response_bytes) and the whole call has a
 //     deadline (timeout_ms), so one slow or huge target cannot hold a worker.
-// URLs starting with one of allowed_url_prefixes skip the host, address and
-// port checks (not the scheme, size and time limits): that is how an operator
-// lets a pipeline call, say, a Prometheus on loopback.
+// URLs under one of allowed_url_prefixes (same scheme, host and port, path
+// below the prefix's, no user name) skip the host, address and port checks
+// (not the scheme, size and time limits): that is how an operator lets a
+// pipeline call, say, a Prometheus on loopback. Calls never go through a
+// proxy from the environment and never share connections, so the address
+// check always sees where a request really goes.
 // A refused call is PERMISSION_DENIED naming the URL and the reason; an answer
 // over the cap is FAILED_PRECONDITION; transport failures are as http::Fetch's.
 #ifndef GENNAKER_COMMON_HTTP_OUTBOUND_H_

@@ -12,10 +12,9 @@ OutboundPolicy OutboundPolicyFromConfig(const common::v1::OutboundConfig& c) {
   p.allow_loopback = c.allow_loopback();
   p.allow_link_local = c.allow_link_local();
   p.rejected_cidrs.assign(c.rejected_cidrs().begin(), c.rejected_cidrs().end());
-  if (c.rejected_ports_size() > 0) {
-    p.rejected_ports.assign(c.rejected_ports().begin(),
-                            c.rejected_ports().end());
-  }
+  // More ports to refuse, on top of the suite's default ones.
+  p.rejected_ports.insert(p.rejected_ports.end(), c.rejected_ports().begin(),
+                          c.rejected_ports().end());
   p.allowed_url_prefixes.assign(c.allowed_url_prefixes().begin(),
                                 c.allowed_url_prefixes().end());
   if (c.max_response_bytes() > 0) p.max_response_bytes = c.max_response_bytes();

@@ -1,6 +1,7 @@
 #include "common/http/outbound.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -162,14 +163,73 @@ TEST_F(OutboundTest, AnswerSizeAndTimeAreCapped) {
                        HasSubstr("belongs to the suite")));
 }
 
+// A name that passes the name checks but resolves to this machine (pinned
+// the way DNS would answer it).
+ClientRequest Pinned(const std::string& url, int port) {
+  ClientRequest r;
+  r.url = url;
+  r.resolve = {"inside.example:" + std::to_string(port) + ":127.0.0.1"};
+  return r;
+}
+
 TEST_F(OutboundTest, ConnectTimeCheckCatchesNamesThatResolveInside) {
-  // The address filter sees where a connection really goes.
-  ClientRequest r = Get(base_ + "/ok");
-  r.address_filter = [](const sockaddr*, socklen_t) {
-    return std::string("not here");
-  };
-  EXPECT_THAT(Fetch(r), StatusIs(absl::StatusCode::kPermissionDenied,
-                                 HasSubstr("refused: not here")));
+  auto c = Client(DefaultOutboundPolicy());
+  const std::string url =
+      "http://inside.example:" + std::to_string(server_->port()) + "/ok";
+  EXPECT_THAT(c->CheckUrl(url), IsOk());
+  EXPECT_THAT(
+      c->Fetch(Pinned(url, server_->port())),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               HasSubstr("refused: loopback addresses are not allowed")));
+}
+
+TEST_F(OutboundTest, TrustedPrefixesMatchSchemeHostPortAndWholePathSegments) {
+  OutboundPolicy p = DefaultOutboundPolicy();
+  const std::string port = std::to_string(server_->port());
+  // No trailing slash: a naive text prefix would also match the URLs below.
+  p.allowed_url_prefixes = {"http://127.0.0.1:" + port + "/o"};
+  auto c = Client(p);
+  // A user name makes the real host 127.0.0.1 (what follows '@'), not the
+  // text before it: never trusted.
+  EXPECT_THAT(
+      c->Fetch(Get("http://127.0.0.1:" + port + "@127.0.0.1:" + port + "/ok")),
+      StatusIs(absl::StatusCode::kPermissionDenied));
+  // Another port that starts with the same digits.
+  EXPECT_THAT(c->CheckUrl("http://127.0.0.1:" + port + "1/o"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  // "/ok" is not under "/o" (whole segments only).
+  EXPECT_THAT(c->Fetch(Get(base_ + "/ok")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  p.allowed_url_prefixes = {base_ + "/ok"};
+  c = Client(p);
+  ASSERT_THAT(c->Fetch(Get(base_ + "/ok")), IsOk());
+  ASSERT_THAT(c->Fetch(Get(base_ + "/ok?x=1")), IsOk());
+  // A user name in a prefix is refused at start.
+  p.allowed_url_prefixes = {"http://u@127.0.0.1:" + port + "/"};
+  EXPECT_THAT(OutboundClient::Create(p),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(OutboundTest, NoProxyFromTheEnvironmentAndNoSharedConnections) {
+  OutboundPolicy p = DefaultOutboundPolicy();
+  // A name (not a literal address) so that only the connect-time check can
+  // refuse the untrusted URL below.
+  const std::string named =
+      "http://inside.example:" + std::to_string(server_->port());
+  p.allowed_url_prefixes = {named + "/ok"};
+  auto c = Client(p);
+  // A proxy from the environment would be what the address check sees; an
+  // unreachable one would fail every call. Outbound calls ignore it.
+  setenv("http_proxy", "http://192.0.2.1:9", 1);
+  absl::StatusOr<ClientResponse> r =
+      c->Fetch(Pinned(named + "/ok", server_->port()));
+  unsetenv("http_proxy");
+  ASSERT_THAT(r, IsOk());
+  // A connection opened for the trusted URL is not reused by an untrusted
+  // URL on the same host and port: that one is still refused.
+  EXPECT_THAT(
+      c->Fetch(Get(base_ + "/big")),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("loopback")));
 }
 
 TEST(OutboundPolicyTest, BadPolicyIsRefusedAtStart) {
