@@ -11,6 +11,7 @@
 //   String  strings only (a number is not a name);
 //   Int     integers, floats truncated toward zero, and strings of decimal
 //           digits ("42"), as Jackson coerces scalars into an int field;
+//           values outside int64's range give the fallback;
 //   Double  any number, or a string that parses as one;
 //   Bool    true/false and the strings "true"/"false" in any case.
 // A member that is absent, null or of another type gives the fallback: one
@@ -97,9 +98,16 @@ template <typename J>
 int64_t Int(const J& j, std::string_view key, int64_t fallback = 0) {
   const J* m = internal::Member(j, key);
   if (m == nullptr) return fallback;
+  if (m->is_number_unsigned() && m->template get<uint64_t>() > INT64_MAX) {
+    return fallback;
+  }
   if (m->is_number_integer()) return m->template get<int64_t>();
-  if (m->is_number_float())
-    return static_cast<int64_t>(m->template get<double>());
+  if (m->is_number_float()) {
+    // Out of int64's range (or NaN) the conversion is undefined: fall back.
+    const double d = m->template get<double>();
+    if (!(d >= -0x1p63 && d < 0x1p63)) return fallback;
+    return static_cast<int64_t>(d);
+  }
   int64_t v;
   if (m->is_string() &&
       internal::IntFromString(m->template get_ref<const std::string&>(), &v)) {

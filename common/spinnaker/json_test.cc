@@ -81,6 +81,15 @@ TEST(FieldTest, IntIsLenientAsJackson) {
   EXPECT_EQ(Int(j, "missing", 7), 7);
 }
 
+TEST(FieldTest, IntOutsideInt64GivesTheFallback) {
+  Json j = Json::parse(
+      R"({"huge":1e30,"tiny":-1e30,"u":18446744073709551615,"ok":9.0e18})");
+  EXPECT_EQ(Int(j, "huge", 7), 7);
+  EXPECT_EQ(Int(j, "tiny", 7), 7);
+  EXPECT_EQ(Int(j, "u", 7), 7);
+  EXPECT_EQ(Int(j, "ok", 7), int64_t{9000000000000000000});
+}
+
 TEST(FieldTest, DoubleAndBool) {
   Json j = {{"d", 0.5},     {"ds", "2.25"}, {"t", "TRUE"},
             {"f", "false"}, {"b", false},   {"other", "yes"}};
