@@ -128,9 +128,13 @@ absl::StatusOr<Json> Arithmetic(const std::string& op, const Json& a,
     int64_t x = a.get<int64_t>(), y = b.get<int64_t>();
     if ((op == "/" || op == "%") && y == 0)
       return absl::InvalidArgumentError("division by zero");
-    if (op == "+") return x + y;
-    if (op == "-") return x - y;
-    if (op == "*") return x * y;
+    // Wrapping two's-complement results, as Java's long arithmetic gives
+    // (signed overflow would be undefined here; MIN / -1 traps).
+    const uint64_t ux = static_cast<uint64_t>(x), uy = static_cast<uint64_t>(y);
+    if (op == "+") return static_cast<int64_t>(ux + uy);
+    if (op == "-") return static_cast<int64_t>(ux - uy);
+    if (op == "*") return static_cast<int64_t>(ux * uy);
+    if (y == -1) return op == "/" ? static_cast<int64_t>(0 - ux) : int64_t{0};
     if (op == "/") return x / y;
     return x % y;
   }

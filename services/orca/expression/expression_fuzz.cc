@@ -1,6 +1,6 @@
 // libFuzzer target for the expression parser and template processing:
-//   ./scripts/fuzz-expression.sh   (builds with clang -fsanitize=fuzzer,address
-//   and runs)
+//   ./scripts/fuzz.sh 60 expression   (builds with clang -fsanitize=fuzzer,
+//   address,undefined and runs)
 // Without GENNAKER_LIBFUZZER_MAIN this file only defines FuzzOne, which the
 // unit tests run.
 #include <cstddef>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/spinnaker/json.h"
 #include "services/orca/expression/expression.h"
 
 namespace gennaker::orca::expression {
@@ -15,7 +16,7 @@ namespace gennaker::orca::expression {
 int FuzzOne(const uint8_t* data, size_t size) {
   static const FunctionRegistry* functions =
       new FunctionRegistry(FunctionRegistry::WithBuiltins());
-  static const Json* root = new Json(Json::parse(
+  static const Json* root = new Json(*spinnaker::ParseJson(
       R"({"a":{"b":[1,2,{"c":"x"}]},"list":[1,2,3],"s":"text","n":7})"));
   std::string text(reinterpret_cast<const char*>(data), size);
   auto expr = Expression::Parse(text);

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace gennaker::orca::expression {
 
 // The libFuzzer entry point (expression_fuzz.cc), run here over fixed inputs.
@@ -86,6 +88,17 @@ TEST_F(ExpressionTest, OperatorsAndLiterals) {
               HasSubstr("division by zero"));
   EXPECT_THAT(std::string(EvalError("list and true").message()),
               HasSubstr("as a boolean"));
+}
+
+TEST_F(ExpressionTest, IntegerOverflowWrapsAsJavaDoesInsteadOfCrashing) {
+  // INT64_MIN / -1 trapped (SIGFPE) and took orca down with it.
+  EXPECT_EQ(Eval("(-9223372036854775807 - 1) / -1"),
+            Json(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(Eval("(-9223372036854775807 - 1) % -1"), Json(0));
+  EXPECT_EQ(Eval("9223372036854775807 + 1"),
+            Json(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(Eval("7 / -1"), Json(-7));
+  EXPECT_EQ(Eval("7 % -1"), Json(0));
 }
 
 TEST_F(ExpressionTest, MethodsOnStringsListsAndMaps) {
