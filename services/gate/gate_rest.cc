@@ -400,7 +400,7 @@ Response SaveNotifications(const RestState& b, const Request& r) {
   return EmptyResponse();
 }
 
-// Like Spinnaker's CorsFilter: only an allowed origin is echoed (with
+// As Spinnaker's Gate does: only an allowed origin is echoed (with
 // credentials), on every answer, errors included.
 bool OriginAllowed(const RestState& b, const std::string& origin) {
   return b.cors_origins->ok() && RE2::FullMatch(origin, *b.cors_origins);

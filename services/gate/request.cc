@@ -69,6 +69,22 @@ bool IsJsonContentType(absl::string_view content_type) {
          absl::EndsWith(type.substr(slash + 1), "+json");
 }
 
+bool SameOrigin(const http::Request& r, const std::string& origin) {
+  const size_t scheme_end = origin.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string host = absl::AsciiStrToLower(origin.substr(scheme_end + 3));
+  for (const char* header : {"host", "x-forwarded-host"}) {
+    // A proxy may list several hosts; the first is the client's.
+    std::string value = r.Header(header);
+    value = value.substr(0, value.find(','));
+    if (!value.empty() &&
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(value)) == host) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::Status CheckWrite(
     const http::Request& r,
     const std::function<bool(const std::string&)>& origin_allowed) {
@@ -77,7 +93,7 @@ absl::Status CheckWrite(
     return absl::OkStatus();
   }
   const std::string origin = r.Header("origin");
-  if (!origin.empty() && !origin_allowed(origin)) {
+  if (!origin.empty() && !SameOrigin(r, origin) && !origin_allowed(origin)) {
     return absl::PermissionDeniedError("origin not allowed");
   }
   // An empty body carries nothing to misread (HTTP clients label even that

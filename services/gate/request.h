@@ -47,9 +47,16 @@ absl::StatusOr<spinnaker::Json> ParseJsonObjectBody(absl::string_view text,
 // in any case.
 bool IsJsonContentType(absl::string_view content_type);
 
+// Whether `origin` ("https://host[:port]") names the host the request was
+// sent to (its Host, or X-Forwarded-Host behind a proxy): a browser sends
+// Origin on same-origin writes too, so Deck served beside gate under one host
+// needs no allow-list entry.
+bool SameOrigin(const http::Request& r, const std::string& origin);
+
 // Why a state-changing request (POST, PUT, PATCH, DELETE) is refused as a
-// possible cross-site write, or OK: an Origin header that `origin_allowed`
-// refuses is PERMISSION_DENIED "origin not allowed" (requests without Origin,
+// possible cross-site write, or OK: an Origin header that is not SameOrigin
+// and that `origin_allowed` refuses is PERMISSION_DENIED "origin not allowed"
+// (requests without Origin,
 // from spin or curl, pass); a non-empty body that is not labelled JSON (or
 // not labelled at all) is FAILED_PRECONDITION naming the type (gate answers
 // 415), as browsers send such bodies cross-site without asking first. An

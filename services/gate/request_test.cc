@@ -134,6 +134,27 @@ TEST(CheckWriteTest, RefusesForeignOriginsAndBodiesThatAreNotJson) {
           .ok());
 }
 
+TEST(CheckWriteTest, SameOriginWritesPassWithoutAnAllowListEntry) {
+  auto none = [](const std::string&) { return false; };
+  http::Request r;
+  r.method = "POST";
+  r.headers["content-type"] = "application/json";
+  r.body = "{}";
+  r.headers["origin"] = "https://Spinnaker.example.com";
+  r.headers["host"] = "spinnaker.example.com";
+  EXPECT_TRUE(CheckWrite(r, none).ok());
+  // Behind a proxy that rewrites Host.
+  r.headers["host"] = "gate:8084";
+  r.headers["x-forwarded-host"] = "spinnaker.example.com, proxy.internal";
+  EXPECT_TRUE(CheckWrite(r, none).ok());
+  // Another site's page posting to this host is still refused.
+  r.headers["origin"] = "https://evil.example";
+  EXPECT_EQ(CheckWrite(r, none).code(), absl::StatusCode::kPermissionDenied);
+  r.headers.erase("x-forwarded-host");
+  r.headers["origin"] = "https://spinnaker.example.com.evil.example";
+  EXPECT_EQ(CheckWrite(r, none).code(), absl::StatusCode::kPermissionDenied);
+}
+
 TEST(ForwardableRequestIdTest, KeepsSaneIdsAndReplacesTheRest) {
   EXPECT_EQ(ForwardableRequestId("abc-123_x.y:z"), "abc-123_x.y:z");
   const std::string longest(kMaxRequestIdLength, 'a');
