@@ -194,8 +194,9 @@ std::string ListFingerprint(
 
 class Front50GrpcService final : public v1::Front50Service::Service {
  public:
-  Front50GrpcService(Front50Core* core, const std::atomic<bool>* stopping)
-      : core_(core), stopping_(stopping) {}
+  Front50GrpcService(Front50Core* core, const std::atomic<bool>* stopping,
+                     int64_t max_send_bytes)
+      : core_(core), stopping_(stopping), max_send_bytes_(max_send_bytes) {}
 
   Status ListApplications(ServerContext*,
                           const v1::ListApplicationsRequest* request,
@@ -305,7 +306,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
         auto full = FullList(request->kind(), *list);
         GENNAKER_ASSIGN_OR_RETURN(
             next, CopyPage(full->pipelines(), request->page(),
-                           request->max_page_bytes(), list->etag,
+                           PageBytes(request->max_page_bytes()), list->etag,
                            response->mutable_pipelines()));
       } else {
         google::protobuf::RepeatedPtrField<v1::Pipeline> matching;
@@ -319,8 +320,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
           *matching.Add() = std::move(p);
         }
         GENNAKER_ASSIGN_OR_RETURN(
-            next, CopyPage(matching, request->page(), request->max_page_bytes(),
-                           list->etag, response->mutable_pipelines()));
+            next, CopyPage(matching, request->page(),
+                           PageBytes(request->max_page_bytes()), list->etag,
+                           response->mutable_pipelines()));
       }
       response->mutable_page()->set_next_page_token(next);
       return absl::OkStatus();
@@ -346,7 +348,8 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       }
       GENNAKER_ASSIGN_OR_RETURN(
           std::string next,
-          CopyPage(matching, request->page(), request->max_page_bytes(),
+          CopyPage(matching, request->page(),
+                   PageBytes(request->max_page_bytes()),
                    ListFingerprint(matching), response->mutable_pipelines()));
       response->mutable_page()->set_next_page_token(next);
       response->set_as_of_ms(absl::ToUnixMillis(absl::Now()));
@@ -703,8 +706,18 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   }
 
   static constexpr size_t kMaxConverted = 1024;
+  // The page budget a caller asks for, never above what this server may send
+  // (a caller configured with a larger limit than ours still gets pages that
+  // fit).
+  int64_t PageBytes(int64_t requested) const {
+    if (max_send_bytes_ <= 0) return requested;
+    return requested > 0 ? std::min(requested, max_send_bytes_)
+                         : std::min(kDefaultPageBytes, max_send_bytes_);
+  }
+
   Front50Core* core_;
   const std::atomic<bool>* stopping_;
+  int64_t max_send_bytes_;
   absl::Mutex mu_;
   std::map<std::pair<int, std::string>,
            std::shared_ptr<const v1::ListPipelinesResponse>>
@@ -714,8 +727,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
 }  // namespace
 
 std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(
-    Front50Core* core, const std::atomic<bool>* stopping) {
-  return std::make_unique<Front50GrpcService>(core, stopping);
+    Front50Core* core, const std::atomic<bool>* stopping,
+    int64_t max_send_bytes) {
+  return std::make_unique<Front50GrpcService>(core, stopping, max_send_bytes);
 }
 
 }  // namespace gennaker::front50

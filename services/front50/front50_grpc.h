@@ -14,9 +14,11 @@ namespace gennaker::front50 {
 class Front50Core;
 
 // `stopping` (owned by the caller) ends WatchChanges streams promptly when set
-// at shutdown.
+// at shutdown. `max_send_bytes` (server.maxMessageBytes; 0: no cap) bounds
+// the pages of pipeline lists whatever budget a caller asks for.
 std::unique_ptr<v1::Front50Service::Service> NewFront50GrpcService(
-    Front50Core* core, const std::atomic<bool>* stopping);
+    Front50Core* core, const std::atomic<bool>* stopping,
+    int64_t max_send_bytes = 0);
 
 }  // namespace gennaker::front50
 

@@ -93,6 +93,37 @@ TEST_F(Front50GrpcTest, ApplicationAttributesMustBeAnObjectOrEmpty) {
                        HasSubstr("nests deeper than 100 levels")));
 }
 
+TEST_F(Front50GrpcTest, PagesNeverExceedWhatTheServerMaySend) {
+  // A caller configured with a larger message limit than front50's asks for
+  // huge pages: each page still fits front50's own limit.
+  service_ = NewFront50GrpcService(core_.get(), &stopping_,
+                                   /*max_send_bytes=*/64 << 10);
+  ASSERT_THAT(CreateApp("big", ""), IsOk());
+  const std::string filler(20 << 10, 'x');
+  for (int i = 0; i < 6; ++i) {
+    v1::SavePipelineRequest save;
+    save.mutable_config()->set_json(R"({"application":"big","name":"p)" +
+                                    std::to_string(i) + R"(","description":")" +
+                                    filler + R"(","stages":[]})");
+    v1::SavePipelineResponse saved;
+    ASSERT_THAT(Call(&Rpc::SavePipeline, save, &saved), IsOk());
+  }
+  v1::ListPipelinesRequest list;
+  list.set_application("big");
+  list.set_max_page_bytes(1 << 30);
+  int pages = 0, pipelines = 0;
+  do {
+    v1::ListPipelinesResponse page;
+    ASSERT_THAT(Call(&Rpc::ListPipelines, list, &page), IsOk());
+    EXPECT_LE(page.ByteSizeLong(), size_t{64} << 10);
+    pipelines += page.pipelines_size();
+    ++pages;
+    list.mutable_page()->set_page_token(page.page().next_page_token());
+  } while (!list.page().page_token().empty());
+  EXPECT_EQ(pipelines, 6);
+  EXPECT_GE(pages, 2);
+}
+
 TEST_F(Front50GrpcTest, ErrorsOfTheCoreKeepTheirCodes) {
   v1::GetApplicationRequest get;
   get.set_name("missing");

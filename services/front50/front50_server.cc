@@ -61,7 +61,8 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildFront50(
       [] { return absl::ToUnixMillis(absl::Now()); });
   GENNAKER_RETURN_IF_ERROR(instance->core_->Init());
   instance->service_ =
-      NewFront50GrpcService(instance->core_.get(), &instance->stopping_);
+      NewFront50GrpcService(instance->core_.get(), &instance->stopping_,
+                            config.server().max_message_bytes());
   return instance;
 }
 
