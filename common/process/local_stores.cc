@@ -226,6 +226,43 @@ absl::StatusOr<LocalServer> StartLocalPostgres(
   return LocalServer{pid, port};
 }
 
+namespace {
+
+// The scram-sha-256 verifier of `password` for the `postgres` role, as a
+// quoted SQL literal, computed by libpq on a connection to the server (`dsn`).
+absl::StatusOr<std::string> ScramVerifierLiteral(const std::string& dsn,
+                                                 const std::string& password) {
+  PGconn* raw = PQconnectdb(absl::StrCat(dsn, " connect_timeout=5").c_str());
+  if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
+    std::string message = raw ? PQerrorMessage(raw) : "out of memory";
+    if (raw != nullptr) PQfinish(raw);
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to PostgreSQL: ", message));
+  }
+  char* verifier =
+      PQencryptPasswordConn(raw, password.c_str(), "postgres", "scram-sha-256");
+  if (verifier == nullptr) {
+    std::string message = PQerrorMessage(raw);
+    PQfinish(raw);
+    return absl::InternalError(
+        absl::StrCat("cannot compute the SCRAM verifier: ", message));
+  }
+  char* literal = PQescapeLiteral(raw, verifier, strlen(verifier));
+  PQfreemem(verifier);
+  if (literal == nullptr) {
+    std::string message = PQerrorMessage(raw);
+    PQfinish(raw);
+    return absl::InternalError(
+        absl::StrCat("cannot quote the SCRAM verifier: ", message));
+  }
+  std::string out(literal);
+  PQfreemem(literal);
+  PQfinish(raw);
+  return out;
+}
+
+}  // namespace
+
 absl::Status RequirePostgresPassword(int port, const std::string& password) {
   GENNAKER_RETURN_IF_ERROR(CheckPassword(password));
   auto conn =
@@ -248,10 +285,16 @@ absl::Status RequirePostgresPassword(int port, const std::string& password) {
   if (with_password && ReadWhole(hba_file) == kPasswordHba) {
     return absl::OkStatus();
   }
-  GENNAKER_RETURN_IF_ERROR((*conn)->ExecScript(absl::StrCat(
-      "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres WITH "
-      "PASSWORD '",
-      password, "'")));
+  // Only the SCRAM verifier, computed here, reaches the server: the cleartext
+  // password never appears in SQL, where the server could log it.
+  GENNAKER_ASSIGN_OR_RETURN(
+      std::string verifier_literal,
+      ScramVerifierLiteral(with_password
+                               ? LocalPostgresDsn(port, "postgres", password)
+                               : LocalPostgresDsn(port, "postgres"),
+                           password));
+  GENNAKER_RETURN_IF_ERROR((*conn)->ExecScript(
+      absl::StrCat("ALTER ROLE postgres WITH PASSWORD ", verifier_literal)));
   // The file keeps its owner (the server's user) when rewritten in place.
   GENNAKER_RETURN_IF_ERROR(WritePrivateFile(hba_file, kPasswordHba));
   GENNAKER_RETURN_IF_ERROR((*conn)->Exec("SELECT pg_reload_conf()").status());

@@ -217,12 +217,46 @@ std::set<pid_t> SelfAndAncestors() {
   return out;
 }
 
-// Processes working on the deployment in `state` that no record names: their
-// working directory is under <state>/data (a store's data directory), or an
-// argument is a path under <state>/config or <state>/data (a service's config
-// file, a store's data directory). Not matched: a process merely reading a
-// log, or a shell sitting in the state directory.
-std::map<pid_t, std::string> ProcessesOnState(const std::string& state) {
+// The executables the suite runs: the services' binaries in `bin_dir` and the
+// store servers, with symlinks resolved (as /proc/<pid>/exe shows them).
+std::set<std::string> SuiteExecutables(const std::string& bin_dir) {
+  std::set<std::string> out;
+  auto add = [&out](const std::string& path) {
+    std::error_code ec;
+    fs::path resolved = fs::weakly_canonical(path, ec);
+    out.insert(ec ? path : resolved.string());
+  };
+  for (absl::string_view name : kServiceNames) {
+    add(absl::StrCat(bin_dir, "/", name));
+  }
+  if (auto pg_bin = process::PostgresBinDir(); pg_bin.ok()) {
+    add(*pg_bin + "/postgres");
+  }
+  add("/usr/bin/redis-server");  // where StartLocalRedis runs it from
+  return out;
+}
+
+// True when `pid` runs one of `executables`, or a PostgreSQL or Redis server
+// installed elsewhere.
+bool RunsSuiteExecutable(pid_t pid, const std::set<std::string>& executables) {
+  std::error_code ec;
+  std::string exe =
+      fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec).string();
+  if (ec) return false;  // not ours to look at, so not ours to stop
+  exe = std::string(absl::StripSuffix(exe, " (deleted)"));
+  if (executables.count(exe) > 0) return true;
+  const std::string base = fs::path(exe).filename().string();
+  return base == "postgres" || base == "redis-server";
+}
+
+// Processes of the suite working on the deployment in `state` that no record
+// names: they run a service binary of `bin_dir`, postgres or redis-server, and
+// their working directory is under <state>/data (a store's data directory) or
+// an argument is a path under <state>/config or <state>/data (a service's
+// config file, a store's data directory). Anything else (an editor on a config
+// file, a shell in a data directory, a reader of a log) is left alone.
+std::map<pid_t, std::string> ProcessesOnState(const std::string& state,
+                                              const std::string& bin_dir) {
   // The state directory as given and with symlinks resolved: command lines
   // hold the first, working directories the second.
   std::error_code ec;
@@ -243,6 +277,7 @@ std::map<pid_t, std::string> ProcessesOnState(const std::string& state) {
     return false;
   };
   const std::set<pid_t> spared = SelfAndAncestors();
+  const std::set<std::string> executables = SuiteExecutables(bin_dir);
   std::map<pid_t, std::string> out;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     int64_t n = 0;
@@ -261,7 +296,7 @@ std::map<pid_t, std::string> ProcessesOnState(const std::string& state) {
       if (absl::StartsWith(arg, "-D")) arg.remove_prefix(2);
       if (under(arg, data) || under(arg, config)) match = true;
     }
-    if (!match) continue;
+    if (!match || !RunsSuiteExecutable(pid, executables)) continue;
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     out[pid] = std::string(absl::StripTrailingAsciiWhitespace(cmdline));
   }
@@ -545,7 +580,8 @@ absl::Status LocalDeployer::Clean(const v1::Halconfig& config,
     *store = ProcessRecord{};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
   }
-  for (const auto& [pid, cmdline] : ProcessesOnState(state)) {
+  for (const auto& [pid, cmdline] :
+       ProcessesOnState(state, EffectiveHalconfig(config).bin_dir())) {
     if (!process::IsAlive(pid)) continue;  // a backend of a server just stopped
     progress_(absl::StrCat("stopping pid ", pid, " (", RedactSecrets(cmdline),
                            "), found working on ", state));

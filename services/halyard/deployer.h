@@ -81,10 +81,12 @@ class LocalDeployer {
   absl::StatusOr<StorageEndpoints> EnsureStores(const v1::Halconfig& config);
 
   // Stops every process the deployment runs: the recorded services, then the
-  // stores, then anything else found working on the state directory (a
-  // PostgreSQL restarted by hand on the data directory, a process whose
-  // working directory is a store's data directory or whose command line names
-  // a file under the config or data directory). With `delete_data` also
+  // stores, then any other process of the suite (a service binary of binDir,
+  // postgres or redis-server) found working on the state directory: a
+  // PostgreSQL restarted by hand on the data directory, or one whose working
+  // directory is under the data directory or whose command line names a file
+  // under the config or data directory. Other programs (an editor on a config
+  // file, a shell in a data directory) are left alone. With `delete_data` also
   // removes the state directory's data.
   absl::Status Clean(const v1::Halconfig& config, bool delete_data);
 

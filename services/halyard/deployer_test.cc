@@ -210,6 +210,27 @@ TEST_F(DeployerStoresTest, StoresStartedBeforePasswordsGetThemAtTheNextApply) {
   ASSERT_THAT(WriteRecord(state_, old), IsOk());
   ASSERT_THAT(PostgresLogin(""), IsOk());
   ASSERT_THAT(RedisPing(""), IsOk());
+  // The server logs every statement: setting the password must not put it in
+  // the log.
+  {
+    auto admin = pg::Connection::Open(
+        process::LocalPostgresDsn(pg_port_, "postgres"), 5);
+    ASSERT_THAT(admin, IsOk());
+    ASSERT_THAT((*admin)->Exec("ALTER SYSTEM SET log_statement = 'all'"),
+                IsOk());
+    ASSERT_THAT((*admin)->Exec("SELECT pg_reload_conf()"), IsOk());
+    bool logging = false;
+    for (int i = 0; i < 200 && !logging; ++i) {
+      auto probe = pg::Connection::Open(
+          process::LocalPostgresDsn(pg_port_, "postgres"), 5);
+      ASSERT_THAT(probe, IsOk());
+      auto shown = (*probe)->Exec("SHOW log_statement");
+      ASSERT_THAT(shown, IsOk());
+      logging = shown->Get(0, 0) == "all";
+      if (!logging) absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_TRUE(logging);
+  }
 
   auto endpoints = deployer_->EnsureStores(config_);
   ASSERT_THAT(endpoints, IsOk()) << progress_;
@@ -221,6 +242,10 @@ TEST_F(DeployerStoresTest, StoresStartedBeforePasswordsGetThemAtTheNextApply) {
   EXPECT_THAT(PostgresLogin(""), Not(IsOk()));
   EXPECT_THAT(PostgresLogin(PostgresPassword()), IsOk());
   EXPECT_THAT(pg::Connection::Open(endpoints->postgres_dsn, 5), IsOk());
+  const std::string pg_log = ReadFile(pgo.log_file);
+  EXPECT_THAT(pg_log, HasSubstr("ALTER ROLE postgres"));
+  EXPECT_THAT(pg_log, HasSubstr("SCRAM-SHA-256$"));
+  EXPECT_THAT(pg_log, Not(HasSubstr(PostgresPassword())));
   EXPECT_THAT(RedisPing(""), StatusIs(absl::StatusCode::kFailedPrecondition,
                                       HasSubstr("NOAUTH")));
   EXPECT_THAT(RedisPing(RedisPassword()), IsOk());
@@ -252,37 +277,64 @@ TEST_F(DeployerStoresTest, CleanStopsAPostgresRestartedByHand) {
   ASSERT_NE(restarted->pid, record->postgres.pid);
   ASSERT_EQ(process::PostmasterPid(data), restarted->pid);
 
-  // Also something else working in the data directory, and a reader of a log
-  // (which clean must leave alone).
+  // A second PostgreSQL someone started by hand on another directory under
+  // data/: no record and no postmaster.pid that clean reads name it, yet it is
+  // the suite's server working on the deployment's data.
+  process::LocalPostgresOptions other;
+  other.data_dir = state_ + "/data/postgres-by-hand";
+  other.log_file = state_ + "/logs/postgres-by-hand.log";
+  other.durable = false;
+  auto stray_pg = process::StartLocalPostgres(other);
+  ASSERT_THAT(stray_pg, IsOk());
+
+  // An operator's process sitting in a data directory with a config file on
+  // its command line (an editor, a shell): not the suite's, so clean must
+  // leave it alone; so must it a reader of a log.
   process::SpawnOptions worker;
-  worker.argv = {
-      "/bin/sh", "-c",
-      absl::StrCat("cd '", state_, "/data/redis' && exec sleep 300")};
-  auto stray = process::Spawn(worker);
-  ASSERT_THAT(stray, IsOk());
+  worker.argv = {"/bin/bash", "-c",
+                 absl::StrCat("cd '", state_, "/data/redis' && exec -a '",
+                              state_, "/config/orca.yml' sleep 300")};
+  auto operator_process = process::Spawn(worker);
+  ASSERT_THAT(operator_process, IsOk());
   process::SpawnOptions reader;
   reader.argv = {"/usr/bin/tail", "-f", state_ + "/logs/postgres.log"};
   auto bystander = process::Spawn(reader);
   ASSERT_THAT(bystander, IsOk());
-  const std::string cwd_link = absl::StrCat("/proc/", *stray, "/cwd");
+  const std::string cwd_link =
+      absl::StrCat("/proc/", *operator_process, "/cwd");
+  const std::string cmdline_file =
+      absl::StrCat("/proc/", *operator_process, "/cmdline");
   for (int i = 0; i < 200; ++i) {
     std::error_code ec;
     if (std::filesystem::read_symlink(cwd_link, ec).string() ==
-        state_ + "/data/redis") {
+            state_ + "/data/redis" &&
+        absl::StrContains(ReadFile(cmdline_file), state_ + "/config/")) {
       break;
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
+  ASSERT_EQ(std::filesystem::read_symlink(cwd_link).string(),
+            state_ + "/data/redis");
+  ASSERT_THAT(ReadFile(cmdline_file), HasSubstr(state_ + "/config/orca.yml"));
+  ASSERT_TRUE(SomethingWorksUnder(state_ + "/data/postgres-by-hand"));
 
   ASSERT_THAT(deployer_->Clean(config_, /*delete_data=*/false), IsOk());
   EXPECT_THAT(progress_, HasSubstr(absl::StrCat("postgres: stopping pid ",
                                                 restarted->pid)));
   EXPECT_FALSE(process::IsAlive(restarted->pid));
   EXPECT_EQ(process::PostmasterPid(data), 0);
-  EXPECT_FALSE(process::IsAlive(*stray));
-  EXPECT_FALSE(SomethingWorksUnder(state_));
+  EXPECT_THAT(progress_,
+              HasSubstr(absl::StrCat("stopping pid ", stray_pg->pid, " (")));
+  EXPECT_FALSE(process::IsAlive(stray_pg->pid));
+  EXPECT_FALSE(SomethingWorksUnder(state_ + "/data/postgres-by-hand"));
+  EXPECT_TRUE(process::IsAlive(*operator_process));
+  EXPECT_THAT(
+      progress_,
+      Not(HasSubstr(absl::StrCat("stopping pid ", *operator_process, " ("))));
   EXPECT_TRUE(process::IsAlive(*bystander));
+  (void)process::Terminate(*operator_process, absl::Seconds(5));
   (void)process::Terminate(*bystander, absl::Seconds(5));
+  EXPECT_FALSE(SomethingWorksUnder(state_));
 }
 
 }  // namespace

@@ -1,10 +1,17 @@
 #include "services/halyard/render.h"
 
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/config/config_loader.h"
 #include "common/service/defaults.h"
 #include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/config.pb.h"
+#include "gennaker/common/v1/config.pb.h"
 #include "gennaker/echo/v1/config.pb.h"
 #include "gennaker/fiat/v1/config.pb.h"
 #include "gennaker/front50/v1/config.pb.h"
@@ -21,6 +28,69 @@ namespace {
 
 bool HasField(const google::protobuf::Message& m, absl::string_view name) {
   return m.GetDescriptor()->FindFieldByName(std::string(name)) != nullptr;
+}
+
+// The port of a libpq DSN, key/value ("host=h port=5433 ...") or URI
+// ("postgresql://u:p@h:5433/db"); 5432 when it names none; 0 when unreadable.
+int PostgresPort(absl::string_view dsn) {
+  int port = 0;
+  if (absl::StartsWith(dsn, "postgres://") ||
+      absl::StartsWith(dsn, "postgresql://")) {
+    absl::string_view rest = dsn.substr(dsn.find("://") + 3);
+    rest = rest.substr(0, rest.find_first_of("/?"));
+    if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
+      rest.remove_prefix(at + 1);
+    }
+    size_t colon = rest.rfind(':');
+    if (colon == absl::string_view::npos || rest.back() == ']') return 5432;
+    return absl::SimpleAtoi(rest.substr(colon + 1), &port) ? port : 0;
+  }
+  for (absl::string_view field : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&field, "port=")) {
+      return absl::SimpleAtoi(field, &port) ? port : 0;
+    }
+  }
+  return 5432;
+}
+
+// The port of a redis:// URL; 6379 when it names none; 0 when unreadable.
+int RedisPort(absl::string_view url) {
+  int port = 0;
+  if (!absl::ConsumePrefix(&url, "redis://") &&
+      !absl::ConsumePrefix(&url, "rediss://")) {
+    return 0;
+  }
+  url = url.substr(0, url.find_first_of("/?"));
+  if (size_t at = url.rfind('@'); at != absl::string_view::npos) {
+    url.remove_prefix(at + 1);
+  }
+  size_t colon = url.rfind(':');
+  if (colon == absl::string_view::npos || url.back() == ']') return 6379;
+  return absl::SimpleAtoi(url.substr(colon + 1), &port) ? port : 0;
+}
+
+// Every port the deployment itself listens on or connects to for its stores:
+// a service's outbound calls must never reach them, whatever they are set to.
+std::set<int> DeploymentPorts(const v1::Halconfig& effective,
+                              const StorageEndpoints& storage) {
+  std::set<int> ports;
+  auto add = [&ports](int port) {
+    if (port > 0 && port <= 65535) ports.insert(port);
+  };
+  for (absl::string_view name : kServiceNames) {
+    if (!Enabled(effective, name)) continue;
+    const v1::ServiceSettings& s = Settings(effective, name);
+    add(s.grpc_port());
+    add(s.admin_port());
+    if (name == "gate") add(s.http_port());
+  }
+  if (effective.storage().mode() != v1::STORAGE_MODE_EXTERNAL) {
+    add(effective.storage().postgres().port());
+    add(effective.storage().redis().port());
+  }
+  add(PostgresPort(storage.postgres_dsn));
+  add(RedisPort(storage.redis_url));
+  return ports;
 }
 
 }  // namespace
@@ -48,6 +118,7 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     const std::string& halconfig_path) {
   const v1::Halconfig effective = EffectiveHalconfig(config);
   std::map<std::string, std::string> out;
+  const std::set<int> own_ports = DeploymentPorts(effective, storage);
   for (absl::string_view name : kServiceNames) {
     if (!Enabled(effective, name)) continue;
     const v1::ServiceSettings& s = Settings(effective, name);
@@ -80,6 +151,19 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     if (const auto* f = m->GetDescriptor()->FindFieldByName("outbound");
         f != nullptr && s.has_outbound()) {
       m->GetReflection()->MutableMessage(m.get(), f)->CopyFrom(s.outbound());
+    }
+    if (const auto* f = m->GetDescriptor()->FindFieldByName("outbound");
+        f != nullptr &&
+        f->message_type() == common::v1::OutboundConfig::descriptor()) {
+      // The service knows only the suite's default ports: refuse the ones this
+      // deployment really uses too.
+      auto* outbound = static_cast<common::v1::OutboundConfig*>(
+          m->GetReflection()->MutableMessage(m.get(), f));
+      std::set<int> present(outbound->rejected_ports().begin(),
+                            outbound->rejected_ports().end());
+      for (int port : own_ports) {
+        if (present.insert(port).second) outbound->add_rejected_ports(port);
+      }
     }
     if (auto* cd = dynamic_cast<clouddriver::v1::ClouddriverConfig*>(m.get())) {
       const v1::HalLocalProvider& local = effective.providers().local();

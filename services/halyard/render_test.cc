@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/config/config_loader.h"
 #include "common/service/defaults.h"
 #include "common/service/service_main.h"
@@ -119,6 +121,63 @@ TEST(RenderTest, OutboundPolicyReachesTheServiceThatCallsOut) {
   ASSERT_EQ(orca.outbound().allowed_url_prefixes_size(), 1);
   EXPECT_EQ(orca.outbound().allowed_url_prefixes(0), "http://127.0.0.1:9090/");
   EXPECT_EQ(orca.outbound().timeout_ms(), 2000);
+}
+
+// Orca's outbound policy refuses the deployment's own ports, not only the
+// suite's defaults: every service's ports, gate's HTTP port and the stores'.
+TEST(RenderTest, OutboundPolicyRefusesTheDeploymentsOwnPorts) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_services()->mutable_front50()->set_grpc_port(19280);
+  c.mutable_services()->mutable_clouddriver()->set_admin_port(19281);
+  c.mutable_services()->mutable_gate()->set_http_port(19282);
+  c.mutable_services()->mutable_orca()->mutable_outbound()->add_rejected_ports(
+      19290);
+  c.mutable_services()->mutable_kayenta()->set_grpc_port(19283);
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  auto rendered = RenderServiceConfigs(
+      c,
+      {"host=127.0.0.1 port=19284 dbname=g user=u password=p",
+       "redis://:pw@127.0.0.1:19285"},
+      "p");
+  ASSERT_THAT(rendered, IsOk());
+  orca::v1::OrcaConfig orca;
+  ApplyServiceDefaults("orca", &orca);
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk())
+      << rendered->at("orca");
+  EXPECT_THAT(config::ValidateCommonBlocks(orca), IsOk());
+  const auto& ports = orca.outbound().rejected_ports();
+  using ::testing::Contains;
+  using ::testing::Not;
+  EXPECT_THAT(ports, Contains(19290));  // the operator's own entry is kept
+  EXPECT_THAT(ports, Contains(19280));
+  EXPECT_THAT(ports, Contains(19281));
+  EXPECT_THAT(ports, Contains(19282));
+  EXPECT_THAT(ports, Contains(19284));
+  EXPECT_THAT(ports, Contains(19285));
+  EXPECT_THAT(ports, Contains(orca.server().grpc_port()));
+  EXPECT_THAT(ports, Contains(c.storage().postgres().port()));
+  EXPECT_THAT(ports, Contains(c.storage().redis().port()));
+  EXPECT_THAT(ports, Not(Contains(19283)));  // kayenta is not deployed
+  // Each port once.
+  std::set<int> unique(ports.begin(), ports.end());
+  EXPECT_EQ(unique.size(), static_cast<size_t>(ports.size()));
+
+  // External stores: their ports, read from the DSN (URI form too) and URL.
+  c.mutable_storage()->set_mode(v1::STORAGE_MODE_EXTERNAL);
+  c.mutable_storage()->mutable_postgres()->set_dsn(
+      "postgresql://u:p@db.example:19286/g");
+  c.mutable_storage()->mutable_redis()->set_url("redis://cache.example:19287");
+  rendered = RenderServiceConfigs(
+      c, {"postgresql://u:p@db.example:19286/g", "redis://cache.example:19287"},
+      "p");
+  ASSERT_THAT(rendered, IsOk());
+  orca.Clear();
+  ApplyServiceDefaults("orca", &orca);
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
+  EXPECT_THAT(orca.outbound().rejected_ports(), Contains(19286));
+  EXPECT_THAT(orca.outbound().rejected_ports(), Contains(19287));
+  EXPECT_THAT(orca.outbound().rejected_ports(),
+              Not(Contains(c.storage().postgres().port())));
 }
 
 }  // namespace

@@ -62,7 +62,44 @@ absl::StatusOr<std::string> EnsureSecret(const std::string& path) {
   auto existing = ReadSecret(path);
   if (existing.ok() || !absl::IsNotFound(existing.status())) return existing;
   GENNAKER_ASSIGN_OR_RETURN(std::string fresh, RandomHex(kSecretBytes));
-  GENNAKER_RETURN_IF_ERROR(process::WritePrivateFile(path, fresh + "\n"));
+  // Written whole to a private temporary file, then linked into place: link()
+  // never replaces an existing file, so of two concurrent applies exactly one
+  // creates the secret and the other reads the winner's.
+  GENNAKER_ASSIGN_OR_RETURN(std::string suffix, RandomHex(8));
+  const std::string temp = absl::StrCat(path, ".tmp.", suffix);
+  int fd = open(temp.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", temp, ": ", strerror(errno)));
+  }
+  const std::string content = fresh + "\n";
+  size_t done = 0;
+  bool ok = true;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ok = ok && fsync(fd) == 0;
+  ok = close(fd) == 0 && ok;
+  if (!ok) {
+    unlink(temp.c_str());
+    return absl::InternalError(absl::StrCat("cannot write ", temp));
+  }
+  const int linked = link(temp.c_str(), path.c_str());
+  const int link_errno = errno;
+  unlink(temp.c_str());
+  if (linked != 0) {
+    // Someone else created it first: theirs is the deployment's secret.
+    if (link_errno == EEXIST) return ReadSecret(path);
+    return absl::InternalError(
+        absl::StrCat("cannot create ", path, ": ", strerror(link_errno)));
+  }
   return fresh;
 }
 

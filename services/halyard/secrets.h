@@ -25,7 +25,8 @@ std::string RedisPasswordPath(const std::string& state_dir);
 // The deployment's store passwords, generated and saved when missing. A file
 // that is not a regular file of ours, or holds anything but a password, is an
 // error (never silently replaced: the running stores use the old value). Loose
-// permissions are tightened.
+// permissions are tightened. A missing one is created without ever replacing
+// a file: of concurrent callers, all get the password the first one saved.
 absl::StatusOr<StoreSecrets> EnsureStoreSecrets(const std::string& state_dir);
 
 // `bytes` random bytes from /dev/urandom, as lowercase hex.

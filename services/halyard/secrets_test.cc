@@ -6,7 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
 #include "services/halyard/halconfig.h"
@@ -70,6 +73,38 @@ TEST_F(SecretsTest, DamagedOrLinkedFileIsAnErrorNotReplaced) {
   std::filesystem::create_symlink("/etc/hostname", RedisPasswordPath(dir_));
   EXPECT_THAT(EnsureStoreSecrets(dir_),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// Two applies at once: both end up with the one password on disk, never each
+// with its own.
+TEST_F(SecretsTest, ConcurrentCreatorsAgreeOnOnePassword) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string state = absl::StrCat(dir_, "/round", round);
+    constexpr int kThreads = 8;
+    std::vector<absl::StatusOr<StoreSecrets>> results(
+        kThreads, absl::UnknownError("not run"));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back(
+          [&results, &state, i] { results[i] = EnsureStoreSecrets(state); });
+    }
+    for (std::thread& t : threads) t.join();
+    auto on_disk = EnsureStoreSecrets(state);
+    ASSERT_THAT(on_disk, IsOk());
+    for (const auto& r : results) {
+      ASSERT_THAT(r, IsOk());
+      EXPECT_EQ(r->postgres_password, on_disk->postgres_password);
+      EXPECT_EQ(r->redis_password, on_disk->redis_password);
+    }
+    // No temporary files left behind.
+    int files = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(state + "/secrets")) {
+      (void)e;
+      ++files;
+    }
+    EXPECT_EQ(files, 2);
+  }
 }
 
 TEST(RedactedHalconfigTest, HidesExternalStorePasswords) {
