@@ -22,8 +22,6 @@ namespace gennaker::clouddriver {
 
 namespace {
 
-int Or(int value, int fallback) { return value > 0 ? value : fallback; }
-
 class ClouddriverInstance : public ServiceInstance {
  public:
   ~ClouddriverInstance() override { Stop(); }
@@ -47,6 +45,13 @@ class ClouddriverInstance : public ServiceInstance {
 };
 
 }  // namespace
+
+void ApplyClouddriverDefaults(v1::ClouddriverConfig* config) {
+  config->set_state_dir("clouddriver-state");
+  config->set_cache_interval_seconds(10);
+  config->set_operation_threads(4);
+  config->set_task_owner_ttl_seconds(15);
+}
 
 absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
   std::set<std::string> names, dirs;
@@ -85,8 +90,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     const v1::ClouddriverConfig& config, Metrics*) {
   auto in = std::make_unique<ClouddriverInstance>();
   GENNAKER_ASSIGN_OR_RETURN(in->redis_, ConnectRedis(config.redis()));
-  const std::string base =
-      config.state_dir().empty() ? "clouddriver-state" : config.state_dir();
+  const std::string base = config.state_dir();
   std::vector<AccountInfo> accounts;
   std::vector<Provider*> providers;
   for (const v1::LocalAccount& a : config.local_accounts()) {
@@ -110,7 +114,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   in->tasks_ = std::make_unique<RedisTaskStore>(in->redis_.get());
   in->agent_ = std::make_unique<CachingAgent>(
       in->cache_.get(), providers,
-      int64_t{Or(config.cache_interval_seconds(), 10)} * 1000);
+      int64_t{config.cache_interval_seconds()} * 1000);
   // Reads are right from the first request.
   for (Provider* p : providers) {
     GENNAKER_RETURN_IF_ERROR(in->agent_->RefreshNow(p->account()));
@@ -119,8 +123,8 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   Operations::Options o;
-  o.threads = Or(config.operation_threads(), 4);
-  o.owner_ttl_ms = int64_t{Or(config.task_owner_ttl_seconds(), 15)} * 1000;
+  o.threads = config.operation_threads();
+  o.owner_ttl_ms = int64_t{config.task_owner_ttl_seconds()} * 1000;
   o.owner = absl::StrCat(host, ":", getpid(), ":", NewUlid());
   in->operations_ = std::make_unique<Operations>(in->tasks_.get(), providers,
                                                  in->agent_.get(), o);

@@ -17,6 +17,10 @@ namespace gennaker::clouddriver {
 inline constexpr char kUnimplementedArea[] =
     "issue 'clouddriver with a real local-host cloud provider'";
 
+// clouddriver's own defaults (state dir, cache interval, operation threads,
+// task owner lease), applied after the shared blocks' by ServiceMain.
+void ApplyClouddriverDefaults(v1::ClouddriverConfig* config);
+
 // Checks what the shared validation cannot know about clouddriver: account
 // names (unique, [A-Za-z0-9_-]+), non-negative intervals.
 absl::Status ValidateConfig(const v1::ClouddriverConfig& config);
