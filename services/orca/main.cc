@@ -4,5 +4,6 @@
 int main(int argc, char** argv) {
   return gennaker::ServiceMain<gennaker::orca::v1::OrcaConfig>(
       argc, argv, "orca", gennaker::orca::kUnimplementedArea,
-      gennaker::orca::ValidateConfig, gennaker::orca::BuildOrca);
+      gennaker::orca::ValidateConfig, gennaker::orca::BuildOrca,
+      gennaker::orca::ApplyOrcaDefaults);
 }

@@ -62,24 +62,17 @@ class OrcaInstance : public ServiceInstance {
 
 }  // namespace
 
+void ApplyOrcaDefaults(v1::OrcaConfig* config) {
+  v1::EngineConfig* e = config->mutable_engine();
+  e->set_worker_threads(4);
+  e->set_lease_seconds(60);
+  e->set_safety_poll_ms(2000);
+  e->set_max_handler_attempts(8);
+  e->set_webhook_max_attempts(10);
+  // retention_days and keep_per_pipeline stay 0: keep every execution.
+}
+
 absl::Status ValidateConfig(const v1::OrcaConfig& config) {
-  const v1::EngineConfig& e = config.engine();
-  for (auto [name, value] :
-       {std::pair{"engine.workerThreads", e.worker_threads()},
-        {"engine.leaseSeconds", e.lease_seconds()},
-        {"engine.safetyPollMs", e.safety_poll_ms()},
-        {"engine.retentionDays", e.retention_days()},
-        {"engine.keepPerPipeline", e.keep_per_pipeline()},
-        {"engine.maxHandlerAttempts", e.max_handler_attempts()},
-        {"engine.webhookMaxAttempts", e.webhook_max_attempts()}}) {
-    if (value < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": must not be negative"));
-    }
-  }
-  if (e.worker_threads() > 64) {
-    return absl::InvalidArgumentError("engine.workerThreads: at most 64");
-  }
   if (config.services().front50().address().empty()) {
     return absl::InvalidArgumentError(
         "services.front50.address: orca needs front50 to start pipelines");
@@ -96,25 +89,10 @@ absl::Status ValidateConfig(const v1::OrcaConfig& config) {
   return absl::OkStatus();
 }
 
-v1::EngineConfig EngineWithDefaults(const v1::EngineConfig& engine) {
-  v1::EngineConfig e = engine;
-  auto fill = [](int32_t value, int32_t fallback) {
-    return value > 0 ? value : fallback;
-  };
-  e.set_worker_threads(fill(e.worker_threads(), 4));
-  e.set_lease_seconds(fill(e.lease_seconds(), 60));
-  e.set_safety_poll_ms(fill(e.safety_poll_ms(), 2000));
-  e.set_max_handler_attempts(fill(e.max_handler_attempts(), 8));
-  e.set_webhook_max_attempts(fill(e.webhook_max_attempts(), 10));
-  e.set_retention_days(std::max(0, e.retention_days()));
-  e.set_keep_per_pipeline(std::max(0, e.keep_per_pipeline()));
-  return e;
-}
-
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
     const v1::OrcaConfig& config, Metrics* metrics) {
   auto in = std::make_unique<OrcaInstance>();
-  const v1::EngineConfig e = EngineWithDefaults(config.engine());
+  const v1::EngineConfig& e = config.engine();
   const int threads = e.worker_threads();
   common::v1::PostgresConfig pg = config.postgres();
   // Two connections per worker (a claim, and the durable count of handling
@@ -122,8 +100,9 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   pg.set_pool_size(std::max(pg.pool_size(), 2 * threads + 4));
   GENNAKER_ASSIGN_OR_RETURN(in->pool_,
                             ConnectPostgres(pg, "orca", Migrations()));
-  in->front50_ =
-      NewFront50Grpc(MakeChannel(config.services().front50().address()));
+  in->front50_ = NewFront50Grpc(
+      MakeChannel(config.services().front50().address(),
+                  config.services().front50().max_message_bytes()));
   // Expression fetches run on the workers: each ends well within a lease,
   // and at most half the workers wait on URLs at once.
   const int lease_ms = e.lease_seconds() * 1000;
@@ -141,7 +120,8 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   // Optional: without clouddriver its stages fail with a message saying so.
   if (!config.services().clouddriver().address().empty()) {
     in->clouddriver_ = NewCloudDriverGrpc(
-        MakeChannel(config.services().clouddriver().address()));
+        MakeChannel(config.services().clouddriver().address(),
+                    config.services().clouddriver().max_message_bytes()));
     deps.clouddriver = in->clouddriver_.get();
   }
   deps.webhook_max_attempts = e.webhook_max_attempts();

@@ -15,17 +15,21 @@ namespace gennaker::orca {
 // Text naming where unimplemented RPCs of this service will be built.
 inline constexpr char kUnimplementedArea[] = "orca: not built yet";
 
-// Checks what the shared validation cannot know about orca.
+// orca's own config defaults (engine: worker_threads 4, lease_seconds 60,
+// safety_poll_ms 2000, max_handler_attempts 8, webhook_max_attempts 10;
+// retention_days and keep_per_pipeline stay 0, "keep everything"). Set before
+// the config file is read: ServiceMain applies it after the shared blocks'
+// defaults and then checks the ranges declared in the config proto. Code that
+// builds an OrcaConfig by hand calls it first.
+void ApplyOrcaDefaults(v1::OrcaConfig* config);
+
+// Checks what the shared validation and the declared field rules cannot know
+// about orca.
 absl::Status ValidateConfig(const v1::OrcaConfig& config);
 
-// The engine settings orca runs with: every field left at zero (or below)
-// gets its default (worker_threads 4, lease_seconds 60, safety_poll_ms 2000,
-// max_handler_attempts 8, webhook_max_attempts 10); retention_days and
-// keep_per_pipeline keep 0 ("keep everything"). Applied once, by BuildOrca.
-v1::EngineConfig EngineWithDefaults(const v1::EngineConfig& engine);
-
-// Connects to postgres and builds the service. Fails when the store is
-// unreachable.
+// Connects to postgres and builds the service from a config whose defaults
+// are in (ApplyOrcaDefaults) and that passed validation. Fails when the store
+// is unreachable.
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
     const v1::OrcaConfig& config, Metrics* metrics);
 

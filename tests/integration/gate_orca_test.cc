@@ -39,6 +39,7 @@ class GateOrcaTest : public testing::GateRestTest {
     const std::string dsn = front50_->dsn();
 
     orca::v1::OrcaConfig config;
+    orca::ApplyOrcaDefaults(&config);
     config.mutable_postgres()->set_dsn(dsn);
     config.mutable_postgres()->set_pool_size(4);
     config.mutable_postgres()->set_connect_timeout_seconds(5);

@@ -139,8 +139,8 @@ class CreateServerGroupStage : public StageDefinition {
   bool clone_;
 };
 
-// The source of a deploy among the cluster's groups (newest first), as
-// Spinnaker's SourceResolver picks it: with useSourceCapacity the largest
+// The source of a deploy among the cluster's groups (newest first), picked as
+// Spinnaker's orca picks it: with useSourceCapacity the largest
 // (instance count; ties: enabled, then newest), else the newest enabled one,
 // else the newest disabled one. Null when the cluster has none.
 Json PickSource(const std::vector<Json>& groups, bool largest) {
