@@ -49,6 +49,10 @@ struct JsonLimits {
   size_t max_bytes = kMaxJsonBytes;
 };
 
+// For JSON a service stored itself (rows, cache entries, state files): deep
+// enough that nothing it accepted once becomes unreadable, no size cap.
+inline constexpr JsonLimits kStoredJsonLimits{1000, SIZE_MAX};
+
 // `text` parsed. INVALID_ARGUMENT ("<what> is not valid JSON: ...", "<what>
 // nests deeper than 100 levels", "<what> is larger than N bytes").
 absl::StatusOr<Json> ParseJson(absl::string_view text,

@@ -18,8 +18,13 @@ namespace {
 
 using spinnaker::Json;
 
+// What this service stored itself is read with generous limits, so nothing
+// it once accepted becomes unreadable.
+
 Json Body(const StoredObject& o) {
-  Json j = Json::parse(o.body, nullptr, false);
+  Json j = spinnaker::ParseJson(o.body, "stored object",
+                                spinnaker::kStoredJsonLimits)
+               .value_or(Json());
   return j.is_object() ? j : Json::object();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdint>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -19,6 +20,9 @@ namespace gennaker::front50 {
 namespace {
 
 using spinnaker::Json;
+
+// What this service stored itself is read with generous limits, so nothing
+// it once accepted becomes unreadable.
 
 // A body that must be a JSON object. Unlike spinnaker::ParseJsonObject, empty
 // text is refused as not JSON: an empty update must not replace an
@@ -364,7 +368,9 @@ Front50Core::ListPipelines(Kind kind, const std::string& application) {
   std::vector<Entry> entries;
   entries.reserve(objects.size());
   for (StoredObject& o : objects) {
-    Json body = Json::parse(o.body, nullptr, false);
+    Json body = spinnaker::ParseJson(o.body, "stored pipeline",
+                                     spinnaker::kStoredJsonLimits)
+                    .value_or(Json());
     int index = INT_MAX;
     if (body.is_object()) {
       auto it = body.find("index");
@@ -472,7 +478,9 @@ absl::StatusOr<std::vector<StoredObject>> Front50Core::PipelinesTriggeredBy(
                             store_->List(Kind::kPipeline, ""));
   std::vector<StoredObject> out;
   for (StoredObject& o : all) {
-    Json j = Json::parse(o.body, nullptr, false);
+    Json j = spinnaker::ParseJson(o.body, "stored pipeline",
+                                  spinnaker::kStoredJsonLimits)
+                 .value_or(Json());
     if (!j.is_object() || spinnaker::Bool(j, "disabled")) continue;
     auto triggers = j.find("triggers");
     if (triggers == j.end() || !triggers->is_array()) continue;

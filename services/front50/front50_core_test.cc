@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "nlohmann/json.hpp"
 #include "services/front50/store/in_memory_object_store.h"
@@ -222,6 +223,28 @@ TEST_F(Front50CoreTest, ListSortsByIndexThenNameRewritesIndexAndSeesWrites) {
   EXPECT_NE((*after)->etag, (*list)->etag);
   auto again = core_->ListPipelines(Kind::kPipeline, "myapp");
   EXPECT_EQ((*again)->etag, (*after)->etag);
+}
+
+TEST_F(Front50CoreTest, DeeplyNestedStoredPipelinesStayReadable) {
+  // Stored before any nesting limit: deeper than what requests may carry,
+  // still listed with its index rewritten like the rest.
+  std::string deep;
+  for (int i = 0; i < 150; ++i) deep += "[";
+  for (int i = 0; i < 150; ++i) deep += "]";
+  StoredObject o;
+  o.kind = Kind::kPipeline;
+  o.id = "deep";
+  o.name = "deep";
+  o.application = "myapp";
+  o.body = absl::StrCat(
+      R"({"application":"myapp","name":"deep","index":7,"config":)", deep, "}");
+  ASSERT_THAT(store_.Put(o, PutOptions{}), IsOk());
+  auto list = core_->ListPipelines(Kind::kPipeline, "myapp");
+  ASSERT_THAT(list, IsOk());
+  ASSERT_EQ((*list)->objects.size(), 1u);
+  Json b = Json::parse((*list)->objects[0].body);
+  EXPECT_EQ(b["index"], 0);
+  EXPECT_EQ(b["name"], "deep");
 }
 
 TEST_F(Front50CoreTest, MovingAPipelineUpdatesBothApplicationsLists) {

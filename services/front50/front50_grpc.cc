@@ -105,7 +105,9 @@ bool NameMatches(absl::string_view name, absl::string_view filter) {
 // loads only pipelines with enabled triggers of the types it handles).
 bool HasTrigger(const StoredObject& o,
                 const v1::ListAllPipelinesRequest& request) {
-  Json j = Json::parse(o.body, nullptr, false);
+  const Json j = spinnaker::ParseJson(o.body, "stored pipeline",
+                                      spinnaker::kStoredJsonLimits)
+                     .value_or(Json());
   auto triggers = j.is_object() ? j.find("triggers") : j.end();
   if (!j.is_object() || triggers == j.end() || !triggers->is_array())
     return false;
@@ -206,7 +208,10 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       for (const auto& o : apps) {
         // Spinnaker's attribute search: every given attribute contains the
         // value, ignoring case.
-        Json attributes = Json::parse(o.body, nullptr, false);
+        const Json attributes =
+            spinnaker::ParseJson(o.body, "stored application",
+                                 spinnaker::kStoredJsonLimits)
+                .value_or(Json());
         bool match = true;
         for (const auto& [key, want] : request->attribute_filters()) {
           std::string have = spinnaker::String(attributes, key);

@@ -314,8 +314,12 @@ absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir) {
   DeploymentRecord record;
   std::ifstream in(RecordPath(state_dir));
   if (!in) return record;  // nothing deployed yet
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  std::stringstream text;
+  text << in.rdbuf();
+  const json j(spinnaker::ParseJson(text.str(), "deployment record",
+                                    spinnaker::kStoredJsonLimits)
+                   .value_or(spinnaker::Json()));
+  if (!j.is_object()) {
     return absl::DataLossError(
         absl::StrCat(RecordPath(state_dir), " is not valid JSON"));
   }

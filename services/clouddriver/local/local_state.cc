@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -39,14 +40,18 @@ void ReapLeftovers(const std::string& state_dir) {
   }
 }
 
+// What this service stored itself is read with generous limits, so nothing
+// it once accepted becomes unreadable.
+
 // The state file's content; {} when there is none (a new account).
 absl::StatusOr<Json> ReadState(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Json::object();
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
-  Json state = Json::parse(text, nullptr, false);
-  if (state.is_discarded() || !state.is_object()) {
+  absl::StatusOr<Json> state =
+      spinnaker::ParseJson(text, "local state", spinnaker::kStoredJsonLimits);
+  if (!state.ok() || !state->is_object()) {
     return absl::DataLossError(absl::StrCat(
         path,
         " is not valid JSON; nothing was stopped. Move it away to "

@@ -1,11 +1,13 @@
 #include "services/clouddriver/store/redis_cache.h"
 
+#include <cstdint>
 #include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
 #include "common/redis/redis.h"
+#include "common/spinnaker/json.h"
 #include "common/spinnaker/names.h"
 #include "common/status/status_macros.h"
 
@@ -36,9 +38,13 @@ constexpr char kReplaceHash[] =
 
 std::string VersionKey(const std::string& hash) { return hash + ":v"; }
 
+// What this service stored itself is read with generous limits, so nothing
+// it once accepted becomes unreadable.
+
 absl::StatusOr<Json> ParseItem(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) return absl::DataLossError("corrupt cache entry");
+  absl::StatusOr<Json> j =
+      spinnaker::ParseJson(text, "cache entry", spinnaker::kStoredJsonLimits);
+  if (!j.ok()) return absl::DataLossError("corrupt cache entry");
   return j;
 }
 

@@ -9,6 +9,9 @@ namespace gennaker::clouddriver {
 
 namespace {
 
+// What this service stored itself is read with generous limits, so nothing
+// it once accepted becomes unreadable.
+
 constexpr char kRunning[] = "gennaker:cd:tasks:running";
 constexpr char kKeep[] = "604800";  // seconds: 7 days
 
@@ -81,11 +84,12 @@ absl::StatusOr<std::optional<Json>> RedisTaskStore::Get(const std::string& id) {
   GENNAKER_ASSIGN_OR_RETURN(redis::Reply r,
                             redis_->Command({"GET", TaskKey(id)}));
   if (r.type != redis::Reply::Type::kString) return std::nullopt;
-  Json task = Json::parse(r.str, nullptr, false);
-  if (task.is_discarded()) {
+  absl::StatusOr<Json> task =
+      spinnaker::ParseJson(r.str, "stored task", spinnaker::kStoredJsonLimits);
+  if (!task.ok()) {
     return absl::DataLossError(absl::StrCat("task ", id, " is corrupt"));
   }
-  return task;
+  return *std::move(task);
 }
 
 absl::StatusOr<std::vector<std::string>> RedisTaskStore::Running() {
