@@ -135,8 +135,9 @@ absl::StatusOr<bool> Engine::ProcessOne() {
                      first.kind, " of this execution; dead-lettered");
     SPDLOG_ERROR("event=dead_letter kind={} execution={} crashes={}",
                  first.kind, first.execution_id, work->crashes());
-    work.reset();
-    GiveUp(first, error);
+    // Under this claim: released first, another worker could claim the
+    // message again before it is dropped (and count one more crash).
+    GiveUp(first, error, std::move(work));
     return true;
   }
   Json& exec = work->execution();
@@ -219,13 +220,28 @@ void Engine::HandleFailure(const Message& m, const absl::Status& error) {
   GiveUp(m, std::string(error.message()));
 }
 
-void Engine::GiveUp(const Message& m, const std::string& error) {
-  (void)store_->DeadLetter(m, error);
+void Engine::GiveUp(const Message& m, const std::string& error,
+                    std::unique_ptr<Work> claim) {
+  absl::StatusOr<std::unique_ptr<Work>> w = std::move(claim);
+  if (*w != nullptr) {
+    absl::Status recorded = (*w)->DeadLetterClaimed(error);
+    if (!recorded.ok()) {
+      // Still queued: the next claim counts one more and tries again.
+      SPDLOG_ERROR("event=dead_letter_failed execution={} error={}",
+                   m.execution_id, recorded);
+      return;
+    }
+  } else {
+    (void)store_->DeadLetter(m, error);
+    w = store_->Lock(m.execution_id);
+    if (!w.ok()) return;
+  }
   // The execution must not stay RUNNING forever: fail it.
-  absl::StatusOr<std::unique_ptr<Work>> w = store_->Lock(m.execution_id);
-  if (!w.ok()) return;
   Json& exec = (*w)->execution();
-  if (IsComplete(StatusOf(exec))) return;
+  if (IsComplete(StatusOf(exec))) {
+    (void)(*w)->Commit({});
+    return;
+  }
   Context c{exec, w->get(), clock_->NowMs(), {}, {}};
   c.effects.work = w->get();
   try {

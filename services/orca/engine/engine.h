@@ -139,8 +139,10 @@ class Engine {
                           const std::string& st) const;
   void CancelRunning(Context& c);
   void HandleFailure(const Message& m, const absl::Status& error);
-  // Dead-letters `m` and ends its execution TERMINAL with `error`.
-  void GiveUp(const Message& m, const std::string& error);
+  // Dead-letters `m` and ends its execution TERMINAL with `error`; with
+  // `claim` (the claim of `m`), both in that claim's transaction.
+  void GiveUp(const Message& m, const std::string& error,
+              std::unique_ptr<Work> claim = nullptr);
 
   Store* store_;
   const Registry* registry_;

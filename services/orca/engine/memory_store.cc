@@ -107,13 +107,22 @@ class MemoryStore::MemoryWork : public Work {
     store_->executions_[id] = execution_;
     if (!claimed_.empty()) {
       auto it = store_->queue_.find(claimed_);
-      if (it != store_->queue_.end() && it->second.deliver_at <= claim_time_) {
+      if (it != store_->queue_.end() &&
+          (dead_lettered_ || it->second.deliver_at <= claim_time_)) {
         store_->queue_.erase(it);
       }
+      if (dead_lettered_) ++store_->dead_;
     }
     store_->PushLocked(messages, now);
     store_->locked_.erase(id);
     done_ = true;
+    return absl::OkStatus();
+  }
+  absl::Status DeadLetterClaimed(const std::string&) override {
+    if (claimed_.empty()) {
+      return absl::FailedPreconditionError("no claimed message");
+    }
+    dead_lettered_ = true;
     return absl::OkStatus();
   }
   int64_t claim_time_ = 0;
@@ -131,6 +140,7 @@ class MemoryStore::MemoryWork : public Work {
   std::string claimed_;
   std::vector<Create> pending_creates_;
   bool done_ = false;
+  bool dead_lettered_ = false;
 };
 
 void MemoryStore::PushLocked(const std::vector<Outgoing>& messages,

@@ -205,6 +205,19 @@ class PgStore::PgWork : public Work {
     done_ = true;
     return r.status();
   }
+  absl::Status DeadLetterClaimed(const std::string& error) override {
+    if (claimed_row_ <= 0) {
+      return absl::FailedPreconditionError("no claimed message");
+    }
+    return lease_
+        ->Exec(
+            "INSERT INTO orca.dead_letters (execution_id, body, error, at) "
+            "SELECT execution_id, body, $2, $3::bigint FROM orca.queue WHERE "
+            "id = $1::bigint",
+            {std::to_string(claimed_row_), error,
+             std::to_string(clock_->NowMs())})
+        .status();
+  }
 
  private:
   pg::Pool::Lease lease_;

@@ -112,6 +112,41 @@ TEST_F(PgStoreTest, AMessageThatKeepsKillingItsHandlerIsDeadLettered) {
   EXPECT_EQ(dead->GetInt(0, 0), 1);
 }
 
+// CI once saw "crashed 4 times" with three deaths: the message was dropped
+// after its claim was released, and another worker claimed (and counted) it
+// in between. It is now dead-lettered under the claim that gives up on it.
+TEST_F(PgStoreTest, DeadLetteringUnderTheClaimLeavesNothingToClaim) {
+  Json a = Execution("a");
+  ASSERT_TRUE(store_->Create(a, "", {StartMessage(a)}).ok());
+  auto w = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(w.ok() && *w != nullptr);
+  ASSERT_TRUE((*w)->DeadLetterClaimed("given up").ok());
+  // Until the commit, the execution is held: nobody else claims its message.
+  auto meanwhile = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(meanwhile.ok());
+  EXPECT_EQ(*meanwhile, nullptr);
+  ASSERT_TRUE((*w)->Commit({}).ok());
+  auto after = store_->Claim(clock_.NowMs());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, nullptr);
+  EXPECT_EQ(*store_->QueueDepth(), 0);
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  auto dead = (*c)->Exec(
+      "SELECT error, body FROM orca.dead_letters WHERE execution_id = $1",
+      {String(a, "id")});
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->rows(), 1);
+  EXPECT_EQ(std::string(dead->Get(0, 0)), "given up");
+  EXPECT_NE(std::string(dead->Get(0, 1)).find("startExecution"),
+            std::string::npos);
+  // A claim that was not for a queued message (an API lock) refuses.
+  auto locked = store_->Lock(String(a, "id"));
+  ASSERT_TRUE(locked.ok());
+  EXPECT_EQ((*locked)->DeadLetterClaimed("x").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(PgStoreTest, AClaimedExecutionIsNotClaimedTwice) {
   Json a = Execution(), b = Execution();
   ASSERT_TRUE(store_->Create(a, "", {StartMessage(a)}).ok());

@@ -71,6 +71,10 @@ class Work {
   // Saves the execution, acknowledges the claimed message and pushes
   // `messages`, atomically. The Work is finished afterwards.
   virtual absl::Status Commit(const std::vector<Outgoing>& messages) = 0;
+  // Keeps a record of the claimed message as dead-lettered, in this
+  // transaction: Commit then drops it from the queue with the rest. Done
+  // under the claim so that no other worker claims the message in between.
+  virtual absl::Status DeadLetterClaimed(const std::string& error) = 0;
 };
 
 class Store {

@@ -56,6 +56,9 @@ class CrashingStore : public MemoryStore {
     absl::StatusOr<Json> Read(const std::string& id) override {
       return inner_->Read(id);
     }
+    absl::Status DeadLetterClaimed(const std::string& error) override {
+      return inner_->DeadLetterClaimed(error);
+    }
     absl::Status Commit(const std::vector<Outgoing>& messages) override {
       const Message& m = inner_->message();
       if (m.kind == kind::kRunTask && store_->crashes == 0 &&
