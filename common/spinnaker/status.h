@@ -39,6 +39,13 @@ inline constexpr char kFailed[] = "FAILED";
 inline constexpr char kFailedRetryable[] = "FAILED_RETRYABLE";
 }  // namespace task_state
 
+// A synthetic stage's "syntheticStageOwner": it runs before its parent's
+// tasks, or after them.
+namespace synthetic_owner {
+inline constexpr char kBefore[] = "STAGE_BEFORE";
+inline constexpr char kAfter[] = "STAGE_AFTER";
+}  // namespace synthetic_owner
+
 }  // namespace gennaker::spinnaker
 
 #endif  // GENNAKER_COMMON_SPINNAKER_STATUS_H_

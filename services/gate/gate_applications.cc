@@ -20,9 +20,6 @@
 namespace gennaker::gate {
 namespace {
 
-using http::Request;
-using http::Response;
-using spinnaker::Json;
 namespace cd = clouddriver::v1;
 namespace f50 = front50::v1;
 

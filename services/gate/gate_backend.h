@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "common/grpc/channel.h"
 #include "common/http/http.h"
+#include "common/spinnaker/json.h"
 #include "common/status/grpc_status.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
@@ -27,6 +28,11 @@
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 
 namespace gennaker::gate {
+
+// The words every route file speaks.
+using http::Request;
+using http::Response;
+using spinnaker::Json;
 
 template <typename Stub>
 struct Backend {

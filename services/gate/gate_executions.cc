@@ -20,9 +20,6 @@
 namespace gennaker::gate {
 namespace {
 
-using http::Request;
-using http::Response;
-using spinnaker::Json;
 namespace ov1 = orca::v1;
 
 std::string CurrentUser() {

@@ -22,9 +22,6 @@
 namespace gennaker::gate {
 namespace {
 
-using http::Request;
-using http::Response;
-using spinnaker::Json;
 namespace cd = clouddriver::v1;
 
 // Characters (UTF-8 code points) in `s`.

@@ -22,9 +22,6 @@
 namespace gennaker::gate {
 namespace {
 
-using http::Request;
-using http::Response;
-using spinnaker::Json;
 namespace f50 = front50::v1;
 
 // State of the front50 routes here: front50 (shared with every route group),

@@ -97,8 +97,6 @@ int64_t PausedMs(const Json& execution) {
 using engine_internal::Ancestors;
 using engine_internal::Ctx;
 using engine_internal::FindTask;
-using engine_internal::kAfter;
-using engine_internal::kBefore;
 using engine_internal::kMinBackoffMs;
 using engine_internal::MergeInto;
 using engine_internal::OnFailurePlan;
@@ -107,6 +105,8 @@ using engine_internal::Private;
 using engine_internal::SetStatus;
 using engine_internal::StageForExpressions;
 using engine_internal::StatusOf;
+using spinnaker::synthetic_owner::kAfter;
+using spinnaker::synthetic_owner::kBefore;
 
 Engine::Engine(Store* store, const Registry* registry, const Clock* clock,
                ExpressionServices* services, EngineOptions options)

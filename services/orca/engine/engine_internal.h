@@ -13,8 +13,6 @@
 namespace gennaker::orca {
 namespace engine_internal {
 
-inline constexpr char kBefore[] = "STAGE_BEFORE";
-inline constexpr char kAfter[] = "STAGE_AFTER";
 // A RUNNING task never re-runs sooner than this.
 inline constexpr int64_t kMinBackoffMs = 10;
 

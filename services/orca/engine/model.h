@@ -53,18 +53,27 @@ struct Outgoing {
   int64_t delay_ms = 0;
 };
 
-// Message kinds.
+// Message kinds: the steps of an execution, each handled under the lock of
+// its execution (see Engine).
 namespace kind {
+// Starts the initial stages, or leaves the execution waiting
+// (limitConcurrent).
 inline constexpr char kStartExecution[] = "startExecution";
+// Starts a stage's before-stages, else its first task.
 inline constexpr char kStartStage[] = "startStage";
 inline constexpr char kStartTask[] = "startTask";
+// Runs a task once; a RUNNING result pushes it again after its backoff.
 inline constexpr char kRunTask[] = "runTask";
 inline constexpr char kCompleteTask[] = "completeTask";
+// Runs after-stages or on-failure stages, then starts downstream stages.
 inline constexpr char kCompleteStage[] = "completeStage";
+// A synthetic stage ended: its parent goes on.
 inline constexpr char kContinueParentStage[] = "continueParentStage";
 inline constexpr char kCompleteExecution[] = "completeExecution";
 inline constexpr char kCancelExecution[] = "cancelExecution";
+// Re-runs the RUNNING tasks now (a child pipeline of theirs ended).
 inline constexpr char kRescheduleExecution[] = "rescheduleExecution";
+// An execution of a limitConcurrent pipeline ended: starts the next ones.
 inline constexpr char kStartWaitingExecutions[] = "startWaitingExecutions";
 }  // namespace kind
 

@@ -152,30 +152,36 @@ class PgStore::PgWork : public Work {
     return InsertExecution(*lease_, execution, correlation_id, messages,
                            clock_->NowMs());
   }
-  // Serializes start decisions of one pipeline config until the commit.
-  absl::Status LockConfig(const std::string& config_id) {
-    return lease_
-        ->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {config_id})
-        .status();
+  // Runs `sql` (with $1 the config id) once start decisions of that
+  // pipeline config are serialized, until the commit.
+  absl::StatusOr<pg::Result> QueryLockedConfig(
+      const std::string& config_id, absl::string_view sql,
+      const std::vector<pg::Param>& more = {}) {
+    GENNAKER_RETURN_IF_ERROR(
+        lease_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {config_id})
+            .status());
+    std::vector<pg::Param> params = {config_id};
+    params.insert(params.end(), more.begin(), more.end());
+    return lease_->Exec(sql, params);
   }
   absl::StatusOr<int> LockConfigCountRunning(
       const std::string& config_id) override {
-    GENNAKER_RETURN_IF_ERROR(LockConfig(config_id));
     GENNAKER_ASSIGN_OR_RETURN(
         pg::Result r,
-        lease_->Exec("SELECT count(*) FROM orca.executions WHERE config_id = "
-                     "$1 AND status IN ('RUNNING', 'PAUSED') AND id <> $2",
-                     {config_id, String(execution_, "id")}));
+        QueryLockedConfig(config_id,
+                          "SELECT count(*) FROM orca.executions WHERE "
+                          "config_id = $1 AND status IN ('RUNNING', 'PAUSED') "
+                          "AND id <> $2",
+                          {String(execution_, "id")}));
     return static_cast<int>(r.GetInt(0, 0));
   }
   absl::StatusOr<std::vector<std::string>> Waiting(
       const std::string& config_id) override {
-    GENNAKER_RETURN_IF_ERROR(LockConfig(config_id));
     GENNAKER_ASSIGN_OR_RETURN(
         pg::Result r,
-        lease_->Exec("SELECT id FROM orca.executions WHERE config_id = $1 AND "
-                     "waiting ORDER BY build_time, id",
-                     {config_id}));
+        QueryLockedConfig(config_id,
+                          "SELECT id FROM orca.executions WHERE config_id = $1 "
+                          "AND waiting ORDER BY build_time, id"));
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
     return out;

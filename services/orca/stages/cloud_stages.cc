@@ -170,7 +170,8 @@ class DetermineSourceTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  // The location is read once a nested "cluster" is flattened.
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location) override {
     Json ctx = in.context;
     TaskResult r;
     if (ctx.contains("cluster") && ctx["cluster"].is_object()) {
@@ -333,9 +334,8 @@ class WaitForUpInstancesTask : public WaitingCloudTask {
   using WaitingCloudTask::WaitingCloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     auto [name, region] = FirstDeployed(ctx);
     if (name.empty()) {
       name = String(ctx, "serverGroupName");

@@ -120,7 +120,7 @@ int64_t TaskStartMs(const TaskInput& in) {
   return in.now_ms;
 }
 
-absl::StatusOr<TaskResult> MonitorKatoTask::Run(const TaskInput& in) {
+absl::StatusOr<TaskResult> MonitorKatoTask::Run(const TaskInput& in, Location) {
   const Json& ctx = in.context;
   const Json last =
       ctx.contains("kato.last.task.id") ? ctx["kato.last.task.id"] : Json();
@@ -229,8 +229,8 @@ TaskResult WaitingCloudTask::ReadFailure(const absl::Status& s,
   return FromError(s, absl::StrCat("reading ", name));
 }
 
-absl::StatusOr<TaskResult> PlannedCloudTask::Run(const TaskInput& in) {
-  Location where = LocationOf(in.context, in.execution);
+absl::StatusOr<TaskResult> PlannedCloudTask::Run(const TaskInput& in,
+                                                 Location where) {
   if (std::string missing = Missing(where); !missing.empty()) {
     return TaskResult::Terminal(missing);
   }

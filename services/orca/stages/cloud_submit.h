@@ -80,11 +80,17 @@ class CloudTask : public Task {
   }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) final {
     if (cd_ == nullptr) return NoClouddriver();
-    return Run(in);
+    return Run(in, Where(in));
   }
 
  protected:
-  virtual absl::StatusOr<TaskResult> Run(const TaskInput& in) = 0;
+  // Where the stage acts: by default its context's account, region and
+  // cluster (see LocationOf).
+  virtual Location Where(const TaskInput& in) const {
+    return LocationOf(in.context, in.execution);
+  }
+  virtual absl::StatusOr<TaskResult> Run(const TaskInput& in,
+                                         Location where) = 0;
   CloudDriver* cd_;
 };
 
@@ -115,7 +121,7 @@ class PlannedCloudTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) final;
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) final;
   // Why the task cannot act at `where` (it then fails), or "".
   virtual std::string Missing(const Location& /*where*/) const { return ""; }
   virtual CloudPlan Plan(const TaskInput& in, const Location& where) = 0;
@@ -150,7 +156,7 @@ class MonitorKatoTask : public CloudTask {
   int64_t TimeoutMs(const Json&) const override { return 60 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override;
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location) override;
 };
 
 }  // namespace gennaker::orca::cloud

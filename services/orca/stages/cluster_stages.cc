@@ -194,9 +194,8 @@ class WaitForClusterTask : public CloudTask {
   int64_t TimeoutMs(const Json&) const override { return 30 * kMinuteMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     const Json affected = Object(ctx, "deploy.server.groups");
     for (auto it = affected.begin(); it != affected.end(); ++it) {
       for (const Json& n : *it) {
@@ -280,9 +279,8 @@ class FindImageTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     if (where.account.empty() || where.cluster.empty()) {
       return TaskResult::Terminal(
           "findImageFromCluster needs 'credentials' and 'cluster'");
@@ -377,9 +375,12 @@ class ClusterSizeTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  // The precondition's own "context" names the cluster.
+  Location Where(const TaskInput& in) const override {
+    return LocationOf(Object(in.context, "context"), in.execution);
+  }
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json pctx = Object(in.context, "context");
-    Location where = LocationOf(pctx, in.execution);
     if (where.account.empty() || where.cluster.empty()) {
       return TaskResult::Terminal(
           "a clusterSize precondition needs 'credentials' and 'cluster'");

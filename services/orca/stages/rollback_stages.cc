@@ -29,9 +29,8 @@ class DetermineRollbackCandidatesTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     std::string wanted = String(ctx, "serverGroup");
     if (wanted.empty()) wanted = String(ctx, "serverGroupName");
     if (where.cluster.empty() && !wanted.empty()) {
@@ -134,7 +133,8 @@ class PrepareRollbackTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  // The location is that of the server group named by rollbackContext.
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location) override {
     const Json& ctx = in.context;
     std::string type = absl::AsciiStrToUpper(String(ctx, "rollbackType"));
     if (!type.empty() && type != "EXPLICIT") {

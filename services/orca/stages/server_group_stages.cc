@@ -164,10 +164,9 @@ class WaitForGroupTask : public CloudTask {
   int64_t TimeoutMs(const Json&) const override { return kThirtyMinutesMs; }
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
     if (ctx.contains("partialDisableSkipped")) return TaskResult();
-    Location where = LocationOf(ctx, in.execution);
     const std::string name = String(ctx, "serverGroupName");
     if (name.empty()) return TaskResult::Terminal("no server group to watch");
     absl::StatusOr<Json> sg =
@@ -389,9 +388,8 @@ class WaitForCapacityMatchTask : public WaitingCloudTask {
   using WaitingCloudTask::WaitingCloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     const std::string name = String(ctx, "serverGroupName");
     const int64_t timeout =
         Int(ctx, "waitForCapacityMatchTimeoutMs", kThirtyMinutesMs);
@@ -427,9 +425,8 @@ class DetermineTargetTask : public CloudTask {
   using CloudTask::CloudTask;
 
  protected:
-  absl::StatusOr<TaskResult> Run(const TaskInput& in) override {
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
     const Json& ctx = in.context;
-    Location where = LocationOf(ctx, in.execution);
     Json refs = Json::array();
     for (const std::string& region : where.regions) {
       absl::StatusOr<Json> sg = ResolveTarget(cd_, ctx, where, region);
