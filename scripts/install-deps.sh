@@ -15,6 +15,8 @@ PACKAGES=(
   libcli11-dev libbenchmark-dev
   # real servers used by halyard's local deployment and by the tests
   postgresql redis-server
+  # kayenta's canary metrics store (the Prometheus integration tests start one)
+  prometheus
   # tools used by the README's examples and the benchmarks
   curl wrk procps ca-certificates jq
 )

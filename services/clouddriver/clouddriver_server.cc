@@ -99,6 +99,11 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
                           : a.state_dir();
     GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalProvider> p,
                               local::LocalProvider::Open(a.name(), dir));
+    // Prometheus (and so kayenta's canary analysis) finds the instances here.
+    if (!a.prometheus_file_sd_path().empty()) {
+      GENNAKER_RETURN_IF_ERROR(
+          p->PublishPrometheusTargets(a.prometheus_file_sd_path()));
+    }
     providers.push_back(p.get());
     in->providers_.push_back(std::move(p));
     AccountInfo info;

@@ -1,6 +1,8 @@
 #include "services/clouddriver/local/local_provider.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -81,6 +83,10 @@ LocalProvider::~LocalProvider() {
   }
   balancers.clear();  // listeners first: no new requests
   groups.clear();     // then the instances
+  {
+    absl::MutexLock l(&mu_);
+    (void)WriteTargetsLocked();  // no instances left: no targets
+  }
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
@@ -625,6 +631,75 @@ void LocalProvider::NotifyBalancersLocked() {
   for (auto& [name, b] : balancers_) {
     if (b.lb != nullptr) b.lb->TargetsChanged();
   }
+  // Every change of the instances passes here: Prometheus follows too.
+  if (absl::Status s = WriteTargetsLocked(); !s.ok()) {
+    SPDLOG_WARN("event=prometheus_targets_write_failed account={} error={}",
+                account_, s);
+  }
+}
+
+absl::Status LocalProvider::PublishPrometheusTargets(std::string path) {
+  absl::MutexLock l(&mu_);
+  file_sd_path_ = std::move(path);
+  file_sd_written_.clear();
+  return WriteTargetsLocked();
+}
+
+Json LocalProvider::PrometheusTargets() {
+  absl::MutexLock l(&mu_);
+  return PrometheusTargetsLocked();
+}
+
+Json LocalProvider::PrometheusTargetsLocked() {
+  Json out = Json::array();
+  for (const auto& [name, g] : groups_) {
+    if (g.supervisor == nullptr) continue;
+    const spinnaker::Names n = spinnaker::ParseName(name);
+    const std::string version = spinnaker::String(
+        spinnaker::Object(g.description, "buildInfo"), "version");
+    for (const InstanceView& v : g.supervisor->Instances()) {
+      // One group per instance: the instance label differs.
+      Json labels = {{"account", account_},  {"application", n.app},
+                     {"cluster", n.cluster}, {"server_group", name},
+                     {"location", kRegion},  {"instance", v.id}};
+      if (!version.empty()) labels["version"] = version;
+      out.push_back({{"targets", {absl::StrCat("127.0.0.1:", v.port)}},
+                     {"labels", std::move(labels)}});
+    }
+  }
+  return out;
+}
+
+absl::Status LocalProvider::WriteTargetsLocked() {
+  if (file_sd_path_.empty()) return absl::OkStatus();
+  const std::string text = PrometheusTargetsLocked().dump(2) + "\n";
+  if (text == file_sd_written_) return absl::OkStatus();
+  const std::filesystem::path path(file_sd_path_);
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+  }
+  // Prometheus watches the file: it must never see half of it.
+  const std::string tmp = absl::StrCat(file_sd_path_, ".tmp");
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) {
+      return absl::InternalError(
+          absl::StrCat("cannot write Prometheus targets to ", tmp));
+    }
+  }
+  std::filesystem::permissions(tmp, std::filesystem::perms(0644),
+                               std::filesystem::perm_options::replace, ec);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return absl::InternalError(
+        absl::StrCat("cannot rename Prometheus targets into ", file_sd_path_));
+  }
+  file_sd_written_ = text;
+  return absl::OkStatus();
 }
 
 void LocalProvider::SetChangeListener(std::function<void()> listener) {

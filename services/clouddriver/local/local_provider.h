@@ -92,6 +92,19 @@ class LocalProvider : public Provider {
   absl::StatusOr<int> LoadBalancerPort(const std::string& name);
   std::vector<Json> SecurityGroups();
 
+  // Publishes every instance of every server group as a Prometheus file_sd
+  // target ("127.0.0.1:<port>") with the labels account, application,
+  // cluster, server_group, location (the region), instance (its id) and,
+  // when the deploy description's buildInfo names one, version. The file at
+  // `path` is written now and rewritten (temp file + rename, mode 0644) each
+  // time the instances change; the provider's destruction empties it. Give
+  // each account its own file: Prometheus reads a glob of them. An empty
+  // `path` stops publishing. INTERNAL when the file cannot be written now
+  // (later failures are logged).
+  absl::Status PublishPrometheusTargets(std::string path);
+  // The file_sd JSON list the file holds.
+  Json PrometheusTargets();
+
  private:
   struct Group {
     std::string name;
@@ -128,6 +141,9 @@ class LocalProvider : public Provider {
   absl::Status ApplyFirewall(const std::string& balancer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Json ServerGroupJson(const Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Json PrometheusTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rewrites the file_sd file when its content changed.
+  absl::Status WriteTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string account_;
   const std::string state_dir_;
@@ -136,6 +152,9 @@ class LocalProvider : public Provider {
   std::map<std::string, Balancer> balancers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Json> security_groups_ ABSL_GUARDED_BY(mu_);
   bool restoring_ ABSL_GUARDED_BY(mu_) = false;  // no partial state.json
+  // Prometheus file_sd publishing: the path and what was last written there.
+  std::string file_sd_path_ ABSL_GUARDED_BY(mu_);
+  std::string file_sd_written_ ABSL_GUARDED_BY(mu_);
   int lock_fd_ = -1;  // flock of <state_dir>/lock, held while open
   // Records of load balancers that could not listen again after a restart,
   // kept in the state file for the next start.

@@ -4,8 +4,11 @@
 // firewall, and bad descriptions.
 #include "services/clouddriver/local/local_provider.h"
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -204,6 +207,128 @@ TEST(LocalProviderOpenTest,
   EXPECT_EQ(torn.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(torn.status().message().find("nothing was stopped"),
             std::string::npos);
+  testing::RemoveTree(dir);
+}
+
+}  // namespace
+}  // namespace gennaker::clouddriver::local
+
+namespace gennaker::clouddriver::local {
+namespace {
+
+// The file's JSON once `pred` holds for it (up to 10 s), else the last read.
+Json WaitForTargets(const std::string& path,
+                    const std::function<bool(const Json&)>& pred) {
+  Json last;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    last = Json::parse(text, nullptr, false);
+    if (!last.is_discarded() && pred(last)) return last;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return last;
+}
+
+TEST(LocalProviderPrometheusTest, PublishesInstancesAsFileSdTargets) {
+  const std::string dir = testing::MakeTempDir("local-file-sd");
+  const std::string path = dir + "/prometheus/local.json";  // dir made too
+  auto provider = std::make_unique<LocalProvider>("local-a", dir);
+  ASSERT_TRUE(provider->PublishPrometheusTargets(path).ok());
+  EXPECT_EQ(WaitForTargets(path, [](const Json& j) { return j.is_array(); }),
+            Json::array());
+
+  Json deploy = {
+      {"application", "demo"},
+      {"stack", "canary"},
+      {"capacity", {{"min", 0}, {"max", 3}, {"desired", 2}}},
+      {"command", {testing::BinDir() + "/gennaker-demo", "--port", "{{port}}"}},
+      {"healthCheck", {{"path", ""}}},
+      {"buildInfo", {{"version", "1.2.3"}}}};
+  auto sg = provider->CreateServerGroup(deploy);
+  ASSERT_TRUE(sg.ok()) << sg.status();
+  EXPECT_EQ(*sg, "demo-canary-v000");
+  Json targets = WaitForTargets(
+      path, [](const Json& j) { return j.is_array() && j.size() == 2; });
+  ASSERT_EQ(targets.size(), 2u) << targets.dump();
+  EXPECT_EQ(targets, provider->PrometheusTargets());
+  auto group = provider->ServerGroup(*sg);
+  ASSERT_TRUE(group.ok());
+  std::set<std::string> ids, addresses, expected_addresses;
+  for (const Json& in : (*group)["instances"]) {
+    expected_addresses.insert(
+        absl::StrCat("127.0.0.1:", in["port"].get<int>()));
+  }
+  for (const Json& t : targets) {
+    ASSERT_EQ(t["targets"].size(), 1u);
+    addresses.insert(t["targets"][0].get<std::string>());
+    const Json& labels = t["labels"];
+    EXPECT_EQ(labels["account"], "local-a");
+    EXPECT_EQ(labels["application"], "demo");
+    EXPECT_EQ(labels["cluster"], "demo-canary");
+    EXPECT_EQ(labels["server_group"], "demo-canary-v000");
+    EXPECT_EQ(labels["location"], kRegion);
+    EXPECT_EQ(labels["version"], "1.2.3");
+    ids.insert(labels["instance"].get<std::string>());
+  }
+  EXPECT_EQ(addresses, expected_addresses);
+  EXPECT_EQ(
+      ids, (std::set<std::string>{"demo-canary-v000-0", "demo-canary-v000-1"}));
+  // The scrape target really serves metrics.
+  http::ClientRequest r;
+  r.url = absl::StrCat("http://", *addresses.begin(), "/metrics");
+  for (int i = 0; i < 100; ++i) {
+    auto resp = http::Fetch(r);
+    if (resp.ok() && resp->status == 200) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  auto metrics = http::Fetch(r);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("gennaker_requests_total"), std::string::npos);
+
+  // A replaced instance shows up with its new port and id.
+  ASSERT_TRUE(provider->TerminateInstance(*sg, "demo-canary-v000-0").ok());
+  targets = WaitForTargets(path, [](const Json& j) {
+    if (!j.is_array() || j.size() != 2) return false;
+    for (const Json& t : j) {
+      if (t["labels"]["instance"] == "demo-canary-v000-0") return false;
+    }
+    return true;
+  });
+  ASSERT_EQ(targets.size(), 2u) << targets.dump();
+  EXPECT_EQ(targets[1]["labels"]["instance"], "demo-canary-v000-2");
+
+  ASSERT_TRUE(provider->Resize(*sg, 0, 3, 1).ok());
+  targets = WaitForTargets(
+      path, [](const Json& j) { return j.is_array() && j.size() == 1; });
+  EXPECT_EQ(targets.size(), 1u) << targets.dump();
+  ASSERT_TRUE(provider->Destroy(*sg).ok());
+  EXPECT_EQ(WaitForTargets(path, [](const Json& j) { return j.empty(); }),
+            Json::array());
+
+  // Nothing is left half-written, and the file is world-readable (Prometheus
+  // may run as another user).
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_EQ(std::filesystem::status(path).permissions() &
+                std::filesystem::perms::others_read,
+            std::filesystem::perms::others_read);
+
+  ASSERT_TRUE(provider->CreateServerGroup(deploy).ok());
+  WaitForTargets(path, [](const Json& j) { return j.size() == 2; });
+  provider.reset();  // instances gone: so are the targets
+  EXPECT_EQ(WaitForTargets(path, [](const Json& j) { return j.empty(); }),
+            Json::array());
+  testing::RemoveTree(dir);
+}
+
+TEST(LocalProviderPrometheusTest, UnwritablePathIsAnError) {
+  const std::string dir = testing::MakeTempDir("local-file-sd-bad");
+  { std::ofstream(dir + "/file") << "x"; }
+  LocalProvider provider("local", dir);
+  absl::Status s = provider.PublishPrometheusTargets(dir + "/file/sub/t.json");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+  EXPECT_TRUE(provider.PublishPrometheusTargets("").ok());
   testing::RemoveTree(dir);
 }
 
