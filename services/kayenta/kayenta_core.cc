@@ -1,0 +1,1236 @@
+#include "services/kayenta/kayenta_core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/ids/ids.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+
+namespace gennaker::kayenta {
+namespace {
+
+using spinnaker::Array;
+using spinnaker::Dump;
+using spinnaker::Object;
+using spinnaker::String;
+
+constexpr char kNotStarted[] = "not_started";
+constexpr char kRunning[] = "running";
+constexpr char kSucceeded[] = "succeeded";
+constexpr char kTerminal[] = "terminal";
+constexpr char kCanceled[] = "canceled";
+
+class RealClock : public Clock {
+ public:
+  int64_t NowMs() override { return absl::ToUnixMillis(absl::Now()); }
+};
+
+bool IsComplete(absl::string_view status) {
+  return status == kSucceeded || status == kTerminal || status == kCanceled;
+}
+
+absl::StatusOr<Json> ParseBody(const Record& r) {
+  return spinnaker::ParseJson(r.body, "stored record",
+                              spinnaker::kStoredJsonLimits);
+}
+
+// Java's Double.toString for the scores in messages ("100.0", "62.5").
+std::string FormatScore(double score) {
+  if (std::isfinite(score) && score == std::floor(score) &&
+      std::fabs(score) < 1e15) {
+    return absl::StrFormat("%.1f", score);
+  }
+  return absl::StrCat(score);
+}
+
+void SetTimes(Json& j, absl::string_view prefix, int64_t ms) {
+  j[absl::StrCat(prefix, "TimeMillis")] = ms;
+  j[absl::StrCat(prefix, "TimeIso")] = IsoOfMs(ms);
+}
+
+Json Exception(absl::string_view operation, const absl::Status& status,
+               int64_t now_ms) {
+  std::string message(status.message());
+  return Json{{"exceptionType", absl::StatusCodeToString(status.code())},
+              {"operation", std::string(operation)},
+              {"shouldRetry", false},
+              {"timestamp", now_ms},
+              {"details", {{"error", message}, {"errors", {message}}}}};
+}
+
+std::optional<Thresholds> ThresholdsOf(const Json& request) {
+  const Json* t = spinnaker::internal::Member(request, "thresholds");
+  if (t == nullptr || !t->is_object()) return std::nullopt;
+  return Thresholds{spinnaker::Double(*t, "pass"),
+                    spinnaker::Double(*t, "marginal")};
+}
+
+// The ScopeQuery of one side of a CanaryExecutionRequest scope pair.
+absl::StatusOr<ScopeQuery> ScopeQueryOf(const Json& side) {
+  ScopeQuery q;
+  q.scope = String(side, "scope");
+  q.location = String(side, "location");
+  if (const Json* s = spinnaker::internal::Member(side, "start")) {
+    GENNAKER_ASSIGN_OR_RETURN(q.start_ms, MsOfIso(*s));
+  }
+  if (const Json* e = spinnaker::internal::Member(side, "end")) {
+    GENNAKER_ASSIGN_OR_RETURN(q.end_ms, MsOfIso(*e));
+  }
+  q.step_seconds = spinnaker::Int(side, "step", 60);
+  const Json params = Object(side, "extendedScopeParams");
+  for (const auto& [k, v] : params.items()) {
+    q.extended_scope_params[k] = v.is_string() ? v.get<std::string>() : Dump(v);
+  }
+  return q;
+}
+
+// canaryDuration: end - start when every scope spans the same time.
+Json CanaryDuration(const Json& request) {
+  std::optional<int64_t> duration;
+  const Json scopes = Object(request, "scopes");
+  for (const auto& [name, pair] : scopes.items()) {
+    for (const char* side : {"controlScope", "experimentScope"}) {
+      auto q = ScopeQueryOf(Object(pair, side));
+      if (!q.ok()) return nullptr;
+      int64_t d = q->end_ms - q->start_ms;
+      if (duration && *duration != d) return nullptr;
+      duration = d;
+    }
+  }
+  if (!duration) return nullptr;
+  return IsoDuration(*duration);
+}
+
+// The stage refIds of a run over `metrics` metrics, in order.
+std::vector<std::string> StageIds(size_t metrics) {
+  std::vector<std::string> ids = {"setupContext"};
+  for (size_t i = 0; i < metrics; ++i) {
+    ids.push_back(absl::StrCat("fetchControl", i));
+  }
+  for (size_t i = 0; i < metrics; ++i) {
+    ids.push_back(absl::StrCat("fetchExperiment", i));
+  }
+  ids.push_back("mixMetrics");
+  ids.push_back("judge");
+  return ids;
+}
+
+}  // namespace
+
+Clock* SystemClock() {
+  static RealClock* clock = new RealClock();
+  return clock;
+}
+
+std::string IsoOfMs(int64_t ms) {
+  absl::Time t = absl::FromUnixMillis(ms);
+  if (ms % 1000 == 0) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  }
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+absl::StatusOr<int64_t> MsOfIso(const Json& value) {
+  if (value.is_number()) return value.get<int64_t>();
+  if (!value.is_string()) {
+    return absl::InvalidArgumentError("time must be an ISO-8601 string");
+  }
+  const std::string text = value.get<std::string>();
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not an ISO-8601 time: ", err));
+  }
+  return absl::ToUnixMillis(t);
+}
+
+std::string IsoDuration(int64_t ms) {
+  if (ms == 0) return "PT0S";
+  std::string out = ms < 0 ? "PT-" : "PT";
+  int64_t abs = ms < 0 ? -ms : ms;
+  const int64_t hours = abs / 3600000;
+  const int64_t minutes = abs / 60000 % 60;
+  const int64_t millis = abs % 60000;
+  if (hours > 0) absl::StrAppend(&out, hours, "H");
+  if (minutes > 0) absl::StrAppend(&out, minutes, "M");
+  if (millis > 0) {
+    if (millis % 1000 == 0) {
+      absl::StrAppend(&out, millis / 1000, "S");
+    } else {
+      std::string frac = absl::StrFormat("%03d", millis % 1000);
+      while (frac.back() == '0') frac.pop_back();
+      absl::StrAppend(&out, millis / 1000, ".", frac, "S");
+    }
+  }
+  return out;
+}
+
+absl::Status ValidateCanaryConfig(const Json& config) {
+  if (!config.is_object()) {
+    return absl::InvalidArgumentError("Canary config must be a JSON object.");
+  }
+  const std::string name = String(config, "name");
+  if (name.empty()) {
+    return absl::InvalidArgumentError("Canary config must specify a name.");
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '_' && c != ',') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Canary config cannot be named '", name,
+          "'. Names must contain only letters, numbers, dashes (-) and "
+          "underscores (_)."));
+    }
+  }
+  if (spinnaker::Strings(config, "applications").empty()) {
+    return absl::InvalidArgumentError(
+        "Canary config must specify at least one application.");
+  }
+  const Json* judge = spinnaker::internal::Member(config, "judge");
+  if (judge != nullptr && !judge->is_null()) {
+    const std::string judge_name = String(*judge, "name");
+    if (!judge_name.empty() && judge_name != kNetflixAcaJudge) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Unable to resolve canary judge '", judge_name,
+                       "'. Known judges: ", kNetflixAcaJudge, "."));
+    }
+  }
+  const Json* metrics = spinnaker::internal::Member(config, "metrics");
+  if (metrics != nullptr && !metrics->is_null() && !metrics->is_array()) {
+    return absl::InvalidArgumentError(
+        "Canary config 'metrics' must be a list.");
+  }
+  std::set<std::string> seen;
+  for (const Json& m : Array(config, "metrics")) {
+    const std::string metric = String(m, "name");
+    if (metric.empty()) {
+      return absl::InvalidArgumentError("Metric config must specify a name.");
+    }
+    if (!seen.insert(metric).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Metric config name must be unique. '", metric, "' is duplicated."));
+    }
+    if (String(m, "scopeName").empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Metric config '", metric, "' must specify a scopeName."));
+    }
+  }
+  return absl::OkStatus();
+}
+
+KayentaCore::KayentaCore(KayentaStore* store,
+                         std::vector<std::unique_ptr<MetricsSource>> sources,
+                         Clock* clock, CoreOptions options)
+    : store_(store),
+      sources_(std::move(sources)),
+      clock_(clock),
+      options_(options) {}
+
+KayentaCore::~KayentaCore() { Stop(); }
+
+absl::Status KayentaCore::Start() {
+  // Unfinished work of an earlier process: runs start over, analyses go on.
+  Tick();
+  for (int i = 0; i < options_.worker_threads; ++i) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
+  if (options_.tick > absl::ZeroDuration()) {
+    threads_.emplace_back([this] { SchedulerLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+void KayentaCore::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+// ---- configs ----
+
+absl::StatusOr<std::vector<Record>> KayentaCore::ListConfigs(
+    const std::vector<std::string>& applications) {
+  ListQuery q;
+  q.applications = applications;
+  q.with_body = false;
+  GENNAKER_ASSIGN_OR_RETURN(std::vector<Record> out,
+                            store_->List(Kind::kConfig, q));
+  std::sort(out.begin(), out.end(),
+            [](const Record& a, const Record& b) { return a.name < b.name; });
+  return out;
+}
+
+absl::StatusOr<Record> KayentaCore::GetConfig(const std::string& id) {
+  if (id.empty()) {
+    return absl::InvalidArgumentError("canary config id is required");
+  }
+  absl::StatusOr<Record> r = store_->Get(Kind::kConfig, id);
+  if (r.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(
+        absl::StrCat("No canary config with id '", id, "' found."));
+  }
+  return r;
+}
+
+absl::StatusOr<std::string> KayentaCore::CreateConfig(
+    Json config, const std::string& idempotency_key) {
+  GENNAKER_RETURN_IF_ERROR(ValidateCanaryConfig(config));
+  std::string id = String(config, "id");
+  if (id.empty()) id = NewUuid();
+  const int64_t now = clock_->NowMs();
+  config["id"] = id;
+  config["createdTimestamp"] = now;
+  config["updatedTimestamp"] = now;
+  config["createdTimestampIso"] = IsoOfMs(now);
+  config["updatedTimestampIso"] = IsoOfMs(now);
+  Record r;
+  r.id = id;
+  r.name = String(config, "name");
+  r.applications = spinnaker::Strings(config, "applications");
+  r.idempotency_key = idempotency_key;
+  r.body = Dump(config);
+  r.created_ms = now;
+  r.updated_ms = now;
+  absl::StatusOr<std::string> stored = store_->Insert(Kind::kConfig, r);
+  if (stored.status().code() == absl::StatusCode::kAlreadyExists &&
+      !absl::StrContains(stored.status().message(), "name")) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("Canary config with id '", id, "' already exists."));
+  }
+  return stored;
+}
+
+absl::StatusOr<std::string> KayentaCore::UpdateConfig(
+    const std::string& id, Json config, int64_t expected_updated_ms) {
+  GENNAKER_RETURN_IF_ERROR(ValidateCanaryConfig(config));
+  GENNAKER_ASSIGN_OR_RETURN(Record existing, GetConfig(id));
+  GENNAKER_ASSIGN_OR_RETURN(Json old, ParseBody(existing));
+  const int64_t now = clock_->NowMs();
+  config["id"] = id;
+  config["createdTimestamp"] =
+      spinnaker::Int(old, "createdTimestamp", existing.created_ms);
+  config["createdTimestampIso"] =
+      IsoOfMs(spinnaker::Int(old, "createdTimestamp", existing.created_ms));
+  config["updatedTimestamp"] = now;
+  config["updatedTimestampIso"] = IsoOfMs(now);
+  Record r = existing;
+  r.name = String(config, "name");
+  r.applications = spinnaker::Strings(config, "applications");
+  r.body = Dump(config);
+  r.updated_ms = now;
+  UpdateOptions opts;
+  if (expected_updated_ms != 0) opts.expected_updated_ms = expected_updated_ms;
+  GENNAKER_RETURN_IF_ERROR(store_->Update(Kind::kConfig, r, opts).status());
+  return id;
+}
+
+absl::StatusOr<bool> KayentaCore::DeleteConfig(const std::string& id) {
+  return store_->Delete(Kind::kConfig, id);
+}
+
+// ---- runs ----
+
+absl::StatusOr<MetricsSource*> KayentaCore::Source(
+    const std::string& account) const {
+  if (sources_.empty()) {
+    return absl::InvalidArgumentError(
+        "No metrics account is configured (kayenta config 'prometheus').");
+  }
+  if (account.empty()) return sources_.front().get();
+  for (const auto& s : sources_) {
+    if (s->Name() == account) return s.get();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("Unable to resolve metrics account '", account, "'."));
+}
+
+absl::StatusOr<Json> KayentaCore::ResolveConfig(const RunSource& source,
+                                                std::string* config_id) {
+  if (source.inline_config) {
+    GENNAKER_RETURN_IF_ERROR(ValidateCanaryConfig(*source.inline_config));
+    *config_id = "";
+    return *source.inline_config;
+  }
+  if (source.canary_config_id.empty()) {
+    return absl::InvalidArgumentError(
+        "A canary config id or an inline canary config is required.");
+  }
+  GENNAKER_ASSIGN_OR_RETURN(Record r, GetConfig(source.canary_config_id));
+  *config_id = r.id;
+  return ParseBody(r);
+}
+
+absl::StatusOr<std::string> KayentaCore::StartCanary(const RunSource& source,
+                                                     const Json& request) {
+  std::string config_id;
+  GENNAKER_ASSIGN_OR_RETURN(Json config, ResolveConfig(source, &config_id));
+  if (!request.is_object()) {
+    return absl::InvalidArgumentError(
+        "Execution request must be a JSON object");
+  }
+  if (!ThresholdsOf(request)) {
+    return absl::InvalidArgumentError(
+        "Execution request must contain thresholds");
+  }
+  const Json metrics = Array(config, "metrics");
+  if (metrics.empty()) {
+    return absl::InvalidArgumentError(
+        "Canary config must specify at least one metric.");
+  }
+  const Json scopes = Object(request, "scopes");
+  for (const Json& m : metrics) {
+    const std::string scope = String(m, "scopeName");
+    if (!scopes.contains(scope)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Canary metric '", String(m, "name"), "' has scopeName '", scope,
+          "' which is not among the execution request's scopes."));
+    }
+  }
+  for (const auto& [name, pair] : scopes.items()) {
+    for (const char* side : {"controlScope", "experimentScope"}) {
+      absl::StatusOr<ScopeQuery> q = ScopeQueryOf(Object(pair, side));
+      if (!q.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "scopes.", name, ".", side, ": ", q.status().message()));
+      }
+    }
+  }
+  GENNAKER_ASSIGN_OR_RETURN(MetricsSource * src,
+                            Source(source.metrics_account));
+
+  const std::string id = NewUlid();
+  const int64_t now = clock_->NowMs();
+  Json st = Json::object();
+  st["application"] =
+      source.application.empty() ? "ad-hoc" : source.application;
+  if (!source.parent_pipeline_execution_id.empty()) {
+    st["parentPipelineExecutionId"] = source.parent_pipeline_execution_id;
+  }
+  st["pipelineId"] = id;
+  Json stages = Json::object();
+  for (const std::string& s : StageIds(metrics.size())) stages[s] = kNotStarted;
+  st["stageStatus"] = stages;
+  st["complete"] = false;
+  st["status"] = kNotStarted;
+  st["config"] = config;
+  if (!config_id.empty()) st["canaryConfigId"] = config_id;
+  st["canaryExecutionRequest"] = request;
+  SetTimes(st, "build", now);
+  st["storageAccountName"] = kPostgresAccount;
+  st["configurationAccountName"] = kPostgresAccount;
+  st["metricsAccountName"] = src->Name();
+
+  Record r;
+  r.id = id;
+  r.application = String(st, "application");
+  r.status = kNotStarted;
+  r.idempotency_key = source.idempotency_key;
+  r.body = Dump(st);
+  r.created_ms = now;
+  r.updated_ms = now;
+  GENNAKER_ASSIGN_OR_RETURN(std::string stored,
+                            store_->Insert(Kind::kExecution, r));
+  if (stored == id) Enqueue(id);
+  return stored;
+}
+
+absl::StatusOr<Record> KayentaCore::GetExecution(const std::string& id) {
+  return store_->Get(Kind::kExecution, id);
+}
+
+absl::StatusOr<std::vector<Record>> KayentaCore::ListExecutions(
+    const std::string& application, const std::vector<std::string>& statuses,
+    int limit, int offset) {
+  ListQuery q;
+  q.application = application.empty() ? "ad-hoc" : application;
+  q.statuses = statuses;
+  q.limit = limit;
+  q.offset = offset;
+  return store_->List(Kind::kExecution, q);
+}
+
+absl::StatusOr<bool> KayentaCore::CancelCanary(const std::string& id) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    GENNAKER_ASSIGN_OR_RETURN(Record r, store_->Get(Kind::kExecution, id));
+    if (IsComplete(r.status)) return false;
+    GENNAKER_ASSIGN_OR_RETURN(Json st, ParseBody(r));
+    const int64_t now = clock_->NowMs();
+    st["status"] = kCanceled;
+    st["complete"] = true;
+    for (auto& [k, v] : st["stageStatus"].items()) {
+      if (v == kRunning || v == kNotStarted) v = kCanceled;
+    }
+    SetTimes(st, "end", now);
+    r.status = kCanceled;
+    r.body = Dump(st);
+    r.updated_ms = now;
+    UpdateOptions opts;
+    opts.expected_version = r.version;
+    absl::StatusOr<Record> u = store_->Update(Kind::kExecution, r, opts);
+    if (u.ok()) {
+      SPDLOG_INFO("event=canary_canceled execution={}", id);
+      return true;
+    }
+    if (u.status().code() != absl::StatusCode::kAborted) return u.status();
+  }
+  return absl::AbortedError(
+      absl::StrCat("canary execution '", id, "' keeps changing; retry"));
+}
+
+void KayentaCore::Enqueue(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  if (!held_.insert(id).second) return;
+  queue_.push_back(id);
+}
+
+void KayentaCore::WorkerLoop() {
+  while (true) {
+    std::string id;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](KayentaCore* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+            return c->stopping_ || !c->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    RunExecution(id);
+    absl::MutexLock lock(&mu_);
+    held_.erase(id);
+  }
+}
+
+void KayentaCore::RunQueued() {
+  while (true) {
+    std::string id;
+    {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty()) return;
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    RunExecution(id);
+    absl::MutexLock lock(&mu_);
+    held_.erase(id);
+  }
+}
+
+void KayentaCore::SchedulerLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stop = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop), options_.tick)) return;
+    }
+    Tick();
+  }
+}
+
+namespace {
+
+// One run of the runner: the execution record and its status JSON, written
+// back after every step. A failed write (a cancel won, or the store is gone)
+// stops the run; the scheduler picks unfinished runs up again.
+class Run {
+ public:
+  Run(KayentaStore* store, Clock* clock, Record record, Json st)
+      : store_(store),
+        clock_(clock),
+        record_(std::move(record)),
+        st_(std::move(st)) {}
+
+  Json& st() { return st_; }
+  const std::string& id() const { return record_.id; }
+
+  bool Save() {
+    record_.status = String(st_, "status");
+    record_.body = Dump(st_);
+    record_.updated_ms = clock_->NowMs();
+    UpdateOptions opts;
+    opts.expected_version = record_.version;
+    absl::StatusOr<Record> u = store_->Update(Kind::kExecution, record_, opts);
+    if (!u.ok()) {
+      if (u.status().code() == absl::StatusCode::kAborted) {
+        SPDLOG_INFO("event=canary_run_stopped execution={} reason=changed",
+                    record_.id);
+      } else {
+        SPDLOG_WARN("event=canary_run_save_failed execution={} error={}",
+                    record_.id, u.status().ToString());
+      }
+      return false;
+    }
+    record_ = *std::move(u);
+    return true;
+  }
+
+  bool Stage(const std::string& ref, const char* status) {
+    st_["stageStatus"][ref] = status;
+    return Save();
+  }
+
+  void Fail(const std::string& ref, const absl::Status& status) {
+    const int64_t now = clock_->NowMs();
+    SPDLOG_WARN("event=canary_run_failed execution={} stage={} error={}",
+                record_.id, ref, status.ToString());
+    st_["stageStatus"][ref] = kTerminal;
+    st_["status"] = kTerminal;
+    st_["complete"] = true;
+    st_["exception"] = Exception(ref, status, now);
+    SetTimes(st_, "end", now);
+    Save();
+  }
+
+ private:
+  KayentaStore* store_;
+  Clock* clock_;
+  Record record_;
+  Json st_;
+};
+
+}  // namespace
+
+void KayentaCore::RunExecution(const std::string& id) {
+  absl::StatusOr<Record> rec = store_->Get(Kind::kExecution, id);
+  if (!rec.ok()) {
+    SPDLOG_WARN("event=canary_run_missing execution={} error={}", id,
+                rec.status().ToString());
+    return;
+  }
+  if (IsComplete(rec->status)) return;
+  absl::StatusOr<Json> parsed = ParseBody(*rec);
+  if (!parsed.ok()) return;
+  Run run(store_, clock_, *rec, *std::move(parsed));
+  Json& st = run.st();
+  const Json config = Object(st, "config");
+  const Json request = Object(st, "canaryExecutionRequest");
+  const Json metrics = Array(config, "metrics");
+  // A resumed run starts over: every stage back to not started.
+  for (const std::string& s : StageIds(metrics.size())) {
+    st["stageStatus"][s] = kNotStarted;
+  }
+  st["status"] = kRunning;
+  SetTimes(st, "start", clock_->NowMs());
+  if (!run.Stage("setupContext", kRunning)) return;
+  SPDLOG_INFO("event=canary_run_started execution={} metrics={}", id,
+              metrics.size());
+
+  absl::StatusOr<MetricsSource*> source =
+      Source(String(st, "metricsAccountName"));
+  if (!source.ok()) return run.Fail("setupContext", source.status());
+  const std::optional<Thresholds> thresholds = ThresholdsOf(request);
+  if (!thresholds) {
+    return run.Fail("setupContext",
+                    absl::InvalidArgumentError(
+                        "Execution request must contain thresholds"));
+  }
+  if (!run.Stage("setupContext", kSucceeded)) return;
+
+  std::vector<Json> sides[2];
+  const char* side_keys[2] = {"controlScope", "experimentScope"};
+  const char* stage_prefix[2] = {"fetchControl", "fetchExperiment"};
+  for (int side = 0; side < 2; ++side) {
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      const std::string ref = absl::StrCat(stage_prefix[side], i);
+      if (!run.Stage(ref, kRunning)) return;
+      const Json& metric = metrics[i];
+      const Json pair =
+          Object(Object(request, "scopes"), String(metric, "scopeName"));
+      absl::StatusOr<ScopeQuery> q =
+          ScopeQueryOf(Object(pair, side_keys[side]));
+      if (!q.ok()) return run.Fail(ref, q.status());
+      absl::StatusOr<Json> sets = (*source)->Query(config, metric, *q);
+      if (!sets.ok()) return run.Fail(ref, sets.status());
+      sides[side].push_back(*std::move(sets));
+      if (!run.Stage(ref, kSucceeded)) return;
+    }
+  }
+
+  if (!run.Stage("mixMetrics", kRunning)) return;
+  Json pairs = Json::array();
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    absl::StatusOr<Json> mixed =
+        MixMetricSets(metrics[i], sides[0][i], sides[1][i]);
+    if (!mixed.ok()) return run.Fail("mixMetrics", mixed.status());
+    for (Json& p : *mixed) pairs.push_back(std::move(p));
+  }
+  Record list;
+  list.id = NewUuid();
+  list.body = Dump(Json{{"pairs", pairs}});
+  list.created_ms = list.updated_ms = clock_->NowMs();
+  // One list per run: a resumed run replaces what an earlier attempt stored.
+  list.idempotency_key = absl::StrCat("execution:", id);
+  absl::StatusOr<std::string> list_id = store_->Insert(Kind::kPairList, list);
+  if (list_id.ok() && *list_id != list.id) {
+    Record again = list;
+    again.id = *list_id;
+    absl::StatusOr<Record> replaced =
+        store_->Update(Kind::kPairList, again, {});
+    if (!replaced.ok()) list_id = replaced.status();
+  }
+  if (!list_id.ok()) return run.Fail("mixMetrics", list_id.status());
+  st["metricSetPairListId"] = *list_id;
+  if (!run.Stage("mixMetrics", kSucceeded)) return;
+
+  if (!run.Stage("judge", kRunning)) return;
+  absl::StatusOr<Json> judged = JudgeCanary(config, pairs, *thresholds);
+  if (!judged.ok()) return run.Fail("judge", judged.status());
+  const int64_t now = clock_->NowMs();
+  st["stageStatus"]["judge"] = kSucceeded;
+  st["result"] = Json{{"judgeResult", *judged},
+                      {"canaryDuration", CanaryDuration(request)}};
+  st["status"] = kSucceeded;
+  st["complete"] = true;
+  SetTimes(st, "end", now);
+  if (run.Save()) {
+    SPDLOG_INFO("event=canary_run_succeeded execution={} score={}", id,
+                spinnaker::Double(Object(*judged, "score"), "score"));
+  }
+}
+
+// ---- analyses ----
+
+namespace {
+
+// The timing of a standalone analysis (the notes' section 5.2).
+struct Schedule {
+  int64_t start0_ms = 0;
+  bool has_end = false;
+  int64_t lifetime_min = 0;
+  int64_t interval_min = 0;
+  int64_t warmup_min = 0;
+  int64_t lookback_min = 0;
+  int64_t runs = 0;
+};
+
+absl::StatusOr<Schedule> ScheduleOf(const Json& request, int64_t created_ms) {
+  const Json scopes = Array(request, "scopes");
+  if (scopes.empty()) {
+    return absl::InvalidArgumentError(
+        "Canary analysis execution request must contain at least one scope.");
+  }
+  const Json& first = scopes[0];
+  Schedule s;
+  s.start0_ms = created_ms;
+  const std::string start_iso = String(first, "startTimeIso");
+  if (!start_iso.empty()) {
+    GENNAKER_ASSIGN_OR_RETURN(s.start0_ms, MsOfIso(Json(start_iso)));
+  }
+  const std::string end_iso = String(first, "endTimeIso");
+  s.warmup_min = spinnaker::Int(request, "beginAfterMins", 0);
+  s.lookback_min = spinnaker::Int(request, "lookbackMins", 0);
+  if (!end_iso.empty()) {
+    GENNAKER_ASSIGN_OR_RETURN(int64_t end_ms, MsOfIso(Json(end_iso)));
+    s.has_end = true;
+    s.lifetime_min = (end_ms - s.start0_ms) / 60000;
+  } else {
+    s.lifetime_min = spinnaker::Int(request, "lifetimeDurationMins", 0);
+    if (s.lifetime_min == 0) {
+      return absl::InvalidArgumentError(
+          "Canary analysis execution request must include either "
+          "endTimeIso or lifetimeDurationMins.");
+    }
+  }
+  if (s.lifetime_min <= 0) {
+    return absl::InvalidArgumentError(
+        "The canary analysis lifetime must be at least one minute.");
+  }
+  if (s.warmup_min < 0 || s.lookback_min < 0) {
+    return absl::InvalidArgumentError(
+        "beginAfterMins and lookbackMins must not be negative.");
+  }
+  s.interval_min = spinnaker::Int(request, "analysisIntervalMins", 0);
+  if (s.interval_min <= 0 || s.interval_min > s.lifetime_min) {
+    s.interval_min = s.lifetime_min;
+  }
+  s.runs = s.lifetime_min / s.interval_min;
+  return s;
+}
+
+constexpr int64_t kMin = 60000;
+
+// When run i (1-based) is due.
+int64_t DueMs(const Schedule& s, int64_t created_ms, int64_t i) {
+  return created_ms + s.warmup_min * kMin +
+         (s.has_end ? 0 : i * s.interval_min * kMin);
+}
+
+// The CanaryExecutionRequest of run i.
+absl::StatusOr<Json> RunRequest(const Schedule& s, const Json& request,
+                                int64_t i) {
+  int64_t start = s.start0_ms, end;
+  const int64_t offset = i * s.interval_min * kMin;
+  if (s.has_end) {
+    end = s.start0_ms + offset;
+  } else {
+    start = s.start0_ms + s.warmup_min * kMin;
+    end = start + offset;
+  }
+  if (s.lookback_min > 0) start = end - s.lookback_min * kMin;
+  Json scopes = Json::object();
+  for (const Json& scope : Array(request, "scopes")) {
+    const int64_t control_offset =
+        spinnaker::Int(scope, "controlOffsetInMinutes", 0) * kMin;
+    const int64_t step = spinnaker::Int(scope, "step", 60);
+    const Json params = Object(scope, "extendedScopeParams");
+    std::string name = String(scope, "scopeName", "default");
+    scopes[name] = Json{{"controlScope",
+                         {{"scope", String(scope, "controlScope")},
+                          {"location", String(scope, "controlLocation")},
+                          {"start", IsoOfMs(start - control_offset)},
+                          {"end", IsoOfMs(end - control_offset)},
+                          {"step", step},
+                          {"extendedScopeParams", params}}},
+                        {"experimentScope",
+                         {{"scope", String(scope, "experimentScope")},
+                          {"location", String(scope, "experimentLocation")},
+                          {"start", IsoOfMs(start)},
+                          {"end", IsoOfMs(end)},
+                          {"step", step},
+                          {"extendedScopeParams", params}}}};
+  }
+  Json out{{"scopes", scopes}, {"thresholds", Object(request, "thresholds")}};
+  if (request.contains("siteLocal")) out["siteLocal"] = request["siteLocal"];
+  return out;
+}
+
+double RunScore(const Json& execution_status) {
+  return spinnaker::Double(
+      Object(Object(Object(execution_status, "result"), "judgeResult"),
+             "score"),
+      "score");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> KayentaCore::StartCanaryAnalysis(
+    const RunSource& source, const Json& request) {
+  std::string config_id;
+  GENNAKER_ASSIGN_OR_RETURN(Json config, ResolveConfig(source, &config_id));
+  if (!request.is_object()) {
+    return absl::InvalidArgumentError(
+        "Canary analysis execution request must be a JSON object");
+  }
+  if (!ThresholdsOf(request)) {
+    return absl::InvalidArgumentError(
+        "Execution request must contain thresholds");
+  }
+  const int64_t now = clock_->NowMs();
+  GENNAKER_ASSIGN_OR_RETURN(Schedule schedule, ScheduleOf(request, now));
+  // The first run's request shows every problem a run would have.
+  GENNAKER_ASSIGN_OR_RETURN(Json probe, RunRequest(schedule, request, 1));
+  std::set<std::string> scope_names;
+  const Json probe_scopes = Object(probe, "scopes");
+  for (const auto& [name, pair] : probe_scopes.items()) {
+    scope_names.insert(name);
+  }
+  const Json metrics = Array(config, "metrics");
+  if (metrics.empty()) {
+    return absl::InvalidArgumentError(
+        "Canary config must specify at least one metric.");
+  }
+  for (const Json& m : metrics) {
+    if (scope_names.count(String(m, "scopeName")) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Canary metric '", String(m, "name"),
+                       "' has scopeName '", String(m, "scopeName"),
+                       "' which is not among the execution request's scopes."));
+    }
+  }
+  GENNAKER_ASSIGN_OR_RETURN(MetricsSource * src,
+                            Source(source.metrics_account));
+
+  const std::string id = NewUlid();
+  Json st = Json::object();
+  st["application"] =
+      source.application.empty() ? "ad-hoc" : source.application;
+  st["user"] = source.user.empty() ? "anonymous" : source.user;
+  if (!source.parent_pipeline_execution_id.empty()) {
+    st["parentPipelineExecutionId"] = source.parent_pipeline_execution_id;
+  }
+  st["pipelineId"] = id;
+  st["stageStatus"] = Json::array();
+  st["complete"] = false;
+  st["executionStatus"] = "NOT_STARTED";
+  st["status"] = kNotStarted;
+  st["canaryAnalysisExecutionResult"] =
+      Json{{"hasWarnings", false},
+           {"canaryScores", Json::array()},
+           {"canaryExecutionResults", Json::array()}};
+  st["canaryAnalysisExecutionRequest"] = request;
+  st["canaryConfig"] = config;
+  if (!config_id.empty()) st["canaryConfigId"] = config_id;
+  SetTimes(st, "build", now);
+  SetTimes(st, "start", now);
+  st["storageAccountName"] = kPostgresAccount;
+  st["configurationAccountName"] = kPostgresAccount;
+  st["metricsAccountName"] = src->Name();
+  Record r;
+  r.id = id;
+  r.application = String(st, "application");
+  r.status = kNotStarted;
+  r.idempotency_key = source.idempotency_key;
+  r.body = Dump(st);
+  r.created_ms = now;
+  r.updated_ms = now;
+  GENNAKER_ASSIGN_OR_RETURN(std::string stored,
+                            store_->Insert(Kind::kAnalysis, r));
+  if (stored == id) {
+    SPDLOG_INFO("event=canary_analysis_started analysis={} runs={}", id,
+                schedule.runs);
+    AdvanceAnalysis(id);
+  }
+  return stored;
+}
+
+absl::StatusOr<Record> KayentaCore::GetAnalysis(const std::string& id) {
+  return store_->Get(Kind::kAnalysis, id);
+}
+
+namespace {
+
+void SetAnalysisStatus(Json& st, absl::string_view status) {
+  st["status"] = std::string(status);
+  st["executionStatus"] = absl::AsciiStrToUpper(status);
+  st["complete"] = IsComplete(status);
+}
+
+}  // namespace
+
+absl::StatusOr<bool> KayentaCore::CancelCanaryAnalysis(const std::string& id) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    GENNAKER_ASSIGN_OR_RETURN(Record r, store_->Get(Kind::kAnalysis, id));
+    if (IsComplete(r.status)) return false;
+    GENNAKER_ASSIGN_OR_RETURN(Json st, ParseBody(r));
+    const int64_t now = clock_->NowMs();
+    SetAnalysisStatus(st, kCanceled);
+    SetTimes(st, "end", now);
+    for (Json& stage : st["stageStatus"]) {
+      if (!IsComplete(String(stage, "status"))) stage["status"] = kCanceled;
+    }
+    r.status = kCanceled;
+    r.body = Dump(st);
+    r.updated_ms = now;
+    UpdateOptions opts;
+    opts.expected_version = r.version;
+    absl::StatusOr<Record> u = store_->Update(Kind::kAnalysis, r, opts);
+    if (u.ok()) {
+      for (const Json& run : Array(Object(st, "canaryAnalysisExecutionResult"),
+                                   "canaryExecutionResults")) {
+        absl::StatusOr<bool> c = CancelCanary(String(run, "executionId"));
+        if (!c.ok()) {
+          SPDLOG_WARN("event=canary_cancel_failed execution={} error={}",
+                      String(run, "executionId"), c.status().ToString());
+        }
+      }
+      SPDLOG_INFO("event=canary_analysis_canceled analysis={}", id);
+      return true;
+    }
+    if (u.status().code() != absl::StatusCode::kAborted) return u.status();
+  }
+  return absl::AbortedError(
+      absl::StrCat("canary analysis '", id, "' keeps changing; retry"));
+}
+
+void KayentaCore::Tick() {
+  ListQuery q;
+  q.statuses = {kNotStarted, kRunning};
+  q.with_body = false;
+  absl::StatusOr<std::vector<Record>> runs = store_->List(Kind::kExecution, q);
+  if (runs.ok()) {
+    for (const Record& r : *runs) Enqueue(r.id);
+  } else {
+    SPDLOG_WARN("event=canary_resume_failed error={}",
+                runs.status().ToString());
+  }
+  absl::StatusOr<std::vector<Record>> analyses =
+      store_->List(Kind::kAnalysis, q);
+  if (!analyses.ok()) return;
+  for (const Record& r : *analyses) AdvanceAnalysis(r.id);
+}
+
+void KayentaCore::AdvanceAnalysis(const std::string& id) {
+  absl::StatusOr<Record> rec = store_->Get(Kind::kAnalysis, id);
+  if (!rec.ok() || IsComplete(rec->status)) return;
+  absl::StatusOr<Json> parsed = ParseBody(*rec);
+  if (!parsed.ok()) return;
+  Json st = *std::move(parsed);
+  const int64_t now = clock_->NowMs();
+  const int64_t created =
+      spinnaker::Int(st, "startTimeMillis", rec->created_ms);
+  const Json request = Object(st, "canaryAnalysisExecutionRequest");
+  const std::optional<Thresholds> thresholds = ThresholdsOf(request);
+  // Copies, written back at the end: st is an ordered map (a vector), so a
+  // reference into it would dangle once a key is added.
+  Json result = Object(st, "canaryAnalysisExecutionResult");
+  Json runs = Array(result, "canaryExecutionResults");
+  Json stages = Array(st, "stageStatus");
+  bool changed = false;
+  auto finish = [&](absl::string_view status, bool passed,
+                    const std::string& message) {
+    SetAnalysisStatus(st, status);
+    result["didPassThresholds"] = passed;
+    result["canaryScoreMessage"] = message;
+    SetTimes(st, "end", now);
+    result["endTimeIso"] = IsoOfMs(now);
+    changed = true;
+    SPDLOG_INFO("event=canary_analysis_done analysis={} status={} passed={}",
+                id, status, passed);
+  };
+
+  absl::StatusOr<Schedule> schedule = ScheduleOf(request, created);
+  if (!schedule.ok()) {
+    st["exception"] = Exception("setup", schedule.status(), now);
+    finish(kTerminal, false, std::string(schedule.status().message()));
+  } else {
+    if (String(st, "status") == kNotStarted) {
+      SetAnalysisStatus(st, kRunning);
+      result["startTimeIso"] = IsoOfMs(now);
+      result["buildTimeIso"] = String(st, "buildTimeIso");
+      changed = true;
+    }
+    const int64_t started = static_cast<int64_t>(runs.size());
+    bool in_flight = false;
+    if (started > 0) {
+      Json& last = runs.back();
+      if (!IsComplete(absl::AsciiStrToLower(String(last, "executionStatus")))) {
+        absl::StatusOr<Record> exec =
+            store_->Get(Kind::kExecution, String(last, "executionId"));
+        absl::StatusOr<Json> es =
+            exec.ok() ? ParseBody(*exec) : absl::StatusOr<Json>(exec.status());
+        if (!es.ok()) {
+          in_flight = true;  // the store will answer again on the next tick
+        } else if (!IsComplete(String(*es, "status"))) {
+          in_flight = true;
+        } else {
+          const std::string status = String(*es, "status");
+          last["executionStatus"] = absl::AsciiStrToUpper(status);
+          if (es->contains("exception")) last["exception"] = (*es)["exception"];
+          if (es->contains("result")) last["result"] = (*es)["result"];
+          for (const char* k :
+               {"metricSetPairListId", "buildTimeIso", "startTimeIso",
+                "endTimeIso", "storageAccountName",
+                "configurationAccountName"}) {
+            if (es->contains(k)) last[k] = (*es)[k];
+          }
+          for (Json& stage : stages) {
+            if (String(stage, "executionId") == String(last, "executionId")) {
+              stage["status"] = status;
+            }
+          }
+          changed = true;
+          if (status != kSucceeded) {
+            if (es->contains("exception")) st["exception"] = (*es)["exception"];
+            finish(
+                status == kCanceled ? kCanceled : kTerminal, false,
+                absl::StrCat("Canary run #", started, " ended ", status, "."));
+          } else {
+            const double score = RunScore(*es);
+            result["canaryScores"].push_back(score);
+            const Json& results =
+                Array(Object(Object(*es, "result"), "judgeResult"), "results");
+            for (const Json& mr : results) {
+              const Json stats = Object(Object(mr, "controlMetadata"), "stats");
+              if (stats.contains("count") &&
+                  spinnaker::Int(stats, "count") < 50) {
+                result["hasWarnings"] = true;
+                if (!last["warnings"].is_array()) {
+                  last["warnings"] = Json::array();
+                }
+                Json& w = last["warnings"];
+                if (w.empty()) {
+                  w.push_back(
+                      "One of the metrics returned fewer than 50 data "
+                      "points, which can reduce confidence in the final "
+                      "canary score.");
+                }
+              }
+            }
+            if (started >= schedule->runs) {
+              const double marginal = thresholds ? thresholds->marginal : 0;
+              const double pass = thresholds ? thresholds->pass : 0;
+              if (score <= marginal) {
+                finish(kSucceeded, false,
+                       absl::StrCat("Final canary score ", FormatScore(score),
+                                    " is not above the marginal score "
+                                    "threshold."));
+              } else if (score < pass) {
+                finish(kSucceeded, false,
+                       absl::StrCat("Final canary score ", FormatScore(score),
+                                    " is below the pass score threshold."));
+              } else {
+                finish(kSucceeded, true,
+                       absl::StrCat("Final canary score ", FormatScore(score),
+                                    " met or exceeded the pass score "
+                                    "threshold."));
+              }
+            } else if (thresholds && score <= thresholds->marginal) {
+              // An interim score at or below marginal ends the analysis early.
+              finish(kTerminal, false,
+                     absl::StrCat("Canary score ", FormatScore(score),
+                                  " of run #", started,
+                                  " is not above the marginal score "
+                                  "threshold."));
+            }
+          }
+        }
+      }
+    }
+    if (!IsComplete(String(st, "status")) && !in_flight &&
+        started < schedule->runs &&
+        now >= DueMs(*schedule, created, started + 1)) {
+      const int64_t i = started + 1;
+      absl::StatusOr<Json> run_request = RunRequest(*schedule, request, i);
+      absl::StatusOr<std::string> exec_id = absl::InternalError("not started");
+      if (run_request.ok()) {
+        RunSource src;
+        src.inline_config = Object(st, "canaryConfig");
+        src.application = String(st, "application");
+        src.parent_pipeline_execution_id = id;
+        src.metrics_account = String(st, "metricsAccountName");
+        // Retries of this tick (after a failed analysis write) reuse the run.
+        src.idempotency_key = absl::StrCat("analysis:", id, ":", i);
+        exec_id = StartCanary(src, *run_request);
+      } else {
+        exec_id = run_request.status();
+      }
+      if (!exec_id.ok() &&
+          exec_id.status().code() == absl::StatusCode::kUnavailable) {
+        // The store is away: the next tick tries again.
+        SPDLOG_WARN("event=canary_analysis_run_deferred analysis={} error={}",
+                    id, exec_id.status().ToString());
+      } else if (!exec_id.ok()) {
+        st["exception"] = Exception("runCanary", exec_id.status(), now);
+        finish(kTerminal, false,
+               absl::StrCat("Canary run #", i,
+                            " could not start: ", exec_id.status().message()));
+      } else {
+        const Json scopes = Object(*run_request, "scopes");
+        const Json experiment =
+            scopes.empty() ? Json::object()
+                           : Object(scopes.begin().value(), "experimentScope");
+        Json entry{{"executionId", *exec_id},
+                   {"executionStatus", "NOT_STARTED"},
+                   {"warnings", Json::array()}};
+        for (auto [key, prefix] : {std::pair{"start", "judgementStartTime"},
+                                   std::pair{"end", "judgementEndTime"}}) {
+          const std::string iso = String(experiment, key);
+          absl::StatusOr<int64_t> ms = MsOfIso(Json(iso));
+          entry[absl::StrCat(prefix, "Iso")] = iso;
+          if (ms.ok()) entry[absl::StrCat(prefix, "Millis")] = *ms;
+        }
+        runs.push_back(std::move(entry));
+        stages.push_back(Json{{"type", "runCanary"},
+                              {"name", absl::StrCat("Run Canary #", i)},
+                              {"status", kRunning},
+                              {"executionId", *exec_id}});
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return;
+  result["canaryExecutionResults"] = runs;
+  st["canaryAnalysisExecutionResult"] = result;
+  st["stageStatus"] = stages;
+  Record r = *rec;
+  r.status = String(st, "status");
+  r.body = Dump(st);
+  r.updated_ms = now;
+  UpdateOptions opts;
+  opts.expected_version = rec->version;
+  absl::StatusOr<Record> u = store_->Update(Kind::kAnalysis, r, opts);
+  if (!u.ok() && u.status().code() != absl::StatusCode::kAborted) {
+    SPDLOG_WARN("event=canary_analysis_save_failed analysis={} error={}", id,
+                u.status().ToString());
+  }
+}
+
+// ---- judge, pair lists, accounts ----
+
+absl::StatusOr<Json> KayentaCore::Judge(
+    const std::string& config_id, const std::string& pair_list_id,
+    const std::optional<Thresholds>& thresholds) {
+  if (!thresholds) {
+    return absl::InvalidArgumentError(
+        "Execution request must contain thresholds");
+  }
+  GENNAKER_ASSIGN_OR_RETURN(Record c, GetConfig(config_id));
+  GENNAKER_ASSIGN_OR_RETURN(Json config, ParseBody(c));
+  GENNAKER_ASSIGN_OR_RETURN(Record l, GetPairList(pair_list_id));
+  GENNAKER_ASSIGN_OR_RETURN(Json list, ParseBody(l));
+  return JudgeCanary(config, Array(list, "pairs"), *thresholds);
+}
+
+absl::StatusOr<std::string> KayentaCore::CreatePairList(
+    const Json& list, const std::string& key) {
+  if (!list.is_object() || !list.contains("pairs") ||
+      !list["pairs"].is_array()) {
+    return absl::InvalidArgumentError(
+        "A metric set pair list must be {\"pairs\": [MetricSetPair, ...]}");
+  }
+  Record r;
+  r.id = NewUuid();
+  r.idempotency_key = key;
+  r.body = Dump(list);
+  r.created_ms = r.updated_ms = clock_->NowMs();
+  return store_->Insert(Kind::kPairList, r);
+}
+
+absl::StatusOr<Record> KayentaCore::GetPairList(const std::string& id) {
+  absl::StatusOr<Record> r = store_->Get(Kind::kPairList, id);
+  if (r.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(
+        absl::StrCat("No metric set pair list with id '", id, "' found."));
+  }
+  return r;
+}
+
+absl::StatusOr<std::vector<Record>> KayentaCore::ListPairLists(int limit,
+                                                               int offset) {
+  ListQuery q;
+  q.limit = limit;
+  q.offset = offset;
+  q.with_body = false;
+  return store_->List(Kind::kPairList, q);
+}
+
+absl::StatusOr<bool> KayentaCore::DeletePairList(const std::string& id) {
+  return store_->Delete(Kind::kPairList, id);
+}
+
+std::vector<AccountInfo> KayentaCore::Accounts() const {
+  std::vector<AccountInfo> out;
+  for (const auto& s : sources_) {
+    out.push_back({s->Name(), s->Type(), {"METRICS_STORE"}});
+  }
+  out.push_back({kPostgresAccount,
+                 kPostgresAccount,
+                 {"OBJECT_STORE", "CONFIGURATION_STORE"}});
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> KayentaCore::MetricDescriptors(
+    const std::string& account, const std::string& filter) {
+  GENNAKER_ASSIGN_OR_RETURN(MetricsSource * src, Source(account));
+  return src->MetricNames(filter);
+}
+
+}  // namespace gennaker::kayenta
