@@ -27,6 +27,9 @@ Backends ConnectBackends(const v1::GateDependencies& services) {
   Connect<orca::v1::OrcaService>(services.orca(), &b.orca);
   Connect<clouddriver::v1::ClouddriverService>(services.clouddriver(),
                                                &b.clouddriver);
+  if (!services.kayenta().address().empty()) {
+    Connect<kayenta::v1::KayentaService>(services.kayenta(), &b.kayenta);
+  }
   return b;
 }
 

@@ -1,8 +1,8 @@
 // How gate reaches the services it calls: one stub per backend (front50, orca,
-// clouddriver) with its per-call deadline, built once when gate is wired and
-// shared by the REST routes and the gRPC API; and the one mapping of a failed
-// call (absl or gRPC status) to gate's HTTP error answer {timestamp, status,
-// error, message, path}.
+// clouddriver, kayenta) with its per-call deadline, built once when gate is
+// wired and shared by the REST routes and the gRPC API; and the one mapping of
+// a failed call (absl or gRPC status) to gate's HTTP error answer {timestamp,
+// status, error, message, path}.
 #ifndef GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 #define GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 
@@ -25,6 +25,7 @@
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
+#include "gennaker/kayenta/v1/kayenta.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 
 namespace gennaker::gate {
@@ -56,6 +57,7 @@ struct Backend {
 using Front50 = Backend<front50::v1::Front50Service::StubInterface>;
 using Orca = Backend<orca::v1::OrcaService::StubInterface>;
 using Clouddriver = Backend<clouddriver::v1::ClouddriverService::StubInterface>;
+using Kayenta = Backend<kayenta::v1::KayentaService::StubInterface>;
 
 // Every backend gate calls. A backend gate was not given (a null stub) must
 // not be called.
@@ -63,6 +65,9 @@ struct Backends {
   Front50 front50;
   Orca orca;
   Clouddriver clouddriver;
+  // Optional: a null stub when services.kayenta.address is empty (the canary
+  // routes then answer 503).
+  Kayenta kayenta;
 };
 
 // Stubs over channels to the endpoints of `services` (address, deadline_ms,

@@ -13,6 +13,7 @@
 #include "re2/re2.h"
 #include "services/gate/gate_applications.h"
 #include "services/gate/gate_backend.h"
+#include "services/gate/gate_canary.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
 #include "services/gate/json_array.h"
@@ -574,6 +575,9 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
 
   add("GET", "/notifications/application/{app}", GetNotifications);
   add("POST", "/notifications/application/{app}", SaveNotifications);
+
+  // Canary configs and runs (kayenta), for Deck's canary module.
+  AddCanaryRoutes(backends, add_route);
 
   // What no route takes answers 404 (or 405 when the path takes other
   // methods) from the routes above, with CORS headers like every answer. The
