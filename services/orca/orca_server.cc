@@ -1,6 +1,7 @@
 #include "services/orca/orca_server.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -18,8 +19,10 @@
 #include "services/orca/engine/worker.h"
 #include "services/orca/expression_lookups.h"
 #include "services/orca/front50_client.h"
+#include "services/orca/kayenta_client.h"
 #include "services/orca/orca_grpc.h"
 #include "services/orca/stages/builtin_stages.h"
+#include "services/orca/stages/kayenta_stage.h"
 
 namespace gennaker::orca {
 
@@ -47,6 +50,7 @@ class OrcaInstance : public ServiceInstance {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<Front50> front50_;
   std::unique_ptr<CloudDriver> clouddriver_;  // null without an address
+  std::unique_ptr<Kayenta> kayenta_;          // null without an address
   // Outbound HTTP under the operator's policy: one client for expression
   // fetches, one for webhook stages (their deadlines differ).
   std::unique_ptr<http::OutboundClient> fetches_;
@@ -137,6 +141,14 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
                             http::OutboundClient::Create(webhook_policy));
   deps.outbound = in->webhooks_.get();
   RegisterBuiltinStages(&in->registry_, deps);
+  // Optional: without kayenta, kayentaCanary stages fail saying so.
+  if (const auto& k = config.services().kayenta(); !k.address().empty()) {
+    in->kayenta_ =
+        NewKayentaGrpc(MakeChannel(k.address(), k.max_message_bytes()),
+                       std::chrono::milliseconds(
+                           k.deadline_ms() > 0 ? k.deadline_ms() : 10000));
+  }
+  RegisterKayentaStage(&in->registry_, in->kayenta_.get());
   in->store_ = std::make_unique<PgStore>(in->pool_.get(), &in->clock_,
                                          e.lease_seconds());
   EngineOptions options;
