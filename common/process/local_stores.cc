@@ -1,18 +1,24 @@
 #include "common/process/local_stores.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -454,6 +460,184 @@ absl::Status RequireRedisPassword(int port, const std::string& password) {
         " refuses both the deployment's password and no password"));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+constexpr char kPrometheusBinary[] = "/usr/bin/prometheus";
+
+// A double-quoted YAML scalar (YAML's double-quoted escapes are JSON's).
+std::string YamlQuoted(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so that a
+// running Prometheus never reads half a file.
+absl::Status WriteReplacing(const std::string& path, const std::string& text) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string LocalPrometheusBinary(const LocalPrometheusOptions& options) {
+  if (!options.binary.empty()) return options.binary;
+  const char* env = std::getenv("GENNAKER_PROMETHEUS");
+  return env != nullptr && *env != '\0' ? env : kPrometheusBinary;
+}
+
+std::string LocalPrometheusConfig(const LocalPrometheusOptions& options) {
+  std::string files;
+  for (const std::string& f : options.file_sd_paths) {
+    absl::StrAppend(&files, files.empty() ? "" : ", ", YamlQuoted(f));
+  }
+  return absl::StrCat(
+      "# Written by gennaker: one job scraping the file_sd targets below.\n"
+      "global:\n  scrape_interval: ",
+      YamlQuoted(options.scrape_interval),
+      "\n  scrape_timeout: ", YamlQuoted(options.scrape_interval),
+      "\n  evaluation_interval: ", YamlQuoted(options.scrape_interval),
+      "\nscrape_configs:\n  - job_name: ", YamlQuoted(options.job_name),
+      "\n    file_sd_configs:\n      - refresh_interval: ",
+      YamlQuoted(options.file_sd_refresh_interval), "\n        files: [", files,
+      "]\n");
+}
+
+bool PrometheusReady(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ready = false;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request =
+        "GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      std::string answer;
+      char buf[256];
+      ssize_t n;
+      while (answer.find("\r\n") == std::string::npos &&
+             (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        answer.append(buf, static_cast<size_t>(n));
+      }
+      // "HTTP/1.x 200 OK"
+      ready = absl::StartsWith(answer, "HTTP/") &&
+              answer.find(" 200 ") != std::string::npos &&
+              answer.find(" 200 ") < answer.find("\r\n");
+    }
+  }
+  close(fd);
+  return ready;
+}
+
+absl::StatusOr<LocalServer> StartLocalPrometheus(
+    const LocalPrometheusOptions& options) {
+  const std::string binary = LocalPrometheusBinary(options);
+  if (access(binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(binary,
+                     " is not installed (scripts/install-deps.sh installs "
+                     "Debian's prometheus)"));
+  }
+  const std::string dir = options.data_dir;
+  GENNAKER_RETURN_IF_ERROR(MakeDirs(dir + "/tsdb"));
+  const std::string config_path = dir + "/prometheus.yml";
+  GENNAKER_RETURN_IF_ERROR(
+      WriteReplacing(config_path, LocalPrometheusConfig(options)));
+  int port = options.port;
+  if (port == 0) {
+    GENNAKER_ASSIGN_OR_RETURN(port, FreePort());
+  }
+  const std::string log =
+      options.log_file.empty() ? dir + "/prometheus.log" : options.log_file;
+  SpawnOptions run;
+  run.argv = {binary, absl::StrCat("--config.file=", config_path),
+              absl::StrCat("--storage.tsdb.path=", dir, "/tsdb"),
+              absl::StrCat("--web.listen-address=127.0.0.1:", port),
+              "--log.level=warn"};
+  run.log_file = log;
+  run.new_session = options.detach;
+  run.die_with_parent = !options.detach;
+  GENNAKER_ASSIGN_OR_RETURN(pid_t pid, Spawn(run));
+  const absl::Time deadline = absl::Now() + options.start_timeout;
+  while (!PrometheusReady(port)) {
+    if (!IsAlive(pid)) {
+      return absl::UnavailableError(
+          absl::StrCat("prometheus exited at start-up; see ", log));
+    }
+    if (absl::Now() > deadline) {
+      (void)Terminate(pid, absl::Seconds(5));
+      return absl::UnavailableError(absl::StrCat(
+          "prometheus did not become ready within ",
+          absl::FormatDuration(options.start_timeout), "; see ", log));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return LocalServer{pid, port};
+}
+
+pid_t LocalPrometheusPid(const std::string& data_dir) {
+  const std::string want =
+      absl::StrCat("--storage.tsdb.path=", data_dir, "/tsdb");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    int64_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid) || pid <= 1 ||
+        pid == getpid()) {
+      continue;
+    }
+    const std::string cmdline = ReadWhole(entry.path().string() + "/cmdline");
+    size_t start = 0;
+    bool match = false;
+    while (start < cmdline.size()) {
+      size_t end = cmdline.find('\0', start);
+      if (end == std::string::npos) end = cmdline.size();
+      if (cmdline.compare(start, end - start, want) == 0) match = true;
+      start = end + 1;
+    }
+    if (match && IsAlive(static_cast<pid_t>(pid))) {
+      return static_cast<pid_t>(pid);
+    }
+  }
+  return 0;
+}
+
+absl::Status StopLocalPrometheus(const std::string& data_dir,
+                                 absl::Duration grace) {
+  const pid_t pid = LocalPrometheusPid(data_dir);
+  if (pid == 0) return absl::OkStatus();
+  return Terminate(pid, grace);
 }
 
 }  // namespace gennaker::process

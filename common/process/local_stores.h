@@ -1,5 +1,6 @@
-// Real PostgreSQL and Redis servers run as local child processes on loopback:
-// halyard's "local managed" storage and the test fixtures use the same code.
+// Real PostgreSQL, Redis and Prometheus servers run as local child processes
+// on loopback: halyard's "local managed" storage and metrics and the test
+// fixtures use the same code.
 // PostgreSQL refuses to run as root, so when we are root it runs as the
 // `postgres` user (the data directory is given to that user). Unix sockets are
 // off and both listen on 127.0.0.1 only: clients connect over TCP to
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -89,6 +91,50 @@ absl::Status RequireRedisPassword(int port, const std::string& password);
 
 // redis://[:password@]127.0.0.1:<port>
 std::string LocalRedisUrl(int port, const std::string& password = "");
+
+struct LocalPrometheusOptions {
+  // Holds the generated prometheus.yml and the TSDB (<data_dir>/tsdb).
+  std::string data_dir;
+  std::string log_file;  // default <data_dir>/prometheus.log
+  int port = 0;          // 0 picks a free port
+  bool detach = true;
+  absl::Duration start_timeout = absl::Seconds(30);
+  // Prometheus duration text ("15s", "500ms"): scrape and evaluation interval.
+  std::string scrape_interval = "15s";
+  // How often the file_sd files are re-read besides file change events.
+  std::string file_sd_refresh_interval = "30s";
+  // One scrape job reading these Prometheus file_sd JSON files (absolute
+  // paths; they need not exist yet).
+  std::string job_name = "gennaker";
+  std::vector<std::string> file_sd_paths;
+  // The server binary; empty: $GENNAKER_PROMETHEUS or /usr/bin/prometheus.
+  std::string binary;
+};
+
+// The prometheus.yml StartLocalPrometheus writes for `options`.
+std::string LocalPrometheusConfig(const LocalPrometheusOptions& options);
+
+// The binary StartLocalPrometheus runs for `options`.
+std::string LocalPrometheusBinary(const LocalPrometheusOptions& options);
+
+// Writes <data_dir>/prometheus.yml and starts Prometheus on 127.0.0.1:<port>
+// with its TSDB under <data_dir>/tsdb; returns when /-/ready answers 200.
+// FAILED_PRECONDITION when the binary is missing, UNAVAILABLE when the server
+// exits or is not ready within start_timeout (it is then stopped).
+absl::StatusOr<LocalServer> StartLocalPrometheus(
+    const LocalPrometheusOptions& options);
+
+// True when an HTTP GET of http://127.0.0.1:<port>/-/ready answers 200.
+bool PrometheusReady(int port);
+
+// The pid of a Prometheus server whose TSDB is <data_dir>/tsdb (found by its
+// command line), whoever started it, or 0.
+pid_t LocalPrometheusPid(const std::string& data_dir);
+
+// Stops the Prometheus server running on `data_dir` (LocalPrometheusPid):
+// SIGTERM, SIGKILL after `grace`. OK when none runs.
+absl::Status StopLocalPrometheus(const std::string& data_dir,
+                                 absl::Duration grace);
 
 // Where the PostgreSQL server binaries are (the newest
 // /usr/lib/postgresql/<v>/bin).

@@ -327,6 +327,9 @@ absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir) {
   record.version = spinnaker::String(j, "version");
   if (j.contains("postgres")) record.postgres = FromJson(j["postgres"]);
   if (j.contains("redis")) record.redis = FromJson(j["redis"]);
+  if (j.contains("prometheus")) {
+    record.prometheus = FromJson(j["prometheus"]);
+  }
   if (j.contains("services") && j["services"].is_object()) {
     for (const auto& [name, s] : j["services"].items())
       record.services[name] = FromJson(s);
@@ -340,6 +343,7 @@ absl::Status WriteRecord(const std::string& state_dir,
             {"version", record.version},
             {"postgres", ToJson(record.postgres)},
             {"redis", ToJson(record.redis)},
+            {"prometheus", ToJson(record.prometheus)},
             {"services", json::object()}};
   for (const auto& [name, s] : record.services) j["services"][name] = ToJson(s);
   GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state_dir + "/run"));
@@ -390,6 +394,79 @@ absl::StatusOr<StorageEndpoints> LocalDeployer::EnsureStores(
       process::LocalRedisUrl(redis_port, secrets.redis_password)};
 }
 
+absl::Status LocalDeployer::EnsurePrometheus(const v1::Halconfig& config) {
+  const v1::Halconfig effective = EffectiveHalconfig(config);
+  const std::string state = ExpandHome(config.state_dir());
+  const std::string data_dir = state + "/data/prometheus";
+  GENNAKER_ASSIGN_OR_RETURN(DeploymentRecord record, ReadRecord(state));
+  ProcessRecord* slot = &record.prometheus;
+  // The recorded server, or one found on the data directory (started by an
+  // apply whose record is gone).
+  auto stop_managed = [&]() -> absl::Status {
+    const pid_t found = process::LocalPrometheusPid(data_dir);
+    if (found != 0 || Running(*slot)) {
+      progress_(absl::StrCat("prometheus: stopping pid ",
+                             found != 0 ? found : slot->pid));
+    }
+    GENNAKER_RETURN_IF_ERROR(
+        process::StopLocalPrometheus(data_dir, absl::Seconds(15)));
+    GENNAKER_RETURN_IF_ERROR(Stop(*slot, absl::Seconds(15)));
+    if (slot->pid != 0) {
+      *slot = ProcessRecord{};
+      GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
+    }
+    return absl::OkStatus();
+  };
+  if (!ManagedPrometheus(effective)) {
+    if (Enabled(effective, "kayenta")) {
+      progress_(absl::StrCat("prometheus: external at ",
+                             RedactSecrets(PrometheusBaseUrl(effective))));
+    }
+    return stop_managed();
+  }
+  process::LocalPrometheusOptions o;
+  o.data_dir = data_dir;
+  o.log_file = state + "/logs/prometheus.log";
+  o.port = ManagedPrometheusPort(effective);
+  o.scrape_interval = effective.canary().prometheus().scrape_interval();
+  o.job_name = "gennaker";
+  const v1::HalLocalProvider& local = effective.providers().local();
+  if (local.enabled()) {
+    for (const auto& account : local.accounts()) {
+      const std::string& path = account.prometheus_file_sd_path();
+      if (path.empty()) continue;
+      o.file_sd_paths.push_back(path);
+      // Prometheus watches the file's directory, which must exist.
+      GENNAKER_RETURN_IF_ERROR(
+          process::MakeDirs(fs::path(path).parent_path().string()));
+    }
+  }
+  const std::string binary = process::LocalPrometheusBinary(o);
+  const std::string hash =
+      Hash(absl::StrCat(process::LocalPrometheusConfig(o), "\n", binary, "@",
+                        BinaryStamp(binary)));
+  if (Running(*slot) && slot->grpc_port == o.port &&
+      slot->config_hash == hash && process::PrometheusReady(o.port)) {
+    progress_(absl::StrCat("prometheus: running (pid ", slot->pid, ", port ",
+                           o.port, ")"));
+    return absl::OkStatus();
+  }
+  GENNAKER_RETURN_IF_ERROR(stop_managed());
+  GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + "/logs"));
+  progress_(absl::StrCat("prometheus: starting on 127.0.0.1:", o.port, " (",
+                         o.file_sd_paths.size(), " file_sd file",
+                         o.file_sd_paths.size() == 1 ? "" : "s", ") ..."));
+  GENNAKER_ASSIGN_OR_RETURN(process::LocalServer server,
+                            process::StartLocalPrometheus(o));
+  *slot = StoreRecord(server, data_dir + "/tsdb");
+  slot->http_port = server.port;
+  slot->config_hash = hash;
+  GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
+  progress_(absl::StrCat("prometheus: ready on 127.0.0.1:", o.port, " (pid ",
+                         slot->pid, ")"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     const v1::Halconfig& config, const std::vector<std::string>& only) {
   GENNAKER_RETURN_IF_ERROR(ValidateStatus(config));
@@ -406,6 +483,7 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + dir));
   }
   GENNAKER_ASSIGN_OR_RETURN(StorageEndpoints storage, EnsureStores(config));
+  GENNAKER_RETURN_IF_ERROR(EnsurePrometheus(config));
   GENNAKER_ASSIGN_OR_RETURN(DeploymentRecord record, ReadRecord(state));
   record.deployment = config.name();
   record.version = config.version();
@@ -582,6 +660,18 @@ absl::Status LocalDeployer::Clean(const v1::Halconfig& config,
     }
     GENNAKER_RETURN_IF_ERROR(Stop(*store, absl::Seconds(30)));
     *store = ProcessRecord{};
+    GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
+  }
+  // Prometheus: the recorded server and whatever runs on its data directory.
+  const std::string prom_data = state + "/data/prometheus";
+  if (pid_t found = process::LocalPrometheusPid(prom_data); found != 0) {
+    progress_(absl::StrCat("prometheus: stopping pid ", found));
+    GENNAKER_RETURN_IF_ERROR(
+        process::StopLocalPrometheus(prom_data, absl::Seconds(15)));
+  }
+  if (record.prometheus.pid != 0) {
+    GENNAKER_RETURN_IF_ERROR(Stop(record.prometheus, absl::Seconds(15)));
+    record.prometheus = ProcessRecord{};
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
   }
   for (const auto& [pid, cmdline] :

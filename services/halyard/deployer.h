@@ -3,8 +3,8 @@
 //
 // Apply renders every service's config, starts managed PostgreSQL/Redis when
 // the storage is LOCAL_MANAGED (on loopback, each with the deployment's
-// generated password: see secrets.h), then starts the services in dependency
-// order,
+// generated password: see secrets.h) and a managed Prometheus when kayenta
+// needs one (ManagedPrometheus), then starts the services in dependency order,
 // waiting for each to report SERVING over the gRPC health protocol. A service
 // already running with the same rendered config (and binary) is left alone; one
 // whose config changed is restarted. What runs is recorded in
@@ -48,6 +48,7 @@ struct DeploymentRecord {
   std::string version;
   ProcessRecord postgres;  // pid 0 when not managed
   ProcessRecord redis;
+  ProcessRecord prometheus;  // pid 0 when not managed
   std::map<std::string, ProcessRecord> services;
 };
 
@@ -80,14 +81,22 @@ class LocalDeployer {
   // passwords: never print it unredacted).
   absl::StatusOr<StorageEndpoints> EnsureStores(const v1::Halconfig& config);
 
+  // The second step of Apply: when ManagedPrometheus(config), writes its
+  // config (one job scraping every local account's file_sd file) and starts
+  // it on 127.0.0.1 with its data under <stateDir>/data/prometheus, or keeps
+  // the recorded one when it runs on the same port with the same config;
+  // records it. Otherwise stops a managed one that still runs.
+  absl::Status EnsurePrometheus(const v1::Halconfig& config);
+
   // Stops every process the deployment runs: the recorded services, then the
-  // stores, then any other process of the suite (a service binary of binDir,
-  // postgres or redis-server) found working on the state directory: a
-  // PostgreSQL restarted by hand on the data directory, or one whose working
-  // directory is under the data directory or whose command line names a file
-  // under the config or data directory. Other programs (an editor on a config
-  // file, a shell in a data directory) are left alone. With `delete_data` also
-  // removes the state directory's data.
+  // stores and the managed Prometheus (also one found on its data directory),
+  // then any other process of the suite (a service binary of binDir, postgres
+  // or redis-server) found working on the state directory: a PostgreSQL
+  // restarted by hand on the data directory, or one whose working directory is
+  // under the data directory or whose command line names a file under the
+  // config or data directory. Other programs (an editor on a config file, a
+  // shell in a data directory) are left alone. With `delete_data` also removes
+  // the state directory's data.
   absl::Status Clean(const v1::Halconfig& config, bool delete_data);
 
  private:

@@ -19,13 +19,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/config/config_loader.h"
+#include "common/http/http_client.h"
+#include "common/http/outbound.h"
+#include "common/http/outbound_config.h"
 #include "common/pg/pg.h"
 #include "common/process/local_stores.h"
 #include "common/process/process.h"
 #include "common/redis/redis.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
+#include "gennaker/kayenta/v1/config.pb.h"
 #include "services/halyard/halconfig.h"
+#include "services/halyard/render.h"
 #include "services/halyard/secrets.h"
 
 namespace gennaker::halyard {
@@ -335,6 +341,139 @@ TEST_F(DeployerStoresTest, CleanStopsAPostgresRestartedByHand) {
   (void)process::Terminate(*operator_process, absl::Seconds(5));
   (void)process::Terminate(*bystander, absl::Seconds(5));
   EXPECT_FALSE(SomethingWorksUnder(state_));
+}
+
+absl::StatusOr<http::ClientResponse> Get(const std::string& url) {
+  http::ClientRequest r;
+  r.url = url;
+  r.timeout_ms = 3000;
+  return http::Fetch(r);
+}
+
+// The managed Prometheus: on loopback only, scraping each local account's
+// file_sd file, reachable through kayenta's rendered outbound policy, kept
+// while its config is unchanged, restarted when the accounts change, stopped
+// when the operator names a server of their own and by `deploy clean` (even
+// without a record).
+TEST_F(DeployerStoresTest, ManagedPrometheusScrapesTheLocalAccounts) {
+  int port = *process::FreePort();
+  while (port == pg_port_ || port == redis_port_) port = *process::FreePort();
+  auto* prometheus = config_.mutable_canary()->mutable_prometheus();
+  prometheus->set_port(port);
+  prometheus->set_scrape_interval("1s");
+  auto* local = config_.mutable_providers()->mutable_local();
+  local->add_accounts()->set_name("alpha");
+  local->add_accounts()->set_name("beta");
+  const std::string alpha_sd =
+      state_ + "/data/clouddriver/local/alpha/prometheus-targets.json";
+  const std::string beta_sd =
+      state_ + "/data/clouddriver/local/beta/prometheus-targets.json";
+  const std::string base = absl::StrCat("http://127.0.0.1:", port);
+
+  ASSERT_THAT(deployer_->EnsurePrometheus(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_,
+              HasSubstr(absl::StrCat("prometheus: starting on 127.0.0.1:", port,
+                                     " (2 file_sd files) ...")));
+  EXPECT_THAT(progress_,
+              HasSubstr(absl::StrCat("prometheus: ready on 127.0.0.1:", port)));
+  auto record = ReadRecord(state_);
+  ASSERT_THAT(record, IsOk());
+  const pid_t first = record->prometheus.pid;
+  ASSERT_TRUE(process::IsAlive(first));
+  EXPECT_EQ(record->prometheus.grpc_port, port);
+  EXPECT_EQ(ListenAddresses(port), std::set<std::string>{"0100007F"});
+  auto ready = Get(base + "/-/ready");
+  ASSERT_THAT(ready, IsOk());
+  EXPECT_EQ(ready->status, 200);
+  auto config = Get(base + "/api/v1/status/config");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(config->body, HasSubstr("job_name: gennaker"));
+  EXPECT_THAT(config->body, HasSubstr(alpha_sd));
+  EXPECT_THAT(config->body, HasSubstr(beta_sd));
+
+  // What clouddriver writes there is scraped: a target (Prometheus itself)
+  // with the labels kayenta selects by.
+  {
+    std::ofstream(alpha_sd) << "[{\"targets\":[\"127.0.0.1:" << port
+                            << "\"],\"labels\":{\"server_group\":\"app-v001\","
+                               "\"location\":\"localhost\"}}]\n";
+  }
+  bool scraped = false;
+  const std::string query =
+      base + "/api/v1/query?query=up%7Bserver_group%3D%22app-v001%22%7D";
+  for (int i = 0; i < 150 && !scraped; ++i) {
+    auto r = Get(query);
+    scraped =
+        r.ok() && absl::StrContains(r->body, "\"location\":\"localhost\"");
+    if (!scraped) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(scraped) << ReadFile(state_ + "/logs/prometheus.log");
+
+  // Kayenta's rendered config reaches it through its outbound policy, though
+  // the port is one of the deployment's and on loopback.
+  auto rendered = RenderServiceConfigs(config_, {"dsn", "redis://h:1"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  kayenta::v1::KayentaConfig kayenta;
+  ASSERT_THAT(config::MergeYaml(rendered->at("kayenta"), "kayenta", &kayenta),
+              IsOk());
+  ASSERT_EQ(kayenta.prometheus_size(), 1);
+  EXPECT_EQ(kayenta.prometheus(0).base_url(), base);
+  auto client = http::OutboundClient::Create(
+      http::OutboundPolicyFromConfig(kayenta.outbound()));
+  ASSERT_THAT(client, IsOk());
+  http::ClientRequest through;
+  through.url = base + "/api/v1/query?query=up";
+  auto answer = (*client)->Fetch(through);
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->status, 200);
+
+  // Unchanged: kept.
+  progress_.clear();
+  ASSERT_THAT(deployer_->EnsurePrometheus(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_, HasSubstr(absl::StrCat("prometheus: running (pid ",
+                                                first, ", port ", port, ")")));
+  EXPECT_EQ(ReadRecord(state_)->prometheus.pid, first);
+
+  // One account less: its file leaves the config, the server restarts.
+  local->mutable_accounts()->RemoveLast();
+  progress_.clear();
+  ASSERT_THAT(deployer_->EnsurePrometheus(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_,
+              HasSubstr(absl::StrCat("prometheus: stopping pid ", first)));
+  EXPECT_FALSE(process::IsAlive(first));
+  const pid_t second = ReadRecord(state_)->prometheus.pid;
+  ASSERT_TRUE(process::IsAlive(second));
+  config = Get(base + "/api/v1/status/config");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(config->body, HasSubstr(alpha_sd));
+  EXPECT_THAT(config->body, Not(HasSubstr(beta_sd)));
+
+  // The operator's own server: the managed one stops.
+  prometheus->set_base_url("http://prom.example:9090");
+  prometheus->set_password("hunter2");
+  prometheus->set_username("k");
+  progress_.clear();
+  ASSERT_THAT(deployer_->EnsurePrometheus(config_), IsOk()) << progress_;
+  EXPECT_THAT(progress_,
+              HasSubstr("prometheus: external at http://prom.example:9090"));
+  EXPECT_FALSE(process::IsAlive(second));
+  EXPECT_EQ(ReadRecord(state_)->prometheus.pid, 0);
+  EXPECT_THAT(progress_, Not(HasSubstr("hunter2")));
+
+  // Managed again; then the record is lost, and clean still finds it.
+  prometheus->clear_base_url();
+  prometheus->clear_password();
+  prometheus->clear_username();
+  ASSERT_THAT(deployer_->EnsurePrometheus(config_), IsOk()) << progress_;
+  const pid_t third = ReadRecord(state_)->prometheus.pid;
+  ASSERT_TRUE(process::IsAlive(third));
+  std::filesystem::remove(state_ + "/run/deployment.json");
+  progress_.clear();
+  ASSERT_THAT(deployer_->Clean(config_, /*delete_data=*/false), IsOk());
+  EXPECT_THAT(progress_,
+              HasSubstr(absl::StrCat("prometheus: stopping pid ", third)));
+  EXPECT_FALSE(process::IsAlive(third));
+  EXPECT_TRUE(ListenAddresses(port).empty());
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/config/config_loader.h"
 #include "common/http/outbound_config.h"
 #include "common/log/logging.h"
@@ -30,7 +32,58 @@ v1::ServiceSettings* MutableSettings(v1::Halconfig* config,
       services->GetReflection()->MutableMessage(services, field));
 }
 
+// Every port `config` binds besides the managed Prometheus's.
+std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
+  std::set<int> ports;
+  for (absl::string_view name : kServiceNames) {
+    if (!Enabled(c, name)) continue;
+    const v1::ServiceSettings& s = Settings(c, name);
+    for (int p : {s.grpc_port(), s.admin_port(), s.http_port()}) {
+      if (p > 0) ports.insert(p);
+    }
+  }
+  if (c.storage().mode() != v1::STORAGE_MODE_EXTERNAL) {
+    ports.insert(c.storage().postgres().port());
+    ports.insert(c.storage().redis().port());
+  }
+  return ports;
+}
+
+constexpr char kDefaultPrometheusAccount[] = "prometheus";
+constexpr char kDefaultScrapeInterval[] = "15s";
+constexpr char kFileSdName[] = "prometheus-targets.json";
+
 }  // namespace
+
+bool ManagedPrometheus(const v1::Halconfig& config) {
+  return Enabled(config, "kayenta") &&
+         config.canary().prometheus().base_url().empty();
+}
+
+int ManagedPrometheusPort(const v1::Halconfig& config) {
+  if (config.canary().prometheus().port() != 0) {
+    return config.canary().prometheus().port();
+  }
+  const std::set<int> taken = PortsBesidesPrometheus(config);
+  int port = kDefaultPrometheusPort;
+  while (taken.count(port) > 0) ++port;
+  return port;
+}
+
+std::string PrometheusBaseUrl(const v1::Halconfig& config) {
+  if (!ManagedPrometheus(config)) {
+    return std::string(
+        absl::StripSuffix(config.canary().prometheus().base_url(), "/"));
+  }
+  return absl::StrCat("http://127.0.0.1:", ManagedPrometheusPort(config));
+}
+
+std::string LocalAccountDir(const v1::Halconfig& config,
+                            const clouddriver::v1::LocalAccount& account) {
+  if (!account.state_dir().empty()) return account.state_dir();
+  return absl::StrCat(ExpandHome(config.state_dir()),
+                      "/data/clouddriver/local/", account.name());
+}
 
 std::string ExpandHome(const std::string& path) {
   if (path.rfind("~/", 0) == 0) {
@@ -106,6 +159,26 @@ v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config) {
     auto* account = local->add_accounts();
     account->set_name("local");
     account->set_environment("test");
+  }
+  v1::HalPrometheus* prometheus = c.mutable_canary()->mutable_prometheus();
+  if (prometheus->account_name().empty()) {
+    prometheus->set_account_name(kDefaultPrometheusAccount);
+  }
+  if (ManagedPrometheus(c)) {
+    prometheus->set_port(ManagedPrometheusPort(c));
+    if (prometheus->scrape_interval().empty()) {
+      prometheus->set_scrape_interval(kDefaultScrapeInterval);
+    }
+  }
+  if (Enabled(c, "kayenta") && local->enabled()) {
+    // Prometheus (managed, or the operator's on this machine) finds the
+    // instances of each account in its file_sd file.
+    for (auto& account : *local->mutable_accounts()) {
+      if (account.prometheus_file_sd_path().empty()) {
+        account.set_prometheus_file_sd_path(
+            absl::StrCat(LocalAccountDir(c, account), "/", kFileSdName));
+      }
+    }
   }
   if (!c.bin_dir().empty()) {
     c.set_bin_dir(ExpandHome(c.bin_dir()));
@@ -213,6 +286,37 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
       }
     }
   }
+  const v1::HalPrometheus& prometheus = c.canary().prometheus();
+  const std::string& base_url = prometheus.base_url();
+  if (!base_url.empty()) {
+    static const LazyRE2 kUrl = {R"(https?://[^/?#@\s]+(/[^?#\s]*)?)"};
+    if (!RE2::FullMatch(base_url, *kUrl)) {
+      problem("canary.prometheus.baseUrl",
+              "must be an http:// or https:// URL with no user name, query or "
+              "fragment (credentials go in canary.prometheus.username and "
+              "password)");
+    }
+  } else {
+    if (!prometheus.username().empty() || !prometheus.password().empty()) {
+      problem("canary.prometheus.password",
+              "username and password are for the server named by "
+              "canary.prometheus.baseUrl; the managed Prometheus needs none");
+    }
+  }
+  if (!prometheus.account_name().empty() &&
+      !RE2::FullMatch(prometheus.account_name(), "[A-Za-z0-9_-]{1,64}")) {
+    problem("canary.prometheus.accountName",
+            "must be letters, digits, '-' and '_', at most 64 characters");
+  }
+  if (!prometheus.scrape_interval().empty() &&
+      !RE2::FullMatch(prometheus.scrape_interval(),
+                      "([0-9]+(ms|s|m|h|d|w|y))+")) {
+    problem("canary.prometheus.scrapeInterval",
+            "must be a Prometheus duration such as 15s or 1m");
+  }
+  if (ManagedPrometheus(c)) {
+    port("canary.prometheus.port", ManagedPrometheusPort(c));
+  }
   return problems;
 }
 
@@ -256,6 +360,16 @@ v1::Halconfig RedactedHalconfig(const v1::Halconfig& config) {
   if (!storage->redis().url().empty()) {
     storage->mutable_redis()->set_url(RedactSecrets(storage->redis().url()));
   }
+  v1::HalPrometheus* prometheus = out.mutable_canary()->mutable_prometheus();
+  if (!prometheus->password().empty()) prometheus->set_password("***");
+  if (!prometheus->base_url().empty()) {
+    prometheus->set_base_url(RedactSecrets(prometheus->base_url()));
+  }
+  if (!out.canary().has_prometheus() ||
+      out.canary().prometheus().ByteSizeLong() == 0) {
+    out.mutable_canary()->clear_prometheus();
+  }
+  if (out.canary().ByteSizeLong() == 0) out.clear_canary();
   return out;
 }
 

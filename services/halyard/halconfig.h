@@ -36,11 +36,33 @@ absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
 // `config` as the deployment runs it, with the defaults that an operator's
 // file leaves implied made explicit: each service's log level (the
 // deployment's when unset), the local provider (enabled, with one "local"
-// test account when none is listed) and the binary directory (next to the
-// running halyard when unset; "~/" expanded). The one place these are
-// decided; rendering and deploying apply it, saving never does (the file keeps
-// inheriting). Applying it twice changes nothing.
+// test account when none is listed), the Prometheus kayenta reads (its
+// account name, the managed server's port and scrape interval) and, while
+// kayenta is enabled, each local account's Prometheus file_sd file
+// (<account dir>/prometheus-targets.json unless set), and the binary directory
+// (next to the running halyard when unset; "~/" expanded). The one place these
+// are decided; rendering and deploying apply it, saving never does (the file
+// keeps inheriting). Applying it twice changes nothing.
 v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config);
+
+// Whether halyard runs a Prometheus for `config`: kayenta is enabled and
+// canary.prometheus names no server of the operator's (no baseUrl).
+bool ManagedPrometheus(const v1::Halconfig& config);
+
+// The managed Prometheus's loopback port: canary.prometheus.port, or when
+// unset kDefaultPrometheusPort, or the first port above it that no service or
+// managed store of `config` uses.
+inline constexpr int kDefaultPrometheusPort = 9090;
+int ManagedPrometheusPort(const v1::Halconfig& config);
+
+// The URL kayenta reads metrics from: canary.prometheus.baseUrl without a
+// trailing '/', or http://127.0.0.1:<ManagedPrometheusPort> when managed.
+std::string PrometheusBaseUrl(const v1::Halconfig& config);
+
+// Where a local account keeps its state: its stateDir, or
+// <stateDir>/data/clouddriver/local/<name> (as clouddriver decides it).
+std::string LocalAccountDir(const v1::Halconfig& config,
+                            const clouddriver::v1::LocalAccount& account);
 
 // Everything wrong with `config`, each with its dotted key (empty when valid).
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
@@ -53,8 +75,9 @@ absl::Status ValidateStatus(const v1::Halconfig& config);
 absl::Status SaveHalconfig(const std::string& path,
                            const v1::Halconfig& config);
 
-// `config` safe to show: the passwords of an external PostgreSQL DSN and Redis
-// URL replaced by "***" (as in logs).
+// `config` safe to show: the passwords of an external PostgreSQL DSN, Redis
+// URL and Prometheus (canary.prometheus.password) replaced by "***" (as in
+// logs).
 v1::Halconfig RedactedHalconfig(const v1::Halconfig& config);
 
 // Expands a leading "~/" to $HOME.

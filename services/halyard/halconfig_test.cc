@@ -16,6 +16,7 @@ using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using ::testing::_;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Problems(const v1::Halconfig& c) {
   std::string out;
@@ -161,6 +162,90 @@ TEST(HalconfigTest, EffectiveConfigMakesImpliedDefaultsExplicit) {
   e = EffectiveHalconfig(c);
   EXPECT_FALSE(e.bin_dir().empty());
   EXPECT_EQ(e.providers().local().accounts_size(), 0);
+}
+
+TEST(HalconfigTest, CanaryPrometheusIsManagedUnlessTheOperatorNamesOne) {
+  v1::Halconfig c = DefaultHalconfig();
+  EXPECT_TRUE(ManagedPrometheus(c));
+  EXPECT_EQ(ManagedPrometheusPort(c), kDefaultPrometheusPort);
+  EXPECT_EQ(PrometheusBaseUrl(c), "http://127.0.0.1:9090");
+  v1::Halconfig e = EffectiveHalconfig(c);
+  EXPECT_EQ(e.canary().prometheus().account_name(), "prometheus");
+  EXPECT_EQ(e.canary().prometheus().port(), 9090);
+  EXPECT_EQ(e.canary().prometheus().scrape_interval(), "15s");
+  ASSERT_EQ(e.providers().local().accounts_size(), 1);
+  EXPECT_EQ(
+      e.providers().local().accounts(0).prometheus_file_sd_path(),
+      c.state_dir() + "/data/clouddriver/local/local/prometheus-targets.json");
+  EXPECT_EQ(EffectiveHalconfig(e).SerializeAsString(), e.SerializeAsString());
+  EXPECT_FALSE(c.has_canary());  // the file keeps inheriting
+
+  // Spinnaker-like keys name the operator's server.
+  auto parsed = ParseHalconfig(
+      "canary:\n  prometheus:\n    baseUrl: http://prom.example:9090\n"
+      "    username: k\n    password: hunter2\n",
+      "yaml");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_FALSE(ManagedPrometheus(*parsed));
+  EXPECT_EQ(PrometheusBaseUrl(*parsed), "http://prom.example:9090");
+  EXPECT_EQ(Problems(*parsed), "");
+
+  // kayenta disabled: nothing managed.
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  EXPECT_FALSE(ManagedPrometheus(c));
+}
+
+TEST(HalconfigTest, CanaryPrometheusSettingsAreValidated) {
+  v1::Halconfig c = DefaultHalconfig();
+  // The managed server's port clashes like any other.
+  c.mutable_canary()->mutable_prometheus()->set_port(8083);
+  c.mutable_canary()->mutable_prometheus()->set_scrape_interval("soon");
+  c.mutable_canary()->mutable_prometheus()->set_password("p");
+  c.mutable_canary()->mutable_prometheus()->set_account_name("no spaces");
+  std::string p = Problems(c);
+  EXPECT_THAT(p, HasSubstr("canary.prometheus.port: port 8083 is also used by "
+                           "services.orca.grpcPort"));
+  EXPECT_THAT(p, HasSubstr("canary.prometheus.scrapeInterval:"));
+  EXPECT_THAT(p, HasSubstr("canary.prometheus.password: username and password "
+                           "are for the server named by"));
+  EXPECT_THAT(p, HasSubstr("canary.prometheus.accountName:"));
+  c.mutable_canary()->mutable_prometheus()->set_port(70000);
+  EXPECT_THAT(Problems(c),
+              HasSubstr("canary.prometheus.port: must be a port in 1..65535"));
+
+  // An external server: its port is not the deployment's; its URL is checked.
+  v1::Halconfig x = DefaultHalconfig();
+  x.mutable_canary()->mutable_prometheus()->set_port(8083);
+  for (const char* bad : {"ftp://prom:21", "http://user:pw@prom:9090",
+                          "http://prom:9090/?q=1", "prom:9090", "http://"}) {
+    x.mutable_canary()->mutable_prometheus()->set_base_url(bad);
+    EXPECT_THAT(Problems(x), HasSubstr("canary.prometheus.baseUrl: must be"))
+        << bad;
+  }
+  x.mutable_canary()->mutable_prometheus()->set_base_url(
+      "https://prom.example/prometheus/");
+  EXPECT_EQ(Problems(x), "");
+  // Disabled kayenta needs no port.
+  c = DefaultHalconfig();
+  c.mutable_canary()->mutable_prometheus()->set_port(8083);
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  EXPECT_EQ(Problems(c), "");
+}
+
+TEST(HalconfigTest, RedactedConfigHidesThePrometheusPassword) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_canary()->mutable_prometheus()->set_base_url(
+      "http://prom.example:9090");
+  c.mutable_canary()->mutable_prometheus()->set_username("kayenta");
+  c.mutable_canary()->mutable_prometheus()->set_password("hunter2");
+  v1::Halconfig shown = RedactedHalconfig(c);
+  EXPECT_EQ(shown.canary().prometheus().password(), "***");
+  EXPECT_EQ(shown.canary().prometheus().username(), "kayenta");
+  EXPECT_EQ(shown.canary().prometheus().base_url(), "http://prom.example:9090");
+  EXPECT_THAT(shown.DebugString(), Not(HasSubstr("hunter2")));
+  EXPECT_EQ(c.canary().prometheus().password(), "hunter2");
+  // Nothing to hide: nothing added.
+  EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_canary());
 }
 
 }  // namespace

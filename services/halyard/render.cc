@@ -1,5 +1,6 @@
 #include "services/halyard/render.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -25,6 +26,18 @@
 
 namespace gennaker::halyard {
 namespace {
+
+// Kayenta's REST API (Spinnaker's Kayenta listens on 8090, which is kayenta's
+// gRPC port here) goes beside it on 8091 in a default deployment; a
+// deployment with its own ports gets it only where services.kayenta.httpPort
+// asks, so that a fixed port never collides with theirs.
+constexpr int kKayentaDefaultHttpPort = 8091;
+
+int KayentaHttpPort(const v1::ServiceSettings& s) {
+  if (s.http_port() > 0) return s.http_port();
+  return s.grpc_port() == DefaultGrpcPort("kayenta") ? kKayentaDefaultHttpPort
+                                                     : 0;
+}
 
 bool HasField(const google::protobuf::Message& m, absl::string_view name) {
   return m.GetDescriptor()->FindFieldByName(std::string(name)) != nullptr;
@@ -83,7 +96,9 @@ std::set<int> DeploymentPorts(const v1::Halconfig& effective,
     add(s.grpc_port());
     add(s.admin_port());
     if (name == "gate") add(s.http_port());
+    if (name == "kayenta") add(KayentaHttpPort(s));
   }
+  if (ManagedPrometheus(effective)) add(ManagedPrometheusPort(effective));
   if (effective.storage().mode() != v1::STORAGE_MODE_EXTERNAL) {
     add(effective.storage().postgres().port());
     add(effective.storage().redis().port());
@@ -146,6 +161,10 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
             set("cors_allowed_origins", s.cors_allowed_origins()));
       }
     }
+    if (name == "kayenta") {
+      GENNAKER_RETURN_IF_ERROR(
+          set("http_port", absl::StrCat(KayentaHttpPort(s))));
+    }
     if (name == "halyard")
       GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
     if (const auto* f = m->GetDescriptor()->FindFieldByName("outbound");
@@ -170,6 +189,25 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
       cd->set_state_dir(
           absl::StrCat(effective.state_dir(), "/data/clouddriver"));
       if (local.enabled()) *cd->mutable_local_accounts() = local.accounts();
+    }
+    if (auto* kc = dynamic_cast<kayenta::v1::KayentaConfig*>(m.get())) {
+      // One metrics account: the managed Prometheus or the operator's.
+      const v1::HalPrometheus& hp = effective.canary().prometheus();
+      const std::string base_url = PrometheusBaseUrl(effective);
+      kayenta::v1::PrometheusAccount* account = kc->add_prometheus();
+      account->set_name(hp.account_name());
+      account->set_base_url(base_url);
+      account->set_username(hp.username());
+      account->set_password(hp.password());
+      // The server halyard names is trusted past the outbound checks (the
+      // managed one is on loopback, on a port every service refuses).
+      const std::string prefix = absl::StrCat(base_url, "/");
+      auto* outbound = kc->mutable_outbound();
+      if (std::find(outbound->allowed_url_prefixes().begin(),
+                    outbound->allowed_url_prefixes().end(),
+                    prefix) == outbound->allowed_url_prefixes().end()) {
+        outbound->add_allowed_url_prefixes(prefix);
+      }
     }
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();

@@ -3,15 +3,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/config/config_loader.h"
+#include "common/http/outbound.h"
+#include "common/http/outbound_config.h"
 #include "common/service/defaults.h"
 #include "common/service/service_main.h"
 #include "common/testing/status_matchers.h"
 #include "gennaker/clouddriver/v1/config.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
 #include "gennaker/halyard/v1/config.pb.h"
+#include "gennaker/kayenta/v1/config.pb.h"
 #include "gennaker/orca/v1/config.pb.h"
 #include "services/halyard/halconfig.h"
 
@@ -178,6 +182,127 @@ TEST(RenderTest, OutboundPolicyRefusesTheDeploymentsOwnPorts) {
   EXPECT_THAT(orca.outbound().rejected_ports(), Contains(19287));
   EXPECT_THAT(orca.outbound().rejected_ports(),
               Not(Contains(c.storage().postgres().port())));
+}
+
+kayenta::v1::KayentaConfig RenderedKayenta(
+    const std::map<std::string, std::string>& rendered) {
+  kayenta::v1::KayentaConfig k;
+  ApplyServiceDefaults("kayenta", &k);
+  EXPECT_THAT(config::MergeYaml(rendered.at("kayenta"), "kayenta", &k), IsOk())
+      << rendered.at("kayenta");
+  return k;
+}
+
+clouddriver::v1::ClouddriverConfig RenderedClouddriver(
+    const std::map<std::string, std::string>& rendered) {
+  clouddriver::v1::ClouddriverConfig cd;
+  ApplyServiceDefaults("clouddriver", &cd);
+  EXPECT_THAT(config::MergeYaml(rendered.at("clouddriver"), "clouddriver", &cd),
+              IsOk());
+  return cd;
+}
+
+// A default deployment is canary-ready: kayenta reads the managed Prometheus
+// on loopback (trusted by its outbound policy, refused by everyone else's),
+// and each local account publishes its instances in a file_sd file under its
+// state directory.
+TEST(RenderTest, KayentaReadsTheManagedPrometheus) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_state_dir("/srv/hal");
+  ASSERT_THAT(config::MergeYaml("providers:\n  local:\n    accounts:\n"
+                                "      - {name: staging}\n"
+                                "      - {name: prod, stateDir: /srv/prod}\n",
+                                "hal", &c),
+              IsOk());
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  kayenta::v1::KayentaConfig k = RenderedKayenta(*rendered);
+  EXPECT_THAT(config::ValidateCommonBlocks(k), IsOk());
+  ASSERT_EQ(k.prometheus_size(), 1);
+  EXPECT_EQ(k.prometheus(0).name(), "prometheus");
+  EXPECT_EQ(k.prometheus(0).base_url(), "http://127.0.0.1:9090");
+  EXPECT_EQ(k.prometheus(0).password(), "");
+  ASSERT_EQ(k.outbound().allowed_url_prefixes_size(), 1);
+  EXPECT_EQ(k.outbound().allowed_url_prefixes(0), "http://127.0.0.1:9090/");
+  // Kayenta's policy is valid (the deployer test fetches through it); orca's
+  // refuses the server's port.
+  EXPECT_THAT(http::OutboundClient::Create(
+                  http::OutboundPolicyFromConfig(k.outbound())),
+              IsOk());
+  orca::v1::OrcaConfig orca;
+  ApplyServiceDefaults("orca", &orca);
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
+  EXPECT_THAT(orca.outbound().rejected_ports(), ::testing::Contains(9090));
+
+  clouddriver::v1::ClouddriverConfig cd = RenderedClouddriver(*rendered);
+  ASSERT_EQ(cd.local_accounts_size(), 2);
+  EXPECT_EQ(cd.local_accounts(0).prometheus_file_sd_path(),
+            "/srv/hal/data/clouddriver/local/staging/prometheus-targets.json");
+  EXPECT_EQ(cd.local_accounts(1).prometheus_file_sd_path(),
+            "/srv/prod/prometheus-targets.json");
+}
+
+// 9090 taken by a service of the deployment: the managed server moves to the
+// next free port, and kayenta follows it.
+TEST(RenderTest, ManagedPrometheusAvoidsTheDeploymentsPorts) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_services()->mutable_echo()->set_grpc_port(9090);
+  c.mutable_services()->mutable_echo()->set_admin_port(9091);
+  EXPECT_EQ(Validate(c).size(), 0u);
+  EXPECT_EQ(ManagedPrometheusPort(c), 9092);
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  kayenta::v1::KayentaConfig k = RenderedKayenta(*rendered);
+  ASSERT_EQ(k.prometheus_size(), 1);
+  EXPECT_EQ(k.prometheus(0).base_url(), "http://127.0.0.1:9092");
+  EXPECT_EQ(k.outbound().allowed_url_prefixes(0), "http://127.0.0.1:9092/");
+  // An explicit port is kept.
+  c.mutable_canary()->mutable_prometheus()->set_port(19999);
+  rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  EXPECT_EQ(RenderedKayenta(*rendered).prometheus(0).base_url(),
+            "http://127.0.0.1:19999");
+}
+
+// The operator's own Prometheus: kayenta gets its URL and credentials, the
+// operator's outbound settings are kept beside the trusted prefix.
+TEST(RenderTest, KayentaReadsAnExternalPrometheus) {
+  v1::Halconfig c = DefaultHalconfig();
+  ASSERT_THAT(config::MergeYaml(
+                  "canary:\n  prometheus:\n"
+                  "    baseUrl: https://prom.example:9443/prom/\n"
+                  "    username: kayenta\n    password: hunter2\n"
+                  "    accountName: prod-metrics\n"
+                  "services:\n  kayenta:\n    outbound:\n"
+                  "      allowedUrlPrefixes: [\"http://10.0.0.5:9090/\"]\n",
+                  "hal", &c),
+              IsOk());
+  EXPECT_FALSE(ManagedPrometheus(c));
+  EXPECT_EQ(Validate(c).size(), 0u);
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  kayenta::v1::KayentaConfig k = RenderedKayenta(*rendered);
+  EXPECT_THAT(config::ValidateCommonBlocks(k), IsOk());
+  ASSERT_EQ(k.prometheus_size(), 1);
+  EXPECT_EQ(k.prometheus(0).name(), "prod-metrics");
+  EXPECT_EQ(k.prometheus(0).base_url(), "https://prom.example:9443/prom");
+  EXPECT_EQ(k.prometheus(0).username(), "kayenta");
+  EXPECT_EQ(k.prometheus(0).password(), "hunter2");
+  EXPECT_THAT(k.outbound().allowed_url_prefixes(),
+              ::testing::ElementsAre("http://10.0.0.5:9090/",
+                                     "https://prom.example:9443/prom/"));
+}
+
+// Without kayenta nobody reads the targets: no file_sd files.
+TEST(RenderTest, NoFileSdFilesWithoutKayenta) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  EXPECT_FALSE(ManagedPrometheus(c));
+  auto rendered = RenderServiceConfigs(c, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  clouddriver::v1::ClouddriverConfig cd = RenderedClouddriver(*rendered);
+  ASSERT_EQ(cd.local_accounts_size(), 1);
+  EXPECT_EQ(cd.local_accounts(0).prometheus_file_sd_path(), "");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // End to end: `halyard deploy apply` brings up the whole suite (managed
-// PostgreSQL and Redis, ten services) into a temporary state directory; every
-// service reports SERVING over the gRPC health protocol and gate answers over
-// HTTP; a config change restarts only the services whose rendered config
-// changed; an invalid config changes nothing; `deploy clean` leaves no process
-// behind.
+// PostgreSQL, Redis and Prometheus, ten services) into a temporary state
+// directory; every service reports SERVING over the gRPC health protocol and
+// gate answers over HTTP; a config change restarts only the services whose
+// rendered config changed; an invalid config changes nothing; `deploy clean`
+// leaves no process behind.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -52,7 +52,10 @@ class HalyardE2eTest : public ::testing::Test {
     std::string yaml = absl::StrCat(
         "name: e2e\nstateDir: ", dir_, "/state\nbinDir: ", testing::BinDir(),
         "\nstartTimeoutSeconds: 20\n", "storage:\n  postgres: {port: ", port(),
-        "}\n  redis: {port: ", port(), "}\nservices:\n");
+        "}\n  redis: {port: ", port(), "}\n");
+    prometheus_port_ = port();
+    absl::StrAppend(&yaml, "canary:\n  prometheus: {port: ", prometheus_port_,
+                    "}\nservices:\n");
     for (absl::string_view name : kServiceNames) {
       int grpc = port(), admin = port();
       ports_[std::string(name)] = grpc;
@@ -106,6 +109,7 @@ class HalyardE2eTest : public ::testing::Test {
   std::string dir_, config_;
   std::map<std::string, int> ports_;
   int gate_http_ = 0;
+  int prometheus_port_ = 0;
 };
 
 TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
@@ -141,6 +145,36 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
     std::string shown;
     ASSERT_EQ(Halyard({"deploy", "status"}, &shown), 0) << shown;
     EXPECT_THAT(shown, ::testing::Not(HasSubstr(pg_password)));
+  }
+
+  // The managed Prometheus: ready on loopback, scraping the local account's
+  // file_sd file (which clouddriver wrote), and kayenta reads it.
+  {
+    const std::string state = dir_ + "/state";
+    const std::string base =
+        absl::StrCat("http://127.0.0.1:", prometheus_port_);
+    EXPECT_THAT(out, HasSubstr(absl::StrCat("prometheus: ready on ",
+                                            "127.0.0.1:", prometheus_port_)));
+    auto rec = halyard::ReadRecord(state);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_TRUE(halyard::Running(rec->prometheus));
+    http::ClientRequest ready;
+    ready.url = base + "/-/ready";
+    auto r = http::Fetch(ready);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    const std::string file_sd =
+        state + "/data/clouddriver/local/local/prometheus-targets.json";
+    http::ClientRequest conf;
+    conf.url = base + "/api/v1/status/config";
+    auto c = http::Fetch(conf);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_THAT(c->body, HasSubstr("job_name: gennaker"));
+    EXPECT_THAT(c->body, HasSubstr(file_sd));
+    EXPECT_TRUE(std::filesystem::exists(file_sd)) << file_sd;
+    const std::string kayenta = ReadFile(state + "/config/kayenta.yml");
+    EXPECT_THAT(kayenta, HasSubstr(absl::StrCat("\"", base, "\"")));
+    EXPECT_THAT(kayenta, HasSubstr(absl::StrCat("\"", base, "/\"")));
   }
 
   // gate over HTTP.
@@ -289,10 +323,12 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   auto before = Pids();
   ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("0 started, 10 unchanged"));
+  EXPECT_THAT(out, HasSubstr("prometheus: running (pid "));
   EXPECT_EQ(Pids(), before);
 
-  // Move orca: orca and the services that call it (echo, gate) restart, nothing
-  // else.
+  // Move orca: orca, the services that call it (echo, gate) and kayenta,
+  // whose outbound policy refuses the deployment's ports (orca's among them),
+  // restart; nothing else does, the managed Prometheus included.
   int new_port = *process::FreePort();
   ASSERT_EQ(Halyard({"config", "set", "services.orca.grpcPort",
                      absl::StrCat(new_port)},
@@ -300,10 +336,12 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
             0)
       << out;
   ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
-  EXPECT_THAT(out, HasSubstr("3 started, 7 unchanged"));
+  EXPECT_THAT(out, HasSubstr("4 started, 6 unchanged"));
+  EXPECT_THAT(out, HasSubstr("prometheus: running (pid "));
   auto after = Pids();
   for (const auto& [name, pid] : before) {
-    bool changed = name == "orca" || name == "echo" || name == "gate";
+    bool changed =
+        name == "orca" || name == "echo" || name == "gate" || name == "kayenta";
     EXPECT_EQ(after[name] != pid, changed) << name;
   }
   ports_["orca"] = new_port;
@@ -350,10 +388,21 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   // Clean stops everything, stores included.
   auto record = halyard::ReadRecord(dir_ + "/state");
   ASSERT_TRUE(record.ok());
-  std::vector<int> all_pids = {record->postgres.pid, record->redis.pid};
+  std::vector<int> all_pids = {record->postgres.pid, record->redis.pid,
+                               record->prometheus.pid};
+  ASSERT_NE(record->prometheus.pid, 0);
   for (const auto& [name, r] : record->services) all_pids.push_back(r.pid);
   ASSERT_EQ(Halyard({"deploy", "clean"}, &out), 0) << out;
   for (int pid : all_pids) EXPECT_FALSE(process::IsAlive(pid)) << pid;
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("prometheus: stopping pid ",
+                                          record->prometheus.pid)));
+  {
+    http::ClientRequest ready;
+    ready.url = absl::StrCat("http://127.0.0.1:", prometheus_port_, "/-/ready");
+    ready.timeout_ms = 1000;
+    auto gone = http::Fetch(ready);
+    EXPECT_FALSE(gone.ok() && gone->status == 200);
+  }
   // No process anywhere still refers to the deployment's state directory.
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
