@@ -50,7 +50,8 @@ std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
 }
 
 constexpr char kDefaultPrometheusAccount[] = "prometheus";
-constexpr char kDefaultScrapeInterval[] = "15s";
+// Canary windows of a minute need a dozen points per instance.
+constexpr char kDefaultScrapeInterval[] = "5s";
 constexpr char kFileSdName[] = "prometheus-targets.json";
 
 }  // namespace

@@ -172,7 +172,7 @@ TEST(HalconfigTest, CanaryPrometheusIsManagedUnlessTheOperatorNamesOne) {
   v1::Halconfig e = EffectiveHalconfig(c);
   EXPECT_EQ(e.canary().prometheus().account_name(), "prometheus");
   EXPECT_EQ(e.canary().prometheus().port(), 9090);
-  EXPECT_EQ(e.canary().prometheus().scrape_interval(), "15s");
+  EXPECT_EQ(e.canary().prometheus().scrape_interval(), "5s");
   ASSERT_EQ(e.providers().local().accounts_size(), 1);
   EXPECT_EQ(
       e.providers().local().accounts(0).prometheus_file_sd_path(),
