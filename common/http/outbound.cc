@@ -189,6 +189,29 @@ bool IsRedirect(int status) {
          status == 308;
 }
 
+// Whether `from` and `to` differ in scheme, host or port (an unparsable URL
+// counts as a different origin).
+bool CrossOrigin(const std::string& from, const std::string& to) {
+  absl::StatusOr<ParsedUrl> a = ParseUrl(from);
+  absl::StatusOr<ParsedUrl> b = ParseUrl(to);
+  if (!a.ok() || !b.ok()) return true;
+  return a->scheme != b->scheme || a->host != b->host || a->port != b->port;
+}
+
+// Credentials meant for the first origin must not follow a redirect to
+// another one (as curl and browsers do): the target could be anyone's.
+void DropCredentials(
+    std::vector<std::pair<std::string, std::string>>* headers) {
+  headers->erase(
+      std::remove_if(headers->begin(), headers->end(),
+                     [](const std::pair<std::string, std::string>& h) {
+                       const std::string name = absl::AsciiStrToLower(h.first);
+                       return name == "authorization" ||
+                              name == "proxy-authorization" || name == "cookie";
+                     }),
+      headers->end());
+}
+
 }  // namespace
 
 struct OutboundClient::Compiled {
@@ -402,6 +425,7 @@ absl::StatusOr<ClientResponse> OutboundClient::Fetch(
       request.method = "GET";
       request.body.clear();
     }
+    if (CrossOrigin(request.url, *next)) DropCredentials(&request.headers);
     request.url = *std::move(next);
   }
   return absl::FailedPreconditionError(absl::StrCat(

@@ -12,7 +12,10 @@
 //     resolves to 127.0.0.1 is refused too;
 //   - ports: the suite's own ports are refused;
 //   - redirects are followed by hand (at most max_redirects), each hop checked
-//     again from the start;
+//     again from the start; once a hop changes scheme, host or port, the
+//     Authorization, Proxy-Authorization and Cookie headers are dropped for
+//     it and every later hop (as curl and browsers do), so credentials for
+//     one server never reach the one it redirects to;
 //   - the answer is capped (max_response_bytes) and the whole call has a
 //     deadline (timeout_ms), so one slow or huge target cannot hold a worker.
 // URLs under one of allowed_url_prefixes (same scheme, host and port, path

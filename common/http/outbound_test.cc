@@ -39,6 +39,13 @@ class OutboundTest : public ::testing::Test {
       resp.headers.emplace_back("Location", q.Query("to"));
       return resp;
     };
+    // The credential headers the request came with.
+    r.Add("GET", "/echo", [](const Request& q) {
+      return Json(200, "auth=" + q.Header("authorization") +
+                           ";proxy=" + q.Header("proxy-authorization") +
+                           ";cookie=" + q.Header("cookie") +
+                           ";other=" + q.Header("x-other"));
+    });
     r.Add("GET", "/redirect", redirect);
     r.Add("POST", "/redirect", redirect);
     auto server = Server::Start({}, std::move(r));
@@ -137,6 +144,60 @@ TEST_F(OutboundTest, RedirectsAreCheckedAgainAtEveryHop) {
   EXPECT_THAT(
       c->Fetch(Get(base_ + "/redirect?to=/redirect%3Fto%3D/ok")),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("redirects")));
+}
+
+TEST_F(OutboundTest, CredentialsDoNotFollowARedirectToAnotherOrigin) {
+  // A second real server: another port on the same host is another origin.
+  Router r;
+  r.Add("GET", "/echo", [](const Request& q) {
+    return Json(200, "auth=" + q.Header("authorization") +
+                         ";proxy=" + q.Header("proxy-authorization") +
+                         ";cookie=" + q.Header("cookie") +
+                         ";other=" + q.Header("x-other"));
+  });
+  r.Add("GET", "/redirect", [](const Request& q) {
+    Response resp = Json(302, "{}");
+    resp.headers.emplace_back("Location", q.Query("to"));
+    return resp;
+  });
+  auto other = Server::Start({}, std::move(r));
+  ASSERT_THAT(other, IsOk());
+  const std::string other_base =
+      "http://127.0.0.1:" + std::to_string((*other)->port());
+  OutboundPolicy p = DefaultOutboundPolicy();
+  p.allowed_url_prefixes = {base_, other_base};
+  auto c = Client(p);
+  auto with_credentials = [](std::string url) {
+    ClientRequest q = Get(std::move(url));
+    q.headers = {{"Authorization", "Basic c2VjcmV0"},
+                 {"proxy-authorization", "Basic cHJveHk="},
+                 {"COOKIE", "session=s"},
+                 {"X-Other", "kept"}};
+    return q;
+  };
+
+  // Cross-origin: the credentials are dropped, other headers kept.
+  absl::StatusOr<ClientResponse> resp = c->Fetch(
+      with_credentials(base_ + "/redirect?to=" + other_base + "/echo"));
+  ASSERT_THAT(resp, IsOk());
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_EQ(resp->body, "auth=;proxy=;cookie=;other=kept");
+
+  // Same origin (relative and absolute Location): they are kept.
+  for (const std::string& to : {std::string("/echo"), base_ + "/echo"}) {
+    resp = c->Fetch(with_credentials(base_ + "/redirect?to=" + to));
+    ASSERT_THAT(resp, IsOk());
+    EXPECT_EQ(resp->body,
+              "auth=Basic c2VjcmV0;proxy=Basic cHJveHk=;cookie=session=s;"
+              "other=kept")
+        << to;
+  }
+
+  // Once dropped they stay dropped, even if a later hop comes back.
+  resp = c->Fetch(with_credentials(base_ + "/redirect?to=" + other_base +
+                                   "/redirect%3Fto%3D" + base_ + "/echo"));
+  ASSERT_THAT(resp, IsOk());
+  EXPECT_EQ(resp->body, "auth=;proxy=;cookie=;other=kept");
 }
 
 TEST_F(OutboundTest, AnswerSizeAndTimeAreCapped) {

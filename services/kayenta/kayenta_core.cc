@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/spinnaker/time.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::kayenta {
@@ -38,10 +39,21 @@ bool IsComplete(absl::string_view status) {
   return status == kSucceeded || status == kTerminal || status == kCanceled;
 }
 
+// A stored body that does not parse is the server's fault (INTERNAL), not
+// the caller's.
 absl::StatusOr<Json> ParseBody(const Record& r) {
-  return spinnaker::ParseJson(r.body, "stored record",
-                              spinnaker::kStoredJsonLimits);
+  absl::StatusOr<Json> j = spinnaker::ParseJson(r.body, "stored record",
+                                                spinnaker::kStoredJsonLimits);
+  if (!j.ok()) return absl::InternalError(j.status().message());
+  return j;
 }
+
+// Bounds of client-controlled numbers, so that no arithmetic on them can
+// overflow: minute counts (1e7 minutes is about 19 years), steps in seconds
+// (one point a day at most), and the runs of one standalone analysis.
+constexpr int64_t kMaxMinutes = 10'000'000;
+constexpr int64_t kMaxStepSeconds = 86400;
+constexpr int64_t kMaxAnalysisRuns = 1000;
 
 // Java's Double.toString for the scores in messages ("100.0", "62.5").
 std::string FormatScore(double score) {
@@ -67,11 +79,38 @@ Json Exception(absl::string_view operation, const absl::Status& status,
               {"details", {{"error", message}, {"errors", {message}}}}};
 }
 
-std::optional<Thresholds> ThresholdsOf(const Json& request) {
+// The request's thresholds: both present and finite (a NaN threshold would
+// make every score comparison false).
+absl::StatusOr<Thresholds> ThresholdsOf(const Json& request) {
   const Json* t = spinnaker::internal::Member(request, "thresholds");
-  if (t == nullptr || !t->is_object()) return std::nullopt;
-  return Thresholds{spinnaker::Double(*t, "pass"),
-                    spinnaker::Double(*t, "marginal")};
+  if (t == nullptr || !t->is_object()) {
+    return absl::InvalidArgumentError(
+        "Execution request must contain thresholds");
+  }
+  Thresholds out;
+  for (auto [key, field] :
+       {std::pair{"pass", &out.pass}, std::pair{"marginal", &out.marginal}}) {
+    const Json* v = spinnaker::internal::Member(*t, key);
+    if (v == nullptr || v->is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Execution request thresholds must contain '", key, "'"));
+    }
+    *field =
+        spinnaker::Double(*t, key, std::numeric_limits<double>::quiet_NaN());
+    if (!std::isfinite(*field)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("thresholds.", key, " must be a finite number"));
+    }
+  }
+  return out;
+}
+
+absl::Status CheckThresholds(const Thresholds& t) {
+  if (!std::isfinite(t.pass) || !std::isfinite(t.marginal)) {
+    return absl::InvalidArgumentError(
+        "thresholds.pass and thresholds.marginal must be finite numbers");
+  }
+  return absl::OkStatus();
 }
 
 // The ScopeQuery of one side of a CanaryExecutionRequest scope pair.
@@ -85,7 +124,14 @@ absl::StatusOr<ScopeQuery> ScopeQueryOf(const Json& side) {
   if (const Json* e = spinnaker::internal::Member(side, "end")) {
     GENNAKER_ASSIGN_OR_RETURN(q.end_ms, MsOfIso(*e));
   }
+  if (q.start_ms > q.end_ms) {
+    return absl::InvalidArgumentError("start must not be after end");
+  }
   q.step_seconds = spinnaker::Int(side, "step", 60);
+  if (q.step_seconds < 1 || q.step_seconds > kMaxStepSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "step must be between 1 and ", kMaxStepSeconds, " seconds"));
+  }
   const Json params = Object(side, "extendedScopeParams");
   for (const auto& [k, v] : params.items()) {
     q.extended_scope_params[k] = v.is_string() ? v.get<std::string>() : Dump(v);
@@ -131,49 +177,31 @@ Clock* SystemClock() {
   return clock;
 }
 
-std::string IsoOfMs(int64_t ms) {
-  absl::Time t = absl::FromUnixMillis(ms);
-  if (ms % 1000 == 0) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-  }
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
+std::string IsoOfMs(int64_t ms) { return spinnaker::FormatIsoInstant(ms); }
 
 absl::StatusOr<int64_t> MsOfIso(const Json& value) {
-  if (value.is_number()) return value.get<int64_t>();
+  if (value.is_number()) {
+    // Only integers within years 0001..9999: get<int64_t>() of 1e30 is
+    // undefined, and of a large unsigned value wraps.
+    if (value.is_number_integer()) {
+      const bool fits =
+          value.is_number_unsigned()
+              ? value.get<uint64_t>() <=
+                    static_cast<uint64_t>(spinnaker::kMaxSaneEpochMs)
+              : spinnaker::SaneEpochMs(value.get<int64_t>());
+      if (fits) return value.get<int64_t>();
+    }
+    return absl::InvalidArgumentError(
+        "a time given as a number must be integer epoch milliseconds within "
+        "years 0001..9999");
+  }
   if (!value.is_string()) {
     return absl::InvalidArgumentError("time must be an ISO-8601 string");
   }
-  const std::string text = value.get<std::string>();
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not an ISO-8601 time: ", err));
-  }
-  return absl::ToUnixMillis(t);
+  return spinnaker::ParseIsoInstant(value.get<std::string>());
 }
 
-std::string IsoDuration(int64_t ms) {
-  if (ms == 0) return "PT0S";
-  std::string out = ms < 0 ? "PT-" : "PT";
-  int64_t abs = ms < 0 ? -ms : ms;
-  const int64_t hours = abs / 3600000;
-  const int64_t minutes = abs / 60000 % 60;
-  const int64_t millis = abs % 60000;
-  if (hours > 0) absl::StrAppend(&out, hours, "H");
-  if (minutes > 0) absl::StrAppend(&out, minutes, "M");
-  if (millis > 0) {
-    if (millis % 1000 == 0) {
-      absl::StrAppend(&out, millis / 1000, "S");
-    } else {
-      std::string frac = absl::StrFormat("%03d", millis % 1000);
-      while (frac.back() == '0') frac.pop_back();
-      absl::StrAppend(&out, millis / 1000, ".", frac, "S");
-    }
-  }
-  return out;
-}
+std::string IsoDuration(int64_t ms) { return spinnaker::FormatIsoDuration(ms); }
 
 absl::Status ValidateCanaryConfig(const Json& config) {
   if (!config.is_object()) {
@@ -225,7 +253,8 @@ absl::Status ValidateCanaryConfig(const Json& config) {
           "Metric config '", metric, "' must specify a scopeName."));
     }
   }
-  return absl::OkStatus();
+  // What the judge would refuse at run time is refused at save.
+  return ValidateJudgeConfig(config);
 }
 
 KayentaCore::KayentaCore(KayentaStore* store,
@@ -308,7 +337,7 @@ absl::StatusOr<std::string> KayentaCore::CreateConfig(
   r.updated_ms = now;
   absl::StatusOr<std::string> stored = store_->Insert(Kind::kConfig, r);
   if (stored.status().code() == absl::StatusCode::kAlreadyExists &&
-      !absl::StrContains(stored.status().message(), "name")) {
+      !IsDuplicateConfigName(stored.status())) {
     return absl::AlreadyExistsError(
         absl::StrCat("Canary config with id '", id, "' already exists."));
   }
@@ -348,7 +377,7 @@ absl::StatusOr<bool> KayentaCore::DeleteConfig(const std::string& id) {
 absl::StatusOr<MetricsSource*> KayentaCore::Source(
     const std::string& account) const {
   if (sources_.empty()) {
-    return absl::InvalidArgumentError(
+    return absl::FailedPreconditionError(
         "No metrics account is configured (kayenta config 'prometheus').");
   }
   if (account.empty()) return sources_.front().get();
@@ -383,10 +412,7 @@ absl::StatusOr<std::string> KayentaCore::StartCanary(const RunSource& source,
     return absl::InvalidArgumentError(
         "Execution request must be a JSON object");
   }
-  if (!ThresholdsOf(request)) {
-    return absl::InvalidArgumentError(
-        "Execution request must contain thresholds");
-  }
+  GENNAKER_RETURN_IF_ERROR(ThresholdsOf(request).status());
   const Json metrics = Array(config, "metrics");
   if (metrics.empty()) {
     return absl::InvalidArgumentError(
@@ -455,7 +481,7 @@ absl::StatusOr<Record> KayentaCore::GetExecution(const std::string& id) {
 
 absl::StatusOr<std::vector<Record>> KayentaCore::ListExecutions(
     const std::string& application, const std::vector<std::string>& statuses,
-    int limit, int offset) {
+    int limit, int64_t offset) {
   ListQuery q;
   q.application = application.empty() ? "ad-hoc" : application;
   q.statuses = statuses;
@@ -636,12 +662,8 @@ void KayentaCore::RunExecution(const std::string& id) {
   absl::StatusOr<MetricsSource*> source =
       Source(String(st, "metricsAccountName"));
   if (!source.ok()) return run.Fail("setupContext", source.status());
-  const std::optional<Thresholds> thresholds = ThresholdsOf(request);
-  if (!thresholds) {
-    return run.Fail("setupContext",
-                    absl::InvalidArgumentError(
-                        "Execution request must contain thresholds"));
-  }
+  const absl::StatusOr<Thresholds> thresholds = ThresholdsOf(request);
+  if (!thresholds.ok()) return run.Fail("setupContext", thresholds.status());
   if (!run.Stage("setupContext", kSucceeded)) return;
 
   std::vector<Json> sides[2];
@@ -740,6 +762,7 @@ absl::StatusOr<Schedule> ScheduleOf(const Json& request, int64_t created_ms) {
   if (!end_iso.empty()) {
     GENNAKER_ASSIGN_OR_RETURN(int64_t end_ms, MsOfIso(Json(end_iso)));
     s.has_end = true;
+    // Both instants lie within years 0001..9999: the difference fits.
     s.lifetime_min = (end_ms - s.start0_ms) / 60000;
   } else {
     s.lifetime_min = spinnaker::Int(request, "lifetimeDurationMins", 0);
@@ -757,11 +780,26 @@ absl::StatusOr<Schedule> ScheduleOf(const Json& request, int64_t created_ms) {
     return absl::InvalidArgumentError(
         "beginAfterMins and lookbackMins must not be negative.");
   }
+  for (auto [name, value] :
+       {std::pair{"The canary analysis lifetime", s.lifetime_min},
+        std::pair{"beginAfterMins", s.warmup_min},
+        std::pair{"lookbackMins", s.lookback_min}}) {
+    if (value > kMaxMinutes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be at most ", kMaxMinutes, " minutes."));
+    }
+  }
   s.interval_min = spinnaker::Int(request, "analysisIntervalMins", 0);
   if (s.interval_min <= 0 || s.interval_min > s.lifetime_min) {
     s.interval_min = s.lifetime_min;
   }
   s.runs = s.lifetime_min / s.interval_min;
+  if (s.runs > kMaxAnalysisRuns) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "The canary analysis would make ", s.runs, " runs (lifetime ",
+        s.lifetime_min, " / interval ", s.interval_min, " minutes); at most ",
+        kMaxAnalysisRuns, " are allowed."));
+  }
   return s;
 }
 
@@ -787,9 +825,26 @@ absl::StatusOr<Json> RunRequest(const Schedule& s, const Json& request,
   if (s.lookback_min > 0) start = end - s.lookback_min * kMin;
   Json scopes = Json::object();
   for (const Json& scope : Array(request, "scopes")) {
-    const int64_t control_offset =
-        spinnaker::Int(scope, "controlOffsetInMinutes", 0) * kMin;
+    const int64_t offset_min =
+        spinnaker::Int(scope, "controlOffsetInMinutes", 0);
+    if (offset_min < -kMaxMinutes || offset_min > kMaxMinutes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("controlOffsetInMinutes must be between ", -kMaxMinutes,
+                       " and ", kMaxMinutes, "."));
+    }
+    const int64_t control_offset = offset_min * kMin;
     const int64_t step = spinnaker::Int(scope, "step", 60);
+    if (step < 1 || step > kMaxStepSeconds) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "step must be between 1 and ", kMaxStepSeconds, " seconds."));
+    }
+    for (int64_t ms :
+         {start, end, start - control_offset, end - control_offset}) {
+      if (!spinnaker::SaneEpochMs(ms)) {
+        return absl::InvalidArgumentError(
+            "The canary analysis windows must lie within years 0001..9999.");
+      }
+    }
     const Json params = Object(scope, "extendedScopeParams");
     std::string name = String(scope, "scopeName", "default");
     scopes[name] = Json{{"controlScope",
@@ -829,10 +884,7 @@ absl::StatusOr<std::string> KayentaCore::StartCanaryAnalysis(
     return absl::InvalidArgumentError(
         "Canary analysis execution request must be a JSON object");
   }
-  if (!ThresholdsOf(request)) {
-    return absl::InvalidArgumentError(
-        "Execution request must contain thresholds");
-  }
+  GENNAKER_RETURN_IF_ERROR(ThresholdsOf(request).status());
   const int64_t now = clock_->NowMs();
   GENNAKER_ASSIGN_OR_RETURN(Schedule schedule, ScheduleOf(request, now));
   // The first run's request shows every problem a run would have.
@@ -977,7 +1029,10 @@ void KayentaCore::AdvanceAnalysis(const std::string& id) {
   const int64_t created =
       spinnaker::Int(st, "startTimeMillis", rec->created_ms);
   const Json request = Object(st, "canaryAnalysisExecutionRequest");
-  const std::optional<Thresholds> thresholds = ThresholdsOf(request);
+  std::optional<Thresholds> thresholds;
+  if (absl::StatusOr<Thresholds> t = ThresholdsOf(request); t.ok()) {
+    thresholds = *t;
+  }
   // Copies, written back at the end: st is an ordered map (a vector), so a
   // reference into it would dangle once a key is added.
   Json result = Object(st, "canaryAnalysisExecutionResult");
@@ -1067,12 +1122,14 @@ void KayentaCore::AdvanceAnalysis(const std::string& id) {
             if (started >= schedule->runs) {
               const double marginal = thresholds ? thresholds->marginal : 0;
               const double pass = thresholds ? thresholds->pass : 0;
-              if (score <= marginal) {
+              // Written so that a NaN score fails: every comparison with
+              // NaN is false.
+              if (!(score > marginal)) {
                 finish(kSucceeded, false,
                        absl::StrCat("Final canary score ", FormatScore(score),
                                     " is not above the marginal score "
                                     "threshold."));
-              } else if (score < pass) {
+              } else if (!(score >= pass)) {
                 finish(kSucceeded, false,
                        absl::StrCat("Final canary score ", FormatScore(score),
                                     " is below the pass score threshold."));
@@ -1082,7 +1139,7 @@ void KayentaCore::AdvanceAnalysis(const std::string& id) {
                                     " met or exceeded the pass score "
                                     "threshold."));
               }
-            } else if (thresholds && score <= thresholds->marginal) {
+            } else if (thresholds && !(score > thresholds->marginal)) {
               // An interim score at or below marginal ends the analysis early.
               finish(kTerminal, false,
                      absl::StrCat("Canary score ", FormatScore(score),
@@ -1172,6 +1229,7 @@ absl::StatusOr<Json> KayentaCore::Judge(
     return absl::InvalidArgumentError(
         "Execution request must contain thresholds");
   }
+  GENNAKER_RETURN_IF_ERROR(CheckThresholds(*thresholds));
   GENNAKER_ASSIGN_OR_RETURN(Record c, GetConfig(config_id));
   GENNAKER_ASSIGN_OR_RETURN(Json config, ParseBody(c));
   GENNAKER_ASSIGN_OR_RETURN(Record l, GetPairList(pair_list_id));
@@ -1204,7 +1262,7 @@ absl::StatusOr<Record> KayentaCore::GetPairList(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<Record>> KayentaCore::ListPairLists(int limit,
-                                                               int offset) {
+                                                               int64_t offset) {
   ListQuery q;
   q.limit = limit;
   q.offset = offset;

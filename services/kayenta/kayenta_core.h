@@ -13,6 +13,19 @@
 // notices at its next write (optimistic versions) and stops.
 //
 // Time comes from a Clock so that tests drive analyses without sleeping.
+//
+// Client-controlled numbers are bounded where they enter (INVALID_ARGUMENT
+// otherwise), so no arithmetic on them overflows: instants within years
+// 0001..9999, start <= end, steps of 1..86400 s, minute fields (lifetime,
+// beginAfterMins, lookbackMins, controlOffsetInMinutes) up to 1e7, at most
+// 1000 runs per standalone analysis, thresholds both present and finite.
+// Configs are refused at save when the judge would refuse them at run time.
+//
+// One replica per database: the runner assumes it is the only kayenta
+// process using its store. Runs and analyses carry no owner lease, so two
+// replicas would both resume and advance the same unfinished work (each
+// write is optimistic, so the store stays consistent, but fetches and runs
+// would be duplicated). Run one kayenta per database until leases exist.
 #ifndef GENNAKER_SERVICES_KAYENTA_KAYENTA_CORE_H_
 #define GENNAKER_SERVICES_KAYENTA_KAYENTA_CORE_H_
 
@@ -77,12 +90,14 @@ struct RunSource {
 
 inline constexpr char kPostgresAccount[] = "postgres";
 
-// "Canary config must specify a name." etc.; OK for a valid CanaryConfig.
+// "Canary config must specify a name." etc., and whatever the judge refuses
+// (ValidateJudgeConfig); OK for a valid CanaryConfig.
 absl::Status ValidateCanaryConfig(const Json& config);
 
 // Epoch ms as ISO-8601 ("2025-01-01T00:00:00Z", millis when non-zero).
 std::string IsoOfMs(int64_t ms);
-// ISO-8601 text (or a number of epoch ms) as epoch ms.
+// ISO-8601 text (or an integer number of epoch ms) as epoch ms, within years
+// 0001..9999; INVALID_ARGUMENT otherwise.
 absl::StatusOr<int64_t> MsOfIso(const Json& value);
 // A duration as Java prints it ("PT1H30M", "PT0S").
 std::string IsoDuration(int64_t ms);
@@ -116,7 +131,7 @@ class KayentaCore {
   absl::StatusOr<Record> GetExecution(const std::string& id);
   absl::StatusOr<std::vector<Record>> ListExecutions(
       const std::string& application, const std::vector<std::string>& statuses,
-      int limit, int offset);
+      int limit, int64_t offset);
   absl::StatusOr<bool> CancelCanary(const std::string& id);
 
   // Standalone analyses. `request` is the CanaryAnalysisExecutionRequest JSON.
@@ -132,7 +147,7 @@ class KayentaCore {
   absl::StatusOr<std::string> CreatePairList(const Json& list,
                                              const std::string& key);
   absl::StatusOr<Record> GetPairList(const std::string& id);
-  absl::StatusOr<std::vector<Record>> ListPairLists(int limit, int offset);
+  absl::StatusOr<std::vector<Record>> ListPairLists(int limit, int64_t offset);
   absl::StatusOr<bool> DeletePairList(const std::string& id);
 
   std::vector<AccountInfo> Accounts() const;

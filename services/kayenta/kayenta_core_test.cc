@@ -3,7 +3,9 @@
 #include "services/kayenta/kayenta_core.h"
 
 #include <atomic>
+#include <limits>
 #include <map>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "common/testing/status_matchers.h"
@@ -492,6 +494,198 @@ TEST_F(AnalysisTest, FailedRunEndsAnalysis) {
               HasSubstr("prometheus is down"));
   EXPECT_EQ(
       st["canaryAnalysisExecutionResult"]["canaryExecutionResults"].size(), 1u);
+}
+
+TEST(TimeFormats, MsOfIsoRefusesNumbersOutsideTheYearRange) {
+  EXPECT_EQ(*MsOfIso(Json(1545080199689)), 1545080199689);
+  // 1e30 and a huge unsigned were undefined / wrapped before.
+  EXPECT_THAT(MsOfIso(Json(1e30)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MsOfIso(Json(uint64_t{18446744073709551615u})),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MsOfIso(Json(int64_t{-9223372036854775807})),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MsOfIso(Json(1.5)), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MsOfIso(Json("20000-01-01T00:00:00Z")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(CoreTest, StartCanaryBoundsScopesAndThresholds) {
+  auto cid = core_->CreateConfig(Config(), "");
+  ASSERT_TRUE(cid.ok());
+  RunSource src;
+  src.canary_config_id = *cid;
+  auto refused = [&](const Json& req, absl::string_view what) {
+    EXPECT_THAT(core_->StartCanary(src, req),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what)))
+        << req.dump();
+  };
+  Json req = Request();
+  req["scopes"]["default"]["controlScope"]["start"] = 1e30;
+  refused(req, "controlScope");
+  req = Request();
+  req["scopes"]["default"]["experimentScope"]["start"] =
+      std::numeric_limits<int64_t>::min();
+  refused(req, "experimentScope");
+  req = Request();
+  std::swap(req["scopes"]["default"]["controlScope"]["start"],
+            req["scopes"]["default"]["controlScope"]["end"]);
+  refused(req, "start must not be after end");
+  req = Request();
+  req["scopes"]["default"]["controlScope"]["step"] = 0;
+  refused(req, "step");
+  req = Request();
+  req["scopes"]["default"]["controlScope"]["step"] = int64_t{1} << 60;
+  refused(req, "step");
+  // Thresholds: both present, finite.
+  req = Request();
+  req["thresholds"] = Json::object();
+  refused(req, "thresholds");
+  req = Request();
+  req["thresholds"].erase("marginal");
+  refused(req, "marginal");
+  req = Request();
+  req["thresholds"]["pass"] = "NaN";
+  refused(req, "thresholds.pass must be a finite number");
+  auto list = core_->ListExecutions("", {}, 0, 0);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(CoreTest, JudgeRefusesNonFiniteThresholds) {
+  EXPECT_THAT(
+      core_->Judge("c", "l",
+                   Thresholds{std::numeric_limits<double>::quiet_NaN(), 50}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("finite")));
+}
+
+TEST_F(CoreTest, ConfigTheJudgeWouldRefuseIsRefusedAtSave) {
+  Json c = Config();
+  c["metrics"][0]["analysisConfigurations"]["canary"]["critical"] = "true";
+  EXPECT_THAT(core_->CreateConfig(c, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("critical must be a boolean")));
+  c = Config();
+  c["classifier"]["groupWeights"]["system"] = "100";
+  EXPECT_THAT(core_->CreateConfig(c, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("groupWeights.system must be a number")));
+  c = Config();
+  c["metrics"][0]["analysisConfigurations"]["canary"]["effectSize"] = 3;
+  EXPECT_THAT(core_->CreateConfig(c, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("effectSize must be an object")));
+  auto all = core_->ListConfigs({});
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_F(CoreTest, TakenIdHoldingNameIsAnIdConflict) {
+  Json c = Config("first");
+  c["id"] = "rename-me";
+  ASSERT_TRUE(core_->CreateConfig(c, "").ok());
+  Json again = Config("second", {"other"});
+  again["id"] = "rename-me";
+  EXPECT_THAT(core_->CreateConfig(again, ""),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       "Canary config with id 'rename-me' already exists."));
+  // A name conflict keeps the store's message.
+  EXPECT_THAT(core_->CreateConfig(Config("first"), ""),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("with name 'first'")));
+}
+
+TEST_F(CoreTest, CorruptStoredConfigIsInternal) {
+  Record r;
+  r.id = "broken";
+  r.name = "broken";
+  r.applications = {"app"};
+  r.body = "{not json";
+  ASSERT_TRUE(store_.Insert(Kind::kConfig, r).ok());
+  EXPECT_THAT(core_->UpdateConfig("broken", Config("broken"), 0),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
+TEST(CoreNoSourcesTest, NoMetricsAccountIsAFailedPrecondition) {
+  ManualClock clock;
+  InMemoryKayentaStore store;
+  CoreOptions o;
+  o.worker_threads = 0;
+  o.tick = absl::ZeroDuration();
+  KayentaCore core(&store, {}, &clock, o);
+  RunSource src;
+  src.inline_config = Config();
+  EXPECT_THAT(core.StartCanary(src, Request()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("No metrics account")));
+}
+
+TEST_F(AnalysisTest, ClientNumbersAreBounded) {
+  RunSource src;
+  src.inline_config = Config();
+  auto refused = [&](const Json& req, absl::string_view what) {
+    EXPECT_THAT(core_->StartCanaryAnalysis(src, req),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what)))
+        << req.dump();
+  };
+  refused(AnalysisRequest({{"lifetimeDurationMins", int64_t{1} << 50}}),
+          "lifetime");
+  refused(AnalysisRequest({{"lifetimeDurationMins", 5},
+                           {"beginAfterMins", int64_t{1} << 60}}),
+          "beginAfterMins");
+  refused(AnalysisRequest({{"lifetimeDurationMins", 5},
+                           {"lookbackMins", int64_t{1} << 60}}),
+          "lookbackMins");
+  Json offset = AnalysisRequest({{"lifetimeDurationMins", 5}});
+  offset["scopes"][0]["controlOffsetInMinutes"] =
+      std::numeric_limits<int64_t>::max();
+  refused(offset, "controlOffsetInMinutes");
+  Json step = AnalysisRequest({{"lifetimeDurationMins", 5}});
+  step["scopes"][0]["step"] = int64_t{1} << 60;
+  refused(step, "step");
+  // lifetime / interval runs: at most 1000.
+  refused(AnalysisRequest(
+              {{"lifetimeDurationMins", 100000}, {"analysisIntervalMins", 1}}),
+          "at most 1000");
+  Json far = AnalysisRequest({});
+  far["scopes"][0]["startTimeIso"] = "0001-01-01T00:00:00Z";
+  far["scopes"][0]["endTimeIso"] = "9999-12-31T00:00:00Z";
+  refused(far, "lifetime");
+  EXPECT_TRUE(core_
+                  ->StartCanaryAnalysis(
+                      src, AnalysisRequest({{"lifetimeDurationMins", 1000},
+                                            {"analysisIntervalMins", 1}}))
+                  .ok());
+}
+
+TEST_F(AnalysisTest, NaNScoreDoesNotPass) {
+  RunSource src;
+  src.inline_config = Config();
+  auto id = core_->StartCanaryAnalysis(
+      src, AnalysisRequest({{"lifetimeDurationMins", 1}}));
+  ASSERT_TRUE(id.ok()) << id.status();
+  clock_.Advance(60000);
+  core_->Tick();  // starts run #1
+  Json st = Analysis(*id);
+  const Json& runs =
+      st["canaryAnalysisExecutionResult"]["canaryExecutionResults"];
+  ASSERT_EQ(runs.size(), 1u);
+  // The run ends with a NaN score (as the judge writes one: "NaN").
+  auto exec =
+      store_.Get(Kind::kExecution, runs[0]["executionId"].get<std::string>());
+  ASSERT_TRUE(exec.ok());
+  Json body = Body(*exec);
+  body["status"] = "succeeded";
+  body["complete"] = true;
+  body["result"] = {{"judgeResult", {{"score", {{"score", "NaN"}}}}}};
+  exec->status = "succeeded";
+  exec->body = body.dump();
+  ASSERT_TRUE(store_.Update(Kind::kExecution, *exec, {}).ok());
+  core_->Tick();
+  st = Analysis(*id);
+  EXPECT_EQ(st["complete"], true) << st.dump(2);
+  EXPECT_EQ(st["canaryAnalysisExecutionResult"]["didPassThresholds"], false)
+      << st.dump(2);
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/time.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "services/kayenta/canary_status.h"
 #include "services/kayenta/kayenta_core.h"
 
 namespace gennaker::kayenta {
@@ -37,36 +39,16 @@ absl::StatusOr<Json> RequestObject(const std::string& text,
   return j;
 }
 
+// A stored body that does not parse is the server's fault, not the caller's.
 absl::StatusOr<Json> StoredJson(const std::string& text) {
-  return spinnaker::ParseJson(text, "stored record",
-                              spinnaker::kStoredJsonLimits);
+  absl::StatusOr<Json> j =
+      spinnaker::ParseJson(text, "stored record", spinnaker::kStoredJsonLimits);
+  if (!j.ok()) return absl::InternalError(j.status().message());
+  return j;
 }
 
 v1::CanaryStatus StatusOf(absl::string_view s) {
-  const std::string lower = absl::AsciiStrToLower(s);
-  if (lower == "not_started") return v1::CANARY_STATUS_NOT_STARTED;
-  if (lower == "running") return v1::CANARY_STATUS_RUNNING;
-  if (lower == "succeeded") return v1::CANARY_STATUS_SUCCEEDED;
-  if (lower == "terminal") return v1::CANARY_STATUS_TERMINAL;
-  if (lower == "canceled") return v1::CANARY_STATUS_CANCELED;
-  return v1::CANARY_STATUS_UNSPECIFIED;
-}
-
-std::string StatusName(v1::CanaryStatus s) {
-  switch (s) {
-    case v1::CANARY_STATUS_NOT_STARTED:
-      return "not_started";
-    case v1::CANARY_STATUS_RUNNING:
-      return "running";
-    case v1::CANARY_STATUS_SUCCEEDED:
-      return "succeeded";
-    case v1::CANARY_STATUS_TERMINAL:
-      return "terminal";
-    case v1::CANARY_STATUS_CANCELED:
-      return "canceled";
-    default:
-      return "";
-  }
+  return ParseCanaryStatus(s).value_or(v1::CANARY_STATUS_UNSPECIFIED);
 }
 
 void ToConfig(const Record& r, v1::CanaryConfigRecord* out) {
@@ -141,7 +123,14 @@ absl::Status ToAnalysis(const Record& r, v1::CanaryAnalysis* out) {
   return absl::OkStatus();
 }
 
-Json ScopeJson(const v1::CanaryScope& s) {
+absl::StatusOr<Json> ScopeJson(const v1::CanaryScope& s,
+                               absl::string_view where) {
+  for (int64_t ms : {s.start_ms(), s.end_ms()}) {
+    if (!spinnaker::SaneEpochMs(ms)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": start_ms and end_ms must lie within years 0001..9999"));
+    }
+  }
   Json params = Json::object();
   for (const auto& [k, v] : s.extended_scope_params()) params[k] = v;
   return Json{{"scope", s.scope()},
@@ -152,13 +141,18 @@ Json ScopeJson(const v1::CanaryScope& s) {
               {"extendedScopeParams", params}};
 }
 
+// Largest offset a page token may hold: far beyond any real list, and small
+// enough that offset + limit cannot overflow.
+constexpr int64_t kMaxPageOffset = int64_t{1} << 40;
+
 absl::Status PageOf(const common::v1::PageRequest& page, int* limit,
-                    int* offset) {
+                    int64_t* offset) {
   *limit = page.page_size() > 0 ? std::min(page.page_size(), 1000)
                                 : kDefaultPageSize;
   *offset = 0;
   if (!page.page_token().empty() &&
-      (!absl::SimpleAtoi(page.page_token(), offset) || *offset < 0)) {
+      (!absl::SimpleAtoi(page.page_token(), offset) || *offset < 0 ||
+       *offset > kMaxPageOffset)) {
     return absl::InvalidArgumentError("page.pageToken is not valid");
   }
   return absl::OkStatus();
@@ -247,9 +241,16 @@ class KayentaGrpcService final : public v1::KayentaService::Service {
       if (!req->scopes().empty()) {
         Json scopes = Json::object();
         for (const auto& [name, pair] : req->scopes()) {
-          scopes[name] =
-              Json{{"controlScope", ScopeJson(pair.control_scope())},
-                   {"experimentScope", ScopeJson(pair.experiment_scope())}};
+          GENNAKER_ASSIGN_OR_RETURN(
+              Json control,
+              ScopeJson(pair.control_scope(),
+                        absl::StrCat("scopes.", name, ".control_scope")));
+          GENNAKER_ASSIGN_OR_RETURN(
+              Json experiment,
+              ScopeJson(pair.experiment_scope(),
+                        absl::StrCat("scopes.", name, ".experiment_scope")));
+          scopes[name] = Json{{"controlScope", std::move(control)},
+                              {"experimentScope", std::move(experiment)}};
         }
         request["scopes"] = scopes;
       }
@@ -279,11 +280,12 @@ class KayentaGrpcService final : public v1::KayentaService::Service {
                               const v1::ListCanaryExecutionsRequest* req,
                               v1::ListCanaryExecutionsResponse* resp) override {
     return Serve([&]() -> absl::Status {
-      int limit, offset;
+      int limit;
+      int64_t offset;
       GENNAKER_RETURN_IF_ERROR(PageOf(req->page(), &limit, &offset));
       std::vector<std::string> statuses;
       for (int s : req->statuses()) {
-        statuses.push_back(StatusName(static_cast<v1::CanaryStatus>(s)));
+        statuses.push_back(CanaryStatusName(static_cast<v1::CanaryStatus>(s)));
       }
       GENNAKER_ASSIGN_OR_RETURN(
           auto records, core_->ListExecutions(req->application(), statuses,
@@ -422,7 +424,8 @@ class KayentaGrpcService final : public v1::KayentaService::Service {
       ServerContext*, const v1::ListMetricSetPairListsRequest* req,
       v1::ListMetricSetPairListsResponse* resp) override {
     return Serve([&]() -> absl::Status {
-      int limit, offset;
+      int limit;
+      int64_t offset;
       GENNAKER_RETURN_IF_ERROR(PageOf(req->page(), &limit, &offset));
       GENNAKER_ASSIGN_OR_RETURN(auto records,
                                 core_->ListPairLists(limit + 1, offset));

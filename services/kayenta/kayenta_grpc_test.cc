@@ -4,6 +4,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cmath>
+#include <limits>
+
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -229,6 +232,92 @@ TEST_F(GrpcTest, AnalysisTypedFields) {
   v1::CancelCanaryAnalysisResponse canceled;
   ASSERT_TRUE(stub_->CancelCanaryAnalysis(&c3, cancel, &canceled).ok());
   EXPECT_FALSE(canceled.canceled());
+}
+
+TEST_F(GrpcTest, CorruptStoredBodyIsInternal) {
+  Record r;
+  r.id = "broken";
+  r.application = "app";
+  r.status = "running";
+  r.body = "{not json";
+  ASSERT_TRUE(store_.Insert(Kind::kExecution, r).ok());
+  grpc::ClientContext ctx;
+  v1::GetCanaryExecutionRequest req;
+  req.set_canary_execution_id("broken");
+  v1::GetCanaryExecutionResponse resp;
+  EXPECT_EQ(stub_->GetCanaryExecution(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INTERNAL);
+}
+
+TEST_F(GrpcTest, PageTokensAreInt64AndBounded) {
+  // An offset past int's range is a valid (empty) page: offsets are int64,
+  // so offset + limit cannot overflow; past 2^40 a token is refused.
+  for (const char* token :
+       {"2147483648", "1099511627777", "9223372036854775807", "-1", "x"}) {
+    grpc::ClientContext ctx;
+    v1::ListCanaryExecutionsRequest req;
+    req.set_application("app");
+    req.mutable_page()->set_page_size(1000);
+    req.mutable_page()->set_page_token(token);
+    v1::ListCanaryExecutionsResponse resp;
+    grpc::Status s = stub_->ListCanaryExecutions(&ctx, req, &resp);
+    if (std::string(token) == "2147483648") {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(resp.executions_size(), 0);
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << token;
+    }
+  }
+  grpc::ClientContext ctx;
+  v1::ListMetricSetPairListsRequest req;
+  req.mutable_page()->set_page_token("1099511627777");
+  v1::ListMetricSetPairListsResponse resp;
+  EXPECT_EQ(stub_->ListMetricSetPairLists(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GrpcTest, StartCanaryBoundsInstantsAndThresholds) {
+  const std::string config_id = CreateConfig();
+  {
+    v1::StartCanaryRequest req = StartRequest(config_id);
+    (*req.mutable_scopes())["default"].mutable_control_scope()->set_start_ms(
+        std::numeric_limits<int64_t>::min());
+    grpc::ClientContext ctx;
+    v1::StartCanaryResponse resp;
+    grpc::Status s = stub_->StartCanary(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr("0001..9999"));
+  }
+  {
+    v1::StartCanaryRequest req = StartRequest(config_id);
+    req.mutable_thresholds()->set_pass(std::nan(""));
+    grpc::ClientContext ctx;
+    v1::StartCanaryResponse resp;
+    grpc::Status s = stub_->StartCanary(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr("thresholds.pass"));
+  }
+  {
+    // Without typed thresholds, the JSON's must be complete.
+    v1::StartCanaryRequest req = StartRequest(config_id);
+    req.clear_thresholds();
+    req.mutable_execution_request()->set_json(R"({"thresholds": {}})");
+    grpc::ClientContext ctx;
+    v1::StartCanaryResponse resp;
+    EXPECT_EQ(stub_->StartCanary(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::JudgeRequest req;
+    req.set_canary_config_id(config_id);
+    req.set_metric_set_pair_list_id("x");
+    req.mutable_thresholds()->set_pass(std::nan(""));
+    req.mutable_thresholds()->set_marginal(50);
+    v1::JudgeResponse resp;
+    EXPECT_EQ(stub_->Judge(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 }  // namespace

@@ -24,23 +24,6 @@ absl::StatusOr<Json> ParseDocument(const std::string& text, const char* what) {
   return j;
 }
 
-std::string StatusName(kv1::CanaryStatus s) {
-  switch (s) {
-    case kv1::CANARY_STATUS_NOT_STARTED:
-      return status::kNotStarted;
-    case kv1::CANARY_STATUS_RUNNING:
-      return status::kRunning;
-    case kv1::CANARY_STATUS_SUCCEEDED:
-      return status::kSucceeded;
-    case kv1::CANARY_STATUS_TERMINAL:
-      return status::kTerminal;
-    case kv1::CANARY_STATUS_CANCELED:
-      return status::kCanceled;
-    default:
-      return status::kNotStarted;
-  }
-}
-
 void FillScope(const Json& in, kv1::CanaryScope* out) {
   out->set_scope(String(in, "scope"));
   out->set_location(String(in, "location"));
@@ -104,13 +87,13 @@ class KayentaGrpc : public Kayenta {
     const kv1::CanaryExecution& e = resp.execution();
     CanaryRun run;
     run.id = e.id().empty() ? id : e.id();
-    run.status = StatusName(e.status());
     if (e.has_score()) run.score = e.score();
     run.end_time_ms = e.end_time_ms();
     GENNAKER_ASSIGN_OR_RETURN(run.result,
                               ParseDocument(e.result().json(), "result"));
     GENNAKER_ASSIGN_OR_RETURN(run.json,
                               ParseDocument(e.json().json(), "execution"));
+    SetCanaryRunStatus(e.status(), &run);
     return run;
   }
 
@@ -145,6 +128,39 @@ class KayentaGrpc : public Kayenta {
 };
 
 }  // namespace
+
+void SetCanaryRunStatus(int value, CanaryRun* run) {
+  switch (value) {
+    case kv1::CANARY_STATUS_NOT_STARTED:
+      run->status = status::kNotStarted;
+      return;
+    case kv1::CANARY_STATUS_RUNNING:
+      run->status = status::kRunning;
+      return;
+    case kv1::CANARY_STATUS_SUCCEEDED:
+      run->status = status::kSucceeded;
+      return;
+    case kv1::CANARY_STATUS_TERMINAL:
+      run->status = status::kTerminal;
+      return;
+    case kv1::CANARY_STATUS_CANCELED:
+      run->status = status::kCanceled;
+      return;
+    default:
+      break;
+  }
+  const std::string name =
+      kv1::CanaryStatus_IsValid(value)
+          ? kv1::CanaryStatus_Name(static_cast<kv1::CanaryStatus>(value))
+          : absl::StrCat(value);
+  const std::string error = absl::StrCat("Canary execution ", run->id,
+                                         " has a status orca does not know (",
+                                         name, "); it is treated as failed");
+  run->status = status::kTerminal;
+  if (!run->json.is_object()) run->json = Json::object();
+  run->json["exception"] = {
+      {"details", {{"error", error}, {"errors", Json::array({error})}}}};
+}
 
 std::unique_ptr<Kayenta> NewKayentaGrpc(std::shared_ptr<grpc::Channel> channel,
                                         std::chrono::milliseconds deadline) {

@@ -75,6 +75,12 @@ class Kayenta {
   virtual absl::StatusOr<std::vector<KayentaAccount>> ListCredentials() = 0;
 };
 
+// Sets run->status to Spinnaker's name for kayenta's CanaryStatus `value`
+// (the proto enum's number). A value orca does not know (unspecified, or one
+// added later) ends the run: TERMINAL, with an exception in run->json naming
+// the value, rather than a status polled until the monitor's 12 h timeout.
+void SetCanaryRunStatus(int value, CanaryRun* run);
+
 // Calls time out after `deadline`; gRPC errors keep their canonical codes.
 std::unique_ptr<Kayenta> NewKayentaGrpc(
     std::shared_ptr<grpc::Channel> channel,

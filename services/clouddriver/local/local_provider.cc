@@ -1,6 +1,9 @@
 #include "services/clouddriver/local/local_provider.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -85,8 +88,9 @@ LocalProvider::~LocalProvider() {
   groups.clear();     // then the instances
   {
     absl::MutexLock l(&mu_);
-    (void)WriteTargetsLocked();  // no instances left: no targets
+    PrepareTargetsLocked();  // no instances left: no targets
   }
+  FlushTargetsOrLog();
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
@@ -200,6 +204,7 @@ absl::Status LocalProvider::StartGroup(const std::string& name,
   spec.name = name;
   auto supervisor = std::make_unique<InstanceSupervisor>(spec, desired);
   supervisor->SetEnabled(enabled);
+  bool group_gone = false;
   if (absl::Status s = supervisor->Start(); !s.ok()) {
     if (!keep_on_failure) {
       absl::MutexLock l(&mu_);
@@ -216,9 +221,12 @@ absl::Status LocalProvider::StartGroup(const std::string& name,
       it->second.enabled = enabled;
       PersistLocked();
       NotifyBalancersLocked();
-      return absl::OkStatus();
+    } else {
+      group_gone = true;
     }
   }
+  FlushTargetsOrLog();
+  if (!group_gone) return absl::OkStatus();
   supervisor.reset();  // destroyed meanwhile; stops outside the lock
   return absl::AbortedError(absl::StrCat(name, " was destroyed meanwhile"));
 }
@@ -226,30 +234,36 @@ absl::Status LocalProvider::StartGroup(const std::string& name,
 absl::Status LocalProvider::Resize(const std::string& sg, int min, int max,
                                    int desired) {
   if (absl::Status s = CheckCapacity(min, max, desired); !s.ok()) return s;
-  absl::MutexLock l(&mu_);
-  auto it = groups_.find(sg);
-  if (it == groups_.end() || it->second.supervisor == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no server group ", sg));
+  {
+    absl::MutexLock l(&mu_);
+    auto it = groups_.find(sg);
+    if (it == groups_.end() || it->second.supervisor == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no server group ", sg));
+    }
+    it->second.min = min;
+    it->second.max = max;
+    it->second.desired = desired;
+    it->second.supervisor->Resize(desired);
+    PersistLocked();
+    NotifyBalancersLocked();
   }
-  it->second.min = min;
-  it->second.max = max;
-  it->second.desired = desired;
-  it->second.supervisor->Resize(desired);
-  PersistLocked();
-  NotifyBalancersLocked();
+  FlushTargetsOrLog();
   return absl::OkStatus();
 }
 
 absl::Status LocalProvider::SetEnabled(const std::string& sg, bool enabled) {
-  absl::MutexLock l(&mu_);
-  auto it = groups_.find(sg);
-  if (it == groups_.end() || it->second.supervisor == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no server group ", sg));
+  {
+    absl::MutexLock l(&mu_);
+    auto it = groups_.find(sg);
+    if (it == groups_.end() || it->second.supervisor == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no server group ", sg));
+    }
+    it->second.enabled = enabled;
+    it->second.supervisor->SetEnabled(enabled);
+    PersistLocked();
+    NotifyBalancersLocked();
   }
-  it->second.enabled = enabled;
-  it->second.supervisor->SetEnabled(enabled);
-  PersistLocked();
-  NotifyBalancersLocked();
+  FlushTargetsOrLog();
   return absl::OkStatus();
 }
 
@@ -266,6 +280,7 @@ absl::Status LocalProvider::Destroy(const std::string& sg) {
     PersistLocked();
     NotifyBalancersLocked();
   }
+  FlushTargetsOrLog();
   doomed.reset();  // stops the instances, outside the lock
   return absl::OkStatus();
 }
@@ -623,26 +638,30 @@ Json LocalProvider::SecurityGroupJson(const std::string& name, const Json& d) {
 }
 
 void LocalProvider::NotifyBalancers() {
-  absl::MutexLock l(&mu_);
-  NotifyBalancersLocked();
+  {
+    absl::MutexLock l(&mu_);
+    NotifyBalancersLocked();
+  }
+  FlushTargetsOrLog();
 }
 
 void LocalProvider::NotifyBalancersLocked() {
   for (auto& [name, b] : balancers_) {
     if (b.lb != nullptr) b.lb->TargetsChanged();
   }
-  // Every change of the instances passes here: Prometheus follows too.
-  if (absl::Status s = WriteTargetsLocked(); !s.ok()) {
-    SPDLOG_WARN("event=prometheus_targets_write_failed account={} error={}",
-                account_, s);
-  }
+  // Every change of the instances passes here: Prometheus follows too (the
+  // caller writes the file once it released mu_).
+  PrepareTargetsLocked();
 }
 
 absl::Status LocalProvider::PublishPrometheusTargets(std::string path) {
-  absl::MutexLock l(&mu_);
-  file_sd_path_ = std::move(path);
-  file_sd_written_.clear();
-  return WriteTargetsLocked();
+  {
+    absl::MutexLock l(&mu_);
+    file_sd_path_ = std::move(path);
+    file_sd_prepared_.clear();
+    PrepareTargetsLocked();
+  }
+  return FlushTargets();
 }
 
 Json LocalProvider::PrometheusTargets() {
@@ -670,22 +689,63 @@ Json LocalProvider::PrometheusTargetsLocked() {
   return out;
 }
 
-absl::Status LocalProvider::WriteTargetsLocked() {
-  if (file_sd_path_.empty()) return absl::OkStatus();
-  const std::string text = PrometheusTargetsLocked().dump(2) + "\n";
-  if (text == file_sd_written_) return absl::OkStatus();
-  const std::filesystem::path path(file_sd_path_);
+void LocalProvider::PrepareTargetsLocked() {
+  if (file_sd_path_.empty()) {
+    pending_targets_.reset();
+    return;
+  }
+  std::string text = PrometheusTargetsLocked().dump(2) + "\n";
+  if (text == file_sd_prepared_) return;
+  file_sd_prepared_ = text;
+  pending_targets_ =
+      TargetsFile{file_sd_path_, std::move(text), ++targets_generation_};
+}
+
+absl::Status LocalProvider::FlushTargets() {
+  std::optional<TargetsFile> file;
+  {
+    absl::MutexLock l(&mu_);
+    file.swap(pending_targets_);
+  }
+  if (!file.has_value()) return absl::OkStatus();
+  absl::Status s = WriteTargets(*file);
+  if (!s.ok()) {
+    // The next change writes again, even with the same text.
+    absl::MutexLock l(&mu_);
+    if (targets_generation_ == file->generation) file_sd_prepared_.clear();
+  }
+  return s;
+}
+
+void LocalProvider::FlushTargetsOrLog() {
+  if (absl::Status s = FlushTargets(); !s.ok()) {
+    SPDLOG_WARN("event=prometheus_targets_write_failed account={} error={}",
+                account_, s);
+  }
+}
+
+absl::Status LocalProvider::WriteTargets(const TargetsFile& file) {
+  // Temp names unique in the process (and across processes by pid): two
+  // writers never share a temp file.
+  static std::atomic<uint64_t> temp_counter{0};
+  absl::MutexLock l(&file_mu_);
+  if (file.generation <= targets_written_) {
+    return absl::OkStatus();  // a newer text is already on disk
+  }
+  const std::filesystem::path path(file.path);
   std::error_code ec;
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
   }
   // Prometheus watches the file: it must never see half of it.
-  const std::string tmp = absl::StrCat(file_sd_path_, ".tmp");
+  const std::string tmp = absl::StrCat(file.path, ".tmp.", getpid(), ".",
+                                       temp_counter.fetch_add(1));
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << text;
+    f << file.text;
     f.close();
     if (!f) {
+      std::filesystem::remove(tmp, ec);
       return absl::InternalError(
           absl::StrCat("cannot write Prometheus targets to ", tmp));
     }
@@ -696,9 +756,9 @@ absl::Status LocalProvider::WriteTargetsLocked() {
   if (ec) {
     std::filesystem::remove(tmp, ec);
     return absl::InternalError(
-        absl::StrCat("cannot rename Prometheus targets into ", file_sd_path_));
+        absl::StrCat("cannot rename Prometheus targets into ", file.path));
   }
-  file_sd_written_ = text;
+  targets_written_ = file.generation;
   return absl::OkStatus();
 }
 

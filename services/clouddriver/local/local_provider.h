@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -142,8 +143,23 @@ class LocalProvider : public Provider {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Json ServerGroupJson(const Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Json PrometheusTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Rewrites the file_sd file when its content changed.
-  absl::Status WriteTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One write of the file_sd file: its text, built under mu_, and the
+  // generation that orders it against other writes.
+  struct TargetsFile {
+    std::string path;
+    std::string text;
+    uint64_t generation = 0;
+  };
+  // Builds the file's text when it changed and leaves it pending (a newer
+  // text replaces an unwritten older one); the write itself happens outside
+  // mu_ (FlushTargets), so file I/O never blocks the provider.
+  void PrepareTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the pending text, if any. Call without mu_ held.
+  absl::Status FlushTargets() ABSL_LOCKS_EXCLUDED(mu_, file_mu_);
+  // FlushTargets, logging a failure (the callers carry on).
+  void FlushTargetsOrLog() ABSL_LOCKS_EXCLUDED(mu_, file_mu_);
+  // Writes `file` unless a newer generation is already on disk.
+  absl::Status WriteTargets(const TargetsFile& file) ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string account_;
   const std::string state_dir_;
@@ -152,9 +168,17 @@ class LocalProvider : public Provider {
   std::map<std::string, Balancer> balancers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Json> security_groups_ ABSL_GUARDED_BY(mu_);
   bool restoring_ ABSL_GUARDED_BY(mu_) = false;  // no partial state.json
-  // Prometheus file_sd publishing: the path and what was last written there.
+  // Prometheus file_sd publishing: the path, the text last prepared for it
+  // (cleared when its write fails, so that the next change retries), the
+  // generation of the newest text and the write not yet made.
   std::string file_sd_path_ ABSL_GUARDED_BY(mu_);
-  std::string file_sd_written_ ABSL_GUARDED_BY(mu_);
+  std::string file_sd_prepared_ ABSL_GUARDED_BY(mu_);
+  uint64_t targets_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<TargetsFile> pending_targets_ ABSL_GUARDED_BY(mu_);
+  // Serializes the file writes (never held with mu_ taken inside) and keeps
+  // the newest generation on disk: an older write never replaces a newer one.
+  absl::Mutex file_mu_;
+  uint64_t targets_written_ ABSL_GUARDED_BY(file_mu_) = 0;
   int lock_fd_ = -1;  // flock of <state_dir>/lock, held while open
   // Records of load balancers that could not listen again after a restart,
   // kept in the state file for the next start.

@@ -309,7 +309,10 @@ TEST(LocalProviderPrometheusTest, PublishesInstancesAsFileSdTargets) {
 
   // Nothing is left half-written, and the file is world-readable (Prometheus
   // may run as another user).
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir + "/prometheus")) {
+    EXPECT_EQ(entry.path().filename(), "local.json") << entry.path();
+  }
   EXPECT_EQ(std::filesystem::status(path).permissions() &
                 std::filesystem::perms::others_read,
             std::filesystem::perms::others_read);
@@ -318,6 +321,20 @@ TEST(LocalProviderPrometheusTest, PublishesInstancesAsFileSdTargets) {
   WaitForTargets(path, [](const Json& j) { return j.size() == 2; });
   provider.reset();  // instances gone: so are the targets
   EXPECT_EQ(WaitForTargets(path, [](const Json& j) { return j.empty(); }),
+            Json::array());
+  testing::RemoveTree(dir);
+}
+
+TEST(LocalProviderPrometheusTest, TempFilesAreUniquePerWrite) {
+  // A stale "<path>.tmp" (another writer's, or a directory left behind) does
+  // not stop publishing: every write has its own temp file.
+  const std::string dir = testing::MakeTempDir("local-file-sd-tmp");
+  const std::string path = dir + "/t.json";
+  std::filesystem::create_directories(path + ".tmp");
+  LocalProvider provider("local", dir);
+  absl::Status s = provider.PublishPrometheusTargets(path);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(WaitForTargets(path, [](const Json& j) { return j.is_array(); }),
             Json::array());
   testing::RemoveTree(dir);
 }

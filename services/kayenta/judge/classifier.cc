@@ -247,6 +247,10 @@ ScoreSummary ScoreResults(const std::vector<ScoredResult>& results,
 }
 
 const char* ClassifyScore(double score, double pass, double marginal) {
+  // NaN anywhere is a Fail: every comparison with NaN is false.
+  if (std::isnan(score) || std::isnan(pass) || std::isnan(marginal)) {
+    return "Fail";
+  }
   if (score >= pass) return "Pass";
   if (score >= marginal) return "Marginal";
   return "Fail";

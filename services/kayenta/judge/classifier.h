@@ -96,7 +96,8 @@ struct ScoreSummary {
 ScoreSummary ScoreResults(const std::vector<ScoredResult>& results,
                           const std::map<std::string, double>& group_weights);
 
-// "Pass" when score >= pass, "Marginal" when score >= marginal, else "Fail".
+// "Pass" when score >= pass, "Marginal" when score >= marginal, else "Fail"
+// (also when any of them is NaN).
 const char* ClassifyScore(double score, double pass, double marginal);
 
 // Half-up rounding to `places` decimals of the shortest decimal form of `x`

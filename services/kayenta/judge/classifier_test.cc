@@ -340,5 +340,12 @@ TEST(ScorerTest, ClassifyScore) {
   EXPECT_STREQ(ClassifyScore(49.99, 75, 50), "Fail");
 }
 
+TEST(ScorerTest, ClassifyScoreFailsOnNaN) {
+  const double nan = std::nan("");
+  EXPECT_STREQ(ClassifyScore(nan, 75, 50), "Fail");
+  EXPECT_STREQ(ClassifyScore(80, nan, 50), "Fail");
+  EXPECT_STREQ(ClassifyScore(80, 75, nan), "Fail");
+}
+
 }  // namespace
 }  // namespace gennaker::kayenta::judge

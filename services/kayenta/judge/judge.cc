@@ -206,6 +206,10 @@ absl::StatusOr<std::map<std::string, double>> ParseGroupWeights(
       return Invalid(absl::StrCat("classifier.groupWeights.", it.key(),
                                   " must be a number"));
     }
+    if (!(it->get<double>() >= 0 && it->get<double>() <= kMaxGroupWeight)) {
+      return Invalid(absl::StrCat("classifier.groupWeights.", it.key(),
+                                  " must be between 0 and ", kMaxGroupWeight));
+    }
     weights[it.key()] = it->get<double>();
   }
   return weights;
@@ -274,6 +278,15 @@ Json StatsJson(const judge::SummaryStats& s) {
 }
 
 }  // namespace
+
+absl::Status ValidateJudgeConfig(const Json& config) {
+  if (!config.is_object()) return Invalid("canary config must be an object");
+  const Json* metrics = Get(config, "metrics");
+  if (metrics != nullptr) {
+    GENNAKER_RETURN_IF_ERROR(ParseMetrics(config).status());
+  }
+  return ParseGroupWeights(config).status();
+}
 
 absl::StatusOr<Json> JudgeCanary(const Json& config, const Json& pairs,
                                  const Thresholds& thresholds) {

@@ -28,6 +28,15 @@ struct Thresholds {
 absl::StatusOr<Json> JudgeCanary(const Json& config, const Json& pairs,
                                  const Thresholds& thresholds);
 
+// The judge's reading of `config` alone (metric analysis configurations and
+// classifier group weights), without judging: OK when JudgeCanary would
+// accept the config, else the INVALID_ARGUMENT JudgeCanary would give. A
+// config without metrics is left to the caller's rules.
+absl::Status ValidateJudgeConfig(const Json& config);
+
+// Largest group weight: weights are summed, and a bound keeps the sum finite.
+inline constexpr double kMaxGroupWeight = 1e6;
+
 }  // namespace gennaker::kayenta
 
 #endif  // GENNAKER_SERVICES_KAYENTA_JUDGE_JUDGE_H_

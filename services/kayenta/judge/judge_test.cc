@@ -294,6 +294,11 @@ TEST(JudgeTest, MalformedInput) {
       {"weights not numbers",
        Config(Json::array({Metric("a", {"g"})}), {{"g", "50"}}), ok_pairs,
        "groupWeights.g must be a number"},
+      {"negative weight",
+       Config(Json::array({Metric("a", {"g"})}), {{"g", -1}}), ok_pairs,
+       "groupWeights.g must be between 0 and"},
+      {"huge weight", Config(Json::array({Metric("a", {"g"})}), {{"g", 1e300}}),
+       ok_pairs, "groupWeights.g must be between 0 and"},
       {"pairs object", ok_config, Json::object(), "must be a JSON array"},
       {"pair not object", ok_config, Json::array({"x"}), "must be an object"},
       {"pair without name", ok_config, Json::array({Json::object()}),
@@ -409,6 +414,25 @@ TEST(JudgeTest, UnknownOptionsUseDefaults) {
                        kThresholds);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)["results"][0]["classification"], "High");
+}
+
+TEST(JudgeTest, ValidateJudgeConfigRefusesWhatTheJudgeRefuses) {
+  EXPECT_TRUE(ValidateJudgeConfig(
+                  Config(Json::array({Metric("a", {"g"})}), {{"g", 100}}))
+                  .ok());
+  // No metrics: the caller's rules decide.
+  EXPECT_TRUE(ValidateJudgeConfig({{"name", "x"}}).ok());
+  absl::Status s = ValidateJudgeConfig(
+      Config(Json::array({Metric("a", {"g"}, {{"critical", "true"}})})));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("critical must be a boolean"), std::string::npos)
+      << s.message();
+  EXPECT_FALSE(ValidateJudgeConfig(
+                   Config(Json::array({Metric("a", {"g"})}), {{"g", "50"}}))
+                   .ok());
+  EXPECT_FALSE(ValidateJudgeConfig(Config(Json::array({Metric(
+                                       "a", {"g"}, {{"effectSize", 1}})})))
+                   .ok());
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "common/ids/ids.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/time.h"
 #include "services/kayenta/metrics/metrics_source.h"
 
 namespace gennaker::kayenta {
@@ -30,6 +31,11 @@ using TagMap = std::map<std::string, std::string>;
 // Most points a NaN template or padding may have (a week at 1 s steps is
 // 604,800): bounds what a bogus window can allocate.
 constexpr int64_t kMaxDataPoints = 1'000'000;
+
+// Most points all pairs of one metric may hold together (control and
+// experiment): many tag combinations each under kMaxDataPoints would still
+// exhaust memory.
+constexpr int64_t kMaxMetricPoints = 5'000'000;
 
 TagMap Tags(const Json& set) {
   TagMap tags;
@@ -48,9 +54,16 @@ std::set<std::string> TagKeys(const std::vector<Json>& sets) {
   return keys;
 }
 
+// A set's timing arithmetic on which cannot overflow: both instants within
+// years 0001..9999 (or absent).
+bool SaneTiming(const Json& set) {
+  return spinnaker::SaneEpochMs(Int(set, "startTimeMillis")) &&
+         spinnaker::SaneEpochMs(Int(set, "endTimeMillis"));
+}
+
 int64_t ExpectedDataPoints(const Json& set) {
   const int64_t step = Int(set, "stepMillis");
-  if (step <= 0) return 0;
+  if (step <= 0 || !SaneTiming(set)) return 0;
   const int64_t n =
       (Int(set, "endTimeMillis") - Int(set, "startTimeMillis")) / step;
   return n < 0 ? 0 : n;
@@ -142,6 +155,11 @@ absl::StatusOr<Json> MixMetricSets(const Json& metric, const Json& control,
 
   for (const std::vector<Json>* side : {&*control_sets, &*experiment_sets}) {
     for (const Json& set : *side) {
+      if (!SaneTiming(set)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "metric '", name,
+            "': a metric set's start or end lies outside years 0001..9999"));
+      }
       if (ExpectedDataPoints(set) > kMaxDataPoints) {
         return absl::InvalidArgumentError(
             absl::StrCat("metric '", name, "': a metric set spans more than ",
@@ -190,6 +208,7 @@ absl::StatusOr<Json> MixMetricSets(const Json& metric, const Json& control,
   for (const auto& [t, s] : e) all.insert(t);
 
   Json pairs = Json::array();
+  int64_t points = 0;
   for (const TagMap& tags : all) {
     auto ci = c.find(tags);
     auto ei = e.find(tags);
@@ -201,9 +220,19 @@ absl::StatusOr<Json> MixMetricSets(const Json& metric, const Json& control,
     pair["name"] = name;
     pair["id"] = NewUuid();
     pair["tags"] = Object(cs, "tags");
+    std::vector<double> control_values = PaddedValues(cs);
+    std::vector<double> experiment_values = PaddedValues(es);
+    points += static_cast<int64_t>(control_values.size()) +
+              static_cast<int64_t>(experiment_values.size());
+    if (points > kMaxMetricPoints) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metric '", name, "': its ", all.size(),
+          " metric set pairs hold more than ", kMaxMetricPoints,
+          " data points; narrow the query (fewer series or a larger step)"));
+    }
     pair["values"] = Json::object();
-    pair["values"]["control"] = PaddedValues(cs);
-    pair["values"]["experiment"] = PaddedValues(es);
+    pair["values"]["control"] = std::move(control_values);
+    pair["values"]["experiment"] = std::move(experiment_values);
     pair["scopes"] = Json::object();
     pair["scopes"]["control"] = Scope(cs);
     pair["scopes"]["experiment"] = Scope(es);

@@ -27,6 +27,7 @@
 #include "common/http/http.h"
 #include "common/log/logging.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/time.h"
 #include "common/status/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -141,20 +142,27 @@ absl::StatusOr<std::optional<std::string>> ExpandCustomFilter(
   return std::optional<std::string>(std::move(expanded));
 }
 
-// Milliseconds since the epoch as Java's Instant prints them
-// ("2020-09-09T13:12:56.540Z"; no fraction when it is zero).
-std::string IsoMillis(int64_t ms) {
-  const absl::Time t = absl::FromUnixMillis(ms);
-  std::string out =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%S", t, absl::UTCTimeZone());
-  int64_t frac = ms % 1000;
-  if (frac < 0) frac += 1000;
-  if (frac != 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), ".%03d", static_cast<int>(frac));
-    out += buf;
+std::string IsoMillis(int64_t ms) { return spinnaker::FormatIsoInstant(ms); }
+
+// Largest step (one point a day): bounds step * 1000 and the grid arithmetic.
+constexpr int64_t kMaxStepSeconds = 86400;
+
+// A query window arithmetic on which cannot overflow: instants within years
+// 0001..9999, start <= end, a step of 1..86400 s.
+absl::Status CheckWindow(const ScopeQuery& scope) {
+  if (scope.step_seconds < 1 || scope.step_seconds > kMaxStepSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the step must be between 1 and ", kMaxStepSeconds, " seconds"));
   }
-  return out + "Z";
+  if (!spinnaker::SaneEpochMs(scope.start_ms) ||
+      !spinnaker::SaneEpochMs(scope.end_ms)) {
+    return absl::InvalidArgumentError(
+        "start and end must lie within years 0001..9999");
+  }
+  if (scope.end_ms < scope.start_ms) {
+    return absl::InvalidArgumentError("end is before start");
+  }
+  return absl::OkStatus();
 }
 
 // A sample value as Prometheus writes it (a string), or nullopt.
@@ -212,8 +220,9 @@ class PrometheusSource : public MetricsSource {
     if (!type.empty() && type != "prometheus") {
       return refuse(absl::StrCat("query type '", type, "' is not prometheus"));
     }
-    if (scope.step_seconds <= 0) return refuse("step must be positive");
-    if (scope.end_ms < scope.start_ms) return refuse("end is before start");
+    if (absl::Status w = CheckWindow(scope); !w.ok()) {
+      return refuse(std::string(w.message()));
+    }
     absl::StatusOr<std::string> promql = BuildPrometheusQuery(
         config, metric, scope, scope_label_, location_label_);
     if (!promql.ok()) return refuse(std::string(promql.status().message()));
@@ -315,7 +324,7 @@ class PrometheusSource : public MetricsSource {
         }
         return last;  // refused by the policy or over the size cap
       }
-      if (response->status >= 500) {
+      if (response->status >= 500 || response->status == 429) {
         last = absl::UnavailableError(absl::StrCat(prefix, "answered HTTP ",
                                                    response->status, ": ",
                                                    ErrorText(response->body)));
@@ -325,7 +334,7 @@ class PrometheusSource : public MetricsSource {
             name_, attempt, attempts_, response->status);
         continue;
       }
-      return ReadAnswer(*response, prefix);
+      return ReadAnswer(*response, prefix, path_and_query);
     }
     return last;
   }
@@ -343,11 +352,21 @@ class PrometheusSource : public MetricsSource {
   }
 
   absl::StatusOr<Json> ReadAnswer(const http::ClientResponse& response,
-                                  const std::string& prefix) {
+                                  const std::string& prefix,
+                                  absl::string_view path_and_query) {
     if (response.status == 401 || response.status == 403) {
       return absl::PermissionDeniedError(
           absl::StrCat(prefix, "answered HTTP ", response.status,
                        " (check the account's username and password)"));
+    }
+    if (response.status == 404) {
+      // Not the query's fault: the account points at something that is not
+      // Prometheus's API (a wrong base_url path, or a proxy in front).
+      const absl::string_view path =
+          path_and_query.substr(0, path_and_query.find('?'));
+      return absl::FailedPreconditionError(
+          absl::StrCat(prefix, "answered HTTP 404 for ", path,
+                       " (is the account's base_url the Prometheus server?)"));
     }
     if (response.status < 200 || response.status >= 300) {
       return absl::InvalidArgumentError(absl::StrCat(prefix, "answered HTTP ",
@@ -476,9 +495,7 @@ absl::StatusOr<std::string> BuildPrometheusQuery(
 absl::StatusOr<Json> PrometheusResponseToMetricSets(
     const Json& body, const std::string& metric_name, const std::string& query,
     const ScopeQuery& scope) {
-  if (scope.step_seconds <= 0) {
-    return absl::InvalidArgumentError("the step must be positive");
-  }
+  GENNAKER_RETURN_IF_ERROR(CheckWindow(scope));
   if (String(body, "status") != "success") {
     return absl::InvalidArgumentError(
         absl::StrCat("the answer's status is not success: ",
@@ -529,6 +546,13 @@ absl::StatusOr<Json> PrometheusResponseToMetricSets(
         continue;  // null samples are skipped, as Kayenta does
       }
       const double ts = p[0].get<double>();
+      // Within years 0001..9999, so ts * 1000 converts to int64 defined.
+      if (!(ts >= spinnaker::kMinSaneEpochMs / 1000.0 &&
+            ts <= spinnaker::kMaxSaneEpochMs / 1000.0)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a series point has a timestamp outside years 0001..9999: ",
+            p[0].dump()));
+      }
       if (!first_ts.has_value()) first_ts = ts;
       const double offset = (ts - *first_ts) / scope.step_seconds;
       if (offset < 0) continue;  // out of order: not on the grid

@@ -426,6 +426,33 @@ TEST(KayentaPrometheusFakeTest, ServerErrorsAreRetriedThenUnavailable) {
   EXPECT_EQ(failing.hits(), 3);
 }
 
+TEST(KayentaPrometheusFakeTest, NotFoundIsAFailedPreconditionNamingThePath) {
+  FakeServer wrong(404, "404 page not found");
+  auto source =
+      NewPrometheusSource(Account(wrong.Url()), Trusting(wrong.Url()), 3);
+  ASSERT_THAT(source, IsOk());
+  EXPECT_THAT(
+      (*source)->Query(Json::object(), Metric("cpu", {{"metricName", "up"}}),
+                       AnyScope()),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("prom-it"), HasSubstr("404"),
+                     HasSubstr("/api/v1/query_range"))));
+  EXPECT_EQ(wrong.hits(), 1);  // not retried
+}
+
+TEST(KayentaPrometheusFakeTest, TooManyRequestsIsRetriedThenUnavailable) {
+  FakeServer busy(429, "slow down");
+  auto source =
+      NewPrometheusSource(Account(busy.Url()), Trusting(busy.Url()), 3);
+  ASSERT_THAT(source, IsOk());
+  EXPECT_THAT(
+      (*source)->Query(Json::object(), Metric("cpu", {{"metricName", "up"}}),
+                       AnyScope()),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr("prom-it"), HasSubstr("429"))));
+  EXPECT_EQ(busy.hits(), 3);
+}
+
 TEST(KayentaPrometheusFakeTest, MetricNamesAreCached) {
   FakeServer names(200, R"({"status": "success",
                             "data": ["b_metric", "a_metric", "up"]})");

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -15,6 +17,7 @@ namespace {
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::IsOkAndHolds;
 using ::gennaker::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // The common setup of Kayenta's dry-run vectors.
@@ -383,9 +386,61 @@ TEST(MixMetricSetsTest, DifferentTagKeysAreRefused) {
   EXPECT_THAT(
       MixMetricSets(
           CpuMetric(),
-          Json::array({Set(Json::object(), {}, 0, int64_t{1} << 50, 1)}),
+          Json::array({Set(Json::object(), {}, 0, int64_t{1} << 40, 1)}),
           Json::array()),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("steps")));
+}
+
+TEST(MixMetricSetsTest, TimingOutsideTheYearRangeIsRefused) {
+  // end - start would overflow int64.
+  EXPECT_THAT(
+      MixMetricSets(CpuMetric(),
+                    Json::array({Set(Json::object(), {},
+                                     std::numeric_limits<int64_t>::min(),
+                                     std::numeric_limits<int64_t>::max(), 1)}),
+                    Json::array()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("outside years 0001..9999")));
+}
+
+TEST(MixMetricSetsTest, TotalPointsOfAMetricAreCapped) {
+  // Each set is under the per-set cap; together they exceed the metric's.
+  Json control = Json::array();
+  Json experiment = Json::array();
+  for (int i = 0; i < 6; ++i) {
+    const Json tags = {{"code", absl::StrCat(i)}};
+    control.push_back(Set(tags, {}, 0, 500'000, 1));
+    experiment.push_back(Set(tags, {}, 0, 500'000, 1));
+  }
+  EXPECT_THAT(MixMetricSets(CpuMetric(), control, experiment),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("cpu"), HasSubstr("5000000"))));
+}
+
+TEST(PrometheusResponseTest, RefusesWindowsThatWouldOverflow) {
+  const Json body = Json::parse(R"({"status": "success", "data": {
+      "resultType": "matrix", "result": []}})");
+  ScopeQuery big_step = Window();
+  big_step.step_seconds = int64_t{1} << 62;  // * 1000 overflows
+  EXPECT_THAT(PrometheusResponseToMetricSets(body, "cpu", "q", big_step),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("step")));
+  ScopeQuery far = Window();
+  far.start_ms = std::numeric_limits<int64_t>::min();
+  EXPECT_THAT(
+      PrometheusResponseToMetricSets(body, "cpu", "q", far),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0001..9999")));
+  ScopeQuery backwards = Window();
+  std::swap(backwards.start_ms, backwards.end_ms);
+  EXPECT_THAT(PrometheusResponseToMetricSets(body, "cpu", "q", backwards),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // A timestamp whose milliseconds do not fit int64.
+  EXPECT_THAT(
+      PrometheusResponseToMetricSets(
+          Json::parse(R"({"status": "success", "data": {
+                      "resultType": "matrix", "result": [
+                        {"metric": {}, "values": [[1e300, "1"]]}]}})"),
+          "cpu", "q", Window()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timestamp")));
 }
 
 TEST(NewPrometheusSourceTest, ChecksTheAccount) {

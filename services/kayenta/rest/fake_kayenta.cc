@@ -95,6 +95,11 @@ v1::StartCanaryRequest FakeKayenta::last_start() const {
   return last_start_;
 }
 
+v1::ListCanaryExecutionsRequest FakeKayenta::last_list() const {
+  absl::MutexLock l(&mu_);
+  return last_list_;
+}
+
 v1::StartCanaryAnalysisRequest FakeKayenta::last_analysis_start() const {
   absl::MutexLock l(&mu_);
   return last_analysis_start_;
@@ -262,6 +267,7 @@ grpc::Status FakeKayenta::ListCanaryExecutions(
     v1::ListCanaryExecutionsResponse* resp) {
   if (auto f = Enter()) return *f;
   absl::MutexLock l(&mu_);
+  last_list_ = *req;
   std::vector<v1::CanaryExecution> matching;
   for (auto it = executions_.rbegin(); it != executions_.rend(); ++it) {
     if (it->application() != req->application()) continue;

@@ -40,6 +40,8 @@ class FakeKayenta final : public v1::KayentaService::Service {
   // The last StartCanary / StartCanaryAnalysis request.
   v1::StartCanaryRequest last_start() const;
   v1::StartCanaryAnalysisRequest last_analysis_start() const;
+  // The last ListCanaryExecutions request.
+  v1::ListCanaryExecutionsRequest last_list() const;
   // Number of calls received.
   int calls() const;
 
@@ -117,6 +119,7 @@ class FakeKayenta final : public v1::KayentaService::Service {
   std::map<std::string, v1::CanaryAnalysis> analyses_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::MetricSetPairListRecord> lists_ ABSL_GUARDED_BY(mu_);
   v1::StartCanaryRequest last_start_ ABSL_GUARDED_BY(mu_);
+  v1::ListCanaryExecutionsRequest last_list_ ABSL_GUARDED_BY(mu_);
   v1::StartCanaryAnalysisRequest last_analysis_start_ ABSL_GUARDED_BY(mu_);
 
   std::unique_ptr<grpc::Server> server_;

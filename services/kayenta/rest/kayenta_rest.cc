@@ -1,5 +1,6 @@
 #include "services/kayenta/rest/kayenta_rest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -15,7 +16,9 @@
 #include "absl/time/time.h"
 #include "common/grpc/channel.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/time.h"
 #include "common/status/grpc_status.h"
+#include "services/kayenta/canary_status.h"
 
 namespace gennaker::kayenta {
 namespace {
@@ -39,6 +42,9 @@ using Handler = std::function<Response(const Client&, const Request&)>;
 // Largest page walked for `page=N` of the execution list, and most pages read
 // for a full list: bounds on the calls one request makes.
 constexpr int kMaxPage = 1000;
+// Most executions one page lists (the gRPC service's own cap); a larger
+// `limit` is clamped to it.
+constexpr int kMaxPageSize = 1000;
 constexpr int kMaxListPages = 1000;
 constexpr int kListPageSize = 500;
 
@@ -126,27 +132,31 @@ std::string IdempotencyKey(const Request& r) {
 
 // An instant as Kayenta writes one: ISO-8601 UTC, milliseconds only when
 // there are some.
-std::string Iso(int64_t ms) {
-  absl::Time t = absl::FromUnixMillis(ms);
-  return absl::FormatTime(
-      ms % 1000 == 0 ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%E3SZ", t,
-      absl::UTCTimeZone());
-}
+std::string Iso(int64_t ms) { return spinnaker::FormatIsoInstant(ms); }
 
 // An instant of a request: an ISO-8601 string with offset, or a number of
-// epoch seconds (as Jackson reads a number into an Instant).
+// epoch seconds (as Jackson reads a number into an Instant). Either must lie
+// within years 0001..9999, so later arithmetic on it cannot overflow.
 absl::StatusOr<int64_t> InstantMs(const Json& v, const std::string& where) {
   if (v.is_string()) {
-    absl::Time t;
-    std::string err;
-    if (absl::ParseTime(absl::RFC3339_full, v.get<std::string>(), &t, &err)) {
-      return absl::ToUnixMillis(t);
+    absl::StatusOr<int64_t> ms =
+        spinnaker::ParseIsoInstant(v.get<std::string>());
+    if (ms.ok()) return ms;
+  } else if (v.is_number()) {
+    const double seconds = v.get<double>();
+    // Checked in double before the conversion: llround of a value outside
+    // int64 is undefined.
+    if (std::isfinite(seconds) &&
+        seconds >= spinnaker::kMinSaneEpochMs / 1000.0 &&
+        seconds <= spinnaker::kMaxSaneEpochMs / 1000.0) {
+      const int64_t ms = static_cast<int64_t>(std::llround(seconds * 1000));
+      if (spinnaker::SaneEpochMs(ms)) return ms;
     }
-  } else if (v.is_number() && std::isfinite(v.get<double>())) {
-    return static_cast<int64_t>(std::llround(v.get<double>() * 1000));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, " must be an ISO-8601 instant such as 2025-01-01T00:00:00Z"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where,
+                   " must be an ISO-8601 instant such as 2025-01-01T00:00:00Z "
+                   "(years 0001..9999)"));
 }
 
 // A scalar as the text a string map keeps.
@@ -291,39 +301,9 @@ absl::Status ReadAdhoc(const Json& body, Json* config, Json* execution) {
 
 // --- rendering answers ---
 
-std::string StatusText(v1::CanaryStatus s) {
-  switch (s) {
-    case v1::CANARY_STATUS_NOT_STARTED:
-      return "not_started";
-    case v1::CANARY_STATUS_RUNNING:
-      return "running";
-    case v1::CANARY_STATUS_SUCCEEDED:
-      return "succeeded";
-    case v1::CANARY_STATUS_TERMINAL:
-      return "terminal";
-    case v1::CANARY_STATUS_CANCELED:
-      return "canceled";
-    default:
-      return "";
-  }
-}
+std::string StatusText(v1::CanaryStatus s) { return CanaryStatusName(s); }
 
-bool IsComplete(v1::CanaryStatus s) {
-  return s == v1::CANARY_STATUS_SUCCEEDED || s == v1::CANARY_STATUS_TERMINAL ||
-         s == v1::CANARY_STATUS_CANCELED;
-}
-
-std::optional<v1::CanaryStatus> ParseStatus(absl::string_view text) {
-  std::string s = absl::AsciiStrToLower(text);
-  for (v1::CanaryStatus st :
-       {v1::CANARY_STATUS_NOT_STARTED, v1::CANARY_STATUS_RUNNING,
-        v1::CANARY_STATUS_SUCCEEDED, v1::CANARY_STATUS_TERMINAL,
-        v1::CANARY_STATUS_CANCELED}) {
-    if (s == StatusText(st)) return st;
-  }
-  if (s == "cancelled") return v1::CANARY_STATUS_CANCELED;
-  return std::nullopt;
-}
+bool IsComplete(v1::CanaryStatus s) { return IsCompleteCanaryStatus(s); }
 
 // Stored JSON the service rendered, or an empty object when there is none
 // (or it is unreadable: one bad row must not break a list).
@@ -535,6 +515,9 @@ Response ListExecutions(const Client& c, const Request& r,
                         const std::string& application) {
   absl::StatusOr<int> limit = QueryPositiveInt(r, "limit", 20);
   if (!limit.ok()) return Fail(limit.status(), r);
+  // The service pages at most kMaxPageSize records; a larger limit would make
+  // page N start at the wrong record.
+  limit = std::min(*limit, kMaxPageSize);
   absl::StatusOr<int> page = QueryPositiveInt(r, "page", 1);
   if (!page.ok()) return Fail(page.status(), r);
   if (*page > kMaxPage) {
@@ -544,7 +527,7 @@ Response ListExecutions(const Client& c, const Request& r,
   v1::ListCanaryExecutionsRequest req;
   req.set_application(application.empty() ? "ad-hoc" : application);
   for (const std::string& st : QueryList(r, "statuses")) {
-    std::optional<v1::CanaryStatus> status = ParseStatus(st);
+    std::optional<v1::CanaryStatus> status = ParseCanaryStatus(st);
     if (!status) {
       return BadRequest(
           absl::StrCat("unknown status '", st,

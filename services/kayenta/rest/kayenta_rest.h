@@ -25,8 +25,11 @@
 //   /canary/executions?application=. A DELETE of a missing config or list
 //   succeeds (kayenta's deletes are idempotent).
 // - Instants in requests are ISO-8601 strings with an offset, or numbers of
-//   epoch seconds (as Jackson reads a number into an Instant); answers use
+//   epoch seconds (as Jackson reads a number into an Instant), within years
+//   0001..9999 (else 400); answers use
 //   ISO-8601 UTC (`...Iso`) and epoch ms (`...Millis`, `...Timestamp`).
+// - Execution lists page `limit` records at a time; a limit above 1000 is
+//   clamped to 1000 (the service's largest page).
 // - An Idempotency-Key header on a POST that creates something (config, run,
 //   analysis, pair list) becomes the request's idempotency_key.
 // - Every call carries `deadline`. Handlers are thread-safe; the stub is kept

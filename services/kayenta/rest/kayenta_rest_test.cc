@@ -221,6 +221,14 @@ TEST_F(KayentaRestTest, StartCanaryBadInput) {
   bad["scopes"]["default"]["controlScope"]["start"] = "yesterday";
   ExpectError(400, "POST", "/canary/" + id, bad.dump(),
               "scopes.default.controlScope.start must be an ISO-8601");
+  // Epoch seconds whose milliseconds overflow int64 (llround was undefined).
+  bad = Json::parse(kExecutionRequest);
+  bad["scopes"]["default"]["controlScope"]["start"] = 1e300;
+  ExpectError(400, "POST", "/canary/" + id, bad.dump(),
+              "scopes.default.controlScope.start must be an ISO-8601");
+  bad = Json::parse(kExecutionRequest);
+  bad["scopes"]["default"]["controlScope"]["end"] = "10000-01-01T00:00:00Z";
+  ExpectError(400, "POST", "/canary/" + id, bad.dump(), "0001..9999");
   bad = Json::parse(kExecutionRequest);
   bad["thresholds"]["pass"] = "high";
   ExpectError(400, "POST", "/canary/" + id, bad.dump(), "thresholds.pass");
@@ -306,6 +314,11 @@ TEST_F(KayentaRestTest, ListExecutionsPagesAndFilters) {
             3u);
   // No application: Kayenta's "ad-hoc".
   EXPECT_EQ(Expect(200, "GET", "/canary/executions").size(), 0u);
+
+  // A limit above the service's largest page is clamped to it, so page N
+  // still starts at record (N-1) * limit.
+  Expect(200, "GET", "/canary/executions?application=app&limit=5000");
+  EXPECT_EQ(fake_.last_list().page().page_size(), 1000);
 
   const int calls = fake_.calls();
   ExpectError(400, "GET", "/canary/executions?statuses=done", "", "done");

@@ -112,7 +112,8 @@ absl::StatusOr<std::vector<Record>> InMemoryKayentaStore::List(
     return a.created_ms != b.created_ms ? a.created_ms > b.created_ms
                                         : a.id > b.id;
   });
-  const size_t offset = std::min<size_t>(out.size(), std::max(0, query.offset));
+  const size_t offset =
+      std::min<size_t>(out.size(), std::max<int64_t>(0, query.offset));
   out.erase(out.begin(), out.begin() + offset);
   if (query.limit > 0 && out.size() > static_cast<size_t>(query.limit)) {
     out.resize(query.limit);

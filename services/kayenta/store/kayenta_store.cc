@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace gennaker::kayenta {
@@ -28,10 +29,24 @@ bool SharesApplication(const std::vector<std::string>& a,
   return false;
 }
 
+namespace {
+// The payload that tells a name conflict from an id conflict (both are
+// ALREADY_EXISTS; a message test would mistake an id holding "name").
+constexpr char kConflictPayload[] = "gennaker.kayenta/conflict";
+}  // namespace
+
 absl::Status DuplicateConfigName(absl::string_view name) {
-  return absl::AlreadyExistsError(absl::StrCat(
+  absl::Status s = absl::AlreadyExistsError(absl::StrCat(
       "Canary config with name '", name,
       "' already exists in the scope of one of the applications."));
+  s.SetPayload(kConflictPayload, absl::Cord("name"));
+  return s;
+}
+
+bool IsDuplicateConfigName(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAlreadyExists) return false;
+  const auto p = status.GetPayload(kConflictPayload);
+  return p.has_value() && *p == "name";
 }
 
 }  // namespace gennaker::kayenta

@@ -52,7 +52,7 @@ struct ListQuery {
   std::vector<std::string> statuses;
   // Paging over the newest-first order; limit 0 = no limit.
   int limit = 0;
-  int offset = 0;
+  int64_t offset = 0;
   // False leaves body empty (lists).
   bool with_body = true;
 };
@@ -92,6 +92,9 @@ bool SharesApplication(const std::vector<std::string>& a,
 
 // The ALREADY_EXISTS error of a config name taken in a shared application.
 absl::Status DuplicateConfigName(absl::string_view name);
+// True for an error DuplicateConfigName made (its payload marks it), false
+// for any other ALREADY_EXISTS (an id taken).
+bool IsDuplicateConfigName(const absl::Status& status);
 
 }  // namespace gennaker::kayenta
 

@@ -241,7 +241,7 @@ absl::StatusOr<std::vector<Record>> PgKayentaStore::List(
   }
   if (!page_in_sql) {
     const size_t offset =
-        std::min<size_t>(out.size(), std::max(0, query.offset));
+        std::min<size_t>(out.size(), std::max<int64_t>(0, query.offset));
     out.erase(out.begin(), out.begin() + offset);
     if (query.limit > 0 && out.size() > static_cast<size_t>(query.limit)) {
       out.resize(query.limit);

@@ -58,11 +58,16 @@ class PgKayentaStoreTest : public ::testing::Test {
 TEST_F(PgKayentaStoreTest, ConfigsNamesAndStaleChecks) {
   EXPECT_THAT(store_->Insert(Kind::kConfig, ConfigRecord("c1", "n", {"a"}, 1)),
               ::gennaker::testing::IsOkAndHolds("c1"));
-  EXPECT_THAT(store_->Insert(Kind::kConfig, ConfigRecord("c1", "m", {"b"}, 1)),
-              StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(
-      store_->Insert(Kind::kConfig, ConfigRecord("c2", "n", {"b", "a"}, 2)),
-      StatusIs(absl::StatusCode::kAlreadyExists));
+  // An id conflict and a name conflict are told apart by the status payload.
+  absl::Status id_taken =
+      store_->Insert(Kind::kConfig, ConfigRecord("c1", "m", {"b"}, 1)).status();
+  EXPECT_THAT(id_taken, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_FALSE(IsDuplicateConfigName(id_taken));
+  absl::Status name_taken =
+      store_->Insert(Kind::kConfig, ConfigRecord("c2", "n", {"b", "a"}, 2))
+          .status();
+  EXPECT_THAT(name_taken, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_TRUE(IsDuplicateConfigName(name_taken)) << name_taken;
   EXPECT_THAT(store_->Insert(Kind::kConfig, ConfigRecord("c3", "n", {"b"}, 3)),
               IsOk());
   Record key = ConfigRecord("c4", "k", {"z"}, 4);

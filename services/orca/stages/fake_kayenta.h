@@ -30,6 +30,9 @@ class FakeKayenta : public Kayenta {
   std::deque<Outcome> outcomes;  // one per StartCanary; empty: score 100
   int polls_running = 2;         // RUNNING answers before the outcome
   bool unavailable = false;      // every call answers UNAVAILABLE
+  // >= 0: runs end with kayenta's CanaryStatus of this number, read as the
+  // real client reads it (SetCanaryRunStatus), instead of their outcome.
+  int end_proto_status = -1;
   std::vector<KayentaAccount> accounts = {
       {"prometheus", "prometheus", {"METRICS_STORE"}}};
 
@@ -75,6 +78,10 @@ class FakeKayenta : public Kayenta {
     if (run.polls_left > 0) {
       --run.polls_left;
       out.status = "RUNNING";
+      return out;
+    }
+    if (end_proto_status >= 0) {
+      SetCanaryRunStatus(end_proto_status, &out);
       return out;
     }
     out.status = run.outcome.status;

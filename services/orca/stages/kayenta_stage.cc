@@ -1,7 +1,6 @@
 #include "services/orca/stages/kayenta_stage.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -11,8 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "common/log/log.h"
+#include "common/spinnaker/time.h"
 #include "common/status/status_macros.h"
 #include "services/orca/kayenta_client.h"
 #include "services/orca/stages/cloud_submit.h"
@@ -21,11 +20,18 @@ namespace gennaker::orca {
 
 namespace {
 
+using spinnaker::FormatIsoInstant;
+using spinnaker::ParseIsoDurationMs;
+using spinnaker::ParseIsoInstant;
+
 constexpr int64_t kMinuteMs = 60 * 1000;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
-// Spinnaker's defaults for a run's thresholds (kayenta needs both).
-constexpr double kDefaultPass = 75;
-constexpr double kDefaultMarginal = 50;
+// Bounds on what users give, so that no sum or product of them (and of an
+// instant of years 0001..9999) overflows: a year of lifetime, ten million
+// minutes (about 19 years) for the other minute fields.
+constexpr int64_t kMaxLifetimeMin = 365 * 24 * 60;
+constexpr int64_t kMaxLifetimeHours = kMaxLifetimeMin / 60;
+constexpr int64_t kMaxMinutes = 10'000'000;
 // Below this many control samples a metric makes the score less reliable.
 constexpr int64_t kMinSamples = 50;
 constexpr char kFewSamplesWarning[] =
@@ -59,17 +65,43 @@ std::string JavaDouble(double d) {
   return absl::StrCat(d);
 }
 
-// A threshold the user set: a number, or a string holding one; absent, null
-// and "" are unset.
-std::optional<double> Threshold(const Json& thresholds, const char* key) {
-  if (!thresholds.is_object() || !thresholds.contains(key)) return std::nullopt;
-  const Json& v = thresholds[key];
-  if (v.is_number()) return v.get<double>();
-  double d = 0;
-  if (v.is_string() && absl::SimpleAtod(v.get<std::string>(), &d)) {
-    return d;
+// A threshold the user set: a finite number, or a string holding one;
+// absent, null and "" take the default. Anything else (text, NaN, "NaN",
+// infinities) is refused: a NaN threshold would make every comparison false.
+absl::StatusOr<double> Threshold(const Json& thresholds, const char* key,
+                                 double fallback) {
+  auto it = thresholds.find(key);
+  if (it == thresholds.end() || it->is_null() ||
+      (it->is_string() && it->get_ref<const std::string&>().empty())) {
+    return fallback;
   }
-  return std::nullopt;
+  double d = 0;
+  bool parsed = false;
+  if (it->is_number()) {
+    d = it->get<double>();
+    parsed = true;
+  } else if (it->is_string()) {
+    // SimpleAtod also reads "nan" and "inf": the finiteness check refuses
+    // them.
+    parsed = absl::SimpleAtod(it->get_ref<const std::string&>(), &d);
+  }
+  if (!parsed || !std::isfinite(d)) {
+    return Invalid(absl::StrCat("canaryConfig.scoreThresholds.", key,
+                                " must be a finite number, not ", Dump(*it)));
+  }
+  return d;
+}
+
+// The thresholds under `holder`'s "scoreThresholds", Spinnaker's defaults
+// applied to each one that is unset. Used by every task that judges a score,
+// so all of them judge alike.
+absl::StatusOr<CanaryThresholds> ParseThresholds(const Json& holder) {
+  const Json given = spinnaker::Object(holder, "scoreThresholds");
+  CanaryThresholds t;
+  GENNAKER_ASSIGN_OR_RETURN(t.pass, Threshold(given, "pass", t.pass));
+  GENNAKER_ASSIGN_OR_RETURN(t.marginal,
+                            Threshold(given, "marginal", t.marginal));
+  return t;
 }
 
 // The canaryConfig fields that do not depend on the time of planning.
@@ -82,12 +114,39 @@ struct ParsedConfig {
   int64_t lookback_min = 0;
   int64_t baseline_offset_min = 0;
   int64_t step_s = 60;
+  CanaryThresholds thresholds;
 };
 
-absl::StatusOr<int64_t> NonNegative(const Json& cfg, const char* key) {
-  int64_t v = Int(cfg, key);
-  if (v < 0) return Invalid(absl::StrCat(key, " must not be negative"));
-  return v;
+// A whole number from 0 to `max` under `key`; absent, null and "" are 0.
+// Fractions, text and numbers out of range are refused (never truncated or
+// wrapped).
+absl::StatusOr<int64_t> WholeNumber(const Json& cfg, const char* key,
+                                    int64_t max, const char* unit) {
+  auto it = cfg.find(key);
+  if (it == cfg.end() || it->is_null() ||
+      (it->is_string() && it->get_ref<const std::string&>().empty())) {
+    return 0;
+  }
+  int64_t n = -1;
+  if (it->is_number_unsigned()) {
+    const uint64_t u = it->get<uint64_t>();
+    if (u <= static_cast<uint64_t>(max)) n = static_cast<int64_t>(u);
+  } else if (it->is_number_integer()) {
+    n = it->get<int64_t>();
+  } else if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (d >= 0 && d <= static_cast<double>(max) && d == std::trunc(d)) {
+      n = static_cast<int64_t>(d);
+    }
+  } else if (it->is_string()) {
+    if (!absl::SimpleAtoi(it->get_ref<const std::string&>(), &n)) n = -1;
+  }
+  if (n < 0 || n > max) {
+    return Invalid(absl::StrCat("canaryConfig.", key,
+                                " must be a whole number ", "of ", unit,
+                                " from 0 to ", max, ", not ", Dump(*it)));
+  }
+  return n;
 }
 
 absl::StatusOr<ParsedConfig> ParseConfig(const Json& cfg) {
@@ -134,27 +193,42 @@ absl::StatusOr<ParsedConfig> ParseConfig(const Json& cfg) {
         return Invalid(absl::StrCat("canaryConfig.lifetimeDuration: ",
                                     ms.status().message()));
       }
+      if (*ms > kMaxLifetimeMin * kMinuteMs) {
+        return Invalid(absl::StrCat("canaryConfig.lifetimeDuration: '",
+                                    duration,
+                                    "' is longer than the one year a canary "
+                                    "may last"));
+      }
       p.lifetime_min = *ms / kMinuteMs;
-    } else if (Int(cfg, "lifetimeHours") > 0) {
-      p.lifetime_min = Int(cfg, "lifetimeHours") * 60;
     } else {
-      return Invalid(
-          "Canary stage configuration must include either `endTime` or "
-          "`lifetimeDuration`.");
+      GENNAKER_ASSIGN_OR_RETURN(
+          int64_t hours,
+          WholeNumber(cfg, "lifetimeHours", kMaxLifetimeHours, "hours"));
+      if (hours == 0) {
+        return Invalid(
+            "Canary stage configuration must include either `endTime` or "
+            "`lifetimeDuration`.");
+      }
+      p.lifetime_min = hours * 60;
     }
     if (p.lifetime_min <= 0) {
       return Invalid("The canary lifetime must be at least one minute");
     }
   }
-  GENNAKER_ASSIGN_OR_RETURN(p.warmup_min,
-                            NonNegative(cfg, "beginCanaryAnalysisAfterMins"));
-  GENNAKER_ASSIGN_OR_RETURN(p.interval_min,
-                            NonNegative(cfg, "canaryAnalysisIntervalMins"));
-  GENNAKER_ASSIGN_OR_RETURN(p.lookback_min, NonNegative(cfg, "lookbackMins"));
-  GENNAKER_ASSIGN_OR_RETURN(p.baseline_offset_min,
-                            NonNegative(cfg, "baselineAnalysisOffsetInMins"));
+  GENNAKER_ASSIGN_OR_RETURN(
+      p.warmup_min,
+      WholeNumber(cfg, "beginCanaryAnalysisAfterMins", kMaxMinutes, "minutes"));
+  GENNAKER_ASSIGN_OR_RETURN(
+      p.interval_min,
+      WholeNumber(cfg, "canaryAnalysisIntervalMins", kMaxMinutes, "minutes"));
+  GENNAKER_ASSIGN_OR_RETURN(
+      p.lookback_min, WholeNumber(cfg, "lookbackMins", kMaxMinutes, "minutes"));
+  GENNAKER_ASSIGN_OR_RETURN(
+      p.baseline_offset_min,
+      WholeNumber(cfg, "baselineAnalysisOffsetInMins", kMaxMinutes, "minutes"));
   p.step_s = Int(first, "step", 60);
   if (p.step_s <= 0) return Invalid("canaryConfig.scopes[0].step must be > 0");
+  GENNAKER_ASSIGN_OR_RETURN(p.thresholds, ParseThresholds(cfg));
   return p;
 }
 
@@ -188,13 +262,12 @@ Json RunContext(const Json& cfg, const CanaryPlan& plan, const CanaryWindow& w,
                                  w.experiment_start_ms, w.experiment_end_ms)}};
   }
   ctx["scopes"] = std::move(scopes);
-  const Json given = spinnaker::Object(cfg, "scoreThresholds");
-  ctx["scoreThresholds"] = {
-      {"pass", Threshold(given, "pass").value_or(kDefaultPass)},
-      {"marginal", Threshold(given, "marginal").value_or(kDefaultMarginal)}};
+  ctx["scoreThresholds"] = {{"pass", plan.thresholds.pass},
+                            {"marginal", plan.thresholds.marginal}};
   ctx["siteLocal"] = spinnaker::Object(cfg, "siteLocal");
-  if (interval_ctx.contains("continuePipeline")) {
-    ctx["continuePipeline"] = interval_ctx["continuePipeline"];
+  if (auto it = interval_ctx.find("continuePipeline");
+      it != interval_ctx.end()) {
+    ctx["continuePipeline"] = *it;
   }
   return ctx;
 }
@@ -208,15 +281,13 @@ class KayentaCanaryStage : public StageDefinition {
     return {"aggregateCanaryResults"};
   }
   std::vector<SyntheticStage> BeforeStages(const Json& stage) const override {
-    const Json& ctx = stage["context"];
+    const Json ctx = spinnaker::Object(stage, "context");
+    const Json cfg = spinnaker::Object(ctx, "canaryConfig");
     // Nothing to run: the aggregate task fails saying why.
-    if (kayenta_ == nullptr ||
-        !ParseConfig(spinnaker::Object(ctx, "canaryConfig")).ok()) {
-      return {};
-    }
-    Json c = {{"canaryConfig", ctx["canaryConfig"]}};
-    if (ctx.contains("continuePipeline")) {
-      c["continuePipeline"] = ctx["continuePipeline"];
+    if (kayenta_ == nullptr || !ParseConfig(cfg).ok()) return {};
+    Json c = {{"canaryConfig", cfg}};
+    if (auto it = ctx.find("continuePipeline"); it != ctx.end()) {
+      c["continuePipeline"] = *it;
     }
     return {{"runCanaryIntervals", "Run Canary Intervals", std::move(c)}};
   }
@@ -232,7 +303,7 @@ class RunCanaryIntervalsStage : public StageDefinition {
   }
   // Planned once the task has fixed the time of planning.
   std::vector<SyntheticStage> AfterStages(const Json& stage) const override {
-    const Json& ctx = stage["context"];
+    const Json ctx = spinnaker::Object(stage, "context");
     if (!ctx.contains("plannedAtMs")) return {};
     const Json cfg = spinnaker::Object(ctx, "canaryConfig");
     absl::StatusOr<CanaryPlan> plan =
@@ -271,7 +342,7 @@ class RunCanaryStage : public SimpleStage {
   // failure is logged, the run then ends on its own.
   void Cancel(const Json& execution, const Json& stage,
               SideEffects*) const override {
-    const Json& ctx = stage["context"];
+    const Json ctx = spinnaker::Object(stage, "context");
     const std::string id = String(ctx, "canaryPipelineExecutionId");
     if (kayenta_ == nullptr || id.empty() || RunIsOver(ctx)) return;
     absl::StatusOr<bool> r = kayenta_->CancelCanary(id);
@@ -346,9 +417,12 @@ class RunCanaryTask : public Task {
       }
       req.scopes[it.key()] = std::move(pair);
     }
-    const Json thresholds = spinnaker::Object(in.context, "scoreThresholds");
-    req.pass = Threshold(thresholds, "pass").value_or(kDefaultPass);
-    req.marginal = Threshold(thresholds, "marginal").value_or(kDefaultMarginal);
+    absl::StatusOr<CanaryThresholds> thresholds = ParseThresholds(in.context);
+    if (!thresholds.ok()) {
+      return TaskResult::Terminal(std::string(thresholds.status().message()));
+    }
+    req.pass = thresholds->pass;
+    req.marginal = thresholds->marginal;
     req.site_local = spinnaker::Object(in.context, "siteLocal");
     req.idempotency_key = cloud::IdempotencyKey(in);
     absl::StatusOr<std::string> id = kayenta_->StartCanary(req);
@@ -389,11 +463,8 @@ class MonitorCanaryTask : public Task {
     if (run->status == status::kSucceeded) return Scored(in, *run, progress);
     if (run->status == status::kTerminal || run->status == status::kCanceled) {
       TaskResult r = TaskResult::Terminal(HaltMessage(*run));
-      const Json& ex = run->json.is_object() && run->json.contains("exception")
-                           ? run->json["exception"]
-                           : Json();
-      if (ex.is_object() && ex.contains("details") &&
-          ex["details"].is_object() && ex["details"].contains("errors")) {
+      const Json ex = spinnaker::Object(run->json, "exception");
+      if (spinnaker::Object(ex, "details").contains("errors")) {
         r.context["exception"] = ex;  // kayenta's, as Spinnaker copies it
       }
       MergeInto(r.context, progress);
@@ -413,9 +484,9 @@ class MonitorCanaryTask : public Task {
     if (run.status == status::kCanceled) {
       return absl::StrCat("Canary execution ", run.id, " was canceled");
     }
-    const Json ex = run.json.is_object() && run.json.contains("exception")
-                        ? run.json["exception"]
-                        : Json();
+    const auto found =
+        run.json.is_object() ? run.json.find("exception") : run.json.end();
+    const Json ex = found != run.json.end() ? *found : Json();
     if (ex.is_string()) return ex.get<std::string>();
     if (ex.is_object()) {
       const Json details = spinnaker::Object(ex, "details");
@@ -440,10 +511,12 @@ class MonitorCanaryTask : public Task {
     r.context = progress;
     r.context["canaryScore"] = score;
     r.context["warnings"] = Warnings(in, run);
-    const Json thresholds = spinnaker::Object(in.context, "scoreThresholds");
-    const double marginal =
-        Threshold(thresholds, "marginal").value_or(kDefaultMarginal);
-    if (score <= marginal) {
+    absl::StatusOr<CanaryThresholds> thresholds = ParseThresholds(in.context);
+    if (!thresholds.ok()) {
+      return TaskResult::Terminal(std::string(thresholds.status().message()));
+    }
+    // Written so that a NaN score fails.
+    if (!(score > thresholds->marginal)) {
       const std::string message =
           "Canary score is not above the marginal score threshold.";
       Json ctx = std::move(r.context);
@@ -513,14 +586,15 @@ class AggregateCanaryResultsTask : public Task {
     }
     const std::string stage_id = String(in.stage, "id");
     std::string interval_id;
-    for (const Json& s : in.execution["stages"]) {
+    const Json stages = spinnaker::Array(in.execution, "stages");
+    for (const Json& s : stages) {
       if (String(s, "parentStageId") == stage_id &&
           String(s, "type") == "runCanaryIntervals") {
         interval_id = String(s, "id");
       }
     }
     std::vector<const Json*> runs;
-    for (const Json& s : in.execution["stages"]) {
+    for (const Json& s : stages) {
       if (!interval_id.empty() && String(s, "parentStageId") == interval_id &&
           String(s, "type") == "runCanary") {
         runs.push_back(&s);
@@ -533,7 +607,7 @@ class AggregateCanaryResultsTask : public Task {
     Json scores = Json::array();
     Json ids = Json::array();
     for (const Json* s : runs) {
-      const Json& c = (*s)["context"];
+      const Json c = spinnaker::Object(*s, "context");
       if (!c.contains("canaryScore")) continue;
       scores.push_back(spinnaker::Double(c, "canaryScore"));
       ids.push_back(String(c, "canaryPipelineExecutionId"));
@@ -541,22 +615,17 @@ class AggregateCanaryResultsTask : public Task {
     if (scores.empty())
       return TaskResult::Terminal("No canary run has a score");
     const double final_score = scores.back().get<double>();
-    const Json thresholds = spinnaker::Object(cfg, "scoreThresholds");
-    const std::optional<double> marginal = Threshold(thresholds, "marginal");
-    const std::optional<double> pass = Threshold(thresholds, "pass");
+    // The thresholds the runs were judged by (defaults applied alike);
+    // written so that a NaN score fails.
+    const CanaryThresholds& t = parsed->thresholds;
     const std::string x = JavaDouble(final_score);
     bool ok = true;
     std::string message;
-    if (!marginal && !pass) {
-      message = "No score thresholds were specified.";
-    } else if (marginal && final_score <= *marginal) {
+    if (!(final_score > t.marginal)) {
       ok = false;
       message = absl::StrCat("Final canary score ", x,
                              " is not above the marginal score threshold.");
-    } else if (!pass) {
-      message = absl::StrCat("Final canary score ", x,
-                             " is above the marginal score threshold.");
-    } else if (final_score < *pass) {
+    } else if (!(final_score >= t.pass)) {
       ok = false;
       message = absl::StrCat("Final canary score ", x,
                              " is below the pass score threshold.");
@@ -568,10 +637,10 @@ class AggregateCanaryResultsTask : public Task {
                 {"canaryScoreMessage", message},
                 {"canaryExecutionIds", ids},
                 {"intervalStageId", interval_id}};
-    const Json& last = runs.back()->at("context");
+    const Json last = spinnaker::Object(*runs.back(), "context");
     if (last.contains("lastUpdated")) {
-      out["lastUpdated"] = last["lastUpdated"];
-      out["lastUpdatedIso"] = last["lastUpdatedIso"];
+      out["lastUpdated"] = last.at("lastUpdated");
+      out["lastUpdatedIso"] = String(last, "lastUpdatedIso");
     }
     TaskResult r = ok ? TaskResult() : TaskResult::Terminal(message);
     for (auto it = out.begin(); it != out.end(); ++it) {
@@ -587,79 +656,23 @@ class AggregateCanaryResultsTask : public Task {
 
 }  // namespace
 
-std::string FormatIsoInstant(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
-
-absl::StatusOr<int64_t> ParseIsoInstant(const std::string& text) {
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
-    return Invalid(absl::StrCat("'", text,
-                                "' is not an ISO-8601 instant such as "
-                                "2024-01-02T03:04:05Z"));
-  }
-  return absl::ToUnixMillis(t);
-}
-
-absl::StatusOr<int64_t> ParseIsoDurationMs(const std::string& text) {
-  const std::string s = absl::AsciiStrToUpper(text);
-  auto bad = [&] {
-    return Invalid(absl::StrCat(
-        "'", text, "' is not an ISO-8601 duration such as PT1H30M"));
-  };
-  if (s.size() < 3 || s[0] != 'P') return bad();
-  size_t i = 1;
-  bool time_part = false;
-  bool any = false;
-  double total_ms = 0;
-  std::string seen;
-  while (i < s.size()) {
-    if (s[i] == 'T') {
-      if (time_part) return bad();
-      time_part = true;
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < s.size() &&
-           (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) {
-      ++j;
-    }
-    if (j == i || j >= s.size()) return bad();
-    double value = 0;
-    if (!absl::SimpleAtod(s.substr(i, j - i), &value)) return bad();
-    const char unit = s[j];
-    const std::string tagged = std::string(time_part ? "T" : "") + unit;
-    if (seen.find(tagged) != std::string::npos) return bad();
-    seen += tagged + ",";
-    if (!time_part && unit == 'D') {
-      total_ms += value * 24 * kHourMs;
-    } else if (time_part && unit == 'H') {
-      total_ms += value * kHourMs;
-    } else if (time_part && unit == 'M') {
-      total_ms += value * kMinuteMs;
-    } else if (time_part && unit == 'S') {
-      total_ms += value * 1000;
-    } else {
-      return bad();
-    }
-    any = true;
-    i = j + 1;
-  }
-  if (!any || total_ms > 1e15) return bad();
-  return static_cast<int64_t>(total_ms);
-}
-
 absl::StatusOr<CanaryPlan> PlanCanaryIntervals(const Json& canary_config,
                                                int64_t now_ms) {
   GENNAKER_ASSIGN_OR_RETURN(ParsedConfig p, ParseConfig(canary_config));
   const int64_t start0 = p.start_ms.value_or(now_ms);
   int64_t lifetime_min = p.lifetime_min;
+  // Both instants lie within years 0001..9999: the difference fits.
   if (p.end_ms) lifetime_min = (*p.end_ms - start0) / kMinuteMs;
   if (lifetime_min <= 0) {
     return Invalid("The canary lifetime must be at least one minute");
+  }
+  if (lifetime_min > kMaxLifetimeMin) {
+    return Invalid(
+        "The canary lifetime (from its start to its end time) is longer than "
+        "the one year a canary may last");
+  }
+  if (!spinnaker::SaneEpochMs(start0)) {
+    return Invalid("The canary's start lies outside the years 0001..9999");
   }
   int64_t interval_min = p.interval_min;
   if (interval_min == 0 || interval_min > lifetime_min) {
@@ -676,6 +689,7 @@ absl::StatusOr<CanaryPlan> PlanCanaryIntervals(const Json& canary_config,
   plan.warmup_wait_s = p.warmup_min * 60;
   plan.interval_wait_s = p.end_ms ? 0 : interval_min * 60;
   plan.step_s = p.step_s;
+  plan.thresholds = p.thresholds;
   const int64_t base = p.end_ms ? start0 : start0 + p.warmup_min * kMinuteMs;
   const int64_t shift = p.baseline_offset_min * kMinuteMs;
   for (int64_t i = 1; i <= n; ++i) {

@@ -16,6 +16,14 @@
 // and lastUpdatedIso (context and outputs). Canceling the execution cancels
 // the kayenta run in flight. Without a kayenta client the stage fails at
 // once saying so; so does a canaryConfig that cannot be planned.
+//
+// Thresholds: scoreThresholds.pass and .marginal default to 75 and 50 each
+// (Spinnaker's), the same for kayenta's runs, the per-run check and the final
+// judgement; a value that is not a finite number fails the stage. A score
+// passes a run when it is above marginal and the canary when it is also at
+// least pass; a NaN score fails both. The minute fields must be whole
+// numbers from 0 to 10,000,000 and the lifetime at most one year, so that no
+// window computation can overflow.
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_KAYENTA_STAGE_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_KAYENTA_STAGE_H_
 
@@ -38,10 +46,17 @@ struct CanaryWindow {
   int64_t experiment_end_ms = 0;
 };
 
+// Scores judged against (defaults applied).
+struct CanaryThresholds {
+  double pass = 75;
+  double marginal = 50;
+};
+
 struct CanaryPlan {
   int64_t warmup_wait_s = 0;    // 0: no warm-up wait
   int64_t interval_wait_s = 0;  // 0: no interval waits (an end time is set)
   int64_t step_s = 60;          // the first scope's step
+  CanaryThresholds thresholds;
   std::vector<CanaryWindow> runs;
 };
 
@@ -53,12 +68,6 @@ inline constexpr int kMaxCanaryRuns = 1000;
 // config cannot be planned.
 absl::StatusOr<CanaryPlan> PlanCanaryIntervals(const Json& canary_config,
                                                int64_t now_ms);
-
-// ISO-8601 helpers of the stage: instants as "2024-01-02T03:04:05.678Z" (the
-// fraction only when non-zero), durations such as "PT1H30M" or "P2D".
-std::string FormatIsoInstant(int64_t ms);
-absl::StatusOr<int64_t> ParseIsoInstant(const std::string& text);
-absl::StatusOr<int64_t> ParseIsoDurationMs(const std::string& text);
 
 // Registers kayentaCanary, runCanaryIntervals, runCanary and their tasks.
 // `kayenta` may be null (kayenta not configured): the stage then fails.

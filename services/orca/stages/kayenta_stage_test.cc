@@ -3,10 +3,14 @@
 // early stop, kayenta failures, a missing kayenta, and cancel.
 #include "services/orca/stages/kayenta_stage.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/spinnaker/time.h"
 #include "gtest/gtest.h"
 #include "services/orca/engine/engine_test_util.h"
 #include "services/orca/launcher.h"
@@ -16,6 +20,8 @@
 
 namespace gennaker::orca {
 namespace {
+
+using spinnaker::FormatIsoInstant;
 
 constexpr int64_t kMin = 60 * 1000;
 
@@ -507,18 +513,255 @@ TEST(PlanCanaryIntervalsTest, RefusesWhatCannotBePlanned) {
   EXPECT_FALSE(PlanCanaryIntervals(many, 0).ok());
 }
 
-TEST(IsoTest, InstantsAndDurations) {
-  EXPECT_EQ(FormatIsoInstant(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(FormatIsoInstant(1500), "1970-01-01T00:00:01.5Z");
-  EXPECT_EQ(*ParseIsoInstant("1970-01-01T00:01:00Z"), 60000);
-  EXPECT_EQ(*ParseIsoInstant("1970-01-01T01:00:00+01:00"), 0);
-  EXPECT_EQ(*ParseIsoInstant("2018-12-17T20:56:39.689Z"), 1545080199689);
-  EXPECT_FALSE(ParseIsoInstant("yesterday").ok());
-  EXPECT_EQ(*ParseIsoDurationMs("PT1H30M"), 90 * kMin);
-  EXPECT_EQ(*ParseIsoDurationMs("P2D"), 48 * 60 * kMin);
-  EXPECT_EQ(*ParseIsoDurationMs("pt90s"), 90000);
-  EXPECT_FALSE(ParseIsoDurationMs("PT").ok());
-  EXPECT_FALSE(ParseIsoDurationMs("P1H").ok());
+// The instants the stage writes are Java's (common/spinnaker/time.h).
+TEST(KayentaIsoTest, RunWindowsAreWrittenAsJavaInstants) {
+  Json cfg = {{"canaryConfigId", "c"},
+              {"lifetimeDuration", "PT1H"},
+              {"scopes", Json::array({Scope()})}};
+  EXPECT_TRUE(PlanCanaryIntervals(cfg, 1500).ok());
+  EXPECT_EQ(FormatIsoInstant(1500), "1970-01-01T00:00:01.500Z");
+  cfg["lifetimeDuration"] = "pt90m";
+  auto plan = PlanCanaryIntervals(cfg, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->runs[0].experiment_end_ms, 90 * kMin);
+  cfg["lifetimeDuration"] = "P1H";
+  EXPECT_FALSE(PlanCanaryIntervals(cfg, 0).ok());
+}
+
+// Without scoreThresholds (or with one of them) every check uses
+// Spinnaker's defaults, pass 75 and marginal 50: the runs kayenta scores,
+// each run's stop rule and the final judgement agree.
+TEST_F(KayentaStageTest, MissingThresholdsTakeTheDefaultsEverywhere) {
+  Build(&kayenta_);
+  kayenta_.outcomes = {{"SUCCEEDED", 95, "", 100}, {"SUCCEEDED", 60, "", 100}};
+  Json cfg = CanaryConfig();
+  cfg.erase("scoreThresholds");
+  std::string id = Start(cfg);
+  Run(4 * 60 * kMin);
+  Json e = Get(id);
+  Json canary = ByName(e, "Canary Analysis");
+  // 60 is above the marginal 50 (run #2 goes through) but below pass 75.
+  EXPECT_EQ(String(ByName(e, "Run Canary #2"), "status"), "SUCCEEDED");
+  EXPECT_EQ(String(canary, "status"), "TERMINAL") << Dump(e);
+  EXPECT_EQ(String(canary["outputs"], "canaryScoreMessage"),
+            "Final canary score 60.0 is below the pass score threshold.");
+  ASSERT_EQ(kayenta_.started.size(), 2u);
+  for (const CanaryRunRequest& req : kayenta_.started) {
+    EXPECT_EQ(req.pass, 75);
+    EXPECT_EQ(req.marginal, 50);
+  }
+  EXPECT_EQ(ByName(e, "Run Canary #1")["context"]["scoreThresholds"],
+            (Json{{"pass", 75.0}, {"marginal", 50.0}}));
+
+  // Only marginal given: pass is still 75 for the final judgement.
+  kayenta_ = FakeKayenta();
+  kayenta_.outcomes = {{"SUCCEEDED", 95, "", 100}, {"SUCCEEDED", 60, "", 100}};
+  id = Start(CanaryConfig({{"marginal", 5}}));
+  Run(4 * 60 * kMin);
+  canary = ByName(Get(id), "Canary Analysis");
+  EXPECT_EQ(String(canary, "status"), "TERMINAL");
+  EXPECT_EQ(String(canary["outputs"], "canaryScoreMessage"),
+            "Final canary score 60.0 is below the pass score threshold.");
+  ASSERT_EQ(kayenta_.started.size(), 2u);
+  EXPECT_EQ(kayenta_.started[1].pass, 75);
+  EXPECT_EQ(kayenta_.started[1].marginal, 5);
+
+  // Empty thresholds: a final 80 passes the default 75.
+  kayenta_ = FakeKayenta();
+  kayenta_.outcomes = {{"SUCCEEDED", 95, "", 100}, {"SUCCEEDED", 80, "", 100}};
+  id = Start(CanaryConfig(Json::object()));
+  Run(4 * 60 * kMin);
+  canary = ByName(Get(id), "Canary Analysis");
+  EXPECT_EQ(String(canary, "status"), "SUCCEEDED");
+  EXPECT_EQ(String(canary["outputs"], "canaryScoreMessage"),
+            "Final canary score 80.0 met or exceeded the pass score "
+            "threshold.");
+
+  // The plan carries the thresholds the runs use.
+  Json planned = CanaryConfig({{"pass", "80"}});
+  auto plan = PlanCanaryIntervals(planned, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->thresholds.pass, 80);
+  EXPECT_EQ(plan->thresholds.marginal, 50);
+}
+
+TEST_F(KayentaStageTest, ANaNScoreFailsTheRun) {
+  Build(&kayenta_);
+  kayenta_.outcomes = {{"SUCCEEDED", std::nan(""), "", 100}};
+  std::string id = Start(CanaryConfig());
+  Run(4 * 60 * kMin);
+  Json e = Get(id);
+  Json run = ByName(e, "Run Canary #1");
+  EXPECT_EQ(String(run, "status"), "TERMINAL") << Dump(e);
+  EXPECT_EQ(String(run["context"], "canaryScoreMessage"),
+            "Canary score is not above the marginal score threshold.");
+  EXPECT_EQ(String(ByName(e, "Canary Analysis"), "status"), "TERMINAL");
+  EXPECT_EQ(kayenta_.started.size(), 1u);
+}
+
+TEST_F(KayentaStageTest, ThresholdsThatAreNotFiniteNumbersFailTheStage) {
+  Build(&kayenta_);
+  std::string id = Start(CanaryConfig({{"marginal", 50}, {"pass", "NaN"}}));
+  Run(60 * kMin);
+  Json canary = ByName(Get(id), "Canary Analysis");
+  EXPECT_EQ(String(canary, "status"), "TERMINAL");
+  EXPECT_EQ(Error(canary),
+            "canaryConfig.scoreThresholds.pass must be a finite number, not "
+            "\"NaN\"");
+  EXPECT_TRUE(kayenta_.started.empty());
+
+  Json cfg = CanaryConfig();
+  for (Json bad :
+       {Json("nan"), Json("inf"), Json("-Infinity"), Json("high"), Json(true),
+        Json::array({75}), Json(std::numeric_limits<double>::quiet_NaN()),
+        Json(std::numeric_limits<double>::infinity())}) {
+    cfg["scoreThresholds"] = {{"marginal", bad}};
+    auto plan = PlanCanaryIntervals(cfg, 0);
+    ASSERT_FALSE(plan.ok()) << Dump(bad);
+    EXPECT_NE(plan.status().message().find("scoreThresholds.marginal"),
+              std::string::npos)
+        << plan.status();
+  }
+  // Numbers, numeric strings, and null / "" (the default) are fine.
+  cfg["scoreThresholds"] = {{"marginal", "60.5"}, {"pass", nullptr}};
+  auto plan = PlanCanaryIntervals(cfg, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->thresholds.marginal, 60.5);
+  EXPECT_EQ(plan->thresholds.pass, 75);
+}
+
+// Values whose products with 60 or 60,000 would overflow int64 are refused
+// with a message, before any arithmetic.
+TEST(PlanCanaryIntervalsTest, RefusesValuesThatWouldOverflow) {
+  const Json base = {{"canaryConfigId", "c"},
+                     {"lifetimeDuration", "PT1H"},
+                     {"scopes", Json::array({Scope()})}};
+  auto refused = [&](const char* key, Json value) -> std::string {
+    Json cfg = base;
+    cfg[key] = std::move(value);
+    if (std::string(key) == "lifetimeHours") cfg.erase("lifetimeDuration");
+    auto plan = PlanCanaryIntervals(cfg, 1'700'000'000'000);
+    return plan.ok() ? "" : std::string(plan.status().message());
+  };
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  for (const char* key :
+       {"beginCanaryAnalysisAfterMins", "baselineAnalysisOffsetInMins",
+        "lookbackMins", "canaryAnalysisIntervalMins"}) {
+    for (Json bad :
+         {Json(kMax), Json(kMax / 60), Json(kMax / 60000 + 1), Json(10'000'001),
+          Json(-1), Json(1.5), Json(1e300), Json("9223372036854775807"),
+          Json("ten"), Json(std::numeric_limits<uint64_t>::max())}) {
+      EXPECT_EQ(refused(key, bad),
+                absl::StrCat("canaryConfig.", key,
+                             " must be a whole number of minutes from 0 to "
+                             "10000000, not ",
+                             Dump(bad)))
+          << key << " " << Dump(bad);
+    }
+    EXPECT_EQ(refused(key, 10'000'000), "") << key;
+    EXPECT_EQ(refused(key, "30"), "") << key;
+    EXPECT_EQ(refused(key, 30.0), "") << key;
+  }
+  EXPECT_EQ(refused("lifetimeHours", kMax / 30),
+            absl::StrCat("canaryConfig.lifetimeHours must be a whole number of "
+                         "hours from 0 to 8760, not ",
+                         kMax / 30));
+  EXPECT_NE(refused("lifetimeHours", 8761), "");
+  EXPECT_NE(refused("lifetimeHours", 2.5), "");
+  EXPECT_EQ(refused("lifetimeHours", 8760), "");
+  EXPECT_NE(refused("lifetimeDuration", "P366D").find("longer than the one"),
+            std::string::npos);
+  EXPECT_EQ(refused("lifetimeDuration", "P365D"), "");
+  // A start and end more than a year apart.
+  Json scope = Scope();
+  scope["startTimeIso"] = "0001-01-01T00:00:00Z";
+  scope["endTimeIso"] = "9999-12-31T23:59:59Z";
+  EXPECT_NE(refused("scopes", Json::array({scope})).find("one year"),
+            std::string::npos);
+}
+
+TEST_F(KayentaStageTest, HugeMinuteFieldsFailTheStageSayingWhy) {
+  Build(&kayenta_);
+  Json cfg = CanaryConfig();
+  cfg["beginCanaryAnalysisAfterMins"] = std::numeric_limits<int64_t>::max();
+  std::string id = Start(cfg);
+  Run(60 * kMin);
+  Json e = Get(id);
+  Json canary = ByName(e, "Canary Analysis");
+  EXPECT_EQ(String(canary, "status"), "TERMINAL");
+  EXPECT_EQ(Error(canary),
+            "canaryConfig.beginCanaryAnalysisAfterMins must be a whole number "
+            "of minutes from 0 to 10000000, not 9223372036854775807");
+  EXPECT_EQ(e["stages"].size(), 1u);
+  EXPECT_TRUE(kayenta_.started.empty());
+}
+
+// Stage documents without a context, or with one that is not an object, and
+// executions without stages: nothing is planned, nothing crashes.
+TEST_F(KayentaStageTest, MalformedStagesAreReadWithCheckedAccess) {
+  Build(&kayenta_);
+  const StageDefinition* canary = registry_.FindStage("kayentaCanary");
+  const StageDefinition* intervals = registry_.FindStage("runCanaryIntervals");
+  const StageDefinition* run = registry_.FindStage("runCanary");
+  ASSERT_NE(canary, nullptr);
+  ASSERT_NE(intervals, nullptr);
+  ASSERT_NE(run, nullptr);
+  for (const Json& stage :
+       {Json{{"type", "kayentaCanary"}}, Json{{"context", "oops"}},
+        Json{{"context", 5}}, Json{{"context", Json::array({1})}}}) {
+    EXPECT_TRUE(canary->BeforeStages(stage).empty()) << Dump(stage);
+    EXPECT_TRUE(intervals->AfterStages(stage).empty()) << Dump(stage);
+    run->Cancel(Json::object(), stage, nullptr);
+  }
+  EXPECT_TRUE(kayenta_.canceled.empty());
+
+  Task* aggregate = registry_.FindTask("aggregateCanaryResults");
+  ASSERT_NE(aggregate, nullptr);
+  const Json stage = {{"id", "s1"},
+                      {"context", {{"canaryConfig", CanaryConfig()}}}};
+  const Json& ctx = stage["context"];
+  const Json interval = {
+      {"id", "i1"}, {"parentStageId", "s1"}, {"type", "runCanaryIntervals"}};
+  const Json no_context = {{"id", "r1"},
+                           {"parentStageId", "i1"},
+                           {"type", "runCanary"},
+                           {"name", "Run Canary #1"}};
+  for (const Json& execution :
+       {Json::object(), Json{{"stages", "oops"}},
+        Json{{"stages", Json::array({interval, no_context})}}}) {
+    TaskInput in{execution, stage, ctx, 0, "", nullptr, nullptr};
+    absl::StatusOr<TaskResult> r = aggregate->Execute(in);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Dump(r->context["exception"]["details"]["error"]),
+              "\"No canary run has a score\"")
+        << Dump(execution);
+  }
+}
+
+// A status kayenta reports that orca does not know ends the run at once,
+// naming the status, instead of being polled for 12 hours.
+TEST_F(KayentaStageTest, AnUnknownKayentaStatusFailsTheRun) {
+  CanaryRun r;
+  r.id = "c-1";
+  SetCanaryRunStatus(2, &r);
+  EXPECT_EQ(r.status, "RUNNING");
+  SetCanaryRunStatus(42, &r);
+  EXPECT_EQ(r.status, "TERMINAL");
+  EXPECT_EQ(String(r.json["exception"]["details"], "error"),
+            "Canary execution c-1 has a status orca does not know (42); it is "
+            "treated as failed");
+
+  Build(&kayenta_);
+  kayenta_.end_proto_status = 0;  // CANARY_STATUS_UNSPECIFIED
+  std::string id = Start(CanaryConfig());
+  Run(2 * 60 * kMin);
+  Json e = Get(id);
+  Json run = ByName(e, "Run Canary #1");
+  EXPECT_EQ(String(run, "status"), "TERMINAL") << Dump(e);
+  EXPECT_EQ(Error(run),
+            "Canary execution canary-1 has a status orca does not know "
+            "(CANARY_STATUS_UNSPECIFIED); it is treated as failed");
+  EXPECT_EQ(String(ByName(e, "Canary Analysis"), "status"), "TERMINAL");
 }
 
 }  // namespace
