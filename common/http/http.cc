@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -19,6 +22,41 @@ std::string Request::Query(const std::string& name,
 std::string Request::Header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? "" : it->second;
+}
+
+absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
+                               bool fallback) {
+  std::string v =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(r.Query(name)));
+  if (v.empty()) return fallback;
+  if (v == "true" || v == "on" || v == "yes" || v == "1") return true;
+  if (v == "false" || v == "off" || v == "no" || v == "0") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("query parameter '", name, "' must be true or false"));
+}
+
+absl::StatusOr<int> QueryPositiveInt(const Request& r, const std::string& name,
+                                     int fallback) {
+  absl::string_view v = absl::StripAsciiWhitespace(r.Query(name));
+  if (v.empty()) return fallback;
+  int n;
+  if (!absl::SimpleAtoi(v, &n) || n < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query parameter '", name, "' must be a positive integer"));
+  }
+  return n;
+}
+
+std::vector<std::string> Request::QueryList(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [begin, end] = query.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    for (absl::string_view v : absl::StrSplit(it->second, ',')) {
+      v = absl::StripAsciiWhitespace(v);
+      if (!v.empty()) out.emplace_back(v);
+    }
+  }
+  return out;
 }
 
 Response Json(int status, std::string body) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace gennaker::http {
 
@@ -31,7 +32,22 @@ struct Request {
                     const std::string& fallback = "") const;
   // Header value (name lower-case) or "".
   std::string Header(const std::string& name) const;
+  // The comma-separated values of every `name` parameter, in order, each
+  // trimmed, empty ones dropped (Spring's binding of a list parameter).
+  std::vector<std::string> QueryList(const std::string& name) const;
 };
+
+// The boolean parameter `name`: true/false, yes/no, on/off or 1/0, in any
+// case, surrounding spaces ignored; absent or empty is `fallback`; anything
+// else INVALID_ARGUMENT "query parameter 'name' must be true or false".
+absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
+                               bool fallback);
+
+// The positive integer parameter `name`; absent or empty is `fallback`;
+// anything else INVALID_ARGUMENT "query parameter 'name' must be a positive
+// integer".
+absl::StatusOr<int> QueryPositiveInt(const Request& r, const std::string& name,
+                                     int fallback);
 
 struct Response {
   int status = 200;

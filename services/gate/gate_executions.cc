@@ -60,7 +60,7 @@ Json ParseExecution(const ov1::Execution& execution) {
 absl::Status ApplyListQuery(const Request& r, int default_limit,
                             std::optional<bool> default_expand,
                             ov1::ListExecutionsRequest* req) {
-  for (const std::string& name : QueryList(r, "statuses")) {
+  for (const std::string& name : r.QueryList("statuses")) {
     absl::StatusOr<ov1::ExecutionStatus> status = ParseExecutionStatus(name);
     if (!status.ok()) return status.status();
     req->add_statuses(*status);
@@ -144,7 +144,7 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
   ov1::ListExecutionsRequest req;
   req.set_application(r.params.at("app"));
   req.set_type(common::v1::PIPELINE);
-  for (std::string& id : QueryList(r, "pipelineConfigIds"))
+  for (std::string& id : r.QueryList("pipelineConfigIds"))
     req.add_pipeline_config_ids(std::move(id));
   // Orca's defaults: 10 per pipeline config, expanded unless expand=false
   // (Deck always sends expand=false).
@@ -162,9 +162,9 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
 Response ListExecutions(const Orca& orca, const Request& r) {
   ov1::ListExecutionsRequest req;
   req.set_type(common::v1::PIPELINE);
-  for (std::string& id : QueryList(r, "pipelineConfigIds"))
+  for (std::string& id : r.QueryList("pipelineConfigIds"))
     req.add_pipeline_config_ids(std::move(id));
-  for (std::string& id : QueryList(r, "executionIds"))
+  for (std::string& id : r.QueryList("executionIds"))
     req.add_execution_ids(std::move(id));
   if (req.pipeline_config_ids().empty() && req.execution_ids().empty())
     return http::Json(200, "[]");

@@ -254,7 +254,7 @@ Response ListServerGroups(const Clouddriver& c, const Request& r) {
   if (!expand.ok()) return ErrorResponse(expand.status(), r);
   cd::ListServerGroupsRequest req;
   req.set_application(r.params.at("app"));
-  for (std::string& cluster : QueryList(r, "clusters")) {
+  for (std::string& cluster : r.QueryList("clusters")) {
     std::vector<absl::string_view> parts =
         absl::StrSplit(cluster, absl::MaxSplits(':', 1));
     if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
@@ -470,7 +470,7 @@ Response Search(const Clouddriver& c, const Request& r) {
 
   cd::SearchRequest req;
   req.set_query(query);
-  for (std::string& type : QueryList(r, "type")) req.add_types(std::move(type));
+  for (std::string& type : r.QueryList("type")) req.add_types(std::move(type));
   req.set_platform(r.Query("platform"));
   req.set_page_size(*page_size);
   req.set_page(*page);

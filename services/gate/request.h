@@ -16,22 +16,9 @@
 
 namespace gennaker::gate {
 
-// The boolean parameter `name`: true/false, yes/no, on/off or 1/0, in any
-// case, surrounding spaces ignored; absent or empty is `fallback`; anything
-// else INVALID_ARGUMENT "query parameter 'name' must be true or false".
-absl::StatusOr<bool> QueryBool(const http::Request& r, const std::string& name,
-                               bool fallback);
-
-// The positive integer parameter `name`; absent or empty is `fallback`;
-// anything else INVALID_ARGUMENT "query parameter 'name' must be a positive
-// integer".
-absl::StatusOr<int> QueryPositiveInt(const http::Request& r,
-                                     const std::string& name, int fallback);
-
-// The comma-separated values of every `name` parameter, in order, each
-// trimmed, empty ones dropped.
-std::vector<std::string> QueryList(const http::Request& r,
-                                   const std::string& name);
+// Typed query parameters, read as every HTTP listener reads them.
+using http::QueryBool;
+using http::QueryPositiveInt;
 
 // `text` (a request body, or the trigger a gRPC caller sent, named `what`)
 // parsed as a JSON object. Empty or white space is {} when `empty_is_object`,

@@ -170,6 +170,27 @@ std::vector<std::string> StageIds(size_t metrics) {
   return ids;
 }
 
+// Stores a new run or analysis (status document `st`, NOT_STARTED) with
+// the accounts it uses; the id stored first under the same key otherwise.
+absl::StatusOr<std::string> InsertNew(KayentaStore* store, Kind kind,
+                                      const std::string& id,
+                                      const std::string& metrics_account,
+                                      const std::string& idempotency_key,
+                                      int64_t now, Json& st) {
+  st["storageAccountName"] = kPostgresAccount;
+  st["configurationAccountName"] = kPostgresAccount;
+  st["metricsAccountName"] = metrics_account;
+  Record r;
+  r.id = id;
+  r.application = String(st, "application");
+  r.status = kNotStarted;
+  r.idempotency_key = idempotency_key;
+  r.body = Dump(st);
+  r.created_ms = now;
+  r.updated_ms = now;
+  return store->Insert(kind, r);
+}
+
 }  // namespace
 
 Clock* SystemClock() {
@@ -457,20 +478,9 @@ absl::StatusOr<std::string> KayentaCore::StartCanary(const RunSource& source,
   if (!config_id.empty()) st["canaryConfigId"] = config_id;
   st["canaryExecutionRequest"] = request;
   SetTimes(st, "build", now);
-  st["storageAccountName"] = kPostgresAccount;
-  st["configurationAccountName"] = kPostgresAccount;
-  st["metricsAccountName"] = src->Name();
-
-  Record r;
-  r.id = id;
-  r.application = String(st, "application");
-  r.status = kNotStarted;
-  r.idempotency_key = source.idempotency_key;
-  r.body = Dump(st);
-  r.created_ms = now;
-  r.updated_ms = now;
   GENNAKER_ASSIGN_OR_RETURN(std::string stored,
-                            store_->Insert(Kind::kExecution, r));
+                            InsertNew(store_, Kind::kExecution, id, src->Name(),
+                                      source.idempotency_key, now, st));
   if (stored == id) Enqueue(id);
   return stored;
 }
@@ -932,19 +942,9 @@ absl::StatusOr<std::string> KayentaCore::StartCanaryAnalysis(
   if (!config_id.empty()) st["canaryConfigId"] = config_id;
   SetTimes(st, "build", now);
   SetTimes(st, "start", now);
-  st["storageAccountName"] = kPostgresAccount;
-  st["configurationAccountName"] = kPostgresAccount;
-  st["metricsAccountName"] = src->Name();
-  Record r;
-  r.id = id;
-  r.application = String(st, "application");
-  r.status = kNotStarted;
-  r.idempotency_key = source.idempotency_key;
-  r.body = Dump(st);
-  r.created_ms = now;
-  r.updated_ms = now;
   GENNAKER_ASSIGN_OR_RETURN(std::string stored,
-                            store_->Insert(Kind::kAnalysis, r));
+                            InsertNew(store_, Kind::kAnalysis, id, src->Name(),
+                                      source.idempotency_key, now, st));
   if (stored == id) {
     SPDLOG_INFO("event=canary_analysis_started analysis={} runs={}", id,
                 schedule.runs);

@@ -39,6 +39,25 @@ absl::StatusOr<Json> RequestObject(const std::string& text,
   return j;
 }
 
+// What StartCanary and StartCanaryAnalysis share: the config (stored id or
+// inline), the application, the parent execution, accounts and the key.
+template <typename Request>
+absl::StatusOr<RunSource> SourceOf(const Request& req) {
+  RunSource src;
+  if (req.has_canary_config()) {
+    GENNAKER_ASSIGN_OR_RETURN(
+        src.inline_config,
+        RequestObject(req.canary_config().json(), "canaryConfig"));
+  }
+  src.canary_config_id = req.canary_config_id();
+  src.application = req.application();
+  src.parent_pipeline_execution_id = req.parent_pipeline_execution_id();
+  src.metrics_account = req.metrics_account();
+  src.configuration_account = req.configuration_account();
+  src.idempotency_key = req.idempotency_key();
+  return src;
+}
+
 // A stored body that does not parse is the server's fault, not the caller's.
 absl::StatusOr<Json> StoredJson(const std::string& text) {
   absl::StatusOr<Json> j =
@@ -223,18 +242,7 @@ class KayentaGrpcService final : public v1::KayentaService::Service {
   Status StartCanary(ServerContext*, const v1::StartCanaryRequest* req,
                      v1::StartCanaryResponse* resp) override {
     return Serve([&]() -> absl::Status {
-      RunSource src;
-      if (req->has_canary_config()) {
-        GENNAKER_ASSIGN_OR_RETURN(
-            src.inline_config,
-            RequestObject(req->canary_config().json(), "canaryConfig"));
-      }
-      src.canary_config_id = req->canary_config_id();
-      src.application = req->application();
-      src.parent_pipeline_execution_id = req->parent_pipeline_execution_id();
-      src.metrics_account = req->metrics_account();
-      src.configuration_account = req->configuration_account();
-      src.idempotency_key = req->idempotency_key();
+      GENNAKER_ASSIGN_OR_RETURN(RunSource src, SourceOf(*req));
       GENNAKER_ASSIGN_OR_RETURN(
           Json request,
           RequestObject(req->execution_request().json(), "executionRequest"));
@@ -325,19 +333,8 @@ class KayentaGrpcService final : public v1::KayentaService::Service {
                              const v1::StartCanaryAnalysisRequest* req,
                              v1::StartCanaryAnalysisResponse* resp) override {
     return Serve([&]() -> absl::Status {
-      RunSource src;
-      if (req->has_canary_config()) {
-        GENNAKER_ASSIGN_OR_RETURN(
-            src.inline_config,
-            RequestObject(req->canary_config().json(), "canaryConfig"));
-      }
-      src.canary_config_id = req->canary_config_id();
+      GENNAKER_ASSIGN_OR_RETURN(RunSource src, SourceOf(*req));
       src.user = req->user();
-      src.application = req->application();
-      src.parent_pipeline_execution_id = req->parent_pipeline_execution_id();
-      src.metrics_account = req->metrics_account();
-      src.configuration_account = req->configuration_account();
-      src.idempotency_key = req->idempotency_key();
       GENNAKER_ASSIGN_OR_RETURN(
           Json request,
           RequestObject(req->execution_request().json(), "executionRequest"));

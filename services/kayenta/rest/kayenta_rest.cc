@@ -89,18 +89,6 @@ absl::StatusOr<Json> ParseObjectBody(const Request& r) {
   return j;
 }
 
-absl::StatusOr<int> QueryPositiveInt(const Request& r, const std::string& name,
-                                     int fallback) {
-  absl::string_view v = absl::StripAsciiWhitespace(r.Query(name));
-  if (v.empty()) return fallback;
-  int n;
-  if (!absl::SimpleAtoi(v, &n) || n < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "query parameter '", name, "' must be a positive integer"));
-  }
-  return n;
-}
-
 absl::StatusOr<double> QueryDouble(const Request& r, const std::string& name,
                                    double fallback) {
   absl::string_view v = absl::StripAsciiWhitespace(r.Query(name));
@@ -111,19 +99,6 @@ absl::StatusOr<double> QueryDouble(const Request& r, const std::string& name,
         absl::StrCat("query parameter '", name, "' must be a number"));
   }
   return d;
-}
-
-// Every value of the repeated, comma-separated parameter `name`.
-std::vector<std::string> QueryList(const Request& r, const std::string& name) {
-  std::vector<std::string> out;
-  auto [begin, end] = r.query.equal_range(name);
-  for (auto it = begin; it != end; ++it) {
-    for (absl::string_view v : absl::StrSplit(it->second, ',')) {
-      v = absl::StripAsciiWhitespace(v);
-      if (!v.empty()) out.emplace_back(v);
-    }
-  }
-  return out;
 }
 
 std::string IdempotencyKey(const Request& r) {
@@ -396,7 +371,7 @@ Json Strings(const google::protobuf::RepeatedPtrField<std::string>& v) {
 Response ListConfigs(const Client& c, const Request& r) {
   v1::ListCanaryConfigsRequest req;
   req.set_configuration_account(r.Query("configurationAccountName"));
-  for (std::string& app : QueryList(r, "application")) {
+  for (std::string& app : r.QueryList("application")) {
     req.add_applications(std::move(app));
   }
   v1::ListCanaryConfigsResponse resp;
@@ -513,12 +488,12 @@ Response GetExecution(const Client& c, const Request& r) {
 // Kayenta pages them; statuses comma-separated in any case.
 Response ListExecutions(const Client& c, const Request& r,
                         const std::string& application) {
-  absl::StatusOr<int> limit = QueryPositiveInt(r, "limit", 20);
+  absl::StatusOr<int> limit = http::QueryPositiveInt(r, "limit", 20);
   if (!limit.ok()) return Fail(limit.status(), r);
   // The service pages at most kMaxPageSize records; a larger limit would make
   // page N start at the wrong record.
   limit = std::min(*limit, kMaxPageSize);
-  absl::StatusOr<int> page = QueryPositiveInt(r, "page", 1);
+  absl::StatusOr<int> page = http::QueryPositiveInt(r, "page", 1);
   if (!page.ok()) return Fail(page.status(), r);
   if (*page > kMaxPage) {
     return BadRequest(
@@ -526,7 +501,7 @@ Response ListExecutions(const Client& c, const Request& r,
   }
   v1::ListCanaryExecutionsRequest req;
   req.set_application(application.empty() ? "ad-hoc" : application);
-  for (const std::string& st : QueryList(r, "statuses")) {
+  for (const std::string& st : r.QueryList("statuses")) {
     std::optional<v1::CanaryStatus> status = ParseCanaryStatus(st);
     if (!status) {
       return BadRequest(
