@@ -15,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc/channel.h"
-#include "common/grpc/health_client.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
 #include "common/testing/prometheus.h"
@@ -25,6 +24,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/load_generator.h"
 #include "tests/support/rest_call.h"
+#include "tests/support/suite_process.h"
 
 namespace gennaker {
 namespace {
@@ -32,11 +32,7 @@ namespace {
 using Json = nlohmann::json;
 namespace ov1 = orca::v1;
 
-struct Service {
-  std::string name, config;
-  int grpc_port = 0;
-  pid_t pid = 0;
-};
+using Service = testing::SuiteProcess;
 
 // Error ratio and p90 latency of one scope (a server group), over 10 s.
 Json CanaryConfig() {
@@ -171,20 +167,8 @@ class CanaryE2eTest : public ::testing::Test {
   }
 
   void Start(Service& s) {
-    process::SpawnOptions o;
-    o.argv = {testing::BinDir() + "/" + s.name, "--config", s.config};
-    o.log_file = absl::StrCat(dir_, "/", s.name, ".log");
-    o.die_with_parent = true;
-    auto pid = process::Spawn(o);
-    ASSERT_TRUE(pid.ok()) << pid.status();
-    s.pid = *pid;
-    for (int i = 0; i < 200; ++i) {
-      auto serving = CheckServing(absl::StrCat("127.0.0.1:", s.grpc_port),
-                                  std::chrono::milliseconds(200));
-      if (serving.ok() && *serving) return;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    FAIL() << s.name << " did not become SERVING; see " << o.log_file;
+    absl::Status started = testing::StartSuiteProcess(s, dir_);
+    ASSERT_TRUE(started.ok()) << started;
   }
 
   Json Call(const std::string& method, const std::string& path,
