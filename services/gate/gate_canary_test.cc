@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "services/gate/gate_backend.h"
 #include "services/gate/gate_rest.h"
@@ -16,26 +15,8 @@
 namespace gennaker::gate {
 namespace {
 
+using kayenta::TestRequest;
 using nlohmann::json;
-
-http::Request MakeRequest(const std::string& method, const std::string& target,
-                          const std::string& body) {
-  http::Request r;
-  r.method = method;
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(target, absl::MaxSplits('?', 1));
-  r.path = parts.first;
-  for (absl::string_view kv : absl::StrSplit(parts.second, '&')) {
-    if (kv.empty()) continue;
-    std::pair<std::string, std::string> p =
-        absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    r.query.emplace(http::PercentDecode(p.first, true),
-                    http::PercentDecode(p.second, true));
-  }
-  if (!body.empty()) r.headers["content-type"] = "application/json";
-  r.body = body;
-  return r;
-}
 
 // Backends whose other services are unreachable (the canary routes never
 // call them); kayenta at `kayenta_address` when not empty.
@@ -82,7 +63,7 @@ class GateCanaryTest : public ::testing::Test {
 
   json Expect(int status, const std::string& method, const std::string& target,
               const std::string& body = "") {
-    http::Request r = MakeRequest(method, target, body);
+    http::Request r = TestRequest(method, target, body);
     http::Response resp = router_.Dispatch(r);
     EXPECT_EQ(resp.status, status)
         << method << " " << target << ": " << resp.body;
@@ -212,7 +193,7 @@ TEST(GateCanaryWithoutKayentaTest, EveryRouteAnswers503) {
            {"GET", "/v2/canaries/canary/x"},
            {"GET", "/v2/canaries/app/executions"}}) {
     http::Request r =
-        MakeRequest(method, path, method == "POST" ? kConfig : "");
+        TestRequest(method, path, method == "POST" ? kConfig : "");
     http::Response resp = router.Dispatch(r);
     EXPECT_EQ(resp.status, 503) << path;
     json j = json::parse(resp.body);

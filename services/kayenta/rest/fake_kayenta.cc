@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/grpc/channel.h"
 #include "nlohmann/json.hpp"
 
@@ -486,6 +487,25 @@ grpc::Status FakeKayenta::ListMetricDescriptors(
     }
   }
   return grpc::Status::OK;
+}
+
+http::Request TestRequest(const std::string& method, const std::string& target,
+                          const std::string& body) {
+  http::Request r;
+  r.method = method;
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(target, absl::MaxSplits('?', 1));
+  r.path = parts.first;
+  for (absl::string_view kv : absl::StrSplit(parts.second, '&')) {
+    if (kv.empty()) continue;
+    std::pair<std::string, std::string> p =
+        absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    r.query.emplace(http::PercentDecode(p.first, true),
+                    http::PercentDecode(p.second, true));
+  }
+  if (!body.empty()) r.headers["content-type"] = "application/json";
+  r.body = body;
+  return r;
 }
 
 }  // namespace gennaker::kayenta

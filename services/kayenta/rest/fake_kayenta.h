@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/http/http.h"
 #include "gennaker/kayenta/v1/kayenta.grpc.pb.h"
 
 namespace gennaker::kayenta {
@@ -125,6 +126,11 @@ class FakeKayenta final : public v1::KayentaService::Service {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
+
+// A request for "METHOD /path?query" as the HTTP server hands it over (query
+// decoded), for the REST mapping tests that dispatch routes directly.
+http::Request TestRequest(const std::string& method, const std::string& target,
+                          const std::string& body);
 
 }  // namespace gennaker::kayenta
 

@@ -10,7 +10,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
 #include "nlohmann/json.hpp"
@@ -20,26 +19,6 @@ namespace gennaker::kayenta {
 namespace {
 
 using Json = nlohmann::json;
-
-// A request for "METHOD /path?query" as the HTTP server hands it over.
-http::Request MakeRequest(const std::string& method, const std::string& target,
-                          const std::string& body) {
-  http::Request r;
-  r.method = method;
-  std::pair<std::string, std::string> parts =
-      absl::StrSplit(target, absl::MaxSplits('?', 1));
-  r.path = parts.first;
-  for (absl::string_view kv : absl::StrSplit(parts.second, '&')) {
-    if (kv.empty()) continue;
-    std::pair<std::string, std::string> p =
-        absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    r.query.emplace(http::PercentDecode(p.first, true),
-                    http::PercentDecode(p.second, true));
-  }
-  if (!body.empty()) r.headers["content-type"] = "application/json";
-  r.body = body;
-  return r;
-}
 
 constexpr char kConfig[] = R"({
   "name": "cpu-canary", "applications": ["app"], "configVersion": "1",
@@ -69,7 +48,7 @@ class KayentaRestTest : public ::testing::Test {
 
   http::Response Call(const std::string& method, const std::string& target,
                       const std::string& body = "") {
-    http::Request r = MakeRequest(method, target, body);
+    http::Request r = TestRequest(method, target, body);
     return router_.Dispatch(r);
   }
 
@@ -204,7 +183,7 @@ TEST_F(KayentaRestTest, StartCanaryMapsTheExecutionRequest) {
   EXPECT_DOUBLE_EQ(req.thresholds().marginal(), 50.5);
   EXPECT_EQ(req.idempotency_key(), "");
   http::Request keyed =
-      MakeRequest("POST", "/canary/" + config_id, kExecutionRequest);
+      TestRequest("POST", "/canary/" + config_id, kExecutionRequest);
   keyed.headers["idempotency-key"] = "retry-1";
   EXPECT_EQ(router_.Dispatch(keyed).status, 200);
   EXPECT_EQ(fake_.last_start().idempotency_key(), "retry-1");
@@ -504,7 +483,7 @@ TEST_F(KayentaRestTest, UnreachableKayentaIs503AndSlowIs504) {
                        v1::KayentaService::NewStub(grpc::CreateChannel(
                            "127.0.0.1:1", grpc::InsecureChannelCredentials())),
                        std::chrono::milliseconds(2000));
-  http::Request r = MakeRequest("GET", "/judges", "");
+  http::Request r = TestRequest("GET", "/judges", "");
   http::Response resp = router.Dispatch(r);
   EXPECT_TRUE(resp.status == 503 || resp.status == 504) << resp.body;
 }
