@@ -12,11 +12,13 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev libre2-dev
-  libcli11-dev libbenchmark-dev
+  libcli11-dev libbenchmark-dev libssl-dev
   # real servers used by halyard's local deployment and by the tests
   postgresql redis-server
   # kayenta's canary metrics store (the Prometheus integration tests start one)
   prometheus
+  # echo and igor tests: a real Docker registry, an SMTP server, git, time zones
+  docker-registry python3-aiosmtpd git tzdata
   # tools used by the README's examples and the benchmarks
   curl wrk procps ca-certificates jq
 )

@@ -1,0 +1,1 @@
+// Implementation of services/igor/polling.h (placeholder).

@@ -1,0 +1,124 @@
+// igor's polling framework (Spinnaker's CommonPollingMonitor): monitors that
+// look at an outside system (a Jenkins master, a Travis master, a Docker
+// registry, a git repository) every interval, remember what they saw in
+// Redis, and send an event to echo for each new thing.
+//
+// - A poll of one monitor is claimed through the SeenStore (a Redis key with
+//   an expiry, SET NX PX), so with several igor replicas each poll runs once.
+// - A poll that fails (the system is down, an answer does not parse) is
+//   logged and retried with exponential backoff (interval/8 doubling up to
+//   the interval); it never stops the scheduler or another monitor.
+// - An event is sent before what it reports is marked as seen, so a crash
+//   between the two repeats the event (echo de-duplicates it by its
+//   idempotency key) instead of losing it.
+#ifndef GENNAKER_SERVICES_IGOR_POLLING_H_
+#define GENNAKER_SERVICES_IGOR_POLLING_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/spinnaker/json.h"
+
+namespace gennaker::redis {
+class Client;
+}
+
+namespace gennaker::igor {
+
+using spinnaker::Json;
+
+// Where events go (echo's PostEvent).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Sends one Spinnaker event ({details:{type, source}, content, ...});
+  // `idempotency_key` identifies what it reports (e.g.
+  // "build:<master>:<job>:<number>"), so a repeat is dropped by echo.
+  virtual absl::Status Post(const Json& event,
+                            const std::string& idempotency_key) = 0;
+};
+
+// What monitors remember (Redis hashes and keys under a prefix). Keys are
+// given without the prefix.
+class SeenStore {
+ public:
+  virtual ~SeenStore() = default;
+  // The field of hash `key`, or nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> HashGet(
+      const std::string& key, const std::string& field) = 0;
+  virtual absl::Status HashSet(const std::string& key, const std::string& field,
+                               const std::string& value) = 0;
+  // Every field of hash `key`.
+  virtual absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
+      const std::string& key) = 0;
+  virtual absl::Status Delete(const std::string& key) = 0;
+  // Keys matching a glob pattern (SCAN, not KEYS).
+  virtual absl::StatusOr<std::vector<std::string>> Scan(
+      const std::string& pattern) = 0;
+  // Sets `key` to `value` with an expiry unless it exists; true when set
+  // (the caller now holds it). For poll claims and pending operations.
+  virtual absl::StatusOr<bool> SetIfAbsent(const std::string& key,
+                                           const std::string& value,
+                                           std::chrono::milliseconds ttl) = 0;
+  // The plain value of `key`, or nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& key) = 0;
+  // Sets `key` (ttl 0: no expiry).
+  virtual absl::Status Set(const std::string& key, const std::string& value,
+                           std::chrono::milliseconds ttl) = 0;
+};
+
+// Redis-backed (keys "<prefix>:<key>"); `client` is not owned.
+std::unique_ptr<SeenStore> NewRedisSeenStore(redis::Client* client,
+                                             std::string prefix);
+// In memory, for unit tests (expiry honoured).
+std::unique_ptr<SeenStore> NewInMemorySeenStore();
+
+// One thing polled.
+class Monitor {
+ public:
+  virtual ~Monitor() = default;
+  // Unique among the monitors, e.g. "jenkins:<master>", "docker:<account>",
+  // "git:<source>/<project>/<slug>": the name of its poll claim and logs.
+  virtual std::string name() const = 0;
+  // One poll: look, send events for what is new, remember it.
+  virtual absl::Status Poll() = 0;
+};
+
+struct PollOptions {
+  std::chrono::milliseconds interval{60000};
+  // Threads polling (monitors are spread over them).
+  int threads = 2;
+};
+
+// Runs every monitor once per interval until Stop. Thread-safe.
+class PollScheduler {
+ public:
+  PollScheduler(std::vector<std::unique_ptr<Monitor>> monitors,
+                SeenStore* store, PollOptions options);
+  ~PollScheduler();
+  void Start();
+  void Stop();
+  // Polls `name` now (claim included), for tests and the first poll;
+  // NOT_FOUND when unknown. Returns the poll's status.
+  absl::Status PollNow(const std::string& name);
+  // Last poll outcome per monitor: "ok", or the error (for health/logs).
+  std::map<std::string, std::string> LastResults() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gennaker::igor
+
+#endif  // GENNAKER_SERVICES_IGOR_POLLING_H_
