@@ -9,7 +9,21 @@
 // Fire times are computed in an IANA time zone (the one global zone of the
 // scheduler; a trigger has none of its own), so "0 0 2 * * ?" fires at 02:00
 // local time, and a local time skipped by a daylight-saving change does not
-// fire that day, as Quartz does.
+// fire that day, as Quartz does. In a repeated (fall-back) hour each local
+// time fires once, at its first occurrence: the second pass of the repeated
+// hour fires nothing (so "0 30 1 * * ?" fires once, and an hourly
+// expression fires at 01:00 PDT then 02:00 PST).
+//
+// H is resolved exactly as CronExpressionFuzzer does: every 'H' (upper case)
+// in the first three fields becomes Math.abs(id.hashCode() % 59) for seconds
+// and minutes, and % 23 for hours (Java's String.hashCode over UTF-16), so
+// "H/5" works and values stay 0-58 / 0-22. Without an 'H' anywhere in the
+// expression it is scheduled exactly as written.
+//
+// Values: seconds and minutes 0-59, hours 0-23, day-of-month 1-31, month
+// 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (SUN=1), year 1970-2099;
+// names and L/W are case-insensitive (Quartz upper-cases). Expressions are
+// at most 256 characters.
 //
 // Thread-safe: a parsed expression is immutable.
 #ifndef GENNAKER_SERVICES_ECHO_CRON_CRON_H_
@@ -33,19 +47,23 @@ class CronExpression {
   // "Invalid cron expression '0 0 25 * * ?': hour 25 is out of range 0-23".
   // Quartz requires '?' in exactly one of day-of-month and day-of-week; so
   // does this.
-  static absl::StatusOr<CronExpression> Parse(absl::string_view expression,
-                                              absl::string_view trigger_id = "");
+  static absl::StatusOr<CronExpression> Parse(
+      absl::string_view expression, absl::string_view trigger_id = "");
 
   // The expression as written.
   const std::string& expression() const;
   // The expression with H resolved (what is scheduled).
   const std::string& effective_expression() const;
 
-  // The first fire time strictly after `after`, evaluated in `zone`;
-  // absl::InfiniteFuture() when the expression never fires again (e.g. a
-  // past year).
+  // The first fire time strictly after `after` (whole seconds, as Quartz),
+  // evaluated in `zone`; absl::InfiniteFuture() when the expression never
+  // fires again (a past year, "0 0 0 30 2 ?": nothing within 400 years).
+  // Searched field by field (month, day, time of day), never second by
+  // second: microseconds even for expressions that never fire. No fire time
+  // is earlier than 1969-01-01 UTC.
   absl::Time NextAfter(absl::Time after, absl::TimeZone zone) const;
-  // The next `count` fire times after `after`.
+  // The next `count` fire times after `after` (fewer when the expression
+  // stops firing; at most 100000).
   std::vector<absl::Time> NextTimes(absl::Time after, absl::TimeZone zone,
                                     int count) const;
 
@@ -56,7 +74,8 @@ class CronExpression {
   ~CronExpression();
 
  private:
-  struct Fields;
+  struct Fields;  // the parsed fields and the search (cron.cc)
+  class Parser;
   explicit CronExpression(std::unique_ptr<Fields> fields);
   std::unique_ptr<Fields> fields_;
 };
