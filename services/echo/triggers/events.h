@@ -51,22 +51,61 @@ struct IncomingWebhook {
 
 struct WebhookEvent {
   // False for deliveries Spinnaker drops on purpose (a GitHub ping, i.e. a
-  // body with hook_id): accepted, answered eventProcessed=false, never
+  // body with hook_id; a Bitbucket Server ping; a Bitbucket or Stash push
+  // deleting a branch): accepted, answered eventProcessed=false, never
   // matched.
   bool processed = true;
   // The event (without eventId: echo assigns it when storing).
   Json event;
 };
 
-// The event for `webhook`: details.type/source, requestHeaders (lower-cased
-// names), rawContent, content = parsed body (+ content.event_type from
-// X-Event-Key), payload = a copy; for type "git" the source's handler (github,
-// gitlab, bitbucket, stash) adds repoProject, slug, hash, branch, action; the
-// artifacts Spinnaker extracts (a webhook body's "artifacts"; for git pushes,
-// the changed files as github/gitlab/bitbucket file artifacts) go to
-// content.artifacts. INVALID_ARGUMENT when the body is not a JSON object,
-// when type or source is missing, or when a git body lacks what its source's
-// handler needs (e.g. a GitHub push without repository).
+// The event for `webhook` (Spinnaker's WebhooksController):
+//   details   type, source ({source}, else the body's "source"), created (now,
+//             epoch ms as a string), requestHeaders: names lower-cased, each
+//             a list of values; Authorization, Cookie and Proxy-Authorization
+//             are dropped, and X-Gitlab-Token (a shared secret) is kept only
+//             as "sha256:<hex of SHA-256 of the token>" for CheckGitSignature;
+//   content   the parsed body, plus content.event_type from X-Event-Key; for
+//             type "git" a body's "artifacts" is dropped (they are derived
+//             from the payload) and the source's handler adds repoProject,
+//             slug, hash, branch, action (and number, draft, state, title for
+//             pull requests):
+//               github     push: repository.owner.name (or .login),
+//                          repository.name, after, ref minus refs/heads/,
+//                          "push:push"; pull_request: owner.login, name,
+//                          pull_request.head.sha/ref, "pull_request:<action>";
+//                          ref_type "branch": ref, "branch:<X-GitHub-Event>";
+//                          a body with hook_id is a ping: processed=false
+//               gitlab     project.namespace, project.name, after (else
+//                          checkout_sha), ref minus refs/heads/, object_kind
+//               bitbucket  X-Event-Key repo:push / pullrequest:fulfilled
+//                          (cloud): owner.username (else project.key),
+//                          repository.full_name, push.changes[0].new.name and
+//                          .commits[0].hash (else .new.target.hash) or the
+//                          pull request's destination branch and merge
+//                          commit; repo:refs_changed, pr:* (server):
+//                          repository.project.key, repository.slug,
+//                          changes[0]/fromRef/toRef; action = the event key.
+//                          No body or no X-Event-Key: processed=false
+//               stash      refChanges[0] (or changes[0]) toHash and refId,
+//                          repository.project.key, repository.slug, action ""
+//               gitea      as github; the push action is "push"
+//             bitbucket and stash events whose hash starts with 000000000 (a
+//             deleted branch) are processed=false;
+//   content.artifacts  the body's "artifacts" (non-git webhooks), else for
+//             git pushes the added and modified files of the commits as
+//             github/file (reference: the repository's contents_url) or
+//             gitlab/file (reference: <base>/api/v4/projects/<path>/
+//             repository/files/<file>/raw) artifacts, version = after; only
+//             the shapes the hosts send are accepted (Spinnaker's
+//             GitWebhookArtifactReferences); else [];
+//   payload   a copy of the body (before content.event_type is added);
+//   rawContent the body exactly as received (signatures are over it).
+// INVALID_ARGUMENT when the body is not a JSON object (or is larger than 8
+// MiB), when type or source is missing, when a git source has no handler, or
+// when a git body lacks what its source's handler needs (a GitHub push
+// without repository, a GitLab push without project or ref, a Stash push
+// without refChanges or repository).
 absl::StatusOr<WebhookEvent> BuildWebhookEvent(const IncomingWebhook& webhook);
 
 // How a git event's signature compares with a secret.
@@ -79,10 +118,14 @@ enum class SignatureCheck {
 };
 
 // Checks the event's webhook signature against `secret` (empty: none), by
-// source: GitHub X-Hub-Signature-256 ("sha256=<hex HMAC-SHA256>") or
-// X-Hub-Signature ("sha1=<hex HMAC-SHA1>") of rawContent, compared in
-// constant time; GitLab X-Gitlab-Token equal to the secret; Bitbucket
-// X-Hub-Signature like GitHub's.
+// details.source, over rawContent, always in constant time:
+//   gitlab  X-Gitlab-Token equals the secret;
+//   gitea   X-Gitea-Signature is the hex HMAC-SHA256;
+//   others  (github, bitbucket, stash, ...) X-Hub-Signature-256
+//           "sha256=<hex HMAC-SHA256>" when present, else X-Hub-Signature
+//           "sha1=<hex HMAC-SHA1>" (or "sha256=...", as Bitbucket Server
+//           sends it). Spinnaker checks only the SHA-1 header; GitHub sends
+//           both when a secret is set, so either validates here.
 SignatureCheck CheckGitSignature(const Json& event, absl::string_view secret);
 
 }  // namespace gennaker::echo

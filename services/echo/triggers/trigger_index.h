@@ -9,36 +9,53 @@
 // Thread-safe (const).
 //
 // Rules, by trigger type (trigger.enabled must be true and the pipeline not
-// disabled; a trigger's `type` is compared ignoring case):
+// disabled; a trigger's `type` is compared ignoring case; a trigger missing
+// its key fields, or of the wrong JSON types, is skipped when the index is
+// built). Regexes are compiled once, at index build, with RE2 (Java's syntax
+// minus backreferences and lookaround); one that does not compile makes its
+// trigger never match (logged once).
 //   git      event type "git": source, project (= repoProject) and slug equal
 //            ignoring case; branch empty or a regex fully matching the branch;
-//            events[] empty or containing the action; signature: trigger
-//            secret or the shared secret must check kValid, no secret and no
-//            signature is kNotNeeded (matches), anything else does not match.
-//   webhook  any event type but "manual": trigger.type equals details.type
-//            ignoring case, trigger.source equals details.source exactly,
-//            payloadConstraints pass (each key present in the payload, its
-//            value a regex found in the value; non top-level keys as JSON
-//            paths).
+//            events[] empty or containing the action; signature
+//            (CheckGitSignature) with the trigger's secret, else the shared
+//            secret: kValid or kNotNeeded match, anything else does not (a
+//            signed request with no secret configured is refused, as
+//            Spinnaker does).
+//   webhook  event type "webhook" (ignoring case): trigger.source equals
+//            details.source exactly; payloadConstraints pass against the
+//            event's payload: each key present at the top level (not null)
+//            with its value (toString of scalars) containing a match of the
+//            constraint's regex (find); a key that is not at the top level is
+//            a JSON path ("a.b", "$.a[0].b", "a[*].b", "$..b", ['a b']) and
+//            passes when any string/number/bool it selects contains a match;
+//            a null constraint only requires the key.
 //   jenkins, travis, concourse, gitlab-ci, wercker
 //            event type "build": master and job (= project.name) equal,
 //            lastBuild not building and result SUCCESS, trigger type equal to
 //            the event's build type when the event names one
-//            (content.type), payloadConstraints pass.
-//   docker   event type "docker": account equal, repository equal
-//            (registry/organization prefixes as Spinnaker compares them), tag
-//            empty (any tag) or a regex fully matching the tag.
-//   pipeline event type "orca:pipeline:complete" or "orca:pipeline:failed":
-//            trigger.application equals the execution's application,
-//            trigger.pipeline equals its pipelineConfigId, and status[]
+//            (content.type). payloadConstraints are checked against the
+//            build's properties, which only igor has: EnrichBuildTrigger
+//            does it.
+//   docker   event type "docker": the event has a tag; account and
+//            repository equal exactly (as Spinnaker compares them; the
+//            registry is not part of the key); trigger tag blank: any tag but
+//            "latest"; else the trimmed tag is a regex fully matching it.
+//   pipeline event type "orca:pipeline:complete" or "orca:pipeline:failed"
+//            of a PIPELINE execution: trigger.pipeline equals the execution's
+//            pipelineConfigId (trigger.application is not compared, as in
+//            orca's DependentPipelineExecutionListener), and status[]
 //            contains the execution's status mapped as Spinnaker's
 //            (SUCCEEDED successful, CANCELED canceled, SUSPENDED suspended,
 //            anything else failed).
 //   cron     never matched here (the scheduler fires them).
-// A pipeline whose expectedArtifacts a trigger requires
-// (trigger.expectedArtifactIds) matches only when every one of them matches
-// an artifact of the event (by type and name regex, as Spinnaker's
-// ArtifactMatcher).
+// Expected artifacts (Spinnaker's ArtifactMatcher.anyArtifactsMatchExpected):
+// a trigger with expectedArtifactIds matches only when at least one artifact
+// of the event (trigger.artifacts below) matches at least one of the
+// pipeline's expectedArtifacts with those ids (matchArtifact's non-empty
+// type, name, version, location and reference each equal to, or a regex
+// fully matching, the artifact's; embedded/base64 and remote/base64 types
+// match each other). Pipeline triggers are not filtered this way: orca
+// resolves a downstream pipeline's artifacts itself.
 #ifndef GENNAKER_SERVICES_ECHO_TRIGGERS_TRIGGER_INDEX_H_
 #define GENNAKER_SERVICES_ECHO_TRIGGERS_TRIGGER_INDEX_H_
 
@@ -59,22 +76,31 @@ struct MatchOptions {
 
 // One pipeline to start.
 struct TriggerMatch {
-  // The pipeline config (front50 JSON) to start.
+  // The pipeline config (front50 JSON) to start, its triggers' secrets
+  // removed.
   Json pipeline;
   // The execution's trigger: the configured trigger's fields (without
-  // secret) plus what the event adds, as Spinnaker's: git: hash, branch,
-  // action, source, project, slug; build: master, job, buildNumber,
-  // propertyFile (buildInfo/properties are added later from igor: see
-  // EnrichBuildTrigger); docker: account, registry, repository, tag,
-  // digest; webhook: payload, parameters (content.parameters); pipeline:
-  // parentExecution (the whole execution), parentPipelineId,
-  // parentPipelineName, parentPipelineApplication, parentStatus,
-  // parentPipelineStageId absent; every type: eventId, type, user
-  // (runAsUser or "[anonymous]"), artifacts (content.artifacts plus the
-  // docker image for docker events), and parameters (the trigger's
-  // configured parameters, overlaid by the event's).
+  // secret) plus what the event adds, as Spinnaker's: git: hash, branch (the
+  // pushed one), action, source, project, slug, and for pull requests
+  // properties {number, draft, state, title}; build: master, job,
+  // buildNumber, link (the build's url), propertyFile (buildInfo/properties
+  // are added later from igor: see EnrichBuildTrigger); docker: account,
+  // registry, repository, tag, digest; webhook: payload, parameters
+  // (content.parameters); pipeline: parentExecution (the whole execution),
+  // parentPipelineId (the parent execution's id), parentPipelineName,
+  // parentPipelineApplication, parentStatus, correlationId
+  // "<parent id>_null_<pipeline id>_<parent startTime>" as orca's,
+  // parentPipelineStageId absent, user runAsUser else the parent trigger's
+  // user; every type: eventId, type, user (runAsUser or "[anonymous]"),
+  // artifacts (content.artifacts and, for builds, lastBuild.artifacts that
+  // are Spinnaker artifacts; the docker/image artifact for docker events;
+  // the parent's stage output artifacts for pipeline events), and
+  // parameters (the trigger's configured parameters, overlaid by the
+  // event's).
   Json trigger;
   // Stable per (event, pipeline, trigger): orca's idempotency key.
+  // "trigger-" + 32 hex digits of SHA-256(eventId, pipeline id, trigger id or
+  // index); an event without eventId uses a digest of the event instead.
   std::string key;
 };
 
@@ -91,7 +117,9 @@ class TriggerIndex {
   // pipeline wins), in the index's pipeline order.
   std::vector<TriggerMatch> Match(const Json& event) const;
 
-  // Cron triggers of enabled pipelines: {pipeline, trigger} pairs.
+  // Enabled cron triggers of enabled pipelines: {pipeline, trigger} pairs,
+  // in pipeline order; the trigger as configured (secret removed), with a
+  // stable id "<pipeline id>-cron-<index>" when it has none.
   struct CronTrigger {
     Json pipeline;
     Json trigger;
@@ -101,9 +129,14 @@ class TriggerIndex {
   // Whether a git event for source/project/slug has at least one enabled
   // git trigger with a secret (trigger or shared): webhook intake then
   // refuses (401) a request no candidate secret validates.
-  // `secrets` receives the candidate secrets.
-  bool GitSecretsFor(const Json& event, std::vector<std::string>* secrets) const;
+  // `secrets` (may be null) receives the distinct candidate secrets of the
+  // enabled git triggers on that repository (branch and events not
+  // considered).
+  bool GitSecretsFor(const Json& event,
+                     std::vector<std::string>* secrets) const;
 
+  // Pipelines held (with an id, disabled ones included) and triggers indexed
+  // (enabled, well-formed, of enabled pipelines; cron included).
   size_t pipeline_count() const;
   size_t trigger_count() const;
 
@@ -133,8 +166,12 @@ class BuildInfoSource {
 };
 
 // Adds buildInfo (and properties, when the trigger has a propertyFile) to a
-// build trigger (types jenkins, travis, ...); other triggers are left alone.
-// An igor failure is returned (the event is retried).
+// build trigger (types jenkins, travis, ...) with master, job and
+// buildNumber; other triggers are left alone. An igor failure is returned
+// as igor gave it (the event is retried). When the trigger has
+// payloadConstraints, the properties (none without a propertyFile) must
+// satisfy them (top-level keys, regex find): otherwise FAILED_PRECONDITION,
+// meaning "do not start this pipeline" (not retried).
 absl::Status EnrichBuildTrigger(Json& trigger, BuildInfoSource& igor);
 
 }  // namespace gennaker::echo
