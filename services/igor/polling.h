@@ -3,11 +3,16 @@
 // registry, a git repository) every interval, remember what they saw in
 // Redis, and send an event to echo for each new thing.
 //
-// - A poll of one monitor is claimed through the SeenStore (a Redis key with
-//   an expiry, SET NX PX), so with several igor replicas each poll runs once.
-// - A poll that fails (the system is down, an answer does not parse) is
-//   logged and retried with exponential backoff (interval/8 doubling up to
-//   the interval); it never stops the scheduler or another monitor.
+// - A poll of one monitor is claimed through the SeenStore (key
+//   "poll:<name>", i.e. "<prefix>:poll:<name>" in Redis, SET NX PX with a
+//   ttl of 9/10 of the interval, value naming the scheduler), so with several
+//   igor replicas each monitor is polled about once per interval. A
+//   scheduler may poll again while it holds the claim itself (PollNow).
+// - A poll that fails (the system is down, an answer does not parse, the
+//   claim cannot be taken) is logged and retried with exponential backoff
+//   (interval/8 doubling up to the interval); the failed poll's claim is
+//   released so the retry may run anywhere. A failure never stops the
+//   scheduler or another monitor.
 // - An event is sent before what it reports is marked as seen, so a crash
 //   between the two repeats the event (echo de-duplicates it by its
 //   idempotency key) instead of losing it.
@@ -95,23 +100,36 @@ class Monitor {
 };
 
 struct PollOptions {
+  // Not positive: 60 s.
   std::chrono::milliseconds interval{60000};
-  // Threads polling (monitors are spread over them).
+  // Threads polling (monitors are spread over them round-robin, so a slow
+  // monitor delays only those sharing its thread); at least 1.
   int threads = 2;
 };
 
-// Runs every monitor once per interval until Stop. Thread-safe.
+// Runs every monitor once per interval until Stop. Thread-safe. `store`
+// (not owned) holds the poll claims and must outlive it; a monitor whose
+// name repeats an earlier one's is dropped (logged). A Poll that throws
+// counts as a failed poll (INTERNAL).
 class PollScheduler {
  public:
   PollScheduler(std::vector<std::unique_ptr<Monitor>> monitors,
                 SeenStore* store, PollOptions options);
   ~PollScheduler();
+  // Starts the threads; every monitor is polled at once, then every
+  // interval. Idempotent; no-op after Stop.
   void Start();
+  // Wakes and joins the threads (a poll in progress finishes first; the
+  // monitors' own timeouts bound it). Idempotent; also run by the destructor.
   void Stop();
   // Polls `name` now (claim included), for tests and the first poll;
-  // NOT_FOUND when unknown. Returns the poll's status.
+  // NOT_FOUND when unknown. Returns the poll's status (OK without polling
+  // when another replica holds the claim). Polls of one monitor never run
+  // at the same time; the scheduler's next poll of it moves to an interval
+  // from now (or the backoff after a failure).
   absl::Status PollNow(const std::string& name);
-  // Last poll outcome per monitor: "ok", or the error (for health/logs).
+  // Last poll outcome per monitor: "ok", or the error's text (for
+  // health/logs). A monitor not polled yet is absent.
   std::map<std::string, std::string> LastResults() const;
 
  private:

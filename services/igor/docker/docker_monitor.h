@@ -1,19 +1,41 @@
 // Docker registries (Registry HTTP API v2): igor polls each configured
-// registry account's repositories (the configured list, else /v2/_catalog),
-// their tags (/v2/<repo>/tags/list, following Link pagination) and, with
-// track_digests, each tag's digest (HEAD /v2/<repo>/manifests/<tag>,
-// Docker-Content-Digest, asking for v2/OCI manifests). It sends a "docker"
-// event for each tag it has not seen (none on the account's first poll:
-// Spinnaker does not replay a registry's history) and, with track_digests,
-// for a known tag whose digest changed:
+// registry account's repositories (the configured list, else /v2/_catalog
+// following Link pagination), their tags (/v2/<repo>/tags/list, following
+// Link pagination) and, with track_digests, each tag's digest (HEAD
+// /v2/<repo>/manifests/<tag>, Docker-Content-Digest, asking for Docker v2 /
+// OCI manifests, lists and indexes). Spinnaker's igor reads tags through
+// clouddriver's cache; this one asks the registry itself, with the event
+// shape Spinnaker's echo expects. It sends a "docker" event for each tag it
+// has not seen (none on the account's first poll: Spinnaker does not replay
+// a registry's history; an account whose first poll found an empty registry
+// counts as polled) and, with track_digests, for a known tag whose digest
+// changed (a known tag without a remembered digest only learns it):
 //   {details:{type:"docker", source:"igor"},
 //    content:{account, registry, repository, tag, digest,
 //             artifacts:[{type:"docker/image", name:"<registry>/<repo>",
-//                         version:<tag>, reference:"<registry>/<repo>:<tag>"}]}}
+//                         version:<tag>,
+//                         reference:"<registry>/<repo>:<tag>"}]}}
+// with idempotency key "docker:<account>:<repository>:<tag>:<digest>".
+// `registry` is the host[:port] of the account's address
+// (registry-1.docker.io is named index.docker.io). New tags' digests are
+// fetched for their events even without track_digests.
 // Seen tags live in the SeenStore hash "dockerRegistry:v2:<account>" (field
-// "<repository>:<tag>", value {"digest":..., "seenAtMs":...}).
-// Basic auth and bearer tokens (WWW-Authenticate: Bearer realm=...) are
-// supported. Calls go through the outbound policy.
+// "<repository>:<tag>", value {"digest":..., "seenAtMs":..., "registry":...};
+// digest "" when not fetched); the key "dockerRegistryPolled:<account>"
+// marks an account polled once. Entries are never removed (as Spinnaker).
+// Errors: a registry that does not answer (transport failure, 5xx, 429) or
+// an unreadable catalog fails the poll (UNAVAILABLE etc.) before anything is
+// remembered or sent. A configured repository that cannot be read (404, 401,
+// 403) is skipped and the poll returns that error after handling the
+// others; on the account's first poll such a failure (other than 404) fails
+// the poll without remembering anything, so history is never replayed
+// later. An event that cannot be posted fails the poll; its tag is not
+// remembered, so the next poll sends it again.
+// Basic auth (on a Basic challenge) and bearer tokens (WWW-Authenticate:
+// Bearer realm=...,service=...,scope=...; the token fetched from the realm
+// with the account's basic credentials when set, cached per scope until
+// expires_in) are supported. Every call, the token server's included, goes
+// through the outbound policy; a Link to another server is refused.
 #ifndef GENNAKER_SERVICES_IGOR_DOCKER_DOCKER_MONITOR_H_
 #define GENNAKER_SERVICES_IGOR_DOCKER_DOCKER_MONITOR_H_
 
@@ -35,11 +57,11 @@ namespace gennaker::igor {
 // The monitor of one registry account (name "docker:<account>"). Pointers
 // are not owned and must outlive it.
 std::unique_ptr<Monitor> NewDockerMonitor(
-    const v1::DockerRegistryAccount& account, SeenStore* store,
-    EventSink* sink, const http::OutboundClient* outbound);
+    const v1::DockerRegistryAccount& account, SeenStore* store, EventSink* sink,
+    const http::OutboundClient* outbound);
 
-// The tags igor has seen for `account` (and `repository` when not empty),
-// newest first (ListSeenDockerTags).
+// The tags igor has seen for `account` (every account when empty) and
+// `repository` (when not empty), newest first (ListSeenDockerTags).
 absl::StatusOr<std::vector<v1::DockerTag>> SeenDockerTags(
     SeenStore* store, const std::string& account,
     const std::string& repository);
