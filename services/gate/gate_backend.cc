@@ -1,5 +1,7 @@
 #include "services/gate/gate_backend.h"
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 
 namespace gennaker::gate {
@@ -30,15 +32,25 @@ Backends ConnectBackends(const v1::GateDependencies& services) {
   if (!services.kayenta().address().empty()) {
     Connect<kayenta::v1::KayentaService>(services.kayenta(), &b.kayenta);
   }
+  if (!services.echo().address().empty()) {
+    Connect<echo::v1::EchoService>(services.echo(), &b.echo);
+  }
+  if (!services.igor().address().empty()) {
+    Connect<igor::v1::IgorService>(services.igor(), &b.igor);
+  }
   return b;
 }
 
 absl::Status CheckBodyFitsBackends(int64_t max_body_bytes,
                                    const v1::GateDependencies& services) {
-  for (const auto& [name, endpoint] :
-       {std::pair<const char*, const common::v1::EndpointConfig*>{
-            "front50", &services.front50()},
-        {"orca", &services.orca()}}) {
+  // echo is optional: a gate without it forwards no webhook bodies.
+  const bool echo = !services.echo().address().empty();
+  for (const auto& [name, endpoint, used] :
+       {std::tuple<const char*, const common::v1::EndpointConfig*, bool>{
+            "front50", &services.front50(), true},
+        {"orca", &services.orca(), true},
+        {"echo", &services.echo(), echo}}) {
+    if (!used) continue;
     const int64_t limit = LimitOf(*endpoint);
     if (max_body_bytes + kForwardEnvelopeBytes > limit) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -49,6 +61,15 @@ absl::Status CheckBodyFitsBackends(int64_t max_body_bytes,
     }
   }
   return absl::OkStatus();
+}
+
+http::Response NotConfigured(absl::string_view service, absl::string_view what,
+                             const http::Request& request) {
+  return http::Error(
+      503,
+      absl::StrCat(service, " is not configured: set services.", service,
+                   ".address in gate's configuration to use ", what),
+      request.path);
 }
 
 http::Response ErrorResponse(const absl::Status& status,

@@ -1,8 +1,8 @@
 // How gate reaches the services it calls: one stub per backend (front50, orca,
-// clouddriver, kayenta) with its per-call deadline, built once when gate is
-// wired and shared by the REST routes and the gRPC API; and the one mapping of
-// a failed call (absl or gRPC status) to gate's HTTP error answer {timestamp,
-// status, error, message, path}.
+// clouddriver, kayenta, echo, igor) with its per-call deadline, built once when
+// gate is wired and shared by the REST routes and the gRPC API; and the one
+// mapping of a failed call (absl or gRPC status) to gate's HTTP error answer
+// {timestamp, status, error, message, path}.
 #ifndef GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 #define GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 
@@ -23,8 +23,10 @@
 #include "common/spinnaker/json.h"
 #include "common/status/grpc_status.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "gennaker/echo/v1/echo.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
+#include "gennaker/igor/v1/igor.grpc.pb.h"
 #include "gennaker/kayenta/v1/kayenta.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 
@@ -58,6 +60,8 @@ using Front50 = Backend<front50::v1::Front50Service::StubInterface>;
 using Orca = Backend<orca::v1::OrcaService::StubInterface>;
 using Clouddriver = Backend<clouddriver::v1::ClouddriverService::StubInterface>;
 using Kayenta = Backend<kayenta::v1::KayentaService::StubInterface>;
+using Echo = Backend<echo::v1::EchoService::StubInterface>;
+using Igor = Backend<igor::v1::IgorService::StubInterface>;
 
 // Every backend gate calls. A backend gate was not given (a null stub) must
 // not be called.
@@ -68,6 +72,12 @@ struct Backends {
   // Optional: a null stub when services.kayenta.address is empty (the canary
   // routes then answer 503).
   Kayenta kayenta;
+  // Optional: null when services.echo.address is empty (webhooks,
+  // notification and cron routes then answer 503).
+  Echo echo;
+  // Optional: null when services.igor.address is empty (build and docker
+  // image routes then answer 503).
+  Igor igor;
 };
 
 // Stubs over channels to the endpoints of `services` (address, deadline_ms,
@@ -79,8 +89,9 @@ Backends ConnectBackends(const v1::GateDependencies& services);
 // those fields.
 inline constexpr int64_t kForwardEnvelopeBytes = 64 << 10;
 
-// max_body_bytes fits the message limits of front50 and orca, the services
-// gate forwards request bodies to; otherwise INVALID_ARGUMENT naming the keys.
+// max_body_bytes fits the message limits of front50, orca and (when
+// configured) echo, the services gate forwards request bodies to (echo gets
+// webhook bodies); otherwise INVALID_ARGUMENT naming the keys.
 absl::Status CheckBodyFitsBackends(int64_t max_body_bytes,
                                    const v1::GateDependencies& services);
 
@@ -123,6 +134,12 @@ class RouteAdder {
   const AddRoute& add_;
   std::shared_ptr<const State> state_;
 };
+
+// The 503 a route of an optional backend answers when gate has none:
+// "<service> is not configured: set services.<service>.address in gate's
+// configuration to use <what>".
+http::Response NotConfigured(absl::string_view service, absl::string_view what,
+                             const http::Request& request);
 
 // `status` with an empty text/plain body (spin and Deck accept it where
 // Spinnaker answers without a body).

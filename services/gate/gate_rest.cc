@@ -13,9 +13,11 @@
 #include "re2/re2.h"
 #include "services/gate/gate_applications.h"
 #include "services/gate/gate_backend.h"
+#include "services/gate/gate_builds.h"
 #include "services/gate/gate_canary.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
+#include "services/gate/gate_webhooks.h"
 #include "services/gate/json_array.h"
 #include "services/gate/list_cache.h"
 #include "services/gate/request.h"
@@ -497,9 +499,8 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
   // instances and search (clouddriver).
   AddInfrastructureRoutes(backends, add_route);
   // Deck's pipeline editor asks what is preconfigured; nothing is until
-  // echo/orca add it.
-  for (const char* path : {"/notifications/metadata", "/jobs/preconfigured",
-                           "/webhooks/preconfigured"}) {
+  // orca adds it.
+  for (const char* path : {"/jobs/preconfigured", "/webhooks/preconfigured"}) {
     add("GET", path,
         [](const RestState&, const Request&) { return http::Json(200, "[]"); });
   }
@@ -578,6 +579,10 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
 
   // Canary configs and runs (kayenta), for Deck's canary module.
   AddCanaryRoutes(backends, add_route);
+  // Webhooks, notification metadata and callbacks, cron validation (echo).
+  AddWebhookRoutes(backends, add_route);
+  // CI masters, jobs and builds; docker images and tags (igor).
+  AddBuildRoutes(backends, add_route);
 
   // What no route takes answers 404 (or 405 when the path takes other
   // methods) from the routes above, with CORS headers like every answer. The

@@ -2,15 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "common/config/config_loader.h"
 #include "common/http/outbound_config.h"
 #include "common/log/logging.h"
@@ -54,7 +58,225 @@ constexpr char kDefaultPrometheusAccount[] = "prometheus";
 constexpr char kDefaultScrapeInterval[] = "5s";
 constexpr char kFileSdName[] = "prometheus-targets.json";
 
+// Collects problems with their dotted keys.
+class Problems {
+ public:
+  explicit Problems(std::vector<v1::ValidationProblem>* out) : out_(out) {}
+  void Add(std::string key, std::string message) {
+    v1::ValidationProblem p;
+    p.set_key(std::move(key));
+    p.set_message(std::move(message));
+    out_->push_back(std::move(p));
+  }
+
+ private:
+  std::vector<v1::ValidationProblem>* out_;
+};
+
+// An http(s) URL with a host and no user name, query or fragment.
+bool HttpUrl(const std::string& url) {
+  static const LazyRE2 kUrl = {R"(https?://[^/?#@\s]+(/[^?#\s]*)?)"};
+  return RE2::FullMatch(url, *kUrl);
+}
+
+constexpr char kUrlRule[] =
+    "must be an http:// or https:// URL with no user name, query or fragment";
+
+// `url` at `key`: required, or optional when empty is allowed.
+void CheckUrl(Problems& p, const std::string& key, const std::string& url,
+              bool required) {
+  if (url.empty()) {
+    if (required) p.Add(key, "is required");
+    return;
+  }
+  if (!HttpUrl(url)) p.Add(key, kUrlRule);
+}
+
+// A name that travels in URL paths and pipeline JSON.
+bool ValidCiName(const std::string& name) {
+  static const LazyRE2 kCiName = {"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"};
+  return RE2::FullMatch(name, *kCiName);
+}
+
+constexpr char kCiNameRule[] =
+    "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
+    "or digit";
+
+// A password (or token) needs the user name it belongs to.
+void CheckPair(Problems& p, const std::string& prefix,
+               const std::string& username, const std::string& password) {
+  if (!password.empty() && username.empty()) {
+    p.Add(prefix + "username", "is required when a password is set");
+  }
+}
+
+// A clone URL igor can fetch: http(s)/ssh/git/file URLs (no query or
+// fragment), scp-like git@host:path, or an absolute local path.
+bool ValidCloneUrl(const std::string& url) {
+  static const LazyRE2 kClone = {
+      R"(((https?|ssh|git)://[^/?#\s]+(/[^?#\s]*)?)|(file:///[^\s]*)|)"
+      R"(([A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)|(/[^\s]*))"};
+  return RE2::FullMatch(url, *kClone);
+}
+
+// `url` with any user information ("https://token@host/...", "user:pass@")
+// replaced by "***": a clone URL may carry a token as its user name.
+std::string RedactUserinfo(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t end = url.find_first_of("/?#", host);
+  const size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < host) return url;
+  return absl::StrCat(url.substr(0, host), "***", url.substr(at));
+}
+
+void ValidateCi(const v1::HalCi& ci, Problems& p) {
+  std::map<std::string, std::string> names;  // master name -> key
+  auto unique = [&](const std::string& key, const std::string& name) {
+    auto [it, inserted] = names.emplace(name, key);
+    if (!inserted) {
+      p.Add(key, absl::StrCat("master name '", name, "' is also used by ",
+                              it->second));
+    }
+  };
+  for (int i = 0; i < ci.jenkins_size(); ++i) {
+    const v1::HalJenkinsMaster& m = ci.jenkins(i);
+    const std::string prefix = absl::StrCat("ci.jenkins[", i, "].");
+    if (m.name().empty()) {
+      p.Add(prefix + "name", "is required");
+    } else if (!ValidCiName(m.name())) {
+      p.Add(prefix + "name", kCiNameRule);
+    } else if (absl::StartsWith(m.name(), "travis-")) {
+      // Deck would list it among the Travis masters, not the Jenkins ones.
+      p.Add(prefix + "name",
+            "must not start with 'travis-' (Deck lists such masters as "
+            "Travis masters)");
+    } else {
+      unique(prefix + "name", m.name());
+    }
+    CheckUrl(p, prefix + "address", m.address(), true);
+    CheckPair(p, prefix, m.username(), m.password());
+  }
+  for (int i = 0; i < ci.travis_size(); ++i) {
+    const v1::HalTravisMaster& m = ci.travis(i);
+    const std::string prefix = absl::StrCat("ci.travis[", i, "].");
+    if (m.name().empty()) {
+      p.Add(prefix + "name", "is required");
+    } else if (!ValidCiName(m.name())) {
+      p.Add(prefix + "name", kCiNameRule);
+    } else {
+      unique(prefix + "name", TravisMasterName(m));
+    }
+    CheckUrl(p, prefix + "address", m.address(), true);
+    CheckUrl(p, prefix + "baseUrl", m.base_url(), false);
+    for (int j = 0; j < m.repositories_size(); ++j) {
+      if (!RE2::FullMatch(m.repositories(j),
+                          "[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")) {
+        p.Add(absl::StrCat(prefix, "repositories[", j, "]"),
+              "must be owner/name");
+      }
+    }
+  }
+  std::set<std::string> registries;
+  for (int i = 0; i < ci.docker_registries_size(); ++i) {
+    const v1::HalDockerRegistry& r = ci.docker_registries(i);
+    const std::string prefix = absl::StrCat("ci.dockerRegistries[", i, "].");
+    if (r.name().empty()) {
+      p.Add(prefix + "name", "is required");
+    } else if (!ValidCiName(r.name())) {
+      p.Add(prefix + "name", kCiNameRule);
+    } else if (!registries.insert(r.name()).second) {
+      p.Add(prefix + "name",
+            absl::StrCat("registry name '", r.name(), "' is used twice"));
+    }
+    CheckUrl(p, prefix + "address", r.address(), true);
+    CheckPair(p, prefix, r.username(), r.password());
+    for (int j = 0; j < r.repositories_size(); ++j) {
+      static const LazyRE2 kRepo = {"[a-z0-9]+([._/-][a-z0-9]+)*"};
+      if (!RE2::FullMatch(r.repositories(j), *kRepo)) {
+        p.Add(absl::StrCat(prefix, "repositories[", j, "]"),
+              "must be a docker repository name such as library/nginx");
+      }
+    }
+  }
+  for (int i = 0; i < ci.git_size(); ++i) {
+    const v1::HalGitRepository& g = ci.git(i);
+    const std::string prefix = absl::StrCat("ci.git[", i, "].");
+    static const char* kSources[] = {"github", "gitlab", "bitbucket", "stash"};
+    if (std::find(std::begin(kSources), std::end(kSources), g.source()) ==
+        std::end(kSources)) {
+      p.Add(prefix + "source", "must be github, gitlab, bitbucket or stash");
+    }
+    if (g.project().empty()) p.Add(prefix + "project", "is required");
+    if (g.slug().empty()) p.Add(prefix + "slug", "is required");
+    if (g.url().empty()) {
+      p.Add(prefix + "url", "is required");
+    } else if (!ValidCloneUrl(g.url())) {
+      p.Add(prefix + "url",
+            "must be an http(s)://, ssh://, git://, file:// or git@host:path "
+            "URL, or an absolute path");
+    }
+    for (int j = 0; j < g.branches_size(); ++j) {
+      if (g.branches(j).empty()) {
+        p.Add(absl::StrCat(prefix, "branches[", j, "]"), "must not be empty");
+      }
+    }
+  }
+  const int interval = ci.polling().interval_seconds();
+  if (interval < 0 || interval > 86400) {
+    p.Add("ci.polling.intervalSeconds",
+          "must be in 1..86400 seconds (0: igor's default, 60)");
+  }
+}
+
+void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
+  const v1::HalSlack& slack = n.slack();
+  if (slack.enabled() && slack.token().empty()) {
+    p.Add("notifications.slack.token", "is required when slack is enabled");
+  }
+  CheckUrl(p, "notifications.slack.baseUrl", slack.base_url(), false);
+  CheckUrl(p, "notifications.slack.webhookBaseUrl", slack.webhook_base_url(),
+           false);
+  const v1::HalEmail& email = n.email();
+  if (email.enabled()) {
+    static const LazyRE2 kAddress = {R"([^@\s<>]+@[^@\s<>]+)"};
+    if (email.from().empty()) {
+      p.Add("notifications.email.from", "is required when email is enabled");
+    } else if (!RE2::FullMatch(email.from(), *kAddress)) {
+      p.Add("notifications.email.from", "must be an email address");
+    }
+    if (email.smtp_host().empty()) {
+      p.Add("notifications.email.smtpHost",
+            "is required when email is enabled");
+    }
+  }
+  if (email.smtp_port() < 0 || email.smtp_port() > 65535) {
+    p.Add("notifications.email.smtpPort", "must be a port in 1..65535 (0: 25)");
+  }
+  CheckPair(p, "notifications.email.", email.username(), email.password());
+  const v1::HalTwilio& twilio = n.twilio();
+  if (twilio.enabled()) {
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{
+                                         "account", &twilio.account()},
+                                     {"token", &twilio.token()},
+                                     {"from", &twilio.from()}}) {
+      if (value->empty()) {
+        p.Add(absl::StrCat("notifications.twilio.", key),
+              "is required when twilio is enabled");
+      }
+    }
+  }
+  CheckUrl(p, "notifications.twilio.baseUrl", twilio.base_url(), false);
+  CheckUrl(p, "notifications.spinnakerBaseUrl", n.spinnaker_base_url(), false);
+}
+
 }  // namespace
+
+std::string TravisMasterName(const v1::HalTravisMaster& master) {
+  if (absl::StartsWith(master.name(), "travis-")) return master.name();
+  return absl::StrCat("travis-", master.name());
+}
 
 bool ManagedPrometheus(const v1::Halconfig& config) {
   return Enabled(config, "kayenta") &&
@@ -318,6 +540,35 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
   if (ManagedPrometheus(c)) {
     port("canary.prometheus.port", ManagedPrometheusPort(c));
   }
+  Problems more(&problems);
+  // echo evaluates every cron trigger in it and refuses to start without it.
+  absl::TimeZone zone;
+  if (!c.timezone().empty() && !absl::LoadTimeZone(c.timezone(), &zone)) {
+    more.Add("timezone",
+             "must be an IANA time zone such as America/Los_Angeles or UTC");
+  }
+  if (Enabled(c, "echo") && (!Enabled(c, "orca") || !Enabled(c, "front50"))) {
+    more.Add("services.echo.enabled",
+             "echo needs orca and front50: enable them or disable echo");
+  }
+  ValidateCi(c.ci(), more);
+  ValidateNotifications(c.notifications(), more);
+  // Settings for a service that will not run would be silently ignored.
+  const v1::HalCi& ci = c.ci();
+  if (!Enabled(c, "igor") && ci.jenkins_size() + ci.travis_size() +
+                                     ci.docker_registries_size() +
+                                     ci.git_size() >
+                                 0) {
+    more.Add("ci",
+             "lists CI masters, registries or repositories but "
+             "services.igor.enabled is false");
+  }
+  const v1::HalNotifications& n = c.notifications();
+  if (!Enabled(c, "echo") && (n.slack().enabled() || n.email().enabled() ||
+                              n.twilio().enabled() || n.webhook().enabled())) {
+    more.Add("notifications",
+             "enables a channel but services.echo.enabled is false");
+  }
   return problems;
 }
 
@@ -371,6 +622,25 @@ v1::Halconfig RedactedHalconfig(const v1::Halconfig& config) {
     out.mutable_canary()->clear_prometheus();
   }
   if (out.canary().ByteSizeLong() == 0) out.clear_canary();
+  auto hide = [](std::string* secret) {
+    if (!secret->empty()) *secret = "***";
+  };
+  v1::HalCi* ci = out.mutable_ci();
+  for (auto& m : *ci->mutable_jenkins()) hide(m.mutable_password());
+  for (auto& m : *ci->mutable_travis()) hide(m.mutable_token());
+  for (auto& r : *ci->mutable_docker_registries()) hide(r.mutable_password());
+  for (auto& g : *ci->mutable_git()) g.set_url(RedactUserinfo(g.url()));
+  if (out.ci().ByteSizeLong() == 0) out.clear_ci();
+  v1::HalNotifications* n = out.mutable_notifications();
+  hide(n->mutable_slack()->mutable_token());
+  hide(n->mutable_email()->mutable_password());
+  hide(n->mutable_twilio()->mutable_token());
+  if (n->slack().ByteSizeLong() == 0) n->clear_slack();
+  if (n->email().ByteSizeLong() == 0) n->clear_email();
+  if (n->twilio().ByteSizeLong() == 0) n->clear_twilio();
+  if (out.notifications().ByteSizeLong() == 0) out.clear_notifications();
+  hide(out.mutable_triggers()->mutable_git_shared_secret());
+  if (out.triggers().ByteSizeLong() == 0) out.clear_triggers();
   return out;
 }
 

@@ -64,7 +64,16 @@ std::string PrometheusBaseUrl(const v1::Halconfig& config);
 std::string LocalAccountDir(const v1::Halconfig& config,
                             const clouddriver::v1::LocalAccount& account);
 
-// Everything wrong with `config`, each with its dotted key (empty when valid).
+// The name igor serves a Travis master under: its name with the "travis-"
+// prefix Deck lists Travis masters by (added when missing).
+std::string TravisMasterName(const v1::HalTravisMaster& master);
+
+// Everything wrong with `config`, each with its dotted key (empty when valid):
+// also the CI section (names unique across Jenkins and Travis masters, no
+// Jenkins name starting with "travis-", igor enabled when anything is listed,
+// addresses http(s) URLs without credentials, credentials in pairs, git
+// sources and URLs, the polling interval) and the enabled notification
+// channels' required settings (echo enabled when a channel is).
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
 // Validate() as one status listing every problem.
@@ -76,8 +85,11 @@ absl::Status SaveHalconfig(const std::string& path,
                            const v1::Halconfig& config);
 
 // `config` safe to show: the passwords of an external PostgreSQL DSN, Redis
-// URL and Prometheus (canary.prometheus.password) replaced by "***" (as in
-// logs).
+// URL and Prometheus (canary.prometheus.password), the CI passwords and
+// tokens (ci.jenkins[].password, ci.travis[].token,
+// ci.dockerRegistries[].password, credentials in ci.git[].url), the
+// notification secrets (slack.token, email.password, twilio.token) and
+// triggers.gitSharedSecret replaced by "***" (as in logs).
 v1::Halconfig RedactedHalconfig(const v1::Halconfig& config);
 
 // Expands a leading "~/" to $HOME.

@@ -248,5 +248,184 @@ TEST(HalconfigTest, RedactedConfigHidesThePrometheusPassword) {
   EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_canary());
 }
 
+// The CI and notification sections as an operator writes them.
+constexpr char kCiYaml[] = R"(
+timezone: Europe/Paris
+ci:
+  allowLoopback: true
+  polling:
+    intervalSeconds: 30
+  jenkins:
+    - name: jenkins-main
+      address: http://127.0.0.1:8180/
+      username: spinnaker
+      password: jenkins-api-token
+      csrf: true
+  travis:
+    - name: oss
+      address: https://api.travis-ci.com/
+      baseUrl: https://app.travis-ci.com/
+      token: travis-token
+      repositories: [acme/api]
+  dockerRegistries:
+    - name: local-registry
+      address: http://127.0.0.1:5000
+      username: robot
+      password: registry-password
+      repositories: [acme/api, library/nginx]
+      trackDigests: true
+  git:
+    - source: github
+      project: acme
+      slug: api
+      url: https://ghp_token@github.com/acme/api.git
+      branches: [main]
+notifications:
+  spinnakerBaseUrl: http://localhost:9000
+  allowLoopback: true
+  slack:
+    enabled: true
+    token: xoxb-slack-token
+    botName: spinnakerbot
+  email:
+    enabled: true
+    from: spinnaker@example.com
+    smtpHost: 127.0.0.1
+    smtpPort: 2525
+    username: mailer
+    password: smtp-password
+    starttls: false
+  twilio:
+    enabled: true
+    account: AC123
+    token: twilio-token
+    from: "+15550100"
+  webhook:
+    enabled: true
+triggers:
+  gitSharedSecret: git-shared-secret
+)";
+
+TEST(HalconfigTest, CiAndNotificationSectionsParseAndValidate) {
+  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(Problems(*c), "");
+  ASSERT_EQ(c->ci().jenkins_size(), 1);
+  EXPECT_EQ(c->ci().jenkins(0).password(), "jenkins-api-token");
+  EXPECT_TRUE(c->ci().jenkins(0).csrf());
+  EXPECT_EQ(c->ci().docker_registries(0).repositories_size(), 2);
+  EXPECT_TRUE(c->ci().docker_registries(0).track_digests());
+  EXPECT_EQ(c->ci().git(0).branches(0), "main");
+  EXPECT_EQ(c->ci().polling().interval_seconds(), 30);
+  EXPECT_EQ(TravisMasterName(c->ci().travis(0)), "travis-oss");
+  EXPECT_EQ(c->notifications().email().smtp_port(), 2525);
+  EXPECT_EQ(c->triggers().git_shared_secret(), "git-shared-secret");
+}
+
+TEST(HalconfigTest, CiAndNotificationProblemsNameTheirKeys) {
+  v1::Halconfig c = DefaultHalconfig();
+  v1::HalCi* ci = c.mutable_ci();
+  auto* j = ci->add_jenkins();
+  j->set_name("main");
+  j->set_address("ftp://jenkins");
+  j->set_password("token-without-user");
+  auto* dup = ci->add_jenkins();
+  dup->set_name("travis-x");
+  dup->set_address("http://jenkins2:8080/");
+  auto* t = ci->add_travis();
+  t->set_name("travis-x");
+  t->set_address("https://api.travis-ci.com/");
+  auto* t2 = ci->add_travis();
+  t2->set_name("x");  // served as travis-x too
+  t2->add_repositories("not-a-repo");
+  auto* r = ci->add_docker_registries();
+  r->set_address("http://user:pass@registry:5000");
+  r->add_repositories("Bad Repo");
+  auto* g = ci->add_git();
+  g->set_source("svn");
+  g->set_url("not a url");
+  ci->mutable_polling()->set_interval_seconds(-1);
+  v1::HalNotifications* n = c.mutable_notifications();
+  n->mutable_slack()->set_enabled(true);
+  n->mutable_email()->set_enabled(true);
+  n->mutable_email()->set_from("nobody");
+  n->mutable_twilio()->set_enabled(true);
+  n->set_spinnaker_base_url("localhost:9000");
+  const std::string p = Problems(c);
+  for (const char* want : {
+           "ci.jenkins[0].address: must be an http:// or https:// URL",
+           "ci.jenkins[0].username: is required when a password is set",
+           "ci.jenkins[1].name: must not start with 'travis-'",
+           "ci.travis[1].name: master name 'travis-x' is also used by "
+           "ci.travis[0].name",
+           "ci.travis[1].address: is required",
+           "ci.travis[1].repositories[0]: must be owner/name",
+           "ci.dockerRegistries[0].name: is required",
+           "ci.dockerRegistries[0].address: must be an http:// or https:// "
+           "URL with no user name",
+           "ci.dockerRegistries[0].repositories[0]: must be a docker "
+           "repository name",
+           "ci.git[0].source: must be github, gitlab, bitbucket or stash",
+           "ci.git[0].project: is required",
+           "ci.git[0].slug: is required",
+           "ci.git[0].url: must be an http(s)://",
+           "ci.polling.intervalSeconds: must be in 1..86400",
+           "notifications.slack.token: is required when slack is enabled",
+           "notifications.email.from: must be an email address",
+           "notifications.email.smtpHost: is required when email is enabled",
+           "notifications.twilio.account: is required",
+           "notifications.twilio.token: is required",
+           "notifications.twilio.from: is required",
+           "notifications.spinnakerBaseUrl: must be an http:// or https://",
+       }) {
+    EXPECT_THAT(p, HasSubstr(want));
+  }
+  c.set_timezone("Mars/Olympus_Mons");
+  EXPECT_THAT(Problems(c), HasSubstr("timezone: must be an IANA time zone"));
+  c.mutable_services()->mutable_orca()->set_enabled(false);
+  EXPECT_THAT(Problems(c), HasSubstr("services.echo.enabled: echo needs orca "
+                                     "and front50"));
+  c.mutable_services()->mutable_igor()->set_enabled(false);
+  c.mutable_services()->mutable_echo()->set_enabled(false);
+  EXPECT_THAT(Problems(c),
+              HasSubstr("ci: lists CI masters, registries or repositories but "
+                        "services.igor.enabled is false"));
+  EXPECT_THAT(Problems(c), HasSubstr("notifications: enables a channel but "
+                                     "services.echo.enabled is false"));
+  // And nothing invalid is ever written.
+  EXPECT_THAT(SaveHalconfig(::testing::TempDir() + "/ci-invalid", c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ci.git[0].source")));
+}
+
+TEST(HalconfigTest, RedactedConfigHidesCiAndNotificationSecrets) {
+  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  ASSERT_THAT(c, IsOk());
+  v1::Halconfig r = RedactedHalconfig(*c);
+  EXPECT_EQ(r.ci().jenkins(0).password(), "***");
+  EXPECT_EQ(r.ci().travis(0).token(), "***");
+  EXPECT_EQ(r.ci().docker_registries(0).password(), "***");
+  EXPECT_EQ(r.ci().git(0).url(), "https://***@github.com/acme/api.git");
+  EXPECT_EQ(r.notifications().slack().token(), "***");
+  EXPECT_EQ(r.notifications().email().password(), "***");
+  EXPECT_EQ(r.notifications().twilio().token(), "***");
+  EXPECT_EQ(r.triggers().git_shared_secret(), "***");
+  // What is not secret is shown as is.
+  EXPECT_EQ(r.ci().jenkins(0).username(), "spinnaker");
+  EXPECT_EQ(r.notifications().email().smtp_host(), "127.0.0.1");
+  // No secret survives anywhere in the printed form.
+  const std::string printed = r.DebugString();
+  for (const char* secret :
+       {"jenkins-api-token", "travis-token", "registry-password", "ghp_token",
+        "xoxb-slack-token", "smtp-password", "twilio-token",
+        "git-shared-secret"}) {
+    EXPECT_THAT(printed, Not(HasSubstr(secret))) << secret;
+  }
+  // An empty section stays absent.
+  EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_ci());
+  EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_notifications());
+  EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_triggers());
+}
+
 }  // namespace
 }  // namespace gennaker::halyard

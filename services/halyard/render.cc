@@ -108,6 +108,90 @@ std::set<int> DeploymentPorts(const v1::Halconfig& effective,
   return ports;
 }
 
+// ci -> igor's masters, registries, repositories, polling and whether its
+// calls may reach loopback.
+void RenderCi(const v1::HalCi& ci, igor::v1::IgorConfig* out) {
+  for (const v1::HalJenkinsMaster& m : ci.jenkins()) {
+    igor::v1::JenkinsMaster* j = out->add_jenkins();
+    j->set_name(m.name());
+    j->set_address(m.address());
+    j->set_username(m.username());
+    j->set_password(m.password());
+    j->set_csrf(m.csrf());
+    *j->mutable_read_roles() = m.read_roles();
+    *j->mutable_write_roles() = m.write_roles();
+  }
+  for (const v1::HalTravisMaster& m : ci.travis()) {
+    igor::v1::TravisMaster* t = out->add_travis();
+    t->set_name(TravisMasterName(m));
+    t->set_address(m.address());
+    t->set_base_url(m.base_url());
+    t->set_token(m.token());
+    *t->mutable_repositories() = m.repositories();
+  }
+  for (const v1::HalDockerRegistry& r : ci.docker_registries()) {
+    igor::v1::DockerRegistryAccount* d = out->add_docker_registries();
+    d->set_name(r.name());
+    d->set_address(r.address());
+    d->set_username(r.username());
+    d->set_password(r.password());
+    *d->mutable_repositories() = r.repositories();
+    d->set_track_digests(r.track_digests());
+  }
+  for (const v1::HalGitRepository& g : ci.git()) {
+    igor::v1::GitRepository* r = out->add_git();
+    r->set_source(g.source());
+    r->set_project(g.project());
+    r->set_slug(g.slug());
+    r->set_url(g.url());
+    *r->mutable_branches() = g.branches();
+  }
+  if (ci.polling().interval_seconds() > 0) {
+    out->mutable_polling()->set_interval_seconds(
+        ci.polling().interval_seconds());
+  }
+  // Only when the operator says so (services.igor.outbound may say so too).
+  if (ci.allow_loopback()) out->mutable_outbound()->set_allow_loopback(true);
+}
+
+// notifications, triggers and the deployment's time zone -> echo.
+void RenderEcho(const v1::Halconfig& effective, echo::v1::EchoConfig* out) {
+  const v1::HalNotifications& n = effective.notifications();
+  echo::v1::NotificationsConfig* nc = out->mutable_notifications();
+  const v1::HalSlack& slack = n.slack();
+  nc->mutable_slack()->set_enabled(slack.enabled());
+  nc->mutable_slack()->set_token(slack.token());
+  nc->mutable_slack()->set_base_url(slack.base_url());
+  nc->mutable_slack()->set_webhook_base_url(slack.webhook_base_url());
+  nc->mutable_slack()->set_force_use_incoming_webhook(
+      slack.force_use_incoming_webhook());
+  nc->mutable_slack()->set_bot_name(slack.bot_name());
+  const v1::HalEmail& email = n.email();
+  nc->mutable_email()->set_enabled(email.enabled());
+  nc->mutable_email()->set_from(email.from());
+  nc->mutable_email()->set_smtp_host(email.smtp_host());
+  nc->mutable_email()->set_smtp_port(email.smtp_port());
+  nc->mutable_email()->set_username(email.username());
+  nc->mutable_email()->set_password(email.password());
+  nc->mutable_email()->set_starttls(email.starttls());
+  const v1::HalTwilio& twilio = n.twilio();
+  nc->mutable_twilio()->set_enabled(twilio.enabled());
+  nc->mutable_twilio()->set_account(twilio.account());
+  nc->mutable_twilio()->set_token(twilio.token());
+  nc->mutable_twilio()->set_from(twilio.from());
+  nc->mutable_twilio()->set_base_url(twilio.base_url());
+  nc->set_webhook_enabled(n.webhook().enabled());
+  nc->set_spinnaker_base_url(n.spinnaker_base_url());
+  if (!effective.triggers().git_shared_secret().empty()) {
+    out->mutable_events()->set_git_shared_secret(
+        effective.triggers().git_shared_secret());
+  }
+  if (!effective.timezone().empty()) {
+    out->mutable_scheduler()->set_time_zone(effective.timezone());
+  }
+  if (n.allow_loopback()) out->mutable_outbound()->set_allow_loopback(true);
+}
+
 }  // namespace
 
 std::unique_ptr<google::protobuf::Message> NewServiceConfig(
@@ -208,6 +292,12 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
                     prefix) == outbound->allowed_url_prefixes().end()) {
         outbound->add_allowed_url_prefixes(prefix);
       }
+    }
+    if (auto* ic = dynamic_cast<igor::v1::IgorConfig*>(m.get())) {
+      RenderCi(effective.ci(), ic);
+    }
+    if (auto* ec = dynamic_cast<echo::v1::EchoConfig*>(m.get())) {
+      RenderEcho(effective, ec);
     }
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();

@@ -28,7 +28,15 @@ std::unique_ptr<google::protobuf::Message> NewServiceConfig(
     absl::string_view service);
 
 // service name -> rendered YAML, for every enabled service, from `config` with
-// its implied defaults applied (EffectiveHalconfig).
+// its implied defaults applied (EffectiveHalconfig). Each service's
+// `services.<dep>.address` names every enabled dependency (gate and orca reach
+// echo and igor; echo reaches orca, front50 and igor; igor reaches echo). igor
+// gets the `ci` section (Travis masters named as TravisMasterName says;
+// ci.allowLoopback opens its outbound policy to loopback), echo the
+// `notifications` section, triggers.gitSharedSecret and the deployment's
+// `timezone` for cron triggers (notifications.allowLoopback opens its outbound
+// policy to loopback). Rendered files hold secrets in clear: the deployer
+// writes them privately.
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     const v1::Halconfig& config, const StorageEndpoints& storage,
     const std::string& halconfig_path);

@@ -13,8 +13,10 @@
 #include "common/service/service_main.h"
 #include "common/testing/status_matchers.h"
 #include "gennaker/clouddriver/v1/config.pb.h"
+#include "gennaker/echo/v1/config.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
 #include "gennaker/halyard/v1/config.pb.h"
+#include "gennaker/igor/v1/config.pb.h"
 #include "gennaker/kayenta/v1/config.pb.h"
 #include "gennaker/orca/v1/config.pb.h"
 #include "services/halyard/halconfig.h"
@@ -303,6 +305,159 @@ TEST(RenderTest, NoFileSdFilesWithoutKayenta) {
   clouddriver::v1::ClouddriverConfig cd = RenderedClouddriver(*rendered);
   ASSERT_EQ(cd.local_accounts_size(), 1);
   EXPECT_EQ(cd.local_accounts(0).prometheus_file_sd_path(), "");
+}
+
+constexpr char kCiYaml[] = R"(
+timezone: Europe/Paris
+ci:
+  allowLoopback: true
+  polling:
+    intervalSeconds: 30
+  jenkins:
+    - name: jenkins-main
+      address: http://127.0.0.1:8180/
+      username: spinnaker
+      password: jenkins-api-token
+      csrf: true
+  travis:
+    - name: oss
+      address: https://api.travis-ci.com/
+      baseUrl: https://app.travis-ci.com/
+      token: travis-token
+      repositories: [acme/api]
+  dockerRegistries:
+    - name: local-registry
+      address: http://127.0.0.1:5000
+      username: robot
+      password: registry-password
+      repositories: [acme/api, library/nginx]
+      trackDigests: true
+  git:
+    - source: github
+      project: acme
+      slug: api
+      url: https://ghp_token@github.com/acme/api.git
+      branches: [main]
+notifications:
+  spinnakerBaseUrl: http://localhost:9000
+  allowLoopback: true
+  slack:
+    enabled: true
+    token: xoxb-slack-token
+    botName: spinnakerbot
+  email:
+    enabled: true
+    from: spinnaker@example.com
+    smtpHost: 127.0.0.1
+    smtpPort: 2525
+    username: mailer
+    password: smtp-password
+    starttls: false
+  twilio:
+    enabled: true
+    account: AC123
+    token: twilio-token
+    from: "+15550100"
+  webhook:
+    enabled: true
+triggers:
+  gitSharedSecret: git-shared-secret
+)";
+
+// The rendered config of `service`, loaded over its defaults as the service
+// loads it, and valid.
+template <typename Config>
+Config Load(const std::map<std::string, std::string>& rendered,
+            const std::string& service) {
+  Config config;
+  ApplyServiceDefaults(service, &config);
+  EXPECT_THAT(config::MergeYaml(rendered.at(service), service, &config), IsOk())
+      << rendered.at(service);
+  EXPECT_THAT(config::ValidateCommonBlocks(config), IsOk()) << service;
+  return config;
+}
+
+TEST(RenderTest, CiAndNotificationsReachIgorAndEcho) {
+  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  ASSERT_THAT(c, IsOk());
+  auto rendered = RenderServiceConfigs(*c, {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(rendered, IsOk());
+
+  auto igor = Load<igor::v1::IgorConfig>(*rendered, "igor");
+  ASSERT_EQ(igor.jenkins_size(), 1);
+  EXPECT_EQ(igor.jenkins(0).name(), "jenkins-main");
+  EXPECT_EQ(igor.jenkins(0).address(), "http://127.0.0.1:8180/");
+  EXPECT_EQ(igor.jenkins(0).username(), "spinnaker");
+  EXPECT_EQ(igor.jenkins(0).password(), "jenkins-api-token");
+  EXPECT_TRUE(igor.jenkins(0).csrf());
+  ASSERT_EQ(igor.travis_size(), 1);
+  EXPECT_EQ(igor.travis(0).name(), "travis-oss");
+  EXPECT_EQ(igor.travis(0).token(), "travis-token");
+  EXPECT_EQ(igor.travis(0).repositories(0), "acme/api");
+  ASSERT_EQ(igor.docker_registries_size(), 1);
+  EXPECT_EQ(igor.docker_registries(0).name(), "local-registry");
+  EXPECT_EQ(igor.docker_registries(0).password(), "registry-password");
+  EXPECT_EQ(igor.docker_registries(0).repositories_size(), 2);
+  EXPECT_TRUE(igor.docker_registries(0).track_digests());
+  ASSERT_EQ(igor.git_size(), 1);
+  EXPECT_EQ(igor.git(0).slug(), "api");
+  EXPECT_EQ(igor.git(0).branches(0), "main");
+  EXPECT_EQ(igor.polling().interval_seconds(), 30);
+  EXPECT_TRUE(igor.outbound().allow_loopback());
+  EXPECT_EQ(igor.services().echo().address(), "127.0.0.1:8089");
+
+  auto echo = Load<echo::v1::EchoConfig>(*rendered, "echo");
+  const echo::v1::NotificationsConfig& n = echo.notifications();
+  EXPECT_TRUE(n.slack().enabled());
+  EXPECT_EQ(n.slack().token(), "xoxb-slack-token");
+  EXPECT_EQ(n.slack().bot_name(), "spinnakerbot");
+  EXPECT_TRUE(n.email().enabled());
+  EXPECT_EQ(n.email().from(), "spinnaker@example.com");
+  EXPECT_EQ(n.email().smtp_host(), "127.0.0.1");
+  EXPECT_EQ(n.email().smtp_port(), 2525);
+  EXPECT_EQ(n.email().password(), "smtp-password");
+  EXPECT_TRUE(n.twilio().enabled());
+  EXPECT_EQ(n.twilio().account(), "AC123");
+  EXPECT_EQ(n.twilio().from(), "+15550100");
+  EXPECT_TRUE(n.webhook_enabled());
+  EXPECT_EQ(n.spinnaker_base_url(), "http://localhost:9000");
+  EXPECT_EQ(echo.events().git_shared_secret(), "git-shared-secret");
+  EXPECT_EQ(echo.scheduler().time_zone(), "Europe/Paris");
+  EXPECT_TRUE(echo.outbound().allow_loopback());
+  EXPECT_EQ(echo.services().orca().address(), "127.0.0.1:8083");
+  EXPECT_EQ(echo.services().front50().address(), "127.0.0.1:8080");
+  EXPECT_EQ(echo.services().igor().address(), "127.0.0.1:8088");
+
+  // gate and orca reach echo and igor.
+  auto gate = Load<gate::v1::GateConfig>(*rendered, "gate");
+  EXPECT_EQ(gate.services().echo().address(), "127.0.0.1:8089");
+  EXPECT_EQ(gate.services().igor().address(), "127.0.0.1:8088");
+  auto orca = Load<orca::v1::OrcaConfig>(*rendered, "orca");
+  EXPECT_EQ(orca.services().echo().address(), "127.0.0.1:8089");
+  EXPECT_EQ(orca.services().igor().address(), "127.0.0.1:8088");
+}
+
+TEST(RenderTest, LoopbackStaysClosedUnlessTheOperatorOpensIt) {
+  auto rendered = RenderServiceConfigs(DefaultHalconfig(),
+                                       {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(rendered, IsOk());
+  auto igor = Load<igor::v1::IgorConfig>(*rendered, "igor");
+  EXPECT_FALSE(igor.outbound().allow_loopback());
+  EXPECT_EQ(igor.jenkins_size(), 0);
+  auto echo = Load<echo::v1::EchoConfig>(*rendered, "echo");
+  EXPECT_FALSE(echo.outbound().allow_loopback());
+  EXPECT_FALSE(echo.notifications().slack().enabled());
+  // The halconfig's default time zone (Spinnaker's) reaches the scheduler.
+  EXPECT_EQ(echo.scheduler().time_zone(), "America/Los_Angeles");
+  // The deployment's own ports stay refused even with loopback open.
+  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  ASSERT_THAT(c, IsOk());
+  auto open = RenderServiceConfigs(*c, {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(open, IsOk());
+  auto open_igor = Load<igor::v1::IgorConfig>(*open, "igor");
+  const auto& ports = open_igor.outbound().rejected_ports();
+  EXPECT_NE(std::find(ports.begin(), ports.end(), 8084), ports.end());
+  EXPECT_NE(std::find(ports.begin(), ports.end(), 8083), ports.end());
 }
 
 }  // namespace
