@@ -14,14 +14,17 @@
 #include "common/status/status_macros.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
 #include "services/orca/clouddriver_client.h"
+#include "services/orca/echo_events.h"
 #include "services/orca/engine/engine.h"
 #include "services/orca/engine/pg_store.h"
 #include "services/orca/engine/worker.h"
 #include "services/orca/expression_lookups.h"
 #include "services/orca/front50_client.h"
+#include "services/orca/igor_client.h"
 #include "services/orca/kayenta_client.h"
 #include "services/orca/orca_grpc.h"
 #include "services/orca/stages/builtin_stages.h"
+#include "services/orca/stages/ci_stages.h"
 #include "services/orca/stages/kayenta_stage.h"
 
 namespace gennaker::orca {
@@ -43,6 +46,11 @@ class OrcaInstance : public ServiceInstance {
   void Stop() override {
     listener_.reset();
     worker_->Stop();
+    // The last events of executions that just ended, if echo takes them
+    // promptly; what remains is lost (echo_events.h).
+    if (echo_events_ != nullptr) {
+      echo_events_->Flush(std::chrono::milliseconds(2000));
+    }
   }
   absl::Status CheckDependencies() override { return PingPostgres(*pool_); }
 
@@ -51,6 +59,9 @@ class OrcaInstance : public ServiceInstance {
   std::unique_ptr<Front50> front50_;
   std::unique_ptr<CloudDriver> clouddriver_;  // null without an address
   std::unique_ptr<Kayenta> kayenta_;          // null without an address
+  std::unique_ptr<Igor> igor_;                // null without an address
+  // Execution events to echo; null without an address (no events).
+  std::unique_ptr<EchoEventPublisher> echo_events_;
   // Outbound HTTP under the operator's policy: one client for expression
   // fetches, one for webhook stages (their deadlines differ).
   std::unique_ptr<http::OutboundClient> fetches_;
@@ -149,6 +160,23 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
                            k.deadline_ms() > 0 ? k.deadline_ms() : 10000));
   }
   RegisterKayentaStage(&in->registry_, in->kayenta_.get());
+  // Optional: without igor, jenkins and travis stages fail saying so. They
+  // poll igor every 2 s (CiStageOptions).
+  if (const auto& i = config.services().igor(); !i.address().empty()) {
+    in->igor_ = NewIgorGrpc(MakeChannel(i.address(), i.max_message_bytes()),
+                            std::chrono::milliseconds(
+                                i.deadline_ms() > 0 ? i.deadline_ms() : 10000));
+  }
+  RegisterCiStages(&in->registry_, in->igor_.get());
+  // Optional: without echo no execution events are posted.
+  if (const auto& ec = config.services().echo(); !ec.address().empty()) {
+    EchoPublisherOptions po;
+    if (ec.deadline_ms() > 0) {
+      po.deadline = std::chrono::milliseconds(ec.deadline_ms());
+    }
+    in->echo_events_ = NewEchoEventPublisher(
+        MakeChannel(ec.address(), ec.max_message_bytes()), po);
+  }
   in->store_ = std::make_unique<PgStore>(in->pool_.get(), &in->clock_,
                                          e.lease_seconds());
   EngineOptions options;
@@ -161,6 +189,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   if (const char* crash_on = std::getenv("GENNAKER_TEST_CRASH_ON")) {
     options.crash_on_stage_type = crash_on;
   }
+  options.events = in->echo_events_.get();
   options.observer = [metrics](const std::string& kind, int64_t latency_us) {
     if (metrics != nullptr) {
       metrics->RecordRequest("queue", kind, "claimed",

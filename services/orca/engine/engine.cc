@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -145,6 +146,7 @@ absl::StatusOr<bool> Engine::ProcessOne() {
 
   std::deque<Message> local{first};
   std::vector<Outgoing> remote;
+  std::vector<ExecutionEvent> events;
   SideEffects effects;
   effects.work = work.get();
   int handled = 0;
@@ -179,6 +181,7 @@ absl::StatusOr<bool> Engine::ProcessOne() {
       return true;
     }
     ++handled;
+    for (ExecutionEvent& e : c.events) events.push_back(std::move(e));
     for (Outgoing& o : c.out) {
       if (o.message.execution_id == exec_id && o.delay_ms == 0) {
         local.push_back(std::move(o.message));
@@ -192,12 +195,68 @@ absl::StatusOr<bool> Engine::ProcessOne() {
       break;
     }
   }
+  // Taken before the commit (which finishes the Work), published only once
+  // it succeeded: a rolled-back change reports nothing.
+  std::shared_ptr<const Json> snapshot =
+      events.empty() ? nullptr : std::make_shared<const Json>(PublicView(exec));
   absl::Status committed = work->Commit(remote);
   if (!committed.ok()) {
     work.reset();
     HandleFailure(first, committed);
+    return true;
   }
+  PublishCommitted(snapshot, std::move(events));
   return true;
+}
+
+void Engine::PublishCommitted(std::shared_ptr<const Json> execution,
+                              std::vector<ExecutionEvent> events) const {
+  if (options_.events == nullptr || events.empty()) return;
+  for (ExecutionEvent& e : events) e.execution = execution;
+  options_.events->Publish(std::move(events));
+}
+
+void Engine::ExecutionEventOf(Context& c, const std::string& phase) const {
+  if (options_.events == nullptr) return;
+  const Json& exec = c.exec;
+  ExecutionEvent e;
+  const std::string type = absl::AsciiStrToLower(String(exec, "type"));
+  e.type = absl::StrCat("orca:", type.empty() ? "pipeline" : type, ":", phase);
+  e.execution_id = String(exec, "id");
+  e.application = String(exec, "application");
+  e.created_ms = c.now;
+  e.run = Restarts(exec);
+  e.content = {{"executionId", e.execution_id}};
+  c.events.push_back(std::move(e));
+}
+
+void Engine::StageEventOf(Context& c, const Json& stage,
+                          const std::string& phase) const {
+  if (options_.events == nullptr) return;
+  const Json& exec = c.exec;
+  ExecutionEvent e;
+  e.type = absl::StrCat("orca:stage:", phase);
+  e.execution_id = String(exec, "id");
+  e.stage_id = String(stage, "id");
+  e.application = String(exec, "application");
+  e.created_ms = c.now;
+  e.run = StageRestarts(exec, e.stage_id);
+  const Json* context = stage.contains("context") ? &stage["context"] : nullptr;
+  auto time = [&](const char* key) {
+    return stage.contains(key) ? stage[key] : Json();
+  };
+  e.content = {
+      {"standalone", String(exec, "type") == "ORCHESTRATION"},
+      {"canceled", Bool(exec, "canceled")},
+      {"context",
+       context != nullptr && context->is_object() ? *context : Json::object()},
+      {"startTime", time("startTime")},
+      {"endTime", time("endTime")},
+      {"executionId", e.execution_id},
+      {"stageId", e.stage_id},
+      {"isSynthetic", !String(stage, "syntheticStageOwner").empty()},
+      {"name", String(stage, "name")}};
+  c.events.push_back(std::move(e));
 }
 
 void Engine::HandleFailure(const Message& m, const absl::Status& error) {
@@ -263,7 +322,10 @@ void Engine::GiveUp(const Message& m, const std::string& error,
   }
   std::vector<Outgoing> all = c.out;
   for (Outgoing& o : c.effects.messages) all.push_back(o);
-  (void)(*w)->Commit(all);
+  std::shared_ptr<const Json> snapshot =
+      c.events.empty() ? nullptr
+                       : std::make_shared<const Json>(PublicView(exec));
+  if ((*w)->Commit(all).ok()) PublishCommitted(snapshot, std::move(c.events));
 }
 
 bool Engine::HasOutsideEffects(const Message& m, Json& exec) const {
@@ -338,6 +400,7 @@ absl::Status Engine::StartExecution(const Message&, Context& c) {
   }
   SetStatus(exec, status::kRunning);
   exec["canceled"] = false;
+  ExecutionEventOf(c, "starting");
   for (const std::string& id : initial) c.Push(kind::kStartStage, id);
   return absl::OkStatus();
 }
@@ -474,6 +537,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
     SetStatus(*stage, status::kSkipped);
     (*stage)["startTime"] = c.now;
     (*stage)["endTime"] = c.now;
+    StageEventOf(c, *stage, "skipped");
     StartNext(c, *stage);
     return absl::OkStatus();
   }
@@ -517,6 +581,7 @@ absl::Status Engine::StartStage(const Message& m, Context& c) {
   }
   SetStatus(*stage, status::kRunning);
   (*stage)["startTime"] = c.now;
+  StageEventOf(c, *stage, "starting");
   PlanSynthetic(exec, *stage, before, kBefore);
   stage = FindStage(exec, id);  // the stage array may have moved
   if (def == nullptr) {
@@ -780,6 +845,10 @@ absl::Status Engine::CompleteStage(const Message& m, Context& c) {
       Bool(ctx, "allowSiblingStagesToContinueOnFailure");
   SetStatus(*stage, st);
   (*stage)["endTime"] = c.now;  // may move the context: do not use ctx below
+  StageEventOf(c, *stage,
+               st == status::kSucceeded ? "complete"
+               : st == status::kSkipped ? "skipped"
+                                        : "failed");
   if (!String(*stage, "parentStageId").empty()) {
     const std::string parent = String(*stage, "parentStageId");
     if (AllowsDownstream(st) &&
@@ -980,6 +1049,7 @@ void Engine::CancelRunning(Context& c) {
     }
     SetStatus(*stage, status::kCanceled);
     (*stage)["endTime"] = c.now;
+    StageEventOf(c, *stage, "failed");
   }
 }
 
@@ -989,6 +1059,12 @@ void Engine::Finish(Context& c, const std::string& final_status) {
   CancelRunning(c);
   SetStatus(exec, final_status);
   exec["endTime"] = c.now;
+  // Spinnaker's ExecutionStatus.isSuccessful: SUCCEEDED, STOPPED, SKIPPED.
+  ExecutionEventOf(c, final_status == status::kSucceeded ||
+                              final_status == status::kStopped ||
+                              final_status == status::kSkipped
+                          ? "complete"
+                          : "failed");
   Private(exec).erase("waiting");
   const std::string config = String(exec, "pipelineConfigId");
   if (!config.empty() && (Bool(exec, "limitConcurrent") ||

@@ -9,15 +9,20 @@
 //
 // The API operations (cancel, pause, resume, judge/patch, restart) lock the
 // execution, change it and push their messages in one transaction too.
+//
+// Execution and stage events (events.h) are collected while handling and
+// handed to EngineOptions::events only after their transaction committed.
 #ifndef GENNAKER_SERVICES_ORCA_ENGINE_ENGINE_H_
 #define GENNAKER_SERVICES_ORCA_ENGINE_ENGINE_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/orca/engine/events.h"
 #include "services/orca/engine/model.h"
 #include "services/orca/engine/registry.h"
 #include "services/orca/engine/store.h"
@@ -60,6 +65,9 @@ struct EngineOptions {
   // First retry delay after a handler failure (doubles per attempt).
   int64_t retry_base_ms = 200;
   QueueObserver observer;
+  // Receives the execution and stage events (events.h) of each transaction
+  // once it committed; null: no events.
+  EventPublisher* events = nullptr;
 };
 
 class Engine {
@@ -138,6 +146,14 @@ class Engine {
   bool RunOnFailureStages(Context& c, const std::string& stage_id,
                           const std::string& st) const;
   void CancelRunning(Context& c);
+  // Records an execution event ("starting", or the end by its status) or a
+  // stage event for the commit (no-ops without options_.events).
+  void ExecutionEventOf(Context& c, const std::string& phase) const;
+  void StageEventOf(Context& c, const Json& stage,
+                    const std::string& phase) const;
+  // Hands the events of a committed transaction to options_.events.
+  void PublishCommitted(std::shared_ptr<const Json> execution,
+                        std::vector<ExecutionEvent> events) const;
   void HandleFailure(const Message& m, const absl::Status& error);
   // Dead-letters `m` and ends its execution TERMINAL with `error`; with
   // `claim` (the claim of `m`), both in that claim's transaction.

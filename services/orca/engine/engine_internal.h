@@ -42,6 +42,8 @@ struct Engine::Context {
   std::vector<Outgoing> out;
   SideEffects effects;
   bool commit_now = false;  // a task with outside effects just ran
+  // Events for the publisher, handed over once the transaction commits.
+  std::vector<ExecutionEvent> events = {};
 
   void Push(const char* k, const std::string& stage_id = "",
             const std::string& task_id = "", Json extra = Json::object(),
