@@ -204,7 +204,7 @@ absl::StatusOr<std::unique_ptr<FakeJenkins>> FakeJenkins::Start(
   }
   http::ServerOptions so;
   so.host = "127.0.0.1";
-  so.port = 0;
+  so.port = f->options_.port;
   so.threads = 4;
   absl::StatusOr<std::unique_ptr<http::Server>> server =
       http::Server::Start(so, std::move(router));

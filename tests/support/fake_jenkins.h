@@ -69,6 +69,8 @@ struct FakeJenkinsOptions {
   std::string token;
   // Crumbs required on POSTs.
   bool csrf = false;
+  // Loopback port to listen on; 0 picks a free one.
+  int port = 0;
 };
 
 struct FakeJenkinsParam {
