@@ -63,13 +63,18 @@ absl::StatusOr<std::unique_ptr<TestDockerRegistry>> TestDockerRegistry::Start(
   auto r = std::unique_ptr<TestDockerRegistry>(new TestDockerRegistry());
   r->options_ = options;
   r->dir_ = MakeTempDir("docker-registry");
+  GENNAKER_RETURN_IF_ERROR(r->LaunchOnAFreePort());
+  return r;
+}
+
+absl::Status TestDockerRegistry::LaunchOnAFreePort() {
   // A port taken between FreePort and the bind: try again on another.
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    GENNAKER_ASSIGN_OR_RETURN(r->port_, process::FreePort());
-    last = r->Launch();
-    if (last.ok()) return r;
-    r->Stop();
+    GENNAKER_ASSIGN_OR_RETURN(port_, process::FreePort());
+    last = Launch();
+    if (last.ok()) return last;
+    Stop();
   }
   return last;
 }
@@ -151,7 +156,9 @@ void TestDockerRegistry::Stop() {
 
 absl::Status TestDockerRegistry::Restart() {
   Stop();
-  return Launch();
+  // Not the old port: another process may have taken it meanwhile (and
+  // might even answer /v2/).
+  return LaunchOnAFreePort();
 }
 
 std::string TestDockerRegistry::BaseUrl() const {

@@ -52,12 +52,16 @@ class TestDockerRegistry {
 
   // Stops the server (idempotent); the data stays until destruction.
   void Stop();
-  // Starts it again on the same port with the same data (after Stop).
+  // Starts it again with the same data (after Stop) on a NEW free port
+  // (the old one may have been taken meanwhile): port(), BaseUrl() and
+  // HostPort() change.
   absl::Status Restart();
 
  private:
   TestDockerRegistry() = default;
   absl::Status Launch();
+  // Launch on a fresh free port, a few tries.
+  absl::Status LaunchOnAFreePort();
   // Uploads one blob (monolithic) and returns its digest.
   absl::StatusOr<std::string> PushBlob(const std::string& repository,
                                        const std::string& content);

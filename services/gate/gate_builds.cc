@@ -307,6 +307,12 @@ Response FindImages(const Igor& igor, const Request& r) {
   absl::StatusOr<int> count = QueryPositiveInt(r, "count", kMaxImages);
   if (!count.ok()) return ErrorResponse(count.status(), r);
   const std::string q = r.Query("q");
+  if (q.size() > kMaxImageQueryBytes) {
+    // Matching costs |q| x |text| per tag: the query is bounded.
+    return http::Error(
+        400, absl::StrCat("q is longer than ", kMaxImageQueryBytes, " bytes"),
+        r.path);
+  }
   std::vector<iv1::DockerTag> tags;
   grpc::Status s = SeenTags(
       igor, account, "", std::min(*count, kMaxImages),
@@ -365,8 +371,15 @@ bool GlobMatch(absl::string_view pattern, absl::string_view text) {
 }  // namespace
 
 bool ImageQueryMatches(absl::string_view q, absl::string_view text) {
-  if (q.empty() || q == "*") return true;
-  const std::string pattern = absl::AsciiStrToLower(q);
+  if (q.size() > kMaxImageQueryBytes) return false;
+  // Runs of '*' mean what one '*' means.
+  std::string pattern;
+  pattern.reserve(q.size());
+  for (char c : q) {
+    if (c == '*' && !pattern.empty() && pattern.back() == '*') continue;
+    pattern.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  if (pattern.empty() || pattern == "*") return true;
   const std::string lower = absl::AsciiStrToLower(text);
   if (pattern.find('*') == std::string::npos) {
     return absl::StrContains(lower, pattern);

@@ -26,7 +26,8 @@
 //   igor has seen in the account (ListSeenDockerTags; no account asks igor
 //   for every account's, as Deck's image selectors do) in clouddriver's image
 //   shape [{account, registry, repository, tag, digest?, artifact}]; q
-//   filters "repository:tag" (ImageQueryMatches), count caps the list. Other
+//   filters "repository:tag" (ImageQueryMatches; at most kMaxImageQueryBytes,
+//   else 400), count caps the list. Other
 //   providers: [] (no other image catalog here).
 // - GET /images/tags?provider=dockerRegistry&account=&repository=: the tags
 //   of one repository, sorted.
@@ -35,6 +36,7 @@
 #ifndef GENNAKER_SERVICES_GATE_GATE_BUILDS_H_
 #define GENNAKER_SERVICES_GATE_GATE_BUILDS_H_
 
+#include <cstddef>
 #include <memory>
 
 #include "absl/strings/string_view.h"
@@ -46,9 +48,14 @@ namespace gennaker::gate {
 void AddBuildRoutes(std::shared_ptr<const Backends> backends,
                     const AddRoute& add);
 
+// The longest image query /images/find accepts (400 above): matching costs
+// |q| x |text| per tag.
+inline constexpr size_t kMaxImageQueryBytes = 256;
+
 // Whether `text` ("repository:tag") matches Deck's image query `q`: empty or
 // "*" matches everything; otherwise `q` may match anywhere in `text`, each
-// '*' in it standing for any run of characters; case-insensitive.
+// '*' (or run of them) in it standing for any run of characters;
+// case-insensitive. A `q` longer than kMaxImageQueryBytes matches nothing.
 bool ImageQueryMatches(absl::string_view q, absl::string_view text);
 
 }  // namespace gennaker::gate

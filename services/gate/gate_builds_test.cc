@@ -287,6 +287,13 @@ TEST_F(GateBuildsTest, DockerImagesAndTagsForTheDockerTrigger) {
                    "&repository=library/nginx"),
             json({"1.25", "1.27"}));
   Expect(400, "/images/tags?provider=dockerRegistry&account=hub");
+  // The query is bounded: matching costs |q| x |text| per tag.
+  Expect(400, "/images/find?provider=dockerRegistry&account=hub&q=" +
+                  std::string(kMaxImageQueryBytes + 1, 'a'));
+  EXPECT_EQ(Expect(200, "/images/find?provider=dockerRegistry&account=hub&q=" +
+                            std::string(kMaxImageQueryBytes, '*'))
+                .size(),
+            4u);
 }
 
 TEST(GateBuildsQuery, ImageQueryMatches) {
@@ -298,6 +305,14 @@ TEST(GateBuildsQuery, ImageQueryMatches) {
   EXPECT_FALSE(ImageQueryMatches("a/*:d", "a/b:c"));
   EXPECT_TRUE(ImageQueryMatches("*b*", "a/b:c"));
   EXPECT_FALSE(ImageQueryMatches("x", "a/b:c"));
+  // Runs of '*' are one '*'.
+  EXPECT_TRUE(ImageQueryMatches("a/***:c", "a/b:c"));
+  EXPECT_TRUE(ImageQueryMatches("**", "a/b:c"));
+  EXPECT_FALSE(ImageQueryMatches("a/**:d", "a/b:c"));
+  // Longer than the cap: nothing.
+  EXPECT_TRUE(ImageQueryMatches(std::string(kMaxImageQueryBytes, '*'), "x"));
+  EXPECT_FALSE(
+      ImageQueryMatches(std::string(kMaxImageQueryBytes + 1, '*'), "x"));
 }
 
 TEST(GateBuildsNoIgor, RoutesNameTheMissingSetting) {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/config/config_loader.h"
@@ -23,6 +24,7 @@
 #include "common/status/status_macros.h"
 #include "common/version.h"
 #include "re2/re2.h"
+#include "services/echo/notify/config_rules.h"
 
 namespace gennaker::halyard {
 namespace {
@@ -193,8 +195,7 @@ void ValidateCi(const v1::HalCi& ci, Problems& p) {
     CheckUrl(p, prefix + "address", r.address(), true);
     CheckPair(p, prefix, r.username(), r.password());
     for (int j = 0; j < r.repositories_size(); ++j) {
-      static const LazyRE2 kRepo = {"[a-z0-9]+([._/-][a-z0-9]+)*"};
-      if (!RE2::FullMatch(r.repositories(j), *kRepo)) {
+      if (!ValidDockerRepository(r.repositories(j))) {
         p.Add(absl::StrCat(prefix, "repositories[", j, "]"),
               "must be a docker repository name such as library/nginx");
       }
@@ -231,24 +232,40 @@ void ValidateCi(const v1::HalCi& ci, Problems& p) {
 }
 
 void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
+  // The rules echo's BuildSenders applies at start (config_rules.h): what
+  // passes here never makes echo refuse to start.
   const v1::HalSlack& slack = n.slack();
   if (slack.enabled() && slack.token().empty()) {
     p.Add("notifications.slack.token", "is required when slack is enabled");
+  } else if (slack.enabled() &&
+             !echo::config_rules::ValidSlackToken(slack.token())) {
+    p.Add("notifications.slack.token",
+          "holds characters a token cannot have (spaces, control "
+          "characters, '?' or '#')");
   }
   CheckUrl(p, "notifications.slack.baseUrl", slack.base_url(), false);
   CheckUrl(p, "notifications.slack.webhookBaseUrl", slack.webhook_base_url(),
            false);
   const v1::HalEmail& email = n.email();
   if (email.enabled()) {
-    static const LazyRE2 kAddress = {R"([^@\s<>]+@[^@\s<>]+)"};
     if (email.from().empty()) {
       p.Add("notifications.email.from", "is required when email is enabled");
-    } else if (!RE2::FullMatch(email.from(), *kAddress)) {
-      p.Add("notifications.email.from", "must be an email address");
+    } else if (!echo::config_rules::ValidEmailAddress(email.from())) {
+      p.Add("notifications.email.from",
+            "must be an email address such as spinnaker@example.com");
     }
     if (email.smtp_host().empty()) {
       p.Add("notifications.email.smtpHost",
             "is required when email is enabled");
+    } else if (!echo::config_rules::ValidSmtpHost(email.smtp_host())) {
+      p.Add("notifications.email.smtpHost",
+            "must be a host name or address (no spaces, '/', '@', '?' or "
+            "'#')");
+    }
+    if (!echo::config_rules::SmtpCredentialsProtected(email.username(),
+                                                      email.starttls())) {
+      p.Add("notifications.email.starttls",
+            "a username needs starttls (credentials would travel in clear)");
     }
   }
   if (email.smtp_port() < 0 || email.smtp_port() > 65535) {
@@ -272,6 +289,34 @@ void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
 }
 
 }  // namespace
+
+bool ValidDockerRepository(absl::string_view name) {
+  auto lower_alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > 255) return false;
+  for (absl::string_view part : absl::StrSplit(name, '/')) {
+    if (part.empty() || !lower_alnum(part.front()) ||
+        !lower_alnum(part.back())) {
+      return false;
+    }
+    for (size_t i = 0; i < part.size(); ++i) {
+      const char c = part[i];
+      if (lower_alnum(c) || c == '-') continue;
+      if (c == '.' || c == '_') {
+        // Never last (the last character is alphanumeric), so i + 1 is in
+        // range; "__" likewise leaves i + 2 in range.
+        const bool single = lower_alnum(part[i + 1]);
+        const bool twin = c == '_' && part[i + 1] == '_' &&
+                          i + 2 < part.size() && lower_alnum(part[i + 2]);
+        if (!single && !twin) return false;
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
+}
 
 std::string TravisMasterName(const v1::HalTravisMaster& master) {
   if (absl::StartsWith(master.name(), "travis-")) return master.name();

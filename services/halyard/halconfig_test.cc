@@ -294,7 +294,7 @@ notifications:
     smtpPort: 2525
     username: mailer
     password: smtp-password
-    starttls: false
+    starttls: true
   twilio:
     enabled: true
     account: AC123
@@ -320,6 +320,79 @@ TEST(HalconfigTest, CiAndNotificationSectionsParseAndValidate) {
   EXPECT_EQ(TravisMasterName(c->ci().travis(0)), "travis-oss");
   EXPECT_EQ(c->notifications().email().smtp_port(), 2525);
   EXPECT_EQ(c->triggers().git_shared_secret(), "git-shared-secret");
+}
+
+// What halyard accepts, echo accepts at start: the same predicates.
+TEST(HalconfigTest, NotificationRulesMatchEchos) {
+  auto email_config = [] {
+    v1::Halconfig c = DefaultHalconfig();
+    v1::HalEmail* e = c.mutable_notifications()->mutable_email();
+    e->set_enabled(true);
+    e->set_from("spinnaker@example.com");
+    e->set_smtp_host("mail.example.com");
+    return c;
+  };
+  EXPECT_EQ(Problems(email_config()), "");
+  for (const char* from : {"a@b_c", "a@b,c", "a b@c", ".a@b", "a@-b"}) {
+    v1::Halconfig c = email_config();
+    c.mutable_notifications()->mutable_email()->set_from(from);
+    EXPECT_THAT(Problems(c),
+                HasSubstr("notifications.email.from: must be an email"))
+        << from;
+  }
+  for (const char* host :
+       {"mail/x", "user@mail", "mail x", "mail?x", "mail#x"}) {
+    v1::Halconfig c = email_config();
+    c.mutable_notifications()->mutable_email()->set_smtp_host(host);
+    EXPECT_THAT(Problems(c),
+                HasSubstr("notifications.email.smtpHost: must be a host name"))
+        << host;
+  }
+  {
+    v1::Halconfig c = email_config();
+    c.mutable_notifications()->mutable_email()->set_username("mailer");
+    c.mutable_notifications()->mutable_email()->set_password("pw");
+    EXPECT_THAT(Problems(c),
+                HasSubstr("notifications.email.starttls: a username needs "
+                          "starttls (credentials would travel in clear)"));
+    c.mutable_notifications()->mutable_email()->set_starttls(true);
+    EXPECT_EQ(Problems(c), "");
+  }
+  for (const char* token : {"xoxb 1", "xoxb?1", "xoxb#1", "xoxb\n1"}) {
+    v1::Halconfig c = DefaultHalconfig();
+    c.mutable_notifications()->mutable_slack()->set_enabled(true);
+    c.mutable_notifications()->mutable_slack()->set_token(token);
+    EXPECT_THAT(Problems(c),
+                HasSubstr("notifications.slack.token: holds characters"))
+        << token;
+  }
+  v1::Halconfig ok = DefaultHalconfig();
+  ok.mutable_notifications()->mutable_slack()->set_enabled(true);
+  ok.mutable_notifications()->mutable_slack()->set_token("xoxb-1-abc/def");
+  EXPECT_EQ(Problems(ok), "");
+}
+
+// igor's docker repository grammar, exactly.
+TEST(HalconfigTest, DockerRepositoriesAsIgorAcceptsThem) {
+  for (const char* good :
+       {"my--repo", "a__b", "library/nginx", "a-.b", "a.b_c__d/e-f", "a"}) {
+    EXPECT_TRUE(ValidDockerRepository(good)) << good;
+  }
+  for (const char* bad : {"", "Bad", "a___b", "a..b", "-a", "a-", "a//b", "/a",
+                          "a/", "a_.b", "a._b", "a b", "a:b"}) {
+    EXPECT_FALSE(ValidDockerRepository(bad)) << bad;
+  }
+  EXPECT_FALSE(ValidDockerRepository(std::string(256, 'a')));
+  EXPECT_TRUE(ValidDockerRepository(std::string(255, 'a')));
+
+  v1::Halconfig c = DefaultHalconfig();
+  auto* r = c.mutable_ci()->add_docker_registries();
+  r->set_name("local");
+  r->set_address("http://127.0.0.1:5000");
+  r->add_repositories("my--repo");
+  r->add_repositories("a__b");
+  c.mutable_ci()->set_allow_loopback(true);
+  EXPECT_THAT(Problems(c), Not(HasSubstr("repositories")));
 }
 
 TEST(HalconfigTest, CiAndNotificationProblemsNameTheirKeys) {

@@ -352,7 +352,7 @@ notifications:
     smtpPort: 2525
     username: mailer
     password: smtp-password
-    starttls: false
+    starttls: true
   twilio:
     enabled: true
     account: AC123

@@ -71,14 +71,20 @@ class EchoEventSink final : public EventSink {
   std::unique_ptr<echo::v1::EchoService::Stub> stub_;
 };
 
+// Logs and drops events: without an echo address, or with events switched
+// off (polling.eventsDisabled).
 class DroppingEventSink final : public EventSink {
  public:
+  explicit DroppingEventSink(std::string reason) : reason_(std::move(reason)) {}
   absl::Status Post(const Json& event, const std::string& key) override {
-    SPDLOG_WARN(
-        "event=igor_event_dropped reason=no_echo_address key={} type={}", key,
-        spinnaker::String(spinnaker::Object(event, "details"), "type"));
+    SPDLOG_INFO("event=igor_event_dropped reason={} key={} type={}", reason_,
+                key,
+                spinnaker::String(spinnaker::Object(event, "details"), "type"));
     return absl::OkStatus();
   }
+
+ private:
+  const std::string reason_;
 };
 
 absl::Status CheckUrl(const std::string& where, const std::string& url) {
@@ -126,6 +132,7 @@ class IgorInstance : public ServiceInstance {
   std::unique_ptr<SeenStore> store_;
   std::unique_ptr<http::OutboundClient> outbound_;
   std::unique_ptr<EventSink> sink_;
+  std::unique_ptr<EventSink> quiet_sink_;  // events_disabled
   std::unique_ptr<IgorCore> core_;
   std::unique_ptr<v1::IgorService::Service> service_;
   std::unique_ptr<PollScheduler> scheduler_;
@@ -212,7 +219,7 @@ std::unique_ptr<EventSink> NewEchoEventSink(
     SPDLOG_WARN(
         "event=igor_no_echo reason=services.echo.address_empty "
         "effect=events_dropped");
-    return std::make_unique<DroppingEventSink>();
+    return std::make_unique<DroppingEventSink>("no_echo_address");
   }
   return std::make_unique<EchoEventSink>(echo);
 }
@@ -274,12 +281,18 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildIgor(
     mo.item_upper_threshold = thresholds[s->name()];
     monitors.push_back(NewBuildMonitor(s, store, in->sink_.get(), mo));
   }
+  // With events switched off, registries and repositories are still
+  // polled and remembered, as builds are, but nothing reaches echo.
+  EventSink* sink = in->sink_.get();
+  if (config.polling().events_disabled()) {
+    in->quiet_sink_ = std::make_unique<DroppingEventSink>("events_disabled");
+    sink = in->quiet_sink_.get();
+  }
   for (const v1::DockerRegistryAccount& a : config.docker_registries()) {
-    monitors.push_back(
-        NewDockerMonitor(a, store, in->sink_.get(), in->outbound_.get()));
+    monitors.push_back(NewDockerMonitor(a, store, sink, in->outbound_.get()));
   }
   for (const v1::GitRepository& g : config.git()) {
-    monitors.push_back(NewGitMonitor(g, store, in->sink_.get()));
+    monitors.push_back(NewGitMonitor(g, store, sink));
   }
   PollOptions po;
   const int interval = config.polling().interval_seconds() > 0

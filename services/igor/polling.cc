@@ -27,6 +27,12 @@ constexpr size_t kMaxScanKeys = 100000;
 // ---------------------------------------------------------------------------
 // Redis
 
+// Deletes KEYS[1] when it holds ARGV[1], in one step (a GET then a DEL could
+// drop a value another client set in between).
+constexpr char kCompareAndDelete[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) else return 0 end";
+
 // `text` with Redis glob metacharacters escaped, so a prefix is matched
 // literally.
 std::string GlobEscape(const std::string& text) {
@@ -133,6 +139,14 @@ class RedisSeenStore : public SeenStore {
     return client_->Command(argv).status();
   }
 
+  absl::StatusOr<bool> DeleteIfEquals(const std::string& key,
+                                      const std::string& value) override {
+    GENNAKER_ASSIGN_OR_RETURN(
+        redis::Reply r,
+        client_->Command({"EVAL", kCompareAndDelete, "1", Key(key), value}));
+    return r.type == redis::Reply::Type::kInteger && r.integer > 0;
+  }
+
  private:
   std::string Key(const std::string& key) const {
     return absl::StrCat(prefix_, key);
@@ -231,6 +245,15 @@ class InMemorySeenStore : public SeenStore {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<bool> DeleteIfEquals(const std::string& key,
+                                      const std::string& value) override {
+    absl::MutexLock lock(&mu_);
+    Entry* e = Find(key);
+    if (e == nullptr || e->is_hash || e->value != value) return false;
+    entries_.erase(key);
+    return true;
+  }
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Entry {
@@ -274,6 +297,14 @@ class InMemorySeenStore : public SeenStore {
 
 }  // namespace
 
+absl::StatusOr<bool> SeenStore::DeleteIfEquals(const std::string& key,
+                                               const std::string& value) {
+  GENNAKER_ASSIGN_OR_RETURN(std::optional<std::string> current, Get(key));
+  if (!current.has_value() || *current != value) return false;
+  GENNAKER_RETURN_IF_ERROR(Delete(key));
+  return true;
+}
+
 std::unique_ptr<SeenStore> NewRedisSeenStore(redis::Client* client,
                                              std::string prefix) {
   return std::make_unique<RedisSeenStore>(client, std::move(prefix));
@@ -315,7 +346,10 @@ struct PollScheduler::Impl {
   absl::CondVar wake;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   bool started ABSL_GUARDED_BY(mu) = false;
-  std::vector<std::thread> threads;
+  // Held across Start and Stop (never by the polling threads), so that one
+  // never sees the threads the other is filling in or joining.
+  absl::Mutex lifecycle_mu ABSL_ACQUIRED_BEFORE(mu);
+  std::vector<std::thread> threads ABSL_GUARDED_BY(lifecycle_mu);
 
   std::chrono::milliseconds ClaimTtl() const {
     // A little under the interval: the claim has lapsed by this replica's
@@ -350,11 +384,14 @@ struct PollScheduler::Impl {
 
   // Releases a claim this scheduler holds, so that a retry (here or on
   // another replica) need not wait for it to lapse.
+  // Atomic compare-and-delete: a claim that lapsed and was taken by
+  // another replica meanwhile stays theirs.
   void Release(const MonitorState& m) {
     const std::string key = absl::StrCat("poll:", m.name);
-    absl::StatusOr<std::optional<std::string>> holder = store->Get(key);
-    if (holder.ok() && holder->has_value() && **holder == owner) {
-      (void)store->Delete(key);
+    absl::StatusOr<bool> released = store->DeleteIfEquals(key, owner);
+    if (!released.ok()) {
+      SPDLOG_DEBUG("event=poll_release_failed monitor={} {}", m.name,
+                   released.status());
     }
   }
 
@@ -467,6 +504,7 @@ PollScheduler::PollScheduler(std::vector<std::unique_ptr<Monitor>> monitors,
 PollScheduler::~PollScheduler() { Stop(); }
 
 void PollScheduler::Start() {
+  absl::MutexLock lifecycle(&impl_->lifecycle_mu);
   {
     absl::MutexLock lock(&impl_->mu);
     if (impl_->started || impl_->stopping) return;
@@ -491,6 +529,7 @@ void PollScheduler::Start() {
 }
 
 void PollScheduler::Stop() {
+  absl::MutexLock lifecycle(&impl_->lifecycle_mu);
   {
     absl::MutexLock lock(&impl_->mu);
     impl_->stopping = true;

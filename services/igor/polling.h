@@ -11,7 +11,8 @@
 // - A poll that fails (the system is down, an answer does not parse, the
 //   claim cannot be taken) is logged and retried with exponential backoff
 //   (interval/8 doubling up to the interval); the failed poll's claim is
-//   released so the retry may run anywhere. A failure never stops the
+//   released (compare-and-delete: only while it is still this scheduler's)
+//   so the retry may run anywhere. A failure never stops the
 //   scheduler or another monitor.
 // - An event is sent before what it reports is marked as seen, so a crash
 //   between the two repeats the event (echo de-duplicates it by its
@@ -80,6 +81,12 @@ class SeenStore {
   // Sets `key` (ttl 0: no expiry).
   virtual absl::Status Set(const std::string& key, const std::string& value,
                            std::chrono::milliseconds ttl) = 0;
+  // Deletes `key` only when its plain value is `value` (releasing a claim
+  // without dropping one another holder took after ours lapsed); true when
+  // deleted. Both stores here do it atomically (Redis: a compare-and-delete
+  // script); this default, for other stores, is a Get then a Delete.
+  virtual absl::StatusOr<bool> DeleteIfEquals(const std::string& key,
+                                              const std::string& value);
 };
 
 // Redis-backed (keys "<prefix>:<key>"); `client` is not owned.
@@ -117,7 +124,8 @@ class PollScheduler {
                 SeenStore* store, PollOptions options);
   ~PollScheduler();
   // Starts the threads; every monitor is polled at once, then every
-  // interval. Idempotent; no-op after Stop.
+  // interval. Idempotent; no-op after Stop. Start and Stop may be called
+  // from any threads at once (they are serialized).
   void Start();
   // Wakes and joins the threads (a poll in progress finishes first; the
   // monitors' own timeouts bound it). Idempotent; also run by the destructor.

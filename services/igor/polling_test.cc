@@ -8,7 +8,9 @@
 #include <atomic>
 #include <functional>
 #include <stdexcept>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/redis/redis.h"
 #include "common/testing/status_matchers.h"
@@ -81,6 +83,14 @@ void ExerciseStore(SeenStore& store) {
   EXPECT_THAT(*keys, ElementsAre("dockerRegistry:v2:a", "dockerRegistry:v2:b"));
   EXPECT_THAT(store.Scan("nothing*"), IsOkAndHolds(::testing::IsEmpty()));
 
+  // Compare-and-delete: only the holder's value is deleted.
+  ASSERT_THAT(store.Set("lock", "mine", 0ms), IsOk());
+  EXPECT_THAT(store.DeleteIfEquals("lock", "theirs"), IsOkAndHolds(false));
+  EXPECT_THAT(store.Get("lock"), IsOkAndHolds(Optional(std::string("mine"))));
+  EXPECT_THAT(store.DeleteIfEquals("lock", "mine"), IsOkAndHolds(true));
+  EXPECT_THAT(store.Get("lock"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store.DeleteIfEquals("lock", "mine"), IsOkAndHolds(false));
+
   ASSERT_THAT(store.Delete("h"), IsOk());
   EXPECT_THAT(store.HashGetAll("h"), IsOkAndHolds(::testing::IsEmpty()));
   EXPECT_THAT(store.Delete("never-there"), IsOk());
@@ -135,6 +145,10 @@ class FakeMonitor : public Monitor {
   explicit FakeMonitor(std::string name) : name_(std::move(name)) {}
   std::string name() const override { return name_; }
   absl::Status Poll() override {
+    {
+      absl::MutexLock lock(&mu);
+      times.push_back(absl::Now());
+    }
     const int n = ++polls;
     if (n <= fail_first.load()) {
       return absl::UnavailableError("the server is down");
@@ -142,10 +156,17 @@ class FakeMonitor : public Monitor {
     return absl::OkStatus();
   }
 
+  std::vector<absl::Time> Times() {
+    absl::MutexLock lock(&mu);
+    return times;
+  }
+
   std::atomic<int> polls{0};
   std::atomic<int> fail_first{0};
 
  private:
+  absl::Mutex mu;
+  std::vector<absl::Time> times ABSL_GUARDED_BY(mu);
   std::string name_;
 };
 
@@ -192,7 +213,8 @@ TEST(PollSchedulerTest, StopIsPromptWithALongInterval) {
   ASSERT_TRUE(WaitFor([&] { return a->polls == 1; }));
   const absl::Time start = absl::Now();
   s.Stop();
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  // Not an hour (a generous bound: the machine may be busy).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_EQ(a->polls, 1);
 }
 
@@ -202,10 +224,11 @@ TEST(PollSchedulerTest, FailuresBackOffAndDoNotBlockOthers) {
   FakeMonitor* bad = f.Add("bad");
   FakeMonitor* good = f.Add("good");
   bad->fail_first = 3;
-  // Interval 1.6 s: retries after 200, 400, 800 ms, far sooner than the
-  // interval.
-  PollScheduler s(std::move(f.owned), store.get(), {1600ms, 1});
-  const absl::Time start = absl::Now();
+  // Interval 2.4 s: retries after 300, 600, 1200 ms. Checked on the times
+  // the polls ran, so a busy machine only makes gaps longer, and each gap
+  // has at least 1.2 s of slack below the interval.
+  constexpr auto kInterval = 2400ms;
+  PollScheduler s(std::move(f.owned), store.get(), {kInterval, 1});
   s.Start();
   ASSERT_TRUE(WaitFor([&] { return bad->polls >= 1 && good->polls >= 1; }));
   EXPECT_TRUE(WaitFor([&] {
@@ -213,14 +236,27 @@ TEST(PollSchedulerTest, FailuresBackOffAndDoNotBlockOthers) {
     return r.count("bad") && r["bad"] != "ok";
   }));
   EXPECT_THAT(s.LastResults()["bad"], HasSubstr("the server is down"));
-  ASSERT_TRUE(WaitFor([&] { return bad->polls >= 4; }));
-  const absl::Duration took = absl::Now() - start;
-  // Three backoffs (200 + 400 + 800 ms), well before two intervals.
-  EXPECT_GE(took, absl::Milliseconds(1350));
-  EXPECT_LT(took, absl::Milliseconds(3000));
-  EXPECT_TRUE(WaitFor([&] { return s.LastResults()["bad"] == "ok"; }));
-  EXPECT_EQ(good->polls, 1);
+  ASSERT_TRUE(WaitFor([&] { return s.LastResults()["bad"] == "ok"; }));
   s.Stop();
+  const std::vector<absl::Time> times = bad->Times();
+  ASSERT_GE(times.size(), 4u);
+  const absl::Duration backoffs[] = {absl::Milliseconds(300),
+                                     absl::Milliseconds(600),
+                                     absl::Milliseconds(1200)};
+  for (int i = 0; i < 3; ++i) {
+    const absl::Duration gap = times[i + 1] - times[i];
+    EXPECT_GE(gap, backoffs[i]) << "retry " << i + 1;
+    // A backoff, not the interval.
+    EXPECT_LT(gap, absl::FromChrono(kInterval)) << "retry " << i + 1;
+  }
+  // The good monitor, on the same thread, was polled at the start and then
+  // only every interval: the failures neither blocked nor sped it up.
+  const std::vector<absl::Time> good_times = good->Times();
+  ASSERT_GE(good_times.size(), 1u);
+  EXPECT_LT(good_times[0] - times[0], absl::FromChrono(kInterval));
+  for (size_t i = 1; i < good_times.size(); ++i) {
+    EXPECT_GE(good_times[i] - good_times[i - 1], absl::FromChrono(kInterval));
+  }
 }
 
 TEST(PollSchedulerTest, ClaimsMakeReplicasPollOnce) {
@@ -252,22 +288,144 @@ TEST(PollSchedulerTest, ClaimsMakeReplicasPollOnce) {
   EXPECT_THAT(r1.PollNow("nope"), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// An in-memory store that counts claim attempts and can, once armed, let
+// "another replica" take a claim right after a Get has read it.
+class InstrumentedStore : public SeenStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> HashGet(
+      const std::string& k, const std::string& f) override {
+    return inner_->HashGet(k, f);
+  }
+  absl::Status HashSet(const std::string& k, const std::string& f,
+                       const std::string& v) override {
+    return inner_->HashSet(k, f, v);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
+      const std::string& k) override {
+    return inner_->HashGetAll(k);
+  }
+  absl::Status Delete(const std::string& k) override {
+    return inner_->Delete(k);
+  }
+  absl::StatusOr<std::vector<std::string>> Scan(const std::string& p) override {
+    return inner_->Scan(p);
+  }
+  absl::StatusOr<bool> SetIfAbsent(const std::string& k, const std::string& v,
+                                   std::chrono::milliseconds ttl) override {
+    ++claim_attempts;
+    return inner_->SetIfAbsent(k, v, ttl);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& k) override {
+    auto out = inner_->Get(k);
+    if (take_over_after_get.exchange(false)) {
+      // Our claim lapsed and another replica took it between the read and
+      // whatever the caller does next.
+      (void)inner_->Set(k, "other-replica", 0ms);
+    }
+    return out;
+  }
+  absl::Status Set(const std::string& k, const std::string& v,
+                   std::chrono::milliseconds ttl) override {
+    return inner_->Set(k, v, ttl);
+  }
+  absl::StatusOr<bool> DeleteIfEquals(const std::string& k,
+                                      const std::string& v) override {
+    return inner_->DeleteIfEquals(k, v);
+  }
+
+  std::atomic<int> claim_attempts{0};
+  std::atomic<bool> take_over_after_get{false};
+
+ private:
+  std::unique_ptr<SeenStore> inner_ = NewInMemorySeenStore();
+};
+
 TEST(PollSchedulerTest, ReplicasStartedTogetherShareTheWork) {
-  auto store = NewInMemorySeenStore();
+  InstrumentedStore store;
   Fakes f1, f2;
   FakeMonitor* one = f1.Add("m");
   FakeMonitor* two = f2.Add("m");
-  PollScheduler r1(std::move(f1.owned), store.get(), {400ms});
-  PollScheduler r2(std::move(f2.owned), store.get(), {400ms});
+  // A long interval: each replica tries exactly once, at start.
+  PollScheduler r1(std::move(f1.owned), &store, {std::chrono::hours(1)});
+  PollScheduler r2(std::move(f2.owned), &store, {std::chrono::hours(1)});
   r1.Start();
   r2.Start();
-  absl::SleepFor(absl::Milliseconds(1000));
+  // Both have tried to claim and one has polled.
+  ASSERT_TRUE(WaitFor([&] {
+    return store.claim_attempts >= 2 && one->polls + two->polls >= 1;
+  }));
+  // A broken claim would let the other poll at once; give it the chance.
+  absl::SleepFor(absl::Milliseconds(100));
   r1.Stop();
   r2.Stop();
-  // About one poll per interval in all (t=0, ~400, ~800 ms), not two.
-  const int total = one->polls + two->polls;
-  EXPECT_GE(total, 2);
-  EXPECT_LE(total, 4);
+  EXPECT_EQ(one->polls + two->polls, 1);
+}
+
+// A failing poll that finds its claim taken by another replica meanwhile
+// must not delete the other's claim (the release is compare-and-delete,
+// not a Get then a Delete).
+class ArmingMonitor : public Monitor {
+ public:
+  explicit ArmingMonitor(InstrumentedStore* store) : store_(store) {}
+  std::string name() const override { return "m"; }
+  absl::Status Poll() override {
+    store_->take_over_after_get = true;
+    return absl::UnavailableError("down");
+  }
+
+ private:
+  InstrumentedStore* store_;
+};
+
+TEST(PollSchedulerTest, ReleasingAFailedPollsClaimKeepsAnotherHolders) {
+  InstrumentedStore store;
+  std::vector<std::unique_ptr<Monitor>> monitors;
+  monitors.push_back(std::make_unique<ArmingMonitor>(&store));
+  PollScheduler s(std::move(monitors), &store, {std::chrono::hours(1)});
+  EXPECT_THAT(s.PollNow("m"), StatusIs(absl::StatusCode::kUnavailable));
+  // Simulate the takeover now if the release never read the claim.
+  if (store.take_over_after_get.exchange(false)) {
+    ASSERT_THAT(store.Set("poll:m", "other-replica", 0ms), IsOk());
+  }
+  EXPECT_THAT(store.Get("poll:m"),
+              IsOkAndHolds(Optional(std::string("other-replica"))));
+}
+
+TEST(PollSchedulerTest, StartAndStopFromManyThreadsAtOnce) {
+  for (int round = 0; round < 50; ++round) {
+    auto store = NewInMemorySeenStore();
+    Fakes f;
+    for (int i = 0; i < 4; ++i) f.Add("m" + std::to_string(i));
+    PollScheduler s(std::move(f.owned), store.get(),
+                    {std::chrono::hours(1), 4});
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t) {
+      callers.emplace_back([&s, t] {
+        if (t % 2 == 0) {
+          s.Start();
+        } else {
+          s.Stop();
+        }
+        s.Start();
+        s.Stop();
+      });
+    }
+    for (std::thread& t : callers) t.join();
+    // Stopped for good: Start is a no-op now.
+    s.Start();
+    s.Stop();
+  }
+  // Stop before Start (and twice) is fine too.
+  auto store = NewInMemorySeenStore();
+  Fakes f;
+  FakeMonitor* a = f.Add("a");
+  PollScheduler s(std::move(f.owned), store.get(), {std::chrono::hours(1)});
+  s.Stop();
+  s.Stop();
+  s.Start();
+  s.Stop();
+  EXPECT_EQ(a->polls, 0);
 }
 
 // A store whose claims fail (Redis down).

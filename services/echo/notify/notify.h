@@ -155,7 +155,9 @@ class NotificationSender {
 // operator's (called directly); webhook addresses come from pipelines and
 // go through `outbound` (not owned; it must outlive the senders).
 // INVALID_ARGUMENT for an enabled channel that lacks what it needs (e.g.
-// email without smtp_host or from, webhook without `outbound`).
+// email without smtp_host or from, webhook without `outbound`) or whose
+// settings break config_rules.h (the rules halyard validates with), e.g. an
+// email username without starttls (credentials would travel in clear).
 absl::StatusOr<std::vector<std::unique_ptr<NotificationSender>>> BuildSenders(
     const v1::NotificationsConfig& config,
     const http::OutboundClient* outbound);

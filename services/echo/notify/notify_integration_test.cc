@@ -481,6 +481,7 @@ TEST(EmailSender, RefusedConnectionIsRetryable) {
   c.mutable_email()->set_smtp_port(*port);
   c.mutable_email()->set_username("mailer");
   c.mutable_email()->set_password("hunter2-secret");
+  c.mutable_email()->set_starttls(true);
   auto sender = OnlySender(c);
   ASSERT_NE(sender, nullptr);
   absl::Status st = sender->Send(Message("email", "dev@example.com"));

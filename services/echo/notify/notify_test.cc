@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/testing/status_matchers.h"
+#include "services/echo/notify/config_rules.h"
 #include "services/echo/notify/notify_internal.h"
 
 namespace gennaker::echo {
@@ -699,6 +700,46 @@ TEST(BuildSenders, Validation) {
   auto none = BuildSenders(v1::NotificationsConfig(), nullptr);
   ASSERT_THAT(none, IsOk());
   EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST(BuildSenders, SmtpUsernameNeedsStarttls) {
+  v1::NotificationsConfig c;
+  c.mutable_email()->set_enabled(true);
+  c.mutable_email()->set_from("spinnaker@example.com");
+  c.mutable_email()->set_smtp_host("mail.example.com");
+  c.mutable_email()->set_username("mailer");
+  c.mutable_email()->set_password("hunter2");
+  EXPECT_THAT(BuildSenders(c, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("notifications.email: a username needs "
+                                 "starttls (credentials would travel in "
+                                 "clear)")));
+  c.mutable_email()->set_starttls(true);
+  EXPECT_THAT(BuildSenders(c, nullptr), IsOk());
+  // No credentials: plain SMTP is allowed.
+  c.mutable_email()->clear_username();
+  c.mutable_email()->clear_password();
+  c.mutable_email()->set_starttls(false);
+  EXPECT_THAT(BuildSenders(c, nullptr), IsOk());
+}
+
+TEST(ConfigRules, EchoAndHalyardShareThem) {
+  using config_rules::ValidEmailAddress;
+  using config_rules::ValidSlackToken;
+  using config_rules::ValidSmtpHost;
+  EXPECT_TRUE(ValidEmailAddress("spinnaker@example.com"));
+  EXPECT_FALSE(ValidEmailAddress("a@b_c"));
+  EXPECT_FALSE(ValidEmailAddress("a@b,c"));
+  EXPECT_TRUE(ValidSlackToken("xoxb-1-abc"));
+  EXPECT_FALSE(ValidSlackToken("xoxb 1"));
+  EXPECT_FALSE(ValidSlackToken("xoxb?x"));
+  EXPECT_FALSE(ValidSlackToken("xoxb#x"));
+  EXPECT_TRUE(ValidSmtpHost("mail.example.com"));
+  EXPECT_FALSE(ValidSmtpHost("mail/x"));
+  EXPECT_FALSE(ValidSmtpHost("user@mail"));
+  EXPECT_TRUE(config_rules::SmtpCredentialsProtected("", false));
+  EXPECT_FALSE(config_rules::SmtpCredentialsProtected("u", false));
+  EXPECT_TRUE(config_rules::SmtpCredentialsProtected("u", true));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/spinnaker/json.h"
+#include "services/echo/notify/config_rules.h"
 #include "services/echo/notify/notify.h"
 #include "services/echo/notify/notify_internal.h"
 
@@ -44,29 +45,7 @@ std::vector<std::string> SplitAddresses(absl::string_view text) {
 }
 
 bool ValidEmailAddress(absl::string_view address) {
-  if (address.empty() || address.size() > 254) return false;
-  const size_t at = address.find('@');
-  if (at == absl::string_view::npos || at == 0 || at + 1 >= address.size() ||
-      address.find('@', at + 1) != absl::string_view::npos) {
-    return false;
-  }
-  absl::string_view local = address.substr(0, at);
-  absl::string_view domain = address.substr(at + 1);
-  if (local.size() > 64) return false;
-  for (unsigned char c : local) {
-    if (std::isalnum(c)) continue;
-    if (std::strchr("!#$%&'*+-/=?^_`{|}~.", c) == nullptr || c == '\0') {
-      return false;
-    }
-  }
-  if (local.front() == '.' || local.back() == '.') return false;
-  if (domain.front() == '.' || domain.back() == '.' || domain.front() == '-') {
-    return false;
-  }
-  for (unsigned char c : domain) {
-    if (!std::isalnum(c) && c != '-' && c != '.') return false;
-  }
-  return !absl::StrContains(domain, "..");
+  return config_rules::ValidEmailAddress(address);
 }
 
 std::string SanitizeHeaderValue(absl::string_view value) {
@@ -710,9 +689,7 @@ absl::StatusOr<std::vector<std::unique_ptr<NotificationSender>>> BuildSenders(
       return absl::InvalidArgumentError(
           "notifications.slack.token is required when Slack is enabled");
     }
-    if (std::any_of(s.token().begin(), s.token().end(), [](char c) {
-          return static_cast<unsigned char>(c) <= 0x20 || c == '?' || c == '#';
-        })) {
+    if (!config_rules::ValidSlackToken(s.token())) {
       return absl::InvalidArgumentError(
           "notifications.slack.token holds characters a token cannot have");
     }
@@ -734,10 +711,7 @@ absl::StatusOr<std::vector<std::unique_ptr<NotificationSender>>> BuildSenders(
       return absl::InvalidArgumentError(
           "notifications.email.smtp_host is required when email is enabled");
     }
-    if (std::any_of(e.smtp_host().begin(), e.smtp_host().end(), [](char c) {
-          return static_cast<unsigned char>(c) <= 0x20 || c == '/' ||
-                 c == '@' || c == '?' || c == '#';
-        })) {
+    if (!config_rules::ValidSmtpHost(e.smtp_host())) {
       return absl::InvalidArgumentError(
           "notifications.email.smtp_host must be a host name or address");
     }
@@ -749,6 +723,11 @@ absl::StatusOr<std::vector<std::unique_ptr<NotificationSender>>> BuildSenders(
     if (e.smtp_port() < 0 || e.smtp_port() > 65535) {
       return absl::InvalidArgumentError(
           "notifications.email.smtp_port must be 1..65535");
+    }
+    if (!config_rules::SmtpCredentialsProtected(e.username(), e.starttls())) {
+      return absl::InvalidArgumentError(
+          "notifications.email: a username needs starttls (credentials would "
+          "travel in clear)");
     }
     out.push_back(std::make_unique<EmailSender>(e));
   }

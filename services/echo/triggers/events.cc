@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -34,6 +35,8 @@ constexpr size_t kMaxBodyBytes = size_t{8} << 20;
 // File artifacts taken from one push.
 constexpr size_t kMaxFileArtifacts = 1000;
 constexpr size_t kMaxHeaders = 200;
+// The request header BuildWebhookEvent stores in place of X-Gitlab-Token.
+constexpr char kGitlabTokenHmac[] = "x-gennaker-gitlab-token-hmac";
 
 const Json* Member(const Json& j, std::string_view key) {
   return spinnaker::internal::Member(j, key);
@@ -59,12 +62,6 @@ std::string Hex(const unsigned char* data, size_t n) {
     out.push_back(kDigits[data[i] & 0xf]);
   }
   return out;
-}
-
-std::string Sha256Hex(absl::string_view text) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
-  return Hex(md, sizeof(md));
 }
 
 // Decodes hex (either case); false when malformed.
@@ -203,6 +200,12 @@ std::vector<std::string> ChangedFiles(const Json& body) {
   return files;
 }
 
+// The (unauthenticated) payload must not choose the host clouddriver later
+// fetches from with its GitHub credentials: references are built against
+// api.github.com only, for a repository the payload says lives there (a
+// GitHub Enterprise repository gets no file artifacts).
+constexpr char kGithubApi[] = "https://api.github.com";
+
 Json GithubFileArtifacts(const Json& body) {
   Json out = Json::array();
   const Json* repo = ObjectMember(body, "repository");
@@ -210,20 +213,16 @@ Json GithubFileArtifacts(const Json& body) {
   std::string contents_url = String(*repo, "contents_url");
   std::string full_name = String(*repo, "full_name");
   if (contents_url.empty() || full_name.empty()) return out;
-  std::string suffix = absl::StrCat("/repos/", full_name, "/contents/{+path}");
+  const std::string base =
+      absl::StrCat(kGithubApi, "/repos/", full_name, "/contents/");
   if (!OwnerAndRepository(full_name) || HasDotSegment(full_name) ||
-      contents_url.size() < suffix.size() ||
-      !absl::EndsWithIgnoreCase(contents_url, suffix) ||
-      !PlainHttpUrl(absl::string_view(contents_url)
-                        .substr(0, contents_url.size() - suffix.size()))) {
+      !absl::EqualsIgnoreCase(contents_url, base + "{+path}")) {
     SPDLOG_WARN(
-        "event=webhook_artifacts_ignored reason=\"invalid GitHub full_name or "
-        "contents_url\"");
+        "event=webhook_artifacts_ignored reason=\"GitHub contents_url is not "
+        "api.github.com's for the repository's full_name\"");
     return out;
   }
   std::string sha = String(body, "after");
-  std::string base = contents_url.substr(
-      0, contents_url.size() - std::string("{+path}").size());
   for (const std::string& f : ChangedFiles(body)) {
     out.push_back({{"type", "github/file"},
                    {"name", f},
@@ -233,24 +232,35 @@ Json GithubFileArtifacts(const Json& body) {
   return out;
 }
 
+// scheme://host[:port] of a plain http(s) URL, lower-cased; "" when `url` is
+// not one.
+std::string Origin(absl::string_view url) {
+  if (!PlainHttpUrl(url)) return "";
+  size_t scheme_end = url.find("://") + 3;
+  size_t path = url.find('/', scheme_end);
+  return absl::AsciiStrToLower(url.substr(0, path));
+}
+
+// GitLab: the base is the origin of project.web_url, which must be exactly
+// <origin>/<path_with_namespace>, and project.http_url (the clone URL) must
+// be on the same origin; otherwise no artifacts.
 Json GitlabFileArtifacts(const Json& body) {
   Json out = Json::array();
   const Json* project = ObjectMember(body, "project");
   if (project == nullptr) return out;
-  std::string homepage = String(*project, "homepage");
+  std::string web_url = String(*project, "web_url");
+  std::string http_url = String(*project, "http_url");
   std::string path = String(*project, "path_with_namespace");
-  if (homepage.empty() || path.empty()) return out;
-  std::string suffix = "/" + path;
-  if (!GroupsAndProject(path) || HasDotSegment(path) ||
-      !absl::EndsWith(homepage, suffix) ||
-      !PlainHttpUrl(absl::string_view(homepage).substr(
-          0, homepage.size() - suffix.size()))) {
+  if (web_url.empty() || path.empty()) return out;
+  const std::string base = Origin(web_url);
+  if (!GroupsAndProject(path) || HasDotSegment(path) || base.empty() ||
+      !absl::EqualsIgnoreCase(web_url, absl::StrCat(base, "/", path)) ||
+      Origin(http_url) != base) {
     SPDLOG_WARN(
-        "event=webhook_artifacts_ignored reason=\"invalid GitLab homepage or "
-        "path_with_namespace\"");
+        "event=webhook_artifacts_ignored reason=\"GitLab web_url and http_url "
+        "are not the same host, or web_url is not the project's\"");
     return out;
   }
-  std::string base = homepage.substr(0, homepage.size() - suffix.size());
   std::string api = absl::StrCat(base, "/api/v4/projects/", FormEncode(path),
                                  "/repository/files/");
   std::string sha = String(body, "after");
@@ -572,6 +582,7 @@ absl::StatusOr<WebhookEvent> BuildWebhookEvent(const IncomingWebhook& webhook) {
   if (git) body.erase("artifacts");
 
   Json headers = Json::object();
+  std::optional<std::string> gitlab_token;
   std::string event_key;
   size_t header_count = 0;
   for (const auto& [name, value] : webhook.headers) {
@@ -579,12 +590,25 @@ absl::StatusOr<WebhookEvent> BuildWebhookEvent(const IncomingWebhook& webhook) {
     std::string lower = absl::AsciiStrToLower(name);
     if (SensitiveHeader(lower)) continue;
     if (lower == "x-event-key" && event_key.empty()) event_key = value;
-    // The token is GitLab's shared secret: keep only its digest.
-    std::string stored =
-        lower == "x-gitlab-token" ? "sha256:" + Sha256Hex(value) : value;
+    // GitLab's token is the shared secret itself: never stored (see
+    // kGitlabTokenHmac). The derived header is ours only.
+    if (lower == "x-gitlab-token") {
+      if (!gitlab_token.has_value()) gitlab_token = value;
+      continue;
+    }
+    if (lower == kGitlabTokenHmac) continue;
     Json& list = headers[lower];
     if (!list.is_array()) list = Json::array();
-    list.push_back(std::move(stored));
+    list.push_back(value);
+  }
+  if (gitlab_token.has_value()) {
+    // A signature over this body keyed by the token: CheckGitSignature
+    // validates it as it does GitHub's, and it proves nothing for any other
+    // body (unlike a digest of the token, which would work as a password).
+    const std::string mac = Hmac(EVP_sha256(), *gitlab_token, webhook.raw_body);
+    headers[kGitlabTokenHmac] = Json::array({absl::StrCat(
+        "sha256=",
+        Hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size()))});
   }
 
   WebhookEvent out;
@@ -646,27 +670,16 @@ SignatureCheck CheckGitSignature(const Json& event, absl::string_view secret) {
   }
   std::string raw = String(event, "rawContent");
 
-  if (source == "gitlab") {
-    const std::string* token = HeaderValue(event, "x-gitlab-token");
-    if (token == nullptr) {
-      return secret.empty() ? SignatureCheck::kNotNeeded
-                            : SignatureCheck::kMissing;
-    }
-    if (secret.empty()) return SignatureCheck::kUnexpected;
-    // BuildWebhookEvent keeps only the token's digest.
-    if (absl::StartsWith(*token, "sha256:")) {
-      return SameBytes(absl::string_view(*token).substr(7), Sha256Hex(secret))
-                 ? SignatureCheck::kValid
-                 : SignatureCheck::kInvalid;
-    }
-    return SameBytes(Sha256Hex(*token), Sha256Hex(secret))
-               ? SignatureCheck::kValid
-               : SignatureCheck::kInvalid;
-  }
-
   const EVP_MD* md = nullptr;
   absl::string_view hex;
-  if (source == "gitea") {
+  if (source == "gitlab") {
+    const std::string* sig = HeaderValue(event, kGitlabTokenHmac);
+    if (sig != nullptr) {
+      md = EVP_sha256();
+      hex = absl::StripAsciiWhitespace(*sig);
+      if (!absl::ConsumePrefix(&hex, "sha256=")) hex = {};
+    }
+  } else if (source == "gitea") {
     const std::string* sig = HeaderValue(event, "x-gitea-signature");
     if (sig != nullptr) {
       md = EVP_sha256();

@@ -8,6 +8,13 @@
 //    "payload": {...},        // webhooks: the parsed body
 //    "rawContent": "..."}     // webhooks: the body exactly as received
 //
+// rawContent marks an event from outside: webhook intake (BuildWebhookEvent),
+// the only path from outside, always sets it (to "" for an empty body), and
+// git signatures are checked only for events that have it. A git event
+// without a "rawContent" member was posted by an internal, authenticated
+// caller (igor's git poller through PostEvent): TriggerIndex::Match skips
+// the signature check for it.
+//
 // Artifacts an event carries or that were extracted from it are Spinnaker
 // artifact objects ({type, name, version, reference, ...}) in
 // content.artifacts.
@@ -63,8 +70,13 @@ struct WebhookEvent {
 //   details   type, source ({source}, else the body's "source"), created (now,
 //             epoch ms as a string), requestHeaders: names lower-cased, each
 //             a list of values; Authorization, Cookie and Proxy-Authorization
-//             are dropped, and X-Gitlab-Token (a shared secret) is kept only
-//             as "sha256:<hex of SHA-256 of the token>" for CheckGitSignature;
+//             are dropped, and X-Gitlab-Token (GitLab's shared secret
+//             itself) is never stored: in its place the event gets
+//             "x-gennaker-gitlab-token-hmac": ["sha256=<hex HMAC-SHA256 of
+//             rawContent keyed by the token>"], a signature valid for this
+//             body only (never a password), which CheckGitSignature checks
+//             like GitHub's (a header of that name sent by the caller is
+//             dropped);
 //   content   the parsed body, plus content.event_type from X-Event-Key; for
 //             type "git" a body's "artifacts" is dropped (they are derived
 //             from the payload) and the source's handler adds repoProject,
@@ -94,11 +106,15 @@ struct WebhookEvent {
 //             deleted branch) are processed=false;
 //   content.artifacts  the body's "artifacts" (non-git webhooks), else for
 //             git pushes the added and modified files of the commits as
-//             github/file (reference: the repository's contents_url) or
-//             gitlab/file (reference: <base>/api/v4/projects/<path>/
-//             repository/files/<file>/raw) artifacts, version = after; only
-//             the shapes the hosts send are accepted (Spinnaker's
-//             GitWebhookArtifactReferences); else [];
+//             github/file (reference: https://api.github.com/repos/
+//             <full_name>/contents/<file>, only when the repository's
+//             contents_url is exactly that API's: the unauthenticated body
+//             must not choose the host artifacts are fetched from, so GitHub
+//             Enterprise pushes get none) or gitlab/file (reference:
+//             <origin>/api/v4/projects/<path>/repository/files/<file>/raw,
+//             only when project.web_url is <origin>/<path_with_namespace>
+//             and project.http_url has the same origin) artifacts, version =
+//             after; else [];
 //   payload   a copy of the body (before content.event_type is added);
 //   rawContent the body exactly as received (signatures are over it).
 // INVALID_ARGUMENT when the body is not a JSON object (or is larger than 8
@@ -119,7 +135,10 @@ enum class SignatureCheck {
 
 // Checks the event's webhook signature against `secret` (empty: none), by
 // details.source, over rawContent, always in constant time:
-//   gitlab  X-Gitlab-Token equals the secret;
+//   gitlab  x-gennaker-gitlab-token-hmac (set by BuildWebhookEvent from
+//           X-Gitlab-Token) is the hex HMAC-SHA256 keyed by the secret, i.e.
+//           the request's token equalled the secret; a raw X-Gitlab-Token in
+//           the event JSON is ignored;
 //   gitea   X-Gitea-Signature is the hex HMAC-SHA256;
 //   others  (github, bitbucket, stash, ...) X-Hub-Signature-256
 //           "sha256=<hex HMAC-SHA256>" when present, else X-Hub-Signature

@@ -189,6 +189,7 @@ TEST(BuildWebhookEventTest, GitlabPush) {
     "project": {"id": 15, "name": "Diaspora", "namespace": "Mike",
                 "path_with_namespace": "mike/diaspora",
                 "homepage": "http://example.com/mike/diaspora",
+                "http_url": "http://example.com/mike/diaspora.git",
                 "web_url": "http://example.com/mike/diaspora"},
     "commits": [{"id": "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327",
                  "added": ["CHANGELOG"], "modified": ["app/controller/app.rb"],
@@ -207,15 +208,119 @@ TEST(BuildWebhookEventTest, GitlabPush) {
   EXPECT_EQ(c["artifacts"][1]["reference"],
             "http://example.com/api/v4/projects/mike%2Fdiaspora/repository/"
             "files/app%2Fcontroller%2Fapp.rb/raw");
-  // The token is a secret: only its digest is kept.
-  std::string stored =
-      ev->event["details"]["requestHeaders"]["x-gitlab-token"][0];
-  EXPECT_EQ(stored.find("s3cret"), std::string::npos);
+  // The token is the secret itself: neither it nor a digest of it is kept.
+  const Json& headers = ev->event["details"]["requestHeaders"];
+  EXPECT_FALSE(headers.contains("x-gitlab-token"));
   EXPECT_EQ(ev->event.dump().find("s3cret-token"), std::string::npos);
+  EXPECT_EQ(ev->event.dump().find("sha256:"), std::string::npos);
   EXPECT_EQ(CheckGitSignature(ev->event, "s3cret-token"),
             SignatureCheck::kValid);
   EXPECT_EQ(CheckGitSignature(ev->event, "other"), SignatureCheck::kInvalid);
   EXPECT_EQ(CheckGitSignature(ev->event, ""), SignatureCheck::kUnexpected);
+}
+
+const char kGitlabMinimal[] =
+    R"({"ref": "refs/heads/a", "object_kind": "push",
+        "project": {"name": "p", "namespace": "n"}})";
+
+TEST(BuildWebhookEventTest, GitlabStoredTokenProofIsNotAPassword) {
+  IncomingWebhook w{
+      "git", "gitlab", kGitlabMinimal, {{"X-Gitlab-Token", "tok"}}};
+  auto ev = BuildWebhookEvent(w);
+  ASSERT_THAT(ev, IsOk());
+  const Json stored = ev->event;
+  ASSERT_EQ(CheckGitSignature(stored, "tok"), SignatureCheck::kValid);
+  // Whatever is stored, sent back as the token, proves nothing.
+  for (const auto& [name, values] :
+       stored["details"]["requestHeaders"].items()) {
+    for (const Json& v : values) {
+      IncomingWebhook replay = w;
+      replay.headers = {{"X-Gitlab-Token", v.get<std::string>()}};
+      auto again = BuildWebhookEvent(replay);
+      ASSERT_THAT(again, IsOk());
+      EXPECT_EQ(CheckGitSignature(again->event, "tok"),
+                SignatureCheck::kInvalid)
+          << name;
+    }
+  }
+  // The old stored digest form is no longer accepted.
+  Json digest = stored;
+  digest["details"]["requestHeaders"] = {
+      {"x-gitlab-token",
+       {"sha256:"
+        "2a8a8b2f9f52e3ea8b3e1ab8b3ef8a47d4d7c0ea1f5b0b91bde0d6b7b5b7bb5c"}}};
+  EXPECT_EQ(CheckGitSignature(digest, "tok"), SignatureCheck::kMissing);
+  // Nor a raw token put in an event's JSON.
+  Json raw = stored;
+  raw["details"]["requestHeaders"] = {{"x-gitlab-token", {"tok"}}};
+  EXPECT_EQ(CheckGitSignature(raw, "tok"), SignatureCheck::kMissing);
+  // The derived header sent by a caller is dropped.
+  IncomingWebhook forged{"git",
+                         "gitlab",
+                         kGitlabMinimal,
+                         {{"X-Gennaker-Gitlab-Token-Hmac", "sha256=00"}}};
+  auto f = BuildWebhookEvent(forged);
+  ASSERT_THAT(f, IsOk());
+  EXPECT_EQ(CheckGitSignature(f->event, "tok"), SignatureCheck::kMissing);
+  // The proof is bound to the body.
+  Json other_body = stored;
+  other_body["rawContent"] = "{}";
+  EXPECT_EQ(CheckGitSignature(other_body, "tok"), SignatureCheck::kInvalid);
+}
+
+TEST(BuildWebhookEventTest, GitlabArtifactsOnlyFromTheProjectsOwnHost) {
+  auto artifacts = [](Json project) {
+    Json body = {{"ref", "refs/heads/main"},
+                 {"after", "abc"},
+                 {"project", std::move(project)},
+                 {"commits", {{{"added", {"f.yaml"}}}}}};
+    IncomingWebhook w{"git", "gitlab", body.dump(), {}};
+    auto ev = BuildWebhookEvent(w);
+    EXPECT_THAT(ev, IsOk());
+    return ev.ok() ? ev->event["content"]["artifacts"] : Json();
+  };
+  Json good = {{"name", "p"},
+               {"namespace", "g"},
+               {"path_with_namespace", "g/p"},
+               {"web_url", "https://gitlab.example.com/g/p"},
+               {"http_url", "https://gitlab.example.com/g/p.git"}};
+  Json a = artifacts(good);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0]["reference"],
+            "https://gitlab.example.com/api/v4/projects/g%2Fp/repository/"
+            "files/f.yaml/raw");
+  Json other_host = good;
+  other_host["web_url"] = "https://evil.example/g/p";
+  other_host["homepage"] = "https://evil.example/g/p";
+  EXPECT_EQ(artifacts(other_host), Json::array());
+  Json no_clone_url = good;
+  no_clone_url.erase("http_url");
+  EXPECT_EQ(artifacts(no_clone_url), Json::array());
+  Json other_path = good;
+  other_path["web_url"] = "https://gitlab.example.com/x/g/p";
+  EXPECT_EQ(artifacts(other_path), Json::array());
+}
+
+TEST(BuildWebhookEventTest, GithubArtifactsOnlyAgainstApiGithubCom) {
+  Json body = Json::parse(kGithubPush);
+  body["repository"]["contents_url"] =
+      "https://evil.example/repos/octocat/Hello-World/contents/{+path}";
+  auto ev = BuildWebhookEvent(Github(body.dump()));
+  ASSERT_THAT(ev, IsOk());
+  EXPECT_EQ(ev->event["content"]["artifacts"], Json::array());
+  body["repository"]["contents_url"] =
+      "https://api.github.com/repos/someone/else/contents/{+path}";
+  ev = BuildWebhookEvent(Github(body.dump()));
+  ASSERT_THAT(ev, IsOk());
+  EXPECT_EQ(ev->event["content"]["artifacts"], Json::array());
+}
+
+TEST(BuildWebhookEventTest, EmptyBodyStillHasRawContent) {
+  IncomingWebhook w{"git", "bitbucket", "", {}};
+  auto ev = BuildWebhookEvent(w);
+  ASSERT_THAT(ev, IsOk());
+  ASSERT_TRUE(ev->event.contains("rawContent"));
+  EXPECT_EQ(ev->event["rawContent"], "");
 }
 
 TEST(BuildWebhookEventTest, GitlabWithoutProjectIsInvalid) {

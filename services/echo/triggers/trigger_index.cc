@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -70,19 +70,6 @@ bool IsBuildType(std::string_view type) {
          type == "gitlab-ci" || type == "wercker";
 }
 
-// Logs a problem with a pipeline's config once per process (the index is
-// rebuilt whenever front50 changes; the same bad regex must not flood logs).
-void WarnOnce(const std::string& key, const std::string& message) {
-  static std::mutex mu;
-  static auto* seen = new std::unordered_set<std::string>();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (seen->size() > 10000) return;
-    if (!seen->insert(key).second) return;
-  }
-  SPDLOG_WARN("{}", message);
-}
-
 // Java's String.valueOf of a Jackson-read value: what Spinnaker matches
 // payload constraints against.
 void JavaText(const Json& v, std::string& out, int depth = 0) {
@@ -122,9 +109,30 @@ std::string JavaText(const Json& v) {
   return out;
 }
 
-// Compiled regexes by pattern while an index is built: most pipelines share
-// their branch and tag patterns.
-using RegexCache = std::unordered_map<std::string, std::shared_ptr<const RE2>>;
+// State kept while an index is built: compiled regexes by pattern (most
+// pipelines share their branch and tag patterns) and the problems already
+// logged (the same bad regex in many pipelines must not flood the log). It
+// lives in the index being built, never in a process-wide static.
+struct RegexCache {
+  std::unordered_map<std::string, std::shared_ptr<const RE2>> compiled;
+  std::unordered_set<std::string> warned;
+};
+
+constexpr size_t kMaxWarnings = 10000;
+
+// Logs a problem with a pipeline's config once per index build (`cache`
+// null: always). Config text is user input: escaped so that a newline in it
+// cannot forge log lines.
+void WarnOnce(RegexCache* cache, const std::string& key,
+              const std::string& message) {
+  if (cache != nullptr) {
+    if (cache->warned.size() >= kMaxWarnings) return;
+    if (!cache->warned.insert(key).second) return;
+  }
+  SPDLOG_WARN("{}", message);
+}
+
+std::string LogText(absl::string_view s) { return absl::CHexEscape(s); }
 
 // A regex from a pipeline config, compiled once. One that does not compile
 // never matches; a pattern without metacharacters is compared as text.
@@ -137,20 +145,20 @@ class Pattern {
     literal_ = text.find_first_of("\\^$.|?*+()[]{}") == std::string::npos;
     if (literal_) return;
     if (cache != nullptr) {
-      auto it = cache->find(text);
-      if (it != cache->end()) {
+      auto it = cache->compiled.find(text);
+      if (it != cache->compiled.end()) {
         re_ = it->second;
         if (re_ == nullptr) {
-          WarnOnce(where + text,
-                   absl::StrCat("event=trigger_regex_invalid where=", where,
-                                " pattern=\"", text,
+          WarnOnce(cache, where + text,
+                   absl::StrCat("event=trigger_regex_invalid where=",
+                                LogText(where), " pattern=\"", LogText(text),
                                 "\": the trigger never matches"));
         }
         return;
       }
     }
-    Compile(text, where);
-    if (cache != nullptr) (*cache)[text] = re_;
+    Compile(text, where, cache);
+    if (cache != nullptr) cache->compiled[text] = re_;
   }
 
   bool FullMatch(absl::string_view s) const {
@@ -167,22 +175,25 @@ class Pattern {
   const std::string& text() const { return text_; }
 
  private:
-  void Compile(const std::string& text, const std::string& where) {
+  void Compile(const std::string& text, const std::string& where,
+               RegexCache* cache) {
     if (text.size() > kMaxPatternBytes) {
-      WarnOnce(where + text.substr(0, 64),
-               absl::StrCat("event=trigger_regex_invalid where=", where,
-                            " reason=\"longer than ", kMaxPatternBytes,
-                            " bytes\": the trigger never matches"));
+      WarnOnce(
+          cache, where + text.substr(0, 64),
+          absl::StrCat("event=trigger_regex_invalid where=", LogText(where),
+                       " reason=\"longer than ", kMaxPatternBytes,
+                       " bytes\": the trigger never matches"));
       return;
     }
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_shared<RE2>(text, options);
     if (!re->ok()) {
-      WarnOnce(where + text,
-               absl::StrCat("event=trigger_regex_invalid where=", where,
-                            " pattern=\"", text, "\" error=\"", re->error(),
-                            "\": the trigger never matches"));
+      WarnOnce(
+          cache, where + text,
+          absl::StrCat("event=trigger_regex_invalid where=", LogText(where),
+                       " pattern=\"", LogText(text), "\" error=\"",
+                       LogText(re->error()), "\": the trigger never matches"));
       return;
     }
     re_ = std::move(re);
@@ -498,7 +509,9 @@ struct TriggerIndex::Impl {
   std::unordered_map<std::string, std::vector<uint32_t>> build;
   std::unordered_map<std::string, std::vector<uint32_t>> docker;
   std::unordered_map<std::string, std::vector<uint32_t>> upstream;
-  RegexCache regexes;  // only while building
+  // Only while building (compiled regexes are dropped after; the warned set
+  // too, so a rebuilt index logs its bad patterns once again).
+  RegexCache regexes;
 
   void Add(uint32_t p, uint32_t index, const Json& t);
   static std::string GitKey(const Json& event);
@@ -710,7 +723,7 @@ TriggerIndex::TriggerIndex(std::vector<Json> pipelines, MatchOptions options)
       impl_->Add(i, n++, t);
     }
   }
-  impl_->regexes.clear();
+  impl_->regexes = RegexCache();
 }
 
 TriggerIndex::~TriggerIndex() = default;
@@ -727,6 +740,7 @@ std::vector<TriggerIndex::CronTrigger> TriggerIndex::CronTriggers() const {
 
 bool TriggerIndex::GitSecretsFor(const Json& event,
                                  std::vector<std::string>* secrets) const {
+  if (secrets != nullptr) secrets->clear();
   const Json* details = ObjectMember(event, "details");
   if (details == nullptr || Lower(String(*details, "type")) != "git") {
     return false;
@@ -734,18 +748,24 @@ bool TriggerIndex::GitSecretsFor(const Json& event,
   auto it = impl_->git.find(Impl::GitKey(event));
   if (it == impl_->git.end()) return false;
   std::vector<std::string> found;
+  // A signature is required only when no candidate trigger would accept an
+  // unsigned request: one trigger without a secret must still fire for an
+  // unsigned push (Match then skips the triggers with secrets).
+  bool every = !it->second.empty();
   for (uint32_t idx : it->second) {
     const TriggerEntry& t = impl_->triggers[idx];
     const std::string& secret =
         t.secret.empty() ? impl_->options.git_shared_secret : t.secret;
-    if (secret.empty()) continue;
+    if (secret.empty()) {
+      every = false;
+      continue;
+    }
     if (std::find(found.begin(), found.end(), secret) == found.end()) {
       found.push_back(secret);
     }
   }
-  const bool any = !found.empty();
   if (secrets != nullptr) *secrets = std::move(found);
-  return any;
+  return every;
 }
 
 std::vector<TriggerMatch> TriggerIndex::Match(const Json& event) const {
@@ -800,8 +820,13 @@ std::vector<TriggerMatch> TriggerIndex::Match(const Json& event) const {
                        : event_id;
 
   // Per-event facts, read once.
+  // Webhook intake, the only path from outside, always sets rawContent; a git
+  // event without it was posted by an internal, authenticated caller (igor's
+  // git poller through PostEvent) and carries no signature to check.
+  const bool internal_event = Member(event, "rawContent") == nullptr;
   std::vector<std::pair<std::string, SignatureCheck>> signature_cache;
   auto signature_ok = [&](const TriggerEntry& t) {
+    if (internal_event) return true;
     const std::string& secret =
         t.secret.empty() ? impl.options.git_shared_secret : t.secret;
     for (const auto& [s, check] : signature_cache) {
@@ -827,7 +852,12 @@ std::vector<TriggerMatch> TriggerIndex::Match(const Json& event) const {
       case Kind::kGit: {
         const std::string branch = String(content, "branch");
         const std::string action = String(content, "action");
-        if (t.has_branch && !t.branch.FullMatch(branch)) continue;
+        // Equality first, as Spinnaker: a branch that is not a valid regex
+        // still matches itself.
+        if (t.has_branch && branch != t.branch.text() &&
+            !t.branch.FullMatch(branch)) {
+          continue;
+        }
         if (!t.events.empty() && std::find(t.events.begin(), t.events.end(),
                                            action) == t.events.end()) {
           continue;

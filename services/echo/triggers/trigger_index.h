@@ -15,12 +15,18 @@
 // minus backreferences and lookaround); one that does not compile makes its
 // trigger never match (logged once).
 //   git      event type "git": source, project (= repoProject) and slug equal
-//            ignoring case; branch empty or a regex fully matching the branch;
-//            events[] empty or containing the action; signature
-//            (CheckGitSignature) with the trigger's secret, else the shared
-//            secret: kValid or kNotNeeded match, anything else does not (a
-//            signed request with no secret configured is refused, as
-//            Spinnaker does).
+//            ignoring case; branch empty, equal to the pushed branch, or a
+//            regex fully matching it; events[] empty or containing the
+//            action; signature (CheckGitSignature) with the trigger's
+//            secret, else the shared secret: kValid or kNotNeeded match,
+//            anything else does not (a signed request with no secret
+//            configured is refused, as Spinnaker does). The signature is
+//            checked only for events with a "rawContent" member: webhook
+//            intake (BuildWebhookEvent), the only path from outside, always
+//            sets it (to "" for an empty body); a git event without it comes
+//            from an internal, authenticated caller (igor's git poller
+//            through PostEvent), unsigned by nature, and matches triggers
+//            with secrets too.
 //   webhook  event type "webhook" (ignoring case): trigger.source equals
 //            details.source exactly; payloadConstraints pass against the
 //            event's payload: each key present at the top level (not null)
@@ -126,12 +132,16 @@ class TriggerIndex {
   };
   std::vector<CronTrigger> CronTriggers() const;
 
-  // Whether a git event for source/project/slug has at least one enabled
-  // git trigger with a secret (trigger or shared): webhook intake then
-  // refuses (401) a request no candidate secret validates.
-  // `secrets` (may be null) receives the distinct candidate secrets of the
-  // enabled git triggers on that repository (branch and events not
-  // considered).
+  // Webhook intake's check, before a git event is stored. True ("a valid
+  // signature is required") only when EVERY enabled git trigger on the
+  // event's source/project/slug has an effective secret (its own, else the
+  // shared one): intake then refuses (401) a request that no candidate secret
+  // validates (CheckGitSignature(event, s) == kValid for some s). False when
+  // there is no such trigger or at least one has no secret: the event is
+  // stored and Match checks each trigger's secret at delivery (an unsigned
+  // push then starts only the triggers without a secret).
+  // `secrets` (may be null) receives the distinct effective secrets of those
+  // triggers (branch and events not considered), whatever is returned.
   bool GitSecretsFor(const Json& event,
                      std::vector<std::string>* secrets) const;
 

@@ -5,11 +5,16 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/testing/status_matchers.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace gennaker::echo {
 namespace {
@@ -159,13 +164,84 @@ TEST(TriggerIndexTest, GitBranchIsAFullMatchRegex) {
   EXPECT_THAT(Ids(index.Match(GitEvent("main-old"))), ElementsAre("any"));
 }
 
-TEST(TriggerIndexTest, GitInvalidRegexNeverMatches) {
+TEST(TriggerIndexTest, GitInvalidRegexMatchesOnlyItself) {
   TriggerIndex index({Pipeline("bad", {GitTrigger({{"branch", "(main"}})}),
                       Pipeline("backref", {GitTrigger({{"branch", "(a)\\1"}})}),
                       Pipeline("good", {GitTrigger()})},
                      {});
   EXPECT_THAT(Ids(index.Match(GitEvent("main"))), ElementsAre("good"));
-  EXPECT_THAT(Ids(index.Match(GitEvent("(main"))), ElementsAre());
+  // Spinnaker compares equality before the regex.
+  EXPECT_THAT(Ids(index.Match(GitEvent("(main"))), ElementsAre("bad"));
+  EXPECT_THAT(Ids(index.Match(GitEvent("(a)\\1"))), ElementsAre("backref"));
+  EXPECT_THAT(Ids(index.Match(GitEvent("aa"))), ElementsAre());
+}
+
+// A log sink on the default logger for the test's lifetime.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    sink_->set_pattern("%v");
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~CapturedLog() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(TriggerIndexTest, InvalidRegexIsLoggedOncePerIndexAndEscaped) {
+  CapturedLog log;
+  std::vector<Json> pipelines = {
+      Pipeline("w1", {GitTrigger({{"branch", "(warn-once"}})}),
+      Pipeline("forge",
+               {GitTrigger({{"branch", "(x\nevent=forged level=error"}})})};
+  { TriggerIndex first(pipelines, {}); }
+  { TriggerIndex second(pipelines, {}); }
+  const std::string text = log.text();
+  // Once per index build (the set lives in the index, not the process).
+  EXPECT_EQ(Count(text, "pattern=\"(warn-once\""), 2u) << text;
+  // A newline in the pattern cannot start a log line of its own.
+  EXPECT_EQ(Count(text, "\nevent=forged"), 0u) << text;
+  EXPECT_NE(text.find("pattern=\"(x\\nevent=forged"), std::string::npos)
+      << text;
+}
+
+TEST(TriggerIndexTest, InternalGitEventSkipsSignatureCheck) {
+  TriggerIndex index({Pipeline("secret", {GitTrigger({{"secret", "s3"}})}),
+                      Pipeline("open", {GitTrigger()})},
+                     {});
+  // igor's git poller posts through PostEvent: no rawContent, no headers.
+  Json polled = GitEvent();
+  polled.erase("rawContent");
+  polled["details"].erase("requestHeaders");
+  EXPECT_THAT(Ids(index.Match(polled)), ElementsAre("secret", "open"));
+  TriggerIndex shared({Pipeline("open", {GitTrigger()})},
+                      MatchOptions{"shared"});
+  EXPECT_THAT(Ids(shared.Match(polled)), ElementsAre("open"));
+
+  // A webhook (rawContent present, even empty) is still checked.
+  Json webhook = polled;
+  webhook["rawContent"] = "";
+  EXPECT_THAT(Ids(index.Match(webhook)), ElementsAre("open"));
+  EXPECT_THAT(Ids(shared.Match(webhook)), ElementsAre());
 }
 
 TEST(TriggerIndexTest, GitEventsFilter) {
@@ -206,6 +282,37 @@ TEST(TriggerIndexTest, GitSignatureRules) {
               ElementsAre("open"));
 }
 
+TEST(TriggerIndexTest, GitlabTokenCheckedAtIntakeAndDelivery) {
+  auto gitlab = [](Json extra) {
+    Json t = {{"type", "git"},  {"enabled", true}, {"source", "gitlab"},
+              {"project", "g"}, {"slug", "p"},     {"branch", "main"}};
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+      t[it.key()] = it.value();
+    return t;
+  };
+  TriggerIndex index({Pipeline("mine", {gitlab({{"secret", "tok"}})}),
+                      Pipeline("theirs", {gitlab({{"secret", "other"}})})},
+                     {});
+  IncomingWebhook w{"git",
+                    "gitlab",
+                    R"({"ref": "refs/heads/main", "object_kind": "push",
+          "project": {"name": "p", "namespace": "g"}})",
+                    {{"X-Gitlab-Token", "tok"}}};
+  auto built = BuildWebhookEvent(w);
+  ASSERT_THAT(built, IsOk());
+  // Intake: every trigger has a secret, and "tok" validates.
+  std::vector<std::string> secrets;
+  ASSERT_TRUE(index.GitSecretsFor(built->event, &secrets));
+  EXPECT_THAT(secrets, ElementsAre("tok", "other"));
+  EXPECT_EQ(CheckGitSignature(built->event, "tok"), SignatureCheck::kValid);
+  // Delivery, from the stored JSON (which holds no token): only the trigger
+  // whose secret the token was.
+  Json stored = Json::parse(built->event.dump());
+  stored["eventId"] = "gl-1";
+  EXPECT_EQ(stored.dump().find("\"tok\""), std::string::npos);
+  EXPECT_THAT(Ids(index.Match(stored)), ElementsAre("mine"));
+}
+
 TEST(TriggerIndexTest, OneMatchPerPipelineInPipelineOrder) {
   TriggerIndex index(
       {Pipeline("b", {GitTrigger({{"id", "first"}}),
@@ -230,8 +337,28 @@ TEST(TriggerIndexTest, GitSecretsFor) {
                 {{"disabled", true}})},
       {});
   std::vector<std::string> secrets;
-  EXPECT_TRUE(index.GitSecretsFor(GitEvent(), &secrets));
+  // p4 has no secret: an unsigned push must still reach it (Match then skips
+  // the triggers with secrets), so no signature is required at intake.
+  EXPECT_FALSE(index.GitSecretsFor(GitEvent(), &secrets));
   EXPECT_THAT(secrets, ElementsAre("one", "two"));
+  EXPECT_THAT(Ids(index.Match(GitEvent())), ElementsAre("p4"));
+
+  // Every trigger with a secret: a valid signature is required.
+  TriggerIndex all_secret(
+      {Pipeline("p1", {GitTrigger({{"secret", "one"}})}),
+       Pipeline("p2", {GitTrigger({{"secret", "two"}, {"branch", "x"}})}),
+       Pipeline("p3", {GitTrigger({{"secret", "one"}})}),
+       Pipeline("off", {GitTrigger()}, {{"disabled", true}})},
+      {});
+  EXPECT_TRUE(all_secret.GitSecretsFor(GitEvent(), &secrets));
+  EXPECT_THAT(secrets, ElementsAre("one", "two"));
+
+  // Mixed, but the shared secret covers the trigger without its own.
+  TriggerIndex mixed_shared({Pipeline("p1", {GitTrigger({{"secret", "one"}})}),
+                             Pipeline("p4", {GitTrigger()})},
+                            MatchOptions{"shared"});
+  EXPECT_TRUE(mixed_shared.GitSecretsFor(GitEvent(), &secrets));
+  EXPECT_THAT(secrets, ElementsAre("one", "shared"));
 
   TriggerIndex with_shared({Pipeline("p4", {GitTrigger()})},
                            MatchOptions{"shared"});

@@ -39,6 +39,11 @@ constexpr size_t kMaxRepositories = 100000;
 constexpr size_t kMaxTagsPerRepository = 100000;
 // A bearer token without expires_in is valid this long (the spec's minimum).
 constexpr int64_t kDefaultTokenSeconds = 60;
+// A token is cached at most this long whatever expires_in says (an
+// unbounded one would overflow the clock arithmetic).
+constexpr int64_t kMaxTokenSeconds = 86400;
+// Longer digests are not believed (sha512 hex is 135 characters).
+constexpr size_t kMaxDigestBytes = 256;
 constexpr size_t kMaxChallengeBytes = 4096;
 
 std::string HashKey(const std::string& account) {
@@ -106,6 +111,74 @@ bool ValidTag(absl::string_view tag) {
   if (!word(tag[0])) return false;
   return std::all_of(tag.begin(), tag.end(),
                      [&](char c) { return word(c) || c == '.' || c == '-'; });
+}
+
+// The OCI digest grammar, bounded:
+// ^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$ (at most 256 bytes).
+bool ValidDigest(absl::string_view digest) {
+  if (digest.empty() || digest.size() > kMaxDigestBytes) return false;
+  const size_t colon = digest.find(':');
+  if (colon == absl::string_view::npos) return false;
+  const absl::string_view algorithm = digest.substr(0, colon);
+  const absl::string_view hex = digest.substr(colon + 1);
+  if (algorithm.empty() || !IsLowerAlnum(algorithm.front()) ||
+      !IsLowerAlnum(algorithm.back())) {
+    return false;
+  }
+  for (size_t i = 0; i < algorithm.size(); ++i) {
+    const char c = algorithm[i];
+    if (IsLowerAlnum(c)) continue;
+    const bool separator = c == '.' || c == '+' || c == '_' || c == '-';
+    // A separator sits between two alphanumerics (front and back are).
+    if (!separator || !IsLowerAlnum(algorithm[i + 1])) return false;
+  }
+  if (hex.size() < 32) return false;
+  return std::all_of(hex.begin(), hex.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c));
+  });
+}
+
+// The token lifetime of a token answer's expires_in: a number of seconds
+// in [1, kMaxTokenSeconds]; absent, not a number or not positive: the
+// default.
+int64_t TokenSeconds(const spinnaker::Json& body) {
+  auto it = body.find("expires_in");
+  if (it == body.end()) return kDefaultTokenSeconds;
+  double seconds = 0;
+  if (it->is_number_unsigned()) {
+    seconds = static_cast<double>(it->get<uint64_t>());
+  } else if (it->is_number_integer()) {
+    seconds = static_cast<double>(it->get<int64_t>());
+  } else if (it->is_number_float()) {
+    seconds = it->get<double>();
+  } else {
+    return kDefaultTokenSeconds;
+  }
+  // NaN fails both comparisons.
+  if (!(seconds >= 1)) return kDefaultTokenSeconds;
+  if (!(seconds <= static_cast<double>(kMaxTokenSeconds))) {
+    return kMaxTokenSeconds;
+  }
+  return static_cast<int64_t>(seconds);
+}
+
+// "scheme://host[:port]" of an http(s) URL, lower-cased, default ports
+// dropped; nullopt when it is not an http(s) URL with a host and no user.
+std::optional<std::string> UrlOrigin(absl::string_view url) {
+  const size_t sep = url.find("://");
+  if (sep == absl::string_view::npos) return std::nullopt;
+  const std::string scheme = absl::AsciiStrToLower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  absl::string_view rest = url.substr(sep + 3);
+  std::string host =
+      absl::AsciiStrToLower(rest.substr(0, rest.find_first_of("/?#")));
+  if (host.empty() || absl::StrContains(host, '@')) return std::nullopt;
+  if (scheme == "https" && absl::EndsWith(host, ":443")) {
+    host.resize(host.size() - 4);
+  } else if (scheme == "http" && absl::EndsWith(host, ":80")) {
+    host.resize(host.size() - 3);
+  }
+  return absl::StrCat(scheme, "://", host);
 }
 
 std::string Sha256Digest(const std::string& data) {
@@ -296,16 +369,30 @@ class RegistryClient {
         http::ClientResponse head,
         Call("HEAD", path, accept, PullScope(repository), what));
     auto it = head.headers.find("docker-content-digest");
-    if (it != head.headers.end() && !it->second.empty()) return it->second;
+    if (it != head.headers.end() && !it->second.empty()) {
+      return Checked(it->second, what);
+    }
     GENNAKER_ASSIGN_OR_RETURN(
         http::ClientResponse get,
         Call("GET", path, accept, PullScope(repository), what));
     it = get.headers.find("docker-content-digest");
-    if (it != get.headers.end() && !it->second.empty()) return it->second;
+    if (it != get.headers.end() && !it->second.empty()) {
+      return Checked(it->second, what);
+    }
     return Sha256Digest(get.body);
   }
 
  private:
+  // `digest` when it is one (ValidDigest), else "" (unknown): a registry's
+  // header ends up in events and the store.
+  std::string Checked(const std::string& digest, const std::string& what) {
+    if (ValidDigest(digest)) return digest;
+    SPDLOG_WARN(
+        "event=docker_digest_invalid account={} what={} (treated as unknown)",
+        account_.name(), what);
+    return "";
+  }
+
   static std::string PullScope(const std::string& repository) {
     return absl::StrCat("repository:", repository, ":pull");
   }
@@ -392,6 +479,23 @@ class RegistryClient {
       return absl::UnauthenticatedError(
           "the registry asked for a bearer token without a realm");
     }
+    // The account's credentials go to the realm: only over https, or to
+    // the registry's own origin (whatever its scheme). An http realm on
+    // another host would put them on the wire in clear to a server the
+    // registry (or anyone on the path) chose.
+    const std::optional<std::string> realm_origin = UrlOrigin(realm->second);
+    if (!realm_origin.has_value()) {
+      return absl::FailedPreconditionError(
+          "the registry's token realm is not an http(s) URL");
+    }
+    const std::optional<std::string> own_origin = UrlOrigin(origin_.base);
+    if (*realm_origin != own_origin.value_or("") &&
+        !absl::StartsWith(*realm_origin, "https://")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the registry's token realm ", *realm_origin,
+          " is plain http on another server; refusing to send credentials "
+          "there (a realm elsewhere must be https)"));
+    }
     auto scope_it = c.params.find("scope");
     const std::string scope =
         scope_it != c.params.end() ? scope_it->second : our_scope;
@@ -423,8 +527,7 @@ class RegistryClient {
     if (token.empty()) {
       return absl::UnauthenticatedError("the token server sent no token");
     }
-    int64_t seconds = spinnaker::Int(body, "expires_in", kDefaultTokenSeconds);
-    if (seconds <= 0) seconds = kDefaultTokenSeconds;
+    const int64_t seconds = TokenSeconds(body);
     // Renew a little early.
     const auto ttl = std::chrono::seconds(std::max<int64_t>(seconds - 5, 1));
     absl::MutexLock lock(&mu_);
@@ -552,7 +655,10 @@ class DockerMonitor : public Monitor {
                               store_->Get(PolledKey(account)));
     // Spinnaker does not replay a registry's history: the first poll of an
     // account only remembers.
-    const bool first_poll = seen.empty() && !polled.has_value();
+    // Only the marker counts (written after every tag of the first poll is
+    // remembered): a first poll interrupted midway leaves some tags seen,
+    // and the next poll must not take the rest for new ones.
+    const bool first_poll = !polled.has_value();
     // A repository that exists but could not be read (credentials, policy)
     // on the first poll would later replay its history: remember nothing
     // until every repository can be read (missing ones aside).

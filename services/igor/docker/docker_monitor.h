@@ -21,8 +21,13 @@
 // fetched for their events even without track_digests.
 // Seen tags live in the SeenStore hash "dockerRegistry:v2:<account>" (field
 // "<repository>:<tag>", value {"digest":..., "seenAtMs":..., "registry":...};
-// digest "" when not fetched); the key "dockerRegistryPolled:<account>"
-// marks an account polled once. Entries are never removed (as Spinnaker).
+// digest "" when not fetched or unknown); the key
+// "dockerRegistryPolled:<account>" marks an account polled once and alone
+// decides what a first poll is (it is written after every tag of the first
+// poll, so a first poll interrupted midway is redone, not replayed). Entries
+// are never removed (as Spinnaker). A Docker-Content-Digest that is not a
+// digest (^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$, at most 256
+// bytes) is treated as unknown ("").
 // Errors: a registry that does not answer (transport failure, 5xx, 429) or
 // an unreadable catalog fails the poll (UNAVAILABLE etc.) before anything is
 // remembered or sent. A configured repository that cannot be read (404, 401,
@@ -34,8 +39,11 @@
 // Basic auth (on a Basic challenge) and bearer tokens (WWW-Authenticate:
 // Bearer realm=...,service=...,scope=...; the token fetched from the realm
 // with the account's basic credentials when set, cached per scope until
-// expires_in) are supported. Every call, the token server's included, goes
-// through the outbound policy; a Link to another server is refused.
+// expires_in, clamped to [1 s, 1 day]) are supported. The realm must be
+// https, or the registry's own origin: a plain-http realm on another server
+// fails the call (FAILED_PRECONDITION) without sending it anything. Every call,
+// the token server's included, goes through the outbound policy; a Link to
+// another server is refused.
 #ifndef GENNAKER_SERVICES_IGOR_DOCKER_DOCKER_MONITOR_H_
 #define GENNAKER_SERVICES_IGOR_DOCKER_DOCKER_MONITOR_H_
 

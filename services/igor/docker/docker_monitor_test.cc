@@ -237,7 +237,10 @@ TEST_F(DockerMonitorTest, RegistryDownFailsThePollAndRecovers) {
   ASSERT_THAT(during, IsOk());
   EXPECT_EQ(*during, *before);
 
+  // Back on a new port (the old one may be taken meanwhile): the same
+  // account, moved, polls from what the store remembers.
   ASSERT_THAT(registry_->Restart(), IsOk());
+  monitor = Make(Account({"app"}));
   ASSERT_THAT(monitor->Poll(), IsOk());
   ASSERT_THAT(sink_.events(), SizeIs(1));
   EXPECT_EQ(sink_.events()[0]["content"]["tag"], "v2");
@@ -387,6 +390,13 @@ TEST(DockerMonitorAuthTest, BasicAuthAgainstARealRegistry) {
   EXPECT_EQ(sink.events()[0]["content"]["digest"], *digest);
 }
 
+// A well-formed digest naming `repository`:`tag` ("sha256:" and 64 hex).
+std::string FakeDigest(const std::string& repository, const std::string& tag) {
+  std::string bytes = absl::StrCat(repository, "/", tag);
+  bytes.resize(32, '\0');
+  return absl::StrCat("sha256:", absl::BytesToHexString(bytes));
+}
+
 // A registry behind a token server (as Docker Hub, GHCR, Harbor): every
 // call needs "Bearer <token>", tokens come from /token with basic
 // credentials; the catalog pages by two.
@@ -409,8 +419,9 @@ class FakeTokenRegistry {
         absl::MutexLock lock(&mu);
         scopes.push_back(scope);
       }
-      return http::Json(200, absl::StrCat(R"({"token":"tok-)", scope,
-                                          R"(","expires_in":300})"));
+      return http::Json(
+          200, absl::StrCat(R"({"token":"tok-)", scope, R"(","expires_in":)",
+                            ExpiresIn(), "}"));
     });
     auto guarded = [this](const std::string& scope, http::Handler next) {
       return [this, scope, next](const http::Request& r) {
@@ -418,8 +429,8 @@ class FakeTokenRegistry {
           http::Response denied = http::Json(401, R"({"errors":[]})");
           denied.headers.emplace_back(
               "WWW-Authenticate",
-              absl::StrCat(R"(Bearer realm="http://127.0.0.1:)", port(),
-                           R"(/token",service="fake-registry",scope=")", scope,
+              absl::StrCat(R"(Bearer realm=")", Realm(),
+                           R"(",service="fake-registry",scope=")", scope,
                            "\""));
           return denied;
         }
@@ -457,11 +468,12 @@ class FakeTokenRegistry {
             return http::Json(200, Json{{"name", repo}, {"tags", tags}}.dump());
           }));
       router.Add("HEAD", absl::StrCat("/v2/", repo, "/manifests/{tag}"),
-                 guarded(scope, [repo](const http::Request& r) {
+                 guarded(scope, [this, repo](const http::Request& r) {
                    http::Response out = http::Json(200, "");
-                   out.headers.emplace_back(
-                       "Docker-Content-Digest",
-                       absl::StrCat("sha256:", repo, r.params.at("tag")));
+                   std::string digest = DigestOverride();
+                   if (digest.empty())
+                     digest = FakeDigest(repo, r.params.at("tag"));
+                   out.headers.emplace_back("Docker-Content-Digest", digest);
                    return out;
                  }));
     }
@@ -472,12 +484,44 @@ class FakeTokenRegistry {
 
   int port() const { return server_->port(); }
 
+  // The WWW-Authenticate realm (default: this server's /token).
+  void SetRealm(const std::string& realm) {
+    absl::MutexLock lock(&mu);
+    realm_ = realm;
+  }
+  std::string Realm() {
+    absl::MutexLock lock(&mu);
+    if (!realm_.empty()) return realm_;
+    return absl::StrCat("http://127.0.0.1:", port(), "/token");
+  }
+  // The JSON of the token answers' expires_in.
+  void SetExpiresIn(const std::string& json) {
+    absl::MutexLock lock(&mu);
+    expires_in_ = json;
+  }
+  std::string ExpiresIn() {
+    absl::MutexLock lock(&mu);
+    return expires_in_;
+  }
+  // Docker-Content-Digest of every manifest (default: FakeDigest).
+  void SetDigestOverride(const std::string& digest) {
+    absl::MutexLock lock(&mu);
+    digest_ = digest;
+  }
+  std::string DigestOverride() {
+    absl::MutexLock lock(&mu);
+    return digest_;
+  }
+
   std::atomic<int> token_calls{0};
   std::atomic<bool> extra_tag{false};
   absl::Mutex mu;
   std::vector<std::string> scopes;
 
  private:
+  std::string realm_ ABSL_GUARDED_BY(mu);
+  std::string expires_in_ ABSL_GUARDED_BY(mu) = "300";
+  std::string digest_ ABSL_GUARDED_BY(mu);
   std::unique_ptr<http::Server> server_;
 };
 
@@ -505,7 +549,7 @@ TEST(DockerMonitorAuthTest, BearerTokensAndCatalogPages) {
   ASSERT_THAT(monitor->Poll(), IsOk());
   ASSERT_THAT(sink.events(), SizeIs(5));
   EXPECT_EQ(sink.events()[0]["content"]["tag"], "2");
-  EXPECT_EQ(sink.events()[0]["content"]["digest"], "sha256:r12");
+  EXPECT_EQ(sink.events()[0]["content"]["digest"], FakeDigest("r1", "2"));
   // Cached tokens served the second poll.
   EXPECT_EQ(fake.token_calls, tokens_after_first);
 
@@ -513,6 +557,172 @@ TEST(DockerMonitorAuthTest, BearerTokensAndCatalogPages) {
   account.set_password("wrong");
   auto denied = NewDockerMonitor(account, store.get(), &sink, outbound.get());
   EXPECT_THAT(denied->Poll(), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+v1::DockerRegistryAccount FakeAccount(const FakeTokenRegistry& fake) {
+  v1::DockerRegistryAccount account;
+  account.set_name("hub");
+  account.set_address(absl::StrCat("http://127.0.0.1:", fake.port()));
+  account.set_username("robot");
+  account.set_password("s3cret");
+  return account;
+}
+
+TEST(DockerMonitorAuthTest, NoCredentialsToAPlainHttpRealmElsewhere) {
+  FakeTokenRegistry fake;
+  // The "token server" the registry names: another origin, plain http.
+  FakeTokenRegistry elsewhere;
+  fake.SetRealm(absl::StrCat("http://127.0.0.1:", elsewhere.port(), "/token"));
+  auto outbound = LoopbackOutbound();
+  auto store = NewInMemorySeenStore();
+  RecordingSink sink;
+  auto monitor =
+      NewDockerMonitor(FakeAccount(fake), store.get(), &sink, outbound.get());
+  EXPECT_THAT(monitor->Poll(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                        HasSubstr("realm")));
+  // Not asked at all (the account's Basic credentials never left).
+  EXPECT_EQ(elsewhere.token_calls, 0);
+  EXPECT_EQ(fake.token_calls, 0);
+  EXPECT_THAT(*SeenDockerTags(store.get(), "hub", ""), IsEmpty());
+
+  // Neither is a realm that is not http(s).
+  fake.SetRealm("file:///etc/passwd");
+  EXPECT_THAT(monitor->Poll(), StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  // The registry's own origin may be plain http (as the other tests).
+  fake.SetRealm(absl::StrCat("http://127.0.0.1:", fake.port(), "/token"));
+  EXPECT_THAT(monitor->Poll(), IsOk());
+  EXPECT_GT(fake.token_calls, 0);
+}
+
+TEST(DockerMonitorAuthTest, ExpiresInIsBounded) {
+  // Huge, absurd and non-numeric lifetimes: tokens are still cached (no
+  // clock overflow), for a bounded time.
+  for (const char* expires_in :
+       {"9000000000000000000", "18446744073709551615", "1e300", "-5", "0",
+        "\"soon\"", "null", "[1]"}) {
+    FakeTokenRegistry fake;
+    fake.SetExpiresIn(expires_in);
+    auto outbound = LoopbackOutbound();
+    auto store = NewInMemorySeenStore();
+    RecordingSink sink;
+    auto monitor =
+        NewDockerMonitor(FakeAccount(fake), store.get(), &sink, outbound.get());
+    ASSERT_THAT(monitor->Poll(), IsOk()) << expires_in;
+    EXPECT_EQ(fake.token_calls, 6) << expires_in;
+    fake.extra_tag = true;
+    ASSERT_THAT(monitor->Poll(), IsOk()) << expires_in;
+    EXPECT_THAT(sink.events(), SizeIs(5)) << expires_in;
+    EXPECT_EQ(fake.token_calls, 6) << expires_in;
+  }
+}
+
+TEST(DockerMonitorAuthTest, AnInvalidDigestIsUnknown) {
+  FakeTokenRegistry fake;
+  auto outbound = LoopbackOutbound();
+  auto store = NewInMemorySeenStore();
+  RecordingSink sink;
+  v1::DockerRegistryAccount account = FakeAccount(fake);
+  account.add_repositories("r1");
+  account.set_track_digests(true);
+  auto monitor = NewDockerMonitor(account, store.get(), &sink, outbound.get());
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  auto seen = SeenDockerTags(store.get(), "hub", "r1");
+  ASSERT_THAT(seen, IsOk());
+  ASSERT_THAT(*seen, SizeIs(1));
+  EXPECT_EQ((*seen)[0].digest(), FakeDigest("r1", "1"));
+
+  // Garbage in the header: a known tag's digest is not "changed" to it...
+  for (const std::string& bad :
+       {std::string("sha256:abc"), std::string("sha256:../../etc"),
+        absl::StrCat("SHA256:", std::string(64, 'a')),
+        absl::StrCat("sha256:", std::string(300, 'a')),
+        absl::StrCat("sha--256:", std::string(64, 'a')),
+        absl::StrCat(":", std::string(64, 'a')), std::string(64, 'a')}) {
+    fake.SetDigestOverride(bad);
+    ASSERT_THAT(monitor->Poll(), IsOk()) << bad;
+    EXPECT_THAT(sink.events(), IsEmpty()) << bad;
+  }
+  seen = SeenDockerTags(store.get(), "hub", "r1");
+  ASSERT_THAT(seen, IsOk());
+  EXPECT_EQ((*seen)[0].digest(), FakeDigest("r1", "1"));
+
+  // ... and a new tag's event carries no digest rather than it.
+  fake.extra_tag = true;
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  ASSERT_THAT(sink.events(), SizeIs(1));
+  EXPECT_EQ(sink.events()[0]["content"]["tag"], "2");
+  EXPECT_EQ(sink.events()[0]["content"]["digest"], "");
+
+  // Other algorithms of the grammar are digests.
+  const std::string other =
+      absl::StrCat("sha512+b64.x_y-z:", std::string(128, 'F'));
+  fake.SetDigestOverride(other);
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  ASSERT_THAT(sink.events(), SizeIs(2));
+  EXPECT_EQ(sink.events()[1]["content"]["digest"], other);
+}
+
+// An in-memory store whose HashSet fails after `allow` successes.
+class FailingMidwayStore : public SeenStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> HashGet(
+      const std::string& k, const std::string& f) override {
+    return inner_->HashGet(k, f);
+  }
+  absl::Status HashSet(const std::string& k, const std::string& f,
+                       const std::string& v) override {
+    if (allow.fetch_sub(1) <= 0) return absl::UnavailableError("redis down");
+    return inner_->HashSet(k, f, v);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
+      const std::string& k) override {
+    return inner_->HashGetAll(k);
+  }
+  absl::Status Delete(const std::string& k) override {
+    return inner_->Delete(k);
+  }
+  absl::StatusOr<std::vector<std::string>> Scan(const std::string& p) override {
+    return inner_->Scan(p);
+  }
+  absl::StatusOr<bool> SetIfAbsent(const std::string& k, const std::string& v,
+                                   std::chrono::milliseconds ttl) override {
+    return inner_->SetIfAbsent(k, v, ttl);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& k) override {
+    return inner_->Get(k);
+  }
+  absl::Status Set(const std::string& k, const std::string& v,
+                   std::chrono::milliseconds ttl) override {
+    return inner_->Set(k, v, ttl);
+  }
+
+  std::atomic<int> allow{1 << 30};
+
+ private:
+  std::unique_ptr<SeenStore> inner_ = NewInMemorySeenStore();
+};
+
+TEST(DockerMonitorAuthTest, AnInterruptedFirstPollDoesNotReplayHistory) {
+  FakeTokenRegistry fake;
+  auto outbound = LoopbackOutbound();
+  FailingMidwayStore store;
+  RecordingSink sink;
+  auto monitor =
+      NewDockerMonitor(FakeAccount(fake), &store, &sink, outbound.get());
+  // Redis goes away after two of the five tags are remembered.
+  store.allow = 2;
+  EXPECT_THAT(monitor->Poll(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(*SeenDockerTags(&store, "hub", ""), SizeIs(2));
+  store.allow = 1 << 30;
+  // Still the first poll: the other three are history, not news.
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  EXPECT_THAT(sink.events(), IsEmpty());
+  EXPECT_THAT(*SeenDockerTags(&store, "hub", ""), SizeIs(5));
+  fake.extra_tag = true;
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  EXPECT_THAT(sink.events(), SizeIs(5));
 }
 
 }  // namespace

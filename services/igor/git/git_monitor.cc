@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -67,6 +69,59 @@ std::string RedactCredentials(const std::string& text) {
   return out;
 }
 
+// An http(s) URL split into the URL without its user information and the
+// "user:password" it held (percent-decoded, as git decodes it).
+struct RemoteUrl {
+  std::string url;
+  std::optional<std::string> credentials;
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(absl::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
+        HexValue(in[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2]));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+RemoteUrl SplitCredentials(const std::string& url) {
+  RemoteUrl out{url, std::nullopt};
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos) return out;
+  const std::string scheme = absl::AsciiStrToLower(url.substr(0, sep));
+  // ssh's "user@" is a login name, not a secret; file and git have none.
+  if (scheme != "http" && scheme != "https") return out;
+  const size_t start = sep + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  const std::string authority = url.substr(
+      start, end == std::string::npos ? std::string::npos : end - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string::npos) return out;
+  const absl::string_view userinfo = absl::string_view(authority).substr(0, at);
+  const size_t colon = userinfo.find(':');
+  const std::string user = PercentDecode(userinfo.substr(0, colon));
+  const std::string password = colon == absl::string_view::npos
+                                   ? ""
+                                   : PercentDecode(userinfo.substr(colon + 1));
+  out.url = absl::StrCat(url.substr(0, start), authority.substr(at + 1),
+                         end == std::string::npos ? "" : url.substr(end));
+  out.credentials = absl::StrCat(user, ":", password);
+  return out;
+}
+
 bool IsSha(absl::string_view s) {
   if (s.size() != 40 && s.size() != 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -95,13 +150,24 @@ absl::StatusOr<std::map<std::string, std::string>> LsRemote(
     ~Cleanup() { std::remove(path.c_str()); }
   } cleanup{out_path};
 
+  // Credentials in the URL go in the environment (readable only by this
+  // user), never on the command line (/proc/<pid>/cmdline is world
+  // readable): git sends them as an extra Authorization header.
+  const RemoteUrl remote = SplitCredentials(url);
   process::SpawnOptions run;
-  run.argv = {GitBinary(), "ls-remote", "--heads", url};
+  run.argv = {GitBinary(), "ls-remote", "--heads", remote.url};
   run.env = {{"GIT_TERMINAL_PROMPT", "0"},
              {"GCM_INTERACTIVE", "never"},
              // No ext:: (runs commands) or other exotic transports.
              {"GIT_ALLOW_PROTOCOL", "file:git:http:https:ssh"},
              {"LC_ALL", "C"}};
+  if (remote.credentials.has_value()) {
+    run.env.emplace_back("GIT_CONFIG_COUNT", "1");
+    run.env.emplace_back("GIT_CONFIG_KEY_0", "http.extraHeader");
+    run.env.emplace_back("GIT_CONFIG_VALUE_0",
+                         absl::StrCat("Authorization: Basic ",
+                                      absl::Base64Escape(*remote.credentials)));
+  }
   if (std::getenv("GIT_SSH_COMMAND") == nullptr) {
     run.env.emplace_back("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
   }
@@ -205,7 +271,10 @@ class GitMonitor : public Monitor {
     GENNAKER_ASSIGN_OR_RETURN(std::optional<std::string> polled,
                               store_->Get(polled_key));
     // The first poll only remembers (no replay of every branch's head).
-    const bool first_poll = seen.empty() && !polled.has_value();
+    // Only the marker counts (written after every head of the first poll is
+    // remembered): a first poll interrupted midway must not make the next
+    // one take the remaining heads for pushes.
+    const bool first_poll = !polled.has_value();
     int events = 0;
     for (const auto& [branch, sha] : heads) {
       if (!branches_.empty() && std::find(branches_.begin(), branches_.end(),

@@ -13,7 +13,12 @@
 // with idempotency key "git:<source>:<project>:<slug>:<branch>:<sha>", sent
 // before the head is remembered. The first poll of a repository only
 // remembers the heads (the key "gitPolled:<source>:<project>:<slug>" marks
-// it done, so an empty repository's first push is still an event).
+// it done, so an empty repository's first push is still an event; it is
+// written after every head, so an interrupted first poll is redone, not
+// replayed). Credentials in an http(s) URL ("https://user:token@host/...")
+// are taken out of it: git gets the bare URL on its command line and the
+// credentials as an "Authorization: Basic" http.extraHeader through its
+// environment (GIT_CONFIG_COUNT/KEY_0/VALUE_0), never in argv or logs.
 // `branches` are exact branch names ("main", "release/1.0"); empty: all.
 // Errors: a URL starting with '-' or holding control characters is
 // INVALID_ARGUMENT; git failing (unreachable, not found, auth) is

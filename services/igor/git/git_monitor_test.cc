@@ -4,13 +4,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/http/http_server.h"
 #include "common/process/process.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
@@ -206,6 +212,128 @@ TEST_F(GitMonitorTest, UnreachableRepositoriesAreErrorsNotCrashes) {
   auto all = store_->HashGetAll("git:github:team:app");
   ASSERT_THAT(all, IsOk());
   EXPECT_THAT(*all, IsEmpty());
+}
+
+// The URL's credentials reach the server (as an Authorization header) but
+// never git's command line, which any local user can read.
+TEST_F(GitMonitorTest, UrlCredentialsStayOffTheCommandLine) {
+  std::mutex mu;
+  std::vector<std::string> authorizations;
+  http::Router router;
+  router.Add("GET", "/team/app.git/info/refs", [&](const http::Request& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    authorizations.push_back(r.Header("authorization"));
+    return http::Json(404, R"({"error":"no such repository"})");
+  });
+  auto server = http::Server::Start({}, std::move(router));
+  ASSERT_THAT(server, IsOk());
+
+  // A git that records its arguments, then runs the real one.
+  const std::string args_file = dir_ + "/args";
+  const std::string wrapper = dir_ + "/git-wrapper.sh";
+  {
+    std::ofstream w(wrapper);
+    w << "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '" << args_file
+      << "'\nexec /usr/bin/git \"$@\"\n";
+  }
+  ASSERT_EQ(chmod(wrapper.c_str(), 0700), 0);
+  const char* old = std::getenv("GENNAKER_GIT");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("GENNAKER_GIT", wrapper.c_str(), 1);
+
+  v1::GitRepository repo = Repo();
+  repo.set_url(absl::StrCat("http://robot%40ci:hun%3Ater2@127.0.0.1:",
+                            (*server)->port(), "/team/app.git"));
+  const absl::Status status = NewGitMonitor(repo, store_.get(), &sink_)->Poll();
+  if (old != nullptr) {
+    setenv("GENNAKER_GIT", saved.c_str(), 1);
+  } else {
+    unsetenv("GENNAKER_GIT");
+  }
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("hun")));
+
+  std::ifstream in(args_file);
+  std::stringstream args;
+  args << in.rdbuf();
+  EXPECT_THAT(args.str(), HasSubstr("ls-remote"));
+  EXPECT_THAT(args.str(),
+              HasSubstr(absl::StrCat("http://127.0.0.1:", (*server)->port(),
+                                     "/team/app.git")));
+  EXPECT_THAT(args.str(), Not(HasSubstr("robot")));
+  EXPECT_THAT(args.str(), Not(HasSubstr("hun")));
+
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_FALSE(authorizations.empty());
+  // Percent-decoded, as git itself would send them.
+  EXPECT_EQ(authorizations[0],
+            absl::StrCat("Basic ", absl::Base64Escape("robot@ci:hun:ter2")));
+}
+
+// An in-memory store whose HashSet fails after `allow` successes.
+class FailingMidwayStore : public SeenStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> HashGet(
+      const std::string& k, const std::string& f) override {
+    return inner_->HashGet(k, f);
+  }
+  absl::Status HashSet(const std::string& k, const std::string& f,
+                       const std::string& v) override {
+    if (allow.fetch_sub(1) <= 0) return absl::UnavailableError("redis down");
+    return inner_->HashSet(k, f, v);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
+      const std::string& k) override {
+    return inner_->HashGetAll(k);
+  }
+  absl::Status Delete(const std::string& k) override {
+    return inner_->Delete(k);
+  }
+  absl::StatusOr<std::vector<std::string>> Scan(const std::string& p) override {
+    return inner_->Scan(p);
+  }
+  absl::StatusOr<bool> SetIfAbsent(const std::string& k, const std::string& v,
+                                   std::chrono::milliseconds ttl) override {
+    return inner_->SetIfAbsent(k, v, ttl);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& k) override {
+    return inner_->Get(k);
+  }
+  absl::Status Set(const std::string& k, const std::string& v,
+                   std::chrono::milliseconds ttl) override {
+    return inner_->Set(k, v, ttl);
+  }
+
+  std::atomic<int> allow{1 << 30};
+
+ private:
+  std::unique_ptr<SeenStore> inner_ = NewInMemorySeenStore();
+};
+
+TEST_F(GitMonitorTest, AnInterruptedFirstPollDoesNotReplayHistory) {
+  CommitAndPush("main", "one");
+  CommitAndPush("a", "two");
+  CommitAndPush("b", "three");
+  FailingMidwayStore store;
+  auto monitor = NewGitMonitor(Repo(), &store, &sink_);
+  // Redis goes away after one of the three heads is remembered.
+  store.allow = 1;
+  EXPECT_THAT(monitor->Poll(), StatusIs(absl::StatusCode::kUnavailable));
+  auto some = store.HashGetAll("git:github:team:app");
+  ASSERT_THAT(some, IsOk());
+  EXPECT_THAT(*some, SizeIs(1));
+  store.allow = 1 << 30;
+  // Still the first poll: the other heads are history, not pushes.
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  EXPECT_THAT(sink_.events(), IsEmpty());
+  auto all = store.HashGetAll("git:github:team:app");
+  ASSERT_THAT(all, IsOk());
+  EXPECT_THAT(*all, SizeIs(3));
+  const std::string sha = CommitAndPush("a", "four");
+  ASSERT_THAT(monitor->Poll(), IsOk());
+  ASSERT_THAT(sink_.events(), SizeIs(1));
+  EXPECT_EQ(sink_.events()[0]["content"]["hash"], sha);
 }
 
 }  // namespace
