@@ -148,4 +148,32 @@ bool ValidApplicationName(absl::string_view name) {
   });
 }
 
+bool ValidDockerRepository(absl::string_view name) {
+  auto lower_alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > 255) return false;
+  for (absl::string_view part : absl::StrSplit(name, '/')) {
+    if (part.empty() || !lower_alnum(part.front()) ||
+        !lower_alnum(part.back())) {
+      return false;
+    }
+    for (size_t i = 0; i < part.size(); ++i) {
+      const char c = part[i];
+      if (lower_alnum(c) || c == '-') continue;
+      if (c == '.' || c == '_') {
+        // Never last (the last character is alphanumeric), so i + 1 is in
+        // range; "__" likewise leaves i + 2 in range.
+        const bool single = lower_alnum(part[i + 1]);
+        const bool twin = c == '_' && part[i + 1] == '_' &&
+                          i + 2 < part.size() && lower_alnum(part[i + 2]);
+        if (!single && !twin) return false;
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace gennaker::spinnaker

@@ -38,6 +38,12 @@ inline constexpr size_t kMaxApplicationNameLength = 250;
 // '-', starting with a letter or digit.
 bool ValidApplicationName(absl::string_view name);
 
+// A Docker registry repository name ("library/nginx"): path components of
+// [a-z0-9] separated by '.', '_', "__" or dashes, at most 255 characters (the
+// Registry API's grammar, which also keeps a name from escaping the URL path
+// it is put in). igor polls only such names and halyard accepts only them.
+bool ValidDockerRepository(absl::string_view name);
+
 // app, app-stack, app-stack-detail or app--detail. INVALID_ARGUMENT when app
 // is empty or a field has characters Frigga does not allow there, or stack or
 // detail holds a push token (v + 3-6 digits) as a segment.

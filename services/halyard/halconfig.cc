@@ -21,6 +21,7 @@
 #include "common/log/logging.h"
 #include "common/process/process.h"
 #include "common/service/defaults.h"
+#include "common/spinnaker/names.h"
 #include "common/status/status_macros.h"
 #include "common/version.h"
 #include "re2/re2.h"
@@ -195,7 +196,7 @@ void ValidateCi(const v1::HalCi& ci, Problems& p) {
     CheckUrl(p, prefix + "address", r.address(), true);
     CheckPair(p, prefix, r.username(), r.password());
     for (int j = 0; j < r.repositories_size(); ++j) {
-      if (!ValidDockerRepository(r.repositories(j))) {
+      if (!spinnaker::ValidDockerRepository(r.repositories(j))) {
         p.Add(absl::StrCat(prefix, "repositories[", j, "]"),
               "must be a docker repository name such as library/nginx");
       }
@@ -289,34 +290,6 @@ void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
 }
 
 }  // namespace
-
-bool ValidDockerRepository(absl::string_view name) {
-  auto lower_alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
-  if (name.empty() || name.size() > 255) return false;
-  for (absl::string_view part : absl::StrSplit(name, '/')) {
-    if (part.empty() || !lower_alnum(part.front()) ||
-        !lower_alnum(part.back())) {
-      return false;
-    }
-    for (size_t i = 0; i < part.size(); ++i) {
-      const char c = part[i];
-      if (lower_alnum(c) || c == '-') continue;
-      if (c == '.' || c == '_') {
-        // Never last (the last character is alphanumeric), so i + 1 is in
-        // range; "__" likewise leaves i + 2 in range.
-        const bool single = lower_alnum(part[i + 1]);
-        const bool twin = c == '_' && part[i + 1] == '_' &&
-                          i + 2 < part.size() && lower_alnum(part[i + 2]);
-        if (!single && !twin) return false;
-        continue;
-      }
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string TravisMasterName(const v1::HalTravisMaster& master) {
   if (absl::StartsWith(master.name(), "travis-")) return master.name();

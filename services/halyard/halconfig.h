@@ -69,15 +69,6 @@ std::string LocalAccountDir(const v1::Halconfig& config,
 // prefix Deck lists Travis masters by (added when missing).
 std::string TravisMasterName(const v1::HalTravisMaster& master);
 
-// A docker repository name igor's docker monitor accepts (the registry's
-// grammar): at most 255 characters; '/'-separated components of [a-z0-9]
-// starting and ending with a letter or digit, where '-' may appear anywhere
-// inside and '.', '_' or "__" must be followed by a letter or digit. The
-// same predicate as igor's ValidRepository (services/igor/docker/
-// docker_monitor.cc), kept identical so that halyard accepts exactly what
-// igor polls.
-bool ValidDockerRepository(absl::string_view name);
-
 // Everything wrong with `config`, each with its dotted key (empty when valid):
 // also the CI section (names unique across Jenkins and Travis masters, no
 // Jenkins name starting with "travis-", igor enabled when anything is listed,

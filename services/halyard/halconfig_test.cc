@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/spinnaker/names.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
 
@@ -376,14 +377,14 @@ TEST(HalconfigTest, NotificationRulesMatchEchos) {
 TEST(HalconfigTest, DockerRepositoriesAsIgorAcceptsThem) {
   for (const char* good :
        {"my--repo", "a__b", "library/nginx", "a-.b", "a.b_c__d/e-f", "a"}) {
-    EXPECT_TRUE(ValidDockerRepository(good)) << good;
+    EXPECT_TRUE(spinnaker::ValidDockerRepository(good)) << good;
   }
   for (const char* bad : {"", "Bad", "a___b", "a..b", "-a", "a-", "a//b", "/a",
                           "a/", "a_.b", "a._b", "a b", "a:b"}) {
-    EXPECT_FALSE(ValidDockerRepository(bad)) << bad;
+    EXPECT_FALSE(spinnaker::ValidDockerRepository(bad)) << bad;
   }
-  EXPECT_FALSE(ValidDockerRepository(std::string(256, 'a')));
-  EXPECT_TRUE(ValidDockerRepository(std::string(255, 'a')));
+  EXPECT_FALSE(spinnaker::ValidDockerRepository(std::string(256, 'a')));
+  EXPECT_TRUE(spinnaker::ValidDockerRepository(std::string(255, 'a')));
 
   v1::Halconfig c = DefaultHalconfig();
   auto* r = c.mutable_ci()->add_docker_registries();

@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "common/http/outbound.h"
 #include "common/log/log.h"
+#include "common/spinnaker/names.h"
 #include "common/status/status_macros.h"
 
 namespace gennaker::igor {
@@ -73,33 +74,6 @@ std::string QueryEscape(absl::string_view in) {
 
 bool IsLowerAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-// The registry's repository name grammar (path components of [a-z0-9]
-// separated by '.', '_', '__' or dashes), which also keeps names from
-// escaping the URL path they are put in.
-bool ValidRepository(absl::string_view name) {
-  if (name.empty() || name.size() > 255) return false;
-  for (absl::string_view part : absl::StrSplit(name, '/')) {
-    if (part.empty() || !IsLowerAlnum(part.front()) ||
-        !IsLowerAlnum(part.back())) {
-      return false;
-    }
-    for (size_t i = 0; i < part.size(); ++i) {
-      const char c = part[i];
-      if (IsLowerAlnum(c) || c == '-') continue;
-      if (c == '.' || c == '_') {
-        // '.' and '_' alone, or "__".
-        if (!IsLowerAlnum(part[i + 1]) &&
-            !(c == '_' && part[i + 1] == '_' && IsLowerAlnum(part[i + 2]))) {
-          return false;
-        }
-        continue;
-      }
-      return false;
-    }
-  }
-  return true;
 }
 
 // [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
@@ -620,7 +594,7 @@ class DockerMonitor : public Monitor {
     absl::Status problem;  // the first repository that could not be read
     std::vector<std::pair<std::string, std::string>> found;  // repo, tag
     for (const std::string& repository : repositories) {
-      if (!ValidRepository(repository)) {
+      if (!spinnaker::ValidDockerRepository(repository)) {
         SPDLOG_WARN("event=docker_repository_invalid account={} repository={}",
                     account, repository.substr(0, 256));
         if (problem.ok()) {
