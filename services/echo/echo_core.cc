@@ -296,7 +296,13 @@ absl::StatusOr<WebhookResult> EchoCore::ReceiveWebhook(
     }
     const TriggerIndex& idx = index != nullptr ? *index : *empty;
     std::vector<std::string> secrets;
-    if (idx.GitSecretsFor(built.event, &secrets)) {
+    const bool required = idx.GitSecretsFor(built.event, &secrets);
+    // A signed delivery must be signed with one of the candidates' secrets,
+    // even when a trigger without a secret could take an unsigned push: a
+    // forged signature is refused, not stored.
+    const bool signed_delivery =
+        CheckGitSignature(built.event, "") == SignatureCheck::kUnexpected;
+    if (required || (signed_delivery && !secrets.empty())) {
       bool valid = false;
       for (const std::string& s : secrets) {
         if (CheckGitSignature(built.event, s) == SignatureCheck::kValid) {

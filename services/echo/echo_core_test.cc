@@ -299,6 +299,39 @@ TEST_F(EchoCoreTest, GitSignatureIsChecked) {
   EXPECT_EQ(spinnaker::String(orca_.starts()[0].trigger, "hash"), "abc123");
 }
 
+// One trigger on the repository needs a secret and one does not: an
+// unsigned push is taken (by the second), a forged signature is refused.
+TEST_F(EchoCoreTest, MixedSecretsTakeUnsignedButRefuseForged) {
+  auto git = [](const std::string& id, const std::string& secret) {
+    Json t{{"type", "git"},  {"source", "github"}, {"project", "org"},
+           {"slug", "repo"}, {"branch", "main"},   {"enabled", true}};
+    if (!secret.empty()) t["secret"] = secret;
+    return Json{{"id", id},
+                {"application", "app"},
+                {"name", id},
+                {"triggers", Json::array({t})}};
+  };
+  front50_.SetPipelines({git("signed", "s3cret"), git("open", "")});
+  auto core = MakeCore(Sync());
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  const std::string body =
+      R"({"ref": "refs/heads/main", "after": "abc123", "repository": )"
+      R"({"name": "repo", "owner": {"name": "org"}}})";
+  IncomingWebhook w;
+  w.type = "git";
+  w.source = "github";
+  w.raw_body = body;
+  w.headers = {{"X-GitHub-Event", "push"},
+               {"X-Hub-Signature", "sha1=" + HmacSha1Hex("wrong", body)}};
+  EXPECT_THAT(core->ReceiveWebhook(w, ""),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  w.headers.pop_back();
+  ASSERT_THAT(core->ReceiveWebhook(w, ""), IsOk());
+  EXPECT_EQ(core->DeliverPending(), 1);
+  ASSERT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.starts()[0].pipeline_id, "open");
+}
+
 TEST_F(EchoCoreTest, PingIsStoredIgnored) {
   auto core = MakeCore(Sync());
   IncomingWebhook w;
