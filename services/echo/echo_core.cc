@@ -1,12 +1,16 @@
 #include "services/echo/echo_core.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/call_context.h"
@@ -26,8 +30,13 @@ class RealClock : public Clock {
 // Largest event body stored (the gRPC limit is larger; events are small).
 constexpr size_t kMaxEventBytes = size_t{16} << 20;
 constexpr size_t kMaxIdLength = 200;
+// Longer idempotency keys are refused; keys between kMaxIdLength and this are
+// replaced by their SHA-256 (igor builds keys from unbounded parts).
+constexpr size_t kMaxIdempotencyKeyBytes = 4096;
 constexpr int kMaxListEvents = 1000;
-constexpr int kNotificationBatch = 8;
+// One at a time: a send can take seconds, and a row claimed but not yet sent
+// when its claim expires would be sent again by another instance.
+constexpr int kNotificationBatch = 1;
 constexpr char kAnonymousTrigger[] = "[anonymous]";
 
 bool IsBuildTriggerType(const std::string& type) {
@@ -38,7 +47,37 @@ bool IsBuildTriggerType(const std::string& type) {
 
 std::string Pad(size_t i) { return absl::StrFormat("%04d", i); }
 
+// Errors a later attempt may not see: the callee was down, overloaded or
+// failed inside.
+bool IsTransient(const absl::Status& s) {
+  return IsRetryable(s) || s.code() == absl::StatusCode::kInternal;
+}
+
+// Webhook types that name echo's, orca's or igor's own events: a webhook
+// (anyone gate lets in) must not forge them.
+bool IsReservedWebhookType(const std::string& type) {
+  const std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(type));
+  return absl::StartsWith(t, "orca:") || absl::StartsWith(t, "echo:") ||
+         t == "build" || t == "docker" || t == "manual";
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> NormalizeIdempotencyKey(const std::string& key) {
+  if (key.size() <= kMaxIdLength) return key;
+  if (key.size() > kMaxIdempotencyKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "idempotency_key is longer than ", kMaxIdempotencyKeyBytes, " bytes"));
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+         digest);
+  return absl::StrCat(
+      "sha256:", absl::BytesToHexString(absl::string_view(
+                     reinterpret_cast<const char*>(digest), sizeof(digest))));
+}
+
+namespace {}  // namespace
 
 Clock* SystemClock() {
   static RealClock* clock = new RealClock();
@@ -47,6 +86,9 @@ Clock* SystemClock() {
 
 void ManualClock::Set(int64_t now_ms) {
   now_.store(now_ms);
+  // call_mu_ is held across the calls so that RemoveListener (a core being
+  // destroyed) waits for them instead of freeing what they use.
+  absl::MutexLock calls(&call_mu_);
   std::vector<std::function<void()>> fns;
   {
     absl::MutexLock l(&mu_);
@@ -63,8 +105,12 @@ int ManualClock::AddListener(std::function<void()> fn) {
 }
 
 void ManualClock::RemoveListener(int id) {
-  absl::MutexLock l(&mu_);
-  listeners_.erase(id);
+  {
+    absl::MutexLock l(&mu_);
+    listeners_.erase(id);
+  }
+  // Waits for a Set that copied the listener before it was erased.
+  absl::MutexLock calls(&call_mu_);
 }
 
 Json NotificationMessageJson(const NotificationMessage& m) {
@@ -182,12 +228,10 @@ int64_t EchoCore::Backoff(int attempt) const {
 // ---- intake ----
 
 absl::StatusOr<InsertResult> EchoCore::StoreEvent(Json event,
-                                                  const std::string& key,
+                                                  const std::string& raw_key,
                                                   EventState state) {
-  if (key.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "idempotency_key is longer than ", kMaxIdLength, " characters"));
-  }
+  GENNAKER_ASSIGN_OR_RETURN(const std::string key,
+                            NormalizeIdempotencyKey(raw_key));
   const int64_t now = clock_->NowMs();
   std::string id = spinnaker::String(event, "eventId");
   if (id.empty()) {
@@ -263,6 +307,16 @@ absl::StatusOr<WebhookResult> EchoCore::ReceiveWebhook(
         "webhook body is ", webhook.raw_body.size(),
         " bytes, larger than the limit of ", options_.max_webhook_bytes));
   }
+  // Internal event types would start pipelines as users named in a forged
+  // body and send notifications to addresses in it.
+  if (IsReservedWebhookType(webhook.type)) {
+    SPDLOG_WARN("event=echo_webhook_refused type={} reason=reserved_type",
+                webhook.type);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "webhook type '", webhook.type,
+        "' is reserved for internal events; use git, webhook, cdevents or "
+        "another name"));
+  }
   // Credentials of the caller are never stored with the event.
   IncomingWebhook clean = webhook;
   clean.headers.clear();
@@ -286,6 +340,11 @@ absl::StatusOr<WebhookResult> EchoCore::ReceiveWebhook(
     return out;
   }
   const Json details = spinnaker::Object(built.event, "details");
+  if (IsReservedWebhookType(spinnaker::String(details, "type"))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("webhook type '", spinnaker::String(details, "type"),
+                     "' is reserved for internal events"));
+  }
   if (absl::EqualsIgnoreCase(spinnaker::String(details, "type"), "git")) {
     std::shared_ptr<const TriggerIndex> index = Index();
     std::unique_ptr<TriggerIndex> empty;
@@ -334,11 +393,9 @@ std::vector<std::string> EchoCore::NotificationTypes() const {
 }
 
 absl::StatusOr<InsertResult> EchoCore::SendNotification(
-    const v1::Notification& notification, const std::string& idempotency_key) {
-  if (idempotency_key.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "idempotency_key is longer than ", kMaxIdLength, " characters"));
-  }
+    const v1::Notification& notification, const std::string& raw_key) {
+  GENNAKER_ASSIGN_OR_RETURN(const std::string idempotency_key,
+                            NormalizeIdempotencyKey(raw_key));
   GENNAKER_ASSIGN_OR_RETURN(
       std::vector<NotificationMessage> messages,
       DirectNotification(notification, options_.spinnaker_base_url));
@@ -391,24 +448,50 @@ absl::StatusOr<std::vector<EventRow>> EchoCore::ListEvents(
 
 // ---- delivery ----
 
-absl::StatusOr<Json> EchoCore::Deliver(const EventRow& row) {
-  GENNAKER_ASSIGN_OR_RETURN(Json event,
-                            spinnaker::ParseJson(row.body, "stored event",
-                                                 spinnaker::kStoredJsonLimits));
-  Json executions = Json::array();
-  auto start = [&](PipelineStart s) -> absl::Status {
-    if (orca_ == nullptr) {
-      return absl::FailedPreconditionError("orca is not configured");
+EchoCore::Delivery EchoCore::Deliver(const EventRow& row) {
+  Delivery out;
+  absl::StatusOr<Json> parsed = spinnaker::ParseJson(
+      row.body, "stored event", spinnaker::kStoredJsonLimits);
+  if (!parsed.ok()) {
+    out.fatal = parsed.status();
+    return out;
+  }
+  const Json& event = *parsed;
+  // Records a failed step: transient ones retry the event, others are kept
+  // in its error and do not stop the remaining matches.
+  auto fail = [&](const std::string& pipeline, const absl::Status& s) {
+    if (IsTransient(s)) {
+      if (out.transient.ok()) out.transient = s;
+      SPDLOG_WARN(
+          "event=echo_trigger_failed event_id={} pipeline={} retry=true "
+          "error=\"{}\"",
+          row.id, pipeline, s.ToString());
+    } else {
+      out.errors.push_back(
+          absl::StrCat("pipeline ", pipeline, ": ", s.ToString()));
+      SPDLOG_ERROR(
+          "event=echo_trigger_failed event_id={} pipeline={} retry=false "
+          "error=\"{}\"",
+          row.id, pipeline, s.ToString());
     }
+  };
+  auto start = [&](PipelineStart s) {
     const std::string pipeline = s.pipeline_id;
-    GENNAKER_ASSIGN_OR_RETURN(StartedExecution e,
-                              orca_->StartPipeline(std::move(s)));
+    if (orca_ == nullptr) {
+      fail(pipeline, absl::FailedPreconditionError("orca is not configured"));
+      return;
+    }
+    absl::StatusOr<StartedExecution> e = orca_->StartPipeline(std::move(s));
+    if (!e.ok()) {
+      fail(pipeline, e.status());
+      return;
+    }
     SPDLOG_INFO(
         "event=echo_trigger_started event_id={} pipeline={} "
         "execution={} application={}",
-        row.id, pipeline, e.id, e.application);
-    executions.push_back(Json{{"id", e.id}, {"application", e.application}});
-    return absl::OkStatus();
+        row.id, pipeline, e->id, e->application);
+    out.executions.push_back(
+        Json{{"id", e->id}, {"application", e->application}});
   };
   if (row.type == kCronEventType) {
     const Json content = spinnaker::Object(event, "content");
@@ -418,25 +501,40 @@ absl::StatusOr<Json> EchoCore::Deliver(const EventRow& row) {
     s.trigger = spinnaker::Object(content, "trigger");
     s.idempotency_key = spinnaker::String(content, "idempotencyKey");
     s.run_as_user = spinnaker::String(content, "runAsUser");
-    GENNAKER_RETURN_IF_ERROR(start(std::move(s)));
-    return executions;
+    start(std::move(s));
+    return out;
   }
   std::shared_ptr<const TriggerIndex> index = Index();
   if (index == nullptr) {
-    return absl::UnavailableError("pipeline configs are not loaded yet");
+    out.transient =
+        absl::UnavailableError("pipeline configs are not loaded yet");
+    return out;
   }
   for (TriggerMatch& m : index->Match(event)) {
+    const std::string pipeline = spinnaker::String(m.pipeline, "id");
     Json trigger = std::move(m.trigger);
     if (igor_ != nullptr) {
-      GENNAKER_RETURN_IF_ERROR(EnrichBuildTrigger(trigger, *igor_));
+      absl::Status enriched = EnrichBuildTrigger(trigger, *igor_);
+      if (enriched.code() == absl::StatusCode::kFailedPrecondition) {
+        // The build's properties do not satisfy this trigger: not a match.
+        SPDLOG_INFO(
+            "event=echo_trigger_skipped event_id={} pipeline={} "
+            "reason=\"{}\"",
+            row.id, pipeline, enriched.message());
+        continue;
+      }
+      if (!enriched.ok()) {
+        fail(pipeline, enriched);
+        continue;
+      }
     } else if (IsBuildTriggerType(spinnaker::String(trigger, "type"))) {
       SPDLOG_WARN(
           "event=echo_build_info_missing event_id={} pipeline={} "
           "reason=igor_not_configured",
-          row.id, spinnaker::String(m.pipeline, "id"));
+          row.id, pipeline);
     }
     PipelineStart s;
-    s.pipeline_id = spinnaker::String(m.pipeline, "id");
+    s.pipeline_id = pipeline;
     s.application = spinnaker::String(m.pipeline, "application");
     s.run_as_user = spinnaker::String(trigger, "runAsUser");
     if (s.run_as_user.empty()) {
@@ -445,12 +543,24 @@ absl::StatusOr<Json> EchoCore::Deliver(const EventRow& row) {
     }
     s.trigger = std::move(trigger);
     s.idempotency_key = m.key;
-    GENNAKER_RETURN_IF_ERROR(start(std::move(s)));
+    start(std::move(s));
   }
   if (absl::StartsWith(row.type, "orca:")) {
-    GENNAKER_RETURN_IF_ERROR(EnqueueNotifications(row.id, event));
+    // Whatever the triggers did; a re-enqueue on a retry skips the rows
+    // already stored (ids are "<event>:n<i>").
+    absl::Status n = EnqueueNotifications(row.id, event);
+    if (!n.ok()) {
+      if (IsTransient(n)) {
+        if (out.transient.ok()) out.transient = n;
+      } else {
+        out.errors.push_back(absl::StrCat("notifications: ", n.ToString()));
+      }
+      SPDLOG_WARN(
+          "event=echo_notification_enqueue_failed event_id={} error=\"{}\"",
+          row.id, n.ToString());
+    }
   }
-  return executions;
+  return out;
 }
 
 absl::Status EchoCore::EnqueueNotifications(const std::string& event_id,
@@ -498,39 +608,70 @@ absl::Status EchoCore::EnqueueNotifications(const std::string& event_id,
   return absl::OkStatus();
 }
 
-void EchoCore::DeliverOne(const EventRow& row) {
+std::string EchoCore::ClaimToken() const {
+  return absl::StrCat(options_.instance_id, "/", NewUuid());
+}
+
+void EchoCore::DeliverOne(const EventRow& row, const std::string& token) {
   ScopedCallContext context(CallContext{NewRequestId(), "", ""});
-  absl::StatusOr<Json> r = Deliver(row);
+  Delivery d = Deliver(row);
   const int64_t now = clock_->NowMs();
+  const std::string executions = Dump(d.executions);
+  std::string error = absl::StrJoin(d.errors, "; ");
   absl::StatusOr<bool> w;
-  if (r.ok()) {
-    w = store_->FinishEvent(row.id, options_.instance_id,
-                            EventState::kDelivered, Dump(*r), "", now);
-    SPDLOG_INFO(
-        "event=echo_event_delivered event_id={} type={} "
-        "executions={} attempt={}",
-        row.id, row.type, r->size(), row.attempts);
-  } else if (row.attempts >= options_.max_attempts) {
-    const std::string error(r.status().ToString());
-    w = store_->FinishEvent(row.id, options_.instance_id, EventState::kFailed,
-                            "[]", error, now);
+  auto fail = [&](const std::string& why) {
+    w = store_->FinishEvent(row.id, token, EventState::kFailed, executions, why,
+                            now);
     SPDLOG_ERROR(
         "event=echo_event_failed event_id={} type={} attempts={} "
         "error=\"{}\"",
-        row.id, row.type, row.attempts, error);
-  } else {
+        row.id, row.type, row.attempts, why);
+  };
+  auto retry = [&](const std::string& why) {
     const int64_t next = now + Backoff(row.attempts);
-    w = store_->RetryEvent(row.id, options_.instance_id, next,
-                           std::string(r.status().ToString()), now);
+    w = store_->RetryEvent(row.id, token, next, why, now);
     SPDLOG_WARN(
         "event=echo_event_retry event_id={} type={} attempt={} "
         "next_attempt_ms={} error=\"{}\"",
-        row.id, row.type, row.attempts, next, r.status().ToString());
+        row.id, row.type, row.attempts, next, why);
+  };
+  if (!d.fatal.ok()) {
+    // The event itself is unusable: retried a few times, then FAILED.
+    const std::string why(d.fatal.ToString());
+    if (row.attempts >= options_.max_attempts) {
+      fail(why);
+    } else {
+      retry(why);
+    }
+  } else if (!d.transient.ok()) {
+    // orca or igor is down: retried (orca's idempotency keys make the starts
+    // that succeeded safe to repeat) until the time budget is spent; such
+    // attempts do not count toward max_attempts.
+    std::string why(d.transient.ToString());
+    if (!error.empty()) absl::StrAppend(&why, "; ", error);
+    if (now - row.accepted_ms >= options_.transient_retry_ms) {
+      fail(why);
+    } else {
+      retry(why);
+    }
+  } else if (!d.errors.empty() && d.executions.empty()) {
+    // Every start failed for good (a retry would fail the same way).
+    fail(error);
+  } else {
+    // Matches that failed for good are recorded in the error; the others
+    // started.
+    w = store_->FinishEvent(row.id, token, EventState::kDelivered, executions,
+                            error, now);
+    SPDLOG_INFO(
+        "event=echo_event_delivered event_id={} type={} "
+        "executions={} errors={} attempt={}",
+        row.id, row.type, d.executions.size(), d.errors.size(), row.attempts);
   }
   if (!w.ok()) {
     SPDLOG_ERROR("event=echo_event_write_failed event_id={} error=\"{}\"",
                  row.id, w.status().ToString());
   } else if (!*w) {
+    // Another worker's newer claim holds the event: its outcome stands.
     SPDLOG_WARN("event=echo_event_claim_lost event_id={}", row.id);
   }
 }
@@ -539,11 +680,11 @@ int EchoCore::DeliverPending() {
   if (!index_ready()) return 0;
   int n = 0;
   while (true) {
-    absl::StatusOr<std::vector<EventRow>> claimed =
-        store_->ClaimEvents(options_.instance_id, clock_->NowMs(),
-                            int64_t{options_.claim_seconds} * 1000, 1);
+    const std::string token = ClaimToken();
+    absl::StatusOr<std::vector<EventRow>> claimed = store_->ClaimEvents(
+        token, clock_->NowMs(), int64_t{options_.claim_seconds} * 1000, 1);
     if (!claimed.ok() || claimed->empty()) return n;
-    for (const EventRow& row : *claimed) DeliverOne(row);
+    for (const EventRow& row : *claimed) DeliverOne(row, token);
     n += claimed->size();
   }
 }
@@ -558,14 +699,14 @@ void EchoCore::WorkerLoop() {
     }
     bool worked = false;
     if (index_ready()) {
-      absl::StatusOr<std::vector<EventRow>> claimed =
-          store_->ClaimEvents(options_.instance_id, clock_->NowMs(),
-                              int64_t{options_.claim_seconds} * 1000, 1);
+      const std::string token = ClaimToken();
+      absl::StatusOr<std::vector<EventRow>> claimed = store_->ClaimEvents(
+          token, clock_->NowMs(), int64_t{options_.claim_seconds} * 1000, 1);
       if (!claimed.ok()) {
         SPDLOG_WARN("event=echo_claim_failed error=\"{}\"",
                     claimed.status().ToString());
       } else {
-        for (const EventRow& row : *claimed) DeliverOne(row);
+        for (const EventRow& row : *claimed) DeliverOne(row, token);
         worked = !claimed->empty();
       }
     }
@@ -581,9 +722,8 @@ void EchoCore::WorkerLoop() {
 
 // ---- notifications ----
 
-void EchoCore::SendOne(const NotificationRow& row) {
+void EchoCore::SendOne(const NotificationRow& row, const std::string& owner) {
   const int64_t now = clock_->NowMs();
-  const std::string& owner = options_.instance_id;
   absl::StatusOr<Json> parsed = spinnaker::ParseJson(
       row.message, "stored notification", spinnaker::kStoredJsonLimits);
   NotificationSender* sender = nullptr;
@@ -623,18 +763,21 @@ void EchoCore::SendOne(const NotificationRow& row) {
   if (!w.ok()) {
     SPDLOG_ERROR("event=echo_notification_write_failed id={} error=\"{}\"",
                  row.id, w.status().ToString());
+  } else if (!*w) {
+    SPDLOG_WARN("event=echo_notification_claim_lost id={}", row.id);
   }
 }
 
 int EchoCore::SendPendingNotifications() {
   int n = 0;
   while (true) {
+    const std::string token = ClaimToken();
     absl::StatusOr<std::vector<NotificationRow>> claimed =
-        store_->ClaimNotifications(options_.instance_id, clock_->NowMs(),
+        store_->ClaimNotifications(token, clock_->NowMs(),
                                    int64_t{options_.claim_seconds} * 1000,
                                    kNotificationBatch);
     if (!claimed.ok() || claimed->empty()) return n;
-    for (const NotificationRow& row : *claimed) SendOne(row);
+    for (const NotificationRow& row : *claimed) SendOne(row, token);
     n += claimed->size();
   }
 }

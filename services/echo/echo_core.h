@@ -7,15 +7,22 @@
 // = the match's key, so a redelivery or a second instance never starts a
 // pipeline twice), enqueue the notifications of orca:* events in the outbox,
 // and mark the event DELIVERED (with the executions) or retry it with backoff
-// until FAILED. Workers wait until the first pipeline load succeeded (events
-// stay ACCEPTED meanwhile).
+// until FAILED. Every match is tried on its own: one that fails does not stop
+// the others nor the notifications. Transient errors (UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL) are retried for a
+// time budget without counting toward max_attempts; a non-retryable error of
+// one match is recorded in the event's error. Each claim carries its own
+// token (instance id + uuid), so a stale worker cannot end a newer claim.
+// Workers wait until the first pipeline load succeeded (events stay ACCEPTED
+// meanwhile).
 //
 // Cron: every enabled cron trigger of the index is scheduled in one global
 // zone; a scheduler thread fires due slots, each claimed in the store (one
 // fire per slot across instances) together with a stored "echo:cron" event
 // that the delivery workers turn into an orca start (so a fire survives a
 // restart and is retried like any event). Slots later than the misfire
-// threshold are dropped, not replayed.
+// threshold are dropped, not replayed; a slot whose claim failed (store
+// error) stays pending and is claimed again until that threshold.
 //
 // Notifications: outbox rows are claimed by a notification worker and sent
 // through the senders; retryable failures are retried with backoff up to
@@ -80,10 +87,14 @@ class ManualClock : public Clock {
   void Advance(int64_t ms) { Set(now_.load() + ms); }
   void Set(int64_t now_ms);
   int AddListener(std::function<void()> fn) override;
+  // Returns only once no call of the listener is in flight.
   void RemoveListener(int id) override;
 
  private:
   std::atomic<int64_t> now_;
+  // Held while listeners run (RemoveListener waits on it); never while mu_
+  // is held, so a listener may add listeners.
+  absl::Mutex call_mu_;
   absl::Mutex mu_;
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(mu_);
@@ -135,7 +146,13 @@ struct CoreOptions {
   // RunScheduler()).
   bool background = true;
   int claim_seconds = 60;
+  // Attempts that ended in a non-retryable error before an event is FAILED
+  // (transient errors do not count: see transient_retry_ms).
   int max_attempts = 5;
+  // How long after acceptance an event whose delivery keeps failing with
+  // transient errors (orca or igor down) is still retried. No config field
+  // exists for it yet: the default is used.
+  int64_t transient_retry_ms = int64_t{3600} * 1000;
   int retention_days = 7;
   int pipeline_poll_ms = 30000;
   std::string git_shared_secret;
@@ -187,6 +204,11 @@ struct CronValidation {
 // A rendered notification as stored in the outbox, and back.
 Json NotificationMessageJson(const NotificationMessage& message);
 NotificationMessage NotificationMessageFromJson(const Json& json);
+
+// An idempotency key as stored: keys up to 200 characters unchanged, longer
+// ones (up to 4096 bytes) as "sha256:" + the hex SHA-256 of the key;
+// INVALID_ARGUMENT beyond.
+absl::StatusOr<std::string> NormalizeIdempotencyKey(const std::string& key);
 
 class EchoCore {
  public:
@@ -249,21 +271,36 @@ class EchoCore {
     std::optional<CronExpression> expr;
     Json trigger;
     std::string params_dump;
+    // Due slots whose claim failed (store error): retried by the next runs
+    // until the misfire threshold passes.
+    std::vector<int64_t> retry_slots;
+  };
+  // The outcome of one delivery: the executions started, the first transient
+  // error (retry the event), the non-retryable errors (recorded) and an error
+  // of the event as a whole (counts toward max_attempts).
+  struct Delivery {
+    Json executions = Json::array();
+    absl::Status transient;
+    std::vector<std::string> errors;
+    absl::Status fatal;
   };
 
   std::shared_ptr<const TriggerIndex> Index();
   int64_t Backoff(int attempt) const;
   absl::StatusOr<InsertResult> StoreEvent(Json event, const std::string& key,
                                           EventState state);
-  // One delivery; the executions started.
-  absl::StatusOr<Json> Deliver(const EventRow& row);
+  // One delivery.
+  Delivery Deliver(const EventRow& row);
+  // A fresh claim owner: instance id + a uuid.
+  std::string ClaimToken() const;
   absl::Status EnqueueNotifications(const std::string& event_id,
                                     const Json& event);
-  void DeliverOne(const EventRow& row);
-  void SendOne(const NotificationRow& row);
+  void DeliverOne(const EventRow& row, const std::string& token);
+  void SendOne(const NotificationRow& row, const std::string& token);
   SyncCounts SyncSchedule(const TriggerIndex& index)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(schedule_mu_);
-  void FireSlot(const Scheduled& s, int64_t slot_ms);
+  // False when the slot could not be claimed (store error): retry it.
+  bool FireSlot(const Scheduled& s, int64_t slot_ms);
 
   void WorkerLoop();
   void NotificationLoop();

@@ -10,7 +10,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "common/http/outbound.h"
 #include "common/testing/status_matchers.h"
 #include "services/echo/echo_test_fakes.h"
@@ -23,6 +27,7 @@ using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using testing::CronPipeline;
 using testing::FakeFront50;
+using testing::FakeIgor;
 using testing::FakeOrca;
 using testing::HookReceiver;
 using testing::WebhookPipeline;
@@ -63,7 +68,7 @@ class EchoCoreTest : public ::testing::Test {
       EXPECT_THAT(s, IsOk());
       if (s.ok()) senders = *std::move(s);
     }
-    auto core = EchoCore::Create(&store_, &orca_, &front50_, nullptr,
+    auto core = EchoCore::Create(&store_, &orca_, &front50_, igor_,
                                  std::move(senders), &clock_, o);
     EXPECT_THAT(core, IsOk());
     return core.ok() ? *std::move(core) : nullptr;
@@ -91,6 +96,7 @@ class EchoCoreTest : public ::testing::Test {
   }
 
   ManualClock clock_{kT0};
+  BuildInfoSource* igor_ = nullptr;
   InMemoryEchoStore store_;
   FakeOrca orca_;
   FakeFront50 front50_;
@@ -172,10 +178,14 @@ TEST_F(EchoCoreTest, RunAsUserIsForwarded) {
   EXPECT_EQ(orca_.starts()[0].run_as_user, "svc@example.com");
 }
 
-TEST_F(EchoCoreTest, RetriesWithBackoffThenFails) {
+// orca down for longer than max_attempts * backoff (a rolling restart): the
+// event is retried with backoff capped at retry_max_ms and delivered once
+// orca is back; transient failures do not count toward max_attempts.
+TEST_F(EchoCoreTest, TransientErrorsRetryPastMaxAttempts) {
   front50_.SetPipelines({WebhookPipeline("p1", "src")});
   CoreOptions o = Sync();
   o.max_attempts = 3;
+  o.retry_max_ms = 8000;
   auto core = MakeCore(o);
   ASSERT_THAT(core->RefreshPipelines(), IsOk());
   orca_.Fail(absl::UnavailableError("orca is down"));
@@ -188,16 +198,138 @@ TEST_F(EchoCoreTest, RetriesWithBackoffThenFails) {
   EXPECT_THAT(e.error, ::testing::HasSubstr("orca is down"));
   // Not due before the backoff.
   EXPECT_EQ(core->DeliverPending(), 0);
-  clock_.Advance(1000);
-  EXPECT_EQ(core->DeliverPending(), 1);
-  EXPECT_EQ(Event(r->event_id).next_attempt_ms, kT0 + 1000 + 2000);
-  clock_.Advance(2000);
+  // Ten more attempts over minutes (backoff 1, 2, 4, then capped at 8 s).
+  for (int i = 0; i < 10; ++i) {
+    clock_.Set(Event(r->event_id).next_attempt_ms);
+    EXPECT_EQ(core->DeliverPending(), 1);
+    EXPECT_EQ(Event(r->event_id).state, EventState::kAccepted) << i;
+  }
+  e = Event(r->event_id);
+  EXPECT_EQ(e.attempts, 11);
+  EXPECT_EQ(e.next_attempt_ms - clock_.NowMs(), 8000);
+  orca_.Fail(absl::OkStatus());
+  clock_.Set(e.next_attempt_ms);
   EXPECT_EQ(core->DeliverPending(), 1);
   e = Event(r->event_id);
+  EXPECT_EQ(e.state, EventState::kDelivered);
+  EXPECT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.calls(), 12);
+}
+
+TEST_F(EchoCoreTest, TransientErrorsFailAfterTheTimeBudget) {
+  front50_.SetPipelines({WebhookPipeline("p1", "src")});
+  CoreOptions o = Sync();
+  o.transient_retry_ms = 120000;
+  auto core = MakeCore(o);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  orca_.Fail(absl::DeadlineExceededError("orca timed out"));
+  auto r = core->ReceiveWebhook(Hook("{}"), "");
+  ASSERT_THAT(r, IsOk());
+  int deliveries = 0;
+  while (Event(r->event_id).state == EventState::kAccepted &&
+         deliveries < 100) {
+    clock_.Set(std::max(clock_.NowMs(), Event(r->event_id).next_attempt_ms));
+    deliveries += core->DeliverPending();
+  }
+  EventRow e = Event(r->event_id);
   EXPECT_EQ(e.state, EventState::kFailed);
-  EXPECT_EQ(e.attempts, 3);
-  EXPECT_THAT(e.error, ::testing::HasSubstr("orca is down"));
-  EXPECT_EQ(orca_.calls(), 3);
+  EXPECT_GE(clock_.NowMs() - kT0, 120000);
+  EXPECT_LT(clock_.NowMs() - kT0, 120000 + 60000);
+  EXPECT_THAT(e.error, ::testing::HasSubstr("orca timed out"));
+}
+
+// A non-retryable error ends the event at once: FAILED, with the error.
+TEST_F(EchoCoreTest, NonRetryableStartFailureIsNotRetried) {
+  front50_.SetPipelines({WebhookPipeline("p1", "src")});
+  auto core = MakeCore(Sync());
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  orca_.Fail(absl::PermissionDeniedError("no access to app"));
+  auto r = core->ReceiveWebhook(Hook("{}"), "");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(core->DeliverPending(), 1);
+  EventRow e = Event(r->event_id);
+  EXPECT_EQ(e.state, EventState::kFailed);
+  EXPECT_THAT(e.error, ::testing::HasSubstr("no access to app"));
+  EXPECT_EQ(orca_.calls(), 1);
+}
+
+// One failing match does not stop the others.
+TEST_F(EchoCoreTest, FailingMatchDoesNotStopTheOthers) {
+  front50_.SetPipelines({WebhookPipeline("p1", "src"),
+                         WebhookPipeline("p2", "src"),
+                         WebhookPipeline("p3", "src")});
+  auto core = MakeCore(Sync());
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  orca_.FailPipeline("p1", absl::PermissionDeniedError("p1 forbidden"));
+  orca_.FailPipeline("p2", absl::UnavailableError("p2 shard down"));
+  auto r = core->ReceiveWebhook(Hook("{}"), "");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(core->DeliverPending(), 1);
+  ASSERT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.starts()[0].pipeline_id, "p3");
+  // p2's transient failure retries the event; p1's is recorded.
+  EventRow e = Event(r->event_id);
+  EXPECT_EQ(e.state, EventState::kAccepted);
+  EXPECT_THAT(e.error, ::testing::HasSubstr("p2 shard down"));
+  EXPECT_THAT(e.error, ::testing::HasSubstr("p1 forbidden"));
+  orca_.FailPipeline("p2", absl::OkStatus());
+  clock_.Set(e.next_attempt_ms);
+  EXPECT_EQ(core->DeliverPending(), 1);
+  // p3 is not started twice (orca's idempotency key); p2 now starts.
+  ASSERT_EQ(orca_.starts().size(), 2u);
+  EXPECT_EQ(orca_.starts()[1].pipeline_id, "p2");
+  e = Event(r->event_id);
+  EXPECT_EQ(e.state, EventState::kDelivered);
+  EXPECT_THAT(e.executions, ::testing::HasSubstr("exec-1"));
+  EXPECT_THAT(e.executions, ::testing::HasSubstr("exec-2"));
+  EXPECT_THAT(e.error, ::testing::HasSubstr("p1 forbidden"));
+}
+
+Json BuildPipeline(const std::string& id, const std::string& deploy) {
+  return Json{{"id", id},
+              {"application", "app"},
+              {"name", "build-" + id},
+              {"triggers",
+               {{{"type", "jenkins"},
+                 {"enabled", true},
+                 {"master", "jenkins-main"},
+                 {"job", "app/build"},
+                 {"propertyFile", "build.properties"},
+                 {"payloadConstraints", {{"DEPLOY", deploy}}}}}}};
+}
+
+Json BuildEvent() {
+  return Json{{"details", {{"type", "build"}, {"source", "igor"}}},
+              {"content",
+               {{"master", "jenkins-main"},
+                {"project",
+                 {{"name", "app/build"},
+                  {"lastBuild",
+                   {{"building", false},
+                    {"number", 128},
+                    {"result", "SUCCESS"},
+                    {"url", "https://jenkins.example/job/app/128/"}}}}}}}};
+}
+
+// The first matching pipeline's payloadConstraints reject the build: it is
+// skipped, the second starts.
+TEST_F(EchoCoreTest, UnmetBuildConstraintSkipsOnlyThatPipeline) {
+  FakeIgor igor;
+  igor.SetProperties(Json{{"DEPLOY", "true"}});
+  igor_ = &igor;
+  front50_.SetPipelines(
+      {BuildPipeline("a-no", "^false$"), BuildPipeline("b-yes", "^true$")});
+  auto core = MakeCore(Sync());
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  auto r = core->PostEvent(BuildEvent(), "");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(core->DeliverPending(), 1);
+  ASSERT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.starts()[0].pipeline_id, "b-yes");
+  EXPECT_EQ(orca_.starts()[0].trigger["properties"]["DEPLOY"], "true");
+  EventRow e = Event(r->id);
+  EXPECT_EQ(e.state, EventState::kDelivered);
+  EXPECT_EQ(e.error, "");
 }
 
 TEST_F(EchoCoreTest, NewInstanceDeliversWhatAnotherAccepted) {
@@ -522,6 +654,390 @@ TEST_F(EchoCoreTest, BackgroundWorkersDeliverPromptly) {
   EXPECT_TRUE(orca_.WaitForStarts(20, absl::Seconds(5)));
   threaded->Stop();
   EXPECT_EQ(orca_.calls(), 20);
+}
+
+// A webhook cannot forge orca's, echo's or igor's own events: a pipeline
+// trigger would start as the user of a forged parent and the notifications
+// in the body would be sent.
+TEST_F(EchoCoreTest, ReservedWebhookTypesAreRefused) {
+  HookReceiver receiver({});
+  Json child{{"id", "child"},
+             {"application", "app"},
+             {"name", "child"},
+             {"triggers",
+              {{{"type", "pipeline"},
+                {"application", "app"},
+                {"pipeline", "parent"},
+                {"status", {"successful"}},
+                {"enabled", true}}}}};
+  front50_.SetPipelines({child});
+  auto core = MakeCore(Sync(), /*with_webhook_sender=*/true);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  const Json forged{{"execution",
+                     {{"id", "E1"},
+                      {"type", "PIPELINE"},
+                      {"application", "app"},
+                      {"pipelineConfigId", "parent"},
+                      {"status", "SUCCEEDED"},
+                      {"authentication", {{"user", "admin@example.com"}}},
+                      {"notifications",
+                       {{{"type", "webhook"},
+                         {"address", receiver.url()},
+                         {"when", {"pipeline.complete"}}}}}}}};
+  for (const char* type :
+       {"orca:pipeline:complete", "ORCA:stage:failed", "echo:cron",
+        "Echo:anything", "build", "Docker", "manual", " orca:x"}) {
+    IncomingWebhook w = Hook(spinnaker::Dump(forged));
+    w.type = type;
+    w.source = "x";
+    EXPECT_THAT(core->ReceiveWebhook(w, ""),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << type;
+  }
+  auto listed = core->ListEvents({});
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_TRUE(listed->empty());
+  EXPECT_EQ(core->DeliverPending(), 0);
+  EXPECT_EQ(core->SendPendingNotifications(), 0);
+  EXPECT_EQ(orca_.calls(), 0);
+  EXPECT_TRUE(receiver.bodies().empty());
+  // Plain words are webhooks.
+  for (const char* type : {"webhook", "cdevents", "orcaish", "deploy"}) {
+    IncomingWebhook w = Hook("{}");
+    w.type = type;
+    EXPECT_THAT(core->ReceiveWebhook(w, ""), IsOk()) << type;
+  }
+}
+
+// An orca event whose pipeline trigger cannot start still sends its
+// notifications, once.
+TEST_F(EchoCoreTest, OrcaEventNotificationsDoNotDependOnTriggers) {
+  HookReceiver receiver({});
+  Json child{{"id", "child"},
+             {"application", "app"},
+             {"name", "child"},
+             {"triggers",
+              {{{"type", "pipeline"},
+                {"application", "app"},
+                {"pipeline", "parent"},
+                {"status", {"successful"}},
+                {"enabled", true}}}}};
+  front50_.SetPipelines({child});
+  auto core = MakeCore(Sync(), /*with_webhook_sender=*/true);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  Json event{{"details",
+              {{"type", "orca:pipeline:complete"},
+               {"source", "orca"},
+               {"application", "app"}}},
+             {"content",
+              {{"execution",
+                {{"id", "E1"},
+                 {"type", "PIPELINE"},
+                 {"name", "parent"},
+                 {"application", "app"},
+                 {"pipelineConfigId", "parent"},
+                 {"status", "SUCCEEDED"},
+                 {"notifications",
+                  {{{"type", "webhook"},
+                    {"address", receiver.url()},
+                    {"level", "pipeline"},
+                    {"when", {"pipeline.complete"}}}}}}}}}};
+  orca_.FailPipeline("child", absl::UnavailableError("orca restarting"));
+  auto r = core->PostEvent(event, "");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(core->DeliverPending(), 1);
+  EXPECT_EQ(orca_.calls(), 1);
+  EXPECT_EQ(Event(r->id).state, EventState::kAccepted);
+  auto rows = store_.ListNotifications(r->id);
+  ASSERT_THAT(rows, IsOk());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(core->SendPendingNotifications(), 1);
+  EXPECT_EQ(receiver.bodies().size(), 1u);
+  // The retry starts the child; the notification is not enqueued again.
+  orca_.FailPipeline("child", absl::OkStatus());
+  clock_.Set(Event(r->id).next_attempt_ms);
+  EXPECT_EQ(core->DeliverPending(), 1);
+  EXPECT_EQ(Event(r->id).state, EventState::kDelivered);
+  ASSERT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.starts()[0].pipeline_id, "child");
+  rows = store_.ListNotifications(r->id);
+  ASSERT_THAT(rows, IsOk());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].state, NotificationState::kSent);
+  EXPECT_EQ(core->SendPendingNotifications(), 0);
+  EXPECT_EQ(receiver.bodies().size(), 1u);
+}
+
+TEST_F(EchoCoreTest, LongIdempotencyKeysAreHashed) {
+  auto core = MakeCore(Sync());
+  Json event{{"details", {{"type", "docker"}, {"source", "igor"}}},
+             {"content", Json::object()}};
+  const std::string long_key =
+      "docker:registry:org/" + std::string(300, 'r') + ":sha256:abc";
+  auto first = core->PostEvent(event, long_key);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_FALSE(first->duplicate);
+  EventRow stored = Event(first->id);
+  EXPECT_EQ(stored.idempotency_key.size(), 7u + 64u);
+  EXPECT_TRUE(absl::StartsWith(stored.idempotency_key, "sha256:"));
+  auto again = core->PostEvent(event, long_key);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->id, first->id);
+  // Another long key is another event.
+  auto other = core->PostEvent(event, long_key + "2");
+  ASSERT_THAT(other, IsOk());
+  EXPECT_FALSE(other->duplicate);
+  // Short keys are kept as given; absurd ones are refused.
+  ASSERT_THAT(NormalizeIdempotencyKey("k"), IsOk());
+  EXPECT_EQ(*NormalizeIdempotencyKey("k"), "k");
+  EXPECT_THAT(core->PostEvent(event, std::string(5000, 'k')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Direct notifications too.
+  HookReceiver receiver({});
+  auto notifier = MakeCore(Sync(), /*with_webhook_sender=*/true);
+  v1::Notification n;
+  n.set_type(v1::NOTIFICATION_TYPE_WEBHOOK);
+  n.add_to(receiver.url());
+  n.mutable_additional_context()->set_json(R"({"body": "x"})");
+  auto sent = notifier->SendNotification(n, long_key);
+  ASSERT_THAT(sent, IsOk());
+  auto sent_again = notifier->SendNotification(n, long_key);
+  ASSERT_THAT(sent_again, IsOk());
+  EXPECT_TRUE(sent_again->duplicate);
+}
+
+// A store whose cron claims fail while `fail_claims` > 0, and which records
+// the owners of event claims.
+class FlakyStore : public InMemoryEchoStore {
+ public:
+  absl::StatusOr<bool> ClaimCronSlot(const CronSlot& slot,
+                                     const std::string& owner,
+                                     const EventRow& event) override {
+    if (fail_claims > 0) {
+      --fail_claims;
+      return absl::UnavailableError("database restarting");
+    }
+    return InMemoryEchoStore::ClaimCronSlot(slot, owner, event);
+  }
+  absl::StatusOr<std::vector<EventRow>> ClaimEvents(const std::string& owner,
+                                                    int64_t now_ms,
+                                                    int64_t claim_ms,
+                                                    int limit) override {
+    auto r = InMemoryEchoStore::ClaimEvents(owner, now_ms, claim_ms, limit);
+    if (r.ok() && !r->empty()) owners.push_back(owner);
+    return r;
+  }
+  int fail_claims = 0;
+  std::vector<std::string> owners;
+};
+
+TEST_F(EchoCoreTest, FailedCronClaimIsRetried) {
+  FlakyStore store;
+  store.fail_claims = 1;
+  front50_.SetPipelines({CronPipeline("c1", "t1", "0 * * * * ?")});
+  CoreOptions o = Sync();
+  o.time_zone = "UTC";
+  o.misfire_threshold_ms = 10000;
+  auto created =
+      EchoCore::Create(&store, &orca_, &front50_, nullptr, {}, &clock_, o);
+  ASSERT_THAT(created, IsOk());
+  auto core = *std::move(created);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  clock_.Advance(60000);
+  core->RunScheduler();  // the claim fails
+  EXPECT_EQ(core->DeliverPending(), 0);
+  clock_.Advance(1000);
+  core->RunScheduler();  // retried
+  EXPECT_EQ(core->DeliverPending(), 1);
+  ASSERT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(orca_.starts()[0].idempotency_key,
+            absl::StrCat("cron:c1:t1:", kT0 + 60000));
+  core->RunScheduler();
+  EXPECT_EQ(core->DeliverPending(), 0);
+
+  // A slot whose claim keeps failing past the misfire threshold is dropped.
+  store.fail_claims = 1000;
+  clock_.Set(kT0 + 120000);
+  core->RunScheduler();
+  clock_.Advance(5000);
+  core->RunScheduler();
+  store.fail_claims = 0;
+  clock_.Advance(6000);
+  core->RunScheduler();
+  EXPECT_EQ(core->DeliverPending(), 0);
+  EXPECT_EQ(orca_.starts().size(), 1u);
+  EXPECT_EQ(core->ScheduledTriggers()[0].next_fire_ms, kT0 + 180000);
+}
+
+TEST_F(EchoCoreTest, CronSlotWithStoredKeyIsNotClaimedAgain) {
+  EventRow fire;
+  fire.id = "old";
+  fire.idempotency_key = "cron:p:t:60000";
+  fire.type = kCronEventType;
+  ASSERT_THAT(store_.InsertEvent(fire), IsOk());
+  EventRow again = fire;
+  again.id = "new";
+  EXPECT_THAT(store_.ClaimCronSlot({"t", "p", 60000}, "A", again),
+              ::gennaker::testing::IsOkAndHolds(false));
+}
+
+// Each claim has its own token: a worker whose claim expired cannot end the
+// claim that took the event over, even in the same instance.
+TEST_F(EchoCoreTest, ClaimsCarryTheirOwnToken) {
+  FlakyStore store;
+  front50_.SetPipelines({WebhookPipeline("p1", "src")});
+  CoreOptions o = Sync();
+  o.time_zone = "UTC";
+  o.instance_id = "inst";
+  auto created =
+      EchoCore::Create(&store, &orca_, &front50_, nullptr, {}, &clock_, o);
+  ASSERT_THAT(created, IsOk());
+  auto core = *std::move(created);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  ASSERT_THAT(core->ReceiveWebhook(Hook("{}"), ""), IsOk());
+  ASSERT_THAT(core->ReceiveWebhook(Hook("{}"), ""), IsOk());
+  EXPECT_EQ(core->DeliverPending(), 2);
+  ASSERT_EQ(store.owners.size(), 2u);
+  EXPECT_TRUE(absl::StartsWith(store.owners[0], "inst/"));
+  EXPECT_TRUE(absl::StartsWith(store.owners[1], "inst/"));
+  EXPECT_NE(store.owners[0], store.owners[1]);
+
+  // The store's fence: a stale claim's Finish and Retry write nothing.
+  EventRow row;
+  row.id = "e";
+  row.type = "manual";
+  row.accepted_ms = row.next_attempt_ms = kT0;
+  ASSERT_THAT(store_.InsertEvent(row), IsOk());
+  ASSERT_THAT(store_.ClaimEvents("inst/1", kT0, 1000, 1), IsOk());
+  auto taken = store_.ClaimEvents("inst/2", kT0 + 1000, 1000, 1);
+  ASSERT_THAT(taken, IsOk());
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_THAT(store_.FinishEvent("e", "inst/1", EventState::kFailed, "[]",
+                                 "stale", kT0 + 1001),
+              ::gennaker::testing::IsOkAndHolds(false));
+  EXPECT_THAT(store_.RetryEvent("e", "inst/1", kT0, "stale", kT0 + 1001),
+              ::gennaker::testing::IsOkAndHolds(false));
+  EXPECT_THAT(store_.FinishEvent("e", "inst/2", EventState::kDelivered, "[]",
+                                 "", kT0 + 1002),
+              ::gennaker::testing::IsOkAndHolds(true));
+  EXPECT_EQ(Event("e").state, EventState::kDelivered);
+}
+
+// An orca whose calls wait until released one by one; the n-th call answers
+// `answers[n]` (OK = started).
+class GatedOrca : public OrcaClient {
+ public:
+  absl::StatusOr<StartedExecution> StartPipeline(
+      const PipelineStart& start) override {
+    absl::MutexLock l(&mu_);
+    const int n = calls_++;
+    auto released = [this, n]() {
+      mu_.AssertHeld();
+      return released_ > n;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&released), absl::Seconds(10));
+    if (n < static_cast<int>(answers.size()) && !answers[n].ok()) {
+      return answers[n];
+    }
+    return StartedExecution{absl::StrCat("exec-", n), start.application};
+  }
+  bool WaitForCalls(int n) {
+    absl::MutexLock l(&mu_);
+    auto reached = [this, n]() {
+      mu_.AssertHeld();
+      return calls_ >= n;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(10));
+  }
+  void Release() {
+    absl::MutexLock l(&mu_);
+    ++released_;
+  }
+  std::vector<absl::Status> answers;
+
+ private:
+  absl::Mutex mu_;
+  int calls_ = 0;
+  int released_ = 0;
+};
+
+// Two deliveries of one event in one instance (the first outlived its
+// claim): the stale one's outcome must not release the newer claim.
+TEST_F(EchoCoreTest, StaleDeliveryDoesNotReleaseTheNewerClaim) {
+  GatedOrca orca;
+  orca.answers = {absl::UnavailableError("slow and failed"), absl::OkStatus()};
+  front50_.SetPipelines({WebhookPipeline("p1", "src")});
+  CoreOptions o = Sync();
+  o.time_zone = "UTC";
+  o.claim_seconds = 30;
+  auto created =
+      EchoCore::Create(&store_, &orca, &front50_, nullptr, {}, &clock_, o);
+  ASSERT_THAT(created, IsOk());
+  auto core = *std::move(created);
+  ASSERT_THAT(core->RefreshPipelines(), IsOk());
+  auto r = core->ReceiveWebhook(Hook("{}"), "");
+  ASSERT_THAT(r, IsOk());
+  std::thread stale([&] { core->DeliverPending(); });
+  ASSERT_TRUE(orca.WaitForCalls(1));
+  clock_.Advance(30000);  // the first claim expired
+  std::thread fresh([&] { core->DeliverPending(); });
+  ASSERT_TRUE(orca.WaitForCalls(2));
+  orca.Release();  // the stale delivery fails and would retry the event
+  stale.join();
+  // The newer claim still holds the event.
+  EXPECT_THAT(store_.ClaimEvents("other", clock_.NowMs(), 30000, 1),
+              ::gennaker::testing::IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_EQ(Event(r->event_id).state, EventState::kAccepted);
+  orca.Release();
+  fresh.join();
+  EventRow e = Event(r->event_id);
+  EXPECT_EQ(e.state, EventState::kDelivered);
+  EXPECT_THAT(e.executions, ::testing::HasSubstr("exec-1"));
+}
+
+// RemoveListener (a core's destructor) waits for a listener call in flight.
+TEST(ManualClockTest, RemoveListenerWaitsForCallsInFlight) {
+  ManualClock clock(0);
+  absl::Mutex mu;
+  bool entered = false, release = false, finished = false;
+  const int id = clock.AddListener([&] {
+    absl::MutexLock l(&mu);
+    entered = true;
+    mu.AwaitWithTimeout(absl::Condition(&release), absl::Seconds(10));
+    finished = true;
+  });
+  std::thread setter([&] { clock.Advance(1); });
+  {
+    absl::MutexLock l(&mu);
+    ASSERT_TRUE(
+        mu.AwaitWithTimeout(absl::Condition(&entered), absl::Seconds(10)));
+  }
+  std::atomic<bool> removed{false};
+  bool finished_when_removed = false;
+  std::thread remover([&] {
+    clock.RemoveListener(id);
+    removed = true;
+    absl::MutexLock l(&mu);
+    finished_when_removed = finished;
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(removed.load());
+  {
+    absl::MutexLock l(&mu);
+    release = true;
+  }
+  setter.join();
+  remover.join();
+  EXPECT_TRUE(finished_when_removed);
+  // Removed: later advances do not call it.
+  {
+    absl::MutexLock l(&mu);
+    entered = false;
+  }
+  clock.Advance(1);
+  absl::MutexLock l(&mu);
+  EXPECT_FALSE(entered);
 }
 
 }  // namespace

@@ -108,7 +108,8 @@ TEST_F(EchoPgTest, StoreClaimsAndIdempotency) {
   ASSERT_THAT(store_->InsertEvent(Row("e2", "", 20)), IsOk());
   ASSERT_THAT(store_->InsertEvent(Row("e3", "", 30)), IsOk());
 
-  auto claimed = store_->ClaimEvents("A", 100, 1000, 2);
+  // Leases are timed by the database's clock: A's last 1.5 s.
+  auto claimed = store_->ClaimEvents("A", 100, 1500, 2);
   ASSERT_THAT(claimed, IsOk());
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].id, "e1");
@@ -127,11 +128,16 @@ TEST_F(EchoPgTest, StoreClaimsAndIdempotency) {
   EXPECT_THAT(
       store_->FinishEvent("e3", "B", EventState::kIgnored, "[]", "", 101),
       IsOkAndHolds(true));
-  // e2's claim expires at 1100: B takes it over.
-  EXPECT_THAT(store_->ClaimEvents("B", 1099, 1000, 10),
+  // e2's claim expires 1.5 s after A took it: then B takes it over.
+  EXPECT_THAT(store_->ClaimEvents("B", 1100, 1000, 10),
               IsOkAndHolds(::testing::IsEmpty()));
-  auto taken = store_->ClaimEvents("B", 1100, 1000, 10);
-  ASSERT_THAT(taken, IsOk());
+  absl::StatusOr<std::vector<EventRow>> taken;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    taken = store_->ClaimEvents("B", 1100, 1000, 10);
+    ASSERT_THAT(taken, IsOk());
+  } while (taken->empty() && absl::Now() < deadline);
   ASSERT_EQ(taken->size(), 1u);
   EXPECT_EQ((*taken)[0].id, "e2");
   EXPECT_EQ((*taken)[0].attempts, 2);
@@ -180,6 +186,8 @@ TEST_F(EchoPgTest, StoreClaimsAndIdempotency) {
   EXPECT_TRUE(ins->duplicate);
   EXPECT_EQ(ins->id, "g1");
   auto nc = store_->ClaimNotifications("A", 0, 1000, 10);
+  EXPECT_THAT(store_->ClaimNotifications("B", 0, 1000, 10),
+              IsOkAndHolds(::testing::IsEmpty()));
   ASSERT_THAT(nc, IsOk());
   ASSERT_EQ(nc->size(), 1u);
   EXPECT_THAT(
@@ -216,12 +224,15 @@ TEST_F(EchoPgTest, AcceptedEventSurvivesTheInstance) {
   EXPECT_EQ(orca_.starts()[0].pipeline_id, "p1");
 }
 
-TEST_F(EchoPgTest, RetriesThenFails) {
+// orca down: retried past max_attempts (transient errors do not count) until
+// the time budget is spent, then FAILED.
+TEST_F(EchoPgTest, TransientErrorsRetryUntilTheBudget) {
   front50_.SetPipelines({WebhookPipeline("p1", "src")});
   ManualClock clock(kT0);
   CoreOptions o = Sync();
   o.max_attempts = 2;
   o.retry_base_ms = 500;
+  o.transient_retry_ms = 2000;
   auto core = MakeCore(store_.get(), &clock, o);
   ASSERT_THAT(core->RefreshPipelines(), IsOk());
   orca_.Fail(absl::UnavailableError("orca unreachable"));
@@ -233,14 +244,89 @@ TEST_F(EchoPgTest, RetriesThenFails) {
   EXPECT_EQ(e->state, EventState::kAccepted);
   EXPECT_EQ(e->next_attempt_ms, kT0 + 500);
   EXPECT_EQ(core->DeliverPending(), 0);
-  clock.Advance(500);
+  // Attempts at +500 and +1500 retry (more than max_attempts); the one at
+  // +3500 is past the budget.
+  for (int64_t at : {500, 1500}) {
+    clock.Set(kT0 + at);
+    EXPECT_EQ(core->DeliverPending(), 1);
+    e = store_->GetEvent(r->event_id);
+    ASSERT_THAT(e, IsOk());
+    EXPECT_EQ(e->state, EventState::kAccepted) << at;
+  }
+  EXPECT_EQ(e->next_attempt_ms, kT0 + 3500);
+  clock.Set(kT0 + 3500);
   EXPECT_EQ(core->DeliverPending(), 1);
   e = store_->GetEvent(r->event_id);
   ASSERT_THAT(e, IsOk());
   EXPECT_EQ(e->state, EventState::kFailed);
-  EXPECT_EQ(e->attempts, 2);
+  EXPECT_EQ(e->attempts, 4);
   EXPECT_THAT(e->error, ::testing::HasSubstr("orca unreachable"));
-  EXPECT_EQ(orca_.calls(), 2);
+  EXPECT_EQ(orca_.calls(), 4);
+}
+
+// A worker whose claim expired (same instance, another claim token) cannot
+// end or release the claim that took the event over.
+TEST_F(EchoPgTest, StaleFinisherCannotClobberANewerClaim) {
+  ASSERT_THAT(store_->InsertEvent(Row("e1", "", 10)), IsOk());
+  auto first = store_->ClaimEvents("inst/1", 100, 200, 1);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->size(), 1u);
+  absl::StatusOr<std::vector<EventRow>> second;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(20));
+    second = store_->ClaimEvents("inst/2", 100, 60000, 1);
+    ASSERT_THAT(second, IsOk());
+  } while (second->empty() && absl::Now() < deadline);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_THAT(store_->FinishEvent("e1", "inst/1", EventState::kFailed, "[]",
+                                  "stale", 101),
+              IsOkAndHolds(false));
+  EXPECT_THAT(store_->RetryEvent("e1", "inst/1", 100, "stale", 101),
+              IsOkAndHolds(false));
+  // The newer claim still holds: nobody else can claim the event.
+  EXPECT_THAT(store_->ClaimEvents("inst/3", 100, 1000, 1),
+              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(store_->FinishEvent("e1", "inst/2", EventState::kDelivered, "[]",
+                                  "", 102),
+              IsOkAndHolds(true));
+  auto e = store_->GetEvent("e1");
+  ASSERT_THAT(e, IsOk());
+  EXPECT_EQ(e->state, EventState::kDelivered);
+  EXPECT_EQ(e->error, "");
+
+  // Notifications: the same fence.
+  NotificationRow n;
+  n.id = "n1";
+  n.group_id = "g1";
+  n.type = "webhook";
+  n.message = "{}";
+  ASSERT_THAT(store_->InsertNotifications({n}), IsOk());
+  ASSERT_THAT(store_->ClaimNotifications("inst/1", 0, 200, 1), IsOk());
+  absl::StatusOr<std::vector<NotificationRow>> nc;
+  do {
+    absl::SleepFor(absl::Milliseconds(20));
+    nc = store_->ClaimNotifications("inst/2", 0, 60000, 1);
+    ASSERT_THAT(nc, IsOk());
+  } while (nc->empty() && absl::Now() < deadline);
+  ASSERT_EQ(nc->size(), 1u);
+  EXPECT_THAT(store_->FinishNotification("n1", "inst/1",
+                                         NotificationState::kFailed, "x", 5),
+              IsOkAndHolds(false));
+  EXPECT_THAT(store_->FinishNotification("n1", "inst/2",
+                                         NotificationState::kSent, "", 5),
+              IsOkAndHolds(true));
+}
+
+// The fire's idempotency key already stored (its slot row gone): the slot is
+// not reported claimed and no second event is stored.
+TEST_F(EchoPgTest, CronSlotWithStoredKeyIsNotClaimedAgain) {
+  ASSERT_THAT(store_->InsertEvent(Row("old", "cron:p:t:60000", 1)), IsOk());
+  EXPECT_THAT(store_->ClaimCronSlot({"t", "p", 60000}, "A",
+                                    Row("new", "cron:p:t:60000", 2)),
+              IsOkAndHolds(false));
+  EXPECT_THAT(store_->GetEvent("new"),
+              ::gennaker::testing::StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(EchoPgTest, TwoInstancesDeliverEachEventOnce) {

@@ -1,5 +1,6 @@
 // EchoCore's pipeline cache and cron schedule (see echo_core.h).
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -176,10 +177,22 @@ CronValidation EchoCore::ValidateCron(const std::string& expression,
 
 void EchoCore::RunScheduler() {
   const int64_t now = clock_->NowMs();
-  std::vector<std::pair<Scheduled, int64_t>> fires;
+  std::vector<std::tuple<std::string, Scheduled, int64_t>> fires;
   {
     absl::MutexLock l(&schedule_mu_);
     for (auto& [key, s] : schedule_) {
+      // Slots whose claim failed before: again, unless too late by now.
+      for (int64_t slot : s.retry_slots) {
+        if (now - slot > options_.misfire_threshold_ms) {
+          SPDLOG_WARN(
+              "event=echo_cron_misfire pipeline={} trigger={} slot_ms={} "
+              "late_ms={} reason=claim_failed",
+              s.info.pipeline_id, s.info.trigger_id, slot, now - slot);
+          continue;
+        }
+        fires.emplace_back(key, s, slot);
+      }
+      s.retry_slots.clear();
       int64_t slot = s.info.next_fire_ms;
       if (slot == 0 || slot > now || !s.expr) continue;
       if (now - slot > options_.misfire_threshold_ms) {
@@ -191,17 +204,28 @@ void EchoCore::RunScheduler() {
         slot = NextMs(*s.expr, zone_, now - options_.misfire_threshold_ms - 1);
       }
       while (slot != 0 && slot <= now) {
-        fires.emplace_back(s, slot);
+        fires.emplace_back(key, s, slot);
         s.info.previous_fire_ms = slot;
         slot = NextMs(*s.expr, zone_, slot);
       }
       s.info.next_fire_ms = slot;
     }
   }
-  for (const auto& [s, slot] : fires) FireSlot(s, slot);
+  std::vector<std::pair<std::string, int64_t>> failed;
+  for (const auto& [key, s, slot] : fires) {
+    if (!FireSlot(s, slot)) failed.emplace_back(key, slot);
+  }
+  if (failed.empty()) return;
+  // Kept pending: the slot's primary key stops a second fire if the failed
+  // claim did commit.
+  absl::MutexLock l(&schedule_mu_);
+  for (const auto& [key, slot] : failed) {
+    auto it = schedule_.find(key);
+    if (it != schedule_.end()) it->second.retry_slots.push_back(slot);
+  }
 }
 
-void EchoCore::FireSlot(const Scheduled& s, int64_t slot_ms) {
+bool EchoCore::FireSlot(const Scheduled& s, int64_t slot_ms) {
   const std::string event_id = NewUuid();
   const std::string key = absl::StrCat("cron:", s.info.pipeline_id, ":",
                                        s.info.trigger_id, ":", slot_ms);
@@ -238,7 +262,7 @@ void EchoCore::FireSlot(const Scheduled& s, int64_t slot_ms) {
         "slot_ms={} error=\"{}\"",
         s.info.pipeline_id, s.info.trigger_id, slot_ms,
         claimed.status().ToString());
-    return;
+    return false;
   }
   if (*claimed) {
     SPDLOG_INFO(
@@ -247,6 +271,7 @@ void EchoCore::FireSlot(const Scheduled& s, int64_t slot_ms) {
         s.info.pipeline_id, s.info.trigger_id, slot_ms, event_id);
     Wake();
   }
+  return true;
 }
 
 void EchoCore::SchedulerLoop() {
@@ -269,7 +294,8 @@ void EchoCore::SchedulerLoop() {
       }
     }
     // Wait until the next slot (re-checked at least every second, so a
-    // changed schedule or wall clock is noticed).
+    // changed schedule or wall clock is noticed and slots whose claim failed
+    // are retried).
     int64_t wait_ms = 1000;
     if (next != 0) {
       wait_ms = std::clamp<int64_t>(next - clock_->NowMs(), 0, 1000);

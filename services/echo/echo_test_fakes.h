@@ -25,6 +25,8 @@ class FakeOrca : public OrcaClient {
     absl::MutexLock l(&mu_);
     ++calls_;
     if (!fail_.ok()) return fail_;
+    auto f = fail_pipeline_.find(start.pipeline_id);
+    if (f != fail_pipeline_.end()) return f->second;
     auto it = by_key_.find(start.idempotency_key);
     if (it != by_key_.end())
       return StartedExecution{it->second, start.application};
@@ -36,6 +38,15 @@ class FakeOrca : public OrcaClient {
   void Fail(absl::Status s) {
     absl::MutexLock l(&mu_);
     fail_ = std::move(s);
+  }
+  // Starts of `pipeline_id` answer `s` (OK clears).
+  void FailPipeline(const std::string& pipeline_id, absl::Status s) {
+    absl::MutexLock l(&mu_);
+    if (s.ok()) {
+      fail_pipeline_.erase(pipeline_id);
+    } else {
+      fail_pipeline_[pipeline_id] = std::move(s);
+    }
   }
   std::vector<PipelineStart> starts() {
     absl::MutexLock l(&mu_);
@@ -58,9 +69,40 @@ class FakeOrca : public OrcaClient {
  private:
   absl::Mutex mu_;
   absl::Status fail_;
+  std::map<std::string, absl::Status> fail_pipeline_;
   int calls_ = 0;
   std::map<std::string, std::string> by_key_;
   std::vector<PipelineStart> starts_;
+};
+
+// igor's build info and property files, fixed answers.
+class FakeIgor : public BuildInfoSource {
+ public:
+  absl::StatusOr<Json> BuildInfo(const std::string&, const std::string&,
+                                 int64_t number) override {
+    absl::MutexLock l(&mu_);
+    if (!fail_.ok()) return fail_;
+    return Json{{"number", number}, {"result", "SUCCESS"}};
+  }
+  absl::StatusOr<Json> Properties(const std::string&, const std::string&,
+                                  int64_t, const std::string&) override {
+    absl::MutexLock l(&mu_);
+    if (!fail_.ok()) return fail_;
+    return properties_;
+  }
+  void SetProperties(Json p) {
+    absl::MutexLock l(&mu_);
+    properties_ = std::move(p);
+  }
+  void Fail(absl::Status s) {
+    absl::MutexLock l(&mu_);
+    fail_ = std::move(s);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::Status fail_;
+  Json properties_ = Json::object();
 };
 
 class FakeFront50 : public Front50Client {

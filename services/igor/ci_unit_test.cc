@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/igor/ci/build_monitor.h"
 #include "services/igor/ci/build_service.h"
+#include "services/igor/ci/ci_http.h"
 #include "services/igor/ci/fake_build_service.h"
 #include "services/igor/ci/properties.h"
 #include "services/igor/polling.h"
@@ -19,6 +20,7 @@ namespace {
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using spinnaker::Json;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -31,6 +33,43 @@ TEST(JenkinsJobPathTest, EncodesEachSegment) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(JenkinsJobPath("a/job/.."),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CiHttpTest, OnlyFailuresBeforeTheConnectionAreNotQueued) {
+  using internal::IsNotQueued;
+  using internal::PostTransportError;
+  EXPECT_TRUE(IsNotQueued(PostTransportError(absl::UnavailableError(
+      "jenkins master 'j' (http://x/) is unreachable: POST http://x/: "
+      "Couldn't connect to server"))));
+  EXPECT_TRUE(IsNotQueued(PostTransportError(
+      absl::UnavailableError("POST http://x/: Could not resolve host name"))));
+  // Sent, then lost: ambiguous.
+  EXPECT_FALSE(IsNotQueued(PostTransportError(
+      absl::DeadlineExceededError("POST http://x/: timed out"))));
+  EXPECT_FALSE(IsNotQueued(PostTransportError(absl::UnavailableError(
+      "POST http://x/: Failure when receiving data from the peer"))));
+  EXPECT_FALSE(IsNotQueued(PostTransportError(absl::UnavailableError(
+      "POST http://x/: Server returned nothing (no headers, no data)"))));
+  const absl::Status marked =
+      internal::NotQueued(absl::NotFoundError("job 'x' not found"));
+  EXPECT_TRUE(IsNotQueued(marked));
+  EXPECT_EQ(marked.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(marked.message(), "job 'x' not found");
+  EXPECT_FALSE(IsNotQueued(absl::NotFoundError("job 'x' not found")));
+}
+
+TEST(CiHttpTest, HostileTimesSaturate) {
+  EXPECT_EQ(internal::SecondsToDurationMs(90), 90000);
+  EXPECT_EQ(internal::SecondsToDurationMs(-5), 0);
+  EXPECT_EQ(internal::SecondsToDurationMs(INT64_MAX / 1000 + 1),
+            internal::kMaxCiDurationMs);
+  EXPECT_EQ(internal::SecondsToDurationMs(INT64_MAX),
+            internal::kMaxCiDurationMs);
+  EXPECT_EQ(internal::SaneDurationMs(INT64_MIN), 0);
+  EXPECT_EQ(internal::SaneDurationMs(INT64_MAX), internal::kMaxCiDurationMs);
+  EXPECT_EQ(internal::SaneTimestampMs(1700000000000), 1700000000000);
+  EXPECT_EQ(internal::SaneTimestampMs(INT64_MAX), 0);
+  EXPECT_EQ(internal::SaneTimestampMs(INT64_MIN), 0);
 }
 
 TEST(ResultTest, NamesRoundTrip) {
@@ -92,9 +131,34 @@ TEST(PropertiesTest, YamlAliasBombIsBounded) {
     bomb += "]\n";
     prev = name;
   }
-  EXPECT_THAT(
-      ParseBuildProperties("bomb.yml", bomb),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too many")));
+  EXPECT_THAT(ParseBuildProperties("bomb.yml", bomb),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expands to more than 200000 values")));
+}
+
+// Few nodes, big bytes: one anchored 64 KiB scalar repeated by 200 aliases
+// is 12.5 MiB of output from a 65 KiB file (a 4 MiB file would give
+// hundreds of GiB): the byte budget refuses it.
+TEST(PropertiesTest, YamlAliasesOfABigScalarAreBoundedInBytes) {
+  std::string bomb = "a: &a " + std::string(64 << 10, 'x') + "\nb: [";
+  for (int i = 0; i < 200; ++i) bomb += i ? ", *a" : "*a";
+  bomb += "]\n";
+  ASSERT_LT(bomb.size(), 70u << 10);
+  EXPECT_THAT(ParseBuildProperties("bomb.yaml", bomb),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("bomb.yaml"), HasSubstr("8 MiB"))));
+  // Big keys count too.
+  std::string keys =
+      "k: &k\n  ? " + std::string(64 << 10, 'y') + "\n  : 1\nl: [";
+  for (int i = 0; i < 200; ++i) keys += i ? ", *k" : "*k";
+  keys += "]\n";
+  EXPECT_THAT(ParseBuildProperties("keys.yml", keys),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MiB")));
+  // Aliases within the budget are fine.
+  auto ok = ParseBuildProperties("ok.yml", "a: &a v1\nb: *a\nc: [*a, *a]\n");
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_EQ((*ok)["b"], "v1");
+  EXPECT_EQ((*ok)["c"], Json::parse(R"(["v1","v1"])"));
 }
 
 TEST(PropertiesTest, JsonMustBeAnObject) {

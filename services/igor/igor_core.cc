@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "services/igor/ci/ci_http.h"
 #include "services/igor/ci/properties.h"
 
 namespace gennaker::igor {
@@ -24,6 +25,8 @@ constexpr size_t kMaxFileNameBytes = 1024;
 
 constexpr char kPending[] = "PENDING";
 constexpr char kQueued[] = "QUEUED";
+// The CI server may have queued a build: never trigger again for this key.
+constexpr char kUnknown[] = "UNKNOWN";
 
 absl::Status CheckJob(const std::string& job) {
   if (job.empty()) return absl::InvalidArgumentError("job is required");
@@ -38,6 +41,9 @@ absl::StatusOr<v1::TriggerBuildResponse> FromRecord(const std::string& text) {
                                                 spinnaker::kStoredJsonLimits);
   if (!j.ok()) return absl::InternalError(j.status().message());
   v1::TriggerBuildResponse resp;
+  if (spinnaker::String(*j, "state") == kUnknown) {
+    return absl::FailedPreconditionError(spinnaker::String(*j, "error"));
+  }
   if (spinnaker::String(*j, "state") == kQueued) {
     resp.set_state(v1::TRIGGER_BUILD_STATE_QUEUED);
     resp.set_queue_id(spinnaker::String(*j, "queueId"));
@@ -133,25 +139,45 @@ absl::StatusOr<std::vector<v1::Build>> IgorCore::ListBuilds(
 
 absl::StatusOr<std::string> IgorCore::Queue(
     BuildService* s, const v1::TriggerBuildRequest& req) {
-  GENNAKER_ASSIGN_OR_RETURN(v1::JobConfig config, s->GetJobConfig(req.job()));
+  // Everything before s->TriggerBuild fails without reaching the CI.
+  absl::StatusOr<v1::JobConfig> got = s->GetJobConfig(req.job());
+  if (!got.ok()) return internal::NotQueued(got.status());
+  const v1::JobConfig& config = *got;
   if (!config.buildable()) {
-    return absl::FailedPreconditionError(
+    return internal::NotQueued(absl::FailedPreconditionError(
         absl::StrCat("job '", req.job(), "' on master '", req.master(),
-                     "' is not buildable (disabled)"));
+                     "' is not buildable (disabled)")));
   }
   for (const v1::JobParameterDefinition& d : config.parameter_definitions()) {
     auto it = req.parameters().find(d.name());
     if (it == req.parameters().end() || d.choices_size() == 0) continue;
     if (std::find(d.choices().begin(), d.choices().end(), it->second) ==
         d.choices().end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return internal::NotQueued(absl::InvalidArgumentError(absl::StrCat(
           "parameter '", d.name(), "' of job '", req.job(), "' is '",
-          it->second, "', which is not one of its choices"));
+          it->second, "', which is not one of its choices")));
     }
   }
   std::map<std::string, std::string> params(req.parameters().begin(),
                                             req.parameters().end());
-  return s->TriggerBuild(req.job(), params, config);
+  absl::StatusOr<std::string> id = s->TriggerBuild(req.job(), params, config);
+  if (id.ok() || internal::IsNotQueued(id.status())) return id;
+  // The CI may have queued the build (the POST timed out or was reset after
+  // it was sent, or the answer had no queue id): a retry must not queue a
+  // second one, and nothing can be followed. FAILED_PRECONDITION, which
+  // callers do not retry.
+  std::string where = s->address();
+  if (s->type() == v1::BUILD_SERVICE_TYPE_JENKINS) {
+    absl::StatusOr<std::string> path = JenkinsJobPath(req.job());
+    if (path.ok()) where = absl::StrCat(internal::WithSlash(where), *path);
+  }
+  SPDLOG_WARN("event=trigger_outcome_unknown master={} job={} error={}",
+              req.master(), req.job(), id.status().ToString());
+  return absl::FailedPreconditionError(absl::StrCat(
+      id.status().message(),
+      "; the CI may have queued the build, so igor "
+      "does not trigger it again: check job '",
+      req.job(), "' on master '", req.master(), "' (", where, ")"));
 }
 
 absl::StatusOr<v1::TriggerBuildResponse> IgorCore::TriggerBuild(
@@ -202,11 +228,27 @@ absl::StatusOr<v1::TriggerBuildResponse> IgorCore::TriggerBuild(
     return FromRecord(*rec);
   }
   absl::StatusOr<std::string> id = Queue(s, req);
-  if (!id.ok()) {
+  if (!id.ok() && internal::IsNotQueued(id.status())) {
+    // Nothing reached the CI: a retry may queue.
     absl::Status d = store_->Delete(key);
     if (!d.ok()) {
       SPDLOG_WARN("event=trigger_record_delete_failed key={} error={}", key,
                   d.ToString());
+    }
+    return id.status();
+  }
+  if (!id.ok()) {
+    // Maybe queued: every repeat of this key gets the same error (the
+    // record lives as long as a QUEUED one). If it cannot be written the
+    // PENDING record stays until its TTL, still no second build meanwhile.
+    absl::Status st =
+        store_->Set(key,
+                    spinnaker::Dump(Json{{"state", kUnknown},
+                                         {"error", id.status().message()}}),
+                    options_.queued_ttl);
+    if (!st.ok()) {
+      SPDLOG_ERROR("event=trigger_record_failed key={} state=UNKNOWN error={}",
+                   key, st.ToString());
     }
     return id.status();
   }

@@ -8,7 +8,13 @@
 //   claimed with SetIfAbsent as PENDING while an attempt talks to the CI
 //   server (a repeat meanwhile answers PENDING), then holds QUEUED with the
 //   queue id (a repeat answers it again, so orca's retries never start two
-//   builds). A failed attempt removes the record so a retry tries again.
+//   builds). An attempt that provably never reached the CI (it failed
+//   before the POST: job config, crumb, connection refused; or the CI
+//   answered 4xx) removes the record so a retry tries again. An ambiguous
+//   outcome (a timeout or reset after the POST was sent, a 5xx, an answer
+//   without a queue id) is FAILED_PRECONDITION "... the CI may have queued
+//   the build ... check job ..." and the record turns UNKNOWN: every repeat
+//   of the key gets that error (until queued_ttl), never a second build.
 //   Before queueing: a job that is not buildable is FAILED_PRECONDITION, a
 //   choice parameter outside its choices INVALID_ARGUMENT.
 // - GetBuildProperties finds the archived file (retried a few times: Jenkins
@@ -54,7 +60,7 @@ struct CoreOptions {
   int property_attempts = 3;
   absl::Duration property_retry_delay = absl::Seconds(1);
   // Lifetime of a PENDING trigger record (longer than one attempt can take)
-  // and of a QUEUED one (longer than orca retries).
+  // and of a QUEUED or UNKNOWN one (longer than orca retries).
   std::chrono::milliseconds pending_ttl{std::chrono::minutes(5)};
   std::chrono::milliseconds queued_ttl{std::chrono::hours(24)};
   // ListSeenDockerTags (the docker monitor's SeenDockerTags); absent: an
@@ -102,7 +108,9 @@ class IgorCore {
  private:
   absl::StatusOr<BuildService*> Find(const std::string& master) const;
   absl::StatusOr<BuildService*> FindBuild(const v1::BuildKey& key) const;
-  // Checks the job config and queues the build (no idempotency).
+  // Checks the job config and queues the build (no idempotency). A failure
+  // marked internal::NotQueued reached no CI; any other is the
+  // FAILED_PRECONDITION "the CI may have queued the build".
   absl::StatusOr<std::string> Queue(BuildService* service,
                                     const v1::TriggerBuildRequest& request);
 

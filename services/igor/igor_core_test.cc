@@ -17,6 +17,7 @@ namespace {
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using spinnaker::Json;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -168,17 +169,23 @@ TEST_F(IgorCoreTest, TriggerIsIdempotentPerKey) {
 }
 
 TEST_F(IgorCoreTest, RepeatWhileInFlightIsPending) {
-  jenkins_->SetTriggerDelay(absl::Milliseconds(300));
+  // The first attempt is held inside the CI call until the repeat is done:
+  // no timing involved.
+  jenkins_->HoldTriggers();
   absl::StatusOr<v1::TriggerBuildResponse> first;
   std::thread t([&] { first = core_->TriggerBuild(Trigger("plain", "k")); });
-  absl::SleepFor(absl::Milliseconds(100));
+  jenkins_->AwaitTriggersEntered(1);
   auto second = core_->TriggerBuild(Trigger("plain", "k"));
+  jenkins_->ReleaseTriggers();
   t.join();
   ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->state(), v1::TRIGGER_BUILD_STATE_PENDING);
   ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->state(), v1::TRIGGER_BUILD_STATE_QUEUED);
   EXPECT_EQ(jenkins_->triggers().size(), 1u);
+  auto third = core_->TriggerBuild(Trigger("plain", "k"));
+  ASSERT_THAT(third, IsOk());
+  EXPECT_EQ(third->queue_id(), first->queue_id());
 }
 
 TEST_F(IgorCoreTest, FailedAttemptCanBeRetried) {
@@ -190,6 +197,39 @@ TEST_F(IgorCoreTest, FailedAttemptCanBeRetried) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->state(), v1::TRIGGER_BUILD_STATE_QUEUED);
   EXPECT_EQ(jenkins_->triggers().size(), 1u);
+}
+
+// The CI queued the build but its answer was lost (a timeout or reset after
+// the POST, an answer without a queue id): orca's retries with the same key
+// must never queue a second one.
+TEST_F(IgorCoreTest, AmbiguousOutcomeIsNeverTriggeredAgain) {
+  int n = 0;
+  for (const absl::Status& lost :
+       {absl::DeadlineExceededError("POST http://ci.test/: timed out"),
+        absl::UnavailableError("POST http://ci.test/: Connection reset"),
+        absl::FailedPreconditionError("accepted without a queue id")}) {
+    SCOPED_TRACE(lost.ToString());
+    const std::string key = "exec:stage:" + std::to_string(++n);
+    jenkins_->SetTriggerLostAnswer(lost);
+    const size_t before = jenkins_->triggers().size();
+    EXPECT_THAT(core_->TriggerBuild(Trigger("plain", key)),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr(lost.message()),
+                               HasSubstr("may have queued the build"),
+                               HasSubstr("http://ci.test/job/plain"))));
+    jenkins_->SetTriggerLostAnswer(absl::OkStatus());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_THAT(core_->TriggerBuild(Trigger("plain", key)),
+                  StatusIs(absl::StatusCode::kFailedPrecondition,
+                           HasSubstr("may have queued the build")));
+    }
+    EXPECT_EQ(jenkins_->triggers().size(), before + 1);
+  }
+  // Without a key the answer is the same (a caller's retry would queue).
+  jenkins_->SetTriggerLostAnswer(absl::DeadlineExceededError("timed out"));
+  EXPECT_THAT(core_->TriggerBuild(Trigger("plain")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("may have queued the build")));
 }
 
 TEST_F(IgorCoreTest, PropertiesInThreeFormats) {

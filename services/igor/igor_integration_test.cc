@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/http/http.h"
+#include "common/http/http_server.h"
 #include "common/http/outbound.h"
 #include "common/redis/redis.h"
 #include "common/testing/status_matchers.h"
@@ -18,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "services/igor/ci/build_monitor.h"
 #include "services/igor/ci/build_service.h"
+#include "services/igor/ci/ci_http.h"
 #include "services/igor/igor_core.h"
 #include "services/igor/igor_server.h"
 #include "services/igor/polling.h"
@@ -32,6 +36,7 @@ using ::gennaker::testing::FakeTravis;
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using spinnaker::Json;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -344,6 +349,136 @@ TEST_F(IgorIntegrationTest, ExpiredCrumbIsRefreshed) {
   EXPECT_EQ(jenkins_->CountRequests("POST", "/job/plain/build"), 3);
 }
 
+// Jenkins queues the build but its answer comes after igor's timeout:
+// orca's retries (same idempotency key) must not queue a second build.
+TEST_F(IgorIntegrationTest, TimeoutAfterThePostNeverQueuesTwice) {
+  http::OutboundPolicy policy = http::DefaultOutboundPolicy();
+  policy.allow_loopback = true;
+  policy.timeout_ms = 1000;
+  auto impatient = http::OutboundClient::Create(policy);
+  ASSERT_THAT(impatient, IsOk());
+  auto core =
+      MakeCore(jenkins_->url(), "igor", "s3cret-token", impatient->get());
+  jenkins_->SetTriggerAnswerDelayMs(2000);
+  v1::TriggerBuildRequest req;
+  req.set_master("jenkins1");
+  req.set_job("plain");
+  req.set_idempotency_key("exec-1:stage-1:1");
+  EXPECT_THAT(core->TriggerBuild(req),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("timed out"),
+                             HasSubstr("may have queued the build"),
+                             HasSubstr("job/plain"))));
+  jenkins_->SetTriggerAnswerDelayMs(0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(core->TriggerBuild(req),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("may have queued the build")));
+  }
+  EXPECT_EQ(jenkins_->QueuedCount(), 1);
+  EXPECT_EQ(jenkins_->CountRequests("POST", "/job/plain/build"), 1);
+}
+
+// 201 without a Location: queued, but there is nothing to follow.
+TEST_F(IgorIntegrationTest, CreatedWithoutLocationNeverQueuesTwice) {
+  jenkins_->SetTriggerAnswerWithoutLocation(true);
+  v1::TriggerBuildRequest req;
+  req.set_master("jenkins1");
+  req.set_job("team/job/app");
+  req.set_idempotency_key("exec-1:stage-1:2");
+  EXPECT_THAT(core_->TriggerBuild(req),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("without a queue item Location"),
+                             HasSubstr("may have queued the build"))));
+  jenkins_->SetTriggerAnswerWithoutLocation(false);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(core_->TriggerBuild(req),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("without a queue item Location")));
+  }
+  EXPECT_EQ(jenkins_->QueuedCount(), 1);
+}
+
+// A POST Jenkins refused (4xx) or that never connected queued nothing: the
+// client marks it so that the core lets a retry queue.
+TEST_F(IgorIntegrationTest, RefusedOrUnsentPostIsMarkedNotQueued) {
+  BuildService* s = core_->service("jenkins1");
+  v1::JobConfig stale;  // as if the job had no parameters: POST build -> 400
+  stale.set_name("team/job/app");
+  auto refused = s->TriggerBuild("team/job/app", {}, stale);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                HasSubstr("400")));
+  EXPECT_TRUE(internal::IsNotQueued(refused.status()));
+  EXPECT_EQ(jenkins_->QueuedCount(), 0);
+  v1::JobConfig plain;
+  plain.set_name("plain");
+  auto ok = s->TriggerBuild("plain", {}, plain);
+  ASSERT_THAT(ok, IsOk());
+  const std::string url = jenkins_->url();
+  jenkins_.reset();
+  auto gone = MakeCore(url, "igor", "s3cret-token");
+  auto unsent = gone->service("jenkins1")->TriggerBuild("plain", {}, plain);
+  EXPECT_THAT(unsent, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(internal::IsNotQueued(unsent.status()));
+}
+
+// Hostile times from a CI server: no int64 overflow (Travis' seconds * 1000
+// saturates), impossible instants become 0, durations are clamped.
+TEST_F(IgorIntegrationTest, HostileTimesDoNotOverflow) {
+  http::Router router;
+  router.Add("GET", "/**", [](const http::Request& r) {
+    if (absl::StrContains(r.path, "builds")) {
+      return http::Json(
+          200,
+          R"({"@type":"builds","builds":[)"
+          R"({"id":5,"number":1,"state":"passed","duration":9223372036854776,)"
+          R"("started_at":"2025-01-01T00:00:00Z"},)"
+          R"({"id":4,"number":2,"state":"passed","duration":-7}]})");
+    }
+    if (absl::StrContains(r.path, "/job/x/1/")) {
+      return http::Json(200, R"({"number":1,"timestamp":-9000000000000000000,)"
+                             R"("duration":-5})");
+    }
+    if (absl::StrContains(r.path, "/job/x/2/")) {
+      return http::Json(200, R"({"number":2,"timestamp":9000000000000000000,)"
+                             R"("duration":9000000000000000000})");
+    }
+    return http::Json(404, "{}");
+  });
+  http::ServerOptions so;
+  auto server = http::Server::Start(so, std::move(router));
+  ASSERT_THAT(server, IsOk());
+  const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port());
+  v1::TravisMaster tm;
+  tm.set_name("travis1");
+  tm.set_address(url);
+  tm.add_repositories("org/app");
+  auto travis = NewTravisClient(tm, outbound_.get());
+  auto t1 = travis->GetBuild("org/app", 1);
+  ASSERT_THAT(t1, IsOk());
+  EXPECT_EQ(t1->duration_ms(), internal::kMaxCiDurationMs);
+  EXPECT_EQ(Json::parse(t1->build_info().json())["duration"],
+            internal::kMaxCiDurationMs);
+  EXPECT_GT(t1->timestamp_ms(), 0);
+  auto t2 = travis->GetBuild("org/app", 2);
+  ASSERT_THAT(t2, IsOk());
+  EXPECT_EQ(t2->duration_ms(), 0);
+
+  v1::JenkinsMaster jm;
+  jm.set_name("jenkins1");
+  jm.set_address(url);
+  auto jenkins = NewJenkinsClient(jm, outbound_.get());
+  auto j1 = jenkins->GetBuild("x", 1);
+  ASSERT_THAT(j1, IsOk());
+  EXPECT_EQ(j1->timestamp_ms(), 0);
+  EXPECT_EQ(j1->duration_ms(), 0);
+  auto j2 = jenkins->GetBuild("x", 2);
+  ASSERT_THAT(j2, IsOk());
+  EXPECT_EQ(j2->timestamp_ms(), 0);
+  EXPECT_EQ(j2->duration_ms(), internal::kMaxCiDurationMs);
+  EXPECT_EQ(Json::parse(j2->build_info().json())["timestamp"], "0");
+}
+
 TEST_F(IgorIntegrationTest, StopsRunningAndQueuedBuilds) {
   v1::TriggerBuildRequest req;
   req.set_master("jenkins1");
@@ -576,6 +711,27 @@ TEST_F(TravisIntegrationTest, TriggerFollowAndProperties) {
   EXPECT_EQ(*props, Json::parse(R"({"SHA":"f00d","IMAGE":"app:f00d"})"));
   EXPECT_THAT(travis_core_->GetBuild(Key("travis1", "org/app", 42)),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+// 202 without a request id: Travis took the request; a retry must not
+// make a second one.
+TEST_F(TravisIntegrationTest, AcceptedWithoutIdNeverQueuesTwice) {
+  travis_->SetRequestAnswerWithoutId(true);
+  v1::TriggerBuildRequest req;
+  req.set_master("travis1");
+  req.set_job("org/app");
+  req.set_idempotency_key("k-no-id");
+  EXPECT_THAT(travis_core_->TriggerBuild(req),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("without a request id"),
+                             HasSubstr("may have queued the build"))));
+  travis_->SetRequestAnswerWithoutId(false);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(travis_core_->TriggerBuild(req),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("without a request id")));
+  }
+  EXPECT_EQ(travis_->RequestCount(), 1);
 }
 
 TEST_F(TravisIntegrationTest, StopAndMonitor) {

@@ -545,7 +545,31 @@ Json FakeJenkins::FolderJson(const Job& folder) const {
               {"jobs", jobs}};
 }
 
+void FakeJenkins::SetTriggerAnswerWithoutLocation(bool without_location) {
+  absl::MutexLock l(&mu_);
+  trigger_without_location_ = without_location;
+}
+
+void FakeJenkins::SetTriggerAnswerDelayMs(int delay_ms) {
+  absl::MutexLock l(&mu_);
+  trigger_delay_ms_ = delay_ms;
+}
+
+int64_t FakeJenkins::QueuedCount() const {
+  absl::MutexLock l(&mu_);
+  return next_queue_id_ - 1;
+}
+
 http::Response FakeJenkins::Handle(const http::Request& r) {
+  int delay_ms = 0;
+  http::Response resp = HandleLocked(r, &delay_ms);
+  // Outside mu_: other requests go on while this answer waits.
+  if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(delay_ms));
+  return resp;
+}
+
+http::Response FakeJenkins::HandleLocked(const http::Request& r,
+                                         int* delay_ms) {
   absl::MutexLock l(&mu_);
   ReceivedRequest rec{r.method, r.path, r.query, {}, r.headers};
   if (r.method == "POST") rec.form = ParseForm(r.body);
@@ -702,8 +726,11 @@ http::Response FakeJenkins::Handle(const http::Request& r) {
     queue_[id] = std::move(q);
     Advance();
     http::Response resp = Text(201, "");
-    resp.headers.push_back(
-        {"Location", absl::StrCat(url_, "queue/item/", id, "/")});
+    if (!trigger_without_location_) {
+      resp.headers.push_back(
+          {"Location", absl::StrCat(url_, "queue/item/", id, "/")});
+    }
+    *delay_ms = trigger_delay_ms_;
     return resp;
   }
   if (i >= segs.size()) return not_found();

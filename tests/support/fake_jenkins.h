@@ -161,6 +161,15 @@ class FakeJenkins {
   void SetUnavailable(bool unavailable);
   // A new crumb: the old one gets 403 (as after a session expiry).
   void RotateCrumb();
+  // Faults of a build POST (build, buildWithParameters) that Jenkins
+  // ACCEPTED: the build is queued, then
+  //  - without_location: the answer is 201 without a Location header;
+  //  - delay_ms > 0: the answer leaves only after delay_ms (a client with a
+  //    shorter timeout gives up although the build is queued).
+  void SetTriggerAnswerWithoutLocation(bool without_location);
+  void SetTriggerAnswerDelayMs(int delay_ms);
+  // Number of queue items ever created (every accepted build POST).
+  int64_t QueuedCount() const;
 
  private:
   struct Build;
@@ -168,6 +177,8 @@ class FakeJenkins {
   struct QueueEntry;
   explicit FakeJenkins(Options options);
   http::Response Handle(const http::Request& r);
+  // Handle under mu_; sets `*delay_ms` when the answer must wait.
+  http::Response HandleLocked(const http::Request& r, int* delay_ms);
   // Moves queued items and builds along the clock; under mu_.
   void Advance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Job* FindJob(const std::string& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -193,6 +204,8 @@ class FakeJenkins {
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
   std::string crumb_ ABSL_GUARDED_BY(mu_);
   int crumbs_ ABSL_GUARDED_BY(mu_) = 0;
+  bool trigger_without_location_ ABSL_GUARDED_BY(mu_) = false;
+  int trigger_delay_ms_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gennaker::testing

@@ -254,6 +254,16 @@ Json FakeTravis::BuildJson(const Repo& repo, const Build& b) const {
        spinnaker::FormatIsoInstant(done ? b.finish_ms : b.start_ms)}};
 }
 
+void FakeTravis::SetRequestAnswerWithoutId(bool without_id) {
+  absl::MutexLock l(&mu_);
+  answer_without_id_ = without_id;
+}
+
+int64_t FakeTravis::RequestCount() const {
+  absl::MutexLock l(&mu_);
+  return static_cast<int64_t>(requests_by_id_.size());
+}
+
 http::Response FakeTravis::Handle(const http::Request& r) {
   absl::MutexLock l(&mu_);
   requests_.push_back({r.method, r.path, r.body, r.headers});
@@ -321,6 +331,11 @@ http::Response FakeTravis::Handle(const http::Request& r) {
       }
       const int64_t id = q->id;
       requests_by_id_[id] = std::move(q);
+      if (answer_without_id_) {
+        return Answer(202, Json{{"@type", "pending"},
+                                {"remaining_requests", 49},
+                                {"resource_type", "request"}});
+      }
       return Answer(
           202,
           Json{{"@type", "pending"},

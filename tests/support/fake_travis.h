@@ -93,6 +93,11 @@ class FakeTravis {
   // The env of build `number` (empty when unknown).
   std::map<std::string, std::string> BuildEnv(const std::string& slug,
                                               int64_t number);
+  // While set, a build request is accepted (it becomes a build) but the
+  // 202 answer carries no request id (a fault igor must not retry through).
+  void SetRequestAnswerWithoutId(bool without_id);
+  // Build requests accepted so far.
+  int64_t RequestCount() const;
   std::vector<ReceivedRequest> Requests() const;
   int CountRequests(const std::string& method,
                     const std::string& path_part) const;
@@ -119,6 +124,7 @@ class FakeTravis {
   std::map<int64_t, std::unique_ptr<Req>> requests_by_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1000;
   std::vector<ReceivedRequest> requests_ ABSL_GUARDED_BY(mu_);
+  bool answer_without_id_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace gennaker::testing

@@ -93,6 +93,9 @@ class EchoStore {
       const EventQuery& query) = 0;
 
   // Claims up to `limit` ACCEPTED events due at `now_ms` (next_attempt_ms <=
+  // `owner` is a token of this one claim (EchoCore: instance id + a uuid), so
+  // a stale holder's Finish/Retry matches nothing once another claim took
+  // the row over. PostgreSQL times the lease with the database's clock.
   // now) whose claim is free or expired, oldest first: claimed by `owner`
   // until now + claim_ms, attempts + 1. Rows another transaction is claiming
   // are skipped (FOR UPDATE SKIP LOCKED).
@@ -120,7 +123,8 @@ class EchoStore {
   virtual absl::StatusOr<int64_t> DeleteFinishedBefore(int64_t before_ms) = 0;
 
   // Claims `slot` for `owner` and stores `event` (the fire) in one
-  // transaction: false, and nothing stored, when the slot was claimed before.
+  // transaction: false, and nothing new stored, when the slot was claimed
+  // before or the event's idempotency key is already taken.
   virtual absl::StatusOr<bool> ClaimCronSlot(const CronSlot& slot,
                                              const std::string& owner,
                                              const EventRow& event) = 0;

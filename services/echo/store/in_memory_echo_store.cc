@@ -169,7 +169,8 @@ absl::StatusOr<bool> InMemoryEchoStore::ClaimCronSlot(const CronSlot& slot,
   absl::StatusOr<InsertResult> r = InsertEventLocked(event);
   if (!r.ok()) return r.status();
   slots_.insert(key);
-  return true;
+  // The fire's key was stored before: that event is the fire.
+  return !r->duplicate;
 }
 
 absl::StatusOr<InsertResult> InMemoryEchoStore::InsertNotifications(

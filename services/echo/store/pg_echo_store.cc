@@ -17,6 +17,11 @@ constexpr char kNotificationColumns[] =
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
+// Claim leases are timed by the database's clock, not the instances' (whose
+// clocks may differ): epoch ms of now().
+constexpr char kDbNowMs[] =
+    "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
 pg::Param KeyParam(const std::string& key) {
   return key.empty() ? pg::Param() : pg::Param(key);
 }
@@ -146,14 +151,16 @@ absl::StatusOr<std::vector<EventRow>> PgEchoStore::ClaimEvents(
   GENNAKER_ASSIGN_OR_RETURN(
       pg::Result r,
       c->Exec(absl::StrCat(
-                  "UPDATE echo.events SET claimed_by = $1, claim_expires_at = "
-                  "$3, attempts = attempts + 1, updated_at = $2 WHERE id IN "
+                  "UPDATE echo.events SET claimed_by = $1, claim_expires_at = ",
+                  kDbNowMs,
+                  " + $3, attempts = attempts + 1, updated_at = $2 WHERE id IN "
                   "(SELECT id FROM echo.events WHERE state = 'ACCEPTED' AND "
-                  "next_attempt_at <= $2 AND claim_expires_at <= $2 ORDER BY "
-                  "next_attempt_at, accepted_at LIMIT $4 FOR UPDATE SKIP "
-                  "LOCKED) RETURNING ",
+                  "next_attempt_at <= $2 AND claim_expires_at <= ",
+                  kDbNowMs,
+                  " ORDER BY next_attempt_at, accepted_at LIMIT $4 FOR UPDATE "
+                  "SKIP LOCKED) RETURNING ",
                   kEventColumns),
-              {owner, Str(now_ms), Str(now_ms + claim_ms), Str(limit)}));
+              {owner, Str(now_ms), Str(claim_ms), Str(limit)}));
   std::vector<EventRow> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(EventOf(r, i));
   return out;
@@ -227,8 +234,11 @@ absl::StatusOr<bool> PgEchoStore::ClaimCronSlot(const CronSlot& slot,
                    {slot.trigger_id, slot.pipeline_id, Str(slot.slot_ms), owner,
                     Str(event.accepted_ms), event.id}));
         if (r.AffectedRows() == 0) return absl::OkStatus();
-        GENNAKER_RETURN_IF_ERROR(InsertEventIn(c, event).status());
-        claimed = true;
+        GENNAKER_ASSIGN_OR_RETURN(InsertResult ins, InsertEventIn(c, event));
+        // The fire's key was stored before (the slot row was deleted by
+        // retention, or written apart): that event is the fire, not a new
+        // one.
+        claimed = !ins.duplicate;
         return absl::OkStatus();
       }));
   return claimed;
@@ -284,13 +294,17 @@ absl::StatusOr<std::vector<NotificationRow>> PgEchoStore::ClaimNotifications(
       pg::Result r,
       c->Exec(absl::StrCat(
                   "UPDATE echo.notifications SET claimed_by = $1, "
-                  "claim_expires_at = $3, attempts = attempts + 1, updated_at "
-                  "= $2 WHERE id IN (SELECT id FROM echo.notifications WHERE "
-                  "state = 'PENDING' AND next_attempt_at <= $2 AND "
-                  "claim_expires_at <= $2 ORDER BY next_attempt_at, id LIMIT "
-                  "$4 FOR UPDATE SKIP LOCKED) RETURNING ",
+                  "claim_expires_at = ",
+                  kDbNowMs,
+                  " + $3, attempts = attempts + 1, updated_at = $2 WHERE id "
+                  "IN (SELECT id FROM echo.notifications WHERE state = "
+                  "'PENDING' AND next_attempt_at <= $2 AND claim_expires_at "
+                  "<= ",
+                  kDbNowMs,
+                  " ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP "
+                  "LOCKED) RETURNING ",
                   kNotificationColumns),
-              {owner, Str(now_ms), Str(now_ms + claim_ms), Str(limit)}));
+              {owner, Str(now_ms), Str(claim_ms), Str(limit)}));
   std::vector<NotificationRow> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(NotificationOf(r, i));
   return out;

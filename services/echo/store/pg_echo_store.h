@@ -1,8 +1,10 @@
 // The PostgreSQL EchoStore (schema `echo`, deploy/sql/echo/002_events.sql).
 // Claims use UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) with
-// an expiring lease; inserts of events and notifications NOTIFY channel
-// kWakeChannel in their transaction so that every instance's workers wake at
-// commit (see common/pg/listener.h).
+// an expiring lease timed by the database's clock (now_ms only orders
+// next_attempt_at and stamps updated_at); the owner of a claim is the
+// caller's per-claim token, so only that claim's holder may end it; inserts of
+// events and notifications NOTIFY channel kWakeChannel in their transaction so
+// that every instance's workers wake at commit (see common/pg/listener.h).
 #ifndef GENNAKER_SERVICES_ECHO_STORE_PG_ECHO_STORE_H_
 #define GENNAKER_SERVICES_ECHO_STORE_PG_ECHO_STORE_H_
 

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/outbound.h"
+#include "common/spinnaker/time.h"
 
 namespace gennaker::igor::internal {
 
@@ -57,6 +61,48 @@ absl::StatusOr<spinnaker::Json> ParseBody(const http::ClientResponse& response,
 std::string WithSlash(std::string base) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/";
+}
+
+namespace {
+constexpr char kNotQueuedPayload[] = "type.gennaker.dev/igor.TriggerNotQueued";
+}  // namespace
+
+absl::Status NotQueued(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kNotQueuedPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsNotQueued(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kNotQueuedPayload).has_value();
+}
+
+absl::Status PostTransportError(absl::Status status) {
+  // Only a connection that never existed is certain. (Refusals by the
+  // outbound policy may come from a redirect hop after the POST reached the
+  // server; the GET of the job config before the POST catches those.)
+  if (status.code() != absl::StatusCode::kUnavailable) return status;
+  // http::Fetch reports curl's error text; these fail before the connection
+  // exists (curl says "Couldn't" or "Could not").
+  const std::string m = absl::AsciiStrToLower(status.message());
+  for (const char* what : {"couldn't connect", "could not connect",
+                           "couldn't resolve", "could not resolve"}) {
+    if (absl::StrContains(m, what)) return NotQueued(std::move(status));
+  }
+  return status;
+}
+
+int64_t SaneTimestampMs(int64_t ms) {
+  return spinnaker::SaneEpochMs(ms) ? ms : 0;
+}
+
+int64_t SaneDurationMs(int64_t ms) {
+  return std::clamp<int64_t>(ms, 0, kMaxCiDurationMs);
+}
+
+int64_t SecondsToDurationMs(int64_t seconds) {
+  if (seconds <= 0) return 0;
+  if (seconds > kMaxCiDurationMs / 1000) return kMaxCiDurationMs;
+  return seconds * 1000;
 }
 
 }  // namespace gennaker::igor::internal

@@ -1,6 +1,9 @@
 // A BuildService in memory for unit tests of the core and the build monitor:
-// jobs with configs and builds the test edits, every trigger recorded, and a
-// switch that makes every call fail (a master that is down).
+// jobs with configs and builds the test edits, every trigger recorded, a
+// switch that makes every call fail (a master that is down: a trigger then
+// fails as never sent, internal::NotQueued), an ambiguous trigger outcome
+// (recorded, then an error: the CI queued it but the answer was lost), and
+// a gate that holds triggers in flight until the test releases them.
 #ifndef GENNAKER_SERVICES_IGOR_CI_FAKE_BUILD_SERVICE_H_
 #define GENNAKER_SERVICES_IGOR_CI_FAKE_BUILD_SERVICE_H_
 
@@ -13,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/igor/ci/build_service.h"
+#include "services/igor/ci/ci_http.h"
 
 namespace gennaker::igor {
 
@@ -55,9 +59,29 @@ class FakeBuildService : public BuildService {
     absl::MutexLock l(&mu_);
     down_ = down;
   }
-  void SetTriggerDelay(absl::Duration d) {
+  // While set, every trigger is recorded (the CI queued it) and then
+  // answers `error` (its answer was lost): an ambiguous outcome.
+  void SetTriggerLostAnswer(absl::Status error) {
     absl::MutexLock l(&mu_);
-    trigger_delay_ = d;
+    lost_answer_ = std::move(error);
+  }
+  // While held, TriggerBuild waits (after it is counted as entered) until
+  // ReleaseTriggers.
+  void HoldTriggers() {
+    absl::MutexLock l(&mu_);
+    hold_ = true;
+  }
+  void ReleaseTriggers() {
+    absl::MutexLock l(&mu_);
+    hold_ = false;
+  }
+  // Blocks until `n` TriggerBuild calls have started (in total).
+  void AwaitTriggersEntered(int n) {
+    absl::MutexLock l(&mu_);
+    auto entered = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return triggers_entered_ >= n;
+    };
+    mu_.Await(absl::Condition(&entered));
   }
   std::vector<Trigger> triggers() const {
     absl::MutexLock l(&mu_);
@@ -132,15 +156,14 @@ class FakeBuildService : public BuildService {
   absl::StatusOr<std::string> TriggerBuild(
       const std::string& job, const std::map<std::string, std::string>& params,
       const v1::JobConfig&) override {
-    absl::Duration delay;
-    {
-      absl::MutexLock l(&mu_);
-      if (down_) return Down();
-      delay = trigger_delay_;
-    }
-    absl::SleepFor(delay);
     absl::MutexLock l(&mu_);
+    if (down_) return internal::NotQueued(Down());
+    ++triggers_entered_;
+    auto released = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_; };
+    mu_.Await(absl::Condition(&released));
     triggers_.push_back({job, params});
+    if (!lost_answer_.ok()) return lost_answer_;
     return absl::StrCat(100 + triggers_.size());
   }
   absl::StatusOr<QueueItem> GetQueueItem(const std::string& id) override {
@@ -205,7 +228,9 @@ class FakeBuildService : public BuildService {
   std::vector<Trigger> triggers_;
   int list_builds_calls_ = 0;
   bool down_ = false;
-  absl::Duration trigger_delay_;
+  absl::Status lost_answer_;
+  bool hold_ = false;
+  int triggers_entered_ = 0;
 };
 
 }  // namespace gennaker::igor

@@ -215,7 +215,9 @@ class JenkinsClient final : public BuildService {
   absl::StatusOr<std::string> TriggerBuild(
       const std::string& job, const std::map<std::string, std::string>& params,
       const v1::JobConfig& config) override {
-    GENNAKER_ASSIGN_OR_RETURN(std::string path, JenkinsJobPath(job));
+    absl::StatusOr<std::string> job_path = JenkinsJobPath(job);
+    if (!job_path.ok()) return internal::NotQueued(job_path.status());
+    const std::string& path = *job_path;
     std::string rel;
     std::string form;
     if (config.parameter_definitions_size() > 0) {
@@ -230,16 +232,17 @@ class JenkinsClient final : public BuildService {
     } else {
       rel = absl::StrCat(path, "/build");
     }
-    GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse r,
-                              Post(rel, form, absl::StrCat("job '", job, "'")));
-    if (r.status != 201) {
-      if (r.status >= 200 && r.status < 300) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "jenkins master '", name(), "' answered HTTP ", r.status,
-            " instead of 201 when triggering job '", job, "'"));
-      }
-      return internal::HttpError(kKind, name(), absl::StrCat("job '", job, "'"),
-                                 r);
+    // Failures are ambiguous (Jenkins may have queued the build) unless
+    // marked NotQueued: see ci_http.h.
+    const std::string what = absl::StrCat("job '", job, "'");
+    GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse r, Post(rel, form, what));
+    if (r.status >= 400 && r.status < 500) {
+      // Refused (disabled, bad parameters, credentials): nothing queued.
+      return internal::NotQueued(internal::HttpError(kKind, name(), what, r));
+    }
+    if (r.status < 200 || r.status >= 300) {
+      // 5xx (a proxy's 502/504 may come after Jenkins queued it), 3xx.
+      return internal::HttpError(kKind, name(), what, r);
     }
     auto loc = r.headers.find("location");
     std::string id;
@@ -249,10 +252,11 @@ class JenkinsClient final : public BuildService {
       id = l.substr(l.rfind('/') + 1);
     }
     int64_t n;
-    if (id.empty() || !absl::SimpleAtoi(id, &n)) {
-      return absl::InternalError(
-          absl::StrCat("jenkins master '", name(), "' queued job '", job,
-                       "' without a queue item Location header"));
+    if (r.status != 201 || id.empty() || !absl::SimpleAtoi(id, &n) || n < 0) {
+      // Accepted, but there is no queue item to follow.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "jenkins master '", name(), "' accepted the build of job '", job,
+          "' (HTTP ", r.status, ") without a queue item Location header"));
     }
     SPDLOG_INFO("event=jenkins_build_queued master={} job={} queue_id={}",
                 name(), job, id);
@@ -408,11 +412,14 @@ class JenkinsClient final : public BuildService {
       req.headers.push_back(
           {"Content-Type", "application/x-www-form-urlencoded"});
       if (master_.csrf()) {
+        // No POST without a crumb (a first one got 403): nothing queued.
         auto crumb = Crumb(attempt > 0);
-        if (!crumb.ok()) return crumb.status();
+        if (!crumb.ok()) return internal::NotQueued(crumb.status());
         req.headers.push_back(*crumb);
       }
-      GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse r, Send(std::move(req)));
+      absl::StatusOr<http::ClientResponse> sent = Send(std::move(req));
+      if (!sent.ok()) return internal::PostTransportError(sent.status());
+      http::ClientResponse r = *std::move(sent);
       if (r.status == 403 && master_.csrf() && attempt == 0) {
         SPDLOG_INFO("event=jenkins_crumb_refresh master={} what={}", name(),
                     what);
@@ -448,8 +455,10 @@ class JenkinsClient final : public BuildService {
     b.set_id(spinnaker::String(j, "id", absl::StrCat(b.number())));
     b.set_building(spinnaker::Bool(j, "building"));
     b.set_result(ResultFromName(spinnaker::String(j, "result")));
-    b.set_timestamp_ms(spinnaker::Int(j, "timestamp"));
-    b.set_duration_ms(spinnaker::Int(j, "duration"));
+    // Hostile values must not overflow where callers add or subtract them.
+    b.set_timestamp_ms(
+        internal::SaneTimestampMs(spinnaker::Int(j, "timestamp")));
+    b.set_duration_ms(internal::SaneDurationMs(spinnaker::Int(j, "duration")));
     b.set_url(spinnaker::String(j, "url"));
     b.set_full_display_name(spinnaker::String(j, "fullDisplayName"));
     Json artifacts = Json::array();

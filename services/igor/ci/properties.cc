@@ -19,6 +19,25 @@ namespace {
 
 constexpr int kMaxDepth = 100;
 constexpr int64_t kMaxYamlNodes = 200000;
+// Bytes of scalars and keys the result may hold. yaml-cpp shares an
+// anchored node among its aliases, and each visit copies it: a 4 MiB file of
+// one big anchored scalar and many aliases would expand to hundreds of GiB.
+constexpr int64_t kMaxYamlOutputBytes = int64_t{8} << 20;
+
+struct YamlBudget {
+  int64_t nodes = kMaxYamlNodes;
+  int64_t bytes = kMaxYamlOutputBytes;
+
+  absl::Status Charge(size_t n) {
+    bytes -= static_cast<int64_t>(n);
+    if (bytes < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expands to more than ", kMaxYamlOutputBytes >> 20,
+          " MiB of keys and values (aliases repeat what they refer to)"));
+    }
+    return absl::OkStatus();
+  }
+};
 
 void AppendUtf8(uint32_t cp, std::string* out) {
   if (cp < 0x80) {
@@ -83,9 +102,11 @@ bool EndsWithContinuation(absl::string_view line) {
 }
 
 absl::StatusOr<Json> YamlToJson(const YAML::Node& n, int depth,
-                                int64_t* budget) {
-  if (--*budget < 0) {
-    return absl::InvalidArgumentError("expands to too many values");
+                                YamlBudget* budget) {
+  if (--budget->nodes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expands to more than ", kMaxYamlNodes,
+                     " values (aliases repeat what they refer to)"));
   }
   if (depth > kMaxDepth) {
     return absl::InvalidArgumentError("nests deeper than 100 levels");
@@ -106,14 +127,17 @@ absl::StatusOr<Json> YamlToJson(const YAML::Node& n, int depth,
     case YAML::NodeType::Map: {
       Json o = Json::object();
       for (const auto& kv : n) {
+        const std::string& key = kv.first.Scalar();
+        if (absl::Status st = budget->Charge(key.size()); !st.ok()) return st;
         absl::StatusOr<Json> v = YamlToJson(kv.second, depth + 1, budget);
         if (!v.ok()) return v;
-        o[kv.first.Scalar()] = *std::move(v);
+        o[key] = *std::move(v);
       }
       return o;
     }
     case YAML::NodeType::Scalar: {
       const std::string& s = n.Scalar();
+      if (absl::Status st = budget->Charge(s.size()); !st.ok()) return st;
       // A quoted scalar stays a string.
       if (n.Tag() == "!") return Json(s);
       const std::string lower = absl::AsciiStrToLower(s);
@@ -214,7 +238,7 @@ absl::StatusOr<Json> ParseBuildProperties(const std::string& file_name,
       return absl::InvalidArgumentError(
           absl::StrCat("property file '", file_name, "' is not a YAML map"));
     }
-    int64_t budget = kMaxYamlNodes;
+    YamlBudget budget;
     absl::StatusOr<Json> j = YamlToJson(root, 0, &budget);
     if (!j.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -3,7 +3,9 @@
 // ends .json, Java .properties otherwise. The result is a JSON object; YAML
 // and JSON values keep their types, .properties values are strings.
 // Outside text: bounded in size (kMaxArtifactBytes), depth (100) and, for
-// YAML, in nodes expanded (aliases cannot blow it up).
+// YAML, in what it expands to (aliases repeat the node they refer to): at
+// most 200000 values and 8 MiB of keys and scalars, else INVALID_ARGUMENT.
+// Anchors and aliases are accepted within those bounds.
 #ifndef GENNAKER_SERVICES_IGOR_CI_PROPERTIES_H_
 #define GENNAKER_SERVICES_IGOR_CI_PROPERTIES_H_
 

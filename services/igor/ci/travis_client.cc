@@ -130,7 +130,9 @@ class TravisClient final : public BuildService {
   absl::StatusOr<std::string> TriggerBuild(
       const std::string& job, const std::map<std::string, std::string>& params,
       const v1::JobConfig&) override {
-    GENNAKER_RETURN_IF_ERROR(CheckSlug(job));
+    // Failures are ambiguous (Travis may have accepted the request) unless
+    // marked NotQueued: see ci_http.h.
+    GENNAKER_RETURN_IF_ERROR(internal::NotQueued(CheckSlug(job)));
     std::string branch = "master";
     Json env = Json::array();
     for (const auto& [k, v] : params) {
@@ -149,16 +151,24 @@ class TravisClient final : public BuildService {
     req.body = spinnaker::Dump(Json{{"request", request}});
     req.headers.push_back({"Content-Type", "application/json"});
     const std::string what = absl::StrCat("repository '", job, "'");
-    GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse r, Send(std::move(req)));
-    if (r.status != 202 && r.status != 200 && r.status != 201) {
+    absl::StatusOr<http::ClientResponse> sent = Send(std::move(req));
+    if (!sent.ok()) return internal::PostTransportError(sent.status());
+    const http::ClientResponse& r = *sent;
+    if (r.status >= 400 && r.status < 500) {
+      // Refused (inactive repository, credentials, bad request).
+      return internal::NotQueued(internal::HttpError(kKind, name(), what, r));
+    }
+    if (r.status < 200 || r.status >= 300) {
       return internal::HttpError(kKind, name(), what, r);
     }
-    GENNAKER_ASSIGN_OR_RETURN(Json j, internal::ParseBody(r, what));
-    const int64_t id = spinnaker::Int(spinnaker::Object(j, "request"), "id");
+    absl::StatusOr<Json> j = internal::ParseBody(r, what);
+    const int64_t id =
+        j.ok() ? spinnaker::Int(spinnaker::Object(*j, "request"), "id") : 0;
     if (id <= 0) {
-      return absl::InternalError(absl::StrCat(
+      // Accepted, but there is no request to follow.
+      return absl::FailedPreconditionError(absl::StrCat(
           "travis master '", name(), "' accepted a build request for '", job,
-          "' without a request id"));
+          "' (HTTP ", r.status, ") without a request id"));
     }
     SPDLOG_INFO("event=travis_build_requested master={} repo={} request={}",
                 name(), job, id);
@@ -304,8 +314,10 @@ class TravisClient final : public BuildService {
     b.set_id(absl::StrCat(spinnaker::Int(j, "id")));
     b.set_building(Running(state));
     b.set_result(ResultOfState(state));
-    b.set_timestamp_ms(Ms(j, "started_at"));
-    b.set_duration_ms(spinnaker::Int(j, "duration") * 1000);
+    b.set_timestamp_ms(internal::SaneTimestampMs(Ms(j, "started_at")));
+    // Seconds; a hostile value must not overflow int64 (saturates).
+    b.set_duration_ms(
+        internal::SecondsToDurationMs(spinnaker::Int(j, "duration")));
     b.set_url(absl::StrCat(web_, slug, "/builds/", b.id()));
     b.set_full_display_name(absl::StrCat(slug, " #", b.number()));
     const Json commit = spinnaker::Object(j, "commit");
