@@ -11,6 +11,11 @@
 // the server cannot be reached or answers 5xx, PERMISSION_DENIED when it
 // refuses the credentials (or the outbound policy refuses its address),
 // DEADLINE_EXCEEDED on a timeout, INTERNAL when an answer does not parse.
+// Triggering a build is the exception: a failure of the trigger call carries
+// the "not queued" mark (ci_http.h) only when the request provably never
+// reached the CI; an unmarked failure (a timeout after the POST, a 2xx
+// without a queue id) may have queued a build, and igor never triggers that
+// key again (FAILED_PRECONDITION).
 // Implementations are thread-safe.
 #ifndef GENNAKER_SERVICES_IGOR_CI_BUILD_SERVICE_H_
 #define GENNAKER_SERVICES_IGOR_CI_BUILD_SERVICE_H_
