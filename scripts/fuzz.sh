@@ -62,7 +62,7 @@ SRCS[webhook_payload]="tests/fuzz/webhook_payload_fuzz.cc services/orca/stages/b
   ${EXPRESSION_SRCS[*]}"
 SRCS[halconfig]="tests/fuzz/halconfig_fuzz.cc services/halyard/halconfig.cc
   common/config/config_loader.cc common/service/defaults.cc common/http/outbound.cc
-  common/http/outbound_config.cc"
+  common/http/outbound_config.cc common/spinnaker/names.cc"
 SRCS[outbound_url]="tests/fuzz/outbound_url_fuzz.cc common/http/outbound.cc
   common/service/defaults.cc"
 ARCHIVES[halconfig]="$BUILD_DIR/proto/libgennaker_proto_halyard.a

@@ -326,9 +326,9 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   EXPECT_THAT(out, HasSubstr("prometheus: running (pid "));
   EXPECT_EQ(Pids(), before);
 
-  // Move orca: orca, the services that call it (echo, gate) and kayenta,
-  // whose outbound policy refuses the deployment's ports (orca's among them),
-  // restart; nothing else does, the managed Prometheus included.
+  // Move orca: orca, the services that call it (echo, gate) and kayenta and
+  // igor, whose outbound policies refuse the deployment's ports (orca's among
+  // them), restart; nothing else does, the managed Prometheus included.
   int new_port = *process::FreePort();
   ASSERT_EQ(Halyard({"config", "set", "services.orca.grpcPort",
                      absl::StrCat(new_port)},
@@ -336,12 +336,12 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
             0)
       << out;
   ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
-  EXPECT_THAT(out, HasSubstr("4 started, 6 unchanged"));
+  EXPECT_THAT(out, HasSubstr("5 started, 5 unchanged"));
   EXPECT_THAT(out, HasSubstr("prometheus: running (pid "));
   auto after = Pids();
   for (const auto& [name, pid] : before) {
-    bool changed =
-        name == "orca" || name == "echo" || name == "gate" || name == "kayenta";
+    bool changed = name == "orca" || name == "echo" || name == "gate" ||
+                   name == "kayenta" || name == "igor";
     EXPECT_EQ(after[name] != pid, changed) << name;
   }
   ports_["orca"] = new_port;

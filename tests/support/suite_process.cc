@@ -1,6 +1,9 @@
 #include "tests/support/suite_process.h"
 
 #include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,8 +27,19 @@ absl::Status StartSuiteProcess(SuiteProcess& s, const std::string& log_dir) {
     if (serving.ok() && *serving) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(50));
   }
+  // The test removes its directory: say what the log said.
+  std::ifstream in(o.log_file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string tail;
+  for (size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size();
+       ++i) {
+    absl::StrAppend(&tail, "\n  ", lines[i]);
+  }
   return absl::DeadlineExceededError(
-      absl::StrCat(s.name, " did not become SERVING; see ", o.log_file));
+      absl::StrCat(s.name, " did not become SERVING (process ",
+                   process::IsAlive(s.pid) ? "running" : "gone",
+                   "); last lines of ", o.log_file, ":", tail));
 }
 
 }  // namespace gennaker::testing
