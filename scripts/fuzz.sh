@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) and runs each
 # for a bounded time on its corpus in tests/fuzz/corpus/<target>/:
 #   ./scripts/fuzz.sh [seconds-per-target] [target ...]     (default 60, all)
-# Targets: spinnaker_json expression webhook_payload halconfig outbound_url (see
+# Targets: spinnaker_json expression webhook_payload halconfig outbound_url
+# echo_webhook cron (see
 # tests/fuzz/README.md). The parsers' sources are compiled directly with clang
 # into ${BUILD_DIR:-build}/fuzz (objects are reused while their sources and
 # headers are unchanged); halconfig also links the generated protos of the
@@ -15,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL_TARGETS=(spinnaker_json expression webhook_payload halconfig outbound_url)
+ALL_TARGETS=(spinnaker_json expression webhook_payload halconfig outbound_url echo_webhook
+  cron)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=$BUILD_DIR/fuzz
@@ -43,10 +45,11 @@ CXXFLAGS=(-std=c++20 -O1 -gline-tables-only -fno-omit-frame-pointer
 CXXFLAGS+=(${FUZZ_CXXFLAGS:-})
 OBJ_DIR=$OUT/obj-$(echo "$CXX ${CXXFLAGS[*]}" | md5sum | cut -c1-8)
 # shellcheck disable=SC2207
-PKG_CFLAGS=($(pkg-config --cflags re2 absl_strings absl_status absl_statusor yaml-cpp protobuf libcurl))
+PKG_CFLAGS=($(pkg-config --cflags re2 absl_strings absl_status absl_statusor yaml-cpp protobuf libcurl \
+  spdlog openssl))
 # shellcheck disable=SC2207
 PKG_LIBS=($(pkg-config --libs re2 absl_strings absl_status absl_statusor absl_str_format \
-  absl_synchronization yaml-cpp protobuf libcurl))
+  absl_synchronization absl_time yaml-cpp protobuf libcurl spdlog openssl))
 
 JSON_SRCS=(common/spinnaker/json.cc)
 EXPRESSION_SRCS=(services/orca/expression/parser.cc services/orca/expression/expression.cc
@@ -65,6 +68,10 @@ SRCS[halconfig]="tests/fuzz/halconfig_fuzz.cc services/halyard/halconfig.cc
   common/http/outbound_config.cc common/spinnaker/names.cc"
 SRCS[outbound_url]="tests/fuzz/outbound_url_fuzz.cc common/http/outbound.cc
   common/service/defaults.cc"
+SRCS[echo_webhook]="tests/fuzz/echo_webhook_fuzz.cc services/echo/triggers/events.cc
+  services/echo/triggers/trigger_index.cc services/echo/triggers/trigger_rules.cc
+  ${JSON_SRCS[*]}"
+SRCS[cron]="tests/fuzz/cron_fuzz.cc services/echo/cron/cron.cc"
 ARCHIVES[halconfig]="$BUILD_DIR/proto/libgennaker_proto_halyard.a
   $BUILD_DIR/proto/libgennaker_proto_clouddriver.a $BUILD_DIR/proto/libgennaker_proto_common.a"
 
