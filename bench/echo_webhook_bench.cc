@@ -186,7 +186,7 @@ bool StartSuite(Suite& s) {
                                     "'}\nservices: {front50: {address: ",
                                     address(s.front50),
                                     "}, orca: {address: ", address(s.orca),
-                                    "}}\nevents: {pipelinePollMs: 1000}\n"))) {
+                                    "}}\nevents: {pipelinePollMs: 30000}\n"))) {
     return false;
   }
   if (!StartServer(
