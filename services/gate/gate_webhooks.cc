@@ -213,10 +213,11 @@ Response ValidateCron(const Echo& echo, const Request& r) {
 std::string WebhookIdempotencyKey(const http::Request& request) {
   for (const char* header :
        {"x-github-delivery", "x-gitlab-event-uuid", "x-request-uuid"}) {
-    const std::string value = ForwardableValue(request.Header(header));
-    if (!value.empty() && value.size() <= 128) {
-      return absl::StrCat(header, ":", value);
-    }
+    std::string value = request.Header(header);
+    if (value.empty() || value.size() > 128) continue;
+    bool printable = true;
+    for (unsigned char c : value) printable &= c > 0x20 && c < 0x7f;
+    if (printable) return absl::StrCat(header, ":", value);
   }
   return "";
 }
