@@ -9,6 +9,7 @@
 #include "common/spinnaker/names.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
+#include "services/halyard/halconfig_test_data.h"
 
 namespace gennaker::halyard {
 namespace {
@@ -249,66 +250,9 @@ TEST(HalconfigTest, RedactedConfigHidesThePrometheusPassword) {
   EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_canary());
 }
 
-// The CI and notification sections as an operator writes them.
-constexpr char kCiYaml[] = R"(
-timezone: Europe/Paris
-ci:
-  allowLoopback: true
-  polling:
-    intervalSeconds: 30
-  jenkins:
-    - name: jenkins-main
-      address: http://127.0.0.1:8180/
-      username: spinnaker
-      password: jenkins-api-token
-      csrf: true
-  travis:
-    - name: oss
-      address: https://api.travis-ci.com/
-      baseUrl: https://app.travis-ci.com/
-      token: travis-token
-      repositories: [acme/api]
-  dockerRegistries:
-    - name: local-registry
-      address: http://127.0.0.1:5000
-      username: robot
-      password: registry-password
-      repositories: [acme/api, library/nginx]
-      trackDigests: true
-  git:
-    - source: github
-      project: acme
-      slug: api
-      url: https://ghp_token@github.com/acme/api.git
-      branches: [main]
-notifications:
-  spinnakerBaseUrl: http://localhost:9000
-  allowLoopback: true
-  slack:
-    enabled: true
-    token: xoxb-slack-token
-    botName: spinnakerbot
-  email:
-    enabled: true
-    from: spinnaker@example.com
-    smtpHost: 127.0.0.1
-    smtpPort: 2525
-    username: mailer
-    password: smtp-password
-    starttls: true
-  twilio:
-    enabled: true
-    account: AC123
-    token: twilio-token
-    from: "+15550100"
-  webhook:
-    enabled: true
-triggers:
-  gitSharedSecret: git-shared-secret
-)";
-
 TEST(HalconfigTest, CiAndNotificationSectionsParseAndValidate) {
-  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  absl::StatusOr<v1::Halconfig> c =
+      ParseHalconfig(kSampleCiHalconfigYaml, "test");
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(Problems(*c), "");
   ASSERT_EQ(c->ci().jenkins_size(), 1);
@@ -473,7 +417,8 @@ TEST(HalconfigTest, CiAndNotificationProblemsNameTheirKeys) {
 }
 
 TEST(HalconfigTest, RedactedConfigHidesCiAndNotificationSecrets) {
-  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  absl::StatusOr<v1::Halconfig> c =
+      ParseHalconfig(kSampleCiHalconfigYaml, "test");
   ASSERT_THAT(c, IsOk());
   v1::Halconfig r = RedactedHalconfig(*c);
   EXPECT_EQ(r.ci().jenkins(0).password(), "***");

@@ -20,6 +20,7 @@
 #include "gennaker/kayenta/v1/config.pb.h"
 #include "gennaker/orca/v1/config.pb.h"
 #include "services/halyard/halconfig.h"
+#include "services/halyard/halconfig_test_data.h"
 
 namespace gennaker::halyard {
 namespace {
@@ -307,63 +308,6 @@ TEST(RenderTest, NoFileSdFilesWithoutKayenta) {
   EXPECT_EQ(cd.local_accounts(0).prometheus_file_sd_path(), "");
 }
 
-constexpr char kCiYaml[] = R"(
-timezone: Europe/Paris
-ci:
-  allowLoopback: true
-  polling:
-    intervalSeconds: 30
-  jenkins:
-    - name: jenkins-main
-      address: http://127.0.0.1:8180/
-      username: spinnaker
-      password: jenkins-api-token
-      csrf: true
-  travis:
-    - name: oss
-      address: https://api.travis-ci.com/
-      baseUrl: https://app.travis-ci.com/
-      token: travis-token
-      repositories: [acme/api]
-  dockerRegistries:
-    - name: local-registry
-      address: http://127.0.0.1:5000
-      username: robot
-      password: registry-password
-      repositories: [acme/api, library/nginx]
-      trackDigests: true
-  git:
-    - source: github
-      project: acme
-      slug: api
-      url: https://ghp_token@github.com/acme/api.git
-      branches: [main]
-notifications:
-  spinnakerBaseUrl: http://localhost:9000
-  allowLoopback: true
-  slack:
-    enabled: true
-    token: xoxb-slack-token
-    botName: spinnakerbot
-  email:
-    enabled: true
-    from: spinnaker@example.com
-    smtpHost: 127.0.0.1
-    smtpPort: 2525
-    username: mailer
-    password: smtp-password
-    starttls: true
-  twilio:
-    enabled: true
-    account: AC123
-    token: twilio-token
-    from: "+15550100"
-  webhook:
-    enabled: true
-triggers:
-  gitSharedSecret: git-shared-secret
-)";
-
 // The rendered config of `service`, loaded over its defaults as the service
 // loads it, and valid.
 template <typename Config>
@@ -378,7 +322,8 @@ Config Load(const std::map<std::string, std::string>& rendered,
 }
 
 TEST(RenderTest, CiAndNotificationsReachIgorAndEcho) {
-  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  absl::StatusOr<v1::Halconfig> c =
+      ParseHalconfig(kSampleCiHalconfigYaml, "test");
   ASSERT_THAT(c, IsOk());
   auto rendered = RenderServiceConfigs(*c, {"dbname=g", "redis://h:2"}, "/h");
   ASSERT_THAT(rendered, IsOk());
@@ -450,7 +395,8 @@ TEST(RenderTest, LoopbackStaysClosedUnlessTheOperatorOpensIt) {
   // The halconfig's default time zone (Spinnaker's) reaches the scheduler.
   EXPECT_EQ(echo.scheduler().time_zone(), "America/Los_Angeles");
   // The deployment's own ports stay refused even with loopback open.
-  absl::StatusOr<v1::Halconfig> c = ParseHalconfig(kCiYaml, "test");
+  absl::StatusOr<v1::Halconfig> c =
+      ParseHalconfig(kSampleCiHalconfigYaml, "test");
   ASSERT_THAT(c, IsOk());
   auto open = RenderServiceConfigs(*c, {"dbname=g", "redis://h:2"}, "/h");
   ASSERT_THAT(open, IsOk());

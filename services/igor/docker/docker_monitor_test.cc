@@ -19,10 +19,13 @@
 #include "common/testing/docker_registry.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
+#include "services/igor/monitor_test_util.h"
 
 namespace gennaker::igor {
 namespace {
 
+using ::gennaker::igor::monitor_testing::FailingMidwayStore;
+using ::gennaker::igor::monitor_testing::RecordingSink;
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using ::gennaker::testing::TestDockerRegistry;
@@ -30,37 +33,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-// Records what the monitor sends; can be told to fail.
-class RecordingSink : public EventSink {
- public:
-  absl::Status Post(const Json& event,
-                    const std::string& idempotency_key) override {
-    absl::MutexLock lock(&mu_);
-    if (fail_) return absl::UnavailableError("echo is down");
-    events_.push_back(event);
-    keys_.push_back(idempotency_key);
-    return absl::OkStatus();
-  }
-  std::vector<Json> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-  std::vector<std::string> keys() {
-    absl::MutexLock lock(&mu_);
-    return keys_;
-  }
-  void set_fail(bool fail) {
-    absl::MutexLock lock(&mu_);
-    fail_ = fail;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool fail_ = false;
-  std::vector<Json> events_;
-  std::vector<std::string> keys_;
-};
 
 std::unique_ptr<http::OutboundClient> LoopbackOutbound() {
   http::OutboundPolicy policy = http::DefaultOutboundPolicy();
@@ -662,47 +634,6 @@ TEST(DockerMonitorAuthTest, AnInvalidDigestIsUnknown) {
   ASSERT_THAT(sink.events(), SizeIs(2));
   EXPECT_EQ(sink.events()[1]["content"]["digest"], other);
 }
-
-// An in-memory store whose HashSet fails after `allow` successes.
-class FailingMidwayStore : public SeenStore {
- public:
-  absl::StatusOr<std::optional<std::string>> HashGet(
-      const std::string& k, const std::string& f) override {
-    return inner_->HashGet(k, f);
-  }
-  absl::Status HashSet(const std::string& k, const std::string& f,
-                       const std::string& v) override {
-    if (allow.fetch_sub(1) <= 0) return absl::UnavailableError("redis down");
-    return inner_->HashSet(k, f, v);
-  }
-  absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
-      const std::string& k) override {
-    return inner_->HashGetAll(k);
-  }
-  absl::Status Delete(const std::string& k) override {
-    return inner_->Delete(k);
-  }
-  absl::StatusOr<std::vector<std::string>> Scan(const std::string& p) override {
-    return inner_->Scan(p);
-  }
-  absl::StatusOr<bool> SetIfAbsent(const std::string& k, const std::string& v,
-                                   std::chrono::milliseconds ttl) override {
-    return inner_->SetIfAbsent(k, v, ttl);
-  }
-  absl::StatusOr<std::optional<std::string>> Get(
-      const std::string& k) override {
-    return inner_->Get(k);
-  }
-  absl::Status Set(const std::string& k, const std::string& v,
-                   std::chrono::milliseconds ttl) override {
-    return inner_->Set(k, v, ttl);
-  }
-
-  std::atomic<int> allow{1 << 30};
-
- private:
-  std::unique_ptr<SeenStore> inner_ = NewInMemorySeenStore();
-};
 
 TEST(DockerMonitorAuthTest, AnInterruptedFirstPollDoesNotReplayHistory) {
   FakeTokenRegistry fake;

@@ -20,10 +20,13 @@
 #include "common/process/process.h"
 #include "common/testing/status_matchers.h"
 #include "common/testing/test_stores.h"
+#include "services/igor/monitor_test_util.h"
 
 namespace gennaker::igor {
 namespace {
 
+using ::gennaker::igor::monitor_testing::FailingMidwayStore;
+using ::gennaker::igor::monitor_testing::RecordingSink;
 using ::gennaker::testing::IsOk;
 using ::gennaker::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -31,30 +34,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
-
-class RecordingSink : public EventSink {
- public:
-  absl::Status Post(const Json& event,
-                    const std::string& idempotency_key) override {
-    absl::MutexLock lock(&mu_);
-    events_.push_back(event);
-    keys_.push_back(idempotency_key);
-    return absl::OkStatus();
-  }
-  std::vector<Json> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-  std::vector<std::string> keys() {
-    absl::MutexLock lock(&mu_);
-    return keys_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<Json> events_;
-  std::vector<std::string> keys_;
-};
 
 class GitMonitorTest : public ::testing::Test {
  protected:
@@ -269,47 +248,6 @@ TEST_F(GitMonitorTest, UrlCredentialsStayOffTheCommandLine) {
   EXPECT_EQ(authorizations[0],
             absl::StrCat("Basic ", absl::Base64Escape("robot@ci:hun:ter2")));
 }
-
-// An in-memory store whose HashSet fails after `allow` successes.
-class FailingMidwayStore : public SeenStore {
- public:
-  absl::StatusOr<std::optional<std::string>> HashGet(
-      const std::string& k, const std::string& f) override {
-    return inner_->HashGet(k, f);
-  }
-  absl::Status HashSet(const std::string& k, const std::string& f,
-                       const std::string& v) override {
-    if (allow.fetch_sub(1) <= 0) return absl::UnavailableError("redis down");
-    return inner_->HashSet(k, f, v);
-  }
-  absl::StatusOr<std::map<std::string, std::string>> HashGetAll(
-      const std::string& k) override {
-    return inner_->HashGetAll(k);
-  }
-  absl::Status Delete(const std::string& k) override {
-    return inner_->Delete(k);
-  }
-  absl::StatusOr<std::vector<std::string>> Scan(const std::string& p) override {
-    return inner_->Scan(p);
-  }
-  absl::StatusOr<bool> SetIfAbsent(const std::string& k, const std::string& v,
-                                   std::chrono::milliseconds ttl) override {
-    return inner_->SetIfAbsent(k, v, ttl);
-  }
-  absl::StatusOr<std::optional<std::string>> Get(
-      const std::string& k) override {
-    return inner_->Get(k);
-  }
-  absl::Status Set(const std::string& k, const std::string& v,
-                   std::chrono::milliseconds ttl) override {
-    return inner_->Set(k, v, ttl);
-  }
-
-  std::atomic<int> allow{1 << 30};
-
- private:
-  std::unique_ptr<SeenStore> inner_ = NewInMemorySeenStore();
-};
 
 TEST_F(GitMonitorTest, AnInterruptedFirstPollDoesNotReplayHistory) {
   CommitAndPush("main", "one");
