@@ -1,5 +1,8 @@
 #include "services/echo/store/pg_echo_store.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 
@@ -94,6 +97,63 @@ absl::StatusOr<InsertResult> InsertEventIn(pg::Connection& c,
   return InsertResult{row.id, false};
 }
 
+// One of the two work queues (events, notifications): they share the claim
+// lease protocol and differ only in these constants. SQL is built only from
+// these compile-time constants, never from data.
+struct QueueTable {
+  const char* table;        // schema-qualified table name
+  const char* columns;      // the SELECT list a claim returns
+  const char* live_state;   // the state of rows still to handle
+  const char* claim_order;  // ORDER BY of the claim
+};
+
+constexpr QueueTable kEventQueue = {"echo.events", kEventColumns, "ACCEPTED",
+                                    "next_attempt_at, accepted_at"};
+constexpr QueueTable kNotificationQueue = {"echo.notifications",
+                                           kNotificationColumns, "PENDING",
+                                           "next_attempt_at, id"};
+
+// Claims up to `limit` due rows of `q` for `owner` ($1 owner, $2 now_ms,
+// $3 claim_ms, $4 limit); the rows hold q.columns.
+absl::StatusOr<pg::Result> ClaimRows(pg::Pool* pool, const QueueTable& q,
+                                     const std::string& owner, int64_t now_ms,
+                                     int64_t claim_ms, int limit) {
+  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool->Acquire());
+  return c->Exec(
+      absl::StrCat("UPDATE ", q.table,
+                   " SET claimed_by = $1, "
+                   "claim_expires_at = ",
+                   kDbNowMs,
+                   " + $3, attempts = attempts + 1, updated_at = $2 WHERE id "
+                   "IN (SELECT id FROM ",
+                   q.table, " WHERE state = '", q.live_state,
+                   "' AND next_attempt_at <= $2 AND claim_expires_at <= ",
+                   kDbNowMs, " ORDER BY ", q.claim_order,
+                   " LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ", q.columns),
+      {owner, Str(now_ms), Str(claim_ms), Str(limit)});
+}
+
+// Ends `owner`'s claim on row $1 of `q` (owner $2), applying `set` (a
+// constant SET list over $3...); false when the claim is not (or no longer)
+// the caller's.
+absl::StatusOr<bool> EndClaim(pg::Pool* pool, const QueueTable& q,
+                              const char* set,
+                              const std::vector<pg::Param>& params) {
+  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool->Acquire());
+  GENNAKER_ASSIGN_OR_RETURN(
+      pg::Result r,
+      c->Exec(absl::StrCat("UPDATE ", q.table, " SET ", set,
+                           ", claimed_by = '', claim_expires_at = 0 WHERE "
+                           "id = $1 AND claimed_by = $2 AND state = '",
+                           q.live_state, "'"),
+              params));
+  return r.AffectedRows() > 0;
+}
+
+// The SET list of a retry (the same for both queues).
+constexpr char kRetrySet[] =
+    "next_attempt_at = $3, error = $4, updated_at = $5";
+
 }  // namespace
 
 absl::StatusOr<InsertResult> PgEchoStore::InsertEvent(const EventRow& row) {
@@ -147,20 +207,8 @@ absl::StatusOr<std::vector<EventRow>> PgEchoStore::ListEvents(
 
 absl::StatusOr<std::vector<EventRow>> PgEchoStore::ClaimEvents(
     const std::string& owner, int64_t now_ms, int64_t claim_ms, int limit) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec(absl::StrCat(
-                  "UPDATE echo.events SET claimed_by = $1, claim_expires_at = ",
-                  kDbNowMs,
-                  " + $3, attempts = attempts + 1, updated_at = $2 WHERE id IN "
-                  "(SELECT id FROM echo.events WHERE state = 'ACCEPTED' AND "
-                  "next_attempt_at <= $2 AND claim_expires_at <= ",
-                  kDbNowMs,
-                  " ORDER BY next_attempt_at, accepted_at LIMIT $4 FOR UPDATE "
-                  "SKIP LOCKED) RETURNING ",
-                  kEventColumns),
-              {owner, Str(now_ms), Str(claim_ms), Str(limit)}));
+  GENNAKER_ASSIGN_OR_RETURN(pg::Result r, ClaimRows(pool_, kEventQueue, owner,
+                                                    now_ms, claim_ms, limit));
   std::vector<EventRow> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(EventOf(r, i));
   return out;
@@ -169,15 +217,10 @@ absl::StatusOr<std::vector<EventRow>> PgEchoStore::ClaimEvents(
 absl::StatusOr<bool> PgEchoStore::FinishEvent(
     const std::string& id, const std::string& owner, EventState state,
     const std::string& executions, const std::string& error, int64_t now_ms) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec("UPDATE echo.events SET state = $3, executions = $4, error = $5, "
-              "updated_at = $6, claimed_by = '', claim_expires_at = 0 WHERE "
-              "id = $1 AND claimed_by = $2 AND state = 'ACCEPTED'",
-              {id, owner, std::string(EventStateName(state)), executions, error,
-               Str(now_ms)}));
-  return r.AffectedRows() > 0;
+  return EndClaim(pool_, kEventQueue,
+                  "state = $3, executions = $4, error = $5, updated_at = $6",
+                  {id, owner, std::string(EventStateName(state)), executions,
+                   error, Str(now_ms)});
 }
 
 absl::StatusOr<bool> PgEchoStore::RetryEvent(const std::string& id,
@@ -185,14 +228,8 @@ absl::StatusOr<bool> PgEchoStore::RetryEvent(const std::string& id,
                                              int64_t next_attempt_ms,
                                              const std::string& error,
                                              int64_t now_ms) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec("UPDATE echo.events SET next_attempt_at = $3, error = $4, "
-              "updated_at = $5, claimed_by = '', claim_expires_at = 0 WHERE "
-              "id = $1 AND claimed_by = $2 AND state = 'ACCEPTED'",
-              {id, owner, Str(next_attempt_ms), error, Str(now_ms)}));
-  return r.AffectedRows() > 0;
+  return EndClaim(pool_, kEventQueue, kRetrySet,
+                  {id, owner, Str(next_attempt_ms), error, Str(now_ms)});
 }
 
 absl::StatusOr<int64_t> PgEchoStore::DeleteFinishedBefore(int64_t before_ms) {
@@ -289,22 +326,9 @@ absl::StatusOr<InsertResult> PgEchoStore::InsertNotifications(
 
 absl::StatusOr<std::vector<NotificationRow>> PgEchoStore::ClaimNotifications(
     const std::string& owner, int64_t now_ms, int64_t claim_ms, int limit) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
   GENNAKER_ASSIGN_OR_RETURN(
       pg::Result r,
-      c->Exec(absl::StrCat(
-                  "UPDATE echo.notifications SET claimed_by = $1, "
-                  "claim_expires_at = ",
-                  kDbNowMs,
-                  " + $3, attempts = attempts + 1, updated_at = $2 WHERE id "
-                  "IN (SELECT id FROM echo.notifications WHERE state = "
-                  "'PENDING' AND next_attempt_at <= $2 AND claim_expires_at "
-                  "<= ",
-                  kDbNowMs,
-                  " ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP "
-                  "LOCKED) RETURNING ",
-                  kNotificationColumns),
-              {owner, Str(now_ms), Str(claim_ms), Str(limit)}));
+      ClaimRows(pool_, kNotificationQueue, owner, now_ms, claim_ms, limit));
   std::vector<NotificationRow> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(NotificationOf(r, i));
   return out;
@@ -315,15 +339,10 @@ absl::StatusOr<bool> PgEchoStore::FinishNotification(const std::string& id,
                                                      NotificationState state,
                                                      const std::string& error,
                                                      int64_t now_ms) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec("UPDATE echo.notifications SET state = $3, error = $4, "
-              "updated_at = $5, claimed_by = '', claim_expires_at = 0 WHERE "
-              "id = $1 AND claimed_by = $2 AND state = 'PENDING'",
-              {id, owner, std::string(NotificationStateName(state)), error,
-               Str(now_ms)}));
-  return r.AffectedRows() > 0;
+  return EndClaim(pool_, kNotificationQueue,
+                  "state = $3, error = $4, updated_at = $5",
+                  {id, owner, std::string(NotificationStateName(state)), error,
+                   Str(now_ms)});
 }
 
 absl::StatusOr<bool> PgEchoStore::RetryNotification(const std::string& id,
@@ -331,14 +350,8 @@ absl::StatusOr<bool> PgEchoStore::RetryNotification(const std::string& id,
                                                     int64_t next_attempt_ms,
                                                     const std::string& error,
                                                     int64_t now_ms) {
-  GENNAKER_ASSIGN_OR_RETURN(pg::Pool::Lease c, pool_->Acquire());
-  GENNAKER_ASSIGN_OR_RETURN(
-      pg::Result r,
-      c->Exec("UPDATE echo.notifications SET next_attempt_at = $3, error = "
-              "$4, updated_at = $5, claimed_by = '', claim_expires_at = 0 "
-              "WHERE id = $1 AND claimed_by = $2 AND state = 'PENDING'",
-              {id, owner, Str(next_attempt_ms), error, Str(now_ms)}));
-  return r.AffectedRows() > 0;
+  return EndClaim(pool_, kNotificationQueue, kRetrySet,
+                  {id, owner, Str(next_attempt_ms), error, Str(now_ms)});
 }
 
 absl::StatusOr<std::vector<NotificationRow>> PgEchoStore::ListNotifications(

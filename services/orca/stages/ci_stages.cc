@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,6 +113,30 @@ class CiTask : public Task {
     const int64_t v = Int(in.context, "pollIntervalMs");
     if (v <= 0) return options_.poll_ms;
     return std::clamp<int64_t>(v, 100, 10 * kMinuteMs);
+  }
+
+  // The build a task reads about, or the result that ends the task first.
+  struct BuildRef {
+    std::string master;
+    std::string job;
+    int64_t number = 0;
+    std::optional<TaskResult> stop;
+  };
+
+  // Reads master, job and buildNumber from the context; stop holds NoIgor when
+  // igor is not configured, or Terminal(no_number) when the build has no
+  // number yet.
+  BuildRef ReadBuild(const TaskInput& in, const char* no_number) const {
+    BuildRef ref;
+    if (igor_ == nullptr) {
+      ref.stop = NoIgor(in);
+      return ref;
+    }
+    ref.master = String(in.context, "master");
+    ref.job = String(in.context, "job");
+    ref.number = Int(in.context, "buildNumber");
+    if (ref.number <= 0) ref.stop = TaskResult::Terminal(no_number);
+    return ref;
   }
 
   Igor* igor_;
@@ -229,13 +254,11 @@ class MonitorJobTask : public CiTask {
   int64_t TimeoutMs(const Json&) const override { return 2 * kHourMs; }
 
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    if (igor_ == nullptr) return NoIgor(in);
-    const std::string master = String(in.context, "master");
-    const std::string job = String(in.context, "job");
-    const int64_t number = Int(in.context, "buildNumber");
-    if (number <= 0) {
-      return TaskResult::Terminal("The build has no build number to monitor");
-    }
+    BuildRef ref = ReadBuild(in, "The build has no build number to monitor");
+    if (ref.stop.has_value()) return std::move(*ref.stop);
+    const std::string& master = ref.master;
+    const std::string& job = ref.job;
+    const int64_t number = ref.number;
     absl::StatusOr<CiBuild> b = igor_->GetBuild(master, job, number);
     if (!b.ok()) {
       if (Transient(b.status()) || absl::IsNotFound(b.status())) {
@@ -308,15 +331,14 @@ class GetBuildPropertiesTask : public CiTask {
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     const std::string file = PropertyFile(in);
     if (file.empty()) return TaskResult();
-    if (igor_ == nullptr) return NoIgor(in);
-    const std::string master = String(in.context, "master");
-    const std::string job = String(in.context, "job");
-    const int64_t number = Int(in.context, "buildNumber");
-    if (number <= 0) {
-      return TaskResult::Terminal(
-          "Can't retrieve property file because the build number is not "
-          "available, check for build start failures");
-    }
+    BuildRef ref = ReadBuild(
+        in,
+        "Can't retrieve property file because the build number is not "
+        "available, check for build start failures");
+    if (ref.stop.has_value()) return std::move(*ref.stop);
+    const std::string& master = ref.master;
+    const std::string& job = ref.job;
+    const int64_t number = ref.number;
     const std::string missing = absl::StrCat(
         "Expected properties file ", file,
         " but it was either missing, empty or contained invalid syntax");
@@ -362,15 +384,14 @@ class GetBuildArtifactsTask : public CiTask {
   int64_t TimeoutMs(const Json&) const override { return 5 * kMinuteMs; }
 
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
-    if (igor_ == nullptr) return NoIgor(in);
-    const std::string master = String(in.context, "master");
-    const std::string job = String(in.context, "job");
-    const int64_t number = Int(in.context, "buildNumber");
-    if (number <= 0) {
-      return TaskResult::Terminal(
-          "Can't retrieve the build's artifacts because the build number is "
-          "not available, check for build start failures");
-    }
+    BuildRef ref = ReadBuild(
+        in,
+        "Can't retrieve the build's artifacts because the build number is "
+        "not available, check for build start failures");
+    if (ref.stop.has_value()) return std::move(*ref.stop);
+    const std::string& master = ref.master;
+    const std::string& job = ref.job;
+    const int64_t number = ref.number;
     absl::StatusOr<Json> artifacts =
         igor_->GetBuildArtifacts(master, job, number, PropertyFile(in));
     if (!artifacts.ok()) {
