@@ -69,7 +69,8 @@ SRCS[halconfig]="tests/fuzz/halconfig_fuzz.cc services/halyard/halconfig.cc
 SRCS[outbound_url]="tests/fuzz/outbound_url_fuzz.cc common/http/outbound.cc
   common/service/defaults.cc"
 SRCS[echo_webhook]="tests/fuzz/echo_webhook_fuzz.cc services/echo/triggers/events.cc
-  services/echo/triggers/trigger_index.cc services/echo/triggers/trigger_rules.cc
+  services/echo/triggers/scm_handlers.cc services/echo/triggers/trigger_index.cc
+  services/echo/triggers/trigger_rules.cc
   ${JSON_SRCS[*]}"
 SRCS[cron]="tests/fuzz/cron_fuzz.cc services/echo/cron/cron.cc"
 ARCHIVES[halconfig]="$BUILD_DIR/proto/libgennaker_proto_halyard.a
