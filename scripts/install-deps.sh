@@ -19,6 +19,8 @@ PACKAGES=(
   prometheus
   # echo and igor tests: a real Docker registry, an SMTP server, git, time zones
   docker-registry python3-aiosmtpd git tzdata
+  # authentication: LDAP client library, a real OpenLDAP for the tests, bcrypt from libxcrypt
+  libldap-dev slapd ldap-utils libcrypt-dev
   # tools used by the README's examples and the benchmarks
   curl wrk procps ca-certificates jq
 )

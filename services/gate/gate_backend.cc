@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/fiat/authorizer.h"
 
 namespace gennaker::gate {
 namespace {
@@ -38,6 +39,10 @@ Backends ConnectBackends(const v1::GateDependencies& services) {
   if (!services.igor().address().empty()) {
     Connect<igor::v1::IgorService>(services.igor(), &b.igor);
   }
+  if (!services.fiat().address().empty()) {
+    Connect<fiat::v1::FiatService>(services.fiat(), &b.fiat);
+  }
+  b.authorizer = fiat::Authorizer::Disabled();
   return b;
 }
 

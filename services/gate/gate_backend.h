@@ -24,11 +24,16 @@
 #include "common/status/grpc_status.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "gennaker/echo/v1/echo.grpc.pb.h"
+#include "gennaker/fiat/v1/fiat.grpc.pb.h"
 #include "gennaker/front50/v1/front50.grpc.pb.h"
 #include "gennaker/gate/v1/config.pb.h"
 #include "gennaker/igor/v1/igor.grpc.pb.h"
 #include "gennaker/kayenta/v1/kayenta.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
+
+namespace gennaker::fiat {
+class Authorizer;
+}
 
 namespace gennaker::gate {
 
@@ -62,6 +67,7 @@ using Clouddriver = Backend<clouddriver::v1::ClouddriverService::StubInterface>;
 using Kayenta = Backend<kayenta::v1::KayentaService::StubInterface>;
 using Echo = Backend<echo::v1::EchoService::StubInterface>;
 using Igor = Backend<igor::v1::IgorService::StubInterface>;
+using Fiat = Backend<fiat::v1::FiatService::StubInterface>;
 
 // Every backend gate calls. A backend gate was not given (a null stub) must
 // not be called.
@@ -78,10 +84,16 @@ struct Backends {
   // Optional: null when services.igor.address is empty (build and docker
   // image routes then answer 503).
   Igor igor;
+  // Optional: null when services.fiat.address is empty.
+  Fiat fiat;
+  // What callers may do: never null; a disabled one (allows everything) when
+  // authorization is off. Shared by the REST routes and the gRPC API.
+  std::shared_ptr<fiat::Authorizer> authorizer;
 };
 
 // Stubs over channels to the endpoints of `services` (address, deadline_ms,
-// max_message_bytes; 0 is the default limit).
+// max_message_bytes; 0 is the default limit), with a disabled authorizer
+// (gate_server.cc installs fiat's when authorization is on).
 Backends ConnectBackends(const v1::GateDependencies& services);
 
 // A JSON request body gate forwards must fit, with the request's other
