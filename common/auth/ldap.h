@@ -18,8 +18,8 @@
 namespace gennaker::auth {
 
 struct LdapUser {
-  std::string id;  // the user id as given at login
-  std::string dn;  // the full DN the user bound as
+  std::string id;                            // the user id as given at login
+  std::string dn;                            // the full DN the user bound as
   std::string email, first_name, last_name;  // mail, givenName, sn
   std::vector<std::string> groups;  // group_role_attribute values, lower-case
 };
