@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/call_context.h"
 #include "common/spinnaker/json.h"
 #include "common/spinnaker/names.h"
 #include "common/spinnaker/shapes.h"
@@ -464,8 +465,9 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
       if (!d.ok()) return ToGrpcStatus(d.status());
       ops.push_back({op.name(), op.account(), std::move(*d)});
     }
+    // The caller (x-spinnaker-user) must be allowed to write the accounts.
     auto s = ops_->Submit(std::move(ops), req->idempotency_key(),
-                          req->application());
+                          req->application(), CurrentCallContext().user);
     if (!s.ok()) return ToGrpcStatus(s.status());
     resp->set_task_id(s->task_id);
     resp->set_deduplicated(s->deduplicated);

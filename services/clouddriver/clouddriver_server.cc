@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/fiat/authorizer.h"
+#include "common/grpc/channel.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/service/stores.h"
@@ -74,6 +77,10 @@ absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
                        "' is given to two accounts"));
     }
   }
+  if (config.authorization().enabled() && config.fiat().address().empty()) {
+    return absl::InvalidArgumentError(
+        "fiat.address: authorization.enabled needs fiat");
+  }
   for (auto [name, value] :
        {std::pair{"cache_interval_seconds", config.cache_interval_seconds()},
         {"operation_threads", config.operation_threads()},
@@ -89,6 +96,22 @@ absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     const v1::ClouddriverConfig& config, Metrics*) {
   auto in = std::make_unique<ClouddriverInstance>();
+  // Checked again here: a config built in code skips ValidateConfig.
+  std::shared_ptr<fiat::Authorizer> authorizer;
+  if (config.authorization().enabled()) {
+    const common::v1::EndpointConfig& f = config.fiat();
+    if (f.address().empty()) {
+      return absl::InvalidArgumentError(
+          "fiat.address: authorization.enabled needs fiat");
+    }
+    authorizer = std::make_shared<fiat::Authorizer>(
+        fiat::MakeGrpcPermissionSource(
+            fiat::v1::FiatService::NewStub(
+                MakeChannel(f.address(), f.max_message_bytes())),
+            std::chrono::milliseconds(f.deadline_ms() > 0 ? f.deadline_ms()
+                                                          : 5000)),
+        config.authorization());
+  }
   GENNAKER_ASSIGN_OR_RETURN(in->redis_, ConnectRedis(config.redis()));
   const std::string base = config.state_dir();
   std::vector<AccountInfo> accounts;
@@ -131,14 +154,16 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   o.threads = config.operation_threads();
   o.owner_ttl_ms = int64_t{config.task_owner_ttl_seconds()} * 1000;
   o.owner = absl::StrCat(host, ":", getpid(), ":", NewUlid());
+  o.authorizer = authorizer;
   in->operations_ = std::make_unique<Operations>(in->tasks_.get(), providers,
                                                  in->agent_.get(), o);
   in->operations_->Start();
   in->reads_ = std::make_unique<Reads>(in->cache_.get(), std::move(accounts));
   in->service_ = NewClouddriverGrpc(in->reads_.get(), in->operations_.get(),
                                     in->agent_.get());
-  SPDLOG_INFO("event=clouddriver_ready accounts={} owner={}",
-              config.local_accounts_size(), o.owner);
+  SPDLOG_INFO("event=clouddriver_ready accounts={} owner={} authorization={}",
+              config.local_accounts_size(), o.owner,
+              authorizer != nullptr ? "fiat" : "off");
   return in;
 }
 

@@ -1,7 +1,7 @@
 // Wiring of the clouddriver service: the one place where its config becomes
 // running parts: the providers (one per configured account), the redis cache
-// and its caching agent, the operation tasks, the read model and the gRPC
-// adapter.
+// and its caching agent, the operation tasks (checked against fiat when
+// authorization is enabled), the read model and the gRPC adapter.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_CLOUDDRIVER_SERVER_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_CLOUDDRIVER_SERVER_H_
 
@@ -22,7 +22,8 @@ inline constexpr char kUnimplementedArea[] =
 void ApplyClouddriverDefaults(v1::ClouddriverConfig* config);
 
 // Checks what the shared validation cannot know about clouddriver: account
-// names (unique, [A-Za-z0-9_-]+), non-negative intervals.
+// names (unique, [A-Za-z0-9_-]+), non-negative intervals, a fiat address when
+// authorization is enabled.
 absl::Status ValidateConfig(const v1::ClouddriverConfig& config);
 
 // Connects to redis, opens every account (restoring local state) and builds

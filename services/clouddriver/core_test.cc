@@ -1,6 +1,7 @@
 // Unit tests of clouddriver's provider-independent core: operation tasks
-// (history, results, idempotency, resume, orphans), the cache and the read
-// model, with a scripted in-memory provider.
+// (history, results, idempotency, resume, orphans, fiat's account check with
+// a map of permission sets), the cache and the read model, with a scripted
+// in-memory provider; and the config's fiat requirement.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +9,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/fiat/authorizer.h"
+#include "common/testing/status_matchers.h"
 #include "services/clouddriver/caching_agent.h"
+#include "services/clouddriver/clouddriver_server.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
 #include "services/clouddriver/store/in_memory_cache.h"
@@ -75,13 +79,15 @@ class ScriptedProvider : public Provider {
 
 class OperationsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Build(nullptr); }
+  void Build(std::shared_ptr<fiat::Authorizer> authorizer) {
     agent_ = std::make_unique<CachingAgent>(
         &cache_, std::vector<Provider*>{&provider_}, 60000);
     Operations::Options o;
     o.threads = 2;
     o.owner = "me";
     o.owner_ttl_ms = 60000;
+    o.authorizer = std::move(authorizer);
     ops_ = std::make_unique<Operations>(
         &store_, std::vector<Provider*>{&provider_}, agent_.get(), o);
     ops_->Start();
@@ -112,7 +118,7 @@ TEST_F(OperationsTest, RunsOperationsInOrderWithHistoryAndResults) {
   absl::StatusOr<Submission> s = ops_->Submit(
       {Create("demo"),
        {"resizeServerGroup", "test", {{"serverGroupName", "demo-v000"}}}},
-      "", "demo");
+      "", "demo", "");
   ASSERT_TRUE(s.ok()) << s.status();
   Json task = WaitDone(s->task_id);
   Json view = Operations::Render(task);
@@ -135,10 +141,12 @@ TEST_F(OperationsTest, RunsOperationsInOrderWithHistoryAndResults) {
 }
 
 TEST_F(OperationsTest, SameKeyReturnsSameTaskAndOneServerGroup) {
-  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "k1", "demo");
+  absl::StatusOr<Submission> a =
+      ops_->Submit({Create("demo")}, "k1", "demo", "");
   ASSERT_TRUE(a.ok());
   WaitDone(a->task_id);
-  absl::StatusOr<Submission> b = ops_->Submit({Create("demo")}, "k1", "demo");
+  absl::StatusOr<Submission> b =
+      ops_->Submit({Create("demo")}, "k1", "demo", "");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(a->task_id, b->task_id);
   EXPECT_TRUE(b->deduplicated);
@@ -152,7 +160,8 @@ TEST_F(OperationsTest, RetryableFailureResumesFromTheFailedOperation) {
     provider_.failures_left = 1;
   }
   // The first call fails with a retryable error.
-  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "k2", "demo");
+  absl::StatusOr<Submission> a =
+      ops_->Submit({Create("demo")}, "k2", "demo", "");
   ASSERT_TRUE(a.ok());
   Json failed = WaitDone(a->task_id);
   EXPECT_EQ(Operations::State(failed), "FAILED_RETRYABLE");
@@ -161,7 +170,8 @@ TEST_F(OperationsTest, RetryableFailureResumesFromTheFailedOperation) {
   EXPECT_EQ(view["resultObjects"][0]["type"], "EXCEPTION");
   EXPECT_EQ(view["resultObjects"][0]["message"], "cloud hiccup");
   // A resubmission with the same key runs it again, as the same task.
-  absl::StatusOr<Submission> b = ops_->Submit({Create("demo")}, "k2", "demo");
+  absl::StatusOr<Submission> b =
+      ops_->Submit({Create("demo")}, "k2", "demo", "");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->task_id, a->task_id);
   Json done = WaitDone(a->task_id);
@@ -178,7 +188,7 @@ TEST_F(OperationsTest, NonRetryableFailureCannotResume) {
     provider_.failures_left = 1;
     provider_.failure = absl::InvalidArgumentError("capacity is wrong");
   }
-  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "", "demo");
+  absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "", "demo", "");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(Operations::State(WaitDone(a->task_id)), "FAILED");
   absl::StatusOr<Json> r = ops_->Resume(a->task_id);
@@ -186,32 +196,144 @@ TEST_F(OperationsTest, NonRetryableFailureCannotResume) {
 }
 
 TEST_F(OperationsTest, RefusedSubmissionsStoreNothing) {
-  EXPECT_EQ(ops_->Submit({}, "", "demo").status().code(),
+  EXPECT_EQ(ops_->Submit({}, "", "demo", "").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      ops_->Submit({{"createServerGroup", "nope", Json::object()}}, "x", "demo")
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      ops_->Submit({{"deployManifest", "test", Json::object()}}, "x", "demo")
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      ops_->Submit({{"createServerGroup", "test", Json::array()}}, "x", "demo")
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ops_->Submit({{"createServerGroup", "nope", Json::object()}}, "x",
+                         "demo", "")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ops_->Submit({{"deployManifest", "test", Json::object()}}, "x",
+                         "demo", "")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ops_->Submit({{"createServerGroup", "test", Json::array()}}, "x",
+                         "demo", "")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   absl::StatusOr<std::vector<std::string>> running = store_.Running();
   ASSERT_TRUE(running.ok());
   EXPECT_TRUE(running->empty());
   // The key "x" was not consumed by the refusals.
-  absl::StatusOr<Submission> ok = ops_->Submit({Create("demo")}, "x", "demo");
+  absl::StatusOr<Submission> ok =
+      ops_->Submit({Create("demo")}, "x", "demo", "");
   ASSERT_TRUE(ok.ok());
   EXPECT_FALSE(ok->deduplicated);
   EXPECT_EQ(ops_->Get("no-such-task").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+namespace fv1 = ::gennaker::fiat::v1;
+using ::gennaker::testing::IsOk;
+using ::gennaker::testing::StatusIs;
+
+// fiat's permission sets by user (a map); can be made unavailable.
+struct FiatState {
+  std::map<std::string, fv1::UserPermission> users;
+  absl::Status error = absl::OkStatus();
+};
+
+class MapSource : public fiat::PermissionSource {
+ public:
+  explicit MapSource(FiatState* state) : state_(state) {}
+  absl::StatusOr<fv1::UserPermission> Get(const std::string& user) override {
+    if (!state_->error.ok()) return state_->error;
+    auto it = state_->users.find(user);
+    if (it == state_->users.end()) {
+      return absl::NotFoundError("unknown user " + user);
+    }
+    return it->second;
+  }
+
+ private:
+  FiatState* state_;
+};
+
+// Operations checked against fiat: svc may write "test"; bob may only read
+// it; anyone else (anonymous) may do nothing.
+class AuthorizedOperationsTest : public OperationsTest {
+ protected:
+  void SetUp() override {
+    fv1::UserPermission svc;
+    svc.set_name("svc");
+    fv1::ResourceView* w = svc.add_accounts();
+    w->set_name("test");
+    w->add_authorizations(fv1::AUTHORIZATION_WRITE);
+    fiat_.users["svc"] = svc;
+    fv1::UserPermission bob;
+    bob.set_name("bob");
+    fv1::ResourceView* r = bob.add_accounts();
+    r->set_name("test");
+    r->add_authorizations(fv1::AUTHORIZATION_READ);
+    fiat_.users["bob"] = bob;
+    fiat_.users["anonymous"].set_name("anonymous");
+    common::v1::AuthorizationConfig config;
+    config.set_enabled(true);
+    Build(std::make_shared<fiat::Authorizer>(
+        std::make_unique<MapSource>(&fiat_), config));
+  }
+  void ExpectNothingStarted() {
+    absl::StatusOr<std::vector<std::string>> running = store_.Running();
+    ASSERT_TRUE(running.ok());
+    EXPECT_TRUE(running->empty());
+    absl::MutexLock l(&provider_.mu_);
+    EXPECT_TRUE(provider_.calls.empty());
+  }
+
+  FiatState fiat_;
+};
+
+TEST_F(AuthorizedOperationsTest, AnOperationNeedsWriteOnItsAccount) {
+  EXPECT_THAT(ops_->Submit({Create("demo")}, "k", "demo", "bob"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "Access denied to account 'test': user 'bob' lacks "
+                       "WRITE"));
+  EXPECT_THAT(ops_->Submit({Create("demo")}, "k", "demo", ""),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "Access denied to account 'test': user 'anonymous' "
+                       "lacks WRITE"));
+  ExpectNothingStarted();
+  // The refusals did not consume the key; svc may write "test".
+  absl::StatusOr<Submission> ok =
+      ops_->Submit({Create("demo")}, "k", "demo", "svc");
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_FALSE(ok->deduplicated);
+  EXPECT_EQ(Operations::State(WaitDone(ok->task_id)), "COMPLETED");
+}
+
+TEST_F(AuthorizedOperationsTest, EveryAccountNamedIsChecked) {
+  // The operation runs on "test", but its description names "prod" too.
+  EXPECT_THAT(
+      ops_->Submit({Create("demo"),
+                    {"resizeServerGroup", "test", {{"credentials", "prod"}}}},
+                   "k", "demo", "svc"),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               "Access denied to account 'prod': user 'svc' lacks WRITE"));
+  ExpectNothingStarted();
+}
+
+TEST_F(AuthorizedOperationsTest, FiatDownRefusesAsUnavailable) {
+  fiat_.error = absl::UnavailableError("connection refused");
+  EXPECT_THAT(ops_->Submit({Create("demo")}, "k", "demo", "svc"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ExpectNothingStarted();
+}
+
+TEST(ClouddriverConfigTest, AuthorizationNeedsFiatAndFailsFastWithout) {
+  v1::ClouddriverConfig config;
+  ApplyClouddriverDefaults(&config);
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.mutable_authorization()->set_enabled(true);
+  absl::Status s = ValidateConfig(config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("fiat.address"), std::string::npos);
+  // Before redis is reached.
+  EXPECT_EQ(BuildClouddriver(config, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config.mutable_fiat()->set_address("127.0.0.1:7003");
+  EXPECT_TRUE(ValidateConfig(config).ok());
 }
 
 TEST_F(OperationsTest, OrphanedTasksOfADeadOwnerFailRetryably) {

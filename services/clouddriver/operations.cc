@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/fiat/authorizer.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/spinnaker/json.h"
@@ -126,12 +127,13 @@ Json Operations::Render(const Json& task) {
 
 absl::StatusOr<Submission> Operations::Submit(
     std::vector<SubmittedOperation> ops, const std::string& key,
-    const std::string& application) {
+    const std::string& application, const std::string& user) {
   if (ops.empty()) {
     return absl::InvalidArgumentError(
         "a submission needs at least one operation");
   }
   Json stored_ops = Json::array();
+  std::set<std::string> accounts;  // every account named, to authorize
   for (SubmittedOperation& op : ops) {
     if (op.name.empty()) {
       return absl::InvalidArgumentError("every operation needs a name");
@@ -159,9 +161,28 @@ absl::StatusOr<Submission> Operations::Submit(
           absl::StrCat("the ", it->second->cloud_provider(),
                        " provider has no operation '", op.name, "'"));
     }
+    accounts.insert(op.account);
+    for (const char* k : {"credentials", "account"}) {
+      if (std::string named = String(op.description, k); !named.empty()) {
+        accounts.insert(std::move(named));
+      }
+    }
     stored_ops.push_back({{"name", op.name},
                           {"account", op.account},
                           {"description", op.description}});
+  }
+  if (options_.authorizer != nullptr) {
+    for (const std::string& account : accounts) {
+      absl::Status allowed =
+          options_.authorizer->Check(user, fiat::v1::RESOURCE_TYPE_ACCOUNT,
+                                     account, fiat::v1::AUTHORIZATION_WRITE);
+      if (!allowed.ok()) {
+        SPDLOG_WARN("event=operation_refused account={} user={} code={}",
+                    account, user.empty() ? "anonymous" : user,
+                    absl::StatusCodeToString(allowed.code()));
+        return allowed;
+      }
+    }
   }
   Json task = {{"id", NewUlid()},           {"requestId", key},
                {"ownerId", options_.owner}, {"application", application},

@@ -7,12 +7,15 @@
 // repeated createServerGroup returns the group it made). Each replica holds
 // an owner lease; running tasks whose owner's lease lapsed (the replica died)
 // are marked FAILED_RETRYABLE by the survivors, or by the restarted replica.
+// With an enabled fiat::Authorizer, the submitting user needs WRITE on every
+// account a submission targets.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_OPERATIONS_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_OPERATIONS_H_
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +26,10 @@
 #include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/provider.h"
 #include "services/clouddriver/store/task_store.h"
+
+namespace gennaker::fiat {
+class Authorizer;
+}
 
 namespace gennaker::clouddriver {
 
@@ -43,6 +50,8 @@ class Operations {
     int threads = 4;
     int64_t owner_ttl_ms = 15000;
     std::string owner;  // this replica's id (unique per process)
+    // Checks submissions against fiat; null or disabled: no checks.
+    std::shared_ptr<fiat::Authorizer> authorizer;
   };
   Operations(TaskStore* store, std::vector<Provider*> providers,
              CachingAgent* agent, Options options);
@@ -51,10 +60,15 @@ class Operations {
   void Stop();
 
   // INVALID_ARGUMENT (nothing stored) for an empty list, an unknown account
-  // or an operation the account's provider does not run.
+  // or an operation the account's provider does not run. `user` (the caller;
+  // "" is anonymous) needs WRITE on each operation's account and on the
+  // description's "credentials" / "account": PERMISSION_DENIED "Access denied
+  // to account 'prod': user 'bob' lacks WRITE" (UNAVAILABLE when fiat cannot
+  // answer), nothing started or stored.
   absl::StatusOr<Submission> Submit(std::vector<SubmittedOperation> ops,
                                     const std::string& idempotency_key,
-                                    const std::string& application);
+                                    const std::string& application,
+                                    const std::string& user);
   // The stored task; NOT_FOUND for an unknown id.
   absl::StatusOr<Json> Get(const std::string& id);
   // Runs a FAILED_RETRYABLE task again; FAILED_PRECONDITION otherwise.

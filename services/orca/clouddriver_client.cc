@@ -1,9 +1,12 @@
 #include "services/orca/clouddriver_client.h"
 
 #include <chrono>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/fiat/authorizer.h"
 #include "common/grpc/channel.h"
+#include "common/log/call_context.h"
 #include "common/spinnaker/shapes.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -158,7 +161,79 @@ class CloudDriverGrpc : public CloudDriver {
   std::unique_ptr<cd::ClouddriverService::Stub> stub_;
 };
 
+class AccountCheckingCloudDriver : public CloudDriver {
+ public:
+  AccountCheckingCloudDriver(CloudDriver* inner,
+                             std::shared_ptr<fiat::Authorizer> authorizer)
+      : inner_(inner), authorizer_(std::move(authorizer)) {}
+
+  absl::StatusOr<std::string> Submit(const Json& operations,
+                                     const std::string& idempotency_key,
+                                     const std::string& application) override {
+    // Every account named anywhere in the operations, each checked once.
+    std::set<std::string> accounts;
+    auto add = [&](const Json& object, const char* key) {
+      std::string name = String(object, key);
+      if (!name.empty()) accounts.insert(std::move(name));
+    };
+    if (operations.is_array()) {
+      for (const Json& op : operations) {
+        if (!op.is_object()) continue;
+        add(op, "account");
+        if (op.contains("description") && op["description"].is_object()) {
+          add(op["description"], "credentials");
+          add(op["description"], "account");
+        }
+      }
+    }
+    const std::string user = CurrentCallContext().user;
+    for (const std::string& account : accounts) {
+      GENNAKER_RETURN_IF_ERROR(
+          authorizer_->Check(user, fiat::v1::RESOURCE_TYPE_ACCOUNT, account,
+                             fiat::v1::AUTHORIZATION_WRITE));
+    }
+    return inner_->Submit(operations, idempotency_key, application);
+  }
+  absl::StatusOr<Json> GetTask(const std::string& task_id) override {
+    return inner_->GetTask(task_id);
+  }
+  absl::Status ResumeTask(const std::string& task_id) override {
+    return inner_->ResumeTask(task_id);
+  }
+  absl::StatusOr<Json> GetCluster(const std::string& app,
+                                  const std::string& account,
+                                  const std::string& cluster,
+                                  const std::string& cloud_provider) override {
+    return inner_->GetCluster(app, account, cluster, cloud_provider);
+  }
+  absl::StatusOr<Json> GetServerGroup(const std::string& account,
+                                      const std::string& region,
+                                      const std::string& name) override {
+    return inner_->GetServerGroup(account, region, name);
+  }
+  absl::StatusOr<Json> TargetServerGroup(const std::string& app,
+                                         const std::string& account,
+                                         const std::string& cluster,
+                                         const std::string& cloud_provider,
+                                         const std::string& region,
+                                         spinnaker::Target target,
+                                         bool only_enabled) override {
+    return inner_->TargetServerGroup(app, account, cluster, cloud_provider,
+                                     region, target, only_enabled);
+  }
+
+ private:
+  CloudDriver* inner_;
+  std::shared_ptr<fiat::Authorizer> authorizer_;
+};
+
 }  // namespace
+
+std::unique_ptr<CloudDriver> WithAccountChecks(
+    CloudDriver* inner, std::shared_ptr<fiat::Authorizer> authorizer) {
+  return std::make_unique<AccountCheckingCloudDriver>(inner,
+                                                      std::move(authorizer));
+}
 
 std::unique_ptr<CloudDriver> NewCloudDriverGrpc(
     std::shared_ptr<grpc::Channel> channel) {

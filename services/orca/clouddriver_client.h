@@ -2,7 +2,8 @@
 // submission, de-duplicated by an idempotency key), poll the task, and read
 // clusters and server groups, all as Spinnaker's JSON shapes. CloudDriver is
 // the interface the stages use (tests give them an in-memory fake);
-// NewCloudDriverGrpc is the real client over ClouddriverService.
+// NewCloudDriverGrpc is the real client over ClouddriverService;
+// WithAccountChecks puts fiat's account check in front of submissions.
 #ifndef GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
 #define GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
 
@@ -15,6 +16,10 @@
 
 namespace grpc {
 class Channel;
+}
+
+namespace gennaker::fiat {
+class Authorizer;
 }
 
 namespace gennaker::orca {
@@ -56,6 +61,16 @@ class CloudDriver {
 // Calls time out after 10 s; gRPC errors keep their canonical codes.
 std::unique_ptr<CloudDriver> NewCloudDriverGrpc(
     std::shared_ptr<grpc::Channel> channel);
+
+// `inner` (not owned), with a check before every Submit: the call's user
+// (CurrentCallContext; the engine runs tasks as the execution's user, the
+// anonymous user when none) needs WRITE on every account the operations
+// target (each operation's "account" and its description's "credentials" and
+// "account"). PERMISSION_DENIED "Access denied to account 'prod': user 'svc'
+// lacks WRITE" with nothing submitted; UNAVAILABLE when fiat cannot answer
+// (the task retries). Reads pass through unchecked.
+std::unique_ptr<CloudDriver> WithAccountChecks(
+    CloudDriver* inner, std::shared_ptr<fiat::Authorizer> authorizer);
 
 }  // namespace gennaker::orca
 

@@ -44,6 +44,18 @@ class Front50Grpc : public Front50 {
     return Get(req);
   }
 
+  absl::StatusOr<bool> ApplicationExists(const std::string& name) override {
+    f50::GetApplicationRequest req;
+    req.set_name(absl::AsciiStrToLower(name));
+    f50::GetApplicationResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s =
+        FromGrpcStatus(stub_->GetApplication(ctx.get(), req, &resp));
+    if (absl::IsNotFound(s)) return false;
+    if (!s.ok()) return s;
+    return true;
+  }
+
   absl::Status UpsertApplication(const Json& attributes) override {
     std::string name = absl::AsciiStrToLower(String(attributes, "name"));
     if (name.empty()) {

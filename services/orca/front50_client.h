@@ -24,6 +24,8 @@ class Front50 {
   // The pipeline config by application and name (case-insensitive).
   virtual absl::StatusOr<Json> PipelineByName(const std::string& application,
                                               const std::string& name) = 0;
+  // Whether front50 has the application (case-insensitive).
+  virtual absl::StatusOr<bool> ApplicationExists(const std::string& name) = 0;
   // Creates the application, or merges `attributes` into an existing one.
   virtual absl::Status UpsertApplication(const Json& attributes) = 0;
   // Replaces an existing application's attributes; NOT_FOUND when absent.

@@ -1,10 +1,17 @@
 #include "services/orca/orca_api.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/fiat/authorizer.h"
 #include "common/log/log.h"
+#include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
 #include "services/orca/engine/engine.h"
 #include "services/orca/engine/store.h"
@@ -54,11 +61,124 @@ bool SameStart(const Json& existing, const Json& exec) {
   return true;
 }
 
+// The roles a manual judgment requires, lower-cased, in order, without
+// repeats: requiredJudgmentRoles and Deck's selectedStageRoles, each a list
+// or a comma-separated string.
+std::vector<std::string> RequiredJudgmentRoles(const Json& context) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& role) {
+    std::string r = absl::AsciiStrToLower(absl::StripAsciiWhitespace(role));
+    if (!r.empty() && seen.insert(r).second) out.push_back(std::move(r));
+  };
+  for (const char* key : {"requiredJudgmentRoles", "selectedStageRoles"}) {
+    if (!context.contains(key)) continue;
+    const Json& v = context[key];
+    if (v.is_string()) {
+      for (absl::string_view r : absl::StrSplit(v.get<std::string>(), ',')) {
+        add(std::string(r));
+      }
+    } else if (v.is_array()) {
+      for (const Json& r : v) {
+        if (r.is_string()) add(r.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 OrcaApi::OrcaApi(Engine* engine, Store* store, Front50* front50,
-                 const Clock* clock)
-    : engine_(engine), store_(store), front50_(front50), clock_(clock) {}
+                 const Clock* clock,
+                 std::shared_ptr<fiat::Authorizer> authorizer)
+    : engine_(engine),
+      store_(store),
+      front50_(front50),
+      clock_(clock),
+      authorizer_(authorizer != nullptr ? std::move(authorizer)
+                                        : fiat::Authorizer::Disabled()) {}
+
+absl::Status OrcaApi::CheckExecute(const std::string& user,
+                                   const std::string& application) {
+  absl::Status s =
+      authorizer_->Check(user, fiat::v1::RESOURCE_TYPE_APPLICATION, application,
+                         fiat::v1::AUTHORIZATION_EXECUTE);
+  if (!s.ok()) {
+    SPDLOG_WARN("event=start_refused application={} user={} code={}",
+                application, spinnaker::UserOrAnonymous(user),
+                absl::StatusCodeToString(s.code()));
+  }
+  return s;
+}
+
+absl::Status OrcaApi::CheckOrchestration(const std::string& user,
+                                         const std::string& application,
+                                         const Json& jobs) {
+  if (!authorizer_->enabled()) return absl::OkStatus();
+  bool creates = false, writes = false, executes = false;
+  for (const Json& job : jobs) {
+    const std::string type = job.is_object() ? String(job, "type") : "";
+    if (type == "createApplication" || type == "upsertApplication") {
+      creates = true;
+    } else if (type == "updateApplication" || type == "deleteApplication") {
+      writes = true;
+    } else {
+      executes = true;
+    }
+  }
+  if (creates && !writes) {
+    // An upsert over an existing application changes it: WRITE, as an update.
+    if (front50_ == nullptr) {
+      return absl::FailedPreconditionError("front50 is not configured");
+    }
+    GENNAKER_ASSIGN_OR_RETURN(bool exists,
+                              front50_->ApplicationExists(application));
+    writes = exists;
+  }
+  if (writes) {
+    absl::Status s =
+        authorizer_->Check(user, fiat::v1::RESOURCE_TYPE_APPLICATION,
+                           application, fiat::v1::AUTHORIZATION_WRITE);
+    if (!s.ok()) {
+      SPDLOG_WARN("event=start_refused application={} user={} code={}",
+                  application, spinnaker::UserOrAnonymous(user),
+                  absl::StatusCodeToString(s.code()));
+      return s;
+    }
+  }
+  if (executes) return CheckExecute(user, application);
+  return absl::OkStatus();
+}
+
+absl::Status OrcaApi::CheckJudge(const std::string& id,
+                                 const std::string& stage_id,
+                                 const std::string& caller) {
+  if (!authorizer_->enabled()) return absl::OkStatus();
+  GENNAKER_ASSIGN_OR_RETURN(Json exec, store_->Get(id));
+  const Json* stage = FindStage(static_cast<const Json&>(exec), stage_id);
+  // An unknown stage is the engine's NOT_FOUND.
+  if (stage == nullptr || String(*stage, "type") != "manualJudgment" ||
+      !stage->contains("context")) {
+    return absl::OkStatus();
+  }
+  const std::vector<std::string> required =
+      RequiredJudgmentRoles((*stage)["context"]);
+  if (required.empty()) return absl::OkStatus();
+  GENNAKER_ASSIGN_OR_RETURN(std::shared_ptr<const fiat::v1::UserPermission> p,
+                            authorizer_->Permission(caller));
+  if (p->admin()) return absl::OkStatus();
+  for (const fiat::v1::RoleView& role : p->roles()) {
+    const std::string held = absl::AsciiStrToLower(role.name());
+    if (std::find(required.begin(), required.end(), held) != required.end()) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("user '", spinnaker::UserOrAnonymous(caller),
+                   "' holds none of the roles required to judge this stage: [",
+                   absl::StrJoin(required, ", "), "]"));
+}
 
 int64_t OrcaApi::NowMs() const { return clock_->NowMs(); }
 
@@ -98,6 +218,10 @@ absl::StatusOr<Started> OrcaApi::StartPipeline(const PipelineStart& start,
   if (!start.application.empty() && String(*config, "application").empty()) {
     (*config)["application"] = start.application;
   }
+  if (config->is_object() && !String(*config, "application").empty()) {
+    GENNAKER_RETURN_IF_ERROR(
+        CheckExecute(user, String(*config, "application")));
+  }
   GENNAKER_ASSIGN_OR_RETURN(Json trigger,
                             ParseObject(start.trigger_json, "trigger"));
   if (!start.parameters_json.empty()) {
@@ -127,6 +251,10 @@ absl::StatusOr<Started> OrcaApi::StartOrchestration(
   if (!jobs.ok() || !jobs->is_array()) {
     return absl::InvalidArgumentError(
         "jobs must be a JSON list of job objects");
+  }
+  if (!start.application.empty()) {
+    GENNAKER_RETURN_IF_ERROR(
+        CheckOrchestration(user, start.application, *jobs));
   }
   GENNAKER_ASSIGN_OR_RETURN(Json trigger,
                             ParseObject(start.trigger_json, "trigger"));
@@ -260,7 +388,8 @@ absl::StatusOr<Json> OrcaApi::RestartStage(
 absl::StatusOr<Json> OrcaApi::UpdateStage(const std::string& id,
                                           const std::string& stage_id,
                                           const StageUpdate& update,
-                                          const std::string& user) {
+                                          const std::string& user,
+                                          const std::string& caller) {
   GENNAKER_ASSIGN_OR_RETURN(
       Json patch, ParseObject(update.context_patch_json, "context_patch"));
   if (!update.judgment_status.empty()) {
@@ -277,6 +406,8 @@ absl::StatusOr<Json> OrcaApi::UpdateStage(const std::string& id,
       return absl::InvalidArgumentError(
           "judgmentStatus must be \"continue\" or \"stop\"");
     }
+    GENNAKER_RETURN_IF_ERROR(
+        Safely([&] { return CheckJudge(id, stage_id, caller); }));
   }
   return Safely(
       [&] { return engine_->UpdateStage(id, stage_id, patch, user); });

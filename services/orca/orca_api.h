@@ -8,16 +8,30 @@
 // for unknown ids (and executions of another type than asked),
 // FAILED_PRECONDITION for changes the execution's state does not allow.
 // A document that makes the engine throw is INTERNAL, never a crash.
+//
+// Authorization (when the Authorizer is enabled): starting a pipeline or an
+// orchestration needs EXECUTE on its application for the caller; judging a
+// manualJudgment stage whose context names requiredJudgmentRoles (Deck:
+// selectedStageRoles) needs one of them (or admin). Refusals are
+// PERMISSION_DENIED with nothing stored or changed; UNAVAILABLE when fiat
+// cannot answer. The execution runs as the caller (authentication.user): a
+// trigger's runAsUser is honoured through the caller (echo calls as it), never
+// on its own.
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_API_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_API_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/orca/engine/model.h"
 #include "services/orca/launcher.h"
+
+namespace gennaker::fiat {
+class Authorizer;
+}
 
 namespace gennaker::orca {
 
@@ -87,7 +101,9 @@ struct StageUpdate {
 
 class OrcaApi {
  public:
-  OrcaApi(Engine* engine, Store* store, Front50* front50, const Clock* clock);
+  // `authorizer`: fiat::Authorizer::Disabled() when authorization is off.
+  OrcaApi(Engine* engine, Store* store, Front50* front50, const Clock* clock,
+          std::shared_ptr<fiat::Authorizer> authorizer);
 
   // `user` is the authenticated caller (or the anonymous user).
   absl::StatusOr<Started> StartPipeline(const PipelineStart& start,
@@ -115,10 +131,13 @@ class OrcaApi {
                                     const std::string& stage_id,
                                     const std::string& user,
                                     const std::string& restart_details_json);
+  // `user` is recorded (lastModifiedBy); `caller`, the authenticated
+  // identity, must be allowed to judge.
   absl::StatusOr<Json> UpdateStage(const std::string& id,
                                    const std::string& stage_id,
                                    const StageUpdate& update,
-                                   const std::string& user);
+                                   const std::string& user,
+                                   const std::string& caller);
   // Evaluates `expression` for the stage (or the execution); failures are
   // appended as {expression, description, level}.
   absl::StatusOr<Json> Evaluate(const std::string& id,
@@ -138,11 +157,25 @@ class OrcaApi {
   LaunchOptions Options(const std::string& execution_id,
                         const std::string& origin,
                         const std::string& user) const;
+  // EXECUTE on `application` for `user`.
+  absl::Status CheckExecute(const std::string& user,
+                            const std::string& application);
+  // What a task's jobs need on `application`: creating an application that
+  // front50 does not have needs nothing more (gate asked fiat's
+  // AuthorizeCreate); creating over an existing one, updating or deleting it
+  // needs WRITE; any other job EXECUTE.
+  absl::Status CheckOrchestration(const std::string& user,
+                                  const std::string& application,
+                                  const Json& jobs);
+  // `caller` holds one of the roles the manual judgment `stage_id` requires.
+  absl::Status CheckJudge(const std::string& id, const std::string& stage_id,
+                          const std::string& caller);
 
   Engine* engine_;
   Store* store_;
   Front50* front50_;
   const Clock* clock_;
+  std::shared_ptr<fiat::Authorizer> authorizer_;
 };
 
 }  // namespace gennaker::orca

@@ -220,8 +220,9 @@ class OrcaGrpc : public v1::OrcaService::Service {
     update.judgment_input = req->judgment_input();
     update.manual_skip = req->manual_skip();
     update.skip_remaining_wait = req->skip_remaining_wait();
-    absl::StatusOr<Json> e = api_->UpdateStage(
-        req->execution_id(), req->stage_id(), update, UserOr(req->user()));
+    absl::StatusOr<Json> e =
+        api_->UpdateStage(req->execution_id(), req->stage_id(), update,
+                          UserOr(req->user()), CurrentCallContext().user);
     if (!e.ok()) return ToGrpcStatus(e.status());
     Fill(*e,
          req->view() == v1::EXECUTION_VIEW_UNSPECIFIED ? v1::EXECUTION_VIEW_FULL
@@ -270,12 +271,11 @@ class OrcaGrpc : public v1::OrcaService::Service {
 
 }  // namespace
 
-std::unique_ptr<v1::OrcaService::Service> NewOrcaGrpc(Engine* engine,
-                                                      Store* store,
-                                                      Front50* front50,
-                                                      const Clock* clock) {
-  return std::make_unique<OrcaGrpc>(
-      std::make_unique<OrcaApi>(engine, store, front50, clock));
+std::unique_ptr<v1::OrcaService::Service> NewOrcaGrpc(
+    Engine* engine, Store* store, Front50* front50, const Clock* clock,
+    std::shared_ptr<fiat::Authorizer> authorizer) {
+  return std::make_unique<OrcaGrpc>(std::make_unique<OrcaApi>(
+      engine, store, front50, clock, std::move(authorizer)));
 }
 
 }  // namespace gennaker::orca

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "common/fiat/authorizer.h"
 #include "common/grpc/channel.h"
 #include "common/http/outbound.h"
 #include "common/http/outbound_config.h"
@@ -57,9 +58,13 @@ class OrcaInstance : public ServiceInstance {
   SystemClock clock_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<Front50> front50_;
+  // Disabled unless authorization.enabled.
+  std::shared_ptr<fiat::Authorizer> authorizer_;
   std::unique_ptr<CloudDriver> clouddriver_;  // null without an address
-  std::unique_ptr<Kayenta> kayenta_;          // null without an address
-  std::unique_ptr<Igor> igor_;                // null without an address
+  // clouddriver_ behind fiat's account check (authorization enabled).
+  std::unique_ptr<CloudDriver> checked_clouddriver_;
+  std::unique_ptr<Kayenta> kayenta_;  // null without an address
+  std::unique_ptr<Igor> igor_;        // null without an address
   // Execution events to echo; null without an address (no events).
   std::unique_ptr<EchoEventPublisher> echo_events_;
   // Outbound HTTP under the operator's policy: one client for expression
@@ -92,6 +97,11 @@ absl::Status ValidateConfig(const v1::OrcaConfig& config) {
     return absl::InvalidArgumentError(
         "services.front50.address: orca needs front50 to start pipelines");
   }
+  if (config.authorization().enabled() &&
+      config.services().fiat().address().empty()) {
+    return absl::InvalidArgumentError(
+        "services.fiat.address: authorization.enabled needs fiat");
+  }
   // A regex or CIDR that does not parse is a config error, found before
   // anything starts.
   absl::Status outbound = http::OutboundClient::Create(
@@ -113,6 +123,23 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   // Two connections per worker (a claim, and the durable count of handling
   // attempts made while the claim is held) plus room for API calls.
   pg.set_pool_size(std::max(pg.pool_size(), 2 * threads + 4));
+  // Checked again here: a config built in code skips ValidateConfig.
+  if (config.authorization().enabled()) {
+    const common::v1::EndpointConfig& f = config.services().fiat();
+    if (f.address().empty()) {
+      return absl::InvalidArgumentError(
+          "services.fiat.address: authorization.enabled needs fiat");
+    }
+    in->authorizer_ = std::make_shared<fiat::Authorizer>(
+        fiat::MakeGrpcPermissionSource(
+            fiat::v1::FiatService::NewStub(
+                MakeChannel(f.address(), f.max_message_bytes())),
+            std::chrono::milliseconds(f.deadline_ms() > 0 ? f.deadline_ms()
+                                                          : 5000)),
+        config.authorization());
+  } else {
+    in->authorizer_ = fiat::Authorizer::Disabled();
+  }
   GENNAKER_ASSIGN_OR_RETURN(in->pool_,
                             ConnectPostgres(pg, "orca", Migrations()));
   in->front50_ = NewFront50Grpc(
@@ -138,6 +165,12 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
         MakeChannel(config.services().clouddriver().address(),
                     config.services().clouddriver().max_message_bytes()));
     deps.clouddriver = in->clouddriver_.get();
+    // A deploy needs WRITE on its account for the execution's user.
+    if (in->authorizer_->enabled()) {
+      in->checked_clouddriver_ =
+          WithAccountChecks(in->clouddriver_.get(), in->authorizer_);
+      deps.clouddriver = in->checked_clouddriver_.get();
+    }
   }
   deps.webhook_max_attempts = e.webhook_max_attempts();
   deps.max_call_ms = std::min(30000, lease_ms / 2);
@@ -214,7 +247,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
       [worker](const std::string&) { worker->Wake(); },
       [worker] { worker->Wake(); });
   in->service_ = NewOrcaGrpc(in->engine_.get(), in->store_.get(),
-                             in->front50_.get(), &in->clock_);
+                             in->front50_.get(), &in->clock_, in->authorizer_);
   return in;
 }
 

@@ -1,6 +1,7 @@
 // Wiring of the orca service: the one place where its config becomes running
 // parts (PostgreSQL store, engine, workers woken by LISTEN, front50 client,
-// stage registry, gRPC adapter).
+// stage registry, gRPC adapter, and fiat's Authorizer when authorization is
+// enabled).
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_SERVER_H_
 
@@ -24,7 +25,7 @@ inline constexpr char kUnimplementedArea[] = "orca: not built yet";
 void ApplyOrcaDefaults(v1::OrcaConfig* config);
 
 // Checks what the shared validation and the declared field rules cannot know
-// about orca.
+// about orca (front50's address; fiat's when authorization is enabled).
 absl::Status ValidateConfig(const v1::OrcaConfig& config);
 
 // Connects to postgres and builds the service from a config whose defaults

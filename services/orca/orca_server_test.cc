@@ -60,5 +60,21 @@ TEST(OrcaConfigTest, EngineRangesAreDeclaredInTheProto) {
             "");
 }
 
+TEST(OrcaConfigTest, AuthorizationNeedsFiatAndFailsFastWithout) {
+  v1::OrcaConfig config;
+  ApplyOrcaDefaults(&config);
+  config.mutable_services()->mutable_front50()->set_address("127.0.0.1:1");
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.mutable_authorization()->set_enabled(true);
+  absl::Status s = ValidateConfig(config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("services.fiat.address"), std::string::npos);
+  // Before any store is reached.
+  EXPECT_EQ(BuildOrca(config, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  config.mutable_services()->mutable_fiat()->set_address("127.0.0.1:7003");
+  EXPECT_TRUE(ValidateConfig(config).ok());
+}
+
 }  // namespace
 }  // namespace gennaker::orca

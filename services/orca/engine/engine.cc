@@ -10,10 +10,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/ids/ids.h"
+#include "common/log/call_context.h"
 #include "common/log/log.h"
+#include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
 #include "services/orca/engine/engine_internal.h"
 #include "services/orca/engine/stage_rules.h"
@@ -109,6 +112,38 @@ using engine_internal::StatusOf;
 using spinnaker::synthetic_owner::kAfter;
 using spinnaker::synthetic_owner::kBefore;
 
+namespace {
+
+// The identity an execution's tasks act with: its authentication.user (a
+// triggered pipeline's service account, or whoever started it) and allowed
+// accounts, so every call to clouddriver, igor, kayenta or rosco carries
+// them as x-spinnaker-user / x-spinnaker-accounts. A later actor (a manual
+// judgment's judge, whoever resumes) does not change it. The anonymous user
+// travels as no user at all, as before.
+CallContext ExecutionCallContext(const Json& execution) {
+  CallContext c;
+  c.request_id = CurrentCallContext().request_id;
+  if (execution.contains("authentication") &&
+      execution["authentication"].is_object()) {
+    const Json& auth = execution["authentication"];
+    c.user = String(auth, "user");
+    if (absl::EqualsIgnoreCase(c.user, spinnaker::kAnonymousUser)) {
+      c.user.clear();
+    }
+    std::vector<std::string> accounts;
+    if (auth.contains("allowedAccounts") &&
+        auth["allowedAccounts"].is_array()) {
+      for (const Json& a : auth["allowedAccounts"]) {
+        if (a.is_string()) accounts.push_back(a.get<std::string>());
+      }
+    }
+    c.accounts = absl::StrJoin(accounts, ",");
+  }
+  return c;
+}
+
+}  // namespace
+
 Engine::Engine(Store* store, const Registry* registry, const Clock* clock,
                ExpressionServices* services, EngineOptions options)
     : store_(store),
@@ -143,6 +178,8 @@ absl::StatusOr<bool> Engine::ProcessOne() {
   }
   Json& exec = work->execution();
   const std::string exec_id = String(exec, "id");
+  // Every handler below (and the tasks it runs) acts as the execution's user.
+  ScopedCallContext as_user(ExecutionCallContext(exec));
 
   std::deque<Message> local{first};
   std::vector<Outgoing> remote;

@@ -34,6 +34,9 @@ class FakeFront50 : public Front50 {
     }
     return absl::NotFoundError("no pipeline " + name);
   }
+  absl::StatusOr<bool> ApplicationExists(const std::string& name) override {
+    return apps.count(name) > 0;
+  }
   absl::Status UpsertApplication(const Json& a) override {
     apps[String(a, "name")] = a;
     return absl::OkStatus();

@@ -60,6 +60,10 @@ TaskResult SubmitOps(CloudDriver* cd, const TaskInput& in, const Json& ops,
   }
   absl::StatusOr<std::string> id =
       cd->Submit(ops, IdempotencyKey(in), application);
+  if (absl::IsPermissionDenied(id.status())) {
+    // fiat's refusal (orca's own check or clouddriver's) says it all.
+    return TaskResult::Terminal(std::string(id.status().message()));
+  }
   if (!id.ok()) return FromError(id.status(), "clouddriver refused the task");
   Json tasks =
       in.context.contains("kato.tasks") && in.context["kato.tasks"].is_array()

@@ -44,7 +44,8 @@ Json Operation(const std::string& name, const Location& where,
                Json description);
 // Submits `ops` with the task's idempotency key and returns the context
 // changes ("kato.last.task.id", "kato.tasks"). An empty `ops` records that
-// nothing was submitted.
+// nothing was submitted. A refusal by fiat (PERMISSION_DENIED) is TERMINAL
+// with its message; other errors as FromError.
 TaskResult SubmitOps(CloudDriver* cd, const TaskInput& in, const Json& ops,
                      const std::string& application);
 

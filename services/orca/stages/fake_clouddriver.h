@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/call_context.h"
 #include "services/orca/clouddriver_client.h"
 
 namespace gennaker::orca {
@@ -35,6 +36,9 @@ class FakeCloudDriver : public CloudDriver {
   int orphan_next_tasks = 0;  // next N tasks fail retryably, unrun
 
   int submit_calls = 0;
+  // The caller of each Submit (what the real client sends as
+  // x-spinnaker-user), in order.
+  std::vector<std::string> submit_users;
   int resumes = 0;
   std::vector<Json> executed;  // every operation run, in order
   std::map<std::string, std::string> task_by_key;
@@ -77,6 +81,7 @@ class FakeCloudDriver : public CloudDriver {
                                      const std::string& key,
                                      const std::string& application) override {
     ++submit_calls;
+    submit_users.push_back(CurrentCallContext().user);
     if (unavailable) return absl::UnavailableError("clouddriver is down");
     std::string id;
     auto found = task_by_key.find(key);
