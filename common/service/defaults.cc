@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
 #include "common/grpc/channel.h"
+#include "gennaker/common/v1/config.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -76,6 +77,19 @@ void ApplyServiceDefaults(absl::string_view service, Message* config) {
       Set(deps, name + ".max_message_bytes",
           absl::StrCat(kDefaultMaxMessageBytes));
     }
+  }
+  // An endpoint outside `services` (clouddriver's `fiat`): the same deadline
+  // and size, but no address, so that leaving it unset still means "none".
+  const auto* d = config->GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->is_repeated() ||
+        f->message_type() != common::v1::EndpointConfig::descriptor()) {
+      continue;
+    }
+    Set(config, f->name() + ".deadline_ms", "10000");
+    Set(config, f->name() + ".max_message_bytes",
+        absl::StrCat(kDefaultMaxMessageBytes));
   }
 }
 

@@ -1,11 +1,16 @@
 #include "services/halyard/cli.h"
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/auth/password.h"
 #include "common/config/config_loader.h"
 #include "common/grpc/health_client.h"
 #include "common/version.h"
@@ -57,7 +62,75 @@ const char* HealthName(v1::ServiceHealth h) {
   }
 }
 
+// Turns terminal echo off on stdin while alive (interactive hash-password).
+class NoEcho {
+ public:
+  NoEcho() {
+    if (tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+  }
+  ~NoEcho() {
+    if (active_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+  }
+  NoEcho(const NoEcho&) = delete;
+  NoEcho& operator=(const NoEcho&) = delete;
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
+// One line of stdin without its line end; false at end of input.
+bool ReadPasswordLine(std::istream& in, std::string* line) {
+  if (!std::getline(in, *line)) return false;
+  if (!line->empty() && line->back() == '\r') line->pop_back();
+  return true;
+}
+
+// `halyard hash-password`: from a terminal, asks twice without echo; from a
+// pipe, reads one line.
+int HashPasswordCommand(int cost) {
+  absl::StatusOr<std::string> hash;
+  if (isatty(STDIN_FILENO)) {
+    std::string first, second;
+    bool read = false;
+    {
+      NoEcho no_echo;
+      std::cerr << "Password: " << std::flush;
+      read = ReadPasswordLine(std::cin, &first);
+      std::cerr << "\nAgain: " << std::flush;
+      read = read && ReadPasswordLine(std::cin, &second);
+      std::cerr << "\n";
+    }
+    if (!read) return Fail(absl::InvalidArgumentError("no password given"), 2);
+    if (first != second) {
+      return Fail(absl::InvalidArgumentError("the passwords differ"), 2);
+    }
+    std::istringstream line(first);
+    hash = HashPasswordFrom(line, cost);
+  } else {
+    hash = HashPasswordFrom(std::cin, cost);
+  }
+  if (!hash.ok()) {
+    return Fail(hash.status(), absl::IsInvalidArgument(hash.status()) ? 2 : 1);
+  }
+  PrintLine(*hash);
+  return 0;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> HashPasswordFrom(std::istream& in, int cost) {
+  std::string password;
+  if (!ReadPasswordLine(in, &password)) {
+    return absl::InvalidArgumentError(
+        "no password on stdin (e.g. `printf '%s\\n' \"$PASSWORD\" | halyard "
+        "hash-password`)");
+  }
+  return auth::HashPassword(password, cost);
+}
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"halyard: configure and run a Gennaker deployment", "halyard"};
@@ -130,6 +203,13 @@ int RunCli(int argc, char** argv) {
   health_cmd->add_option("address", address, "host:port of a gRPC service")
       ->required();
   auto* version_cmd = app.add_subcommand("version", "print the version");
+  auto* hash_cmd = app.add_subcommand(
+      "hash-password",
+      "read a password on stdin, print its bcrypt hash (for the "
+      "passwordHash of a user in security.authn.usersFile)");
+  int cost = auth::kDefaultBcryptCost;
+  hash_cmd->add_option("--cost", cost, "bcrypt work factor, 4..31")
+      ->capture_default_str();
 
   // `serve --config FILE` is the daemon's own config (as every service takes
   // it).
@@ -161,6 +241,7 @@ int RunCli(int argc, char** argv) {
         static_cast<int>(argv2.size()), argv2.data(), "halyard",
         kUnimplementedArea, ValidateDaemonConfig, BuildDaemon);
   }
+  if (*hash_cmd) return HashPasswordCommand(cost);
   if (*health_cmd) {
     auto serving = CheckServing(address, std::chrono::seconds(2));
     if (!serving.ok()) return Fail(serving.status());

@@ -546,8 +546,14 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     spawn.log_file = absl::StrCat(state, "/logs/", name, ".log");
     auto start = std::chrono::steady_clock::now();
     GENNAKER_ASSIGN_OR_RETURN(pid_t pid, process::Spawn(spawn));
-    ProcessRecord rec{pid,           s.host(), s.grpc_port(), s.admin_port(),
-                      s.http_port(), hash,     NowMs(),       config_file};
+    ProcessRecord rec{pid,
+                      s.host(),
+                      s.grpc_port(),
+                      s.admin_port(),
+                      ServiceHttpPort(config, name),
+                      hash,
+                      NowMs(),
+                      config_file};
     record.services[name] = rec;
     GENNAKER_RETURN_IF_ERROR(WriteRecord(state, record));
     const std::string address = absl::StrCat(s.host(), ":", s.grpc_port());

@@ -1,5 +1,7 @@
 #include "services/halyard/halconfig.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,12 +12,15 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/auth/users_file.h"
 #include "common/config/config_loader.h"
 #include "common/http/outbound_config.h"
 #include "common/log/logging.h"
@@ -45,7 +50,7 @@ std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
   for (absl::string_view name : kServiceNames) {
     if (!Enabled(c, name)) continue;
     const v1::ServiceSettings& s = Settings(c, name);
-    for (int p : {s.grpc_port(), s.admin_port(), s.http_port()}) {
+    for (int p : {s.grpc_port(), s.admin_port(), ServiceHttpPort(c, name)}) {
       if (p > 0) ports.insert(p);
     }
   }
@@ -55,6 +60,12 @@ std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
   }
   return ports;
 }
+
+// Kayenta's REST API (Spinnaker's Kayenta listens on 8090, which is kayenta's
+// gRPC port here) goes beside it on 8091 in a default deployment; a
+// deployment with its own ports gets it only where services.kayenta.httpPort
+// asks, so that a fixed port never collides with theirs.
+constexpr int kKayentaDefaultHttpPort = 8091;
 
 constexpr char kDefaultPrometheusAccount[] = "prometheus";
 // Canary windows of a minute need a dozen points per instance.
@@ -232,6 +243,158 @@ void ValidateCi(const v1::HalCi& ci, Problems& p) {
   }
 }
 
+// An IP address or CIDR block ("10.0.0.0/8", "::1").
+bool ValidIpOrCidr(const std::string& source) {
+  const size_t slash = source.find('/');
+  const std::string ip = source.substr(0, slash);
+  unsigned char buf[sizeof(struct in6_addr)];
+  int max_bits = 0;
+  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
+    max_bits = 32;
+  } else if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
+    max_bits = 128;
+  } else {
+    return false;
+  }
+  if (slash == std::string::npos) return true;
+  int bits = -1;
+  const std::string suffix = source.substr(slash + 1);
+  return !suffix.empty() && suffix.size() <= 3 &&
+         std::all_of(suffix.begin(), suffix.end(),
+                     [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+         absl::SimpleAtoi(suffix, &bits) && bits <= max_bits;
+}
+
+// A users file at `key`: an absolute path (after "~/") to a file gate and
+// fiat can parse. Only its path and the parser's message are reported: the
+// file holds password hashes.
+void CheckUsersFile(Problems& p, const std::string& key,
+                    const std::string& configured) {
+  const std::string path = ExpandHome(configured);
+  if (path.empty() || path[0] != '/') {
+    p.Add(key, "must be an absolute path (or start with ~/)");
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    p.Add(key, absl::StrCat(path,
+                            " does not exist or is not a regular file (write "
+                            "it first; `halyard hash-password` makes the "
+                            "password hashes)"));
+    return;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    p.Add(key, absl::StrCat(path, " cannot be read"));
+    return;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  absl::StatusOr<std::vector<auth::FileUser>> users =
+      auth::ParseUsersFile(text);
+  if (!users.ok()) {
+    p.Add(key, absl::StrCat(path, ": ", users.status().message()));
+  }
+}
+
+// An LDAP directory at `prefix` (security.authn.ldap, ...): its URL and the
+// rules of its fields; an empty url means none.
+void CheckLdap(Problems& p, const std::string& prefix,
+               const common::v1::LdapConfig& ldap) {
+  if (ldap.url().empty()) {
+    if (!ldap.manager_dn().empty() || !ldap.user_dn_pattern().empty() ||
+        !ldap.user_search_filter().empty() ||
+        !ldap.group_search_base().empty()) {
+      p.Add(prefix + ".url", "is required when other LDAP settings are set");
+    }
+    return;
+  }
+  static const LazyRE2 kLdapUrl = {R"(ldaps?://[^/?#@\s]+(/[^?#\s]*)?)"};
+  if (!RE2::FullMatch(ldap.url(), *kLdapUrl)) {
+    p.Add(prefix + ".url",
+          "must be an ldap:// or ldaps:// URL with no user name, query or "
+          "fragment (the bind DN goes in managerDn)");
+  }
+  if (!ldap.manager_password().empty() && ldap.manager_dn().empty()) {
+    p.Add(prefix + ".managerDn", "is required when managerPassword is set");
+  }
+  if (!ldap.ca_cert_file().empty()) {
+    std::error_code ec;
+    const std::string ca = ExpandHome(ldap.ca_cert_file());
+    if (ca[0] != '/' || !std::filesystem::is_regular_file(ca, ec)) {
+      p.Add(prefix + ".caCertFile",
+            absl::StrCat(ca, " is not an absolute path to an existing file"));
+    }
+  }
+  for (const std::string& v : config::RuleViolations(ldap, prefix)) {
+    const size_t colon = v.find(": ");
+    p.Add(v.substr(0, colon), v.substr(colon + 2));
+  }
+}
+
+void ValidateSecurity(const v1::Halconfig& c, Problems& p) {
+  const v1::HalAuthn& authn = c.security().authn();
+  const v1::HalAuthz& authz = c.security().authz();
+  if (!authn.users_file().empty()) {
+    CheckUsersFile(p, "security.authn.usersFile", authn.users_file());
+  }
+  CheckLdap(p, "security.authn.ldap", authn.ldap());
+  if (authn.enabled() && authn.users_file().empty() &&
+      authn.ldap().url().empty()) {
+    p.Add("security.authn.enabled",
+          "needs security.authn.usersFile or security.authn.ldap.url (who "
+          "may log in)");
+  }
+  if (authn.session_idle_timeout_seconds() < 0) {
+    p.Add("security.authn.sessionIdleTimeoutSeconds",
+          "must not be negative (0: 3600)");
+  }
+  for (int i = 0; i < authn.trusted_user_header_sources_size(); ++i) {
+    if (!ValidIpOrCidr(authn.trusted_user_header_sources(i))) {
+      p.Add(absl::StrCat("security.authn.trustedUserHeaderSources[", i, "]"),
+            "must be an IP address or a CIDR block such as 10.0.0.0/8");
+    }
+  }
+  if (!authz.roles_file().empty()) {
+    CheckUsersFile(p, "security.authz.rolesFile", authz.roles_file());
+  }
+  CheckLdap(p, "security.authz.ldap", authz.ldap());
+  const std::string& provider = authz.roles_provider();
+  if (!provider.empty() && provider != "file" && provider != "ldap" &&
+      provider != "external") {
+    p.Add("security.authz.rolesProvider", "must be file, ldap or external");
+  }
+  for (int i = 0; i < authz.admin_roles_size(); ++i) {
+    if (absl::StripAsciiWhitespace(authz.admin_roles(i)).empty()) {
+      p.Add(absl::StrCat("security.authz.adminRoles[", i, "]"),
+            "must not be empty");
+    }
+  }
+  if (!authz.enabled()) return;
+  if (!Enabled(c, "fiat")) {
+    p.Add("security.authz.enabled",
+          "needs fiat, but services.fiat.enabled is false");
+  }
+  if (provider.empty()) {
+    p.Add("security.authz.rolesProvider",
+          "is required when security.authz.enabled is true (file, ldap or "
+          "external)");
+  } else if (provider == "file" && authz.roles_file().empty() &&
+             authn.users_file().empty()) {
+    p.Add("security.authz.rolesFile",
+          "is required by the file roles provider (or set "
+          "security.authn.usersFile)");
+  } else if (provider == "ldap" && authz.ldap().url().empty() &&
+             authn.ldap().url().empty()) {
+    p.Add("security.authz.ldap.url",
+          "is required by the ldap roles provider (or set "
+          "security.authn.ldap.url)");
+  } else if (provider == "external" && !authn.enabled()) {
+    p.Add("security.authz.rolesProvider",
+          "external roles come from gate's logins: enable security.authn");
+  }
+}
+
 void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
   // The rules echo's BuildSenders applies at start (config_rules.h): what
   // passes here never makes echo refuse to start.
@@ -290,6 +453,21 @@ void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
 }
 
 }  // namespace
+
+int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service) {
+  const v1::ServiceSettings& s = Settings(config, service);
+  if (service == "gate") return s.http_port();
+  if (service == "kayenta") {
+    if (s.http_port() > 0) return s.http_port();
+    return s.grpc_port() == DefaultGrpcPort("kayenta") ? kKayentaDefaultHttpPort
+                                                       : 0;
+  }
+  if (service == "fiat") {
+    // fiat always serves its REST API (/authorize, /roles).
+    return s.http_port() > 0 ? s.http_port() : s.grpc_port() + 1;
+  }
+  return 0;
+}
 
 std::string TravisMasterName(const v1::HalTravisMaster& master) {
   if (absl::StartsWith(master.name(), "travis-")) return master.name();
@@ -421,6 +599,27 @@ v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config) {
       }
     }
   }
+  // Paths in the security section as the services get them (absolute).
+  if (c.has_security()) {
+    v1::HalSecurity* security = c.mutable_security();
+    auto expand = [](std::string* path) {
+      if (!path->empty()) *path = ExpandHome(*path);
+    };
+    if (security->has_authn()) {
+      v1::HalAuthn* authn = security->mutable_authn();
+      expand(authn->mutable_users_file());
+      if (authn->has_ldap()) {
+        expand(authn->mutable_ldap()->mutable_ca_cert_file());
+      }
+    }
+    if (security->has_authz()) {
+      v1::HalAuthz* authz = security->mutable_authz();
+      expand(authz->mutable_roles_file());
+      if (authz->has_ldap()) {
+        expand(authz->mutable_ldap()->mutable_ca_cert_file());
+      }
+    }
+  }
   if (!c.bin_dir().empty()) {
     c.set_bin_dir(ExpandHome(c.bin_dir()));
   } else {
@@ -503,7 +702,9 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
     if (s.host().empty()) problem(prefix + "host", "is required");
     port(prefix + "grpcPort", s.grpc_port());
     port(prefix + "adminPort", s.admin_port());
-    if (name == "gate") port(prefix + "httpPort", s.http_port());
+    if (const int http = ServiceHttpPort(c, name); name == "gate" || http) {
+      port(prefix + "httpPort", http);
+    }
     if (!s.cors_allowed_origins().empty() &&
         !RE2(s.cors_allowed_origins(), RE2::Quiet).ok()) {
       problem(prefix + "corsAllowedOrigins",
@@ -571,6 +772,7 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
   }
   ValidateCi(c.ci(), more);
   ValidateNotifications(c.notifications(), more);
+  ValidateSecurity(c, more);
   // Settings for a service that will not run would be silently ignored.
   const v1::HalCi& ci = c.ci();
   if (!Enabled(c, "igor") && ci.jenkins_size() + ci.travis_size() +
@@ -659,6 +861,19 @@ v1::Halconfig RedactedHalconfig(const v1::Halconfig& config) {
   if (out.notifications().ByteSizeLong() == 0) out.clear_notifications();
   hide(out.mutable_triggers()->mutable_git_shared_secret());
   if (out.triggers().ByteSizeLong() == 0) out.clear_triggers();
+  // Touching only what is there: no empty sections appear in `config show`.
+  if (out.security().authn().has_ldap()) {
+    hide(out.mutable_security()
+             ->mutable_authn()
+             ->mutable_ldap()
+             ->mutable_manager_password());
+  }
+  if (out.security().authz().has_ldap()) {
+    hide(out.mutable_security()
+             ->mutable_authz()
+             ->mutable_ldap()
+             ->mutable_manager_password());
+  }
   return out;
 }
 

@@ -41,7 +41,9 @@ absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
 // account name, the managed server's port and scrape interval) and, while
 // kayenta is enabled, each local account's Prometheus file_sd file
 // (<account dir>/prometheus-targets.json unless set), and the binary directory
-// (next to the running halyard when unset; "~/" expanded). The one place these
+// (next to the running halyard when unset; "~/" expanded), and "~/" expanded
+// in the security section's file paths (users and roles files, LDAP CA
+// files). The one place these
 // are decided; rendering and deploying apply it, saving never does (the file
 // keeps inheriting). Applying it twice changes nothing.
 v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config);
@@ -65,6 +67,12 @@ std::string PrometheusBaseUrl(const v1::Halconfig& config);
 std::string LocalAccountDir(const v1::Halconfig& config,
                             const clouddriver::v1::LocalAccount& account);
 
+// The REST port `service` listens on as rendered: gate's httpPort; kayenta's
+// httpPort, or 8091 beside its default gRPC port (0, off, beside any other);
+// fiat's httpPort, or its gRPC port + 1 (7004 by default: fiat's gRPC API
+// has Spinnaker's 7003); 0 for the others.
+int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service);
+
 // The name igor serves a Travis master under: its name with the "travis-"
 // prefix Deck lists Travis masters by (added when missing).
 std::string TravisMasterName(const v1::HalTravisMaster& master);
@@ -74,7 +82,10 @@ std::string TravisMasterName(const v1::HalTravisMaster& master);
 // Jenkins name starting with "travis-", igor enabled when anything is listed,
 // addresses http(s) URLs without credentials, credentials in pairs, git
 // sources and URLs, the polling interval) and the enabled notification
-// channels' required settings (echo enabled when a channel is).
+// channels' required settings (echo enabled when a channel is), and the
+// security section: authn needs a users file (an absolute path to a valid
+// users file) or an LDAP URL; authz needs fiat and a roles provider with its
+// source (a roles file, the authn users file, or an LDAP URL).
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
 // Validate() as one status listing every problem.
@@ -90,7 +101,9 @@ absl::Status SaveHalconfig(const std::string& path,
 // tokens (ci.jenkins[].password, ci.travis[].token,
 // ci.dockerRegistries[].password, credentials in ci.git[].url), the
 // notification secrets (slack.token, email.password, twilio.token) and
-// triggers.gitSharedSecret replaced by "***" (as in logs).
+// triggers.gitSharedSecret and the LDAP manager passwords
+// (security.authn.ldap.managerPassword, security.authz.ldap.managerPassword)
+// replaced by "***" (as in logs).
 v1::Halconfig RedactedHalconfig(const v1::Halconfig& config);
 
 // Expands a leading "~/" to $HOME.

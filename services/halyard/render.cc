@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,18 +27,6 @@
 
 namespace gennaker::halyard {
 namespace {
-
-// Kayenta's REST API (Spinnaker's Kayenta listens on 8090, which is kayenta's
-// gRPC port here) goes beside it on 8091 in a default deployment; a
-// deployment with its own ports gets it only where services.kayenta.httpPort
-// asks, so that a fixed port never collides with theirs.
-constexpr int kKayentaDefaultHttpPort = 8091;
-
-int KayentaHttpPort(const v1::ServiceSettings& s) {
-  if (s.http_port() > 0) return s.http_port();
-  return s.grpc_port() == DefaultGrpcPort("kayenta") ? kKayentaDefaultHttpPort
-                                                     : 0;
-}
 
 bool HasField(const google::protobuf::Message& m, absl::string_view name) {
   return m.GetDescriptor()->FindFieldByName(std::string(name)) != nullptr;
@@ -95,8 +84,7 @@ std::set<int> DeploymentPorts(const v1::Halconfig& effective,
     const v1::ServiceSettings& s = Settings(effective, name);
     add(s.grpc_port());
     add(s.admin_port());
-    if (name == "gate") add(s.http_port());
-    if (name == "kayenta") add(KayentaHttpPort(s));
+    add(ServiceHttpPort(effective, name));
   }
   if (ManagedPrometheus(effective)) add(ManagedPrometheusPort(effective));
   if (effective.storage().mode() != v1::STORAGE_MODE_EXTERNAL) {
@@ -192,6 +180,43 @@ void RenderEcho(const v1::Halconfig& effective, echo::v1::EchoConfig* out) {
   if (n.allow_loopback()) out->mutable_outbound()->set_allow_loopback(true);
 }
 
+// security.authn -> gate's login settings (nothing when authn is off).
+void RenderGateSecurity(const v1::HalAuthn& authn, gate::v1::GateConfig* out) {
+  if (!authn.enabled()) return;
+  gate::v1::GateSecurityConfig* security = out->mutable_security();
+  security->set_enabled(true);
+  security->set_users_file(authn.users_file());
+  if (!authn.ldap().url().empty()) *security->mutable_ldap() = authn.ldap();
+  if (authn.session_idle_timeout_seconds() > 0) {
+    security->set_session_idle_timeout_seconds(
+        authn.session_idle_timeout_seconds());
+  }
+  *security->mutable_trusted_user_header_sources() =
+      authn.trusted_user_header_sources();
+}
+
+// security.authz -> fiat's role provider and admin roles (nothing when authz
+// is off: fiat then runs with its defaults). The file and ldap providers fall
+// back to authn's users file and directory.
+void RenderFiat(const v1::HalSecurity& security, fiat::v1::FiatConfig* out) {
+  const v1::HalAuthz& authz = security.authz();
+  if (!authz.enabled()) return;
+  fiat::v1::RolesConfig* roles = out->mutable_roles();
+  roles->set_provider(authz.roles_provider());
+  if (authz.roles_provider() == "file") {
+    roles->set_file_path(authz.roles_file().empty()
+                             ? security.authn().users_file()
+                             : authz.roles_file());
+  } else if (authz.roles_provider() == "ldap") {
+    *roles->mutable_ldap() =
+        authz.ldap().url().empty() ? security.authn().ldap() : authz.ldap();
+  }
+  for (const std::string& role : authz.admin_roles()) {
+    out->add_admin_roles(
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(role)));
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<google::protobuf::Message> NewServiceConfig(
@@ -247,10 +272,29 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     }
     if (name == "kayenta") {
       GENNAKER_RETURN_IF_ERROR(
-          set("http_port", absl::StrCat(KayentaHttpPort(s))));
+          set("http_port", absl::StrCat(ServiceHttpPort(effective, name))));
+    }
+    if (name == "fiat") {
+      GENNAKER_RETURN_IF_ERROR(
+          set("http_port", absl::StrCat(ServiceHttpPort(effective, name))));
     }
     if (name == "halyard")
       GENNAKER_RETURN_IF_ERROR(set("halconfig_path", halconfig_path));
+    if (const auto* f = m->GetDescriptor()->FindFieldByName("authorization");
+        f != nullptr &&
+        f->message_type() == common::v1::AuthorizationConfig::descriptor() &&
+        effective.security().authz().enabled()) {
+      // Every service that can enforce fiat's permissions does.
+      static_cast<common::v1::AuthorizationConfig*>(
+          m->GetReflection()->MutableMessage(m.get(), f))
+          ->set_enabled(true);
+    }
+    if (auto* gc = dynamic_cast<gate::v1::GateConfig*>(m.get())) {
+      RenderGateSecurity(effective.security().authn(), gc);
+    }
+    if (auto* fc = dynamic_cast<fiat::v1::FiatConfig*>(m.get())) {
+      RenderFiat(effective.security(), fc);
+    }
     if (const auto* f = m->GetDescriptor()->FindFieldByName("outbound");
         f != nullptr && s.has_outbound()) {
       m->GetReflection()->MutableMessage(m.get(), f)->CopyFrom(s.outbound());
@@ -298,6 +342,16 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     }
     if (auto* ec = dynamic_cast<echo::v1::EchoConfig*>(m.get())) {
       RenderEcho(effective, ec);
+    }
+    if (const auto* f = m->GetDescriptor()->FindFieldByName("fiat");
+        f != nullptr &&
+        f->message_type() == common::v1::EndpointConfig::descriptor()) {
+      // clouddriver names fiat at its top level, not under `services`.
+      const v1::ServiceSettings& fs = Settings(effective, "fiat");
+      GENNAKER_RETURN_IF_ERROR(
+          set("fiat.address", Enabled(effective, "fiat")
+                                  ? absl::StrCat(fs.host(), ":", fs.grpc_port())
+                                  : ""));
     }
     if (const auto* deps = m->GetDescriptor()->FindFieldByName("services")) {
       const auto* d = deps->message_type();

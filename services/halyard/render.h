@@ -29,13 +29,19 @@ std::unique_ptr<google::protobuf::Message> NewServiceConfig(
 
 // service name -> rendered YAML, for every enabled service, from `config` with
 // its implied defaults applied (EffectiveHalconfig). Each service's
-// `services.<dep>.address` names every enabled dependency (gate and orca reach
+// `services.<dep>.address` (and clouddriver's top-level `fiat.address`) names
+// every enabled dependency (gate and orca reach
 // echo and igor; echo reaches orca, front50 and igor; igor reaches echo). igor
 // gets the `ci` section (Travis masters named as TravisMasterName says;
 // ci.allowLoopback opens its outbound policy to loopback), echo the
 // `notifications` section, triggers.gitSharedSecret and the deployment's
 // `timezone` for cron triggers (notifications.allowLoopback opens its outbound
-// policy to loopback). Rendered files hold secrets in clear: the deployer
+// policy to loopback). `security`: authn becomes gate's `security` (login by
+// users file and/or LDAP), authz turns `authorization.enabled` on in every
+// service that has it (gate, orca, clouddriver) and gives fiat its roles
+// provider (roles file or authn's users file; authz's LDAP or authn's) and
+// admin roles; fiat's http_port is ServiceHttpPort's. Rendered files hold
+// secrets in clear: the deployer
 // writes them privately.
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     const v1::Halconfig& config, const StorageEndpoints& storage,

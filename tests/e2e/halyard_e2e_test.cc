@@ -65,6 +65,9 @@ class HalyardE2eTest : public ::testing::Test {
         gate_http_ = port();
         absl::StrAppend(&yaml, ", httpPort: ", gate_http_);
       }
+      // fiat's REST port would otherwise be its gRPC port + 1, which another
+      // service may have drawn.
+      if (name == "fiat") absl::StrAppend(&yaml, ", httpPort: ", port());
       absl::StrAppend(&yaml, "}\n");
     }
     std::ofstream(config_) << yaml;
