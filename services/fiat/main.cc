@@ -1,12 +1,9 @@
-// The fiat binary. Its RPCs answer UNIMPLEMENTED until they are built; it
-// already runs as a finished service does, on Redis.
-#include "common/service/unimplemented_service.h"
-#include "gennaker/fiat/v1/config.pb.h"
-#include "gennaker/fiat/v1/fiat.grpc.pb.h"
+// The fiat binary.
+#include "services/fiat/fiat_server.h"
 
 int main(int argc, char** argv) {
-  namespace v1 = gennaker::fiat::v1;
-  return gennaker::UnimplementedServiceMain<v1::FiatConfig,
-                                            v1::FiatService::Service>(
-      argc, argv, "fiat", "fiat authorization: not built yet");
+  return gennaker::ServiceMain<gennaker::fiat::v1::FiatConfig>(
+      argc, argv, "fiat", gennaker::fiat::kUnimplementedArea,
+      gennaker::fiat::ValidateConfig, gennaker::fiat::BuildFiat,
+      gennaker::fiat::ApplyFiatDefaults);
 }
