@@ -14,6 +14,7 @@
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/spinnaker/json.h"
+#include "services/gate/gate_authz.h"
 #include "services/gate/gate_backend.h"
 #include "services/gate/request.h"
 
@@ -214,6 +215,15 @@ Response ListApplications(const Backends& b, const Request& r) {
       b.front50.stub->ListApplications(b.front50.Context().get(), {}, &resp);
   InfrastructureList seen = infrastructure.get();
   if (!s.ok()) return ErrorResponse(s, r);
+  // Only the applications the caller may READ (all when authorization is
+  // off).
+  absl::StatusOr<std::shared_ptr<const fiat::v1::UserPermission>> permission =
+      CallerPermission(b);
+  if (!permission.ok()) return ErrorResponse(permission.status(), r);
+  auto readable = [&permission](const std::string& name) {
+    return fiat::Allows(**permission, fiat::v1::RESOURCE_TYPE_APPLICATION, name,
+                        fiat::v1::AUTHORIZATION_READ);
+  };
 
   const std::string account = absl::AsciiStrToLower(r.Query("account"));
   const std::string owner = absl::AsciiStrToLower(r.Query("owner"));
@@ -228,6 +238,10 @@ Response ListApplications(const Backends& b, const Request& r) {
     const std::string& text = a.attributes().json();
     std::string key = absl::AsciiStrToLower(a.name());
     auto it = seen.by_name.find(key);
+    if (!readable(key)) {
+      if (it != seen.by_name.end()) seen.by_name.erase(it);
+      continue;
+    }
     if (it == seen.by_name.end() && !filtered) {
       // Nothing to merge: front50's text as stored (its name is lower-case).
       items.push_back(text.empty() ? "{}" : text);
@@ -241,7 +255,7 @@ Response ListApplications(const Backends& b, const Request& r) {
   // Applications only clouddriver knows.
   for (const std::string& key : seen.order) {
     auto it = seen.by_name.find(key);
-    if (it == seen.by_name.end()) continue;
+    if (it == seen.by_name.end() || !readable(key)) continue;
     add(MergeApplicationAttributes(Json::object(), &it->second, key));
   }
   std::string body = "[";

@@ -46,6 +46,9 @@ struct Identity {
   bool authenticated() const { return !username.empty(); }
 };
 
+// Wall-clock time, injectable in tests.
+using SessionClock = std::function<std::chrono::system_clock::time_point()>;
+
 // Where sessions are kept: Redis in gate, a map in unit tests.
 class SessionStore {
  public:
@@ -60,8 +63,8 @@ class SessionStore {
   virtual absl::Status Touch(const std::string& key,
                              std::chrono::seconds ttl) = 0;
   virtual absl::Status Delete(const std::string& key) = 0;
-  // Adds one to the counter `key` (created with `ttl`), returning the new
-  // value: the failed-login counters.
+  // Adds one to the counter `key` and (re)sets its TTL to `ttl`, returning
+  // the new value: the failed-login counters.
   virtual absl::StatusOr<int64_t> Increment(const std::string& key,
                                             std::chrono::seconds ttl) = 0;
   // The counter's value (0 when absent) and its remaining TTL.
@@ -69,8 +72,11 @@ class SessionStore {
       const std::string& key) = 0;
 };
 
+// Over gate's Redis (not owned; must outlive the store).
 std::unique_ptr<SessionStore> MakeRedisSessionStore(redis::Client* redis);
-std::unique_ptr<SessionStore> MakeMemorySessionStore();
+// A map whose TTLs follow `clock` (default: the system clock).
+std::unique_ptr<SessionStore> MakeMemorySessionStore(
+    SessionClock clock = nullptr);
 
 // The outcome of authenticating a request.
 struct AuthResult {
@@ -81,7 +87,7 @@ struct AuthResult {
 
 class Authenticator {
  public:
-  using Clock = std::function<std::chrono::system_clock::time_point()>;
+  using Clock = SessionClock;
 
   // Validates `config` (a users file or an LDAP url when enabled; readable
   // files; CIDRs) and opens the users file: INVALID_ARGUMENT naming the key.

@@ -38,8 +38,7 @@ struct RoutePolicy {
   enum class Kind { kOpen, kAuthenticated, kApplication, kAdmin };
   Kind kind = Kind::kAuthenticated;
   // kApplication: what is needed.
-  fiat::v1::Authorization authorization =
-      fiat::v1::AUTHORIZATION_UNSPECIFIED;
+  fiat::v1::Authorization authorization = fiat::v1::AUTHORIZATION_UNSPECIFIED;
   // kApplication: where the application's name is (the first that is set):
   // a path parameter, a top-level field of the JSON body, or a resolver that
   // finds it (e.g. from an execution id through orca).
@@ -51,6 +50,17 @@ struct RoutePolicy {
   // POST /pipelines and PUT /pipelines/{id}: also check runAsUser of the
   // body's triggers.
   bool check_run_as_users = false;
+  // POST /tasks: the application is the path's {app}, else the body's
+  // "application", else the first job's; then per job: createApplication of
+  // an application front50 does not know needs fiat's AuthorizeCreate,
+  // createApplication of a known one, updateApplication and
+  // deleteApplication need WRITE, any other job EXECUTE; a job naming an
+  // account ("credentials" or "account") needs WRITE on that account.
+  // `authorization` and the app fields above are not used.
+  bool check_task_jobs = false;
+  // Any kind but kOpen: also READ on the account named by this path
+  // parameter (infrastructure routes under /{account}/...).
+  std::string account_param;
 };
 
 // The policy of the route `method` `pattern`; nullopt for a route the table
@@ -60,7 +70,11 @@ std::optional<RoutePolicy> PolicyFor(absl::string_view method,
 
 // OK when `user` may call the route under `policy`; PERMISSION_DENIED with
 // the reason; UNAVAILABLE when fiat cannot answer; INVALID_ARGUMENT when the
-// application cannot be found in the request (a missing body field).
+// application cannot be found in the request (a missing body field);
+// NOT_FOUND when a resolver's execution does not exist. Authentication is
+// the caller's business (401 for a non-open route without an identity):
+// here "anonymous" is fiat's unrestricted user. A disabled authorizer allows
+// everything without calling any backend.
 absl::Status AuthorizeRoute(const RoutePolicy& policy, const Backends& backends,
                             const std::string& user,
                             const http::Request& request);
@@ -70,11 +84,18 @@ absl::Status CheckRunAsUsers(fiat::Authorizer& authorizer,
                              const std::string& user,
                              const spinnaker::Json& pipeline);
 
-// The comma-separated accounts `user` may WRITE (Spinnaker's
-// X-SPINNAKER-ACCOUNTS and /auth/user allowedAccounts); "" when
-// authorization is off or fiat cannot answer.
+// The accounts `user` may WRITE (Spinnaker's X-SPINNAKER-ACCOUNTS and
+// /auth/user allowedAccounts; an admin: every account fiat lists), in fiat's
+// order; none when authorization is off or fiat cannot answer.
 std::vector<std::string> AllowedAccounts(fiat::Authorizer& authorizer,
                                          const std::string& user);
+
+// The permission set of the caller (CurrentCallContext().user, anonymous when
+// empty), for filtering lists with fiat::Allows: an admin set when
+// authorization is off (everything passes); UNAVAILABLE when fiat cannot
+// answer.
+absl::StatusOr<std::shared_ptr<const fiat::v1::UserPermission>>
+CallerPermission(const Backends& backends);
 
 }  // namespace gennaker::gate
 

@@ -11,7 +11,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/log/call_context.h"
+#include "common/spinnaker/identity.h"
 #include "common/spinnaker/shapes.h"
+#include "services/gate/gate_authz.h"
 #include "services/gate/request.h"
 
 namespace gennaker::gate {
@@ -60,7 +63,9 @@ std::optional<iv1::BuildServiceType> TypeFromQuery(const std::string& type) {
   return std::nullopt;
 }
 
-Response ListMasters(const Igor& igor, const Request& r) {
+// The CI masters the caller may READ.
+Response ListMasters(const Backends& b, const Request& r) {
+  const Igor& igor = b.igor;
   if (igor.stub == nullptr) return NotConfigured("igor", kBuilds, r);
   std::optional<iv1::BuildServiceType> type = TypeFromQuery(r.Query("type"));
   // A CI type this suite has no masters of (wercker, codebuild, ...).
@@ -70,8 +75,16 @@ Response ListMasters(const Igor& igor, const Request& r) {
   iv1::ListMastersResponse resp;
   grpc::Status s = igor.stub->ListMasters(igor.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
+  absl::StatusOr<std::shared_ptr<const fiat::v1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
   std::vector<std::string> names;
-  for (const iv1::BuildMaster& m : resp.masters()) names.push_back(m.name());
+  for (const iv1::BuildMaster& m : resp.masters()) {
+    if (fiat::Allows(**caller, fiat::v1::RESOURCE_TYPE_BUILD_SERVICE, m.name(),
+                     fiat::v1::AUTHORIZATION_READ)) {
+      names.push_back(m.name());
+    }
+  }
   std::sort(names.begin(), names.end());
   return http::Json(200, spinnaker::Dump(Json(names)));
 }
@@ -390,21 +403,35 @@ bool ImageQueryMatches(absl::string_view q, absl::string_view text) {
 
 void AddBuildRoutes(std::shared_ptr<const Backends> backends,
                     const AddRoute& add) {
-  const Igor& igor = backends->igor;
-  RouteAdder<Igor> get(add, std::shared_ptr<const Igor>(backends, &igor));
-  auto route = [&get](absl::string_view pattern,
-                      RouteAdder<Igor>::Handler handler) {
-    get("GET", pattern, std::move(handler));
-  };
+  RouteAdder<Backends> get(add, backends);
+  // A route under /{buildMaster} answers 403 unless the caller may READ that
+  // master (Spinnaker's BUILD_SERVICE permission).
+  auto route =
+      [&get](absl::string_view pattern,
+             std::function<Response(const Igor&, const Request&)> handler) {
+        get("GET", pattern,
+            [handler = std::move(handler)](const Backends& b,
+                                           const Request& r) {
+              auto master = r.params.find("buildMaster");
+              if (master != r.params.end()) {
+                absl::Status readable = b.authorizer->Check(
+                    spinnaker::UserOrAnonymous(CurrentCallContext().user),
+                    fiat::v1::RESOURCE_TYPE_BUILD_SERVICE, master->second,
+                    fiat::v1::AUTHORIZATION_READ);
+                if (!readable.ok()) return ErrorResponse(readable, r);
+              }
+              return handler(b.igor, r);
+            });
+      };
   // v2: the job is the rest of the path. The exact routes come before their
   // "/**" forms, which would take them with an empty job.
-  route("/v2/builds", ListMasters);
+  get("GET", "/v2/builds", ListMasters);
   route("/v2/builds/{buildMaster}/jobs", ListJobs);
   route("/v2/builds/{buildMaster}/jobs/**", GetJobConfig);
   route("/v2/builds/{buildMaster}/builds/**", ListBuilds);
   route("/v2/builds/{buildMaster}/build/{number}/**", GetBuild);
   // v3 (what Deck calls): the job is ?job=.
-  route("/v3/builds", ListMasters);
+  get("GET", "/v3/builds", ListMasters);
   route("/v3/builds/{buildMaster}/jobs", ListJobs);
   route("/v3/builds/{buildMaster}/job", GetJobConfig);
   route("/v3/builds/{buildMaster}/builds", ListBuilds);

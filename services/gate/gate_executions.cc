@@ -13,6 +13,7 @@
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
+#include "services/gate/gate_authz.h"
 #include "services/gate/gate_backend.h"
 #include "services/gate/json_array.h"
 #include "services/gate/request.h"
@@ -158,8 +159,10 @@ Response ListApplicationPipelines(const Orca& orca, const Request& r) {
 }
 
 // GET /executions?pipelineConfigIds=&executionIds=&limit=&statuses=&expand=:
-// newest first; [] when no id is given.
-Response ListExecutions(const Orca& orca, const Request& r) {
+// newest first; [] when no id is given; only executions of applications the
+// caller may READ.
+Response ListExecutions(const Backends& b, const Request& r) {
+  const Orca& orca = b.orca;
   ov1::ListExecutionsRequest req;
   req.set_type(common::v1::PIPELINE);
   for (std::string& id : r.QueryList("pipelineConfigIds"))
@@ -183,8 +186,20 @@ Response ListExecutions(const Orca& orca, const Request& r) {
   ov1::ListExecutionsResponse resp;
   grpc::Status s = orca.stub->ListExecutions(orca.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(
-      200, JoinArray(Sorted(resp, /*newest_first=*/true), ExecutionText));
+  absl::StatusOr<std::shared_ptr<const fiat::v1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
+  std::vector<const ov1::Execution*> sorted =
+      Sorted(resp, /*newest_first=*/true);
+  sorted.erase(
+      std::remove_if(sorted.begin(), sorted.end(),
+                     [&caller](const ov1::Execution* e) {
+                       return !fiat::Allows(
+                           **caller, fiat::v1::RESOURCE_TYPE_APPLICATION,
+                           e->application(), fiat::v1::AUTHORIZATION_READ);
+                     }),
+      sorted.end());
+  return http::Json(200, JoinArray(sorted, ExecutionText));
 }
 
 // PUT /pipelines/{id}/cancel, /applications/{any}/pipelines/{id}/cancel and
@@ -383,7 +398,8 @@ void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
   route("PATCH", "/pipelines/{id}/stages/{stageId}", UpdateStage);
   route("PUT", "/pipelines/{id}/stages/{stageId}/restart", RestartStage);
   route("GET", "/applications/{app}/pipelines", ListApplicationPipelines);
-  route("GET", "/executions", ListExecutions);
+  RouteAdder<Backends> with_backends(add, backends);
+  with_backends("GET", "/executions", ListExecutions);
 
   route("POST", "/tasks", SubmitTask);
   route("POST", "/applications/{app}/tasks", SubmitTask);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "common/fiat/authorizer.h"
 #include "common/ids/ids.h"
 #include "common/log/call_context.h"
 #include "common/spinnaker/json.h"
@@ -219,6 +220,7 @@ class RoutesTest : public ::testing::Test {
     orca_ = std::make_shared<StrictMock<ov1::MockOrcaServiceStub>>();
     auto backends = std::make_shared<Backends>();
     backends->orca = {orca_, std::chrono::seconds(5)};
+    backends->authorizer = fiat::Authorizer::Disabled();
     AddExecutionRoutes(
         backends, [this](absl::string_view method, absl::string_view pattern,
                          http::Handler h) {

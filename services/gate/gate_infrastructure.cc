@@ -11,10 +11,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/log/call_context.h"
+#include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
 #include "common/spinnaker/shapes.h"
 #include "common/spinnaker/targets.h"
 #include "nlohmann/json.hpp"
+#include "services/gate/gate_authz.h"
 #include "services/gate/gate_backend.h"
 #include "services/gate/json_array.h"
 #include "services/gate/request.h"
@@ -55,12 +58,15 @@ std::string LoadBalancerText(const cd::LoadBalancer& lb) {
       lb.json(), [&] { return spinnaker::LoadBalancerJson(lb); });
 }
 
+namespace fv1 = fiat::v1;
+
 // An account as Spinnaker's Gate renders it: clouddriver's AccountDetails and
-// gate's `authorized`.
-Json AccountJson(const cd::Account& a) {
+// gate's `authorized`: whether the caller may WRITE (deploy to) it, which is
+// what Spinnaker's allowed accounts are (true when authorization is off).
+Json AccountJson(const cd::Account& a, const fv1::UserPermission& caller) {
   Json j = spinnaker::AccountJson(a);
-  // Gate's own verdict; fiat decides once authorization lands.
-  j["authorized"] = true;
+  j["authorized"] = fiat::Allows(caller, fv1::RESOURCE_TYPE_ACCOUNT, a.name(),
+                                 fv1::AUTHORIZATION_WRITE);
   return j;
 }
 
@@ -70,10 +76,14 @@ bool IsNotFound(const grpc::Status& s) {
 
 // --- credentials ---
 
-// GET /credentials?expand=
-Response ListCredentials(const Clouddriver& c, const Request& r) {
+// GET /credentials?expand=: the accounts the caller may READ.
+Response ListCredentials(const Backends& b, const Request& r) {
+  const Clouddriver& c = b.clouddriver;
   absl::StatusOr<bool> expand = QueryBool(r, "expand", false);
   if (!expand.ok()) return ErrorResponse(expand.status(), r);
+  absl::StatusOr<std::shared_ptr<const fv1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
   cd::ListAccountsRequest req;
   req.set_expand(*expand);
   cd::ListAccountsResponse resp;
@@ -84,13 +94,27 @@ Response ListCredentials(const Clouddriver& c, const Request& r) {
   }
   if (!s.ok()) return ErrorResponse(s, r);
   Json out = Json::array();
-  for (const auto& a : resp.accounts()) out.push_back(AccountJson(a));
+  for (const auto& a : resp.accounts()) {
+    if (fiat::Allows(**caller, fv1::RESOURCE_TYPE_ACCOUNT, a.name(),
+                     fv1::AUTHORIZATION_READ)) {
+      out.push_back(AccountJson(a, **caller));
+    }
+  }
   return http::Json(200, spinnaker::Dump(out));
 }
 
 // GET /credentials/{account}: 404 for an unknown account (spin prints "not
-// found").
-Response GetCredential(const Clouddriver& c, const Request& r) {
+// found"), 403 for one the caller may not READ.
+Response GetCredential(const Backends& b, const Request& r) {
+  const Clouddriver& c = b.clouddriver;
+  absl::Status readable =
+      b.authorizer->Check(spinnaker::UserOrAnonymous(CurrentCallContext().user),
+                          fv1::RESOURCE_TYPE_ACCOUNT, r.params.at("account"),
+                          fv1::AUTHORIZATION_READ);
+  if (!readable.ok()) return ErrorResponse(readable, r);
+  absl::StatusOr<std::shared_ptr<const fv1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
   cd::GetAccountRequest req;
   req.set_name(r.params.at("account"));
   cd::GetAccountResponse resp;
@@ -100,7 +124,8 @@ Response GetCredential(const Clouddriver& c, const Request& r) {
     return http::Error(404, "account '" + req.name() + "' not found", r.path);
   }
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200, spinnaker::Dump(AccountJson(resp.account())));
+  return http::Json(200,
+                    spinnaker::Dump(AccountJson(resp.account(), **caller)));
 }
 
 // --- clusters ---
@@ -458,7 +483,8 @@ bool IsSearchParameter(const std::string& name) {
 // GET /search?q=&type=&platform=&pageSize=&page=&allowShortQuery=&<filters>:
 // [{totalMatches, pageNumber, pageSize, platform, query, results}], or [] for
 // a query under 3 characters unless allowShortQuery (Gate's rule).
-Response Search(const Clouddriver& c, const Request& r) {
+Response Search(const Backends& b, const Request& r) {
+  const Clouddriver& c = b.clouddriver;
   absl::StatusOr<bool> allow_short = QueryBool(r, "allowShortQuery", false);
   if (!allow_short.ok()) return ErrorResponse(allow_short.status(), r);
   absl::StatusOr<int> page_size = QueryPositiveInt(r, "pageSize", 10000);
@@ -485,9 +511,23 @@ Response Search(const Clouddriver& c, const Request& r) {
   grpc::Status s = c.stub->Search(c.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
 
+  // Hits of applications the caller may not READ are dropped.
+  absl::StatusOr<std::shared_ptr<const fv1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
+  int64_t dropped = 0;
   Json results = Json::array();
   std::set<std::string> providers;
   for (const cd::SearchResult& hit : resp.results()) {
+    std::string application = hit.application();
+    if (application.empty() && hit.type() == "applications")
+      application = hit.name();
+    if (!application.empty() &&
+        !fiat::Allows(**caller, fv1::RESOURCE_TYPE_APPLICATION, application,
+                      fv1::AUTHORIZATION_READ)) {
+      ++dropped;
+      continue;
+    }
     results.push_back(spinnaker::RenderedOr(
         hit.json(), [&] { return spinnaker::SearchResultJson(hit); }));
     if (!hit.cloud_provider().empty()) providers.insert(hit.cloud_provider());
@@ -498,7 +538,7 @@ Response Search(const Clouddriver& c, const Request& r) {
   if (platform.empty())
     platform = providers.size() == 1 ? *providers.begin() : "aws";
   Json set = Json::object();
-  set["totalMatches"] = resp.total_matches();
+  set["totalMatches"] = std::max<int64_t>(0, resp.total_matches() - dropped);
   set["pageNumber"] = resp.page_number() > 0 ? resp.page_number() : *page;
   set["pageSize"] = resp.page_size() > 0 ? resp.page_size() : *page_size;
   set["platform"] = platform;
@@ -519,8 +559,10 @@ void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
                       RouteAdder<Clouddriver>::Handler handler) {
     get("GET", pattern, std::move(handler));
   };
-  route("/credentials", ListCredentials);
-  route("/credentials/{account}", GetCredential);
+  // Routes that also decide per caller (authorization).
+  RouteAdder<Backends> with_backends(add, backends);
+  with_backends("GET", "/credentials", ListCredentials);
+  with_backends("GET", "/credentials/{account}", GetCredential);
 
   route("/applications/{app}/clusters", ListClusterNames);
   route("/applications/{app}/clusters/{account}", ListAccountClusters);
@@ -558,7 +600,7 @@ void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
         GetSecurityGroup);
 
   route("/instances/{account}/{region}/{instanceId}", GetInstance);
-  route("/search", Search);
+  with_backends("GET", "/search", Search);
 }
 
 absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(

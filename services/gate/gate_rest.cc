@@ -1,10 +1,19 @@
 #include "services/gate/gate_rest.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/fiat/authorizer.h"
 #include "common/log/call_context.h"
+#include "common/log/log.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
 #include "common/spinnaker/names.h"
@@ -12,6 +21,8 @@
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 #include "services/gate/gate_applications.h"
+#include "services/gate/gate_auth.h"
+#include "services/gate/gate_authz.h"
 #include "services/gate/gate_backend.h"
 #include "services/gate/gate_builds.h"
 #include "services/gate/gate_canary.h"
@@ -35,6 +46,8 @@ struct RestState {
   std::string version;
   std::unique_ptr<RE2> cors_origins;
   std::unique_ptr<ListCache> lists;
+  // Null when security is off.
+  std::shared_ptr<Authenticator> auth;
 };
 
 // A request body that must be a JSON object.
@@ -245,7 +258,29 @@ Response ListAllConfigs(const RestState& b, const Request& r, bool strategy) {
   f50::ListAllPipelinesResponse resp;
   grpc::Status s = ListAllPipelines(b.front50, req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(200, JoinArray(resp.pipelines(), kConfigText));
+  fiat::Authorizer& authorizer = *b.backends->authorizer;
+  if (!authorizer.enabled()) {
+    return http::Json(200, JoinArray(resp.pipelines(), kConfigText));
+  }
+  // Only the pipelines of applications the caller may READ.
+  std::vector<std::string> apps;
+  for (const auto& p : resp.pipelines()) apps.push_back(p.application());
+  std::sort(apps.begin(), apps.end());
+  apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
+  absl::StatusOr<std::vector<std::string>> readable =
+      authorizer.Filter(spinnaker::UserOrAnonymous(CurrentCallContext().user),
+                        fiat::v1::RESOURCE_TYPE_APPLICATION, std::move(apps),
+                        fiat::v1::AUTHORIZATION_READ);
+  if (!readable.ok()) return ErrorResponse(readable.status(), r);
+  std::set<std::string> allowed(readable->begin(), readable->end());
+  std::vector<const f50::Pipeline*> kept;
+  for (const auto& p : resp.pipelines()) {
+    if (allowed.count(p.application())) kept.push_back(&p);
+  }
+  return http::Json(
+      200, JoinArray(kept, [](const f50::Pipeline* p) -> const std::string& {
+        return p->config().json();
+      }));
 }
 
 Response History(const RestState& b, const Request& r, f50::ObjectType type,
@@ -424,22 +459,100 @@ void AddCorsHeaders(const RestState& b, const Request& r, Response* resp) {
 // routes that take it ignore the application.
 constexpr char kSpinAppPlaceholder[] = "{application}";
 
+// The identity of the request the thread is answering, for the auth routes
+// (set by Guarded around the handler).
+thread_local const Identity* current_identity = nullptr;
+
+class ScopedIdentity {
+ public:
+  explicit ScopedIdentity(const Identity* id) : previous_(current_identity) {
+    current_identity = id;
+  }
+  ~ScopedIdentity() { current_identity = previous_; }
+  ScopedIdentity(const ScopedIdentity&) = delete;
+  ScopedIdentity& operator=(const ScopedIdentity&) = delete;
+
+ private:
+  const Identity* previous_;
+};
+
+const Identity& CurrentIdentity() {
+  static const Identity kNobody;
+  return current_identity != nullptr ? *current_identity : kNobody;
+}
+
+bool IsFormContentType(absl::string_view content_type) {
+  absl::string_view type = content_type.substr(0, content_type.find(';'));
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(type),
+                                "application/x-www-form-urlencoded");
+}
+
+// The 401 of a request without (good) credentials. Browsers' XHRs (Deck sends
+// X-Requested-With) get no WWW-Authenticate, so no basic-auth dialog pops up.
+Response Unauthorized(const Request& r, absl::string_view message) {
+  Response resp = http::Error(401, message, r.path);
+  if (r.Header("x-requested-with").empty()) {
+    resp.headers.emplace_back("WWW-Authenticate", R"(Basic realm="Spinnaker")");
+  }
+  return resp;
+}
+
+// The answer to a failed authentication: 401, 429 with Retry-After, or the
+// store's or directory's failure (503).
+Response AuthError(const absl::Status& status, const Request& r) {
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    return Unauthorized(r, "Bad credentials");
+  }
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    Response resp = http::Error(429, status.message(), r.path);
+    // "... retry in N s"
+    int64_t wait = 1;
+    absl::string_view m = status.message();
+    if (auto at = m.rfind("retry in "); at != absl::string_view::npos) {
+      absl::string_view n = m.substr(at + 9);
+      n = n.substr(0, n.find(' '));
+      if (!absl::SimpleAtoi(n, &wait) || wait < 1) wait = 1;
+    }
+    resp.headers.emplace_back("Retry-After", absl::StrCat(wait));
+    return resp;
+  }
+  return ErrorResponse(status, r);
+}
+
 // What every route does around its handler: refuse cross-site writes and
-// invalid application names before any call, install the caller's identity
-// (anonymous until authentication lands) with only forwardable metadata, and
-// add CORS headers.
-Response Guarded(const RestState& b, const Request& r,
+// invalid application names before any call, find out who the caller is
+// (anonymous with security off; X-SPINNAKER-USER from a client is never
+// taken on trust), require a login on routes that are not open, check the
+// route's authorization policy, install the caller's identity with only
+// forwardable metadata, and add CORS headers.
+Response Guarded(const RestState& b, const std::string& pattern,
+                 const RoutePolicy& policy, const Request& r,
                  const http::Handler& handler) {
   Response resp;
-  absl::Status write = CheckWrite(
-      r, [&b](const std::string& origin) { return OriginAllowed(b, origin); });
+  absl::Status write;
+  auto origin_allowed = [&b](const std::string& origin) {
+    return OriginAllowed(b, origin);
+  };
+  if (pattern == "/login" && r.method == "POST" &&
+      IsFormContentType(r.Header("content-type"))) {
+    // The login form: its body is not JSON, the origin check still applies.
+    Request probe;
+    probe.method = r.method;
+    probe.headers = r.headers;
+    write = CheckWrite(probe, origin_allowed);
+  } else {
+    write = CheckWrite(r, origin_allowed);
+  }
   auto app = r.params.find("app");
   if (!write.ok()) {
     resp = http::Error(
         write.code() == absl::StatusCode::kPermissionDenied ? 403 : 415,
         write.message(), r.path);
-  } else if (app != r.params.end() && app->second != kSpinAppPlaceholder &&
-             !spinnaker::ValidApplicationName(app->second)) {
+    AddCorsHeaders(b, r, &resp);
+    return resp;
+  }
+  if (app != r.params.end() && app->second != kSpinAppPlaceholder &&
+      !spinnaker::ValidApplicationName(app->second)) {
     resp = http::Error(
         400,
         absl::StrCat("invalid application name: 1 to ",
@@ -447,15 +560,222 @@ Response Guarded(const RestState& b, const Request& r,
                      " letters, digits, '_', '.' or '-', starting with a "
                      "letter or digit"),
         r.path);
+    AddCorsHeaders(b, r, &resp);
+    return resp;
+  }
+  const bool open = policy.kind == RoutePolicy::Kind::kOpen;
+  AuthResult auth;
+  if (b.auth != nullptr) {
+    absl::StatusOr<AuthResult> result = b.auth->Authenticate(r);
+    if (result.ok()) {
+      auth = std::move(*result);
+    } else if (!open) {
+      // Open routes answer whoever asks: the caller is then anonymous.
+      resp = AuthError(result.status(), r);
+      AddCorsHeaders(b, r, &resp);
+      return resp;
+    }
+    if (!open && !auth.identity.authenticated()) {
+      resp = Unauthorized(
+          r, "Full authentication is required to access this resource");
+      AddCorsHeaders(b, r, &resp);
+      return resp;
+    }
+  }
+  const std::string user = b.auth != nullptr && auth.identity.authenticated()
+                               ? ForwardableValue(auth.identity.username)
+                               : std::string(spinnaker::kAnonymousUser);
+  CallContext ctx = CurrentCallContext();
+  ctx.request_id = ForwardableRequestId(ctx.request_id);
+  ctx.user = user.empty() ? std::string(spinnaker::kAnonymousUser) : user;
+  ctx.accounts.clear();
+  fiat::Authorizer& authorizer = *b.backends->authorizer;
+  if (authorizer.enabled() && !open) {
+    ctx.accounts = ForwardableValue(
+        absl::StrJoin(AllowedAccounts(authorizer, ctx.user), ","));
+  }
+  ScopedCallContext scope(ctx);
+  ScopedIdentity identity(b.auth != nullptr ? &auth.identity : nullptr);
+  absl::Status allowed = open
+                             ? absl::OkStatus()
+                             : AuthorizeRoute(policy, *b.backends, ctx.user, r);
+  if (!allowed.ok()) {
+    resp = ErrorResponse(allowed, r);
   } else {
-    CallContext ctx = CurrentCallContext();
-    ctx.request_id = ForwardableRequestId(ctx.request_id);
-    ctx.user = spinnaker::kAnonymousUser;
-    ctx.accounts = ForwardableValue(ctx.accounts);
-    ScopedCallContext scope(std::move(ctx));
     resp = handler(r);
   }
+  for (auto& header : auth.headers) resp.headers.push_back(std::move(header));
   AddCorsHeaders(b, r, &resp);
+  return resp;
+}
+
+// --- login, logout and the current user ---
+
+std::string UserJson(const Identity& id,
+                     const std::vector<std::string>& accounts) {
+  Json authorities = Json::array();
+  for (const auto& role : id.roles)
+    authorities.push_back({{"authority", role}});
+  auto or_null = [](const std::string& v) {
+    return v.empty() ? Json() : Json(v);
+  };
+  return spinnaker::Dump(Json{{"username", id.username},
+                              {"email", or_null(id.email)},
+                              {"firstName", or_null(id.first_name)},
+                              {"lastName", or_null(id.last_name)},
+                              {"roles", id.roles},
+                              {"allowedAccounts", accounts},
+                              {"authorities", std::move(authorities)},
+                              {"enabled", true},
+                              {"accountNonExpired", true},
+                              {"accountNonLocked", true},
+                              {"credentialsNonExpired", true}});
+}
+
+std::string AnonymousUserJson() {
+  Identity anonymous;
+  anonymous.username = spinnaker::kAnonymousUser;
+  return UserJson(anonymous, {});
+}
+
+// A same-site path ("/x", never "//host" or "/\host") a login may redirect
+// to.
+bool RelativePath(absl::string_view to) {
+  return !to.empty() && to[0] == '/' &&
+         (to.size() == 1 || (to[1] != '/' && to[1] != '\\'));
+}
+
+Response Redirect(const std::string& location) {
+  Response resp = EmptyResponse(302);
+  resp.headers.emplace_back("Location", location);
+  return resp;
+}
+
+// POST /login: form (spin's auth.ldap, the login page) or JSON.
+Response PostLogin(const RestState& b, const Request& r) {
+  if (b.auth == nullptr) return http::Json(200, AnonymousUserJson());
+  std::string username, password;
+  if (IsFormContentType(r.Header("content-type"))) {
+    for (absl::string_view pair : absl::StrSplit(r.body, '&')) {
+      auto eq = pair.find('=');
+      std::string name = http::PercentDecode(pair.substr(0, eq), true);
+      std::string value = eq == absl::string_view::npos
+                              ? ""
+                              : http::PercentDecode(pair.substr(eq + 1), true);
+      if (name == "username") username = std::move(value);
+      if (name == "password") password = std::move(value);
+    }
+  } else if (!r.body.empty()) {
+    auto body = ParseBody(r);
+    if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
+    username = spinnaker::String(*body, "username");
+    password = spinnaker::String(*body, "password");
+  }
+  absl::StatusOr<AuthResult> result = b.auth->Login(r, username, password);
+  std::fill(password.begin(), password.end(), '\0');
+  if (!result.ok()) return AuthError(result.status(), r);
+  std::string to = r.Query("redirect", r.Query("to"));
+  Response resp;
+  if (RelativePath(to)) {
+    resp = Redirect(to);
+  } else {
+    const std::string user = result->identity.username;
+    resp = http::Json(200,
+                      UserJson(result->identity,
+                               AllowedAccounts(*b.backends->authorizer, user)));
+  }
+  for (auto& h : result->headers) resp.headers.push_back(std::move(h));
+  return resp;
+}
+
+std::string HtmlEscape(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// GET /login: a minimal form posting to POST /login (with the same
+// redirect).
+Response LoginPage(const RestState&, const Request& r) {
+  std::string action = "/login";
+  std::string to = r.Query("redirect", r.Query("to"));
+  if (RelativePath(to)) {
+    action = absl::StrCat("/login?redirect=", http::PercentEncode(to));
+  }
+  Response resp;
+  resp.content_type = "text/html; charset=utf-8";
+  resp.body = absl::StrCat(
+      "<!DOCTYPE html>\n<html><head><title>Gennaker login</title></head>"
+      "<body><h1>Sign in to Gennaker</h1>\n<form method=\"post\" action=\"",
+      HtmlEscape(action),
+      "\">\n<p><label>Username <input name=\"username\" "
+      "autocomplete=\"username\" autofocus></label></p>\n<p><label>Password "
+      "<input name=\"password\" type=\"password\" "
+      "autocomplete=\"current-password\"></label></p>\n<p><button "
+      "type=\"submit\">Sign in</button></p>\n</form></body></html>\n");
+  return resp;
+}
+
+Response AuthUser(const RestState& b, const Request&) {
+  if (b.auth == nullptr) return http::Json(200, AnonymousUserJson());
+  const Identity& id = CurrentIdentity();
+  if (!id.authenticated()) return http::Json(200, "{}");
+  return http::Json(
+      200, UserJson(id, AllowedAccounts(*b.backends->authorizer, id.username)));
+}
+
+// GET /auth/redirect?to=<url>: Deck's way back after a login.
+Response AuthRedirect(const RestState& b, const Request& r) {
+  if (b.auth != nullptr && !CurrentIdentity().authenticated()) {
+    std::string original = r.path;
+    std::string query;
+    for (const auto& [k, v] : r.query) {
+      absl::StrAppend(&query, query.empty() ? "?" : "&", http::PercentEncode(k),
+                      "=", http::PercentEncode(v));
+    }
+    return Redirect(absl::StrCat("/login?redirect=",
+                                 http::PercentEncode(original + query)));
+  }
+  std::string to = r.Query("to");
+  if (RelativePath(to)) return Redirect(to);
+  // An absolute URL: only to an origin CORS allows (Deck's).
+  static const RE2 kOrigin(R"((https?://[^/?#]+)(?:[/?#].*)?)");
+  std::string origin;
+  if (RE2::FullMatch(to, kOrigin, &origin) && OriginAllowed(b, origin)) {
+    return Redirect(to);
+  }
+  return http::Error(
+      400, "'to' must be a path on this host or an allowed origin's URL",
+      r.path);
+}
+
+Response AuthLogout(const RestState& b, const Request& r) {
+  Response resp = Redirect("/auth/loggedOut");
+  if (b.auth != nullptr) {
+    for (auto& h : b.auth->Logout(r, CurrentIdentity())) {
+      resp.headers.push_back(std::move(h));
+    }
+  }
   return resp;
 }
 
@@ -464,18 +784,33 @@ Response Guarded(const RestState& b, const Request& r,
 http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
                             const RestOptions& options) {
   const Front50& front50 = backends->front50;
-  auto b = std::make_shared<const RestState>(
-      RestState{backends, front50, options.version,
-                std::make_unique<RE2>(options.cors_allowed_origins, RE2::Quiet),
-                std::make_unique<ListCache>(front50.stub.get())});
+  auto b = std::make_shared<const RestState>(RestState{
+      backends, front50, options.version,
+      std::make_unique<RE2>(options.cors_allowed_origins, RE2::Quiet),
+      std::make_unique<ListCache>(front50.stub.get()),
+      options.authenticator != nullptr && options.authenticator->enabled()
+          ? options.authenticator
+          : nullptr});
 
   http::Router router;
   AddRoute add_route = [&router, b](absl::string_view method,
                                     absl::string_view pattern,
                                     http::Handler h) {
-    router.Add(method, pattern, [b, h = std::move(h)](const Request& r) {
-      return Guarded(*b, r, h);
-    });
+    std::optional<RoutePolicy> policy = PolicyFor(method, pattern);
+    if (!policy.has_value()) {
+      // A programming error: every route must be in gate_authz.cc's table.
+      SPDLOG_CRITICAL(
+          "gate route {} {} has no authorization policy in gate_authz.cc",
+          method, pattern);
+      std::abort();
+    }
+    router.Add(
+        method, pattern,
+        [b, pattern = std::string(pattern),
+         policy = std::make_shared<const RoutePolicy>(std::move(*policy)),
+         h = std::move(h)](const Request& r) {
+          return Guarded(*b, pattern, *policy, r, h);
+        });
   };
   RouteAdder<RestState> add(add_route, b);
   add("GET", "/health", [](const RestState&, const Request&) {
@@ -484,14 +819,17 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
   add("GET", "/version", [](const RestState& b, const Request&) {
     return http::Json(200, spinnaker::Dump(Json{{"version", b.version}}));
   });
-  add("GET", "/auth/user", [](const RestState&, const Request&) {
-    return http::Json(
-        200, absl::StrCat(
-                 R"({"username":")", spinnaker::kAnonymousUser,
-                 R"(","email":null,"firstName":null,)"
-                 R"("lastName":null,"roles":[],"allowedAccounts":[],)"
-                 R"("authorities":[],"enabled":true,"accountNonExpired":true,)"
-                 R"("accountNonLocked":true,"credentialsNonExpired":true})"));
+  add("GET", "/auth/user", AuthUser);
+  add("POST", "/login", PostLogin);
+  add("GET", "/login", LoginPage);
+  add("GET", "/auth/redirect", AuthRedirect);
+  add("GET", "/auth/logout", AuthLogout);
+  add("POST", "/auth/logout", AuthLogout);
+  add("GET", "/auth/loggedOut", [](const RestState&, const Request&) {
+    Response resp;
+    resp.content_type = "text/plain; charset=utf-8";
+    resp.body = "You are logged out.\n";
+    return resp;
   });
   add("GET", "/plugins/deck/plugin-manifest.json",
       [](const RestState&, const Request&) { return http::Json(200, "[]"); });

@@ -22,13 +22,25 @@ inline constexpr int64_t kDefaultMaxBodyBytes = int64_t{4} << 20;
 inline constexpr char kDefaultCorsAllowedOrigins[] =
     R"(https?://(localhost|127\.0\.0\.1)(:[0-9]+)?)";
 
-// Sets gate's own keys (http_port, max_body_bytes, cors_allowed_origins) to
+// Security defaults: Spinnaker's idle session timeout (an hour), sessions
+// of at most 12 hours, basic credentials remembered for 5 minutes.
+inline constexpr int kDefaultSessionIdleSeconds = 3600;
+inline constexpr int kDefaultSessionAbsoluteSeconds = 43200;
+inline constexpr char kDefaultSessionCookieName[] = "SESSION";
+inline constexpr int kDefaultLoginFailuresBeforeDelay = 5;
+inline constexpr int kDefaultLoginMaxDelaySeconds = 30;
+inline constexpr int kDefaultCredentialCacheSeconds = 300;
+
+// Sets gate's own keys (http_port, max_body_bytes, cors_allowed_origins, the
+// security timeouts, cookie name, login delays and credential cache) to
 // their defaults; the shared blocks are ApplyServiceDefaults' job. Apply
 // before the config file, then validate.
 void ApplyGateDefaults(v1::GateConfig* config);
 
-// http_port must be a valid port distinct from the gRPC and admin ports, and
-// max_body_bytes must fit the message limits of front50 and orca.
+// http_port must be a valid port distinct from the gRPC and admin ports,
+// max_body_bytes must fit the message limits of front50 and orca,
+// authorization needs services.fiat.address, and security needs a users file
+// or an LDAP url.
 absl::Status ValidateConfig(const v1::GateConfig& config);
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(
