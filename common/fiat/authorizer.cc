@@ -74,10 +74,35 @@ class GrpcPermissionSource : public PermissionSource {
     return std::move(*response.mutable_permission());
   }
 
+  absl::StatusOr<bool> CheckUnlisted(const std::string& user,
+                                     v1::ResourceType type,
+                                     absl::string_view name,
+                                     v1::Authorization authorization) override {
+    std::unique_ptr<grpc::ClientContext> context = MakeClientContext(deadline_);
+    v1::AuthorizeRequest request;
+    request.set_user(user);
+    request.set_resource_type(type);
+    request.set_resource_name(std::string(name));
+    request.set_authorization(authorization);
+    v1::AuthorizeResponse response;
+    grpc::Status status = stub_->Authorize(context.get(), request, &response);
+    if (!status.ok()) return FromGrpcStatus(status);
+    return response.allowed();
+  }
+
  private:
   std::shared_ptr<v1::FiatService::StubInterface> stub_;
   std::chrono::milliseconds deadline_;
 };
+
+// Whether `views` names `name` (case-insensitive).
+bool Lists(const google::protobuf::RepeatedPtrField<v1::ResourceView>& views,
+           absl::string_view name) {
+  for (const v1::ResourceView& v : views) {
+    if (absl::EqualsIgnoreCase(v.name(), name)) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -275,6 +300,22 @@ absl::Status Authorizer::Check(const std::string& user, v1::ResourceType type,
   if (!permission.ok()) return permission.status();
   if (Allows(**permission, type, name, authorization)) {
     return absl::OkStatus();
+  }
+  if (type == v1::RESOURCE_TYPE_APPLICATION &&
+      authorization != v1::AUTHORIZATION_CREATE &&
+      !Lists((*permission)->applications(), name)) {
+    // Created after the cached set was resolved? Ask fiat, which reloads.
+    absl::StatusOr<bool> fresh =
+        source_->CheckUnlisted(user.empty() ? std::string(kAnonymous) : user,
+                               type, name, authorization);
+    if (!fresh.ok() && !absl::IsNotFound(fresh.status())) {
+      return absl::UnavailableError(absl::StrCat(
+          "authorization service unavailable: ", fresh.status().message()));
+    }
+    if (fresh.ok() && *fresh) {
+      Invalidate(user);
+      return absl::OkStatus();
+    }
   }
   const std::string who = user.empty() ? std::string(kAnonymous) : user;
   const std::string what =

@@ -52,6 +52,17 @@ class PermissionSource {
   // The user's set; NOT_FOUND when fiat does not know the user, UNAVAILABLE
   // when it cannot be reached.
   virtual absl::StatusOr<v1::UserPermission> Get(const std::string& user) = 0;
+  // Asks fiat itself whether `user` holds `authorization` on an application
+  // the user's set does not list (fiat reloads its applications for a name
+  // it does not know): how an application created a moment ago becomes
+  // usable before the next refresh. The default answers false.
+  virtual absl::StatusOr<bool> CheckUnlisted(const std::string& user,
+                                             v1::ResourceType type,
+                                             absl::string_view name,
+                                             v1::Authorization authorization) {
+    (void)user, (void)type, (void)name, (void)authorization;
+    return false;
+  }
 };
 
 // fiat's GetUserPermission over `stub`, each call with `deadline`.
@@ -75,7 +86,9 @@ class Authorizer {
 
   bool enabled() const { return enabled_; }
 
-  // OK when `user` holds `authorization` on the resource; PERMISSION_DENIED
+  // OK when `user` holds `authorization` on the resource (an application the
+  // cached set does not list is asked of fiat directly, and a grant drops
+  // the cached set); PERMISSION_DENIED
   // "Access denied to <type> <name>: <user> lacks <AUTHORIZATION>" (or
   // "... is not a member of service account <name>"); NOT_FOUND never (an
   // unknown user is denied); UNAVAILABLE when fiat cannot answer.

@@ -65,6 +65,10 @@ class FakeSource : public PermissionSource {
     std::map<std::string, v1::UserPermission> users;
     std::vector<std::string> asked;
     absl::Status error = absl::OkStatus();
+    // What fiat itself grants on applications the cached sets do not list
+    // (created after they were resolved), by user; and who asked.
+    std::map<std::string, std::vector<std::string>> unlisted_grants;
+    std::vector<std::string> rechecked;
   };
   explicit FakeSource(State* state) : state_(state) {}
 
@@ -76,6 +80,17 @@ class FakeSource : public PermissionSource {
       return absl::NotFoundError("user " + user + " not found");
     }
     return it->second;
+  }
+
+  absl::StatusOr<bool> CheckUnlisted(const std::string& user, v1::ResourceType,
+                                     absl::string_view name,
+                                     v1::Authorization) override {
+    state_->rechecked.push_back(absl::StrCat(user, ":", name));
+    if (!state_->error.ok()) return state_->error;
+    for (const std::string& app : state_->unlisted_grants[user]) {
+      if (app == name) return true;
+    }
+    return false;
   }
 
  private:
@@ -239,6 +254,38 @@ TEST_F(AuthorizerTest, ChecksAgainstTheUsersSet) {
                        "lacks WRITE"));
   // One fetch served all five checks.
   EXPECT_THAT(state_.asked, ElementsAre("bob"));
+}
+
+// An application created after bob's set was cached: fiat is asked about it
+// directly, and a grant drops the cached set so lists see it too. Listed
+// applications the user lacks an authorization on are not asked again.
+TEST_F(AuthorizerTest, UnlistedApplicationsAreAskedOfFiat) {
+  auto authorizer = Make();
+  EXPECT_THAT(authorizer->Check("bob", v1::RESOURCE_TYPE_APPLICATION, "newapp",
+                                v1::AUTHORIZATION_READ),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(state_.rechecked, ElementsAre("bob:newapp"));
+  state_.unlisted_grants["bob"] = {"newapp"};
+  state_.users["bob"].add_applications()->CopyFrom(
+      View("newapp", {v1::AUTHORIZATION_READ}));
+  EXPECT_THAT(authorizer->Check("bob", v1::RESOURCE_TYPE_APPLICATION, "newapp",
+                                v1::AUTHORIZATION_READ),
+              IsOk());
+  auto listed = authorizer->Filter("bob", v1::RESOURCE_TYPE_APPLICATION,
+                                   {"newapp"}, v1::AUTHORIZATION_READ);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(*listed, ElementsAre("newapp"));
+  EXPECT_THAT(state_.asked, ElementsAre("bob", "bob"));
+  // Listed but lacking WRITE: denied from the cache alone.
+  EXPECT_THAT(authorizer->Check("bob", v1::RESOURCE_TYPE_APPLICATION, "newapp",
+                                v1::AUTHORIZATION_WRITE),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(state_.rechecked.size(), 2u);
+  // fiat down while asking: closed, as UNAVAILABLE.
+  state_.error = absl::UnavailableError("down");
+  EXPECT_THAT(authorizer->Check("bob", v1::RESOURCE_TYPE_APPLICATION, "other",
+                                v1::AUTHORIZATION_READ),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(AuthorizerTest, UsersAreAskedLowerCased) {
