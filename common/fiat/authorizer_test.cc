@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
 #include "common/testing/status_matchers.h"
 
