@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc/channel.h"
 #include "common/status/grpc_status.h"
@@ -41,9 +42,10 @@ bool ApplicationListed(const v1::UserPermission& permission,
   return false;
 }
 
-// The cache key and the id fiat is asked with: lower-case, "" -> anonymous.
+// The cache key and the id fiat is asked with: trimmed and lower-case, as
+// fiat compares ids; "" -> anonymous.
 std::string NormalizeUser(const std::string& user) {
-  std::string id = absl::AsciiStrToLower(user);
+  std::string id = absl::AsciiStrToLower(absl::StripAsciiWhitespace(user));
   if (id.empty()) return kAnonymous;
   return id;
 }

@@ -297,6 +297,10 @@ TEST_F(AuthorizerTest, UsersAreAskedLowerCased) {
   EXPECT_THAT(authorizer->Check("bob", v1::RESOURCE_TYPE_APPLICATION, "shop",
                                 v1::AUTHORIZATION_READ),
               IsOk());
+  // Surrounding spaces do not make another user (or another cache entry).
+  EXPECT_THAT(authorizer->Check(" bob ", v1::RESOURCE_TYPE_APPLICATION, "shop",
+                                v1::AUTHORIZATION_READ),
+              IsOk());
   EXPECT_THAT(state_.asked, ElementsAre("bob"));
 }
 
