@@ -242,6 +242,13 @@ Table MakeTable() {
   add("POST", "/v2/canaries/canary/{configId}", Authenticated());
   add("GET", "/v2/canaries/{application}/executions",
       OnApp(kRead, "application"));
+
+  // Service accounts: the caller's own list (filtered in the handler); the
+  // store is for admins (anyone logged in when authorization is off).
+  add("GET", "/auth/user/serviceAccounts", Authenticated());
+  add("GET", "/serviceAccounts", Policy(Kind::kAdmin));
+  add("POST", "/serviceAccounts", Policy(Kind::kAdmin));
+  add("DELETE", "/serviceAccounts/{name}", Policy(Kind::kAdmin));
   return t;
 }
 

@@ -82,8 +82,12 @@ GateGrpcService::GateGrpcService(std::string version,
 absl::StatusOr<Identity> GateGrpcService::Authenticate(
     const grpc::ServerContext& ctx) {
   if (!secured()) {
+    // Without authentication the user a client names is trusted only while
+    // nothing is enforced; with authorization on it is anonymous.
     Identity identity;
-    identity.username = CurrentUser();
+    identity.username = backends_->authorizer->enabled()
+                            ? std::string(spinnaker::kAnonymousUser)
+                            : CurrentUser();
     return identity;
   }
   http::Request request =
@@ -101,7 +105,8 @@ absl::StatusOr<Identity> GateGrpcService::Authenticate(
 absl::StatusOr<Identity> GateGrpcService::Enter(
     const grpc::ServerContext& ctx, std::optional<ScopedCallContext>* scope) {
   absl::StatusOr<Identity> identity = Authenticate(ctx);
-  if (!identity.ok() || !secured()) return identity;
+  if (!identity.ok()) return identity;
+  if (!secured() && !backends_->authorizer->enabled()) return identity;
   // What backends see: the identity and the accounts it may WRITE
   // (Spinnaker's X-SPINNAKER-ACCOUNTS), never what the client sent.
   CallContext context = CurrentCallContext();

@@ -28,6 +28,7 @@
 #include "services/gate/gate_canary.h"
 #include "services/gate/gate_executions.h"
 #include "services/gate/gate_infrastructure.h"
+#include "services/gate/gate_service_accounts.h"
 #include "services/gate/gate_webhooks.h"
 #include "services/gate/json_array.h"
 #include "services/gate/list_cache.h"
@@ -921,6 +922,8 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
   AddWebhookRoutes(backends, add_route);
   // CI masters, jobs and builds; docker images and tags (igor).
   AddBuildRoutes(backends, add_route);
+  // Service accounts (front50, fiat): Deck's "Run As User" list and admin.
+  AddServiceAccountRoutes(backends, add_route);
 
   // What no route takes answers 404 (or 405 when the path takes other
   // methods) from the routes above, with CORS headers like every answer. The
