@@ -43,6 +43,15 @@ std::vector<v1::RoleView> RolesOf(const v1::UserPermission& p) {
   return std::vector<v1::RoleView>(p.roles().begin(), p.roles().end());
 }
 
+// The stored roles a role provider granted (not pushed, not memberOf).
+std::vector<v1::RoleView> ProviderRolesOf(const v1::UserPermission& p) {
+  std::vector<v1::RoleView> out;
+  for (const v1::RoleView& r : p.roles()) {
+    if (r.source() != v1::ROLE_SOURCE_EXTERNAL) out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace
 
 v1::ResourceType ParseResourceType(absl::string_view text) {
@@ -85,9 +94,17 @@ absl::StatusOr<std::string> FiatCore::UserId(const std::string& user) const {
   return id;
 }
 
+ResolveOptions FiatCore::ResolveOptionsFor(const Snapshot& snapshot) const {
+  ResolveOptions o = options_.resolve;
+  // Missing applications (front50 down since the start) would all pass as
+  // "unknown": fail closed until every part has loaded.
+  if (!snapshot.complete) o.allow_access_to_unknown_applications = false;
+  return o;
+}
+
 absl::StatusOr<v1::UserPermission> FiatCore::ResolveAndStore(
     const std::string& id, const std::vector<std::string>& external,
-    bool service_account) {
+    bool service_account, bool only_if_stored) {
   std::vector<v1::RoleView> provider_roles;
   if (id != kUnrestrictedUser) {
     absl::StatusOr<std::vector<v1::RoleView>> roles = provider_->Roles(id);
@@ -106,13 +123,49 @@ absl::StatusOr<v1::UserPermission> FiatCore::ResolveAndStore(
     }
     provider_roles = *std::move(roles);
   }
-  std::vector<std::string> ext = Normalized(external);
+  // The unrestricted user is everyone's baseline: never pushed roles.
+  std::vector<std::string> ext;
+  if (id != kUnrestrictedUser) ext = Normalized(external);
+  // Only what the provider did not grant is remembered as external: a role
+  // the provider drops later is then revoked at the next sync.
+  std::set<std::string> granted;
+  for (const v1::RoleView& r : provider_roles) {
+    granted.insert(NormalizeRole(r.name()));
+  }
+  StoredUser user;
+  user.service_account = service_account;
+  for (const std::string& r : ext) {
+    if (granted.count(r) == 0) user.external_roles.push_back(r);
+  }
   std::shared_ptr<const Snapshot> snapshot = resources_->Get();
-  v1::UserPermission permission =
-      Resolve(id, MergeRoles(provider_roles, ext), *snapshot, options_.resolve,
-              options_.now_ms());
-  GENNAKER_RETURN_IF_ERROR(repository_->Put(permission, ext));
-  return permission;
+  user.permission = Resolve(id, MergeRoles(provider_roles, ext), *snapshot,
+                            ResolveOptionsFor(*snapshot), options_.now_ms());
+  GENNAKER_ASSIGN_OR_RETURN(bool written,
+                            repository_->Store(user, only_if_stored));
+  if (!written) {
+    return absl::NotFoundError(
+        absl::StrCat("user '", id, "' was logged out meanwhile"));
+  }
+  return std::move(user.permission);
+}
+
+absl::StatusOr<v1::UserPermission> FiatCore::Resync(const std::string& id,
+                                                    const StoredUser& stored,
+                                                    const Snapshot& snapshot) {
+  if (stored.service_account) {
+    if (const ServiceAccount* sa = snapshot.FindServiceAccount(id)) {
+      return ResolveAndStore(id, sa->member_of, true, true);
+    }
+    if (snapshot.complete) {
+      // Deleted from front50: nobody may run as it any more.
+      (void)repository_->Delete(id);
+      SPDLOG_INFO("event=fiat_service_account_dropped user={}", id);
+      return absl::NotFoundError(
+          absl::StrCat("service account '", id, "' no longer exists"));
+    }
+  }
+  return ResolveAndStore(id, stored.external_roles, stored.service_account,
+                         true);
 }
 
 absl::StatusOr<v1::UserPermission> FiatCore::Lookup(const std::string& id) {
@@ -132,18 +185,24 @@ absl::StatusOr<v1::UserPermission> FiatCore::Lookup(const std::string& id) {
     return absl::NotFoundError(
         absl::StrCat("user '", id, "' is not known to fiat"));
   }
-  if (snapshot->complete &&
-      stored->permission.resolved_at_ms() <= snapshot->changed_at_ms) {
-    // Resources changed since: same roles, fresh resources.
-    v1::UserPermission fresh =
-        Resolve(id, RolesOf(stored->permission), *snapshot, options_.resolve,
-                options_.now_ms());
-    if (absl::Status s = repository_->Put(fresh, stored->external_roles);
-        !s.ok()) {
-      SPDLOG_WARN("event=fiat_store_failed user={} error=\"{}\"", id,
-                  s.message());
+  // Reads never write back: a logout or login racing with this read must
+  // not be undone. The fresh set is recomputed until the next login/sync.
+  if (snapshot->complete) {
+    if (const ServiceAccount* sa = snapshot->FindServiceAccount(id)) {
+      // Its current memberOf, not the one stored at its last sync.
+      return Resolve(
+          id, MergeRoles(ProviderRolesOf(stored->permission), sa->member_of),
+          *snapshot, ResolveOptionsFor(*snapshot), options_.now_ms());
     }
-    return fresh;
+    if (stored->service_account) {
+      return absl::NotFoundError(
+          absl::StrCat("service account '", id, "' no longer exists"));
+    }
+    if (stored->permission.resolved_at_ms() <= snapshot->changed_at_ms) {
+      // Resources changed since: same roles, fresh resources.
+      return Resolve(id, RolesOf(stored->permission), *snapshot,
+                     ResolveOptionsFor(*snapshot), options_.now_ms());
+    }
   }
   return std::move(stored->permission);
 }
@@ -151,6 +210,11 @@ absl::StatusOr<v1::UserPermission> FiatCore::Lookup(const std::string& id) {
 absl::StatusOr<v1::UserPermission> FiatCore::LoginUser(
     const std::string& user, const std::vector<std::string>& external_roles) {
   GENNAKER_ASSIGN_OR_RETURN(std::string id, UserId(user));
+  if (id == kUnrestrictedUser) {
+    // Its set is everyone's baseline: roles pushed for it would reach all.
+    return absl::InvalidArgumentError(
+        "'anonymous' and the unrestricted user cannot log in");
+  }
   GENNAKER_ASSIGN_OR_RETURN(v1::UserPermission p,
                             ResolveAndStore(id, external_roles));
   SPDLOG_INFO("event=fiat_login user={} roles={} admin={}", id, p.roles_size(),
@@ -161,7 +225,10 @@ absl::StatusOr<v1::UserPermission> FiatCore::LoginUser(
 absl::StatusOr<bool> FiatCore::LogoutUser(const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(std::string id, UserId(user));
   // The unrestricted user is everyone's baseline: never dropped.
-  if (id == kUnrestrictedUser) return false;
+  if (id == kUnrestrictedUser) {
+    return absl::InvalidArgumentError(
+        "'anonymous' and the unrestricted user cannot log out");
+  }
   GENNAKER_ASSIGN_OR_RETURN(bool removed, repository_->Delete(id));
   SPDLOG_INFO("event=fiat_logout user={} removed={}", id, removed);
   return removed;
@@ -281,20 +348,11 @@ absl::StatusOr<v1::AuthorizeCreateResponse> FiatCore::AuthorizeCreate(
     out.set_reason(v1::DECISION_REASON_ADMIN);
     return out;
   }
-  const spinnaker::Json perms = spinnaker::Object(resource, "permissions");
-  Permissions declared;
-  declared.read = NormalizeRoles(spinnaker::Strings(perms, "READ"));
-  declared.write = NormalizeRoles(spinnaker::Strings(perms, "WRITE"));
-  declared.execute = NormalizeRoles(spinnaker::Strings(perms, "EXECUTE"));
-  declared.create = NormalizeRoles(spinnaker::Strings(perms, "CREATE"));
-  // As Spinnaker: no roles at all grants every authorization, CREATE too.
-  bool allowed = !declared.Restricted();
-  for (const v1::RoleView& r : p->roles()) {
-    if (declared.create.count(r.name()) > 0) allowed = true;
-  }
-  out.set_allowed(allowed);
-  out.set_reason(allowed ? v1::DECISION_REASON_GRANTED
-                         : v1::DECISION_REASON_NOT_GRANTED);
+  // CREATE must come from a server-side source, never from the caller's own
+  // request body (Spinnaker strips it from application permissions). None
+  // is configured here, so only admins may create.
+  out.set_allowed(false);
+  out.set_reason(v1::DECISION_REASON_NOT_GRANTED);
   return out;
 }
 
@@ -370,6 +428,7 @@ absl::StatusOr<int64_t> FiatCore::SyncRoles(
     }
     if (match) note(sa.name, ResolveAndStore(sa.name, sa.member_of, true));
   }
+
   note(kUnrestrictedUser, ResolveAndStore(kUnrestrictedUser, {}));
   for (const std::string& id : ids) {
     if (done.count(id) > 0) continue;
@@ -382,7 +441,10 @@ absl::StatusOr<int64_t> FiatCore::SyncRoles(
       (void)repository_->Delete(id);  // expired: tidy the indexes
       continue;
     }
-    note(id, ResolveAndStore(id, (*stored)->external_roles));
+    // NOT_FOUND: logged out meanwhile, or a service account front50 dropped.
+    absl::StatusOr<v1::UserPermission> r = Resync(id, **stored, *snapshot);
+    if (absl::IsNotFound(r.status())) continue;
+    note(id, r);
   }
   SPDLOG_INFO("event=fiat_sync synced={} roles={}", count, wanted.size());
   if (count == 0) {
@@ -424,7 +486,7 @@ absl::StatusOr<int64_t> FiatCore::SyncServiceAccount(
       GENNAKER_ASSIGN_OR_RETURN(std::optional<StoredUser> stored,
                                 repository_->Get(id));
       if (!stored.has_value()) continue;
-      if (ResolveAndStore(id, stored->external_roles).ok()) ++count;
+      if (Resync(id, *stored, *resources_->Get()).ok()) ++count;
     }
   }
   SPDLOG_INFO("event=fiat_service_account_synced name={} synced={}", sa.name,

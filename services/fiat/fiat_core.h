@@ -9,9 +9,14 @@
 //   - every read first looks at the repository; when it holds nobody at all
 //     the answer is UNAVAILABLE (callers fail open/closed as they choose);
 //   - a stored set older than the last change of the resources is re-resolved
-//     from its stored roles on read (no provider call), so a new application
-//     is visible without waiting for a sync; Authorize on an application the
-//     snapshot does not know reloads the applications (at most once a second);
+//     from its stored roles on read (no provider call, not written back, so
+//     a racing logout is never undone), so a new application is visible
+//     without waiting for a sync; a stored service account is read with the
+//     snapshot's current memberOf;
+//   - until every resource part has loaded, sets are resolved with
+//     allow_access_to_unknown_applications off (fail closed); Authorize on an
+//     application the snapshot does not know reloads the applications (at most
+//     once a second);
 //   - a service account is a user whose roles are its memberOf: asked for and
 //     not yet stored, it is resolved on the fly.
 #ifndef GENNAKER_SERVICES_FIAT_FIAT_CORE_H_
@@ -50,10 +55,15 @@ class FiatCore {
            PermissionsRepository* repository, CoreOptions options);
 
   // Resolves the user's roles (provider + `external_roles` as EXTERNAL) and
-  // stores the set; the external roles are remembered for syncs.
+  // stores the set. Pushed roles the provider did not return are remembered
+  // for syncs; those it did return are not, so removing one at the source
+  // revokes it at the next sync. With the "external" provider every pushed
+  // role is remembered until the next login replaces them.
+  // INVALID_ARGUMENT for "anonymous"/the unrestricted user.
   absl::StatusOr<v1::UserPermission> LoginUser(
       const std::string& user, const std::vector<std::string>& external_roles);
-  // Removes the stored set; false when there was none.
+  // Removes the stored set; false when there was none. INVALID_ARGUMENT for
+  // "anonymous"/the unrestricted user.
   absl::StatusOr<bool> LogoutUser(const std::string& user);
   // The user's set, lists limited to `types` (empty: all); with `expand`,
   // each service account's own set (up to 25). NOT_FOUND for an unknown user.
@@ -63,8 +73,9 @@ class FiatCore {
   absl::StatusOr<v1::AuthorizeResponse> Authorize(
       const std::string& user, v1::ResourceType type, const std::string& name,
       v1::Authorization authorization);
-  // `resource_json`: the application as JSON; its permissions.CREATE roles
-  // decide when restrictApplicationCreation is on.
+  // `resource_json`: the application as JSON (validated only). With
+  // restrictApplicationCreation only admins may create: CREATE roles in the
+  // caller's own body are never trusted.
   absl::StatusOr<v1::AuthorizeCreateResponse> AuthorizeCreate(
       const std::string& user, v1::ResourceType type, const std::string& name,
       const std::string& resource_json);
@@ -95,11 +106,22 @@ class FiatCore {
   // The stored (or on-the-fly service account) set of normalized `id`;
   // NOT_FOUND / UNAVAILABLE as the RPCs answer.
   absl::StatusOr<v1::UserPermission> Lookup(const std::string& id);
-  // Resolves `id` with provider roles + `external` and stores it. For a
-  // `service_account` a provider failure leaves its memberOf roles only.
+  // Resolves `id` with provider roles + `external` and stores it, with the
+  // external roles the provider did not return (remembered for syncs). For a
+  // `service_account` a provider failure leaves its memberOf roles only. With
+  // `only_if_stored`, NOT_FOUND (nothing written) when the id is not stored.
   absl::StatusOr<v1::UserPermission> ResolveAndStore(
       const std::string& id, const std::vector<std::string>& external,
-      bool service_account = false);
+      bool service_account = false, bool only_if_stored = false);
+  // Re-resolves a stored id for a sync, never re-creating it: a service
+  // account with the snapshot's memberOf (deleted when front50 no longer
+  // lists it, NOT_FOUND); NOT_FOUND when it was logged out meanwhile.
+  absl::StatusOr<v1::UserPermission> Resync(const std::string& id,
+                                            const StoredUser& stored,
+                                            const Snapshot& snapshot);
+  // options_.resolve, failing closed on unknown applications while
+  // `snapshot` is incomplete.
+  ResolveOptions ResolveOptionsFor(const Snapshot& snapshot) const;
   absl::StatusOr<std::string> UserId(const std::string& user) const;
 
   UserRolesProvider* const provider_;

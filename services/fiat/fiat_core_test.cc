@@ -3,9 +3,14 @@
 // visible at once" refresh and the sync lock.
 #include "services/fiat/fiat_core.h"
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,6 +26,7 @@ using ::gennaker::testing::IsOkAndHolds;
 using ::gennaker::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<std::string> Names(
     const google::protobuf::RepeatedPtrField<v1::ResourceView>& views) {
@@ -110,7 +116,8 @@ TEST_F(FiatCoreTest, LoginMergesProviderAndExternalRolesAndRemembersThem) {
   EXPECT_THAT(h_.core->GetUserPermission("alice"),
               StatusIs(absl::StatusCode::kNotFound));
   // The unrestricted user is never logged out.
-  EXPECT_THAT(h_.core->LogoutUser("anonymous"), IsOkAndHolds(false));
+  EXPECT_THAT(h_.core->LogoutUser("anonymous"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(FiatCoreTest, BadInputIsRejected) {
@@ -353,7 +360,7 @@ class RestrictedCreateTest : public FiatCoreTest {
   RestrictedCreateTest() : FiatCoreTest(Options()) {}
 };
 
-TEST_F(RestrictedCreateTest, CreateNeedsACreateRoleOrAdmin) {
+TEST_F(RestrictedCreateTest, OnlyAdminsMayCreate) {
   ASSERT_THAT(h_.core->RefreshResources(), IsOk());
   h_.provider.Set("dev", {"devs"});
   h_.provider.Set("root", {"admins"});
@@ -369,14 +376,17 @@ TEST_F(RestrictedCreateTest, CreateNeedsACreateRoleOrAdmin) {
       R"({"name":"n","permissions":{"READ":["devs"],"CREATE":["DEVS"]}})";
   const std::string without =
       R"({"name":"n","permissions":{"READ":["devs"],"CREATE":["ops"]}})";
-  EXPECT_TRUE(ask("dev", with_create).allowed());
-  auto d = ask("dev", without);
+  // CREATE in the caller's own body is never trusted: only admins create.
+  auto d = ask("dev", with_create);
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.reason(), v1::DECISION_REASON_NOT_GRANTED);
+  d = ask("dev", without);
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.reason(), v1::DECISION_REASON_NOT_GRANTED);
   d = ask("root", without);
   EXPECT_TRUE(d.allowed());
   EXPECT_EQ(d.reason(), v1::DECISION_REASON_ADMIN);
-  EXPECT_TRUE(ask("dev", R"({"name":"n"})").allowed());  // no roles at all
+  EXPECT_FALSE(ask("dev", R"({"name":"n"})").allowed());  // no roles at all
   d = ask("stranger", with_create);
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.reason(), v1::DECISION_REASON_USER_UNKNOWN);
@@ -425,6 +435,205 @@ TEST_F(FiatCoreTest, ScheduledSyncRunsOncePerIntervalAcrossReplicas) {
   EXPECT_THAT(h_.core->ScheduledSync("replica-2", 60000), IsOkAndHolds(false));
   h_.Advance(60001);
   EXPECT_THAT(h_.core->ScheduledSync("replica-2", 60000), IsOkAndHolds(true));
+}
+
+// Delegates to the in-memory repository; `after_get` runs once, right after
+// the next Get of `hooked_id` (a logout racing with a read or a sync).
+class HookedRepository final : public PermissionsRepository {
+ public:
+  explicit HookedRepository(PermissionsRepository* inner) : inner_(inner) {}
+  void HookNextGet(std::string id, std::function<void()> after_get) {
+    hooked_id_ = std::move(id);
+    after_get_ = std::move(after_get);
+  }
+  absl::StatusOr<bool> Store(const StoredUser& user,
+                             bool only_if_stored) override {
+    return inner_->Store(user, only_if_stored);
+  }
+  absl::StatusOr<std::optional<StoredUser>> Get(
+      const std::string& id) override {
+    auto got = inner_->Get(id);
+    if (id == hooked_id_ && after_get_) {
+      auto hook = std::move(after_get_);
+      after_get_ = nullptr;
+      hook();
+    }
+    return got;
+  }
+  absl::StatusOr<bool> Delete(const std::string& id) override {
+    return inner_->Delete(id);
+  }
+  absl::StatusOr<std::vector<std::string>> ListUsers() override {
+    return inner_->ListUsers();
+  }
+  absl::StatusOr<std::vector<std::string>> UsersWithRoles(
+      const std::vector<std::string>& roles) override {
+    return inner_->UsersWithRoles(roles);
+  }
+  absl::StatusOr<bool> IsEmpty() override { return inner_->IsEmpty(); }
+  absl::StatusOr<bool> TryLock(const std::string& name,
+                               const std::string& owner,
+                               int64_t ttl_ms) override {
+    return inner_->TryLock(name, owner, ttl_ms);
+  }
+
+ private:
+  PermissionsRepository* const inner_;
+  std::string hooked_id_;
+  std::function<void()> after_get_;
+};
+
+TEST_F(AdminCoreTest, ReservedIdsCannotLogInOrOut) {
+  ASSERT_THAT(h_.core->RefreshResources(), IsOk());
+  for (const char* id : {"anonymous", " AnonYmous ", "__unrestricted_user__",
+                         "__UNRESTRICTED_USER__"}) {
+    EXPECT_THAT(h_.core->LoginUser(id, {"admins"}),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << id;
+    EXPECT_THAT(h_.core->LogoutUser(id),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << id;
+  }
+  // Nothing leaked into everyone's baseline.
+  auto anon = h_.core->GetUserPermission("anonymous");
+  ASSERT_THAT(anon, IsOk());
+  EXPECT_FALSE(anon->admin());
+  EXPECT_EQ(anon->roles_size(), 0);
+  ASSERT_THAT(h_.core->LoginUser("bob", {}), IsOk());
+  auto d = h_.core->Authorize("bob", v1::RESOURCE_TYPE_ACCOUNT, "prod",
+                              v1::AUTHORIZATION_WRITE);
+  ASSERT_THAT(d, IsOk());
+  EXPECT_FALSE(d->allowed());
+}
+
+TEST_F(FiatCoreTest, RolesRemovedAtTheSourceAreRevokedAtTheNextSync) {
+  ASSERT_THAT(h_.core->RefreshResources(), IsOk());
+  // gate pushes what the provider also returns (devs) plus its own (ops).
+  h_.provider.Set("alice", {"devs"});
+  ASSERT_THAT(h_.core->LoginUser("alice", {"devs", "ops"}), IsOk());
+  auto stored = h_.repository->Get("alice");
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_THAT((*stored)->external_roles, ElementsAre("ops"));
+  h_.provider.Set("alice", {});  // removed from devs in the directory
+  h_.Advance(10);
+  ASSERT_THAT(h_.core->SyncRoles({}), IsOk());
+  auto after = h_.core->GetUserPermission("alice");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_THAT(RoleNames(*after), ElementsAre("ops"));
+  EXPECT_THAT(Names(after->applications()), ElementsAre("open"));
+}
+
+TEST_F(FiatCoreTest, ReadsAndSyncsNeverUndoALogout) {
+  HookedRepository repo(h_.repository.get());
+  FiatCore core(&h_.provider, h_.resources.get(), &repo, h_.core->options());
+  ASSERT_THAT(core.RefreshResources(), IsOk());
+  ASSERT_THAT(core.LoginUser("alice", {}), IsOk());
+  ASSERT_THAT(core.LoginUser("bob", {}), IsOk());
+  // Resources change: alice's stored set is stale and re-resolved on read.
+  h_.Advance(10);
+  h_.source.AddApplication(Res("fresh"));
+  ASSERT_THAT(h_.resources->Refresh(), IsOk());
+  repo.HookNextGet("alice",
+                   [&] { ASSERT_THAT(core.LogoutUser("alice"), IsOk()); });
+  auto read = core.GetUserPermission("alice");
+  ASSERT_THAT(read, IsOk());
+  EXPECT_THAT(Names(read->applications()), ElementsAre("fresh", "open"));
+  EXPECT_THAT(core.GetUserPermission("alice"),
+              StatusIs(absl::StatusCode::kNotFound));
+  // A sync reads bob, bob logs out, the sync must not store him again.
+  repo.HookNextGet("bob", [&] { ASSERT_THAT(core.LogoutUser("bob"), IsOk()); });
+  ASSERT_THAT(core.SyncRoles({}), IsOk());
+  EXPECT_THAT(core.GetUserPermission("bob"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AdminCoreTest, IncompleteResourcesNeverLetRestrictedAppsPassAsUnknown) {
+  h_.source.FailApplications(true);  // front50 down since the start
+  EXPECT_THAT(h_.core->RefreshResources(), Not(IsOk()));
+  ASSERT_THAT(h_.core->LoginUser("bob", {}), IsOk());
+  for (const char* user : {"bob", "anonymous"}) {
+    auto p = h_.core->GetUserPermission(user);
+    ASSERT_THAT(p, IsOk());
+    EXPECT_FALSE(p->allow_access_to_unknown_applications()) << user;
+    auto d = h_.core->Authorize(user, v1::RESOURCE_TYPE_APPLICATION, "team",
+                                v1::AUTHORIZATION_READ);
+    ASSERT_THAT(d, IsOk());
+    EXPECT_FALSE(d->allowed()) << user;
+  }
+  h_.source.FailApplications(false);
+  h_.Advance(10);
+  ASSERT_THAT(h_.core->RefreshResources(), IsOk());
+  auto d = h_.core->Authorize("bob", v1::RESOURCE_TYPE_APPLICATION, "team",
+                              v1::AUTHORIZATION_READ);
+  ASSERT_THAT(d, IsOk());
+  EXPECT_FALSE(d->allowed());
+  d = h_.core->Authorize("bob", v1::RESOURCE_TYPE_APPLICATION, "elsewhere",
+                         v1::AUTHORIZATION_READ);
+  ASSERT_THAT(d, IsOk());
+  EXPECT_TRUE(d->allowed());
+}
+
+TEST_F(FiatCoreTest, ServiceAccountsFollowFront50MemberOfAndDeletion) {
+  ASSERT_THAT(h_.core->RefreshResources(), IsOk());
+  auto sa = h_.core->GetUserPermission("svc-a");
+  ASSERT_THAT(sa, IsOk());
+  EXPECT_THAT(RoleNames(*sa), ElementsAre("devs"));
+  // front50 moves it from devs to ops.
+  h_.source.SetServiceAccounts({{"svc-a", {"ops"}}, {"svc-ops", {"ops"}}});
+  h_.Advance(10);
+  ASSERT_THAT(h_.resources->Refresh(), IsOk());
+  sa = h_.core->GetUserPermission("svc-a");
+  ASSERT_THAT(sa, IsOk());
+  EXPECT_THAT(RoleNames(*sa), ElementsAre("ops"));
+  EXPECT_THAT(Names(sa->accounts()), ElementsAre("prod", "test"));
+  // front50 deletes it: unusable at once, and dropped by the next sync.
+  h_.source.SetServiceAccounts({{"svc-ops", {"ops"}}});
+  h_.Advance(10);
+  ASSERT_THAT(h_.core->SyncRoles({}), IsOk());
+  EXPECT_THAT(h_.core->GetUserPermission("svc-a"),
+              StatusIs(absl::StatusCode::kNotFound));
+  auto stored = h_.repository->Get("svc-a");
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_FALSE(stored->has_value());
+  auto ids = h_.repository->ListUsers();
+  ASSERT_THAT(ids, IsOk());
+  EXPECT_THAT(*ids, ElementsAre("__unrestricted_user__", "svc-ops"));
+}
+
+// Its Accounts() blocks until released: a slow periodic refresh.
+class SlowSource final : public ResourceSource {
+ public:
+  absl::StatusOr<std::vector<Resource>> Applications() override {
+    return std::vector<Resource>{Res("open")};
+  }
+  absl::StatusOr<std::vector<Resource>> Accounts() override {
+    entered.Notify();
+    release.WaitForNotification();
+    return std::vector<Resource>{};
+  }
+  absl::StatusOr<std::vector<Resource>> BuildServices() override {
+    return std::vector<Resource>{};
+  }
+  absl::StatusOr<std::vector<ServiceAccount>> ServiceAccounts() override {
+    return std::vector<ServiceAccount>{};
+  }
+  absl::Notification entered, release;
+};
+
+TEST(ResourceCacheTest, OnDemandReloadDoesNotWaitForASlowRefresh) {
+  SlowSource source;
+  ResourceCache cache(&source, [] { return int64_t{1}; });
+  std::thread refresh([&] { (void)cache.Refresh(); });
+  source.entered.WaitForNotification();
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(cache.RefreshOnDemand(0), IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  source.release.Notify();
+  refresh.join();
+  EXPECT_TRUE(cache.Get()->complete);
+  // Idle: the on-demand reload runs.
+  EXPECT_THAT(cache.RefreshOnDemand(0), IsOk());
 }
 
 TEST(ParseTest, ResourceTypesAndAuthorizations) {

@@ -141,5 +141,18 @@ TEST_F(FiatRestTest, RolesSyncLogoutAndGetAll) {
   EXPECT_EQ(Call("PUT", "/roles/x", "[1]").status, 400);
 }
 
+TEST_F(FiatRestTest, ReservedIdsAreRefusedByTheRolesEndpoints) {
+  ASSERT_THAT(h_.core->RefreshResources(), IsOk());
+  for (const char* id : {"anonymous", "ANONYMOUS", "__unrestricted_user__"}) {
+    const std::string path = std::string("/roles/") + id;
+    EXPECT_EQ(Call("PUT", path, R"(["admins"])").status, 400) << id;
+    EXPECT_EQ(Call("POST", path).status, 400) << id;
+    EXPECT_EQ(Call("DELETE", path).status, 400) << id;
+  }
+  auto r = Call("GET", "/authorize/anonymous");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["admin"], false);
+}
+
 }  // namespace
 }  // namespace gennaker::fiat

@@ -12,17 +12,21 @@
 namespace gennaker::fiat {
 namespace {
 
-// ARGV: prefix, id, blob, ttl seconds, external JSON, role count, roles...
+// ARGV: prefix, id, blob, ttl seconds, external JSON, only-if-stored (0/1),
+// role count, roles...
 constexpr char kPutScript[] = R"lua(
 local p, id, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4])
+if ARGV[6] == '1' and redis.call('EXISTS', p .. ':user:' .. id) == 0 then
+  return 0
+end
 local rk = p .. ':user-roles:' .. id
 for _, r in ipairs(redis.call('SMEMBERS', rk)) do
   redis.call('SREM', p .. ':roles:' .. r, id)
 end
 redis.call('DEL', rk)
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
 for i = 1, n do
-  local r = ARGV[6 + i]
+  local r = ARGV[7 + i]
   redis.call('SADD', p .. ':roles:' .. r, id)
   redis.call('SADD', rk, r)
 end
@@ -61,23 +65,30 @@ class RedisPermissionsRepository final : public PermissionsRepository {
         prefix_(std::move(prefix)),
         ttl_seconds_(ttl_seconds > 0 ? ttl_seconds : 86400) {}
 
-  absl::Status Put(const v1::UserPermission& permission,
-                   const std::vector<std::string>& external_roles) override {
+  absl::StatusOr<bool> Store(const StoredUser& user,
+                             bool only_if_stored) override {
+    const v1::UserPermission& permission = user.permission;
     if (permission.name().empty()) {
       return absl::InvalidArgumentError("a permission set needs a user name");
     }
-    std::vector<std::string> argv = {
-        "EVAL",
-        kPutScript,
-        "0",
-        prefix_,
-        permission.name(),
-        permission.SerializeAsString(),
-        absl::StrCat(ttl_seconds_),
-        spinnaker::Dump(spinnaker::Json(external_roles)),
-        absl::StrCat(permission.roles_size())};
+    spinnaker::Json external(user.external_roles);
+    if (user.service_account) {
+      external = spinnaker::Json{{"roles", std::move(external)},
+                                 {"service_account", true}};
+    }
+    std::vector<std::string> argv = {"EVAL",
+                                     kPutScript,
+                                     "0",
+                                     prefix_,
+                                     permission.name(),
+                                     permission.SerializeAsString(),
+                                     absl::StrCat(ttl_seconds_),
+                                     spinnaker::Dump(external),
+                                     only_if_stored ? "1" : "0",
+                                     absl::StrCat(permission.roles_size())};
     for (const v1::RoleView& r : permission.roles()) argv.push_back(r.name());
-    return client_->Command(argv).status();
+    GENNAKER_ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(argv));
+    return reply.integer > 0;
   }
 
   absl::StatusOr<std::optional<StoredUser>> Get(
@@ -98,6 +109,14 @@ class RedisPermissionsRepository final : public PermissionsRepository {
       absl::StatusOr<spinnaker::Json> roles =
           spinnaker::ParseJson(reply.elements[1].str, "external roles",
                                spinnaker::kStoredJsonLimits);
+      if (roles.ok() && roles->is_object()) {
+        const auto sa = roles->find("service_account");
+        user.service_account =
+            sa != roles->end() && sa->is_boolean() && sa->get<bool>();
+        const auto list = roles->find("roles");
+        roles = list != roles->end() ? spinnaker::Json(*list)
+                                     : spinnaker::Json::array();
+      }
       if (roles.ok() && roles->is_array()) {
         for (const auto& r : *roles) {
           if (r.is_string())
@@ -161,14 +180,17 @@ class MemoryPermissionsRepository final : public PermissionsRepository {
   explicit MemoryPermissionsRepository(std::function<int64_t()> now_ms)
       : now_ms_(std::move(now_ms)) {}
 
-  absl::Status Put(const v1::UserPermission& permission,
-                   const std::vector<std::string>& external_roles) override {
-    if (permission.name().empty()) {
+  absl::StatusOr<bool> Store(const StoredUser& user,
+                             bool only_if_stored) override {
+    if (user.permission.name().empty()) {
       return absl::InvalidArgumentError("a permission set needs a user name");
     }
     absl::MutexLock l(&mu_);
-    users_[permission.name()] = StoredUser{permission, external_roles};
-    return absl::OkStatus();
+    if (only_if_stored && users_.count(user.permission.name()) == 0) {
+      return false;
+    }
+    users_[user.permission.name()] = user;
+    return true;
   }
 
   absl::StatusOr<std::optional<StoredUser>> Get(

@@ -3,10 +3,15 @@
 // gate pushed at login (so a sync keeps them), an index of users per role, and
 // the lock that lets one replica run the periodic sync.
 //
+// A sync must not resurrect a user logged out meanwhile: it stores with
+// `only_if_stored`, which the store checks atomically with the write.
+//
 // Redis layout under <prefix> (default "gennaker:fiat"):
 //   <prefix>:users               set of user ids
 //   <prefix>:user:<id>           UserPermission (binary proto), TTL
-//   <prefix>:external:<id>       JSON array of external roles, TTL
+//   <prefix>:external:<id>       JSON array of external roles, or for a
+//                                service account {"roles":[..],
+//                                "service_account":true}, TTL
 //   <prefix>:user-roles:<id>     set of the user's roles (index upkeep), TTL
 //   <prefix>:roles:<role>        set of user ids holding the role
 //   <prefix>:lock:<name>         lock owner, PX expiry
@@ -35,14 +40,23 @@ namespace gennaker::fiat {
 struct StoredUser {
   v1::UserPermission permission;
   std::vector<std::string> external_roles;
+  // Resolved as a front50 service account (so a sync can drop it once
+  // front50 no longer lists it).
+  bool service_account = false;
 };
 
 class PermissionsRepository {
  public:
   virtual ~PermissionsRepository() = default;
   // Stores (replaces) the set of permission.name() and its external roles.
-  virtual absl::Status Put(const v1::UserPermission& permission,
-                           const std::vector<std::string>& external_roles) = 0;
+  absl::Status Put(const v1::UserPermission& permission,
+                   const std::vector<std::string>& external_roles) {
+    return Store(StoredUser{permission, external_roles}, false).status();
+  }
+  // Stores `user`; with `only_if_stored`, only when a set for the id is
+  // stored right now (checked atomically): false when nothing was written.
+  virtual absl::StatusOr<bool> Store(const StoredUser& user,
+                                     bool only_if_stored) = 0;
   // nullopt when absent (or expired).
   virtual absl::StatusOr<std::optional<StoredUser>> Get(
       const std::string& id) = 0;

@@ -70,6 +70,28 @@ class RedisRepositoryTest : public ::testing::Test {
 
 ::gennaker::testing::TestRedis* RedisRepositoryTest::server_ = nullptr;
 
+TEST_F(RedisRepositoryTest, ConditionalStoreNeverRecreatesAndMarksAccounts) {
+  StoredUser bob{Perm("bob", {"ops"}), {"ops"}};
+  // Logged out (never stored): a sync's conditional write does nothing.
+  EXPECT_THAT(repo_->Store(bob, true), IsOkAndHolds(false));
+  EXPECT_THAT(repo_->IsEmpty(), IsOkAndHolds(true));
+  EXPECT_THAT(repo_->UsersWithRoles({"ops"}), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(repo_->Store(bob, false), IsOkAndHolds(true));
+  EXPECT_THAT(repo_->Store(bob, true), IsOkAndHolds(true));
+  StoredUser bot{Perm("bot", {"devs"}), {"devs"}, true};
+  ASSERT_THAT(repo_->Store(bot, false), IsOkAndHolds(true));
+  auto got = repo_->Get("bot");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE((*got)->service_account);
+  EXPECT_THAT((*got)->external_roles, ElementsAre("devs"));
+  got = repo_->Get("bob");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_FALSE((*got)->service_account);
+  EXPECT_THAT((*got)->external_roles, ElementsAre("ops"));
+}
+
 TEST_F(RedisRepositoryTest, PutGetDeleteKeepTheRoleIndexExact) {
   EXPECT_THAT(repo_->IsEmpty(), IsOkAndHolds(true));
   ASSERT_THAT(repo_->Put(Perm("alice", {"devs", "ops"}), {"ops"}), IsOk());

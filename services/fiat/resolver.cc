@@ -182,8 +182,8 @@ v1::UserPermission Resolve(const std::string& id,
               return a->name < b->name;
             });
   for (const ServiceAccount* s : accounts) {
-    // No memberOf: nobody may run as it (not even admins), as in Spinnaker.
-    if (s->member_of.empty()) continue;
+    // No memberOf: only admins may run as it (admins may use every one).
+    if (s->member_of.empty() && !admin) continue;
     bool usable = admin;
     if (!usable) {
       size_t have = 0;

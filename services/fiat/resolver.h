@@ -12,7 +12,8 @@
 //   - accounts: WRITE does not imply READ; the legacy
 //     requiredGroupMembership becomes READ+WRITE unless permissions are set;
 //   - service accounts: usable when the user holds all of its memberOf roles
-//     (any one with role_or_mode); one with no memberOf is usable by nobody;
+//     (any one with role_or_mode); one with no memberOf is usable by admins
+//     only;
 //   - admins (any admin role) get everything, with all four authorizations;
 //   - with allow_access_to_unknown_applications, applications the user may
 //     not use are listed with no authorizations: only applications fiat does

@@ -122,8 +122,11 @@ TEST(ResolverTest, AdminGetsEverythingWithAllAuthorizations) {
   EXPECT_THAT(Views(p.applications())["secret"], ElementsAre(R, W, X, C));
   EXPECT_THAT(Views(p.accounts())["prod"], ElementsAre(R, W, X, C));
   EXPECT_THAT(Views(p.build_services())["jenkins"], ElementsAre(R, W, X, C));
-  // An empty memberOf is usable by nobody, not even admins.
-  EXPECT_THAT(ServiceAccountNames(p), ElementsAre("bot"));
+  // Admins may use every service account, one with no memberOf too.
+  EXPECT_THAT(ServiceAccountNames(p), ElementsAre("bot", "empty"));
+  // Nobody else may use one with no memberOf.
+  auto dev = Resolve("dev", Roles({"nobody"}), s, o, 1);
+  EXPECT_THAT(ServiceAccountNames(dev), ElementsAre("bot"));
 }
 
 TEST(ResolverTest, AccountWriteDoesNotImplyRead) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/grpc/channel.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
@@ -242,11 +243,11 @@ ResourceCache::ResourceCache(ResourceSource* source,
       snapshot_(std::make_shared<const Snapshot>()) {}
 
 absl::Status ResourceCache::Refresh() {
+  absl::MutexLock serialize(&refresh_mu_);
   return Load(/*applications_only=*/false);
 }
 
 absl::Status ResourceCache::Load(bool applications_only) {
-  absl::MutexLock serialize(&refresh_mu_);
   Snapshot next = *Get();
   absl::Status first = absl::OkStatus();
   auto keep = [&first](const char* part, const absl::Status& s) {
@@ -295,7 +296,19 @@ absl::Status ResourceCache::RefreshOnDemand(int64_t min_interval_ms) {
     if (now - last_on_demand_ms_ < min_interval_ms) return absl::OkStatus();
     last_on_demand_ms_ = now;
   }
-  return Load(/*applications_only=*/true);
+  // A full refresh may hold the lock for several slow calls: wait a little,
+  // then skip (that refresh reloads the applications anyway).
+  const absl::Time deadline = absl::Now() + kOnDemandWait;
+  while (!refresh_mu_.TryLock()) {
+    if (absl::Now() >= deadline) {
+      SPDLOG_INFO("event=fiat_on_demand_refresh_skipped reason=busy");
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::Status loaded = Load(/*applications_only=*/true);
+  refresh_mu_.Unlock();
+  return loaded;
 }
 
 std::shared_ptr<const Snapshot> ResourceCache::Get() const {

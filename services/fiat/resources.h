@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gennaker/common/v1/config.pb.h"
 #include "services/fiat/resolver.h"
 
@@ -75,8 +76,10 @@ class ResourceCache {
   // Reloads the applications only (an unknown one was asked for), unless
   // another on-demand one started less than `min_interval_ms` ago (then OK).
   // The periodic refreshes do not count: a name created after the last one must
-  // be found at once.
-  absl::Status RefreshOnDemand(int64_t min_interval_ms);
+  // be found at once. Waits at most kOnDemandWait behind a running refresh,
+  // then gives up (OK): callers are requests, not the background loop.
+  absl::Status RefreshOnDemand(int64_t min_interval_ms)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // The current snapshot (never null).
   std::shared_ptr<const Snapshot> Get() const;
   // Puts one service account into the snapshot at once (front50 told fiat
@@ -84,7 +87,10 @@ class ResourceCache {
   void UpsertServiceAccount(ServiceAccount account);
 
  private:
-  absl::Status Load(bool applications_only);
+  static constexpr absl::Duration kOnDemandWait = absl::Milliseconds(200);
+
+  absl::Status Load(bool applications_only)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
   void Publish(Snapshot next);
 
   ResourceSource* const source_;
