@@ -483,7 +483,8 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
   Status ResumeOperationTask(ServerContext*,
                              const v1::ResumeOperationTaskRequest* req,
                              v1::ResumeOperationTaskResponse* resp) override {
-    return AnswerTask(ops_->Resume(req->task_id()), resp->mutable_task());
+    return AnswerTask(ops_->Resume(req->task_id(), CurrentCallContext().user),
+                      resp->mutable_task());
   }
 
   Status RefreshCache(ServerContext*, const v1::RefreshCacheRequest* req,

@@ -191,7 +191,7 @@ TEST_F(OperationsTest, NonRetryableFailureCannotResume) {
   absl::StatusOr<Submission> a = ops_->Submit({Create("demo")}, "", "demo", "");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(Operations::State(WaitDone(a->task_id)), "FAILED");
-  absl::StatusOr<Json> r = ops_->Resume(a->task_id);
+  absl::StatusOr<Json> r = ops_->Resume(a->task_id, "");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -319,6 +319,34 @@ TEST_F(AuthorizedOperationsTest, FiatDownRefusesAsUnavailable) {
   EXPECT_THAT(ops_->Submit({Create("demo")}, "k", "demo", "svc"),
               StatusIs(absl::StatusCode::kUnavailable));
   ExpectNothingStarted();
+}
+
+// Resuming a task (directly, or by resubmitting under its key) is running
+// its operations again: the caller needs WRITE on the task's accounts.
+TEST_F(AuthorizedOperationsTest, ResumeNeedsWriteOnTheTasksAccounts) {
+  {
+    absl::MutexLock l(&provider_.mu_);
+    provider_.failures_left = 1;
+  }
+  absl::StatusOr<Submission> a =
+      ops_->Submit({Create("demo")}, "k3", "demo", "svc");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_EQ(Operations::State(WaitDone(a->task_id)), "FAILED_RETRYABLE");
+  EXPECT_THAT(ops_->Resume(a->task_id, "bob"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "Access denied to account 'test': user 'bob' lacks "
+                       "WRITE"));
+  EXPECT_THAT(ops_->Resume(a->task_id, ""),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  absl::StatusOr<Json> still = ops_->Get(a->task_id);
+  ASSERT_THAT(still, IsOk());
+  EXPECT_EQ(Operations::State(*still), "FAILED_RETRYABLE");
+  {
+    absl::MutexLock l(&provider_.mu_);
+    EXPECT_EQ(provider_.calls.size(), 1u);
+  }
+  ASSERT_THAT(ops_->Resume(a->task_id, "svc"), IsOk());
+  EXPECT_EQ(Operations::State(WaitDone(a->task_id)), "COMPLETED");
 }
 
 TEST(ClouddriverConfigTest, AuthorizationNeedsFiatAndFailsFastWithout) {

@@ -58,6 +58,28 @@ bool Retryable(const absl::Status& s) {
   }
 }
 
+// Every account a stored task names: each operation's account and its
+// description's credentials / account.
+std::set<std::string> TaskAccounts(const Json& task) {
+  std::set<std::string> accounts;
+  if (!task.contains("operations") || !task["operations"].is_array()) {
+    return accounts;
+  }
+  for (const Json& op : task["operations"]) {
+    if (!op.is_object()) continue;
+    if (std::string a = String(op, "account"); !a.empty()) accounts.insert(a);
+    if (!op.contains("description") || !op["description"].is_object()) {
+      continue;
+    }
+    for (const char* k : {"credentials", "account"}) {
+      if (std::string a = String(op["description"], k); !a.empty()) {
+        accounts.insert(std::move(a));
+      }
+    }
+  }
+  return accounts;
+}
+
 }  // namespace
 
 Operations::Operations(TaskStore* store, std::vector<Provider*> providers,
@@ -171,19 +193,7 @@ absl::StatusOr<Submission> Operations::Submit(
                           {"account", op.account},
                           {"description", op.description}});
   }
-  if (options_.authorizer != nullptr) {
-    for (const std::string& account : accounts) {
-      absl::Status allowed =
-          options_.authorizer->Check(user, fiat::v1::RESOURCE_TYPE_ACCOUNT,
-                                     account, fiat::v1::AUTHORIZATION_WRITE);
-      if (!allowed.ok()) {
-        SPDLOG_WARN("event=operation_refused account={} user={} code={}",
-                    account, user.empty() ? "anonymous" : user,
-                    absl::StatusCodeToString(allowed.code()));
-        return allowed;
-      }
-    }
-  }
+  GENNAKER_RETURN_IF_ERROR(CheckAccounts(accounts, user));
   Json task = {{"id", NewUlid()},           {"requestId", key},
                {"ownerId", options_.owner}, {"application", application},
                {"startTimeMs", NowMs()},    {"state", kStarted},
@@ -197,6 +207,8 @@ absl::StatusOr<Submission> Operations::Submit(
     out.deduplicated = true;
     GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> existing, store_->Get(id));
     if (existing.has_value() && State(*existing) == kFailedRetryable) {
+      // The key may name someone else's task: resuming it is a resume.
+      GENNAKER_RETURN_IF_ERROR(CheckAccounts(TaskAccounts(*existing), user));
       GENNAKER_RETURN_IF_ERROR(
           Requeue(*existing, "Resubmitted with the same request id").status());
     }
@@ -216,13 +228,32 @@ absl::StatusOr<Json> Operations::Get(const std::string& id) {
   return *task;
 }
 
-absl::StatusOr<Json> Operations::Resume(const std::string& id) {
+absl::StatusOr<Json> Operations::Resume(const std::string& id,
+                                        const std::string& user) {
   GENNAKER_ASSIGN_OR_RETURN(Json task, Get(id));
+  GENNAKER_RETURN_IF_ERROR(CheckAccounts(TaskAccounts(task), user));
   if (State(task) != kFailedRetryable) {
     return absl::FailedPreconditionError(absl::StrCat(
         "task ", id, " is ", State(task), "; only FAILED_RETRYABLE resumes"));
   }
   return Requeue(std::move(task), "Resumed");
+}
+
+absl::Status Operations::CheckAccounts(const std::set<std::string>& accounts,
+                                       const std::string& user) const {
+  if (options_.authorizer == nullptr) return absl::OkStatus();
+  for (const std::string& account : accounts) {
+    absl::Status allowed =
+        options_.authorizer->Check(user, fiat::v1::RESOURCE_TYPE_ACCOUNT,
+                                   account, fiat::v1::AUTHORIZATION_WRITE);
+    if (!allowed.ok()) {
+      SPDLOG_WARN("event=operation_refused account={} user={} code={}", account,
+                  user.empty() ? "anonymous" : user,
+                  absl::StatusCodeToString(allowed.code()));
+      return allowed;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Json> Operations::Requeue(Json task, const std::string& why) {

@@ -72,7 +72,10 @@ class Operations {
   // The stored task; NOT_FOUND for an unknown id.
   absl::StatusOr<Json> Get(const std::string& id);
   // Runs a FAILED_RETRYABLE task again; FAILED_PRECONDITION otherwise.
-  absl::StatusOr<Json> Resume(const std::string& id);
+  // `user` (the caller) needs WRITE on every account the task names, as a
+  // submission does (PERMISSION_DENIED / UNAVAILABLE, nothing resumed); so
+  // does a resubmission that resumes a task under the same key.
+  absl::StatusOr<Json> Resume(const std::string& id, const std::string& user);
   // Marks orphaned tasks (owner lease lapsed) FAILED_RETRYABLE; returns how
   // many. Runs periodically; public for tests.
   absl::StatusOr<int> SweepOrphans();
@@ -91,6 +94,9 @@ class Operations {
   void Enqueue(const std::string& id);
   void Run(const std::string& id);
   absl::StatusOr<Json> Requeue(Json task, const std::string& why);
+  // WRITE on each of `accounts` for `user`; OK without an authorizer.
+  absl::Status CheckAccounts(const std::set<std::string>& accounts,
+                             const std::string& user) const;
 
   TaskStore* store_;
   std::map<std::string, Provider*> providers_;

@@ -1,6 +1,7 @@
 #include "services/orca/orca_api.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/fiat/authorizer.h"
+#include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
@@ -87,6 +89,28 @@ std::vector<std::string> RequiredJudgmentRoles(const Json& context) {
   return out;
 }
 
+// The application a job acts on: its `application` (a name, or an object
+// with a name); "" when it names none.
+std::string JobApplication(const Json& job) {
+  if (!job.contains("application")) return "";
+  const Json& a = job["application"];
+  if (a.is_string()) return a.get<std::string>();
+  if (a.is_object()) return String(a, "name");
+  return "";
+}
+
+// The context keys a stage update may carry when authorization is on: a
+// judgment's decision, and the skips Deck offers. Anything else could
+// rewrite what a stage acts on (an account, a command) after the start's
+// checks.
+constexpr const char* kPatchableKeys[] = {"judgmentStatus", "judgmentInput",
+                                          "lastModifiedBy", "skipRemainingWait",
+                                          "manualSkip"};
+
+// The keys that decide who may judge: never patched.
+constexpr const char* kJudgmentRoleKeys[] = {"requiredJudgmentRoles",
+                                             "selectedStageRoles"};
+
 }  // namespace
 
 OrcaApi::OrcaApi(Engine* engine, Store* store, Front50* front50,
@@ -116,39 +140,68 @@ absl::Status OrcaApi::CheckOrchestration(const std::string& user,
                                          const std::string& application,
                                          const Json& jobs) {
   if (!authorizer_->enabled()) return absl::OkStatus();
-  bool creates = false, writes = false, executes = false;
+  // What each application needs: a job acts on its own application (a
+  // string, or an object's name), else on the task's.
+  struct Needs {
+    bool creates = false, writes = false, executes = false;
+  };
+  std::map<std::string, Needs> needs;
   for (const Json& job : jobs) {
-    const std::string type = job.is_object() ? String(job, "type") : "";
+    if (!job.is_object()) continue;
+    const std::string type = String(job, "type");
+    std::string target = JobApplication(job);
+    if (target.empty()) target = application;
+    if (target.empty()) continue;
+    Needs& n = needs[target];
     if (type == "createApplication" || type == "upsertApplication") {
-      creates = true;
+      n.creates = true;
     } else if (type == "updateApplication" || type == "deleteApplication") {
-      writes = true;
+      n.writes = true;
     } else {
-      executes = true;
+      n.executes = true;
     }
   }
-  if (creates && !writes) {
-    // An upsert over an existing application changes it: WRITE, as an update.
-    if (front50_ == nullptr) {
-      return absl::FailedPreconditionError("front50 is not configured");
+  for (auto& [app, n] : needs) {
+    if (n.creates && !n.writes) {
+      // An upsert over an existing application changes it: WRITE, as an
+      // update.
+      if (front50_ == nullptr) {
+        return absl::FailedPreconditionError("front50 is not configured");
+      }
+      GENNAKER_ASSIGN_OR_RETURN(bool exists, front50_->ApplicationExists(app));
+      n.writes = exists;
     }
-    GENNAKER_ASSIGN_OR_RETURN(bool exists,
-                              front50_->ApplicationExists(application));
-    writes = exists;
-  }
-  if (writes) {
-    absl::Status s =
-        authorizer_->Check(user, fiat::v1::RESOURCE_TYPE_APPLICATION,
-                           application, fiat::v1::AUTHORIZATION_WRITE);
-    if (!s.ok()) {
-      SPDLOG_WARN("event=start_refused application={} user={} code={}",
-                  application, spinnaker::UserOrAnonymous(user),
-                  absl::StatusCodeToString(s.code()));
-      return s;
+    if (n.writes) {
+      absl::Status s =
+          authorizer_->Check(user, fiat::v1::RESOURCE_TYPE_APPLICATION, app,
+                             fiat::v1::AUTHORIZATION_WRITE);
+      if (!s.ok()) {
+        SPDLOG_WARN("event=start_refused application={} user={} code={}", app,
+                    spinnaker::UserOrAnonymous(user),
+                    absl::StatusCodeToString(s.code()));
+        return s;
+      }
     }
+    if (n.executes) GENNAKER_RETURN_IF_ERROR(CheckExecute(user, app));
   }
-  if (executes) return CheckExecute(user, application);
   return absl::OkStatus();
+}
+
+absl::Status OrcaApi::CheckControl(const std::string& id,
+                                   const std::string& caller, bool write) {
+  if (!authorizer_->enabled()) return absl::OkStatus();
+  GENNAKER_ASSIGN_OR_RETURN(Json exec, store_->Get(id));
+  const std::string application = String(exec, "application");
+  absl::Status s = authorizer_->Check(
+      caller, fiat::v1::RESOURCE_TYPE_APPLICATION, application,
+      write ? fiat::v1::AUTHORIZATION_WRITE : fiat::v1::AUTHORIZATION_EXECUTE);
+  if (!s.ok()) {
+    SPDLOG_WARN(
+        "event=control_refused execution={} application={} user={} code={}", id,
+        application, spinnaker::UserOrAnonymous(caller),
+        absl::StatusCodeToString(s.code()));
+  }
+  return s;
 }
 
 absl::Status OrcaApi::CheckJudge(const std::string& id,
@@ -252,10 +305,7 @@ absl::StatusOr<Started> OrcaApi::StartOrchestration(
     return absl::InvalidArgumentError(
         "jobs must be a JSON list of job objects");
   }
-  if (!start.application.empty()) {
-    GENNAKER_RETURN_IF_ERROR(
-        CheckOrchestration(user, start.application, *jobs));
-  }
+  GENNAKER_RETURN_IF_ERROR(CheckOrchestration(user, start.application, *jobs));
   GENNAKER_ASSIGN_OR_RETURN(Json trigger,
                             ParseObject(start.trigger_json, "trigger"));
   const LaunchOptions options = Options(start.execution_id, start.origin, user);
@@ -341,6 +391,8 @@ absl::StatusOr<std::vector<Json>> OrcaApi::List(const ListRequest& request) {
 
 absl::Status OrcaApi::Delete(const std::string& id, const std::string& type) {
   GENNAKER_ASSIGN_OR_RETURN(Json e, Get(id, type));
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, CurrentCallContext().user,
+                                        /*write=*/true));
   if (!IsComplete(String(e, "status"))) {
     return absl::FailedPreconditionError(
         absl::StrCat("Execution ", id, " is ", String(e, "status"),
@@ -357,6 +409,8 @@ absl::StatusOr<std::string> OrcaApi::StatusOf(const std::string& id) {
 absl::StatusOr<std::string> OrcaApi::Cancel(const std::string& id,
                                             const std::string& user,
                                             const std::string& reason) {
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, CurrentCallContext().user,
+                                        /*write=*/false));
   GENNAKER_RETURN_IF_ERROR(
       Safely([&] { return engine_->Cancel(id, user, reason); }));
   return StatusOf(id);
@@ -364,6 +418,8 @@ absl::StatusOr<std::string> OrcaApi::Cancel(const std::string& id,
 
 absl::StatusOr<std::string> OrcaApi::Pause(const std::string& id,
                                            const std::string& user) {
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, CurrentCallContext().user,
+                                        /*write=*/false));
   GENNAKER_RETURN_IF_ERROR(Safely([&] { return engine_->Pause(id, user); }));
   return StatusOf(id);
 }
@@ -371,6 +427,8 @@ absl::StatusOr<std::string> OrcaApi::Pause(const std::string& id,
 absl::StatusOr<std::string> OrcaApi::Resume(const std::string& id,
                                             const std::string& user,
                                             bool ignore_current_status) {
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, CurrentCallContext().user,
+                                        /*write=*/false));
   GENNAKER_RETURN_IF_ERROR(
       Safely([&] { return engine_->Resume(id, user, ignore_current_status); }));
   return StatusOf(id);
@@ -381,6 +439,8 @@ absl::StatusOr<Json> OrcaApi::RestartStage(
     const std::string& restart_details_json) {
   GENNAKER_ASSIGN_OR_RETURN(
       Json details, ParseObject(restart_details_json, "restart_details"));
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, CurrentCallContext().user,
+                                        /*write=*/false));
   return Safely(
       [&] { return engine_->RestartStage(id, stage_id, user, details); });
 }
@@ -400,15 +460,34 @@ absl::StatusOr<Json> OrcaApi::UpdateStage(const std::string& id,
   }
   if (update.manual_skip) patch["manualSkip"] = true;
   if (update.skip_remaining_wait) patch["skipRemainingWait"] = true;
+  for (const char* key : kJudgmentRoleKeys) {
+    if (patch.contains(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("context_patch may not change '", key, "'"));
+    }
+  }
+  if (authorizer_->enabled()) {
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+      if (std::find_if(std::begin(kPatchableKeys), std::end(kPatchableKeys),
+                       [&](const char* k) { return it.key() == k; }) ==
+          std::end(kPatchableKeys)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("context_patch may not change '", it.key(),
+                         "'; allowed: ", absl::StrJoin(kPatchableKeys, ", ")));
+      }
+    }
+  }
   if (patch.contains("judgmentStatus")) {
     std::string js = String(patch, "judgmentStatus");
     if (js != "continue" && js != "stop") {
       return absl::InvalidArgumentError(
           "judgmentStatus must be \"continue\" or \"stop\"");
     }
-    GENNAKER_RETURN_IF_ERROR(
-        Safely([&] { return CheckJudge(id, stage_id, caller); }));
   }
+  GENNAKER_RETURN_IF_ERROR(CheckControl(id, caller, /*write=*/false));
+  // Any update of a manual judgment (a context patch too) needs a judge.
+  GENNAKER_RETURN_IF_ERROR(
+      Safely([&] { return CheckJudge(id, stage_id, caller); }));
   return Safely(
       [&] { return engine_->UpdateStage(id, stage_id, patch, user); });
 }

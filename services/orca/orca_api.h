@@ -16,7 +16,11 @@
 // PERMISSION_DENIED with nothing stored or changed; UNAVAILABLE when fiat
 // cannot answer. The execution runs as the caller (authentication.user): a
 // trigger's runAsUser is honoured through the caller (echo calls as it), never
-// on its own.
+// on its own. Controlling an execution (cancel, pause, resume, restart a
+// stage, update a stage) needs EXECUTE on its application for the caller,
+// deleting it WRITE; a stage update may then only patch the judgment and
+// skip keys, and never a judgment's roles. What a task's application jobs
+// act on is checked against each job's own application.
 #ifndef GENNAKER_SERVICES_ORCA_ORCA_API_H_
 #define GENNAKER_SERVICES_ORCA_ORCA_API_H_
 
@@ -167,6 +171,10 @@ class OrcaApi {
   absl::Status CheckOrchestration(const std::string& user,
                                   const std::string& application,
                                   const Json& jobs);
+  // With authorization on, `caller` holds EXECUTE (`write`: WRITE) on the
+  // application of execution `id` (NOT_FOUND when there is none).
+  absl::Status CheckControl(const std::string& id, const std::string& caller,
+                            bool write);
   // `caller` holds one of the roles the manual judgment `stage_id` requires.
   absl::Status CheckJudge(const std::string& id, const std::string& stage_id,
                           const std::string& caller);

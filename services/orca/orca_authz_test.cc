@@ -105,8 +105,10 @@ Json Judgment(Json extra = Json::object(), const std::string& ref = "1") {
 // Which applications front50 has (all the API asks of it here).
 class AppsFront50 : public Front50 {
  public:
-  absl::StatusOr<Json> PipelineById(const std::string&) override {
-    return absl::NotFoundError("no pipelines");
+  absl::StatusOr<Json> PipelineById(const std::string& id) override {
+    auto it = pipelines.find(id);
+    if (it == pipelines.end()) return absl::NotFoundError("no pipeline " + id);
+    return it->second;
   }
   absl::StatusOr<Json> PipelineByName(const std::string&,
                                       const std::string&) override {
@@ -121,14 +123,17 @@ class AppsFront50 : public Front50 {
   absl::Status UpdateApplication(const Json&) override {
     return absl::OkStatus();
   }
-  absl::Status DeleteApplication(const std::string&) override {
+  absl::Status DeleteApplication(const std::string& name) override {
+    deleted.push_back(name);
     return absl::OkStatus();
   }
   absl::Status UpsertProject(const Json&) override { return absl::OkStatus(); }
   absl::Status DeleteProject(const std::string&) override {
     return absl::OkStatus();
   }
-  std::set<std::string> apps = {"demo"};
+  std::set<std::string> apps = {"demo", "other"};
+  std::map<std::string, Json> pipelines;
+  std::vector<std::string> deleted;
 };
 
 class OrcaAuthzTest : public ::testing::Test {
@@ -155,6 +160,8 @@ class OrcaAuthzTest : public ::testing::Test {
       authorizer_ = fiat::Authorizer::Disabled();
     }
     StageDeps deps;
+    deps.front50 = &front50_;
+    deps.authorizer = authorizer_.get();
     deps.clouddriver = enabled ? checked_.get() : &cd_;
     RegisterBuiltinStages(&registry_, deps);
     engine_ = std::make_unique<Engine>(&store_, &registry_, &clock_, nullptr);
@@ -415,6 +422,212 @@ TEST_F(OrcaAuthzTest, JudgmentWithoutRequiredRolesIsOpen) {
   EXPECT_EQ(String(Get(started->id), "status"), "SUCCEEDED");
 }
 
+Json AppStage(const std::string& type, const Json& application,
+              const std::string& ref = "1") {
+  return {{"refId", ref},
+          {"type", type},
+          {"name", type},
+          {"requisiteStageRefIds", Json::array()},
+          {"application", application}};
+}
+
+// A task's jobs are checked against the application each job acts on, not
+// only the task's own.
+TEST_F(OrcaAuthzTest, OrchestrationJobsAreCheckedOnTheirOwnApplication) {
+  Build(true);
+  OrchestrationStart t;
+  t.application = "demo";  // bob may execute demo
+  t.description = "sneaky";
+  for (const Json& app : {Json("other"), Json({{"name", "other"}})}) {
+    SCOPED_TRACE(app.dump());
+    t.jobs_json =
+        Json::array({{{"type", "deleteApplication"}, {"application", app}}})
+            .dump();
+    EXPECT_THAT(api_->StartOrchestration(t, "bob"),
+                StatusIs(absl::StatusCode::kPermissionDenied,
+                         "Access denied to application 'other': user 'bob' "
+                         "lacks WRITE"));
+  }
+  t.jobs_json = Json::array({{{"type", "upsertApplication"},
+                              {"application", {{"name", "other"}}}}})
+                    .dump();
+  EXPECT_THAT(api_->StartOrchestration(t, "bob"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("'other': user 'bob' lacks WRITE")));
+  EXPECT_EQ(Stored(), 0u);
+  // Creating an application front50 does not have is gate's to authorize.
+  t.jobs_json = Json::array({{{"type", "createApplication"},
+                              {"application", {{"name", "brandnew"}}}}})
+                    .dump();
+  EXPECT_THAT(api_->StartOrchestration(t, "bob"), IsOk());
+}
+
+// Inside a pipeline the application stages are checked by the tasks, as the
+// execution's user, on the application they act on.
+TEST_F(OrcaAuthzTest, ApplicationStagesInAPipelineNeedWriteOnTheirTarget) {
+  Build(true);
+  auto started = Start({AppStage("deleteApplication", "other")}, "bob");
+  ASSERT_THAT(started, IsOk());
+  Run();
+  Json e = Get(started->id);
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
+  EXPECT_EQ(Error(Stage(e, "deleteApplication")),
+            "Access denied to application 'other': user 'bob' lacks WRITE");
+  EXPECT_TRUE(front50_.deleted.empty());
+  for (const char* type :
+       {"upsertApplication", "createApplication", "updateApplication"}) {
+    SCOPED_TRACE(type);
+    started = Start({AppStage(type, {{"name", "other"}})}, "bob");
+    ASSERT_THAT(started, IsOk());
+    Run();
+    e = Get(started->id);
+    EXPECT_EQ(String(e, "status"), "TERMINAL");
+    EXPECT_EQ(Error(Stage(e, type)),
+              "Access denied to application 'other': user 'bob' lacks WRITE");
+  }
+  // A missing application may be created.
+  started = Start({AppStage("createApplication", {{"name", "fresh"}})}, "bob");
+  ASSERT_THAT(started, IsOk());
+  Run();
+  EXPECT_EQ(String(Get(started->id), "status"), "SUCCEEDED");
+  // While fiat cannot answer, the task waits.
+  started = Start({AppStage("deleteApplication", "other")}, "svc");
+  ASSERT_THAT(started, IsOk());
+  fiat_.error = absl::UnavailableError("connection refused");
+  authorizer_->Invalidate("svc");
+  Run(20000);
+  EXPECT_EQ(String(Get(started->id), "status"), "RUNNING");
+  EXPECT_TRUE(front50_.deleted.empty());
+  // With WRITE it acts.
+  fiat_.error = absl::OkStatus();
+  fiat_.users["svc"].add_applications()->set_name("other");
+  fiat_.users["svc"].mutable_applications(1)->add_authorizations(
+      fv1::AUTHORIZATION_WRITE);
+  authorizer_->Invalidate("svc");
+  Run();
+  EXPECT_EQ(String(Get(started->id), "status"), "SUCCEEDED");
+  EXPECT_EQ(front50_.deleted, Users{"other"});
+}
+
+TEST_F(OrcaAuthzTest, JudgmentRolesCannotBePatchedAway) {
+  Build(true);
+  auto started = Start({Judgment({{"requiredJudgmentRoles", {"team-a"}},
+                                  {"selectedStageRoles", {"team-a"}}})},
+                       "svc");
+  ASSERT_THAT(started, IsOk());
+  Run(60000);
+  const std::string stage_id =
+      String(Stage(Get(started->id), "manualJudgment"), "id");
+  for (const char* patch :
+       {R"({"requiredJudgmentRoles": []})", R"({"selectedStageRoles": ""})"}) {
+    SCOPED_TRACE(patch);
+    StageUpdate u;
+    u.context_patch_json = patch;
+    EXPECT_THAT(api_->UpdateStage(started->id, stage_id, u, "root", "root"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("may not change")));
+  }
+  // Any other update of the judgment needs a judge too.
+  StageUpdate input;
+  input.context_patch_json = R"({"judgmentInput": "yes"})";
+  EXPECT_THAT(
+      api_->UpdateStage(started->id, stage_id, input, "bob", "bob"),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("[team-a]")));
+  Json judgment = Stage(Get(started->id), "manualJudgment");
+  EXPECT_EQ(judgment["context"]["requiredJudgmentRoles"], Json({"team-a"}));
+  EXPECT_FALSE(judgment["context"].contains("judgmentInput"));
+  EXPECT_THAT(Judge(started->id, "bob"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(Judge(started->id, "alice"), IsOk());
+}
+
+TEST_F(OrcaAuthzTest, ChildPipelineNeedsExecuteOnItsApplication) {
+  Build(true);
+  front50_.pipelines["secret-p"] = {
+      {"id", "secret-p"},
+      {"application", "other"},
+      {"name", "secret"},
+      {"stages", Json::array({{{"refId", "1"},
+                               {"type", "wait"},
+                               {"name", "w"},
+                               {"waitTime", 1}}})}};
+  front50_.pipelines["demo-p"] = front50_.pipelines["secret-p"];
+  front50_.pipelines["demo-p"]["id"] = "demo-p";
+  front50_.pipelines["demo-p"]["application"] = "demo";
+  Json child = {{"refId", "1"},
+                {"type", "pipeline"},
+                {"name", "child"},
+                {"requisiteStageRefIds", Json::array()},
+                {"application", "other"},
+                {"pipeline", "secret-p"},
+                {"waitForCompletion", false}};
+  auto started = Start({child}, "bob");
+  ASSERT_THAT(started, IsOk());
+  Run();
+  Json e = Get(started->id);
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
+  EXPECT_EQ(Error(Stage(e, "pipeline")),
+            "Could not start the child pipeline: Access denied to "
+            "application 'other': user 'bob' lacks EXECUTE");
+  ExecutionQuery q;
+  q.application = "other";
+  EXPECT_TRUE(store_.List(q)->empty());
+  // A child bob may execute starts.
+  child["pipeline"] = "demo-p";
+  started = Start({child}, "bob");
+  ASSERT_THAT(started, IsOk());
+  Run();
+  EXPECT_EQ(String(Get(started->id), "status"), "SUCCEEDED");
+}
+
+// Controlling an execution needs EXECUTE on its application (deleting it
+// WRITE) for the caller, and a stage update may only carry the judgment and
+// skip keys.
+TEST_F(OrcaAuthzTest, ControlCallsNeedExecuteAndPatchesAreLimited) {
+  Build(true);
+  auto started = Start({Judgment(), Deploy("local", "2", {"1"})}, "svc");
+  ASSERT_THAT(started, IsOk());
+  Run(60000);
+  const std::string id = started->id;
+  const std::string stage_id = String(Stage(Get(id), "manualJudgment"), "id");
+  {
+    ScopedCallContext as_carol({"", "carol", ""});
+    const auto denied = StatusIs(absl::StatusCode::kPermissionDenied,
+                                 "Access denied to application 'demo': user "
+                                 "'carol' lacks EXECUTE");
+    EXPECT_THAT(api_->Pause(id, "carol"), denied);
+    EXPECT_THAT(api_->Resume(id, "carol", false), denied);
+    EXPECT_THAT(api_->RestartStage(id, stage_id, "carol", ""), denied);
+    EXPECT_THAT(api_->Cancel(id, "carol", "no"), denied);
+    // The user a request names is recorded, never trusted.
+    EXPECT_THAT(api_->Cancel(id, "svc", "no"), denied);
+    StageUpdate skip;
+    skip.skip_remaining_wait = true;
+    EXPECT_THAT(api_->UpdateStage(id, stage_id, skip, "carol", "carol"),
+                denied);
+  }
+  EXPECT_EQ(String(Get(id), "status"), "RUNNING");
+  // A patch may not rewrite what a stage acts on.
+  StageUpdate rewrite;
+  rewrite.context_patch_json = R"({"judgmentStatus": "continue",
+                                   "clusters": []})";
+  EXPECT_THAT(
+      api_->UpdateStage(id, stage_id, rewrite, "svc", "svc"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'clusters'")));
+  {
+    ScopedCallContext as_bob({"", "bob", ""});
+    ASSERT_THAT(api_->Cancel(id, "bob", "stop"), IsOk());
+    Run();
+    ASSERT_EQ(String(Get(id), "status"), "CANCELED");
+    // Deleting needs WRITE, which bob's EXECUTE is not.
+    EXPECT_THAT(api_->Delete(id, ""),
+                StatusIs(absl::StatusCode::kPermissionDenied,
+                         HasSubstr("lacks WRITE")));
+  }
+  ScopedCallContext as_root({"", "root", ""});
+  EXPECT_THAT(api_->Delete(id, ""), IsOk());
+}
+
 TEST_F(OrcaAuthzTest, DisabledChecksNothing) {
   Build(false);
   // Nobody fiat would know, a deploy to an account no one may write, a
@@ -424,6 +637,14 @@ TEST_F(OrcaAuthzTest, DisabledChecksNothing) {
                        "carol");
   ASSERT_THAT(started, IsOk());
   Run(60000);
+  // Any patch, by anyone.
+  StageUpdate patch;
+  patch.context_patch_json = R"({"note": "x"})";
+  EXPECT_THAT(
+      api_->UpdateStage(started->id,
+                        String(Stage(Get(started->id), "manualJudgment"), "id"),
+                        patch, "erin", "erin"),
+      IsOk());
   ASSERT_THAT(Judge(started->id, "dave"), IsOk());
   Run();
   Json e = Get(started->id);

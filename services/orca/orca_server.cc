@@ -159,6 +159,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
       in->front50_.get(), in->fetches_.get(), std::max(1, threads / 2));
   StageDeps deps;
   deps.front50 = in->front50_.get();
+  deps.authorizer = in->authorizer_.get();
   // Optional: without clouddriver its stages fail with a message saying so.
   if (!config.services().clouddriver().address().empty()) {
     in->clouddriver_ = NewCloudDriverGrpc(

@@ -6,6 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/fiat/authorizer.h"
+#include "common/log/call_context.h"
 #include "services/orca/front50_client.h"
 
 namespace gennaker::orca {
@@ -265,17 +267,47 @@ Json ApplicationOf(const Json& ctx) {
   return a.is_object() ? a : Json::object();
 }
 
+// WRITE on `application` for the execution's user (installed as the call
+// context while tasks run); OK when there is no enabled authorizer.
+absl::Status CheckWrite(fiat::Authorizer* authorizer,
+                        const std::string& application) {
+  if (authorizer == nullptr || !authorizer->enabled()) {
+    return absl::OkStatus();
+  }
+  return authorizer->Check(CurrentCallContext().user,
+                           fiat::v1::RESOURCE_TYPE_APPLICATION, application,
+                           fiat::v1::AUTHORIZATION_WRITE);
+}
+
+// The task acts on the job's own application, whatever the execution's
+// application is: that one is what is authorized. Creating an application
+// front50 does not have needs nothing (gate asked fiat's AuthorizeCreate);
+// an upsert over an existing one, an update or a delete needs WRITE.
 class UpsertApplicationTask : public Task {
  public:
-  UpsertApplicationTask(Front50* front50, bool create)
-      : front50_(front50), create_(create) {}
+  UpsertApplicationTask(Front50* front50, fiat::Authorizer* authorizer,
+                        bool create)
+      : front50_(front50), authorizer_(authorizer), create_(create) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     Json app = ApplicationOf(in.context);
-    if (String(app, "name").empty()) {
+    const std::string name = String(app, "name");
+    if (name.empty()) {
       return TaskResult::Terminal("application.name is required");
     }
     if (front50_ == nullptr) return TaskResult::Terminal("front50 is not set");
+    if (authorizer_ != nullptr && authorizer_->enabled()) {
+      bool writes = !create_;
+      if (create_) {
+        absl::StatusOr<bool> exists = front50_->ApplicationExists(name);
+        if (!exists.ok()) return Transient(exists.status());
+        writes = *exists;
+      }
+      if (writes) {
+        absl::Status allowed = CheckWrite(authorizer_, name);
+        if (!allowed.ok()) return Transient(allowed);
+      }
+    }
     absl::Status s = create_ ? front50_->UpsertApplication(app)
                              : front50_->UpdateApplication(app);
     if (!s.ok()) return Transient(s);
@@ -288,12 +320,14 @@ class UpsertApplicationTask : public Task {
 
  private:
   Front50* front50_;
+  fiat::Authorizer* authorizer_;
   bool create_;
 };
 
 class DeleteApplicationTask : public Task {
  public:
-  explicit DeleteApplicationTask(Front50* front50) : front50_(front50) {}
+  DeleteApplicationTask(Front50* front50, fiat::Authorizer* authorizer)
+      : front50_(front50), authorizer_(authorizer) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     std::string name = String(ApplicationOf(in.context), "name");
@@ -301,6 +335,8 @@ class DeleteApplicationTask : public Task {
       return TaskResult::Terminal("application.name is required");
     }
     if (front50_ == nullptr) return TaskResult::Terminal("front50 is not set");
+    absl::Status allowed = CheckWrite(authorizer_, name);
+    if (!allowed.ok()) return Transient(allowed);
     absl::Status s = front50_->DeleteApplication(name);
     if (!s.ok()) return Transient(s);
     TaskResult r;
@@ -311,6 +347,7 @@ class DeleteApplicationTask : public Task {
 
  private:
   Front50* front50_;
+  fiat::Authorizer* authorizer_;
 };
 
 // spin's `project save` / `project delete` jobs.
@@ -402,14 +439,14 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
       std::vector<std::string>{"createApplication"});
   r->AddStage("createApplication", create);
   r->AddStage("upsertApplication", create);
-  r->AddTask("createApplication",
-             std::make_shared<UpsertApplicationTask>(deps.front50, true));
+  r->AddTask("createApplication", std::make_shared<UpsertApplicationTask>(
+                                      deps.front50, deps.authorizer, true));
   r->AddSimpleStage("updateApplication", {"updateApplication"});
-  r->AddTask("updateApplication",
-             std::make_shared<UpsertApplicationTask>(deps.front50, false));
+  r->AddTask("updateApplication", std::make_shared<UpsertApplicationTask>(
+                                      deps.front50, deps.authorizer, false));
   r->AddSimpleStage("deleteApplication", {"deleteApplication"});
-  r->AddTask("deleteApplication",
-             std::make_shared<DeleteApplicationTask>(deps.front50));
+  r->AddTask("deleteApplication", std::make_shared<DeleteApplicationTask>(
+                                      deps.front50, deps.authorizer));
   r->AddSimpleStage("upsertProject", {"upsertProject"});
   r->AddTask("upsertProject",
              std::make_shared<ProjectTask>(deps.front50, false));

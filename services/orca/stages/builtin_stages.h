@@ -22,6 +22,10 @@ namespace gennaker::http {
 class OutboundClient;
 }  // namespace gennaker::http
 
+namespace gennaker::fiat {
+class Authorizer;
+}  // namespace gennaker::fiat
+
 namespace gennaker::orca {
 
 struct StageDeps {
@@ -29,6 +33,10 @@ struct StageDeps {
   // Clouddriver; null when orca runs without one (its stages then fail with
   // a message saying so).
   CloudDriver* clouddriver = nullptr;
+  // Checks what application jobs and child pipelines may do, as the
+  // execution's user (CurrentCallContext().user while a task runs); null or
+  // disabled: no checks.
+  fiat::Authorizer* authorizer = nullptr;
   // Header sent with every webhook call: "<execution>:<stage>:<task>", the
   // same on every delivery of that call, so receivers can de-duplicate.
   std::string idempotency_header = "X-Gennaker-Idempotency-Key";

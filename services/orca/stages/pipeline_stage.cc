@@ -2,6 +2,7 @@
 // parent's state (so it is started exactly once) and follows it.
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/fiat/authorizer.h"
 #include "services/orca/engine/store.h"
 #include "services/orca/front50_client.h"
 #include "services/orca/launcher.h"
@@ -43,7 +44,8 @@ class PipelineStage : public StageDefinition {
 
 class StartPipelineTask : public Task {
  public:
-  explicit StartPipelineTask(Front50* front50) : front50_(front50) {}
+  StartPipelineTask(Front50* front50, fiat::Authorizer* authorizer)
+      : front50_(front50), authorizer_(authorizer) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     if (!String(in.context, "executionId").empty()) return TaskResult();
@@ -93,6 +95,20 @@ class StartPipelineTask : public Task {
                        ? String(exec["authentication"], "user")
                        : std::string();
     options.origin = String(exec, "origin");
+    // The child runs as the parent's user: who must be allowed to start it,
+    // in whatever application it is.
+    if (authorizer_ != nullptr && authorizer_->enabled()) {
+      absl::Status allowed = authorizer_->Check(
+          options.user, fiat::v1::RESOURCE_TYPE_APPLICATION,
+          String(*config, "application"), fiat::v1::AUTHORIZATION_EXECUTE);
+      if (absl::IsUnavailable(allowed) || absl::IsDeadlineExceeded(allowed)) {
+        return TaskResult::Running(2000);
+      }
+      if (!allowed.ok()) {
+        return TaskResult::Terminal(absl::StrCat(
+            "Could not start the child pipeline: ", allowed.message()));
+      }
+    }
     absl::StatusOr<Json> child =
         BuildPipelineExecution(*config, std::move(trigger), options);
     if (!child.ok()) {
@@ -110,6 +126,7 @@ class StartPipelineTask : public Task {
 
  private:
   Front50* front50_;
+  fiat::Authorizer* authorizer_;
 };
 
 class MonitorPipelineTask : public Task {
@@ -178,8 +195,8 @@ class MonitorPipelineTask : public Task {
 
 void RegisterPipelineStage(Registry* r, const StageDeps& deps) {
   r->AddStage("pipeline", std::make_shared<PipelineStage>());
-  r->AddTask("startPipeline",
-             std::make_shared<StartPipelineTask>(deps.front50));
+  r->AddTask("startPipeline", std::make_shared<StartPipelineTask>(
+                                  deps.front50, deps.authorizer));
   r->AddTask("monitorPipeline", std::make_shared<MonitorPipelineTask>());
 }
 
