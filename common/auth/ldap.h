@@ -3,7 +3,9 @@
 // Every call opens its own connection (ldap:// with optional StartTLS, or
 // ldaps://), so the class is thread-safe; nothing is cached. Values put into
 // filters are escaped (RFC 4515) and into DNs escaped (RFC 4514), so a user id
-// cannot change a query. Passwords never reach logs or error messages.
+// cannot change a query. Passwords never reach logs or error messages, nor do
+// user ids of failed logins (UserIdForLogs). Create warns when passwords would
+// cross the network in clear text (ldap:// without StartTLS to another host).
 #ifndef GENNAKER_COMMON_AUTH_LDAP_H_
 #define GENNAKER_COMMON_AUTH_LDAP_H_
 
@@ -46,6 +48,11 @@ class LdapDirectory {
   virtual absl::StatusOr<std::vector<std::string>> Groups(
       const std::string& user) const = 0;
 };
+
+// "sha256:" and the first 8 hex digits of SHA-256(user): how failure logs name
+// a login's user id, which may be a password typed into the wrong field. The
+// same id always gives the same text, so failures can still be correlated.
+std::string UserIdForLogs(absl::string_view user);
 
 // RFC 4515 escaping of a value placed in a search filter.
 std::string EscapeLdapFilterValue(absl::string_view value);

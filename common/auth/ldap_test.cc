@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -18,6 +19,8 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace gennaker::auth {
 namespace {
@@ -58,6 +61,31 @@ TEST(EscapeLdapDnValueTest, EscapesRfc4514Specials) {
   EXPECT_EQ(EscapeLdapDnValue("*()"), "*()");
   EXPECT_EQ(EscapeLdapDnValue(""), "");
 }
+
+// The log lines written while it lives.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)),
+        level_(spdlog::default_logger()->level()) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+    spdlog::default_logger()->set_level(spdlog::level::info);
+  }
+  ~CapturedLog() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    spdlog::default_logger()->set_level(level_);
+  }
+  std::string Text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  spdlog::level::level_enum level_;
+};
 
 LdapConfig BaseConfig(const std::string& url) {
   LdapConfig c;
@@ -104,6 +132,52 @@ TEST(LdapDirectoryCreateTest, RefusesBadConfig) {
   EXPECT_THAT(LdapDirectory::Create(BaseConfig("ldap://h")), IsOk());
   EXPECT_THAT(LdapDirectory::Create(BaseConfig("ldaps://h:1636/dc=x,dc=y")),
               IsOk());
+}
+
+TEST(UserIdForLogsTest, ShortSha256Prefix) {
+  // FIPS 180-2 test vectors: SHA-256("abc") = ba7816bf..., SHA-256("") =
+  // e3b0c442..., and a two-block message.
+  EXPECT_EQ(UserIdForLogs("abc"), "sha256:ba7816bf");
+  EXPECT_EQ(UserIdForLogs(""), "sha256:e3b0c442");
+  EXPECT_EQ(
+      UserIdForLogs("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "sha256:248d6a61");
+  EXPECT_EQ(UserIdForLogs(std::string(1000, 'a')), "sha256:41edece4");
+  EXPECT_NE(UserIdForLogs("alice"), UserIdForLogs("Alice"));
+}
+
+TEST(LdapDirectoryCreateTest, WarnsOnceAboutCleartextBindsToRemoteHosts) {
+  {
+    CapturedLog log;
+    LdapConfig c = BaseConfig("ldap://ldap.example.com:389/dc=x");
+    c.set_manager_dn("cn=admin,dc=x");
+    c.set_manager_password("manager-Secret-1");
+    ASSERT_THAT(LdapDirectory::Create(c), IsOk());
+    const std::string text = log.Text();
+    EXPECT_THAT(text, HasSubstr("ldap ldap://ldap.example.com:389"));
+    EXPECT_THAT(text, HasSubstr("clear text"));
+    EXPECT_THAT(text, Not(HasSubstr("manager-Secret-1")));
+    size_t n = 0;
+    for (size_t pos = text.find("clear text"); pos != std::string::npos;
+         pos = text.find("clear text", pos + 1)) {
+      ++n;
+    }
+    EXPECT_EQ(n, 1u) << text;
+  }
+  // TLS, or this machine: no warning.
+  std::vector<LdapConfig> quiet = {BaseConfig("ldaps://ldap.example.com"),
+                                   BaseConfig("ldap://localhost:389"),
+                                   BaseConfig("ldap://127.0.0.2:389"),
+                                   BaseConfig("ldap://[::1]:389")};
+  LdapConfig start_tls = BaseConfig("ldap://ldap.example.com");
+  start_tls.set_start_tls(true);
+  quiet.push_back(start_tls);
+  for (const LdapConfig& c : quiet) {
+    SCOPED_TRACE(c.url());
+    CapturedLog log;
+    ASSERT_THAT(LdapDirectory::Create(c), IsOk());
+    EXPECT_THAT(log.Text(), Not(HasSubstr("clear text")));
+  }
 }
 
 constexpr char kSuffix[] = "dc=example,dc=com";
@@ -318,6 +392,27 @@ TEST_F(LdapDirectoryTest, WrongPasswordAndUnknownUserLookAlike) {
     ExpectBadCredentials(dir->Authenticate("alice", kBobPassword));
     ExpectBadCredentials(dir->Authenticate("nobody", "wrong-password"));
     ExpectBadCredentials(dir->Authenticate("", kAlicePassword));
+  }
+}
+
+TEST_F(LdapDirectoryTest, RefusedBindLogsAFingerprintNotTheUserId) {
+  // A password typed into the user field must not reach the logs.
+  const std::string typed = "Typed-Pa55word-In-User";
+  for (const LdapConfig& config : {PatternConfig(), SearchConfig()}) {
+    CapturedLog log;
+    auto dir = Directory(config);
+    ASSERT_NE(dir, nullptr);
+    ExpectBadCredentials(dir->Authenticate(typed, "x-password"));
+    ExpectBadCredentials(dir->Authenticate("alice", "wrong-password"));
+    const std::string text = log.Text();
+    EXPECT_THAT(text, Not(HasSubstr(typed)));
+    EXPECT_THAT(text, Not(HasSubstr("uid=alice")));
+    EXPECT_THAT(text, Not(HasSubstr("x-password")));
+    EXPECT_THAT(text, Not(HasSubstr("wrong-password")));
+    // The refused bind of alice is logged by its fingerprint.
+    EXPECT_THAT(text,
+                HasSubstr(absl::StrCat("bind as user ", UserIdForLogs("alice"),
+                                       " refused")));
   }
 }
 

@@ -24,6 +24,8 @@ namespace gennaker::auth {
 namespace {
 
 constexpr absl::Duration kRacyWindow = absl::Seconds(2);
+constexpr char kAnonymousName[] = "anonymous";
+constexpr char kUnrestrictedName[] = "__unrestricted_user__";
 
 std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
 
@@ -103,6 +105,12 @@ absl::StatusOr<std::vector<FileUser>> ParseNode(const YAML::Node& root) {
           absl::StrCat(EntryName(i, ""), ": no username"));
     }
     const std::string where = EntryName(i, user.username);
+    if (IsReservedUsername(user.username)) {
+      // Gate would push this user's roles to fiat for everyone.
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": username is reserved (", kAnonymousName,
+                       " and ", kUnrestrictedName, " cannot log in)"));
+    }
     auto [it, inserted] = seen.emplace(Lower(user.username), i);
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -150,11 +158,15 @@ struct FileVersion {
   }
 };
 
+// NOT_FOUND when the file does not exist, UNAVAILABLE for other failures.
 absl::StatusOr<FileVersion> Stat(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot stat users file ", path, ": ", strerror(errno)));
+    const int err = errno;
+    std::string msg =
+        absl::StrCat("cannot stat users file ", path, ": ", strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(msg);
+    return absl::UnavailableError(msg);
   }
   return FileVersion{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
 }
@@ -206,19 +218,23 @@ class UsersFileImpl : public UsersFile {
     }
   }
 
-  // Re-reads the file when it is not the version last seen. A failure is
-  // logged once per version; the last good users stay in force.
+  // Re-reads the file when it is not the version last seen. A deleted file
+  // means no users (fail closed); an unreadable or invalid one keeps the last
+  // good users. Each distinct error is logged once.
   void Refresh() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     absl::StatusOr<FileVersion> version = Stat(path_);
     if (!version.ok()) {
-      if (!stat_failed_) {
-        SPDLOG_WARN("{}; keeping the previous {} user(s)",
-                    version.status().message(), users_.size());
+      if (absl::IsNotFound(version.status())) {
+        LogOnce(version.status(), "no users until it is back");
+        // Whatever appears next at the path is read.
+        seen_ = FileVersion();
+        racy_ = true;
+        Install({});
+        return;
       }
-      stat_failed_ = true;
+      LogOnce(version.status(), KeepingMessage());
       return;
     }
-    stat_failed_ = false;
     if (*version == seen_ && !racy_) return;
     seen_ = *version;
     // File times tick in coarse steps: a same-size edit in the same step as
@@ -227,31 +243,45 @@ class UsersFileImpl : public UsersFile {
     racy_ = absl::Now() - absl::TimeFromTimespec(version->mtime) < kRacyWindow;
     absl::StatusOr<std::vector<FileUser>> users = ReadUsersFile(path_);
     if (!users.ok()) {
-      if (!(failed_ == *version)) {
-        SPDLOG_WARN("{}; keeping the previous {} user(s)",
-                    users.status().message(), users_.size());
-      }
-      failed_ = *version;
+      LogOnce(users.status(), KeepingMessage());
       return;
     }
-    failed_ = FileVersion();
-    if (users->size() != users_.size() || !racy_) {
+    const bool was_failing = !last_error_.empty();
+    last_error_.clear();
+    if (users->size() != users_.size() || !racy_ || was_failing) {
       SPDLOG_INFO("users file {} read: {} user(s)", path_, users->size());
     }
     Install(*std::move(users));
+  }
+
+  std::string KeepingMessage() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return absl::StrCat("keeping the previous ", users_.size(), " user(s)");
+  }
+
+  // Logs `error` unless it is the one logged last.
+  void LogOnce(const absl::Status& error, absl::string_view consequence)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (error.message() == last_error_) return;
+    last_error_ = std::string(error.message());
+    SPDLOG_WARN("{}; {}", error.message(), consequence);
   }
 
   const std::string path_;
   absl::Mutex mu_;
   FileVersion seen_ ABSL_GUARDED_BY(mu_);
   bool racy_ ABSL_GUARDED_BY(mu_) = true;
-  FileVersion failed_ ABSL_GUARDED_BY(mu_);  // the version last refused
-  bool stat_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // The error logged last; "" after a good read.
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
   std::vector<FileUser> users_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string, size_t> index_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
+
+bool IsReservedUsername(absl::string_view username) {
+  const std::string name = Lower(absl::StripAsciiWhitespace(username));
+  return name == kAnonymousName || name == kUnrestrictedName;
+}
 
 absl::StatusOr<std::vector<FileUser>> ParseUsersFile(absl::string_view yaml) {
   YAML::Node root;

@@ -10,8 +10,10 @@
 // Usernames are unique ignoring case and are matched ignoring case; roles are
 // trimmed and lower-cased, empty ones dropped. UsersFile re-reads the file
 // when its modification time or size changes, so an operator's edit applies
-// without a restart; a file that became invalid keeps the last good copy and
-// the error is logged once per change.
+// without a restart; a file that became invalid or unreadable keeps the last
+// good copy, while a deleted file means no users at all (fail closed); each
+// distinct error is logged once. "anonymous" and "__unrestricted_user__" (any
+// case) are reserved: fiat gives the unrestricted user's roles to everyone.
 #ifndef GENNAKER_COMMON_AUTH_USERS_FILE_H_
 #define GENNAKER_COMMON_AUTH_USERS_FILE_H_
 
@@ -32,9 +34,14 @@ struct FileUser {
   std::vector<std::string> roles;  // lower-case, sorted, unique
 };
 
+// Whether `username` (trimmed, any case) is "anonymous" or
+// "__unrestricted_user__": names no one may log in as.
+bool IsReservedUsername(absl::string_view username);
+
 // Parses a users file's text. INVALID_ARGUMENT naming the entry for: not YAML,
-// no `users` list, an entry without username, a duplicate username, a
-// passwordHash IsSupportedHash refuses, roles that are not a list of strings.
+// no `users` list, an entry without username, a reserved or duplicate
+// username, a passwordHash IsSupportedHash refuses, roles that are not a list
+// of strings.
 absl::StatusOr<std::vector<FileUser>> ParseUsersFile(absl::string_view yaml);
 
 // A users file on disk, thread-safe.
@@ -46,7 +53,7 @@ class UsersFile {
   virtual ~UsersFile() = default;
 
   // The user named `username` (case-insensitive), after re-reading the file
-  // if it changed; nullopt when absent.
+  // if it changed; nullopt when absent or the file is gone.
   virtual std::optional<FileUser> Find(absl::string_view username) = 0;
 
   // Every user, after re-reading the file if it changed.

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <memory>
@@ -108,6 +109,15 @@ TEST(ParseUsersFileTest, NamesEachError) {
        "users[0] (a): passwordHash is not a supported crypt hash"},
       {"users:\n  - username: a\n    password_hash: \"$1$abc$Kb85XxsXB\"\n",
        "users[0] (a): passwordHash is not a supported crypt hash"},
+      // fiat's unrestricted user: its roles would go to everyone.
+      {"users:\n  - username: a\n  - username: anonymous\n",
+       "users[1] (anonymous): username is reserved"},
+      {"users:\n  - username: \" AnonYmous \"\n",
+       "users[0] (AnonYmous): username is reserved"},
+      {"users:\n  - username: __unrestricted_user__\n",
+       "users[0] (__unrestricted_user__): username is reserved"},
+      {"users:\n  - username: __UNRESTRICTED_USER__\n",
+       "users[0] (__UNRESTRICTED_USER__): username is reserved"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -120,6 +130,15 @@ TEST(ParseUsersFileTest, NamesEachError) {
       "users:\n  - username: a\n    passwordHash: plaintext-secret\n");
   EXPECT_THAT(std::string(users.status().message()),
               Not(HasSubstr("plaintext-secret")));
+}
+
+TEST(IsReservedUsernameTest, AnonymousAndUnrestrictedInAnyCase) {
+  EXPECT_TRUE(IsReservedUsername("anonymous"));
+  EXPECT_TRUE(IsReservedUsername(" ANONYMOUS\t"));
+  EXPECT_TRUE(IsReservedUsername("__Unrestricted_User__"));
+  EXPECT_FALSE(IsReservedUsername("anonymous2"));
+  EXPECT_FALSE(IsReservedUsername("anon ymous"));
+  EXPECT_FALSE(IsReservedUsername(""));
 }
 
 class UsersFileTest : public ::testing::Test {
@@ -198,12 +217,38 @@ TEST_F(UsersFileTest, ReloadsWhenTheFileChanges) {
   EXPECT_TRUE((*file)->Find("cal").has_value());
 }
 
-TEST_F(UsersFileTest, BadEditKeepsLastGoodCopyAndLogsOnce) {
-  std::ostringstream log;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  auto logger = spdlog::default_logger();
-  logger->sinks().push_back(sink);
+// The log lines written while it lives.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~CapturedLog() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  std::string Text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+  size_t Count(const std::string& needle) {
+    const std::string text = Text();
+    size_t n = 0;
+    for (size_t pos = text.find(needle); pos != std::string::npos;
+         pos = text.find(needle, pos + 1)) {
+      ++n;
+    }
+    return n;
+  }
 
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+TEST_F(UsersFileTest, BadEditKeepsLastGoodCopyAndLogsEachErrorOnce) {
+  CapturedLog log;
   Write(absl::StrCat("users:\n  - username: alice\n    passwordHash: \"",
                      kHashA, "\"\n    roles: [a]\n"));
   absl::StatusOr<std::unique_ptr<UsersFile>> file = UsersFile::Open(path_);
@@ -219,31 +264,54 @@ TEST_F(UsersFileTest, BadEditKeepsLastGoodCopyAndLogsOnce) {
     EXPECT_THAT(alice->roles, ElementsAre("a"));
     EXPECT_EQ((*file)->All().size(), 1u);
   }
-  // Gone: still the last good copy.
-  ASSERT_EQ(remove(path_.c_str()), 0);
-  EXPECT_TRUE((*file)->Find("alice").has_value());
-  EXPECT_TRUE((*file)->Find("alice").has_value());
+  // Saved again with the same mistake: not logged again.
+  Write(absl::StrCat("users:\n  - username: alice\n    passwordHash: \"",
+                     kHashB, "\"\n  - username: Alice\n  - username: x\n"));
+  EXPECT_EQ((*file)->Find("alice")->password_hash, kHashA);
+  // Another mistake: logged once, the last good copy still in force.
+  Write("users:\n  - username: anonymous\n");
+  EXPECT_EQ((*file)->Find("alice")->password_hash, kHashA);
+  EXPECT_FALSE((*file)->Find("anonymous").has_value());
+  EXPECT_EQ((*file)->All().size(), 1u);
 
   // Fixed: applies.
   Write("users:\n  - username: alice\n    roles: [z]\n");
   EXPECT_THAT((*file)->Find("alice")->roles, ElementsAre("z"));
 
-  logger->flush();
-  auto& sinks = logger->sinks();
-  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
-  const std::string text = log.str();
-  auto count = [&](const std::string& needle) {
-    size_t n = 0;
-    for (size_t pos = text.find(needle); pos != std::string::npos;
-         pos = text.find(needle, pos + 1)) {
-      ++n;
-    }
-    return n;
-  };
-  EXPECT_EQ(count("duplicate username"), 1u) << text;
-  EXPECT_EQ(count("cannot stat users file"), 1u) << text;
-  EXPECT_THAT(text, Not(HasSubstr(kHashA)));
-  EXPECT_THAT(text, Not(HasSubstr(kHashB)));
+  EXPECT_EQ(log.Count("duplicate username"), 1u) << log.Text();
+  EXPECT_EQ(log.Count("username is reserved"), 1u) << log.Text();
+  EXPECT_THAT(log.Text(), Not(HasSubstr(kHashA)));
+  EXPECT_THAT(log.Text(), Not(HasSubstr(kHashB)));
+}
+
+TEST_F(UsersFileTest, DeletedFileMeansNoUsersUntilItIsBack) {
+  Write(absl::StrCat("users:\n  - username: alice\n    passwordHash: \"",
+                     kHashA, "\"\n    roles: [a]\n"));
+  absl::StatusOr<std::unique_ptr<UsersFile>> file = UsersFile::Open(path_);
+  ASSERT_THAT(file, IsOk());
+  ASSERT_TRUE((*file)->Find("alice").has_value());
+
+  CapturedLog log;
+  // Deleted: fail closed, logged once.
+  ASSERT_EQ(remove(path_.c_str()), 0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE((*file)->Find("alice").has_value());
+    EXPECT_THAT((*file)->All(), IsEmpty());
+  }
+  EXPECT_EQ(log.Count("cannot stat users file"), 1u) << log.Text();
+  EXPECT_THAT(log.Text(), HasSubstr("no users until it is back"));
+
+  // Back (even invalid first: nothing to keep, still no users).
+  Write("users:\n  - username: alice\n  - username: alice\n");
+  EXPECT_FALSE((*file)->Find("alice").has_value());
+  Write("users:\n  - username: alice\n    roles: [b]\n");
+  ASSERT_TRUE((*file)->Find("alice").has_value());
+  EXPECT_THAT((*file)->Find("alice")->roles, ElementsAre("b"));
+
+  // Deleted a second time: logged again.
+  ASSERT_EQ(remove(path_.c_str()), 0);
+  EXPECT_FALSE((*file)->Find("alice").has_value());
+  EXPECT_EQ(log.Count("cannot stat users file"), 2u) << log.Text();
 }
 
 TEST_F(UsersFileTest, ConcurrentReadersDuringEdits) {

@@ -332,6 +332,12 @@ absl::StatusOr<std::optional<BasicCredentials>> ParseBasic(
   return c;
 }
 
+// How gate names a user everywhere (throttling, sessions, fiat, logs): trimmed
+// and lower-cased, so "Alice", "alice" and "alice " are one identity.
+std::string CanonicalUsername(absl::string_view user) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(user));
+}
+
 bool ValidUsername(absl::string_view user) {
   if (user.empty() || user.size() > kMaxUsernameLength) return false;
   // Printable ASCII only: the name travels as gRPC metadata
@@ -503,9 +509,14 @@ class EnabledAuthenticator : public Authenticator {
     }
     // 3. The trusted header.
     std::string header_user = request.Header("x-spinnaker-user");
-    if (!header_user.empty() && Trusted(request.remote_address) &&
-        ValidUsername(header_user)) {
-      result.identity.username = header_user;
+    if (!header_user.empty() && Trusted(request.remote_address)) {
+      std::string user = CanonicalUsername(header_user);
+      if (!Acceptable(user)) {
+        SPDLOG_WARN("X-SPINNAKER-USER {} from {} refused", UserForLogs(user),
+                    request.remote_address);
+        return absl::UnauthenticatedError(kBadCredentials);
+      }
+      result.identity.username = std::move(user);
       return result;
     }
     if (!store_error.ok()) return store_error;
@@ -601,7 +612,9 @@ class EnabledAuthenticator : public Authenticator {
     if (!stored.has_value()) return std::nullopt;
     Identity id;
     int64_t created_ms = 0;
-    if (!ParseSession(*stored, &id, &created_ms)) {
+    const bool readable = ParseSession(*stored, &id, &created_ms);
+    id.username = CanonicalUsername(id.username);
+    if (!readable || !Acceptable(id.username)) {
       SPDLOG_WARN("dropping an unreadable session");
       (void)store_->Delete(key);
       return std::nullopt;
@@ -758,9 +771,22 @@ class EnabledAuthenticator : public Authenticator {
   }
 
   // Checks a password against the users file, then LDAP, with throttling.
+  // Whether gate lets `user` (canonical) be an identity: a valid name, and
+  // not one fiat takes for the unrestricted user, whose roles everyone has.
+  static bool Acceptable(const std::string& user) {
+    return ValidUsername(user) && !auth::IsReservedUsername(user);
+  }
+
+  // A failed login's user name as logs show it: a hash, since it may be a
+  // password typed into the wrong field.
+  static std::string UserForLogs(const std::string& user) {
+    return auth::UserIdForLogs(user);
+  }
+
   absl::StatusOr<Identity> CheckPassword(const http::Request& request,
-                                         const std::string& username,
+                                         const std::string& typed,
                                          const std::string& password) {
+    const std::string username = CanonicalUsername(typed);
     if (!ValidUsername(username) || password.empty()) {
       return absl::UnauthenticatedError(kBadCredentials);
     }
@@ -771,18 +797,33 @@ class EnabledAuthenticator : public Authenticator {
     absl::Status throttle = CheckThrottle(counters);
     if (!throttle.ok()) {
       if (throttle.code() == absl::StatusCode::kResourceExhausted) {
-        SPDLOG_WARN("login of {} from {} refused: {}", username,
+        SPDLOG_WARN("login of {} from {} refused: {}", UserForLogs(username),
                     request.remote_address, throttle.message());
       }
       return throttle;
     }
-    absl::StatusOr<Identity> id = Verify(username, password);
+    // fiat's unrestricted user: refused whatever the directory says.
+    absl::StatusOr<Identity> id = absl::UnauthenticatedError(kBadCredentials);
+    if (!auth::IsReservedUsername(username)) {
+      // The directory gets the name as typed, trimmed (LDAP compares uid
+      // ignoring case); the identity is canonical below.
+      id = Verify(std::string(absl::StripAsciiWhitespace(typed)), password);
+    }
+    if (id.ok()) {
+      // The directory's own spelling of the name does not make another user.
+      id->username = CanonicalUsername(id->username);
+      if (!Acceptable(id->username)) {
+        SPDLOG_WARN("login of {} refused: not a user name gate accepts",
+                    UserForLogs(id->username));
+        id = absl::UnauthenticatedError(kBadCredentials);
+      }
+    }
     if (id.ok()) {
       ResetFailures(counters[0]);
       return id;
     }
     if (id.status().code() == absl::StatusCode::kUnauthenticated) {
-      SPDLOG_INFO("failed login of {} from {}", username,
+      SPDLOG_INFO("failed login of {} from {}", UserForLogs(username),
                   request.remote_address);
       RecordFailure(counters);
       return absl::UnauthenticatedError(kBadCredentials);
@@ -817,7 +858,8 @@ class EnabledAuthenticator : public Authenticator {
       if (user.status().code() == absl::StatusCode::kUnauthenticated) {
         return absl::UnauthenticatedError(kBadCredentials);
       }
-      SPDLOG_WARN("LDAP login of {}: {}", username, user.status().message());
+      SPDLOG_WARN("LDAP login of {}: {}", UserForLogs(username),
+                  user.status().message());
       return absl::UnavailableError("the LDAP directory cannot be reached");
     }
     Identity id;

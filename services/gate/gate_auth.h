@@ -7,6 +7,12 @@
 //      keyed hash (never the password), so spin does not pay a bcrypt hash or
 //      an LDAP bind per request;
 //   3. X-SPINNAKER-USER, only from a trusted_user_header_sources address.
+// Every user name is canonical: trimmed and lower-cased ("Alice " is alice)
+// before throttling, sessions and fiat. "anonymous" and
+// "__unrestricted_user__" (fiat's unrestricted user, whose roles everyone
+// gets) never authenticate, by password or header: 401 "bad credentials".
+// Failure logs name the user by a hash (auth::UserIdForLogs), as a password
+// typed into the user field would otherwise land in them.
 // Users come from the users file (bcrypt hashes) and/or LDAP (bind); their
 // roles (file roles, LDAP groups) are pushed to fiat at login
 // (LoginUser), as Spinnaker's gate does. Sessions live in Redis with an idle

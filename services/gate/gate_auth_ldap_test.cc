@@ -20,6 +20,7 @@ constexpr char kSuffix[] = "dc=example,dc=com";
 constexpr char kAdminPassword[] = "ldap-admin-Pw-7q";
 constexpr char kAlicePassword[] = "alice-Ldap-Pw-1";
 constexpr char kDeployerPassword[] = "deployer-File-Pw-2";
+constexpr char kAnonymousPassword[] = "anonymous-Ldap-Pw-3";
 
 std::string Entries() {
   return absl::StrCat(
@@ -35,6 +36,14 @@ std::string Entries() {
       kAlicePassword, "\n\n", "dn: cn=Team-A,ou=groups,", kSuffix,
       "\nobjectClass: groupOfUniqueNames\ncn: Team-A\nuniqueMember: "
       "uid=alice,ou=users,",
+      kSuffix, "\n\n",
+      // A directory user fiat would take for its unrestricted user.
+      "dn: uid=anonymous,ou=users,", kSuffix,
+      "\nobjectClass: inetOrgPerson\nuid: anonymous\ncn: Anonymous\n"
+      "sn: Anonymous\nuserPassword: ",
+      kAnonymousPassword, "\n\n", "dn: cn=Admins,ou=groups,", kSuffix,
+      "\nobjectClass: groupOfUniqueNames\ncn: Admins\nuniqueMember: "
+      "uid=anonymous,ou=users,",
       kSuffix, "\n\n");
 }
 
@@ -131,6 +140,55 @@ TEST_F(GateAuthLdapTest, LdapUsersBindAndTheirGroupsAreRoles) {
   auto login = auth->Login(form, "alice", kAlicePassword);
   ASSERT_TRUE(login.ok()) << login.status();
   ASSERT_EQ(login->headers.size(), 1u);
+}
+
+TEST_F(GateAuthLdapTest, AnLdapUserNamedAnonymousCannotLogIn) {
+  config_.set_login_failures_before_delay(0);  // every attempt is checked
+  for (bool search : {true, false}) {
+    SCOPED_TRACE(search ? "search then bind" : "DN pattern");
+    if (!search) {
+      config_.mutable_ldap()->clear_user_search_filter();
+      config_.mutable_ldap()->set_user_dn_pattern("uid={0},ou=users");
+    }
+    auto auth = Make();
+    ASSERT_NE(auth, nullptr);
+    for (const char* user : {"anonymous", "Anonymous", " ANONYMOUS "}) {
+      SCOPED_TRACE(user);
+      auto r = auth->Authenticate(WithBasic(user, kAnonymousPassword));
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
+      EXPECT_EQ(r.status().message(), "bad credentials");
+      http::Request form;
+      form.remote_address = "127.0.0.1";
+      auto login = auth->Login(form, user, kAnonymousPassword);
+      EXPECT_EQ(login.status().code(), absl::StatusCode::kUnauthenticated);
+    }
+    // Its roles never reach fiat.
+    EXPECT_TRUE(logins_.empty());
+  }
+}
+
+TEST_F(GateAuthLdapTest, LdapUsernamesAreTrimmedAndLowerCased) {
+  auto auth = Make();
+  ASSERT_NE(auth, nullptr);
+  for (const char* user : {"alice", "Alice", "ALICE ", " alice"}) {
+    SCOPED_TRACE(user);
+    auto r = auth->Authenticate(WithBasic(user, kAlicePassword));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->identity.username, "alice");
+    EXPECT_EQ(r->identity.roles, std::vector<std::string>{"team-a"});
+  }
+  http::Request form;
+  form.remote_address = "127.0.0.1";
+  auto login = auth->Login(form, " Alice ", kAlicePassword);
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->identity.username, "alice");
+  // fiat hears of one user, whatever was typed.
+  ASSERT_EQ(logins_.size(), 5u);
+  for (const Identity& id : logins_) EXPECT_EQ(id.username, "alice");
+  // Only spaces: refused.
+  EXPECT_EQ(
+      auth->Authenticate(WithBasic("   ", kAlicePassword)).status().code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(GateAuthLdapTest, UsersFileFirstThenLdap) {

@@ -5,15 +5,19 @@
 #include "services/gate/gate_auth.h"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/ldap.h"
 #include "common/auth/password.h"
 #include "common/http/http_client.h"
 #include "common/http/http_server.h"
@@ -117,6 +121,7 @@ class GateAuthTest : public ::testing::Test {
           [this](const Identity& id) {
             ++fiat_logins_;
             last_login_roles_ = id.roles;
+            fiat_login_users_.push_back(id.username);
             return absl::OkStatus();
           },
           [this](const std::string& user) { fiat_logouts_.push_back(user); },
@@ -194,6 +199,7 @@ class GateAuthTest : public ::testing::Test {
   std::atomic<int64_t> now_s_{1'800'000'000};
   std::atomic<int> fiat_logins_{0};
   std::vector<std::string> last_login_roles_;
+  std::vector<std::string> fiat_login_users_;
   std::vector<std::string> fiat_logouts_;
   SessionStore* store_ = nullptr;  // owned by the authenticator
   std::unique_ptr<http::Server> server_;
@@ -434,6 +440,128 @@ TEST_F(GateAuthTest, UserHeaderFromATrustedProxyIsTheUser) {
   EXPECT_EQ(JsonOf(ok)["username"], "carol");
   EXPECT_EQ(Call("GET", kProtected, {{"X-SPINNAKER-USER", "carol"}}).status,
             200);
+}
+
+TEST_F(GateAuthTest, ReservedUserNamesAreRefusedEverywhere) {
+  config_.add_trusted_user_header_sources("127.0.0.0/8");
+  config_.add_trusted_user_header_sources("::1");
+  config_.set_login_failures_before_delay(0);  // every attempt is checked
+  Start();
+  // fiat takes "anonymous" for its unrestricted user: whoever logged in as it
+  // would hand their roles to everyone.
+  for (const char* user : {"anonymous", "Anonymous", " ANONYMOUS ",
+                           "__unrestricted_user__", "__Unrestricted_User__ "}) {
+    SCOPED_TRACE(user);
+    auto header = Call("GET", kProtected, {{"X-SPINNAKER-USER", user}});
+    EXPECT_EQ(header.status, 401);
+    EXPECT_EQ(JsonOf(header)["message"], "Bad credentials");
+    // An open route answers, but to no one.
+    EXPECT_EQ(Call("GET", "/auth/user", {{"X-SPINNAKER-USER", user}}).body,
+              "{}");
+    EXPECT_EQ(FormLogin(user, kAlicePassword).status, 401);
+    EXPECT_EQ(Get(kProtected, Basic(user, kAlicePassword)).status, 401);
+  }
+  // A name that is only spaces is no name.
+  EXPECT_EQ(Call("GET", kProtected, {{"X-SPINNAKER-USER", "   "}}).status, 401);
+  EXPECT_EQ(fiat_logins_, 0);
+  EXPECT_TRUE(fiat_login_users_.empty());
+}
+
+TEST_F(GateAuthTest, UsernamesAreTrimmedAndLowerCasedEverywhere) {
+  {
+    // The file's spelling does not matter either.
+    std::ofstream out(users_file_, std::ios::trunc);
+    out << "users:\n  - username: Alice\n    passwordHash: \"" << alice_hash_
+        << "\"\n    roles: [dev]\n";
+  }
+  config_.set_credential_cache_seconds(0);
+  config_.set_login_failures_before_delay(10);
+  config_.add_trusted_user_header_sources("127.0.0.0/8");
+  config_.add_trusted_user_header_sources("::1");
+  Start();
+  for (const char* user : {"alice", "Alice", "ALICE ", " alice"}) {
+    SCOPED_TRACE(user);
+    auto basic = Get("/auth/user", Basic(user, kAlicePassword));
+    EXPECT_EQ(JsonOf(basic)["username"], "alice");
+    const std::string cookie = SessionCookie(FormLogin(user, kAlicePassword));
+    ASSERT_FALSE(cookie.empty());
+    EXPECT_EQ(JsonOf(Get("/auth/user", "", cookie))["username"], "alice");
+  }
+  ASSERT_EQ(fiat_login_users_.size(), 8u);
+  for (const std::string& u : fiat_login_users_) EXPECT_EQ(u, "alice");
+  // The trusted header too.
+  auto header = Call("GET", "/auth/user", {{"X-SPINNAKER-USER", " Carol "}});
+  EXPECT_EQ(JsonOf(header)["username"], "carol");
+
+  // Failures under any spelling count against one user.
+  EXPECT_EQ(FormLogin("Alice", "wrong").status, 401);
+  EXPECT_EQ(FormLogin(" alice", "wrong").status, 401);
+  EXPECT_EQ(Get(kProtected, Basic("ALICE ", "wrong")).status, 401);
+  auto count = store_->Counter("gate:loginfail:user:alice");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->first, 3);
+}
+
+// The store key of a session cookie's value, as gate computes it.
+std::string SessionKeyOf(const std::string& value) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(),
+         digest);
+  return absl::StrCat(
+      "gate:session:",
+      absl::BytesToHexString(absl::string_view(
+          reinterpret_cast<const char*>(digest), sizeof(digest))));
+}
+
+TEST_F(GateAuthTest, StoredSessionsAreCanonicalAndNeverAnonymous) {
+  Start();
+  auto put = [&](const std::string& value, const std::string& user) {
+    const std::string json =
+        nlohmann::json({{"username", user},
+                        {"roles", {"admins"}},
+                        {"createdMs", Now().time_since_epoch() /
+                                          std::chrono::milliseconds(1)}})
+            .dump();
+    ASSERT_TRUE(store_->Put(SessionKeyOf(value), json, seconds(600)).ok());
+  };
+  // Written before names were canonical.
+  put("old-session-value", " Alice ");
+  auto old = Get("/auth/user", "", "SESSION=old-session-value");
+  EXPECT_EQ(JsonOf(old)["username"], "alice");
+  // A session of fiat's unrestricted user is dropped, not honoured.
+  put("anonymous-session-value", "Anonymous");
+  EXPECT_EQ(Get(kProtected, "", "SESSION=anonymous-session-value").status, 401);
+  auto gone = store_->Get(SessionKeyOf("anonymous-session-value"));
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(GateAuthTest, ADeletedUsersFileLetsNoOneIn) {
+  config_.set_credential_cache_seconds(0);
+  Start();
+  EXPECT_EQ(Get(kProtected, Basic("alice", kAlicePassword)).status, 200);
+  ASSERT_EQ(std::remove(users_file_.c_str()), 0);
+  EXPECT_EQ(Get(kProtected, Basic("alice", kAlicePassword)).status, 401);
+  EXPECT_EQ(FormLogin("bob", kBobPassword).status, 401);
+  WriteUsers(true);
+  EXPECT_EQ(Get(kProtected, Basic("alice", kAlicePassword)).status, 200);
+}
+
+TEST_F(GateAuthTest, FailedLoginsLogAHashOfTheUserName) {
+  CapturedLog log;
+  Start();
+  // A password typed into the user field.
+  const std::string typed = "Typed-Secret-77";
+  EXPECT_EQ(FormLogin(typed, "whatever-1").status, 401);
+  EXPECT_EQ(Get(kProtected, Basic(typed, "whatever-2")).status, 401);
+  const std::string logged = log.text();
+  EXPECT_FALSE(absl::StrContains(absl::AsciiStrToLower(logged),
+                                 absl::AsciiStrToLower(typed)))
+      << logged;
+  EXPECT_TRUE(absl::StrContains(
+      logged,
+      absl::StrCat("failed login of ", auth::UserIdForLogs("typed-secret-77"))))
+      << logged;
 }
 
 TEST_F(GateAuthTest, AuthRedirectSendsToLoginThenBack) {
