@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc/channel.h"
+#include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
 namespace gennaker::fiat {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
@@ -39,6 +40,33 @@ absl::StatusOr<std::string> ExecutionApplication(const Backends& b,
   grpc::Status s =
       b.orca.stub->GetExecution(b.orca.Context().get(), req, &resp);
   if (!s.ok()) return FromGrpcStatus(s);
+  return resp.execution().application();
+}
+
+// A task's application, or "" (nothing to check) when the caller started
+// it: spin polls the task that creates an application before fiat can know
+// the application, and its starter may always follow it.
+absl::StatusOr<std::string> TaskApplicationUnlessStarter(const Backends& b,
+                                                         const Request& r) {
+  auto id = r.params.find("id");
+  if (id == r.params.end() || id->second.empty()) {
+    return absl::InvalidArgumentError("the execution id is missing");
+  }
+  orca::v1::GetExecutionRequest req;
+  req.set_id(id->second);
+  req.set_view(orca::v1::EXECUTION_VIEW_STATUS);
+  orca::v1::GetExecutionResponse resp;
+  grpc::Status s =
+      b.orca.stub->GetExecution(b.orca.Context().get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  const std::string& starter = resp.execution().authentication().user();
+  const std::string caller = CurrentCallContext().user;
+  if (resp.execution().type() == common::v1::ORCHESTRATION && !caller.empty() &&
+      !absl::EqualsIgnoreCase(caller, spinnaker::kAnonymousUser) &&
+      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(starter),
+                             absl::StripAsciiWhitespace(caller))) {
+    return std::string();
+  }
   return resp.execution().application();
 }
 
@@ -89,6 +117,13 @@ RoutePolicy OnBodyApp(fv1::Authorization authorization) {
 RoutePolicy OnExecution(fv1::Authorization authorization) {
   RoutePolicy p = Policy(Kind::kApplication, authorization);
   p.app_resolver = ExecutionApplication;
+  return p;
+}
+
+// A task the caller started is theirs to read (TaskApplicationUnlessStarter).
+RoutePolicy OnTask(fv1::Authorization authorization) {
+  RoutePolicy p = Policy(Kind::kApplication, authorization);
+  p.app_resolver = TaskApplicationUnlessStarter;
   return p;
 }
 
@@ -197,8 +232,8 @@ Table MakeTable() {
   add("GET", "/applications/{app}/pipelines", OnApp(kRead));
   add("POST", "/tasks", Task());
   add("POST", "/applications/{app}/tasks", Task());
-  add("GET", "/tasks/{id}", OnExecution(kRead));
-  add("GET", "/applications/{app}/tasks/{id}", OnExecution(kRead));
+  add("GET", "/tasks/{id}", OnTask(kRead));
+  add("GET", "/applications/{app}/tasks/{id}", OnTask(kRead));
   add("GET", "/applications/{app}/tasks", OnApp(kRead));
   add("PUT", "/tasks/{id}/cancel", OnExecution(kExecute));
 

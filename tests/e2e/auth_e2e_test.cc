@@ -361,6 +361,9 @@ class AuthE2eTest : public ::testing::Test {
                            "'}\nhttpPort: ", e.fiat_http,
                            "\nservices: {front50: ", address(e.front50),
                            ", clouddriver: ", address(e.clouddriver),
+                           // No igor here: without this fiat would wait for
+                           // the default one to complete its resources.
+                           ", igor: {address: ''}",
                            "}\nroles: {provider: ldap, ldap: ", fiat_ldap,
                            "}\nadminRoles: [admins]\n"
                            "resourceRefreshSeconds: 1\n"));
