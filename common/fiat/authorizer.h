@@ -32,8 +32,6 @@
 
 namespace gennaker::fiat {
 
-namespace v1 = ::gennaker::fiat::v1;
-
 // The one decision on a permission set, shared by the client cache below and
 // fiat's own Authorize RPC. CREATE is never granted here (AuthorizeCreate).
 bool Allows(const v1::UserPermission& permission, v1::ResourceType type,

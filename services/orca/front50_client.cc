@@ -72,6 +72,19 @@ class Front50Grpc : public Front50 {
     return Update(name, attributes, /*merge=*/true);
   }
 
+  absl::Status PutApplicationPermissions(const std::string& name,
+                                         const Json& permissions) override {
+    f50::PutApplicationPermissionRequest req;
+    const std::string app = absl::AsciiStrToLower(name);
+    req.mutable_permission()->set_application(app);
+    req.mutable_permission()->mutable_body()->set_json(
+        Dump(Json{{"name", app}, {"permissions", permissions}}));
+    f50::PutApplicationPermissionResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    return FromGrpcStatus(
+        stub_->PutApplicationPermission(ctx.get(), req, &resp));
+  }
+
   absl::Status UpdateApplication(const Json& attributes) override {
     std::string name = absl::AsciiStrToLower(String(attributes, "name"));
     if (name.empty()) {

@@ -28,6 +28,11 @@ class Front50 {
   virtual absl::StatusOr<bool> ApplicationExists(const std::string& name) = 0;
   // Creates the application, or merges `attributes` into an existing one.
   virtual absl::Status UpsertApplication(const Json& attributes) = 0;
+  // Stores the application's permissions ({READ:[roles], WRITE:[..],
+  // EXECUTE:[..]}) apart from its attributes, where fiat reads them
+  // (naturally idempotent: replaces).
+  virtual absl::Status PutApplicationPermissions(const std::string& name,
+                                                 const Json& permissions) = 0;
   // Replaces an existing application's attributes; NOT_FOUND when absent.
   virtual absl::Status UpdateApplication(const Json& attributes) = 0;
   // Deletes the application (and what front50 cascades); OK when absent.

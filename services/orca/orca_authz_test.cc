@@ -120,6 +120,10 @@ class AppsFront50 : public Front50 {
   absl::Status UpsertApplication(const Json&) override {
     return absl::OkStatus();
   }
+  absl::Status PutApplicationPermissions(const std::string&,
+                                         const Json&) override {
+    return absl::OkStatus();
+  }
   absl::Status UpdateApplication(const Json&) override {
     return absl::OkStatus();
   }

@@ -41,6 +41,11 @@ class FakeFront50 : public Front50 {
     apps[String(a, "name")] = a;
     return absl::OkStatus();
   }
+  absl::Status PutApplicationPermissions(const std::string& name,
+                                         const Json& permissions) override {
+    app_permissions[name] = permissions;
+    return absl::OkStatus();
+  }
   absl::Status UpdateApplication(const Json& a) override {
     if (!apps.count(String(a, "name"))) return absl::NotFoundError("no app");
     apps[String(a, "name")] = a;
@@ -61,6 +66,7 @@ class FakeFront50 : public Front50 {
   std::map<std::string, Json> projects;
   std::map<std::string, Json> pipelines;
   std::map<std::string, Json> apps;
+  std::map<std::string, Json> app_permissions;
 };
 
 class Lookups : public ExpressionServices {
@@ -799,6 +805,26 @@ TEST_F(EngineTest, OrchestrationCreatesAndDeletesAnApplication) {
   EXPECT_EQ(String(e, "type"), "ORCHESTRATION");
   EXPECT_EQ(e["stages"][0]["type"], "createApplication");
   EXPECT_TRUE(front50_.apps.empty());  // created, then deleted
+}
+
+// Permissions given with the application are stored apart from its
+// attributes, where fiat reads them.
+TEST_F(EngineTest, CreateApplicationStoresItsPermissions) {
+  LaunchOptions o;
+  o.now_ms = clock_.NowMs();
+  const Json permissions = {{"READ", {"team-a"}}, {"WRITE", {"team-a"}}};
+  auto exec = BuildOrchestration(
+      "shop", "Create Application: shop",
+      Json::array({{{"type", "createApplication"},
+                    {"application",
+                     {{"name", "shop"}, {"permissions", permissions}}}}}),
+      Json::object(), o);
+  ASSERT_TRUE(exec.ok());
+  ASSERT_TRUE(store_.Create(*exec, "", {StartMessage(*exec)}).ok());
+  Run(1000);
+  EXPECT_EQ(String(Get(String(*exec, "id")), "status"), "SUCCEEDED");
+  ASSERT_EQ(front50_.app_permissions.count("shop"), 1u);
+  EXPECT_EQ(front50_.app_permissions["shop"], permissions);
 }
 
 TEST_F(EngineTest, PluggedInStageTypeRunsWithoutEngineChanges) {

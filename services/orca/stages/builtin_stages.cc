@@ -311,6 +311,12 @@ class UpsertApplicationTask : public Task {
     absl::Status s = create_ ? front50_->UpsertApplication(app)
                              : front50_->UpdateApplication(app);
     if (!s.ok()) return Transient(s);
+    // Permissions live apart from the attributes (where fiat reads them), as
+    // Spinnaker's orca writes them after the application.
+    if (auto p = app.find("permissions"); p != app.end() && p->is_object()) {
+      s = front50_->PutApplicationPermissions(String(app, "name"), *p);
+      if (!s.ok()) return Transient(s);
+    }
     TaskResult r;
     r.outputs["notification.type"] =
         create_ ? "createapplication" : "updateapplication";
