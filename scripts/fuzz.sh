@@ -49,7 +49,7 @@ PKG_CFLAGS=($(pkg-config --cflags re2 absl_strings absl_status absl_statusor yam
   spdlog openssl))
 # shellcheck disable=SC2207
 PKG_LIBS=($(pkg-config --libs re2 absl_strings absl_status absl_statusor absl_str_format \
-  absl_synchronization absl_time yaml-cpp protobuf libcurl spdlog openssl))
+  absl_synchronization absl_time yaml-cpp protobuf libcurl spdlog openssl grpc++ libxcrypt))
 
 JSON_SRCS=(common/spinnaker/json.cc)
 EXPRESSION_SRCS=(services/orca/expression/parser.cc services/orca/expression/expression.cc
@@ -62,10 +62,12 @@ declare -A SRCS ARCHIVES
 SRCS[spinnaker_json]="tests/fuzz/spinnaker_json_fuzz.cc ${JSON_SRCS[*]}"
 SRCS[expression]="services/orca/expression/expression_fuzz.cc ${EXPRESSION_SRCS[*]}"
 SRCS[webhook_payload]="tests/fuzz/webhook_payload_fuzz.cc services/orca/stages/builtin_stages.cc
-  ${EXPRESSION_SRCS[*]}"
+  common/log/call_context.cc common/fiat/authorizer.cc common/grpc/channel.cc
+  common/status/grpc_status.cc ${EXPRESSION_SRCS[*]}"
 SRCS[halconfig]="tests/fuzz/halconfig_fuzz.cc services/halyard/halconfig.cc
   common/config/config_loader.cc common/service/defaults.cc common/http/outbound.cc
-  common/http/outbound_config.cc common/spinnaker/names.cc"
+  common/http/outbound_config.cc common/spinnaker/names.cc common/auth/users_file.cc
+  common/auth/password.cc"
 SRCS[outbound_url]="tests/fuzz/outbound_url_fuzz.cc common/http/outbound.cc
   common/service/defaults.cc"
 SRCS[echo_webhook]="tests/fuzz/echo_webhook_fuzz.cc services/echo/triggers/events.cc
@@ -73,6 +75,9 @@ SRCS[echo_webhook]="tests/fuzz/echo_webhook_fuzz.cc services/echo/triggers/event
   services/echo/triggers/trigger_rules.cc
   ${JSON_SRCS[*]}"
 SRCS[cron]="tests/fuzz/cron_fuzz.cc services/echo/cron/cron.cc"
+# builtin_stages' application tasks ask fiat (common/fiat): its protos and gRPC.
+ARCHIVES[webhook_payload]="$BUILD_DIR/proto/libgennaker_proto_fiat.a
+  $BUILD_DIR/proto/libgennaker_proto_common.a"
 ARCHIVES[halconfig]="$BUILD_DIR/proto/libgennaker_proto_halyard.a
   $BUILD_DIR/proto/libgennaker_proto_clouddriver.a $BUILD_DIR/proto/libgennaker_proto_common.a"
 
