@@ -23,7 +23,16 @@ PACKAGES=(
   libldap-dev slapd ldap-utils libcrypt-dev
   # tools used by the README's examples and the benchmarks
   curl wrk procps ca-certificates jq
+  # the UI's end-to-end tests drive a real browser (playwright-core)
+  chromium
 )
+
+# The UI (scripts/build-ui.sh) is built with node and npm: Debian's, unless
+# some node and npm are already installed (e.g. NodeSource's node, which
+# carries its own npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -12,6 +12,7 @@
 #include "services/gate/gate_backend.h"
 #include "services/gate/gate_grpc.h"
 #include "services/gate/gate_rest.h"
+#include "services/gate/gate_ui.h"
 
 namespace gennaker::gate {
 namespace {
@@ -81,21 +82,46 @@ class GateInstance : public ServiceInstance {
     options.metrics = metrics_;
     RestOptions rest;
     rest.version = config_.version();
-    rest.cors_allowed_origins = config_.cors_allowed_origins();
+    // Deck served on the UI port calls from its own origin, whatever host
+    // the operator's allow-list names.
+    rest.cors_allowed_origins = CorsOriginsWithUi(config_);
     rest.authenticator = authenticator_;
     GENNAKER_ASSIGN_OR_RETURN(
         rest_, http::Server::Start(options, MakeRestRouter(backends_, rest)));
     SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
+    if (config_.ui().port() > 0) GENNAKER_RETURN_IF_ERROR(StartUi());
     return absl::OkStatus();
   }
 
   void Stop() override {
+    if (ui_) ui_->Stop();
     if (rest_) rest_->Stop();
   }
 
   absl::Status CheckDependencies() override { return PingRedis(*redis_); }
 
  private:
+  // Deck's static bundle and settings.js on ui.port (GET/HEAD only: a small
+  // body limit is enough).
+  absl::Status StartUi() {
+    http::ServerOptions options;
+    options.host = config_.server().host();
+    options.port = config_.ui().port();
+    options.threads = config_.server().http_threads();
+    options.max_body_bytes = 64 << 10;
+    options.metrics = metrics_;
+    int files = 0;
+    GENNAKER_ASSIGN_OR_RETURN(http::Router router,
+                              MakeUiRouter(config_, &files));
+    GENNAKER_ASSIGN_OR_RETURN(ui_,
+                              http::Server::Start(options, std::move(router)));
+    SPDLOG_INFO(
+        "event=gate_ui_listening host={} port={} dir={} files={} gate_url={}",
+        options.host, ui_->port(), config_.ui().dir(), files,
+        UiGateUrl(config_));
+    return absl::OkStatus();
+  }
+
   // Declared first: the authenticator's session store uses it.
   std::unique_ptr<redis::Client> redis_;
   v1::GateConfig config_;
@@ -104,6 +130,7 @@ class GateInstance : public ServiceInstance {
   std::shared_ptr<Authenticator> authenticator_;
   GateGrpcService grpc_service_;
   std::unique_ptr<http::Server> rest_;
+  std::unique_ptr<http::Server> ui_;
 };
 
 }  // namespace
@@ -158,6 +185,7 @@ absl::Status ValidateConfig(const v1::GateConfig& config) {
           "sessionAbsoluteTimeoutSeconds must be positive");
     }
   }
+  GENNAKER_RETURN_IF_ERROR(ValidateUiConfig(config));
   // A body gate accepts must reach storage, not fail one hop behind it.
   return CheckBodyFitsBackends(config.max_body_bytes(), config.services());
 }

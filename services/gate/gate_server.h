@@ -1,5 +1,6 @@
 // Wiring of gate, the API gateway: its Redis (sessions), the REST/JSON listener
-// that Spinnaker clients (spin, Deck) talk to, and its gRPC API.
+// that Spinnaker clients (spin, Deck) talk to, its gRPC API and, with ui.port
+// set, the listener serving Deck itself (gate_ui.h).
 #ifndef GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 #define GENNAKER_SERVICES_GATE_GATE_SERVER_H_
 
@@ -39,8 +40,8 @@ void ApplyGateDefaults(v1::GateConfig* config);
 
 // http_port must be a valid port distinct from the gRPC and admin ports,
 // max_body_bytes must fit the message limits of front50 and orca,
-// authorization needs services.fiat.address, and security needs a users file
-// or an LDAP url.
+// authorization needs services.fiat.address, security needs a users file
+// or an LDAP url, and the UI needs its bundle (ValidateUiConfig).
 absl::Status ValidateConfig(const v1::GateConfig& config);
 
 absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildGate(

@@ -183,8 +183,17 @@ int RunCli(int argc, char** argv) {
   std::string service_names;
   apply_cmd->add_option("--service-names", service_names,
                         "comma-separated services to (re)start; default all");
-  auto* status_cmd =
-      deploy_cmd->add_subcommand("status", "each service: pid, ports, health");
+  auto* restart_cmd = deploy_cmd->add_subcommand(
+      "restart",
+      "restart services even when their config is unchanged; `deck` restarts "
+      "gate, which serves the UI");
+  std::vector<std::string> restart_names;
+  restart_cmd
+      ->add_option("services", restart_names,
+                   "service names (gate, orca, ..., or deck)")
+      ->required();
+  auto* status_cmd = deploy_cmd->add_subcommand(
+      "status", "each service: pid, ports, health; and deck, the UI");
   auto* clean_cmd = deploy_cmd->add_subcommand(
       "clean", "stop everything the deployment runs");
   bool delete_data = false;
@@ -314,16 +323,36 @@ int RunCli(int argc, char** argv) {
               config_path, " is invalid, nothing was changed: ", v.message())),
           2);
     }
+    if (*apply_cmd || *restart_cmd) {
+      // The UI must be built before anything starts.
+      if (absl::Status ui = CheckUiBundle(*config); !ui.ok()) {
+        return Fail(
+            absl::InvalidArgumentError(absl::StrCat(config_path,
+                                                    " is invalid, nothing was "
+                                                    "changed: ",
+                                                    ui.message())),
+            2);
+      }
+    }
     LocalDeployer deployer(config_path, PrintLine);
-    if (*apply_cmd) {
-      std::vector<std::string> only =
-          absl::StrSplit(service_names, ',', absl::SkipWhitespace());
-      auto result = deployer.Apply(*config, only);
+    if (*apply_cmd || *restart_cmd) {
+      absl::StatusOr<v1::ApplyDeploymentResponse> result;
+      if (*apply_cmd) {
+        std::vector<std::string> only =
+            absl::StrSplit(service_names, ',', absl::SkipWhitespace());
+        result = deployer.Apply(*config, only);
+      } else {
+        result = deployer.Restart(*config, restart_names);
+        if (absl::IsInvalidArgument(result.status())) {
+          return Fail(result.status(), 2);
+        }
+      }
       if (!result.ok()) return Fail(result.status());
       PrintLine(absl::StrCat(
           "deployment '", config->name(), "' is up: ", result->restarted_size(),
           " started, ", result->unchanged_size(), " unchanged"));
       PrintLine(absl::StrCat("gate: ", GateUrl(*config)));
+      if (UiEnabled(*config)) PrintLine(absl::StrCat("deck: ", UiUrl(*config)));
       return 0;
     }
     if (*status_cmd) {
@@ -340,7 +369,21 @@ int RunCli(int argc, char** argv) {
         all_serving &= s.health() == v1::SERVICE_HEALTH_SERVING ||
                        s.health() == v1::SERVICE_HEALTH_DISABLED;
       }
+      // Deck is gate's UI listener: its address is its URL, its health what
+      // GET /health on it says.
+      const v1::ServiceStatus& deck = status->deck();
+      const bool deck_up = deck.health() == v1::SERVICE_HEALTH_SERVING;
+      printf("%-12s %-8d %-22s %-6s %-6s %s\n", "deck", deck.pid(),
+             status->ui_url().empty() ? "-" : status->ui_url().c_str(), "-",
+             deck.http_port() ? std::to_string(deck.http_port()).c_str() : "-",
+             deck.health() == v1::SERVICE_HEALTH_DISABLED ? "DISABLED"
+             : deck_up                                    ? "UP"
+                                                          : "DOWN");
+      all_serving &= deck_up || deck.health() == v1::SERVICE_HEALTH_DISABLED;
       printf("gate: %s\n", status->gate_url().c_str());
+      if (!status->ui_url().empty()) {
+        printf("deck: %s\n", status->ui_url().c_str());
+      }
       return all_serving ? 0 : 1;
     }
     if (*clean_cmd) {

@@ -1,7 +1,7 @@
-// The `halyard` command line: config editing, local deploy (apply / status /
-// clean), the daemon (`serve`), a health probe and `hash-password` (a bcrypt
-// hash for security.authn.usersFile). Works on the files directly; no daemon
-// is needed.
+// The `halyard` command line: config editing, local deploy (apply / restart /
+// status / clean; `deck`, the UI gate serves, counts as a service there), the
+// daemon (`serve`), a health probe and `hash-password` (a bcrypt hash for
+// security.authn.usersFile). Works on the files directly; no daemon is needed.
 #ifndef GENNAKER_SERVICES_HALYARD_CLI_H_
 #define GENNAKER_SERVICES_HALYARD_CLI_H_
 

@@ -20,6 +20,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/grpc/health_client.h"
+#include "common/http/http_client.h"
 #include "common/log/logging.h"
 #include "common/process/local_stores.h"
 #include "common/process/process.h"
@@ -310,6 +311,35 @@ std::string GateUrl(const v1::Halconfig& config) {
   return absl::StrCat("http://", gate.host(), ":", gate.http_port());
 }
 
+std::string UiUrl(const v1::Halconfig& config) {
+  if (!UiEnabled(config)) return "";
+  std::string host = Settings(config, "gate").host();
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  const std::string& gate_url = config.ui().gate_url();
+  if (size_t scheme = gate_url.find("://"); scheme != std::string::npos) {
+    // The browser reaches gate by this name: the UI is on the same host.
+    std::string authority = gate_url.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    const size_t colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.back() != ']') {
+      authority.resize(colon);
+    }
+    if (!authority.empty()) host = authority;
+  }
+  return absl::StrCat("http://", host, ":", config.ui().port());
+}
+
+std::vector<std::string> ProcessNames(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    const std::string process = name == "deck" ? "gate" : name;
+    if (std::find(out.begin(), out.end(), process) == out.end()) {
+      out.push_back(process);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<DeploymentRecord> ReadRecord(const std::string& state_dir) {
   DeploymentRecord record;
   std::ifstream in(RecordPath(state_dir));
@@ -469,7 +499,43 @@ absl::Status LocalDeployer::EnsurePrometheus(const v1::Halconfig& config) {
 
 absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
     const v1::Halconfig& config, const std::vector<std::string>& only) {
+  return Deploy(config, ProcessNames(only), /*force=*/false);
+}
+
+absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Restart(
+    const v1::Halconfig& config, const std::vector<std::string>& services) {
+  if (services.empty()) {
+    return absl::InvalidArgumentError("name at least one service to restart");
+  }
+  for (const std::string& name : services) {
+    if (name == "deck") {
+      if (!UiEnabled(config)) {
+        return absl::InvalidArgumentError(
+            "deck: ui.enabled is false, nothing serves it");
+      }
+      progress_("deck: served by gate, restarting gate");
+      continue;
+    }
+    if (std::find(kServiceNames.begin(), kServiceNames.end(), name) ==
+        kServiceNames.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown service '", name,
+                       "' (one of gate, orca, clouddriver, front50, rosco, "
+                       "igor, echo, fiat, kayenta, halyard, deck)"));
+    }
+    if (!Enabled(config, name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": disabled in the halconfig"));
+    }
+  }
+  return Deploy(config, ProcessNames(services), /*force=*/true);
+}
+
+absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Deploy(
+    const v1::Halconfig& config, const std::vector<std::string>& only,
+    bool force) {
   GENNAKER_RETURN_IF_ERROR(ValidateStatus(config));
+  GENNAKER_RETURN_IF_ERROR(CheckUiBundle(config));
   const std::string state = ExpandHome(config.state_dir());
   const std::string bin = EffectiveHalconfig(config).bin_dir();
   for (absl::string_view name : kServiceNames) {
@@ -518,7 +584,8 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
         existing != record.services.end() && Running(existing->second);
     bool selected =
         only.empty() || std::find(only.begin(), only.end(), name) != only.end();
-    if (running && (existing->second.config_hash == hash || !selected)) {
+    const bool unchanged = running && existing->second.config_hash == hash;
+    if (running && ((unchanged && !(force && selected)) || !selected)) {
       progress_(
           absl::StrCat(prefix, " unchanged (pid ", existing->second.pid, ")"));
       response.add_unchanged(name);
@@ -530,7 +597,9 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Apply(
       continue;
     }
     if (running) {
-      progress_(absl::StrCat(prefix, " config changed: stopping pid ",
+      progress_(absl::StrCat(prefix,
+                             unchanged ? " restarting: stopping pid "
+                                       : " config changed: stopping pid ",
                              existing->second.pid));
       GENNAKER_RETURN_IF_ERROR(Stop(existing->second, absl::Seconds(15)));
     }
@@ -629,6 +698,37 @@ absl::StatusOr<v1::GetDeploymentStatusResponse> LocalDeployer::Status(
         CheckServing(st->grpc_address(), std::chrono::milliseconds(1000));
     st->set_health(serving.ok() && *serving ? v1::SERVICE_HEALTH_SERVING
                                             : v1::SERVICE_HEALTH_NOT_SERVING);
+  }
+  // Deck: gate's process, healthy when its UI listener answers UP.
+  v1::ServiceStatus* deck = response.mutable_deck();
+  deck->set_name("deck");
+  if (!UiEnabled(config)) {
+    deck->set_health(v1::SERVICE_HEALTH_DISABLED);
+    return response;
+  }
+  response.set_ui_url(UiUrl(config));
+  deck->set_http_port(config.ui().port());
+  deck->set_health(v1::SERVICE_HEALTH_DOWN);
+  auto gate = record.services.find("gate");
+  if (gate == record.services.end() || !Running(gate->second)) {
+    return response;
+  }
+  deck->set_pid(gate->second.pid);
+  deck->set_started_at_ms(gate->second.started_at_ms);
+  deck->set_version(record.version);
+  std::string host = gate->second.host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  http::ClientRequest request;
+  request.url =
+      absl::StrCat("http://", host, ":", config.ui().port(), "/health");
+  request.timeout_ms = 1000;
+  absl::StatusOr<http::ClientResponse> reply = http::Fetch(request);
+  if (reply.ok() && reply->status == 200) {
+    auto body = spinnaker::ParseJson(reply->body, "UI health");
+    if (body.ok() && body->is_object() &&
+        spinnaker::String(*body, "status") == "UP") {
+      deck->set_health(v1::SERVICE_HEALTH_SERVING);
+    }
   }
   return response;
 }

@@ -64,13 +64,22 @@ class LocalDeployer {
   // line per step.
   LocalDeployer(std::string halconfig_path, Progress progress);
 
-  // Brings the deployment in line with `config` (validated first: nothing is
-  // touched when it is invalid). `only`, when non-empty, limits which services
-  // are (re)started.
+  // Brings the deployment in line with `config` (validated first, with the
+  // UI bundle (CheckUiBundle): nothing is touched when it is invalid).
+  // `only`, when non-empty, limits which services are (re)started; "deck"
+  // names gate, which serves it.
   absl::StatusOr<v1::ApplyDeploymentResponse> Apply(
       const v1::Halconfig& config, const std::vector<std::string>& only);
 
-  // Each recorded service with its liveness and gRPC health.
+  // Apply that also restarts the named services when their config is
+  // unchanged (`halyard deploy restart`). `services` must be service names
+  // or "deck" (gate: it serves the UI); INVALID_ARGUMENT otherwise, or when
+  // a named service is disabled.
+  absl::StatusOr<v1::ApplyDeploymentResponse> Restart(
+      const v1::Halconfig& config, const std::vector<std::string>& services);
+
+  // Each recorded service with its liveness and gRPC health, and Deck's
+  // (GET /health on the UI port).
   absl::StatusOr<v1::GetDeploymentStatusResponse> Status(
       const v1::Halconfig& config) const;
 
@@ -100,12 +109,25 @@ class LocalDeployer {
   absl::Status Clean(const v1::Halconfig& config, bool delete_data);
 
  private:
+  // Apply; `force` restarts the services of `only` even when unchanged.
+  absl::StatusOr<v1::ApplyDeploymentResponse> Deploy(
+      const v1::Halconfig& config, const std::vector<std::string>& only,
+      bool force);
+
   std::string halconfig_path_;
   Progress progress_;
 };
 
 // gate's REST URL for `config`.
 std::string GateUrl(const v1::Halconfig& config);
+
+// Deck's URL for `config`: http://<host>:<ui.port>, the host of ui.gateUrl
+// when set, else gate's host (127.0.0.1 for 0.0.0.0); "" when the UI is off.
+std::string UiUrl(const v1::Halconfig& config);
+
+// Service names with "deck" replaced by "gate" (the process serving it),
+// without duplicates, in order.
+std::vector<std::string> ProcessNames(const std::vector<std::string>& names);
 
 }  // namespace gennaker::halyard
 

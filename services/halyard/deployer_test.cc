@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "common/config/config_loader.h"
 #include "common/http/http_client.h"
+#include "common/http/http_server.h"
 #include "common/http/outbound.h"
 #include "common/http/outbound_config.h"
 #include "common/pg/pg.h"
@@ -474,6 +475,96 @@ TEST_F(DeployerStoresTest, ManagedPrometheusScrapesTheLocalAccounts) {
               HasSubstr(absl::StrCat("prometheus: stopping pid ", third)));
   EXPECT_FALSE(process::IsAlive(third));
   EXPECT_TRUE(ListenAddresses(port).empty());
+}
+
+TEST(DeployerUiTest, DeckIsServedByGate) {
+  EXPECT_EQ(ProcessNames({"deck", "orca", "gate", "deck"}),
+            (std::vector<std::string>{"gate", "orca"}));
+  v1::Halconfig c = DefaultHalconfig();
+  EXPECT_EQ(UiUrl(c), "http://127.0.0.1:9000");
+  c.mutable_services()->mutable_gate()->set_host("0.0.0.0");
+  EXPECT_EQ(UiUrl(c), "http://127.0.0.1:9000");
+  c.mutable_ui()->set_gate_url("https://deck.example.com:8084/");
+  c.mutable_ui()->set_port(9100);
+  EXPECT_EQ(UiUrl(c), "http://deck.example.com:9100");
+  c.mutable_ui()->set_enabled(false);
+  EXPECT_EQ(UiUrl(c), "");
+}
+
+TEST(DeployerUiTest, NothingStartsWithoutABuiltBundleOrForAnUnknownName) {
+  const std::string dir = testing::MakeTempDir("halyard-ui");
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_state_dir(dir + "/state");
+  c.set_bin_dir(dir + "/bin");
+  std::string progress;
+  LocalDeployer deployer(dir + "/config", [&progress](const std::string& l) {
+    progress += l + "\n";
+  });
+  EXPECT_THAT(deployer.Apply(c, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ui.bundleDir: " + dir + "/ui/deck")));
+  EXPECT_THAT(deployer.Restart(c, {"nope"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown service 'nope'")));
+  EXPECT_THAT(deployer.Restart(c, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  c.mutable_ui()->set_enabled(false);
+  EXPECT_THAT(deployer.Restart(c, {"deck"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ui.enabled is false")));
+  // Refused before anything was touched.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/state"));
+  EXPECT_EQ(progress, "");
+  testing::RemoveTree(dir);
+}
+
+TEST(DeployerUiTest, StatusShowsDeckUpWhileItsHealthAnswersUp) {
+  const std::string dir = testing::MakeTempDir("halyard-ui-status");
+  http::Router router;
+  router.Add("GET", "/health", [](const http::Request&) {
+    return http::Json(200, R"({"status":"UP"})");
+  });
+  auto server = http::Server::Start(http::ServerOptions{}, std::move(router));
+  ASSERT_THAT(server, IsOk());
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_state_dir(dir + "/state");
+  c.mutable_ui()->set_port((*server)->port());
+  // gate's record: this very process stands in for it.
+  std::string self = ReadFile("/proc/self/cmdline");
+  self = self.substr(0, self.find('\0'));
+  DeploymentRecord record;
+  record.version = "1.2.3";
+  ProcessRecord gate;
+  gate.pid = getpid();
+  gate.host = "127.0.0.1";
+  gate.grpc_port = *process::FreePort();
+  gate.marker = self;
+  record.services["gate"] = gate;
+  ASSERT_THAT(WriteRecord(c.state_dir(), record), IsOk());
+  LocalDeployer deployer(dir + "/config", [](const std::string&) {});
+
+  auto status = deployer.Status(c);
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->ui_url(),
+            absl::StrCat("http://127.0.0.1:", (*server)->port()));
+  EXPECT_EQ(status->deck().name(), "deck");
+  EXPECT_EQ(status->deck().pid(), getpid());
+  EXPECT_EQ(status->deck().http_port(), (*server)->port());
+  EXPECT_EQ(status->deck().health(), v1::SERVICE_HEALTH_SERVING);
+  // The UI is a row of its own, not one of the ten services.
+  EXPECT_EQ(status->services_size(), 10);
+
+  (*server)->Stop();
+  status = deployer.Status(c);
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->deck().health(), v1::SERVICE_HEALTH_DOWN);
+
+  c.mutable_ui()->set_enabled(false);
+  status = deployer.Status(c);
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->deck().health(), v1::SERVICE_HEALTH_DISABLED);
+  EXPECT_EQ(status->ui_url(), "");
+  testing::RemoveTree(dir);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
     ports.insert(c.storage().postgres().port());
     ports.insert(c.storage().redis().port());
   }
+  if (UiEnabled(c) && c.ui().port() > 0) ports.insert(c.ui().port());
   return ports;
 }
 
@@ -469,6 +470,39 @@ int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service) {
   return 0;
 }
 
+bool UiEnabled(const v1::Halconfig& config) {
+  return !config.ui().has_enabled() || config.ui().enabled();
+}
+
+std::string UiBundleDir(const v1::Halconfig& config) {
+  std::filesystem::path dir;
+  if (!config.ui().bundle_dir().empty()) {
+    dir = ExpandHome(config.ui().bundle_dir());
+  } else {
+    std::string bin = ExpandHome(config.bin_dir());
+    if (bin.empty()) bin = EffectiveHalconfig(config).bin_dir();
+    dir = std::filesystem::path(bin) / ".." / "ui" / "deck";
+  }
+  // gate runs in another working directory: it gets an absolute path.
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
+  return (ec ? dir : absolute).lexically_normal().string();
+}
+
+absl::Status CheckUiBundle(const v1::Halconfig& config) {
+  if (!UiEnabled(config)) return absl::OkStatus();
+  const std::string dir = UiBundleDir(config);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(
+          std::filesystem::path(dir) / "index.html", ec)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "ui.bundleDir: ", dir,
+      " has no index.html: build the UI with scripts/build-ui.sh (or set "
+      "ui.bundleDir to a built bundle, or ui.enabled to false)"));
+}
+
 std::string TravisMasterName(const v1::HalTravisMaster& master) {
   if (absl::StartsWith(master.name(), "travis-")) return master.name();
   return absl::StrCat("travis-", master.name());
@@ -536,6 +570,7 @@ v1::Halconfig DefaultHalconfig() {
     s->set_admin_port(DefaultGrpcPort(name) + kAdminPortOffset);
     if (name == "gate") s->set_http_port(kGateHttpPort);
   }
+  c.mutable_ui()->set_port(kDefaultUiPort);
   return c;
 }
 
@@ -628,6 +663,10 @@ v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config) {
         std::filesystem::read_symlink("/proc/self/exe", ec);
     c.set_bin_dir(ec ? "." : self.parent_path().string());
   }
+  // After binDir: the default bundle sits beside it.
+  v1::HalUi* ui = c.mutable_ui();
+  ui->set_enabled(UiEnabled(c));
+  ui->set_bundle_dir(UiBundleDir(c));
   return c;
 }
 
@@ -760,6 +799,10 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
     port("canary.prometheus.port", ManagedPrometheusPort(c));
   }
   Problems more(&problems);
+  if (UiEnabled(c)) {
+    port("ui.port", c.ui().port());
+    CheckUrl(more, "ui.gateUrl", c.ui().gate_url(), false);
+  }
   // echo evaluates every cron trigger in it and refuses to start without it.
   absl::TimeZone zone;
   if (!c.timezone().empty() && !absl::LoadTimeZone(c.timezone(), &zone)) {

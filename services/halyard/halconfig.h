@@ -41,7 +41,8 @@ absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
 // account name, the managed server's port and scrape interval) and, while
 // kayenta is enabled, each local account's Prometheus file_sd file
 // (<account dir>/prometheus-targets.json unless set), and the binary directory
-// (next to the running halyard when unset; "~/" expanded), and "~/" expanded
+// (next to the running halyard when unset; "~/" expanded), the UI
+// (ui.enabled explicit, ui.bundleDir as UiBundleDir says), and "~/" expanded
 // in the security section's file paths (users and roles files, LDAP CA
 // files). The one place these
 // are decided; rendering and deploying apply it, saving never does (the file
@@ -77,6 +78,23 @@ int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service);
 // prefix Deck lists Travis masters by (added when missing).
 std::string TravisMasterName(const v1::HalTravisMaster& master);
 
+// Deck's port by default (Spinnaker's).
+inline constexpr int kDefaultUiPort = 9000;
+
+// Whether gate serves the UI: ui.enabled, true when unset.
+bool UiEnabled(const v1::Halconfig& config);
+
+// The UI bundle directory as gate gets it: ui.bundleDir ("~/" expanded), or
+// <binDir>/../ui/deck (build/ui/deck next to build/bin, where
+// scripts/build.sh builds it).
+std::string UiBundleDir(const v1::Halconfig& config);
+
+// With the UI enabled, its bundle must be built: INVALID_ARGUMENT naming
+// ui.bundleDir (and scripts/build-ui.sh) when the directory has no
+// index.html. Checked by `deploy apply`, not by Validate: editing the
+// config must not need a built UI.
+absl::Status CheckUiBundle(const v1::Halconfig& config);
+
 // Everything wrong with `config`, each with its dotted key (empty when valid):
 // also the CI section (names unique across Jenkins and Travis masters, no
 // Jenkins name starting with "travis-", igor enabled when anything is listed,
@@ -85,7 +103,9 @@ std::string TravisMasterName(const v1::HalTravisMaster& master);
 // channels' required settings (echo enabled when a channel is), and the
 // security section: authn needs a users file (an absolute path to a valid
 // users file) or an LDAP URL; authz needs fiat and a roles provider with its
-// source (a roles file, the authn users file, or an LDAP URL).
+// source (a roles file, the authn users file, or an LDAP URL); and the UI:
+// with ui.enabled, ui.port is a free port and ui.gateUrl (optional) an
+// http(s) URL.
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
 // Validate() as one status listing every problem.

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -444,6 +445,81 @@ TEST(HalconfigTest, RedactedConfigHidesCiAndNotificationSecrets) {
   EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_ci());
   EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_notifications());
   EXPECT_FALSE(RedactedHalconfig(DefaultHalconfig()).has_triggers());
+}
+
+TEST(HalconfigTest, TheUiIsOnByDefaultWithItsBundleBesideTheBinaries) {
+  v1::Halconfig c = DefaultHalconfig();
+  EXPECT_TRUE(UiEnabled(c));
+  EXPECT_EQ(c.ui().port(), kDefaultUiPort);
+  c.set_bin_dir("/opt/gennaker/bin/");
+  v1::Halconfig e = EffectiveHalconfig(c);
+  EXPECT_TRUE(e.ui().has_enabled());
+  EXPECT_TRUE(e.ui().enabled());
+  EXPECT_EQ(e.ui().bundle_dir(), "/opt/gennaker/ui/deck");
+  // Applying it twice changes nothing.
+  EXPECT_EQ(EffectiveHalconfig(e).SerializeAsString(), e.SerializeAsString());
+  // An explicit directory is kept ("~/" expanded).
+  c.mutable_ui()->set_bundle_dir("~/deck");
+  EXPECT_EQ(EffectiveHalconfig(c).ui().bundle_dir(), ExpandHome("~/deck"));
+  // Without binDir: next to the running program (build/bin -> build/ui/deck).
+  c.clear_bin_dir();
+  c.mutable_ui()->clear_bundle_dir();
+  const std::string bin = EffectiveHalconfig(c).bin_dir();
+  EXPECT_EQ(UiBundleDir(c),
+            (std::filesystem::path(bin).parent_path() / "ui" / "deck")
+                .lexically_normal()
+                .string());
+
+  absl::StatusOr<v1::Halconfig> parsed = ParseHalconfig(
+      "ui: {enabled: false, port: 9100, gateUrl: 'http://h:1', bundleDir: "
+      "/srv/deck}\n",
+      "test");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_FALSE(UiEnabled(*parsed));
+  EXPECT_EQ(parsed->ui().port(), 9100);
+  EXPECT_EQ(parsed->ui().gate_url(), "http://h:1");
+  EXPECT_EQ(parsed->ui().bundle_dir(), "/srv/deck");
+}
+
+TEST(HalconfigTest, TheUiPortMustBeFreeAndItsGateUrlAUrl) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_ui()->set_port(8084);
+  EXPECT_THAT(Problems(c), HasSubstr("ui.port: port 8084 is also used by "
+                                     "services.gate.httpPort"));
+  c.mutable_ui()->set_port(0);
+  EXPECT_THAT(Problems(c), HasSubstr("ui.port: must be a port in 1..65535"));
+  c.mutable_ui()->set_port(9000);
+  c.mutable_ui()->set_gate_url("gate:8084");
+  EXPECT_THAT(Problems(c), HasSubstr("ui.gateUrl: must be an http://"));
+  c.mutable_ui()->set_gate_url("https://gate.example.com");
+  EXPECT_EQ(Problems(c), "");
+  // Off: its settings are not checked, and its port is free for others.
+  c.mutable_ui()->set_enabled(false);
+  c.mutable_ui()->set_port(8084);
+  c.mutable_ui()->set_gate_url("bad");
+  EXPECT_EQ(Problems(c), "");
+  c.mutable_services()->mutable_orca()->set_admin_port(9000);
+  EXPECT_EQ(Problems(c), "");
+}
+
+TEST(HalconfigTest, ApplyNeedsABuiltUiBundle) {
+  const std::string dir = testing::MakeTempDir("hal-ui");
+  v1::Halconfig c = DefaultHalconfig();
+  c.mutable_ui()->set_bundle_dir(dir + "/deck");
+  absl::Status s = CheckUiBundle(c);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("ui.bundleDir: " + dir + "/deck")));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("scripts/build-ui.sh"));
+  // Saving the config does not need it: only apply does.
+  EXPECT_EQ(Problems(c), "");
+  std::filesystem::create_directories(dir + "/deck");
+  EXPECT_THAT(CheckUiBundle(c), Not(IsOk()));
+  std::ofstream(dir + "/deck/index.html") << "<!doctype html>";
+  EXPECT_THAT(CheckUiBundle(c), IsOk());
+  c.mutable_ui()->set_bundle_dir(dir + "/none");
+  c.mutable_ui()->set_enabled(false);
+  EXPECT_THAT(CheckUiBundle(c), IsOk());
+  testing::RemoveTree(dir);
 }
 
 }  // namespace

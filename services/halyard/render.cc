@@ -87,6 +87,7 @@ std::set<int> DeploymentPorts(const v1::Halconfig& effective,
     add(ServiceHttpPort(effective, name));
   }
   if (ManagedPrometheus(effective)) add(ManagedPrometheusPort(effective));
+  if (UiEnabled(effective)) add(effective.ui().port());
   if (effective.storage().mode() != v1::STORAGE_MODE_EXTERNAL) {
     add(effective.storage().postgres().port());
     add(effective.storage().redis().port());
@@ -195,6 +196,18 @@ void RenderGateSecurity(const v1::HalAuthn& authn, gate::v1::GateConfig* out) {
       authn.trusted_user_header_sources();
 }
 
+// ui -> gate's UI listener (nothing when the UI is off). Deck's canary
+// screens follow kayenta; an empty gateUrl lets gate name its own REST URL.
+void RenderGateUi(const v1::Halconfig& effective, gate::v1::GateConfig* out) {
+  if (!UiEnabled(effective)) return;
+  gate::v1::GateUiConfig* ui = out->mutable_ui();
+  ui->set_port(effective.ui().port());
+  ui->set_dir(effective.ui().bundle_dir());
+  ui->set_gate_url(effective.ui().gate_url());
+  ui->set_canary_enabled(Enabled(effective, "kayenta"));
+  ui->set_deployment_name(effective.name());
+}
+
 // security.authz -> fiat's role provider and admin roles (nothing when authz
 // is off: fiat then runs with its defaults). The file and ldap providers fall
 // back to authn's users file and directory.
@@ -291,6 +304,7 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
     }
     if (auto* gc = dynamic_cast<gate::v1::GateConfig*>(m.get())) {
       RenderGateSecurity(effective.security().authn(), gc);
+      RenderGateUi(effective, gc);
     }
     if (auto* fc = dynamic_cast<fiat::v1::FiatConfig*>(m.get())) {
       RenderFiat(effective.security(), fc);

@@ -40,7 +40,10 @@ std::unique_ptr<google::protobuf::Message> NewServiceConfig(
 // users file and/or LDAP), authz turns `authorization.enabled` on in every
 // service that has it (gate, orca, clouddriver) and gives fiat its roles
 // provider (roles file or authn's users file; authz's LDAP or authn's) and
-// admin roles; fiat's http_port is ServiceHttpPort's. Rendered files hold
+// admin roles; fiat's http_port is ServiceHttpPort's. `ui` (when enabled)
+// becomes gate's `ui` block: its port, the bundle directory (UiBundleDir),
+// gateUrl, canary screens on when kayenta is enabled, and the deployment's
+// name. Rendered files hold
 // secrets in clear: the deployer
 // writes them privately.
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(

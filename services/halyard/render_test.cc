@@ -406,5 +406,46 @@ TEST(RenderTest, LoopbackStaysClosedUnlessTheOperatorOpensIt) {
   EXPECT_NE(std::find(ports.begin(), ports.end(), 8083), ports.end());
 }
 
+TEST(RenderTest, TheUiBecomesGatesUiBlock) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_name("prod");
+  c.set_bin_dir("/opt/gennaker/bin");
+  auto rendered = RenderServiceConfigs(c, {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(rendered, IsOk());
+  auto gate = Load<gate::v1::GateConfig>(*rendered, "gate");
+  // Spinnaker's Deck port, the bundle beside the binaries, gate's own URL.
+  EXPECT_EQ(gate.ui().port(), 9000);
+  EXPECT_EQ(gate.ui().dir(), "/opt/gennaker/ui/deck");
+  EXPECT_EQ(gate.ui().gate_url(), "");
+  EXPECT_TRUE(gate.ui().canary_enabled());  // kayenta is on by default
+  EXPECT_EQ(gate.ui().deployment_name(), "prod");
+  // Nothing a service calls may reach the UI port either.
+  auto orca = Load<orca::v1::OrcaConfig>(*rendered, "orca");
+  const auto& ports = orca.outbound().rejected_ports();
+  EXPECT_NE(std::find(ports.begin(), ports.end(), 9000), ports.end());
+
+  ASSERT_THAT(config::MergeYaml("ui:\n  port: 9100\n"
+                                "  gateUrl: http://deck.example.com:8084\n"
+                                "  bundleDir: /srv/deck\n",
+                                "hal", &c),
+              IsOk());
+  c.mutable_services()->mutable_kayenta()->set_enabled(false);
+  rendered = RenderServiceConfigs(c, {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(rendered, IsOk());
+  gate = Load<gate::v1::GateConfig>(*rendered, "gate");
+  EXPECT_EQ(gate.ui().port(), 9100);
+  EXPECT_EQ(gate.ui().dir(), "/srv/deck");
+  EXPECT_EQ(gate.ui().gate_url(), "http://deck.example.com:8084");
+  EXPECT_FALSE(gate.ui().canary_enabled());
+
+  // Off: gate gets no UI listener.
+  c.mutable_ui()->set_enabled(false);
+  rendered = RenderServiceConfigs(c, {"dbname=g", "redis://h:2"}, "/h");
+  ASSERT_THAT(rendered, IsOk());
+  gate = Load<gate::v1::GateConfig>(*rendered, "gate");
+  EXPECT_EQ(gate.ui().port(), 0);
+  EXPECT_FALSE(gate.has_ui());
+}
+
 }  // namespace
 }  // namespace gennaker::halyard

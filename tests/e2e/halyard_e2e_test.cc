@@ -54,6 +54,13 @@ class HalyardE2eTest : public ::testing::Test {
         "\nstartTimeoutSeconds: 20\n", "storage:\n  postgres: {port: ", port(),
         "}\n  redis: {port: ", port(), "}\n");
     prometheus_port_ = port();
+    // gate serves the UI from a bundle dir; a one-file bundle is enough here
+    // (the browser test serves the real one).
+    ui_port_ = port();
+    std::filesystem::create_directories(dir_ + "/deck");
+    std::ofstream(dir_ + "/deck/index.html") << "<!doctype html>";
+    absl::StrAppend(&yaml, "ui: {port: ", ui_port_, ", bundleDir: ", dir_,
+                    "/deck}\n");
     absl::StrAppend(&yaml, "canary:\n  prometheus: {port: ", prometheus_port_,
                     "}\nservices:\n");
     for (absl::string_view name : kServiceNames) {
@@ -113,6 +120,7 @@ class HalyardE2eTest : public ::testing::Test {
   std::map<std::string, int> ports_;
   int gate_http_ = 0;
   int prometheus_port_ = 0;
+  int ui_port_ = 0;
 };
 
 TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
@@ -121,7 +129,20 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   EXPECT_THAT(out, HasSubstr("10 started, 0 unchanged"));
   EXPECT_THAT(out,
               HasSubstr(absl::StrCat("gate: http://127.0.0.1:", gate_http_)));
+  EXPECT_THAT(out,
+              HasSubstr(absl::StrCat("deck: http://127.0.0.1:", ui_port_)));
   ExpectAllServing();
+  {
+    // Deck's settings point the browser at this deployment's gate.
+    http::ClientRequest get;
+    get.url = absl::StrCat("http://127.0.0.1:", ui_port_, "/settings.js");
+    auto settings = http::Fetch(get);
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    EXPECT_EQ(settings->status, 200);
+    EXPECT_THAT(settings->body,
+                HasSubstr(absl::StrCat(
+                    "\"gateUrl\":\"http://127.0.0.1:", gate_http_, "\"")));
+  }
 
   // The managed stores have generated passwords, kept private; the rendered
   // configs that carry them are private too, and nothing printed shows them.
