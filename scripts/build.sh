@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Configures and builds Gennaker with Ninja (ccache when present) into ${BUILD_DIR:-build}.
+# Configures and builds Gennaker with Ninja (ccache when present) into ${BUILD_DIR:-build}, then
+# the UI (Deck's bundle, scripts/build-ui.sh) into ${BUILD_DIR:-build}/ui/deck, where halyard
+# finds it.
 #   WERROR=ON ./scripts/build.sh     treat compiler warnings as errors (the test command does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +15,4 @@ elif ! grep -q "^GENNAKER_WERROR:BOOL=$WERROR\$" "$BUILD_DIR/CMakeCache.txt"; th
   cmake -S . -B "$BUILD_DIR" -DGENNAKER_WERROR="$WERROR"
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS"
+./scripts/build-ui.sh "$BUILD_DIR/ui/deck"
