@@ -67,7 +67,7 @@ pipeline=$(jq -n --arg bin "$BIN_DIR/gennaker-demo" --arg account "$ACCOUNT" '{
   application: "demo", name: "deploy",
   parameterConfig: [{name: "version", default: "v1", required: true}],
   stages: [{refId: "1", type: "deploy", name: "Deploy", clusters: [{
-    application: "demo", stack: "web", credentials: $account, cloudProvider: "local",
+    application: "demo", stack: "web", credentials: $account, cloudProvider: "local", provider: "local",
     availabilityZones: {localhost: ["localhost"]},
     capacity: {min: 3, max: 3, desired: 3},
     command: [$bin, "--port", "{{port}}", "--version", "${parameters.version}"],

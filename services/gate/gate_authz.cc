@@ -278,6 +278,20 @@ Table MakeTable() {
   add("GET", "/v2/canaries/{application}/executions",
       OnApp(kRead, "application"));
 
+  // What Deck asks at start-up and on its pages; lists are filtered and
+  // executions checked per caller in their handlers.
+  for (const char* path :
+       {"/capabilities/quietPeriod", "/capabilities/deploymentMonitors",
+        "/artifacts/credentials", "/pubsub/subscriptions", "/functions",
+        "/pipelineTemplates", "/v2/pipelineTemplates/versions", "/serverGroups",
+        "/projects/{id}/pipelines", "/projects/{id}/clusters"}) {
+    add("GET", path, Authenticated());
+  }
+  add("GET", "/applications/{app}/functions", OnApp(kRead));
+  add("GET", "/pipelines/{id}/evaluateExpression", OnExecution(kRead));
+  add("GET", "/pipelines/{id}/{stageId}/evaluateExpression",
+      OnExecution(kRead));
+
   // Service accounts: the caller's own list (filtered in the handler); the
   // store is for admins (anyone logged in when authorization is off).
   add("GET", "/auth/user/serviceAccounts", Authenticated());

@@ -34,6 +34,20 @@ bool Unset(const Json& object, const char* key) {
          (it->is_string() && it->get_ref<const std::string&>().empty());
 }
 
+// Deck's name for a user it knows nothing about (its AuthenticationService
+// default, sent as trigger.user and job[].user before or without a login).
+constexpr char kDeckUnknownUser[] = "[anonymous]";
+
+// A user field gate fills in with the caller: unset, or Deck's placeholder,
+// which names nobody (the caller is who gate authenticated, "anonymous" with
+// security off).
+bool UserUnknown(const Json& object) {
+  if (Unset(object, "user")) return true;
+  const Json& user = object["user"];
+  return user.is_string() &&
+         user.get_ref<const std::string&>() == kDeckUnknownUser;
+}
+
 // A request body that must be a JSON object; an empty body is {} when
 // `empty_is_object`.
 absl::StatusOr<Json> ParseObject(absl::string_view body, bool empty_is_object) {
@@ -306,7 +320,7 @@ Response SubmitTask(const Orca& orca, const Request& r) {
       return http::Error(400, "every 'job' entry must be a JSON object",
                          r.path);
     }
-    if (Unset(stage, "user")) stage["user"] = user;
+    if (UserUnknown(stage)) stage["user"] = user;
   }
   std::string application;
   if (auto app = r.params.find("app"); app != r.params.end()) {
@@ -409,6 +423,58 @@ void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
   route("PUT", "/tasks/{id}/cancel", Cancel);
 }
 
+Response EvaluateExpression(const Backends& b, const Request& r) {
+  const Orca& orca = b.orca;
+  // The execution's application decides who may read what it evaluates.
+  ov1::GetExecutionRequest get;
+  get.set_id(r.params.at("id"));
+  get.set_view(ov1::EXECUTION_VIEW_STATUS);
+  ov1::GetExecutionResponse found;
+  grpc::Status s = orca.stub->GetExecution(orca.Context().get(), get, &found);
+  if (!s.ok()) return ErrorResponse(s, r);
+  absl::StatusOr<std::shared_ptr<const fiat::v1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
+  if (!fiat::Allows(**caller, fiat::v1::RESOURCE_TYPE_APPLICATION,
+                    found.execution().application(),
+                    fiat::v1::AUTHORIZATION_READ)) {
+    return ErrorResponse(
+        absl::PermissionDeniedError(absl::StrCat(
+            "Access denied to application ", found.execution().application())),
+        r);
+  }
+  ov1::EvaluateExpressionRequest req;
+  req.set_execution_id(r.params.at("id"));
+  if (auto stage = r.params.find("stageId"); stage != r.params.end()) {
+    req.set_stage_id(stage->second);
+  }
+  req.set_expression(r.Query("expression"));
+  if (req.expression().empty()) {
+    return http::Error(400, "query parameter 'expression' is required", r.path);
+  }
+  ov1::EvaluateExpressionResponse resp;
+  s = orca.stub->EvaluateExpression(orca.Context().get(), req, &resp);
+  if (!s.ok()) return ErrorResponse(s, r);
+  Json out = Json::object();
+  absl::StatusOr<Json> result =
+      spinnaker::ParseJson(resp.result().json(), "expression result");
+  out["result"] = result.ok() ? *std::move(result) : Json(req.expression());
+  if (resp.diagnostics_size() > 0) {
+    Json detail = Json::object();
+    for (const ov1::ExpressionDiagnostic& d : resp.diagnostics()) {
+      const std::string key =
+          d.expression().empty() ? req.expression() : d.expression();
+      if (!detail.contains(key)) detail[key] = Json::array();
+      detail[key].push_back(Json{{"description", d.description()},
+                                 {"exceptionType", d.exception_type()},
+                                 {"level", d.level()},
+                                 {"timestamp", d.timestamp_ms()}});
+    }
+    out["detail"] = std::move(detail);
+  }
+  return http::Json(200, spinnaker::Dump(out));
+}
+
 nlohmann::ordered_json ToTaskView(const nlohmann::ordered_json& execution) {
   static const Json kEmpty = Json::object();
   const Json& e = execution.is_object() ? execution : kEmpty;
@@ -481,7 +547,7 @@ absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
       ParseJsonObjectBody(text, "trigger", /*empty_is_object=*/true);
   if (!parsed.ok()) return parsed.status();
   Json trigger = *std::move(parsed);
-  if (Unset(trigger, "user")) trigger["user"] = user;
+  if (UserUnknown(trigger)) trigger["user"] = user;
   if (Unset(trigger, "type")) trigger["type"] = "manual";
   return trigger;
 }

@@ -27,6 +27,18 @@ namespace gennaker::gate {
 void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
                         const AddRoute& add);
 
+// GET /pipelines/{id}/evaluateExpression?expression= and
+// /pipelines/{id}/{stageId}/evaluateExpression (Deck's expression preview):
+// orca evaluates the expression against the execution (the stage's context
+// when {stageId} is given) and the answer is Spinnaker's {result, detail?}:
+// result is the value (the expression itself when it failed), detail maps an
+// expression to its failures [{description, exceptionType, level,
+// timestamp}]. Needs READ on the execution's application (403); 404 for an
+// unknown execution, 400 without an expression. Not registered by
+// AddExecutionRoutes: gate_rest.cc adds it.
+http::Response EvaluateExpression(const Backends& backends,
+                                  const http::Request& request);
+
 // Spinnaker's task view of an ORCHESTRATION execution: id,
 // name (the description), application, status, variables (every stage's
 // context merged in stage order; an empty value, i.e. null, "", [] or {}, never
@@ -36,8 +48,10 @@ void AddExecutionRoutes(std::shared_ptr<const Backends> backends,
 nlohmann::ordered_json ToTaskView(const nlohmann::ordered_json& execution);
 
 // A trigger ready for orca: `text` parsed (empty means {}), which must be a
-// JSON object; `user` filled in when it has none and `type` "manual" when it
-// has none. INVALID_ARGUMENT otherwise.
+// JSON object; `user` filled in when it has none or only Deck's placeholder
+// "[anonymous]" (so an execution Deck starts names the caller once, as
+// trigger.user and authentication.user), and `type` "manual" when it has
+// none. INVALID_ARGUMENT otherwise.
 absl::StatusOr<nlohmann::ordered_json> PrepareTrigger(absl::string_view text,
                                                       const std::string& user);
 

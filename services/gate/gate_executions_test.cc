@@ -200,6 +200,14 @@ TEST(PrepareTriggerTest, FillsUserAndType) {
   auto null_user = PrepareTrigger(R"({"user":null})", "alice");
   ASSERT_TRUE(null_user.ok());
   EXPECT_EQ((*null_user)["user"], "alice");
+  // Deck's "[anonymous]" names nobody: the caller is the trigger's user
+  // (Deck then shows one name, not "[anonymous] (anonymous)").
+  auto placeholder = PrepareTrigger(R"({"user":"[anonymous]"})", "anonymous");
+  ASSERT_TRUE(placeholder.ok());
+  EXPECT_EQ((*placeholder)["user"], "anonymous");
+  auto logged_in = PrepareTrigger(R"({"user":"[anonymous]"})", "alice");
+  ASSERT_TRUE(logged_in.ok());
+  EXPECT_EQ((*logged_in)["user"], "alice");
   EXPECT_FALSE(PrepareTrigger("[1]", "alice").ok());
   EXPECT_FALSE(PrepareTrigger("{bad", "alice").ok());
 }
@@ -441,6 +449,8 @@ TEST_F(RoutesTest, SubmitTaskFindsTheApplicationAndUser) {
       .WillOnce(DoAll(SaveArg<1>(&req), SetArgPointee<2>(resp),
                       Return(grpc::Status::OK)))
       .WillOnce(DoAll(SaveArg<1>(&forced), SetArgPointee<2>(resp),
+                      Return(grpc::Status::OK)))
+      .WillOnce(DoAll(SaveArg<1>(&forced), SetArgPointee<2>(resp),
                       Return(grpc::Status::OK)));
   const std::string task =
       R"({"job":[{"type":"deleteApplication","application":{"name":"x"}}]})";
@@ -450,6 +460,13 @@ TEST_F(RoutesTest, SubmitTaskFindsTheApplicationAndUser) {
   EXPECT_EQ(req.application(), "x");
   EXPECT_EQ(req.description(), "");
   EXPECT_EQ(Json::parse(req.jobs().json())[0]["user"], "alice");
+  // Deck's taskExecutor sends "[anonymous]" when it knows no user.
+  const std::string deck_task =
+      R"({"job":[{"type":"t","application":"y","user":"[anonymous]"},)"
+      R"({"type":"u","user":"carol"}]})";
+  EXPECT_EQ(Call("POST", "/applications/forced/tasks", deck_task).status, 200);
+  EXPECT_EQ(Json::parse(forced.jobs().json())[0]["user"], "alice");
+  EXPECT_EQ(Json::parse(forced.jobs().json())[1]["user"], "carol");
   EXPECT_EQ(Call("POST", "/applications/forced/tasks", task).status, 200);
   EXPECT_EQ(forced.application(), "forced");
 

@@ -603,6 +603,42 @@ void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
   with_backends("GET", "/search", Search);
 }
 
+Response ListServerGroupsByIds(const Backends& b, const Request& r) {
+  absl::StatusOr<std::shared_ptr<const fv1::UserPermission>> caller =
+      CallerPermission(b);
+  if (!caller.ok()) return ErrorResponse(caller.status(), r);
+  cd::ListServerGroupsRequest req;
+  for (const std::string& id : r.QueryList("ids")) {
+    std::vector<std::string> parts =
+        absl::StrSplit(id, absl::MaxSplits(':', 2));
+    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
+        parts[2].empty()) {
+      return http::Error(
+          400, "query parameter 'ids' must list account:region:name triples",
+          r.path);
+    }
+    // Server groups of accounts the caller may not read are not found.
+    if (!fiat::Allows(**caller, fv1::RESOURCE_TYPE_ACCOUNT, parts[0],
+                      fv1::AUTHORIZATION_READ)) {
+      continue;
+    }
+    cd::ServerGroupRef* ref = req.add_refs();
+    ref->set_account(parts[0]);
+    ref->set_region(parts[1]);
+    ref->set_name(parts[2]);
+  }
+  if (req.refs().empty()) return http::Json(200, "[]");
+  const Clouddriver& c = b.clouddriver;
+  cd::ListServerGroupsResponse resp;
+  grpc::Status s = c.stub->ListServerGroups(c.Context().get(), req, &resp);
+  if (IsNotFound(s)) return http::Json(200, "[]");
+  if (!s.ok()) return ErrorResponse(s, r);
+  return http::Json(
+      200, JoinArray(resp.server_groups(), [](const cd::ServerGroup& g) {
+        return ServerGroupText(g, true);
+      }));
+}
+
 absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(
     absl::string_view name) {
   std::optional<spinnaker::Target> target = spinnaker::ParseTarget(name);

@@ -38,6 +38,14 @@ namespace gennaker::gate {
 void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
                              const AddRoute& add);
 
+// GET /serverGroups?ids=account:region:name,...: those server groups in
+// clouddriver's list view (with instanceCounts; Deck's search results fetch
+// them), the ones that do not exist or are in accounts the caller may not
+// READ left out; [] for no ids, 400 for an id that is not a triple. Not
+// registered by AddInfrastructureRoutes: gate_rest.cc adds it.
+http::Response ListServerGroupsByIds(const Backends& backends,
+                                     const http::Request& request);
+
 // clouddriver's target for a Spinnaker target name (spinnaker::ParseTarget:
 // "current"/"newest", "previous"/"ancestor", "oldest", "largest", with or
 // without "_asg"/"_asg_dynamic", any case). NOT_FOUND "Target not found

@@ -1017,5 +1017,67 @@ TEST(ModelTest, StageRestartsCountTheStageAndItsAncestorsOnly) {
   EXPECT_EQ(StageRestarts(Json::object(), "A"), 0);
 }
 
+// Deck reads trigger.resolvedExpectedArtifacts.length and the stages'
+// collections without checks: Spinnaker's orca always serializes them.
+TEST(PublicViewTest, FillsSpinnakersDefaultsForWhatTheDocumentLacks) {
+  Json bare = {{"type", "PIPELINE"},
+               {"id", "E"},
+               {"notifications", nullptr},
+               {"trigger", {{"type", "webhook"}, {"user", "ci"}}},
+               {"stages", {{{"id", "S"}, {"refId", "1"}, {"type", "wait"}}}},
+               {kPrivateKey, {{"restarts", 1}}}};
+  Json v = PublicView(bare);
+  EXPECT_FALSE(v.contains(kPrivateKey));
+  EXPECT_EQ(v["notifications"], Json::array());
+  EXPECT_EQ(v["systemNotifications"], Json::array());
+  EXPECT_EQ(v["initialConfig"], Json::object());
+  EXPECT_EQ(v["canceled"], false);
+  EXPECT_EQ(v["limitConcurrent"], false);
+  EXPECT_EQ(v["keepWaitingPipelines"], false);
+  EXPECT_EQ(v["maxConcurrentExecutions"], 0);
+  const Json& t = v["trigger"];
+  EXPECT_EQ(t["type"], "webhook");  // present values are kept
+  EXPECT_EQ(t["user"], "ci");
+  EXPECT_EQ(t["parameters"], Json::object());
+  for (const char* k : {"artifacts", "notifications",
+                        "resolvedExpectedArtifacts", "expectedArtifacts"}) {
+    EXPECT_EQ(t[k], Json::array()) << k;
+  }
+  for (const char* k : {"rebake", "dryRun", "strategy"}) {
+    EXPECT_EQ(t[k], false) << k;
+  }
+  const Json& s = v["stages"][0];
+  EXPECT_EQ(s["context"], Json::object());
+  EXPECT_EQ(s["outputs"], Json::object());
+  EXPECT_EQ(s["tasks"], Json::array());
+  EXPECT_EQ(s["requisiteStageRefIds"], Json::array());
+  // The stored document itself is untouched.
+  EXPECT_FALSE(bare.contains("initialConfig"));
+  EXPECT_FALSE(bare["trigger"].contains("resolvedExpectedArtifacts"));
+
+  // Values that are there stay, in the summary view too.
+  Json full = bare;
+  full["trigger"]["resolvedExpectedArtifacts"] = {{{"id", "a"}}};
+  full["stages"][0]["requisiteStageRefIds"] = {"0"};
+  full["stages"][0]["context"] = {{"group", "g"}, {"waitTime", 5}};
+  Json summary = PublicView(full, /*expand=*/false);
+  EXPECT_EQ(summary["trigger"]["resolvedExpectedArtifacts"].size(), 1u);
+  EXPECT_EQ(summary["stages"][0]["requisiteStageRefIds"], Json({"0"}));
+  EXPECT_EQ(summary["stages"][0]["context"], Json({{"group", "g"}}));
+  EXPECT_EQ(summary["stages"][0]["tasks"], Json::array());
+}
+
+TEST(PublicViewTest, OrchestrationsAndMissingTriggersGetDefaultsToo) {
+  Json v = PublicView(Json{{"type", "ORCHESTRATION"}, {"id", "T"}});
+  EXPECT_EQ(v["stages"], Json::array());
+  EXPECT_EQ(v["trigger"]["type"], "manual");
+  EXPECT_EQ(v["trigger"]["user"], "[anonymous]");
+  EXPECT_EQ(v["trigger"]["resolvedExpectedArtifacts"], Json::array());
+  // Only pipelines resolve expected artifacts at start.
+  EXPECT_FALSE(v["trigger"].contains("expectedArtifacts"));
+  // Not an execution document: returned as it is.
+  EXPECT_EQ(PublicView(Json("x")), Json("x"));
+}
+
 }  // namespace
 }  // namespace gennaker::orca

@@ -123,9 +123,66 @@ std::string FailureStatus(const Json& stage, const std::string& fallback) {
   return status::kStopped;
 }
 
+namespace {
+
+// Sets `key` of `object` to `value` when it is missing or null.
+void Default(Json& object, const char* key, Json value) {
+  auto it = object.find(key);
+  if (it == object.end()) {
+    object[key] = std::move(value);
+  } else if (it->is_null()) {
+    *it = std::move(value);
+  }
+}
+
+// What Spinnaker's orca always serializes, whatever the execution went
+// through (old documents, triggers from any source): its model initializes
+// these collections and flags, so clients read them without checks (Deck
+// reads trigger.resolvedExpectedArtifacts.length).
+void FillSpinnakerDefaults(Json& execution) {
+  const bool pipeline = String(execution, "type") != "ORCHESTRATION";
+  Default(execution, "canceled", false);
+  Default(execution, "limitConcurrent", false);
+  Default(execution, "keepWaitingPipelines", false);
+  Default(execution, "maxConcurrentExecutions", 0);
+  Default(execution, "stages", Json::array());
+  Default(execution, "notifications", Json::array());
+  Default(execution, "initialConfig", Json::object());
+  Default(execution, "systemNotifications", Json::array());
+  Default(execution, "trigger", Json::object());
+  Json& trigger = execution["trigger"];
+  if (trigger.is_object()) {
+    Default(trigger, "type", "manual");
+    Default(trigger, "user", "[anonymous]");
+    Default(trigger, "parameters", Json::object());
+    Default(trigger, "artifacts", Json::array());
+    Default(trigger, "notifications", Json::array());
+    Default(trigger, "rebake", false);
+    Default(trigger, "dryRun", false);
+    Default(trigger, "strategy", false);
+    Default(trigger, "resolvedExpectedArtifacts", Json::array());
+    // Pipelines resolve their expected artifacts against the trigger at
+    // start, which records them there.
+    if (pipeline) Default(trigger, "expectedArtifacts", Json::array());
+  }
+  Json& stages = execution["stages"];
+  if (!stages.is_array()) return;
+  for (Json& stage : stages) {
+    if (!stage.is_object()) continue;
+    Default(stage, "context", Json::object());
+    Default(stage, "outputs", Json::object());
+    Default(stage, "tasks", Json::array());
+    Default(stage, "requisiteStageRefIds", Json::array());
+  }
+}
+
+}  // namespace
+
 Json PublicView(const Json& execution, bool expand) {
   Json out = execution;
+  if (!out.is_object()) return out;
   out.erase(kPrivateKey);
+  FillSpinnakerDefaults(out);
   if (!expand && out.contains("stages") && out["stages"].is_array()) {
     for (Json& s : out["stages"]) {
       Json ctx = Json::object();

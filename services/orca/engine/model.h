@@ -96,7 +96,14 @@ Json* TopLevel(Json& execution, Json* stage);
 std::string FailureStatus(const Json& stage,
                           const std::string& fallback = status::kTerminal);
 
-// The execution without engine-private keys; with `expand` false, stage
+// The execution as Spinnaker's orca serializes it: without engine-private
+// keys, with Spinnaker's defaults for what the document lacks (null counts as
+// missing): execution canceled/limitConcurrent/keepWaitingPipelines false,
+// maxConcurrentExecutions 0, stages/notifications/systemNotifications [],
+// initialConfig {}; trigger type "manual", user "[anonymous]", parameters {},
+// artifacts/notifications/resolvedExpectedArtifacts [] (and expectedArtifacts
+// [] for pipelines), rebake/dryRun/strategy false; every stage's context and
+// outputs {}, tasks and requisiteStageRefIds []. With `expand` false, stage
 // contexts (but context.group), outputs and tasks are emptied as orca's
 // unexpanded lists do.
 Json PublicView(const Json& execution, bool expand = true);
