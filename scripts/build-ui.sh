@@ -20,6 +20,23 @@ for tool in node npm; do
   fi
 done
 
+# esbuild 0.24 and playwright-core need Node.js 18 or newer (Debian 12's nodejs is 18).
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "build-ui: Node.js $(node --version) is too old: 18 or newer is needed" >&2
+  exit 1
+fi
+
+# The build replaces OUTDIR: refuse anything that is not a bundle directory of its own
+# (an existing directory must be empty or hold a previous bundle).
+outdir_real="$(realpath -m "$outdir")"
+case "$root/" in "$outdir_real"/*) echo "build-ui: refusing OUTDIR $outdir: it holds the checkout" >&2; exit 1 ;; esac
+case "$outdir_real/" in "$deck"/*) echo "build-ui: refusing OUTDIR $outdir: inside ui/deck" >&2; exit 1 ;; esac
+if [ -d "$outdir_real" ] && [ -n "$(ls -A "$outdir_real")" ] && [ ! -f "$outdir_real/version.json" ]; then
+  echo "build-ui: refusing OUTDIR $outdir: not empty and not a previous bundle (no version.json)" >&2
+  exit 1
+fi
+
 stamp="$deck/node_modules/.gennaker-install-stamp"
 if [[ ! -f "$stamp" || "$deck/package-lock.json" -nt "$stamp" || "$deck/package.json" -nt "$stamp" ]]; then
   echo "build-ui: installing npm packages (npm ci in ui/deck)"

@@ -133,6 +133,7 @@ class UiFiles {
   absl::StatusOr<CachedFile> Load(const std::string& path) const {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      Forget(path);  // gone with a rebuild: its bytes leave the budget
       return absl::NotFoundError(path);
     }
     const int64_t mtime_ns =
@@ -146,7 +147,10 @@ class UiFiles {
       }
     }
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::NotFoundError(path);
+    if (fd < 0) {
+      Forget(path);
+      return absl::NotFoundError(path);
+    }
     // The stamp of what is read, not of what was stat'ed before.
     struct stat fst {};
     auto body = std::make_shared<std::string>();
@@ -163,7 +167,10 @@ class UiFiles {
       body->resize(done);
     }
     close(fd);
-    if (!ok) return absl::NotFoundError(path);
+    if (!ok) {
+      Forget(path);
+      return absl::NotFoundError(path);
+    }
     CachedFile file;
     file.size = fst.st_size;
     file.mtime_ns =
@@ -182,6 +189,14 @@ class UiFiles {
       cache_[path] = file;
     }
     return file;
+  }
+
+  void Forget(const std::string& path) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(path);
+    if (it == cache_.end()) return;
+    cached_bytes_ -= it->second.size;
+    cache_.erase(it);
   }
 
   const std::string root_;  // real path, no trailing '/'

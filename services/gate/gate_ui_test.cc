@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -178,6 +179,17 @@ TEST_F(GateUiTest, RevalidationAnswers304AndARebuiltFileIsServedAtOnce) {
   EXPECT_EQ(rebuilt.status, 200);
   EXPECT_EQ(rebuilt.body, "console.log('rebuilt, longer');");
   EXPECT_NE(rebuilt.headers["etag"], etag);
+}
+
+TEST_F(GateUiTest, AFileGoneWithARebuildIs404AndServedAgainOnceBack) {
+  Start();
+  EXPECT_EQ(Get("/app.js").status, 200);
+  ASSERT_EQ(std::remove((bundle_ + "/app.js").c_str()), 0);
+  EXPECT_EQ(Get("/app.js").status, 404);
+  WriteFile(bundle_ + "/app.js", "console.log('back');");
+  http::ClientResponse back = Get("/app.js");
+  EXPECT_EQ(back.status, 200);
+  EXPECT_EQ(back.body, "console.log('back');");
 }
 
 TEST_F(GateUiTest, MissingFilesAndDirectoriesAre404WithAJsonMessage) {
