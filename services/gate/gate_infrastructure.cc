@@ -14,6 +14,7 @@
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/json.h"
+#include "common/spinnaker/names.h"
 #include "common/spinnaker/shapes.h"
 #include "common/spinnaker/targets.h"
 #include "nlohmann/json.hpp"
@@ -633,10 +634,24 @@ Response ListServerGroupsByIds(const Backends& b, const Request& r) {
   grpc::Status s = c.stub->ListServerGroups(c.Context().get(), req, &resp);
   if (IsNotFound(s)) return http::Json(200, "[]");
   if (!s.ok()) return ErrorResponse(s, r);
-  return http::Json(
-      200, JoinArray(resp.server_groups(), [](const cd::ServerGroup& g) {
-        return ServerGroupText(g, true);
-      }));
+  // The ids name no application: a server group of an application the
+  // caller may not READ is left out too, as if it did not exist. The account
+  // is checked again on what clouddriver answered, not only on what was
+  // asked.
+  std::vector<const cd::ServerGroup*> kept;
+  for (const cd::ServerGroup& g : resp.server_groups()) {
+    std::string app = g.moniker().app();
+    if (app.empty()) app = spinnaker::ParseName(g.name()).app;
+    if (fiat::Allows(**caller, fv1::RESOURCE_TYPE_ACCOUNT, g.account(),
+                     fv1::AUTHORIZATION_READ) &&
+        fiat::Allows(**caller, fv1::RESOURCE_TYPE_APPLICATION, app,
+                     fv1::AUTHORIZATION_READ)) {
+      kept.push_back(&g);
+    }
+  }
+  return http::Json(200, JoinArray(kept, [](const cd::ServerGroup* g) {
+                      return ServerGroupText(*g, true);
+                    }));
 }
 
 absl::StatusOr<clouddriver::v1::ServerGroupTarget> ParseServerGroupTarget(

@@ -40,8 +40,10 @@ void AddInfrastructureRoutes(std::shared_ptr<const Backends> backends,
 
 // GET /serverGroups?ids=account:region:name,...: those server groups in
 // clouddriver's list view (with instanceCounts; Deck's search results fetch
-// them), the ones that do not exist or are in accounts the caller may not
-// READ left out; [] for no ids, 400 for an id that is not a triple. Not
+// them), the ones that do not exist, are in accounts the caller may not
+// READ or are of applications (the moniker's, else the Frigga name's) the
+// caller may not READ left out; [] for no ids, 400 for an id that is not a
+// triple. Not
 // registered by AddInfrastructureRoutes: gate_rest.cc adds it.
 http::Response ListServerGroupsByIds(const Backends& backends,
                                      const http::Request& request);

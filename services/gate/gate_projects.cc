@@ -126,7 +126,9 @@ bool NamePartMatches(const std::string& wanted, const std::string& actual) {
 // the applications with server groups in it: {application, lastPush,
 // clusters: [{region, lastPush, instanceCounts, builds}]}, and the cluster's
 // instanceCounts. Counts are of enabled server groups; lastPush is the newest
-// server group's creation. Applications the caller may not READ are left out.
+// server group's creation. Applications the caller may not READ are left out,
+// and so are the cluster entries of accounts the caller may not READ (their
+// server groups are not the caller's to see).
 Response ListProjectClusters(const Backends& b, const Request& r) {
   absl::StatusOr<Json> project = ProjectBody(b, r.params.at("id"));
   if (!project.ok()) return ErrorResponse(project.status(), r);
@@ -157,6 +159,10 @@ Response ListProjectClusters(const Backends& b, const Request& r) {
   for (const Json& cluster : ConfigList(*project, "clusters")) {
     if (!cluster.is_object()) continue;
     const std::string account = spinnaker::String(cluster, "account");
+    if (!fiat::Allows(**caller, fiat::v1::RESOURCE_TYPE_ACCOUNT, account,
+                      fiat::v1::AUTHORIZATION_READ)) {
+      continue;
+    }
     const std::string stack = spinnaker::String(cluster, "stack");
     const std::string detail = spinnaker::String(cluster, "detail");
     std::vector<std::string> apps;

@@ -4,8 +4,9 @@
 //   executions of each pipeline config the project lists;
 // - GET /projects/{id}/clusters: the project's clusters with the
 //   applications that have server groups in them and their instance counts.
-// Contract: applications the caller may not READ are left out of both; an
-// unknown project is 404; handlers act as CurrentCallContext().user.
+// Contract: applications the caller may not READ are left out of both, and
+// clusters in accounts the caller may not READ out of the second; an unknown
+// project is 404; handlers act as CurrentCallContext().user.
 #ifndef GENNAKER_SERVICES_GATE_GATE_PROJECTS_H_
 #define GENNAKER_SERVICES_GATE_GATE_PROJECTS_H_
 

@@ -2,7 +2,8 @@
 // headers on every answer (errors and unknown routes included), 404 for
 // unknown routes and 405 for known paths with another method, the start-up
 // and feature-probe routes Deck calls, and the project dashboard, template
-// versions and server-groups-by-id routes.
+// versions, server-groups-by-id and expression routes, with authorization off
+// and on (a caller denied one application and one account).
 #include "services/gate/gate_rest.h"
 
 #include <gmock/gmock.h>
@@ -54,6 +55,11 @@ class EndedStream : public grpc::ClientReaderInterface<f50::ChangeEvent> {
 
 class RestRouterTest : public ::testing::Test {
  protected:
+  // Authorization is off unless a fixture says otherwise.
+  virtual std::shared_ptr<fiat::Authorizer> MakeAuthorizer() {
+    return fiat::Authorizer::Disabled();
+  }
+
   void SetUp() override {
     front50_ = std::make_shared<NiceMock<f50::MockFront50ServiceStub>>();
     orca_ = std::make_shared<NiceMock<ov1::MockOrcaServiceStub>>();
@@ -65,7 +71,7 @@ class RestRouterTest : public ::testing::Test {
     backends->front50 = {front50_, std::chrono::seconds(5)};
     backends->orca = {orca_, std::chrono::seconds(5)};
     backends->clouddriver = {clouddriver_, std::chrono::seconds(5)};
-    backends->authorizer = fiat::Authorizer::Disabled();
+    backends->authorizer = MakeAuthorizer();
     RestOptions options;
     options.version = "test";
     options.cors_allowed_origins =
@@ -238,10 +244,11 @@ f50::GetProjectResponse Project(const Json& config) {
   return resp;
 }
 
-ov1::Execution ExecutionOf(const std::string& id, int64_t build_time) {
+ov1::Execution ExecutionOf(const std::string& id, int64_t build_time,
+                           const std::string& app = "app") {
   ov1::Execution e;
   e.set_id(id);
-  e.set_application("app");
+  e.set_application(app);
   e.set_build_time_ms(build_time);
   e.mutable_json()->set_json(
       Json{{"id", id}, {"buildTime", build_time}}.dump());
@@ -436,6 +443,184 @@ TEST_F(RestRouterTest, ExpressionsAreEvaluatedByOrcaInSpinnakersShape) {
        "level":"ERROR","timestamp":7}]}})"));
   // No expression: nothing to evaluate.
   EXPECT_EQ(Call("GET", "/pipelines/E1/evaluateExpression").status, 400);
+}
+
+// --- authorization on ---
+
+// fiat's permission sets as a map (the caller here is anonymous: no
+// authentication is configured).
+class MapPermissionSource : public fiat::PermissionSource {
+ public:
+  explicit MapPermissionSource(
+      std::map<std::string, fiat::v1::UserPermission> users)
+      : users_(std::move(users)) {}
+
+  absl::StatusOr<fiat::v1::UserPermission> Get(
+      const std::string& user) override {
+    auto it = users_.find(user);
+    if (it == users_.end()) return absl::NotFoundError("unknown user");
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, fiat::v1::UserPermission> users_;
+};
+
+// The caller may READ the application "app" and the account "local"; the
+// application "secret" and the account "prod" are not in its set (and
+// unknown applications are not allowed), so both are denied.
+class RestRouterAuthzTest : public RestRouterTest {
+ protected:
+  std::shared_ptr<fiat::Authorizer> MakeAuthorizer() override {
+    fiat::v1::UserPermission anonymous;
+    anonymous.set_name("anonymous");
+    fiat::v1::ResourceView* app = anonymous.add_applications();
+    app->set_name("app");
+    app->add_authorizations(fiat::v1::AUTHORIZATION_READ);
+    fiat::v1::ResourceView* local = anonymous.add_accounts();
+    local->set_name("local");
+    local->add_authorizations(fiat::v1::AUTHORIZATION_READ);
+    common::v1::AuthorizationConfig config;
+    config.set_enabled(true);
+    return std::make_shared<fiat::Authorizer>(
+        std::make_unique<MapPermissionSource>(
+            std::map<std::string, fiat::v1::UserPermission>{
+                {"anonymous", anonymous}}),
+        config);
+  }
+};
+
+TEST_F(RestRouterAuthzTest, ServerGroupsByIdsLeaveOutDeniedAccountsAndApps) {
+  cd::ListServerGroupsRequest req;
+  cd::ListServerGroupsResponse resp;
+  *resp.add_server_groups() =
+      Group("local", "r1", "app-web-v001", "web", 200, false, 2, 0);
+  // The moniker names the application...
+  cd::ServerGroup by_moniker =
+      Group("local", "r1", "secret-web-v000", "web", 100, false, 1, 0);
+  by_moniker.mutable_moniker()->set_app("secret");
+  *resp.add_server_groups() = by_moniker;
+  // ... else the name does (Frigga).
+  *resp.add_server_groups() =
+      Group("local", "r1", "secret-api-v003", "api", 100, false, 1, 0);
+  // An account the caller may not READ, even when clouddriver answers it.
+  *resp.add_server_groups() =
+      Group("prod", "r1", "app-web-v002", "web", 100, false, 1, 0);
+  EXPECT_CALL(*clouddriver_, ListServerGroups(_, _, _))
+      .WillOnce(DoAll(SaveArg<1>(&req), SetArgPointee<2>(resp),
+                      Return(grpc::Status::OK)));
+  http::Response r = Call("GET",
+                          "/serverGroups?ids=local:r1:app-web-v001"
+                          "&ids=prod:r1:app-web-v002"
+                          "&ids=local:r1:secret-web-v000"
+                          "&ids=local:r1:secret-api-v003");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectCors(r);
+  // The denied account's id is not even asked for.
+  std::vector<std::string> asked;
+  for (const auto& ref : req.refs()) {
+    asked.push_back(ref.account() + ":" + ref.name());
+  }
+  EXPECT_THAT(asked, ElementsAre("local:app-web-v001", "local:secret-web-v000",
+                                 "local:secret-api-v003"));
+  std::vector<std::string> names;
+  for (const Json& g : Body(r)) names.push_back(g["name"]);
+  EXPECT_THAT(names, ElementsAre("app-web-v001"));
+}
+
+TEST_F(RestRouterAuthzTest, ProjectClustersLeaveOutDeniedAccountsAndApps) {
+  EXPECT_CALL(*front50_, GetProject(_, _, _))
+      .WillOnce(DoAll(SetArgPointee<2>(Project(Json::parse(R"({
+        "applications": ["app", "secret"],
+        "clusters": [{"account": "prod", "stack": "web", "detail": ""},
+                     {"account": "local", "stack": "web", "detail": ""}]
+      })"))),
+                      Return(grpc::Status::OK)));
+  cd::ListServerGroupsResponse app_groups;
+  *app_groups.add_server_groups() =
+      Group("local", "r1", "app-web-v001", "web", 200, false, 2, 1);
+  *app_groups.add_server_groups() =
+      Group("prod", "r1", "app-web-v004", "web", 900, false, 7, 0);
+  cd::ListServerGroupsResponse secret_groups;
+  *secret_groups.add_server_groups() =
+      Group("local", "r1", "secret-web-v000", "web", 300, false, 4, 0);
+  std::vector<std::string> asked;
+  EXPECT_CALL(*clouddriver_, ListServerGroups(_, _, _))
+      .WillRepeatedly([&](auto, const cd::ListServerGroupsRequest& req,
+                          cd::ListServerGroupsResponse* resp) {
+        asked.push_back(req.application());
+        *resp = req.application() == "app" ? app_groups : secret_groups;
+        return grpc::Status::OK;
+      });
+  http::Response r = Call("GET", "/projects/proj/clusters");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectCors(r);
+  // The denied application's server groups are not read.
+  EXPECT_THAT(asked, ElementsAre("app"));
+  Json body = Body(r);
+  // The prod cluster is left out whole.
+  ASSERT_EQ(body.size(), 1u);
+  EXPECT_EQ(body[0]["account"], "local");
+  ASSERT_EQ(body[0]["applications"].size(), 1u);
+  EXPECT_EQ(body[0]["applications"][0]["application"], "app");
+  // Only the allowed application's server groups count.
+  EXPECT_EQ(body[0]["instanceCounts"]["total"], 3);
+  EXPECT_EQ(body[0]["instanceCounts"]["up"], 2);
+}
+
+TEST_F(RestRouterAuthzTest, ProjectPipelinesLeaveOutDeniedApps) {
+  EXPECT_CALL(*front50_, GetProject(_, _, _))
+      .WillOnce(DoAll(SetArgPointee<2>(Project(Json::parse(R"({
+        "applications": ["app", "secret"],
+        "pipelineConfigs": [
+          {"application": "app", "pipelineConfigId": "p1"},
+          {"application": "secret", "pipelineConfigId": "p2"}]
+      })"))),
+                      Return(grpc::Status::OK)));
+  ov1::ListExecutionsResponse executions;
+  *executions.add_executions() = ExecutionOf("E1", 100, "app");
+  *executions.add_executions() = ExecutionOf("E2", 300, "secret");
+  *executions.add_executions() = ExecutionOf("E3", 200, "app");
+  EXPECT_CALL(*orca_, ListExecutions(_, _, _))
+      .WillOnce(DoAll(SetArgPointee<2>(executions), Return(grpc::Status::OK)));
+  http::Response r = Call("GET", "/projects/proj/pipelines");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectCors(r);
+  std::vector<std::string> ids;
+  for (const Json& e : Body(r)) ids.push_back(e["id"]);
+  EXPECT_THAT(ids, ElementsAre("E3", "E1"));
+}
+
+TEST_F(RestRouterAuthzTest, ExpressionsOfDeniedAppsExecutionsAre403) {
+  ov1::GetExecutionResponse secret, app;
+  secret.mutable_execution()->set_application("secret");
+  app.mutable_execution()->set_application("app");
+  EXPECT_CALL(*orca_, GetExecution(_, _, _))
+      .WillRepeatedly([&](auto, const ov1::GetExecutionRequest& req,
+                          ov1::GetExecutionResponse* resp) {
+        *resp = req.id() == "E9" ? secret : app;
+        return grpc::Status::OK;
+      });
+  ov1::EvaluateExpressionRequest asked;
+  ov1::EvaluateExpressionResponse ok;
+  ok.mutable_result()->set_json(R"("prod")");
+  // Only the allowed execution reaches orca's evaluation.
+  EXPECT_CALL(*orca_, EvaluateExpression(_, _, _))
+      .WillOnce(DoAll(SaveArg<1>(&asked), SetArgPointee<2>(ok),
+                      Return(grpc::Status::OK)));
+  for (const char* path :
+       {"/pipelines/E9/evaluateExpression?expression=%24%7Btrigger%7D",
+        "/pipelines/E9/S1/evaluateExpression?expression=%24%7Btrigger%7D"}) {
+    http::Response r = Call("GET", path);
+    EXPECT_EQ(r.status, 403) << path << " " << r.body;
+    ExpectCors(r);
+    EXPECT_EQ(Body(r)["status"], 403) << path;
+  }
+  http::Response r =
+      Call("GET", "/pipelines/E1/evaluateExpression?expression=%24%7Benv%7D");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(asked.execution_id(), "E1");
+  EXPECT_EQ(Body(r), Json::parse(R"({"result":"prod"})"));
 }
 
 }  // namespace
