@@ -1,12 +1,15 @@
 // Deck, Spinnaker's UI, end to end in a real browser against the running
 // suite: PostgreSQL, Redis, front50, clouddriver (local provider, account
-// `local`), orca, echo and gate with its UI listener serving the bundle of
-// scripts/build-ui.sh, all on random loopback ports in a throwaway directory.
+// `local`), kayenta (reading a real Prometheus), orca, echo and gate with its
+// UI listener serving the bundle of scripts/build-ui.sh (canary screens on),
+// all on random loopback ports in a throwaway directory.
 // tests/e2e/deck/deck_e2e.mjs drives Debian's chromium with playwright-core:
 // every page of Deck renders without its error page, console errors or failed
 // requests, and a user creates an application, a load balancer and the
 // red/black pipeline with a manual judgment through Deck's own forms, runs it,
-// approves the judgment and sees v2 serving and v1 disabled. Screenshots land
+// approves the judgment and sees v2 serving and v1 disabled; Deck's canary
+// config and report screens (@spinnaker/kayenta) render a canary config and
+// a canary run seeded through gate's /v2 canary routes. Screenshots land
 // in <build>/test-artifacts/deck. This test then checks through gate's REST
 // API that what the browser did really happened.
 #include <signal.h>
@@ -15,12 +18,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
+#include "common/testing/prometheus.h"
 #include "common/testing/test_stores.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -43,6 +48,8 @@ using Service = testing::SuiteProcess;
 constexpr char kChromium[] = "/usr/bin/chromium";
 // The application the script creates through Deck's dialog.
 constexpr char kApp[] = "deckdemo";
+// The canary config the script seeds through gate for kApp.
+constexpr char kCanaryConfig[] = "deckdemo-canary";
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -57,7 +64,8 @@ std::string SourceDir() {
 class DeckE2eTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    for (Service* s : {&gate_, &echo_, &orca_, &clouddriver_, &front50_}) {
+    for (Service* s :
+         {&gate_, &echo_, &orca_, &kayenta_, &clouddriver_, &front50_}) {
       if (s->pid > 0) (void)process::Terminate(s->pid, absl::Seconds(10));
     }
     if (!state_.empty()) {
@@ -67,6 +75,7 @@ class DeckE2eTest : public ::testing::Test {
       }
     }
     redis_.reset();
+    prometheus_.reset();
     // GENNAKER_KEEP_TEST_DIR=1 keeps the services' logs for reading.
     if (!dir_.empty() && getenv("GENNAKER_KEEP_TEST_DIR") == nullptr) {
       testing::RemoveTree(dir_);
@@ -94,12 +103,12 @@ class DeckE2eTest : public ::testing::Test {
     return "";
   }
 
-  // The stores and the five services; "" or what failed.
+  // The stores, Prometheus and the six services; "" or what failed.
   std::string StartSuite() {
     auto pg = testing::SharedPostgres();
     if (!pg.ok()) return pg.status().ToString();
     std::map<std::string, std::string> dsn;
-    for (const char* db : {"front50", "orca", "echo"}) {
+    for (const char* db : {"front50", "orca", "echo", "kayenta"}) {
       auto d = (*pg)->CreateDatabase(absl::StrCat("deck_", db));
       if (!d.ok()) return d.status().ToString();
       dsn[db] = *d;
@@ -107,13 +116,19 @@ class DeckE2eTest : public ::testing::Test {
     auto redis = testing::TestRedis::Start();
     if (!redis.ok()) return redis.status().ToString();
     redis_ = std::move(*redis);
+    // The canary run the script starts reads metrics through kayenta from a
+    // real Prometheus (its queries need no scraped series).
+    auto prometheus = testing::TestPrometheus::Start();
+    if (!prometheus.ok()) return prometheus.status().ToString();
+    prometheus_ = std::move(*prometheus);
     dir_ = testing::MakeTempDir("deck-e2e");
     state_ = std::filesystem::canonical(dir_).string() + "/local/local";
-    for (Service* s : {&front50_, &clouddriver_, &orca_, &echo_, &gate_}) {
-      s->grpc_port = *process::FreePort();
+    for (Service* s :
+         {&front50_, &clouddriver_, &kayenta_, &orca_, &echo_, &gate_}) {
+      s->grpc_port = Port();
     }
-    const int gate_http = *process::FreePort();
-    const int ui_port = *process::FreePort();
+    const int gate_http = Port();
+    const int ui_port = Port();
     gate_url_ = absl::StrCat("http://127.0.0.1:", gate_http);
     ui_url_ = absl::StrCat("http://127.0.0.1:", ui_port);
     auto address = [](const Service& s) {
@@ -125,7 +140,7 @@ class DeckE2eTest : public ::testing::Test {
       s.config = dir_ + "/" + name + ".yml";
       std::ofstream(s.config)
           << absl::StrCat("server: {host: 127.0.0.1, grpcPort: ", s.grpc_port,
-                          ", adminPort: ", *process::FreePort(),
+                          ", adminPort: ", Port(),
                           ", shutdownGraceSeconds: 2}\n"
                           "logging: {level: info, format: text}\n")
           << rest;
@@ -138,28 +153,36 @@ class DeckE2eTest : public ::testing::Test {
                      "'\nlocalAccounts: [{name: local, environment: "
                      "test}]\ncacheIntervalSeconds: 1\n"
                      "taskOwnerTtlSeconds: 2\n"));
-    configure(
-        orca_, "orca",
-        absl::StrCat("postgres: {dsn: '", dsn["orca"],
-                     "'}\nservices: {front50: ", address(front50_),
-                     ", clouddriver: ", address(clouddriver_),
-                     ", echo: ", address(echo_),
-                     "}\nengine: {workerThreads: 4, safetyPollMs: 200}\n"));
+    // Prometheus runs on loopback, which kayenta's outbound policy refuses
+    // unless allow-listed.
+    configure(kayenta_, "kayenta",
+              absl::StrCat("postgres: {dsn: '", dsn["kayenta"],
+                           "'}\nprometheus: [{name: prometheus, baseUrl: '",
+                           prometheus_->BaseUrl(),
+                           "'}]\noutbound: {allowedUrlPrefixes: ['",
+                           prometheus_->BaseUrl(), "/']}\n"));
+    configure(orca_, "orca",
+              absl::StrCat(
+                  "postgres: {dsn: '", dsn["orca"], "'}\nservices: {front50: ",
+                  address(front50_), ", clouddriver: ", address(clouddriver_),
+                  ", echo: ", address(echo_), ", kayenta: ", address(kayenta_),
+                  "}\nengine: {workerThreads: 4, safetyPollMs: 200}\n"));
     configure(echo_, "echo",
               absl::StrCat("postgres: {dsn: '", dsn["echo"],
                            "'}\nservices: {front50: ", address(front50_),
                            ", orca: ", address(orca_),
                            "}\nevents: {pipelinePollMs: 300}\n"
                            "scheduler: {timeZone: UTC}\n"));
-    configure(
-        gate_, "gate",
-        absl::StrCat(
-            "redis: {url: '", redis_->Url(), "'}\nhttpPort: ", gate_http,
-            "\nservices: {front50: ", address(front50_), ", orca: ",
-            address(orca_), ", clouddriver: ", address(clouddriver_),
-            ", echo: ", address(echo_), "}\nui: {port: ", ui_port, ", dir: '",
-            GENNAKER_DECK_UI_DIR, "', gateUrl: '", gate_url_, "'}\n"));
-    for (Service* s : {&front50_, &clouddriver_, &orca_, &echo_, &gate_}) {
+    configure(gate_, "gate",
+              absl::StrCat(
+                  "redis: {url: '", redis_->Url(), "'}\nhttpPort: ", gate_http,
+                  "\nservices: {front50: ", address(front50_), ", orca: ",
+                  address(orca_), ", clouddriver: ", address(clouddriver_),
+                  ", echo: ", address(echo_), ", kayenta: ", address(kayenta_),
+                  "}\nui: {port: ", ui_port, ", dir: '", GENNAKER_DECK_UI_DIR,
+                  "', gateUrl: '", gate_url_, "', canaryEnabled: true}\n"));
+    for (Service* s :
+         {&front50_, &clouddriver_, &kayenta_, &orca_, &echo_, &gate_}) {
       absl::Status started = testing::StartSuiteProcess(*s, dir_);
       if (!started.ok()) return started.ToString();
     }
@@ -176,6 +199,16 @@ class DeckE2eTest : public ::testing::Test {
                         "/settings.js (see ", dir_, "/gate.log)");
   }
 
+  // A free port not handed out before: the services bind theirs only when
+  // started, so FreePort alone may repeat one (e.g. kayenta's admin port
+  // equal to its gRPC port).
+  int Port() {
+    for (;;) {
+      const int p = *process::FreePort();
+      if (ports_.insert(p).second) return p;
+    }
+  }
+
   Json Get(const std::string& path) {
     http::ClientResponse r = testing::RestCall(gate_url_, "GET", path);
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
@@ -183,8 +216,10 @@ class DeckE2eTest : public ::testing::Test {
   }
 
   std::unique_ptr<testing::TestRedis> redis_;
+  std::unique_ptr<testing::TestPrometheus> prometheus_;
   std::string dir_, state_, gate_url_, ui_url_;
-  Service front50_, clouddriver_, orca_, echo_, gate_;
+  std::set<int> ports_;
+  Service front50_, clouddriver_, kayenta_, orca_, echo_, gate_;
 };
 
 TEST_F(DeckE2eTest, PagesRenderAndRedBlackPipelineThroughDecksForms) {
@@ -197,7 +232,7 @@ TEST_F(DeckE2eTest, PagesRenderAndRedBlackPipelineThroughDecksForms) {
   const std::string artifacts = GENNAKER_TEST_ARTIFACTS_DIR;
   testing::RemoveTree(artifacts);  // screenshots of this run only
   ASSERT_TRUE(process::MakeDirs(artifacts).ok());
-  const int lb_port = *process::FreePort();
+  const int lb_port = Port();
 
   // The script prints one line per page and action; its output is streamed.
   process::SpawnOptions o;
@@ -206,6 +241,7 @@ TEST_F(DeckE2eTest, PagesRenderAndRedBlackPipelineThroughDecksForms) {
   o.env = {{"DECK_URL", ui_url_},
            {"GATE_URL", gate_url_},
            {"DECK_APP", kApp},
+           {"DECK_CANARY_CONFIG", kCanaryConfig},
            {"SCREENSHOT_DIR", artifacts},
            {"DECK_NODE_MODULES", node_modules},
            {"CHROMIUM", kChromium},
@@ -257,6 +293,14 @@ TEST_F(DeckE2eTest, PagesRenderAndRedBlackPipelineThroughDecksForms) {
   ASSERT_TRUE(resp.ok()) << resp.status();
   EXPECT_EQ(Json::parse(resp->body, nullptr, false).value("version", ""), "v2")
       << resp->body;
+  // The canary config and run Deck showed are kayenta's, owned by the
+  // application.
+  Json canary = Get(absl::StrCat("/v2/canaryConfig?application=", kApp));
+  ASSERT_TRUE(canary.is_array() && canary.size() == 1) << canary.dump(1);
+  EXPECT_EQ(canary[0].value("name", ""), kCanaryConfig) << canary.dump(1);
+  Json runs = Get(absl::StrCat("/v2/canaries/", kApp, "/executions"));
+  ASSERT_TRUE(runs.is_array() && runs.size() == 1) << runs.dump(1);
+  EXPECT_EQ(runs[0].value("status", ""), "succeeded") << runs[0].dump(1);
 }
 
 }  // namespace

@@ -9,12 +9,15 @@
 //     with Deck's button, then see v2 serving and v1 disabled in the clusters;
 //   - every page (applications, executions, execution details, pipeline
 //     config, clusters, load balancers, firewalls, tasks, application config,
-//     search, projects, pipeline templates): it renders its content, without
-//     Deck's error page, console errors or failed requests.
+//     search, projects, pipeline templates, and Deck's canary screens from
+//     @spinnaker/kayenta: canary configs with a config seeded through gate,
+//     canary reports and the report of a canary run started through gate):
+//     it renders its content, without Deck's error page, console errors or
+//     failed requests.
 // One line per step with its time; a screenshot per step in SCREENSHOT_DIR.
 // Exit code 0 only when every step passed.
 //
-// Environment: DECK_URL, GATE_URL, DECK_APP, SCREENSHOT_DIR,
+// Environment: DECK_URL, GATE_URL, DECK_APP, DECK_CANARY_CONFIG, SCREENSHOT_DIR,
 // DECK_NODE_MODULES, CHROMIUM, DEMO_BIN (gennaker-demo), LB_PORT,
 // BROWSER_PROFILE_DIR.
 import { mkdirSync, rmSync } from 'node:fs';
@@ -38,6 +41,7 @@ const CHROMIUM = env('CHROMIUM');
 const DEMO_BIN = env('DEMO_BIN');
 const LB_PORT = Number(env('LB_PORT'));
 const PROFILE = env('BROWSER_PROFILE_DIR');
+const CANARY_CONFIG = env('DECK_CANARY_CONFIG');
 const STACK = 'web';
 const CLUSTER = `${APP}-${STACK}`;
 const PIPELINE = 'deploy';
@@ -274,6 +278,8 @@ async function main() {
 
   let pipelineId;
   let executionId;
+  let canaryConfigId;
+  let canaryRunId;
 
   // --- Action: create the application through Deck's dialog.
   await step('action: create application', async () => {
@@ -311,6 +317,68 @@ async function main() {
       return ['RUNNING', 'NOT_STARTED'].includes(t.status) ? null : t.status;
     });
     if (status !== 'SUCCEEDED') throw new Error(`upsertProject: ${status}`);
+  });
+
+  // Seed a canary config and a canary run through gate as spin would
+  // (kayenta's own formats, as in README's kayenta section): the canary pages
+  // below show them. The queries fall back to 0 without series, so the run
+  // judges real (empty) Prometheus answers for any scope.
+  await step('seed a canary config and run through gate', async () => {
+    const metric = (name, group, promql) => ({
+      name,
+      scopeName: 'default',
+      groups: [group],
+      query: { type: 'prometheus', customInlineTemplate: `PromQL:${promql}` },
+      analysisConfigurations: {
+        canary: { direction: 'increase', critical: false, nanStrategy: 'replace', effectSize: { allowedIncrease: 1 } },
+      },
+    });
+    const created = await gate('POST', '/v2/canaryConfig', {
+      name: CANARY_CONFIG,
+      description: 'Seeded by the Deck e2e test',
+      applications: [APP],
+      judge: { name: 'NetflixACAJudge-v1.0' },
+      metrics: [
+        metric(
+          'error rate',
+          'errors',
+          'sum(rate(gennaker_requests_total{server_group="${scope}",code=~"5.."}[10s])) or vector(0)',
+        ),
+        metric(
+          'p90 latency',
+          'latency',
+          'histogram_quantile(0.9, sum by (le) ' +
+            '(rate(gennaker_request_duration_seconds_bucket{server_group="${scope}"}[10s]))) or vector(0)',
+        ),
+      ],
+      classifier: { groupWeights: { errors: 50, latency: 50 } },
+      templates: {},
+    });
+    canaryConfigId = created?.canaryConfigId;
+    if (!canaryConfigId) throw new Error(`no canaryConfigId in ${JSON.stringify(created)}`);
+    log(`       canary config ${canaryConfigId}`);
+    // The last minute, v000 as baseline and v001 as canary (the names the
+    // pipeline below deploys); it finishes while the other steps run.
+    const end = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const start = new Date(end.getTime() - 60000);
+    const scope = (name) => ({
+      scope: name,
+      location: 'localhost',
+      start: start.toISOString(),
+      end: end.toISOString(),
+      step: 10,
+    });
+    const run = await gate(
+      'POST',
+      `/v2/canaries/canary/${canaryConfigId}?application=${APP}&metricsAccountName=prometheus`,
+      {
+        scopes: { default: { controlScope: scope(`${CLUSTER}-v000`), experimentScope: scope(`${CLUSTER}-v001`) } },
+        thresholds: { pass: 75, marginal: 50 },
+      },
+    );
+    canaryRunId = run?.canaryExecutionId;
+    if (!canaryRunId) throw new Error(`no canaryExecutionId in ${JSON.stringify(run)}`);
+    log(`       canary run ${canaryRunId}`);
   });
 
   // --- Actions: a load balancer and a firewall with the local provider's
@@ -539,8 +607,68 @@ async function main() {
     await page.locator('.search-label', { hasText: 'Pipeline Templates' }).waitFor();
   });
 
+  // --- Deck's canary screens (@spinnaker/kayenta; gate's ui.canaryEnabled).
+  await step('page: canary configs', async () => {
+    if (!canaryConfigId) throw new Error('no canary config (the seed step failed)');
+    await go(`/applications/${APP}/canary/config/${canaryConfigId}`);
+    // The application's config list names it, selected, and the editor
+    // holds it: its name and its metrics.
+    await page.locator('.config-list li.selected', { hasText: CANARY_CONFIG }).waitFor();
+    await waitFor('the editor to hold the config', async () =>
+      (await page.locator('input[type="text"]').evaluateAll((els) => els.map((e) => e.value))).includes(
+        CANARY_CONFIG,
+      ),
+    );
+    for (const metric of ['error rate', 'p90 latency']) {
+      await page.getByText(metric, { exact: true }).first().waitFor();
+    }
+  });
+
+  await step('page: canary reports', async () => {
+    if (!canaryRunId) throw new Error('no canary run (the seed step failed)');
+    const run = await waitFor('the canary run to finish', async () => {
+      const r = await gate('GET', `/v2/canaries/canary/${canaryRunId}`);
+      return r.complete ? r : null;
+    });
+    const score = run.result?.judgeResult?.score?.score;
+    log(`       canary run ${run.status}, score ${score}`);
+    if (run.status !== 'succeeded') throw new Error(`canary run ${run.status}: ${JSON.stringify(run).slice(0, 300)}`);
+    await go(`/applications/${APP}/canary/report`);
+    // The list's header and the run's row: its config, location, scopes and
+    // score, linking to its report (Deck shows a spinner until the
+    // executions have loaded).
+    await page.getByText('most recent reports').waitFor();
+    const row = page.locator('table.execution-list-table tbody tr', { hasText: CANARY_CONFIG });
+    await row.waitFor();
+    await row.locator(`a[href$="/canary/report/${canaryConfigId}/${canaryRunId}"]`).waitFor();
+    for (const text of [`${CLUSTER}-v000`, `${CLUSTER}-v001`, 'localhost', String(Math.round(score * 100) / 100)]) {
+      await row.getByText(text, { exact: true }).first().waitFor();
+    }
+  });
+
+  await step('page: canary report', async () => {
+    if (!canaryRunId) throw new Error('no canary run');
+    await go(`/applications/${APP}/canary/report/${canaryConfigId}/${canaryRunId}`);
+    // The run's report: its config, each metric's result, and the first
+    // metric's graph drawn from the run's metric set pairs.
+    await page.getByText(CANARY_CONFIG).first().waitFor();
+    for (const metric of ['error rate', 'p90 latency']) {
+      await page.getByText(metric, { exact: true }).first().waitFor();
+    }
+    await page.getByText('Canary Value Differences from Baseline').waitFor();
+  });
+
   await context.close();
 }
+
+// A whole-run deadline well inside ctest's TIMEOUT (600 s): ctest's kill would skip the C++
+// test's TearDown and leave the suite's processes behind; exiting here closes Chromium
+// (Playwright kills the browser it launched when node exits) and lets the test clean up.
+const kDeadlineMs = 420000;
+setTimeout(() => {
+  console.log(`deck_e2e: deadline: still running after ${secs(kDeadlineMs)}, giving up`);
+  process.exit(1);
+}, kDeadlineMs).unref();
 
 try {
   await main();
