@@ -89,7 +89,13 @@ class GateInstance : public ServiceInstance {
     GENNAKER_ASSIGN_OR_RETURN(
         rest_, http::Server::Start(options, MakeRestRouter(backends_, rest)));
     SPDLOG_INFO("REST API on http://{}:{}", options.host, rest_->port());
-    if (config_.ui().port() > 0) GENNAKER_RETURN_IF_ERROR(StartUi());
+    if (config_.ui().port() > 0) {
+      // No half-started gate: the REST listener goes down with a failed UI.
+      if (absl::Status ui = StartUi(); !ui.ok()) {
+        rest_->Stop();
+        return ui;
+      }
+    }
     return absl::OkStatus();
   }
 

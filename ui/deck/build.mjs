@@ -45,7 +45,10 @@ const deckPlugin = {
       loader: 'json',
     }));
     b.onResolve({ filter: /^[@a-z]/ }, async (a) => {
-      if (!OPTIONAL.has(a.path) || a.pluginData?.optional) return undefined;
+      // Only for Deck's own require()s: our shell's imports (kayenta in app.ts) must resolve.
+      if (!OPTIONAL.has(a.path) || a.pluginData?.optional || !a.importer.includes('/node_modules/')) {
+        return undefined;
+      }
       const r = await b.resolve(a.path, {
         kind: a.kind,
         resolveDir: a.resolveDir,
