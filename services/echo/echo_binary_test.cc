@@ -209,7 +209,20 @@ TEST_F(EchoBinaryTest, WebhookCronAndNotifications) {
                        {"cronExpression", "* * * * * ?"},
                        {"enabled", true}}}}});
 
-  // The change stream reloads the pipelines; until then the event waits.
+  // The change stream reloads the pipelines, both saves in one reload or the
+  // cron one after the hook one: a webhook sent before that matches nothing
+  // (echo matches against the pipelines it has), so wait for the cron trigger.
+  bool loaded = false;
+  for (int i = 0; i < 200 && !loaded; ++i) {
+    grpc::ClientContext ctx;
+    v1::ListScheduledTriggersRequest req;
+    req.set_pipeline_id("p-cron");
+    v1::ListScheduledTriggersResponse resp;
+    loaded = stub_->ListScheduledTriggers(&ctx, req, &resp).ok() &&
+             resp.triggers_size() > 0;
+    if (!loaded) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(loaded) << "echo did not load the saved pipelines; see " << log_;
   std::string event_id;
   {
     grpc::ClientContext ctx;
