@@ -3,7 +3,8 @@
 import React from 'react';
 
 import type { Application, IInstance, IServerGroup } from '@spinnaker/core';
-import { CollapsibleSection, InstanceReader, ReactInjector, timestamp } from '@spinnaker/core';
+import { CollapsibleSection, InstanceReader, timestamp } from '@spinnaker/core';
+import { CloseButton, PaneMessage } from './panes';
 
 interface ILocalInstanceDetailsProps {
   app: Application;
@@ -40,28 +41,14 @@ export function LocalInstanceDetails(props: ILocalInstanceDetailsProps) {
     };
   }, [id, accountId]);
 
-  const close = (
-    <div className="close-button">
-      <a className="btn btn-link" onClick={() => ReactInjector.$state.go('^')}>
-        <span className="glyphicon glyphicon-remove" />
-      </a>
-    </div>
-  );
   if (!instance) {
-    return (
-      <div className="details-panel">
-        <div className="header">
-          {close}
-          <h4>{error || 'Loading...'}</h4>
-        </div>
-      </div>
-    );
+    return <PaneMessage>{error || 'Loading...'}</PaneMessage>;
   }
   const health: any[] = instance.health || [];
   return (
     <div className="details-panel" data-test="local-instance-details">
       <div className="header">
-        {close}
+        <CloseButton />
         <div className="header-text horizontal middle">
           <span className={`glyphicon glyphicon-hdd ${instance.healthState}`} />
           <h3 className="horizontal middle space-between flex-1">{id}</h3>

@@ -16,6 +16,7 @@ import {
 
 import { TaskModal } from './TaskModal';
 import { PROVIDER, REGION } from './transformers';
+import { CloseButton, PaneMessage } from './panes';
 
 // Every local firewall's name (firewalls are not per application).
 export function localSecurityGroupNames(): PromiseLike<string[]> {
@@ -222,29 +223,15 @@ export function LocalLoadBalancerDetails(props: ILocalLoadBalancerDetailsProps) 
     );
     return app.loadBalancers.onRefresh(null, () => setLb(find()));
   }, [want.name, want.accountId, want.region]);
-  const close = (
-    <div className="close-button">
-      <a className="btn btn-link" onClick={() => ReactInjector.$state.go('^')}>
-        <span className="glyphicon glyphicon-remove" />
-      </a>
-    </div>
-  );
   if (!lb) {
-    return (
-      <div className="details-panel">
-        <div className="header">
-          {close}
-          <h4>Load balancer {want.name} not found.</h4>
-        </div>
-      </div>
-    );
+    return <PaneMessage>Load balancer {want.name} not found.</PaneMessage>;
   }
   const listeners: any[] = (lb as any).listeners || [];
   const firewalls: string[] = (lb as any).securityGroups || [];
   return (
     <div className="details-panel" data-test="local-lb-details">
       <div className="header">
-        {close}
+        <CloseButton />
         <div className="header-text horizontal middle">
           <span className="glyphicon icon-sitemap" />
           <h3 className="horizontal middle space-between flex-1">{lb.name}</h3>

@@ -9,6 +9,7 @@ import { AccountService, CollapsibleSection, ReactInjector, ReactModal, Security
 
 import { TaskModal } from './TaskModal';
 import { PROVIDER, REGION } from './transformers';
+import { CloseButton, PaneMessage } from './panes';
 
 interface IRule {
   range: { ip: string; cidr: string };
@@ -171,29 +172,15 @@ export function LocalSecurityGroupDetails(props: IDetailsProps) {
   React.useEffect(() => {
     load();
   }, [want.name, want.accountId, want.region]);
-  const close = (
-    <div className="close-button">
-      <a className="btn btn-link" onClick={() => ReactInjector.$state.go('^')}>
-        <span className="glyphicon glyphicon-remove" />
-      </a>
-    </div>
-  );
   if (!group) {
-    return (
-      <div className="details-panel">
-        <div className="header">
-          {close}
-          <h4>{error || 'Loading...'}</h4>
-        </div>
-      </div>
-    );
+    return <PaneMessage>{error || 'Loading...'}</PaneMessage>;
   }
   const rules: IRule[] = group.inboundRules || [];
   const usages = (app.securityGroups?.data as any[])?.find((g) => g.name === group.name)?.usages;
   return (
     <div className="details-panel" data-test="local-fw-details">
       <div className="header">
-        {close}
+        <CloseButton />
         <div className="header-text horizontal middle">
           <span className="fa fa-lock" />
           <h3 className="horizontal middle space-between flex-1">{group.name}</h3>
