@@ -12,6 +12,7 @@
 #include "common/spinnaker/status.h"
 #include "common/spinnaker/targets.h"
 #include "common/status/grpc_status.h"
+#include "services/clouddriver/images.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
 
@@ -93,7 +94,8 @@ void FillServerGroup(const Json& j, bool with_instances, v1::ServerGroup* out) {
   for (std::string& sg : Strings(j, "securityGroups")) {
     out->add_security_groups(std::move(sg));
   }
-  out->set_image(String(j, "image"));
+  // A local group's "image" is an object (Spinnaker's); its id is the image.
+  out->set_image(String(j, "image", String(j, "imageId")));
   SetJson(out->mutable_json(), j);
 }
 
@@ -187,8 +189,9 @@ Status AnswerTask(const absl::StatusOr<Json>& task, v1::OperationTask* out) {
 
 class ClouddriverGrpc : public v1::ClouddriverService::Service {
  public:
-  ClouddriverGrpc(Reads* reads, Operations* ops, CachingAgent* agent)
-      : reads_(reads), ops_(ops), agent_(agent) {}
+  ClouddriverGrpc(Reads* reads, Operations* ops, CachingAgent* agent,
+                  ImageSearch* images)
+      : reads_(reads), ops_(ops), agent_(agent), images_(images) {}
 
   Status ListAccounts(ServerContext*, const v1::ListAccountsRequest* req,
                       v1::ListAccountsResponse* resp) override {
@@ -455,6 +458,37 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
     return Status::OK;
   }
 
+  Status FindImages(ServerContext*, const v1::FindImagesRequest* req,
+                    v1::FindImagesResponse* resp) override {
+    if (req->limit() < 0) {
+      return ToGrpcStatus(
+          absl::InvalidArgumentError("limit must not be negative"));
+    }
+    if (images_ == nullptr) return Status::OK;
+    ImageQuery q;
+    q.cloud_provider = req->cloud_provider();
+    q.query = req->query();
+    q.account = req->account();
+    q.region = req->region();
+    for (const auto& [k, v] : req->tags()) q.tags[k] = v;
+    q.limit = req->limit() > 0 ? req->limit() : 1000;
+    // Only the accounts the caller (x-spinnaker-user) may read.
+    auto found = images_->Find(q, CurrentCallContext().user);
+    if (!found.ok()) return ToGrpcStatus(found.status());
+    for (const ImageResult& r : *found) {
+      v1::Image* out = resp->add_images();
+      out->set_image_id(r.image_id);
+      out->set_image_name(r.image_name);
+      out->set_cloud_provider(r.cloud_provider);
+      for (const std::string& a : r.accounts) out->add_accounts(a);
+      for (const std::string& region : r.regions) out->add_regions(region);
+      for (const auto& [k, v] : r.tags) (*out->mutable_tags())[k] = v;
+      out->set_created_at_ms(r.created_ms);
+      SetJson(out->mutable_json(), r.json);
+    }
+    return Status::OK;
+  }
+
   Status SubmitOperations(ServerContext*,
                           const v1::SubmitOperationsRequest* req,
                           v1::SubmitOperationsResponse* resp) override {
@@ -544,13 +578,15 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
   Reads* reads_;
   Operations* ops_;
   CachingAgent* agent_;
+  ImageSearch* images_;
 };
 
 }  // namespace
 
 std::unique_ptr<v1::ClouddriverService::Service> NewClouddriverGrpc(
-    Reads* reads, Operations* operations, CachingAgent* agent) {
-  return std::make_unique<ClouddriverGrpc>(reads, operations, agent);
+    Reads* reads, Operations* operations, CachingAgent* agent,
+    ImageSearch* images) {
+  return std::make_unique<ClouddriverGrpc>(reads, operations, agent, images);
 }
 
 }  // namespace gennaker::clouddriver

@@ -14,9 +14,12 @@ namespace gennaker::clouddriver {
 class Reads;
 class Operations;
 class CachingAgent;
+class ImageSearch;
 
+// `images` may be null: FindImages then finds nothing.
 std::unique_ptr<v1::ClouddriverService::Service> NewClouddriverGrpc(
-    Reads* reads, Operations* operations, CachingAgent* agent);
+    Reads* reads, Operations* operations, CachingAgent* agent,
+    ImageSearch* images = nullptr);
 
 }  // namespace gennaker::clouddriver
 

@@ -15,6 +15,7 @@
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
 #include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/clouddriver_grpc.h"
+#include "services/clouddriver/images.h"
 #include "services/clouddriver/local/local_provider.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
@@ -44,6 +45,7 @@ class ClouddriverInstance : public ServiceInstance {
   std::unique_ptr<CachingAgent> agent_;
   std::unique_ptr<Operations> operations_;
   std::unique_ptr<Reads> reads_;
+  std::unique_ptr<ImageSearch> images_;
   std::unique_ptr<v1::ClouddriverService::Service> service_;
 };
 
@@ -120,8 +122,9 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     std::string dir = a.state_dir().empty()
                           ? absl::StrCat(base, "/local/", a.name())
                           : a.state_dir();
-    GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<local::LocalProvider> p,
-                              local::LocalProvider::Open(a.name(), dir));
+    GENNAKER_ASSIGN_OR_RETURN(
+        std::unique_ptr<local::LocalProvider> p,
+        local::LocalProvider::Open(a.name(), dir, a.image_store_dir()));
     // Prometheus (and so kayenta's canary analysis) finds the instances here.
     if (!a.prometheus_file_sd_path().empty()) {
       GENNAKER_RETURN_IF_ERROR(
@@ -159,8 +162,9 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
                                                  in->agent_.get(), o);
   in->operations_->Start();
   in->reads_ = std::make_unique<Reads>(in->cache_.get(), std::move(accounts));
+  in->images_ = std::make_unique<ImageSearch>(providers, authorizer);
   in->service_ = NewClouddriverGrpc(in->reads_.get(), in->operations_.get(),
-                                    in->agent_.get());
+                                    in->agent_.get(), in->images_.get());
   SPDLOG_INFO("event=clouddriver_ready accounts={} owner={} authorization={}",
               config.local_accounts_size(), o.owner,
               authorizer != nullptr ? "fiat" : "off");

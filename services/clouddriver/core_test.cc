@@ -10,9 +10,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/fiat/authorizer.h"
+#include "common/log/call_context.h"
 #include "common/testing/status_matchers.h"
 #include "services/clouddriver/caching_agent.h"
+#include "services/clouddriver/clouddriver_grpc.h"
 #include "services/clouddriver/clouddriver_server.h"
+#include "services/clouddriver/images.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
 #include "services/clouddriver/store/in_memory_cache.h"
@@ -65,6 +68,14 @@ class ScriptedProvider : public Provider {
     return {{"serverGroups", groups}};
   }
   void SetChangeListener(std::function<void()>) override {}
+  std::vector<ProviderImage> Images() override { return images; }
+  // Refuses a description naming image "missing".
+  absl::Status Validate(const std::string& op, const Json& d) override {
+    if (d.is_object() && d.value("imageId", "") == "missing") {
+      return absl::InvalidArgumentError(op + " of an unknown image");
+    }
+    return absl::OkStatus();
+  }
 
   absl::Mutex mu_;
   std::vector<std::string> calls;
@@ -72,6 +83,7 @@ class ScriptedProvider : public Provider {
   absl::Status failure = absl::UnavailableError("cloud hiccup");
   std::map<std::string, std::string> by_request;
   Json groups = Json::array();
+  std::vector<ProviderImage> images;
 
  private:
   std::string account_;
@@ -213,6 +225,18 @@ TEST_F(OperationsTest, RefusedSubmissionsStoreNothing) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+  // The provider's validation refuses the whole submission, named.
+  SubmittedOperation bad_image = Create("demo");
+  bad_image.description["imageId"] = "missing";
+  absl::StatusOr<Submission> refused =
+      ops_->Submit({Create("demo"), bad_image}, "x", "demo", "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "createServerGroup: createServerGroup of an unknown image");
+  {
+    absl::MutexLock l(&provider_.mu_);
+    EXPECT_TRUE(provider_.calls.empty());
+  }
   absl::StatusOr<std::vector<std::string>> running = store_.Running();
   ASSERT_TRUE(running.ok());
   EXPECT_TRUE(running->empty());
@@ -496,6 +520,171 @@ TEST(InMemoryCacheTest, ReplaceDropsWhatIsGone) {
   EXPECT_EQ(*apps, std::set<std::string>{"x"});
   EXPECT_FALSE(cache.Get("a", kServerGroups, "x-v000")->has_value());
   EXPECT_TRUE(cache.Get("a", kServerGroups, "x-v001")->has_value());
+}
+
+// The image search over scripted providers: "test" and "prod" share the
+// image hello-1.0.0; "prod" also has hello-2.0.0 and another tag set; "k8s"
+// is another cloud provider.
+class ImageSearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ProviderImage v1{"sha256:1111",
+                     "hello-1.0.0",
+                     "localhost",
+                     {{"appversion", "hello-1.0.0"}, {"build_number", "1"}},
+                     1000};
+    ProviderImage v2{"sha256:2222",
+                     "hello-2.0.0",
+                     "localhost",
+                     {{"appversion", "hello-2.0.0"}, {"build_number", "2"}},
+                     2000};
+    ProviderImage other{"sha256:3333", "World-0.1", "localhost", {}, 1500};
+    test_.images = {v1, other};
+    prod_.images = {v2, v1};
+    k8s_.images = {{"sha256:4444", "hello-k8s", "us-east-1", {}, 3000}};
+  }
+  std::vector<std::string> Names(const ImageQuery& q,
+                                 const std::string& user = "",
+                                 ImageSearch* search = nullptr) {
+    ImageSearch plain({&test_, &prod_, &k8s_}, nullptr);
+    auto found = (search != nullptr ? search : &plain)->Find(q, user);
+    EXPECT_THAT(found, IsOk());
+    std::vector<std::string> out;
+    if (!found.ok()) return out;
+    for (const ImageResult& r : *found) out.push_back(r.image_name);
+    return out;
+  }
+  class K8sProvider : public ScriptedProvider {
+   public:
+    using ScriptedProvider::ScriptedProvider;
+    std::string cloud_provider() const override { return "kubernetes"; }
+  };
+  ScriptedProvider test_{"test"};
+  ScriptedProvider prod_{"prod"};
+  K8sProvider k8s_{"k8s"};
+};
+
+TEST_F(ImageSearchTest, FiltersByProviderQueryAccountRegionAndTags) {
+  ImageQuery q;
+  q.cloud_provider = "local";
+  q.query = "*";
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"hello-2.0.0", "World-0.1",
+                                                "hello-1.0.0"}));
+  q.query = "WORLD";  // case-insensitive
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"World-0.1"}));
+  q.query = "hello";
+  q.account = "test";
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"hello-1.0.0"}));
+  q.account = "";
+  q.tags = {{"appversion", "hello-2.0.0"}};
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"hello-2.0.0"}));
+  q.tags = {{"appversion", "hello-2.0.0"}, {"build_number", "1"}};  // all
+  EXPECT_TRUE(Names(q).empty());
+  q.tags.clear();
+  q.region = "us-east-1";
+  EXPECT_TRUE(Names(q).empty());
+  q.cloud_provider = "";  // every provider
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"hello-k8s"}));
+  q.region = "";
+  q.query = "";
+  q.limit = 2;  // newest first
+  EXPECT_EQ(Names(q), (std::vector<std::string>{"hello-k8s", "hello-2.0.0"}));
+}
+
+TEST_F(ImageSearchTest, MergesAccountsIntoSpinnakersShape) {
+  ImageSearch search({&test_, &prod_}, nullptr);
+  ImageQuery q;
+  q.query = "hello-1";
+  auto found = search.Find(q, "");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_EQ(found->size(), 1u);
+  const ImageResult& r = (*found)[0];
+  EXPECT_EQ(r.image_id, "sha256:1111");
+  EXPECT_EQ(r.accounts, (std::vector<std::string>{"test", "prod"}));
+  EXPECT_EQ(r.regions, (std::vector<std::string>{"localhost"}));
+  EXPECT_EQ(r.created_ms, 1000);
+  EXPECT_EQ(r.json, Json::parse(R"({
+    "imageName": "hello-1.0.0", "imageId": "sha256:1111",
+    "cloudProvider": "local", "amis": {"localhost": ["sha256:1111"]},
+    "attributes": {"creationDate": "1970-01-01T00:00:01Z"},
+    "tags": {"appversion": "hello-1.0.0", "build_number": "1"},
+    "tagsByImageId": {"sha256:1111": {"appversion": "hello-1.0.0",
+                                      "build_number": "1"}},
+    "accounts": ["test", "prod"], "region": "localhost"})"));
+}
+
+TEST_F(ImageSearchTest, OnlyReadableAccountsAreSearched) {
+  FiatState fiat;
+  fv1::UserPermission bob;
+  bob.set_name("bob");
+  fv1::ResourceView* r = bob.add_accounts();
+  r->set_name("prod");
+  r->add_authorizations(fv1::AUTHORIZATION_READ);
+  fiat.users["bob"] = bob;
+  fiat.users["anonymous"].set_name("anonymous");
+  common::v1::AuthorizationConfig config;
+  config.set_enabled(true);
+  ImageSearch search({&test_, &prod_, &k8s_},
+                     std::make_shared<fiat::Authorizer>(
+                         std::make_unique<MapSource>(&fiat), config));
+  ImageQuery q;
+  EXPECT_EQ(Names(q, "bob", &search),
+            (std::vector<std::string>{"hello-2.0.0", "hello-1.0.0"}));
+  auto found = search.Find(q, "bob");
+  ASSERT_THAT(found, IsOk());
+  // The image shared with "test" lists only what bob may read.
+  EXPECT_EQ(found->back().accounts, (std::vector<std::string>{"prod"}));
+  EXPECT_TRUE(Names(q, "", &search).empty());  // anonymous reads nothing
+  fiat.error = absl::UnavailableError("fiat is down");
+  search =
+      ImageSearch({&test_}, std::make_shared<fiat::Authorizer>(
+                                std::make_unique<MapSource>(&fiat), config));
+  EXPECT_THAT(search.Find(q, "carol"),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(ImageSearchTest, FindImagesRpcAnswersForTheCaller) {
+  FiatState fiat;
+  fv1::UserPermission bob;
+  bob.set_name("bob");
+  fv1::ResourceView* r = bob.add_accounts();
+  r->set_name("prod");
+  r->add_authorizations(fv1::AUTHORIZATION_READ);
+  fiat.users["bob"] = bob;
+  common::v1::AuthorizationConfig config;
+  config.set_enabled(true);
+  ImageSearch search({&test_, &prod_, &k8s_},
+                     std::make_shared<fiat::Authorizer>(
+                         std::make_unique<MapSource>(&fiat), config));
+  InMemoryCache cache;
+  Reads reads(&cache, {});
+  auto service = NewClouddriverGrpc(&reads, nullptr, nullptr, &search);
+  ScopedCallContext as_bob(CallContext{"req-1", "bob", ""});
+  grpc::ServerContext ctx;
+  v1::FindImagesRequest req;
+  req.set_cloud_provider("local");
+  req.set_query("HELLO");
+  req.set_region("localhost");
+  (*req.mutable_tags())["build_number"] = "2";
+  v1::FindImagesResponse resp;
+  ASSERT_TRUE(service->FindImages(&ctx, &req, &resp).ok());
+  ASSERT_EQ(resp.images_size(), 1);
+  const v1::Image& image = resp.images(0);
+  EXPECT_EQ(image.image_id(), "sha256:2222");
+  EXPECT_EQ(image.image_name(), "hello-2.0.0");
+  EXPECT_EQ(image.cloud_provider(), "local");
+  ASSERT_EQ(image.accounts_size(), 1);
+  EXPECT_EQ(image.accounts(0), "prod");
+  ASSERT_EQ(image.regions_size(), 1);
+  EXPECT_EQ(image.regions(0), "localhost");
+  EXPECT_EQ(image.tags().at("appversion"), "hello-2.0.0");
+  EXPECT_EQ(image.created_at_ms(), 2000);
+  Json j = Json::parse(image.json().json());
+  EXPECT_EQ(j["amis"]["localhost"], Json::array({"sha256:2222"}));
+  EXPECT_EQ(j["attributes"]["creationDate"], "1970-01-01T00:00:02Z");
+  req.set_limit(-1);
+  EXPECT_EQ(service->FindImages(&ctx, &req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -194,6 +194,17 @@ absl::StatusOr<Submission> Operations::Submit(
                           {"description", op.description}});
   }
   GENNAKER_RETURN_IF_ERROR(CheckAccounts(accounts, user));
+  // After authorization: the refusal may say what an account holds.
+  for (const SubmittedOperation& op : ops) {
+    absl::Status valid =
+        providers_.at(op.account)->Validate(op.name, op.description);
+    if (!valid.ok()) {
+      SPDLOG_INFO("event=operation_invalid operation={} account={} error={}",
+                  op.name, op.account, valid);
+      return absl::Status(valid.code(),
+                          absl::StrCat(op.name, ": ", valid.message()));
+    }
+  }
   Json task = {{"id", NewUlid()},           {"requestId", key},
                {"ownerId", options_.owner}, {"application", application},
                {"startTimeMs", NowMs()},    {"state", kStarted},

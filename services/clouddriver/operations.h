@@ -64,7 +64,9 @@ class Operations {
   // "" is anonymous) needs WRITE on each operation's account and on the
   // description's "credentials" / "account": PERMISSION_DENIED "Access denied
   // to account 'prod': user 'bob' lacks WRITE" (UNAVAILABLE when fiat cannot
-  // answer), nothing started or stored.
+  // answer), nothing started or stored. Then each provider's Validate (e.g.
+  // a local image that is not in the store): its error, prefixed with the
+  // operation name, nothing started or stored.
   absl::StatusOr<Submission> Submit(std::vector<SubmittedOperation> ops,
                                     const std::string& idempotency_key,
                                     const std::string& application,

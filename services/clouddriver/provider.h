@@ -6,16 +6,28 @@
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_PROVIDER_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_PROVIDER_H_
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
 namespace gennaker::clouddriver {
 
 using Json = nlohmann::ordered_json;
+
+// One image an account can deploy (what FindImages lists).
+struct ProviderImage {
+  std::string image_id;    // e.g. "sha256:<hex>", "ami-0123"
+  std::string image_name;  // the baked name
+  std::string region;
+  std::map<std::string, std::string> tags;  // appversion, build_host, ...
+  int64_t created_ms = 0;
+};
 
 class Provider {
  public:
@@ -29,6 +41,15 @@ class Provider {
   // True for the operation names this provider runs (createServerGroup,
   // resizeServerGroup, ...).
   virtual bool Supports(const std::string& operation) const = 0;
+
+  // Checks `description` of `operation` when it is submitted (Spinnaker's
+  // description validators): an error refuses the submission and nothing
+  // runs. Only what is cheap and certain is checked here (e.g. that a named
+  // image exists); Operate checks everything again. Default: accepts.
+  virtual absl::Status Validate(const std::string& /*operation*/,
+                                const Json& /*description*/) {
+    return absl::OkStatus();
+  }
 
   // Runs one operation synchronously and returns its result object
   // (Spinnaker's resultObjects entry; {} when it has none). `request_id` is
@@ -48,6 +69,11 @@ class Provider {
   // `listener` is called when the account changes outside an operation
   // (instance health, replaced instances). Set once, before use.
   virtual void SetChangeListener(std::function<void()> listener) = 0;
+
+  // Every image this account can deploy, newest first (the core filters and
+  // merges them across accounts). A provider without an image catalog keeps
+  // the default: none.
+  virtual std::vector<ProviderImage> Images() { return {}; }
 };
 
 }  // namespace gennaker::clouddriver

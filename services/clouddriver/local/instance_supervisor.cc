@@ -85,6 +85,11 @@ absl::Status InstanceSupervisor::Launch() {
   in.view.id = absl::StrCat(spec_.name, "-", next_index_++);
   in.view.port = *port;
   process::SpawnOptions o;
+  if (!spec_.cwd.empty()) {
+    // Spawn has no working directory: a shell changes into it and execs the
+    // command (same pid, nothing left in between).
+    o.argv = {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", spec_.cwd};
+  }
   for (const std::string& a : spec_.command)
     o.argv.push_back(WithPort(a, *port));
   for (const auto& [k, v] : spec_.env) o.env.push_back({k, WithPort(v, *port)});

@@ -38,6 +38,9 @@ struct ServerGroupSpec {
   std::string name;                  // e.g. demo-prod-v001
   std::vector<std::string> command;  // argv; "{{port}}" is substituted
   std::vector<std::pair<std::string, std::string>> env;  // values too
+  // Working directory of each instance (a local image's rootfs); empty:
+  // clouddriver's own.
+  std::string cwd;
   HealthCheckSpec health;
   std::string log_dir;
   // Called (from the supervising thread, no lock held) after instances were

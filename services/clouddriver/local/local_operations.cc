@@ -3,6 +3,7 @@
 // table entry per operation name.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -140,6 +141,7 @@ struct LocalProvider::OperationTable {
     GENNAKER_ASSIGN_OR_RETURN(std::string from,
                               Required(source, {"asgName", "serverGroupName"}));
     Json base;
+    std::string source_image;  // the content the source runs, if an image
     {
       absl::MutexLock l(&p.mu_);
       auto it = p.groups_.find(from);
@@ -148,11 +150,25 @@ struct LocalProvider::OperationTable {
             absl::StrCat("source server group ", from, " not found"));
       }
       base = it->second.description;
+      source_image = it->second.image_id;
       if (!d.contains("capacity")) {
         base["capacity"] = {{"min", it->second.min},
                             {"max", it->second.max},
                             {"desired", it->second.desired}};
       }
+    }
+    // A clone that names an image replaces the source's image as a whole
+    // (its id and its name could disagree otherwise); one that names none
+    // runs the very content the source runs, wherever its name points now.
+    constexpr const char* kImageKeys[] = {"imageId", "image", "imageName",
+                                          "amiName"};
+    bool names_image = false;
+    for (const char* key : kImageKeys) {
+      names_image = names_image || (d.contains(key) && !d[key].is_null());
+    }
+    if (names_image || !source_image.empty()) {
+      for (const char* drop : kImageKeys) base.erase(drop);
+      if (!names_image) base["imageId"] = source_image;
     }
     for (auto it = d.begin(); it != d.end(); ++it) {
       if (it.key() != "source" && !it->is_null()) base[it.key()] = *it;
@@ -208,6 +224,18 @@ struct LocalProvider::OperationTable {
 
 bool LocalProvider::Supports(const std::string& op) const {
   return OperationTable::Table().count(op) > 0;
+}
+
+absl::Status LocalProvider::Validate(const std::string& op, const Json& d) {
+  if (!d.is_object()) return Invalid("the description must be an object");
+  if (op != "createServerGroup" && op != "cloneServerGroup") {
+    return absl::OkStatus();
+  }
+  GENNAKER_ASSIGN_OR_RETURN(std::optional<LocalImage> image, ImageOf(d));
+  if (!image.has_value()) return absl::OkStatus();
+  // A clone may take its command from the source group: Operate checks it.
+  if (op == "cloneServerGroup") return absl::OkStatus();
+  return SpecOf(d, image).status();
 }
 
 absl::StatusOr<Json> LocalProvider::Operate(const std::string& op,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -14,6 +15,7 @@
 #include "common/spinnaker/json.h"
 #include "common/spinnaker/names.h"
 #include "common/spinnaker/shapes.h"
+#include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/clouddriver.pb.h"
 
 namespace gennaker::clouddriver::local {
@@ -73,8 +75,13 @@ absl::Status CheckCapacity(int min, int max, int desired) {
 
 }  // namespace
 
-LocalProvider::LocalProvider(std::string account, std::string state_dir)
-    : account_(std::move(account)), state_dir_(std::move(state_dir)) {}
+LocalProvider::LocalProvider(std::string account, std::string state_dir,
+                             std::string image_store_dir)
+    : account_(std::move(account)),
+      state_dir_(std::move(state_dir)),
+      images_(image_store_dir.empty() ? std::nullopt
+                                      : std::make_optional<ImageStore>(
+                                            std::move(image_store_dir))) {}
 
 LocalProvider::~LocalProvider() {
   std::map<std::string, Group> groups;
@@ -94,9 +101,93 @@ LocalProvider::~LocalProvider() {
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
-absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
+absl::StatusOr<std::optional<LocalImage>> LocalProvider::ImageOf(
+    const Json& d, const std::string& pinned_id) {
+  std::string id = spinnaker::String(d, "imageId");
+  std::string name =
+      spinnaker::FirstString(d, {"imageName", "image", "amiName"});
+  if (id.empty() && name.empty() && pinned_id.empty()) return std::nullopt;
+  // Spinnaker's imageId is whatever the cloud calls an image: a name here.
+  if (!id.empty() && !ImageStore::IsImageId(id) && name.empty()) {
+    name = std::exchange(id, "");
+  }
+  const std::string asked = !id.empty() ? id : name;
+  if (!images_.has_value()) {
+    return Invalid(absl::StrCat("account '", account_,
+                                "' has no image store (image_store_dir) to "
+                                "deploy image '",
+                                asked, "' from; give a command instead"));
+  }
+  auto resolve = [&](const std::string& ref) -> absl::StatusOr<LocalImage> {
+    absl::StatusOr<LocalImage> image = images_->Resolve(ref);
+    if (absl::IsNotFound(image.status())) {
+      return Invalid(absl::StrCat("image '", ref,
+                                  "' not found in the image store of account '",
+                                  account_, "'"));
+    }
+    if (absl::IsDataLoss(image.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "image '", ref, "' is unusable: ", image.status().message()));
+    }
+    return image;
+  };
+  if (!pinned_id.empty()) {
+    // A restored group runs what it ran; its name still labels it when the
+    // name points at the same content.
+    if (!name.empty()) {
+      absl::StatusOr<LocalImage> named = images_->Resolve(name);
+      if (named.ok() && named->id == pinned_id) return *named;
+    }
+    GENNAKER_ASSIGN_OR_RETURN(LocalImage image, resolve(pinned_id));
+    return image;
+  }
+  if (name.empty()) {
+    GENNAKER_ASSIGN_OR_RETURN(LocalImage image, resolve(id));
+    return image;
+  }
+  GENNAKER_ASSIGN_OR_RETURN(LocalImage image, resolve(name));
+  if (!id.empty() && image.id != id) {
+    return Invalid(absl::StrCat("image '", name, "' is ", image.id,
+                                ", not the imageId ", id));
+  }
+  return image;
+}
+
+absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(
+    const Json& d, const std::optional<LocalImage>& image) {
   ServerGroupSpec spec;
   spec.command = spinnaker::Strings(d, "command");
+  if (image.has_value()) {
+    // The description's command wins: the same image can run differently.
+    if (spec.command.empty()) spec.command = image->command;
+    if (spec.command.empty() || spec.command[0].empty()) {
+      return Invalid(absl::StrCat("image '", image->id,
+                                  "' has no command; give the deploy "
+                                  "description a command"));
+    }
+    std::string& program = spec.command[0];
+    const std::filesystem::path rel(program);
+    // A relative program is the image's own (a bare name only when the
+    // rootfs has it; otherwise it is looked up on PATH).
+    bool in_image =
+        rel.is_relative() &&
+        (program.find('/') != std::string::npos ||
+         std::filesystem::exists(std::filesystem::path(image->rootfs) / rel));
+    if (in_image) {
+      for (const auto& part : rel) {
+        if (part == "..") {
+          return Invalid(absl::StrCat("the program '", program,
+                                      "' leaves the image's rootfs"));
+        }
+      }
+      program = (std::filesystem::path(image->rootfs) / rel).string();
+      if (access(program.c_str(), X_OK) != 0) {
+        return Invalid(absl::StrCat("image '", image->id, "' has no program ",
+                                    rel.string()));
+      }
+    }
+    spec.cwd = image->rootfs;
+  }
   if (d.contains("env") && d["env"].is_object()) {
     for (auto it = d["env"].begin(); it != d["env"].end(); ++it) {
       if (!it->is_string()) return Invalid("env values must be strings");
@@ -104,6 +195,10 @@ absl::StatusOr<ServerGroupSpec> LocalProvider::SpecOf(const Json& d) {
     }
   } else if (d.contains("env") && !d["env"].is_null()) {
     return Invalid("env must be an object of strings");
+  }
+  if (image.has_value()) {
+    spec.env.push_back({"GENNAKER_IMAGE_ID", image->id});
+    spec.env.push_back({"GENNAKER_IMAGE_DIR", image->rootfs});
   }
   spec.env.push_back({kStateDirEnv, state_dir_});
   if (d.contains("healthCheck") && d["healthCheck"].is_object()) {
@@ -139,7 +234,9 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
   absl::StatusOr<std::string> cluster =
       spinnaker::ClusterName(app, spinnaker::String(d, "stack"), detail);
   if (!cluster.ok()) return cluster.status();
-  absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
+  absl::StatusOr<std::optional<LocalImage>> image = ImageOf(d);
+  if (!image.ok()) return image.status();
+  absl::StatusOr<ServerGroupSpec> spec = SpecOf(d, *image);
   if (!spec.ok()) return spec.status();
   const Json cap = d.contains("capacity") && d["capacity"].is_object()
                        ? d["capacity"]
@@ -187,14 +284,18 @@ absl::StatusOr<std::string> LocalProvider::CreateServerGroup(
     g.max = max;
     g.desired = desired;
     g.created_ms = NowMs();
+    g.image = *image;
+    if (g.image.has_value()) g.image_id = g.image->id;
     PersistLocked();
   }
   if (absl::Status s = StartGroup(name, *spec, desired, true); !s.ok()) {
     return s;
   }
   SPDLOG_INFO(
-      "event=server_group_created account={} server_group={} desired={}",
-      account_, name, desired);
+      "event=server_group_created account={} server_group={} desired={} "
+      "image={}",
+      account_, name, desired,
+      image->has_value() ? (*image)->id : std::string("none"));
   return name;
 }
 
@@ -521,11 +622,36 @@ Json LocalProvider::ServerGroupJson(const Group& g) {
     j["instances"][i]["port"] = views[i].port;
     j["instances"][i]["pid"] = views[i].pid;
   }
-  j["launchConfig"] = {{"command", spinnaker::Array(g.description, "command")}};
-  j["buildInfo"] = g.description.contains("buildInfo")
-                       ? g.description["buildInfo"]
-                       : Json::object();
+  Json launch = {{"command", spinnaker::Array(g.description, "command")}};
+  if (g.image.has_value()) {
+    // What runs: the image's command unless the description gave one.
+    if (launch["command"].empty()) launch["command"] = g.image->command;
+    launch["imageId"] = g.image->id;
+    launch["imageName"] = g.image->name;
+    j["image"] = {{"imageId", g.image->id}, {"name", g.image->name}};
+    j["imageId"] = g.image->id;
+  }
+  j["launchConfig"] = std::move(launch);
+  j["buildInfo"] = BuildInfoOf(g);
   return j;
+}
+
+Json LocalProvider::BuildInfoOf(const Group& g) {
+  if (g.image.has_value()) {
+    Json info = ServerGroupBuildInfo(*g.image);
+    if (!info.empty()) return info;
+  }
+  return spinnaker::Object(g.description, "buildInfo");
+}
+
+std::vector<ProviderImage> LocalProvider::Images() {
+  std::vector<ProviderImage> out;
+  if (!images_.has_value()) return out;
+  for (LocalImage& image : images_->List()) {
+    out.push_back({image.id, image.name, kRegion, std::move(image.tags),
+                   image.created_ms});
+  }
+  return out;
 }
 
 std::vector<Json> LocalProvider::ServerGroups(const std::string& application) {
@@ -674,8 +800,7 @@ Json LocalProvider::PrometheusTargetsLocked() {
   for (const auto& [name, g] : groups_) {
     if (g.supervisor == nullptr) continue;
     const spinnaker::Names n = spinnaker::ParseName(name);
-    const std::string version = spinnaker::String(
-        spinnaker::Object(g.description, "buildInfo"), "version");
+    const std::string version = spinnaker::String(BuildInfoOf(g), "version");
     for (const InstanceView& v : g.supervisor->Instances()) {
       // One group per instance: the instance label differs.
       Json labels = {{"account", account_},  {"application", n.app},

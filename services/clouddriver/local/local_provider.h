@@ -17,8 +17,18 @@
 // Deploy description (Spinnaker's fields plus the local artifact):
 //   {application, stack, freeFormDetails, capacity{min,max,desired},
 //    command:[argv...] ("{{port}}" = the instance's port), env{K:V},
+//    imageId:"sha256:<hex>" (or a name) | image / imageName / amiName:<name>,
 //    healthCheck{path, intervalMs, timeoutMs, healthyThreshold,
 //    unhealthyThreshold}, loadBalancers:[names], securityGroups:[names]}
+//
+// Images: with an image store (image_store.h) an account deploys a baked
+// image: each instance runs the description's command, else the image's,
+// in the image's rootfs (cwd; a relative program path is taken from the
+// rootfs), with GENNAKER_IMAGE_ID=<id> and GENNAKER_IMAGE_DIR=<rootfs> set.
+// The image is pinned by id when the group is made (state.json records it),
+// so a restart runs the same content. The group's JSON shows
+// image{imageId, name}, imageId, launchConfig{command, imageId, imageName}
+// and Spinnaker's buildInfo from the image's names file.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_LOCAL_LOCAL_PROVIDER_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_LOCAL_LOCAL_PROVIDER_H_
 
@@ -32,6 +42,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
+#include "services/clouddriver/local/image_store.h"
 #include "services/clouddriver/local/instance_supervisor.h"
 #include "services/clouddriver/local/load_balancer.h"
 #include "services/clouddriver/provider.h"
@@ -45,12 +56,14 @@ inline constexpr char kStateDirEnv[] = "GENNAKER_LOCAL_STATE_DIR";
 class LocalProvider : public Provider {
  public:
   // Creates `state_dir`, kills leftovers of a previous run and restores the
-  // recorded state (see above).
+  // recorded state (see above). `image_store_dir` empty: no images.
   static absl::StatusOr<std::unique_ptr<LocalProvider>> Open(
-      std::string account, std::string state_dir);
+      std::string account, std::string state_dir,
+      std::string image_store_dir = "");
   // `state_dir` receives the instances' log files and the state file; this
   // constructor starts empty (no restore).
-  LocalProvider(std::string account, std::string state_dir);
+  LocalProvider(std::string account, std::string state_dir,
+                std::string image_store_dir = "");
   ~LocalProvider() override;  // stops every instance and listener
 
   // Provider.
@@ -58,17 +71,25 @@ class LocalProvider : public Provider {
   std::string cloud_provider() const override { return "local"; }
   std::vector<std::string> regions() const override { return {kRegion}; }
   bool Supports(const std::string& operation) const override;
+  // A createServerGroup / cloneServerGroup naming an image: the image must be
+  // in the account's store (and, for a create, have a runnable command).
+  // Raw-command descriptions are checked when they run, as always.
+  absl::Status Validate(const std::string& operation,
+                        const Json& description) override;
   absl::StatusOr<Json> Operate(
       const std::string& operation, const Json& description,
       const std::string& request_id,
       const std::function<void(const std::string&)>& progress) override;
   Json Snapshot() override;
   void SetChangeListener(std::function<void()> listener) override;
+  // The named images of the account's image store (none without one).
+  std::vector<ProviderImage> Images() override;
 
   // Deploys a new server group of the cluster app[-stack[-detail]] with the
-  // next sequence; returns its name. INVALID_ARGUMENT for a bad description
-  // or an unknown load balancer / security group. A non-empty `request_id`
-  // already used by an existing group returns that group instead.
+  // next sequence; returns its name. INVALID_ARGUMENT for a bad description,
+  // an unknown load balancer / security group, or an image not in the
+  // account's image store (or an image without a store). A non-empty
+  // `request_id` already used by an existing group returns that group instead.
   absl::StatusOr<std::string> CreateServerGroup(
       const Json& description, const std::string& request_id = "");
   absl::Status Resize(const std::string& server_group, int min, int max,
@@ -96,7 +117,8 @@ class LocalProvider : public Provider {
   // Publishes every instance of every server group as a Prometheus file_sd
   // target ("127.0.0.1:<port>") with the labels account, application,
   // cluster, server_group, location (the region), instance (its id) and,
-  // when the deploy description's buildInfo names one, version. The file at
+  // when the group's buildInfo (its image's, else its deploy description's)
+  // names one, version. The file at
   // `path` is written now and rewritten (temp file + rename, mode 0644) each
   // time the instances change; the provider's destruction empties it. Give
   // each account its own file: Prometheus reads a glob of them. An empty
@@ -114,6 +136,10 @@ class LocalProvider : public Provider {
     int min = 0, max = 0, desired = 0;
     bool enabled = true;
     int64_t created_ms = 0;
+    std::optional<LocalImage> image;  // what it runs, when deployed by image
+    // The image id it is pinned to, kept even while the image cannot be
+    // read (a restart that could not resolve it tries again next time).
+    std::string image_id;
     std::unique_ptr<InstanceSupervisor> supervisor;
   };
   struct Balancer {
@@ -129,7 +155,16 @@ class LocalProvider : public Provider {
   absl::Status StartGroup(const std::string& name, ServerGroupSpec spec,
                           int desired, bool enabled,
                           bool keep_on_failure = false);
-  absl::StatusOr<ServerGroupSpec> SpecOf(const Json& description);
+  // The image `description` names (imageId, imageName, image or amiName;
+  // an imageId that is a name works too) resolved in the store; nullopt when
+  // it names none. `pinned_id` (a restored group's recorded id) is what
+  // runs, whatever the name points at now.
+  absl::StatusOr<std::optional<LocalImage>> ImageOf(
+      const Json& description, const std::string& pinned_id = "");
+  absl::StatusOr<ServerGroupSpec> SpecOf(
+      const Json& description, const std::optional<LocalImage>& image);
+  // The group's buildInfo: the image's, else the description's.
+  static Json BuildInfoOf(const Group& g);
   // Writes state.json (temp file + rename); logs and carries on on failure.
   void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes the load balancers ask for their targets again.
@@ -163,6 +198,8 @@ class LocalProvider : public Provider {
 
   const std::string account_;
   const std::string state_dir_;
+  // The account's image store; nullopt: raw commands only.
+  const std::optional<ImageStore> images_;
   absl::Mutex mu_;
   std::map<std::string, Group> groups_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Balancer> balancers_ ABSL_GUARDED_BY(mu_);

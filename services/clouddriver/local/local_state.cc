@@ -64,7 +64,7 @@ absl::StatusOr<Json> ReadState(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalProvider>> LocalProvider::Open(
-    std::string account, std::string state_dir) {
+    std::string account, std::string state_dir, std::string image_store_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) {
@@ -91,8 +91,8 @@ absl::StatusOr<std::unique_ptr<LocalProvider>> LocalProvider::Open(
     return state.status();
   }
   ReapLeftovers(state_dir);
-  auto provider =
-      std::make_unique<LocalProvider>(std::move(account), std::move(state_dir));
+  auto provider = std::make_unique<LocalProvider>(
+      std::move(account), std::move(state_dir), std::move(image_store_dir));
   provider->lock_fd_ = lock;
   GENNAKER_RETURN_IF_ERROR(provider->Restore(*state));
   return provider;
@@ -102,14 +102,17 @@ void LocalProvider::PersistLocked() {
   if (restoring_) return;
   Json groups = Json::array();
   for (const auto& [name, g] : groups_) {
-    groups.push_back({{"name", name},
-                      {"requestId", g.request_id},
-                      {"description", g.description},
-                      {"min", g.min},
-                      {"max", g.max},
-                      {"desired", g.desired},
-                      {"enabled", g.enabled},
-                      {"createdTime", g.created_ms}});
+    Json record = {{"name", name},
+                   {"requestId", g.request_id},
+                   {"description", g.description},
+                   {"min", g.min},
+                   {"max", g.max},
+                   {"desired", g.desired},
+                   {"enabled", g.enabled},
+                   {"createdTime", g.created_ms}};
+    // The content it runs: a restart runs the same image.
+    if (!g.image_id.empty()) record["imageId"] = g.image_id;
+    groups.push_back(std::move(record));
   }
   Json balancers = Json::array();
   for (const auto& [name, b] : balancers_) {
@@ -188,7 +191,10 @@ absl::Status LocalProvider::Restore(const Json& state) {
     const std::string name = spinnaker::String(g, "name");
     const Json d = g.value("description", Json::object());
     if (name.empty()) continue;
-    absl::StatusOr<ServerGroupSpec> spec = SpecOf(d);
+    absl::StatusOr<std::optional<LocalImage>> image =
+        ImageOf(d, spinnaker::String(g, "imageId"));
+    absl::StatusOr<ServerGroupSpec> spec =
+        image.ok() ? SpecOf(d, *image) : image.status();
     {
       absl::MutexLock l(&mu_);
       Group& group = groups_[name];
@@ -201,6 +207,8 @@ absl::Status LocalProvider::Restore(const Json& state) {
       group.enabled = spinnaker::Bool(g, "enabled", true);
       group.created_ms =
           spinnaker::Int(g, "createdTime", absl::ToUnixMillis(absl::Now()));
+      group.image_id = spinnaker::String(g, "imageId");
+      if (image.ok()) group.image = *image;
     }
     // A group that cannot start now (a missing binary, a bad record) keeps
     // its record, so the next start tries again instead of forgetting it.
