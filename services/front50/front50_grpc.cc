@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log/call_context.h"
@@ -17,6 +18,7 @@
 #include "common/status/status_macros.h"
 #include "services/front50/front50_convert.h"
 #include "services/front50/front50_core.h"
+#include "services/orca/templates/v2_schema.h"
 
 namespace gennaker::front50 {
 namespace {
@@ -422,6 +424,32 @@ class Front50GrpcService final : public v1::Front50Service::Service {
     });
   }
 
+  // What front50 refuses to store as a v2 template (a body that names a
+  // schema is checked as the resolver will use it): a bad tag, a template
+  // orca would refuse, or one whose chain of templates comes back to it.
+  absl::Status CheckTemplate(const Json& body, const std::string& tag) {
+    static const std::vector<std::string> kTags = {
+        "latest", "stable", "unstable", "experimental", "test", "canary"};
+    if (!tag.empty() &&
+        std::find(kTags.begin(), kTags.end(), tag) == kTags.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "The provided tag ", tag,
+          " is not supported. Pipeline template tag must be one of [",
+          absl::StrJoin(kTags, ", "), "]"));
+    }
+    if (!body.contains("schema")) return absl::OkStatus();
+    GENNAKER_RETURN_IF_ERROR(orca::templates::ValidateTemplate(body));
+    return orca::templates::CheckTemplateChain(
+        body,
+        [this](const orca::templates::TemplateReference& ref)
+            -> absl::StatusOr<Json> {
+          GENNAKER_ASSIGN_OR_RETURN(
+              StoredObject o, core_->Get(Kind::kPipelineTemplate, ref.Key()));
+          return spinnaker::ParseJson(o.body, "pipeline template",
+                                      spinnaker::kStoredJsonLimits);
+        });
+  }
+
   Status ListPipelineTemplates(
       ServerContext*, const v1::ListPipelineTemplatesRequest* request,
       v1::ListPipelineTemplatesResponse* response) override {
@@ -449,9 +477,17 @@ class Front50GrpcService final : public v1::Front50Service::Service {
   Status GetPipelineTemplate(
       ServerContext*, const v1::GetPipelineTemplateRequest* request,
       v1::GetPipelineTemplateResponse* response) override {
-    return ReplyWith(core_->Get(Kind::kPipelineTemplate,
-                                TemplateKey(request->id(), request->tag())),
-                     ToTemplate, response->mutable_template_());
+    if (!request->digest().empty() && !request->tag().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          "Cannot query pipeline by 'tag' and 'digest' simultaneously. "
+          "Specify one of 'tag' or 'digest'."));
+    }
+    const std::string key =
+        request->digest().empty()
+            ? TemplateKey(request->id(), request->tag())
+            : absl::StrCat(request->id(), "@sha256:", request->digest());
+    return ReplyWith(core_->Get(Kind::kPipelineTemplate, key), ToTemplate,
+                     response->mutable_template_());
   }
 
   Status SavePipelineTemplate(
@@ -464,6 +500,7 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       std::string id = !t.id().empty() ? t.id() : spinnaker::String(j, "id");
       if (id.empty())
         return absl::InvalidArgumentError("template id is required");
+      GENNAKER_RETURN_IF_ERROR(CheckTemplate(j, t.tag()));
       std::string key = TemplateKey(id, t.tag());
       if (request->create_only() &&
           core_->Get(Kind::kPipelineTemplate, key).ok()) {

@@ -157,6 +157,41 @@ class CloudDriverGrpc : public CloudDriver {
     return ParseJson(resp.server_group().json().json(), "server group");
   }
 
+  absl::StatusOr<std::vector<Json>> FindImages(
+      const std::string& cloud_provider, const std::string& query,
+      const std::string& account, const std::string& region,
+      const std::map<std::string, std::string>& tags) override {
+    cd::FindImagesRequest req;
+    req.set_cloud_provider(cloud_provider);
+    req.set_query(query);
+    req.set_account(account);
+    req.set_region(region);
+    for (const auto& [k, v] : tags) (*req.mutable_tags())[k] = v;
+    cd::FindImagesResponse resp;
+    auto ctx = MakeClientContext(kDeadline);
+    GENNAKER_RETURN_IF_ERROR(
+        FromGrpcStatus(stub_->FindImages(ctx.get(), req, &resp)));
+    std::vector<Json> out;
+    for (const cd::Image& i : resp.images()) {
+      Json tags_json = Json::object();
+      // Sorted, so that the JSON does not depend on the map's order.
+      std::map<std::string, std::string> sorted(i.tags().begin(),
+                                                i.tags().end());
+      for (const auto& [k, v] : sorted) tags_json[k] = v;
+      out.push_back(
+          {{"imageId", i.image_id()},
+           {"imageName", i.image_name()},
+           {"cloudProvider", i.cloud_provider()},
+           {"accounts", Json(std::vector<std::string>(i.accounts().begin(),
+                                                      i.accounts().end()))},
+           {"regions", Json(std::vector<std::string>(i.regions().begin(),
+                                                     i.regions().end()))},
+           {"tags", std::move(tags_json)},
+           {"createdAt", i.created_at_ms()}});
+    }
+    return out;
+  }
+
  private:
   std::unique_ptr<cd::ClouddriverService::Stub> stub_;
 };
@@ -220,6 +255,12 @@ class AccountCheckingCloudDriver : public CloudDriver {
                                          bool only_enabled) override {
     return inner_->TargetServerGroup(app, account, cluster, cloud_provider,
                                      region, target, only_enabled);
+  }
+  absl::StatusOr<std::vector<Json>> FindImages(
+      const std::string& cloud_provider, const std::string& query,
+      const std::string& account, const std::string& region,
+      const std::map<std::string, std::string>& tags) override {
+    return inner_->FindImages(cloud_provider, query, account, region, tags);
   }
 
  private:

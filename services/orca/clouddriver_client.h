@@ -1,14 +1,17 @@
 // What orca needs from clouddriver: submit operations (one kato task per
-// submission, de-duplicated by an idempotency key), poll the task, and read
-// clusters and server groups, all as Spinnaker's JSON shapes. CloudDriver is
+// submission, de-duplicated by an idempotency key), poll the task, read
+// clusters and server groups, and search images by name and tags, all as
+// Spinnaker's JSON shapes. CloudDriver is
 // the interface the stages use (tests give them an in-memory fake);
 // NewCloudDriverGrpc is the real client over ClouddriverService;
 // WithAccountChecks puts fiat's account check in front of submissions.
 #ifndef GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
 #define GENNAKER_SERVICES_ORCA_CLOUDDRIVER_CLIENT_H_
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/spinnaker/targets.h"
@@ -56,6 +59,15 @@ class CloudDriver {
       const std::string& cluster, const std::string& cloud_provider,
       const std::string& region, spinnaker::Target target,
       bool only_enabled) = 0;
+  // Images whose name contains `query` (case-insensitive; "" or "*": all)
+  // and that carry every tag in `tags` with that value, of `cloud_provider`
+  // ("": any), visible to `account` ("": any) and present in `region` ("":
+  // any); newest first. Each is {imageId, imageName, cloudProvider,
+  // accounts[], regions[], tags{}, createdAt (epoch ms)}.
+  virtual absl::StatusOr<std::vector<Json>> FindImages(
+      const std::string& cloud_provider, const std::string& query,
+      const std::string& account, const std::string& region,
+      const std::map<std::string, std::string>& tags) = 0;
 };
 
 // Calls time out after 10 s; gRPC errors keep their canonical codes.

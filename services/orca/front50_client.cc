@@ -129,6 +129,26 @@ class Front50Grpc : public Front50 {
     return absl::IsNotFound(s) ? absl::OkStatus() : s;
   }
 
+  absl::StatusOr<Json> PipelineTemplate(const std::string& id,
+                                        const std::string& tag,
+                                        const std::string& digest) override {
+    f50::GetPipelineTemplateRequest req;
+    req.set_id(id);
+    req.set_tag(tag);
+    req.set_digest(digest);
+    f50::GetPipelineTemplateResponse resp;
+    auto ctx = MakeClientContext(std::chrono::seconds(10));
+    absl::Status s =
+        FromGrpcStatus(stub_->GetPipelineTemplate(ctx.get(), req, &resp));
+    if (!s.ok()) return s;
+    absl::StatusOr<Json> j = spinnaker::ParseJson(
+        resp.template_().body().json(), "pipeline template");
+    if (!j.ok() || !j->is_object()) {
+      return absl::DataLossError("pipeline template is not JSON");
+    }
+    return j;
+  }
+
  private:
   absl::StatusOr<Json> Get(const f50::GetPipelineRequest& req) {
     f50::GetPipelineResponse resp;

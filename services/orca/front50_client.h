@@ -41,6 +41,14 @@ class Front50 {
   virtual absl::Status UpsertProject(const Json& project) = 0;
   // Deletes the project with that id or name; OK when absent.
   virtual absl::Status DeleteProject(const std::string& id_or_name) = 0;
+  // The body of a v2 pipeline template: by id and tag ("" = the untagged
+  // save) or by digest; NOT_FOUND when front50 has none.
+  virtual absl::StatusOr<Json> PipelineTemplate(const std::string& id,
+                                                const std::string& tag,
+                                                const std::string& digest) {
+    (void)id, (void)tag, (void)digest;
+    return absl::UnimplementedError("this front50 client has no templates");
+  }
 };
 
 std::unique_ptr<Front50> NewFront50Grpc(std::shared_ptr<grpc::Channel> channel);

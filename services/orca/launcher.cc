@@ -7,6 +7,8 @@
 #include "common/ids/ids.h"
 #include "common/spinnaker/identity.h"
 #include "common/status/status_macros.h"
+#include "services/orca/artifacts.h"
+#include "services/orca/templates/v2_template.h"
 
 namespace gennaker::orca {
 
@@ -196,9 +198,17 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
     return absl::FailedPreconditionError(
         "Pipeline is disabled and cannot be started.");
   }
-  if (String(config, "type") == "templatedPipeline") {
-    return absl::UnimplementedError(
-        "templated pipelines (MPT v2) cannot be started yet");
+  if (templates::IsTemplatedConfig(config)) {
+    if (o.front50 == nullptr) {
+      return absl::FailedPreconditionError(
+          "templated pipelines (MPT v2) need front50 for their templates");
+    }
+    GENNAKER_ASSIGN_OR_RETURN(
+        templates::Resolved resolved,
+        templates::ResolveTemplatedPipeline(
+            config, std::move(trigger), templates::Front50Loader(o.front50)));
+    return BuildPipelineExecution(resolved.pipeline,
+                                  std::move(resolved.trigger), o);
   }
   if (!config.contains("stages") || config["stages"].is_null()) {
     return absl::InvalidArgumentError("the pipeline config has no 'stages'");
@@ -211,6 +221,12 @@ absl::StatusOr<Json> BuildPipelineExecution(const Json& config, Json trigger,
                                                  ? trigger["parameters"]
                                                  : Json::object()));
   trigger["parameters"] = params;
+  // Binds the pipeline's expected artifacts to the trigger's (refusing the
+  // run when one cannot be bound), before anything is stored.
+  if (o.resolve_artifacts) {
+    GENNAKER_RETURN_IF_ERROR(
+        ResolveTriggerArtifacts(config, trigger, o.prior_artifacts));
+  }
   Json e = {{"type", "PIPELINE"},
             {"id", o.execution_id.empty() ? UlidAt(o.now_ms) : o.execution_id},
             {"application", String(config, "application")},

@@ -19,6 +19,7 @@
 #include "services/orca/engine/store.h"
 #include "services/orca/front50_client.h"
 #include "services/orca/launcher.h"
+#include "services/orca/templates/v2_template.h"
 
 namespace gennaker::orca {
 
@@ -243,6 +244,8 @@ LaunchOptions OrcaApi::Options(const std::string& execution_id,
   options.user = user;
   options.origin = origin;
   options.now_ms = clock_->NowMs();
+  options.front50 = front50_;
+  options.prior_artifacts = PriorArtifactsFromStore(store_);
   return options;
 }
 
@@ -282,7 +285,29 @@ absl::StatusOr<Started> OrcaApi::StartPipeline(const PipelineStart& start,
                               ParseObject(start.parameters_json, "parameters"));
     MergeParameters(params, trigger);
   }
-  const LaunchOptions options = Options(start.execution_id, start.origin, user);
+  LaunchOptions options = Options(start.execution_id, start.origin, user);
+  options.resolve_artifacts = !start.plan_only;  // as Spinnaker's plan
+  if (start.plan_only && templates::IsTemplatedConfig(*config)) {
+    // Spinnaker's /v2/pipelineTemplates/plan: the resolved pipeline (which
+    // must also be one that could start), nothing stored.
+    if (front50_ == nullptr) {
+      return absl::FailedPreconditionError("front50 is not configured");
+    }
+    GENNAKER_ASSIGN_OR_RETURN(templates::Resolved resolved, Safely([&] {
+                                return templates::ResolveTemplatedPipeline(
+                                    *config, trigger,
+                                    templates::Front50Loader(front50_));
+                              }));
+    GENNAKER_RETURN_IF_ERROR(Safely([&] {
+                               return BuildPipelineExecution(resolved.pipeline,
+                                                             resolved.trigger,
+                                                             options);
+                             }).status());
+    Started planned;
+    planned.planned = std::move(resolved.pipeline);
+    planned.planned["trigger"] = std::move(resolved.trigger);
+    return planned;
+  }
   GENNAKER_ASSIGN_OR_RETURN(Json exec, Safely([&] {
                               return BuildPipelineExecution(
                                   *config, std::move(trigger), options);

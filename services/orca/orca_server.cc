@@ -24,6 +24,7 @@
 #include "services/orca/igor_client.h"
 #include "services/orca/kayenta_client.h"
 #include "services/orca/orca_grpc.h"
+#include "services/orca/rosco_client.h"
 #include "services/orca/stages/builtin_stages.h"
 #include "services/orca/stages/ci_stages.h"
 #include "services/orca/stages/kayenta_stage.h"
@@ -65,6 +66,7 @@ class OrcaInstance : public ServiceInstance {
   std::unique_ptr<CloudDriver> checked_clouddriver_;
   std::unique_ptr<Kayenta> kayenta_;  // null without an address
   std::unique_ptr<Igor> igor_;        // null without an address
+  std::unique_ptr<Rosco> rosco_;      // null without an address
   // Execution events to echo; null without an address (no events).
   std::unique_ptr<EchoEventPublisher> echo_events_;
   // Outbound HTTP under the operator's policy: one client for expression
@@ -186,6 +188,15 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
                             http::OutboundClient::Create(webhook_policy));
   deps.outbound = in->webhooks_.get();
   RegisterBuiltinStages(&in->registry_, deps);
+  // Optional: without rosco, bake stages fail saying so.
+  if (const auto& ro = config.services().rosco(); !ro.address().empty()) {
+    in->rosco_ =
+        NewRoscoGrpc(MakeChannel(ro.address(), ro.max_message_bytes()),
+                     std::chrono::milliseconds(
+                         ro.deadline_ms() > 0 ? ro.deadline_ms() : 10000));
+    deps.rosco = in->rosco_.get();
+  }
+  RegisterBakeStages(&in->registry_, deps);
   // Optional: without kayenta, kayentaCanary stages fail saying so.
   if (const auto& k = config.services().kayenta(); !k.address().empty()) {
     in->kayenta_ =

@@ -647,5 +647,89 @@ TEST_F(GateOrcaTest, CrossSiteTriggersAreRefusedAndStartNothing) {
   EXPECT_EQ(executions(), 1u);
 }
 
+// Artifacts as spin / Deck send them: the trigger's artifacts bind the
+// pipeline's expected artifacts (the ids the trigger lists, and those with a
+// default), the execution shows trigger.artifacts and
+// trigger.resolvedExpectedArtifacts, stages read them with
+// #triggerResolvedArtifact, and an expected artifact that binds nothing
+// refuses the trigger with a 400 and starts nothing.
+TEST_F(GateOrcaTest, TriggerArtifactsBindOrRefuse) {
+  CreateApp("artifacts");
+  const Json image = {{"type", "docker/image"},
+                      {"name", "acme/app"},
+                      {"version", "1.4"},
+                      {"reference", "acme/app:1.4"}};
+  SavePipeline(
+      {{"application", "artifacts"},
+       {"name", "deploy"},
+       {"expectedArtifacts",
+        {{{"id", "img"},
+          {"displayName", "app image"},
+          {"matchArtifact", {{"type", "docker/image"}, {"name", "acme/.*"}}},
+          {"useDefaultArtifact", false},
+          {"usePriorArtifact", false}},
+         {{"id", "cfg"},
+          {"displayName", "config"},
+          {"matchArtifact",
+           {{"type", "embedded/base64"}, {"name", "config\\.yml"}}},
+          {"useDefaultArtifact", true},
+          {"defaultArtifact",
+           {{"type", "embedded/base64"},
+            {"name", "config.yml"},
+            {"reference", "ZGVmYXVsdA=="}}},
+          {"usePriorArtifact", false}}}},
+       {"stages",
+        Json::array({{{"refId", "1"},
+                      {"type", "evaluateVariables"},
+                      {"variables",
+                       {{{"key", "image"},
+                         {"value",
+                          "${#triggerResolvedArtifact('acme/app').reference}"}},
+                        {{"key", "config"},
+                         {"value",
+                          "${#triggerResolvedArtifactByType("
+                          "'embedded/base64').reference}"}}}}}})}});
+  auto executions = [] {
+    return JsonOf(Call("GET", "/applications/artifacts/pipelines")).size();
+  };
+
+  auto started = Call("POST", "/pipelines/artifacts/deploy",
+                      Json({{"type", "manual"},
+                            {"expectedArtifactIds", {"img"}},
+                            {"artifacts", {image}}})
+                          .dump());
+  ASSERT_EQ(started.status, 202) << started.body;
+  Json e = StatusIs(IdFromRef(JsonOf(started)), "SUCCEEDED");
+  const Json& trigger = e["trigger"];
+  ASSERT_EQ(trigger["resolvedExpectedArtifacts"].size(), 2u) << trigger.dump();
+  EXPECT_EQ(trigger["resolvedExpectedArtifacts"][0]["id"], "img");
+  EXPECT_EQ(trigger["resolvedExpectedArtifacts"][0]["boundArtifact"], image);
+  EXPECT_EQ(trigger["resolvedExpectedArtifacts"][1]["boundArtifact"]["name"],
+            "config.yml");
+  // The received image, then the bound default.
+  ASSERT_EQ(trigger["artifacts"].size(), 2u) << trigger.dump();
+  EXPECT_EQ(trigger["artifacts"][0], image);
+  const Json& outputs = StageByRef(e, "1")["outputs"];
+  EXPECT_EQ(outputs["image"], "acme/app:1.4") << e.dump();
+  EXPECT_EQ(outputs["config"], "ZGVmYXVsdA==");
+
+  const size_t before = executions();
+  auto refused = Call("POST", "/pipelines/artifacts/deploy",
+                      Json({{"type", "manual"},
+                            {"expectedArtifactIds", {"img"}},
+                            {"artifacts",
+                             {{{"type", "docker/image"},
+                               {"name", "other/app"},
+                               {"reference", "other/app:1"}}}}})
+                          .dump());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_THAT(refused.body,
+              HasSubstr("Unmatched expected artifact 'app image' (id img)"));
+  Json error = JsonOf(refused);
+  EXPECT_TRUE(error.contains("error") && error.contains("message"))
+      << refused.body;
+  EXPECT_EQ(executions(), before);
+}
+
 }  // namespace
 }  // namespace gennaker

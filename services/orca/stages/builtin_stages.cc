@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/fiat/authorizer.h"
 #include "common/log/call_context.h"
+#include "services/orca/artifacts.h"
 #include "services/orca/front50_client.h"
 
 namespace gennaker::orca {
@@ -465,6 +466,9 @@ void RegisterBuiltinStages(Registry* r, const StageDeps& deps) {
   cloud::RegisterClusterStages(r, deps);
   cloud::RegisterRollbackStages(r, deps);
   RegisterDeployExpressions(r);
+  // #triggerResolvedArtifact, #triggerResolvedArtifactByType,
+  // #resolvedArtifacts.
+  RegisterArtifactExpressionFunctions(r);
 }
 
 }  // namespace gennaker::orca

@@ -4,11 +4,13 @@
 // (createApplication, updateApplication, deleteApplication, upsertProject,
 // deleteProject), and the stages acting through clouddriver (deploy,
 // server-group and cluster stages, rollbacks, findImageFromCluster, load
-// balancer / security group / instance orchestrations).
+// balancer / security group / instance orchestrations). The bake stage
+// (through rosco) registers separately: RegisterBakeStages.
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_BUILTIN_STAGES_H_
 
 #include <string>
+#include <vector>
 
 #include "services/orca/engine/registry.h"
 
@@ -16,6 +18,7 @@ namespace gennaker::orca {
 
 class CloudDriver;
 class Front50;
+class Rosco;
 }  // namespace gennaker::orca
 
 namespace gennaker::http {
@@ -33,6 +36,9 @@ struct StageDeps {
   // Clouddriver; null when orca runs without one (its stages then fail with
   // a message saying so).
   CloudDriver* clouddriver = nullptr;
+  // Rosco; null when orca runs without one (bake stages then fail with a
+  // message saying so).
+  Rosco* rosco = nullptr;
   // Checks what application jobs and child pipelines may do, as the
   // execution's user (CurrentCallContext().user while a task runs); null or
   // disabled: no checks.
@@ -52,6 +58,10 @@ struct StageDeps {
 
 void RegisterBuiltinStages(Registry* registry, const StageDeps& deps);
 
+// bake (one "Bake in <region>" child per region: createBake, monitorBake,
+// completedBake; the parent collects deploymentDetails), through deps.rosco.
+void RegisterBakeStages(Registry* registry, const StageDeps& deps);
+
 // Internal to the stage files.
 void RegisterWebhookStage(Registry* registry, const StageDeps& deps);
 void RegisterPipelineStage(Registry* registry, const StageDeps& deps);
@@ -63,6 +73,13 @@ void RegisterRollbackStages(Registry* registry, const StageDeps& deps);
 }  // namespace cloud
 // #deployedServerGroups.
 void RegisterDeployExpressions(Registry* registry);
+
+// The stage itself, then its upstream stages (with their synthetic stages)
+// and parents, transitively, nearest first (Spinnaker's stage.ancestors()).
+// `stage` may be a copy of a stage of `execution`; the others point into
+// `execution`.
+std::vector<const Json*> StageAncestors(const Json& execution,
+                                        const Json& stage);
 
 // A value read from JSON by a "$.a.b[0]" path (the subset of JSONPath webhook
 // monitors use); nullptr when absent.

@@ -4,6 +4,14 @@
 // balancers, security groups, instances). The server-group stages are in
 // server_group_stages.cc, the cluster stages in cluster_stages.cc.
 //
+// A cluster naming an image artifact (imageArtifactId / expectedArtifactId /
+// inline imageArtifact) deploys that artifact's image (see
+// ClusterImageArtifact); else a cluster without an image (imageId / image /
+// imageName) or a command deploys the image of the nearest upstream stage
+// (bake, findImageFromTags, findImageFromCluster) whose deploymentDetails has
+// one for its region and cloud provider; a local deploy with none fails saying
+// so.
+//
 // Every task that calls clouddriver commits right after its call and submits
 // with the key "<execution>:<stage>:<task>[:<restarts>]", so a run repeated
 // after a crash gets the same clouddriver task instead of a second one.
@@ -13,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/spinnaker/names.h"
+#include "services/orca/artifacts.h"
 #include "services/orca/stages/builtin_stages.h"
 #include "services/orca/stages/cloud_common.h"
 #include "services/orca/stages/cloud_submit.h"
@@ -161,6 +170,133 @@ Json PickSource(const std::vector<Json>& groups, bool largest) {
   return best;
 }
 
+// True when `key` holds something: not absent, null, "" or an empty list.
+bool HasValue(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return false;
+  const Json& v = j[key];
+  return !v.is_null() && !(v.is_string() && v.get<std::string>().empty()) &&
+         !(v.is_array() && v.empty()) && !(v.is_object() && v.empty());
+}
+
+// A cluster that names the image to deploy.
+bool HasImage(const Json& j) {
+  return HasValue(j, "imageId") || HasValue(j, "image") ||
+         HasValue(j, "imageName") || HasValue(j, "amiName");
+}
+
+// A deployment detail with an image (findImageFromCluster's "image" of a
+// group running a raw command is that command's text, not an image).
+bool DetailHasImage(const Json& d) {
+  return HasValue(d, "imageId") || HasValue(d, "imageName") ||
+         HasValue(d, "ami");
+}
+
+// A deployment detail for `region` ("global" ones serve every region) and
+// `provider` (a detail without one serves any).
+bool DetailFits(const Json& d, const std::string& region,
+                const std::string& provider) {
+  if (!d.is_object()) return false;
+  const std::string r = String(d, "region");
+  const std::string p =
+      spinnaker::FirstString(d, {"cloudProvider", "cloudProviderType"});
+  return (r.empty() || r == region || r == "global") &&
+         (p.empty() || p == provider);
+}
+
+// The deployment detail (image, or command) the deploy takes: from the
+// nearest of the stage itself and its ancestors (parents, upstream stages)
+// with a detail that fits; in each, its outputs' deploymentDetails, else its
+// context's. Null when none.
+Json UpstreamImage(const TaskInput& in, const std::string& region,
+                   const std::string& provider) {
+  for (const Json* s : StageAncestors(in.execution, in.stage)) {
+    const bool self = String(*s, "id") == String(in.stage, "id");
+    const Json outputs = Object(*s, "outputs");
+    const Json& ctx = self ? in.context : Object(*s, "context");
+    for (const Json* source : {&outputs, &ctx}) {
+      for (const Json& d : spinnaker::Array(*source, "deploymentDetails")) {
+        if (DetailFits(d, region, provider) &&
+            (DetailHasImage(d) || HasValue(d, "command"))) {
+          return d;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+// The image artifact the cluster names: its imageArtifactId, else its
+// expectedArtifactId (bound as the stage sees it: its own, upstream stages'
+// and the trigger's resolvedExpectedArtifacts), else its inline
+// imageArtifact. Null when the cluster names none, or when its imageSource
+// says the image comes from elsewhere (Deck keeps a stale imageArtifactId
+// when the source is switched, as Spinnaker's Google deploy reads it only
+// for imageSource "artifact"). An id that binds nothing is an error in
+// Spinnaker's words ("No artifact could be bound to '<id>'").
+absl::StatusOr<Json> ClusterImageArtifact(const TaskInput& in,
+                                          const Json& ctx) {
+  if (HasValue(ctx, "imageSource") &&
+      absl::AsciiStrToLower(String(ctx, "imageSource")) != "artifact") {
+    return nullptr;
+  }
+  std::string key = "imageArtifactId";
+  std::string id = String(ctx, "imageArtifactId");
+  if (id.empty()) {
+    key = "expectedArtifactId";
+    id = String(ctx, "expectedArtifactId");
+  }
+  const Json inline_artifact =
+      HasValue(ctx, "imageArtifact") && ctx["imageArtifact"].is_object()
+          ? ctx["imageArtifact"]
+          : Json(nullptr);
+  if (id.empty() && inline_artifact.is_null()) return nullptr;
+  absl::StatusOr<Json> a =
+      BoundArtifactForStage(in.execution, in.stage, id, inline_artifact);
+  if (!a.ok()) {
+    return absl::Status(
+        a.status().code(),
+        absl::StrCat("No artifact could be bound to '", id, "' (the ", key,
+                     " of the cluster): ", a.status().message()));
+  }
+  if (String(*a, "reference").empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the image artifact ",
+                     id.empty() ? std::string("given inline (imageArtifact)")
+                                : absl::StrCat("bound to '", id, "'"),
+                     " has no reference to deploy: ", Dump(*a)));
+  }
+  return a;
+}
+
+// Puts the image `artifact` names into `r`'s context, replacing any image
+// the cluster names: a local/image artifact's reference ("sha256:<hex>") is
+// the imageId and its name the image name; for another provider the
+// reference is the imageId (a docker/image's "<registry>/<repo>:<tag>" as
+// the docker-based providers take it) and the artifact rides along as
+// imageArtifact (as Spinnaker's Google deploy passes it). A local deploy of
+// another artifact type fails: the local provider runs local images only.
+absl::Status TakeArtifactImage(const Json& artifact,
+                               const std::string& provider, TaskResult& r) {
+  const std::string type = String(artifact, "type");
+  if (provider == kDefaultProvider && type != "local/image") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the local provider deploys 'local/image' artifacts (a bake's "
+        "image), not '",
+        type, "' (", String(artifact, "reference"), ")"));
+  }
+  // A command stays: the local provider runs it in the image instead of
+  // the image's entry command.
+  for (const char* k : {"image", "imageName", "amiName"}) {
+    r.context[k] = nullptr;
+  }
+  r.context["imageId"] = artifact["reference"];
+  if (!String(artifact, "name").empty()) {
+    r.context["imageName"] = artifact["name"];
+  }
+  r.context["imageArtifact"] = artifact;
+  return absl::OkStatus();
+}
+
 // Normalizes where the deploy goes (lifts a nested `cluster` map, names the
 // cluster, fills credentials/region/cloudProvider/moniker), validates the
 // strategy, finds the source server group (see PickSource, or the clone's
@@ -258,20 +394,42 @@ class DetermineSourceTask : public CloudTask {
         ctx["capacity"] = r.context["capacity"];
       }
     }
-    // The launch command from an upstream findImageFromCluster.
-    if (!ctx.contains("command")) {
-      std::vector<std::string> errors;
-      Json details =
-          in.process(Json("${deploymentDetails}"), Json::object(), &errors);
-      if (details.is_array()) {
-        for (const Json& d : details) {
-          if (d.contains("command") && d["command"].is_array() &&
-              (String(d, "region").empty() ||
-               String(d, "region") == where.region())) {
-            r.context["command"] = d["command"];
-            break;
-          }
+    // What to run, as Spinnaker decides: the image artifact the cluster
+    // names; else its own image or command; else the image (or command) of
+    // the nearest upstream bake / findImage stage for this region and
+    // provider, as Spinnaker's deploy takes amiName / imageId.
+    absl::StatusOr<Json> artifact = ClusterImageArtifact(in, ctx);
+    if (!artifact.ok()) {
+      return TaskResult::Terminal(std::string(artifact.status().message()));
+    }
+    if (artifact->is_object()) {
+      absl::Status taken =
+          TakeArtifactImage(*artifact, where.cloud_provider, r);
+      if (!taken.ok())
+        return TaskResult::Terminal(std::string(taken.message()));
+    } else if (!HasImage(ctx) && !HasValue(ctx, "command")) {
+      const Json d = UpstreamImage(in, where.region(), where.cloud_provider);
+      if (DetailHasImage(d)) {
+        const std::string id = spinnaker::FirstString(d, {"imageId", "ami"});
+        if (!id.empty()) r.context["imageId"] = id;
+        if (!String(d, "imageName").empty()) {
+          r.context["imageName"] = d["imageName"];
         }
+        if (where.cloud_provider != kDefaultProvider &&
+            !String(d, "ami").empty()) {
+          r.context["amiName"] = d["ami"];
+        }
+      } else if (d.is_object() && HasValue(d, "command")) {
+        r.context["command"] = d["command"];
+      } else if (where.cloud_provider == kDefaultProvider &&
+                 String(in.stage, "type") != "cloneServerGroup" &&
+                 StrategyName(ctx) != "custom") {
+        return TaskResult::Terminal(absl::StrCat(
+            "nothing to deploy to ", where.cluster, " in ", where.region(),
+            ": the cluster sets no imageId, image or command, and no upstream "
+            "stage (bake, findImageFromTags, findImageFromCluster) produced an "
+            "image for region ",
+            where.region(), " and cloud provider ", where.cloud_provider));
       }
     }
     if (!ctx.contains("savedCapacity")) {

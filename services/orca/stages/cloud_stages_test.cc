@@ -877,6 +877,39 @@ TEST_F(CloudStagesTest, FindImageFeedsTheDeploy) {
   EXPECT_EQ(String(Get(fail), "status"), "TERMINAL");
 }
 
+TEST_F(CloudStagesTest, TriggerArtifactBoundAtLaunchIsTheDeployedImage) {
+  // The launcher binds the pipeline's expected artifact to the trigger's
+  // image; the deploy names it by imageArtifactId.
+  const Json image = {{"type", "local/image"},
+                      {"name", "srv-2.0.0-all-1-local"},
+                      {"reference", "sha256:2020"}};
+  Json cluster = Cluster("none", {{"imageArtifactId", "srv-image"}});
+  cluster.erase("command");
+  LaunchOptions o;
+  o.now_ms = clock_.NowMs();
+  auto exec = BuildPipelineExecution(
+      {{"application", "demo"},
+       {"name", "p"},
+       {"expectedArtifacts",
+        Json::array({{{"id", "srv-image"},
+                      {"displayName", "srv image"},
+                      {"matchArtifact",
+                       {{"type", "local/image"}, {"name", "srv-.*"}}}}})},
+       {"stages", Json::array({Deploy(cluster)})}},
+      {{"type", "manual"},
+       {"expectedArtifactIds", {"srv-image"}},
+       {"artifacts", Json::array({image})}},
+      o);
+  ASSERT_TRUE(exec.ok()) << exec.status();
+  ASSERT_TRUE(store_.Create(*exec, "", {StartMessage(*exec)}).ok());
+  Run();
+  Json e = Get(String(*exec, "id"));
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
+  EXPECT_EQ(G("demo-prod-v000")["imageId"], "sha256:2020");
+  EXPECT_EQ(G("demo-prod-v000")["image"]["name"], "srv-2.0.0-all-1-local");
+  EXPECT_EQ(Stage(e, "createServerGroup")["context"]["imageArtifact"], image);
+}
+
 TEST_F(CloudStagesTest, InfrastructureOrchestrations) {
   cd_.AddGroup("demo-prod", 0, Cap(2, 2, 2));
   std::string instance = String(G("demo-prod-v000")["instances"][0], "id");

@@ -1,7 +1,7 @@
 // Cluster-wide stages acting through clouddriver: disableCluster,
-// scaleDownCluster, shrinkCluster, findImageFromCluster, and the clusterSize
-// precondition. The rollbacks (rollbackCluster / rollbackServerGroup) are in
-// rollback_stages.cc.
+// scaleDownCluster, shrinkCluster, findImageFromCluster, findImageFromTags,
+// and the clusterSize precondition. The rollbacks (rollbackCluster /
+// rollbackServerGroup) are in rollback_stages.cc.
 //
 // Which server groups a cluster-wide stage acts on, per region (server
 // groups ordered newest first by createdTime):
@@ -22,9 +22,11 @@
 // In every case the server group the enclosing createServerGroup stage
 // deployed, and any newer one, is never touched.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/orca/stages/builtin_stages.h"
@@ -250,20 +252,38 @@ class ShrinkClusterStage : public SimpleStage {
 
 // -------------------------------------------------------- findImage
 
-// The image of a local server group: its "image" when set, else its launch
-// command joined by spaces.
-std::string ImageOf(const Json& sg) {
+// The image a server group was deployed from: {imageId, name}, from its
+// "imageId", "image" ({imageId, name|imageName} or a string) or
+// launchConfig.imageId; both empty for a group running a raw command.
+struct GroupImage {
+  std::string id;
+  std::string name;
+  bool empty() const { return id.empty() && name.empty(); }
+};
+
+GroupImage GroupImageOf(const Json& sg) {
+  GroupImage g;
+  g.id = String(sg, "imageId");
   if (sg.contains("image")) {
     const Json& i = sg["image"];
-    if (i.is_string() && !i.get<std::string>().empty()) {
-      return i.get<std::string>();
-    }
-    if (i.is_object()) {
-      for (const char* k : {"imageId", "imageName", "name"}) {
-        if (!String(i, k).empty()) return String(i, k);
-      }
+    if (i.is_string()) {
+      g.name = i.get<std::string>();
+    } else if (i.is_object()) {
+      if (g.id.empty()) g.id = String(i, "imageId");
+      g.name = spinnaker::FirstString(i, {"name", "imageName"});
     }
   }
+  if (g.id.empty()) g.id = String(Object(sg, "launchConfig"), "imageId");
+  return g;
+}
+
+// What a local server group runs, for comparing groups: its image id (or
+// name) when it was deployed from an image, else its launch command joined
+// by spaces.
+std::string ImageOf(const Json& sg) {
+  const GroupImage image = GroupImageOf(sg);
+  if (!image.id.empty()) return image.id;
+  if (!image.name.empty()) return image.name;
   const Json lc = Object(sg, "launchConfig");
   std::vector<std::string> argv;
   if (lc.contains("command") && lc["command"].is_array()) {
@@ -274,6 +294,10 @@ std::string ImageOf(const Json& sg) {
   return absl::StrJoin(argv, " ");
 }
 
+// Deployment details per region: {cloudProvider, account, region,
+// serverGroupName, sourceServerGroup, image, command[, buildInfo]}, plus
+// imageId, imageName and ami when the group was deployed from an image (a
+// deploy downstream then deploys that image; else it runs the command).
 class FindImageTask : public CloudTask {
  public:
   using CloudTask::CloudTask;
@@ -327,7 +351,6 @@ class FindImageTask : public CloudTask {
                            " and selectionStrategy is FAIL"));
         }
       }
-      const std::string image = ImageOf(*pick);
       const Json lc = Object(*pick, "launchConfig");
       Json d = {
           {"cloudProvider", where.cloud_provider},
@@ -335,11 +358,14 @@ class FindImageTask : public CloudTask {
           {"region", region},
           {"serverGroupName", String(*pick, "name")},
           {"sourceServerGroup", String(*pick, "name")},
-          {"imageId", image},
-          {"imageName", image},
-          {"ami", image},
-          {"image", image},
+          {"image", ImageOf(*pick)},
           {"command", lc.contains("command") ? lc["command"] : Json::array()}};
+      const GroupImage image = GroupImageOf(*pick);
+      if (!image.empty()) {
+        d["imageId"] = image.id.empty() ? image.name : image.id;
+        d["imageName"] = image.name;
+        d["ami"] = image.name.empty() ? image.id : image.name;
+      }
       if (pick->contains("buildInfo")) d["buildInfo"] = (*pick)["buildInfo"];
       details.push_back(std::move(d));
     }
@@ -347,7 +373,118 @@ class FindImageTask : public CloudTask {
     r.context["amiDetails"] = details;
     r.context["deploymentDetails"] = details;
     r.outputs["deploymentDetails"] = details;
+    // One region's image is the stage's, as for a bake.
+    if (details.size() == 1 && details[0].contains("imageId")) {
+      for (const char* k : {"imageId", "imageName", "ami"}) {
+        r.context[k] = details[0][k];
+      }
+    }
     return r;
+  }
+};
+
+// ------------------------------------------------------ findImageFromTags
+
+// The newest image of `packageName` carrying every one of `tags`, per
+// region, searched through clouddriver: deploymentDetails (imageId,
+// imageName, ami, region, cloudProvider, package, tags, jenkins) and image
+// artifacts of type "<cloudProvider>/image".
+class FindImageFromTagsTask : public CloudTask {
+ public:
+  using CloudTask::CloudTask;
+  int64_t TimeoutMs(const Json&) const override { return 10 * kMinuteMs; }
+
+ protected:
+  absl::StatusOr<TaskResult> Run(const TaskInput& in, Location where) override {
+    const Json& ctx = in.context;
+    const std::string package = String(ctx, "packageName");
+    if (package.empty()) {
+      return TaskResult::Terminal("findImageFromTags needs 'packageName'");
+    }
+    std::map<std::string, std::string> tags;
+    const Json given = Object(ctx, "tags");
+    for (auto it = given.begin(); it != given.end(); ++it) {
+      if (it->is_null()) continue;
+      tags[it.key()] = it->is_string() ? it->get<std::string>() : Dump(*it);
+    }
+    std::string provider = where.cloud_provider;
+    if (!String(ctx, "cloudProviderType").empty() &&
+        String(ctx, "cloudProvider").empty()) {
+      provider = String(ctx, "cloudProviderType");
+    }
+    Json details = Json::array();
+    Json artifacts = Json::array();
+    for (const std::string& region : where.regions) {
+      absl::StatusOr<std::vector<Json>> images =
+          cd_->FindImages(provider, package, where.account, region, tags);
+      if (!images.ok()) {
+        return FromError(images.status(),
+                         absl::StrCat("searching images of ", package));
+      }
+      const Json* newest = nullptr;
+      for (const Json& i : *images) {
+        if (!OfPackage(i, package)) continue;
+        if (newest == nullptr ||
+            Int(i, "createdAt") > Int(*newest, "createdAt")) {
+          newest = &i;
+        }
+      }
+      if (newest == nullptr) {
+        return TaskResult::Terminal(absl::StrCat(
+            "no image found for package '", package, "'",
+            tags.empty() ? "" : absl::StrCat(" with tags ", Dump(given)),
+            " in region ", region, " (cloud provider ", provider, ")"));
+      }
+      const std::string id = String(*newest, "imageId");
+      const std::string name = String(*newest, "imageName");
+      const Json image_tags = Object(*newest, "tags");
+      Json d = {{"imageId", id.empty() ? name : id},
+                {"imageName", name},
+                {"ami", name.empty() ? id : name},
+                {"region", region},
+                {"cloudProvider", provider},
+                {"package", package},
+                {"tags", image_tags}};
+      if (!String(image_tags, "job").empty()) {
+        d["jenkins"] = {{"name", String(image_tags, "job")},
+                        {"number", String(image_tags, "build_number")},
+                        {"host", String(image_tags, "build_host")}};
+      }
+      details.push_back(d);
+      Json metadata = {{"createdAt", Int(*newest, "createdAt")}};
+      if (!image_tags.empty()) metadata["tags"] = image_tags;
+      artifacts.push_back({{"type", absl::StrCat(provider, "/image")},
+                           {"name", name},
+                           {"reference", id.empty() ? name : id},
+                           {"location", region},
+                           {"metadata", std::move(metadata)}});
+    }
+    TaskResult r;
+    r.context["amiDetails"] = details;
+    r.context["deploymentDetails"] = details;
+    r.context["artifacts"] = artifacts;
+    r.outputs["deploymentDetails"] = details;
+    r.outputs["artifacts"] = artifacts;
+    return r;
+  }
+
+ private:
+  // An image of `package` (not of "hello-world" when looking for "hello"):
+  // its "package" tag, else its "appversion" tag ("<package>-<version>...")
+  // says so; an image with neither matched by name.
+  static bool OfPackage(const Json& image, const std::string& package) {
+    const Json tags = Object(image, "tags");
+    if (!String(tags, "package").empty()) {
+      return String(tags, "package") == package;
+    }
+    const std::string appversion = String(tags, "appversion");
+    if (!appversion.empty()) {
+      return absl::StartsWith(appversion, absl::StrCat(package, "-")) &&
+             appversion.size() > package.size() + 1 &&
+             absl::ascii_isdigit(
+                 static_cast<unsigned char>(appversion[package.size() + 1]));
+    }
+    return true;
   }
 };
 
@@ -450,6 +587,8 @@ void RegisterClusterStages(Registry* r, const StageDeps& deps) {
   r->AddStage("findImageFromCluster", find);
   r->AddStage("findImage", find);
   r->AddTask("findImageFromCluster", std::make_shared<FindImageTask>(cd));
+  r->AddSimpleStage("findImageFromTags", {"findImageFromTags"});
+  r->AddTask("findImageFromTags", std::make_shared<FindImageFromTagsTask>(cd));
   r->AddTask("checkClusterSize", std::make_shared<ClusterSizeTask>(cd));
 }
 

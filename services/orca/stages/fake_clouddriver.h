@@ -3,7 +3,9 @@
 // submission is de-duplicated by its idempotency key, tasks can answer
 // "running" for a few polls, operations can be made to fail, and a
 // submission's answer can be "lost" (the work is done, the caller sees
-// UNAVAILABLE) to imitate a crash between the call and its commit.
+// UNAVAILABLE) to imitate a crash between the call and its commit. A deploy
+// with an image ("imageId", "image" or "imageName") records it on the server
+// group as clouddriver's local provider does; FindImages searches `images`.
 #ifndef GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
 #define GENNAKER_SERVICES_ORCA_STAGES_FAKE_CLOUDDRIVER_H_
 
@@ -14,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/call_context.h"
 #include "services/orca/clouddriver_client.h"
@@ -45,6 +49,11 @@ class FakeCloudDriver : public CloudDriver {
   std::map<std::string, Json> groups;  // by name
   std::map<std::string, Json> load_balancers;
   std::map<std::string, Json> security_groups;
+  // Images FindImages searches: {imageId, imageName, cloudProvider,
+  // accounts[], regions[], tags{}, createdAt}.
+  std::vector<Json> images;
+  // FindImages calls: {cloudProvider, query, account, region, tags}.
+  std::vector<Json> image_searches;
 
   // Adds a server group of `cluster` ("app-stack") with sequence `seq`.
   Json& AddGroup(const std::string& cluster, int seq, Json capacity,
@@ -229,6 +238,50 @@ class FakeCloudDriver : public CloudDriver {
     return absl::InternalError("unknown target");
   }
 
+  absl::StatusOr<std::vector<Json>> FindImages(
+      const std::string& cloud_provider, const std::string& query,
+      const std::string& account, const std::string& region,
+      const std::map<std::string, std::string>& tags) override {
+    Json tag_json = Json::object();
+    for (const auto& [k, v] : tags) tag_json[k] = v;
+    image_searches.push_back({{"cloudProvider", cloud_provider},
+                              {"query", query},
+                              {"account", account},
+                              {"region", region},
+                              {"tags", tag_json}});
+    if (unavailable) return absl::UnavailableError("clouddriver is down");
+    auto has = [](const Json& list, const std::string& v) {
+      if (!list.is_array()) return false;
+      for (const Json& x : list) {
+        if (x.is_string() && x.get<std::string>() == v) return true;
+      }
+      return false;
+    };
+    std::vector<Json> out;
+    for (const Json& i : images) {
+      if (!cloud_provider.empty() &&
+          String(i, "cloudProvider") != cloud_provider) {
+        continue;
+      }
+      if (!query.empty() && query != "*" &&
+          !absl::StrContains(absl::AsciiStrToLower(String(i, "imageName")),
+                             absl::AsciiStrToLower(query))) {
+        continue;
+      }
+      if (!account.empty() && !has(i["accounts"], account)) continue;
+      if (!region.empty() && !has(i["regions"], region)) continue;
+      bool tagged = true;
+      for (const auto& [k, v] : tags) {
+        tagged = tagged && String(spinnaker::Object(i, "tags"), k) == v;
+      }
+      if (tagged) out.push_back(i);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Json& a, const Json& b) {
+      return Int(a, "createdAt") > Int(b, "createdAt");
+    });
+    return out;
+  }
+
   // Capacity with as many instances as desired (new ones Up or Down).
   void SetCapacity(Json& g, const Json& c, bool healthy) {
     g["capacity"] = {{"min", Int(c, "min")},
@@ -295,6 +348,10 @@ class FakeCloudDriver : public CloudDriver {
         if (!desc.contains("command")) {
           desc["command"] = src->second["launchConfig"]["command"];
         }
+        if (!desc.contains("imageId") && src->second.contains("imageId")) {
+          desc["imageId"] = src->second["imageId"];
+          desc["imageName"] = String(src->second["image"], "name");
+        }
       }
       std::string app = String(desc, "application");
       std::string stack = String(desc, "stack");
@@ -316,6 +373,14 @@ class FakeCloudDriver : public CloudDriver {
           AddGroup(cluster, seq, capacity, true, instances_healthy,
                    desc.contains("command") ? desc["command"] : Json::array());
       g["account"] = String(d, "credentials");
+      std::string image_id = String(desc, "imageId");
+      std::string image_name = String(desc, "imageName");
+      if (image_name.empty()) image_name = String(desc, "image");
+      if (!image_id.empty() || !image_name.empty()) {
+        g["imageId"] = image_id;
+        g["image"] = {{"imageId", image_id}, {"name", image_name}};
+        g["launchConfig"]["imageId"] = image_id;
+      }
       results->push_back(
           {{"serverGroupNames", {"localhost:" + String(g, "name")}},
            {"serverGroupNameByRegion", {{"localhost", String(g, "name")}}},

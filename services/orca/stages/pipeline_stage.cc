@@ -95,6 +95,7 @@ class StartPipelineTask : public Task {
                        ? String(exec["authentication"], "user")
                        : std::string();
     options.origin = String(exec, "origin");
+    options.front50 = front50_;  // a templated child finds its template
     // The child runs as the parent's user: who must be allowed to start it,
     // in whatever application it is.
     if (authorizer_ != nullptr && authorizer_->enabled()) {
