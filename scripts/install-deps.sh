@@ -21,6 +21,9 @@ PACKAGES=(
   docker-registry python3-aiosmtpd git tzdata
   # authentication: LDAP client library, a real OpenLDAP for the tests, bcrypt from libxcrypt
   libldap-dev slapd ldap-utils libcrypt-dev
+  # rosco's bakes: Debian's packer runs every bake from the packer templates;
+  # local images also need dpkg-deb, tar and coreutils (essential packages)
+  packer
   # tools used by the README's examples and the benchmarks
   curl wrk procps ca-certificates jq
   # the UI's end-to-end tests drive a real browser (playwright-core)

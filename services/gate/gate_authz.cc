@@ -182,6 +182,10 @@ Table MakeTable() {
   add("POST", "/v2/pipelineTemplates/create", Authenticated());
   add("POST", "/v2/pipelineTemplates/update/{id}", Authenticated());
   add("DELETE", "/v2/pipelineTemplates/{id}", Authenticated());
+  // orca checks EXECUTE on the config's application, as for a start.
+  add("POST", "/v2/pipelineTemplates/plan", Authenticated());
+  // The handler keeps the pipelines of applications the caller may READ.
+  add("GET", "/v2/pipelineTemplates/{id}/dependentPipelines", Authenticated());
   // CI masters: the handlers check BUILD_SERVICE READ on {buildMaster}.
   for (const char* v : {"/v2", "/v3"}) {
     add("GET", absl::StrCat(v, "/builds"), Authenticated());
@@ -288,9 +292,21 @@ Table MakeTable() {
     add("GET", path, Authenticated());
   }
   add("GET", "/applications/{app}/functions", OnApp(kRead));
+
   add("GET", "/pipelines/{id}/evaluateExpression", OnExecution(kRead));
   add("GET", "/pipelines/{id}/{stageId}/evaluateExpression",
       OnExecution(kRead));
+
+  // Bakery (rosco): bake options and logs name no application or account.
+  for (const char* path :
+       {"/bakery/options", "/bakery/options/{cloudProvider}",
+        "/bakery/options/{cloudProvider}/baseImages/{imageId}",
+        "/bakery/logs/{region}/{statusId}"}) {
+    add("GET", path, Authenticated());
+  }
+  // One image: READ on its account (/images/find filters in its handler).
+  add("GET", "/images/{account}/{region}/{imageId}",
+      WithAccount(Authenticated()));
 
   // Service accounts: the caller's own list (filtered in the handler); the
   // store is for admins (anyone logged in when authorization is off).

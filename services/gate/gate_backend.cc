@@ -42,6 +42,9 @@ Backends ConnectBackends(const v1::GateDependencies& services) {
   if (!services.fiat().address().empty()) {
     Connect<fiat::v1::FiatService>(services.fiat(), &b.fiat);
   }
+  if (!services.rosco().address().empty()) {
+    Connect<rosco::v1::RoscoService>(services.rosco(), &b.rosco);
+  }
   b.authorizer = fiat::Authorizer::Disabled();
   return b;
 }

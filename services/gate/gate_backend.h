@@ -1,8 +1,8 @@
 // How gate reaches the services it calls: one stub per backend (front50, orca,
-// clouddriver, kayenta, echo, igor) with its per-call deadline, built once when
-// gate is wired and shared by the REST routes and the gRPC API; and the one
-// mapping of a failed call (absl or gRPC status) to gate's HTTP error answer
-// {timestamp, status, error, message, path}.
+// clouddriver, kayenta, echo, igor, rosco) with its per-call deadline, built
+// once when gate is wired and shared by the REST routes and the gRPC API; and
+// the one mapping of a failed call (absl or gRPC status) to gate's HTTP error
+// answer {timestamp, status, error, message, path}.
 #ifndef GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 #define GENNAKER_SERVICES_GATE_GATE_BACKEND_H_
 
@@ -30,6 +30,7 @@
 #include "gennaker/igor/v1/igor.grpc.pb.h"
 #include "gennaker/kayenta/v1/kayenta.grpc.pb.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
+#include "gennaker/rosco/v1/rosco.grpc.pb.h"
 
 namespace gennaker::fiat {
 class Authorizer;
@@ -68,6 +69,7 @@ using Kayenta = Backend<kayenta::v1::KayentaService::StubInterface>;
 using Echo = Backend<echo::v1::EchoService::StubInterface>;
 using Igor = Backend<igor::v1::IgorService::StubInterface>;
 using Fiat = Backend<fiat::v1::FiatService::StubInterface>;
+using Rosco = Backend<rosco::v1::RoscoService::StubInterface>;
 
 // Every backend gate calls. A backend gate was not given (a null stub) must
 // not be called.
@@ -86,6 +88,9 @@ struct Backends {
   Igor igor;
   // Optional: null when services.fiat.address is empty.
   Fiat fiat;
+  // Optional: null when services.rosco.address is empty (the bakery routes
+  // then answer 503).
+  Rosco rosco;
   // What callers may do: never null; a disabled one (allows everything) when
   // authorization is off. Shared by the REST routes and the gRPC API.
   std::shared_ptr<fiat::Authorizer> authorizer;

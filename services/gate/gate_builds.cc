@@ -311,7 +311,9 @@ Json ImageJson(const iv1::DockerTag& t) {
   return j;
 }
 
-Response FindImages(const Igor& igor, const Request& r) {
+}  // namespace
+
+Response FindDockerImages(const Igor& igor, const Request& r) {
   if (!DockerProvider(r)) return http::Json(200, "[]");
   if (igor.stub == nullptr) return NotConfigured("igor", kImages, r);
   // No account: every account's (Deck's image selectors ask so); igor
@@ -338,6 +340,8 @@ Response FindImages(const Igor& igor, const Request& r) {
   for (const iv1::DockerTag& t : tags) out.push_back(ImageJson(t));
   return http::Json(200, spinnaker::Dump(out));
 }
+
+namespace {
 
 Response ListImageTags(const Igor& igor, const Request& r) {
   if (!DockerProvider(r)) return http::Json(200, "[]");
@@ -436,8 +440,8 @@ void AddBuildRoutes(std::shared_ptr<const Backends> backends,
   route("/v3/builds/{buildMaster}/job", GetJobConfig);
   route("/v3/builds/{buildMaster}/builds", ListBuilds);
   route("/v3/builds/{buildMaster}/build/{number}", GetBuild);
-  // Deck's docker trigger.
-  route("/images/find", FindImages);
+  // Deck's docker trigger (/images/find is gate_bakery.cc's: docker
+  // registries there come to FindDockerImages).
   route("/images/tags", ListImageTags);
 }
 

@@ -22,13 +22,14 @@
 //   url, fullDisplayName, artifacts.
 // - Job names may hold '/' (Jenkins folders): the v2 routes take the rest of
 //   the path, the v3 routes the `job` query parameter (required: 400).
-// - GET /images/find?provider=dockerRegistry&account=&q=&count=: the tags
-//   igor has seen in the account (ListSeenDockerTags; no account asks igor
-//   for every account's, as Deck's image selectors do) in clouddriver's image
-//   shape [{account, registry, repository, tag, digest?, artifact}]; q
-//   filters "repository:tag" (ImageQueryMatches; at most kMaxImageQueryBytes,
-//   else 400), count caps the list. Other
-//   providers: [] (no other image catalog here).
+// - FindDockerImages, for GET /images/find?provider=dockerRegistry&account=
+//   &q=&count= (registered by gate_bakery.cc, which sends other providers to
+//   clouddriver): the tags igor has seen in the account (ListSeenDockerTags;
+//   no account asks igor for every account's, as Deck's image selectors do)
+//   in clouddriver's image shape [{account, registry, repository, tag,
+//   digest?, artifact}]; q filters "repository:tag" (ImageQueryMatches; at
+//   most kMaxImageQueryBytes, else 400), count caps the list. A provider
+//   other than dockerRegistry/docker: [].
 // - GET /images/tags?provider=dockerRegistry&account=&repository=: the tags
 //   of one repository, sorted.
 // - Without an igor backend (services.igor.address empty) every route here
@@ -47,6 +48,9 @@ namespace gennaker::gate {
 // Registers the routes above; handlers call `backends->igor`.
 void AddBuildRoutes(std::shared_ptr<const Backends> backends,
                     const AddRoute& add);
+
+// GET /images/find for docker registries (see above); 503 without igor.
+http::Response FindDockerImages(const Igor& igor, const http::Request& r);
 
 // The longest image query /images/find accepts (400 above): matching costs
 // |q| x |text| per tag.

@@ -27,6 +27,7 @@
 #include "services/gate/gate_auth.h"
 #include "services/gate/gate_authz.h"
 #include "services/gate/gate_backend.h"
+#include "services/gate/gate_bakery.h"
 #include "services/gate/gate_builds.h"
 #include "services/gate/gate_canary.h"
 #include "services/gate/gate_executions.h"
@@ -37,6 +38,7 @@
 #include "services/gate/json_array.h"
 #include "services/gate/list_cache.h"
 #include "services/gate/request.h"
+#include "services/orca/templates/v2_schema.h"
 
 namespace gennaker::gate {
 namespace {
@@ -411,6 +413,76 @@ Response DeleteTemplate(const RestState& b, const Request& r) {
       b.front50.stub->DeleteObject(b.front50.Context().get(), req, &resp);
   if (!s.ok()) return ErrorResponse(s, r);
   return EmptyResponse(202);  // spin requires 202 here
+}
+
+// POST /v2/pipelineTemplates/plan (spin pipeline-template plan, Deck's
+// templated pipeline view): orca resolves the templated config against its
+// template and answers the pipeline it would run; nothing is stored. A bad
+// config or template is a 400 with orca's message.
+Response PlanTemplatedPipeline(const RestState& b, const Request& r) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return http::ErrorFromStatus(body.status(), r.path);
+  if (spinnaker::String(*body, "schema").empty()) {
+    return http::Error(400, "a templated pipeline config needs a schema",
+                       r.path);
+  }
+  orca::v1::StartPipelineRequest req;
+  req.mutable_config()->set_json(r.body);
+  req.set_application(spinnaker::String(*body, "application"));
+  req.set_origin("api");
+  req.set_plan_only(true);
+  if (body->contains("trigger") && (*body)["trigger"].is_object()) {
+    req.mutable_trigger()->set_json(spinnaker::Dump((*body)["trigger"]));
+  }
+  orca::v1::StartPipelineResponse resp;
+  const Orca& orca = b.backends->orca;
+  grpc::Status s = orca.stub->StartPipeline(orca.Context().get(), req, &resp);
+  if (!s.ok()) return ErrorResponse(s, r);
+  return http::Json(200, resp.planned_pipeline().json());
+}
+
+// GET /v2/pipelineTemplates/{id}/dependentPipelines: the saved templated
+// pipelines whose template.reference names this template (any tag), those
+// of applications the caller may READ.
+Response ListTemplateDependents(const RestState& b, const Request& r) {
+  const std::string id = r.params.at("id");
+  f50::ListAllPipelinesRequest req;
+  req.set_kind(f50::PIPELINE_KIND_PIPELINE);
+  f50::ListAllPipelinesResponse resp;
+  grpc::Status s = ListAllPipelines(b.front50, req, &resp);
+  if (!s.ok()) return ErrorResponse(s, r);
+  std::vector<const f50::Pipeline*> dependents;
+  std::vector<std::string> apps;
+  for (const f50::Pipeline& p : resp.pipelines()) {
+    absl::StatusOr<Json> config =
+        spinnaker::ParseJson(p.config().json(), "pipeline");
+    if (!config.ok() || !orca::templates::IsTemplatedConfig(*config)) continue;
+    absl::StatusOr<orca::templates::TemplateReference> ref =
+        orca::templates::ParseTemplateReference(
+            orca::templates::ConfigTemplateReference(*config));
+    if (!ref.ok() || !absl::EqualsIgnoreCase(ref->id, id)) continue;
+    dependents.push_back(&p);
+    apps.push_back(p.application());
+  }
+  fiat::Authorizer& authorizer = *b.backends->authorizer;
+  if (authorizer.enabled() && !dependents.empty()) {
+    std::sort(apps.begin(), apps.end());
+    apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
+    absl::StatusOr<std::vector<std::string>> readable =
+        authorizer.Filter(spinnaker::UserOrAnonymous(CurrentCallContext().user),
+                          fiat::v1::RESOURCE_TYPE_APPLICATION, std::move(apps),
+                          fiat::v1::AUTHORIZATION_READ);
+    if (!readable.ok()) return ErrorResponse(readable.status(), r);
+    std::set<std::string> allowed(readable->begin(), readable->end());
+    std::erase_if(dependents, [&](const f50::Pipeline* p) {
+      return allowed.count(p->application()) == 0;
+    });
+  }
+  return http::Json(
+      200,
+      JoinArray(dependents, [](const f50::Pipeline* p) -> const std::string& {
+        return p->config().json();
+      }));
 }
 
 // GET /v2/pipelineTemplates/versions?scopes=: every stored version of every
@@ -983,6 +1055,9 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
         return SaveTemplate(b, r, false);
       });
   add("DELETE", "/v2/pipelineTemplates/{id}", DeleteTemplate);
+  add("POST", "/v2/pipelineTemplates/plan", PlanTemplatedPipeline);
+  add("GET", "/v2/pipelineTemplates/{id}/dependentPipelines",
+      ListTemplateDependents);
 
   add("GET", "/notifications/application/{app}", GetNotifications);
   add("POST", "/notifications/application/{app}", SaveNotifications);
@@ -993,6 +1068,8 @@ http::Router MakeRestRouter(std::shared_ptr<const Backends> backends,
   AddWebhookRoutes(backends, add_route);
   // CI masters, jobs and builds; docker images and tags (igor).
   AddBuildRoutes(backends, add_route);
+  // Bake options and logs (rosco); image search (clouddriver, igor).
+  AddBakeryRoutes(backends, add_route);
   // Service accounts (front50, fiat): Deck's "Run As User" list and admin.
   AddServiceAccountRoutes(backends, add_route);
 

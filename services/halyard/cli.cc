@@ -172,6 +172,38 @@ int RunCli(int argc, char** argv) {
   storage_cmd->add_flag("--local-managed", managed,
                         "let halyard run PostgreSQL and Redis");
 
+  // config bakery edit: rosco's settings (Spinnaker's `hal config provider
+  // <p> bakery edit`); base images are listed under bakery.providers.
+  auto* bakery_cmd = config_cmd->add_subcommand(
+      "bakery", "rosco's settings: packer templates, image store, limits");
+  bakery_cmd->require_subcommand(1);
+  auto* bakery_edit_cmd = bakery_cmd->add_subcommand(
+      "edit", "change the bakery's settings; validated before saving");
+  std::string packer_config_dir, packer_binary, image_store_dir,
+      package_repository_dir, work_dir, default_provider;
+  int max_concurrent_bakes = 0, bake_timeout_seconds = 0;
+  auto* packer_dir_opt =
+      bakery_edit_cmd->add_option("--packer-config-dir", packer_config_dir,
+                                  "directory of packer templates and scripts");
+  auto* packer_bin_opt = bakery_edit_cmd->add_option(
+      "--packer-binary", packer_binary, "packer executable");
+  auto* store_opt = bakery_edit_cmd->add_option(
+      "--image-store-dir", image_store_dir,
+      "local image store (shared with clouddriver's local accounts)");
+  auto* repo_opt = bakery_edit_cmd->add_option("--package-repository-dir",
+                                               package_repository_dir,
+                                               "packages local bakes install");
+  auto* work_opt = bakery_edit_cmd->add_option("--work-dir", work_dir,
+                                               "per-bake work directories");
+  auto* max_opt = bakery_edit_cmd->add_option(
+      "--max-concurrent-bakes", max_concurrent_bakes, "bakes at once, 1..64");
+  auto* timeout_opt =
+      bakery_edit_cmd->add_option("--timeout-seconds", bake_timeout_seconds,
+                                  "packer run time limit per bake, seconds");
+  auto* provider_opt = bakery_edit_cmd->add_option(
+      "--default-cloud-provider", default_provider,
+      "provider of bakes that name none (local, docker, aws, ...)");
+
   // deploy
   auto* deploy_cmd =
       app.add_subcommand("deploy", "run the suite on this machine");
@@ -292,6 +324,37 @@ int RunCli(int argc, char** argv) {
     if (*set_cmd) {
       absl::Status s = config::SetField(&edited, key, value);
       if (!s.ok()) return Fail(s, 2);
+    }
+    if (*bakery_edit_cmd) {
+      const std::pair<CLI::Option*, std::pair<const char*, std::string>>
+          edits[] = {
+              {packer_dir_opt, {"bakery.packerConfigDir", packer_config_dir}},
+              {packer_bin_opt, {"bakery.packerBinary", packer_binary}},
+              {store_opt, {"bakery.imageStoreDir", image_store_dir}},
+              {repo_opt,
+               {"bakery.packageRepositoryDir", package_repository_dir}},
+              {work_opt, {"bakery.workDir", work_dir}},
+              {max_opt,
+               {"bakery.maxConcurrentBakes",
+                std::to_string(max_concurrent_bakes)}},
+              {timeout_opt,
+               {"bakery.bakeTimeoutSeconds",
+                std::to_string(bake_timeout_seconds)}},
+              {provider_opt, {"bakery.defaultCloudProvider", default_provider}},
+          };
+      int changed = 0;
+      for (const auto& [option, edit] : edits) {
+        if (option->count() == 0) continue;
+        absl::Status s = config::SetField(&edited, edit.first, edit.second);
+        if (!s.ok()) return Fail(s, 2);
+        ++changed;
+      }
+      if (changed == 0) {
+        return Fail(absl::InvalidArgumentError(
+                        "nothing to change: name at least one setting (see "
+                        "`halyard config bakery edit --help`)"),
+                    2);
+      }
     }
     if (*storage_cmd) {
       if (managed) {

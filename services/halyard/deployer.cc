@@ -545,8 +545,27 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Deploy(
           "service binary ", path, " not found (set binDir in the halconfig)"));
     }
   }
+  GENNAKER_RETURN_IF_ERROR(CheckBakery(config));
   for (const char* dir : {"/config", "/logs", "/run", "/data"}) {
     GENNAKER_RETURN_IF_ERROR(process::MakeDirs(state + dir));
+  }
+  {
+    // The bakery's directories (rosco writes them, clouddriver reads the
+    // image store): there before either starts.
+    const v1::Halconfig effective = EffectiveHalconfig(config);
+    const v1::HalBakery& bakery = effective.bakery();
+    if (Enabled(config, "rosco")) {
+      for (const std::string& dir :
+           {bakery.image_store_dir(), bakery.package_repository_dir(),
+            bakery.work_dir()}) {
+        GENNAKER_RETURN_IF_ERROR(process::MakeDirs(dir));
+      }
+    }
+    if (Enabled(config, "clouddriver")) {
+      for (const auto& account : effective.providers().local().accounts()) {
+        GENNAKER_RETURN_IF_ERROR(process::MakeDirs(account.image_store_dir()));
+      }
+    }
   }
   GENNAKER_ASSIGN_OR_RETURN(StorageEndpoints storage, EnsureStores(config));
   GENNAKER_RETURN_IF_ERROR(EnsurePrometheus(config));

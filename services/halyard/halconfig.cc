@@ -44,6 +44,16 @@ v1::ServiceSettings* MutableSettings(v1::Halconfig* config,
       services->GetReflection()->MutableMessage(services, field));
 }
 
+// `path` absolute (against the current directory) and normalized: the
+// services run in other working directories.
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  return (ec ? std::filesystem::path(path) : absolute)
+      .lexically_normal()
+      .string();
+}
+
 // Every port `config` binds besides the managed Prometheus's.
 std::set<int> PortsBesidesPrometheus(const v1::Halconfig& c) {
   std::set<int> ports;
@@ -453,6 +463,132 @@ void ValidateNotifications(const v1::HalNotifications& n, Problems& p) {
   CheckUrl(p, "notifications.spinnakerBaseUrl", n.spinnaker_base_url(), false);
 }
 
+// A directory setting at `key`: empty (the default) or an absolute path
+// (after "~/").
+void CheckDirSetting(Problems& p, const std::string& key,
+                     const std::string& configured) {
+  if (configured.empty()) return;
+  const std::string path = ExpandHome(configured);
+  if (path[0] != '/') {
+    p.Add(key, "must be an absolute path (or start with ~/)");
+  } else if (path.find_first_of("\n\r\t") != std::string::npos) {
+    p.Add(key, "must not contain control characters");
+  }
+}
+
+// A packer template name: a plain file name inside packerConfigDir.
+bool PlainFileName(const std::string& name) {
+  static const LazyRE2 kFile = {"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"};
+  return RE2::FullMatch(name, *kFile) && name.find("..") == std::string::npos;
+}
+
+constexpr char kFileNameRule[] =
+    "must be a plain file name inside bakery.packerConfigDir (letters, "
+    "digits, '.', '_', '-'; no '/' or '..')";
+
+// "local" for CLOUD_PROVIDER_TYPE_LOCAL (as the halconfig may spell it).
+std::string ProviderLabel(rosco::v1::CloudProviderType type) {
+  return absl::AsciiStrToLower(absl::StripPrefix(
+      rosco::v1::CloudProviderType_Name(type), "CLOUD_PROVIDER_TYPE_"));
+}
+
+// The bakery section, with rosco's own start-up rules (rosco_server.cc's
+// ValidateConfig) so that a saved config never makes rosco refuse to start.
+void ValidateBakery(const v1::Halconfig& c, Problems& p) {
+  const v1::HalBakery& b = c.bakery();
+  CheckDirSetting(p, "bakery.packerConfigDir", b.packer_config_dir());
+  CheckDirSetting(p, "bakery.imageStoreDir", b.image_store_dir());
+  CheckDirSetting(p, "bakery.packageRepositoryDir", b.package_repository_dir());
+  CheckDirSetting(p, "bakery.workDir", b.work_dir());
+  if (!b.packer_binary().empty()) {
+    const std::string bin = ExpandHome(b.packer_binary());
+    if (bin.find_first_of(" \t\n\r") != std::string::npos) {
+      p.Add("bakery.packerBinary",
+            "must be a program name or path without spaces");
+    } else if (bin.find('/') != std::string::npos && bin[0] != '/') {
+      p.Add("bakery.packerBinary",
+            "must be a name looked up in PATH or an absolute path");
+    }
+  }
+  if (b.max_concurrent_bakes() < 0 || b.max_concurrent_bakes() > 64) {
+    p.Add("bakery.maxConcurrentBakes",
+          "must be in 1..64 (0: rosco's default, 2)");
+  }
+  if (b.bake_timeout_seconds() < 0 || b.bake_timeout_seconds() > 86400) {
+    p.Add("bakery.bakeTimeoutSeconds",
+          "must be in 1..86400 seconds (0: rosco's default, 1800)");
+  }
+  std::set<int> providers;
+  for (int i = 0; i < b.providers_size(); ++i) {
+    const rosco::v1::ProviderBakeConfig& pc = b.providers(i);
+    const std::string prefix = absl::StrCat("bakery.providers[", i, "].");
+    if (pc.cloud_provider_type() ==
+        rosco::v1::CLOUD_PROVIDER_TYPE_UNSPECIFIED) {
+      p.Add(prefix + "cloudProviderType",
+            "is required (local, docker, aws, gce, azure, ...)");
+    } else if (!providers.insert(pc.cloud_provider_type()).second) {
+      p.Add(prefix + "cloudProviderType",
+            absl::StrCat("'", ProviderLabel(pc.cloud_provider_type()),
+                         "' is configured twice"));
+    }
+    if (!pc.template_file().empty() && !PlainFileName(pc.template_file())) {
+      p.Add(prefix + "templateFile", kFileNameRule);
+    }
+    if (!pc.default_vm_type().empty() && pc.default_vm_type() != "hvm" &&
+        pc.default_vm_type() != "pv") {
+      p.Add(prefix + "defaultVmType", "must be hvm or pv");
+    }
+    std::set<std::string> ids;
+    for (int j = 0; j < pc.base_images_size(); ++j) {
+      const rosco::v1::BaseImage& image = pc.base_images(j);
+      const std::string key = absl::StrCat(prefix, "baseImages[", j, "].");
+      if (image.id().empty()) {
+        p.Add(key + "id", "is required (the baseOs bakes name)");
+      } else if (!RE2::FullMatch(image.id(),
+                                 "[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+        p.Add(key + "id",
+              "must be 1 to 128 letters, digits, '.', '_' or '-', starting "
+              "with a letter or digit");
+      } else if (!ids.insert(image.id()).second) {
+        p.Add(key + "id",
+              absl::StrCat("base image '", image.id(), "' is listed twice"));
+      }
+      if (!image.template_file().empty() &&
+          !PlainFileName(image.template_file())) {
+        p.Add(key + "templateFile", kFileNameRule);
+      } else if (image.template_file().empty() && pc.template_file().empty()) {
+        p.Add(key + "templateFile",
+              absl::StrCat("is required: ", prefix,
+                           "templateFile names no default template"));
+      }
+      if (!image.os_type().empty() && image.os_type() != "linux" &&
+          image.os_type() != "windows") {
+        p.Add(key + "osType", "must be linux or windows");
+      }
+    }
+  }
+  if (b.default_cloud_provider() !=
+          rosco::v1::CLOUD_PROVIDER_TYPE_UNSPECIFIED &&
+      b.providers_size() > 0 &&
+      !providers.contains(b.default_cloud_provider())) {
+    p.Add("bakery.defaultCloudProvider",
+          absl::StrCat("'", ProviderLabel(b.default_cloud_provider()),
+                       "' is not one of bakery.providers"));
+  }
+  for (int i = 0; i < b.templates_needing_root_size(); ++i) {
+    if (!PlainFileName(b.templates_needing_root(i))) {
+      p.Add(absl::StrCat("bakery.templatesNeedingRoot[", i, "]"),
+            kFileNameRule);
+    }
+  }
+  const v1::HalLocalProvider& local = c.providers().local();
+  for (int i = 0; i < local.accounts_size(); ++i) {
+    CheckDirSetting(
+        p, absl::StrCat("providers.local.accounts[", i, "].imageStoreDir"),
+        local.accounts(i).image_store_dir());
+  }
+}
+
 }  // namespace
 
 int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service) {
@@ -667,7 +803,67 @@ v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config) {
   v1::HalUi* ui = c.mutable_ui();
   ui->set_enabled(UiEnabled(c));
   ui->set_bundle_dir(UiBundleDir(c));
+  // The bakery's directories, absolute (rosco runs in another working
+  // directory); the image store is every local account's unless the account
+  // names its own.
+  v1::HalBakery* bakery = c.mutable_bakery();
+  const std::string data = absl::StrCat(ExpandHome(c.state_dir()), "/data");
+  auto dir = [](std::string* path, const std::string& fallback) {
+    *path = AbsolutePath(path->empty() ? fallback : ExpandHome(*path));
+  };
+  dir(bakery->mutable_packer_config_dir(),
+      absl::StrCat(c.bin_dir(), "/../share/rosco/packer"));
+  dir(bakery->mutable_image_store_dir(), data + "/images");
+  dir(bakery->mutable_package_repository_dir(), data + "/packages");
+  dir(bakery->mutable_work_dir(), data + "/rosco/work");
+  if (bakery->packer_binary().empty()) {
+    bakery->set_packer_binary(kDefaultPackerBinary);
+  } else {
+    bakery->set_packer_binary(ExpandHome(bakery->packer_binary()));
+  }
+  for (auto& account : *local->mutable_accounts()) {
+    if (account.image_store_dir().empty()) {
+      account.set_image_store_dir(bakery->image_store_dir());
+    } else {
+      account.set_image_store_dir(
+          AbsolutePath(ExpandHome(account.image_store_dir())));
+    }
+  }
   return c;
+}
+
+absl::Status CheckBakery(const v1::Halconfig& config) {
+  if (!Enabled(config, "rosco")) return absl::OkStatus();
+  const v1::Halconfig effective = EffectiveHalconfig(config);
+  const std::string& dir = effective.bakery().packer_config_dir();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bakery.packerConfigDir: ", dir,
+        " is not a directory: build rosco (it copies its packer templates to "
+        "<build>/share/rosco/packer), or set bakery.packerConfigDir to a "
+        "directory of packer templates, or services.rosco.enabled to false"));
+  }
+  // Every template the providers name is there (a bake would fail late).
+  std::vector<std::string> missing;
+  auto check = [&](const std::string& key, const std::string& file) {
+    if (file.empty()) return;
+    if (!std::filesystem::is_regular_file(std::filesystem::path(dir) / file,
+                                          ec)) {
+      missing.push_back(absl::StrCat(key, ": ", file, " is not in ", dir));
+    }
+  };
+  const auto& providers = effective.bakery().providers();
+  for (int i = 0; i < providers.size(); ++i) {
+    const std::string prefix = absl::StrCat("bakery.providers[", i, "].");
+    check(prefix + "templateFile", providers[i].template_file());
+    for (int j = 0; j < providers[i].base_images_size(); ++j) {
+      check(absl::StrCat(prefix, "baseImages[", j, "].templateFile"),
+            providers[i].base_images(j).template_file());
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(missing, "; "));
 }
 
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
@@ -816,6 +1012,7 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
   ValidateCi(c.ci(), more);
   ValidateNotifications(c.notifications(), more);
   ValidateSecurity(c, more);
+  ValidateBakery(c, more);
   // Settings for a service that will not run would be silently ignored.
   const v1::HalCi& ci = c.ci();
   if (!Enabled(c, "igor") && ci.jenkins_size() + ci.travis_size() +

@@ -42,9 +42,13 @@ absl::StatusOr<v1::Halconfig> ParseHalconfig(const std::string& yaml,
 // kayenta is enabled, each local account's Prometheus file_sd file
 // (<account dir>/prometheus-targets.json unless set), and the binary directory
 // (next to the running halyard when unset; "~/" expanded), the UI
-// (ui.enabled explicit, ui.bundleDir as UiBundleDir says), and "~/" expanded
+// (ui.enabled explicit, ui.bundleDir as UiBundleDir says), "~/" expanded
 // in the security section's file paths (users and roles files, LDAP CA
-// files). The one place these
+// files), and the bakery's directories made absolute with their defaults
+// (packerConfigDir <binDir>/../share/rosco/packer, imageStoreDir
+// <stateDir>/data/images, packageRepositoryDir <stateDir>/data/packages,
+// workDir <stateDir>/data/rosco/work, packerBinary "packer") and every local
+// account's imageStoreDir (the bakery's unless set). The one place these
 // are decided; rendering and deploying apply it, saving never does (the file
 // keeps inheriting). Applying it twice changes nothing.
 v1::Halconfig EffectiveHalconfig(const v1::Halconfig& config);
@@ -95,6 +99,17 @@ std::string UiBundleDir(const v1::Halconfig& config);
 // config must not need a built UI.
 absl::Status CheckUiBundle(const v1::Halconfig& config);
 
+// packer as rosco runs it when bakery.packerBinary is unset (from PATH).
+inline constexpr char kDefaultPackerBinary[] = "packer";
+
+// With rosco enabled, its packer templates must be there: INVALID_ARGUMENT
+// naming bakery.packerConfigDir when the effective directory is not one, or
+// naming each bakery.providers template file (the provider's and its base
+// images') that is not in it.
+// Checked by `deploy apply` (as CheckUiBundle), not by Validate: editing the
+// config must not need a build.
+absl::Status CheckBakery(const v1::Halconfig& config);
+
 // Everything wrong with `config`, each with its dotted key (empty when valid):
 // also the CI section (names unique across Jenkins and Travis masters, no
 // Jenkins name starting with "travis-", igor enabled when anything is listed,
@@ -105,7 +120,11 @@ absl::Status CheckUiBundle(const v1::Halconfig& config);
 // users file) or an LDAP URL; authz needs fiat and a roles provider with its
 // source (a roles file, the authn users file, or an LDAP URL); and the UI:
 // with ui.enabled, ui.port is a free port and ui.gateUrl (optional) an
-// http(s) URL.
+// http(s) URL; and the bakery: absolute directories, packerBinary a name or
+// absolute path, maxConcurrentBakes 0..64, bakeTimeoutSeconds 0..86400,
+// providers unique with plain template file names, base images with unique
+// ids and a template (their own or the provider's), defaultCloudProvider one
+// of the providers when any are listed.
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
 // Validate() as one status listing every problem.

@@ -522,5 +522,145 @@ TEST(HalconfigTest, ApplyNeedsABuiltUiBundle) {
   testing::RemoveTree(dir);
 }
 
+TEST(HalconfigTest, TheBakeryDefaultsBesideTheBinariesAndTheStateDir) {
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_bin_dir("/opt/gennaker/bin");
+  c.set_state_dir("/srv/hal");
+  v1::Halconfig e = EffectiveHalconfig(c);
+  // rosco's templates are where the build copies them (build/share/rosco/
+  // packer beside build/bin).
+  EXPECT_EQ(e.bakery().packer_config_dir(), "/opt/gennaker/share/rosco/packer");
+  EXPECT_EQ(e.bakery().image_store_dir(), "/srv/hal/data/images");
+  EXPECT_EQ(e.bakery().package_repository_dir(), "/srv/hal/data/packages");
+  EXPECT_EQ(e.bakery().work_dir(), "/srv/hal/data/rosco/work");
+  EXPECT_EQ(e.bakery().packer_binary(), "packer");
+  // The local account deploys from the store rosco bakes into.
+  ASSERT_EQ(e.providers().local().accounts_size(), 1);
+  EXPECT_EQ(e.providers().local().accounts(0).image_store_dir(),
+            "/srv/hal/data/images");
+  EXPECT_EQ(EffectiveHalconfig(e).SerializeAsString(), e.SerializeAsString());
+  EXPECT_FALSE(c.has_bakery());
+
+  // The operator's settings win, "~/" expanded; an account may keep its own.
+  auto parsed = ParseHalconfig(
+      "binDir: /opt/bin\nstateDir: /srv/hal\n"
+      "bakery:\n  packerConfigDir: ~/packer\n  imageStoreDir: /images\n"
+      "  maxConcurrentBakes: 4\n  bakeTimeoutSeconds: 600\n"
+      "providers:\n  local:\n    accounts:\n"
+      "      - {name: a}\n      - {name: b, imageStoreDir: /other}\n",
+      "hal");
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(Problems(*parsed), "");
+  e = EffectiveHalconfig(*parsed);
+  EXPECT_EQ(e.bakery().packer_config_dir(), ExpandHome("~/packer"));
+  EXPECT_EQ(e.bakery().image_store_dir(), "/images");
+  EXPECT_EQ(e.bakery().max_concurrent_bakes(), 4);
+  EXPECT_EQ(e.providers().local().accounts(0).image_store_dir(), "/images");
+  EXPECT_EQ(e.providers().local().accounts(1).image_store_dir(), "/other");
+}
+
+TEST(HalconfigTest, BakeryProblemsNameTheirKeysAndNothingIsSaved) {
+  const std::string dir = testing::MakeTempDir("hal-bakery");
+  const std::string path = dir + "/config";
+  ASSERT_THAT(SaveHalconfig(path, DefaultHalconfig()), IsOk());
+  const std::string before = ReadFile(path);
+  auto parsed = ParseHalconfig(
+      "bakery:\n"
+      "  packerConfigDir: relative/packer\n"
+      "  imageStoreDir: images\n"
+      "  packerBinary: bin/packer\n"
+      "  maxConcurrentBakes: 65\n"
+      "  bakeTimeoutSeconds: -1\n"
+      "  defaultCloudProvider: gce\n"
+      "  templatesNeedingRoot: [../aws-chroot.json]\n"
+      "  providers:\n"
+      "    - cloudProviderType: local\n"
+      "      baseImages:\n"
+      "        - {id: bookworm}\n"
+      "        - {id: bookworm, templateFile: local.json}\n"
+      "        - {id: 'bad id', templateFile: ../x.json, osType: beos}\n"
+      "    - {cloudProviderType: local, templateFile: local.json}\n"
+      "    - {templateFile: a/b.json, defaultVmType: xen}\n"
+      "providers:\n  local:\n    accounts:\n"
+      "      - {name: a, imageStoreDir: store}\n",
+      "hal");
+  ASSERT_THAT(parsed, IsOk());
+  const std::string p = Problems(*parsed);
+  EXPECT_THAT(p, HasSubstr("bakery.packerConfigDir: must be an absolute path"));
+  EXPECT_THAT(p, HasSubstr("bakery.imageStoreDir: must be an absolute path"));
+  EXPECT_THAT(p, HasSubstr("bakery.packerBinary: must be a name looked up in "
+                           "PATH or an absolute path"));
+  EXPECT_THAT(p, HasSubstr("bakery.maxConcurrentBakes: must be in 1..64"));
+  EXPECT_THAT(p, HasSubstr("bakery.bakeTimeoutSeconds: must be in 1..86400"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[0].baseImages[0].templateFile: "
+                           "is required"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[0].baseImages[1].id: base image "
+                           "'bookworm' is listed twice"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[0].baseImages[2].id: must be"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[0].baseImages[2].templateFile: "
+                           "must be a plain file name"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[0].baseImages[2].osType: must be "
+                           "linux or windows"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[1].cloudProviderType: "
+                           "'local' is configured twice"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[2].cloudProviderType: is "
+                           "required"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[2].templateFile: must be a plain "
+                           "file name"));
+  EXPECT_THAT(p, HasSubstr("bakery.providers[2].defaultVmType: must be hvm or "
+                           "pv"));
+  EXPECT_THAT(p, HasSubstr("bakery.defaultCloudProvider: "
+                           "'gce' is not one of "
+                           "bakery.providers"));
+  EXPECT_THAT(p, HasSubstr("bakery.templatesNeedingRoot[0]: must be a plain "
+                           "file name"));
+  EXPECT_THAT(p, HasSubstr("providers.local.accounts[0].imageStoreDir: must "
+                           "be an absolute path"));
+  // Invalid values change nothing.
+  EXPECT_THAT(SaveHalconfig(path, *parsed),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bakery.maxConcurrentBakes")));
+  EXPECT_EQ(ReadFile(path), before);
+  // An unknown provider name is refused when the file is read.
+  EXPECT_THAT(ParseHalconfig("bakery:\n  defaultCloudProvider: vax\n", "hal"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bakery.defaultCloudProvider")));
+  testing::RemoveTree(dir);
+}
+
+TEST(HalconfigTest, ApplyNeedsRoscosPackerTemplates) {
+  const std::string dir = testing::MakeTempDir("hal-packer");
+  v1::Halconfig c = DefaultHalconfig();
+  c.set_bin_dir(dir + "/bin");
+  absl::Status s = CheckBakery(c);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("bakery.packerConfigDir: " + dir +
+                                    "/share/rosco/packer is not a directory")));
+  EXPECT_EQ(Problems(c), "");  // saving does not need a build
+  std::filesystem::create_directories(dir + "/share/rosco/packer");
+  EXPECT_THAT(CheckBakery(c), IsOk());
+  // The templates the providers name must be in it.
+  auto* local = c.mutable_bakery()->add_providers();
+  local->set_cloud_provider_type(rosco::v1::CLOUD_PROVIDER_TYPE_LOCAL);
+  local->set_template_file("local.json");
+  local->add_base_images()->set_template_file("other.json");
+  s = CheckBakery(c);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("bakery.providers[0].templateFile: "
+                                    "local.json is not in " +
+                                    dir + "/share/rosco/packer")));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("bakery.providers[0].baseImages[0].templateFile: "
+                        "other.json is not in"));
+  std::ofstream(dir + "/share/rosco/packer/local.json") << "{}";
+  std::ofstream(dir + "/share/rosco/packer/other.json") << "{}";
+  EXPECT_THAT(CheckBakery(c), IsOk());
+  c.mutable_bakery()->set_packer_config_dir(dir + "/none");
+  EXPECT_THAT(CheckBakery(c), Not(IsOk()));
+  c.mutable_services()->mutable_rosco()->set_enabled(false);
+  EXPECT_THAT(CheckBakery(c), IsOk());
+  testing::RemoveTree(dir);
+}
+
 }  // namespace
 }  // namespace gennaker::halyard

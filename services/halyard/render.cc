@@ -230,6 +230,22 @@ void RenderFiat(const v1::HalSecurity& security, fiat::v1::FiatConfig* out) {
   }
 }
 
+// bakery -> rosco. packerConfigDir is always set (rosco requires it): the
+// effective config holds the default.
+void RenderRosco(const v1::HalBakery& bakery, rosco::v1::RoscoConfig* out) {
+  out->set_packer_config_dir(bakery.packer_config_dir());
+  out->set_packer_binary(bakery.packer_binary());
+  out->set_image_store_dir(bakery.image_store_dir());
+  out->set_package_repository_dir(bakery.package_repository_dir());
+  out->set_work_dir(bakery.work_dir());
+  // 0 keeps rosco's own default.
+  out->set_max_concurrent_bakes(bakery.max_concurrent_bakes());
+  out->set_bake_timeout_seconds(bakery.bake_timeout_seconds());
+  *out->mutable_providers() = bakery.providers();
+  out->set_default_cloud_provider(bakery.default_cloud_provider());
+  *out->mutable_templates_needing_root() = bakery.templates_needing_root();
+}
+
 }  // namespace
 
 std::unique_ptr<google::protobuf::Message> NewServiceConfig(
@@ -350,6 +366,9 @@ absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(
                     prefix) == outbound->allowed_url_prefixes().end()) {
         outbound->add_allowed_url_prefixes(prefix);
       }
+    }
+    if (auto* rc = dynamic_cast<rosco::v1::RoscoConfig*>(m.get())) {
+      RenderRosco(effective.bakery(), rc);
     }
     if (auto* ic = dynamic_cast<igor::v1::IgorConfig*>(m.get())) {
       RenderCi(effective.ci(), ic);

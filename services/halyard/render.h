@@ -43,7 +43,11 @@ std::unique_ptr<google::protobuf::Message> NewServiceConfig(
 // admin roles; fiat's http_port is ServiceHttpPort's. `ui` (when enabled)
 // becomes gate's `ui` block: its port, the bundle directory (UiBundleDir),
 // gateUrl, canary screens on when kayenta is enabled, and the deployment's
-// name. Rendered files hold
+// name. `bakery` becomes rosco's settings (packerConfigDir always, with the
+// other directories as EffectiveHalconfig decides them), and every local
+// account of clouddriver gets the bakery's image store unless it names its
+// own; rosco reaches clouddriver and redis, orca and gate reach rosco, as
+// every `services.<dep>` above. Rendered files hold
 // secrets in clear: the deployer
 // writes them privately.
 absl::StatusOr<std::map<std::string, std::string>> RenderServiceConfigs(

@@ -19,6 +19,7 @@
 #include "gennaker/igor/v1/config.pb.h"
 #include "gennaker/kayenta/v1/config.pb.h"
 #include "gennaker/orca/v1/config.pb.h"
+#include "gennaker/rosco/v1/config.pb.h"
 #include "services/halyard/halconfig.h"
 #include "services/halyard/halconfig_test_data.h"
 
@@ -104,6 +105,63 @@ TEST(RenderTest, LocalAccountsComeFromTheHalconfig) {
       config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd),
       IsOk());
   EXPECT_EQ(cd.local_accounts_size(), 0);
+}
+
+TEST(RenderTest, RoscoGetsTheBakeryAndClouddriverItsImageStore) {
+  auto parsed = ParseHalconfig(
+      "binDir: /opt/g/bin\nstateDir: /srv/hal\n"
+      "bakery:\n  maxConcurrentBakes: 3\n  bakeTimeoutSeconds: 900\n"
+      "  providers:\n    - cloudProviderType: local\n"
+      "      templateFile: local.json\n"
+      "      baseImages:\n"
+      "        - {id: bookworm, shortDescription: v12, packageType: deb}\n",
+      "hal");
+  ASSERT_THAT(parsed, IsOk());
+  auto rendered = RenderServiceConfigs(*parsed, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  rosco::v1::RoscoConfig rosco;
+  ApplyServiceDefaults("rosco", &rosco);
+  ASSERT_THAT(config::MergeYaml(rendered->at("rosco"), "rosco", &rosco), IsOk())
+      << rendered->at("rosco");
+  // packerConfigDir is required by rosco: always rendered.
+  EXPECT_THAT(config::ValidateCommonBlocks(rosco), IsOk());
+  EXPECT_EQ(rosco.packer_config_dir(), "/opt/g/share/rosco/packer");
+  EXPECT_EQ(rosco.packer_binary(), "packer");
+  EXPECT_EQ(rosco.image_store_dir(), "/srv/hal/data/images");
+  EXPECT_EQ(rosco.package_repository_dir(), "/srv/hal/data/packages");
+  EXPECT_EQ(rosco.work_dir(), "/srv/hal/data/rosco/work");
+  EXPECT_EQ(rosco.max_concurrent_bakes(), 3);
+  EXPECT_EQ(rosco.bake_timeout_seconds(), 900);
+  ASSERT_EQ(rosco.providers_size(), 1);
+  EXPECT_EQ(rosco.providers(0).cloud_provider_type(),
+            rosco::v1::CLOUD_PROVIDER_TYPE_LOCAL);
+  ASSERT_EQ(rosco.providers(0).base_images_size(), 1);
+  EXPECT_EQ(rosco.providers(0).base_images(0).package_type(),
+            rosco::v1::PACKAGE_TYPE_DEB);
+  EXPECT_EQ(rosco.redis().url(), "redis://h:2");
+  EXPECT_EQ(rosco.services().clouddriver().address(), "127.0.0.1:7002");
+
+  orca::v1::OrcaConfig orca;
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
+  EXPECT_EQ(orca.services().rosco().address(), "127.0.0.1:8087");
+  gate::v1::GateConfig gate;
+  ASSERT_THAT(config::MergeYaml(rendered->at("gate"), "gate", &gate), IsOk());
+  EXPECT_EQ(gate.services().rosco().address(), "127.0.0.1:8087");
+  clouddriver::v1::ClouddriverConfig cd;
+  ASSERT_THAT(
+      config::MergeYaml(rendered->at("clouddriver"), "clouddriver", &cd),
+      IsOk());
+  ASSERT_EQ(cd.local_accounts_size(), 1);
+  EXPECT_EQ(cd.local_accounts(0).image_store_dir(), "/srv/hal/data/images");
+
+  // Without rosco: nothing reaches it, and clouddriver still reads the store.
+  parsed->mutable_services()->mutable_rosco()->set_enabled(false);
+  rendered = RenderServiceConfigs(*parsed, {"dsn", "redis://h:2"}, "p");
+  ASSERT_THAT(rendered, IsOk());
+  EXPECT_EQ(rendered->count("rosco"), 0u);
+  orca.Clear();
+  ASSERT_THAT(config::MergeYaml(rendered->at("orca"), "orca", &orca), IsOk());
+  EXPECT_EQ(orca.services().rosco().address(), "");
 }
 
 TEST(RenderTest, DisabledServicesAreNotRendered) {

@@ -2,8 +2,9 @@
 // PostgreSQL, Redis and Prometheus, ten services) into a temporary state
 // directory; every service reports SERVING over the gRPC health protocol and
 // gate answers over HTTP; a config change restarts only the services whose
-// rendered config changed; an invalid config changes nothing; `deploy clean`
-// leaves no process behind.
+// rendered config changed; rosco gets the build's packer templates and shares
+// its image store with clouddriver; an invalid config changes nothing; `deploy
+// clean` leaves no process behind.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/config/config_loader.h"
 #include "common/grpc/health_client.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
@@ -22,6 +24,7 @@
 #include "common/testing/test_stores.h"
 #include "gennaker/gate/v1/gate.grpc.pb.h"
 #include "gennaker/halyard/v1/halyard.grpc.pb.h"
+#include "gennaker/rosco/v1/config.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/halyard/deployer.h"
 
@@ -324,6 +327,40 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
             "e2e-web")
       << groups.body;
 
+  // The bakery: rosco runs with the build's packer templates
+  // (<binDir>/../share/rosco/packer), bakes into the image store clouddriver's
+  // local account deploys from, and gate serves Deck's bake options and image
+  // search through rosco and clouddriver.
+  {
+    const std::string state = dir_ + "/state";
+    rosco::v1::RoscoConfig rosco;
+    ASSERT_TRUE(config::MergeYaml(ReadFile(state + "/config/rosco.yml"),
+                                  "rosco", &rosco)
+                    .ok());
+    EXPECT_EQ(rosco.packer_config_dir(),
+              (std::filesystem::path(testing::BinDir()) / ".." / "share" /
+               "rosco" / "packer")
+                  .lexically_normal()
+                  .string());
+    EXPECT_EQ(rosco.image_store_dir(), state + "/data/images");
+    EXPECT_EQ(rosco.package_repository_dir(), state + "/data/packages");
+    EXPECT_EQ(rosco.services().clouddriver().address(),
+              absl::StrCat("127.0.0.1:", ports_["clouddriver"]));
+    EXPECT_TRUE(std::filesystem::is_directory(state + "/data/images"));
+    EXPECT_THAT(ReadFile(state + "/config/clouddriver.yml"),
+                HasSubstr(state + "/data/images"));
+    EXPECT_THAT(ReadFile(state + "/config/orca.yml"),
+                HasSubstr(absl::StrCat("127.0.0.1:", ports_["rosco"])));
+    auto options = rest("GET", "/bakery/options", "");
+    ASSERT_EQ(options.status, 200) << options.body;
+    EXPECT_THAT(options.body, HasSubstr("\"cloudProvider\":\"local\""));
+    auto local = rest("GET", "/bakery/options/local", "");
+    EXPECT_EQ(local.status, 200) << local.body;
+    auto images = rest("GET", "/images/find?provider=local", "");
+    EXPECT_EQ(images.status, 200) << images.body;
+    EXPECT_EQ(images.body, "[]");
+  }
+
   // Status from the CLI and from the daemon.
   ASSERT_EQ(Halyard({"deploy", "status"}, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("orca"));
@@ -385,6 +422,32 @@ TEST_F(HalyardE2eTest, ApplyStatusReapplyInvalidConfigAndClean) {
   EXPECT_EQ(Pids(), after);
   ExpectAllServing();
   std::ofstream(config_, std::ios::trunc) << saved;
+  EXPECT_EQ(
+      Halyard({"config", "bakery", "edit", "--max-concurrent-bakes", "100"},
+              &out),
+      2);
+  EXPECT_THAT(out, HasSubstr("bakery.maxConcurrentBakes: must be in 1..64"));
+  EXPECT_EQ(ReadFile(config_), saved);
+
+  // A bakery edit restarts rosco only.
+  ASSERT_EQ(Halyard({"config", "bakery", "edit", "--max-concurrent-bakes", "3"},
+                    &out),
+            0)
+      << out;
+  ASSERT_EQ(Halyard({"deploy", "apply"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("1 started, 9 unchanged"));
+  {
+    auto edited = Pids();
+    for (const auto& [name, pid] : after) {
+      EXPECT_EQ(edited[name] != pid, name == "rosco") << name;
+    }
+    rosco::v1::RoscoConfig rosco;
+    ASSERT_TRUE(config::MergeYaml(ReadFile(dir_ + "/state/config/rosco.yml"),
+                                  "rosco", &rosco)
+                    .ok());
+    EXPECT_EQ(rosco.max_concurrent_bakes(), 3);
+  }
+  ExpectAllServing();
 
   // Losing Redis: its services report NOT_SERVING; re-applying restarts Redis,
   // and they reconnect and report SERVING again, without being restarted
