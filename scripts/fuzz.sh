@@ -79,7 +79,8 @@ SRCS[cron]="tests/fuzz/cron_fuzz.cc services/echo/cron/cron.cc"
 ARCHIVES[webhook_payload]="$BUILD_DIR/proto/libgennaker_proto_fiat.a
   $BUILD_DIR/proto/libgennaker_proto_common.a"
 ARCHIVES[halconfig]="$BUILD_DIR/proto/libgennaker_proto_halyard.a
-  $BUILD_DIR/proto/libgennaker_proto_clouddriver.a $BUILD_DIR/proto/libgennaker_proto_common.a"
+  $BUILD_DIR/proto/libgennaker_proto_rosco.a $BUILD_DIR/proto/libgennaker_proto_clouddriver.a
+  $BUILD_DIR/proto/libgennaker_proto_common.a"
 
 for t in "${TARGETS[@]}"; do
   [ -n "${SRCS[$t]:-}" ] || { echo "fuzz: unknown target $t (${ALL_TARGETS[*]})" >&2; exit 2; }
