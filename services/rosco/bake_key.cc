@@ -1,11 +1,15 @@
 #include "services/rosco/bake_key.h"
 
+#include <openssl/sha.h>
+
 #include <ctime>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
 
 namespace gennaker::rosco {
 
@@ -56,6 +60,31 @@ std::vector<PackageRef> ParsePackages(absl::string_view package_names) {
   return out;
 }
 
+namespace {
+
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+// extendedAttributes.command as written ("" when none or unparsable: an
+// invalid request is refused before any key is used).
+std::string LocalCommand(const v1::BakeRequest& request) {
+  if (request.extended_attributes().json().empty()) return "";
+  const nlohmann::json attrs =
+      nlohmann::json::parse(request.extended_attributes().json(), nullptr,
+                            /*allow_exceptions=*/false);
+  if (!attrs.is_object()) return "";
+  auto it = attrs.find("command");
+  if (it == attrs.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+}  // namespace
+
 std::string BakeKey(const v1::BakeRequest& request,
                     v1::CloudProviderType provider, absl::string_view region,
                     absl::string_view vm_type) {
@@ -74,9 +103,22 @@ std::string BakeKey(const v1::BakeRequest& request,
   if (request.package_artifacts_size() > 0) {
     std::vector<std::string> refs;
     for (const auto& a : request.package_artifacts()) {
-      refs.push_back(a.reference());
+      // An embedded payload is named by its digest: megabytes of base64 do
+      // not belong in a Redis key or a log line.
+      refs.push_back(a.type() == "embedded/base64"
+                         ? absl::StrCat("embedded/base64@sha256:",
+                                        Sha256Hex(a.reference()))
+                         : a.reference());
     }
     parts.push_back(absl::StrJoin(refs, "|"));
+  }
+  if (provider == v1::CLOUD_PROVIDER_TYPE_LOCAL) {
+    // A local image holds its entry command: another command is another
+    // image.
+    const std::string command = LocalCommand(request);
+    if (!command.empty()) {
+      parts.push_back(absl::StrCat("command@sha256:", Sha256Hex(command)));
+    }
   }
   if (provider == v1::CLOUD_PROVIDER_TYPE_AWS) {
     parts.push_back(std::string(region));

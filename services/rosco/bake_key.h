@@ -32,7 +32,9 @@ std::vector<PackageRef> ParsePackages(absl::string_view package_names);
 // The bake key: "bake" then the non-empty values of provider, base_os,
 // base_ami, ami_name, template_file_name, var_file_name, then the package
 // entries joined with '|' (always present), then the package artifact
-// references joined with '|' (when any), then for AWS
+// references joined with '|' (when any; an embedded/base64 one as
+// "embedded/base64@sha256:<hex of the payload>"), for local bakes with an
+// extendedAttributes.command "command@sha256:<hex of it>", then for AWS
 // "<region>:<vm_type>:enhancedNWEnabled|enhancedNWDisabled"; joined with ':'.
 // `vm_type` is the request's or the provider default.
 std::string BakeKey(const v1::BakeRequest& request,

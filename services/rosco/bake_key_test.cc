@@ -1,5 +1,6 @@
 #include "services/rosco/bake_key.h"
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -48,6 +49,52 @@ TEST(BakeKey, EmptyPackagesStayAndArtifactsAreAppended) {
   r.add_package_artifacts()->set_reference("http://repo/b.deb");
   EXPECT_EQ(BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", ""),
             "bake:local:local::http://repo/a.deb|http://repo/b.deb");
+}
+
+TEST(BakeKey, EmbeddedArtifactIsKeyedByTheDigestOfItsPayload) {
+  v1::BakeRequest r = Request("");
+  common::v1::Artifact* a = r.add_package_artifacts();
+  a->set_type("embedded/base64");
+  a->set_name("app_1.0_all.deb");
+  a->set_reference(std::string(1 << 20, 'A'));  // 1 MiB of base64
+  r.add_package_artifacts()->set_reference("http://repo/b.deb");
+  const std::string key =
+      BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", "");
+  // sha256 of 1 MiB of 'A' (sha256sum).
+  EXPECT_EQ(key,
+            "bake:local:local::embedded/base64@sha256:"
+            "4e29ad18ab9f42d7c233500771a39d7c852b200baf328fd00fbbe3fecea1eb56"
+            "|http://repo/b.deb")
+      << key;
+  // Another payload, another key.
+  a->set_reference(std::string(1 << 20, 'B'));
+  EXPECT_NE(BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", ""), key);
+}
+
+TEST(BakeKey, LocalEntryCommandIsInTheKey) {
+  v1::BakeRequest r = Request("hello=1.0.0");
+  r.mutable_extended_attributes()->set_json(
+      R"({"command": "usr/bin/hello --port {{port}}", "x": 1})");
+  const std::string key =
+      BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", "");
+  EXPECT_TRUE(absl::StartsWith(key,
+                               "bake:local:local:hello=1.0.0:command@"
+                               "sha256:"))
+      << key;
+  EXPECT_EQ(key.size(), std::string("bake:local:local:hello=1.0.0:command@"
+                                    "sha256:")
+                                .size() +
+                            64);
+  r.mutable_extended_attributes()->set_json(
+      R"({"command": "usr/bin/hello --verbose"})");
+  EXPECT_NE(BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", ""), key);
+  // A JSON array command is keyed too; other providers do not key on it.
+  r.mutable_extended_attributes()->set_json(R"({"command": ["a", "b"]})");
+  EXPECT_TRUE(absl::StrContains(
+      BakeKey(r, v1::CLOUD_PROVIDER_TYPE_LOCAL, "localhost", ""), "command@"));
+  r.set_base_os("jammy");
+  EXPECT_EQ(BakeKey(r, v1::CLOUD_PROVIDER_TYPE_DOCKER, "global", ""),
+            "bake:docker:jammy:hello=1.0.0");
 }
 
 TEST(BakeKey, AwsAddsRegionVmTypeAndNetworking) {

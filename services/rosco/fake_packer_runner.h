@@ -45,6 +45,12 @@ class FakePackerRunner final : public PackerRunner {
     absl::MutexLock l(&mu_);
     fail_ = f;
   }
+  // Every run first says `lines` lines of `bytes` bytes each.
+  void chatter(int lines, int bytes) {
+    absl::MutexLock l(&mu_);
+    chatter_lines_ = lines;
+    chatter_bytes_ = bytes;
+  }
   int runs() {
     absl::MutexLock l(&mu_);
     return static_cast<int>(invocations_.size());
@@ -89,8 +95,12 @@ class FakePackerRunner final : public PackerRunner {
                  const std::function<bool()>& should_stop) override {
     const auto started = std::chrono::steady_clock::now();
     bool failing = false;
+    int chatter_lines = 0;
+    int chatter_bytes = 0;
     {
       absl::MutexLock l(&mu_);
+      chatter_lines = chatter_lines_;
+      chatter_bytes = chatter_bytes_;
       invocations_.push_back(inv);
       ++running_;
       max_running_ = std::max(max_running_, running_);
@@ -115,6 +125,11 @@ class FakePackerRunner final : public PackerRunner {
     emit("", "ui",
          {"say", absl::StrCat("==> null: Running local shell script: ",
                               value("configDir"), "/local-image.sh")});
+    for (int i = 0; i < chatter_lines; ++i) {
+      emit("", "ui",
+           {"message", absl::StrCat("    null: line ", i, " ",
+                                    std::string(chatter_bytes, 'x'))});
+    }
     PackerExit out;
     // Runs "for a while": until released, stopped or timed out.
     while (true) {
@@ -199,6 +214,8 @@ class FakePackerRunner final : public PackerRunner {
   bool fail_ ABSL_GUARDED_BY(mu_) = false;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   int max_running_ ABSL_GUARDED_BY(mu_) = 0;
+  int chatter_lines_ ABSL_GUARDED_BY(mu_) = 0;
+  int chatter_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<PackerInvocation> invocations_ ABSL_GUARDED_BY(mu_);
 };
 

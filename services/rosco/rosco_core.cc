@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -17,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/http/http_client.h"
+#include "common/http/outbound.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/spinnaker/json.h"
@@ -154,6 +156,118 @@ std::string ArtifactFileName(const common::v1::Artifact& a) {
   return std::string(name.substr(0, name.find_first_of("?#")));
 }
 
+// The packer variables rosco computes itself (for any provider): a request
+// may add variables through extended_attributes, never replace these (they
+// name the script packer runs, the directories it writes, the image).
+const std::set<std::string>& ReservedVariables() {
+  static const auto* const kReserved =
+      new std::set<std::string>{"configDir",
+                                "packages",
+                                "package_type",
+                                "repository",
+                                "artifact_dir",
+                                "image_store",
+                                "image_name",
+                                "command_b64",
+                                "base_os",
+                                "tags_b64",
+                                "build_info_b64",
+                                "appversion",
+                                "build_host",
+                                "build_info_url",
+                                "upgrade",
+                                "aws_region",
+                                "aws_source_ami",
+                                "aws_target_ami",
+                                "aws_instance_type",
+                                "aws_ena_support",
+                                "aws_ssh_username",
+                                "docker_source_image",
+                                "docker_target_image",
+                                "docker_target_repository"};
+  return *kReserved;
+}
+
+// Packer renders -var values as templates ({{env `X`}}, {{vault ...}}):
+// nothing a request supplies may carry a template into a variable.
+absl::Status CheckNoTemplate(absl::string_view field, absl::string_view value) {
+  if (absl::StrContains(value, "{{")) {
+    return Invalid(absl::StrCat(
+        field,
+        " must not contain '{{' (packer would render it as a template)"));
+  }
+  return absl::OkStatus();
+}
+
+// The entry command of a local image: a JSON array of strings, or a
+// shell-like command line (words split on blanks; '...' and "..." quote,
+// a backslash escapes the next character outside single quotes).
+absl::StatusOr<std::vector<std::string>> SplitCommand(const std::string& in) {
+  std::vector<std::string> out;
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(in);
+  if (absl::StartsWith(trimmed, "[")) {
+    Json parsed = Json::parse(trimmed, nullptr, false);
+    if (!parsed.is_array()) {
+      return Invalid(
+          "extended_attributes.command: starts with '[' but is not a JSON "
+          "array");
+    }
+    for (const Json& w : parsed) {
+      if (!w.is_string()) {
+        return Invalid(
+            "extended_attributes.command: the JSON array must hold strings");
+      }
+      out.push_back(w.get<std::string>());
+    }
+    return out;
+  }
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (quote == '\'') {
+      if (c == '\'') {
+        quote = 0;
+      } else {
+        word += c;
+      }
+    } else if (quote == '"') {
+      if (c == '"') {
+        quote = 0;
+      } else if (c == '\\' && i + 1 < in.size() &&
+                 absl::StrContains("\"\\$`", in[i + 1])) {
+        word += in[++i];
+      } else {
+        word += c;
+      }
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\') {
+      if (i + 1 >= in.size()) {
+        return Invalid(
+            "extended_attributes.command: ends with an unescaped backslash");
+      }
+      word += in[++i];
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0) {
+    return Invalid(absl::StrCat("extended_attributes.command: unbalanced ",
+                                quote == '"' ? "double" : "single", " quote"));
+  }
+  if (in_word) out.push_back(std::move(word));
+  return out;
+}
+
 // Extended attribute values as strings (JSON scalars unquoted).
 absl::StatusOr<std::map<std::string, std::string>> ExtendedAttributes(
     const v1::BakeRequest& request) {
@@ -169,6 +283,11 @@ absl::StatusOr<std::map<std::string, std::string>> ExtendedAttributes(
                                   "' is not a packer variable name "
                                   "([A-Za-z0-9_-])"));
     }
+    if (ReservedVariables().contains(it.key())) {
+      return Invalid(absl::StrCat(
+          "extended_attributes key '", it.key(),
+          "' is a packer variable rosco sets itself; it cannot be overridden"));
+    }
     if (it->is_null()) continue;
     out[it.key()] =
         it->is_string() ? it->get<std::string>() : spinnaker::Dump(*it);
@@ -177,6 +296,47 @@ absl::StatusOr<std::map<std::string, std::string>> ExtendedAttributes(
 }
 
 std::string B64(const std::string& s) { return absl::Base64Escape(s); }
+
+// A bake's packer output in the logs: the head, then the tail.
+constexpr size_t kLogHeadBytes = 512 << 10;
+constexpr size_t kLogTailBytes = 512 << 10;
+
+// Package artifacts fetched over HTTP are held in memory up to this size.
+constexpr int64_t kMaxArtifactBytes = int64_t{256} << 20;
+
+bool IsFileArtifact(const common::v1::Artifact& a) {
+  return a.type() == "file" || absl::StartsWith(a.reference(), "file://");
+}
+
+// A file artifact's real path, which must lie inside the package repository
+// (symlinks and ".." resolved): a request cannot make rosco read any file.
+absl::StatusOr<std::string> RepositoryFile(const std::string& repository,
+                                           const std::string& reference) {
+  const std::string path(absl::StripPrefix(reference, "file://"));
+  if (repository.empty()) {
+    return Invalid(absl::StrCat(
+        "package_artifacts: file artifact '", path,
+        "' refused: rosco has no package_repository_dir to read files from"));
+  }
+  std::error_code ec;
+  const fs::path root = fs::canonical(repository, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "package_repository_dir ", repository, ": ", ec.message()));
+  }
+  const fs::path real = fs::canonical(path, ec);
+  if (ec || !fs::is_regular_file(real, ec)) {
+    return Invalid(absl::StrCat("package_artifacts: file artifact '", path,
+                                "' is not a readable file"));
+  }
+  const std::string r = real.string();
+  if (!absl::StartsWith(r, root.string() + "/")) {
+    return Invalid(absl::StrCat("package_artifacts: file artifact '", path,
+                                "' is outside the package repository ",
+                                repository));
+  }
+  return r;
+}
 
 }  // namespace
 
@@ -253,6 +413,14 @@ std::vector<v1::ProviderBakeConfig> BuiltInProviders() {
   return out;
 }
 
+std::string DefaultInstanceName(int grpc_port) {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+    return absl::StrCat("rosco:", grpc_port);
+  }
+  return absl::StrCat(host, ":", grpc_port);
+}
+
 CoreOptions OptionsFromConfig(const v1::RoscoConfig& config) {
   CoreOptions o;
   o.packer_config_dir = config.packer_config_dir();
@@ -266,7 +434,9 @@ CoreOptions OptionsFromConfig(const v1::RoscoConfig& config) {
   if (config.bake_timeout_seconds() > 0) {
     o.bake_timeout_seconds = config.bake_timeout_seconds();
   }
-  if (!config.instance_name().empty()) o.instance_name = config.instance_name();
+  o.instance_name = config.instance_name().empty()
+                        ? DefaultInstanceName(config.server().grpc_port())
+                        : config.instance_name();
   o.providers.assign(config.providers().begin(), config.providers().end());
   if (config.default_cloud_provider() != v1::CLOUD_PROVIDER_TYPE_UNSPECIFIED) {
     o.default_cloud_provider = config.default_cloud_provider();
@@ -453,6 +623,16 @@ absl::StatusOr<BakeRecipe> RoscoCore::Prepare(
           "package_artifacts: name '", file,
           "' must be a plain .deb or .tar.gz file name ([A-Za-z0-9._-])"));
     }
+    if (IsFileArtifact(a)) {
+      GENNAKER_RETURN_IF_ERROR(
+          RepositoryFile(options_.package_repository_dir, a.reference())
+              .status());
+    } else if (a.type() == "http/file" &&
+               !absl::StartsWith(a.reference(), "http://") &&
+               !absl::StartsWith(a.reference(), "https://")) {
+      return Invalid(absl::StrCat("package_artifacts: '", file,
+                                  "' reference must be an http(s) URL"));
+    }
     std::string unused;
     if (a.type() == "embedded/base64" &&
         !absl::Base64Unescape(a.reference(), &unused)) {
@@ -512,6 +692,25 @@ absl::StatusOr<BakeRecipe> RoscoCore::Prepare(
   }
 
   GENNAKER_ASSIGN_OR_RETURN(auto attrs, ExtendedAttributes(*br));
+  // What the request puts into packer variables verbatim (the local entry
+  // command goes base64-encoded, so it may hold "{{port}}").
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"region", request->region()},
+           {"build_host", br->build_host()},
+           {"build_info_url", br->build_info_url()},
+           {"build_number", br->build_number()},
+           {"job", br->job()},
+           {"commit_hash", br->commit_hash()},
+           {"base_ami", br->base_ami()},
+           {"instance_type", br->instance_type()}}) {
+    GENNAKER_RETURN_IF_ERROR(CheckNoTemplate(field, value));
+  }
+  for (const auto& [k, v] : attrs) {
+    if (local && k == "command") continue;
+    GENNAKER_RETURN_IF_ERROR(
+        CheckNoTemplate(absl::StrCat("extended_attributes.", k), v));
+  }
   const int64_t now = Now();
   recipe.image_name =
       image_name.empty() ? ImageName(*br, provider, first, now) : image_name;
@@ -550,10 +749,9 @@ absl::StatusOr<BakeRecipe> RoscoCore::Prepare(
     }
     Json command = Json::array();
     if (auto it = attrs.find("command"); it != attrs.end()) {
-      for (absl::string_view w :
-           absl::StrSplit(it->second, ' ', absl::SkipEmpty())) {
-        command.push_back(std::string(w));
-      }
+      GENNAKER_ASSIGN_OR_RETURN(std::vector<std::string> words,
+                                SplitCommand(it->second));
+      for (std::string& w : words) command.push_back(std::move(w));
       attrs.erase(it);  // not a packer variable: it is the image's command
     }
     vars["command_b64"] = B64(spinnaker::Dump(command));
@@ -687,6 +885,11 @@ absl::Status RoscoCore::Start() {
              absl::StrCat(kRestartFailure, ", and it cannot run again: ",
                           recipe.status().message()),
              "", 0);
+    }
+    if (rec.attempts >= kMaxAttempts || !recipe.ok()) {
+      // Ended here: the interrupted run's work directory goes too.
+      std::error_code ignored;
+      fs::remove_all(fs::path(options_.work_dir) / id, ignored);
     } else {
       (void)store_->AppendLogs(
           id, rec.attempts > 0
@@ -773,9 +976,10 @@ absl::Status RoscoCore::FetchArtifacts(const v1::BakeRequest& request,
     std::string content;
     if (a.type() == "embedded/base64") {
       absl::Base64Unescape(a.reference(), &content);
-    } else if (a.type() == "file" ||
-               absl::StartsWith(a.reference(), "file://")) {
-      std::string path(absl::StripPrefix(a.reference(), "file://"));
+    } else if (IsFileArtifact(a)) {
+      GENNAKER_ASSIGN_OR_RETURN(
+          const std::string path,
+          RepositoryFile(options_.package_repository_dir, a.reference()));
       std::ifstream in(path, std::ios::binary);
       if (!in) {
         return absl::FailedPreconditionError(
@@ -784,12 +988,23 @@ absl::Status RoscoCore::FetchArtifacts(const v1::BakeRequest& request,
       content.assign(std::istreambuf_iterator<char>(in),
                      std::istreambuf_iterator<char>());
     } else {
+      // A URL from the request: the suite's outbound policy (no loopback,
+      // link-local or suite ports) and a cap on what is held in memory.
+      http::OutboundPolicy policy = http::DefaultOutboundPolicy();
+      policy.max_response_bytes = kMaxArtifactBytes;
+      policy.timeout_ms = 120000;
+      GENNAKER_ASSIGN_OR_RETURN(std::unique_ptr<http::OutboundClient> client,
+                                http::OutboundClient::Create(policy));
       http::ClientRequest req;
       req.url = a.reference();
-      req.protocols = "http,https";
-      req.timeout_ms = 120000;
-      req.max_response_bytes = int64_t{1} << 30;
-      GENNAKER_ASSIGN_OR_RETURN(http::ClientResponse resp, http::Fetch(req));
+      req.timeout_ms = policy.timeout_ms;
+      absl::StatusOr<http::ClientResponse> fetched = client->Fetch(req);
+      if (!fetched.ok()) {
+        return absl::Status(fetched.status().code(),
+                            absl::StrCat("package artifact '", file,
+                                         "': ", fetched.status().message()));
+      }
+      http::ClientResponse resp = *std::move(fetched);
       if (resp.status != 200) {
         return absl::FailedPreconditionError(
             absl::StrCat("package artifact '", file, "': GET ", a.reference(),
@@ -828,6 +1043,17 @@ void RoscoCore::RunBake(const std::string& id) {
   std::error_code ec;
   fs::remove_all(work, ec);
   fs::create_directories(work, ec);
+  // The work directory goes with every end of the bake; a bake left for the
+  // next start keeps it (that run starts from an empty one anyway).
+  struct WorkDir {
+    std::string path;
+    bool keep = false;
+    ~WorkDir() {
+      if (keep) return;
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } work_dir{work};
   if (ec) {
     Finish(id, v1::BAKE_RESULT_FAILURE,
            absl::StrCat("cannot create the work directory ", work, ": ",
@@ -870,9 +1096,24 @@ void RoscoCore::RunBake(const std::string& id) {
   auto last_flush = std::chrono::steady_clock::now();
   auto last_check = last_flush;
   bool canceled_elsewhere = false;
+  // The store keeps the first kLogHeadBytes of packer's output and, past
+  // that, its last kLogTailBytes (written when packer ends): a chatty or
+  // looping build cannot grow a bake's logs without bound.
+  size_t logged = 0;
+  std::string tail;
+  int64_t omitted = 0;
   auto flush = [&] {
     if (!pending.empty()) {
-      (void)store_->AppendLogs(id, pending);
+      if (logged + pending.size() <= kLogHeadBytes) {
+        (void)store_->AppendLogs(id, pending);
+        logged += pending.size();
+      } else {
+        tail += pending;
+        if (tail.size() > kLogTailBytes) {
+          omitted += static_cast<int64_t>(tail.size() - kLogTailBytes);
+          tail.erase(0, tail.size() - kLogTailBytes);
+        }
+      }
       pending.clear();
     }
     last_flush = std::chrono::steady_clock::now();
@@ -914,9 +1155,24 @@ void RoscoCore::RunBake(const std::string& id) {
         return false;
       });
   flush();
+  if (!tail.empty()) {
+    if (omitted > 0) {
+      // From the first whole line on.
+      const size_t nl = tail.find('\n');
+      if (nl != std::string::npos && nl + 1 < tail.size()) {
+        omitted += static_cast<int64_t>(nl + 1);
+        tail.erase(0, nl + 1);
+      }
+      (void)store_->AppendLogs(
+          id, absl::StrCat("==> rosco: ", omitted,
+                           " bytes of packer output omitted\n"));
+    }
+    (void)store_->AppendLogs(id, tail);
+  }
 
   if (exit.stopped && stopping_.load() && !running->cancel.load() &&
       !canceled_elsewhere) {
+    work_dir.keep = true;
     (void)store_->AppendLogs(
         id, "==> rosco: stopping; the bake runs again when rosco starts\n");
     SPDLOG_INFO("event=rosco_bake_interrupted status_id={} packer_ms={}", id,

@@ -2,6 +2,15 @@
 // as durable jobs, and answers status, bake, logs and bake options.
 //
 // CreateBake: an invalid request is INVALID_ARGUMENT and nothing is stored.
+// Among the invalid: extended_attributes that name a packer variable rosco
+// sets itself (configDir, packages, image_store, command_b64, ...: they may
+// add variables, never replace rosco's); "{{" in any request value that goes
+// into a packer variable verbatim (packer renders -var values as templates);
+// an entry command (extendedAttributes.command, a shell-like line or a JSON
+// array of strings) with an unbalanced quote; a file / file:// package
+// artifact whose real path is not inside package_repository_dir. http(s)
+// package artifacts are fetched under the suite's outbound policy (no
+// loopback, link-local or suite ports) and capped at 256 MiB.
 // A valid one computes the bake key (bake_key.h); without `rebake`, a status
 // of the key that is RUNNING or COMPLETED+SUCCESS is returned (reused); with
 // `rebake` the key's running bake is cancelled and a new one starts. The new
@@ -17,7 +26,9 @@
 // request no longer validates, or it was interrupted kMaxAttempts times) it
 // fails with "rosco restarted during the bake; packer output lost ...". No
 // bake stays RUNNING forever. Stop() kills running packer and leaves those
-// bakes for the next Start().
+// bakes for the next Start(). A bake's work directory is removed whenever
+// the bake ends; its logs keep the first and the last 512 KiB of packer's
+// output.
 #ifndef GENNAKER_SERVICES_ROSCO_ROSCO_CORE_H_
 #define GENNAKER_SERVICES_ROSCO_ROSCO_CORE_H_
 
@@ -61,7 +72,12 @@ struct CoreOptions {
   std::function<int64_t()> now_ms;
 };
 
-// Options from the service config (defaults applied).
+// "<hostname>:<grpc port>": the same across restarts of one rosco, distinct
+// for replicas, so no rosco resumes the bakes another one is running.
+std::string DefaultInstanceName(int grpc_port);
+
+// Options from the service config (defaults applied; an empty instance_name
+// is DefaultInstanceName of the config's gRPC port).
 CoreOptions OptionsFromConfig(const v1::RoscoConfig& config);
 
 // local (local.json, base image "local"), docker (docker.json) and aws

@@ -5,12 +5,17 @@
 // rosco_packer_test.cc.
 #include "services/rosco/rosco_core.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -18,6 +23,7 @@
 #include "common/testing/test_stores.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "services/rosco/bake_store.h"
 #include "services/rosco/fake_packer_runner.h"
 #include "services/rosco/rosco_server.h"
@@ -319,6 +325,81 @@ TEST_F(RoscoCoreTest, InvalidRequestsAreInvalidArgumentAndStoreNothing) {
              R"({"a b": "c"})");
        },
        "not a packer variable name"},
+      {"extended attribute overriding rosco's configDir",
+       [](auto* r) {
+         r->mutable_bake_request()->mutable_extended_attributes()->set_json(
+             R"({"configDir": "/tmp/evil"})");
+       },
+       "'configDir' is a packer variable rosco sets itself"},
+      {"packer template in an extended attribute",
+       [](auto* r) {
+         r->mutable_bake_request()->mutable_extended_attributes()->set_json(
+             R"({"custom": "{{env `HOME`}}"})");
+       },
+       "extended_attributes.custom must not contain '{{'"},
+      {"packer template in build_host",
+       [](auto* r) {
+         r->mutable_bake_request()->set_build_host("{{vault `a` `b`}}");
+       },
+       "build_host must not contain '{{'"},
+      {"packer template in base_ami",
+       [](auto* r) {
+         r->mutable_bake_request()->set_base_ami("{{env `AWS_SECRET`}}");
+       },
+       "base_ami must not contain '{{'"},
+      {"unbalanced quote in the command",
+       [](auto* r) {
+         r->mutable_bake_request()->mutable_extended_attributes()->set_json(
+             R"({"command": "usr/bin/app 'a b"})");
+       },
+       "unbalanced single quote"},
+      {"command JSON array of non-strings",
+       [](auto* r) {
+         r->mutable_bake_request()->mutable_extended_attributes()->set_json(
+             R"({"command": ["usr/bin/app", 1]})");
+       },
+       "must hold strings"},
+      {"file artifact outside the repository",
+       [](auto* r) {
+         auto* a = r->mutable_bake_request()->add_package_artifacts();
+         a->set_type("file");
+         a->set_name("passwd.deb");
+         a->set_reference("/etc/passwd");
+       },
+       "outside the package repository"},
+      {"file:// artifact outside the repository",
+       [](auto* r) {
+         auto* a = r->mutable_bake_request()->add_package_artifacts();
+         a->set_type("http/file");
+         a->set_name("hostname.deb");
+         a->set_reference("file:///etc/hostname");
+       },
+       "outside the package repository"},
+      {"file artifact escaping the repository through ..",
+       [this](auto* r) {
+         auto* a = r->mutable_bake_request()->add_package_artifacts();
+         a->set_type("file");
+         a->set_name("passwd.deb");
+         a->set_reference(repo_ + "/../../../../../../etc/passwd");
+       },
+       "outside the package repository"},
+      {"file artifact through a symlink out of the repository",
+       [this](auto* r) {
+         std::error_code ec;
+         fs::create_symlink("/etc/passwd", repo_ + "/link_1.0_all.deb", ec);
+         auto* a = r->mutable_bake_request()->add_package_artifacts();
+         a->set_type("file");
+         a->set_reference(repo_ + "/link_1.0_all.deb");
+       },
+       "outside the package repository"},
+      {"http artifact that is no http URL",
+       [](auto* r) {
+         auto* a = r->mutable_bake_request()->add_package_artifacts();
+         a->set_type("http/file");
+         a->set_name("x.deb");
+         a->set_reference("gopher://host/x.deb");
+       },
+       "must be an http(s) URL"},
       {"bad artifact type",
        [](auto* r) {
          auto* a = r->mutable_bake_request()->add_package_artifacts();
@@ -442,6 +523,8 @@ TEST_F(RoscoCoreTest, RestartFailsBakesThatCannotRunAgainClearly) {
   for (const BakeRecord* r : {&worn, &gone}) {
     ASSERT_THAT(store_->PutRecord(*r), IsOk());
     ASSERT_THAT(store_->AddIncomplete("rosco-test", r->status.id()), IsOk());
+    // The interrupted run's work directory.
+    fs::create_directories(o.work_dir + "/" + r->status.id() + "/artifacts");
   }
   StartCore(o);
   const v1::BakeStatus w = WaitDone("worn-out");
@@ -458,6 +541,8 @@ TEST_F(RoscoCoreTest, RestartFailsBakesThatCannotRunAgainClearly) {
   EXPECT_THAT(store_->ListIncomplete("rosco-test"),
               gennaker::testing::IsOkAndHolds(::testing::IsEmpty()));
   EXPECT_THAT(Logs("worn-out"), HasSubstr("bake failed"));
+  EXPECT_FALSE(fs::exists(o.work_dir + "/worn-out"));
+  EXPECT_FALSE(fs::exists(o.work_dir + "/package-gone"));
 }
 
 TEST_F(RoscoCoreTest, PackerRunningPastTheTimeoutFailsTheBake) {
@@ -687,6 +772,222 @@ TEST_F(RoscoCoreTest, PackerCommandLinePerProvider) {
   EXPECT_EQ(vars["command_b64"],
             "WyJ1c3IvYmluL2hlbGxvIiwiLS1wb3J0Iiwie3twb3J0fX0iXQ==");
   EXPECT_EQ(recipe->image_name, "hello-1.2.0-all-20261202220000-local");
+}
+
+TEST_F(RoscoCoreTest, ExtendedAttributesAddVariablesButNeverReplaceRoscos) {
+  RoscoCore* core = StartCore();
+  // Every variable rosco computes, for each provider, is refused as an
+  // extended attribute (docker_target_image_tag is meant to be set).
+  v1::CreateBakeRequest local = Local("hello=1.0.0");
+  v1::CreateBakeRequest docker;
+  docker.mutable_bake_request()->set_cloud_provider_type(
+      v1::CLOUD_PROVIDER_TYPE_DOCKER);
+  docker.mutable_bake_request()->set_package_names("hello=1.0.0");
+  docker.mutable_bake_request()->set_build_host("http://ci");
+  v1::CreateBakeRequest aws;
+  aws.set_region("us-east-1");
+  aws.mutable_bake_request()->set_cloud_provider_type(
+      v1::CLOUD_PROVIDER_TYPE_AWS);
+  aws.mutable_bake_request()->set_package_names("hello");
+  aws.mutable_bake_request()->set_enhanced_networking(true);
+  aws.mutable_bake_request()->set_upgrade(true);
+  auto* artifact = local.mutable_bake_request()->add_package_artifacts();
+  artifact->set_type("file");
+  artifact->set_reference(repo_ + "/world-2.0.tar.gz");
+  std::set<std::string> computed;
+  for (v1::CreateBakeRequest r : {local, docker, aws}) {
+    auto recipe = core->Prepare(&r, "", "/tmp/work");
+    ASSERT_THAT(recipe, IsOk());
+    for (const auto& [k, v] : recipe->variables) computed.insert(k);
+  }
+  for (const char* k :
+       {"configDir", "command_b64", "image_store", "packages", "aws_source_ami",
+        "docker_source_image", "upgrade", "aws_ena_support", "artifact_dir"}) {
+    EXPECT_TRUE(computed.contains(k)) << k;
+  }
+  computed.erase("docker_target_image_tag");
+  for (const std::string& k : computed) {
+    v1::CreateBakeRequest r = Local("hello=1.0.0");
+    r.mutable_bake_request()->mutable_extended_attributes()->set_json(
+        absl::StrCat(R"({")", k, R"(": "/tmp/evil"})"));
+    EXPECT_THAT(core->CreateBake(r, "alice"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("rosco sets itself")))
+        << k;
+  }
+  EXPECT_EQ(runner_.runs(), 0);
+
+  // New variables are fine, and so are a local command's "{{port}}".
+  v1::CreateBakeRequest r = Local("hello=1.0.0");
+  r.mutable_bake_request()->mutable_extended_attributes()->set_json(
+      R"({"custom_var": "v", "docker_target_image_tag": "t",
+          "command": "usr/bin/hello --port {{port}}"})");
+  auto recipe = core->Prepare(&r, "", "");
+  ASSERT_THAT(recipe, IsOk());
+  std::map<std::string, std::string> vars(recipe->variables.begin(),
+                                          recipe->variables.end());
+  EXPECT_EQ(vars["custom_var"], "v");
+  EXPECT_EQ(vars["configDir"], GENNAKER_ROSCO_PACKER_DIR);
+}
+
+TEST_F(RoscoCoreTest, EntryCommandIsSplitLikeAShellOrGivenAsJson) {
+  RoscoCore* core = StartCore();
+  // The command attribute (a JSON value) -> the image's command.
+  auto command = [&](const nlohmann::json& value) -> nlohmann::json {
+    v1::CreateBakeRequest r = Local("hello=1.0.0");
+    const std::string attrs = nlohmann::json{{"command", value}}.dump();
+    r.mutable_bake_request()->mutable_extended_attributes()->set_json(attrs);
+    auto recipe = core->Prepare(&r, "", "");
+    EXPECT_THAT(recipe, IsOk()) << attrs;
+    if (!recipe.ok()) return nullptr;
+    std::map<std::string, std::string> vars(recipe->variables.begin(),
+                                            recipe->variables.end());
+    std::string json;
+    EXPECT_TRUE(absl::Base64Unescape(vars["command_b64"], &json));
+    return nlohmann::json::parse(json);
+  };
+  EXPECT_EQ(
+      command(R"(usr/bin/app  --name 'a b' "c \"d\"" e\ f --port {{port}})"),
+      nlohmann::json::array({"usr/bin/app", "--name", "a b", "c \"d\"", "e f",
+                             "--port", "{{port}}"}));
+  EXPECT_EQ(command(R"(sh -c 'echo "$HOME" \n' '')"),
+            nlohmann::json::array({"sh", "-c", "echo \"$HOME\" \\n", ""}));
+  // A JSON array, as a value or as a string.
+  EXPECT_EQ(command(nlohmann::json::array({"usr/bin/app", "a b", "{{port}}"})),
+            nlohmann::json::array({"usr/bin/app", "a b", "{{port}}"}));
+  EXPECT_EQ(command(R"(["usr/bin/app", "x y"])"),
+            nlohmann::json::array({"usr/bin/app", "x y"}));
+  for (const auto& [in, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"(usr/bin/app "a)", "unbalanced double quote"},
+           {R"(usr/bin/app 'a)", "unbalanced single quote"},
+           {R"(usr/bin/app a\)", "unescaped backslash"},
+           {R"(["usr/bin/app")", "not a JSON array"}}) {
+    v1::CreateBakeRequest r = Local("hello=1.0.0");
+    r.mutable_bake_request()->mutable_extended_attributes()->set_json(
+        nlohmann::json{{"command", in}}.dump());
+    EXPECT_THAT(
+        core->Prepare(&r, "", ""),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
+        << in;
+  }
+}
+
+TEST_F(RoscoCoreTest, ADifferentLocalCommandIsANewBake) {
+  RoscoCore* core = StartCore();
+  v1::CreateBakeRequest a = Local("hello=1.0.0");
+  a.mutable_bake_request()->mutable_extended_attributes()->set_json(
+      R"({"command": "usr/bin/hello --port {{port}}"})");
+  auto first = core->CreateBake(a, "alice");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(absl::StartsWith(first->status().bake_key(),
+                               "bake:local:local:hello=1.0.0:command@sha256:"))
+      << first->status().bake_key();
+  ASSERT_EQ(WaitDone(first->status().id()).result(), v1::BAKE_RESULT_SUCCESS);
+  v1::CreateBakeRequest b = Local("hello=1.0.0");
+  b.mutable_bake_request()->mutable_extended_attributes()->set_json(
+      R"({"command": "usr/bin/hello --verbose"})");
+  auto second = core->CreateBake(b, "alice");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_FALSE(second->reused());
+  ASSERT_EQ(WaitDone(second->status().id()).result(), v1::BAKE_RESULT_SUCCESS);
+  EXPECT_EQ(runner_.runs(), 2);
+  // The same command again: reused.
+  auto third = core->CreateBake(a, "alice");
+  ASSERT_THAT(third, IsOk());
+  EXPECT_TRUE(third->reused());
+  EXPECT_EQ(third->status().id(), first->status().id());
+}
+
+TEST_F(RoscoCoreTest, PackageArtifactsFromTheRepositoryOrOutsideUrlsOnly) {
+  RoscoCore* core = StartCore();
+  // A file inside the package repository is fine.
+  v1::CreateBakeRequest r = Local("");
+  auto* a = r.mutable_bake_request()->add_package_artifacts();
+  a->set_type("file");
+  a->set_reference("file://" + repo_ + "/hello_1.0.0_all.deb");
+  auto ok = core->CreateBake(r, "alice");
+  ASSERT_THAT(ok, IsOk());
+  const v1::BakeStatus done = WaitDone(ok->status().id());
+  EXPECT_EQ(done.result(), v1::BAKE_RESULT_SUCCESS) << done.failure_message();
+  // A URL on loopback is refused by the outbound policy: the bake fails
+  // without fetching it and packer never runs for it.
+  v1::CreateBakeRequest h = Local("");
+  auto* u = h.mutable_bake_request()->add_package_artifacts();
+  u->set_type("http/file");
+  u->set_reference("http://127.0.0.1:1/app_1.0_all.deb");
+  auto refused = core->CreateBake(h, "alice");
+  ASSERT_THAT(refused, IsOk());
+  const v1::BakeStatus failed = WaitDone(refused->status().id());
+  EXPECT_EQ(failed.result(), v1::BAKE_RESULT_FAILURE);
+  EXPECT_THAT(failed.failure_message(),
+              HasSubstr("package artifact 'app_1.0_all.deb'"));
+  EXPECT_THAT(failed.failure_message(), HasSubstr("loopback"));
+  EXPECT_EQ(runner_.runs(), 1);
+}
+
+TEST_F(RoscoCoreTest, WorkDirsGoWithEveryEndAndLogsAreCapped) {
+  RoscoCore* core = StartCore();
+  auto gone = [&](const std::string& id) {
+    for (int i = 0; i < 500; ++i) {
+      if (!fs::exists(dir_ + "/work/" + id)) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  };
+  // Success, with 2 MiB of packer output.
+  runner_.chatter(2048, 1024);
+  auto ok = core->CreateBake(Local("hello=1.0.0"), "alice");
+  ASSERT_THAT(ok, IsOk());
+  ASSERT_EQ(WaitDone(ok->status().id()).result(), v1::BAKE_RESULT_SUCCESS);
+  EXPECT_TRUE(gone(ok->status().id()));
+  const std::string logs = Logs(ok->status().id());
+  EXPECT_LT(logs.size(), size_t{1100} << 10);
+  EXPECT_GT(logs.size(), size_t{900} << 10);
+  EXPECT_THAT(logs, HasSubstr("bytes of packer output omitted"));
+  EXPECT_THAT(logs, HasSubstr("null: line 0 "));     // the head
+  EXPECT_THAT(logs, HasSubstr("null: line 2047 "));  // the tail
+  EXPECT_THAT(logs, HasSubstr("ImageName: "));
+  EXPECT_THAT(logs, HasSubstr("bake succeeded"));
+  runner_.chatter(0, 0);
+  // Failure.
+  runner_.fail(true);
+  auto failed = core->CreateBake(Local("hello=1.2.0"), "alice");
+  ASSERT_THAT(failed, IsOk());
+  ASSERT_EQ(WaitDone(failed->status().id()).result(), v1::BAKE_RESULT_FAILURE);
+  EXPECT_TRUE(gone(failed->status().id()));
+  runner_.fail(false);
+  // Cancel.
+  runner_.hold();
+  auto canceled = core->CreateBake(Local("world=2.0"), "alice");
+  ASSERT_THAT(canceled, IsOk());
+  ASSERT_TRUE(runner_.WaitRunning(1));
+  EXPECT_TRUE(fs::exists(dir_ + "/work/" + canceled->status().id()));
+  ASSERT_THAT(core->CancelBake(canceled->status().id()), IsOk());
+  EXPECT_TRUE(gone(canceled->status().id()));
+  // Stopped for a restart: kept for the next start.
+  auto stopped = core->CreateBake(Local("hello=1.0.0 world=2.0"), "alice");
+  ASSERT_THAT(stopped, IsOk());
+  ASSERT_TRUE(runner_.WaitRunning(1));
+  core->Stop();
+  EXPECT_TRUE(fs::exists(dir_ + "/work/" + stopped->status().id()));
+  runner_.release();
+}
+
+TEST(RoscoConfig, InstanceNameDefaultsToHostAndGrpcPort) {
+  v1::RoscoConfig config;
+  ApplyRoscoDefaults(&config);
+  EXPECT_EQ(config.instance_name(), "");
+  config.mutable_server()->set_grpc_port(8087);
+  char host[256] = {0};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  EXPECT_EQ(OptionsFromConfig(config).instance_name,
+            absl::StrCat(host, ":8087"));
+  config.mutable_server()->set_grpc_port(9087);
+  EXPECT_NE(OptionsFromConfig(config).instance_name,
+            absl::StrCat(host, ":8087"));
+  config.set_instance_name("rosco-a");
+  EXPECT_EQ(OptionsFromConfig(config).instance_name, "rosco-a");
 }
 
 TEST(RoscoConfig, DefaultsAndFailFastValidation) {

@@ -193,7 +193,10 @@ TEST_F(RoscoPackerTest, BakesALocalImageReusesItAndRebakes) {
   RoscoCore* core = StartCore(Options());
   auto first = core->CreateBake(Local("hello"), "alice");
   ASSERT_THAT(first, IsOk());
-  EXPECT_EQ(first->status().bake_key(), "bake:local:local:hello=1.0.0");
+  // The entry command is part of a local image, so of its key.
+  EXPECT_TRUE(absl::StartsWith(first->status().bake_key(),
+                               "bake:local:local:hello=1.0.0:command@sha256:"))
+      << first->status().bake_key();
   const v1::BakeStatus done = WaitDone(first->status().id());
   ASSERT_EQ(done.state(), v1::BAKE_STATE_COMPLETED);
   ASSERT_EQ(done.result(), v1::BAKE_RESULT_SUCCESS) << done.failure_message();
@@ -310,6 +313,37 @@ TEST_F(RoscoPackerTest, PackageNamesItsOwnEntryCommand) {
   ASSERT_TRUE(manifest.is_object());
   EXPECT_EQ(manifest["command"],
             nlohmann::json::array({"usr/bin/greet", "--port", "{{port}}"}));
+}
+
+TEST_F(RoscoPackerTest, PackageCommandThatIsNoPlainJsonArrayFailsTheBake) {
+  // It would add a key to manifest.json if spliced in as it is.
+  const std::string cmd = dir_ + "/command.json";
+  std::ofstream(cmd) << R"(["usr/bin/evil"],"imageId":"sha256:00")"
+                     << "\n";
+  const std::string bin = dir_ + "/evil.sh";
+  std::ofstream(bin) << "#!/bin/sh\necho evil\n";
+  fs::permissions(bin, fs::perms::owner_all);
+  gennaker::testing::DebPackage deb;
+  deb.name = "evil";
+  deb.version = "0.1";
+  deb.files = {{"usr/bin/evil", bin}, {"usr/share/evil/command.json", cmd}};
+  ASSERT_TRUE(gennaker::testing::BuildDeb(deb, repo_).ok());
+  RoscoCore* core = StartCore(Options());
+  v1::CreateBakeRequest r = Local("evil");
+  r.mutable_bake_request()->clear_extended_attributes();
+  auto created = core->CreateBake(r, "alice");
+  ASSERT_THAT(created, IsOk());
+  const v1::BakeStatus done = WaitDone(created->status().id());
+  EXPECT_EQ(done.result(), v1::BAKE_RESULT_FAILURE);
+  EXPECT_THAT(done.failure_message(),
+              HasSubstr("is not a one-line JSON array of strings"));
+  // Nothing was stored in the image store.
+  std::error_code ec;
+  int images = 0;
+  for (const auto& e : fs::directory_iterator(images_ + "/images", ec)) {
+    if (e.path().filename().string()[0] != '.') ++images;
+  }
+  EXPECT_EQ(images, 0);
 }
 
 TEST_F(RoscoPackerTest, DockerAndAwsTemplatesPassPackerValidate) {

@@ -77,7 +77,6 @@ void ApplyRoscoDefaults(v1::RoscoConfig* config) {
   config->set_packer_binary("packer");
   config->set_max_concurrent_bakes(kDefaultMaxConcurrentBakes);
   config->set_bake_timeout_seconds(kDefaultBakeTimeoutSeconds);
-  config->set_instance_name(kDefaultInstanceName);
   config->set_default_cloud_provider(v1::CLOUD_PROVIDER_TYPE_LOCAL);
 }
 

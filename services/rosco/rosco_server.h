@@ -16,14 +16,15 @@ namespace gennaker::rosco {
 inline constexpr char kUnimplementedArea[] = "rosco";
 inline constexpr int kDefaultMaxConcurrentBakes = 2;
 inline constexpr int kDefaultBakeTimeoutSeconds = 1800;
-inline constexpr char kDefaultInstanceName[] = "rosco";
 
 // <directory of the running binary>/../share/rosco/packer: where the build
 // copies services/rosco/packer (build/share/rosco/packer).
 std::string DefaultPackerConfigDir();
 
 // rosco's own defaults: packer dir next to the binary, packer from PATH,
-// 2 concurrent bakes, 30 min timeout, instance "rosco", local provider.
+// 2 concurrent bakes, 30 min timeout, local provider; the instance name is
+// left empty: OptionsFromConfig makes it "<hostname>:<grpc port>" once the
+// file has set the port.
 void ApplyRoscoDefaults(v1::RoscoConfig* config);
 
 // What the shared validation cannot know: the packer dir exists, provider

@@ -49,6 +49,14 @@ safe() {
   return 0
 }
 
+# A package's command.json goes verbatim into manifest.json: only the simple
+# form ["word", "word", ...] whose strings hold no '"', '\' or control
+# characters (so nothing in it can end a string or add a key).
+valid_command() {
+  printf '%s' "$1" | LC_ALL=C grep -Eq \
+    '^\[[[:space:]]*"[^"\[:cntrl:]]*"([[:space:]]*,[[:space:]]*"[^"\[:cntrl:]]*")*[[:space:]]*\]$'
+}
+
 mkdir -p "$S/images" "$S/names"
 WORK=$(mktemp -d "$S/images/.work-XXXXXX")
 cleanup() {
@@ -167,9 +175,11 @@ else
 '
       case $c in
         *"$nl"*) fail "usr/share/$first/command.json must be one line" ;;
-        '["'*'"]') COMMAND=$c; echo "local-image: entry command from $first: $c" ;;
-        *) fail "usr/share/$first/command.json is not a one-line JSON array of strings" ;;
       esac
+      valid_command "$c" ||
+        fail "usr/share/$first/command.json is not a one-line JSON array of strings (no quotes, backslashes or control characters inside them)"
+      COMMAND=$c
+      echo "local-image: entry command from $first: $c"
     fi
   fi
   chmod -R a-w "$WORK/image/rootfs"
