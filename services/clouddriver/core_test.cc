@@ -166,6 +166,28 @@ TEST_F(OperationsTest, SameKeyReturnsSameTaskAndOneServerGroup) {
   EXPECT_EQ(provider_.groups.size(), 1u);
 }
 
+TEST_F(OperationsTest, ARetriedSubmissionGetsItsTaskEvenIfValidationNowFails) {
+  SubmittedOperation op = Create("demo");
+  op.description["imageId"] = "img-1";
+  absl::StatusOr<Submission> a = ops_->Submit({op}, "k-img", "demo", "");
+  ASSERT_TRUE(a.ok()) << a.status();
+  WaitDone(a->task_id);
+  // The image is gone since: the retry of the same request still gets the
+  // task it created, not a refusal.
+  op.description["imageId"] = "missing";
+  absl::StatusOr<Submission> b = ops_->Submit({op}, "k-img", "demo", "");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->task_id, a->task_id);
+  EXPECT_TRUE(b->deduplicated);
+  // A new submission is still validated.
+  EXPECT_EQ(ops_->Submit({op}, "k-new", "demo", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::optional<std::string>> known =
+      store_.TaskIdForKey("k-new");
+  ASSERT_TRUE(known.ok());
+  EXPECT_FALSE(known->has_value());
+}
+
 TEST_F(OperationsTest, RetryableFailureResumesFromTheFailedOperation) {
   {
     absl::MutexLock l(&provider_.mu_);

@@ -194,7 +194,28 @@ absl::StatusOr<Submission> Operations::Submit(
                           {"description", op.description}});
   }
   GENNAKER_RETURN_IF_ERROR(CheckAccounts(accounts, user));
-  // After authorization: the refusal may say what an account holds.
+  // A retried submission whose task exists gets that task, whatever a
+  // validation would say now (the image it names may be gone since).
+  auto deduplicated = [&](const std::string& id) -> absl::StatusOr<Submission> {
+    Submission out;
+    out.task_id = id;
+    out.deduplicated = true;
+    GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> existing, store_->Get(id));
+    if (existing.has_value() && State(*existing) == kFailedRetryable) {
+      // The key may name someone else's task: resuming it is a resume.
+      GENNAKER_RETURN_IF_ERROR(CheckAccounts(TaskAccounts(*existing), user));
+      GENNAKER_RETURN_IF_ERROR(
+          Requeue(*existing, "Resubmitted with the same request id").status());
+    }
+    return out;
+  };
+  if (!key.empty()) {
+    GENNAKER_ASSIGN_OR_RETURN(std::optional<std::string> known,
+                              store_->TaskIdForKey(key));
+    if (known.has_value()) return deduplicated(*known);
+  }
+  // After authorization: the refusal may say what an account holds. Only new
+  // submissions are validated.
   for (const SubmittedOperation& op : ops) {
     absl::Status valid =
         providers_.at(op.account)->Validate(op.name, op.description);
@@ -212,19 +233,10 @@ absl::StatusOr<Submission> Operations::Submit(
                {"operations", stored_ops},  {"nextOperation", 0}};
   AddHistory(task, "ORCHESTRATION", "Initializing Orchestration Task");
   GENNAKER_ASSIGN_OR_RETURN(std::string id, store_->Create(task, key));
+  // A concurrent submission with the same key won the race.
+  if (id != task["id"].get<std::string>()) return deduplicated(id);
   Submission out;
   out.task_id = id;
-  if (id != task["id"].get<std::string>()) {
-    out.deduplicated = true;
-    GENNAKER_ASSIGN_OR_RETURN(std::optional<Json> existing, store_->Get(id));
-    if (existing.has_value() && State(*existing) == kFailedRetryable) {
-      // The key may name someone else's task: resuming it is a resume.
-      GENNAKER_RETURN_IF_ERROR(CheckAccounts(TaskAccounts(*existing), user));
-      GENNAKER_RETURN_IF_ERROR(
-          Requeue(*existing, "Resubmitted with the same request id").status());
-    }
-    return out;
-  }
   SPDLOG_INFO("event=task_submitted task={} operations={} application={}", id,
               stored_ops.size(), application);
   Enqueue(id);

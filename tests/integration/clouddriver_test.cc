@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -385,6 +386,10 @@ TEST(RedisStoresTest, CacheAndTaskStoreOnRealRedis) {
   EXPECT_EQ(*tasks.Create(t1, "key"), "T1");
   EXPECT_EQ(*tasks.Create(t2, "key"), "T1");  // same key: the first task
   EXPECT_FALSE(tasks.Get("T2")->has_value());
+  // The key's task, looked up before a retried submission is validated.
+  EXPECT_EQ(*tasks.TaskIdForKey("key"), std::optional<std::string>("T1"));
+  EXPECT_FALSE(tasks.TaskIdForKey("other")->has_value());
+  EXPECT_FALSE(tasks.TaskIdForKey("")->has_value());
   EXPECT_EQ(*tasks.Running(), std::vector<std::string>{"T1"});
   // A sweep expecting owner r9 does not touch r1's task.
   Json orphaned = t1;

@@ -29,6 +29,14 @@ absl::StatusOr<std::string> InMemoryTaskStore::Create(const Json& task,
   return IdOf(task);
 }
 
+absl::StatusOr<std::optional<std::string>> InMemoryTaskStore::TaskIdForKey(
+    const std::string& key) {
+  absl::MutexLock l(&mu_);
+  auto it = keys_.find(key);
+  if (key.empty() || it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
 absl::StatusOr<bool> InMemoryTaskStore::Save(const Json& task, bool running,
                                              const std::string& expect_owner,
                                              const std::string& expect_state) {

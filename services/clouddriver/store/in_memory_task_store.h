@@ -21,6 +21,8 @@ class InMemoryTaskStore : public TaskStore {
                             const std::string& expect_state = "") override;
   absl::Status Forget(const std::string& id) override;
   absl::StatusOr<std::optional<Json>> Get(const std::string& id) override;
+  absl::StatusOr<std::optional<std::string>> TaskIdForKey(
+      const std::string& key) override;
   absl::StatusOr<std::vector<std::string>> Running() override;
   absl::Status Renew(const std::string& owner, int64_t ttl_ms) override;
   absl::StatusOr<bool> OwnerAlive(const std::string& owner) override;

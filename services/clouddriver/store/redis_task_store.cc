@@ -92,6 +92,15 @@ absl::StatusOr<std::optional<Json>> RedisTaskStore::Get(const std::string& id) {
   return *std::move(task);
 }
 
+absl::StatusOr<std::optional<std::string>> RedisTaskStore::TaskIdForKey(
+    const std::string& key) {
+  if (key.empty()) return std::nullopt;
+  GENNAKER_ASSIGN_OR_RETURN(redis::Reply r,
+                            redis_->Command({"GET", IdemKey(key)}));
+  if (r.type != redis::Reply::Type::kString) return std::nullopt;
+  return r.str;
+}
+
 absl::StatusOr<std::vector<std::string>> RedisTaskStore::Running() {
   GENNAKER_ASSIGN_OR_RETURN(redis::Reply r,
                             redis_->Command({"SMEMBERS", kRunning}));

@@ -35,6 +35,9 @@ class TaskStore {
   // Removes `id` from the running set only.
   virtual absl::Status Forget(const std::string& id) = 0;
   virtual absl::StatusOr<std::optional<Json>> Get(const std::string& id) = 0;
+  // The id of the task idempotency key `key` names, if any.
+  virtual absl::StatusOr<std::optional<std::string>> TaskIdForKey(
+      const std::string& key) = 0;
   virtual absl::StatusOr<std::vector<std::string>> Running() = 0;
   // Renews `owner`'s lease for `ttl_ms`.
   virtual absl::Status Renew(const std::string& owner, int64_t ttl_ms) = 0;
