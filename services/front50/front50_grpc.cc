@@ -437,7 +437,13 @@ class Front50GrpcService final : public v1::Front50Service::Service {
           " is not supported. Pipeline template tag must be one of [",
           absl::StrJoin(kTags, ", "), "]"));
     }
-    if (!body.contains("schema")) return absl::OkStatus();
+    // Every template saved here is a v2 one (gate's /v2/pipelineTemplates
+    // routes are its only writers): without a schema it is refused rather
+    // than stored unchecked.
+    if (spinnaker::String(body, "schema").empty()) {
+      return absl::InvalidArgumentError(
+          "a v2 pipeline template needs schema: v2");
+    }
     GENNAKER_RETURN_IF_ERROR(orca::templates::ValidateTemplate(body));
     return orca::templates::CheckTemplateChain(
         body,
@@ -500,6 +506,9 @@ class Front50GrpcService final : public v1::Front50Service::Service {
       std::string id = !t.id().empty() ? t.id() : spinnaker::String(j, "id");
       if (id.empty())
         return absl::InvalidArgumentError("template id is required");
+      // As Spinnaker's front50 update: stored under the path's id, which the
+      // body then carries too (checked and resolved as what is stored).
+      j["id"] = id;
       GENNAKER_RETURN_IF_ERROR(CheckTemplate(j, t.tag()));
       std::string key = TemplateKey(id, t.tag());
       if (request->create_only() &&

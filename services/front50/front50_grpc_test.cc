@@ -148,8 +148,19 @@ TEST_F(Front50GrpcTest, TemplatesNeedAnObjectBodyAndAnId) {
   request.mutable_template_()->mutable_body()->set_json("{}");
   EXPECT_THAT(save(), StatusIs(absl::StatusCode::kInvalidArgument,
                                "template id is required"));
+  // Without a schema (e.g. an update that dropped it): refused, not stored
+  // unchecked.
   request.mutable_template_()->mutable_body()->set_json(
       R"({"id":"t1","metadata":{"name":"T","scopes":["global",3]}})");
+  EXPECT_THAT(save(), StatusIs(absl::StatusCode::kInvalidArgument,
+                               "a v2 pipeline template needs schema: v2"));
+  request.mutable_template_()->mutable_body()->set_json(
+      R"({"id":"t1","schema":"1"})");
+  EXPECT_THAT(save(), StatusIs(absl::StatusCode::kInvalidArgument,
+                               ::testing::HasSubstr("schema must be")));
+  request.mutable_template_()->mutable_body()->set_json(
+      R"({"id":"t1","schema":"v2",)"
+      R"("metadata":{"name":"T","scopes":["global",3]}})");
   ASSERT_THAT(save(), IsOk());
   EXPECT_EQ(response.template_().id(), "t1");
   EXPECT_EQ(response.template_().name(), "T");
@@ -163,6 +174,21 @@ TEST_F(Front50GrpcTest, TemplatesNeedAnObjectBodyAndAnId) {
   v1::GetPipelineTemplateResponse got;
   ASSERT_THAT(Call(&Rpc::GetPipelineTemplate, get, &got), IsOk());
   EXPECT_EQ(got.template_().id(), "t1");
+
+  // An update names the template in its path: the body is stored (and
+  // checked) under that id, whatever id it carries.
+  request.set_create_only(false);
+  request.mutable_template_()->set_id("t2");
+  request.mutable_template_()->mutable_body()->set_json(
+      R"({"id":"t1","schema":"v2","metadata":{"name":"Other"}})");
+  ASSERT_THAT(save(), IsOk());
+  get.set_id("t2");
+  ASSERT_THAT(Call(&Rpc::GetPipelineTemplate, get, &got), IsOk());
+  EXPECT_EQ(Json::parse(got.template_().body().json())["id"], "t2");
+  get.set_id("t1");
+  ASSERT_THAT(Call(&Rpc::GetPipelineTemplate, get, &got), IsOk());
+  EXPECT_EQ(Json::parse(got.template_().body().json())["metadata"]["name"],
+            "T");
 }
 
 TEST_F(Front50GrpcTest, NotificationsDefaultToAnEmptySet) {

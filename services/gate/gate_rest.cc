@@ -387,7 +387,8 @@ Response SaveTemplate(const RestState& b, const Request& r, bool create) {
       r.params.count("id") ? r.params.at("id") : spinnaker::String(*body, "id");
   if (id.empty())
     return http::Error(400, "pipeline template id is required", r.path);
-  if (!r.params.count("id") && spinnaker::String(*body, "schema").empty()) {
+  // On create and update alike: front50 stores only v2 templates.
+  if (spinnaker::String(*body, "schema").empty()) {
     return http::Error(400, "pipeline template schema is required", r.path);
   }
   f50::SavePipelineTemplateRequest req;

@@ -510,6 +510,10 @@ TEST_F(GateFront50Test, StrategiesProjectsTemplatesNotifications) {
               "not found");
   ExpectError(Call("POST", "/v2/pipelineTemplates/create", R"({"id":"x"})"),
               400, "schema");
+  // An update without schema is refused too (not stored unchecked).
+  ExpectError(Call("POST", "/v2/pipelineTemplates/update/x", R"({"id":"x"})"),
+              400, "schema");
+  ExpectError(Call("GET", "/v2/pipelineTemplates/x"), 404, "not found");
 
   EXPECT_EQ(
       JsonOf(Call("GET", "/notifications/application/misc"))["application"],
