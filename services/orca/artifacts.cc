@@ -385,10 +385,11 @@ absl::Status ResolveTriggerArtifacts(const Json& config, Json& trigger,
   const PriorFetch fetch_prior = [&]() -> absl::StatusOr<Json> {
     if (!prior_cache) {
       const std::string config_id = String(config, "id");
-      if (!prior || config_id.empty()) {
+      const std::string application = String(config, "application");
+      if (!prior || config_id.empty() || application.empty()) {
         prior_cache = Json(nullptr);
       } else {
-        prior_cache = prior(config_id);
+        prior_cache = prior(application, config_id);
       }
     }
     return *prior_cache;
@@ -424,13 +425,20 @@ absl::Status ResolveTriggerArtifacts(const Json& config, Json& trigger,
 }
 
 PriorArtifacts PriorArtifactsFromStore(Store* store) {
-  return [store](const std::string& config_id) -> absl::StatusOr<Json> {
+  return [store](const std::string& application,
+                 const std::string& config_id) -> absl::StatusOr<Json> {
+    if (application.empty() || config_id.empty()) return Json(nullptr);
     ExecutionQuery q;
+    q.application = application;
     q.type = "PIPELINE";
     q.config_ids = {config_id};
     q.limit = 1;
     GENNAKER_ASSIGN_OR_RETURN(std::vector<Json> found, store->List(q));
-    if (found.empty()) return Json(nullptr);
+    // Belt and braces: a store ignoring the application must not leak
+    // another application's artifacts.
+    if (found.empty() || String(found.front(), "application") != application) {
+      return Json(nullptr);
+    }
     return AllArtifacts(found.front());
   };
 }

@@ -53,9 +53,11 @@
 //   too) joins the received artifacts, before the trigger's.
 // * usePriorArtifact needs the config's last execution: PriorArtifacts gives
 //   AllArtifacts() of it (LaunchOptions::prior_artifacts, set by OrcaApi from
-//   its store). When there is none (no provider, a config without id, or a
-//   config that never ran), such an expected artifact falls through to its
-//   default or is refused with a message saying there is no prior execution.
+//   its store), looked up within the config's own application. When there is
+//   none (no provider, a config without id or application, or a config that
+//   never ran in its application), such an expected artifact falls through to
+//   its default or is refused with a message saying there is no prior
+//   execution.
 // * Stages: BoundArtifactForStage is what a stage calls for an expected
 //   artifact id it names (bake's packageArtifactIds, a deploy's
 //   imageArtifactId / expectedArtifactId / manifestArtifactId ...), with the
@@ -79,10 +81,13 @@ namespace gennaker::orca {
 class Registry;
 class Store;
 
-// The artifacts of the last execution of a pipeline config (config id given),
-// as AllArtifacts() lists them; null when the config never ran.
-using PriorArtifacts =
-    std::function<absl::StatusOr<Json>(const std::string& config_id)>;
+// The artifacts of the last execution of a pipeline config (its application
+// and id given), as AllArtifacts() lists them; null when the config never ran
+// in that application. The application scopes the lookup: a config naming
+// another application's pipeline id must not bind that application's
+// artifacts.
+using PriorArtifacts = std::function<absl::StatusOr<Json>(
+    const std::string& application, const std::string& config_id)>;
 
 // Completes trigger.artifacts as described above (in place). Returns
 // INVALID_ARGUMENT when trigger.artifacts is neither null nor a list.
@@ -105,7 +110,9 @@ absl::Status ResolveTriggerArtifacts(const Json& config, Json& trigger,
 Json AllArtifacts(const Json& execution,
                   std::string_view without_stage_ref = "");
 
-// PriorArtifacts reading the newest execution of the config from `store`.
+// PriorArtifacts reading the newest execution of the config from `store`, in
+// the given application only (an execution of another application is no
+// prior execution).
 PriorArtifacts PriorArtifactsFromStore(Store* store);
 
 // The artifact bound to expected artifact `expected_artifact_id`: looked up in

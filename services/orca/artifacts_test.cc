@@ -460,6 +460,37 @@ TEST(ArtifactFunctionsTest, EvaluatedByTheEngine) {
   EXPECT_EQ(f2.size(), 2u);
 }
 
+TEST(ResolveTest, PriorArtifactIsScopedToTheConfigsApplication) {
+  Json e = Expected("ea", {{"type", "docker/image"}, {"name", "app"}});
+  e["usePriorArtifact"] = true;
+  testing::ManualClock clock;
+  MemoryStore store(&clock);
+  LaunchOptions o;
+  o.now_ms = clock.NowMs();
+  // Another application's pipeline with the same config id ran with an image.
+  Json other = Config(Json::array());
+  other["application"] = "other";
+  Json secret = {{"type", "docker/image"}, {"name", "app"}, {"version", "s"}};
+  auto old = BuildPipelineExecution(other, {{"artifacts", {secret}}}, o);
+  ASSERT_TRUE(old.ok()) << old.status();
+  ASSERT_TRUE(store.Create(*old, "", {}).ok());
+
+  // An inline config of application "app" naming that id binds nothing.
+  Json t = {{"expectedArtifactIds", {"ea"}}};
+  absl::Status s =
+      ResolveTriggerArtifacts(Config({e}), t, PriorArtifactsFromStore(&store));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("the pipeline has no prior execution"));
+  auto direct = PriorArtifactsFromStore(&store)("app", "cfg-1");
+  ASSERT_TRUE(direct.ok());
+  EXPECT_TRUE(direct->is_null());
+  // Its own application still sees it.
+  auto own = PriorArtifactsFromStore(&store)("other", "cfg-1");
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(*own, Json::array({secret}));
+}
+
 TEST(ResolveTest, PriorArtifactWithoutAPriorExecutionSaysSo) {
   Json e = Expected("ea", {{"type", "docker/image"}, {"name", "app"}});
   e["usePriorArtifact"] = true;

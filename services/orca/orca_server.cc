@@ -14,6 +14,7 @@
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "gennaker/orca/v1/orca.grpc.pb.h"
+#include "services/orca/artifacts.h"
 #include "services/orca/clouddriver_client.h"
 #include "services/orca/echo_events.h"
 #include "services/orca/engine/engine.h"
@@ -162,6 +163,12 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildOrca(
   StageDeps deps;
   deps.front50 = in->front50_.get();
   deps.authorizer = in->authorizer_.get();
+  // A child pipeline's usePriorArtifact reads the store, created below: the
+  // lookup reaches it through `in` once tasks run.
+  deps.prior_artifacts = [raw = in.get()](const std::string& application,
+                                          const std::string& config_id) {
+    return PriorArtifactsFromStore(raw->store_.get())(application, config_id);
+  };
   // Optional: without clouddriver its stages fail with a message saying so.
   if (!config.services().clouddriver().address().empty()) {
     in->clouddriver_ = NewCloudDriverGrpc(

@@ -106,6 +106,7 @@ class EngineTest : public ::testing::Test {
   EngineTest() : store_(&clock_), lookups_(&front50_) {
     StageDeps deps;
     deps.front50 = &front50_;
+    deps.prior_artifacts = PriorArtifactsFromStore(&store_);
     RegisterBuiltinStages(&registry_, deps);
     flaky_ = std::make_shared<FlakyTask>();
     registry_.AddStage("flaky", std::make_shared<SimpleStage>(
@@ -709,6 +710,47 @@ TEST_F(EngineTest, ChildPipelineRunsOnceAndItsOutputsReachTheParent) {
   ExecutionQuery q;
   q.config_ids = {"child-cfg"};
   EXPECT_EQ(store_.List(q)->size(), 1u);
+}
+
+TEST_F(EngineTest, ChildPipelineBindsPriorArtifactsOfItsOwnApplicationOnly) {
+  const Json image = {
+      {"type", "docker/image"}, {"name", "img"}, {"version", "v1"}};
+  Json expected = {{"id", "ea"},
+                   {"usePriorArtifact", true},
+                   {"matchArtifact", {{"type", "docker/image"}}}};
+  for (const char* cfg : {"kid", "kid2"}) {
+    front50_.pipelines[cfg] = {{"id", cfg},
+                               {"application", "app"},
+                               {"name", cfg},
+                               {"expectedArtifacts", {expected}},
+                               {"stages", {Wait("1", {})}}};
+  }
+  // "kid" ran before in its own application; an execution with config id
+  // "kid2" ran in another application only.
+  Start({{"id", "kid"}, {"stages", {Wait("1", {})}}}, {{"artifacts", {image}}});
+  Start({{"id", "kid2"}, {"application", "other"}, {"stages", {Wait("1", {})}}},
+        {{"artifacts", {image}}});
+  Run(1000);
+  auto child_of = [&](const std::string& cfg) {
+    std::string id = Start({{"stages",
+                             {{{"refId", "1"},
+                               {"type", "pipeline"},
+                               {"pipeline", cfg},
+                               {"pipelineParameters", Json::object()}}}}});
+    Run(60000);
+    return Get(id);
+  };
+  Json e = child_of("kid");
+  ASSERT_EQ(String(e, "status"), "SUCCEEDED") << e.dump(1);
+  Json child = Get(String(StageByRef(e, "1")["context"], "executionId"));
+  EXPECT_EQ(child["trigger"]["resolvedExpectedArtifacts"][0]["boundArtifact"],
+            image);
+
+  Json e2 = child_of("kid2");
+  EXPECT_EQ(String(e2, "status"), "TERMINAL");
+  EXPECT_NE(StageByRef(e2, "1")["context"].dump().find("no prior execution"),
+            std::string::npos)
+      << e2.dump(1);
 }
 
 TEST_F(EngineTest, RestartingAPipelineStageStartsANewChild) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "services/orca/artifacts.h"
 #include "services/orca/engine/registry.h"
 
 namespace gennaker::orca {
@@ -43,6 +44,10 @@ struct StageDeps {
   // execution's user (CurrentCallContext().user while a task runs); null or
   // disabled: no checks.
   fiat::Authorizer* authorizer = nullptr;
+  // The last execution's artifacts of a child pipeline's config, for its
+  // usePriorArtifact expected artifacts (scoped to the child config's
+  // application); empty: a child has no prior execution.
+  PriorArtifacts prior_artifacts;
   // Header sent with every webhook call: "<execution>:<stage>:<task>", the
   // same on every delivery of that call, so receivers can de-duplicate.
   std::string idempotency_header = "X-Gennaker-Idempotency-Key";

@@ -1,5 +1,7 @@
 // The `pipeline` stage: starts a child pipeline in the same transaction as the
 // parent's state (so it is started exactly once) and follows it.
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/fiat/authorizer.h"
@@ -44,8 +46,11 @@ class PipelineStage : public StageDefinition {
 
 class StartPipelineTask : public Task {
  public:
-  StartPipelineTask(Front50* front50, fiat::Authorizer* authorizer)
-      : front50_(front50), authorizer_(authorizer) {}
+  StartPipelineTask(Front50* front50, fiat::Authorizer* authorizer,
+                    PriorArtifacts prior_artifacts)
+      : front50_(front50),
+        authorizer_(authorizer),
+        prior_artifacts_(std::move(prior_artifacts)) {}
   bool CommitsAfterRun() const override { return true; }
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     if (!String(in.context, "executionId").empty()) return TaskResult();
@@ -96,6 +101,8 @@ class StartPipelineTask : public Task {
                        : std::string();
     options.origin = String(exec, "origin");
     options.front50 = front50_;  // a templated child finds its template
+    // usePriorArtifact: the child config's last run, in its own application.
+    options.prior_artifacts = prior_artifacts_;
     // The child runs as the parent's user: who must be allowed to start it,
     // in whatever application it is.
     if (authorizer_ != nullptr && authorizer_->enabled()) {
@@ -128,6 +135,7 @@ class StartPipelineTask : public Task {
  private:
   Front50* front50_;
   fiat::Authorizer* authorizer_;
+  PriorArtifacts prior_artifacts_;
 };
 
 class MonitorPipelineTask : public Task {
@@ -196,8 +204,9 @@ class MonitorPipelineTask : public Task {
 
 void RegisterPipelineStage(Registry* r, const StageDeps& deps) {
   r->AddStage("pipeline", std::make_shared<PipelineStage>());
-  r->AddTask("startPipeline", std::make_shared<StartPipelineTask>(
-                                  deps.front50, deps.authorizer));
+  r->AddTask("startPipeline",
+             std::make_shared<StartPipelineTask>(deps.front50, deps.authorizer,
+                                                 deps.prior_artifacts));
   r->AddTask("monitorPipeline", std::make_shared<MonitorPipelineTask>());
 }
 
