@@ -85,18 +85,26 @@ std::string ProviderOf(const Json& ctx) {
   return p.empty() ? cloud::kDefaultProvider : p;
 }
 
+// Distinct regions one bake stage may bake in (one child stage, each with a
+// copy of the context, per region).
+constexpr size_t kMaxBakeRegions = 64;
+
+// The distinct regions, in order; at most kMaxBakeRegions + 1 (more than the
+// cap is refused: the stage fails saying so).
 std::vector<std::string> RegionsOf(const Json& ctx) {
   std::vector<std::string> out;
+  std::set<std::string> seen;
   auto add = [&](const std::string& r) {
-    if (r.empty()) return;
-    for (const std::string& o : out) {
-      if (o == r) return;
-    }
-    out.push_back(r);
+    if (r.empty() || out.size() > kMaxBakeRegions) return;
+    if (seen.insert(r).second) out.push_back(r);
   };
   add(String(ctx, "region"));
-  for (const Json& r : spinnaker::Array(ctx, "regions")) {
-    if (r.is_string()) add(r.get<std::string>());
+  auto regions = ctx.is_object() ? ctx.find("regions") : ctx.end();
+  if (ctx.is_object() && regions != ctx.end() && regions->is_array()) {
+    for (const Json& r : *regions) {
+      if (out.size() > kMaxBakeRegions) break;
+      if (r.is_string()) add(r.get<std::string>());
+    }
   }
   if (out.empty()) {
     const std::string provider = ProviderOf(ctx);
@@ -509,14 +517,24 @@ class BakeStage : public StageDefinition {
   std::vector<SyntheticStage> BeforeStages(const Json& stage) const override {
     // Nothing to bake without rosco: completeParallelBake says why.
     if (IsChild(stage) || rosco_ == nullptr) return {};
-    const Json ctx = Object(stage, "context");
+    static const Json kEmpty = Json::object();
+    auto found = stage.find("context");
+    const Json& ctx =
+        found != stage.end() && found->is_object() ? *found : kEmpty;
+    const std::vector<std::string> regions = RegionsOf(ctx);
+    // Too many regions: no children, completeParallelBake fails saying so.
+    if (regions.size() > kMaxBakeRegions) return {};
+    // The child's context: the parent's without "regions" (never copied).
+    Json base = Json::object();
+    for (auto it = ctx.begin(); it != ctx.end(); ++it) {
+      if (it.key() != "regions") base[it.key()] = it.value();
+    }
     std::vector<SyntheticStage> out;
-    for (const std::string& region : RegionsOf(ctx)) {
+    for (const std::string& region : regions) {
       SyntheticStage s;
       s.type = kBake;
       s.name = absl::StrCat("Bake in ", region);
-      s.context = ctx;
-      s.context.erase("regions");
+      s.context = base;
       s.context["region"] = region;
       s.parallel = true;
       out.push_back(std::move(s));
@@ -827,6 +845,12 @@ class CompleteParallelBakeTask : public Task {
   explicit CompleteParallelBakeTask(Rosco* rosco) : rosco_(rosco) {}
   absl::StatusOr<TaskResult> Execute(const TaskInput& in) override {
     if (rosco_ == nullptr) return NoRosco();
+    if (RegionsOf(in.context).size() > kMaxBakeRegions) {
+      return TaskResult::Terminal(absl::StrCat(
+          "the bake stage names more than ", kMaxBakeRegions,
+          " regions: bake in at most ", kMaxBakeRegions,
+          " regions per stage (split it into several bake stages)"));
+    }
     const std::string id = String(in.stage, "id");
     Json details = Json::array();
     Json artifacts = Json::array();

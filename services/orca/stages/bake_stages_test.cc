@@ -579,6 +579,32 @@ TEST_F(BakeStagesTest, WithoutRoscoTheStageSaysSo) {
       << Dump(e);
 }
 
+TEST_F(BakeStagesTest, TooManyRegionsFailTheStageWithoutChildren) {
+  // 64 distinct regions (repeats do not count) are planned; 65 are refused.
+  Json regions = Json::array();
+  for (int i = 0; i < 64; ++i) regions.push_back("r" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i) regions.push_back("r0");
+  std::string ok = Start({BakeStage({{"regions", regions}})});
+  regions.push_back("r64");
+  std::string id = Start({BakeStage({{"regions", regions}})});
+  Run();
+  Json e = Get(id);
+  EXPECT_EQ(String(e, "status"), "TERMINAL");
+  EXPECT_EQ(e["stages"].size(), 1u) << "no child stages";
+  EXPECT_NE(Error(ByName(e, "Bake")).find("names more than 64 regions"),
+            std::string::npos)
+      << Dump(e);
+  Json planned = Get(ok);
+  EXPECT_EQ(String(planned, "status"), "SUCCEEDED");
+  // 64 children and the parent; no child carries the region list.
+  ASSERT_EQ(planned["stages"].size(), 65u);
+  for (const Json& s : planned["stages"]) {
+    if (String(s, "name") == "Bake") continue;
+    EXPECT_FALSE(s["context"].contains("regions")) << Dump(s);
+    EXPECT_FALSE(String(s["context"], "region").empty());
+  }
+}
+
 TEST_F(BakeStagesTest, TheDeployTakesTheUpstreamBakedImage) {
   std::string id = Start({BakeStage(), DeployStage()});
   Run();

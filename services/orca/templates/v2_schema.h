@@ -22,6 +22,7 @@
 #define GENNAKER_SERVICES_ORCA_TEMPLATES_V2_SCHEMA_H_
 
 #include <cmath>
+#include <cstddef>
 #include <functional>
 #include <set>
 #include <string>
@@ -41,6 +42,11 @@ using Json = spinnaker::Json;
 
 inline constexpr char kReferencePrefix[] = "spinnaker://";
 inline constexpr int kMaxTemplateDepth = 10;
+// Bounds of a resolved pipeline's stages (each of the template's and the
+// configuration's stage lists, and the result), and of the requisites and
+// injection targets they name together.
+inline constexpr size_t kMaxTemplateStages = 1000;
+inline constexpr size_t kMaxTemplateStageEdges = 20000;
 
 struct TemplateReference {
   std::string id;

@@ -71,42 +71,57 @@ int IndexOf(const std::vector<Json>& stages, const std::string& ref) {
   return -1;
 }
 
-bool Requires(const Json& stage, const std::string& ref) {
-  for (const Json& r : stage["requisiteStageRefIds"]) {
-    if (r == ref) return true;
-  }
-  return false;
-}
-
-// Depth-first over requisites: a stage met again while it is being visited
-// closes a cycle.
+// Kahn's algorithm over requisites (iterative: a long chain must not
+// overflow the stack). Stages left over are on a cycle or after one; walking
+// requisites among them from any of them reaches a stage on the cycle, named
+// in the message.
 absl::Status CheckNoCycle(const std::vector<Json>& stages) {
   std::map<std::string, const Json*> graph;
   for (const Json& s : stages) graph[String(s, "refId")] = &s;
-  std::map<std::string, int> state;  // 1 visiting, 2 done
-  std::function<absl::Status(const std::string&)> visit =
-      [&](const std::string& ref) -> absl::Status {
-    state[ref] = 1;
-    auto it = graph.find(ref);
-    if (it != graph.end()) {
-      for (const Json& r : (*it->second)["requisiteStageRefIds"]) {
-        const std::string next = r.get<std::string>();
-        if (state[next] == 1) {
-          return Invalid(absl::StrCat(
-              "Cycle detected in graph (discovered on stage: ", ref, ")"));
-        }
-        if (state[next] == 2) continue;
-        GENNAKER_RETURN_IF_ERROR(visit(next));
+  std::map<std::string, int> indegree;
+  std::map<std::string, std::vector<std::string>> dependents;
+  for (const auto& [ref, stage] : graph) {
+    indegree[ref];
+    for (const Json& r : (*stage)["requisiteStageRefIds"]) {
+      const std::string required = RefOf(r);
+      if (!graph.count(required)) continue;
+      ++indegree[ref];
+      dependents[required].push_back(ref);
+    }
+  }
+  std::vector<std::string> ready;
+  for (const auto& [ref, n] : indegree) {
+    if (n == 0) ready.push_back(ref);
+  }
+  size_t done = 0;
+  while (!ready.empty()) {
+    const std::string ref = std::move(ready.back());
+    ready.pop_back();
+    ++done;
+    for (const std::string& d : dependents[ref]) {
+      if (--indegree[d] == 0) ready.push_back(d);
+    }
+  }
+  if (done == graph.size()) return absl::OkStatus();
+  std::string at;
+  for (const Json& s : stages) {
+    if (indegree[String(s, "refId")] > 0) {
+      at = String(s, "refId");
+      break;
+    }
+  }
+  std::set<std::string> seen;
+  while (seen.insert(at).second) {
+    for (const Json& r : (*graph[at])["requisiteStageRefIds"]) {
+      const std::string required = RefOf(r);
+      if (graph.count(required) && indegree[required] > 0) {
+        at = required;
+        break;
       }
     }
-    state[ref] = 2;
-    return absl::OkStatus();
-  };
-  for (const Json& s : stages) {
-    const std::string ref = String(s, "refId");
-    if (state[ref] == 0) GENNAKER_RETURN_IF_ERROR(visit(ref));
   }
-  return absl::OkStatus();
+  return Invalid(
+      absl::StrCat("Cycle detected in graph (discovered on stage: ", at, ")"));
 }
 
 std::vector<std::string> Targets(const Json& v) {
@@ -146,11 +161,13 @@ absl::Status Inject(Json stage, std::vector<Json>& all) {
     all.insert(all.begin(), std::move(stage));
   } else if (spinnaker::Bool(rule, "last")) {
     // After every leaf (a stage nothing requires).
+    std::set<std::string> required;
+    for (const Json& s : all) {
+      for (const Json& r : s["requisiteStageRefIds"]) required.insert(RefOf(r));
+    }
     for (const Json& s : all) {
       const std::string r = String(s, "refId");
-      bool leaf = std::none_of(all.begin(), all.end(),
-                               [&](const Json& o) { return Requires(o, r); });
-      if (leaf) stage["requisiteStageRefIds"].push_back(r);
+      if (!required.count(r)) stage["requisiteStageRefIds"].push_back(r);
     }
     all.push_back(std::move(stage));
   } else if (rule.contains("before") && !rule["before"].is_null()) {
@@ -177,28 +194,35 @@ absl::Status Inject(Json stage, std::vector<Json>& all) {
     std::vector<std::string> targets = Targets(rule["after"]);
     if (targets.empty()) return unknown("");
     int last = -1;
+    std::set<std::string> target_set;
     for (const std::string& t : targets) {
       int i = IndexOf(all, t);
       if (i < 0) return unknown(t);
       last = std::max(last, i);
       stage["requisiteStageRefIds"].push_back(t);
-      // What followed the target now follows the injected stage.
-      for (Json& s : all) {
-        if (!Requires(s, t)) continue;
-        Json kept = Json::array();
-        for (const Json& r : s["requisiteStageRefIds"]) {
-          if (r != t) kept.push_back(r);
+      target_set.insert(t);
+    }
+    // What followed a target now follows the injected stage (one pass).
+    for (Json& s : all) {
+      Json kept = Json::array();
+      bool followed = false;
+      for (const Json& r : s["requisiteStageRefIds"]) {
+        if (target_set.count(RefOf(r))) {
+          followed = true;
+        } else {
+          kept.push_back(r);
         }
-        kept.push_back(ref);
-        s["requisiteStageRefIds"] = kept;
       }
+      if (!followed) continue;
+      kept.push_back(ref);
+      s["requisiteStageRefIds"] = std::move(kept);
     }
     all.insert(all.begin() + last + 1, std::move(stage));
   } else {
     return Invalid(absl::StrCat(
         "stage did not have any valid injections defined (id: ", ref, ")"));
   }
-  return CheckNoCycle(all);
+  return absl::OkStatus();
 }
 
 // Template items marked inherited, then the config's that are not already
@@ -516,8 +540,50 @@ absl::StatusOr<Json> ResolveVariables(const Json& template_variables,
   return out;
 }
 
+namespace {
+
+// How many requisites (and injection targets) a stage list names: bounded
+// with the stage count so merging and injecting stay cheap.
+size_t EdgeCount(const Json& stages) {
+  size_t n = 0;
+  if (!stages.is_array()) return 0;
+  for (const Json& s : stages) {
+    if (!s.is_object()) continue;
+    if (s.contains("requisiteStageRefIds") &&
+        s["requisiteStageRefIds"].is_array()) {
+      n += s["requisiteStageRefIds"].size();
+    }
+    if (s.contains("inject") && s["inject"].is_object()) {
+      for (const char* k : {"before", "after"}) {
+        if (!s["inject"].contains(k)) continue;
+        const Json& t = s["inject"][k];
+        n += t.is_array() ? t.size() : 1;
+      }
+    }
+  }
+  return n;
+}
+
+absl::Status CheckSize(const Json& stages) {
+  if (stages.is_array() && stages.size() > kMaxTemplateStages) {
+    return Invalid(absl::StrCat("a pipeline template may have at most ",
+                                kMaxTemplateStages, " stages"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Json> MergeStages(const Json& template_stages,
                                  const Json& config_stages) {
+  GENNAKER_RETURN_IF_ERROR(CheckSize(template_stages));
+  GENNAKER_RETURN_IF_ERROR(CheckSize(config_stages));
+  if (EdgeCount(template_stages) + EdgeCount(config_stages) >
+      kMaxTemplateStageEdges) {
+    return Invalid(absl::StrCat(
+        "a pipeline template may name at most ", kMaxTemplateStageEdges,
+        " stage dependencies (requisiteStageRefIds and injection targets)"));
+  }
   std::vector<Json> all;
   if (template_stages.is_array()) {
     for (const Json& s : template_stages) {
@@ -558,6 +624,12 @@ absl::StatusOr<Json> MergeStages(const Json& template_stages,
   for (const Json& s : config) {
     if (HasInject(s)) GENNAKER_RETURN_IF_ERROR(Inject(s, all));
   }
+  if (all.size() > kMaxTemplateStages) {
+    return Invalid(absl::StrCat("a pipeline template may have at most ",
+                                kMaxTemplateStages, " stages"));
+  }
+  // Once, after every injection.
+  GENNAKER_RETURN_IF_ERROR(CheckNoCycle(all));
   Json out = Json::array();
   for (Json& s : all) {
     s.erase("inject");

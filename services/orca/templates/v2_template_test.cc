@@ -1,6 +1,7 @@
 #include "services/orca/templates/v2_template.h"
 
 #include <map>
+#include <string>
 
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -202,6 +203,61 @@ TEST(V2TemplateTest, ACycleInTheMergedGraphIsRefused) {
   EXPECT_THAT(MergeStages(tstages, Json::array({Wait("1", {"2"}, 1)})).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("Cycle detected in graph")));
+}
+
+TEST(V2TemplateTest, ALongChainIsCheckedWithoutRecursionAndCapped) {
+  // The longest chain allowed, closed into a cycle by the configuration: the
+  // check walks it without recursing per stage.
+  Json chain = Json::array();
+  chain.push_back(Wait("s0", Json::array(), 1));
+  for (size_t i = 1; i < kMaxTemplateStages; ++i) {
+    chain.push_back(
+        Wait("s" + std::to_string(i), {"s" + std::to_string(i - 1)}, 1));
+  }
+  auto ok = MergeStages(chain, Json::array());
+  ASSERT_THAT(ok.status(), IsOk());
+  EXPECT_EQ(ok->size(), kMaxTemplateStages);
+  const std::string last = "s" + std::to_string(kMaxTemplateStages - 1);
+  EXPECT_THAT(
+      MergeStages(chain, Json::array({Wait("s0", {last}, 1)})).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("Cycle detected in graph (discovered on stage: s")));
+  // One stage more is refused, whichever list brings it.
+  Json longer = chain;
+  longer.push_back(Wait("extra", {last}, 1));
+  EXPECT_THAT(MergeStages(longer, Json::array()).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "a pipeline template may have at most 1000 stages"));
+  EXPECT_THAT(MergeStages(Json::array(), longer).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "a pipeline template may have at most 1000 stages"));
+  // Or by merging the template's with the configuration's.
+  EXPECT_THAT(
+      MergeStages(chain, Json::array({Wait("extra", {last}, 1)})).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "a pipeline template may have at most 1000 stages"));
+}
+
+TEST(V2TemplateTest, ManyInjectionsStayCheapAndAreCheckedOnce) {
+  // 500 stages, then 499 injected "last" and an "after" each: each injection
+  // is linear, the cycle check runs once.
+  Json tstages = Json::array();
+  for (int i = 0; i < 500; ++i) {
+    tstages.push_back(Wait("t" + std::to_string(i), Json::array(), 1));
+  }
+  Json config = Json::array();
+  for (int i = 0; i < 499; ++i) {
+    Json s = Wait("c" + std::to_string(i), Json::array(), 1);
+    if (i % 2 == 0) {
+      s["inject"] = {{"last", true}};
+    } else {
+      s["inject"] = {{"after", {"t" + std::to_string(i)}}};
+    }
+    config.push_back(std::move(s));
+  }
+  auto r = MergeStages(tstages, config);
+  ASSERT_THAT(r.status(), IsOk());
+  EXPECT_EQ(r->size(), 999u);
 }
 
 TEST(V2TemplateTest, ExcludeKeepsOnlyTheConfigsItems) {
