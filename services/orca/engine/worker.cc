@@ -60,10 +60,14 @@ bool Worker::Stopping(uint64_t* seen) {
 }
 
 void Worker::Loop() {
-  ScopedCallContext ctx({NewRequestId(), "", ""});
   uint64_t seen;
   while (!Stopping(&seen)) {
-    absl::StatusOr<bool> handled = engine_->ProcessOne();
+    absl::StatusOr<bool> handled = [this] {
+      // A request id per message: one per thread would tie every later
+      // execution's outgoing calls (and log lines) to the first one.
+      ScopedCallContext ctx({NewRequestId(), "", ""});
+      return engine_->ProcessOne();
+    }();
     if (!handled.ok()) {
       SPDLOG_WARN("event=queue_error error={}", handled.status());
       Sleep(500, seen);
