@@ -24,6 +24,33 @@ std::string Request::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<bool> QueryBool(const Request& r, const std::string& name,
                                bool fallback) {
   std::string v =

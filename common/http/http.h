@@ -37,6 +37,10 @@ struct Request {
   std::vector<std::string> QueryList(const std::string& name) const;
 };
 
+// `text` with &, <, >, " and ' as HTML entities (for text put into HTML
+// pages gate and echo build).
+std::string HtmlEscape(std::string_view text);
+
 // The boolean parameter `name`: true/false, yes/no, on/off or 1/0, in any
 // case, surrounding spaces ignored; absent or empty is `fallback`; anything
 // else INVALID_ARGUMENT "query parameter 'name' must be true or false".

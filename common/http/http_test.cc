@@ -156,6 +156,11 @@ TEST(HttpServerTest, ServesOverRealHttpWithBodyLimitAndMetrics) {
 
 // Raw bytes that are not UTF-8 in the request line: a 400, and the server keeps
 // serving.
+TEST(HtmlEscapeTest, EscapesTheFiveSpecialCharacters) {
+  EXPECT_EQ(HtmlEscape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+  EXPECT_EQ(HtmlEscape("plain text"), "plain text");
+}
+
 TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   auto server = Server::Start({}, TestRouter());
   ASSERT_THAT(server, IsOk());

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/http/http.h"
 #include "common/log/call_context.h"
 #include "common/spinnaker/identity.h"
 #include "common/spinnaker/shapes.h"
@@ -184,7 +185,8 @@ Response GetBakeLogs(const Backends& b, const Request& r) {
   }
   Response out;
   out.content_type = "text/html; charset=utf-8";
-  out.body = absl::StrCat("<pre>", HtmlEscape(resp.logs_content()), "</pre>");
+  out.body =
+      absl::StrCat("<pre>", http::HtmlEscape(resp.logs_content()), "</pre>");
   return out;
 }
 
@@ -361,33 +363,6 @@ Json BakeOptionsJson(const rv1::BakeOptions& options) {
   j["cloudProvider"] = CloudProviderName(options.cloud_provider_type());
   j["baseImages"] = std::move(images);
   return j;
-}
-
-std::string HtmlEscape(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 void AddBakeryRoutes(std::shared_ptr<const Backends> backends,

@@ -66,9 +66,6 @@ std::string CloudProviderName(rosco::v1::CloudProviderType type);
 // One provider's bake options in rosco's JSON shape (see above).
 Json BakeOptionsJson(const rosco::v1::BakeOptions& options);
 
-// `text` with &, <, >, " and ' as HTML entities.
-std::string HtmlEscape(absl::string_view text);
-
 }  // namespace gennaker::gate
 
 #endif  // GENNAKER_SERVICES_GATE_GATE_BAKERY_H_

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/fiat/authorizer.h"
+#include "common/http/http.h"
 #include "common/log/call_context.h"
 #include "common/log/log.h"
 #include "common/spinnaker/identity.h"
@@ -794,32 +795,6 @@ Response PostLogin(const RestState& b, const Request& r) {
   return resp;
 }
 
-std::string HtmlEscape(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // GET /login: a minimal form posting to POST /login (with the same
 // redirect).
 Response LoginPage(const RestState&, const Request& r) {
@@ -833,7 +808,7 @@ Response LoginPage(const RestState&, const Request& r) {
   resp.body = absl::StrCat(
       "<!DOCTYPE html>\n<html><head><title>Gennaker login</title></head>"
       "<body><h1>Sign in to Gennaker</h1>\n<form method=\"post\" action=\"",
-      HtmlEscape(action),
+      http::HtmlEscape(action),
       "\">\n<p><label>Username <input name=\"username\" "
       "autocomplete=\"username\" autofocus></label></p>\n<p><label>Password "
       "<input name=\"password\" type=\"password\" "

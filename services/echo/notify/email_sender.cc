@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/http/http.h"
 #include "common/ids/ids.h"
 #include "services/echo/notify/config_rules.h"
 #include "services/echo/notify/notify.h"
@@ -88,33 +90,6 @@ std::string FoldList(size_t name_length,
     }
     out += items[i];
     line += items[i].size();
-  }
-  return out;
-}
-
-std::string HtmlEscape(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }
@@ -204,7 +179,8 @@ std::string TextToHtml(absl::string_view text) {
              rest[end] != '<' && rest[end] != '>' && rest[end] != '"') {
         ++end;
       }
-      const std::string url = HtmlEscape(rest.substr(0, end));
+      const std::string url =
+          http::HtmlEscape(std::string_view(rest.data(), end));
       absl::StrAppend(&out, "<a href=\"", url, "\">", url, "</a>");
       i += end;
       continue;
@@ -213,7 +189,7 @@ std::string TextToHtml(absl::string_view text) {
     if (c == '\n') {
       out += "<br/>\n";
     } else if (c != '\r') {
-      out += HtmlEscape(absl::string_view(&text[i], 1));
+      out += http::HtmlEscape(std::string_view(&text[i], 1));
     }
     ++i;
   }
