@@ -13,6 +13,8 @@ PACKAGES=(
   libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev libre2-dev
   libcli11-dev libbenchmark-dev libssl-dev
+  # Boost.Asio/Beast (headers only): the HTTP server and the local load balancer
+  libboost1.74-dev
   # real servers used by halyard's local deployment and by the tests
   postgresql redis-server
   # kayenta's canary metrics store (the Prometheus integration tests start one)
@@ -29,6 +31,19 @@ PACKAGES=(
   # the UI's end-to-end tests drive a real browser (playwright-core)
   chromium
 )
+
+# --bench: also what the benchmarks under bench/ compare against (nginx, run by
+# the benchmarks themselves with their own configuration on loopback ports).
+BENCH=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) BENCH=1 ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+  esac
+done
+if [ "$BENCH" -eq 1 ]; then
+  PACKAGES+=(nginx-light)
+fi
 
 # The UI (scripts/build-ui.sh) is built with node and npm: Debian's, unless
 # some node and npm are already installed (e.g. NodeSource's node, which
@@ -55,4 +70,11 @@ echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The benchmarks start their own nginx; a packaged one installed just now must
+# not keep port 80 busy on a machine with systemd.
+for p in "${missing[@]}"; do
+  if [ "$p" = nginx-light ] && command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+done
 echo "install-deps: done"

@@ -124,6 +124,10 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every listener may hold thousands of connections: 1,024 descriptors
+  // (the usual soft limit) would stop gate at ~1,000 idle clients.
+  const int64_t open_files = http::RaiseOpenFileLimit();
+  SPDLOG_INFO("event=open_file_limit soft={}", open_files);
 
   Metrics metrics(spec.name);
   auto instance = spec.build(*config, &metrics);
