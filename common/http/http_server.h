@@ -4,9 +4,12 @@
 // (bench/README.md, `http_server_bench`).
 //
 // Contract:
-// - `threads` threads run the loop; handlers run on them, so a handler that
-//   blocks (a backend call) holds one thread and the others keep serving.
-//   Handlers must be thread-safe.
+// - `threads` event loops, a thread each, serve the connections (each
+//   connection stays on one loop, assigned round-robin); handlers run on
+//   them, so a handler that blocks (a backend call) delays the other
+//   connections of its loop, not the others. A separate thread accepts,
+//   sheds and enforces deadlines, so it never waits for a handler. Handlers
+//   must be thread-safe.
 // - Keep-alive, pipelining, chunked request bodies and `Expect:
 //   100-continue` are handled here. Bodies above `max_body_bytes` get 413
 //   and header blocks above 64 KiB 431, without reaching the handler;

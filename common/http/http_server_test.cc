@@ -172,6 +172,7 @@ TEST(HttpServerLoopTest, OversizedHeadersAndBodiesAreRefusedWithJson) {
   EXPECT_TRUE(closed);
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 431"));
   EXPECT_THAT(reply, HasSubstr("application/json"));
+  EXPECT_THAT(reply, HasSubstr(R"("error":"Request Header Fields Too Large")"));
   close(fd);
   // A chunked body over the limit (no Content-Length to check up front).
   fd = Connect((*server)->port());
@@ -305,6 +306,42 @@ TEST(HttpServerLoopTest, StopLetsARequestInFlightFinish) {
   close(fd);
   EXPECT_EQ(Connect(port), -1);  // no longer listening
   (*server)->Stop();             // idempotent
+}
+
+TEST(HttpServerLoopTest, UnsafeOrHugeResponseHeadersAreDroppedNotSent) {
+  Router r;
+  r.Add("GET", "/split", [](const Request& req) {
+    Response resp = Json(302, "{}");
+    resp.headers.push_back({"Location", req.Query("to")});  // decoded CR LF
+    resp.headers.push_back({"X-Ok", "fine"});
+    return resp;
+  });
+  r.Add("GET", "/huge", [](const Request&) {
+    Response resp = Json(200, R"({"ok":true})");
+    resp.headers.push_back({"X-Huge", std::string(70000, 'a')});
+    resp.headers.push_back({"Bad Name", "x"});
+    return resp;
+  });
+  auto server = Server::Start({}, std::move(r));
+  ASSERT_THAT(server, IsOk());
+  int fd = Connect((*server)->port());
+  ASSERT_GE(fd, 0);
+  Send(fd,
+       "GET /split?to=/x%0D%0ASet-Cookie:%20SESSION=evil HTTP/1.1\r\n"
+       "Host: x\r\n\r\n");
+  std::string split = ReadUntil(fd, 2000, Contains("{}"));
+  EXPECT_THAT(split, StartsWith("HTTP/1.1 302"));
+  EXPECT_THAT(split, HasSubstr("X-Ok: fine"));
+  EXPECT_THAT(split, Not(HasSubstr("Set-Cookie")));
+  EXPECT_THAT(split, Not(HasSubstr("Location")));
+  // A header Beast cannot hold used to throw out of the loop and end the
+  // process; now it is dropped and the same connection keeps working.
+  Send(fd, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string huge = ReadUntil(fd, 2000, Contains(R"({"ok":true})"));
+  EXPECT_THAT(huge, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(huge, Not(HasSubstr("X-Huge")));
+  EXPECT_THAT(huge, Not(HasSubstr("Bad Name")));
+  close(fd);
 }
 
 TEST(HttpServerLoopTest, BadOptionsAreRefused) {
