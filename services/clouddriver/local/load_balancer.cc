@@ -447,7 +447,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Interim 1xx answers (100 Continue) precede the real one.
     if (status / 100 == 1 && status != 101) return ReadResponse();
     const bool upstream_alive = res_->keep_alive() && !res_->need_eof();
-    if (upstream_alive && !timed_out_) {
+    // Bytes past the response (a misbehaving instance) would be read as the
+    // next request's response, possibly another client's: not pooled then.
+    if (upstream_alive && !timed_out_ && up_->buf.size() == 0) {
       core_->PutIdle(*loop_, std::move(up_));
     }
     up_.reset();
@@ -494,6 +496,8 @@ class Session : public std::enable_shared_from_this<Session> {
     reply_.set(http::field::content_type, "application/json");
     reply_.body() = JsonMessage(status, message);
     reply_.prepare_payload();
+    // HEAD: the length only; a body would be read as the next response.
+    if (head_) reply_.body().clear();
     Write(reply_);
   }
 

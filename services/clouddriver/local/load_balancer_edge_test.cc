@@ -95,6 +95,18 @@ bool ClosedWithin(int fd, int timeout_ms) {
   return false;
 }
 
+// Reads up to the end of a header block (a HEAD reply has nothing after it).
+std::string ReadHead(int fd) {
+  std::string head;
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    char chunk[512];
+    ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+    if (n <= 0) break;
+    head.append(chunk, static_cast<size_t>(n));
+  }
+  return head;
+}
+
 int Status(const std::string& response) {
   int status = 0;
   if (response.size() < 12) return 0;
@@ -423,13 +435,7 @@ TEST(LoadBalancerEdgeTest, ExpectContinueChunkedBodyAndHead) {
   EXPECT_TRUE(absl::EndsWith(r, "\r\n\r\nhello world xff")) << r;
   // HEAD: the instance's Content-Length, no body, connection still usable.
   SendAll(c, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string head;
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    char chunk[512];
-    ssize_t n = recv(c, chunk, sizeof(chunk), 0);
-    if (n <= 0) break;
-    head.append(chunk, static_cast<size_t>(n));
-  }
+  std::string head = ReadHead(c);
   EXPECT_EQ(Status(head), 200) << head;
   EXPECT_NE(head.find("1234"), std::string::npos) << head;
   EXPECT_TRUE(absl::EndsWith(head, "\r\n\r\n")) << head;
@@ -441,6 +447,25 @@ TEST(LoadBalancerEdgeTest, ExpectContinueChunkedBodyAndHead) {
   EXPECT_EQ(Status(r), 200) << r;
   EXPECT_NE(r.find("onnection: close"), std::string::npos) << r;
   EXPECT_TRUE(ClosedWithin(c, 2000));
+  close(c);
+}
+
+TEST(LoadBalancerEdgeTest, HeadAnsweredByTheProxyItselfCarriesNoBody) {
+  LoadBalancerOptions o;
+  o.name = "empty";
+  auto lb = LoadBalancer::Start(o, To({}));  // no instance: the proxy's 503
+  ASSERT_TRUE(lb.ok());
+  int c = ConnectTo((*lb)->port());
+  SendAll(c, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string head = ReadHead(c);
+  EXPECT_EQ(Status(head), 503) << head;
+  EXPECT_TRUE(absl::EndsWith(head, "\r\n\r\n")) << head;
+  // The next reply on the connection starts right after that head.
+  SendAll(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string buffer;
+  std::string next = ReadMessage(c, &buffer);
+  EXPECT_EQ(Status(next), 503) << next;
+  EXPECT_NE(next.find("no healthy instances"), std::string::npos) << next;
   close(c);
 }
 
