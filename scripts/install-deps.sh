@@ -11,7 +11,9 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev libre2-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libre2-dev
+  # libmicrohttpd: the baseline bench/http_server_bench compares our server with
+  libmicrohttpd-dev
   libcli11-dev libbenchmark-dev libssl-dev
   # Boost.Asio/Beast (headers only): the HTTP server and the local load balancer
   libboost1.74-dev
