@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/test_stores.h"
 
 namespace gennaker::http {
 namespace {
@@ -30,18 +31,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using ::gennaker::testing::ConnectLoopback;
 
 void Send(int fd, const std::string& data) {
   ASSERT_EQ(send(fd, data.data(), data.size(), MSG_NOSIGNAL),
@@ -111,7 +101,7 @@ Router EchoRouter(std::atomic<int>* slow_calls = nullptr) {
 TEST(HttpServerLoopTest, KeepAliveAndPipelinedRequestsOnOneConnection) {
   auto server = Server::Start({}, EchoRouter());
   ASSERT_THAT(server, IsOk());
-  int fd = Connect((*server)->port());
+  int fd = ConnectLoopback((*server)->port());
   ASSERT_GE(fd, 0);
   // Two requests in one write, then a third on the same connection.
   Send(fd,
@@ -129,7 +119,7 @@ TEST(HttpServerLoopTest, KeepAliveAndPipelinedRequestsOnOneConnection) {
 TEST(HttpServerLoopTest, ExpectContinueHeadAndChunkedBodies) {
   auto server = Server::Start({}, EchoRouter());
   ASSERT_THAT(server, IsOk());
-  int fd = Connect((*server)->port());
+  int fd = ConnectLoopback((*server)->port());
   ASSERT_GE(fd, 0);
   Send(fd,
        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
@@ -163,7 +153,7 @@ TEST(HttpServerLoopTest, OversizedHeadersAndBodiesAreRefusedWithJson) {
   o.max_body_bytes = 100;
   auto server = Server::Start(o, EchoRouter());
   ASSERT_THAT(server, IsOk());
-  int fd = Connect((*server)->port());
+  int fd = ConnectLoopback((*server)->port());
   ASSERT_GE(fd, 0);
   Send(fd, absl::StrCat("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ",
                         std::string(70000, 'a'), "\r\n\r\n"));
@@ -175,7 +165,7 @@ TEST(HttpServerLoopTest, OversizedHeadersAndBodiesAreRefusedWithJson) {
   EXPECT_THAT(reply, HasSubstr(R"("error":"Request Header Fields Too Large")"));
   close(fd);
   // A chunked body over the limit (no Content-Length to check up front).
-  fd = Connect((*server)->port());
+  fd = ConnectLoopback((*server)->port());
   ASSERT_GE(fd, 0);
   Send(fd, absl::StrCat(
                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
@@ -194,8 +184,8 @@ TEST(HttpServerLoopTest, IdleAndSlowHeaderConnectionsAreClosed) {
   o.header_timeout_seconds = 1;
   auto server = Server::Start(o, EchoRouter());
   ASSERT_THAT(server, IsOk());
-  int idle = Connect((*server)->port());
-  int slow = Connect((*server)->port());
+  int idle = ConnectLoopback((*server)->port());
+  int slow = ConnectLoopback((*server)->port());
   ASSERT_GE(idle, 0);
   ASSERT_GE(slow, 0);
   auto start = std::chrono::steady_clock::now();
@@ -226,13 +216,13 @@ TEST(HttpServerLoopTest, CapShedsNewConnectionsAndKeepsEstablishedOnes) {
   EXPECT_EQ((*server)->max_connections(), 3);
   int held[3];
   for (int& fd : held) {
-    fd = Connect((*server)->port());
+    fd = ConnectLoopback((*server)->port());
     ASSERT_GE(fd, 0);
   }
   for (int i = 0; i < 100 && (*server)->open_connections() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  int extra = Connect((*server)->port());
+  int extra = ConnectLoopback((*server)->port());
   ASSERT_GE(extra, 0);
   bool closed = false;
   std::string shed = ReadUntil(extra, 2000, Never, &closed);
@@ -253,7 +243,7 @@ TEST(HttpServerLoopTest, CapShedsNewConnectionsAndKeepsEstablishedOnes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if ((*server)->open_connections() < 3) break;
   }
-  next = Connect((*server)->port());
+  next = ConnectLoopback((*server)->port());
   ASSERT_GE(next, 0);
   Send(next, "GET /hello?q=again HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(ReadUntil(next, 2000, Contains(R"({"q":"again"})")),
@@ -269,7 +259,7 @@ TEST(HttpServerLoopTest, ABlockingHandlerDoesNotStopTheOthers) {
   o.threads = 2;
   auto server = Server::Start(o, EchoRouter(&slow_calls));
   ASSERT_THAT(server, IsOk());
-  int slow = Connect((*server)->port());
+  int slow = ConnectLoopback((*server)->port());
   ASSERT_GE(slow, 0);
   Send(slow, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   for (int i = 0; i < 100 && slow_calls == 0; ++i) {
@@ -294,7 +284,7 @@ TEST(HttpServerLoopTest, StopLetsARequestInFlightFinish) {
   auto server = Server::Start({}, EchoRouter(&slow_calls));
   ASSERT_THAT(server, IsOk());
   const int port = (*server)->port();
-  int fd = Connect(port);
+  int fd = ConnectLoopback(port);
   ASSERT_GE(fd, 0);
   Send(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   for (int i = 0; i < 100 && slow_calls == 0; ++i) {
@@ -304,8 +294,8 @@ TEST(HttpServerLoopTest, StopLetsARequestInFlightFinish) {
   EXPECT_THAT(ReadUntil(fd, 2000, Contains(R"({"slow":true})")),
               StartsWith("HTTP/1.1 200 OK"));
   close(fd);
-  EXPECT_EQ(Connect(port), -1);  // no longer listening
-  (*server)->Stop();             // idempotent
+  EXPECT_EQ(ConnectLoopback(port), -1);  // no longer listening
+  (*server)->Stop();                     // idempotent
 }
 
 TEST(HttpServerLoopTest, UnsafeOrHugeResponseHeadersAreDroppedNotSent) {
@@ -324,7 +314,7 @@ TEST(HttpServerLoopTest, UnsafeOrHugeResponseHeadersAreDroppedNotSent) {
   });
   auto server = Server::Start({}, std::move(r));
   ASSERT_THAT(server, IsOk());
-  int fd = Connect((*server)->port());
+  int fd = ConnectLoopback((*server)->port());
   ASSERT_GE(fd, 0);
   Send(fd,
        "GET /split?to=/x%0D%0ASet-Cookie:%20SESSION=evil HTTP/1.1\r\n"

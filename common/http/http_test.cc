@@ -11,6 +11,7 @@
 #include "common/http/http_server.h"
 #include "common/metrics/metrics.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/test_stores.h"
 #include "nlohmann/json.hpp"
 
 namespace gennaker::http {
@@ -164,12 +165,8 @@ TEST(HtmlEscapeTest, EscapesTheFiveSpecialCharacters) {
 TEST(HttpServerTest, SurvivesRawNonUtf8RequestLine) {
   auto server = Server::Start({}, TestRouter());
   ASSERT_THAT(server, IsOk());
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int fd = ::gennaker::testing::ConnectLoopback((*server)->port());
+  ASSERT_GE(fd, 0);
   const char request[] =
       "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_GT(write(fd, request, sizeof(request) - 1), 0);

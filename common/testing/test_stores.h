@@ -24,6 +24,10 @@ void RemoveTree(const std::string& path);
 // the directory of the running program (the load drivers in build/bin).
 std::string BinDir();
 
+// A blocking TCP connection to 127.0.0.1:`port` (a raw client for tests that
+// send bytes by hand), or -1 when the connect fails. The caller closes it.
+int ConnectLoopback(int port);
+
 class TestPostgres {
  public:
   // A server of the caller's own in a fresh directory named after `prefix`;

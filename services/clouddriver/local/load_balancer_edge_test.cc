@@ -19,24 +19,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/testing/test_stores.h"
 #include "gtest/gtest.h"
 #include "services/clouddriver/local/load_balancer.h"
 
 namespace gennaker::clouddriver::local {
 namespace {
 
-int ConnectTo(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using ::gennaker::testing::ConnectLoopback;
 
 void SendAll(int fd, const std::string& data) {
   size_t off = 0;
@@ -208,13 +198,13 @@ TEST(LoadBalancerEdgeTest, CapShedsNewConnectionsNotEstablishedOnes) {
   o.max_connections = 2;
   auto lb = LoadBalancer::Start(o, To({ok.port()}));
   ASSERT_TRUE(lb.ok());
-  int a = ConnectTo((*lb)->port()), b = ConnectTo((*lb)->port());
+  int a = ConnectLoopback((*lb)->port()), b = ConnectLoopback((*lb)->port());
   std::string ba, bb;
   SendAll(a, Get());
   EXPECT_EQ(Status(ReadMessage(a, &ba)), 200);
   SendAll(b, Get());
   EXPECT_EQ(Status(ReadMessage(b, &bb)), 200);
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   std::string bc;
   SendAll(c, Get());
   std::string shed = ReadMessage(c, &bc);
@@ -237,7 +227,7 @@ TEST(LoadBalancerEdgeTest, CapShedsNewConnectionsNotEstablishedOnes) {
   for (int i = 0; i < 50 && status != 200; ++i) {
     if (d >= 0) close(d);
     absl::SleepFor(absl::Milliseconds(20));
-    d = ConnectTo((*lb)->port());
+    d = ConnectLoopback((*lb)->port());
     bd.clear();
     SendAll(d, Get());
     status = Status(ReadMessage(d, &bd));
@@ -259,12 +249,12 @@ TEST(LoadBalancerEdgeTest, SilentAndSlowClientsAreDisconnected) {
   ASSERT_TRUE(lb.ok());
   // Silent: never sends a byte.
   absl::Time start = absl::Now();
-  int silent = ConnectTo((*lb)->port());
+  int silent = ConnectLoopback((*lb)->port());
   EXPECT_TRUE(ClosedWithin(silent, 3000));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   close(silent);
   // Slow: one header byte every 50 ms, never a whole request in time.
-  int slow = ConnectTo((*lb)->port());
+  int slow = ConnectLoopback((*lb)->port());
   start = absl::Now();
   const std::string request = Get() + std::string(200, ' ');
   bool closed = false;
@@ -284,7 +274,7 @@ TEST(LoadBalancerEdgeTest, SilentAndSlowClientsAreDisconnected) {
   close(slow);
   // A client that answers in time keeps working on the same connection
   // across several idle gaps shorter than the timeout.
-  int fine = ConnectTo((*lb)->port());
+  int fine = ConnectLoopback((*lb)->port());
   std::string buffer;
   for (int i = 0; i < 3; ++i) {
     absl::SleepFor(absl::Milliseconds(150));
@@ -305,7 +295,7 @@ TEST(LoadBalancerEdgeTest, SlowInstanceGets504AtTheDeadline) {
   o.request_timeout_ms = 300;
   auto lb = LoadBalancer::Start(o, To({slow.port()}));
   ASSERT_TRUE(lb.ok());
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   std::string buffer;
   absl::Time start = absl::Now();
   SendAll(c, Get());
@@ -334,7 +324,7 @@ TEST(LoadBalancerEdgeTest, PostOnReusedConnectionIsNotResent) {
   o.name = "never-twice";
   auto lb = LoadBalancer::Start(o, To({flaky.port(), flaky.port()}));
   ASSERT_TRUE(lb.ok());
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   std::string buffer;
   SendAll(c, Get());  // leaves a kept-alive instance connection in the pool
   ASSERT_EQ(Status(ReadMessage(c, &buffer)), 200);
@@ -371,7 +361,7 @@ TEST(LoadBalancerEdgeTest, DrainingFinishesInFlightAndSendsNewElsewhere) {
   ASSERT_TRUE(lb.ok());
   std::string in_flight;
   std::thread slow([&] {
-    int c = ConnectTo((*lb)->port());
+    int c = ConnectLoopback((*lb)->port());
     std::string buffer;
     SendAll(c, Get());
     in_flight = ReadMessage(c, &buffer);
@@ -383,7 +373,7 @@ TEST(LoadBalancerEdgeTest, DrainingFinishesInFlightAndSendsNewElsewhere) {
     ports = {new_one.port()};
   }
   (*lb)->TargetsChanged();
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   std::string buffer;
   for (int i = 0; i < 5; ++i) {
     SendAll(c, Get());
@@ -422,7 +412,7 @@ TEST(LoadBalancerEdgeTest, ExpectContinueChunkedBodyAndHead) {
   o.name = "framing";
   auto lb = LoadBalancer::Start(o, To({echo.port()}));
   ASSERT_TRUE(lb.ok());
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   std::string buffer;
   SendAll(c,
           "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
@@ -455,7 +445,7 @@ TEST(LoadBalancerEdgeTest, HeadAnsweredByTheProxyItselfCarriesNoBody) {
   o.name = "empty";
   auto lb = LoadBalancer::Start(o, To({}));  // no instance: the proxy's 503
   ASSERT_TRUE(lb.ok());
-  int c = ConnectTo((*lb)->port());
+  int c = ConnectLoopback((*lb)->port());
   SendAll(c, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
   std::string head = ReadHead(c);
   EXPECT_EQ(Status(head), 503) << head;
@@ -484,10 +474,10 @@ TEST(LoadBalancerEdgeTest, DestructionWithARequestInFlightDoesNotHang) {
   ASSERT_TRUE(lb.ok());
   std::vector<int> clients;
   for (int i = 0; i < 4; ++i) {
-    clients.push_back(ConnectTo((*lb)->port()));
+    clients.push_back(ConnectLoopback((*lb)->port()));
     SendAll(clients.back(), Get());
   }
-  int idle = ConnectTo((*lb)->port());  // and one idle connection
+  int idle = ConnectLoopback((*lb)->port());  // and one idle connection
   for (int i = 0; i < 100 && stuck.requests() < 4; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
   }
