@@ -29,6 +29,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/nginx.h"
 #include "bench/wrk.h"
 #include "common/http/http_client.h"
 #include "common/process/process.h"
@@ -60,60 +61,6 @@ bench::WrkResult RunWrkAlone(const std::string& url, int connections,
                              bool shared_session) {
   return bench::RunWrk(url, connections, seconds, log,
                        /*hard_timeout_seconds=*/0, !shared_session);
-}
-
-// nginx as a reverse proxy in front of the same instance (1 worker, kept-alive
-// upstream connections): what a mature event-loop L7 proxy reaches on this
-// machine, the yardstick for the load balancer. Null when nginx is missing or
-// does not come up.
-struct NginxProxy {
-  pid_t pid = -1;
-  int port = 0;
-  ~NginxProxy() {
-    if (pid > 0) (void)process::Terminate(pid, absl::Seconds(2));
-  }
-};
-
-std::unique_ptr<NginxProxy> StartNginx(const std::string& dir, int upstream) {
-  if (access("/usr/sbin/nginx", X_OK) != 0) return nullptr;
-  absl::StatusOr<int> port = process::FreePort();
-  if (!port.ok()) return nullptr;
-  const std::string conf = absl::StrCat(dir, "/nginx.conf");
-  std::ofstream(conf) << absl::StrCat(
-      "worker_processes 1;\nerror_log ", dir, "/nginx-error.log;\npid ", dir,
-      "/nginx.pid;\nevents { worker_connections 4096; }\nhttp {\n"
-      "  access_log off;\n  client_body_temp_path ",
-      dir,
-      ";\n"
-      "  proxy_temp_path ",
-      dir, ";\n  fastcgi_temp_path ", dir,
-      ";\n"
-      "  uwsgi_temp_path ",
-      dir, ";\n  scgi_temp_path ", dir,
-      ";\n"
-      "  upstream demo { server 127.0.0.1:",
-      upstream, "; keepalive 512; }\n  server {\n    listen 127.0.0.1:", *port,
-      ";\n    location / {\n      proxy_pass http://demo;\n"
-      "      proxy_http_version 1.1;\n"
-      "      proxy_set_header Connection \"\";\n"
-      "      proxy_set_header X-Forwarded-For $remote_addr;\n    }\n  }\n}\n");
-  process::SpawnOptions o;
-  o.argv = {"/usr/sbin/nginx", "-p", dir, "-c", conf, "-g", "daemon off;"};
-  o.log_file = absl::StrCat(dir, "/nginx.out");
-  o.new_session = true;  // its own scheduler group, like the instance
-  absl::StatusOr<pid_t> pid = process::Spawn(o);
-  if (!pid.ok()) return nullptr;
-  auto n = std::make_unique<NginxProxy>();
-  n->pid = *pid;
-  n->port = *port;
-  for (int i = 0; i < 100; ++i) {
-    http::ClientRequest r;
-    r.url = absl::StrCat("http://127.0.0.1:", *port, "/");
-    absl::StatusOr<http::ClientResponse> resp = http::Fetch(r);
-    if (resp.ok() && resp->status == 200) return n;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return nullptr;
 }
 
 int Main(int argc, char** argv) {
@@ -177,13 +124,18 @@ int Main(int argc, char** argv) {
     proxies.push_back(
         {absl::StrCat("LB, ", threads[i], " loop(s)"), lbs[i]->port()});
   }
-  std::unique_ptr<NginxProxy> nginx_proxy;
+  // nginx proxying to the same instance (1 worker, kept-alive upstream
+  // connections): what a mature event-loop L7 proxy reaches on this machine.
+  std::unique_ptr<bench::Nginx> nginx_proxy;
   if (nginx != 0 && instances == 1) {
-    nginx_proxy = StartNginx(dir, direct_port);
-    if (nginx_proxy == nullptr) {
-      fprintf(stderr, "nginx not started: no nginx row\n");
+    absl::StatusOr<std::unique_ptr<bench::Nginx>> started =
+        bench::Nginx::StartProxy(direct_port, /*workers=*/1);
+    if (!started.ok()) {
+      fprintf(stderr, "nginx not started (%s): no nginx row\n",
+              std::string(started.status().message()).c_str());
     } else {
-      proxies.push_back({"nginx, 1 worker", nginx_proxy->port});
+      nginx_proxy = std::move(*started);
+      proxies.push_back({"nginx, 1 worker", nginx_proxy->port()});
     }
   }
   std::string table =
