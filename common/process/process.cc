@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -11,19 +13,64 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
 namespace gennaker::process {
+namespace {
+
+// The set-up every child gets between fork and exec (async-signal-safe calls
+// only). A child inherits the signal mask and ignored signals: services block
+// SIGTERM/SIGINT for sigwait and ignore SIGPIPE, and a program exec'd with
+// them so would ignore a polite stop (and be killed after the grace period
+// instead) or misbehave on a closed pipe. Start clean.
+void ResetSignalsInChild() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
+    signal(sig, SIG_DFL);
+  }
+}
+
+// Closes every descriptor above stderr, however high, except `keep` (-1:
+// none): the parent's listening sockets and log files must not leak into the
+// child. close_range needs Linux 5.9; the loop is the fallback.
+void CloseInheritedFdsInChild(int keep) {
+  auto close_from_to = [](unsigned first, unsigned last) {
+    if (first > last) return;
+    if (close_range(first, last, 0) != 0) {
+      for (unsigned fd = first; fd <= last && fd < 65536; ++fd) close(fd);
+    }
+  };
+  if (keep < 3) {
+    close_from_to(3, ~0U);
+  } else {
+    close_from_to(3, static_cast<unsigned>(keep) - 1);
+    close_from_to(static_cast<unsigned>(keep) + 1, ~0U);
+  }
+}
+
+void ClosePipes(std::initializer_list<int*> pipes) {
+  for (int* p : pipes) {
+    close(p[0]);
+    close(p[1]);
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
@@ -59,15 +106,7 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (pid < 0)
     return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
-    // A child inherits the signal mask: services block SIGTERM/SIGINT for
-    // sigwait, and a child exec'd with them blocked would ignore a polite
-    // stop (and be killed after the grace period instead). Start clean.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
-      signal(sig, SIG_DFL);
-    }
+    ResetSignalsInChild();
     if (options.new_session) setsid();
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
@@ -89,12 +128,7 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(127);
     }
-    // Do not leak the parent's descriptors (listening sockets, log files) into
-    // the child.
-    // Every descriptor above stderr, however high (close_range: Linux 5.9).
-    if (close_range(3, ~0U, 0) != 0) {
-      for (int fd = 3; fd < 65536; ++fd) close(fd);
-    }
+    CloseInheritedFdsInChild(-1);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
@@ -118,6 +152,141 @@ absl::StatusOr<int> Run(const SpawnOptions& options) {
   }
   return absl::InternalError(
       absl::StrCat(options.argv[0], " killed by signal ", WTERMSIG(status)));
+}
+
+absl::StatusOr<CapturedRun> RunCaptured(const std::vector<std::string>& argv,
+                                        absl::string_view input,
+                                        absl::Duration timeout) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty command");
+  // stdin, stdout, stderr, and one that reports a failed exec (closed on a
+  // successful one).
+  int in[2], out[2], err[2], exec_err[2];
+  {
+    int* pipes[] = {in, out, err, exec_err};
+    for (int i = 0; i < 4; ++i) {
+      if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+        const int e = errno;
+        for (int j = 0; j < i; ++j) ClosePipes({pipes[j]});  // no leak
+        return absl::InternalError(absl::StrCat("pipe: ", strerror(e)));
+      }
+    }
+  }
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int e = errno;
+    ClosePipes({in, out, err, exec_err});
+    return absl::InternalError(absl::StrCat("fork: ", strerror(e)));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);  // own group: the timeout kills its children too
+    ResetSignalsInChild();
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    // exec_err[1] stays until exec (O_CLOEXEC) to report a failed one.
+    CloseInheritedFdsInChild(exec_err[1]);
+    execvp(cargv[0], cargv.data());
+    const int e = errno;
+    (void)!write(exec_err[1], &e, sizeof(e));
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  close(exec_err[1]);
+  int exec_errno = 0;
+  const bool exec_failed = read(exec_err[0], &exec_errno, sizeof(exec_errno)) ==
+                           static_cast<ssize_t>(sizeof(exec_errno));
+  close(exec_err[0]);
+
+  CapturedRun result;
+  // Writes to a child that exited early must not kill us. SIGPIPE is blocked
+  // in this thread only while we write (a broken pipe's SIGPIPE goes to the
+  // writing thread) and a pending one consumed: the process-wide disposition
+  // is left as the caller set it.
+  sigset_t pipe_set, saved_mask;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &saved_mask);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+  bool broke_pipe = false;
+  fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+  size_t written = 0;
+  int in_fd = in[1];
+  if (exec_failed || input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  int out_fd = out[0], err_fd = err[0];
+  const absl::Time deadline = absl::Now() + timeout;
+  while (out_fd >= 0 || err_fd >= 0) {
+    pollfd fds[3];
+    int n = 0;
+    if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};
+    if (err_fd >= 0) fds[n++] = {err_fd, POLLIN, 0};
+    if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+    const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) {
+      result.timed_out = true;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      break;
+    }
+    const int ready =
+        poll(fds, n, static_cast<int>(std::min<int64_t>(left_ms, 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    for (int i = 0; i < n && ready > 0; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == in_fd) {
+        const ssize_t w =
+            write(in_fd, input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 && errno == EPIPE) broke_pipe = true;
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+            written == input.size()) {
+          close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
+      char chunk[16384];
+      const ssize_t r = read(fds[i].fd, chunk, sizeof(chunk));
+      if (r > 0) {
+        (fds[i].fd == out_fd ? result.out : result.err)
+            .append(chunk, static_cast<size_t>(r));
+      } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(fds[i].fd);
+        (fds[i].fd == out_fd ? out_fd : err_fd) = -1;
+      }
+    }
+  }
+  for (int fd : {in_fd, out_fd, err_fd}) {
+    if (fd >= 0) close(fd);
+  }
+  if (broke_pipe && !pipe_was_pending) {
+    const timespec no_wait = {0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &no_wait) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (exec_failed) {
+    const std::string message =
+        absl::StrCat("cannot execute ", argv[0], ": ", strerror(exec_errno));
+    return exec_errno == ENOENT ? absl::NotFoundError(message)
+                                : absl::FailedPreconditionError(message);
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
 }
 
 bool IsAlive(pid_t pid) {

@@ -36,6 +36,26 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
 // was killed).
 absl::StatusOr<int> Run(const SpawnOptions& options);
 
+// What RunCaptured saw.
+struct CapturedRun {
+  int exit_code = -1;  // -1 when killed (by a signal or the timeout)
+  bool timed_out = false;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `argv` (argv[0] looked up in PATH) to completion with `input` on its
+// stdin and its stdout and stderr captured (how halyard drives kubectl).
+// Killed (its process group) after `timeout`. An error only when it cannot be
+// started; a program not found is NOT_FOUND. The child gets Spawn's set-up
+// (empty signal mask, default dispositions, no inherited descriptors). A child
+// that exits before reading all its input does not kill us: SIGPIPE is
+// blocked in the calling thread while writing (the process-wide disposition
+// is not changed).
+absl::StatusOr<CapturedRun> RunCaptured(const std::vector<std::string>& argv,
+                                        absl::string_view input,
+                                        absl::Duration timeout);
+
 // True when `pid` exists and is not a zombie (reaps it when it is our child).
 bool IsAlive(pid_t pid);
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,9 @@
 
 namespace gennaker {
 namespace {
+
+// How long a service waits at start-up for a store that does not answer yet.
+constexpr std::chrono::seconds kStoreWaitAtStart{120};
 
 void Usage(const std::string& name) {
   fprintf(stderr,
@@ -42,6 +46,13 @@ http::Router AdminRouter(const GrpcServer* grpc, const Metrics* metrics,
         up ? 200 : 503,
         absl::StrCat(R"({"status":")", up ? "UP" : "DOWN", R"(","service":")",
                      name, R"(","version":")", kVersion, "\"}"));
+  });
+  // Liveness: the process serves its admin listener, whatever its
+  // dependencies say. /health answers 503 while the watchdog finds a store
+  // unreachable; a kubelet probing it would restart every pod during a store
+  // outage, which fixes nothing.
+  router.Add("GET", "/livez", [](const http::Request&) {
+    return http::Json(200, R"({"status":"UP"})");
   });
   router.Add("GET", "/metrics", [metrics](const http::Request&) {
     http::Response r;
@@ -129,13 +140,39 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   const int64_t open_files = http::RaiseOpenFileLimit();
   SPDLOG_INFO("event=open_file_limit soft={}", open_files);
 
-  Metrics metrics(spec.name);
-  auto instance = spec.build(*config, &metrics);
+  // A store that is not reachable yet (UNAVAILABLE) is waited for, with
+  // backoff, for kStoreWaitAtStart: in a container or a pod the service often
+  // starts before PostgreSQL or Redis listens. Anything else (bad config,
+  // a failed migration) stops the service at once. SIGTERM ends the wait.
+  std::optional<Metrics> metrics_holder;
+  absl::StatusOr<std::unique_ptr<ServiceInstance>> instance;
+  const auto wait_until = std::chrono::steady_clock::now() + kStoreWaitAtStart;
+  auto backoff = std::chrono::milliseconds(250);
+  for (int attempt = 1;; ++attempt) {
+    metrics_holder.emplace(spec.name);  // fresh: nothing of a failed attempt
+    instance = spec.build(*config, &*metrics_holder);
+    if (instance.ok() || !absl::IsUnavailable(instance.status()) ||
+        std::chrono::steady_clock::now() + backoff > wait_until) {
+      break;
+    }
+    SPDLOG_WARN("event=waiting_for_store attempt={} retry_in_ms={} error={}",
+                attempt, backoff.count(),
+                RedactSecrets(instance.status().message()));
+    instance = absl::UnknownError("not built");  // release before waiting
+    const timespec pause{static_cast<time_t>(backoff.count() / 1000),
+                         static_cast<long>(backoff.count() % 1000) * 1000000L};
+    if (sigtimedwait(&signals, nullptr, &pause) > 0) {
+      SPDLOG_INFO("stopped by a signal while waiting for a store");
+      return 0;
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(4000));
+  }
   if (!instance.ok()) {
     SPDLOG_CRITICAL("cannot start: {}",
                     RedactSecrets(instance.status().message()));
     return 1;
   }
+  Metrics& metrics = *metrics_holder;
   const auto& server = spec.server(*config);
   GrpcServerOptions options;
   options.host = server.host();

@@ -2,10 +2,11 @@
 // stop the same way. A service provides its config defaults, its own validation
 // and a Build function (the one place where its parts are wired); this runs:
 //   flags (--config FILE, --check-config, --version) -> load + validate config
-//   (exit 2 with the key and reason on error) -> logging -> Build (exit 1 when
-//   a store is unreachable) -> gRPC server with health and reflection -> admin
-//   HTTP (/health, /metrics) -> wait for SIGTERM/SIGINT -> NOT_SERVING,
-//   graceful shutdown within server.shutdownGraceSeconds.
+//   (exit 2 with the key and reason on error) -> logging -> Build (a store
+//   that is UNAVAILABLE is retried with backoff for up to 120 s, then exit 1;
+//   any other error exits 1 at once) -> gRPC server with health and reflection
+//   -> admin HTTP (/health, /livez, /metrics) -> wait for SIGTERM/SIGINT ->
+//   NOT_SERVING, graceful shutdown within server.shutdownGraceSeconds.
 #ifndef GENNAKER_COMMON_SERVICE_SERVICE_MAIN_H_
 #define GENNAKER_COMMON_SERVICE_SERVICE_MAIN_H_
 
