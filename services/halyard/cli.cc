@@ -13,10 +13,15 @@
 #include "common/auth/password.h"
 #include "common/config/config_loader.h"
 #include "common/grpc/health_client.h"
+#include "common/process/process.h"
 #include "common/version.h"
 #include "services/halyard/daemon.h"
 #include "services/halyard/deployer.h"
 #include "services/halyard/halconfig.h"
+#include "services/halyard/kubernetes_deployer.h"
+#include "services/halyard/kubernetes_manifests.h"
+#include "services/halyard/secrets.h"
+#include "services/halyard/self_health.h"
 
 namespace gennaker::halyard {
 namespace {
@@ -120,6 +125,114 @@ int HashPasswordCommand(int cost) {
   return 0;
 }
 
+// The deploy subcommands a Kubernetes deployment (or, for diff / rollback /
+// render, only it) has.
+struct KubernetesCommand {
+  bool apply = false;
+  bool diff = false;
+  bool rollback = false;
+  bool render = false;
+  bool status = false;
+  std::string output;  // render: file instead of stdout
+  bool pod_addresses = false;
+};
+
+// The rendered objects of `config`, with the store passwords halyard keeps
+// (generated at the first use, as for a local deployment).
+absl::StatusOr<std::vector<KubernetesObject>> RenderForKubernetes(
+    const v1::Halconfig& config, bool pod_addresses) {
+  KubernetesRenderOptions options;
+  options.pod_addresses = pod_addresses;
+  auto secrets = EnsureStoreSecrets(ExpandHome(config.state_dir()));
+  if (!secrets.ok()) return secrets.status();
+  options.postgres_password = secrets->postgres_password;
+  options.redis_password = secrets->redis_password;
+  auto salt = KubernetesHashSalt(ExpandHome(config.state_dir()));
+  if (!salt.ok()) return salt.status();
+  options.hash_salt = *std::move(salt);
+  return RenderKubernetesManifests(config, options);
+}
+
+int KubernetesDeployCommand(const v1::Halconfig& config,
+                            const std::string& config_path,
+                            const KubernetesCommand& command) {
+  const v1::HalDeploymentEnvironment env =
+      EffectiveDeploymentEnvironment(config);
+  KubernetesTarget target;
+  target.kubeconfig = ExpandHome(env.kubeconfig());
+  target.context = env.context();
+  if (env.rollout_timeout_seconds() > 0) {
+    target.rollout_timeout = absl::Seconds(env.rollout_timeout_seconds());
+  }
+  KubernetesDeployer deployer(target, ExpandHome(config.state_dir()),
+                              PrintLine);
+  if (command.rollback) {
+    absl::Status s = deployer.Rollback();
+    if (!s.ok()) return Fail(s);
+    PrintLine(absl::StrCat("deployment '", config.name(),
+                           "' rolled back in namespace ", env.namespace_()));
+    return 0;
+  }
+  // Every other command starts from what the config renders; a config that
+  // does not render changes nothing.
+  auto objects = RenderForKubernetes(config, command.pod_addresses);
+  if (!objects.ok()) {
+    if (absl::IsInvalidArgument(objects.status())) {
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat(config_path,
+                                                  " is invalid, nothing was "
+                                                  "changed: ",
+                                                  objects.status().message())),
+          2);
+    }
+    return Fail(objects.status());
+  }
+  if (command.render) {
+    const std::string text = JoinManifests(*objects);
+    if (command.output.empty()) {
+      std::cout << text << std::flush;
+      return 0;
+    }
+    // The Secrets hold the store passwords: owner only (an existing file is
+    // made so too).
+    if (absl::Status written = process::WritePrivateFile(command.output, text);
+        !written.ok()) {
+      return Fail(written);
+    }
+    PrintLine(absl::StrCat("wrote ", objects->size(), " objects to ",
+                           command.output));
+    return 0;
+  }
+  if (command.diff) {
+    auto diff = deployer.Diff(*objects);
+    if (!diff.ok()) return Fail(diff.status());
+    std::cout << *diff << std::flush;
+    return 0;
+  }
+  if (command.status) {
+    auto status = deployer.Status(*objects);
+    if (!status.ok()) return Fail(status.status());
+    bool all_ready = true;
+    printf("%-12s %-10s %-8s %s\n", "DEPLOYMENT", "READY", "UPDATED", "STATE");
+    for (const DeploymentRollout& d : *status) {
+      printf("%-12s %-10s %-8s %s\n", d.name.c_str(),
+             absl::StrCat(d.ready, "/", d.replicas).c_str(),
+             std::to_string(d.updated).c_str(),
+             !d.found        ? "MISSING"
+             : d.RolledOut() ? "ROLLED_OUT"
+                             : "PROGRESSING");
+      all_ready &= d.RolledOut();
+    }
+    fflush(stdout);
+    return all_ready ? 0 : 1;
+  }
+  absl::Status s = deployer.Apply(config.version(), *objects);
+  if (!s.ok()) return Fail(s);
+  PrintLine(absl::StrCat("deployment '", config.name(), "' is rolled out in ",
+                         "namespace ", env.namespace_()));
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> HashPasswordFrom(std::istream& in, int cost) {
@@ -205,8 +318,8 @@ int RunCli(int argc, char** argv) {
       "provider of bakes that name none (local, docker, aws, ...)");
 
   // deploy
-  auto* deploy_cmd =
-      app.add_subcommand("deploy", "run the suite on this machine");
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy", "run the suite on this machine or on Kubernetes");
   deploy_cmd->require_subcommand(1);
   auto* apply_cmd =
       deploy_cmd->add_subcommand("apply",
@@ -228,6 +341,24 @@ int RunCli(int argc, char** argv) {
       "status", "each service: pid, ports, health; and deck, the UI");
   auto* clean_cmd = deploy_cmd->add_subcommand(
       "clean", "stop everything the deployment runs");
+  // Kubernetes only (deploymentEnvironment.type KUBERNETES).
+  auto* diff_cmd = deploy_cmd->add_subcommand(
+      "diff",
+      "Kubernetes: what `deploy apply` would change against the last applied "
+      "revision");
+  auto* rollback_cmd = deploy_cmd->add_subcommand(
+      "rollback",
+      "Kubernetes: apply the revision before the current one again");
+  auto* render_cmd = deploy_cmd->add_subcommand(
+      "render",
+      "Kubernetes: print the manifests `deploy apply` would apply, touching "
+      "no cluster");
+  KubernetesCommand kube;
+  render_cmd->add_option("--output", kube.output,
+                         "write them to this file instead of stdout");
+  render_cmd->add_flag("--pod-addresses", kube.pod_addresses,
+                       "address dependencies by pod name (podman kube play, "
+                       "which has no Services)");
   bool delete_data = false;
   clean_cmd->add_flag("--delete-data", delete_data,
                       "also delete PostgreSQL/Redis data");
@@ -238,11 +369,12 @@ int RunCli(int argc, char** argv) {
   std::string daemon_config;
   serve_cmd->add_option("--daemon-config", daemon_config, "daemon config YAML");
   serve_cmd->allow_extras();
-  auto* health_cmd =
-      app.add_subcommand("health", "exit 0 when host:port reports SERVING");
+  auto* health_cmd = app.add_subcommand(
+      "health",
+      "exit 0 when host:port reports SERVING; without an address, the "
+      "service PID 1 runs (a container's health check)");
   std::string address;
-  health_cmd->add_option("address", address, "host:port of a gRPC service")
-      ->required();
+  health_cmd->add_option("address", address, "host:port of a gRPC service");
   auto* version_cmd = app.add_subcommand("version", "print the version");
   auto* hash_cmd = app.add_subcommand(
       "hash-password",
@@ -284,6 +416,13 @@ int RunCli(int argc, char** argv) {
   }
   if (*hash_cmd) return HashPasswordCommand(cost);
   if (*health_cmd) {
+    if (address.empty()) {
+      auto process = ReadProcessView(1);
+      auto self = process.ok() ? ServiceHealthAddress(*process)
+                               : absl::StatusOr<std::string>(process.status());
+      if (!self.ok()) return Fail(self.status(), 2);
+      address = *self;
+    }
     auto serving = CheckServing(address, std::chrono::seconds(2));
     if (!serving.ok()) return Fail(serving.status());
     PrintLine(*serving ? "SERVING" : "NOT_SERVING");
@@ -385,6 +524,39 @@ int RunCli(int argc, char** argv) {
           absl::InvalidArgumentError(absl::StrCat(
               config_path, " is invalid, nothing was changed: ", v.message())),
           2);
+    }
+    if (KubernetesDeployment(*config)) {
+      if (*restart_cmd || *clean_cmd) {
+        return Fail(absl::InvalidArgumentError(absl::StrCat(
+                        "`deploy ", *restart_cmd ? "restart" : "clean",
+                        "` is for a LOCAL deploymentEnvironment; on "
+                        "Kubernetes use `deploy apply` / `deploy rollback` "
+                        "(or kubectl)")),
+                    2);
+      }
+      if (!service_names.empty()) {
+        return Fail(absl::InvalidArgumentError(
+                        "--service-names is for a LOCAL deploymentEnvironment: "
+                        "on Kubernetes `deploy apply` applies every object "
+                        "(unchanged ones are left as they are)"),
+                    2);
+      }
+      kube.apply = apply_cmd->parsed();
+      kube.diff = diff_cmd->parsed();
+      kube.rollback = rollback_cmd->parsed();
+      kube.render = render_cmd->parsed();
+      kube.status = status_cmd->parsed();
+      return KubernetesDeployCommand(*config, config_path, kube);
+    }
+    if (*diff_cmd || *rollback_cmd || *render_cmd) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+                      "`deploy ",
+                      *diff_cmd       ? "diff"
+                      : *rollback_cmd ? "rollback"
+                                      : "render",
+                      "` needs a Kubernetes deploymentEnvironment (`halyard "
+                      "config set deploymentEnvironment.type KUBERNETES`)")),
+                  2);
     }
     if (*apply_cmd || *restart_cmd) {
       // The UI must be built before anything starts.

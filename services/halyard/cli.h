@@ -1,5 +1,7 @@
 // The `halyard` command line: config editing, local deploy (apply / restart /
-// status / clean; `deck`, the UI gate serves, counts as a service there), the
+// status / clean; `deck`, the UI gate serves, counts as a service there),
+// Kubernetes deploy when deploymentEnvironment.type is KUBERNETES (apply /
+// diff / rollback / render / status, with kubectl: kubernetes_deployer.h), the
 // daemon (`serve`), a health probe and `hash-password` (a bcrypt hash for
 // security.authn.usersFile). Works on the files directly; no daemon is needed.
 #ifndef GENNAKER_SERVICES_HALYARD_CLI_H_

@@ -14,6 +14,18 @@
 namespace gennaker::halyard {
 namespace {
 
+// The daemon reports and runs a LOCAL deployment only; a Kubernetes one is
+// driven by the CLI (kubectl) and must not be reported as local processes.
+grpc::Status NotForKubernetes(const v1::Halconfig& config,
+                              absl::string_view what) {
+  return grpc::Status(
+      grpc::StatusCode::FAILED_PRECONDITION,
+      absl::StrCat("the deploymentEnvironment of '", config.name(),
+                   "' is KUBERNETES: the halyard daemon ", what,
+                   " only a LOCAL deployment; use the CLI (`halyard deploy "
+                   "status|apply|rollback`, which drives kubectl) or kubectl"));
+}
+
 class HalyardGrpcService final : public v1::HalyardService::Service {
  public:
   explicit HalyardGrpcService(std::string path) : path_(std::move(path)) {}
@@ -48,6 +60,9 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
       v1::GetDeploymentStatusResponse* response) override {
     auto config = LoadHalconfig(path_);
     if (!config.ok()) return ToGrpcStatus(config.status());
+    if (KubernetesDeployment(*config)) {
+      return NotForKubernetes(*config, "reports the status of");
+    }
     LocalDeployer deployer(path_, [](const std::string&) {});
     auto status = deployer.Status(*config);
     if (!status.ok()) return ToGrpcStatus(status.status());
@@ -59,6 +74,9 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
                            v1::GetVersionsResponse* response) override {
     auto config = LoadHalconfig(path_);
     if (!config.ok()) return ToGrpcStatus(config.status());
+    if (KubernetesDeployment(*config)) {
+      return NotForKubernetes(*config, "reports the versions of");
+    }
     response->set_deployment_version(config->version());
     // Each running service reports its version on its admin /health endpoint.
     for (absl::string_view name : kServiceNames) {
@@ -81,7 +99,33 @@ class HalyardGrpcService final : public v1::HalyardService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ApplyDeployment(grpc::ServerContext*,
+                               const v1::ApplyDeploymentRequest*,
+                               v1::ApplyDeploymentResponse*) override {
+    return NotHere("applies");
+  }
+
+  grpc::Status RollbackDeployment(grpc::ServerContext*,
+                                  const v1::RollbackDeploymentRequest*,
+                                  v1::RollbackDeploymentResponse*) override {
+    return NotHere("rolls back");
+  }
+
  private:
+  // Apply and rollback run from the CLI, for either environment.
+  grpc::Status NotHere(absl::string_view what) const {
+    auto config = LoadHalconfig(path_);
+    if (config.ok() && KubernetesDeployment(*config)) {
+      return grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("the deploymentEnvironment of '", config->name(),
+                       "' is KUBERNETES: the halyard daemon never ", what,
+                       " it; use the CLI (`halyard deploy apply|rollback`, "
+                       "which drives kubectl)"));
+    }
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, kUnimplementedArea);
+  }
+
   std::string path_;
 };
 

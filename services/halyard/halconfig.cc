@@ -5,12 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -589,6 +593,381 @@ void ValidateBakery(const v1::Halconfig& c, Problems& p) {
   }
 }
 
+// A Kubernetes resource quantity ("50m", "0.5", "64Mi", "1e3") in base units
+// (cores, bytes); nullopt when the text is not a non-negative quantity.
+std::optional<long double> ParseQuantity(const std::string& text) {
+  static const LazyRE2 kQuantity = {
+      R"(([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|)"
+      R"([eE][-+]?[0-9]{1,3})?)"};
+  std::string number;
+  std::string suffix;
+  if (!RE2::FullMatch(text, *kQuantity, &number, &suffix)) return std::nullopt;
+  long double value = std::strtold(number.c_str(), nullptr);
+  static const std::map<std::string, long double> kScale = {
+      {"", 1.0L},
+      {"n", 1e-9L},
+      {"u", 1e-6L},
+      {"m", 1e-3L},
+      {"k", 1e3L},
+      {"M", 1e6L},
+      {"G", 1e9L},
+      {"T", 1e12L},
+      {"P", 1e15L},
+      {"E", 1e18L},
+      {"Ki", 1024.0L},
+      {"Mi", 1048576.0L},
+      {"Gi", 1073741824.0L},
+      {"Ti", 1099511627776.0L},
+      {"Pi", 1125899906842624.0L},
+      {"Ei", 1152921504606846976.0L}};
+  if (auto it = kScale.find(suffix); it != kScale.end()) {
+    return value * it->second;
+  }
+  // A decimal exponent: e3, E-2.
+  return value * std::pow(10.0L, std::strtold(suffix.c_str() + 1, nullptr));
+}
+
+// A DNS-1123 label (Kubernetes namespace and object names).
+bool Dns1123Label(const std::string& name) {
+  static const LazyRE2 kLabel = {"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"};
+  return RE2::FullMatch(name, *kLabel);
+}
+
+// An image repository as the Docker reference grammar has it:
+// [registry[:port]/]path, path components lowercase.
+constexpr char kRepositoryPattern[] =
+    R"((?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))"
+    R"((?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*)"
+    R"((?::[0-9]+)?/)?)"
+    R"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)"
+    R"((?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)";
+constexpr char kTagPattern[] = R"([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})";
+
+bool ImageRepository(const std::string& repository) {
+  static const LazyRE2 kRepository = {kRepositoryPattern};
+  return repository.size() <= 255 && RE2::FullMatch(repository, *kRepository);
+}
+
+bool ImageTag(const std::string& tag) {
+  static const LazyRE2 kTag = {kTagPattern};
+  return RE2::FullMatch(tag, *kTag);
+}
+
+// repository[:tag][@sha256:digest]
+bool ImageReference(const std::string& image) {
+  static const RE2* const kImage =
+      new RE2(absl::StrCat("(", kRepositoryPattern, ")(:", kTagPattern,
+                           ")?(@sha256:[a-f0-9]{64})?"));
+  return image.size() <= 512 && RE2::FullMatch(image, *kImage);
+}
+
+// Whether `host` is this machine from where it is used: loopback names and
+// addresses, or no host at all / a socket directory (a Unix socket).
+bool LoopbackHost(absl::string_view host) {
+  host = absl::StripPrefix(absl::StripSuffix(host, "]"), "[");
+  return host.empty() || host[0] == '/' || host == "0.0.0.0" || host == "::" ||
+         absl::EqualsIgnoreCase(host, "localhost") ||
+         absl::StartsWith(host, "127.") || host == "::1" ||
+         absl::StartsWith(host, "0:0:0:0:0:0:0:1");
+}
+
+// The hosts a libpq DSN connects to: key/value (host=, hostaddr=; none: the
+// local socket) or URI (postgresql://[userinfo@]host[:port][,host...]/db, or
+// ?host=). An empty entry means the local socket.
+std::vector<std::string> PostgresHosts(absl::string_view dsn) {
+  std::vector<std::string> hosts;
+  auto add_list = [&](absl::string_view list) {
+    for (absl::string_view h : absl::StrSplit(list, ',')) {
+      hosts.emplace_back(h);
+    }
+  };
+  if (absl::StartsWith(dsn, "postgres://") ||
+      absl::StartsWith(dsn, "postgresql://")) {
+    absl::string_view rest = dsn.substr(dsn.find("://") + 3);
+    const size_t query = rest.find('?');
+    absl::string_view params =
+        query == absl::string_view::npos ? "" : rest.substr(query + 1);
+    absl::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+    if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
+      authority.remove_prefix(at + 1);
+    }
+    for (absl::string_view param : absl::StrSplit(params, '&')) {
+      if (absl::ConsumePrefix(&param, "host=") ||
+          absl::ConsumePrefix(&param, "hostaddr=")) {
+        add_list(param);
+      }
+    }
+    if (!hosts.empty() && authority.empty()) return hosts;
+    for (absl::string_view h : absl::StrSplit(authority, ',')) {
+      // Strip the port (not inside an IPv6 literal).
+      const size_t bracket = h.rfind(']');
+      const size_t colon = h.rfind(':');
+      if (colon != absl::string_view::npos &&
+          (bracket == absl::string_view::npos || colon > bracket)) {
+        h = h.substr(0, colon);
+      }
+      hosts.emplace_back(h);
+    }
+    return hosts;
+  }
+  for (absl::string_view field : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&field, "host=") ||
+        absl::ConsumePrefix(&field, "hostaddr=")) {
+      add_list(absl::StripPrefix(absl::StripSuffix(field, "'"), "'"));
+    }
+  }
+  if (hosts.empty()) hosts.emplace_back();  // the local socket
+  return hosts;
+}
+
+// The host of a redis:// URL.
+std::string RedisHost(absl::string_view url) {
+  if (!absl::ConsumePrefix(&url, "redis://")) {
+    absl::ConsumePrefix(&url, "rediss://");
+  }
+  url = url.substr(0, url.find_first_of("/?"));
+  if (size_t at = url.rfind('@'); at != absl::string_view::npos) {
+    url.remove_prefix(at + 1);
+  }
+  const size_t bracket = url.rfind(']');
+  const size_t colon = url.rfind(':');
+  if (colon != absl::string_view::npos &&
+      (bracket == absl::string_view::npos || colon > bracket)) {
+    url = url.substr(0, colon);
+  }
+  return std::string(url);
+}
+
+// Under KUBERNETES: every setting that names a file or directory on the
+// operator's machine, which the rendered configs would carry into pods where
+// it does not exist (halyard ships no files to pods yet). Refused here so
+// that `deploy apply` stops before it touches the cluster.
+void ValidateKubernetesFiles(const v1::Halconfig& c, Problems& p) {
+  auto refuse = [&p](const std::string& key, const std::string& value,
+                     absl::string_view instead) {
+    p.Add(key, absl::StrCat("names a file on this machine; not shipped to "
+                            "pods yet: ",
+                            value, " (", instead, ")"));
+  };
+  constexpr absl::string_view kLeaveUnset =
+      "leave it unset: the pods use the image's directories";
+  const v1::HalSecurity& security = c.security();
+  if (!security.authn().users_file().empty()) {
+    refuse("security.authn.usersFile", security.authn().users_file(),
+           "use security.authn.ldap on Kubernetes, or a LOCAL deployment");
+  }
+  if (!security.authz().roles_file().empty()) {
+    refuse("security.authz.rolesFile", security.authz().roles_file(),
+           "use the ldap or external roles provider on Kubernetes, or a "
+           "LOCAL deployment");
+  }
+  for (const auto& [key, ldap] :
+       {std::pair<const char*, const common::v1::LdapConfig*>{
+            "security.authn.ldap.caCertFile", &security.authn().ldap()},
+        {"security.authz.ldap.caCertFile", &security.authz().ldap()}}) {
+    if (!ldap->ca_cert_file().empty()) {
+      refuse(key, ldap->ca_cert_file(),
+             "leave it unset to trust the image's system CAs");
+    }
+  }
+  for (int i = 0; i < c.ci().git_size(); ++i) {
+    const std::string& url = c.ci().git(i).url();
+    if (absl::StartsWith(url, "file://") || absl::StartsWith(url, "/")) {
+      refuse(absl::StrCat("ci.git[", i, "].url"), url,
+             "name a repository the cluster reaches over https:// or git://");
+    }
+  }
+  const v1::HalBakery& bakery = c.bakery();
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"bakery.packerConfigDir",
+                                                   &bakery.packer_config_dir()},
+        {"bakery.imageStoreDir", &bakery.image_store_dir()},
+        {"bakery.packageRepositoryDir", &bakery.package_repository_dir()},
+        {"bakery.workDir", &bakery.work_dir()},
+        {"ui.bundleDir", &c.ui().bundle_dir()}}) {
+    if (!value->empty()) refuse(key, *value, kLeaveUnset);
+  }
+  if (absl::StrContains(bakery.packer_binary(), '/')) {
+    refuse("bakery.packerBinary", bakery.packer_binary(),
+           "name a program in the image's PATH, or leave it unset");
+  }
+  const auto& accounts = c.providers().local().accounts();
+  for (int i = 0; i < accounts.size(); ++i) {
+    const std::string prefix =
+        absl::StrCat("providers.local.accounts[", i, "].");
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string*>{"stateDir",
+                                                     &accounts[i].state_dir()},
+          {"imageStoreDir", &accounts[i].image_store_dir()},
+          {"prometheusFileSdPath", &accounts[i].prometheus_file_sd_path()}}) {
+      if (!value->empty()) refuse(prefix + key, *value, kLeaveUnset);
+    }
+  }
+}
+
+// deploymentEnvironment: every value that is set, whatever the type (an
+// invalid value is caught when it is saved, not at the first Kubernetes
+// deploy); and under KUBERNETES what a pod could not use.
+void ValidateDeploymentEnvironment(const v1::Halconfig& c, Problems& p) {
+  const v1::HalDeploymentEnvironment& env = c.deployment_environment();
+  const std::string prefix = "deploymentEnvironment.";
+  if (!env.namespace_().empty() && !Dns1123Label(env.namespace_())) {
+    p.Add(prefix + "namespace",
+          "must be a DNS-1123 label: at most 63 lowercase letters, digits "
+          "and '-', starting and ending with a letter or digit");
+  }
+  if (!env.image_repository().empty() &&
+      !ImageRepository(env.image_repository())) {
+    p.Add(prefix + "imageRepository",
+          "must be an image repository such as gennaker or "
+          "registry.example.com:5000/team/gennaker (lowercase path, no tag)");
+  }
+  if (!env.image_tag().empty() && !ImageTag(env.image_tag())) {
+    p.Add(prefix + "imageTag",
+          "must be an image tag: 1 to 128 letters, digits, '_', '.' or '-', "
+          "not starting with '.' or '-'");
+  }
+  if (KubernetesDeployment(c) && env.image_tag().empty() &&
+      !ImageTag(c.version())) {
+    p.Add(prefix + "imageTag",
+          absl::StrCat("is required: the version '", c.version(),
+                       "' is not a valid image tag"));
+  }
+  // Every object carries the version as its app.kubernetes.io/version label.
+  static const LazyRE2 kLabelValue = {
+      "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"};
+  if (KubernetesDeployment(c) && !c.version().empty() &&
+      !RE2::FullMatch(c.version(), *kLabelValue)) {
+    p.Add("version",
+          "must be a Kubernetes label value under KUBERNETES: at most 63 "
+          "letters, digits, '-', '_' or '.', starting and ending with a "
+          "letter or digit");
+  }
+  const std::string& policy = env.image_pull_policy();
+  if (!policy.empty() && policy != "IfNotPresent" && policy != "Always" &&
+      policy != "Never") {
+    p.Add(prefix + "imagePullPolicy", "must be IfNotPresent, Always or Never");
+  }
+  for (const auto& [key, image, example] :
+       {std::tuple<const char*, const std::string*, const char*>{
+            "postgresImage", &env.postgres_image(), kDefaultPostgresImage},
+        {"redisImage", &env.redis_image(), kDefaultRedisImage}}) {
+    if (!image->empty() && !ImageReference(*image)) {
+      p.Add(prefix + key,
+            absl::StrCat("must be an image reference such as ", example,
+                         " (repository[:tag][@sha256:...])"));
+    }
+  }
+  if (env.rollout_timeout_seconds() != 0 &&
+      (env.rollout_timeout_seconds() < 10 ||
+       env.rollout_timeout_seconds() > 3600)) {
+    p.Add(prefix + "rolloutTimeoutSeconds", "must be in 10..3600 (0: 300)");
+  }
+  const std::string& type = env.gate_service_type();
+  if (!type.empty() && type != "ClusterIP" && type != "NodePort" &&
+      type != "LoadBalancer") {
+    p.Add(prefix + "gateServiceType",
+          "must be ClusterIP, NodePort or LoadBalancer");
+  }
+  for (absl::string_view name : kServiceNames) {
+    if (name == "halyard") continue;  // runs on the operator's machine
+    const v1::HalServiceSizing& sizing = ServiceSizing(env, name);
+    const std::string key = absl::StrCat(prefix, "customSizing.", name, ".");
+    // Every deployed service may be replicated (they coordinate through
+    // PostgreSQL and Redis); 20 bounds a typo, not a design limit.
+    if (sizing.has_replicas() &&
+        (sizing.replicas() < 1 || sizing.replicas() > 20)) {
+      p.Add(key + "replicas",
+            absl::StrCat("must be in 1..20, got ", sizing.replicas()));
+    }
+    const v1::HalResources& r = sizing.resources();
+    // Each value as set, or its default (cpu has no default limit).
+    struct Resource {
+      const char* name;
+      std::string request;
+      bool request_set;
+      std::string limit;
+      bool limit_set;
+    };
+    const Resource resources[] = {
+        {"cpu",
+         r.requests().cpu().empty() ? kDefaultCpuRequest : r.requests().cpu(),
+         !r.requests().cpu().empty(), r.limits().cpu(),
+         !r.limits().cpu().empty()},
+        {"memory",
+         r.requests().memory().empty() ? kDefaultMemoryRequest
+                                       : r.requests().memory(),
+         !r.requests().memory().empty(),
+         r.limits().memory().empty() ? kDefaultMemoryLimit
+                                     : r.limits().memory(),
+         !r.limits().memory().empty()}};
+    for (const Resource& res : resources) {
+      const std::string request_key =
+          absl::StrCat(key, "resources.requests.", res.name);
+      const std::string limit_key =
+          absl::StrCat(key, "resources.limits.", res.name);
+      std::optional<long double> request = ParseQuantity(res.request);
+      std::optional<long double> limit;
+      if (!res.limit.empty()) limit = ParseQuantity(res.limit);
+      bool valid = true;
+      for (const auto& [set, k, text, value] :
+           {std::tuple(res.request_set, request_key, res.request, request),
+            std::tuple(res.limit_set, limit_key, res.limit, limit)}) {
+        if (set && !value) {
+          p.Add(k, absl::StrCat("'", text,
+                                "' is not a Kubernetes quantity (such as 50m, "
+                                "0.5, 64Mi or 1Gi)"));
+          valid = false;
+        }
+      }
+      // Decimal and binary scales are not exact in floating point ("0.5" and
+      // "500m"): equal within rounding counts as equal.
+      if (!valid || !request || !limit || *request <= *limit * (1 + 1e-9L)) {
+        continue;
+      }
+      // Blame the value the operator set (a request above the default
+      // limit, or a limit below the default request).
+      if (res.request_set) {
+        p.Add(request_key,
+              absl::StrCat("the request ", res.request, " exceeds the limit ",
+                           res.limit, res.limit_set ? "" : " (the default)"));
+      } else {
+        p.Add(limit_key,
+              absl::StrCat("the limit ", res.limit, " is below the request ",
+                           res.request, " (the default)"));
+      }
+    }
+  }
+  if (!KubernetesDeployment(c)) return;
+  ValidateKubernetesFiles(c, p);
+  // A pod reaches nothing on the operator's loopback.
+  const v1::HalStorage& storage = c.storage();
+  if (storage.mode() == v1::STORAGE_MODE_EXTERNAL) {
+    for (const std::string& host : PostgresHosts(storage.postgres().dsn())) {
+      if (storage.postgres().dsn().empty() || !LoopbackHost(host)) continue;
+      p.Add("storage.postgres.dsn",
+            host.empty() || host[0] == '/'
+                ? "names no host (a local Unix socket): pods need a "
+                  "PostgreSQL host the cluster reaches"
+                : absl::StrCat("names ", host,
+                               ", a loopback host: pods cannot reach the "
+                               "operator's machine there; name a host the "
+                               "cluster reaches"));
+      break;
+    }
+    if (absl::StartsWith(storage.redis().url(), "redis")) {
+      const std::string host = RedisHost(storage.redis().url());
+      if (LoopbackHost(host)) {
+        p.Add("storage.redis.url",
+              absl::StrCat("names ", host.empty() ? "no host" : host,
+                           ", a loopback host: pods cannot reach the "
+                           "operator's machine there; name a host the "
+                           "cluster reaches"));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service) {
@@ -604,6 +983,57 @@ int ServiceHttpPort(const v1::Halconfig& config, absl::string_view service) {
     return s.http_port() > 0 ? s.http_port() : s.grpc_port() + 1;
   }
   return 0;
+}
+
+bool KubernetesDeployment(const v1::Halconfig& config) {
+  return config.deployment_environment().type() ==
+         v1::DEPLOYMENT_ENVIRONMENT_TYPE_KUBERNETES;
+}
+
+const v1::HalServiceSizing& ServiceSizing(
+    const v1::HalDeploymentEnvironment& environment,
+    absl::string_view service) {
+  const v1::HalCustomSizing& sizing = environment.custom_sizing();
+  const auto* field =
+      sizing.GetDescriptor()->FindFieldByName(std::string(service));
+  if (field == nullptr) return v1::HalServiceSizing::default_instance();
+  return static_cast<const v1::HalServiceSizing&>(
+      sizing.GetReflection()->GetMessage(sizing, field));
+}
+
+v1::HalDeploymentEnvironment EffectiveDeploymentEnvironment(
+    const v1::Halconfig& config) {
+  v1::HalDeploymentEnvironment env = config.deployment_environment();
+  if (env.type() == v1::DEPLOYMENT_ENVIRONMENT_TYPE_UNSPECIFIED) {
+    env.set_type(v1::DEPLOYMENT_ENVIRONMENT_TYPE_LOCAL);
+  }
+  auto fill = [](std::string* value, absl::string_view fallback) {
+    if (value->empty()) *value = std::string(fallback);
+  };
+  fill(env.mutable_namespace_(), kDefaultKubernetesNamespace);
+  fill(env.mutable_image_repository(), kDefaultImageRepository);
+  fill(env.mutable_image_tag(), config.version());
+  fill(env.mutable_image_pull_policy(), kDefaultImagePullPolicy);
+  fill(env.mutable_postgres_image(), kDefaultPostgresImage);
+  fill(env.mutable_redis_image(), kDefaultRedisImage);
+  fill(env.mutable_gate_service_type(), kDefaultGateServiceType);
+  if (env.rollout_timeout_seconds() == 0) {
+    env.set_rollout_timeout_seconds(kDefaultRolloutTimeoutSeconds);
+  }
+  v1::HalCustomSizing* sizing = env.mutable_custom_sizing();
+  for (absl::string_view name : kServiceNames) {
+    const auto* field =
+        sizing->GetDescriptor()->FindFieldByName(std::string(name));
+    if (field == nullptr) continue;  // halyard
+    auto* s = static_cast<v1::HalServiceSizing*>(
+        sizing->GetReflection()->MutableMessage(sizing, field));
+    if (!s->has_replicas()) s->set_replicas(1);
+    v1::HalResources* r = s->mutable_resources();
+    fill(r->mutable_requests()->mutable_cpu(), kDefaultCpuRequest);
+    fill(r->mutable_requests()->mutable_memory(), kDefaultMemoryRequest);
+    fill(r->mutable_limits()->mutable_memory(), kDefaultMemoryLimit);
+  }
+  return env;
 }
 
 bool UiEnabled(const v1::Halconfig& config) {
@@ -1013,6 +1443,7 @@ std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& c) {
   ValidateNotifications(c.notifications(), more);
   ValidateSecurity(c, more);
   ValidateBakery(c, more);
+  ValidateDeploymentEnvironment(c, more);
   // Settings for a service that will not run would be silently ignored.
   const v1::HalCi& ci = c.ci();
   if (!Enabled(c, "igor") && ci.jenkins_size() + ci.travis_size() +

@@ -110,6 +110,40 @@ inline constexpr char kDefaultPackerBinary[] = "packer";
 // config must not need a build.
 absl::Status CheckBakery(const v1::Halconfig& config);
 
+// Defaults of a Kubernetes deployment (deploymentEnvironment).
+inline constexpr char kDefaultKubernetesNamespace[] = "gennaker";
+inline constexpr char kDefaultImageRepository[] = "gennaker";
+inline constexpr char kDefaultImagePullPolicy[] = "IfNotPresent";
+inline constexpr char kDefaultPostgresImage[] = "docker.io/library/postgres:15";
+inline constexpr char kDefaultRedisImage[] = "docker.io/library/redis:7";
+inline constexpr int kDefaultRolloutTimeoutSeconds = 300;
+inline constexpr char kDefaultGateServiceType[] = "ClusterIP";
+// Per-service container resources. bench/README.md (startup_bench) measured
+// 21-24 MiB RSS per idle service (about 5 MiB of it private): 64Mi reserves
+// that with room for pools and caches under load; 50m CPU is an idle service
+// with headroom (each starts in 25-50 ms); the 512Mi limit stops a runaway
+// service long before it hurts its node. No CPU limit: throttling a gRPC
+// server only adds latency.
+inline constexpr char kDefaultCpuRequest[] = "50m";
+inline constexpr char kDefaultMemoryRequest[] = "64Mi";
+inline constexpr char kDefaultMemoryLimit[] = "512Mi";
+
+// Whether deploymentEnvironment.type is KUBERNETES.
+bool KubernetesDeployment(const v1::Halconfig& config);
+
+// The deploymentEnvironment section with every default made explicit: type
+// LOCAL when unset, namespace, image repository, imageTag (the config's
+// version), pull policy, store images, rollout timeout, gate's Service type,
+// and for each of the nine deployed services (all but halyard) its replicas
+// (1) and resources (the kDefault* above, no CPU limit unless set).
+v1::HalDeploymentEnvironment EffectiveDeploymentEnvironment(
+    const v1::Halconfig& config);
+
+// customSizing.<service> of `environment` ("orca", ...); the empty sizing for
+// halyard, which is not deployed in the cluster.
+const v1::HalServiceSizing& ServiceSizing(
+    const v1::HalDeploymentEnvironment& environment, absl::string_view service);
+
 // Everything wrong with `config`, each with its dotted key (empty when valid):
 // also the CI section (names unique across Jenkins and Travis masters, no
 // Jenkins name starting with "travis-", igor enabled when anything is listed,
@@ -124,7 +158,19 @@ absl::Status CheckBakery(const v1::Halconfig& config);
 // absolute path, maxConcurrentBakes 0..64, bakeTimeoutSeconds 0..86400,
 // providers unique with plain template file names, base images with unique
 // ids and a template (their own or the provider's), defaultCloudProvider one
-// of the providers when any are listed.
+// of the providers when any are listed; and deploymentEnvironment: the
+// namespace a DNS-1123 label, image repository and tag and the store images
+// valid image references, the pull policy and gate's Service type known
+// values, replicas 1..20, resources valid Kubernetes quantities with each
+// request at most its limit, rolloutTimeoutSeconds 10..3600; under KUBERNETES
+// also external storage whose DSN or URL names a loopback host (or none, a
+// local socket), which no pod can reach, and every setting that names a file
+// or directory on this machine, which no pod has (security.authn.usersFile,
+// security.authz.rolesFile, the LDAP caCertFiles, file:// and path
+// ci.git[].url, the bakery's directories and an absolute packerBinary,
+// ui.bundleDir, the local accounts' stateDir, imageStoreDir and
+// prometheusFileSdPath). Service hosts are ignored under KUBERNETES (each pod
+// binds 0.0.0.0).
 std::vector<v1::ValidationProblem> Validate(const v1::Halconfig& config);
 
 // Validate() as one status listing every problem.

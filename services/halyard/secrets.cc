@@ -103,6 +103,17 @@ absl::StatusOr<std::string> EnsureSecret(const std::string& path) {
   return fresh;
 }
 
+// <stateDir>/secrets, private to this user.
+absl::Status MakeSecretsDir(const std::string& state_dir) {
+  const std::string dir = SecretsDir(state_dir);
+  GENNAKER_RETURN_IF_ERROR(process::MakeDirs(dir));
+  if (chmod(dir.c_str(), 0700) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot chmod ", dir, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string PostgresPasswordPath(const std::string& state_dir) {
@@ -133,13 +144,17 @@ absl::StatusOr<std::string> RandomHex(int bytes) {
   return hex;
 }
 
+std::string KubernetesHashSaltPath(const std::string& state_dir) {
+  return SecretsDir(state_dir) + "/kubernetes-hash.salt";
+}
+
+absl::StatusOr<std::string> KubernetesHashSalt(const std::string& state_dir) {
+  GENNAKER_RETURN_IF_ERROR(MakeSecretsDir(state_dir));
+  return EnsureSecret(KubernetesHashSaltPath(state_dir));
+}
+
 absl::StatusOr<StoreSecrets> EnsureStoreSecrets(const std::string& state_dir) {
-  const std::string dir = SecretsDir(state_dir);
-  GENNAKER_RETURN_IF_ERROR(process::MakeDirs(dir));
-  if (chmod(dir.c_str(), 0700) != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot chmod ", dir, ": ", strerror(errno)));
-  }
+  GENNAKER_RETURN_IF_ERROR(MakeSecretsDir(state_dir));
   StoreSecrets secrets;
   GENNAKER_ASSIGN_OR_RETURN(secrets.postgres_password,
                             EnsureSecret(PostgresPasswordPath(state_dir)));
