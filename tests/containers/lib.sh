@@ -27,8 +27,9 @@ build_test_images() {
   podman build --format docker -q --build-arg "BASE_IMAGE=$base" -t "$TEST_REDIS_IMAGE" \
     "$ROOT/tests/containers/redis" > "$WORK/build-redis.log" 2>&1 ||
     { tail -30 "$WORK/build-redis.log"; fail "building $TEST_REDIS_IMAGE"; }
-  # The staging stage of each prebuilt build leaves an untagged image behind.
-  podman image prune -f > /dev/null 2>&1 || true
+  # The staging stage of each prebuilt build leaves an untagged image behind (labelled, so
+  # that no other build's images are pruned).
+  podman image prune -f --filter label=io.gennaker.stage=prebuilt > /dev/null 2>&1 || true
   log "images: $(podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
     grep -E 'gennaker|debian' | tr '\n' ';')"
 }
