@@ -647,9 +647,23 @@ absl::StatusOr<v1::ApplyDeploymentResponse> LocalDeployer::Deploy(
     const std::string address = absl::StrCat(s.host(), ":", s.grpc_port());
     auto deadline =
         start + std::chrono::seconds(config.start_timeout_seconds());
-    while (true) {
+    for (int round = 0;; ++round) {
       auto serving = CheckServing(address, std::chrono::milliseconds(500));
       if (serving.ok() && *serving) break;
+      // A service waits for a store that does not answer (for containers,
+      // which start before their stores). Here the stores are halyard's own,
+      // already up, or the operator's: waiting says they cannot be reached,
+      // so stop it and say so now rather than at the start timeout.
+      if (round % 10 == 9 && absl::StrContains(Tail(spawn.log_file, 5),
+                                               "event=waiting_for_store")) {
+        (void)process::Terminate(pid, absl::Seconds(5));
+        record.services.erase(name);
+        (void)WriteRecord(state, record);
+        return absl::FailedPreconditionError(absl::StrCat(
+            name, " cannot reach its store (stopped; it would wait up to ",
+            "120 s); last lines of ", spawn.log_file, ":\n",
+            Tail(spawn.log_file, 15)));
+      }
       if (!process::IsAlive(pid)) {
         record.services.erase(name);
         (void)WriteRecord(state, record);
