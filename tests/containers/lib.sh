@@ -106,7 +106,14 @@ upsert_security_group() {
   ref=$(echo "$out" | head -1 | jq -r .ref)
   status=$(wait_final "$gate" "$ref")
   [ "$status" = SUCCEEDED ] || fail "upsertSecurityGroup task $ref is $status"
-  out=$(curl -s "$gate/securityGroups")
-  grep -q "\"$group\"" <<< "$out" || fail "security group $group not listed by gate: $out"
+  # gate may read through another clouddriver replica than the one that ran the task: its
+  # view follows the shared cache within a few seconds.
+  local i
+  for i in $(seq 1 30); do
+    out=$(curl -s "$gate/securityGroups")
+    if grep -q "\"$group\"" <<< "$out"; then break; fi
+    sleep 0.5
+  done
+  grep -q "\"$group\"" <<< "$out" || fail "security group $group not listed by gate after 15 s: $out"
   log "security group $group created through clouddriver ($ref)"
 }
