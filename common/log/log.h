@@ -7,6 +7,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+
+// Without spdlog's compile definitions (from linking gennaker_log) a file
+// would use header-only spdlog with a registry of its own: its lines would
+// bypass InitLogging's logger (and its JSON format).
+#ifndef SPDLOG_COMPILED_LIB
+#error "common/log/log.h needs the gennaker_log target in the library's DEPS"
+#endif
 #include "spdlog/spdlog.h"
 
 template <>
