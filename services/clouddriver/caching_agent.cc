@@ -9,8 +9,9 @@
 namespace gennaker::clouddriver {
 
 CachingAgent::CachingAgent(Cache* cache, std::vector<Provider*> providers,
-                           int64_t interval_ms)
-    : cache_(cache), interval_ms_(interval_ms) {
+                           int64_t interval_ms,
+                           std::function<bool(const std::string&)> serves)
+    : cache_(cache), interval_ms_(interval_ms), serves_(std::move(serves)) {
   for (Provider* p : providers) providers_[p->account()] = p;
 }
 
@@ -37,8 +38,14 @@ absl::Status CachingAgent::RefreshNow(const std::string& account) {
   if (it == providers_.end()) {
     return absl::NotFoundError(absl::StrCat("no account ", account));
   }
+  // Another replica's account: its cache entries are that replica's to write.
+  if (serves_ && !serves_(account)) return absl::OkStatus();
   absl::MutexLock serial(&refresh_mu_);
-  absl::Status s = cache_->Replace(account, it->second->Snapshot());
+  Json snapshot = it->second->Snapshot();
+  // Asked again after the wait for refresh_mu_ and the snapshot: the lease
+  // may have moved meanwhile (Serves keeps a margin for the writes).
+  if (serves_ && !serves_(account)) return absl::OkStatus();
+  absl::Status s = cache_->Replace(account, snapshot);
   absl::MutexLock l(&mu_);
   ++refreshes_;
   return s;

@@ -1,11 +1,14 @@
 // Keeps clouddriver's cache fresh from the providers: right after every
 // operation (RefreshNow), soon after a provider reports a change (MarkDirty,
 // wired as each provider's change listener) and every `interval_ms` for every
-// account. One refresh of the cache runs at a time.
+// account. One refresh of the cache runs at a time. With a `serves` predicate
+// only the accounts it accepts are cached (the others are another replica's:
+// account_ownership.h); RefreshNow of another's account does nothing.
 #ifndef GENNAKER_SERVICES_CLOUDDRIVER_CACHING_AGENT_H_
 #define GENNAKER_SERVICES_CLOUDDRIVER_CACHING_AGENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -22,7 +25,8 @@ namespace gennaker::clouddriver {
 class CachingAgent {
  public:
   CachingAgent(Cache* cache, std::vector<Provider*> providers,
-               int64_t interval_ms);
+               int64_t interval_ms,
+               std::function<bool(const std::string&)> serves = nullptr);
   ~CachingAgent();  // Stop()
   void Start();
   void Stop();
@@ -37,6 +41,7 @@ class CachingAgent {
   Cache* cache_;
   std::map<std::string, Provider*> providers_;
   const int64_t interval_ms_;
+  const std::function<bool(const std::string&)> serves_;
   absl::Mutex mu_;
   std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

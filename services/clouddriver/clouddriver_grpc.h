@@ -14,12 +14,15 @@ namespace gennaker::clouddriver {
 class Reads;
 class Operations;
 class CachingAgent;
+class AccountOwnership;
 class ImageSearch;
 
-// `images` may be null: FindImages then finds nothing.
+// `images` may be null: FindImages then finds nothing. With `ownership`,
+// operations and cache refreshes of an account another replica serves are
+// forwarded to it (the other replica runs them and answers).
 std::unique_ptr<v1::ClouddriverService::Service> NewClouddriverGrpc(
     Reads* reads, Operations* operations, CachingAgent* agent,
-    ImageSearch* images = nullptr);
+    ImageSearch* images = nullptr, AccountOwnership* ownership = nullptr);
 
 }  // namespace gennaker::clouddriver
 

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@
 #include "common/service/stores.h"
 #include "common/status/status_macros.h"
 #include "gennaker/clouddriver/v1/clouddriver.grpc.pb.h"
+#include "services/clouddriver/account_ownership.h"
 #include "services/clouddriver/caching_agent.h"
 #include "services/clouddriver/clouddriver_grpc.h"
 #include "services/clouddriver/images.h"
@@ -20,6 +23,7 @@
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
 #include "services/clouddriver/store/redis_cache.h"
+#include "services/clouddriver/store/redis_lease_store.h"
 #include "services/clouddriver/store/redis_task_store.h"
 
 namespace gennaker::clouddriver {
@@ -36,12 +40,16 @@ class ClouddriverInstance : public ServiceInstance {
   void Stop() override {
     if (operations_ != nullptr) operations_->Stop();
     if (agent_ != nullptr) agent_->Stop();
+    // The leases are left to lapse (account_ownership.h).
+    if (ownership_ != nullptr) ownership_->Stop();
   }
 
   std::unique_ptr<redis::Client> redis_;
   std::vector<std::unique_ptr<Provider>> providers_;
   std::unique_ptr<RedisCache> cache_;
   std::unique_ptr<RedisTaskStore> tasks_;
+  std::unique_ptr<RedisLeaseStore> leases_;
+  std::unique_ptr<AccountOwnership> ownership_;
   std::unique_ptr<CachingAgent> agent_;
   std::unique_ptr<Operations> operations_;
   std::unique_ptr<Reads> reads_;
@@ -83,6 +91,18 @@ absl::Status ValidateConfig(const v1::ClouddriverConfig& config) {
     return absl::InvalidArgumentError(
         "fiat.address: authorization.enabled needs fiat");
   }
+  if (const std::string& a = config.advertise_address(); !a.empty()) {
+    const size_t colon = a.rfind(':');
+    if (colon == 0 || colon == std::string::npos || colon + 1 == a.size() ||
+        a.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+        a.find_first_of(" \t\n") != std::string::npos ||
+        // An IPv6 host needs brackets: "[fd00::1]:7002".
+        (a.substr(0, colon).find(':') != std::string::npos &&
+         (a.front() != '[' || a[colon - 1] != ']'))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("advertise_address: want host:port, got '", a, "'"));
+    }
+  }
   for (auto [name, value] :
        {std::pair{"cache_interval_seconds", config.cache_interval_seconds()},
         {"operation_threads", config.operation_threads()},
@@ -118,6 +138,7 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   const std::string base = config.state_dir();
   std::vector<AccountInfo> accounts;
   std::vector<Provider*> providers;
+  std::map<std::string, std::string> holder_ids;
   for (const v1::LocalAccount& a : config.local_accounts()) {
     std::string dir = a.state_dir().empty()
                           ? absl::StrCat(base, "/local/", a.name())
@@ -125,6 +146,9 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
     GENNAKER_ASSIGN_OR_RETURN(
         std::unique_ptr<local::LocalProvider> p,
         local::LocalProvider::Open(a.name(), dir, a.image_store_dir()));
+    // The state dir is this replica's alone (LocalProvider::Open locks it),
+    // so its id names this replica across restarts.
+    GENNAKER_ASSIGN_OR_RETURN(holder_ids[a.name()], LoadOrCreateHolderId(dir));
     // Prometheus (and so kayenta's canary analysis) finds the instances here.
     if (!a.prometheus_file_sd_path().empty()) {
       GENNAKER_RETURN_IF_ERROR(
@@ -143,16 +167,41 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   }
   in->cache_ = std::make_unique<RedisCache>(in->redis_.get());
   in->tasks_ = std::make_unique<RedisTaskStore>(in->redis_.get());
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  AccountOwnership::Options lease_options;
+  lease_options.address = config.advertise_address();
+  if (lease_options.address.empty()) {
+    const char* pod_ip = std::getenv("POD_IP");
+    lease_options.address =
+        absl::StrCat(pod_ip != nullptr && *pod_ip != '\0' ? pod_ip : host, ":",
+                     config.server().grpc_port());
+  }
+  lease_options.ttl_ms = int64_t{config.task_owner_ttl_seconds()} * 1000;
+  in->leases_ = std::make_unique<RedisLeaseStore>(in->redis_.get());
+  in->ownership_ = std::make_unique<AccountOwnership>(
+      in->leases_.get(), std::move(holder_ids), lease_options);
+  AccountOwnership* ownership = in->ownership_.get();
   in->agent_ = std::make_unique<CachingAgent>(
       in->cache_.get(), providers,
-      int64_t{config.cache_interval_seconds()} * 1000);
+      int64_t{config.cache_interval_seconds()} * 1000,
+      [ownership](const std::string& account) {
+        return ownership->Serves(account);
+      });
+  ownership->ClaimAll();
   // Reads are right from the first request.
   for (Provider* p : providers) {
     GENNAKER_RETURN_IF_ERROR(in->agent_->RefreshNow(p->account()));
   }
+  // An account taken over later is cached in full at once.
+  ownership->SetGainedListener(
+      [cache = in->cache_.get(),
+       agent = in->agent_.get()](const std::string& account) {
+        cache->ForgetWrites();
+        agent->MarkDirty(account);
+      });
   in->agent_->Start();
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
+  ownership->Start();
   Operations::Options o;
   o.threads = config.operation_threads();
   o.owner_ttl_ms = int64_t{config.task_owner_ttl_seconds()} * 1000;
@@ -163,11 +212,14 @@ absl::StatusOr<std::unique_ptr<ServiceInstance>> BuildClouddriver(
   in->operations_->Start();
   in->reads_ = std::make_unique<Reads>(in->cache_.get(), std::move(accounts));
   in->images_ = std::make_unique<ImageSearch>(providers, authorizer);
-  in->service_ = NewClouddriverGrpc(in->reads_.get(), in->operations_.get(),
-                                    in->agent_.get(), in->images_.get());
-  SPDLOG_INFO("event=clouddriver_ready accounts={} owner={} authorization={}",
-              config.local_accounts_size(), o.owner,
-              authorizer != nullptr ? "fiat" : "off");
+  in->service_ =
+      NewClouddriverGrpc(in->reads_.get(), in->operations_.get(),
+                         in->agent_.get(), in->images_.get(), ownership);
+  SPDLOG_INFO(
+      "event=clouddriver_ready accounts={} owner={} address={} "
+      "authorization={}",
+      config.local_accounts_size(), o.owner, lease_options.address,
+      authorizer != nullptr ? "fiat" : "off");
   return in;
 }
 

@@ -410,6 +410,23 @@ TEST(ClouddriverConfigTest, AuthorizationNeedsFiatAndFailsFastWithout) {
   EXPECT_TRUE(ValidateConfig(config).ok());
 }
 
+TEST(ClouddriverConfigTest, AdvertiseAddressIsHostAndPort) {
+  v1::ClouddriverConfig config;
+  ApplyClouddriverDefaults(&config);
+  for (const char* good :
+       {"10.1.2.3:7002", "clouddriver-pod-0:7002", "[fd00::1]:7002"}) {
+    config.set_advertise_address(good);
+    EXPECT_TRUE(ValidateConfig(config).ok()) << good;
+  }
+  for (const char* bad :
+       {"10.1.2.3", ":7002", "host:", "host:70x2", "my host:7002", "fd00::1"}) {
+    config.set_advertise_address(bad);
+    absl::Status s = ValidateConfig(config);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("advertise_address"), std::string::npos);
+  }
+}
+
 TEST_F(OperationsTest, OrphanedTasksOfADeadOwnerFailRetryably) {
   Json orphan = {{"id", "T1"},
                  {"ownerId", "dead"},

@@ -888,6 +888,17 @@ absl::StatusOr<std::vector<KubernetesObject>> RenderKubernetesManifests(
                     {"mountPath", Str(kConfigDir)},
                     {"readOnly", Bool(true)}}),
                Map({{"name", Str("data")}, {"mountPath", Str(kStateDir)}})})}});
+    if (name == "clouddriver") {
+      // Replicas forward a local account's operations to the one serving it
+      // (the lease holder), at the pod's own address: pod names do not
+      // resolve in a cluster, pod IPs do.
+      container.Add(
+          "env",
+          Seq({Map({{"name", Str("POD_IP")},
+                    {"valueFrom",
+                     Map({{"fieldRef",
+                           Map({{"fieldPath", Str("status.podIP")}})}})}})}));
+    }
     Node config_volume = Map({{"name", Str("config")}});
     if (plan.config_from_secret) {
       config_volume.Add(

@@ -23,6 +23,9 @@ Why (each seen with podman 4.3.1 here):
   - kube play runs a tcpSocket probe as `nc -z -v <host> <port>` with the host empty when the
     probe names none (Kubernetes means the pod's address): given "localhost" here.
   - Namespace is not a kind kube play knows: left out.
+  - An env var from the pod's IP (fieldRef status.podIP, clouddriver's POD_IP) is dropped:
+    clouddriver then advertises its host name, which kube play sets to the pod's name, and
+    pod names resolve on the play's network.
 The Services stay in halyard's manifests for real clusters; the render's --pod-addresses wires
 the services to pod names instead (podman does not implement Services).
 """
@@ -86,6 +89,12 @@ def prepare(rendered, play):
             pod["volumes"] = [v for v in pod.get("volumes", []) if v["name"] not in scratch]
             for container in pod.get("containers", []):
                 container.pop("ports", None)
+                container["env"] = [
+                    e for e in container.get("env", [])
+                    if e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+                    != "status.podIP"]
+                if not container["env"]:
+                    container.pop("env")
                 expand_references(container, secret_data)
                 for probe in ("livenessProbe", "readinessProbe"):
                     tcp = container.get(probe, {}).get("tcpSocket")

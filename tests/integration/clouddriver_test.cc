@@ -7,8 +7,10 @@
 // done or failed retryably (a resubmission then finishes it, once).
 #include <signal.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 
@@ -24,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/clouddriver/store/redis_cache.h"
+#include "services/clouddriver/store/redis_lease_store.h"
 #include "services/clouddriver/store/redis_task_store.h"
 
 namespace gennaker {
@@ -344,6 +347,206 @@ TEST_F(ClouddriverTest, BadOperationsAreRefusedOrFailClearly) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// Two clouddriver replicas on one Redis, each with its own state dir (its own
+// `local` cloud) for the same account: the account is served by one of them,
+// the holder of its lease. An operation sent to the other is forwarded to the
+// holder, and the cache (written by the holder only) lists what it made
+// through either replica, steadily. When the holder is killed, the other
+// takes the account over once the lease lapses: the cache then shows its
+// own cloud, and operations run there.
+class ClouddriverReplicasTest : public ::testing::Test {
+ protected:
+  struct Replica {
+    std::string dir, config, log, address;
+    pid_t pid = 0;
+    std::unique_ptr<cv1::ClouddriverService::Stub> stub;
+  };
+
+  void SetUp() override {
+    auto redis = testing::TestRedis::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    for (Replica* r : {&a_, &b_}) {
+      r->dir = testing::MakeTempDir("clouddriver-replica");
+      const int port = *process::FreePort();
+      r->address = absl::StrCat("127.0.0.1:", port);
+      r->config = r->dir + "/clouddriver.yml";
+      r->log = r->dir + "/clouddriver.log";
+      std::ofstream(r->config)
+          << absl::StrCat("server: {host: 127.0.0.1, grpcPort: ", port,
+                          ", adminPort: ", *process::FreePort(),
+                          ", shutdownGraceSeconds: 2}\n"
+                          "logging: {level: info, format: text}\n"
+                          "redis: {url: '",
+                          redis_->Url(),
+                          "'}\n"
+                          "stateDir: '",
+                          r->dir,
+                          "'\n"
+                          "advertiseAddress: '",
+                          r->address,
+                          "'\n"
+                          "localAccounts: [{name: test, environment: test}]\n"
+                          "cacheIntervalSeconds: 1\n"
+                          "taskOwnerTtlSeconds: 2\n");
+    }
+  }
+
+  void TearDown() override {
+    for (Replica* r : {&a_, &b_}) {
+      if (r->pid > 0) (void)process::Terminate(r->pid, absl::Seconds(5));
+      testing::RemoveTree(r->dir);
+    }
+  }
+
+  void Start(Replica& r) {
+    process::SpawnOptions o;
+    o.argv = {testing::BinDir() + "/clouddriver", "--config", r.config};
+    o.log_file = r.log;
+    o.die_with_parent = true;
+    auto pid = process::Spawn(o);
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    r.pid = *pid;
+    for (int i = 0; i < 200; ++i) {
+      auto serving = CheckServing(r.address, std::chrono::milliseconds(200));
+      if (serving.ok() && *serving) {
+        r.stub = cv1::ClouddriverService::NewStub(MakeChannel(r.address));
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    FAIL() << "clouddriver did not become SERVING; see " << r.log;
+  }
+
+  static std::string Log(const Replica& r) {
+    std::ifstream in(r.log);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return c;
+  }
+
+  // Submits upsertSecurityGroup `name` through `r`; the task's id.
+  static grpc::Status UpsertGroup(Replica& r, const std::string& name,
+                                  std::string* task_id) {
+    cv1::SubmitOperationsRequest req;
+    req.set_cloud_provider("local");
+    req.set_idempotency_key(absl::StrCat("upsert-", name));
+    req.set_application("demo");
+    cv1::Operation* o = req.add_operations();
+    o->set_name("upsertSecurityGroup");
+    o->mutable_description()->set_json(
+        Json{{"credentials", "test"},
+             {"cloudProvider", "local"},
+             {"name", name},
+             {"inboundRules",
+              {{{"range", {{"ip", "10.0.0.0"}, {"cidr", "/8"}}},
+                {"portRanges", {{{"startPort", 80}, {"endPort", 80}}}}}}}}
+            .dump());
+    cv1::SubmitOperationsResponse resp;
+    grpc::Status s = r.stub->SubmitOperations(Ctx().get(), req, &resp);
+    *task_id = resp.task_id();
+    return s;
+  }
+
+  static cv1::TaskState WaitTask(Replica& r, const std::string& id) {
+    for (int i = 0; i < 500; ++i) {
+      cv1::GetOperationTaskRequest req;
+      req.set_task_id(id);
+      cv1::GetOperationTaskResponse resp;
+      grpc::Status s = r.stub->GetOperationTask(Ctx().get(), req, &resp);
+      if (s.ok() && resp.task().state() != cv1::TASK_STATE_STARTED) {
+        return resp.task().state();
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return cv1::TASK_STATE_STARTED;
+  }
+
+  static std::set<std::string> Groups(Replica& r) {
+    cv1::ListSecurityGroupsRequest req;
+    req.set_account("test");
+    cv1::ListSecurityGroupsResponse resp;
+    grpc::Status s = r.stub->ListSecurityGroups(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::set<std::string> out;
+    for (const auto& g : resp.security_groups()) out.insert(g.name());
+    return out;
+  }
+
+  std::unique_ptr<testing::TestRedis> redis_;
+  Replica a_, b_;
+};
+
+TEST_F(ClouddriverReplicasTest, TheHolderServesTheAccountAndTheOtherForwards) {
+  Start(a_);
+  Start(b_);
+  EXPECT_NE(Log(a_).find("event=account_served account=test"),
+            std::string::npos)
+      << Log(a_);
+  EXPECT_NE(Log(b_).find("event=account_served_elsewhere account=test"),
+            std::string::npos)
+      << Log(b_);
+
+  // Through B, run by A.
+  std::string task;
+  grpc::Status s = UpsertGroup(b_, "demo-web", &task);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(WaitTask(b_, task), cv1::TASK_STATE_COMPLETED);
+  EXPECT_NE(Log(b_).find(absl::StrCat("event=call_forwarded accounts=test to=",
+                                      a_.address)),
+            std::string::npos)
+      << Log(b_);
+  EXPECT_NE(Log(a_).find(absl::StrCat("event=task_submitted task=", task)),
+            std::string::npos)
+      << Log(a_);
+  // Listed through either replica, and it stays listed through several full
+  // refreshes of both (B's own cloud has no such group: before, B's
+  // refreshes removed it from the shared cache every second).
+  const absl::Time until = absl::Now() + absl::Milliseconds(3500);
+  int reads = 0;
+  while (absl::Now() < until) {
+    ASSERT_EQ(Groups(b_), std::set<std::string>{"demo-web"})
+        << "read " << reads;
+    ASSERT_EQ(Groups(a_), std::set<std::string>{"demo-web"})
+        << "read " << reads;
+    ++reads;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_GT(reads, 20);
+
+  // A dies without releasing: B takes the account over once the lease
+  // lapses (2 s), then caches its own cloud and runs operations itself.
+  ASSERT_EQ(kill(a_.pid, SIGKILL), 0);
+  while (process::IsAlive(a_.pid)) absl::SleepFor(absl::Milliseconds(5));
+  a_.pid = 0;
+  const absl::Time killed = absl::Now();
+  bool taken = false;
+  while (!taken && absl::Now() < killed + absl::Seconds(10)) {
+    taken =
+        Log(b_).find("event=account_served account=test") != std::string::npos;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(taken) << Log(b_);
+  std::printf("B took the account over %.1f s after A was killed\n",
+              absl::ToDoubleSeconds(absl::Now() - killed));
+  bool emptied = false;
+  for (int i = 0; i < 100 && !emptied; ++i) {
+    emptied = Groups(b_).empty();  // A's group lived in A's cloud
+    if (!emptied) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(emptied);
+  s = UpsertGroup(b_, "demo-api", &task);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(WaitTask(b_, task), cv1::TASK_STATE_COMPLETED);
+  EXPECT_NE(Log(b_).find(absl::StrCat("event=task_submitted task=", task)),
+            std::string::npos);
+  EXPECT_EQ(Groups(b_), std::set<std::string>{"demo-api"});
+}
+
 // The Redis stores directly: an application named "apps" (the name of the
 // cache's own index set), atomic de-duplicated task creation, and the
 // compare-and-set that keeps two replicas from running or marking one task.
@@ -407,6 +610,31 @@ TEST(RedisStoresTest, CacheAndTaskStoreOnRealRedis) {
   resumed["state"] = "STARTED";
   EXPECT_TRUE(*tasks.Save(resumed, true, "", "FAILED_RETRYABLE"));
   EXPECT_FALSE(*tasks.Save(resumed, true, "", "FAILED_RETRYABLE"));
+}
+
+// Account leases on Redis: one holder at a time, renewal (with a new
+// address), and lapse after the ttl.
+TEST(RedisStoresTest, AccountLeasesOnRealRedis) {
+  auto server = testing::TestRedis::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = redis::Client::Connect(*redis::ParseUrl((*server)->Url()));
+  ASSERT_TRUE(client.ok()) << client.status();
+  clouddriver::RedisLeaseStore leases(client->get());
+  auto holder = leases.Claim("prod", {"A", "a:1"}, 60000);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(holder->id, "A");
+  holder = leases.Claim("prod", {"B", "b:1"}, 60000);
+  EXPECT_EQ(holder->id, "A");
+  EXPECT_EQ(holder->address, "a:1");
+  EXPECT_EQ(leases.Claim("prod", {"A", "a:2"}, 60000)->address, "a:2");
+  EXPECT_EQ(leases.Claim("prod", {"B", "b:1"}, 60000)->address, "a:2");
+  // A lease lapses after its ttl.
+  EXPECT_EQ(leases.Claim("test", {"C", "c:1"}, 100)->id, "C");
+  EXPECT_EQ(leases.Claim("test", {"D", "d:1"}, 100)->id, "C");
+  absl::SleepFor(absl::Milliseconds(250));
+  EXPECT_EQ(leases.Claim("test", {"D", "d:1"}, 100)->id, "D");
+  EXPECT_EQ(leases.Claim("test", {"bad id", "x:1"}, 100).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -100,6 +100,11 @@ absl::Status RedisCache::Replace(const std::string& account,
   return absl::OkStatus();
 }
 
+void RedisCache::ForgetWrites() {
+  absl::MutexLock l(&mu_);
+  written_.clear();
+}
+
 absl::StatusOr<std::vector<Json>> RedisCache::List(const std::string& account,
                                                    const std::string& kind,
                                                    const std::string& app) {

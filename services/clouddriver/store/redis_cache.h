@@ -34,6 +34,10 @@ class RedisCache : public Cache {
                                           const std::string& name) override;
   absl::StatusOr<std::set<std::string>> Applications(
       const std::string& account, const std::string& kind) override;
+  // Forgets what this replica wrote, so its next Replace writes everything:
+  // for a replica that comes to serve an account another one may have
+  // written meanwhile.
+  void ForgetWrites();
 
  private:
   redis::Client* redis_;
