@@ -25,6 +25,7 @@ cleanup() {
       echo "--- $c ($(podman inspect "$c" --format '{{.State.Status}}'))"
       podman logs --tail 15 "$c" 2>&1 || true
     done
+    repeat_failure
   fi
   compose down -v > "$WORK/down-cleanup.log" 2>&1 || true
   podman network rm -f "${PROJECT}_default" > /dev/null 2>&1 || true

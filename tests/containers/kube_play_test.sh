@@ -25,6 +25,7 @@ cleanup() {
       echo "--- $c ($(podman inspect "$c" --format '{{.State.Status}}'))"
       podman logs --tail 10 "$c" 2>&1 | cut -c1-300 || true
     done
+    repeat_failure
   fi
   if [ -f "$WORK/play.yaml" ]; then
     podman kube down "$WORK/play.yaml" > /dev/null 2>&1 || true
@@ -105,20 +106,42 @@ grep -q 'front50-pod-1:8080' "$WORK/rendered.yaml" && grep -q 'front50-pod-0:808
   "$WORK/rendered.yaml" || fail "the render does not spread consumers over front50's replicas"
 create_app "$GATE0" replicas
 # The application written through one gate is read through the other.
-apps=$(curl -s "$GATE1/applications")
+apps=$(get "$GATE1/applications")
 grep -q '"replicas"' <<< "$apps" || fail "gate-pod-1 does not list the application: $apps"
 for i in 1 2 3; do
   run_pipeline "$GATE0" replicas "pipeline $i via gate-pod-0"
   run_pipeline "$GATE1" replicas "pipeline $i via gate-pod-1"
 done
 # Every execution is visible through either gate.
-executions=$(curl -s "$GATE0/applications/replicas/pipelines?limit=20")
-count=$(jq 'length' <<< "$executions")
-succeeded=$(jq '[.[] | select(.status == "SUCCEEDED")] | length' <<< "$executions")
+executions=$(get "$GATE0/applications/replicas/pipelines?limit=20")
+count=$(jq 'length' <<< "$executions" 2>/dev/null || echo 0)
+succeeded=$(jq '[.[] | select(.status == "SUCCEEDED")] | length' <<< "$executions" 2>/dev/null ||
+            echo 0)
 [ "$count" -eq 6 ] && [ "$succeeded" -eq 6 ] ||
-  fail "gate-pod-0 lists $count executions ($succeeded SUCCEEDED), want 6"
+  fail "gate-pod-0 lists $count executions ($succeeded SUCCEEDED), want 6: ${executions:0:300}"
 log "6 executions listed through gate-pod-0, all SUCCEEDED"
 upsert_security_group "$GATE1" replicas replicas-web
+# One clouddriver replica serves the local account (its lease holder); the other forwards its
+# operations there. Both read the one cache, which only the holder writes: the group stays
+# listed through both gates across full cache refreshes (cacheIntervalSeconds, 10 s).
+holders=()
+for i in 0 1; do
+  cd_log=$(podman logs "clouddriver-pod-$i-clouddriver" 2>&1) ||
+    fail "cannot read clouddriver-pod-$i's log"
+  # The replica's latest word on the account: served here, or elsewhere.
+  last=$(grep -o 'event=account_served[a-z_]* account=local' <<< "$cd_log" | tail -1 || true)
+  if [ "$last" = 'event=account_served account=local' ]; then holders+=("$i"); fi
+done
+[ ${#holders[@]} -eq 1 ] || fail "${#holders[@]} clouddriver replicas serve the local account, want 1"
+log "clouddriver-pod-${holders[0]} serves the local account"
+for i in $(seq 1 12); do
+  for g in "$GATE0" "$GATE1"; do
+    out=$(get "$g/securityGroups")
+    grep -q '"replicas-web"' <<< "$out" || fail "read $i: security group replicas-web gone from $g: $out"
+  done
+  sleep 1
+done
+log "security group listed through both gates for 12 s"
 
 # Each replica served requests other than health checks: its own /metrics counters.
 admin_port() {
@@ -127,7 +150,7 @@ admin_port() {
 }
 for s in "${SCALED[@]}"; do
   for i in 0 1; do
-    metrics=$(curl -s -m 5 "http://$(ip_of "$s-pod-$i"):$(admin_port "$s")/metrics")
+    metrics=$(get "http://$(ip_of "$s-pod-$i"):$(admin_port "$s")/metrics")
     n=$(grep '^gennaker_requests_total' <<< "$metrics" | { grep -v -i 'health' || true; } |
         awk '{sum += $NF} END {print sum + 0}')
     printf '%s-pod-%s: %s requests served\n' "$s" "$i" "$n"

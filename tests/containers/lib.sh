@@ -8,7 +8,16 @@ TEST_REDIS_IMAGE=localhost/gennaker-test-redis:7
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 fail() {
   echo "FAIL: $*" >&2
+  # Kept for the test's cleanup, which repeats it after the containers' logs (a CI log's tail).
+  if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then echo "$*" >> "$WORK/failure"; fi
   exit 1
+}
+
+# After a failure's container logs: the failure again, last.
+repeat_failure() {
+  if [ -n "${WORK:-}" ] && [ -f "$WORK/failure" ]; then
+    echo "FAIL (repeated after the logs): $(cat "$WORK/failure")" >&2
+  fi
 }
 
 # podman set up (scripts/setup-containers.sh), the local base image, the suite's runtime image
@@ -48,9 +57,19 @@ free_port() {
 }
 
 # rest METHOD URL [BODY]: prints the body, then the status code on its own last line.
+# Prints the body, then the HTTP status on a line of its own. Never fails itself (a failing
+# command substitution would end the test under `set -e` without a word): a transport error
+# prints curl's message and "000 (curl exit N)" for the caller's check to report.
 rest() {
-  curl -s -m 10 -X "$1" "$2" -H 'Content-Type: application/json' ${3:+-d "$3"} \
-    -w '\n%{http_code}'
+  local rc=0
+  curl -sS -m 10 -X "$1" "$2" -H 'Content-Type: application/json' ${3:+-d "$3"} \
+    -w '\n%{http_code}' 2>&1 || rc=$?
+  [ $rc -eq 0 ] || echo " (curl exit $rc)"
+}
+
+# GET $1 (body only); prints curl's error instead of failing, for the caller's check to report.
+get() {
+  curl -sS -m 10 "$1" 2>&1 || true
 }
 
 # Waits up to $2 seconds for GET $1/health to answer UP.
@@ -93,7 +112,7 @@ run_pipeline() {
   [ "$(echo "$out" | tail -1)" = 202 ] || fail "trigger pipeline: $out"
   ref=$(echo "$out" | head -1 | jq -r .ref)
   status=$(wait_final "$gate" "$ref")
-  stages=$(curl -s "$gate$ref" | jq -c '[.stages[].status]')
+  stages=$(get "$gate$ref" | jq -c '[.stages[].status]' 2>&1 || true)
   [ "$status" = SUCCEEDED ] || fail "pipeline $ref of $app is '$status' (stages $stages)"
   log "pipeline '$name' of $app: $status, stages $stages ($ref)"
 }
@@ -110,7 +129,7 @@ upsert_security_group() {
   # view follows the shared cache within a few seconds.
   local i
   for i in $(seq 1 30); do
-    out=$(curl -s "$gate/securityGroups")
+    out=$(get "$gate/securityGroups")
     if grep -q "\"$group\"" <<< "$out"; then break; fi
     sleep 0.5
   done
