@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
         absl::StrCat("cannot listen for gRPC on ", address,
                      " (port in use or address not local?)"));
   }
-  self->SetServing(true);
+  self->SetServing(options.serving_at_start);
   return self;
 }
 

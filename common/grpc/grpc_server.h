@@ -27,12 +27,15 @@ struct GrpcServerOptions {
   // Largest message received or sent (server.maxMessageBytes); 0: gRPC's
   // default (4 MiB received).
   int max_message_bytes = 0;
+  // Health at start: SERVING, or NOT_SERVING until SetServing(true) (a
+  // service whose other listeners start after the gRPC server).
+  bool serving_at_start = true;
 };
 
 class GrpcServer {
  public:
   // Starts serving `services` (not owned; must outlive the server). Health
-  // starts SERVING.
+  // starts as options.serving_at_start says.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const GrpcServerOptions& options,
       const std::vector<grpc::Service*>& services);

@@ -268,6 +268,25 @@ TEST(GrpcServerTest, MessagesAboveGrpcsDefaultPassWithTheSuitesLimit) {
   (*server)->Wait();
 }
 
+// service_main starts the gRPC server NOT_SERVING and reports SERVING once
+// the service's other listeners (REST APIs) are up.
+TEST(GrpcServerTest, HealthCanStartNotServing) {
+  BigReply service;
+  GrpcServerOptions o;
+  o.serving_at_start = false;
+  auto server = GrpcServer::Start(o, {&service});
+  ASSERT_THAT(server, IsOk());
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+  auto serving = CheckServing(address, std::chrono::seconds(2));
+  ASSERT_THAT(serving, IsOk());
+  EXPECT_FALSE(*serving);
+  EXPECT_FALSE((*server)->serving());
+  (*server)->SetServing(true);
+  EXPECT_TRUE(*CheckServing(address, std::chrono::seconds(2)));
+  (*server)->Shutdown(std::chrono::milliseconds(100));
+  (*server)->Wait();
+}
+
 TEST(GrpcServerTest, PortInUseIsAnError) {
   auto s = StartHops();
   GrpcServerOptions o;

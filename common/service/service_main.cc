@@ -180,6 +180,9 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
   options.metrics = &metrics;
   options.unimplemented_area = spec.unimplemented_area;
   options.max_message_bytes = server.max_message_bytes();
+  // SERVING once every listener is up: a readiness check (ours, halyard's,
+  // Kubernetes') must not pass before StartExtra's REST APIs listen.
+  options.serving_at_start = false;
   auto grpc = GrpcServer::Start(options, (*instance)->GrpcServices());
   if (!grpc.ok()) {
     SPDLOG_CRITICAL("cannot start: {}", grpc.status().message());
@@ -195,15 +198,16 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec,
     SPDLOG_CRITICAL("cannot start: {}", admin.status().message());
     return 1;
   }
-  std::optional<HealthWatchdog> watchdog;
-  watchdog.emplace(
-      grpc->get(), [&instance] { return (*instance)->CheckDependencies(); },
-      std::chrono::seconds(2));
   status = (*instance)->StartExtra();
   if (!status.ok()) {
     SPDLOG_CRITICAL("cannot start: {}", status.message());
     return 1;
   }
+  (*grpc)->SetServing(true);
+  std::optional<HealthWatchdog> watchdog;
+  watchdog.emplace(
+      grpc->get(), [&instance] { return (*instance)->CheckDependencies(); },
+      std::chrono::seconds(2));
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   SPDLOG_INFO("{} {} serving: gRPC {}:{}, admin HTTP {}:{} (started in {} ms)",
