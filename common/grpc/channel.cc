@@ -20,6 +20,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   // policy.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  // A DNS query that gets no answer fails after 5 s (then the name is looked
+  // up again) instead of c-ares's 120 s, during which every call on the
+  // channel waits out its deadline.
+  args.SetInt(GRPC_ARG_DNS_ARES_QUERY_TIMEOUT_MS, 5000);
   // Notice dead peers under long-lived streams (e.g. front50's WatchChanges)
   // within a minute.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);

@@ -157,7 +157,7 @@ class Publisher : public EchoEventPublisher {
         ++dropped_;
         return;
       }
-      if (attempt == 1 || attempt % 20 == 0) {
+      if (attempt <= 5 || attempt % 20 == 0) {
         SPDLOG_WARN(
             "event=echo_event_retry type={} execution={} attempt={} error={}",
             e.type, e.execution_id, attempt, s.error_message());

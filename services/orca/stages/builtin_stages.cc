@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/fiat/authorizer.h"
 #include "common/log/call_context.h"
+#include "common/log/log.h"
 #include "services/orca/artifacts.h"
 #include "services/orca/front50_client.h"
 
@@ -20,6 +21,8 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 // A front50 outage is retried; anything else fails the task.
 absl::StatusOr<TaskResult> Transient(const absl::Status& s) {
   if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+    // Said every time: a task waiting on front50 must not look idle.
+    SPDLOG_WARN("event=front50_call_retry retry_in_ms=2000 error={}", s);
     return TaskResult::Running(2000);
   }
   return TaskResult::Terminal(std::string(s.message()));
