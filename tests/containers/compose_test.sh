@@ -25,6 +25,10 @@ cleanup() {
       echo "--- $c ($(podman inspect "$c" --format '{{.State.Status}}'))"
       podman logs --tail 15 "$c" 2>&1 || true
     done
+    # A call that hung from orca: could it look its dependencies up (aardvark-dns)?
+    echo "--- orca's lookups of echo, front50, clouddriver (getent ahostsv4)"
+    timeout 20 podman exec "${PROJECT}_orca_1" getent ahostsv4 echo front50 clouddriver 2>&1 ||
+      echo "(lookup failed or timed out)"
     repeat_failure
   fi
   compose down -v > "$WORK/down-cleanup.log" 2>&1 || true

@@ -75,9 +75,25 @@ for p in "${want[@]}"; do
 done
 log "${#want[@]} pods: $(tr '\n' ' ' <<< "$pods")"
 containers=$(podman ps -a --format '{{.Names}}' | grep -- '-pod-[0-9]*-' | sort)
+# podman runs a livenessProbe as a health check whose third failure kills the container
+# (Kubernetes would hold it back until the startupProbe passes, which podman does not run): so
+# the probe is run only once the container says it is up (a service waits for its store first),
+# and then needs to pass within two tries.
 for c in $containers; do
+  case $c in
+    postgres-*) ready='database system is ready to accept connections' ;;
+    redis-*) ready='Ready to accept connections' ;;
+    *) ready=' serving: gRPC ' ;;
+  esac
+  up=0
+  for _ in $(seq 1 120); do
+    out=$(podman logs "$c" 2>&1 || true)
+    if grep -q -F -- "$ready" <<< "$out"; then up=1; break; fi
+    sleep 1
+  done
+  [ $up -eq 1 ] || fail "$c did not log '$ready' within 120 s"
   healthy=0
-  for _ in $(seq 1 90); do
+  for _ in 1 2; do
     if podman healthcheck run "$c" > /dev/null 2>&1; then healthy=1; break; fi
     sleep 1
   done
