@@ -35,6 +35,21 @@ namespace {
 using Json = nlohmann::json;
 namespace cv1 = clouddriver::v1;
 
+// A clouddriver config on loopback with one local account "test", quick
+// cache refreshes (1 s) and owner leases (2 s), plus `extra` YAML lines.
+std::string ConfigYaml(int grpc_port, const std::string& redis_url,
+                       const std::string& state_dir, const std::string& extra) {
+  return absl::StrCat("server: {host: 127.0.0.1, grpcPort: ", grpc_port,
+                      ", adminPort: ", *process::FreePort(),
+                      ", shutdownGraceSeconds: 2}\n"
+                      "logging: {level: info, format: text}\n"
+                      "redis: {url: '",
+                      redis_url, "'}\nstateDir: '", state_dir, "'\n", extra,
+                      "localAccounts: [{name: test, environment: test}]\n"
+                      "cacheIntervalSeconds: 1\n"
+                      "taskOwnerTtlSeconds: 2\n");
+}
+
 // Pids of the processes whose environment carries `tag`.
 class ClouddriverTest : public ::testing::Test {
  protected:
@@ -46,20 +61,7 @@ class ClouddriverTest : public ::testing::Test {
     state_ = std::filesystem::canonical(dir_).string() + "/local/test";
     grpc_port_ = *process::FreePort();
     config_ = dir_ + "/clouddriver.yml";
-    std::ofstream(config_) << absl::StrCat(
-        "server: {host: 127.0.0.1, grpcPort: ", grpc_port_,
-        ", adminPort: ", *process::FreePort(),
-        ", shutdownGraceSeconds: 2}\n"
-        "logging: {level: info, format: text}\n"
-        "redis: {url: '",
-        redis_->Url(),
-        "'}\n"
-        "stateDir: '",
-        dir_,
-        "'\n"
-        "localAccounts: [{name: test, environment: test}]\n"
-        "cacheIntervalSeconds: 1\n"
-        "taskOwnerTtlSeconds: 2\n");
+    std::ofstream(config_) << ConfigYaml(grpc_port_, redis_->Url(), dir_, "");
   }
 
   void TearDown() override {
@@ -373,22 +375,8 @@ class ClouddriverReplicasTest : public ::testing::Test {
       r->config = r->dir + "/clouddriver.yml";
       r->log = r->dir + "/clouddriver.log";
       std::ofstream(r->config)
-          << absl::StrCat("server: {host: 127.0.0.1, grpcPort: ", port,
-                          ", adminPort: ", *process::FreePort(),
-                          ", shutdownGraceSeconds: 2}\n"
-                          "logging: {level: info, format: text}\n"
-                          "redis: {url: '",
-                          redis_->Url(),
-                          "'}\n"
-                          "stateDir: '",
-                          r->dir,
-                          "'\n"
-                          "advertiseAddress: '",
-                          r->address,
-                          "'\n"
-                          "localAccounts: [{name: test, environment: test}]\n"
-                          "cacheIntervalSeconds: 1\n"
-                          "taskOwnerTtlSeconds: 2\n");
+          << ConfigYaml(port, redis_->Url(), r->dir,
+                        absl::StrCat("advertiseAddress: '", r->address, "'\n"));
     }
   }
 
