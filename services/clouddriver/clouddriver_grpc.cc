@@ -1,7 +1,6 @@
 #include "services/clouddriver/clouddriver_grpc.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,18 +8,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
-#include "common/grpc/channel.h"
 #include "common/log/call_context.h"
-#include "common/log/log.h"
 #include "common/spinnaker/json.h"
 #include "common/spinnaker/names.h"
 #include "common/spinnaker/shapes.h"
 #include "common/spinnaker/status.h"
 #include "common/spinnaker/targets.h"
 #include "common/status/grpc_status.h"
-#include "services/clouddriver/account_ownership.h"
+#include "services/clouddriver/forwarder.h"
 #include "services/clouddriver/images.h"
 #include "services/clouddriver/operations.h"
 #include "services/clouddriver/reads.h"
@@ -196,15 +191,6 @@ Status AnswerTask(const absl::StatusOr<Json>& task, v1::OperationTask* out) {
   return Status::OK;
 }
 
-// Set on a call one replica forwards to the replica serving its accounts:
-// that one runs it or refuses it, never forwards it again.
-constexpr char kForwardedHeader[] = "x-gennaker-forwarded-by";
-constexpr auto kForwardDeadline = std::chrono::seconds(30);
-
-bool Forwarded(const ServerContext* ctx) {
-  return ctx != nullptr && ctx->client_metadata().count(kForwardedHeader) > 0;
-}
-
 class ClouddriverGrpc : public v1::ClouddriverService::Service {
  public:
   ClouddriverGrpc(Reads* reads, Operations* ops, CachingAgent* agent,
@@ -213,7 +199,8 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
         ops_(ops),
         agent_(agent),
         images_(images),
-        ownership_(ownership) {}
+        ownership_(ownership),
+        forwarder_(ownership) {}
 
   Status ListAccounts(ServerContext*, const v1::ListAccountsRequest* req,
                       v1::ListAccountsResponse* resp) override {
@@ -526,11 +513,12 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
               : spinnaker::FirstString(*d, {"credentials", "account"}));
       ops.push_back({op.name(), op.account(), std::move(*d)});
     }
-    auto route = RouteOf(accounts, Forwarded(ctx));
+    auto route = forwarder_.Route(accounts, ctx);
     if (!route.ok()) return ToGrpcStatus(route.status());
     if (!route->empty()) {
-      return Forward(ctx, *route, accounts, *req, resp,
-                     &v1::ClouddriverService::Stub::SubmitOperations);
+      return forwarder_.Forward(
+          ctx, *route, accounts, *req, resp,
+          &v1::ClouddriverService::Stub::SubmitOperations);
     }
     // The caller (x-spinnaker-user) must be allowed to write the accounts.
     auto s = ops_->Submit(std::move(ops), req->idempotency_key(),
@@ -558,11 +546,12 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
       for (const Json& op : spinnaker::Array(*task, "operations")) {
         accounts.insert(String(op, "account"));
       }
-      auto route = RouteOf(accounts, Forwarded(ctx));
+      auto route = forwarder_.Route(accounts, ctx);
       if (!route.ok()) return ToGrpcStatus(route.status());
       if (!route->empty()) {
-        return Forward(ctx, *route, accounts, *req, resp,
-                       &v1::ClouddriverService::Stub::ResumeOperationTask);
+        return forwarder_.Forward(
+            ctx, *route, accounts, *req, resp,
+            &v1::ClouddriverService::Stub::ResumeOperationTask);
       }
     }
     return AnswerTask(ops_->Resume(req->task_id(), CurrentCallContext().user),
@@ -576,11 +565,11 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
           absl::StrCat("unknown account '", req->account(), "'")));
     }
     // Only the replica serving the account writes its cache entries.
-    auto route = RouteOf({req->account()}, Forwarded(ctx));
+    auto route = forwarder_.Route({req->account()}, ctx);
     if (!route.ok()) return ToGrpcStatus(route.status());
     if (!route->empty()) {
-      return Forward(ctx, *route, {req->account()}, *req, resp,
-                     &v1::ClouddriverService::Stub::RefreshCache);
+      return forwarder_.Forward(ctx, *route, {req->account()}, *req, resp,
+                                &v1::ClouddriverService::Stub::RefreshCache);
     }
     // Local accounts refresh synchronously: the refresh is done on return.
     if (absl::Status s = agent_->RefreshNow(req->account()); !s.ok()) {
@@ -630,87 +619,12 @@ class ClouddriverGrpc : public v1::ClouddriverService::Service {
                                   {"clusters", cluster_names}});
   }
 
-  // Where a call on `accounts` runs: "" here, else the address of the one
-  // replica serving them all. Accounts this replica does not know are left
-  // to the local checks (their error names them).
-  absl::StatusOr<std::string> RouteOf(const std::set<std::string>& accounts,
-                                      bool forwarded) const {
-    if (ownership_ == nullptr) return std::string();
-    std::map<std::string, std::vector<std::string>> by_place;
-    for (const std::string& account : accounts) {
-      absl::StatusOr<std::string> place = ownership_->Route(account);
-      if (absl::IsNotFound(place.status())) continue;
-      if (!place.ok()) return place.status();
-      by_place[*place].push_back(account);
-    }
-    if (by_place.empty()) return std::string();
-    if (by_place.size() > 1) {
-      std::vector<std::string> parts;
-      for (const auto& [place, names] : by_place) {
-        parts.push_back(absl::StrCat(absl::StrJoin(names, ", "), " at ",
-                                     place.empty() ? "this replica" : place));
-      }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the accounts are served by different clouddriver replicas (",
-          absl::StrJoin(parts, "; "), "): submit their operations apart"));
-    }
-    const std::string& place = by_place.begin()->first;
-    if (!place.empty() && forwarded) {
-      // The lease moved while the call was on its way: the caller retries.
-      return absl::UnavailableError(absl::StrCat(
-          "account '", by_place.begin()->second.front(),
-          "' is now served by the clouddriver replica at ", place));
-    }
-    return place;
-  }
-
-  // Runs `method` on the replica at `address` with this call's identity and
-  // request id, and passes its answer through.
-  template <typename Request, typename Response, typename Method>
-  Status Forward(const ServerContext* caller, const std::string& address,
-                 const std::set<std::string>& accounts, const Request& req,
-                 Response* resp, Method method) {
-    std::shared_ptr<v1::ClouddriverService::Stub> stub = StubFor(address);
-    // Within the caller's deadline.
-    auto deadline = std::chrono::system_clock::now() + kForwardDeadline;
-    if (caller != nullptr && caller->deadline() < deadline) {
-      deadline = caller->deadline();
-    }
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(deadline);
-    ctx->AddMetadata(kForwardedHeader, ownership_->address());
-    SPDLOG_INFO("event=call_forwarded accounts={} to={}",
-                absl::StrJoin(accounts, ","), address);
-    Status s = ((*stub).*method)(ctx.get(), req, resp);
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return Status(
-          s.error_code(),
-          absl::StrCat("forwarded to the clouddriver replica serving ",
-                       absl::StrJoin(accounts, ", "), " (", address,
-                       "): ", s.error_message()));
-    }
-    return s;
-  }
-
-  std::shared_ptr<v1::ClouddriverService::Stub> StubFor(
-      const std::string& address) {
-    absl::MutexLock l(&stubs_mu_);
-    std::shared_ptr<v1::ClouddriverService::Stub>& stub = stubs_[address];
-    if (stub == nullptr) {
-      stub = v1::ClouddriverService::NewStub(MakeChannel(address));
-    }
-    return stub;
-  }
-
   Reads* reads_;
   Operations* ops_;
   CachingAgent* agent_;
   ImageSearch* images_;
   AccountOwnership* ownership_;
-  absl::Mutex stubs_mu_;
-  std::map<std::string, std::shared_ptr<v1::ClouddriverService::Stub>> stubs_
-      ABSL_GUARDED_BY(stubs_mu_);
+  Forwarder forwarder_;
 };
 
 }  // namespace
